@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, the real peers that Tessera's tests talk to:
+# pcscd + the vsmartcard virtual reader, OpenSC, yubico-piv-tool, CUPS, OpenLDAP slapd,
+# SoftHSM2, Chromium and openssl. Only what is missing is installed, so a warm machine skips it.
+set -euo pipefail
+pkgs=(openssl pcscd vsmartcard-vpcd opensc yubico-piv-tool pcsc-tools libpcsclite-dev
+      cups cups-client slapd ldap-utils softhsm2 chromium poppler-utils)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "install-peers: installing ${missing[*]}"
+$SUDO apt-get update -qq
+# slapd asks questions at install time; answer them so the install is unattended.
+printf '%s\n' "slapd slapd/password1 password admin" "slapd slapd/password2 password admin" \
+  "slapd slapd/domain string example.org" | $SUDO debconf-set-selections
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-peers: done"
