@@ -1,0 +1,221 @@
+// The audit log: append-only and hash-chained. Each event's hash covers its content and the
+// previous event's hash, so altering or deleting any row breaks every link after it. Appends run
+// inside the caller's transaction, so an event exists exactly when the change it records does.
+import { createHash } from 'node:crypto';
+import type { Queryable } from './db.js';
+
+export interface AuditActor {
+  id: string | null;
+  name: string;
+}
+
+export interface AuditInput {
+  actor: AuditActor;
+  action: string;
+  targetType: string;
+  targetId?: string | null;
+  /** What changed, without secrets (callers never pass PINs, PUKs, passwords, answers or keys). */
+  details?: Record<string, unknown>;
+  correlationId?: string | null;
+  at: Date;
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: Date;
+  actorId: string | null;
+  actorName: string;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  details: Record<string, unknown>;
+  correlationId: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** JSON with object keys sorted at every depth, so the same content always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function eventHash(e: Omit<AuditEvent, 'hash'>): string {
+  const body = canonicalJson({
+    seq: e.seq,
+    at: e.at.toISOString(),
+    actorId: e.actorId,
+    actorName: e.actorName,
+    action: e.action,
+    targetType: e.targetType,
+    targetId: e.targetId,
+    details: e.details,
+    correlationId: e.correlationId,
+    prevHash: e.prevHash,
+  });
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export async function appendAudit(tx: Queryable, input: AuditInput): Promise<AuditEvent> {
+  const [head] = await tx.query<{ seq: number; hash: string }>(
+    'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
+  );
+  if (!head) throw new Error('audit_head row is missing: the database was not migrated');
+  // Round-trip details through JSON so the hash covers exactly what jsonb will give back.
+  const details = JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>;
+  const partial: Omit<AuditEvent, 'hash'> = {
+    seq: Number(head.seq) + 1,
+    at: new Date(Math.floor(input.at.getTime())),
+    actorId: input.actor.id,
+    actorName: input.actor.name,
+    action: input.action,
+    targetType: input.targetType,
+    targetId: input.targetId ?? null,
+    details,
+    correlationId: input.correlationId ?? null,
+    prevHash: head.hash,
+  };
+  const event: AuditEvent = { ...partial, hash: eventHash(partial) };
+  await tx.query(
+    `INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_type, target_id, details, correlation_id, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      event.seq,
+      event.at,
+      event.actorId,
+      event.actorName,
+      event.action,
+      event.targetType,
+      event.targetId,
+      JSON.stringify(event.details),
+      event.correlationId,
+      event.prevHash,
+      event.hash,
+    ],
+  );
+  await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [event.seq, event.hash]);
+  return event;
+}
+
+type AuditRow = {
+  seq: number;
+  at: Date;
+  actor_id: string | null;
+  actor_name: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  details: Record<string, unknown>;
+  correlation_id: string | null;
+  prev_hash: string;
+  hash: string;
+};
+
+const toEvent = (r: AuditRow): AuditEvent => ({
+  seq: Number(r.seq),
+  at: new Date(r.at),
+  actorId: r.actor_id,
+  actorName: r.actor_name,
+  action: r.action,
+  targetType: r.target_type,
+  targetId: r.target_id,
+  details: r.details,
+  correlationId: r.correlation_id,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+export interface AuditQuery {
+  targetType?: string;
+  targetId?: string;
+  actorId?: string;
+  action?: string;
+  limit: number;
+  offset: number;
+}
+
+export async function listAudit(
+  db: Queryable,
+  q: AuditQuery,
+): Promise<{ items: AuditEvent[]; total: number }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, v: unknown) => {
+    params.push(v);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (q.targetType) add('target_type = ?', q.targetType);
+  if (q.targetId) add('target_id = ?', q.targetId);
+  if (q.actorId) add('actor_id = ?', q.actorId);
+  if (q.action) add('action = ?', q.action);
+  const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const [count] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events ${w}`, params);
+  const rows = await db.query<AuditRow>(
+    `SELECT * FROM audit_events ${w} ORDER BY seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+    [...params, q.limit, q.offset],
+  );
+  return { items: rows.map(toEvent), total: count?.n ?? 0 };
+}
+
+export type AuditVerification =
+  | { ok: true; checked: number; head: string }
+  | { ok: false; checked: number; brokenAt: number; reason: string };
+
+/**
+ * Walks the chain from the first event: every seq present and consecutive, every prev_hash equal to
+ * the hash before it, every hash recomputed from the row, and the head pointing at the last row.
+ * Reports the first broken link. Reads in pages so a long history does not sit in memory at once.
+ */
+export async function verifyAudit(db: Queryable, pageSize = 5000): Promise<AuditVerification> {
+  let expectedPrev = GENESIS_HASH;
+  let expectedSeq = 1;
+  let checked = 0;
+  for (;;) {
+    const rows = await db.query<AuditRow>(
+      'SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2',
+      [expectedSeq, pageSize],
+    );
+    for (const r of rows) {
+      const e = toEvent(r);
+      if (e.seq !== expectedSeq)
+        return { ok: false, checked, brokenAt: expectedSeq, reason: `event ${expectedSeq} is missing` };
+      if (e.prevHash !== expectedPrev)
+        return {
+          ok: false,
+          checked,
+          brokenAt: e.seq,
+          reason: `event ${e.seq} does not link to event ${e.seq - 1}`,
+        };
+      const { hash, ...rest } = e;
+      if (eventHash(rest) !== hash)
+        return {
+          ok: false,
+          checked,
+          brokenAt: e.seq,
+          reason: `event ${e.seq} was altered after it was written`,
+        };
+      expectedPrev = hash;
+      expectedSeq += 1;
+      checked += 1;
+    }
+    if (rows.length < pageSize) break;
+  }
+  const [head] = await db.query<{ seq: number; hash: string }>(
+    'SELECT seq, hash FROM audit_head WHERE id = 1',
+  );
+  if (!head || Number(head.seq) !== checked || head.hash !== expectedPrev)
+    return {
+      ok: false,
+      checked,
+      brokenAt: checked + 1,
+      reason: `the chain ends at event ${checked} but the head records event ${head?.seq ?? '?'}: events were removed from the end`,
+    };
+  return { ok: true, checked, head: expectedPrev };
+}
