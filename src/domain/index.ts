@@ -1,0 +1,14 @@
+// The pure domain of Tessera: rules with no I/O, importable by the server and by the web app.
+
+export * from './errors.js';
+export * from './state-machine.js';
+export * from './roles.js';
+export * from './user.js';
+export * from './device.js';
+export * from './credential.js';
+export * from './request.js';
+export * from './replacement.js';
+export * from './issuance-job.js';
+export * from './pin-policy.js';
+export * from './permissions.js';
+export * from './security-questions.js';
