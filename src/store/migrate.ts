@@ -27,7 +27,7 @@ export async function migrate(db: Db): Promise<string[]> {
     if (done.has(m.name)) continue;
     const ran = await db.transaction(async (tx) => {
       // Several servers may start at once against one PostgreSQL: one migrates, the others wait.
-      await tx.query('SELECT pg_advisory_xact_lock(734_100)');
+      await tx.query('SELECT pg_advisory_xact_lock(734100)');
       const again = await tx.query('SELECT 1 FROM schema_migrations WHERE name = $1', [m.name]);
       if (again.length > 0) return false;
       await tx.exec(m.sql);

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// The `tessera` command.
+import { Command } from 'commander';
+import { registerAdminCommands } from './admin-commands.js';
+import { registerServerCommands } from './server-commands.js';
+
+const program = new Command()
+  .name('tessera')
+  .description('Tessera: credential management for smart cards, PIV tokens and mobile IDs')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+registerServerCommands(program);
+registerAdminCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`tessera: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import { buildApp, REDACT_PATHS } from '../http/app.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+import { migrate } from '../store/migrate.js';
+import { openDb } from '../store/db.js';
+import { join } from 'node:path';
+import { configFrom, withStoreFlags, type CommonFlags } from './options.js';
+
+interface ServeFlags extends CommonFlags {
+  demo?: boolean;
+}
+
+const line = (s = '') => process.stdout.write(`${s}\n`);
+
+async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
+  const config = configFrom(flags);
+  if (!embedded && !config.databaseUrl && !process.env.TESSERA_ALLOW_EMBEDDED)
+    line(
+      'Note: no DATABASE_URL is set, so `tessera serve` uses the embedded database in ' +
+        join(config.dataDir, 'db'),
+    );
+  const rt = await openRuntime(config);
+  const admin = await rt.services.bootstrap.ensureFirstAdmin();
+  const demo = embedded && flags.demo !== false ? await rt.services.bootstrap.seedDemo() : null;
+  const logLevel = process.env.LOG_LEVEL ?? (embedded ? 'warn' : 'info');
+  const app = await buildApp(rt, {
+    logger: { level: logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  printBanner(rt, base, admin, demo, embedded);
+  const stop = async (signal: string) => {
+    line(`\n${signal}: stopping Tessera…`);
+    await app.close();
+    await rt.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function printBanner(
+  rt: Runtime,
+  base: string,
+  admin: Awaited<ReturnType<Runtime['services']['bootstrap']['ensureFirstAdmin']>>,
+  demo: Awaited<ReturnType<Runtime['services']['bootstrap']['seedDemo']>>,
+  embedded: boolean,
+) {
+  line();
+  line(`Tessera is running${embedded ? ' (embedded: PGlite in ' + join(rt.config.dataDir, 'db') + ')' : ''}`);
+  line();
+  line(`  Operator portal  ${base}/operator`);
+  line(`  User portal      ${base}/portal`);
+  line(`  API docs         ${base}/api/docs`);
+  line();
+  if (admin.password) {
+    line(`  Sign in as "${admin.username}" with password:  ${admin.password}`);
+    line('  (shown only this once; keep it safe. Reset it with `tessera admin reset-password admin`.)');
+  } else {
+    line(`  Sign in as "${admin.username}" with the password printed at first start`);
+    line('  (forgotten? `tessera admin reset-password ' + admin.username + '`).');
+  }
+  if (demo) {
+    line();
+    line(
+      '  A demo organisation was created (labelled "demo"); its people share the password ' + demo.password,
+    );
+    for (const p of demo.people) line(`    ${p.username.padEnd(12)} ${p.roles.join(', ')}`);
+  }
+  if (rt.masterKeyCreated && !rt.config.masterKey)
+    line(
+      `\n  A new master key was written to ${join(rt.config.dataDir, 'master.key')}: back it up; without it the secrets in the database cannot be read.`,
+    );
+  line();
+  line('  Stop with Ctrl-C; data is kept for the next start.');
+}
+
+export function registerServerCommands(program: Command): void {
+  withStoreFlags(
+    program
+      .command('start')
+      .description(
+        'Start Tessera all-in-one: embedded database in ./data, built-in CA, demo organisation on first start',
+      ),
+  )
+    .option('-p, --port <port>', 'port to listen on (PORT)', process.env.PORT)
+    .option('--host <host>', 'address to listen on (HOST)', process.env.HOST)
+    .option('--no-demo', 'do not seed the demo organisation')
+    .action((flags: ServeFlags) => run(flags, true));
+
+  withStoreFlags(
+    program
+      .command('serve')
+      .description(
+        'Start the Tessera server for production: configuration from the environment or --config, PostgreSQL via DATABASE_URL',
+      ),
+  )
+    .option('-p, --port <port>', 'port to listen on (PORT)', process.env.PORT)
+    .option('--host <host>', 'address to listen on (HOST)', process.env.HOST)
+    .action((flags: ServeFlags) => run({ ...flags, demo: false }, false));
+
+  withStoreFlags(program.command('migrate').description('Apply database migrations and exit')).action(
+    async (flags: CommonFlags) => {
+      const config = configFrom(flags);
+      const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'db') });
+      try {
+        const applied = await migrate(db);
+        line(
+          applied.length
+            ? `Applied ${applied.length} migration(s): ${applied.join(', ')}`
+            : 'The database is up to date',
+        );
+      } finally {
+        await db.close();
+      }
+    },
+  );
+}

@@ -1,0 +1,106 @@
+// Tessera's configuration: defaults, then an optional JSON file (TESSERA_CONFIG or --config), then
+// environment variables, then command-line flags. Validated once at start-up with a message that
+// names the bad setting.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Base URL people and relying parties reach this server at (CRL, OCSP, AIA URLs, e-mails). */
+  externalUrl: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  masterKey: string | undefined;
+  logLevel: string;
+  sessionTtlMinutes: number;
+  sessionIdleMinutes: number;
+  loginMaxFailures: number;
+  loginLockoutMinutes: number;
+  /** Cookies marked Secure: on when externalUrl is https. */
+  secureCookies: boolean;
+  pki: { caAlgorithm: string; crlValidityHours: number };
+}
+
+export type ConfigOverrides = Partial<Omit<Config, 'pki'>> & { pki?: Partial<Config['pki']> };
+
+const envNumber = (v: string | undefined): number | undefined => {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`Expected a number, got "${v}"`);
+  return n;
+};
+
+const pick = <T>(...vals: (T | undefined)[]): T | undefined => vals.find((v) => v !== undefined);
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const file = env.TESSERA_CONFIG;
+  let fromFile: ConfigOverrides = {};
+  if (file) {
+    if (!existsSync(file)) throw new Error(`TESSERA_CONFIG points at ${file}, which does not exist`);
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as ConfigOverrides;
+    } catch (e) {
+      throw new Error(`TESSERA_CONFIG file ${file} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const host = pick(overrides.host, env.HOST, fromFile.host) ?? '127.0.0.1';
+  const port = pick(overrides.port, envNumber(env.PORT), fromFile.port) ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be 0-65535, got ${port}`);
+  const externalUrl = (
+    pick(overrides.externalUrl, env.TESSERA_EXTERNAL_URL, fromFile.externalUrl) ??
+    `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+  ).replace(/\/+$/, '');
+  try {
+    new URL(externalUrl);
+  } catch {
+    throw new Error(`TESSERA_EXTERNAL_URL must be an absolute URL, got "${externalUrl}"`);
+  }
+  const dataDir = resolve(pick(overrides.dataDir, env.TESSERA_DATA_DIR, fromFile.dataDir) ?? './data');
+  const cfg: Config = {
+    host,
+    port,
+    externalUrl,
+    dataDir,
+    databaseUrl: pick(overrides.databaseUrl, env.DATABASE_URL || undefined, fromFile.databaseUrl),
+    masterKey: pick(overrides.masterKey, env.TESSERA_MASTER_KEY || undefined, fromFile.masterKey),
+    logLevel: pick(overrides.logLevel, env.LOG_LEVEL, fromFile.logLevel) ?? 'info',
+    sessionTtlMinutes:
+      pick(
+        overrides.sessionTtlMinutes,
+        envNumber(env.TESSERA_SESSION_TTL_MINUTES),
+        fromFile.sessionTtlMinutes,
+      ) ?? 480,
+    sessionIdleMinutes:
+      pick(
+        overrides.sessionIdleMinutes,
+        envNumber(env.TESSERA_SESSION_IDLE_MINUTES),
+        fromFile.sessionIdleMinutes,
+      ) ?? 30,
+    loginMaxFailures:
+      pick(
+        overrides.loginMaxFailures,
+        envNumber(env.TESSERA_LOGIN_MAX_FAILURES),
+        fromFile.loginMaxFailures,
+      ) ?? 5,
+    loginLockoutMinutes:
+      pick(
+        overrides.loginLockoutMinutes,
+        envNumber(env.TESSERA_LOGIN_LOCKOUT_MINUTES),
+        fromFile.loginLockoutMinutes,
+      ) ?? 15,
+    secureCookies: pick(overrides.secureCookies, fromFile.secureCookies) ?? externalUrl.startsWith('https:'),
+    pki: {
+      caAlgorithm:
+        pick(overrides.pki?.caAlgorithm, env.TESSERA_CA_ALGORITHM, fromFile.pki?.caAlgorithm) ?? 'ECDSA-P384',
+      crlValidityHours:
+        pick(
+          overrides.pki?.crlValidityHours,
+          envNumber(env.TESSERA_CRL_VALIDITY_HOURS),
+          fromFile.pki?.crlValidityHours,
+        ) ?? 24,
+    },
+  };
+  return cfg;
+}

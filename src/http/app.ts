@@ -1,0 +1,122 @@
+// Builds the Fastify application: sessions and the RBAC guard, one error shape, the OpenAPI
+// document, the route families, and the built web app with its client-side routes.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Runtime } from '../runtime.js';
+import { registerAuthGuard } from './auth-guard.js';
+import { errorBody, handleError } from './errors.js';
+import { validatorCompiler } from './validation.js';
+import { auditRoutes } from './routes/audit.js';
+import { authRoutes } from './routes/auth.js';
+import { deviceRoutes } from './routes/devices.js';
+import { metaRoutes } from './routes/meta.js';
+import { policyRoutes } from './routes/policies.js';
+import { settingsRoutes } from './routes/settings.js';
+import { userRoutes } from './routes/users.js';
+
+export const VERSION = '0.1.0';
+
+/** Paths of the browser app: unknown paths under these get index.html (client-side routing). */
+const APP_PREFIXES = ['/operator', '/portal', '/login', '/wallet'];
+
+/** Where the built web app lives: dist/web next to the built server, or the repo's dist/web in dev. */
+export function findWebRoot(): string | null {
+  for (const rel of ['../web/', '../../dist/web/']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(`${dir}index.html`)) return dir;
+  }
+  return null;
+}
+
+/** Headers and body fields whose values must never reach a log line. */
+export const REDACT_PATHS = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.pin',
+  '*.puk',
+  '*.newPin',
+  '*.answer',
+  '*.answers',
+  '*.privateKey',
+  '*.privateKeyPem',
+  '*.managementKey',
+];
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: 5 * 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+
+  app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-correlation-id', req.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'same-origin');
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+  });
+
+  await app.register(cookie);
+  registerAuthGuard(app, rt);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Tessera API',
+        version: VERSION,
+        description:
+          'Credential management: people, devices, policies, certificates, issuance. Sign in with POST /api/auth/login; ' +
+          'send the returned csrfToken as the x-csrf-token header on every state-changing call.',
+      },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'tessera_session' } } },
+      security: [{ session: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+
+  await app.register(metaRoutes(rt));
+  await app.register(authRoutes(rt));
+  await app.register(userRoutes(rt));
+  await app.register(deviceRoutes(rt));
+  await app.register(policyRoutes(rt));
+  await app.register(settingsRoutes(rt));
+  await app.register(auditRoutes(rt));
+
+  const webRoot = findWebRoot();
+  if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    const isApp = path === '/' || APP_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
+    if (req.method === 'GET' && isApp) {
+      if (path === '/') return reply.redirect('/operator');
+      if (webRoot) return reply.type('text/html').sendFile('index.html');
+      return reply
+        .status(503)
+        .type('text/plain')
+        .send('The web app is not built: run `npm run build`, then restart Tessera.');
+    }
+    return reply
+      .status(404)
+      .send(
+        errorBody('not_found', `No route ${req.method} ${path}: see /api/docs for the API`, String(req.id)),
+      );
+  });
+
+  return app;
+}

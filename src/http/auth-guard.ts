@@ -1,0 +1,109 @@
+// The session and RBAC guard. Every route declares either `config.public` or a
+// `config.permission` (or 'authenticated'); a route under /api that declares neither is refused at
+// start-up, so nothing can be exposed by forgetting a line (deny by default). State-changing calls
+// must echo the session's CSRF token in the x-csrf-token header.
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { can, type Permission } from '../domain/permissions.js';
+import type { Runtime } from '../runtime.js';
+import type { ResolvedSession } from '../services/auth-service.js';
+import type { Actor } from '../services/context.js';
+import { errorBody } from './errors.js';
+
+export const SESSION_COOKIE = 'tessera_session';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The permission a caller needs, or 'authenticated' for any signed-in person. */
+    permission?: Permission | 'authenticated';
+    /** No session needed (health, login, CA downloads, OCSP, the web app's files). */
+    public?: boolean;
+    /** Skips the CSRF check (login: there is no session yet). */
+    noCsrf?: boolean;
+  }
+  interface FastifyRequest {
+    auth: ResolvedSession | null;
+  }
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The actor for audit events, from the request's session. */
+export function actorOf(req: FastifyRequest): Actor {
+  const a = req.auth;
+  if (!a) throw new Error('actorOf called on a request without a session');
+  return { id: a.user.id, name: a.user.username, roles: a.user.roles, correlationId: String(req.id) };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
+  app.decorateRequest('auth', null);
+
+  app.addHook('onRoute', (route) => {
+    const cfg = (route.config ?? {}) as { permission?: string; public?: boolean };
+    const url = route.url;
+    if (url.startsWith('/api/docs') || !url.startsWith('/api/')) {
+      // Plugin routes (OpenAPI viewer, static files) and /pki, /healthz declare themselves public.
+      if (!cfg.permission && cfg.public === undefined)
+        route.config = { ...cfg, public: true } as typeof route.config;
+      return;
+    }
+    if (!cfg.public && !cfg.permission)
+      throw new Error(
+        `Route ${String(route.method)} ${url} declares neither config.public nor config.permission`,
+      );
+  });
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const cfg = req.routeOptions.config;
+    const cid = String(req.id);
+    // No route matched: the not-found handler answers (and reveals nothing).
+    if (req.routeOptions.url === undefined) return;
+    const token = req.cookies[SESSION_COOKIE];
+    if (cfg.public) {
+      // Public routes still see who is signed in (login page, /api/meta), but never require it.
+      if (token && req.url.startsWith('/api/')) req.auth = await rt.services.auth.resolve(token);
+      return;
+    }
+    if (!cfg.permission) return reply.status(403).send(errorBody('forbidden', 'This route is closed', cid));
+    const auth = await rt.services.auth.resolve(token);
+    if (!auth) {
+      if (token) reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply
+        .status(401)
+        .send(
+          errorBody('unauthenticated', 'Your session has ended or you are not signed in: sign in again', cid),
+        );
+    }
+    req.auth = auth;
+    if (UNSAFE.has(req.method) && !cfg.noCsrf) {
+      const sent = req.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !safeEqual(sent, auth.session.csrfToken))
+        return reply
+          .status(403)
+          .send(
+            errorBody(
+              'csrf_failed',
+              'The x-csrf-token header is missing or wrong: reload the page (or read csrfToken from GET /api/auth/session)',
+              cid,
+            ),
+          );
+    }
+    if (cfg.permission !== 'authenticated' && !can(auth.user.roles, cfg.permission))
+      return reply.status(403).send(
+        errorBody(
+          'forbidden',
+          `Your roles (${auth.user.roles.join(', ')}) do not allow this (needs ${cfg.permission})`,
+          cid,
+          {
+            permission: cfg.permission,
+          },
+        ),
+      );
+  });
+}

@@ -1,0 +1,44 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Runtime } from '../../runtime.js';
+import { VERSION } from '../app.js';
+import { errorBody } from '../errors.js';
+
+export const metaRoutes =
+  (rt: Runtime): FastifyPluginAsync =>
+  async (app) => {
+    app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+    app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
+      try {
+        await rt.db.query('SELECT 1');
+        return { status: 'ready' };
+      } catch {
+        return reply.status(503).send(errorBody('not_ready', 'The database is unreachable', String(req.id)));
+      }
+    });
+
+    app.get(
+      '/api/meta',
+      {
+        config: { public: true },
+        schema: {
+          tags: ['meta'],
+          summary: 'Version and deployment facts the web app needs before sign-in',
+          response: {
+            200: Type.Object({ version: Type.String(), demo: Type.Boolean(), externalUrl: Type.String() }),
+          },
+        },
+      },
+      async () => {
+        const [row] = await rt.db.query<{ value: boolean }>(
+          "SELECT value FROM settings WHERE key = 'demo_seeded'",
+        );
+        return { version: VERSION, demo: row?.value === true, externalUrl: rt.config.externalUrl };
+      },
+    );
+
+    app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+      app.swagger(),
+    );
+  };

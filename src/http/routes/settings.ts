@@ -1,0 +1,44 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Runtime } from '../../runtime.js';
+import { PORTAL_AUTH_METHODS, type SecuritySettings } from '../../services/settings-service.js';
+import { actorOf } from '../auth-guard.js';
+import { errorResponses, literalUnion } from '../schemas.js';
+
+const Settings = Type.Object(
+  {
+    initialPinDisplayMode: literalUnion(['displayed', 'disguised', 'not_displayed'] as const),
+    changePinDuringIssuance: Type.Boolean(),
+    issuanceRetryForUser: Type.Boolean(),
+    portalAuthMethods: Type.Array(literalUnion(PORTAL_AUTH_METHODS), { minItems: 1, uniqueItems: true }),
+    securityQuestionCount: Type.Integer({ minimum: 1, maximum: 10 }),
+  },
+  { additionalProperties: false },
+);
+
+export const settingsRoutes =
+  (rt: Runtime): FastifyPluginAsync =>
+  async (app) => {
+    const tags = ['settings'];
+    app.get(
+      '/api/settings',
+      {
+        config: { permission: 'settings.read' },
+        schema: { tags, summary: 'Security settings', response: { 200: Settings, ...errorResponses } },
+      },
+      async () => rt.services.settings.getSecurity(),
+    );
+    app.put(
+      '/api/settings',
+      {
+        config: { permission: 'settings.write' },
+        schema: {
+          tags,
+          summary: 'Change the security settings',
+          body: Settings,
+          response: { 200: Settings, ...errorResponses },
+        },
+      },
+      async (req) => rt.services.settings.putSecurity(actorOf(req), req.body as SecuritySettings),
+    );
+  };

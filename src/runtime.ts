@@ -1,0 +1,91 @@
+// The composition root: opens the store, applies migrations, loads the master key and builds the
+// services with their explicit dependencies. The CLI and the tests start Tessera through here.
+import { join } from 'node:path';
+import type { Config } from './config/config.js';
+import { MasterKey } from './secrets/master-key.js';
+import { AuditService } from './services/audit-service.js';
+import { AuthService } from './services/auth-service.js';
+import { BootstrapService } from './services/bootstrap-service.js';
+import { systemClock, type Clock, type ServiceContext } from './services/context.js';
+import { DeviceService } from './services/device-service.js';
+import { PolicyService } from './services/policy-service.js';
+import { SettingsService } from './services/settings-service.js';
+import { UserService } from './services/user-service.js';
+import { openDb, type Db } from './store/db.js';
+import { migrate } from './store/migrate.js';
+
+export interface Services {
+  auth: AuthService;
+  users: UserService;
+  devices: DeviceService;
+  policies: PolicyService;
+  settings: SettingsService;
+  audit: AuditService;
+  bootstrap: BootstrapService;
+}
+
+export interface Runtime {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  masterKey: MasterKey;
+  masterKeyCreated: boolean;
+  migrationsApplied: string[];
+  services: Services;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  /** In-memory PGlite instead of ./data/db (tests). */
+  inMemory?: boolean;
+  /** PostgreSQL schema (tests sharing one database). */
+  schema?: string;
+}
+
+export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const db = await openDb({
+    databaseUrl: config.databaseUrl,
+    dataDir: opts.inMemory ? undefined : join(config.dataDir, 'db'),
+    schema: opts.schema,
+  });
+  try {
+    const migrationsApplied = await migrate(db);
+    const { key: masterKey, created: masterKeyCreated } =
+      opts.inMemory && !config.masterKey
+        ? { key: MasterKey.generate(), created: true }
+        : MasterKey.loadOrCreate(config.masterKey, join(config.dataDir, 'master.key'));
+    const clock = opts.clock ?? systemClock;
+    const ctx: ServiceContext = { db, clock };
+    const users = new UserService(ctx);
+    const devices = new DeviceService(ctx);
+    const policies = new PolicyService(ctx);
+    const services: Services = {
+      auth: new AuthService(ctx, {
+        maxFailures: config.loginMaxFailures,
+        lockoutMinutes: config.loginLockoutMinutes,
+        sessionTtlMinutes: config.sessionTtlMinutes,
+        sessionIdleMinutes: config.sessionIdleMinutes,
+      }),
+      users,
+      devices,
+      policies,
+      settings: new SettingsService(ctx),
+      audit: new AuditService(ctx),
+      bootstrap: new BootstrapService(ctx, users, devices, policies),
+    };
+    return {
+      config,
+      db,
+      clock,
+      masterKey,
+      masterKeyCreated,
+      migrationsApplied,
+      services,
+      close: () => db.close(),
+    };
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+}

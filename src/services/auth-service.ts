@@ -1,0 +1,194 @@
+// Password sign-in with lockout, and cookie sessions. The cookie carries a random token; only its
+// SHA-256 is stored, so a database leak does not hand out live sessions. Each session has a CSRF
+// token that state-changing requests must echo in a header.
+import { createHash, randomBytes } from 'node:crypto';
+import { DomainError, UnauthenticatedError } from '../domain/errors.js';
+import { permissionsOf, type Permission } from '../domain/permissions.js';
+import { verifyPassword } from '../secrets/password.js';
+import { appendAudit } from '../store/audit-repo.js';
+import {
+  deleteExpiredSessions,
+  deleteSession,
+  getSession,
+  insertSession,
+  touchSession,
+  type SessionRecord,
+} from '../store/sessions-repo.js';
+import {
+  clearLoginFailures,
+  getUser,
+  getUserByUsername,
+  getUserCredentials,
+  recordLoginFailure,
+  type User,
+} from '../store/users-repo.js';
+import type { ServiceContext } from './context.js';
+
+export interface AuthPolicy {
+  maxFailures: number;
+  lockoutMinutes: number;
+  sessionTtlMinutes: number;
+  sessionIdleMinutes: number;
+}
+
+export interface Me {
+  id: string;
+  username: string;
+  displayName: string;
+  roles: User['roles'];
+  permissions: Permission[];
+}
+
+export interface SignedIn {
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+  user: Me;
+}
+
+export interface ResolvedSession {
+  session: SessionRecord;
+  user: User;
+  me: Me;
+}
+
+export class LockedOutError extends DomainError {
+  constructor(lockedUntil: Date) {
+    super(
+      'locked_out',
+      `Too many failed sign-ins: this account is locked until ${lockedUntil.toISOString()}. Try again later or ask an administrator`,
+      { lockedUntil: lockedUntil.toISOString() },
+    );
+  }
+}
+
+export const toMe = (u: User): Me => ({
+  id: u.id,
+  username: u.username,
+  displayName: u.displayName,
+  roles: u.roles,
+  permissions: permissionsOf(u.roles),
+});
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+const BAD_CREDENTIALS = 'The username or password is wrong';
+
+export class AuthService {
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly policy: AuthPolicy,
+  ) {}
+
+  async login(
+    username: string,
+    password: string,
+    kind: 'operator' | 'portal' = 'operator',
+  ): Promise<SignedIn> {
+    const user = await getUserByUsername(this.ctx.db, username);
+    if (!user) {
+      await verifyPassword(password, null);
+      throw new UnauthenticatedError(BAD_CREDENTIALS);
+    }
+    const creds = (await getUserCredentials(this.ctx.db, user.id))!;
+    const now = this.ctx.clock.now();
+    if (creds.lockedUntil && creds.lockedUntil > now) throw new LockedOutError(creds.lockedUntil);
+    const good = await verifyPassword(password, creds.passwordHash);
+    if (!good) {
+      await this.recordFailure(user, now);
+      throw new UnauthenticatedError(BAD_CREDENTIALS);
+    }
+    if (user.state !== 'active')
+      throw new UnauthenticatedError(`This account is ${user.state}: ask an administrator to reactivate it`);
+    const token = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(24).toString('base64url');
+    const expiresAt = new Date(now.getTime() + this.policy.sessionTtlMinutes * 60_000);
+    await this.ctx.db.transaction(async (tx) => {
+      await clearLoginFailures(tx, user.id);
+      await insertSession(tx, {
+        id: hashToken(token),
+        userId: user.id,
+        kind,
+        csrfToken,
+        authMethod: 'password',
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt,
+        data: {},
+      });
+      await appendAudit(tx, {
+        actor: { id: user.id, name: user.username },
+        action: 'auth.signed_in',
+        targetType: 'user',
+        targetId: user.id,
+        details: { kind, method: 'password' },
+        at: now,
+      });
+    });
+    return { token, csrfToken, expiresAt, user: toMe(user) };
+  }
+
+  private async recordFailure(user: User, now: Date): Promise<void> {
+    await this.ctx.db.transaction(async (tx) => {
+      const c = (await getUserCredentials(tx, user.id, true))!;
+      // A lockout that has run out starts the count afresh.
+      const base = c.lockedUntil && c.lockedUntil <= now ? 0 : c.failedLogins;
+      const failures = base + 1;
+      const lock =
+        failures >= this.policy.maxFailures
+          ? new Date(now.getTime() + this.policy.lockoutMinutes * 60_000)
+          : null;
+      await recordLoginFailure(tx, user.id, lock ? 0 : failures, lock);
+      await appendAudit(tx, {
+        actor: { id: null, name: 'anonymous' },
+        action: lock ? 'auth.locked_out' : 'auth.sign_in_failed',
+        targetType: 'user',
+        targetId: user.id,
+        details: lock ? { failures, lockedUntil: lock.toISOString() } : { failures },
+        at: now,
+      });
+    });
+  }
+
+  /** The live session for a cookie token, or null: expired (absolute or idle) sessions are removed. */
+  async resolve(token: string | undefined): Promise<ResolvedSession | null> {
+    if (!token || token.length > 200) return null;
+    const id = hashToken(token);
+    const session = await getSession(this.ctx.db, id);
+    if (!session) return null;
+    const now = this.ctx.clock.now();
+    const idleLimit = new Date(session.lastSeenAt.getTime() + this.policy.sessionIdleMinutes * 60_000);
+    if (session.expiresAt <= now || idleLimit <= now) {
+      await deleteSession(this.ctx.db, id);
+      return null;
+    }
+    const user = await getUser(this.ctx.db, session.userId);
+    if (!user || user.state !== 'active') {
+      await deleteSession(this.ctx.db, id);
+      return null;
+    }
+    // Writing last_seen on every request is wasted I/O; a minute's granularity is enough for idling.
+    if (now.getTime() - session.lastSeenAt.getTime() > 60_000) await touchSession(this.ctx.db, id, now);
+    return { session, user, me: toMe(user) };
+  }
+
+  async logout(token: string | undefined): Promise<void> {
+    if (!token) return;
+    const session = await getSession(this.ctx.db, hashToken(token));
+    if (!session) return;
+    await this.ctx.db.transaction(async (tx) => {
+      await deleteSession(tx, session.id);
+      await appendAudit(tx, {
+        actor: { id: session.userId, name: 'self' },
+        action: 'auth.signed_out',
+        targetType: 'user',
+        targetId: session.userId,
+        at: this.ctx.clock.now(),
+      });
+    });
+  }
+
+  purgeExpired(): Promise<number> {
+    return deleteExpiredSessions(this.ctx.db, this.ctx.clock.now());
+  }
+}

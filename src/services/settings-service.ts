@@ -1,0 +1,69 @@
+import { ValidationError } from '../domain/errors.js';
+import { appendAudit } from '../store/audit-repo.js';
+import type { Queryable } from '../store/db.js';
+import { getSetting, putSetting } from '../store/settings-repo.js';
+import { auditActor, type Actor, type ServiceContext } from './context.js';
+
+export const PORTAL_AUTH_METHODS = ['initial_password', 'directory_password', 'security_questions'] as const;
+export type PortalAuthMethod = (typeof PORTAL_AUTH_METHODS)[number];
+
+export interface SecuritySettings {
+  initialPinDisplayMode: 'displayed' | 'disguised' | 'not_displayed';
+  changePinDuringIssuance: boolean;
+  issuanceRetryForUser: boolean;
+  portalAuthMethods: PortalAuthMethod[];
+  securityQuestionCount: number;
+}
+
+export const DEFAULT_SECURITY_SETTINGS: SecuritySettings = {
+  initialPinDisplayMode: 'disguised',
+  changePinDuringIssuance: false,
+  issuanceRetryForUser: true,
+  portalAuthMethods: ['initial_password', 'security_questions'],
+  securityQuestionCount: 3,
+};
+
+const KEY = 'security';
+
+export class SettingsService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async getSecurity(db: Queryable = this.ctx.db): Promise<SecuritySettings> {
+    const stored = await getSetting<Partial<SecuritySettings>>(db, KEY);
+    return { ...DEFAULT_SECURITY_SETTINGS, ...stored };
+  }
+
+  async putSecurity(actor: Actor, s: SecuritySettings): Promise<SecuritySettings> {
+    if (s.portalAuthMethods.length === 0)
+      throw new ValidationError(
+        'Enable at least one user-portal authentication method, or no user could self-issue',
+      );
+    if (new Set(s.portalAuthMethods).size !== s.portalAuthMethods.length)
+      throw new ValidationError('Each authentication method may be listed once');
+    if (
+      !Number.isInteger(s.securityQuestionCount) ||
+      s.securityQuestionCount < 1 ||
+      s.securityQuestionCount > 10
+    )
+      throw new ValidationError('The number of security questions must be 1-10');
+    return this.ctx.db.transaction(async (tx) => {
+      // Read inside the transaction: PGlite has one connection, and a read outside would wait on it.
+      const before = await this.getSecurity(tx);
+      const at = this.ctx.clock.now();
+      await putSetting(tx, KEY, s, at);
+      const changed = (Object.keys(s) as (keyof SecuritySettings)[]).filter(
+        (k) => JSON.stringify(before[k]) !== JSON.stringify(s[k]),
+      );
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'settings.updated',
+        targetType: 'settings',
+        targetId: KEY,
+        details: { changed, settings: s },
+        correlationId: actor.correlationId ?? null,
+        at,
+      });
+      return s;
+    });
+  }
+}

@@ -1,0 +1,121 @@
+import type { CredentialStatus } from '../domain/credential.js';
+import type { Queryable } from './db.js';
+import { iso } from './sql.js';
+
+export interface Credential {
+  id: string;
+  userId: string;
+  policyId: string | null;
+  profile: string;
+  slot: string;
+  status: CredentialStatus;
+  certificateSerial: string | null;
+  deviceIds: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+type CredentialRow = {
+  id: string;
+  user_id: string;
+  policy_id: string | null;
+  profile: string;
+  slot: string;
+  status: CredentialStatus;
+  certificate_serial: string | null;
+  device_ids: string[] | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+const toCredential = (r: CredentialRow): Credential => ({
+  id: r.id,
+  userId: r.user_id,
+  policyId: r.policy_id,
+  profile: r.profile,
+  slot: r.slot,
+  status: r.status,
+  certificateSerial: r.certificate_serial,
+  deviceIds: r.device_ids ?? [],
+  createdAt: iso(r.created_at)!,
+  updatedAt: iso(r.updated_at)!,
+});
+
+const SELECT = `SELECT c.*, (SELECT array_agg(dc.device_id::text ORDER BY dc.installed_at) FROM device_credentials dc
+  WHERE dc.credential_id = c.id) AS device_ids FROM credentials c`;
+
+export interface NewCredential {
+  userId: string;
+  policyId: string | null;
+  profile: string;
+  slot: string;
+  deviceId: string;
+  certificateSerial?: string | null;
+  at: Date;
+}
+
+export async function insertCredential(tx: Queryable, c: NewCredential): Promise<Credential> {
+  const [row] = await tx.query<{ id: string }>(
+    `INSERT INTO credentials (user_id, policy_id, profile, slot, certificate_serial, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+    [c.userId, c.policyId, c.profile, c.slot, c.certificateSerial ?? null, c.at],
+  );
+  await installCredential(tx, row!.id, c.deviceId, c.at);
+  return (await getCredential(tx, row!.id))!;
+}
+
+/** Records that a credential is (also) on a device: shared credentials live on several. */
+export async function installCredential(
+  tx: Queryable,
+  credentialId: string,
+  deviceId: string,
+  at: Date,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO device_credentials (device_id, credential_id, installed_at) VALUES ($1, $2, $3)
+     ON CONFLICT DO NOTHING`,
+    [deviceId, credentialId, at],
+  );
+}
+
+export async function getCredential(db: Queryable, id: string): Promise<Credential | null> {
+  const rows = await db.query<CredentialRow>(`${SELECT} WHERE c.id = $1`, [id]);
+  return rows[0] ? toCredential(rows[0]) : null;
+}
+
+export async function listDeviceCredentials(db: Queryable, deviceId: string): Promise<Credential[]> {
+  const rows = await db.query<CredentialRow>(
+    `${SELECT} WHERE c.id IN (SELECT credential_id FROM device_credentials WHERE device_id = $1) ORDER BY c.slot`,
+    [deviceId],
+  );
+  return rows.map(toCredential);
+}
+
+export async function listUserCredentials(db: Queryable, userId: string): Promise<Credential[]> {
+  const rows = await db.query<CredentialRow>(`${SELECT} WHERE c.user_id = $1 ORDER BY c.created_at DESC`, [
+    userId,
+  ]);
+  return rows.map(toCredential);
+}
+
+export async function setCredentialStatus(
+  tx: Queryable,
+  id: string,
+  status: CredentialStatus,
+  at: Date,
+): Promise<void> {
+  await tx.query('UPDATE credentials SET status = $1, updated_at = $2 WHERE id = $3', [status, at, id]);
+}
+
+export async function setCredentialCertificate(
+  tx: Queryable,
+  id: string,
+  serial: string,
+  at: Date,
+): Promise<void> {
+  await tx.query('UPDATE credentials SET certificate_serial = $1, updated_at = $2 WHERE id = $3', [
+    serial,
+    at,
+    id,
+  ]);
+}

@@ -1,0 +1,152 @@
+import type { DeviceState, DeviceType } from '../domain/device.js';
+import type { Queryable } from './db.js';
+import { Where, iso, likeTerm } from './sql.js';
+
+export interface Device {
+  id: string;
+  serial: string;
+  type: DeviceType;
+  model: string;
+  state: DeviceState;
+  userId: string | null;
+  policyId: string | null;
+  notes: string;
+  issuedAt: string | null;
+  expiresAt: string | null;
+  demo: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type DeviceRow = {
+  id: string;
+  serial: string;
+  type: DeviceType;
+  model: string;
+  state: DeviceState;
+  user_id: string | null;
+  policy_id: string | null;
+  notes: string;
+  issued_at: Date | null;
+  expires_at: Date | null;
+  demo: boolean;
+  created_at: Date;
+  updated_at: Date;
+};
+
+const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  serial: r.serial,
+  type: r.type,
+  model: r.model,
+  state: r.state,
+  userId: r.user_id,
+  policyId: r.policy_id,
+  notes: r.notes,
+  issuedAt: iso(r.issued_at),
+  expiresAt: iso(r.expires_at),
+  demo: r.demo,
+  createdAt: iso(r.created_at)!,
+  updatedAt: iso(r.updated_at)!,
+});
+
+export interface NewDevice {
+  serial: string;
+  type: DeviceType;
+  model?: string;
+  notes?: string;
+  demo?: boolean;
+  at: Date;
+}
+
+export async function insertDevice(tx: Queryable, d: NewDevice): Promise<Device> {
+  const [row] = await tx.query<DeviceRow>(
+    `INSERT INTO devices (serial, type, model, notes, demo, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *`,
+    [d.serial, d.type, d.model ?? '', d.notes ?? '', d.demo ?? false, d.at],
+  );
+  return toDevice(row!);
+}
+
+export async function getDevice(db: Queryable, id: string, forUpdate = false): Promise<Device | null> {
+  const rows = await db.query<DeviceRow>(
+    `SELECT * FROM devices WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return rows[0] ? toDevice(rows[0]) : null;
+}
+
+export async function getDeviceBySerial(db: Queryable, serial: string): Promise<Device | null> {
+  const rows = await db.query<DeviceRow>('SELECT * FROM devices WHERE upper(serial) = upper($1)', [serial]);
+  return rows[0] ? toDevice(rows[0]) : null;
+}
+
+export interface DevicePatch {
+  state?: DeviceState;
+  userId?: string | null;
+  policyId?: string | null;
+  model?: string;
+  notes?: string;
+  issuedAt?: Date | null;
+  expiresAt?: Date | null;
+}
+
+export async function updateDevice(tx: Queryable, id: string, patch: DevicePatch, at: Date): Promise<Device> {
+  const sets: string[] = [];
+  const params: unknown[] = [];
+  const set = (col: string, v: unknown) => {
+    params.push(v);
+    sets.push(`${col} = $${params.length}`);
+  };
+  if (patch.state !== undefined) set('state', patch.state);
+  if (patch.userId !== undefined) set('user_id', patch.userId);
+  if (patch.policyId !== undefined) set('policy_id', patch.policyId);
+  if (patch.model !== undefined) set('model', patch.model);
+  if (patch.notes !== undefined) set('notes', patch.notes);
+  if (patch.issuedAt !== undefined) set('issued_at', patch.issuedAt);
+  if (patch.expiresAt !== undefined) set('expires_at', patch.expiresAt);
+  set('updated_at', at);
+  params.push(id);
+  const [row] = await tx.query<DeviceRow>(
+    `UPDATE devices SET ${sets.join(', ')} WHERE id = $${params.length} RETURNING *`,
+    params,
+  );
+  return toDevice(row!);
+}
+
+export interface DeviceSearch {
+  q?: string;
+  state?: DeviceState;
+  type?: DeviceType;
+  userId?: string;
+  limit: number;
+  offset: number;
+}
+
+export async function searchDevices(
+  db: Queryable,
+  s: DeviceSearch,
+): Promise<{ items: Device[]; total: number }> {
+  const w = new Where();
+  if (s.q) {
+    const t = likeTerm(s.q.toLowerCase());
+    w.add('(lower(serial) LIKE ? OR lower(model) LIKE ? OR lower(notes) LIKE ?)', t, t, t);
+  }
+  if (s.state) w.add('state = ?', s.state);
+  if (s.type) w.add('type = ?', s.type);
+  if (s.userId) w.add('user_id = ?', s.userId);
+  const [c] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM devices ${w}`, w.params);
+  const rows = await db.query<DeviceRow>(
+    `SELECT * FROM devices ${w} ORDER BY created_at DESC, serial LIMIT ${w.next(s.limit)} OFFSET ${w.next(s.offset)}`,
+    w.params,
+  );
+  return { items: rows.map(toDevice), total: c?.n ?? 0 };
+}
+
+export async function listUserDevices(db: Queryable, userId: string): Promise<Device[]> {
+  const rows = await db.query<DeviceRow>(
+    'SELECT * FROM devices WHERE user_id = $1 ORDER BY created_at DESC',
+    [userId],
+  );
+  return rows.map(toDevice);
+}

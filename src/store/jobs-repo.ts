@@ -1,0 +1,142 @@
+import type { JobStatus } from '../domain/issuance-job.js';
+import type { Queryable } from './db.js';
+import { iso } from './sql.js';
+
+export interface JobError {
+  code: string;
+  message: string;
+  detail?: string;
+  correlationId: string;
+}
+
+export interface IssuanceJob {
+  id: string;
+  deviceId: string;
+  userId: string;
+  policyId: string;
+  requestId: string | null;
+  startedBy: string | null;
+  status: JobStatus;
+  progress: number;
+  step: string;
+  attempt: number;
+  options: Record<string, unknown>;
+  error: JobError | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+type JobRow = {
+  id: string;
+  device_id: string;
+  user_id: string;
+  policy_id: string;
+  request_id: string | null;
+  started_by: string | null;
+  status: JobStatus;
+  progress: number;
+  step: string;
+  attempt: number;
+  options: Record<string, unknown>;
+  error: JobError | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+};
+
+const toJob = (r: JobRow): IssuanceJob => ({
+  id: r.id,
+  deviceId: r.device_id,
+  userId: r.user_id,
+  policyId: r.policy_id,
+  requestId: r.request_id,
+  startedBy: r.started_by,
+  status: r.status,
+  progress: r.progress,
+  step: r.step,
+  attempt: r.attempt,
+  options: r.options,
+  error: r.error,
+  createdAt: iso(r.created_at)!,
+  updatedAt: iso(r.updated_at)!,
+  finishedAt: iso(r.finished_at),
+});
+
+export interface NewJob {
+  deviceId: string;
+  userId: string;
+  policyId: string;
+  requestId?: string | null;
+  startedBy: string | null;
+  options: Record<string, unknown>;
+  at: Date;
+}
+
+export async function insertJob(tx: Queryable, j: NewJob): Promise<IssuanceJob> {
+  const [row] = await tx.query<JobRow>(
+    `INSERT INTO issuance_jobs (device_id, user_id, policy_id, request_id, started_by, status, options, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $7) RETURNING *`,
+    [j.deviceId, j.userId, j.policyId, j.requestId ?? null, j.startedBy, JSON.stringify(j.options), j.at],
+  );
+  return toJob(row!);
+}
+
+export async function getJob(db: Queryable, id: string, forUpdate = false): Promise<IssuanceJob | null> {
+  const rows = await db.query<JobRow>(
+    `SELECT * FROM issuance_jobs WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return rows[0] ? toJob(rows[0]) : null;
+}
+
+export async function latestJobForDevice(db: Queryable, deviceId: string): Promise<IssuanceJob | null> {
+  const rows = await db.query<JobRow>(
+    'SELECT * FROM issuance_jobs WHERE device_id = $1 ORDER BY created_at DESC LIMIT 1',
+    [deviceId],
+  );
+  return rows[0] ? toJob(rows[0]) : null;
+}
+
+export async function updateJobProgress(db: Queryable, id: string, progress: number, step: string, at: Date) {
+  await db.query(
+    'UPDATE issuance_jobs SET progress = $1, step = $2, updated_at = $3 WHERE id = $4 AND status = $5',
+    [progress, step, at, id, 'running'],
+  );
+}
+
+export async function finishJob(
+  tx: Queryable,
+  id: string,
+  status: Exclude<JobStatus, 'running'>,
+  error: JobError | null,
+  at: Date,
+): Promise<IssuanceJob> {
+  const [row] = await tx.query<JobRow>(
+    `UPDATE issuance_jobs SET status = $1, error = $2, finished_at = $3, updated_at = $3,
+       progress = CASE WHEN $1 = 'succeeded' THEN 100 ELSE progress END
+     WHERE id = $4 RETURNING *`,
+    [status, error ? JSON.stringify(error) : null, at, id],
+  );
+  return toJob(row!);
+}
+
+export async function restartJob(tx: Queryable, id: string, at: Date): Promise<IssuanceJob> {
+  const [row] = await tx.query<JobRow>(
+    `UPDATE issuance_jobs SET status = 'running', error = NULL, progress = 0, step = '', attempt = attempt + 1,
+       finished_at = NULL, updated_at = $1 WHERE id = $2 RETURNING *`,
+    [at, id],
+  );
+  return toJob(row!);
+}
+
+/**
+ * Claims the jobs left `running` by a process that died (all of them, at start-up, when this is
+ * the only server; SKIP LOCKED keeps two starting servers from claiming the same job).
+ */
+export async function claimRunningJobs(tx: Queryable): Promise<IssuanceJob[]> {
+  const rows = await tx.query<JobRow>(
+    `SELECT * FROM issuance_jobs WHERE status = 'running' ORDER BY created_at FOR UPDATE SKIP LOCKED`,
+  );
+  return rows.map(toJob);
+}

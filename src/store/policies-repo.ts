@@ -1,0 +1,129 @@
+import type { DeviceType } from '../domain/device.js';
+import type { PinPolicy } from '../domain/pin-policy.js';
+import type { Queryable } from './db.js';
+import { iso } from './sql.js';
+
+export type PivSlot = '9a' | '9c' | '9d' | '9e';
+export type KeyAlgorithm = 'RSA2048' | 'ECCP256' | 'ECCP384';
+export type CertificateProfileName =
+  'piv_authentication' | 'card_authentication' | 'digital_signature' | 'key_management';
+
+export interface CredentialProfile {
+  name: string;
+  slot: PivSlot;
+  keyAlgorithm: KeyAlgorithm;
+  certificateProfile: CertificateProfileName;
+  validityDays: number;
+  archiveKey: boolean;
+}
+
+export interface PolicyInput {
+  name: string;
+  description: string;
+  deviceTypes: DeviceType[];
+  credentialProfiles: CredentialProfile[];
+  pinPolicy: PinPolicy;
+  pukRetries: number;
+  deviceValidityDays: number;
+  defaultLayout: string | null;
+}
+
+export interface Policy extends PolicyInput {
+  id: string;
+  demo: boolean;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type PolicyRow = {
+  id: string;
+  name: string;
+  description: string;
+  device_types: DeviceType[];
+  credential_profiles: CredentialProfile[];
+  pin_policy: PinPolicy;
+  puk_retries: number;
+  device_validity_days: number;
+  default_layout: string | null;
+  demo: boolean;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+};
+
+const toPolicy = (r: PolicyRow): Policy => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  deviceTypes: r.device_types,
+  credentialProfiles: r.credential_profiles,
+  pinPolicy: r.pin_policy,
+  pukRetries: r.puk_retries,
+  deviceValidityDays: r.device_validity_days,
+  defaultLayout: r.default_layout,
+  demo: r.demo,
+  version: r.version,
+  createdAt: iso(r.created_at)!,
+  updatedAt: iso(r.updated_at)!,
+});
+
+export async function insertPolicy(
+  tx: Queryable,
+  p: PolicyInput & { demo?: boolean },
+  at: Date,
+): Promise<Policy> {
+  const [row] = await tx.query<PolicyRow>(
+    `INSERT INTO device_policies (name, description, device_types, credential_profiles, pin_policy, puk_retries,
+       device_validity_days, default_layout, demo, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING *`,
+    [
+      p.name,
+      p.description,
+      p.deviceTypes,
+      JSON.stringify(p.credentialProfiles),
+      JSON.stringify(p.pinPolicy),
+      p.pukRetries,
+      p.deviceValidityDays,
+      p.defaultLayout,
+      p.demo ?? false,
+      at,
+    ],
+  );
+  return toPolicy(row!);
+}
+
+export async function updatePolicy(tx: Queryable, id: string, p: PolicyInput, at: Date): Promise<Policy> {
+  const [row] = await tx.query<PolicyRow>(
+    `UPDATE device_policies SET name = $1, description = $2, device_types = $3, credential_profiles = $4,
+       pin_policy = $5, puk_retries = $6, device_validity_days = $7, default_layout = $8,
+       version = version + 1, updated_at = $9
+     WHERE id = $10 RETURNING *`,
+    [
+      p.name,
+      p.description,
+      p.deviceTypes,
+      JSON.stringify(p.credentialProfiles),
+      JSON.stringify(p.pinPolicy),
+      p.pukRetries,
+      p.deviceValidityDays,
+      p.defaultLayout,
+      at,
+      id,
+    ],
+  );
+  return toPolicy(row!);
+}
+
+export async function getPolicy(db: Queryable, id: string, forUpdate = false): Promise<Policy | null> {
+  const rows = await db.query<PolicyRow>(
+    `SELECT * FROM device_policies WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return rows[0] ? toPolicy(rows[0]) : null;
+}
+
+export async function listPolicies(db: Queryable): Promise<Policy[]> {
+  const rows = await db.query<PolicyRow>('SELECT * FROM device_policies ORDER BY lower(name)');
+  return rows.map(toPolicy);
+}

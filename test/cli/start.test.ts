@@ -1,0 +1,98 @@
+// README line 1 as a newcomer runs it: `tessera start` on the embedded database, sign in with the
+// printed password, create a user, stop, start again, and the user is still there; then
+// `tessera audit verify` passes on that real history and fails once a row is tampered with.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../support/server.js';
+import { runCli, startCli } from '../support/cli.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'tessera-start-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const env = { TESSERA_DATA_DIR: dataDir, PORT: '0', TESSERA_MASTER_KEY: '' };
+
+describe('tessera start', () => {
+  it('starts, prints where to go and how to sign in, keeps data across restarts', async () => {
+    let password = '';
+    const first = startCli(['start'], env);
+    try {
+      const [, url] = await first.waitFor(/Operator portal\s+(http:\/\/127\.0\.0\.1:\d+)\/operator/);
+      password = (await first.waitFor(/Sign in as "admin" with password:\s+(\S+)/))[1]!;
+      expect(first.output()).toMatch(/demo organisation/);
+      expect(first.output()).toMatch(/ivan\.issuer\s+issuance_officer/);
+      const api = new ApiClient(url!);
+      expect((await api.login('admin', password)).status).toBe(200);
+      expect(
+        (await api.json('POST', '/api/users', { username: 'kept', displayName: 'Kept Across Restarts' }))
+          .status,
+      ).toBe(201);
+      expect((await api.json<{ total: number }>('GET', '/api/devices?q=DEMO')).body.total).toBeGreaterThan(0);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+
+    const second = startCli(['start'], env);
+    try {
+      const [, url] = await second.waitFor(/Operator portal\s+(http:\/\/127\.0\.0\.1:\d+)\/operator/);
+      expect(second.output()).toMatch(/password printed at first start/);
+      expect(second.output()).not.toMatch(/demo organisation was created/);
+      const api = new ApiClient(url!);
+      expect((await api.login('admin', password)).status).toBe(200);
+      const kept = await api.json<{ total: number; items: { displayName: string }[] }>(
+        'GET',
+        '/api/users?q=kept',
+      );
+      expect(kept.body.items.map((u) => u.displayName)).toEqual(['Kept Across Restarts']);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+
+  it('tessera admin and tessera audit verify work on the real history, and catch tampering', async () => {
+    const created = await runCli(
+      ['admin', 'create-user', 'eve', '--name', 'Eve', '--role', 'helpdesk', '--password'],
+      env,
+    );
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/Created eve .* helpdesk/);
+    expect(created.stdout).toMatch(/Password \(shown once\): \S+/);
+    const users = await runCli(['admin', 'create-user', 'eve'], env);
+    expect(users.code).toBe(1);
+    expect(users.stderr).toMatch(/already taken/);
+
+    const ok = await runCli(['audit', 'verify'], env);
+    expect(ok.stdout).toMatch(/Audit log intact: \d+ event\(s\) checked/);
+    expect(ok.code).toBe(0);
+
+    const lite = await PGlite.create(join(dataDir, 'db'));
+    const rows = await lite.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM audit_events WHERE target_type = 'user'",
+    );
+    expect(rows.rows[0]!.n).toBeGreaterThan(2);
+    await lite.query(
+      `UPDATE audit_events SET details = '{"roles":["admin"]}' WHERE seq = (SELECT min(seq) + 2 FROM audit_events)`,
+    );
+    await lite.close();
+
+    const broken = await runCli(['audit', 'verify'], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/Audit log BROKEN at event \d+: event \d+ was altered/);
+  });
+
+  it('--help works everywhere', async () => {
+    for (const args of [
+      ['--help'],
+      ['start', '--help'],
+      ['serve', '--help'],
+      ['admin', 'create-user', '--help'],
+      ['audit', 'verify', '--help'],
+      ['migrate', '--help'],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/Usage: tessera/);
+    }
+  });
+});

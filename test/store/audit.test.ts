@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appendAudit, eventHash, verifyAudit, type AuditEvent } from '../../src/store/audit-repo.js';
+import { engines, openTestDb, type TestDb } from '../support/db.js';
+
+const at = new Date('2026-11-02T08:00:00.000Z');
+
+for (const engine of await engines()) {
+  describe(`audit chain on ${engine}`, () => {
+    let t: TestDb;
+    let events: AuditEvent[];
+    beforeEach(async () => {
+      t = await openTestDb(engine);
+      events = [];
+      for (let i = 1; i <= 5; i++)
+        events.push(
+          await t.db.transaction((tx) =>
+            appendAudit(tx, {
+              actor: { id: null, name: 'alice' },
+              action: 'device.registered',
+              targetType: 'device',
+              targetId: `d${i}`,
+              details: { serial: `S${i}` },
+              at: new Date(at.getTime() + i),
+            }),
+          ),
+        );
+    });
+    afterEach(async () => t?.drop());
+
+    it('an untouched history verifies, every link pointing at the one before', async () => {
+      expect(await verifyAudit(t.db)).toEqual({ ok: true, checked: 5, head: events[4]!.hash });
+      expect(events[1]!.prevHash).toBe(events[0]!.hash);
+    });
+
+    it('an altered row is reported at its own sequence number', async () => {
+      await t.db.query(`UPDATE audit_events SET details = '{"serial":"FORGED"}' WHERE seq = 3`);
+      expect(await verifyAudit(t.db)).toMatchObject({
+        ok: false,
+        brokenAt: 3,
+        checked: 2,
+        reason: expect.stringMatching(/altered/),
+      });
+    });
+
+    it('an altered row whose hash was recomputed breaks the next link', async () => {
+      const e = events[2]!;
+      const forged = { ...e, actorName: 'mallory' };
+      await t.db.query('UPDATE audit_events SET actor_name = $1, hash = $2 WHERE seq = 3', [
+        'mallory',
+        eventHash(forged),
+      ]);
+      expect(await verifyAudit(t.db)).toMatchObject({
+        ok: false,
+        brokenAt: 4,
+        reason: expect.stringMatching(/does not link/),
+      });
+    });
+
+    it('a removed row in the middle is reported as missing', async () => {
+      await t.db.query('DELETE FROM audit_events WHERE seq = 2');
+      expect(await verifyAudit(t.db)).toMatchObject({ ok: false, brokenAt: 2, reason: 'event 2 is missing' });
+    });
+
+    it('removing the newest rows is caught by the head', async () => {
+      await t.db.query('DELETE FROM audit_events WHERE seq >= 4');
+      expect(await verifyAudit(t.db)).toMatchObject({
+        ok: false,
+        brokenAt: 4,
+        reason: expect.stringMatching(/removed from the end/),
+      });
+    });
+  });
+}

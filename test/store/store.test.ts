@@ -1,0 +1,202 @@
+// The store on both engines: the same SQL, the same answers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit, verifyAudit } from '../../src/store/audit-repo.js';
+import { getDevice, insertDevice, searchDevices, updateDevice } from '../../src/store/devices-repo.js';
+import {
+  insertCredential,
+  installCredential,
+  listDeviceCredentials,
+} from '../../src/store/credentials-repo.js';
+import { claimRunningJobs, finishJob, insertJob, restartJob } from '../../src/store/jobs-repo.js';
+import { insertPolicy, getPolicy } from '../../src/store/policies-repo.js';
+import { insertRequest, updateRequestState } from '../../src/store/requests-repo.js';
+import { getSetting, putSetting } from '../../src/store/settings-repo.js';
+import { getSession, insertSession, deleteExpiredSessions } from '../../src/store/sessions-repo.js';
+import { isUniqueViolation } from '../../src/store/sql.js';
+import { getUserByUsername, insertUser, searchUsers, updateUser } from '../../src/store/users-repo.js';
+import { migrate } from '../../src/store/migrate.js';
+import { DEMO_POLICIES } from '../../src/services/bootstrap-service.js';
+import { engines, openTestDb, type TestDb } from '../support/db.js';
+
+const at = new Date('2026-11-01T10:00:00.000Z');
+
+for (const engine of await engines()) {
+  describe(`store on ${engine}`, () => {
+    let t: TestDb;
+    beforeAll(async () => {
+      t = await openTestDb(engine);
+    });
+    afterAll(async () => t?.drop());
+
+    it('migrations are recorded and re-running them applies nothing', async () => {
+      expect(await migrate(t.db)).toEqual([]);
+      const rows = await t.db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
+      expect(rows.map((r) => r.name)[0]).toBe('001_foundation.sql');
+    });
+
+    it('users: insert, case-insensitive unique username, search with pagination, update', async () => {
+      const a = await insertUser(t.db, {
+        username: 'Ada',
+        displayName: 'Ada Lovelace',
+        email: 'ada@x.org',
+        roles: ['user'],
+        properties: { dept: 'Math' },
+        at,
+      });
+      expect(a).toMatchObject({
+        username: 'Ada',
+        state: 'active',
+        roles: ['user'],
+        properties: { dept: 'Math' },
+        source: 'local',
+      });
+      await expect(
+        insertUser(t.db, { username: 'ada', displayName: 'dup', roles: ['user'], at }),
+      ).rejects.toSatisfy(isUniqueViolation);
+      for (let i = 0; i < 5; i++)
+        await insertUser(t.db, { username: `p${i}`, displayName: `Person ${i}`, roles: ['helpdesk'], at });
+      const page = await searchUsers(t.db, { role: 'helpdesk', limit: 2, offset: 2 });
+      expect(page.total).toBe(5);
+      expect(page.items.map((u) => u.username)).toEqual(['p2', 'p3']);
+      expect((await searchUsers(t.db, { q: 'LOVE', limit: 10, offset: 0 })).items.map((u) => u.id)).toEqual([
+        a.id,
+      ]);
+      expect((await searchUsers(t.db, { q: '100%_', limit: 10, offset: 0 })).total).toBe(0);
+      const u = await updateUser(t.db, a.id, { state: 'suspended', roles: ['user', 'admin'] }, at);
+      expect(u).toMatchObject({ state: 'suspended', roles: ['user', 'admin'] });
+      expect((await getUserByUsername(t.db, 'ADA'))?.id).toBe(a.id);
+    });
+
+    it('devices, policies and credentials shared by two devices', async () => {
+      const user = (await getUserByUsername(t.db, 'p0'))!;
+      const policy = await insertPolicy(t.db, DEMO_POLICIES[0]!, at);
+      expect((await getPolicy(t.db, policy.id))?.credentialProfiles).toHaveLength(4);
+      const card = await insertDevice(t.db, { serial: 'S-1', type: 'piv_card', at });
+      const phone = await insertDevice(t.db, { serial: 'M-1', type: 'mobile', at });
+      await expect(insertDevice(t.db, { serial: 's-1', type: 'piv_card', at })).rejects.toSatisfy(
+        isUniqueViolation,
+      );
+      await updateDevice(
+        t.db,
+        card.id,
+        { state: 'active', userId: user.id, policyId: policy.id, issuedAt: at },
+        at,
+      );
+      expect(await getDevice(t.db, card.id)).toMatchObject({
+        state: 'active',
+        userId: user.id,
+        issuedAt: at.toISOString(),
+      });
+      const cred = await insertCredential(t.db, {
+        userId: user.id,
+        policyId: policy.id,
+        profile: 'Key Management',
+        slot: '9d',
+        deviceId: card.id,
+        at,
+      });
+      await installCredential(t.db, cred.id, phone.id, at);
+      expect((await listDeviceCredentials(t.db, phone.id))[0]?.deviceIds).toEqual([card.id, phone.id]);
+      expect((await searchDevices(t.db, { userId: user.id, limit: 10, offset: 0 })).total).toBe(1);
+    });
+
+    it('requests and issuance jobs; running jobs are claimed at start-up', async () => {
+      const user = (await getUserByUsername(t.db, 'p1'))!;
+      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
+      const dev = await insertDevice(t.db, { serial: 'J-1', type: 'piv_card', at });
+      const req = await insertRequest(t.db, {
+        kind: 'issuance',
+        workflow: 'local_issuance',
+        state: 'submitted',
+        userId: user.id,
+        submittedBy: user.id,
+        at,
+      });
+      expect(
+        (await updateRequestState(t.db, req.id, 'approved', { column: 'approved_by', userId: user.id }, at))
+          .approvedBy,
+      ).toBe(user.id);
+      const job = await insertJob(t.db, {
+        deviceId: dev.id,
+        userId: user.id,
+        policyId: policy.id,
+        startedBy: user.id,
+        options: { pinMode: 'displayed' },
+        at,
+      });
+      const claimed = await t.db.transaction((tx) => claimRunningJobs(tx));
+      expect(claimed.map((j) => j.id)).toContain(job.id);
+      const failed = await finishJob(
+        t.db,
+        job.id,
+        'failed',
+        { code: 'interrupted', message: 'server stopped', correlationId: 'c' },
+        at,
+      );
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+      expect(await restartJob(t.db, job.id, at)).toMatchObject({
+        status: 'running',
+        attempt: 2,
+        error: null,
+      });
+    });
+
+    it('settings and sessions', async () => {
+      await putSetting(t.db, 'k', { a: 1 }, at);
+      await putSetting(t.db, 'k', { a: 2 }, at);
+      expect(await getSetting(t.db, 'k')).toEqual({ a: 2 });
+      const user = (await getUserByUsername(t.db, 'p2'))!;
+      await insertSession(t.db, {
+        id: 'h1',
+        userId: user.id,
+        kind: 'operator',
+        csrfToken: 'c',
+        authMethod: 'password',
+        createdAt: at,
+        lastSeenAt: at,
+        expiresAt: new Date(at.getTime() + 1000),
+        data: {},
+      });
+      expect((await getSession(t.db, 'h1'))?.userId).toBe(user.id);
+      expect(await deleteExpiredSessions(t.db, new Date(at.getTime() + 2000))).toBe(1);
+    });
+
+    it('a failed transaction leaves nothing behind, audit event included', async () => {
+      const before = await verifyAudit(t.db);
+      await expect(
+        t.db.transaction(async (tx) => {
+          await insertUser(tx, { username: 'ghost', displayName: 'Ghost', roles: ['user'], at });
+          await appendAudit(tx, {
+            actor: { id: null, name: 't' },
+            action: 'user.created',
+            targetType: 'user',
+            at,
+          });
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await getUserByUsername(t.db, 'ghost')).toBeNull();
+      expect(await verifyAudit(t.db)).toEqual(before);
+    });
+
+    it('audit chain: concurrent appends chain in order and verify', async () => {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          t.db.transaction((tx) =>
+            appendAudit(tx, {
+              actor: { id: null, name: 'load' },
+              action: 'x',
+              targetType: 't',
+              targetId: String(i),
+              details: { i, nested: { b: 1, a: [1, 'é'] } },
+              at,
+            }),
+          ),
+        ),
+      );
+      const v = await verifyAudit(t.db);
+      expect(v.ok).toBe(true);
+      expect(v.checked).toBeGreaterThanOrEqual(20);
+    });
+  });
+}
