@@ -1,0 +1,138 @@
+// The ISO 7816-4 protocol over a CardConnection: command chaining for data that does not fit a short
+// APDU, extended APDUs when the card supports them, response chaining (61xx → GET RESPONSE, §5.3.4)
+// and the 6Cxx "wrong Le" retry. Bounded everywhere: a card that answers 61xx forever, or promises
+// more than it sends, gets a CardProtocolError instead of a hang.
+import type { CommandApdu, ResponseApdu } from './apdu.js';
+import { CLA_CHAINING, INS_GET_RESPONSE, SW, decodeResponse, encodeCommand } from './apdu.js';
+import { ApduError, CardProtocolError } from './errors.js';
+import type { CardConnection, TransmitOptions } from './transport/types.js';
+
+export interface ProtocolOptions {
+  /** Send data > 255 bytes and ask for long answers in one extended APDU instead of chaining. */
+  extended?: boolean;
+  /** Upper bound on a whole (chained) response; PIV objects are at most a few KiB. */
+  maxResponseBytes?: number;
+  /** Upper bound on GET RESPONSE rounds for one command. */
+  maxResponseRounds?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const SHORT_CHUNK = 255;
+
+export class SmartCardProtocol {
+  extended: boolean;
+  private readonly maxResponseBytes: number;
+  private readonly maxResponseRounds: number;
+  private readonly txOpts: TransmitOptions;
+  /** Number of APDUs exchanged since creation, for measurements and the trace CLI. */
+  apduCount = 0;
+
+  constructor(
+    readonly connection: CardConnection,
+    opts: ProtocolOptions = {},
+  ) {
+    this.extended = opts.extended ?? false;
+    this.maxResponseBytes = opts.maxResponseBytes ?? 65536;
+    this.maxResponseRounds = opts.maxResponseRounds ?? 300;
+    this.txOpts = { timeoutMs: opts.timeoutMs, signal: opts.signal };
+  }
+
+  private async exchange(cmd: CommandApdu): Promise<ResponseApdu> {
+    this.apduCount += 1;
+    const raw = await this.connection.transmit(encodeCommand(cmd, { extended: this.extended }), this.txOpts);
+    const r = decodeResponse(raw);
+    // Copy: transports may reuse their buffers.
+    return { data: Uint8Array.from(r.data), sw: r.sw };
+  }
+
+  /**
+   * Sends a command and returns the final data and status word, having followed command and
+   * response chaining. Does not throw on a non-9000 status; see `send`.
+   */
+  async transceive(cmd: CommandApdu): Promise<ResponseApdu> {
+    const data = cmd.data ?? new Uint8Array(0);
+    let first: ResponseApdu;
+    if (data.length > SHORT_CHUNK && !this.extended) {
+      // Command chaining (7816-4 §5.1.1.1): all but the last piece carry CLA bit 0x10.
+      let at = 0;
+      for (;;) {
+        const piece = data.subarray(at, at + SHORT_CHUNK);
+        at += piece.length;
+        const last = at >= data.length;
+        const r = await this.exchange({
+          ...cmd,
+          cla: last ? cmd.cla : cmd.cla | CLA_CHAINING,
+          data: piece,
+          le: last ? cmd.le : 0,
+        });
+        if (last) {
+          first = r;
+          break;
+        }
+        if (r.sw !== SW.OK) return r;
+      }
+    } else {
+      first = await this.exchange(cmd);
+    }
+
+    // 6Cxx: the card tells us the exact Le to use; retry once (7816-3 §12.2.3).
+    if (first.sw >> 8 === 0x6c) {
+      const le = first.sw & 0xff || 256;
+      first = await this.exchange({ ...cmd, le });
+      if (first.sw >> 8 === 0x6c) {
+        throw new CardProtocolError('The card asked twice for a different Le', { sw: first.sw.toString(16) });
+      }
+    }
+
+    const parts: Uint8Array[] = [first.data];
+    let total = first.data.length;
+    let sw = first.sw;
+    let rounds = 0;
+    while (sw >> 8 === 0x61) {
+      rounds += 1;
+      if (rounds > this.maxResponseRounds) {
+        throw new CardProtocolError(
+          `The card kept answering 61xx after ${this.maxResponseRounds} GET RESPONSE`,
+        );
+      }
+      const le = sw & 0xff || 256;
+      const r = await this.exchange({
+        cla: cmd.cla & ~CLA_CHAINING,
+        ins: INS_GET_RESPONSE,
+        p1: 0,
+        p2: 0,
+        le,
+      });
+      total += r.data.length;
+      if (total > this.maxResponseBytes) {
+        throw new CardProtocolError(`The card's response exceeds ${this.maxResponseBytes} bytes`);
+      }
+      if (r.data.length === 0 && r.sw >> 8 === 0x61) {
+        throw new CardProtocolError('The card answered GET RESPONSE with no data and more to come');
+      }
+      parts.push(r.data);
+      sw = r.sw;
+    }
+    if (parts.length === 1) return { data: first.data, sw };
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return { data: out, sw };
+  }
+
+  /** Like transceive, but any status other than 9000 throws ApduError. */
+  async send(cmd: CommandApdu): Promise<Uint8Array> {
+    const r = await this.transceive(cmd);
+    if (r.sw !== SW.OK) throw new ApduError(r.sw);
+    return r.data;
+  }
+
+  /** SELECT by DF name / AID (7816-4 §11.2.2), returning the FCI / application property template. */
+  async select(aid: Uint8Array): Promise<ResponseApdu> {
+    return this.transceive({ cla: 0, ins: 0xa4, p1: 0x04, p2: 0x00, data: aid, le: 256 });
+  }
+}
