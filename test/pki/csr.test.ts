@@ -39,7 +39,7 @@ describe.skipIf(!hasOpenssl)('parseCsr', () => {
     const pem = csr('bad', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
     const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
     const tampered = Buffer.from(der);
-    tampered[tampered.length - 3] ^= 0x01;
+    tampered[tampered.length - 3] = tampered[tampered.length - 3]! ^ 0x01;
     expect(() => parseCsr(tampered)).toThrow(/signature does not verify/);
     // Change a byte inside the subject (signed data).
     const subj = Buffer.from(der);
