@@ -1,0 +1,168 @@
+// Certificate authorities and their CRL state. Private keys arrive and leave encrypted: this
+// module never sees a CA key in the clear.
+import type { Queryable } from './db.js';
+
+export interface CaRecord {
+  id: string;
+  name: string;
+  kind: 'root' | 'issuing';
+  parentId: string | null;
+  subject: string;
+  issuer: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  keyAlgorithm: string;
+  certificate: Buffer;
+  chainPem: string;
+  encryptedKey: Buffer | null;
+  active: boolean;
+  imported: boolean;
+  createdAt: Date;
+}
+
+export interface CrlState {
+  caId: string;
+  crlNumber: number;
+  thisUpdate: Date | null;
+  nextUpdate: Date | null;
+  crl: Buffer | null;
+}
+
+type CaRow = {
+  id: string;
+  name: string;
+  kind: 'root' | 'issuing';
+  parent_id: string | null;
+  subject: string;
+  issuer: string;
+  serial: string;
+  not_before: Date;
+  not_after: Date;
+  key_algorithm: string;
+  certificate: Uint8Array;
+  chain_pem: string;
+  encrypted_key: Uint8Array | null;
+  active: boolean;
+  imported: boolean;
+  created_at: Date;
+};
+
+const toCa = (r: CaRow): CaRecord => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind,
+  parentId: r.parent_id,
+  subject: r.subject,
+  issuer: r.issuer,
+  serial: r.serial,
+  notBefore: new Date(r.not_before),
+  notAfter: new Date(r.not_after),
+  keyAlgorithm: r.key_algorithm,
+  certificate: Buffer.from(r.certificate),
+  chainPem: r.chain_pem,
+  encryptedKey: r.encrypted_key ? Buffer.from(r.encrypted_key) : null,
+  active: r.active,
+  imported: r.imported,
+  createdAt: new Date(r.created_at),
+});
+
+export async function insertCa(tx: Queryable, ca: Omit<CaRecord, 'createdAt'>): Promise<void> {
+  await tx.query(
+    `INSERT INTO cas (id, name, kind, parent_id, subject, issuer, serial, not_before, not_after, key_algorithm,
+                      certificate, chain_pem, encrypted_key, active, imported)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [
+      ca.id,
+      ca.name,
+      ca.kind,
+      ca.parentId,
+      ca.subject,
+      ca.issuer,
+      ca.serial,
+      ca.notBefore,
+      ca.notAfter,
+      ca.keyAlgorithm,
+      ca.certificate,
+      ca.chainPem,
+      ca.encryptedKey,
+      ca.active,
+      ca.imported,
+    ],
+  );
+  await tx.query('INSERT INTO ca_crls (ca_id) VALUES ($1)', [ca.id]);
+}
+
+export async function getCa(db: Queryable, id: string): Promise<CaRecord | null> {
+  const [r] = await db.query<CaRow>('SELECT * FROM cas WHERE id = $1', [id]);
+  return r ? toCa(r) : null;
+}
+
+export async function listCas(db: Queryable): Promise<CaRecord[]> {
+  const rows = await db.query<CaRow>(
+    `SELECT * FROM cas ORDER BY CASE kind WHEN 'root' THEN 0 ELSE 1 END, created_at, id`,
+  );
+  return rows.map(toCa);
+}
+
+export async function getActiveIssuingCa(db: Queryable): Promise<CaRecord | null> {
+  const [r] = await db.query<CaRow>(`SELECT * FROM cas WHERE kind = 'issuing' AND active`);
+  return r ? toCa(r) : null;
+}
+
+/** Makes `id` the one active issuing CA (the previous one keeps serving CRL/OCSP). */
+export async function activateIssuingCa(tx: Queryable, id: string): Promise<void> {
+  await tx.query(`UPDATE cas SET active = false WHERE kind = 'issuing' AND active AND id <> $1`, [id]);
+  await tx.query(`UPDATE cas SET active = true WHERE id = $1`, [id]);
+}
+
+type CrlRow = {
+  ca_id: string;
+  crl_number: number;
+  this_update: Date | null;
+  next_update: Date | null;
+  crl: Uint8Array | null;
+};
+
+const toCrl = (r: CrlRow): CrlState => ({
+  caId: r.ca_id,
+  crlNumber: Number(r.crl_number),
+  thisUpdate: r.this_update ? new Date(r.this_update) : null,
+  nextUpdate: r.next_update ? new Date(r.next_update) : null,
+  crl: r.crl ? Buffer.from(r.crl) : null,
+});
+
+export async function getCrlState(db: Queryable, caId: string): Promise<CrlState | null> {
+  const [r] = await db.query<CrlRow>('SELECT * FROM ca_crls WHERE ca_id = $1', [caId]);
+  return r ? toCrl(r) : null;
+}
+
+export async function listCrlStates(db: Queryable): Promise<CrlState[]> {
+  return (await db.query<CrlRow>('SELECT * FROM ca_crls')).map(toCrl);
+}
+
+/**
+ * Locks the CA's CRL row and reserves the next CRL number. Holding the row lock until the new CRL
+ * is saved makes concurrent regenerations (several servers) take turns, so numbers never repeat.
+ */
+export async function reserveCrlNumber(tx: Queryable, caId: string): Promise<number> {
+  const [r] = await tx.query<{ crl_number: number }>(
+    'UPDATE ca_crls SET crl_number = crl_number + 1 WHERE ca_id = $1 RETURNING crl_number',
+    [caId],
+  );
+  if (!r) throw new Error(`No CRL state for CA ${caId}`);
+  return Number(r.crl_number);
+}
+
+export async function saveCrl(
+  tx: Queryable,
+  caId: string,
+  crl: { thisUpdate: Date; nextUpdate: Date; der: Buffer },
+): Promise<void> {
+  await tx.query('UPDATE ca_crls SET this_update = $2, next_update = $3, crl = $4 WHERE ca_id = $1', [
+    caId,
+    crl.thisUpdate,
+    crl.nextUpdate,
+    crl.der,
+  ]);
+}

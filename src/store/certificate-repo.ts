@@ -1,0 +1,238 @@
+// Issued certificates with their status, and archived key-management keys (stored encrypted).
+import type { Queryable } from './db.js';
+
+export type CertificateStatus = 'valid' | 'suspended' | 'revoked';
+
+export interface CertificateRecord {
+  id: string;
+  caId: string;
+  serial: string;
+  userId: string | null;
+  deviceId: string | null;
+  credentialId: string | null;
+  profile: string;
+  slot: string | null;
+  subject: string;
+  keyAlgorithm: string;
+  notBefore: Date;
+  notAfter: Date;
+  status: CertificateStatus;
+  revocationReason: string | null;
+  revokedAt: Date | null;
+  der: Buffer;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewCertificate = Omit<
+  CertificateRecord,
+  'status' | 'revocationReason' | 'revokedAt' | 'createdAt' | 'updatedAt'
+>;
+
+type Row = {
+  id: string;
+  ca_id: string;
+  serial: string;
+  user_id: string | null;
+  device_id: string | null;
+  credential_id: string | null;
+  profile: string;
+  slot: string | null;
+  subject: string;
+  key_algorithm: string;
+  not_before: Date;
+  not_after: Date;
+  status: CertificateStatus;
+  revocation_reason: string | null;
+  revoked_at: Date | null;
+  der: Uint8Array;
+  created_at: Date;
+  updated_at: Date;
+};
+
+const toRecord = (r: Row): CertificateRecord => ({
+  id: r.id,
+  caId: r.ca_id,
+  serial: r.serial,
+  userId: r.user_id,
+  deviceId: r.device_id,
+  credentialId: r.credential_id,
+  profile: r.profile,
+  slot: r.slot,
+  subject: r.subject,
+  keyAlgorithm: r.key_algorithm,
+  notBefore: new Date(r.not_before),
+  notAfter: new Date(r.not_after),
+  status: r.status,
+  revocationReason: r.revocation_reason,
+  revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+  der: Buffer.from(r.der),
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+export async function insertCertificate(tx: Queryable, c: NewCertificate, at: Date): Promise<void> {
+  await tx.query(
+    `INSERT INTO certificates (id, ca_id, serial, user_id, device_id, credential_id, profile, slot, subject,
+                               key_algorithm, not_before, not_after, der, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+    [
+      c.id,
+      c.caId,
+      c.serial,
+      c.userId,
+      c.deviceId,
+      c.credentialId,
+      c.profile,
+      c.slot,
+      c.subject,
+      c.keyAlgorithm,
+      c.notBefore,
+      c.notAfter,
+      c.der,
+      at,
+    ],
+  );
+}
+
+export async function getCertificate(
+  db: Queryable,
+  id: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<CertificateRecord | null> {
+  const [r] = await db.query<Row>(
+    `SELECT * FROM certificates WHERE id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return r ? toRecord(r) : null;
+}
+
+export async function findBySerial(
+  db: Queryable,
+  caId: string,
+  serial: string,
+): Promise<Pick<CertificateRecord, 'status' | 'revocationReason' | 'revokedAt'> | null> {
+  const [r] = await db.query<Pick<Row, 'status' | 'revocation_reason' | 'revoked_at'>>(
+    'SELECT status, revocation_reason, revoked_at FROM certificates WHERE ca_id = $1 AND serial = $2',
+    [caId, serial],
+  );
+  return r
+    ? {
+        status: r.status,
+        revocationReason: r.revocation_reason,
+        revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+      }
+    : null;
+}
+
+export async function setStatus(
+  tx: Queryable,
+  id: string,
+  s: { status: CertificateStatus; revocationReason: string | null; revokedAt: Date | null; at: Date },
+): Promise<void> {
+  await tx.query(
+    'UPDATE certificates SET status = $2, revocation_reason = $3, revoked_at = $4, updated_at = $5 WHERE id = $1',
+    [id, s.status, s.revocationReason, s.revokedAt, s.at],
+  );
+}
+
+/** Entries for a full CRL: every unexpired certificate of the CA that is held or revoked. */
+export async function listRevokedForCrl(
+  db: Queryable,
+  caId: string,
+  now: Date,
+): Promise<{ serial: string; revokedAt: Date; reason: string }[]> {
+  const rows = await db.query<{ serial: string; revoked_at: Date; revocation_reason: string | null }>(
+    `SELECT serial, revoked_at, revocation_reason FROM certificates
+      WHERE ca_id = $1 AND status <> 'valid' AND not_after > $2 ORDER BY revoked_at, serial`,
+    [caId, now],
+  );
+  return rows.map((r) => ({
+    serial: r.serial,
+    revokedAt: new Date(r.revoked_at),
+    reason: r.revocation_reason ?? 'unspecified',
+  }));
+}
+
+export interface CertificateQuery {
+  userId?: string;
+  deviceId?: string;
+  status?: CertificateStatus;
+  /** Hex serial, with or without colons; matched as a prefix. */
+  serial?: string;
+  /** Matches the subject (case-insensitive substring). */
+  q?: string;
+  limit: number;
+  offset: number;
+}
+
+export async function searchCertificates(
+  db: Queryable,
+  q: CertificateQuery,
+): Promise<{ items: CertificateRecord[]; total: number }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (clause: string, v: unknown) => {
+    params.push(v);
+    where.push(clause.replace('?', `$${params.length}`));
+  };
+  if (q.userId) add('user_id = ?', q.userId);
+  if (q.deviceId) add('device_id = ?', q.deviceId);
+  if (q.status) add('status = ?', q.status);
+  if (q.serial)
+    add(
+      'serial LIKE ?',
+      `${q.serial
+        .toLowerCase()
+        .replace(/[^0-9a-f]/g, '')
+        .replace(/^0+/, '')}%`,
+    );
+  if (q.q)
+    add(`lower(subject) LIKE ? ESCAPE '\\'`, `%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const [count] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM certificates ${w}`, params);
+  const rows = await db.query<Row>(
+    `SELECT * FROM certificates ${w} ORDER BY created_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+    [...params, q.limit, q.offset],
+  );
+  return { items: rows.map(toRecord), total: count?.n ?? 0 };
+}
+
+/** Mirrors a certificate's status onto its credential (DESIGN.md: credential status mirrors the CA). */
+export async function setCredentialStatus(
+  tx: Queryable,
+  credentialId: string,
+  status: CertificateStatus,
+  at: Date,
+): Promise<void> {
+  await tx.query('UPDATE credentials SET status = $2, updated_at = $3 WHERE id = $1', [
+    credentialId,
+    status,
+    at,
+  ]);
+}
+
+export async function archiveKey(tx: Queryable, certificateId: string, encryptedKey: Buffer): Promise<void> {
+  await tx.query('INSERT INTO archived_keys (certificate_id, encrypted_key) VALUES ($1, $2)', [
+    certificateId,
+    encryptedKey,
+  ]);
+}
+
+export async function takeArchivedKey(
+  tx: Queryable,
+  certificateId: string,
+  at: Date,
+): Promise<{ encryptedKey: Buffer; recoveredCount: number } | null> {
+  const [r] = await tx.query<{ encrypted_key: Uint8Array; recovered_count: number }>(
+    `UPDATE archived_keys SET recovered_count = recovered_count + 1, last_recovered_at = $2
+      WHERE certificate_id = $1 RETURNING encrypted_key, recovered_count`,
+    [certificateId, at],
+  );
+  return r ? { encryptedKey: Buffer.from(r.encrypted_key), recoveredCount: Number(r.recovered_count) } : null;
+}
+
+export async function hasArchivedKey(db: Queryable, certificateId: string): Promise<boolean> {
+  const r = await db.query('SELECT 1 FROM archived_keys WHERE certificate_id = $1', [certificateId]);
+  return r.length > 0;
+}

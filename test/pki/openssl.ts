@@ -1,0 +1,40 @@
+// openssl as the judge: runs the openssl CLI on files in a private temp directory.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+if (!hasOpenssl) console.warn('SKIPPING openssl-judged PKI tests: the openssl command is not installed');
+
+export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+export class OpensslDir {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tessera-pki-'));
+  file(name: string, data: string | Uint8Array): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, data);
+    return p;
+  }
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+  /** Runs openssl; returns stdout+stderr and the exit status (never throws on a non-zero exit). */
+  run(args: string[], input?: Uint8Array): { status: number; out: string } {
+    const r = spawnSync('openssl', args, { cwd: this.dir, input, encoding: 'utf8', timeout: 30_000 });
+    return { status: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  }
+  runOk(args: string[]): string {
+    return execFileSync('openssl', args, {
+      cwd: this.dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
