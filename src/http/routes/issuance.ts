@@ -1,0 +1,248 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { can } from '../../domain/permissions.js';
+import { ForbiddenError } from '../../domain/errors.js';
+import type { Runtime } from '../../runtime.js';
+import { actorOf } from '../auth-guard.js';
+import { Device, IdParams, Uuid, errorResponses, literalUnion } from '../schemas.js';
+
+const CardRef = {
+  agentId: Uuid,
+  reader: Type.String({ minLength: 1, maxLength: 256 }),
+};
+const Pin = Type.String({ minLength: 1, maxLength: 16 });
+const StartBody = Type.Object(
+  {
+    userId: Uuid,
+    ...CardRef,
+    action: literalUnion(['issue', 'bind'] as const),
+    policyId: Uuid,
+    pin: Type.Optional(Pin),
+    pinConfirmation: Type.Optional(Pin),
+  },
+  { additionalProperties: false },
+);
+const RetryBody = Type.Object(
+  { agentId: Type.Optional(Uuid), reader: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) },
+  { additionalProperties: false },
+);
+const CardBody = Type.Object(CardRef, { additionalProperties: false });
+const PinChangeBody = Type.Object({ pin: Pin, confirmation: Pin }, { additionalProperties: false });
+const Job = Type.Object({
+  id: Uuid,
+  deviceId: Uuid,
+  userId: Uuid,
+  policyId: Uuid,
+  status: literalUnion(['running', 'succeeded', 'failed', 'cancelled'] as const),
+  progress: Type.Integer(),
+  step: Type.String(),
+  attempt: Type.Integer(),
+  error: Type.Union([
+    Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      detail: Type.Optional(Type.String()),
+      correlationId: Type.String(),
+    }),
+    Type.Null(),
+  ]),
+  pinChangePending: Type.Boolean(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+const ConnectedCard = Type.Object({
+  agentId: Uuid,
+  agentName: Type.String(),
+  reader: Type.String(),
+  cardPresent: Type.Boolean(),
+  serial: Type.Union([Type.String(), Type.Null()]),
+  cardType: Type.Union([Type.String(), Type.Null()]),
+  status: literalUnion(['blank', 'bound', 'in_use', 'unreadable', 'empty'] as const),
+  device: Type.Union([
+    Type.Object({ id: Uuid, state: Type.String(), userId: Type.Union([Uuid, Type.Null()]), type: Type.String() }),
+    Type.Null(),
+  ]),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const issuanceRoutes =
+  (rt: Runtime): FastifyPluginAsync =>
+  async (app) => {
+    const issuance = rt.services.issuance;
+    const tags = ['issuance'];
+
+    app.get(
+      '/api/issuance/cards',
+      {
+        config: { permission: 'device.bind' },
+        schema: {
+          tags,
+          summary: "The cards in the readers of the signed-in operator's paired agents",
+          response: { 200: Type.Object({ items: Type.Array(ConnectedCard) }), ...errorResponses },
+        },
+      },
+      async (req) => ({ items: await issuance.connectedCards(req.auth!.user.id) }),
+    );
+
+    app.post(
+      '/api/issuance',
+      {
+        config: { permission: 'device.bind' },
+        schema: {
+          tags,
+          summary: 'Issue (personalize) or bind the card in a reader for a person; issuance runs in the background',
+          body: StartBody,
+          response: { 202: Type.Object({ device: Device, job: Type.Union([Job, Type.Null()]) }), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const b = req.body as Static<typeof StartBody>;
+        const actor = actorOf(req);
+        if (b.action === 'issue' && !can(actor.roles, 'device.issue'))
+          throw new ForbiddenError('Your roles allow binding devices, not issuing them (needs device.issue)');
+        const out = await issuance.start(actor, {
+          userId: b.userId,
+          card: { agentId: b.agentId, reader: b.reader },
+          action: b.action,
+          policyId: b.policyId,
+          ...(b.pin !== undefined ? { pin: b.pin } : {}),
+          ...(b.pinConfirmation !== undefined ? { pinConfirmation: b.pinConfirmation } : {}),
+        });
+        return reply.status(202).send(out);
+      },
+    );
+
+    app.get(
+      '/api/issuance/jobs/:id',
+      {
+        config: { permission: 'device.read' },
+        schema: { tags, summary: 'An issuance job: status, progress, current step, error', params: IdParams, response: { 200: Job, ...errorResponses } },
+      },
+      async (req) => issuance.job((req.params as IdParams).id),
+    );
+
+    app.get(
+      '/api/issuance/jobs/:id/events',
+      {
+        config: { permission: 'device.read' },
+        schema: { tags, summary: 'Server-sent events: the job each time it changes, until it ends', params: IdParams },
+      },
+      async (req, reply) => {
+        const id = (req.params as IdParams).id;
+        const first = await issuance.job(id);
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+          'x-correlation-id': String(req.id),
+        });
+        let last = '';
+        const send = async () => {
+          const job = await issuance.job(id);
+          const data = JSON.stringify(job);
+          if (data !== last) {
+            last = data;
+            res.write(`event: job\ndata: ${data}\n\n`);
+          }
+          if (job.status !== 'running') finish();
+        };
+        // In-process changes arrive at once; a slow poll covers a job run by another server.
+        const unwatch = issuance.watch(id, () => void send().catch(finish));
+        const timer = setInterval(() => void send().catch(finish), 2000);
+        let ended = false;
+        function finish() {
+          if (ended) return;
+          ended = true;
+          unwatch();
+          clearInterval(timer);
+          res.end();
+        }
+        req.raw.on('close', finish);
+        await send();
+      },
+    );
+
+    app.post(
+      '/api/issuance/jobs/:id/retry',
+      {
+        config: { permission: 'device.issue' },
+        schema: { tags, summary: 'Retry a failed issuance on the same device with the same policy', params: IdParams, body: RetryBody, response: { 200: Job, ...errorResponses } },
+      },
+      async (req) => {
+        const b = req.body as Static<typeof RetryBody>;
+        return issuance.retry(
+          actorOf(req),
+          (req.params as IdParams).id,
+          b.agentId && b.reader ? { agentId: b.agentId, reader: b.reader } : undefined,
+        );
+      },
+    );
+
+    app.post(
+      '/api/issuance/jobs/:id/cancel',
+      {
+        config: { permission: 'device.issue' },
+        schema: { tags, summary: 'Cancel a failed issuance: the device leaves the person and awaits recycling', params: IdParams, response: { 200: Job, ...errorResponses } },
+      },
+      async (req) => issuance.cancel(actorOf(req), (req.params as IdParams).id),
+    );
+
+    app.post(
+      '/api/issuance/jobs/:id/pin',
+      {
+        config: { permission: 'device.issue' },
+        schema: { tags, summary: 'Set the new PIN at the end of issuance (initial PIN not displayed, change PIN during issuance)', params: IdParams, body: PinChangeBody, response: { 200: Job, ...errorResponses } },
+      },
+      async (req) => {
+        const b = req.body as Static<typeof PinChangeBody>;
+        return issuance.changePinAtEnd(actorOf(req), (req.params as IdParams).id, b.pin, b.confirmation);
+      },
+    );
+
+    app.get(
+      '/api/devices/:id/issuance',
+      {
+        config: { permission: 'device.read' },
+        schema: {
+          tags,
+          summary: "A device's latest issuance job and whether its initial PIN can be retrieved",
+          params: IdParams,
+          response: { 200: Type.Object({ job: Type.Union([Job, Type.Null()]), initialPinAvailable: Type.Boolean() }), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const id = (req.params as IdParams).id;
+        await rt.services.devices.get(id);
+        return { job: await issuance.latestForDevice(id), initialPinAvailable: await issuance.initialPinAvailable(id) };
+      },
+    );
+
+    app.post(
+      '/api/devices/:id/recycle',
+      {
+        config: { permission: 'device.recycle' },
+        schema: { tags, summary: 'Wipe a card left by a failed issuance (or a terminated one) and return it to inventory', params: IdParams, body: CardBody, response: { 200: Device, ...errorResponses } },
+      },
+      async (req) => issuance.recycle(actorOf(req), (req.params as IdParams).id, req.body as Static<typeof CardBody>),
+    );
+
+    app.post(
+      '/api/devices/:id/initial-pin',
+      {
+        config: { permission: 'initial_pin.retrieve' },
+        schema: {
+          tags,
+          summary: 'Get Initial PIN: a one-time, audited retrieval (initial PIN mode "not displayed")',
+          params: IdParams,
+          response: { 200: Type.Object({ pin: Type.String() }), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        reply.header('cache-control', 'no-store');
+        return issuance.retrieveInitialPin(actorOf(req), (req.params as IdParams).id);
+      },
+    );
+  };

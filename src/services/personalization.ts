@@ -1,0 +1,142 @@
+// The card half of issuance: what is said to a blank PIV card, in order, to make it a person's
+// credential. It talks only to a PivSession (so it runs unchanged over the agent relay, a local
+// reader or the emulator) and leaves every decision about people, policies and the store to the
+// issuance service, which hands it callbacks.
+import { randomBytes, randomInt, verify, type KeyObject } from 'node:crypto';
+import { ApduError, AuthenticationFailedError, InvalidPinError, PinBlockedError } from '../cards/errors.js';
+import { DEFAULT_MANAGEMENT_KEY, DEFAULT_PIN, type ManagementKeyAlgorithm } from '../cards/piv/constants.js';
+import { newChuid } from '../cards/piv/objects.js';
+import type { PivSession } from '../cards/piv/piv-session.js';
+import type { IssuanceStepId } from '../domain/issuance-job.js';
+import { ExternalError } from '../domain/errors.js';
+import type { CredentialProfile } from '../store/policies-repo.js';
+import { PIV_KEY_ALGORITHM, PIV_SLOT_NUMBER } from './card-keys.js';
+
+export interface IssuedOnCard {
+  profile: CredentialProfile;
+  certificateId: string;
+  der: Uint8Array;
+}
+
+export interface PersonalizationPlan {
+  profiles: readonly CredentialProfile[];
+  managementKey: { key: Uint8Array; algorithm: ManagementKeyAlgorithm };
+  pin: string;
+  puk: string;
+  pinRetries: number;
+  pukRetries: number;
+  chuidExpiration: Date;
+  /** Stores the new PUK (encrypted) before the card is changed, so it can never be lost. */
+  persistPuk(puk: string): Promise<void>;
+  /** Asks the CA for a certificate; `proveKey` has the card sign a challenge with the new key. */
+  issueCertificate(
+    profile: CredentialProfile,
+    spki: Uint8Array,
+    proveKey: (key: KeyObject) => Promise<boolean>,
+  ): Promise<{ certificateId: string; der: Uint8Array }>;
+  /** Called as each step completes (per-profile steps once per profile). */
+  stepDone(step: IssuanceStepId, profileIndex: number | null): Promise<void>;
+  /** Called before each step starts, for the progress label. */
+  stepStarting(step: IssuanceStepId, profileIndex: number | null): Promise<void>;
+}
+
+export class WrongTransportKeyError extends ExternalError {
+  constructor() {
+    super(
+      'card_not_blank',
+      'The card refused the transport management key: it is not blank or has another transport key. Recycle it, or use a blank card',
+    );
+  }
+}
+
+/** Authenticates with the transport (factory default) key, mapping a refusal to a clear error. */
+async function authenticateTransport(session: PivSession): Promise<void> {
+  try {
+    await session.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+  } catch (e) {
+    if (e instanceof AuthenticationFailedError || (e instanceof ApduError && e.sw === 0x6982))
+      throw new WrongTransportKeyError();
+    throw e;
+  }
+}
+
+export async function personalize(session: PivSession, plan: PersonalizationPlan): Promise<IssuedOnCard[]> {
+  const step = async <T>(id: IssuanceStepId, index: number | null, fn: () => Promise<T>): Promise<T> => {
+    await plan.stepStarting(id, index);
+    const out = await fn();
+    await plan.stepDone(id, index);
+    return out;
+  };
+
+  await step('authenticate', null, () => authenticateTransport(session));
+  await step('set_management_key', null, async () => {
+    await session.setManagementKey(plan.managementKey.key, plan.managementKey.algorithm);
+    // Prove the card took the new key before anything else depends on it.
+    await session.authenticate(plan.managementKey.key, plan.managementKey.algorithm);
+  });
+  await step('set_retries', null, async () => {
+    await session.verifyPin(DEFAULT_PIN);
+    // SET PIN RETRIES puts PIN and PUK back to their defaults, so the PUK is changed after it.
+    await session.setPinRetries(plan.pinRetries, plan.pukRetries);
+    await plan.persistPuk(plan.puk);
+    await session.changePuk('12345678', plan.puk);
+    await session.verifyPin(DEFAULT_PIN);
+  });
+
+  const keys: { profile: CredentialProfile; slot: number; alg: number; spki: Uint8Array }[] = [];
+  for (const [i, profile] of plan.profiles.entries()) {
+    const slot = PIV_SLOT_NUMBER[profile.slot]!;
+    const alg = PIV_KEY_ALGORITHM[profile.keyAlgorithm];
+    const { spki } = await step('generate_key', i, () => session.generateKey(slot, alg));
+    keys.push({ profile, slot, alg, spki });
+  }
+
+  const issued: IssuedOnCard[] = [];
+  for (const [i, k] of keys.entries()) {
+    const cert = await step('request_certificate', i, () =>
+      plan.issueCertificate(k.profile, k.spki, async (publicKey) => {
+        // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN each time).
+        const challenge = randomBytes(32);
+        await session.verifyPin(DEFAULT_PIN);
+        const signature = await session.sign(k.slot, k.alg as Parameters<PivSession['sign']>[1], challenge);
+        return verify('sha256', challenge, publicKey, signature);
+      }),
+    );
+    issued.push({ profile: k.profile, certificateId: cert.certificateId, der: cert.der });
+  }
+  for (const [i, c] of issued.entries())
+    await step('write_certificate', i, () => session.putCertificate(PIV_SLOT_NUMBER[c.profile.slot]!, c.der));
+
+  await step('write_chuid_ccc', null, async () => {
+    await session.putChuid(newChuid(plan.chuidExpiration));
+    await session.putCcc();
+  });
+  await step('set_pin', null, () => session.changePin(DEFAULT_PIN, plan.pin));
+  return issued;
+}
+
+/**
+ * Puts a card back to its transport state, whatever was done to it: the PIN and then the PUK are
+ * blocked with wrong values, and the PIV application is reset (Yubico RESET), which erases keys,
+ * certificates and data objects and restores the default PIN, PUK and management key.
+ */
+export async function wipeCard(session: PivSession): Promise<void> {
+  const wrong = () => String(randomInt(10_000_000, 100_000_000));
+  for (let i = 0; i < 20; i++) {
+    try {
+      await session.verifyPin(wrong());
+    } catch (e) {
+      if (e instanceof PinBlockedError) break;
+      if (!(e instanceof InvalidPinError)) throw e;
+    }
+  }
+  for (let i = 0; i < 20; i++) {
+    try {
+      await session.unblockPin(wrong(), wrong());
+    } catch (e) {
+      if (e instanceof PinBlockedError) break;
+      if (!(e instanceof InvalidPinError)) throw e;
+    }
+  }
+  await session.reset();
+}
