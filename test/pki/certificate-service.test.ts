@@ -1,0 +1,392 @@
+// CertificateService on PGlite and PostgreSQL, judged by openssl: hierarchy, issuance from CSR
+// and from a public key with proof of possession, hold / reinstate / revoke mirrored onto the
+// credential and visible in CRL and OCSP, key archival and recovery, CA import.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
+import { MasterKey } from '../../src/secrets/master-key.js';
+import {
+  CertificateService,
+  type IssueTarget,
+  type PkiActor,
+} from '../../src/services/certificate-service.js';
+import { verifyAudit } from '../../src/store/audit-repo.js';
+import { ENGINES, hasPostgres, openTestDb, seedPerson, type TestDb } from './db.js';
+import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
+import { createCaHierarchy } from '../../src/pki/ca-builder.js';
+import { exportPkcs12 } from '../../src/pki/pkcs12.js';
+import { randomUUID } from 'node:crypto';
+
+const admin: PkiActor = { id: null, name: 'Ada Admin', roles: ['admin'] };
+const helpdesk: PkiActor = { id: null, name: 'Hal Helpdesk', roles: ['helpdesk'] };
+
+for (const engine of ENGINES) {
+  describe.skipIf(!hasOpenssl || (engine === 'postgres' && !hasPostgres))(
+    `CertificateService on ${engine}`,
+    () => {
+      const ssl = new OpensslDir();
+      let t: TestDb;
+      let svc: CertificateService;
+      let now = new Date();
+      let person: Awaited<ReturnType<typeof seedPerson>>;
+      let target: IssueTarget;
+      let issuingId: string;
+
+      beforeAll(async () => {
+        t = await openTestDb(engine);
+        svc = new CertificateService({
+          db: t.db,
+          masterKey: MasterKey.generate(),
+          clock: { now: () => now },
+          config: {
+            externalUrl: 'http://127.0.0.1:9/',
+            crlValidityHours: 24,
+            caAlgorithm: 'ECCP256',
+            organization: 'Example Org',
+          },
+        });
+        const first = await svc.ensureHierarchy();
+        expect(first.created).toBe(true);
+        issuingId = first.issuingCaId;
+        expect(await svc.ensureHierarchy()).toEqual({ issuingCaId: issuingId, created: false });
+        person = await seedPerson(t.db);
+        target = {
+          user: {
+            id: person.userId,
+            username: 'alice',
+            displayName: 'Alice Ångström',
+            email: 'alice@example.test',
+            upn: null,
+            properties: {},
+          },
+          profile: {
+            name: 'PIV Authentication',
+            certificateProfile: 'piv_authentication',
+            keyAlgorithm: 'ECCP256',
+            validityDays: 365,
+            slot: '9a',
+          },
+          deviceId: person.deviceId,
+          credentialId: person.credentialId,
+        };
+        ssl.file('chain.pem', await svc.caChainPem(issuingId));
+        const cas = await svc.listCas();
+        const root = cas.find((c) => c.kind === 'root')!;
+        ssl.file('root.pem', toPem(await svc.caCertificate(root.id)));
+        ssl.file('issuing.pem', toPem(await svc.caCertificate(issuingId)));
+      }, 120_000);
+      afterAll(async () => {
+        ssl.dispose();
+        await t?.dispose();
+      });
+
+      const csr = (alg: string[]) => {
+        ssl.runOk([
+          'req',
+          '-new',
+          ...alg,
+          '-nodes',
+          '-keyout',
+          'k.pem',
+          '-subj',
+          '/CN=ignored',
+          '-out',
+          'r.csr',
+        ]);
+        return ssl.runOk(['req', '-in', 'r.csr']);
+      };
+      const crlText = async () => {
+        ssl.file('cur.crl', await svc.currentCrl(issuingId));
+        return ssl.run(['crl', '-inform', 'DER', '-in', 'cur.crl', '-CAfile', 'chain.pem', '-noout', '-text'])
+          .out;
+      };
+      const ocsp = async (leaf: string) => {
+        ssl.run(['ocsp', '-issuer', 'issuing.pem', '-cert', leaf, '-reqout', 'q.der']);
+        const req = Buffer.from(ssl.runOk(['base64', '-A', '-in', 'q.der']), 'base64');
+        ssl.file('a.der', await svc.ocspRespond(req));
+        return ssl.run([
+          'ocsp',
+          '-no_nonce',
+          '-respin',
+          'a.der',
+          '-issuer',
+          'issuing.pem',
+          '-cert',
+          leaf,
+          '-CAfile',
+          'root.pem',
+          '-resp_text',
+        ]).out;
+      };
+
+      it('lists the hierarchy with its first CRLs', async () => {
+        const cas = await svc.listCas();
+        expect(cas.map((c) => [c.kind, c.active])).toEqual([
+          ['root', false],
+          ['issuing', true],
+        ]);
+        expect(cas[1]!.crl?.number).toBe('1');
+        expect(cas[1]!.subject).toContain('Tessera Issuing CA 1');
+        const v = ssl.run(['verify', '-CAfile', 'root.pem', 'issuing.pem']);
+        expect(v.out).toContain('OK');
+      });
+
+      it('issues from a CSR; suspends, reinstates and revokes with CRL, OCSP, credential and audit in step', async () => {
+        const cert = await svc.issueFromCsr(
+          admin,
+          target,
+          csr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']),
+        );
+        expect(cert.status).toBe('valid');
+        expect(cert.subject).toBe('UID=alice, CN=Alice Ångström');
+        const leaf = ssl.file('leaf.pem', await svc.pem(cert.id));
+        expect(ssl.run(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', leaf]).out).toContain(
+          ': OK',
+        );
+        const detail = await svc.get(cert.id);
+        expect(detail.extendedKeyUsage).toEqual(['clientAuth', 'smartcardLogon']);
+        expect(detail.keyUsage).toEqual(['digitalSignature']);
+        expect(detail.subjectAltNames).toEqual([
+          'upn:alice@example.test',
+          'email:alice@example.test',
+          `url:urn:uuid:${person.deviceId}`,
+        ]);
+        expect(detail.crlDistributionPoints).toEqual([`http://127.0.0.1:9/pki/crl/${issuingId}.crl`]);
+        expect(detail.ocspUrls).toEqual(['http://127.0.0.1:9/pki/ocsp']);
+        expect(detail.caIssuersUrls).toEqual([`http://127.0.0.1:9/pki/ca/${issuingId}.crt`]);
+        expect(detail.publicKeyAlgorithm).toBe('EC P-256');
+        expect(detail.signatureAlgorithm).toBe('ecdsa-with-SHA256');
+        expect(await ocsp(leaf)).toMatch(/leaf.pem: good/);
+
+        await expect(svc.revoke(helpdesk, cert.id, 'keyCompromise')).rejects.toThrow(/certificate.revoke/);
+        const held = await svc.suspend(helpdesk, cert.id);
+        expect(held).toMatchObject({ status: 'suspended', revocationReason: 'certificateHold' });
+        const up = cert.serial.toUpperCase();
+        let text = await crlText();
+        expect(text).toContain('verify OK');
+        expect(text).toMatch(/CRL Number:\s+2/);
+        expect(text.replace(/\s+/g, ' ')).toMatch(
+          new RegExp(
+            `Serial Number: ${up} Revocation Date: .{24} CRL entry extensions: X509v3 CRL Reason Code: Certificate Hold`,
+          ),
+        );
+        let o = await ocsp(leaf);
+        expect(o).toMatch(/leaf.pem: revoked/);
+        expect(o).toContain('Reason: certificateHold');
+        const [cred] = await t.db.query<{ status: string; certificate_serial: string }>(
+          'SELECT status, certificate_serial FROM credentials WHERE id = $1',
+          [person.credentialId],
+        );
+        expect(cred).toEqual({ status: 'suspended', certificate_serial: cert.serial });
+
+        await expect(svc.suspend(admin, cert.id)).rejects.toThrow(/cannot suspend/);
+        expect((await svc.reinstate(helpdesk, cert.id)).status).toBe('valid');
+        text = await crlText();
+        expect(text).toMatch(/CRL Number:\s+3/);
+        expect(text).toContain('No Revoked Certificates');
+        expect(await ocsp(leaf)).toMatch(/leaf.pem: good/);
+
+        now = new Date(now.getTime() + 5000);
+        const revoked = await svc.revoke(admin, cert.id, 'keyCompromise');
+        expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+        text = await crlText();
+        expect(text.replace(/\s+/g, ' ')).toMatch(new RegExp(`Serial Number: ${up} .* Key Compromise`));
+        o = await ocsp(leaf);
+        expect(o).toMatch(/leaf.pem: revoked/);
+        expect(o).toContain('Reason: keyCompromise');
+        await expect(svc.reinstate(admin, cert.id)).rejects.toThrow(/cannot reinstate/);
+        const [cred2] = await t.db.query<{ status: string }>('SELECT status FROM credentials WHERE id = $1', [
+          person.credentialId,
+        ]);
+        expect(cred2!.status).toBe('revoked');
+
+        const actions = (
+          await t.db.query<{ action: string; actor_name: string }>(
+            `SELECT action, actor_name FROM audit_events WHERE target_id = $1 ORDER BY seq`,
+            [cert.id],
+          )
+        ).map((r) => `${r.action} by ${r.actor_name}`);
+        expect(actions).toEqual([
+          'certificate.issued by Ada Admin',
+          'certificate.suspended by Hal Helpdesk',
+          'certificate.reinstated by Hal Helpdesk',
+          'certificate.revoked by Ada Admin',
+        ]);
+        expect((await verifyAudit(t.db)).ok).toBe(true);
+        const found = await svc.search({ userId: person.userId, status: 'revoked', limit: 10, offset: 0 });
+        expect(found.items.map((i) => i.id)).toEqual([cert.id]);
+        expect((await svc.search({ serial: cert.serial.slice(0, 8), limit: 10, offset: 0 })).total).toBe(1);
+        expect((await svc.search({ q: 'ångström', limit: 10, offset: 0 })).total).toBeGreaterThan(0);
+      });
+
+      it('refuses a bad CSR signature and a key the policy forbids', async () => {
+        const pem = csr(['-newkey', 'rsa:2048']);
+        await expect(svc.issueFromCsr(admin, target, pem)).rejects.toThrow(/requires a ECCP256 key/);
+        const der = Buffer.from(
+          csr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']).replace(/-----[^-]+-----|\s/g, ''),
+          'base64',
+        );
+        der[der.length - 2] = der[der.length - 2]! ^ 0xff;
+        await expect(svc.issueFromCsr(admin, target, der)).rejects.toThrow(/signature does not verify/);
+        await expect(svc.issueFromCsr(admin, target, der.subarray(0, 40))).rejects.toThrow(/well-formed/);
+      });
+
+      it('issues for a card-generated key with a signed challenge, and refuses a wrong proof', async () => {
+        const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const challenge = Buffer.from('challenge-1234');
+        const spki = publicKey.export({ type: 'spki', format: 'der' });
+        const t2: IssueTarget = {
+          ...target,
+          credentialId: null,
+          profile: { ...target.profile, certificateProfile: 'card_authentication', slot: '9e' },
+        };
+        const c = await svc.issueForPublicKey(admin, t2, spki, {
+          challenge,
+          signature: sign('sha256', challenge, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+        });
+        expect((await svc.get(c.id)).extendedKeyUsage).toEqual(['pivCardAuth']);
+        await expect(
+          svc.issueForPublicKey(admin, t2, spki, {
+            challenge,
+            signature: sign('sha256', Buffer.from('other'), privateKey),
+          }),
+        ).rejects.toThrow(/Proof of possession failed/);
+        await expect(svc.issueForPublicKey(admin, t2, spki, () => false)).rejects.toThrow(
+          /Proof of possession/,
+        );
+      });
+
+      it('archives a key-management key and recovers it as PKCS#12 with a one-time password', async () => {
+        const km: IssueTarget = {
+          ...target,
+          credentialId: null,
+          profile: {
+            name: 'Key Management',
+            certificateProfile: 'key_management',
+            keyAlgorithm: 'RSA2048',
+            validityDays: 30,
+            slot: '9d',
+            archiveKey: true,
+          },
+        };
+        const { certificate, privateKeyPkcs8 } = await svc.issueWithArchivedKey(admin, km);
+        await expect(
+          svc.issueWithArchivedKey(admin, { ...km, profile: { ...km.profile, archiveKey: false } }),
+        ).rejects.toThrow(/does not archive/);
+        await expect(svc.recoverKey(helpdesk, certificate.id, { format: 'pkcs12' })).rejects.toThrow(
+          /key.recover/,
+        );
+        const rec = await svc.recoverKey(admin, certificate.id, {
+          format: 'pkcs12',
+          reason: 'decrypt old mail',
+        });
+        if (rec.format !== 'pkcs12') throw new Error('expected pkcs12');
+        expect(rec.password).toMatch(/^[A-Za-z2-9]{20}$/);
+        ssl.file('rec.p12', rec.pkcs12);
+        const out = ssl.runOk(['pkcs12', '-in', 'rec.p12', '-passin', `pass:${rec.password}`, '-nodes']);
+        expect(out).toContain('BEGIN PRIVATE KEY');
+        expect(out.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
+        const p8 = await svc.recoverKey(admin, certificate.id, {
+          format: 'pkcs8',
+          targetDeviceId: person.deviceId,
+        });
+        if (p8.format !== 'pkcs8') throw new Error('expected pkcs8');
+        expect(p8.pkcs8.equals(privateKeyPkcs8)).toBe(true);
+        const ev = await t.db.query<{ actor_name: string; details: Record<string, unknown> }>(
+          `SELECT actor_name, details FROM audit_events WHERE action = 'certificate.key_recovered' AND target_id = $1 ORDER BY seq`,
+          [certificate.id],
+        );
+        expect(ev.map((e) => [e.actor_name, e.details.format, e.details.recoveryNumber])).toEqual([
+          ['Ada Admin', 'pkcs12', 1],
+          ['Ada Admin', 'pkcs8', 2],
+        ]);
+        expect(JSON.stringify(ev)).not.toContain(rec.password);
+        const kmText = ssl.runOk([
+          'x509',
+          '-in',
+          ssl.file('km.pem', await svc.pem(certificate.id)),
+          '-noout',
+          '-text',
+        ]);
+        expect(kmText).toContain('Key Encipherment');
+        expect(createPublicKey(await svc.pem(certificate.id)).asymmetricKeyDetails?.modulusLength).toBe(2048);
+      });
+
+      it('imports an enterprise issuing CA from PEM and from PKCS#12; issues under it', async () => {
+        const ent = await createCaHierarchy({
+          rootId: randomUUID(),
+          issuingId: randomUUID(),
+          algorithm: 'RSA2048',
+          organization: 'Enterprise',
+          externalUrl: 'http://pki.enterprise.test',
+          now,
+        });
+        await expect(svc.importCa(helpdesk, { certificateChainPem: '', privateKeyPem: '' })).rejects.toThrow(
+          /ca.manage/,
+        );
+        await expect(
+          svc.importCa(admin, {
+            certificateChainPem: toPem(ent.issuing.certificateDer),
+            privateKeyPem: ent.root.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+          }),
+        ).rejects.toThrow(/belongs to the private key/);
+        const imported = await svc.importCa(admin, {
+          certificateChainPem: toPem(ent.issuing.certificateDer) + toPem(ent.root.certificateDer),
+          privateKeyPem: ent.issuing.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+        });
+        expect(imported).toMatchObject({
+          kind: 'issuing',
+          active: true,
+          imported: true,
+          keyAlgorithm: 'RSA2048',
+        });
+        expect(imported.crl?.number).toBe('1');
+        const cas = await svc.listCas();
+        expect(cas.filter((c) => c.active).map((c) => c.id)).toEqual([imported.id]);
+        const rsaTarget: IssueTarget = {
+          ...target,
+          credentialId: null,
+          profile: { ...target.profile, certificateProfile: 'digital_signature', slot: '9c' },
+        };
+        const c = await svc.issueFromCsr(
+          admin,
+          rsaTarget,
+          csr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']),
+        );
+        expect(c.caId).toBe(imported.id);
+        ssl.file('ent-root.pem', toPem(ent.root.certificateDer));
+        ssl.file('ent-chain.pem', await svc.caChainPem(imported.id));
+        const leaf = ssl.file('ent-leaf.pem', await svc.pem(c.id));
+        expect(
+          ssl.run(['verify', '-CAfile', 'ent-root.pem', '-untrusted', 'ent-chain.pem', leaf]).out,
+        ).toContain(': OK');
+
+        const p12 = exportPkcs12({
+          privateKey: ent.issuing.privateKey,
+          certificates: [ent.issuing.certificateDer, ent.root.certificateDer],
+          password: 'pw',
+        });
+        await expect(
+          svc.importCa(admin, { pkcs12Base64: p12.toString('base64'), password: 'bad' }),
+        ).rejects.toThrow(/password is wrong/);
+        const again = await svc.importCa(admin, { pkcs12Base64: p12.toString('base64'), password: 'pw' });
+        expect(again.active).toBe(true);
+        // Certificates of the earlier CAs are still answered by OCSP (signed by their own CA).
+        expect(await ocsp(ssl.path('leaf.pem'))).toMatch(/leaf.pem: revoked/);
+      });
+
+      it('answers garbage OCSP with malformedRequest and keeps CRL numbers increasing', async () => {
+        const r = AsnConvert.parse(await svc.ocspRespond(Buffer.from('nonsense')), OCSPResponse);
+        expect(r.responseStatus).toBe(OCSPResponseStatus.malformedRequest);
+        const before = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!.number;
+        now = new Date(now.getTime() + 13 * 3600e3); // past half of the 24 h validity
+        expect(await svc.refreshCrls()).toContain(issuingId);
+        expect(await svc.refreshCrls()).toEqual([]);
+        const after = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!;
+        expect(Number(after.number)).toBe(Number(before) + 1);
+        expect(new Date(after.nextUpdate).getTime() - new Date(after.thisUpdate).getTime()).toBe(24 * 3600e3);
+      });
+    },
+  );
+}
