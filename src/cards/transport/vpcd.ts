@@ -138,7 +138,12 @@ export class VpcdCardBridge {
       const payload = Uint8Array.from(this.buffer.subarray(2, 2 + len));
       this.buffer = this.buffer.subarray(2 + len);
       // Answer strictly in order: pcscd waits for each answer before it sends the next message.
-      this.queue = this.queue.then(() => this.handle(socket, payload)).catch(() => socket.destroy());
+      this.queue = this.queue
+        .then(() => this.handle(socket, payload))
+        .catch(() => {
+          // A card that cannot answer is a card pulled out: pcscd sees the reader empty.
+          socket.destroy();
+        });
     }
   }
 
