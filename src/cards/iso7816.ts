@@ -40,7 +40,12 @@ export class SmartCardProtocol {
 
   private async exchange(cmd: CommandApdu): Promise<ResponseApdu> {
     this.apduCount += 1;
-    const raw = await this.connection.transmit(encodeCommand(cmd, { extended: this.extended }), this.txOpts);
+    // In extended mode "as much as you have" is Le 0000 (65536), so long answers come in one APDU.
+    const le = this.extended && cmd.le === 256 ? 65536 : cmd.le;
+    const raw = await this.connection.transmit(
+      encodeCommand({ ...cmd, le }, { extended: this.extended }),
+      this.txOpts,
+    );
     const r = decodeResponse(raw);
     // Copy: transports may reuse their buffers.
     return { data: Uint8Array.from(r.data), sw: r.sw };

@@ -36,6 +36,8 @@ export class VpcdCardBridge {
   private buffer = Buffer.alloc(0);
   private queue: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
+  private poweredWaiters: Array<() => void> = [];
+  private powered = false;
   readonly host: string;
   readonly port: number;
 
@@ -67,6 +69,7 @@ export class VpcdCardBridge {
           opened = true;
           this.socket = socket;
           this.buffer = Buffer.alloc(0);
+          this.powered = false;
           this.card.reset();
           this.opts.onState?.('inserted', `${this.host}:${this.port}`);
           resolve();
@@ -135,12 +138,39 @@ export class VpcdCardBridge {
       const payload = Uint8Array.from(this.buffer.subarray(2, 2 + len));
       this.buffer = this.buffer.subarray(2 + len);
       // Answer strictly in order: pcscd waits for each answer before it sends the next message.
-      this.queue = this.queue.then(() => this.handle(socket, payload)).catch(() => socket.destroy());
+      this.queue = this.queue
+        .then(() => this.handle(socket, payload))
+        .catch(() => {
+          // A card that cannot answer is a card pulled out: pcscd sees the reader empty.
+          socket.destroy();
+        });
     }
+  }
+
+  /** Resolves once pcscd has powered the card up (the reader then reports it to PC/SC programs). */
+  whenPowered(timeoutMs = 10_000): Promise<void> {
+    if (this.powered) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new TransportError(`pcscd did not power the virtual card within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.poweredWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private markPowered(): void {
+    if (this.powered) return;
+    this.powered = true;
+    for (const w of this.poweredWaiters.splice(0)) w();
   }
 
   private async handle(socket: Socket, payload: Uint8Array): Promise<void> {
     if (payload.length === 1) {
+      if (payload[0] !== CTRL.OFF) this.markPowered();
       switch (payload[0]) {
         case CTRL.OFF:
         case CTRL.ON:
