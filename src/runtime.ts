@@ -11,6 +11,10 @@ import { DeviceService } from './services/device-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { SettingsService } from './services/settings-service.js';
 import { UserService } from './services/user-service.js';
+import { CertificateService } from './services/certificate-service.js';
+import { IssuanceService } from './services/issuance-service.js';
+import { noAgents, type CardAccess } from './services/card-access.js';
+import type { KeyAlgorithm } from './pki/algorithms.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 
@@ -22,6 +26,8 @@ export interface Services {
   settings: SettingsService;
   audit: AuditService;
   bootstrap: BootstrapService;
+  certificates: CertificateService;
+  issuance: IssuanceService;
 }
 
 export interface Runtime {
@@ -41,6 +47,8 @@ export interface RuntimeOptions {
   inMemory?: boolean;
   /** PostgreSQL schema (tests sharing one database). */
   schema?: string;
+  /** How services reach cards (the agent hub in a server; in-process readers in some tests). */
+  cardAccess?: CardAccess;
 }
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -60,6 +68,18 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const users = new UserService(ctx);
     const devices = new DeviceService(ctx);
     const policies = new PolicyService(ctx);
+    const settings = new SettingsService(ctx);
+    const certificates = new CertificateService({
+      db,
+      masterKey,
+      clock,
+      config: {
+        externalUrl: config.externalUrl,
+        crlValidityHours: config.pki.crlValidityHours,
+        caAlgorithm: config.pki.caAlgorithm as KeyAlgorithm,
+      },
+    });
+    await certificates.ensureHierarchy();
     const services: Services = {
       auth: new AuthService(ctx, {
         maxFailures: config.loginMaxFailures,
@@ -70,9 +90,16 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       users,
       devices,
       policies,
-      settings: new SettingsService(ctx),
+      settings,
       audit: new AuditService(ctx),
       bootstrap: new BootstrapService(ctx, users, devices, policies),
+      certificates,
+      issuance: new IssuanceService(ctx, {
+        masterKey,
+        cards: opts.cardAccess ?? noAgents,
+        ca: certificates,
+        settings,
+      }),
     };
     return {
       config,
@@ -88,4 +115,13 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     await db.close().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * The work a serving process does besides answering requests: fail the issuance jobs a previous
+ * process left running, and keep CRLs fresh. Returns the function that stops it.
+ */
+export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
+  await rt.services.issuance.recoverInterrupted();
+  return rt.services.certificates.startCrlScheduler({ onError });
 }

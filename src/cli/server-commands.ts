@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { buildApp, REDACT_PATHS } from '../http/app.js';
-import { openRuntime, type Runtime } from '../runtime.js';
+import { openRuntime, startBackground, type Runtime } from '../runtime.js';
 import { migrate } from '../store/migrate.js';
 import { openDb } from '../store/db.js';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   const app = await buildApp(rt, {
     logger: { level: logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
   });
+  const stopBackground = await startBackground(rt, (err) => app.log.error({ err }, 'background task failed'));
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -33,6 +34,7 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   printBanner(rt, base, admin, demo, embedded);
   const stop = async (signal: string) => {
     line(`\n${signal}: stopping Tessera…`);
+    stopBackground();
     await app.close();
     await rt.close();
     process.exit(0);

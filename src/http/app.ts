@@ -15,6 +15,7 @@ import { validatorCompiler } from './validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
+import { issuanceRoutes } from './routes/issuance.js';
 import { metaRoutes } from './routes/meta.js';
 import { policyRoutes } from './routes/policies.js';
 import { settingsRoutes } from './routes/settings.js';
@@ -96,6 +97,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(policyRoutes(rt));
   await app.register(settingsRoutes(rt));
   await app.register(auditRoutes(rt));
+  await app.register(issuanceRoutes(rt));
 
   const webRoot = findWebRoot();
   if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
