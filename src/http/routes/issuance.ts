@@ -148,7 +148,7 @@ export const issuanceRoutes =
       },
       async (req, reply) => {
         const id = (req.params as IdParams).id;
-        const first = await issuance.job(id);
+        await issuance.job(id); // an unknown job is a 404 before the stream starts
         reply.hijack();
         const res = reply.raw;
         res.writeHead(200, {
