@@ -19,25 +19,29 @@ interface Issue {
   message: string;
 }
 
-/** The server lists validation problems as details.problems (strings) or details.issues ({field, message}). */
+/**
+ * The server lists validation problems as details.problems (strings, or {field, message}) or as
+ * details.issues ({field, message}, from request-schema checks).
+ */
 export function issuesOf(error: ApiError): Issue[] {
   const d = error.details;
   if (!d) return [];
   const out: Issue[] = [];
-  if (Array.isArray(d.problems))
-    for (const p of d.problems) if (typeof p === 'string') out.push({ message: p });
-  if (Array.isArray(d.issues))
-    for (const i of d.issues as unknown[]) {
-      if (i && typeof i === 'object' && typeof (i as Issue).message === 'string') {
-        const { field, message } = i as Issue;
-        out.push({
-          field: typeof field === 'string' ? field.replace(/^body\/?/, '').replace(/\//g, '.') : undefined,
-          message,
-        });
+  for (const list of [d.problems, d.issues]) {
+    if (!Array.isArray(list)) continue;
+    for (const item of list as unknown[]) {
+      if (typeof item === 'string') out.push({ message: item });
+      else if (item && typeof item === 'object' && typeof (item as Issue).message === 'string') {
+        const { field, message } = item as Issue;
+        out.push({ field: typeof field === 'string' ? prettyField(field) : undefined, message });
       }
     }
+  }
   return out;
 }
+
+/** "body/pinPolicy/minLength" → "pinPolicy.minLength". */
+const prettyField = (field: string) => field.replace(/^body\/?/, '').replace(/\//g, '.');
 
 /** The text the Copy button puts on the clipboard: everything support needs, nothing secret. */
 export function errorReport(error: ApiError, title?: string): string {
@@ -59,8 +63,11 @@ export function ErrorPanel({ error, title, actions, onDismiss }: Props) {
   const headingId = useId();
   if (!error) return null;
   const issues = issuesOf(error);
-  // A message that merely concatenates the listed problems is not repeated above the list.
-  const showMessage = !(issues.length > 1 && error.message.includes(issues[0]?.message ?? '\u0000'));
+  // The server's message often just joins the listed problems: then show one or the other, not both.
+  const first = issues[0]?.message;
+  const echoes = first !== undefined && error.message.includes(first);
+  const showMessage = !(echoes && issues.length > 1);
+  const showIssues = issues.length > 1 || (issues.length === 1 && !echoes);
 
   const copy = async () => {
     setCopied((await copyText(errorReport(error, title))) ? 'ok' : 'failed');
@@ -78,7 +85,7 @@ export function ErrorPanel({ error, title, actions, onDismiss }: Props) {
         )}
       </div>
       {showMessage && <p className="error-panel__message">{error.message}</p>}
-      {issues.length > 0 && (
+      {showIssues && (
         <ul className="error-panel__issues">
           {issues.map((i, n) => (
             <li key={n}>

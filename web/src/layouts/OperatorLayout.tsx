@@ -6,7 +6,7 @@ import { useSession } from '../session';
 import { DemoBadge } from './DemoBadge';
 
 export const OPERATOR_SECTIONS = [
-  { to: '/operator', label: 'Users', permission: 'user.read', end: true },
+  { to: '/operator', label: 'Users', permission: 'user.read' },
   { to: '/operator/devices', label: 'Devices', permission: 'device.read' },
   { to: '/operator/policies', label: 'Device policies', permission: 'policy.read' },
   { to: '/operator/certificates', label: 'Certificates', permission: 'certificate.read' },
@@ -58,9 +58,21 @@ export function OperatorLayout() {
           <ul>
             {sections.map((s) => (
               <li key={s.to}>
-                <NavLink to={s.to} end={'end' in s ? s.end : false}>
-                  {s.label}
-                </NavLink>
+                {s.to === '/operator' ? (
+                  // Users covers /operator and every /operator/users/:id page.
+                  <NavLink
+                    to={s.to}
+                    end
+                    className={({ isActive }) =>
+                      isActive || location.pathname.startsWith('/operator/users/') ? 'active' : ''
+                    }
+                    aria-current={location.pathname.startsWith('/operator/users/') ? 'page' : undefined}
+                  >
+                    {s.label}
+                  </NavLink>
+                ) : (
+                  <NavLink to={s.to}>{s.label}</NavLink>
+                )}
               </li>
             ))}
           </ul>

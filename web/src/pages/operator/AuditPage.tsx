@@ -1,12 +1,13 @@
 // The audit log: who changed what, when; and a check that the hash chain is unbroken.
 import { useState } from 'react';
+import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { Pagination } from '../../components/Pagination';
 import { SearchBox } from '../../components/SearchBox';
 import { Loading, PageHeader } from '../../components/Status';
 import { useListParams } from '../../components/useListParams';
-import { formatDateTime } from '../../format';
+import { formatDateTime, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import type { AuditVerification } from '../../types';
@@ -115,15 +116,10 @@ export function AuditPage() {
                     </td>
                     <td className="mono">{e.action}</td>
                     <td>
-                      <span className="muted">{e.targetType}</span>{' '}
-                      {e.targetId && <span className="mono small">{e.targetId}</span>}
+                      <AuditTarget type={e.targetType} id={e.targetId} />
                     </td>
-                    <td className="cell-details">
-                      {e.details && Object.keys(e.details).length > 0 ? (
-                        <code>{JSON.stringify(e.details)}</code>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
+                    <td>
+                      <AuditDetails details={e.details} />
                     </td>
                   </tr>
                 ))}
@@ -176,5 +172,61 @@ function VerifyChain() {
       </div>
       <ErrorPanel error={action.error} title="Verification did not run" />
     </div>
+  );
+}
+
+const TARGET_PAGES: Record<string, string> = {
+  user: '/operator/users/',
+  policy: '/operator/policies/',
+  certificate: '/operator/certificates/',
+};
+
+/** The target's type in words and its id, shortened, linking to its page when it has one. */
+function AuditTarget({ type, id }: { type: string; id: string | null }) {
+  const short = id && id.length > 14 ? `${id.slice(0, 8)}…` : id;
+  const page = TARGET_PAGES[type];
+  return (
+    <>
+      <span className="muted">{humanize(type)}</span>{' '}
+      {id &&
+        (page ? (
+          <Link
+            to={`${page}${encodeURIComponent(id)}`}
+            title={id}
+            aria-label={`${humanize(type)} ${id}`}
+            className="mono small"
+          >
+            {short}
+          </Link>
+        ) : (
+          <span className="mono small" title={id}>
+            {short}
+          </span>
+        ))}
+    </>
+  );
+}
+
+function show(value: unknown): string {
+  if (value === null || value === undefined) return '—';
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null))
+    return value.length ? value.map(String).join(', ') : '(none)';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** An event's details as "key value" pairs; nested values stay JSON. */
+function AuditDetails({ details }: { details: Record<string, unknown> | null }) {
+  const entries = Object.entries(details ?? {});
+  if (entries.length === 0) return <span className="muted">—</span>;
+  return (
+    <dl className="audit-details">
+      {entries.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{show(v)}</dd>
+        </div>
+      ))}
+    </dl>
   );
 }

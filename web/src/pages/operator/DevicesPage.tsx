@@ -1,6 +1,6 @@
 // Device inventory: find cards, tokens and mobile smart cards; register one; import many from CSV
 // with a per-row report of what was created and what was refused (and why).
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { Badge } from '../../components/Badge';
@@ -21,6 +21,8 @@ export function DevicesPage() {
   useTitle('Devices');
   const { can } = useSession();
   const { values, offset, setFilter, setOffset } = useListParams(['q', 'state', 'type', 'userId'] as const);
+  const [panel, setPanel] = useState<'register' | 'import' | null>(null);
+  const toggle = (which: 'register' | 'import') => setPanel((p) => (p === which ? null : which));
   const list = useLoad(
     () =>
       api.devices.list({
@@ -39,7 +41,33 @@ export function DevicesPage() {
       <PageHeader
         title="Devices"
         intro="Smart cards, USB tokens and mobile smart cards, from inventory to end of life."
+        actions={
+          can('device.register') && (
+            <>
+              <button
+                type="button"
+                className={`btn${panel === 'register' ? ' btn-pressed' : ''}`}
+                aria-expanded={panel === 'register'}
+                aria-controls="register-panel"
+                onClick={() => toggle('register')}
+              >
+                Register a device
+              </button>
+              <button
+                type="button"
+                className={`btn${panel === 'import' ? ' btn-pressed' : ''}`}
+                aria-expanded={panel === 'import'}
+                aria-controls="import-panel"
+                onClick={() => toggle('import')}
+              >
+                Import from CSV
+              </button>
+            </>
+          )
+        }
       />
+      {panel === 'register' && <RegisterDevice onRegistered={list.reload} onClose={() => setPanel(null)} />}
+      {panel === 'import' && <ImportDevices onImported={list.reload} onClose={() => setPanel(null)} />}
       <form
         className="filters"
         role="search"
@@ -114,7 +142,7 @@ export function DevicesPage() {
               <tbody>
                 {list.data.items.map((d) => (
                   <tr key={d.id}>
-                    <td className="mono">{d.serial}</td>
+                    <td className="mono nowrap">{d.serial}</td>
                     <td>{deviceTypeLabel(d.type)}</td>
                     <td>{d.model || <span className="muted">—</span>}</td>
                     <td>
@@ -150,18 +178,11 @@ export function DevicesPage() {
           />
         </>
       )}
-
-      {can('device.register') && (
-        <div className="two-col">
-          <RegisterDevice onRegistered={list.reload} />
-          <ImportDevices onImported={list.reload} />
-        </div>
-      )}
     </>
   );
 }
 
-function RegisterDevice({ onRegistered }: { onRegistered: () => void }) {
+function RegisterDevice({ onRegistered, onClose }: { onRegistered: () => void; onClose: () => void }) {
   const [serial, setSerial] = useState('');
   const [type, setType] = useState<DeviceType>('piv_card');
   const [model, setModel] = useState('');
@@ -169,6 +190,7 @@ function RegisterDevice({ onRegistered }: { onRegistered: () => void }) {
   const [status, setStatus] = useState('');
   const action = useAction();
   const serialRef = useRef<HTMLInputElement>(null);
+  useEffect(() => serialRef.current?.focus(), []);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -191,33 +213,40 @@ function RegisterDevice({ onRegistered }: { onRegistered: () => void }) {
   };
 
   return (
-    <section className="card" aria-labelledby="register-h">
-      <h2 id="register-h">Register a device</h2>
+    <section className="card panel" id="register-panel" aria-labelledby="register-h">
+      <div className="card__head">
+        <h2 id="register-h">Register a device</h2>
+        <button type="button" className="btn btn-ghost btn-small" onClick={onClose}>
+          Close
+        </button>
+      </div>
       <form className="form" onSubmit={(e) => void submit(e)}>
-        <div className="field">
-          <label htmlFor="reg-serial">Serial number</label>
-          <input
-            id="reg-serial"
-            ref={serialRef}
-            required
-            autoComplete="off"
-            value={serial}
-            onChange={(e) => setSerial(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="reg-type">Device type</label>
-          <select id="reg-type" value={type} onChange={(e) => setType(e.target.value as DeviceType)}>
-            {DEVICE_TYPES.map((t) => (
-              <option key={t} value={t}>
-                {deviceTypeLabel(t)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="reg-model">Model (optional)</label>
-          <input id="reg-model" value={model} onChange={(e) => setModel(e.target.value)} />
+        <div className="form-grid">
+          <div className="field">
+            <label htmlFor="reg-serial">Serial number</label>
+            <input
+              id="reg-serial"
+              ref={serialRef}
+              required
+              autoComplete="off"
+              value={serial}
+              onChange={(e) => setSerial(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="reg-type">Device type</label>
+            <select id="reg-type" value={type} onChange={(e) => setType(e.target.value as DeviceType)}>
+              {DEVICE_TYPES.map((t) => (
+                <option key={t} value={t}>
+                  {deviceTypeLabel(t)}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="reg-model">Model (optional)</label>
+            <input id="reg-model" value={model} onChange={(e) => setModel(e.target.value)} />
+          </div>
         </div>
         <div className="field">
           <label htmlFor="reg-notes">Notes (optional)</label>
@@ -237,7 +266,7 @@ function RegisterDevice({ onRegistered }: { onRegistered: () => void }) {
 
 const CSV_EXAMPLE = 'serial,type,model,notes\nPIV-000123,piv_card,Generic PIV card,batch 7\n';
 
-function ImportDevices({ onImported }: { onImported: () => void }) {
+function ImportDevices({ onImported, onClose }: { onImported: () => void; onClose: () => void }) {
   const [csv, setCsv] = useState('');
   const [fileNote, setFileNote] = useState('');
   const [report, setReport] = useState<ImportReport | null>(null);
@@ -260,8 +289,13 @@ function ImportDevices({ onImported }: { onImported: () => void }) {
   };
 
   return (
-    <section className="card" aria-labelledby="import-h">
-      <h2 id="import-h">Import devices from CSV</h2>
+    <section className="card panel" id="import-panel" aria-labelledby="import-h">
+      <div className="card__head">
+        <h2 id="import-h">Import devices from CSV</h2>
+        <button type="button" className="btn btn-ghost btn-small" onClick={onClose}>
+          Close
+        </button>
+      </div>
       <form className="form" onSubmit={(e) => void submit(e)}>
         <p className="muted">
           One device a line, with the header <code>serial,type,model,notes</code>; model and notes may be
@@ -325,7 +359,7 @@ function ImportDevices({ onImported }: { onImported: () => void }) {
                   {report.rows.map((r) => (
                     <tr key={r.line}>
                       <td>{r.line}</td>
-                      <td className="mono">{r.serial ?? <span className="muted">—</span>}</td>
+                      <td className="mono nowrap">{r.serial ?? <span className="muted">—</span>}</td>
                       <td>
                         <Badge value={r.status} />
                       </td>

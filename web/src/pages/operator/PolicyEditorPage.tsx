@@ -6,6 +6,7 @@ import { Link, useLocation, useNavigate, useParams } from 'react-router-dom';
 import { api } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { NumberInput } from '../../components/NumberInput';
+import { PinRulesPreview } from '../../components/PinRulesPreview';
 import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { deviceTypeLabel, formatDateTime, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
@@ -31,12 +32,7 @@ const SLOT_FOR: Record<CertificateProfileName, Slot> = {
   card_authentication: '9e',
 };
 
-const SLOT_NAMES: Record<Slot, string> = {
-  '9a': '9A — PIV authentication',
-  '9c': '9C — digital signature',
-  '9d': '9D — key management',
-  '9e': '9E — card authentication',
-};
+const SLOT_NAMES: Record<Slot, string> = { '9a': '9A', '9c': '9C', '9d': '9D', '9e': '9E' };
 
 const NEW_POLICY: PolicyInput = {
   name: '',
@@ -443,6 +439,7 @@ function PolicyForm({ policy }: { policy: Policy | null }) {
                 <label htmlFor="pin-no-seq">No sequences (refuse 1234, 9876)</label>
               </div>
             </fieldset>
+            <PinRulesPreview policy={draft.pinPolicy} deviceTypes={draft.deviceTypes} />
             <div className="form-grid form-grid--3">
               <div className="field">
                 <label htmlFor="puk-retries">PUK retries</label>
@@ -473,7 +470,7 @@ function PolicyForm({ policy }: { policy: Policy | null }) {
         </div>
         <StatusMessage>{status}</StatusMessage>
         {!readOnly && (
-          <div className="form-actions form-actions--sticky">
+          <div className="form-actions">
             <Link className="btn" to="/operator/policies">
               Back to the list
             </Link>

@@ -58,7 +58,7 @@ function SettingsForm({ initial }: { initial: Settings }) {
   };
 
   return (
-    <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+    <form className="form form-narrow" onSubmit={(e) => void submit(e)} noValidate>
       <fieldset disabled={readOnly} className="plain">
         <section className="card" aria-labelledby="set-issuance">
           <h2 id="set-issuance">Issuance</h2>
