@@ -23,7 +23,9 @@ describe('personalization scenario over the memory transport', () => {
   });
 });
 
-const missing = pcscdMissing() ?? (pcscAvailable() ? undefined : 'the optional pcsclite addon is not built (npm install pcsclite)');
+const missing =
+  pcscdMissing() ??
+  (pcscAvailable() ? undefined : 'the optional pcsclite addon is not built (npm install pcsclite)');
 if (missing) console.warn(`\n*** SKIPPING PC/SC transport tests: ${missing} ***\n`);
 
 describe.skipIf(missing !== undefined)('PIV client over pcsc-lite (pcscd + vpcd)', () => {
@@ -83,13 +85,17 @@ describe.skipIf(missing !== undefined)('PIV client over pcsc-lite (pcscd + vpcd)
     const session = await PivSession.open(conn);
     await session.authenticate(SCENARIO_MGMT_KEY);
     await inserted!.remove();
-    await expect(session.generateKey(SLOT.CARD_AUTH, ALGORITHM.ECC_P256)).rejects.toBeInstanceOf(CardRemovedError);
+    await expect(session.generateKey(SLOT.CARD_AUTH, ALGORITHM.ECC_P256)).rejects.toBeInstanceOf(
+      CardRemovedError,
+    );
     await conn.close?.();
     inserted = undefined;
   });
 
   it('connecting to an empty reader is CardRemovedError', async () => {
-    await waitFor(async () => !(await readers.list()).some((r) => r.name === VIRTUAL_READER && r.cardPresent));
+    await waitFor(
+      async () => !(await readers.list()).some((r) => r.name === VIRTUAL_READER && r.cardPresent),
+    );
     await expect(readers.connect(VIRTUAL_READER)).rejects.toBeInstanceOf(CardRemovedError);
   });
 });
