@@ -46,7 +46,8 @@ import { getUser, type User } from '../store/users-repo.js';
 import type { CardAccess } from './card-access.js';
 import { managementKeyFor, randomPuk } from './card-keys.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
-import { personalize, wipeCard } from './personalization.js';
+import { personalize } from './personalization.js';
+import { resetToTransport } from '../cards/piv/reset.js';
 import type { SettingsService } from './settings-service.js';
 
 /** What issuance needs from the CA (CertificateService satisfies it). */
@@ -423,7 +424,7 @@ export class IssuanceService {
       await report(steps[0]!.label);
       if (wipeFirst) {
         await report('Reset the card to its transport state');
-        await wipeCard(session);
+        await resetToTransport(session);
       }
       done.push('connect');
       const pinBlob = await getDeviceSecret(this.ctx.db, device.id, 'initial_pin');
@@ -656,7 +657,7 @@ export class IssuanceService {
     try {
       const session = await PivSession.open(conn);
       await this.expectSerial(session, device);
-      await wipeCard(session);
+      await resetToTransport(session);
     } finally {
       await conn.close?.().catch(() => undefined);
     }
