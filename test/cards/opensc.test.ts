@@ -49,7 +49,8 @@ describe.skipIf(missing !== undefined)('OpenSC against the virtual card (pcscd +
   let inserted: InsertedCard;
   let dir: string;
   let certs: Record<string, Uint8Array>;
-  const p11 = (...args: string[]) => runTool('pkcs11-tool', ['--module', OPENSC_PKCS11, ...args], { cwd: dir });
+  const p11 = (...args: string[]) =>
+    runTool('pkcs11-tool', ['--module', OPENSC_PKCS11, ...args], { cwd: dir });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-opensc-'));
@@ -57,7 +58,10 @@ describe.skipIf(missing !== undefined)('OpenSC against the virtual card (pcscd +
     certs = prepared.certs;
     for (const [slot, der] of Object.entries(certs)) {
       writeFileSync(join(dir, `cert${slot}.pem`), new X509Certificate(Buffer.from(der)).toString());
-      writeFileSync(join(dir, `pub${slot}.pem`), new X509Certificate(Buffer.from(der)).publicKey.export({ format: 'pem', type: 'spki' }));
+      writeFileSync(
+        join(dir, `pub${slot}.pem`),
+        new X509Certificate(Buffer.from(der)).publicKey.export({ format: 'pem', type: 'spki' }),
+      );
     }
     writeFileSync(join(dir, 'data.txt'), 'Tessera signs this with a virtual card\n');
     lease = await acquirePcscd();
@@ -77,11 +81,15 @@ describe.skipIf(missing !== undefined)('OpenSC against the virtual card (pcscd +
     const n = await runTool('opensc-tool', ['-r', '0', '--name']);
     expect(n.stdout).toContain('Personal Identity Verification Card');
     const atr = await runTool('opensc-tool', ['-r', '0', '--atr']);
-    expect(atr.stdout.toLowerCase()).toContain('3b:fd:13:00:00:81:31:fe:15:80:73:c0:21:c0:57:59:75:62:69:4b:65:79:40');
+    expect(atr.stdout.toLowerCase()).toContain(
+      '3b:fd:13:00:00:81:31:fe:15:80:73:c0:21:c0:57:59:75:62:69:4b:65:79:40',
+    );
   });
 
   it('piv-tool identifies the card, sends APDUs, and loads a certificate after mutual authentication', async () => {
-    expect((await runTool('piv-tool', ['-r', '0', '-n'])).stdout).toContain('Personal Identity Verification Card');
+    expect((await runTool('piv-tool', ['-r', '0', '-n'])).stdout).toContain(
+      'Personal Identity Verification Card',
+    );
     const v = await runTool('piv-tool', ['-r', '0', '-s', '00:FD:00:00:00']);
     expect(v.output).toContain('SW1=0x90, SW2=0x00');
     expect(v.output).toContain('05 04 03');
@@ -128,24 +136,77 @@ describe.skipIf(missing !== undefined)('OpenSC against the virtual card (pcscd +
   });
 
   it('logs in and signs with the EC key of slot 9A; openssl verifies with the certificate key', async () => {
-    const r = await p11('--login', '--pin', '123456', '--sign', '--id', '01', '-m', 'ECDSA-SHA256', '--signature-format', 'openssl', '-i', 'data.txt', '-o', 'sig9a.der');
+    const r = await p11(
+      '--login',
+      '--pin',
+      '123456',
+      '--sign',
+      '--id',
+      '01',
+      '-m',
+      'ECDSA-SHA256',
+      '--signature-format',
+      'openssl',
+      '-i',
+      'data.txt',
+      '-o',
+      'sig9a.der',
+    );
     expect(r.code, r.output).toBe(0);
-    const v = await runTool('openssl', ['dgst', '-sha256', '-verify', 'pub9a.pem', '-signature', 'sig9a.der', 'data.txt'], { cwd: dir });
+    const v = await runTool(
+      'openssl',
+      ['dgst', '-sha256', '-verify', 'pub9a.pem', '-signature', 'sig9a.der', 'data.txt'],
+      { cwd: dir },
+    );
     expect(v.output).toContain('Verified OK');
     expect(inserted.card.snapshot().pinCounter.remaining).toBe(3);
   });
 
   it('signs with the RSA key of slot 9C (PIN always: context-specific login); openssl verifies', async () => {
-    const r = await p11('--login', '--pin', '123456', '--sign', '--id', '02', '-m', 'SHA256-RSA-PKCS', '-i', 'data.txt', '-o', 'sig9c.bin');
+    const r = await p11(
+      '--login',
+      '--pin',
+      '123456',
+      '--sign',
+      '--id',
+      '02',
+      '-m',
+      'SHA256-RSA-PKCS',
+      '-i',
+      'data.txt',
+      '-o',
+      'sig9c.bin',
+    );
     expect(r.code, r.output).toBe(0);
-    const v = await runTool('openssl', ['dgst', '-sha256', '-verify', 'pub9c.pem', '-signature', 'sig9c.bin', 'data.txt'], { cwd: dir });
+    const v = await runTool(
+      'openssl',
+      ['dgst', '-sha256', '-verify', 'pub9c.pem', '-signature', 'sig9c.bin', 'data.txt'],
+      { cwd: dir },
+    );
     expect(v.output).toContain('Verified OK');
   });
 
   it('decrypts with the RSA key of slot 9D what openssl encrypted to the certificate key', async () => {
-    const e = await runTool('openssl', ['pkeyutl', '-encrypt', '-pubin', '-inkey', 'pub9d.pem', '-in', 'data.txt', '-out', 'enc.bin'], { cwd: dir });
+    const e = await runTool(
+      'openssl',
+      ['pkeyutl', '-encrypt', '-pubin', '-inkey', 'pub9d.pem', '-in', 'data.txt', '-out', 'enc.bin'],
+      { cwd: dir },
+    );
     expect(e.code, e.output).toBe(0);
-    const r = await p11('--login', '--pin', '123456', '--decrypt', '--id', '03', '-m', 'RSA-PKCS', '-i', 'enc.bin', '-o', 'dec.txt');
+    const r = await p11(
+      '--login',
+      '--pin',
+      '123456',
+      '--decrypt',
+      '--id',
+      '03',
+      '-m',
+      'RSA-PKCS',
+      '-i',
+      'enc.bin',
+      '-o',
+      'dec.txt',
+    );
     expect(r.code, r.output).toBe(0);
     expect(readFileSync(join(dir, 'dec.txt'), 'utf8')).toBe('Tessera signs this with a virtual card\n');
   });

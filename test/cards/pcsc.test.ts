@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { CardRemovedError } from '../../src/cards/errors.js';
 import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
@@ -23,7 +22,9 @@ describe('personalization scenario over the memory transport', () => {
   });
 });
 
-const missing = pcscdMissing() ?? (pcscAvailable() ? undefined : 'the optional pcsclite addon is not built (npm install pcsclite)');
+const missing =
+  pcscdMissing() ??
+  (pcscAvailable() ? undefined : 'the optional pcsclite addon is not built (npm install pcsclite)');
 if (missing) console.warn(`\n*** SKIPPING PC/SC transport tests: ${missing} ***\n`);
 
 describe.skipIf(missing !== undefined)('PIV client over pcsc-lite (pcscd + vpcd)', () => {
@@ -83,13 +84,17 @@ describe.skipIf(missing !== undefined)('PIV client over pcsc-lite (pcscd + vpcd)
     const session = await PivSession.open(conn);
     await session.authenticate(SCENARIO_MGMT_KEY);
     await inserted!.remove();
-    await expect(session.generateKey(SLOT.CARD_AUTH, ALGORITHM.ECC_P256)).rejects.toBeInstanceOf(CardRemovedError);
+    await expect(session.generateKey(SLOT.CARD_AUTH, ALGORITHM.ECC_P256)).rejects.toBeInstanceOf(
+      CardRemovedError,
+    );
     await conn.close?.();
     inserted = undefined;
   });
 
   it('connecting to an empty reader is CardRemovedError', async () => {
-    await waitFor(async () => !(await readers.list()).some((r) => r.name === VIRTUAL_READER && r.cardPresent));
+    await waitFor(
+      async () => !(await readers.list()).some((r) => r.name === VIRTUAL_READER && r.cardPresent),
+    );
     await expect(readers.connect(VIRTUAL_READER)).rejects.toBeInstanceOf(CardRemovedError);
   });
 });
@@ -101,4 +106,3 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_00
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-void VirtualPivCard;

@@ -1,7 +1,7 @@
 // Judge: Yubico's own yubico-piv-tool, talking through pcscd and the vsmartcard reader to our
 // virtual card, must see a YubiKey-compatible PIV token whose state changes as on a real one.
 import { X509Certificate, createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -230,4 +230,3 @@ function readFileSyncSafe(path: string): Buffer | undefined {
     return undefined;
   }
 }
-void writeFileSync;

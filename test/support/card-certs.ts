@@ -51,9 +51,44 @@ export async function issueCertificateFor(spki: Uint8Array, cn: string): Promise
   try {
     writeFileSync(at('pub.der'), spki);
     await run('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', at('pub.der'), '-out', at('pub.pem')]);
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', at('ca.key'), '-out', at('ca.pem'), '-subj', '/CN=Test CA', '-days', '30']);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      at('ca.key'),
+      '-out',
+      at('ca.pem'),
+      '-subj',
+      '/CN=Test CA',
+      '-days',
+      '30',
+    ]);
     await run('openssl', ['req', '-new', '-key', at('ca.key'), '-subj', `/CN=${cn}`, '-out', at('r.csr')]);
-    await run('openssl', ['x509', '-req', '-in', at('r.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-force_pubkey', at('pub.pem'), '-days', '30', '-set_serial', '9', '-outform', 'DER', '-out', at('c.der')]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      at('r.csr'),
+      '-CA',
+      at('ca.pem'),
+      '-CAkey',
+      at('ca.key'),
+      '-force_pubkey',
+      at('pub.pem'),
+      '-days',
+      '30',
+      '-set_serial',
+      '9',
+      '-outform',
+      'DER',
+      '-out',
+      at('c.der'),
+    ]);
     return Uint8Array.from(readFileSync(at('c.der')));
   } finally {
     rmSync(dir, { recursive: true, force: true });

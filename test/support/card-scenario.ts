@@ -8,7 +8,9 @@ import { newChuid } from '../../src/cards/piv/objects.js';
 import type { PivSession } from '../../src/cards/piv/piv-session.js';
 import { issueCertificateFor } from './card-certs.js';
 
-export const SCENARIO_MGMT_KEY = Uint8Array.from(Buffer.from('a1a2a3a4a5a6a7a8b1b2b3b4b5b6b7b8c1c2c3c4c5c6c7c8', 'hex'));
+export const SCENARIO_MGMT_KEY = Uint8Array.from(
+  Buffer.from('a1a2a3a4a5a6a7a8b1b2b3b4b5b6b7b8c1c2c3c4c5c6c7c8', 'hex'),
+);
 
 export interface ScenarioStats {
   apdus: Record<string, number>;
@@ -34,7 +36,9 @@ export async function personalizationScenario(session: PivSession): Promise<Scen
   await step('set PIN/PUK retries', () => session.setPinRetries(5, 3));
   await step('change PIN', () => session.changePin('123456', '20252025'));
   await step('change PUK', () => session.changePuk('12345678', '87878787'));
-  const { spki } = await step('generate RSA 2048 (9A)', () => session.generateKey(SLOT.AUTHENTICATION, ALGORITHM.RSA_2048));
+  const { spki } = await step('generate RSA 2048 (9A)', () =>
+    session.generateKey(SLOT.AUTHENTICATION, ALGORITHM.RSA_2048),
+  );
   await step('verify PIN', () => session.verifyPin('20252025'));
   const csr = await step('sign CSR', () => signCsr(session, SLOT.AUTHENTICATION, spki, 'CN=Scenario Holder'));
   expect(csr[0]).toBe(0x30);
