@@ -526,6 +526,14 @@ export class PivSession {
     );
   }
 
+  /**
+   * Yubico ATTEST: a certificate, signed by the token's attestation key (slot F9), for the key
+   * generated in `slot` (1 APDU). Check it against `getCertificate(0xf9)` and the vendor's root.
+   */
+  async attest(slot: number): Promise<Uint8Array> {
+    return this.call(INS.ATTEST, slot, 0);
+  }
+
   /** Yubico IMPORT KEY of an RSA (2048/1024) or EC (P-256/P-384) private key (needs management key). */
   async importKey(slot: number, privateKey: KeyObject, opts: GenerateOptions = {}): Promise<void> {
     const jwk = privateKey.export({ format: 'jwk' });
