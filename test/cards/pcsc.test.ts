@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { CardRemovedError } from '../../src/cards/errors.js';
 import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
@@ -107,4 +106,3 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_00
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-void VirtualPivCard;

@@ -1,7 +1,10 @@
 // The personalization an issuance performs, as one scenario the PIV client must pass over every
 // transport: it changes every secret, generates a key, has the card sign a CSR, writes the
-// certificate, CHUID and CCC, and reads back what it wrote.
+// certificate, CHUID and CCC, reads back what it wrote, counts a wrong PIN, unblocks it with the PUK
+// and signs with the new key.
+import { X509Certificate, verify } from 'node:crypto';
 import { expect } from 'vitest';
+import { InvalidPinError } from '../../src/cards/errors.js';
 import { ALGORITHM, DEFAULT_MANAGEMENT_KEY, SLOT } from '../../src/cards/piv/constants.js';
 import { signCsr } from '../../src/cards/piv/csr.js';
 import { newChuid } from '../../src/cards/piv/objects.js';
@@ -49,5 +52,15 @@ export async function personalizationScenario(session: PivSession): Promise<Scen
   const back = await step('read certificate', () => session.getCertificate(SLOT.AUTHENTICATION));
   expect(Buffer.from(back!)).toEqual(Buffer.from(cert));
   expect(await session.getReferenceMetadata(0x80)).toEqual({ isDefault: false, total: 5, remaining: 5 });
+  // What yubico-piv-tool's verify-pin, unblock-pin and test-signature do, done by our client.
+  await expect(step('wrong PIN', () => session.verifyPin('11112222'))).rejects.toBeInstanceOf(
+    InvalidPinError,
+  );
+  expect(await session.getPinStatus()).toEqual({ verified: false, attemptsRemaining: 4 });
+  await step('unblock PIN', () => session.unblockPin('87878787', '30303030'));
+  await step('verify PIN', () => session.verifyPin('30303030'));
+  const data = Buffer.from('test signature');
+  const signature = await step('sign', () => session.sign(SLOT.AUTHENTICATION, ALGORITHM.RSA_2048, data));
+  expect(verify('sha256', data, new X509Certificate(Buffer.from(cert)).publicKey, signature)).toBe(true);
   return stats;
 }
