@@ -5,10 +5,10 @@
 //   e2e      — certificates/s through CertificateService.issueFromCsr: parse + verify the CSR,
 //              build, sign, store and audit, on PGlite and on PostgreSQL,
 // and prints each rate beside openssl's as a ratio. Options: --seconds N (per measurement, default 3),
-// --concurrency N (e2e requests in flight, default 16), --no-postgres.
+// --concurrency N (e2e requests in flight, default 32), --no-postgres.
 import { execFileSync } from 'node:child_process';
 import { randomBytes, webcrypto } from 'node:crypto';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -171,10 +171,17 @@ export async function run(args: string[]): Promise<void> {
     return i >= 0 ? Number(args[i + 1]) : dflt;
   };
   const seconds = opt('seconds', 3);
-  const concurrency = opt('concurrency', 16);
+  const concurrency = opt('concurrency', 32);
   const withPostgres = !args.includes('--no-postgres');
   console.log(
     `PKI issuance benchmark — Node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), ${seconds} s per measurement`,
+  );
+  console.log(
+    `Load average at start: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(
+        ' ',
+      )} — on a shared machine every rate here moves with it; the ratios to openssl (same run) move less.`,
   );
   const rows: Row[] = [];
   for (const alg of ['ECCP256', 'RSA2048'] as const) {
@@ -264,6 +271,11 @@ export async function run(args: string[]): Promise<void> {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('-|-')}`);
   for (const t of table) console.log(line(t));
+  console.log(
+    `Load average at end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(
     '\nTargets (issue 3): sign path ≥ 10 % of openssl in the same run; ≥ 500 cert/s end to end on PostgreSQL (store + audit).',
   );
