@@ -46,6 +46,21 @@ function keyAlgorithmFromSpki(spki: Buffer, key: KeyObject): KeyAlgorithm | null
   return keyAlgorithmOf(key);
 }
 
+/** The common signature AlgorithmIdentifiers, by their DER (RSA with and without NULL params). */
+const KNOWN_SIGNATURE_ALGORITHMS = new Map(
+  [
+    '300a06082a8648ce3d040302',
+    '300a06082a8648ce3d040303',
+    '300a06082a8648ce3d040304',
+    '300d06092a864886f70d01010b0500',
+    '300d06092a864886f70d01010c0500',
+    '300d06092a864886f70d01010d0500',
+    '300b06092a864886f70d01010b',
+    '300b06092a864886f70d01010c',
+    '300b06092a864886f70d01010d',
+  ].map((hex) => [hex, AsnConvert.parse(Buffer.from(hex, 'hex'), AlgorithmIdentifier)] as const),
+);
+
 const SPKI_P256 = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 const SPKI_P384 = Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex');
 
@@ -77,7 +92,9 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
     if (algT.tag !== 0x30 || sigT.tag !== 0x03) throw new Error('signature fields are malformed');
     info = slice(der, infoT);
     spki = slice(der, spkiT);
-    sigAlg = AsnConvert.parse(slice(der, algT), AlgorithmIdentifier);
+    const algDer = slice(der, algT);
+    sigAlg =
+      KNOWN_SIGNATURE_ALGORITHMS.get(algDer.toString('hex')) ?? AsnConvert.parse(algDer, AlgorithmIdentifier);
     const bits = content(der, sigT);
     if (bits[0] !== 0) throw new Error('signature BIT STRING has unused bits');
     signature = bits.subarray(1);
