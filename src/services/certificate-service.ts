@@ -801,6 +801,7 @@ export class CertificateService {
       const revokedAt = action === 'reinstate' ? null : now;
       await certRepo.setStatus(tx, cert.id, { status: to, revocationReason: reason, revokedAt, at: now });
       if (cert.credentialId) await certRepo.setCredentialStatus(tx, cert.credentialId, to, now);
+      await caRepo.markCrlStale(tx, cert.caId);
       await appendAudit(tx, {
         actor: { id: actor.id, name: actor.name },
         action: `certificate.${action === 'suspend' ? 'suspended' : action === 'reinstate' ? 'reinstated' : 'revoked'}`,
@@ -835,7 +836,7 @@ export class CertificateService {
   }
 
   #crlDue(s: caRepo.CrlState): boolean {
-    if (!s.crl || !s.thisUpdate || !s.nextUpdate) return true;
+    if (s.stale || !s.crl || !s.thisUpdate || !s.nextUpdate) return true;
     const half = s.thisUpdate.getTime() + (s.nextUpdate.getTime() - s.thisUpdate.getTime()) / 2;
     return this.#clock.now().getTime() >= half;
   }
@@ -877,7 +878,8 @@ export class CertificateService {
         crl: Uint8Array | null;
         this_update: Date | null;
         next_update: Date | null;
-      }>('SELECT crl, this_update, next_update FROM ca_crls WHERE ca_id = $1 FOR UPDATE', [caId]);
+        stale: boolean;
+      }>('SELECT crl, this_update, next_update, stale FROM ca_crls WHERE ca_id = $1 FOR UPDATE', [caId]);
       if (!locked) throw new NotFoundError('CA', caId);
       if (
         onlyIfDue &&
@@ -885,6 +887,7 @@ export class CertificateService {
         !this.#crlDue({
           caId,
           crlNumber: 0,
+          stale: locked.stale,
           crl: Buffer.from(locked.crl),
           thisUpdate: locked.this_update ? new Date(locked.this_update) : null,
           nextUpdate: locked.next_update ? new Date(locked.next_update) : null,

@@ -407,6 +407,13 @@ for (const engine of ENGINES) {
         const after = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!;
         expect(Number(after.number)).toBe(Number(before) + 1);
         expect(new Date(after.nextUpdate).getTime() - new Date(after.thisUpdate).getTime()).toBe(24 * 3600e3);
+        // A CRL left stale by a status change whose re-signing did not happen is re-signed on request.
+        await t.db.query('UPDATE ca_crls SET stale = true WHERE ca_id = $1', [issuingId]);
+        await svc.currentCrl(issuingId);
+        const fresh = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!;
+        expect(Number(fresh.number)).toBe(Number(after.number) + 1);
+        await svc.currentCrl(issuingId);
+        expect((await svc.listCas()).find((c) => c.id === issuingId)!.crl!.number).toBe(fresh.number);
       });
     },
   );
