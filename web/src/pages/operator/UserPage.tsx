@@ -278,7 +278,8 @@ function UserEditForm({
     const saved = await action.run(() =>
       api.users.update(user.id, {
         displayName: displayName.trim(),
-        ...(email.trim() ? { email: email.trim() } : {}),
+        // An emptied field removes the address; an untouched empty one is left alone.
+        ...(email.trim() ? { email: email.trim() } : user.email ? { email: null } : {}),
         roles,
         properties: toRecord(pairs),
       }),
