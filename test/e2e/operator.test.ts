@@ -42,7 +42,7 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(String(err)));
     shots = screenshotDir();
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await context?.close();

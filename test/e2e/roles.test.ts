@@ -45,7 +45,7 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(String(err)));
     shots = screenshotDir();
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await context?.close();
