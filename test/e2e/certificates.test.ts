@@ -87,6 +87,7 @@ describe.skipIf(!hasChromium)('certificates and CAs in Chromium', { timeout: 180
   it("shows the issued card and its certificates on the user's page", async () => {
     await signIn(server.admin.username, server.admin.password);
     await page.getByLabel('Search users').fill('alice');
+    await expect.poll(() => new URL(page.url()).searchParams.get('q'), POLL).toBe('alice');
     await page.getByRole('link', { name: 'alice', exact: true }).click();
     await heading(/Alice/).waitFor();
     const device = page.getByRole('table', { name: 'Devices of this user' }).getByRole('row').nth(1);
@@ -110,6 +111,9 @@ describe.skipIf(!hasChromium)('certificates and CAs in Chromium', { timeout: 180
     const text = (await fields.textContent()) ?? '';
     expect(text).toContain('Tessera Issuing CA');
     expect(text).toContain('slot 9A');
+    // The holder by name and the card the key lives on.
+    await fields.getByRole('link', { name: /Alice .*\(alice\)/ }).waitFor();
+    await fields.getByText(String(CARD_SERIAL), { exact: true }).waitFor();
     expect(await page.getByRole('region', { name: 'PEM' }).textContent()).toContain(
       '-----BEGIN CERTIFICATE-----',
     );
