@@ -158,6 +158,15 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     await expect.poll(() => new URL(page.url()).searchParams.get('q'), POLL).toBe(username);
     await page.getByRole('link', { name: username }).waitFor();
     await expect.poll(() => page.getByRole('row').count(), POLL).toBe(2); // header + Alice
+    // Role and state filters go to the server too.
+    await page.getByLabel('Search users').fill('');
+    await page.getByLabel('Role').selectOption('helpdesk');
+    await expect.poll(() => page.getByRole('row').count(), POLL).toBe(2);
+    await page.getByRole('link', { name: username }).waitFor();
+    await page.getByLabel('State').selectOption('suspended');
+    await page.getByRole('cell', { name: 'No users match these filters.' }).waitFor();
+    await page.getByLabel('State').selectOption('');
+    await page.getByLabel('Role').selectOption('');
   });
 
   it('registers a device in inventory', async () => {

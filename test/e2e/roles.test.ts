@@ -126,6 +126,29 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
     await shoot('04-portal-no-card');
     await page.getByRole('button', { name: 'Back' }).click();
     await heading('Welcome').waitFor();
+  });
+
+  it('fits a phone screen: no page-wide horizontal scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shoot('05-phone-portal');
+    await page.getByRole('link', { name: 'Skip to content' }).focus();
+    await page.goto('/operator');
+    await heading('No operator access').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await heading('Sign in').waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await page.getByLabel('Username').fill('hannah.help');
+    await page.getByLabel('Password').fill(server.demoPassword!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await heading('Users').waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shoot('06-phone-users');
+    await page.getByRole('link', { name: 'alice', exact: true }).click();
+    await heading(/Alice/).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shoot('07-phone-user');
     expect(pageErrors).toEqual([]);
   });
 });
