@@ -109,7 +109,7 @@ export function UserPage() {
                     {LIFECYCLE[a].label}
                   </button>
                 ))}
-            {u.state === 'active' && (
+            {u.state === 'active' && (can('device.issue') || can('device.bind')) && (
               <button type="button" className="btn btn-primary" onClick={() => setAddDevice(true)}>
                 Add Device
               </button>
