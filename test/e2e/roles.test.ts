@@ -58,6 +58,26 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
     await page.getByText('DEMO', { exact: true }).waitFor();
   });
 
+  it('says when repeated wrong passwords have locked an account', async () => {
+    let status = 0;
+    for (let attempt = 1; attempt <= 7 && status !== 423; attempt++) {
+      await page.getByLabel('Username').fill('carol');
+      await page.getByLabel('Password').fill(`wrong-${attempt}`);
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/auth/login')),
+        page.getByRole('button', { name: 'Sign in' }).click(),
+      ]);
+      status = res.status();
+      expect([401, 423]).toContain(status);
+    }
+    expect(status).toBe(423);
+    const alert = page.getByRole('alert').filter({ hasText: 'Account locked' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('locked_out');
+    await page.getByText(/You can try again after/).waitFor();
+    await shoot('00-locked-out');
+  });
+
   it('gives a help-desk operator only the sections and actions their permissions allow', async () => {
     await signIn('hannah.help');
     await heading('Users').waitFor();
