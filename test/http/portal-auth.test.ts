@@ -86,7 +86,7 @@ beforeAll(async () => {
     securityQuestionCount: 2,
   });
   expect(put.status).toBe(200);
-}, 60_000);
+}, 240_000);
 afterAll(async () => srv?.close());
 
 describe('security question list', () => {
@@ -474,7 +474,7 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
     slapd.add(
       `dn: cn=desk,ou=groups,${SUFFIX}\nobjectClass: groupOfNames\ncn: desk\nmember: ${personDn('otto.ldap')}\n`,
     );
-  }, 30_000);
+  }, 120_000);
   afterAll(async () => slapd?.stop());
 
   it('configures (bind password write-only), tests and syncs the directory', async () => {
