@@ -8,6 +8,10 @@ import { AuthService } from './services/auth-service.js';
 import { BootstrapService } from './services/bootstrap-service.js';
 import { systemClock, type Clock, type ServiceContext } from './services/context.js';
 import { DeviceService } from './services/device-service.js';
+import { DirectoryService } from './services/directory-service.js';
+import { InitialPasswordService } from './services/initial-password-service.js';
+import { PortalAuthService } from './services/portal-auth-service.js';
+import { SecurityQuestionService } from './services/security-question-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { SettingsService } from './services/settings-service.js';
 import { UserService } from './services/user-service.js';
@@ -28,6 +32,10 @@ export interface Services {
   bootstrap: BootstrapService;
   certificates: CertificateService;
   issuance: IssuanceService;
+  directory: DirectoryService;
+  initialPasswords: InitialPasswordService;
+  securityQuestions: SecurityQuestionService;
+  portalAuth: PortalAuthService;
 }
 
 export interface Runtime {
@@ -83,13 +91,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       },
     });
     await certificates.ensureHierarchy();
+    const auth = new AuthService(ctx, {
+      maxFailures: config.loginMaxFailures,
+      lockoutMinutes: config.loginLockoutMinutes,
+      sessionTtlMinutes: config.sessionTtlMinutes,
+      sessionIdleMinutes: config.sessionIdleMinutes,
+    });
+    const directory = new DirectoryService(ctx, masterKey, users);
+    const initialPasswords = new InitialPasswordService(ctx);
+    const securityQuestions = new SecurityQuestionService(ctx, settings);
     const services: Services = {
-      auth: new AuthService(ctx, {
-        maxFailures: config.loginMaxFailures,
-        lockoutMinutes: config.loginLockoutMinutes,
-        sessionTtlMinutes: config.sessionTtlMinutes,
-        sessionIdleMinutes: config.sessionIdleMinutes,
-      }),
+      auth,
       users,
       devices,
       policies,
@@ -102,6 +114,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         cards: opts.cardAccess ?? noAgents,
         ca: certificates,
         settings,
+      }),
+      directory,
+      initialPasswords,
+      securityQuestions,
+      portalAuth: new PortalAuthService(ctx, {
+        settings,
+        auth,
+        initialPasswords,
+        questions: securityQuestions,
+        directory,
+        decoyKey: masterKey.derive('portal-auth-decoy'),
       }),
     };
     return {
