@@ -36,7 +36,7 @@ import {
 } from '../pki/subject.js';
 import { x509 } from '../pki/x509-lib.js';
 import type { MasterKey } from '../secrets/master-key.js';
-import { appendAudit, type AuditInput } from '../store/audit-repo.js';
+import { appendAudit, appendAuditEvents, type AuditInput } from '../store/audit-repo.js';
 import * as caRepo from '../store/ca-repo.js';
 import * as certRepo from '../store/certificate-repo.js';
 import type { Db, Queryable } from '../store/db.js';
@@ -708,7 +708,7 @@ export class CertificateService {
           ]);
         if (g.archived) await certRepo.archiveKey(tx, g.rec.id, g.archived);
       }
-      await certRepo.appendAuditEvents(
+      await appendAuditEvents(
         tx,
         group.map((g) => g.audit),
       );

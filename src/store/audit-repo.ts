@@ -63,45 +63,66 @@ export function eventHash(e: Omit<AuditEvent, 'hash'>): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
+/** Appends one event; see appendAuditEvents. */
 export async function appendAudit(tx: Queryable, input: AuditInput): Promise<AuditEvent> {
+  return (await appendAuditEvents(tx, [input]))[0]!;
+}
+
+/**
+ * Appends events in order with one lock on the chain's head and one multi-row insert (the CA's
+ * group commit writes many at once). Runs inside the caller's transaction.
+ */
+export async function appendAuditEvents(tx: Queryable, inputs: readonly AuditInput[]): Promise<AuditEvent[]> {
+  if (inputs.length === 0) return [];
   const [head] = await tx.query<{ seq: number; hash: string }>(
     'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
   );
   if (!head) throw new Error('audit_head row is missing: the database was not migrated');
-  // Round-trip details through JSON so the hash covers exactly what jsonb will give back.
-  const details = JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>;
-  const partial: Omit<AuditEvent, 'hash'> = {
-    seq: Number(head.seq) + 1,
-    at: new Date(Math.floor(input.at.getTime())),
-    actorId: input.actor.id,
-    actorName: input.actor.name,
-    action: input.action,
-    targetType: input.targetType,
-    targetId: input.targetId ?? null,
-    details,
-    correlationId: input.correlationId ?? null,
-    prevHash: head.hash,
-  };
-  const event: AuditEvent = { ...partial, hash: eventHash(partial) };
+  let seq = Number(head.seq);
+  let prev = head.hash;
+  const params: unknown[] = [];
+  const rows: string[] = [];
+  const events: AuditEvent[] = [];
+  for (const input of inputs) {
+    // Round-trip details through JSON so the hash covers exactly what jsonb will give back.
+    const partial: Omit<AuditEvent, 'hash'> = {
+      seq: ++seq,
+      at: new Date(Math.floor(input.at.getTime())),
+      actorId: input.actor.id,
+      actorName: input.actor.name,
+      action: input.action,
+      targetType: input.targetType,
+      targetId: input.targetId ?? null,
+      details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
+      correlationId: input.correlationId ?? null,
+      prevHash: prev,
+    };
+    const e: AuditEvent = { ...partial, hash: eventHash(partial) };
+    const b = params.length;
+    params.push(
+      e.seq,
+      e.at,
+      e.actorId,
+      e.actorName,
+      e.action,
+      e.targetType,
+      e.targetId,
+      JSON.stringify(e.details),
+      e.correlationId,
+      e.prevHash,
+      e.hash,
+    );
+    rows.push(`(${Array.from({ length: 11 }, (_, k) => `$${b + k + 1}`).join(', ')})`);
+    events.push(e);
+    prev = e.hash;
+  }
   await tx.query(
     `INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_type, target_id, details, correlation_id, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [
-      event.seq,
-      event.at,
-      event.actorId,
-      event.actorName,
-      event.action,
-      event.targetType,
-      event.targetId,
-      JSON.stringify(event.details),
-      event.correlationId,
-      event.prevHash,
-      event.hash,
-    ],
+     VALUES ${rows.join(', ')}`,
+    params,
   );
-  await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [event.seq, event.hash]);
-  return event;
+  await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prev]);
+  return events;
 }
 
 type AuditRow = {
