@@ -27,13 +27,38 @@ describe.skipIf(missing !== undefined)('yubico-piv-tool against the virtual card
   /** A certificate for the card's public key in `pubFile`, issued by a throwaway CA (openssl). */
   async function certificateFor(pubFile: string, out: string, cn: string): Promise<void> {
     if (!readFileSyncSafe(join(dir, 'ca.key'))) {
-      await runTool('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key'], { cwd: dir });
-      await runTool('openssl', ['req', '-new', '-x509', '-key', 'ca.key', '-subj', '/CN=Test CA', '-days', '30', '-out', 'ca.pem'], { cwd: dir });
+      await runTool('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key'], {
+        cwd: dir,
+      });
+      await runTool(
+        'openssl',
+        ['req', '-new', '-x509', '-key', 'ca.key', '-subj', '/CN=Test CA', '-days', '30', '-out', 'ca.pem'],
+        { cwd: dir },
+      );
     }
-    await runTool('openssl', ['req', '-new', '-key', 'ca.key', '-subj', `/CN=${cn}`, '-out', 'tmp.csr'], { cwd: dir });
+    await runTool('openssl', ['req', '-new', '-key', 'ca.key', '-subj', `/CN=${cn}`, '-out', 'tmp.csr'], {
+      cwd: dir,
+    });
     const r = await runTool(
       'openssl',
-      ['x509', '-req', '-in', 'tmp.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-force_pubkey', pubFile, '-days', '30', '-set_serial', '7', '-out', out],
+      [
+        'x509',
+        '-req',
+        '-in',
+        'tmp.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-force_pubkey',
+        pubFile,
+        '-days',
+        '30',
+        '-set_serial',
+        '7',
+        '-out',
+        out,
+      ],
       { cwd: dir },
     );
     expect(r.code, r.output).toBe(0);
@@ -106,12 +131,28 @@ describe.skipIf(missing !== undefined)('yubico-piv-tool against the virtual card
 
   it('-a verify-pin -a selfsign-certificate signs with the slot key', async (ctx) => {
     const before = inserted.commands.length;
-    const r = await ypt('-a', 'verify-pin', '-P', '13579135', '-a', 'selfsign-certificate', '-s', '9a', '-S', '/CN=selfsigned/', '-i', 'pub9a.pem', '-o', 'self9a.pem');
+    const r = await ypt(
+      '-a',
+      'verify-pin',
+      '-P',
+      '13579135',
+      '-a',
+      'selfsign-certificate',
+      '-s',
+      '9a',
+      '-S',
+      '/CN=selfsigned/',
+      '-i',
+      'pub9a.pem',
+      '-o',
+      'self9a.pem',
+    );
     const signApdus = inserted.commands.slice(before).filter((c) => c.slice(2, 4) === '87');
     if (r.code !== 0 && signApdus.length === 0 && r.output.includes('Failed signing certificate')) {
       // yubico-piv-tool 2.2.0 (Debian 12) built on OpenSSL 3 fails here before it sends any APDU,
       // with real YubiKeys too (Yubico/yubico-piv-tool#388): its X509_sign hook is ignored by OpenSSL 3.
-      const why = 'yubico-piv-tool 2.2.0 on OpenSSL 3 cannot self-sign with any card (Yubico/yubico-piv-tool#388); no APDU reached the card';
+      const why =
+        'yubico-piv-tool 2.2.0 on OpenSSL 3 cannot self-sign with any card (Yubico/yubico-piv-tool#388); no APDU reached the card';
       console.warn(`\n*** SKIPPED selfsign-certificate: ${why} ***\n`);
       ctx.skip(why);
     }
@@ -134,7 +175,18 @@ describe.skipIf(missing !== undefined)('yubico-piv-tool against the virtual card
   });
 
   it('-a test-signature signs with the card and verifies against the certificate (ECC P-256, slot 9a)', async () => {
-    const r = await ypt('-a', 'verify-pin', '-P', '13579135', '-a', 'test-signature', '-s', '9a', '-i', 'cert9a.pem');
+    const r = await ypt(
+      '-a',
+      'verify-pin',
+      '-P',
+      '13579135',
+      '-a',
+      'test-signature',
+      '-s',
+      '9a',
+      '-i',
+      'cert9a.pem',
+    );
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain('Successful ECDSA verification');
   });
@@ -143,8 +195,21 @@ describe.skipIf(missing !== undefined)('yubico-piv-tool against the virtual card
     const g = await ypt(`--key=${NEW_KEY}`, '-a', 'generate', '-s', '9c', '-A', 'RSA2048', '-o', 'pub9c.pem');
     expect(g.code, g.output).toBe(0);
     await certificateFor('pub9c.pem', 'cert9c.pem', 'holder 9c');
-    expect((await ypt(`--key=${NEW_KEY}`, '-a', 'import-certificate', '-s', '9c', '-i', 'cert9c.pem')).code).toBe(0);
-    const r = await ypt('-a', 'verify-pin', '-P', '13579135', '-a', 'test-signature', '-s', '9c', '-i', 'cert9c.pem');
+    expect(
+      (await ypt(`--key=${NEW_KEY}`, '-a', 'import-certificate', '-s', '9c', '-i', 'cert9c.pem')).code,
+    ).toBe(0);
+    const r = await ypt(
+      '-a',
+      'verify-pin',
+      '-P',
+      '13579135',
+      '-a',
+      'test-signature',
+      '-s',
+      '9c',
+      '-i',
+      'cert9c.pem',
+    );
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain('Successful RSA verification');
   });

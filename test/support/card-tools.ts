@@ -19,7 +19,12 @@ export function runTool(
     execFile(
       cmd,
       args,
-      { env: { ...process.env, ...opts.env }, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, encoding: 'utf8' },
+      {
+        env: { ...process.env, ...opts.env },
+        cwd: opts.cwd,
+        timeout: opts.timeoutMs ?? 60_000,
+        encoding: 'utf8',
+      },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr, output: stdout + stderr });
