@@ -3,11 +3,14 @@
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import { MasterKey } from './secrets/master-key.js';
+import { AgentHub } from './services/agent-hub.js';
 import { AuditService } from './services/audit-service.js';
 import { AuthService } from './services/auth-service.js';
 import { BootstrapService } from './services/bootstrap-service.js';
+import type { CardAccess } from './services/card-access.js';
 import { systemClock, type Clock, type ServiceContext } from './services/context.js';
 import { DeviceService } from './services/device-service.js';
+import { PairingService } from './services/pairing-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { SettingsService } from './services/settings-service.js';
 import { UserService } from './services/user-service.js';
@@ -22,6 +25,7 @@ export interface Services {
   settings: SettingsService;
   audit: AuditService;
   bootstrap: BootstrapService;
+  agents: PairingService;
 }
 
 export interface Runtime {
@@ -32,6 +36,10 @@ export interface Runtime {
   masterKeyCreated: boolean;
   migrationsApplied: string[];
   services: Services;
+  /** Live agent sockets (in this process) and the card connections relayed through them. */
+  agentHub: AgentHub;
+  /** How services reach cards: the readers of a person's paired agents. */
+  cardAccess: CardAccess;
   close(): Promise<void>;
 }
 
@@ -60,6 +68,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const users = new UserService(ctx);
     const devices = new DeviceService(ctx);
     const policies = new PolicyService(ctx);
+    const agentHub = new AgentHub(ctx);
     const services: Services = {
       auth: new AuthService(ctx, {
         maxFailures: config.loginMaxFailures,
@@ -73,6 +82,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       settings: new SettingsService(ctx),
       audit: new AuditService(ctx),
       bootstrap: new BootstrapService(ctx, users, devices, policies),
+      agents: new PairingService(ctx, agentHub),
     };
     return {
       config,
@@ -82,7 +92,12 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       masterKeyCreated,
       migrationsApplied,
       services,
-      close: () => db.close(),
+      agentHub,
+      cardAccess: agentHub,
+      close: async () => {
+        agentHub.close();
+        await db.close();
+      },
     };
   } catch (e) {
     await db.close().catch(() => undefined);
