@@ -2,6 +2,7 @@
 // The `tessera` command.
 import { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
+import { registerAgentCommands } from './agent-commands.js';
 import { registerServerCommands } from './server-commands.js';
 
 const program = new Command()
@@ -12,6 +13,7 @@ const program = new Command()
 
 registerServerCommands(program);
 registerAdminCommands(program);
+registerAgentCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`tessera: ${err instanceof Error ? err.message : String(err)}`);

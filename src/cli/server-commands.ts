@@ -3,6 +3,7 @@ import { buildApp, REDACT_PATHS } from '../http/app.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { migrate } from '../store/migrate.js';
 import { openDb } from '../store/db.js';
+import { startDemoAgents, type DemoAgents } from '../services/demo-agent.js';
 import { join } from 'node:path';
 import { configFrom, withStoreFlags, type CommonFlags } from './options.js';
 
@@ -30,15 +31,29 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  // The built-in demo agent (start only): virtual readers with emulated cards, over a real socket.
+  const demoAgents =
+    embedded && flags.demo !== false
+      ? await startDemoAgents({ db: rt.db, pairing: rt.services.agents, dataDir: rt.config.dataDir, serverUrl: base })
+      : null;
   printBanner(rt, base, admin, demo, embedded);
+  if (demoAgents) printDemoAgents(demoAgents);
   const stop = async (signal: string) => {
     line(`\n${signal}: stopping Tessera…`);
+    await demoAgents?.stop();
     await app.close();
     await rt.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function printDemoAgents(d: DemoAgents) {
+  line();
+  line('  Demo cards are waiting in virtual readers (built-in demo agent), ready to issue in the browser:');
+  for (const a of d.agents)
+    line(`    for ${a.ownerUsername.padEnd(12)} ${a.cards.map((c) => `${c.reader} (card ${c.serial})`).join(', ')}`);
 }
 
 function printBanner(
