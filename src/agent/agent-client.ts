@@ -153,7 +153,12 @@ export class AgentClient {
     });
     ws.on('open', () => {
       this.lastHeard = Date.now();
-      this.send({ type: 'hello', agentVersion: AGENT_VERSION, hostname: this.hostname, platform: platform() });
+      this.send({
+        type: 'hello',
+        agentVersion: AGENT_VERSION,
+        hostname: this.hostname,
+        platform: platform(),
+      });
     });
     ws.on('message', (data, isBinary) => {
       this.lastHeard = Date.now();
@@ -175,8 +180,10 @@ export class AgentClient {
       if (this.ws === ws) this.ws = undefined;
       void this.dropAllReaders();
       const why = reason.toString();
-      if (code === CLOSE.REVOKED) fatal = 'this agent was revoked by the server; pair it again with --pair CODE';
-      else if (code === CLOSE.UNAUTHORIZED) fatal = `the server refused this agent: ${why || 'unknown token'}`;
+      if (code === CLOSE.REVOKED)
+        fatal = 'this agent was revoked by the server; pair it again with --pair CODE';
+      else if (code === CLOSE.UNAUTHORIZED)
+        fatal = `the server refused this agent: ${why || 'unknown token'}`;
       else if (code === CLOSE.PROTOCOL) fatal = `the server reports a protocol error: ${why}`;
       const wasConnected = this._state === 'connected';
       if (this.stopped) return;
@@ -324,7 +331,9 @@ export class AgentClient {
     const run = async (): Promise<void> => {
       try {
         const conn = await r.conn;
-        const res = await conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), { timeoutMs: m.timeoutMs });
+        const res = await conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), {
+          timeoutMs: m.timeoutMs,
+        });
         this.send({ type: 'apdu-result', id: m.id, response: hex(res) });
       } catch (e) {
         this.send({ type: 'apdu-error', id: m.id, ...errorFields(e) });

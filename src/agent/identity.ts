@@ -59,9 +59,7 @@ export async function pairWithCode(
     throw new Error(`Cannot reach the Tessera server at ${server}: ${(e as Error).message}`);
   }
   const body = (await res.json().catch(() => null)) as
-    | { agentId: string; token: string; name: string }
-    | { error?: { message?: string } }
-    | null;
+    { agentId: string; token: string; name: string } | { error?: { message?: string } } | null;
   if (!res.ok || !body || !('token' in body))
     throw new Error(
       `Pairing refused (HTTP ${res.status}): ${(body && 'error' in body && body.error?.message) || 'no reason given'}`,

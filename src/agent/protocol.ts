@@ -131,8 +131,7 @@ function parse<T>(raw: string, check: typeof agentCheck | typeof serverCheck, wh
 }
 
 /** Parses and validates a frame the agent sent (server side). */
-export const parseAgentMessage = (raw: string): AgentMessage =>
-  parse<AgentMessage>(raw, agentCheck, 'Agent');
+export const parseAgentMessage = (raw: string): AgentMessage => parse<AgentMessage>(raw, agentCheck, 'Agent');
 
 /** Parses and validates a frame the server sent (agent side). */
 export const parseServerMessage = (raw: string): ServerMessage =>

@@ -3,7 +3,13 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AgentClient } from '../agent/agent-client.js';
-import { defaultStateFile, loadIdentity, pairWithCode, saveIdentity, type AgentIdentity } from '../agent/identity.js';
+import {
+  defaultStateFile,
+  loadIdentity,
+  pairWithCode,
+  saveIdentity,
+  type AgentIdentity,
+} from '../agent/identity.js';
 import { VirtualPivCard } from '../cards/emulator/virtual-piv-card.js';
 import { FileCardStorage } from '../cards/emulator/card-state.js';
 import { MemoryReaderSet } from '../cards/transport/memory.js';
@@ -38,7 +44,8 @@ function openReaders(flags: AgentFlags): ReaderSet {
   }
   if (flags.readers !== 'memory') throw new Error(`--readers must be pcsc or memory, got "${flags.readers}"`);
   const n = Number(flags.emulate ?? '1');
-  if (!Number.isInteger(n) || n < 0 || n > 16) throw new Error(`--emulate must be 0-16, got "${flags.emulate}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 16)
+    throw new Error(`--emulate must be 0-16, got "${flags.emulate}"`);
   const set = new MemoryReaderSet();
   for (let i = 0; i < n; i++) {
     const reader = `Tessera Emulated Reader ${i}`;
@@ -117,8 +124,12 @@ export function registerAgentCommands(program: Command): void {
     .option('--pair <code>', 'one-time pairing code shown in the portal (pairs, then runs)')
     .option('--name <name>', 'how the agent is listed in the portal (default: "Agent on <hostname>")')
     .option('--state <file>', `where the agent identity is kept (default ${defaultStateFile()})`)
-    .option('--readers <kind>', 'pcsc (the machine\'s PC/SC readers) or memory (emulated cards)', 'pcsc')
-    .option('--emulate <n>', 'with --readers memory: how many emulated readers, each with a blank PIV card', '1')
-    .option('--card-dir <dir>', 'with --readers memory: keep the emulated cards\' state in this directory')
+    .option('--readers <kind>', "pcsc (the machine's PC/SC readers) or memory (emulated cards)", 'pcsc')
+    .option(
+      '--emulate <n>',
+      'with --readers memory: how many emulated readers, each with a blank PIV card',
+      '1',
+    )
+    .option('--card-dir <dir>', "with --readers memory: keep the emulated cards' state in this directory")
     .action((flags: AgentFlags) => runAgent(flags));
 }

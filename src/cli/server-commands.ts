@@ -34,7 +34,12 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   // The built-in demo agent (start only): virtual readers with emulated cards, over a real socket.
   const demoAgents =
     embedded && flags.demo !== false
-      ? await startDemoAgents({ db: rt.db, pairing: rt.services.agents, dataDir: rt.config.dataDir, serverUrl: base })
+      ? await startDemoAgents({
+          db: rt.db,
+          pairing: rt.services.agents,
+          dataDir: rt.config.dataDir,
+          serverUrl: base,
+        })
       : null;
   printBanner(rt, base, admin, demo, embedded);
   if (demoAgents) printDemoAgents(demoAgents);
@@ -53,7 +58,9 @@ function printDemoAgents(d: DemoAgents) {
   line();
   line('  Demo cards are waiting in virtual readers (built-in demo agent), ready to issue in the browser:');
   for (const a of d.agents)
-    line(`    for ${a.ownerUsername.padEnd(12)} ${a.cards.map((c) => `${c.reader} (card ${c.serial})`).join(', ')}`);
+    line(
+      `    for ${a.ownerUsername.padEnd(12)} ${a.cards.map((c) => `${c.reader} (card ${c.serial})`).join(', ')}`,
+    );
 }
 
 function printBanner(

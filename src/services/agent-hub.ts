@@ -79,7 +79,13 @@ export class AgentHub implements CardAccess {
     for (const a of this.live.values()) {
       if (!a.welcomed || a.record.ownerUserId !== ownerUserId) continue;
       for (const [reader, r] of a.readers)
-        out.push({ agentId: a.record.id, agentName: a.record.name, reader, cardPresent: r.cardPresent, atr: r.atr });
+        out.push({
+          agentId: a.record.id,
+          agentName: a.record.name,
+          reader,
+          cardPresent: r.cardPresent,
+          atr: r.atr,
+        });
     }
     return out.sort((x, y) => x.agentName.localeCompare(y.agentName) || x.reader.localeCompare(y.reader));
   }
@@ -92,10 +98,10 @@ export class AgentHub implements CardAccess {
   ): Promise<CardConnection> {
     const a = this.live.get(agentId);
     // Another person's agent is reported exactly like an absent one: its existence is not ours to learn.
-    if (!a || a.record.ownerUserId !== ownerUserId)
-      throw new NotFoundError('connected agent', agentId);
+    if (!a || a.record.ownerUserId !== ownerUserId) throw new NotFoundError('connected agent', agentId);
     const r = a.readers.get(reader);
-    if (!r) throw new TransportError(`The agent "${a.record.name}" has no reader named "${reader}"`, { reader });
+    if (!r)
+      throw new TransportError(`The agent "${a.record.name}" has no reader named "${reader}"`, { reader });
     if (!r.cardPresent) throw new CardRemovedError(reader);
     return a.relay.connect(reader, opts);
   }
@@ -146,10 +152,13 @@ export class AgentHub implements CardAccess {
     const a: LiveAgent = {
       record,
       socket,
-      relay: new CardRelay((req) => {
-        if (socket.readyState !== OPEN) throw new Error('the agent socket is closed');
-        send(req);
-      }, { peer: record.name }),
+      relay: new CardRelay(
+        (req) => {
+          if (socket.readyState !== OPEN) throw new Error('the agent socket is closed');
+          send(req);
+        },
+        { peer: record.name },
+      ),
       readers: new Map(),
       welcomed: false,
       lastHeard: Date.now(),
@@ -161,7 +170,9 @@ export class AgentHub implements CardAccess {
       if (isBinary) return this.refuse(a, 'binary frames are not part of the agent protocol');
       let msg: AgentMessage;
       try {
-        msg = parseAgentMessage(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'));
+        msg = parseAgentMessage(
+          Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'),
+        );
       } catch (e) {
         return this.refuse(a, (e as Error).message);
       }
@@ -174,7 +185,8 @@ export class AgentHub implements CardAccess {
   }
 
   private refuse(a: LiveAgent, message: string): void {
-    if (a.socket.readyState === OPEN) a.socket.send(frame({ type: 'error', code: 'protocol_error', message }));
+    if (a.socket.readyState === OPEN)
+      a.socket.send(frame({ type: 'error', code: 'protocol_error', message }));
     this.opts.log?.('agent protocol error', { agentId: a.record.id, message });
     a.socket.close(CLOSE.PROTOCOL, message.slice(0, 120));
     this.drop(a, 'protocol error');
@@ -199,20 +211,27 @@ export class AgentHub implements CardAccess {
   }
 
   private onMessage(a: LiveAgent, m: AgentMessage, send: (m: ServerBody) => void): void {
-    if (!a.welcomed && m.type !== 'hello') return this.refuse(a, `the first frame must be "hello", got "${m.type}"`);
+    if (!a.welcomed && m.type !== 'hello')
+      return this.refuse(a, `the first frame must be "hello", got "${m.type}"`);
     switch (m.type) {
       case 'hello':
         if (a.welcomed) return this.refuse(a, 'a second "hello"');
         a.welcomed = true;
         a.record = { ...a.record, hostname: m.hostname };
         send({ type: 'welcome', agentId: a.record.id, name: a.record.name, heartbeatMs: this.heartbeatMs });
-        this.opts.log?.('agent connected', { agentId: a.record.id, name: a.record.name, hostname: m.hostname });
+        this.opts.log?.('agent connected', {
+          agentId: a.record.id,
+          name: a.record.name,
+          hostname: m.hostname,
+        });
         void touchAgent(this.ctx.db, a.record.id, this.ctx.clock.now(), m.hostname.slice(0, 255)).catch(
           () => undefined,
         );
         return;
       case 'readers': {
-        const next = new Map(m.readers.map((r) => [r.name, { cardPresent: r.cardPresent, atr: r.cardPresent ? r.atr : null }]));
+        const next = new Map(
+          m.readers.map((r) => [r.name, { cardPresent: r.cardPresent, atr: r.cardPresent ? r.atr : null }]),
+        );
         // Emit what changed, so watchers see the same events whether a reader came or went live.
         for (const [name, old] of a.readers) {
           const now = next.get(name);

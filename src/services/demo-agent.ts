@@ -60,7 +60,8 @@ export async function startDemoAgents(deps: {
   const admin = admins.items[0];
   if (admin) owners.push({ id: admin.id, username: admin.username });
   const ivan = await getUserByUsername(deps.db, DEMO_ISSUER_USERNAME);
-  if (ivan && ivan.state === 'active' && ivan.id !== admin?.id) owners.push({ id: ivan.id, username: ivan.username });
+  if (ivan && ivan.state === 'active' && ivan.id !== admin?.id)
+    owners.push({ id: ivan.id, username: ivan.username });
 
   const cardDir = join(deps.dataDir, 'demo-cards');
   const agents: DemoAgent[] = [];

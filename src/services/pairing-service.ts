@@ -58,11 +58,18 @@ export class PairingService {
   async createCode(actor: Actor, ownerKind: AgentOwnerKind): Promise<{ code: string; expiresAt: string }> {
     if (!actor.id) throw new ValidationError('Only a signed-in person can pair an agent');
     let code = '';
-    for (let i = 0; i < PAIRING_CODE_LENGTH; i++) code += PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)];
+    for (let i = 0; i < PAIRING_CODE_LENGTH; i++)
+      code += PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)];
     const at = this.ctx.clock.now();
     const expiresAt = new Date(at.getTime() + PAIRING_CODE_TTL_MINUTES * 60_000);
     await this.ctx.db.transaction(async (tx) => {
-      await insertPairingCode(tx, { codeHash: sha256(code), ownerUserId: actor.id!, ownerKind, expiresAt, at });
+      await insertPairingCode(tx, {
+        codeHash: sha256(code),
+        ownerUserId: actor.id!,
+        ownerKind,
+        expiresAt,
+        at,
+      });
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'agent.pairing_code_issued',
@@ -77,11 +84,18 @@ export class PairingService {
   }
 
   /** Trades a one-time code for an agent identity and its bearer token (returned only here). */
-  async pair(input: { code: string; name: string; hostname: string }): Promise<{ agentId: string; token: string; name: string }> {
+  async pair(input: {
+    code: string;
+    name: string;
+    hostname: string;
+  }): Promise<{ agentId: string; token: string; name: string }> {
     const code = normalizeCode(input.code);
-    const refused = new ValidationError('This pairing code is unknown, used or expired: ask the portal for a new one', {
-      field: 'code',
-    });
+    const refused = new ValidationError(
+      'This pairing code is unknown, used or expired: ask the portal for a new one',
+      {
+        field: 'code',
+      },
+    );
     if (code.length !== PAIRING_CODE_LENGTH) throw refused;
     const token = randomBytes(32).toString('base64url');
     const at = this.ctx.clock.now();
@@ -115,7 +129,11 @@ export class PairingService {
    * Pairs (or re-keys) the built-in demo agent of a person directly, without a code: `tessera start`
    * runs it in-process. Returns a fresh token each start; the agent row is reused.
    */
-  async pairDemo(ownerUserId: string, name: string, hostname: string): Promise<{ agentId: string; token: string }> {
+  async pairDemo(
+    ownerUserId: string,
+    name: string,
+    hostname: string,
+  ): Promise<{ agentId: string; token: string }> {
     const token = randomBytes(32).toString('base64url');
     const at = this.ctx.clock.now();
     return this.ctx.db.transaction(async (tx) => {
@@ -154,7 +172,9 @@ export class PairingService {
   /** A person's agents, or everyone's for a holder of agent.manage asking for all. */
   async list(actor: Actor, opts: { all?: boolean } = {}): Promise<AgentView[]> {
     if (opts.all && !can(actor.roles, 'agent.manage'))
-      throw new ForbiddenError('Listing every agent needs the agent.manage permission', { permission: 'agent.manage' });
+      throw new ForbiddenError('Listing every agent needs the agent.manage permission', {
+        permission: 'agent.manage',
+      });
     const records = await listAgents(this.ctx.db, { ownerUserId: opts.all ? null : actor.id });
     return records.map((r) => this.view(r));
   }

@@ -119,10 +119,11 @@ export async function markAgentRevoked(tx: Queryable, id: string, at: Date): Pro
 }
 
 export async function touchAgent(db: Queryable, id: string, at: Date, hostname?: string): Promise<void> {
-  await db.query(
-    'UPDATE agents SET last_seen_at = $2, hostname = COALESCE($3, hostname) WHERE id = $1',
-    [id, at, hostname ?? null],
-  );
+  await db.query('UPDATE agents SET last_seen_at = $2, hostname = COALESCE($3, hostname) WHERE id = $1', [
+    id,
+    at,
+    hostname ?? null,
+  ]);
 }
 
 export async function insertPairingCode(

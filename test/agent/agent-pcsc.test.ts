@@ -14,7 +14,8 @@ import { acquirePcscd, pcscdMissing, type PcscdLease } from '../support/pcscd.js
 import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
 import { newCode, signIn, until } from './support.js';
 
-const missing = pcscdMissing() ?? (pcscAvailable() ? undefined : 'the pcsclite addon is not built (npm rebuild pcsclite)');
+const missing =
+  pcscdMissing() ?? (pcscAvailable() ? undefined : 'the pcsclite addon is not built (npm rebuild pcsclite)');
 if (missing) console.warn(`\n*** SKIPPING the tessera agent + pcscd test: ${missing} ***\n`);
 
 describe.skipIf(missing !== undefined)('tessera agent --readers pcsc (pcscd + vpcd)', () => {
@@ -48,7 +49,17 @@ describe.skipIf(missing !== undefined)('tessera agent --readers pcsc (pcscd + vp
 
   it('pairs, reports the vpcd reader, and relays a PIV session to the card', async () => {
     const code = await newCode(admin);
-    agent = startCli(['agent', '--server', server.url, '--pair', code, '--name', 'PC/SC desk', '--state', stateFile()]);
+    agent = startCli([
+      'agent',
+      '--server',
+      server.url,
+      '--pair',
+      code,
+      '--name',
+      'PC/SC desk',
+      '--state',
+      stateFile(),
+    ]);
     await agent.waitFor(/Paired as "PC\/SC desk"/, 60_000);
     expect(statSync(stateFile()).mode & 0o777).toBe(0o600);
     await agent.waitFor(/Connected to .* as "PC\/SC desk"/, 30_000);
@@ -56,7 +67,11 @@ describe.skipIf(missing !== undefined)('tessera agent --readers pcsc (pcscd + vp
 
     inserted = await insertVirtualCard();
     await agent.waitFor(/Card inserted in "Virtual PCD 00 00"/, 15_000);
-    const r = await until('card in the vpcd reader', async () => ((await vpcdReader())?.cardPresent ? await vpcdReader() : undefined), 15_000);
+    const r = await until(
+      'card in the vpcd reader',
+      async () => ((await vpcdReader())?.cardPresent ? await vpcdReader() : undefined),
+      15_000,
+    );
     expect(r!.agentName).toBe('PC/SC desk');
 
     const conn = await server.rt.cardAccess.connect(adminId, r!.agentId, VIRTUAL_READER);

@@ -68,11 +68,15 @@ describe('demo agent', () => {
     const card = admin.readers.remove(reader)!;
     await expect(piv.getSerial()).rejects.toBeInstanceOf(CardRemovedError);
     await until('reader empty', async () =>
-      (await server.rt.cardAccess.listReaders(admin.ownerUserId)).find((r) => r.reader === reader && !r.cardPresent),
+      (await server.rt.cardAccess.listReaders(admin.ownerUserId)).find(
+        (r) => r.reader === reader && !r.cardPresent,
+      ),
     );
     admin.readers.insert(reader, card);
     await until('card back', async () =>
-      (await server.rt.cardAccess.listReaders(admin.ownerUserId)).find((r) => r.reader === reader && r.cardPresent),
+      (await server.rt.cardAccess.listReaders(admin.ownerUserId)).find(
+        (r) => r.reader === reader && r.cardPresent,
+      ),
     );
   });
 
@@ -85,7 +89,10 @@ describe('demo agent', () => {
     await conn.close?.();
     await demo!.stop();
     demo = undefined;
-    await until('agents gone', async () => (await server.rt.cardAccess.listReaders(before.ownerUserId)).length === 0);
+    await until(
+      'agents gone',
+      async () => (await server.rt.cardAccess.listReaders(before.ownerUserId)).length === 0,
+    );
 
     demo = await start();
     const after = demo.of('admin')!;
@@ -93,8 +100,13 @@ describe('demo agent', () => {
     const card = after.readers.cardIn(demoReaderName(0))!;
     expect(String(card.serial)).toBe(DEMO_DEVICE_SERIALS[0]);
     expect(card.snapshot().keys['9a']).toBeDefined();
-    await until('readers back', async () => (await server.rt.cardAccess.listReaders(after.ownerUserId)).length === 3);
-    const again = await PivSession.open(await server.rt.cardAccess.connect(after.ownerUserId, after.agentId, demoReaderName(0)));
+    await until(
+      'readers back',
+      async () => (await server.rt.cardAccess.listReaders(after.ownerUserId)).length === 3,
+    );
+    const again = await PivSession.open(
+      await server.rt.cardAccess.connect(after.ownerUserId, after.agentId, demoReaderName(0)),
+    );
     expect((await again.getSerial()).serial).toBe(DEMO_DEVICE_SERIALS[0]);
     expect(spki.length).toBeGreaterThan(60);
   });

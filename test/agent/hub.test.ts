@@ -63,7 +63,9 @@ describe.each(await engines())('agent hub and pairing store on %s', (engine) => 
     const ctx = { db: t.db, clock: systemClock };
     hub = new AgentHub(ctx, { heartbeatMs: HEARTBEAT_MS });
     pairing = new PairingService(ctx, hub);
-    ownerId = (await insertUser(t.db, { username: 'op', displayName: 'Operator', roles: ['admin'], at: new Date() })).id;
+    ownerId = (
+      await insertUser(t.db, { username: 'op', displayName: 'Operator', roles: ['admin'], at: new Date() })
+    ).id;
   });
   afterAll(async () => {
     hub?.close();
@@ -95,19 +97,30 @@ describe.each(await engines())('agent hub and pairing store on %s', (engine) => 
     try {
       // A hand-driven agent: says hello, reports a card, accepts one connect, then goes silent.
       const { default: WS } = await import('ws');
-      const raw = new WS(srv.url.replace('http', 'ws') + '/api/agents/ws', { headers: { authorization: `Bearer ${token}` } });
+      const raw = new WS(srv.url.replace('http', 'ws') + '/api/agents/ws', {
+        headers: { authorization: `Bearer ${token}` },
+      });
       let answering = true;
       raw.on('message', (d) => {
         const m = JSON.parse(d.toString()) as { type: string; id?: string };
         if (!answering) return;
         if (m.type === 'welcome')
           raw.send(frame({ type: 'readers', readers: [{ name: 'R', cardPresent: true, atr: '3b00' }] }));
-        if (m.type === 'connect') raw.send(frame({ type: 'connect-result', id: m.id!, session: 's1', atr: '3b00' }));
+        if (m.type === 'connect')
+          raw.send(frame({ type: 'connect-result', id: m.id!, session: 's1', atr: '3b00' }));
         if (m.type === 'ping') raw.send(frame({ type: 'pong', at: 0 }));
       });
       const closed = new Promise<number>((r) => raw.on('close', (c) => r(c)));
       await new Promise((r) => raw.on('open', r));
-      raw.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'hello', agentVersion: 't', hostname: 'h', platform: 'p' }));
+      raw.send(
+        JSON.stringify({
+          v: PROTOCOL_VERSION,
+          type: 'hello',
+          agentVersion: 't',
+          hostname: 'h',
+          platform: 'p',
+        }),
+      );
       await until('reader listed', async () => (await hub.listReaders(ownerId)).length === 1);
       const conn = await hub.connect(ownerId, (await hub.listReaders(ownerId))[0]!.agentId, 'R');
       // Alive for several heartbeats while it answers pings.
@@ -128,19 +141,29 @@ describe.each(await engines())('agent hub and pairing store on %s', (engine) => 
 
   it('the agent reconnects when it stops hearing the server', async () => {
     let connections = 0;
-    const srv = await wsServer(async () => true, (ws) => {
-      connections += 1;
-      ws.on('message', (d) => {
-        const m = parseAgentMessage(d.toString());
-        // Welcome, then never a word again (a half-open connection behind a dead NAT).
-        if (m.type === 'hello') ws.send(frame({ type: 'welcome', agentId: 'a1', name: 'n', heartbeatMs: HEARTBEAT_MS }));
-      });
-    });
+    const srv = await wsServer(
+      async () => true,
+      (ws) => {
+        connections += 1;
+        ws.on('message', (d) => {
+          const m = parseAgentMessage(d.toString());
+          // Welcome, then never a word again (a half-open connection behind a dead NAT).
+          if (m.type === 'hello')
+            ws.send(frame({ type: 'welcome', agentId: 'a1', name: 'n', heartbeatMs: HEARTBEAT_MS }));
+        });
+      },
+    );
     const readers = new MemoryReaderSet();
     readers.addReader('R');
     readers.insert('R', new VirtualPivCard());
     const logs: string[] = [];
-    const client = new AgentClient({ server: srv.url, token: 't'.repeat(43), readers, backoff: { initialMs: 20, maxMs: 50 }, log: (l) => logs.push(l) });
+    const client = new AgentClient({
+      server: srv.url,
+      token: 't'.repeat(43),
+      readers,
+      backoff: { initialMs: 20, maxMs: 50 },
+      log: (l) => logs.push(l),
+    });
     client.start();
     try {
       await until('three connections', () => connections >= 3, 15_000);

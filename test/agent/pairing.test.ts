@@ -28,7 +28,13 @@ afterAll(async () => {
   await server?.close();
 });
 
-type AgentRow = { id: string; name: string; hostname: string; connected: boolean; readers: { name: string }[] };
+type AgentRow = {
+  id: string;
+  name: string;
+  hostname: string;
+  connected: boolean;
+  readers: { name: string }[];
+};
 
 function rawSocket(token: string | undefined): WebSocket {
   return new WebSocket(`${server.url.replace('http', 'ws')}/api/agents/ws`, {
@@ -74,14 +80,20 @@ describe('pairing', () => {
     );
 
     const list = await admin.json<{ items: AgentRow[] }>('GET', '/api/agents');
-    expect(list.body.items.map((a) => [a.name, a.hostname, a.connected])).toContainEqual(['Desk 1', 'ws-desk-1', false]);
+    expect(list.body.items.map((a) => [a.name, a.hostname, a.connected])).toContainEqual([
+      'Desk 1',
+      'ws-desk-1',
+      false,
+    ]);
   });
 
   it('refuses an expired code', async () => {
     const code = await newCode(admin);
     offsetMs = 11 * 60_000;
     try {
-      await expect(pairWithCode(server.url, code, { name: 'Late' })).rejects.toThrow(/unknown, used or expired/);
+      await expect(pairWithCode(server.url, code, { name: 'Late' })).rejects.toThrow(
+        /unknown, used or expired/,
+      );
     } finally {
       offsetMs = 0;
     }
@@ -94,7 +106,11 @@ describe('pairing', () => {
     const noCsrf = await admin.call('POST', '/api/agents/pairing-codes', {}, { 'x-csrf-token': 'wrong' });
     expect(noCsrf.status).toBe(403);
     const alice = await signIn(server.url, 'alice', server.demoPassword!);
-    const r = await alice.json<{ error: { code: string; message: string } }>('POST', '/api/agents/pairing-codes', {});
+    const r = await alice.json<{ error: { code: string; message: string } }>(
+      'POST',
+      '/api/agents/pairing-codes',
+      {},
+    );
     expect(r.status).toBe(403);
     expect(r.body.error.message).toMatch(/agent\.pair/);
   });
@@ -118,7 +134,10 @@ describe('pairing', () => {
     client.start();
     try {
       await client.waitConnected();
-      await until('admin reader', async () => (await admin.json<unknown[]>('GET', '/api/agents/readers')).body.length > 0);
+      await until(
+        'admin reader',
+        async () => (await admin.json<unknown[]>('GET', '/api/agents/readers')).body.length > 0,
+      );
       const ivansList = await ivan.json<{ items: AgentRow[] }>('GET', '/api/agents');
       expect(ivansList.body.items.map((a) => a.id)).not.toContain(id.agentId);
       expect((await ivan.json<unknown[]>('GET', '/api/agents/readers')).body).toEqual([]);
@@ -130,7 +149,9 @@ describe('pairing', () => {
       // Listing everyone's agents is for agent.manage holders.
       expect((await ivan.json('GET', '/api/agents?all=true')).status).toBe(403);
       const all = await admin.json<{ items: AgentRow[] }>('GET', '/api/agents?all=true');
-      expect(all.body.items.map((a) => a.name)).toEqual(expect.arrayContaining(['Admin desk', "Alice's laptop"]));
+      expect(all.body.items.map((a) => a.name)).toEqual(
+        expect.arrayContaining(['Admin desk', "Alice's laptop"]),
+      );
       const mine = await admin.json<{ items: AgentRow[] }>('GET', '/api/agents');
       const row = mine.body.items.find((a) => a.id === id.agentId)!;
       expect(row.connected).toBe(true);
@@ -160,13 +181,18 @@ describe('pairing', () => {
     await until('agent stops', () => client.state === 'stopped');
     expect(fatal).toMatch(/revoked/);
     expect(server.rt.agentHub.isConnected(id.agentId)).toBe(false);
-    expect((await admin.json<{ items: AgentRow[] }>('GET', '/api/agents')).body.items.map((a) => a.id)).not.toContain(
-      id.agentId,
-    );
+    expect(
+      (await admin.json<{ items: AgentRow[] }>('GET', '/api/agents')).body.items.map((a) => a.id),
+    ).not.toContain(id.agentId);
     // The token opens nothing any more.
     expect(await upgradeStatus(rawSocket(id.token))).toBe(401);
     let fatal2 = '';
-    const again = new AgentClient({ server: server.url, token: id.token, readers: memory, onFatal: (f) => (fatal2 = f) });
+    const again = new AgentClient({
+      server: server.url,
+      token: id.token,
+      readers: memory,
+      onFatal: (f) => (fatal2 = f),
+    });
     again.start();
     await until('second agent refused', () => again.state === 'stopped');
     expect(fatal2).toMatch(/HTTP 401/);
@@ -182,17 +208,32 @@ describe('pairing', () => {
     notJson.on('open', () => notJson.send('{nope'));
     const r1 = await c1;
     expect(r1.code).toBe(CLOSE.PROTOCOL);
-    expect(JSON.parse(r1.frames.at(-1)!)).toMatchObject({ type: 'error', code: 'protocol_error', message: 'Agent frame is not JSON' });
+    expect(JSON.parse(r1.frames.at(-1)!)).toMatchObject({
+      type: 'error',
+      code: 'protocol_error',
+      message: 'Agent frame is not JSON',
+    });
 
     const wrongFirst = rawSocket(id.token);
     const c2 = closeOf(wrongFirst);
-    wrongFirst.on('open', () => wrongFirst.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'readers', readers: [] })));
+    wrongFirst.on('open', () =>
+      wrongFirst.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'readers', readers: [] })),
+    );
     expect((await c2).reason).toMatch(/first frame must be "hello"/);
 
     const badField = rawSocket(id.token);
     const c3 = closeOf(badField);
     badField.on('open', () =>
-      badField.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'hello', agentVersion: '1', hostname: 'h', platform: 'p', extra: 1 })),
+      badField.send(
+        JSON.stringify({
+          v: PROTOCOL_VERSION,
+          type: 'hello',
+          agentVersion: '1',
+          hostname: 'h',
+          platform: 'p',
+          extra: 1,
+        }),
+      ),
     );
     expect((await c3).reason).toMatch(/"hello" is malformed/);
 
@@ -211,7 +252,9 @@ describe('pairing', () => {
       '/api/audit?limit=200',
     );
     const actions = audit.body.items.filter((e) => e.action.startsWith('agent.')).map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['agent.pairing_code_issued', 'agent.paired', 'agent.revoked']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['agent.pairing_code_issued', 'agent.paired', 'agent.revoked']),
+    );
     const text = JSON.stringify(audit.body.items);
     expect(text).not.toContain(code);
     expect(text).not.toContain(id.token);

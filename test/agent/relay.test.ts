@@ -78,15 +78,23 @@ describe('agent ↔ server relay', () => {
 
   it('insert and remove events reach the server and its watchers', async () => {
     const seen: string[] = [];
-    const unwatch = hub().watch(adminId, (e) => seen.push(`${e.type} ${e.reader} ${e.agentId === identity.agentId}`));
+    const unwatch = hub().watch(adminId, (e) =>
+      seen.push(`${e.type} ${e.reader} ${e.agentId === identity.agentId}`),
+    );
     try {
       const card = new VirtualPivCard();
       memory.insert(R1, card);
-      await until('card in R1', async () => (await readersNow()).find((r) => r.reader === R1 && r.cardPresent));
+      await until('card in R1', async () =>
+        (await readersNow()).find((r) => r.reader === R1 && r.cardPresent),
+      );
       memory.remove(R1);
-      await until('R1 empty', async () => (await readersNow()).find((r) => r.reader === R1 && !r.cardPresent));
+      await until('R1 empty', async () =>
+        (await readersNow()).find((r) => r.reader === R1 && !r.cardPresent),
+      );
       expect(seen).toEqual([`card-inserted ${R1} true`, `card-removed ${R1} true`]);
-      expect(logs.join('\n')).toMatch(/Card inserted in "Test Reader 1"[\s\S]*Card removed from "Test Reader 1"/);
+      expect(logs.join('\n')).toMatch(
+        /Card inserted in "Test Reader 1"[\s\S]*Card removed from "Test Reader 1"/,
+      );
     } finally {
       unwatch();
     }
@@ -109,7 +117,9 @@ describe('agent ↔ server relay', () => {
   });
 
   it("refuses another person's agent as if it did not exist", async () => {
-    await expect(hub().connect('00000000-0000-4000-8000-000000000000', identity.agentId, R0)).rejects.toMatchObject({
+    await expect(
+      hub().connect('00000000-0000-4000-8000-000000000000', identity.agentId, R0),
+    ).rejects.toMatchObject({
       code: 'not_found',
     });
     expect(await hub().listReaders('00000000-0000-4000-8000-000000000000')).toEqual([]);
@@ -130,7 +140,9 @@ describe('agent ↔ server relay', () => {
     // The connection is stale: the card that comes back is a new power-up, as with a real reader.
     memory.insert(R0, card);
     await expect(conn.transmit(Uint8Array.from([0, 0xa4, 4, 0]))).rejects.toBeInstanceOf(CardRemovedError);
-    await until('card back in R0', async () => (await readersNow()).find((r) => r.reader === R0 && r.cardPresent));
+    await until('card back in R0', async () =>
+      (await readersNow()).find((r) => r.reader === R0 && r.cardPresent),
+    );
     const again = await PivSession.open(await hub().connect(adminId, identity.agentId, R0));
     expect((await again.getSerial()).serial).toBe(String(card.serial));
   });
@@ -172,7 +184,9 @@ describe('agent ↔ server relay', () => {
     await PivSession.open(conn);
     const held = readers.hold();
     const started = Date.now();
-    const p = conn.transmit(Uint8Array.from([0, 0xcb, 0x3f, 0xff, 5, 0x5c, 3, 0x5f, 0xc1, 0x02]), { timeoutMs: 300 });
+    const p = conn.transmit(Uint8Array.from([0, 0xcb, 0x3f, 0xff, 5, 0x5c, 3, 0x5f, 0xc1, 0x02]), {
+      timeoutMs: 300,
+    });
     await held;
     await expect(p).rejects.toMatchObject({ code: 'card_timeout' });
     expect(Date.now() - started).toBeLessThan(5000);

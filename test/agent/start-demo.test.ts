@@ -33,8 +33,13 @@ describe('tessera start with the demo agent', () => {
         'GET',
         '/api/agents',
       );
-      expect(agents.body.items).toEqual([expect.objectContaining({ name: 'Demo agent (admin)', connected: true, demo: true })]);
-      const devices = await admin.json<{ items: { serial: string }[] }>('GET', '/api/devices?q=1000000&limit=10');
+      expect(agents.body.items).toEqual([
+        expect.objectContaining({ name: 'Demo agent (admin)', connected: true, demo: true }),
+      ]);
+      const devices = await admin.json<{ items: { serial: string }[] }>(
+        'GET',
+        '/api/devices?q=1000000&limit=10',
+      );
       expect(devices.body.items.map((d) => d.serial).sort()).toEqual([
         '10000001',
         '10000002',

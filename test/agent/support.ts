@@ -1,6 +1,12 @@
 // Helpers for the agent tests: pair through the real HTTP API, wait for conditions, and a reader set
 // whose card exchanges can be held mid-flight (to pull the network or the card at that moment).
-import type { CardConnection, ReaderEvent, ReaderInfo, ReaderSet, TransmitOptions } from '../../src/cards/transport/types.js';
+import type {
+  CardConnection,
+  ReaderEvent,
+  ReaderInfo,
+  ReaderSet,
+  TransmitOptions,
+} from '../../src/cards/transport/types.js';
 import { pairWithCode, type AgentIdentity } from '../../src/agent/identity.js';
 import { ApiClient } from '../support/server.js';
 

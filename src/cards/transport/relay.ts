@@ -1,4 +1,4 @@
-// A CardConnection over a message channel: the server side of the agent relay. The server sends
+// A CardConnection over a message channel: the server side of the agent this. The server sends
 // connect/apdu/disconnect requests to a workstation agent and awaits its replies; every request is
 // in a pending map with its own deadline, so nothing waits forever: a reply that never comes is a
 // CardTimeoutError, a dropped channel fails everything in flight with TransportError('agent
@@ -113,6 +113,8 @@ export class CardRelay {
 
   /** Opens a connection to the card in `reader` on the agent. */
   async connect(reader: string, opts: TransmitOptions = {}): Promise<CardConnection> {
+    // Taken before asking: a card pulled while the agent opens the reader makes this connection stale.
+    const generation = this.generation.get(reader) ?? 0;
     const reply = await this.request(reader, (id) => ({ type: 'connect', id, reader }), {
       timeoutMs: opts.timeoutMs ?? this.opts.connectTimeoutMs ?? RELAY_CONNECT_TIMEOUT_MS,
       signal: opts.signal,
@@ -121,17 +123,15 @@ export class CardRelay {
     if (reply.type !== 'connect-result')
       throw new TransportError(`The agent answered a connect with "${reply.type}"`, { reader });
     const session = reply.session;
-    const generation = this.generation.get(reader) ?? 0;
     let closed = false;
-    const relay = this;
     return {
       reader,
       atr: fromHex(reply.atr),
-      async transmit(apdu: Uint8Array, o: TransmitOptions = {}): Promise<Uint8Array> {
+      transmit: async (apdu: Uint8Array, o: TransmitOptions = {}): Promise<Uint8Array> => {
         if (closed) throw new TransportError('The connection is closed', { reader });
-        if ((relay.generation.get(reader) ?? 0) !== generation) throw new CardRemovedError(reader);
+        if ((this.generation.get(reader) ?? 0) !== generation) throw new CardRemovedError(reader);
         const timeoutMs = o.timeoutMs ?? DEFAULT_TRANSMIT_TIMEOUT_MS;
-        const r = await relay.request(
+        const r = await this.request(
           reader,
           (id) => ({ type: 'apdu', id, session, reader, apdu: toHex(apdu), timeoutMs }),
           // The agent enforces timeoutMs at the card; we allow a little more for the network, so
@@ -143,12 +143,12 @@ export class CardRelay {
           throw new TransportError(`The agent answered an APDU with "${r.type}"`, { reader });
         return fromHex(r.response);
       },
-      async close(): Promise<void> {
+      close: async (): Promise<void> => {
         if (closed) return;
         closed = true;
-        if (relay.closedReason) return;
+        if (this.closedReason) return;
         try {
-          relay.send({ type: 'disconnect', session, reader });
+          this.send({ type: 'disconnect', session, reader });
         } catch {
           // The channel is going away; the agent drops its sessions when it does.
         }

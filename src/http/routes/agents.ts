@@ -7,7 +7,15 @@ import type { Runtime } from '../../runtime.js';
 import type { AgentRecord } from '../../store/agents-repo.js';
 import { actorOf } from '../auth-guard.js';
 import { errorBody } from '../errors.js';
-import { ErrorResponse, IdParams, NullableTimestamp, Timestamp, Uuid, errorResponses, literalUnion } from '../schemas.js';
+import {
+  ErrorResponse,
+  IdParams,
+  NullableTimestamp,
+  Timestamp,
+  Uuid,
+  errorResponses,
+  literalUnion,
+} from '../schemas.js';
 
 const PairingCode = Type.Object({
   code: Type.String({ description: 'Shown once: type it into `tessera agent --pair CODE`' }),
@@ -129,7 +137,8 @@ export const agentRoutes =
         config: { public: true, noCsrf: true },
         schema: {
           tags,
-          summary: 'Trade a pairing code for an agent identity and its bearer token (called by `tessera agent`)',
+          summary:
+            'Trade a pairing code for an agent identity and its bearer token (called by `tessera agent`)',
           body: PairBody,
           security: [],
           response: { 201: Paired, 429: ErrorResponse, ...errorResponses },
@@ -140,7 +149,13 @@ export const agentRoutes =
         if (limiter.blocked(key))
           return reply
             .status(429)
-            .send(errorBody('rate_limited', 'Too many pairing attempts from this address: wait a few minutes', String(req.id)));
+            .send(
+              errorBody(
+                'rate_limited',
+                'Too many pairing attempts from this address: wait a few minutes',
+                String(req.id),
+              ),
+            );
         try {
           return reply.status(201).send(await pairing.pair(req.body as Static<typeof PairBody>));
         } catch (e) {
@@ -158,7 +173,10 @@ export const agentRoutes =
           tags,
           summary: 'Your paired agents (all agents with ?all=true and agent.manage)',
           querystring: ListQuery,
-          response: { 200: Type.Object({ items: Type.Array(Agent), total: Type.Integer() }), ...errorResponses },
+          response: {
+            200: Type.Object({ items: Type.Array(Agent), total: Type.Integer() }),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -190,7 +208,8 @@ export const agentRoutes =
         config: { permission: 'authenticated' },
         schema: {
           tags,
-          summary: 'Revoke an agent (yours, or any with agent.manage): its token stops working, its socket closes',
+          summary:
+            'Revoke an agent (yours, or any with agent.manage): its token stops working, its socket closes',
           params: IdParams,
           body: Type.Optional(Type.Object({}, { additionalProperties: false })),
           response: { 200: Agent, ...errorResponses },
@@ -204,7 +223,11 @@ export const agentRoutes =
       {
         websocket: true,
         config: { public: true },
-        schema: { tags, summary: 'The agent WebSocket (Authorization: Bearer <agent token>); see docs/agent.md', hide: true },
+        schema: {
+          tags,
+          summary: 'The agent WebSocket (Authorization: Bearer <agent token>); see docs/agent.md',
+          hide: true,
+        },
         preValidation: async (req, reply) => {
           const header = req.headers.authorization ?? '';
           const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -215,7 +238,9 @@ export const agentRoutes =
               .send(
                 errorBody(
                   'unauthenticated',
-                  m ? 'This agent token is unknown or revoked: pair the agent again' : 'Send Authorization: Bearer <agent token>',
+                  m
+                    ? 'This agent token is unknown or revoked: pair the agent again'
+                    : 'Send Authorization: Bearer <agent token>',
                   String(req.id),
                 ),
               );
