@@ -42,10 +42,8 @@ export class SmartCardProtocol {
     this.apduCount += 1;
     // In extended mode "as much as you have" is Le 0000 (65536), so long answers come in one APDU.
     const le = this.extended && cmd.le === 256 ? 65536 : cmd.le;
-    const raw = await this.connection.transmit(
-      encodeCommand({ ...cmd, le }, { extended: this.extended }),
-      this.txOpts,
-    );
+    // Short form whenever it fits (commands without answers stay short); extended only when needed.
+    const raw = await this.connection.transmit(encodeCommand({ ...cmd, le }), this.txOpts);
     const r = decodeResponse(raw);
     // Copy: transports may reuse their buffers.
     return { data: Uint8Array.from(r.data), sw: r.sw };

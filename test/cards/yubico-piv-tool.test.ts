@@ -1,7 +1,7 @@
 // Judge: Yubico's own yubico-piv-tool, talking through pcscd and the vsmartcard reader to our
 // virtual card, must see a YubiKey-compatible PIV token whose state changes as on a real one.
 import { X509Certificate, createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,20 @@ describe.skipIf(missing !== undefined)('yubico-piv-tool against the virtual card
     expect(pub.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
   });
 
+  it('-a attest certifies the generated key with the F9 attestation key; openssl verifies the chain', async () => {
+    const r = await ypt('-a', 'attest', '-s', '9a', '-o', 'attest9a.pem');
+    expect(r.code, r.output).toBe(0);
+    const f9 = await ypt('-a', 'read-certificate', '-s', 'f9', '-o', 'f9.pem');
+    expect(f9.code, f9.output).toBe(0);
+    const v = await runTool('openssl', ['verify', '-CAfile', 'f9.pem', 'attest9a.pem'], { cwd: dir });
+    expect(v.output).toContain('attest9a.pem: OK');
+    const att = new X509Certificate(readFileSync(join(dir, 'attest9a.pem')));
+    const pub = createPublicKey(readFileSync(join(dir, 'pub9a.pem')));
+    expect(att.publicKey.export({ format: 'der', type: 'spki' })).toEqual(
+      pub.export({ format: 'der', type: 'spki' }),
+    );
+  });
+
   it('-a verify-pin -a selfsign-certificate signs with the slot key', async (ctx) => {
     const before = inserted.commands.length;
     const r = await ypt(
@@ -230,4 +244,3 @@ function readFileSyncSafe(path: string): Buffer | undefined {
     return undefined;
   }
 }
-void writeFileSync;

@@ -5,6 +5,7 @@
 import {
   createECDH,
   createPrivateKey,
+  createPublicKey,
   generateKeyPair,
   privateDecrypt,
   randomBytes,
@@ -42,6 +43,7 @@ import { CURVE, algorithmOfKey, blockCipher, challengeLength, templateChildren }
 import { type Tlv, concat, decodeTlv, decodeTlvs, findTlv, tlv } from '../tlv.js';
 import type { CardKey, CardState, CardStorage } from './card-state.js';
 import { newCardState, padPin } from './card-state.js';
+import { type AttestationIdentity, attest, newAttestationIdentity } from './attestation.js';
 import { ecdsaSignDigest } from './ecdsa.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -252,6 +254,8 @@ export class VirtualPivCard {
         return this.importKey(cmd);
       case INS.GET_METADATA:
         return this.metadata(cmd);
+      case INS.ATTEST:
+        return this.attest(cmd);
       default:
         return { sw: SW.INS_NOT_SUPPORTED };
     }
@@ -606,12 +610,65 @@ export class VirtualPivCard {
     return {};
   }
 
+  /** The F9 attestation key and certificate, made on first use and kept across resets. */
+  private async attestationIdentity(): Promise<AttestationIdentity> {
+    const key = this.state.keys[slotKey(SLOT.ATTESTATION)];
+    const certObject = this.state.objects[objectKey(OBJECT.ATTESTATION)];
+    if (key && certObject) {
+      const cert = findTlv(decodeTlvs(Buffer.from(certObject, 'base64')), 0x70);
+      if (cert) return { privateKey: key.privateKey, certificate: cert };
+    }
+    const identity = await newAttestationIdentity(this.state.serial);
+    this.state.keys[slotKey(SLOT.ATTESTATION)] = {
+      algorithm: ALGORITHM.ECC_P256,
+      privateKey: identity.privateKey,
+      origin: 'imported',
+      pinPolicy: PIN_POLICY.NEVER,
+      touchPolicy: TOUCH_POLICY.NEVER,
+    };
+    this.state.objects[objectKey(OBJECT.ATTESTATION)] = Buffer.from(
+      concat(tlv(0x70, identity.certificate), tlv(0x71, [0]), tlv(0xfe)),
+    ).toString('base64');
+    this.save();
+    return identity;
+  }
+
+  /** Yubico ATTEST: P1 is the slot; only keys generated on the card can be attested. */
+  private async attest(cmd: CommandApdu): Promise<Reply> {
+    const slot = cmd.p1;
+    if (cmd.p2 !== 0 || !KEY_SLOTS.includes(slot) || slot === SLOT.ATTESTATION)
+      return { sw: SW.INCORRECT_P1P2 };
+    const k = this.state.keys[slotKey(slot)];
+    if (!k) return { sw: SW.REFERENCE_NOT_FOUND };
+    if (k.origin !== 'generated') return { sw: SW.INCORRECT_DATA };
+    const identity = await this.attestationIdentity();
+    const key = createPrivateKey({ key: Buffer.from(k.privateKey, 'base64'), format: 'der', type: 'pkcs8' });
+    return {
+      data: await attest({
+        identity,
+        slot,
+        slotPublicKeySpki: Uint8Array.from(createPublicKey(key).export({ format: 'der', type: 'spki' })),
+        serial: this.state.serial,
+        version: this.state.version,
+        pinPolicy: k.pinPolicy === PIN_POLICY.DEFAULT ? defaultPinPolicy(slot) : k.pinPolicy,
+        touchPolicy: k.touchPolicy === TOUCH_POLICY.DEFAULT ? TOUCH_POLICY.NEVER : k.touchPolicy,
+      }),
+    };
+  }
+
   private resetApplication(): Reply {
     // Only a card whose PIN and PUK are both blocked may be reset (Yubico PIV reset).
     if (this.state.pinCounter.remaining !== 0 || this.state.pukCounter.remaining !== 0) {
       return { sw: SW.CONDITIONS_NOT_SATISFIED };
     }
+    // The attestation key and certificate are the token's identity: a reset keeps them.
+    const attestationKey = this.state.keys[slotKey(SLOT.ATTESTATION)];
+    const attestationCert = this.state.objects[objectKey(OBJECT.ATTESTATION)];
     this.state = newCardState({ serial: this.state.serial, version: this.state.version });
+    if (attestationKey && attestationCert) {
+      this.state.keys[slotKey(SLOT.ATTESTATION)] = attestationKey;
+      this.state.objects[objectKey(OBJECT.ATTESTATION)] = attestationCert;
+    }
     this.reset();
     this.save();
     return {};

@@ -4,7 +4,13 @@
 // ApduError. Secrets passed in (PIN, PUK, management key) are only ever placed in command data.
 import { createHash, createPublicKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { SW } from '../apdu.js';
-import { ApduError, AuthenticationFailedError, CardProtocolError, NotSupportedError } from '../errors.js';
+import {
+  ApduError,
+  ApplicationNotAvailableError,
+  AuthenticationFailedError,
+  CardProtocolError,
+  NotSupportedError,
+} from '../errors.js';
 import { SmartCardProtocol, type ProtocolOptions } from '../iso7816.js';
 import { concat, decodeTlv, decodeTlvs, findTlv, requireTlv, tlv, unwrap } from '../tlv.js';
 import type { CardConnection } from '../transport/types.js';
@@ -146,7 +152,7 @@ export class PivSession {
   /** SELECT the PIV application; returns the application property template (Part 2 §3.1.1). */
   async select(): Promise<Uint8Array> {
     const r = await this.protocol.select(PIV_AID);
-    if (r.sw === SW.FILE_NOT_FOUND) throw new NotSupportedError(r.sw, 'The card has no PIV application');
+    if (r.sw === SW.FILE_NOT_FOUND) throw new ApplicationNotAvailableError(r.sw);
     if (r.sw !== SW.OK) throw pivError(r.sw);
     return r.data;
   }
@@ -518,6 +524,14 @@ export class PivSession {
       TAG.AUTH_RESPONSE,
       'shared secret',
     );
+  }
+
+  /**
+   * Yubico ATTEST: a certificate, signed by the token's attestation key (slot F9), for the key
+   * generated in `slot` (1 APDU). Check it against `getCertificate(0xf9)` and the vendor's root.
+   */
+  async attest(slot: number): Promise<Uint8Array> {
+    return this.call(INS.ATTEST, slot, 0);
   }
 
   /** Yubico IMPORT KEY of an RSA (2048/1024) or EC (P-256/P-384) private key (needs management key). */

@@ -157,6 +157,9 @@ export class PcscReaderSet implements ReaderSet {
     if (!k) throw new TransportError(`No reader named "${name}"`, { reader: name });
     if (!k.present) throw new CardRemovedError(name);
     const r = k.reader;
+    // The addon keeps one handle per reader: a second connection would silently share the first.
+    if (r.connected)
+      throw new TransportError(`Reader "${name}" is already connected in this process`, { reader: name });
     const protocol = await new Promise<number>((resolve, reject) => {
       r.connect(
         { share_mode: this.opts.exclusive === false ? r.SCARD_SHARE_SHARED : r.SCARD_SHARE_EXCLUSIVE },
