@@ -14,6 +14,9 @@ import { PairingService } from './services/pairing-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { SettingsService } from './services/settings-service.js';
 import { UserService } from './services/user-service.js';
+import { CertificateService } from './services/certificate-service.js';
+import { IssuanceService } from './services/issuance-service.js';
+import type { KeyAlgorithm } from './pki/algorithms.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 
@@ -25,6 +28,8 @@ export interface Services {
   settings: SettingsService;
   audit: AuditService;
   bootstrap: BootstrapService;
+  certificates: CertificateService;
+  issuance: IssuanceService;
   agents: PairingService;
 }
 
@@ -49,6 +54,8 @@ export interface RuntimeOptions {
   inMemory?: boolean;
   /** PostgreSQL schema (tests sharing one database). */
   schema?: string;
+  /** How services reach cards (the agent hub in a server; in-process readers in some tests). */
+  cardAccess?: CardAccess;
 }
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -68,7 +75,21 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const users = new UserService(ctx);
     const devices = new DeviceService(ctx);
     const policies = new PolicyService(ctx);
+    const settings = new SettingsService(ctx);
+    const certificates = new CertificateService({
+      db,
+      masterKey,
+      clock,
+      config: {
+        externalUrl: config.externalUrl,
+        crlValidityHours: config.pki.crlValidityHours,
+        caAlgorithm: config.pki.caAlgorithm as KeyAlgorithm,
+      },
+    });
+    await certificates.ensureHierarchy();
     const agentHub = new AgentHub(ctx);
+    // Cards are reached through paired agents, unless a test hands in its own readers.
+    const cardAccess = opts.cardAccess ?? agentHub;
     const services: Services = {
       auth: new AuthService(ctx, {
         maxFailures: config.loginMaxFailures,
@@ -79,9 +100,16 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       users,
       devices,
       policies,
-      settings: new SettingsService(ctx),
+      settings,
       audit: new AuditService(ctx),
       bootstrap: new BootstrapService(ctx, users, devices, policies),
+      certificates,
+      issuance: new IssuanceService(ctx, {
+        masterKey,
+        cards: cardAccess,
+        ca: certificates,
+        settings,
+      }),
       agents: new PairingService(ctx, agentHub),
     };
     return {
@@ -93,7 +121,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       migrationsApplied,
       services,
       agentHub,
-      cardAccess: agentHub,
+      cardAccess,
       close: async () => {
         agentHub.close();
         await db.close();
@@ -103,4 +131,13 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     await db.close().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * The work a serving process does besides answering requests: fail the issuance jobs a previous
+ * process left running, and keep CRLs fresh. Returns the function that stops it.
+ */
+export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
+  await rt.services.issuance.recoverInterrupted();
+  return rt.services.certificates.startCrlScheduler({ onError });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { buildApp, REDACT_PATHS } from '../http/app.js';
-import { openRuntime, type Runtime } from '../runtime.js';
+import { openRuntime, startBackground, type Runtime } from '../runtime.js';
 import { migrate } from '../store/migrate.js';
 import { openDb } from '../store/db.js';
 import { startDemoAgents, type DemoAgents } from '../services/demo-agent.js';
@@ -27,6 +27,7 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   const app = await buildApp(rt, {
     logger: { level: logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
   });
+  const stopBackground = await startBackground(rt, (err) => app.log.error({ err }, 'background task failed'));
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -45,6 +46,7 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   if (demoAgents) printDemoAgents(demoAgents);
   const stop = async (signal: string) => {
     line(`\n${signal}: stopping Tessera…`);
+    stopBackground();
     await demoAgents?.stop();
     await app.close();
     await rt.close();

@@ -93,7 +93,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     secureCookies: pick(overrides.secureCookies, fromFile.secureCookies) ?? externalUrl.startsWith('https:'),
     pki: {
       caAlgorithm:
-        pick(overrides.pki?.caAlgorithm, env.TESSERA_CA_ALGORITHM, fromFile.pki?.caAlgorithm) ?? 'ECDSA-P384',
+        pick(overrides.pki?.caAlgorithm, env.TESSERA_CA_ALGORITHM, fromFile.pki?.caAlgorithm) ?? 'ECCP384',
       crlValidityHours:
         pick(
           overrides.pki?.crlValidityHours,

@@ -17,6 +17,10 @@ import { agentRoutes } from './routes/agents.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
+import { issuanceRoutes } from './routes/issuance.js';
+import { caRoutes } from './routes/cas.js';
+import { certificateRoutes } from './routes/certificates.js';
+import { pkiRoutes } from './routes/pki.js';
 import { metaRoutes } from './routes/meta.js';
 import { policyRoutes } from './routes/policies.js';
 import { settingsRoutes } from './routes/settings.js';
@@ -99,6 +103,10 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(policyRoutes(rt));
   await app.register(settingsRoutes(rt));
   await app.register(auditRoutes(rt));
+  await app.register(issuanceRoutes(rt));
+  await app.register(certificateRoutes({ certificates: rt.services.certificates }));
+  await app.register(caRoutes({ certificates: rt.services.certificates }));
+  await app.register(pkiRoutes({ certificates: rt.services.certificates }));
   await app.register(agentRoutes(rt));
 
   const webRoot = findWebRoot();

@@ -135,3 +135,17 @@ export function verifySignature(
     return false;
   }
 }
+
+/**
+ * Reads a configured algorithm name: the policy spelling (ECCP256, RSA2048) or the descriptive one
+ * (ECDSA-P256, ECDSA-P384, RSA-2048 …), case-insensitive. Null when it is neither.
+ */
+export function parseKeyAlgorithm(name: string): KeyAlgorithm | null {
+  const n = name.trim().toUpperCase().replace(/[\s_]/g, '');
+  if (isKeyAlgorithm(n)) return n;
+  const m = /^(?:ECDSA-?|EC-?)(?:P-?|SECP)(256|384)(?:R1)?$/.exec(n);
+  if (m) return m[1] === '256' ? 'ECCP256' : 'ECCP384';
+  const r = /^RSA-?(2048|3072|4096)$/.exec(n);
+  if (r) return `RSA${r[1]}` as KeyAlgorithm;
+  return null;
+}

@@ -5,9 +5,9 @@
 // module never throws to its caller.
 import { createHash } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import type { CertID } from '@peculiar/asn1-ocsp';
 import {
   BasicOCSPResponse,
-  CertID,
   CertStatus,
   OCSPRequest,
   OCSPResponse,
@@ -21,7 +21,8 @@ import {
   id_pkix_ocsp_nonce,
   KeyHash,
 } from '@peculiar/asn1-ocsp';
-import { Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
+import type { Extension } from '@peculiar/asn1-x509';
+import { Certificate, CRLReason } from '@peculiar/asn1-x509';
 import { signWith } from './algorithms.js';
 import { readTlv } from './der.js';
 import { truncateToSeconds } from './leaf.js';

@@ -1,6 +1,7 @@
 // How services reach cards: through the readers of agents paired to a person. The agent hub
 // implements this over WebSockets; tests may implement it over in-process virtual readers.
 import type { CardConnection, ReaderEvent } from '../cards/transport/types.js';
+import { ExternalError } from '../domain/errors.js';
 
 export interface ConnectedReader {
   agentId: string;
@@ -19,3 +20,15 @@ export interface CardAccess {
   /** Subscribe to reader/card changes of a person's agents; returns unsubscribe. */
   watch(ownerUserId: string, listener: (e: { agentId: string } & ReaderEvent) => void): () => void;
 }
+
+/** No agent connected: no readers, and connecting says what to do. */
+export const noAgents: CardAccess = {
+  listReaders: async () => [],
+  connect: async () => {
+    throw new ExternalError(
+      'agent_not_connected',
+      'No agent with that reader is connected: start `tessera agent` on the workstation with the card reader and pair it',
+    );
+  },
+  watch: () => () => undefined,
+};

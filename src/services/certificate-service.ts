@@ -10,8 +10,8 @@ import { ForbiddenError, NotFoundError, ValidationError, must } from '../domain/
 import {
   generateKeyPair,
   isEcKey,
-  isKeyAlgorithm,
   keyAlgorithmOf,
+  parseKeyAlgorithm,
   spkiOf,
   type KeyAlgorithm,
 } from '../pki/algorithms.js';
@@ -43,12 +43,16 @@ import type { Db, Queryable } from '../store/db.js';
 import { describeCertificate, toPem, type CertificateDecoded } from './pki-describe.js';
 
 export interface CertificateServiceConfig {
-  /** Base URL of this server as relying parties reach it: CRL DP, AIA and OCSP URLs derive from it. */
+  /**
+   * Base URL of this server as relying parties reach it: CRL DP, AIA and OCSP URLs derive from it.
+   * Read when a CA is first used for signing (the object is kept, not copied), so a server that
+   * learns its port after listening can still set it before issuing.
+   */
   externalUrl: string;
   /** nextUpdate of each CRL = thisUpdate + this; a CRL is re-signed once half of it has passed. */
   crlValidityHours: number;
-  /** Key algorithm for a newly created root and issuing CA. */
-  caAlgorithm: KeyAlgorithm;
+  /** Key algorithm for a newly created root and issuing CA: ECCP256 / ECDSA-P256, ECCP384 / ECDSA-P384, RSA2048 … RSA4096. */
+  caAlgorithm: KeyAlgorithm | string;
   /** Organisation (O=) in the CA names. */
   organization?: string;
   /** Subject template for issued certificates (default CN=${displayName}, UID=${username}). */
@@ -173,7 +177,11 @@ export class CertificateService {
   readonly #db: Db;
   readonly #mk: MasterKey;
   readonly #clock: Clock;
-  readonly #cfg: Required<Omit<CertificateServiceConfig, 'organization'>> & { organization: string };
+  readonly #live: CertificateServiceConfig;
+  readonly #cfg: Required<Omit<CertificateServiceConfig, 'organization' | 'externalUrl' | 'caAlgorithm'>> & {
+    organization: string;
+    caAlgorithm: KeyAlgorithm;
+  };
   #cas: CaCache | null = null;
   readonly #signers = new Map<string, SigningCa>();
   readonly #templates = new Map<string, CompiledProfile>();
@@ -183,18 +191,25 @@ export class CertificateService {
     this.#mk = deps.masterKey;
     this.#clock = deps.clock;
     const c = deps.config;
-    if (!isKeyAlgorithm(c.caAlgorithm))
-      throw new Error(`pki.caAlgorithm must be one of ECCP256, ECCP384, RSA2048, RSA3072, RSA4096`);
+    const caAlgorithm = parseKeyAlgorithm(c.caAlgorithm);
+    if (!caAlgorithm)
+      throw new Error(
+        `pki.caAlgorithm "${c.caAlgorithm}" is not one of ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072, RSA-4096`,
+      );
     if (!(c.crlValidityHours > 0)) throw new Error('pki.crlValidityHours must be positive');
+    this.#live = c;
     this.#cfg = {
-      externalUrl: c.externalUrl.replace(/\/+$/, ''),
       crlValidityHours: c.crlValidityHours,
-      caAlgorithm: c.caAlgorithm,
+      caAlgorithm,
       organization: c.organization ?? 'Tessera',
       subjectTemplate: c.subjectTemplate ?? DEFAULT_SUBJECT_TEMPLATE,
       ocspValiditySeconds: c.ocspValiditySeconds ?? 3600,
       certificatePolicies: c.certificatePolicies ?? [],
     };
+  }
+
+  get #externalUrl(): string {
+    return this.#live.externalUrl.replace(/\/+$/, '');
   }
 
   // ---- CA hierarchy ------------------------------------------------------------------------
@@ -216,7 +231,7 @@ export class CertificateService {
         issuingId: randomUUID(),
         algorithm: this.#cfg.caAlgorithm,
         organization: this.#cfg.organization,
-        externalUrl: this.#cfg.externalUrl,
+        externalUrl: this.#externalUrl,
         now,
       });
       const rootRec = this.#caRecord(root, { kind: 'root', parentId: null, chainPem: '', imported: false });
@@ -428,7 +443,8 @@ export class CertificateService {
   }
 
   async #signer(caId: string): Promise<SigningCa> {
-    const cached = this.#signers.get(caId);
+    const cacheKey = `${caId} ${this.#externalUrl}`;
+    const cached = this.#signers.get(cacheKey);
     if (cached) return cached;
     const rec = (await this.#loadCas()).byId.get(caId) ?? (await caRepo.getCa(this.#db, caId));
     if (!rec) throw new NotFoundError('CA', caId);
@@ -442,9 +458,9 @@ export class CertificateService {
       id: caId,
       certificateDer: rec.certificate,
       privateKey: key,
-      externalUrl: this.#cfg.externalUrl,
+      externalUrl: this.#externalUrl,
     });
-    this.#signers.set(caId, s);
+    this.#signers.set(cacheKey, s);
     return s;
   }
 
@@ -544,7 +560,7 @@ export class CertificateService {
     if (caRec && notAfter > caRec.notAfter) notAfter = caRec.notAfter;
     const subject = renderSubject(this.#cfg.subjectTemplate, target.user);
     const ec = isEcKey(keyAlgorithm);
-    const tplKey = `${ca.id}:${p.certificateProfile}:${ec}`;
+    const tplKey = `${ca.id}:${ca.urls.ocsp}:${p.certificateProfile}:${ec}`;
     let tpl = this.#templates.get(tplKey);
     if (!tpl) {
       tpl = new CompiledProfile(ca, p.certificateProfile, ec, { policies: this.#cfg.certificatePolicies });

@@ -22,7 +22,14 @@ import {
   getDeviceSecret,
   putDeviceSecret,
 } from '../store/device-secrets-repo.js';
-import { getDevice, getDeviceBySerial, insertDevice, updateDevice, type Device, type DevicePatch } from '../store/devices-repo.js';
+import {
+  getDevice,
+  getDeviceBySerial,
+  insertDevice,
+  updateDevice,
+  type Device,
+  type DevicePatch,
+} from '../store/devices-repo.js';
 import {
   claimRunningJobs,
   finishJob,
@@ -39,7 +46,8 @@ import { getUser, type User } from '../store/users-repo.js';
 import type { CardAccess } from './card-access.js';
 import { managementKeyFor, randomPuk } from './card-keys.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
-import { personalize, wipeCard } from './personalization.js';
+import { personalize } from './personalization.js';
+import { resetToTransport } from '../cards/piv/reset.js';
 import type { SettingsService } from './settings-service.js';
 
 /** What issuance needs from the CA (CertificateService satisfies it). */
@@ -47,8 +55,18 @@ export interface CertificateIssuer {
   issueForPublicKey(
     actor: Actor,
     target: {
-      user: { id: string; username: string; displayName: string; email: string | null; upn: string | null; properties: Record<string, string> };
-      profile: Pick<CredentialProfile, 'name' | 'certificateProfile' | 'keyAlgorithm' | 'validityDays' | 'slot' | 'archiveKey'>;
+      user: {
+        id: string;
+        username: string;
+        displayName: string;
+        email: string | null;
+        upn: string | null;
+        properties: Record<string, string>;
+      };
+      profile: Pick<
+        CredentialProfile,
+        'name' | 'certificateProfile' | 'keyAlgorithm' | 'validityDays' | 'slot' | 'archiveKey'
+      >;
       deviceId: string;
       credentialId: string;
     },
@@ -57,7 +75,11 @@ export interface CertificateIssuer {
   ): Promise<{ id: string; serial: string }>;
   get(id: string): Promise<{ pem: string }>;
   revoke(actor: Actor, certificateId: string, reason: RevocationReason): Promise<unknown>;
-  search(q: { deviceId?: string; limit: number; offset: number }): Promise<{ items: { id: string; status: string }[] }>;
+  search(q: {
+    deviceId?: string;
+    limit: number;
+    offset: number;
+  }): Promise<{ items: { id: string; status: string }[] }>;
 }
 
 export interface CardRef {
@@ -130,7 +152,12 @@ export class IssuanceService {
     const readers = await this.deps.cards.listReaders(ownerUserId);
     const out: ConnectedCard[] = [];
     for (const r of readers) {
-      const base = { agentId: r.agentId, agentName: r.agentName, reader: r.reader, cardPresent: r.cardPresent };
+      const base = {
+        agentId: r.agentId,
+        agentName: r.agentName,
+        reader: r.reader,
+        cardPresent: r.cardPresent,
+      };
       if (!r.cardPresent) {
         out.push({ ...base, serial: null, cardType: null, status: 'empty', device: null, error: null });
         continue;
@@ -146,13 +173,24 @@ export class IssuanceService {
         out.push({
           ...base,
           serial,
-          cardType: session.version ? `PIV token (YubiKey-compatible ${session.version.join('.')})` : 'PIV card',
+          cardType: session.version
+            ? `PIV token (YubiKey-compatible ${session.version.join('.')})`
+            : 'PIV card',
           status,
-          device: device ? { id: device.id, state: device.state, userId: device.userId, type: device.type } : null,
+          device: device
+            ? { id: device.id, state: device.state, userId: device.userId, type: device.type }
+            : null,
           error: null,
         });
       } catch (e) {
-        out.push({ ...base, serial: null, cardType: null, status: 'unreadable', device: null, error: (e as Error).message });
+        out.push({
+          ...base,
+          serial: null,
+          cardType: null,
+          status: 'unreadable',
+          device: null,
+          error: (e as Error).message,
+        });
       } finally {
         await conn?.close?.().catch(() => undefined);
       }
@@ -165,12 +203,14 @@ export class IssuanceService {
   async start(actor: Actor, input: StartIssuanceInput): Promise<{ device: Device; job: JobView | null }> {
     const user = await getUser(this.ctx.db, input.userId);
     if (!user) throw new NotFoundError('user', input.userId);
-    if (user.state !== 'active') throw new ValidationError(`${user.displayName} is ${user.state}: only active people get devices`);
+    if (user.state !== 'active')
+      throw new ValidationError(`${user.displayName} is ${user.state}: only active people get devices`);
     const policy = await getPolicy(this.ctx.db, input.policyId);
     if (!policy) throw new NotFoundError('device policy', input.policyId);
 
     if (input.action === 'bind') {
-      if (input.pin !== undefined) throw new ValidationError('Binding a device sets no PIN: the user sets it when they self-issue');
+      if (input.pin !== undefined)
+        throw new ValidationError('Binding a device sets no PIN: the user sets it when they self-issue');
       return { device: await this.bind(actor, user, policy, input.card), job: null };
     }
     const settings = await this.deps.settings.getSecurity();
@@ -188,11 +228,25 @@ export class IssuanceService {
           pinMode: settings.initialPinDisplayMode,
           agentId: input.card.agentId,
           reader: input.card.reader,
-          changePinAtEnd: settings.initialPinDisplayMode === 'not_displayed' && settings.changePinDuringIssuance,
+          changePinAtEnd:
+            settings.initialPinDisplayMode === 'not_displayed' && settings.changePinDuringIssuance,
         };
-        const job = await insertJob(tx, { deviceId: device.id, userId: user.id, policyId: policy.id, startedBy: actor.id, options, at });
+        const job = await insertJob(tx, {
+          deviceId: device.id,
+          userId: user.id,
+          policyId: policy.id,
+          startedBy: actor.id,
+          options,
+          at,
+        });
         // The PIN is needed again by a retry, and kept for retrieval in the "not displayed" mode.
-        await putDeviceSecret(tx, device.id, 'initial_pin', this.deps.masterKey.encrypt(pin, PIN_PURPOSE(device.id)), at);
+        await putDeviceSecret(
+          tx,
+          device.id,
+          'initial_pin',
+          this.deps.masterKey.encrypt(pin, PIN_PURPOSE(device.id)),
+          at,
+        );
         await appendAudit(tx, {
           actor: auditActor(actor),
           action: 'issuance.started',
@@ -212,32 +266,55 @@ export class IssuanceService {
     }
   }
 
-  private choosePin(mode: 'displayed' | 'disguised' | 'not_displayed', policy: Policy, input: StartIssuanceInput): string {
+  private choosePin(
+    mode: 'displayed' | 'disguised' | 'not_displayed',
+    policy: Policy,
+    input: StartIssuanceInput,
+  ): string {
     if (mode === 'not_displayed') {
       if (input.pin !== undefined)
-        throw new ValidationError('The initial PIN is not displayed in this deployment: Tessera chooses it, so send no PIN');
+        throw new ValidationError(
+          'The initial PIN is not displayed in this deployment: Tessera chooses it, so send no PIN',
+        );
       return generatePin(policy.pinPolicy, (max) => randomInt(max));
     }
     if (!input.pin) throw new ValidationError('Enter the PIN for the new device', { field: 'pin' });
     if (mode === 'disguised' && input.pin !== input.pinConfirmation)
-      throw new ValidationError('The PIN and its confirmation differ: type the same PIN twice', { field: 'pinConfirmation' });
+      throw new ValidationError('The PIN and its confirmation differ: type the same PIN twice', {
+        field: 'pinConfirmation',
+      });
     const problems = checkPin(input.pin, policy.pinPolicy);
     if (problems.length)
-      throw new ValidationError(`The PIN does not meet the policy: ${problems.map((p) => p.message).join('; ')}`, {
-        field: 'pin',
-        rules: problems.map((p) => p.rule),
-      });
+      throw new ValidationError(
+        `The PIN does not meet the policy: ${problems.map((p) => p.message).join('; ')}`,
+        {
+          field: 'pin',
+          rules: problems.map((p) => p.rule),
+        },
+      );
     return input.pin;
   }
 
   /** The inventory record of the card in the reader (registered now when unknown and allowed). */
-  private async deviceForIssuance(tx: Queryable, actor: Actor, user: User, policy: Policy, serial: string): Promise<Device> {
+  private async deviceForIssuance(
+    tx: Queryable,
+    actor: Actor,
+    user: User,
+    policy: Policy,
+    serial: string,
+  ): Promise<Device> {
     let device = await getDeviceBySerial(tx, serial);
     if (!device) {
       if (!can(actor.roles, 'device.register'))
-        throw new ValidationError(`The card ${serial} is not in the inventory: ask an issuance officer to register it`);
+        throw new ValidationError(
+          `The card ${serial} is not in the inventory: ask an issuance officer to register it`,
+        );
       const at = this.ctx.clock.now();
-      device = await insertDevice(tx, { serial, type: policy.deviceTypes.includes('piv_card') ? 'piv_card' : 'piv_token', at });
+      device = await insertDevice(tx, {
+        serial,
+        type: policy.deviceTypes.includes('piv_card') ? 'piv_card' : 'piv_token',
+        at,
+      });
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'device.registered',
@@ -250,13 +327,17 @@ export class IssuanceService {
     }
     device = (await getDevice(tx, device.id, true))!;
     if (!policy.deviceTypes.includes(device.type))
-      throw new ValidationError(`The policy "${policy.name}" is not for ${device.type.replace('_', ' ')} devices`);
+      throw new ValidationError(
+        `The policy "${policy.name}" is not for ${device.type.replace('_', ' ')} devices`,
+      );
     if (device.state === 'bound' && device.userId !== user.id)
       throw new ConflictError(`The card ${serial} is bound to another person`);
     if (device.state !== 'inventory' && device.state !== 'bound')
       throw new ConflictError(
         `The card ${serial} is ${device.state.replace('_', ' ')}, not blank` +
-          (device.state === 'failed' || device.state === 'awaiting_recycle' ? ': retry its issuance or recycle it' : ''),
+          (device.state === 'failed' || device.state === 'awaiting_recycle'
+            ? ': retry its issuance or recycle it'
+            : ''),
         { deviceId: device.id, state: device.state },
       );
     return device;
@@ -272,7 +353,8 @@ export class IssuanceService {
     }
     return this.ctx.db.transaction(async (tx) => {
       const device = await this.deviceForIssuance(tx, actor, user, policy, serial);
-      if (device.state === 'bound') throw new ConflictError(`The card ${serial} is already bound to ${user.displayName}`);
+      if (device.state === 'bound')
+        throw new ConflictError(`The card ${serial} is already bound to ${user.displayName}`);
       const at = this.ctx.clock.now();
       const bound = await this.moveDevice(tx, device, 'bind', { userId: user.id, policyId: policy.id }, at);
       await appendAudit(tx, {
@@ -288,14 +370,26 @@ export class IssuanceService {
     });
   }
 
-  private async moveDevice(tx: Queryable, d: Device, action: DeviceAction, patch: DevicePatch, at: Date): Promise<Device> {
+  private async moveDevice(
+    tx: Queryable,
+    d: Device,
+    action: DeviceAction,
+    patch: DevicePatch,
+    at: Date,
+  ): Promise<Device> {
     const state: DeviceState = must(deviceTransition(d.state, action));
     return updateDevice(tx, d.id, { ...patch, state }, at);
   }
 
   // --- The background run --------------------------------------------------------------------------
 
-  private launch(actor: Actor, job: IssuanceJob, session: PivSession, conn: CardConnection, wipeFirst = false): void {
+  private launch(
+    actor: Actor,
+    job: IssuanceJob,
+    session: PivSession,
+    conn: CardConnection,
+    wipeFirst = false,
+  ): void {
     const run = this.run(actor, job, session, wipeFirst)
       .catch(() => undefined)
       .finally(() => {
@@ -330,11 +424,15 @@ export class IssuanceService {
       await report(steps[0]!.label);
       if (wipeFirst) {
         await report('Reset the card to its transport state');
-        await wipeCard(session);
+        await resetToTransport(session);
       }
       done.push('connect');
       const pinBlob = await getDeviceSecret(this.ctx.db, device.id, 'initial_pin');
-      if (!pinBlob) throw new DomainError('issuance_state_lost', 'The PIN for this issuance is gone: cancel and start again');
+      if (!pinBlob)
+        throw new DomainError(
+          'issuance_state_lost',
+          'The PIN for this issuance is gone: cancel and start again',
+        );
       const pin = this.deps.masterKey.decryptText(pinBlob, PIN_PURPOSE(device.id));
       const now = this.ctx.clock.now();
       const issued = await personalize(session, {
@@ -346,7 +444,13 @@ export class IssuanceService {
         pukRetries: policy.pukRetries,
         chuidExpiration: new Date(now.getTime() + policy.deviceValidityDays * 86_400_000),
         persistPuk: async (puk) => {
-          await putDeviceSecret(this.ctx.db, device.id, 'puk', this.deps.masterKey.encrypt(puk, PUK_PURPOSE(device.id)), this.ctx.clock.now());
+          await putDeviceSecret(
+            this.ctx.db,
+            device.id,
+            'puk',
+            this.deps.masterKey.encrypt(puk, PUK_PURPOSE(device.id)),
+            this.ctx.clock.now(),
+          );
         },
         issueCertificate: async (profile, spki, proveKey) => {
           const credential = await insertCredential(this.ctx.db, {
@@ -360,7 +464,14 @@ export class IssuanceService {
           const cert = await this.deps.ca.issueForPublicKey(
             { ...actor, correlationId },
             {
-              user: { id: user.id, username: user.username, displayName: user.displayName, email: user.email, upn: user.properties.upn ?? null, properties: user.properties },
+              user: {
+                id: user.id,
+                username: user.username,
+                displayName: user.displayName,
+                email: user.email,
+                upn: user.properties.upn ?? null,
+                properties: user.properties,
+              },
               profile,
               deviceId: device.id,
               credentialId: credential.id,
@@ -389,26 +500,51 @@ export class IssuanceService {
   }
 
   private async markTouched(jobId: string): Promise<void> {
-    await this.ctx.db.query(`UPDATE issuance_jobs SET options = options || '{"cardTouched": true}'::jsonb WHERE id = $1`, [jobId]);
+    await this.ctx.db.query(
+      `UPDATE issuance_jobs SET options = options || '{"cardTouched": true}'::jsonb WHERE id = $1`,
+      [jobId],
+    );
   }
 
-  private async succeed(actor: Actor, job: IssuanceJob, device: Device, policy: Policy, certificates: number, correlationId: string) {
+  private async succeed(
+    actor: Actor,
+    job: IssuanceJob,
+    device: Device,
+    policy: Policy,
+    certificates: number,
+    correlationId: string,
+  ) {
     const opts = job.options as JobOptions;
     await this.ctx.db.transaction(async (tx) => {
       const at = this.ctx.clock.now();
       const d = (await getDevice(tx, device.id, true))!;
-      await this.moveDevice(tx, d, 'succeed', { issuedAt: at, expiresAt: new Date(at.getTime() + policy.deviceValidityDays * 86_400_000) }, at);
+      await this.moveDevice(
+        tx,
+        d,
+        'succeed',
+        { issuedAt: at, expiresAt: new Date(at.getTime() + policy.deviceValidityDays * 86_400_000) },
+        at,
+      );
       // Keep the initial PIN only where someone must still read it (not displayed) or change it.
       if (opts.pinMode !== 'not_displayed') await deleteDeviceSecret(tx, device.id, 'initial_pin');
       await finishJob(tx, job.id, 'succeeded', null, at);
       if (opts.changePinAtEnd)
-        await tx.query(`UPDATE issuance_jobs SET options = options || '{"pinChangePending": true}'::jsonb WHERE id = $1`, [job.id]);
+        await tx.query(
+          `UPDATE issuance_jobs SET options = options || '{"pinChangePending": true}'::jsonb WHERE id = $1`,
+          [job.id],
+        );
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'issuance.succeeded',
         targetType: 'device',
         targetId: device.id,
-        details: { jobId: job.id, userId: job.userId, policyId: policy.id, certificates, attempt: job.attempt },
+        details: {
+          jobId: job.id,
+          userId: job.userId,
+          policyId: policy.id,
+          certificates,
+          attempt: job.attempt,
+        },
         correlationId,
         at,
       });
@@ -443,7 +579,8 @@ export class IssuanceService {
   async retry(actor: Actor, jobId: string, card?: CardRef): Promise<JobView> {
     const job = await this.job(jobId);
     const opts = job.options as JobOptions;
-    if (job.status !== 'failed') throw new ConflictError(`Only a failed issuance can be retried; this one is ${job.status}`);
+    if (job.status !== 'failed')
+      throw new ConflictError(`Only a failed issuance can be retried; this one is ${job.status}`);
     const device = (await getDevice(this.ctx.db, job.deviceId))!;
     const ref = card ?? { agentId: opts.agentId, reader: opts.reader };
     const conn = await this.deps.cards.connect(actor.id ?? job.userId, ref.agentId, ref.reader);
@@ -483,12 +620,14 @@ export class IssuanceService {
   /** Cancel after a failure: the device leaves the person and waits to be recycled. */
   async cancel(actor: Actor, jobId: string): Promise<JobView> {
     const before = await this.job(jobId);
-    if (before.status !== 'failed') throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${before.status}`);
+    if (before.status !== 'failed')
+      throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${before.status}`);
     await this.revokeAttempt(actor, before.deviceId);
     const out = await this.ctx.db.transaction(async (tx) => {
       const job = (await getJob(tx, jobId, true)) ?? null;
       if (!job) throw new NotFoundError('issuance job', jobId);
-      if (job.status !== 'failed') throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${job.status}`);
+      if (job.status !== 'failed')
+        throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${job.status}`);
       const at = this.ctx.clock.now();
       const d = (await getDevice(tx, job.deviceId, true))!;
       await this.moveDevice(tx, d, 'cancel', { userId: null, policyId: null }, at);
@@ -518,7 +657,7 @@ export class IssuanceService {
     try {
       const session = await PivSession.open(conn);
       await this.expectSerial(session, device);
-      await wipeCard(session);
+      await resetToTransport(session);
     } finally {
       await conn.close?.().catch(() => undefined);
     }
@@ -526,7 +665,13 @@ export class IssuanceService {
     return this.ctx.db.transaction(async (tx) => {
       const at = this.ctx.clock.now();
       const d = (await getDevice(tx, deviceId, true))!;
-      const recycled = await this.moveDevice(tx, d, 'recycle', { userId: null, policyId: null, issuedAt: null, expiresAt: null }, at);
+      const recycled = await this.moveDevice(
+        tx,
+        d,
+        'recycle',
+        { userId: null, policyId: null, issuedAt: null, expiresAt: null },
+        at,
+      );
       await deleteAllDeviceSecrets(tx, d.id);
       await tx.query(`DELETE FROM device_credentials WHERE device_id = $1`, [d.id]);
       const job = await latestJobForDevice(tx, d.id);
@@ -555,7 +700,11 @@ export class IssuanceService {
    * Called outside any transaction of ours: the CA commits each status change in its own (PGlite
    * has one connection, so a nested one would wait forever), and revoking twice is harmless.
    */
-  private async revokeAttempt(actor: Actor, deviceId: string, reason: RevocationReason = 'cessationOfOperation'): Promise<void> {
+  private async revokeAttempt(
+    actor: Actor,
+    deviceId: string,
+    reason: RevocationReason = 'cessationOfOperation',
+  ): Promise<void> {
     const certs = await this.deps.ca.search({ deviceId, limit: 200, offset: 0 });
     for (const c of certs.items) if (c.status !== 'revoked') await this.deps.ca.revoke(actor, c.id, reason);
   }
@@ -567,14 +716,21 @@ export class IssuanceService {
     const opts = job.options as JobOptions;
     if (job.status !== 'succeeded' || !opts.pinChangePending)
       throw new ConflictError('No PIN change is waiting for this issuance');
-    if (newPin !== confirmation) throw new ValidationError('The PIN and its confirmation differ', { field: 'confirmation' });
+    if (newPin !== confirmation)
+      throw new ValidationError('The PIN and its confirmation differ', { field: 'confirmation' });
     const policy = (await getPolicy(this.ctx.db, job.policyId))!;
     const problems = checkPin(newPin, policy.pinPolicy);
     if (problems.length)
-      throw new ValidationError(`The PIN does not meet the policy: ${problems.map((p) => p.message).join('; ')}`, { field: 'pin' });
+      throw new ValidationError(
+        `The PIN does not meet the policy: ${problems.map((p) => p.message).join('; ')}`,
+        { field: 'pin' },
+      );
     const device = (await getDevice(this.ctx.db, job.deviceId))!;
     const blob = await getDeviceSecret(this.ctx.db, device.id, 'initial_pin');
-    if (!blob) throw new ConflictError('The initial PIN of this device is no longer held: the PIN was changed already');
+    if (!blob)
+      throw new ConflictError(
+        'The initial PIN of this device is no longer held: the PIN was changed already',
+      );
     const conn = await this.deps.cards.connect(actor.id ?? job.userId, opts.agentId, opts.reader);
     try {
       const session = await PivSession.open(conn);
@@ -586,7 +742,10 @@ export class IssuanceService {
     const out = await this.ctx.db.transaction(async (tx) => {
       const at = this.ctx.clock.now();
       await deleteDeviceSecret(tx, device.id, 'initial_pin');
-      await tx.query(`UPDATE issuance_jobs SET options = options || '{"pinChangePending": false}'::jsonb, updated_at = $2 WHERE id = $1`, [jobId, at]);
+      await tx.query(
+        `UPDATE issuance_jobs SET options = options || '{"pinChangePending": false}'::jsonb, updated_at = $2 WHERE id = $1`,
+        [jobId, at],
+      );
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'device.pin_changed',
@@ -607,9 +766,15 @@ export class IssuanceService {
     return this.ctx.db.transaction(async (tx) => {
       const d = await getDevice(tx, deviceId, true);
       if (!d) throw new NotFoundError('device', deviceId);
-      if (d.state !== 'active') throw new ConflictError(`The device is ${d.state}: only an active device's initial PIN can be retrieved`);
+      if (d.state !== 'active')
+        throw new ConflictError(
+          `The device is ${d.state}: only an active device's initial PIN can be retrieved`,
+        );
       const blob = await getDeviceSecret(tx, deviceId, 'initial_pin', true);
-      if (!blob) throw new ConflictError('There is no initial PIN to retrieve: it was displayed at issuance, already retrieved, or changed');
+      if (!blob)
+        throw new ConflictError(
+          'There is no initial PIN to retrieve: it was displayed at issuance, already retrieved, or changed',
+        );
       const job = await latestJobForDevice(tx, deviceId);
       if ((job?.options as JobOptions | undefined)?.pinChangePending)
         throw new ConflictError('The PIN is to be changed at the end of issuance, not retrieved');
@@ -671,11 +836,15 @@ export class IssuanceService {
         const at = this.ctx.clock.now();
         const error: JobError = {
           code: 'interrupted',
-          message: 'The server stopped while this issuance was running: retry it (the card is reset first) or cancel it',
+          message:
+            'The server stopped while this issuance was running: retry it (the card is reset first) or cancel it',
           correlationId: randomUUID(),
         };
         await finishJob(tx, job.id, 'failed', error, at);
-        await tx.query(`UPDATE issuance_jobs SET options = options || '{"cardTouched": true}'::jsonb WHERE id = $1`, [job.id]);
+        await tx.query(
+          `UPDATE issuance_jobs SET options = options || '{"cardTouched": true}'::jsonb WHERE id = $1`,
+          [job.id],
+        );
         const d = (await getDevice(tx, job.deviceId, true))!;
         if (d.state === 'issuing') await this.moveDevice(tx, d, 'fail', {}, at);
         await appendAudit(tx, {

@@ -2,8 +2,9 @@
 // credential. It talks only to a PivSession (so it runs unchanged over the agent relay, a local
 // reader or the emulator) and leaves every decision about people, policies and the store to the
 // issuance service, which hands it callbacks.
-import { randomBytes, randomInt, verify, type KeyObject } from 'node:crypto';
-import { ApduError, AuthenticationFailedError, InvalidPinError, PinBlockedError } from '../cards/errors.js';
+import { randomBytes, verify, type KeyObject } from 'node:crypto';
+import { ApduError, AuthenticationFailedError } from '../cards/errors.js';
+import { signChallenge } from '../cards/piv/csr.js';
 import { DEFAULT_MANAGEMENT_KEY, DEFAULT_PIN, type ManagementKeyAlgorithm } from '../cards/piv/constants.js';
 import { newChuid } from '../cards/piv/objects.js';
 import type { PivSession } from '../cards/piv/piv-session.js';
@@ -83,12 +84,12 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
     await session.verifyPin(DEFAULT_PIN);
   });
 
-  const keys: { profile: CredentialProfile; slot: number; alg: number; spki: Uint8Array }[] = [];
+  const keys: { profile: CredentialProfile; slot: number; spki: Uint8Array }[] = [];
   for (const [i, profile] of plan.profiles.entries()) {
     const slot = PIV_SLOT_NUMBER[profile.slot]!;
     const alg = PIV_KEY_ALGORITHM[profile.keyAlgorithm];
     const { spki } = await step('generate_key', i, () => session.generateKey(slot, alg));
-    keys.push({ profile, slot, alg, spki });
+    keys.push({ profile, slot, spki });
   }
 
   const issued: IssuedOnCard[] = [];
@@ -98,7 +99,7 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
         // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN each time).
         const challenge = randomBytes(32);
         await session.verifyPin(DEFAULT_PIN);
-        const signature = await session.sign(k.slot, k.alg as Parameters<PivSession['sign']>[1], challenge);
+        const signature = await signChallenge(session, k.slot, k.spki, challenge, 'sha256');
         return verify('sha256', challenge, publicKey, signature);
       }),
     );
@@ -113,30 +114,4 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
   });
   await step('set_pin', null, () => session.changePin(DEFAULT_PIN, plan.pin));
   return issued;
-}
-
-/**
- * Puts a card back to its transport state, whatever was done to it: the PIN and then the PUK are
- * blocked with wrong values, and the PIV application is reset (Yubico RESET), which erases keys,
- * certificates and data objects and restores the default PIN, PUK and management key.
- */
-export async function wipeCard(session: PivSession): Promise<void> {
-  const wrong = () => String(randomInt(10_000_000, 100_000_000));
-  for (let i = 0; i < 20; i++) {
-    try {
-      await session.verifyPin(wrong());
-    } catch (e) {
-      if (e instanceof PinBlockedError) break;
-      if (!(e instanceof InvalidPinError)) throw e;
-    }
-  }
-  for (let i = 0; i < 20; i++) {
-    try {
-      await session.unblockPin(wrong(), wrong());
-    } catch (e) {
-      if (e instanceof PinBlockedError) break;
-      if (!(e instanceof InvalidPinError)) throw e;
-    }
-  }
-  await session.reset();
 }

@@ -30,11 +30,15 @@ export async function getDeviceSecret(
   return rows[0]?.value ?? null;
 }
 
-export async function deleteDeviceSecret(tx: Queryable, deviceId: string, kind: DeviceSecretKind): Promise<boolean> {
-  const rows = await tx.query('DELETE FROM device_secrets WHERE device_id = $1 AND kind = $2 RETURNING device_id', [
-    deviceId,
-    kind,
-  ]);
+export async function deleteDeviceSecret(
+  tx: Queryable,
+  deviceId: string,
+  kind: DeviceSecretKind,
+): Promise<boolean> {
+  const rows = await tx.query(
+    'DELETE FROM device_secrets WHERE device_id = $1 AND kind = $2 RETURNING device_id',
+    [deviceId, kind],
+  );
   return rows.length > 0;
 }
 

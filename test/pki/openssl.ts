@@ -1,5 +1,5 @@
 // openssl as the judge: runs the openssl CLI on files in a private temp directory.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,20 @@ export class OpensslDir {
   run(args: string[], input?: Uint8Array): { status: number; out: string } {
     const r = spawnSync('openssl', args, { cwd: this.dir, input, encoding: 'utf8', timeout: 30_000 });
     return { status: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  }
+  /** Like run, but without blocking the event loop: for openssl talking to a server in this process. */
+  runAsync(args: string[]): Promise<{ status: number; out: string }> {
+    return new Promise((resolve) => {
+      execFile(
+        'openssl',
+        args,
+        { cwd: this.dir, encoding: 'utf8', timeout: 30_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+          resolve({ status: code, out: `${stdout}${stderr}` });
+        },
+      );
+    });
   }
   runOk(args: string[]): string {
     return execFileSync('openssl', args, {

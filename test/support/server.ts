@@ -8,6 +8,8 @@ import { loadConfig, type ConfigOverrides } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { Clock } from '../../src/services/context.js';
+import type { CardAccess } from '../../src/services/card-access.js';
+import { createServer } from 'node:net';
 import { dropSchema, PG_URL, testSchemaName } from './db.js';
 
 export interface TestServer {
@@ -25,15 +27,29 @@ export interface TestServerOptions {
   engine?: 'pglite' | 'postgres';
   clock?: Clock;
   config?: ConfigOverrides;
+  cardAccess?: CardAccess;
+}
+
+/** A free loopback port (the runtime must know its URL before it starts: it goes into certificates). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  const port = await freePort();
   const schema = opts.engine === 'postgres' ? testSchemaName('srv') : undefined;
   const config = loadConfig(
     {
       host: '127.0.0.1',
-      port: 0,
+      port,
       dataDir,
       databaseUrl: schema ? PG_URL : undefined,
       logLevel: 'silent',
@@ -41,15 +57,16 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
     {},
   );
-  const rt = await openRuntime(config, { inMemory: true, schema, clock: opts.clock });
+  const rt = await openRuntime(config, {
+    inMemory: true,
+    schema,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.cardAccess ? { cardAccess: opts.cardAccess } : {}),
+  });
   const admin = await rt.services.bootstrap.ensureFirstAdmin();
   const demo = opts.demo ? await rt.services.bootstrap.seedDemo() : null;
   const app = await buildApp(rt);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  // The server's own URLs (CRL, OCSP, AIA) must point at where it really listens.
-  rt.config.externalUrl = `http://127.0.0.1:${port}`;
+  await app.listen({ host: '127.0.0.1', port });
   return {
     url: `http://127.0.0.1:${port}`,
     admin: { username: admin.username, password: admin.password! },

@@ -60,7 +60,12 @@ const ConnectedCard = Type.Object({
   cardType: Type.Union([Type.String(), Type.Null()]),
   status: literalUnion(['blank', 'bound', 'in_use', 'unreadable', 'empty'] as const),
   device: Type.Union([
-    Type.Object({ id: Uuid, state: Type.String(), userId: Type.Union([Uuid, Type.Null()]), type: Type.String() }),
+    Type.Object({
+      id: Uuid,
+      state: Type.String(),
+      userId: Type.Union([Uuid, Type.Null()]),
+      type: Type.String(),
+    }),
     Type.Null(),
   ]),
   error: Type.Union([Type.String(), Type.Null()]),
@@ -91,9 +96,13 @@ export const issuanceRoutes =
         config: { permission: 'device.bind' },
         schema: {
           tags,
-          summary: 'Issue (personalize) or bind the card in a reader for a person; issuance runs in the background',
+          summary:
+            'Issue (personalize) or bind the card in a reader for a person; issuance runs in the background',
           body: StartBody,
-          response: { 202: Type.Object({ device: Device, job: Type.Union([Job, Type.Null()]) }), ...errorResponses },
+          response: {
+            202: Type.Object({ device: Device, job: Type.Union([Job, Type.Null()]) }),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -117,7 +126,12 @@ export const issuanceRoutes =
       '/api/issuance/jobs/:id',
       {
         config: { permission: 'device.read' },
-        schema: { tags, summary: 'An issuance job: status, progress, current step, error', params: IdParams, response: { 200: Job, ...errorResponses } },
+        schema: {
+          tags,
+          summary: 'An issuance job: status, progress, current step, error',
+          params: IdParams,
+          response: { 200: Job, ...errorResponses },
+        },
       },
       async (req) => issuance.job((req.params as IdParams).id),
     );
@@ -126,11 +140,15 @@ export const issuanceRoutes =
       '/api/issuance/jobs/:id/events',
       {
         config: { permission: 'device.read' },
-        schema: { tags, summary: 'Server-sent events: the job each time it changes, until it ends', params: IdParams },
+        schema: {
+          tags,
+          summary: 'Server-sent events: the job each time it changes, until it ends',
+          params: IdParams,
+        },
       },
       async (req, reply) => {
         const id = (req.params as IdParams).id;
-        const first = await issuance.job(id);
+        await issuance.job(id); // an unknown job is a 404 before the stream starts
         reply.hijack();
         const res = reply.raw;
         res.writeHead(200, {
@@ -169,7 +187,13 @@ export const issuanceRoutes =
       '/api/issuance/jobs/:id/retry',
       {
         config: { permission: 'device.issue' },
-        schema: { tags, summary: 'Retry a failed issuance on the same device with the same policy', params: IdParams, body: RetryBody, response: { 200: Job, ...errorResponses } },
+        schema: {
+          tags,
+          summary: 'Retry a failed issuance on the same device with the same policy',
+          params: IdParams,
+          body: RetryBody,
+          response: { 200: Job, ...errorResponses },
+        },
       },
       async (req) => {
         const b = req.body as Static<typeof RetryBody>;
@@ -185,7 +209,12 @@ export const issuanceRoutes =
       '/api/issuance/jobs/:id/cancel',
       {
         config: { permission: 'device.issue' },
-        schema: { tags, summary: 'Cancel a failed issuance: the device leaves the person and awaits recycling', params: IdParams, response: { 200: Job, ...errorResponses } },
+        schema: {
+          tags,
+          summary: 'Cancel a failed issuance: the device leaves the person and awaits recycling',
+          params: IdParams,
+          response: { 200: Job, ...errorResponses },
+        },
       },
       async (req) => issuance.cancel(actorOf(req), (req.params as IdParams).id),
     );
@@ -194,7 +223,14 @@ export const issuanceRoutes =
       '/api/issuance/jobs/:id/pin',
       {
         config: { permission: 'device.issue' },
-        schema: { tags, summary: 'Set the new PIN at the end of issuance (initial PIN not displayed, change PIN during issuance)', params: IdParams, body: PinChangeBody, response: { 200: Job, ...errorResponses } },
+        schema: {
+          tags,
+          summary:
+            'Set the new PIN at the end of issuance (initial PIN not displayed, change PIN during issuance)',
+          params: IdParams,
+          body: PinChangeBody,
+          response: { 200: Job, ...errorResponses },
+        },
       },
       async (req) => {
         const b = req.body as Static<typeof PinChangeBody>;
@@ -210,13 +246,19 @@ export const issuanceRoutes =
           tags,
           summary: "A device's latest issuance job and whether its initial PIN can be retrieved",
           params: IdParams,
-          response: { 200: Type.Object({ job: Type.Union([Job, Type.Null()]), initialPinAvailable: Type.Boolean() }), ...errorResponses },
+          response: {
+            200: Type.Object({ job: Type.Union([Job, Type.Null()]), initialPinAvailable: Type.Boolean() }),
+            ...errorResponses,
+          },
         },
       },
       async (req) => {
         const id = (req.params as IdParams).id;
         await rt.services.devices.get(id);
-        return { job: await issuance.latestForDevice(id), initialPinAvailable: await issuance.initialPinAvailable(id) };
+        return {
+          job: await issuance.latestForDevice(id),
+          initialPinAvailable: await issuance.initialPinAvailable(id),
+        };
       },
     );
 
@@ -224,9 +266,16 @@ export const issuanceRoutes =
       '/api/devices/:id/recycle',
       {
         config: { permission: 'device.recycle' },
-        schema: { tags, summary: 'Wipe a card left by a failed issuance (or a terminated one) and return it to inventory', params: IdParams, body: CardBody, response: { 200: Device, ...errorResponses } },
+        schema: {
+          tags,
+          summary: 'Wipe a card left by a failed issuance (or a terminated one) and return it to inventory',
+          params: IdParams,
+          body: CardBody,
+          response: { 200: Device, ...errorResponses },
+        },
       },
-      async (req) => issuance.recycle(actorOf(req), (req.params as IdParams).id, req.body as Static<typeof CardBody>),
+      async (req) =>
+        issuance.recycle(actorOf(req), (req.params as IdParams).id, req.body as Static<typeof CardBody>),
     );
 
     app.post(

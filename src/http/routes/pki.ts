@@ -1,0 +1,108 @@
+// The public PKI endpoints relying parties reach without a session: CA certificates (DER, PEM,
+// chain), CRLs (DER only: OpenSSL rejects the "BEGIN CRL" PEM label), and OCSP over POST and GET
+// (RFC 6960 Appendix A.1). OCSP never answers with an HTTP error for a bad request: it answers
+// malformedRequest in OCSP's own terms.
+import type { FastifyPluginAsync } from 'fastify';
+import { NotFoundError } from '../../domain/errors.js';
+import { INTERNAL_ERROR } from '../../pki/ocsp.js';
+import type { CertificateService } from '../../services/certificate-service.js';
+
+const CA_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(crt|pem)$/i;
+const CRL_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.crl$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** RFC 6960 requests are small; anything larger is not a request we answer. */
+const OCSP_BODY_LIMIT = 64 * 1024;
+
+export const pkiRoutes =
+  (deps: { certificates: CertificateService }): FastifyPluginAsync =>
+  async (app) => {
+    const svc = deps.certificates;
+    const tags = ['pki'];
+
+    // OCSP clients post application/ocsp-request; take any body as bytes here (this plugin only),
+    // so a wrong content type is still answered in OCSP terms.
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT }, (_req, body, done) =>
+      done(null, body),
+    );
+
+    const ocspReply = async (der: Uint8Array) => {
+      try {
+        return await svc.ocspRespond(der);
+      } catch {
+        return INTERNAL_ERROR;
+      }
+    };
+
+    app.get(
+      '/pki/ca/:file',
+      { config: { public: true }, schema: { tags, summary: 'A CA certificate: {id}.crt (DER) or {id}.pem' } },
+      async (req, reply) => {
+        const file = (req.params as { file: string }).file;
+        const m = CA_FILE.exec(file);
+        if (!m) throw new NotFoundError('CA certificate', file);
+        const der = await svc.caCertificate(m[1]!.toLowerCase());
+        if (m[2]!.toLowerCase() === 'crt') return reply.type('application/pkix-cert').send(der);
+        const b64 = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+        return reply
+          .type('application/x-pem-file')
+          .send(`-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`);
+      },
+    );
+
+    app.get(
+      '/pki/ca/:id/chain.pem',
+      {
+        config: { public: true },
+        schema: { tags, summary: 'The CA certificate and the ones above it (PEM)' },
+      },
+      async (req, reply) => {
+        const id = (req.params as { id: string }).id;
+        if (!UUID.test(id)) throw new NotFoundError('CA', id);
+        return reply.type('application/x-pem-file').send(await svc.caChainPem(id.toLowerCase()));
+      },
+    );
+
+    app.get(
+      '/pki/crl/:file',
+      { config: { public: true }, schema: { tags, summary: 'The CA’s current CRL, DER ({caId}.crl)' } },
+      async (req, reply) => {
+        const file = (req.params as { file: string }).file;
+        const m = CRL_FILE.exec(file);
+        if (!m) throw new NotFoundError('CRL', file);
+        return reply.type('application/pkix-crl').send(await svc.currentCrl(m[1]!.toLowerCase()));
+      },
+    );
+
+    app.post(
+      '/pki/ocsp',
+      { config: { public: true }, schema: { tags, summary: 'OCSP (RFC 6960), application/ocsp-request' } },
+      async (req, reply) => {
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        return reply
+          .type('application/ocsp-response')
+          .header('cache-control', 'no-cache')
+          .send(await ocspReply(body));
+      },
+    );
+
+    app.get(
+      '/pki/ocsp/*',
+      {
+        config: { public: true },
+        schema: { tags, summary: 'OCSP over GET: base64 of the DER request, URL-encoded' },
+      },
+      async (req, reply) => {
+        const raw = (req.params as { '*': string })['*'] ?? '';
+        let der: Buffer;
+        try {
+          der = Buffer.from(decodeURIComponent(raw), 'base64');
+        } catch {
+          der = Buffer.alloc(0);
+        }
+        return reply
+          .type('application/ocsp-response')
+          .header('cache-control', 'no-cache')
+          .send(await ocspReply(der));
+      },
+    );
+  };

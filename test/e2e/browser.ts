@@ -1,0 +1,81 @@
+// Shared pieces of the browser tests: Debian's Chromium through playwright-core, a fresh build of
+// the web app when dist/web is missing, screenshots into a temporary directory, and an
+// accessibility smoke check (every form control has an accessible name that getByLabel finds).
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(
+    `\n*** SKIPPING browser tests: ${CHROMIUM} is missing. Install it with scripts/install-peers.sh (Debian package "chromium"). ***\n`,
+  );
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The server serves dist/web; CI builds it first (npm run build); a bare checkout builds it here. */
+export async function ensureWebBuilt(): Promise<void> {
+  if (existsSync(join(repoRoot, 'dist/web/index.html'))) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(repoRoot, 'web/vite.config.ts'), logLevel: 'warn' });
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+export function screenshotDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
+  console.log(`browser test screenshots: ${dir}`);
+  return dir;
+}
+
+/**
+ * Every visible input, select and textarea must have an accessible name (a <label>, aria-label or
+ * aria-labelledby), and page.getByLabel(name) must find it. Returns the names checked.
+ */
+export async function expectLabelledControls(page: Page): Promise<string[]> {
+  const controls = await page.evaluate(() => {
+    const out: { name: string; html: string }[] = [];
+    for (const el of Array.from(document.querySelectorAll('input, select, textarea'))) {
+      const input = el as HTMLInputElement;
+      if (input.type === 'hidden') continue;
+      const box = input.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) continue;
+      const fromLabels = Array.from(input.labels ?? [])
+        .map((l) => l.textContent ?? '')
+        .join(' ');
+      const fromAria = input.getAttribute('aria-label') ?? '';
+      const fromRefs = (input.getAttribute('aria-labelledby') ?? '')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((id) => document.getElementById(id)?.textContent ?? '')
+        .join(' ');
+      const name = (fromAria || fromRefs || fromLabels).replace(/\s+/g, ' ').trim();
+      out.push({ name, html: input.outerHTML.slice(0, 160) });
+    }
+    return out;
+  });
+  const unnamed = controls.filter((c) => !c.name).map((c) => c.html);
+  if (unnamed.length)
+    throw new Error(`form controls without an accessible name on ${page.url()}:\n${unnamed.join('\n')}`);
+  for (const { name } of controls) {
+    const found = await page.getByLabel(name, { exact: true }).count();
+    if (found < 1) throw new Error(`page.getByLabel(${JSON.stringify(name)}) finds nothing on ${page.url()}`);
+  }
+  return controls.map((c) => c.name);
+}

@@ -1,0 +1,350 @@
+// Operator issuance on emulated cards, end to end through the real PIV protocol, the real CA and the
+// store: every PIN mode, RSA and ECC policies, certificates read back from the card and judged by
+// openssl; failures (card removed, wrong transport key, interrupted server) with Retry, Cancel and
+// Recycle.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { DEFAULT_MANAGEMENT_KEY } from '../../src/cards/piv/constants.js';
+import { CardRemovedError, InvalidPinError } from '../../src/cards/errors.js';
+import type { Actor } from '../../src/services/context.js';
+import { managementKeyFor } from '../../src/services/card-keys.js';
+import type { Policy } from '../../src/store/policies-repo.js';
+import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { OpensslDir, hasOpenssl, toPem } from '../pki/openssl.js';
+
+let srv: TestServer;
+let cards: MemoryCardAccess;
+let admin: Actor;
+let rsa: Policy;
+let ecc: Policy;
+let aliceId: string;
+let ossl: OpensslDir;
+let serial = 20_000_000;
+
+beforeAll(async () => {
+  cards = new MemoryCardAccess();
+  srv = await startTestServer({ demo: true, cardAccess: cards });
+  const a = (await srv.rt.services.users.search({ q: 'admin', limit: 1, offset: 0 })).items[0]!;
+  admin = { id: a.id, name: a.username, roles: a.roles };
+  const policies = await srv.rt.services.policies.list();
+  rsa = policies.find((p) => p.name.startsWith('PIV RSA'))!;
+  ecc = policies.find((p) => p.name.startsWith('PIV ECC'))!;
+  aliceId = (await srv.rt.services.users.search({ q: 'alice', limit: 1, offset: 0 })).items[0]!.id;
+  ossl = new OpensslDir();
+  const cas = await srv.rt.services.certificates.listCas();
+  for (const ca of cas)
+    ossl.file(`${ca.kind}.pem`, toPem(await srv.rt.services.certificates.caCertificate(ca.id)));
+});
+afterAll(async () => {
+  await srv?.close();
+  ossl?.dispose();
+});
+
+const setMode = async (
+  initialPinDisplayMode: 'displayed' | 'disguised' | 'not_displayed',
+  changePinDuringIssuance = false,
+) => {
+  const s = await srv.rt.services.settings.getSecurity();
+  await srv.rt.services.settings.putSecurity(admin, { ...s, initialPinDisplayMode, changePinDuringIssuance });
+};
+
+const newCard = (reader = `Reader ${serial}`) => {
+  const s = ++serial;
+  cards.addCard(reader, s);
+  return { reader, serial: String(s), ref: { agentId: TEST_AGENT_ID, reader } };
+};
+
+const issue = async (
+  card: { ref: { agentId: string; reader: string } },
+  policy: Policy,
+  pin?: Record<string, string>,
+) => {
+  const { job } = await srv.rt.services.issuance.start(admin, {
+    userId: aliceId,
+    card: card.ref,
+    action: 'issue',
+    policyId: policy.id,
+    ...pin,
+  });
+  await srv.rt.services.issuance.settled(job!.id);
+  return srv.rt.services.issuance.job(job!.id);
+};
+
+async function session(reader: string) {
+  return PivSession.open(await cards.readers.connect(reader));
+}
+
+/** Reads each policy slot's certificate back from the card and has openssl verify it. */
+async function expectCardCertificates(reader: string, policy: Policy) {
+  const s = await session(reader);
+  for (const p of policy.credentialProfiles) {
+    const der = await s.getCertificate(Number.parseInt(p.slot, 16));
+    expect(der, `certificate in slot ${p.slot}`).toBeDefined();
+    if (!hasOpenssl) continue;
+    const f = ossl.file(`leaf-${reader.replace(/\W/g, '')}-${p.slot}.pem`, toPem(der!));
+    const out = ossl.run(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', f]);
+    expect(out.out).toMatch(/: OK/);
+    expect(out.status).toBe(0);
+  }
+}
+
+describe('issuance on an emulated card', () => {
+  it('lists connected cards with serial and whether they are blank', async () => {
+    const c = newCard();
+    const list = await srv.rt.services.issuance.connectedCards(admin.id!);
+    const mine = list.find((x) => x.reader === c.reader)!;
+    expect(mine).toMatchObject({ serial: c.serial, status: 'blank', cardPresent: true });
+    expect(mine.cardType).toMatch(/PIV/);
+  });
+
+  it('displayed PIN, RSA-2048 policy: the card holds the keys and certificates, the device is active', async () => {
+    await setMode('displayed');
+    const c = newCard();
+    const job = await issue(c, rsa, { pin: '482913' });
+    expect(job.error).toBeNull();
+    expect(job).toMatchObject({ status: 'succeeded', progress: 100 });
+    const device = await srv.rt.services.devices.get(job.deviceId);
+    expect(device).toMatchObject({ state: 'active', userId: aliceId, policyId: rsa.id, serial: c.serial });
+    expect(device.issuedAt).not.toBeNull();
+    await expectCardCertificates(c.reader, rsa);
+    const s = await session(c.reader);
+    await s.verifyPin('482913');
+    // The card now answers to its own diversified management key, not the transport key.
+    await expect(s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03)).rejects.toThrow();
+    const mk = managementKeyFor(srv.rt.masterKey, c.serial, s.version);
+    await s.authenticate(mk.key, mk.algorithm);
+    const certs = await srv.rt.services.certificates.search({ deviceId: device.id, limit: 10, offset: 0 });
+    expect(certs.items.map((x) => x.slot).sort()).toEqual(['9a', '9c', '9d', '9e']);
+    expect(certs.items.every((x) => x.status === 'valid')).toBe(true);
+    expect(await srv.rt.services.issuance.initialPinAvailable(device.id)).toBe(false);
+  });
+
+  it('disguised PIN, ECC P-256 policy: the PIN must be typed twice and meet the policy', async () => {
+    await setMode('disguised');
+    const c = newCard();
+    const start = (pin: string, pinConfirmation?: string) =>
+      srv.rt.services.issuance.start(admin, {
+        userId: aliceId,
+        card: c.ref,
+        action: 'issue',
+        policyId: ecc.id,
+        pin,
+        ...(pinConfirmation ? { pinConfirmation } : {}),
+      });
+    await expect(start('482913')).rejects.toMatchObject({
+      code: 'validation_failed',
+      details: { field: 'pinConfirmation' },
+    });
+    await expect(start('123456', '123456')).rejects.toThrow(/sequence/i);
+    const job = await issue(c, ecc, { pin: '739184', pinConfirmation: '739184' });
+    expect(job.status).toBe('succeeded');
+    await expectCardCertificates(c.reader, ecc);
+    await (await session(c.reader)).verifyPin('739184');
+  });
+
+  it('not displayed, no change: Tessera sets the PIN and it can be retrieved once', async () => {
+    await setMode('not_displayed', false);
+    const c = newCard();
+    await expect(
+      srv.rt.services.issuance.start(admin, {
+        userId: aliceId,
+        card: c.ref,
+        action: 'issue',
+        policyId: ecc.id,
+        pin: '482913',
+      }),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+    const job = await issue(c, ecc);
+    expect(job).toMatchObject({ status: 'succeeded', pinChangePending: false });
+    const { pin } = await srv.rt.services.issuance.retrieveInitialPin(admin, job.deviceId);
+    expect(pin).toMatch(/^\d{6,8}$/);
+    await (await session(c.reader)).verifyPin(pin);
+    await expect(srv.rt.services.issuance.retrieveInitialPin(admin, job.deviceId)).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    const audit = await srv.rt.services.audit.list({ targetId: job.deviceId, limit: 50, offset: 0 });
+    expect(audit.items.map((e) => e.action)).toContain('device.initial_pin_retrieved');
+    expect(JSON.stringify(audit.items)).not.toContain(pin);
+  });
+
+  it('not displayed, change during issuance: the new PIN is set at the end', async () => {
+    await setMode('not_displayed', true);
+    const c = newCard();
+    const job = await issue(c, ecc);
+    expect(job).toMatchObject({ status: 'succeeded', pinChangePending: true });
+    await expect(srv.rt.services.issuance.retrieveInitialPin(admin, job.deviceId)).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    await expect(
+      srv.rt.services.issuance.changePinAtEnd(admin, job.id, '1111', '1111'),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+    const done = await srv.rt.services.issuance.changePinAtEnd(admin, job.id, '864209', '864209');
+    expect(done.pinChangePending).toBe(false);
+    await (await session(c.reader)).verifyPin('864209');
+  });
+
+  it('Bind Device associates a blank card with the person, with no card writes', async () => {
+    const c = newCard();
+    const { device, job } = await srv.rt.services.issuance.start(admin, {
+      userId: aliceId,
+      card: c.ref,
+      action: 'bind',
+      policyId: ecc.id,
+    });
+    expect(job).toBeNull();
+    expect(device).toMatchObject({ state: 'bound', userId: aliceId, serial: c.serial });
+    const s = await session(c.reader);
+    await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+    expect(
+      (await srv.rt.services.issuance.connectedCards(admin.id!)).find((x) => x.reader === c.reader)?.status,
+    ).toBe('bound');
+  });
+});
+
+describe('failures', () => {
+  it('card removed mid-way: failed with a clear error; Retry on the re-inserted card succeeds', async () => {
+    await setMode('displayed');
+    const c = newCard();
+    const card = cards.readers.cardIn(c.reader)!;
+    const { job } = await srv.rt.services.issuance.start(admin, {
+      userId: aliceId,
+      card: c.ref,
+      action: 'issue',
+      policyId: rsa.id,
+      pin: '482913',
+    });
+    const stop = srv.rt.services.issuance.watch(job!.id, () => {
+      void srv.rt.services.issuance.job(job!.id).then((j) => {
+        if (j.step.startsWith('Write the certificate') && cards.readers.cardIn(c.reader))
+          cards.readers.remove(c.reader);
+      });
+    });
+    await srv.rt.services.issuance.settled(job!.id);
+    stop();
+    const failed = await srv.rt.services.issuance.job(job!.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({
+      code: new CardRemovedError('x').code,
+      correlationId: expect.any(String),
+    });
+    expect((await srv.rt.services.devices.get(failed.deviceId)).state).toBe('failed');
+
+    cards.readers.insert(c.reader, card);
+    const retried = await srv.rt.services.issuance.retry(admin, job!.id);
+    expect(retried.attempt).toBe(2);
+    await srv.rt.services.issuance.settled(job!.id);
+    expect(await srv.rt.services.issuance.job(job!.id)).toMatchObject({ status: 'succeeded', attempt: 2 });
+    await expectCardCertificates(c.reader, rsa);
+    // The certificates of the failed attempt were revoked; only the new ones are valid.
+    const certs = await srv.rt.services.certificates.search({
+      deviceId: failed.deviceId,
+      limit: 50,
+      offset: 0,
+    });
+    expect(certs.items.filter((x) => x.status === 'valid')).toHaveLength(4);
+    expect(certs.items.filter((x) => x.status === 'revoked').length).toBeGreaterThan(0);
+  });
+
+  it('wrong transport key: failed; Cancel unassigns the device; Recycle wipes it back to inventory', async () => {
+    const c = newCard();
+    const s0 = await session(c.reader);
+    await s0.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+    await s0.setManagementKey(Uint8Array.from(Buffer.alloc(24, 7)), 0x03);
+    const job = await issue(c, ecc, { pin: '482913' });
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'card_not_blank' });
+    expect(job.error!.message).toMatch(/Recycle/);
+    // Retry of a card we never touched does not wipe it, and fails the same way.
+    await srv.rt.services.issuance.retry(admin, job.id);
+    await srv.rt.services.issuance.settled(job.id);
+    expect((await srv.rt.services.issuance.job(job.id)).error).toMatchObject({ code: 'card_not_blank' });
+
+    const cancelled = await srv.rt.services.issuance.cancel(admin, job.id);
+    expect(cancelled.status).toBe('cancelled');
+    expect(await srv.rt.services.devices.get(job.deviceId)).toMatchObject({
+      state: 'awaiting_recycle',
+      userId: null,
+    });
+    await expect(srv.rt.services.issuance.cancel(admin, job.id)).rejects.toMatchObject({ code: 'conflict' });
+
+    const recycled = await srv.rt.services.issuance.recycle(admin, job.deviceId, c.ref);
+    expect(recycled).toMatchObject({ state: 'inventory', userId: null, policyId: null });
+    const s = await session(c.reader);
+    await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+    await s.verifyPin('123456');
+    // A recycled card issues again.
+    expect((await issue(c, ecc, { pin: '482913' })).status).toBe('succeeded');
+  });
+
+  it('recycling a failed, half-personalized card revokes its certificates and blanks it', async () => {
+    const c = newCard();
+    const { job } = await srv.rt.services.issuance.start(admin, {
+      userId: aliceId,
+      card: c.ref,
+      action: 'issue',
+      policyId: rsa.id,
+      pin: '482913',
+    });
+    const stop = srv.rt.services.issuance.watch(job!.id, () => {
+      void srv.rt.services.issuance.job(job!.id).then((j) => {
+        if (j.step.startsWith('Write the certificate') && cards.readers.cardIn(c.reader))
+          cards.readers.remove(c.reader);
+      });
+    });
+    await srv.rt.services.issuance.settled(job!.id);
+    stop();
+    const card = cards.readers.cardIn(c.reader);
+    expect(card).toBeUndefined();
+    expect((await srv.rt.services.issuance.job(job!.id)).status).toBe('failed');
+    await expect(srv.rt.services.issuance.recycle(admin, job!.deviceId, c.ref)).rejects.toThrow();
+    // Wrong card in the reader is refused.
+    const other = newCard(`${c.reader} other`);
+    await expect(srv.rt.services.issuance.recycle(admin, job!.deviceId, other.ref)).rejects.toThrow(/not/);
+  });
+
+  it('a job left running by a dead server is failed as interrupted at start-up and can be retried', async () => {
+    const c = newCard();
+    const device = await srv.rt.services.devices.register(admin, { serial: c.serial, type: 'piv_card' });
+    await srv.rt.db.query(
+      `UPDATE devices SET state = 'issuing', user_id = $1, policy_id = $2 WHERE id = $3`,
+      [aliceId, ecc.id, device.id],
+    );
+    const [row] = await srv.rt.db.query<{ id: string }>(
+      `INSERT INTO issuance_jobs (device_id, user_id, policy_id, status, progress, step, options)
+       VALUES ($1, $2, $3, 'running', 40, 'Generate the key pair', $4) RETURNING id`,
+      [
+        device.id,
+        aliceId,
+        ecc.id,
+        JSON.stringify({
+          action: 'issue',
+          pinMode: 'displayed',
+          agentId: TEST_AGENT_ID,
+          reader: c.reader,
+          changePinAtEnd: false,
+        }),
+      ],
+    );
+    await srv.rt.db.transaction(async (tx) => {
+      const { putDeviceSecret } = await import('../../src/store/device-secrets-repo.js');
+      await putDeviceSecret(
+        tx,
+        device.id,
+        'initial_pin',
+        srv.rt.masterKey.encrypt('482913', `initial_pin:${device.id}`),
+        new Date(),
+      );
+    });
+    expect(await srv.rt.services.issuance.recoverInterrupted()).toBe(1);
+    const j = await srv.rt.services.issuance.job(row!.id);
+    expect(j).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+    expect((await srv.rt.services.devices.get(device.id)).state).toBe('failed');
+    await srv.rt.services.issuance.retry(admin, j.id);
+    await srv.rt.services.issuance.settled(j.id);
+    expect(await srv.rt.services.issuance.job(j.id)).toMatchObject({ status: 'succeeded' });
+    const s = await session(c.reader);
+    await expect(s.verifyPin('000000')).rejects.toBeInstanceOf(InvalidPinError);
+    await s.verifyPin('482913');
+  });
+});

@@ -1,0 +1,38 @@
+// CardAccess over in-process virtual readers: the issuance service's tests drive real APDUs into
+// emulated cards without an agent in between (the agent relay has its own tests).
+import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
+import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
+import { newCardState } from '../../src/cards/emulator/card-state.js';
+import type { CardAccess, ConnectedReader } from '../../src/services/card-access.js';
+
+export const TEST_AGENT_ID = '11111111-1111-4111-8111-111111111111';
+
+export class MemoryCardAccess implements CardAccess {
+  readonly readers = new MemoryReaderSet();
+
+  /** A reader holding a new blank card with this serial. */
+  addCard(reader: string, serial: number): VirtualPivCard {
+    this.readers.addReader(reader);
+    const card = new VirtualPivCard(newCardState({ serial }));
+    this.readers.insert(reader, card);
+    return card;
+  }
+
+  async listReaders(): Promise<ConnectedReader[]> {
+    return (await this.readers.list()).map((r) => ({
+      agentId: TEST_AGENT_ID,
+      agentName: 'test workstation',
+      reader: r.name,
+      cardPresent: r.cardPresent,
+      atr: r.atr ? Buffer.from(r.atr).toString('hex') : null,
+    }));
+  }
+
+  connect(_owner: string, _agentId: string, reader: string) {
+    return this.readers.connect(reader);
+  }
+
+  watch(_owner: string, listener: Parameters<CardAccess['watch']>[1]) {
+    return this.readers.watch((e) => listener({ agentId: TEST_AGENT_ID, ...e }));
+  }
+}

@@ -1,0 +1,52 @@
+// Routes of the web app. The operator portal and the user portal have separate layouts; the
+// operator portal needs a session, the portal's Welcome page does not.
+import { Navigate, Route, Routes } from 'react-router-dom';
+import { OperatorLayout } from './layouts/OperatorLayout';
+import { PortalLayout } from './layouts/PortalLayout';
+import { LoginPage } from './pages/LoginPage';
+import { NotFound } from './pages/NotFound';
+import { AuditPage } from './pages/operator/AuditPage';
+import { CaPage } from './pages/operator/CaPage';
+import { CertificatePage } from './pages/operator/CertificatePage';
+import { CertificatesPage } from './pages/operator/CertificatesPage';
+import { DevicesPage } from './pages/operator/DevicesPage';
+import { OperatorHome } from './pages/operator/OperatorHome';
+import { PoliciesPage } from './pages/operator/PoliciesPage';
+import { PolicyEditorPage } from './pages/operator/PolicyEditorPage';
+import { SettingsPage } from './pages/operator/SettingsPage';
+import { UserPage } from './pages/operator/UserPage';
+import { PortalWelcome } from './pages/portal/PortalWelcome';
+import { RequireSession } from './session';
+
+export function App() {
+  return (
+    <Routes>
+      <Route path="/" element={<Navigate to="/operator" replace />} />
+      <Route path="/login" element={<LoginPage />} />
+      <Route
+        path="/operator"
+        element={
+          <RequireSession>
+            <OperatorLayout />
+          </RequireSession>
+        }
+      >
+        <Route index element={<OperatorHome />} />
+        <Route path="users/:id" element={<UserPage />} />
+        <Route path="devices" element={<DevicesPage />} />
+        <Route path="policies" element={<PoliciesPage />} />
+        <Route path="policies/:id" element={<PolicyEditorPage />} />
+        <Route path="settings" element={<SettingsPage />} />
+        <Route path="certificates" element={<CertificatesPage />} />
+        <Route path="certificates/:id" element={<CertificatePage />} />
+        <Route path="ca" element={<CaPage />} />
+        <Route path="audit" element={<AuditPage />} />
+        <Route path="*" element={<NotFound />} />
+      </Route>
+      <Route path="/portal" element={<PortalLayout />}>
+        <Route index element={<PortalWelcome />} />
+      </Route>
+      <Route path="*" element={<Navigate to="/operator" replace />} />
+    </Routes>
+  );
+}

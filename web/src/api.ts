@@ -1,0 +1,209 @@
+// A small typed client for the Tessera HTTP API (v1). Every call goes through `request`: it sends
+// and reads JSON with the session cookie, adds the CSRF token on state-changing calls, turns the
+// server's error shape into an ApiError, and sends the browser to the sign-in page on a 401.
+import type {
+  AuditEvent,
+  AuditVerification,
+  CaImport,
+  CertificateAuthority,
+  CertificateDetail,
+  CertificateSummary,
+  Device,
+  ErrorBody,
+  ImportReport,
+  Meta,
+  NewDevice,
+  NewUser,
+  Page,
+  Policy,
+  PolicyInput,
+  RevocationReason,
+  SessionInfo,
+  Settings,
+  User,
+  UserLifecycleAction,
+  UserPatch,
+} from './types';
+
+/** A failed call, carrying what the server said: shown by ErrorPanel, copied for support. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> | undefined,
+    readonly correlationId: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Anything thrown by a call becomes an ApiError, so the UI has one shape to show. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ApiError(0, 'client_error', message, undefined, '');
+}
+
+let csrfToken: string | null = null;
+
+/** The token from login or GET /api/auth/session; sent as x-csrf-token on every change. */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+function defaultUnauthenticated(): void {
+  const here = window.location.pathname + window.location.search;
+  if (window.location.pathname !== '/login')
+    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+}
+let onUnauthenticated: () => void = defaultUnauthenticated;
+
+/** The app installs a router-aware handler; without one a 401 reloads onto /login?next=…. */
+export function setUnauthenticatedHandler(handler: (() => void) | null): void {
+  onUnauthenticated = handler ?? defaultUnauthenticated;
+}
+
+type QueryValue = string | number | boolean | null | undefined;
+export type Query = Record<string, QueryValue>;
+
+interface RequestOptions {
+  body?: unknown;
+  query?: Query;
+  /** false for calls whose 401 is an answer, not a lost session (login, the session probe). */
+  redirectOn401?: boolean;
+}
+
+const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function withQuery(path: string, query?: Query): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === '') continue;
+    params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (CHANGING.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(withQuery(path, opts.query), {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+  } catch (err) {
+    throw new ApiError(
+      0,
+      'network_error',
+      `The server could not be reached (${err instanceof Error ? err.message : String(err)}). Check your connection and try again.`,
+      undefined,
+      '',
+    );
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (!res.ok) {
+    const body = parsed as Partial<ErrorBody> | undefined;
+    const e = body?.error;
+    const correlationId =
+      e?.correlationId ?? res.headers.get('x-correlation-id') ?? res.headers.get('x-request-id') ?? '';
+    const error = e
+      ? new ApiError(res.status, e.code, e.message, e.details, correlationId)
+      : new ApiError(
+          res.status,
+          res.status >= 500 ? 'internal' : 'http_error',
+          `The server answered ${res.status} ${res.statusText || ''}`.trim(),
+          undefined,
+          correlationId,
+        );
+    if (res.status === 401 && opts.redirectOn401 !== false) onUnauthenticated();
+    throw error;
+  }
+  if (parsed === undefined && text)
+    throw new ApiError(res.status, 'bad_response', 'The server sent a reply that is not JSON', undefined, '');
+  return parsed as T;
+}
+
+const enc = encodeURIComponent;
+const post = <T>(path: string, body: unknown = {}) => request<T>('POST', path, { body });
+
+export const api = {
+  meta: () => request<Meta>('GET', '/api/meta', { redirectOn401: false }),
+
+  auth: {
+    login: (username: string, password: string) =>
+      request<SessionInfo>('POST', '/api/auth/login', { body: { username, password }, redirectOn401: false }),
+    logout: () => request<void>('POST', '/api/auth/logout', { redirectOn401: false }),
+    session: () => request<SessionInfo>('GET', '/api/auth/session', { redirectOn401: false }),
+  },
+
+  users: {
+    list: (query: Query) => request<Page<User>>('GET', '/api/users', { query }),
+    get: (id: string) => request<User>('GET', `/api/users/${enc(id)}`),
+    create: (body: NewUser) => post<User>('/api/users', body),
+    update: (id: string, body: UserPatch) => request<User>('PATCH', `/api/users/${enc(id)}`, { body }),
+    lifecycle: (id: string, action: UserLifecycleAction, reason?: string) =>
+      post<User>(`/api/users/${enc(id)}/${action}`, reason ? { reason } : {}),
+    devices: (id: string) => request<{ items: Device[] }>('GET', `/api/users/${enc(id)}/devices`),
+  },
+
+  devices: {
+    list: (query: Query) => request<Page<Device>>('GET', '/api/devices', { query }),
+    get: (id: string) => request<Device>('GET', `/api/devices/${enc(id)}`),
+    register: (body: NewDevice) => post<Device>('/api/devices', body),
+    importCsv: (csv: string) => post<ImportReport>('/api/devices/import', { csv }),
+  },
+
+  policies: {
+    list: () => request<Page<Policy>>('GET', '/api/policies'),
+    get: (id: string) => request<Policy>('GET', `/api/policies/${enc(id)}`),
+    create: (body: PolicyInput) => post<Policy>('/api/policies', body),
+    update: (id: string, body: PolicyInput) => request<Policy>('PUT', `/api/policies/${enc(id)}`, { body }),
+  },
+
+  settings: {
+    get: () => request<Settings>('GET', '/api/settings'),
+    put: (body: Settings) => request<Settings>('PUT', '/api/settings', { body }),
+  },
+
+  audit: {
+    list: (query: Query) => request<Page<AuditEvent>>('GET', '/api/audit', { query }),
+    verify: () => request<AuditVerification>('GET', '/api/audit/verify'),
+  },
+
+  certificates: {
+    list: (query: Query) => request<Page<CertificateSummary>>('GET', '/api/certificates', { query }),
+    get: (id: string) => request<CertificateDetail>('GET', `/api/certificates/${enc(id)}`),
+    suspend: (id: string) => post<CertificateSummary>(`/api/certificates/${enc(id)}/suspend`),
+    reinstate: (id: string) => post<CertificateSummary>(`/api/certificates/${enc(id)}/reinstate`),
+    revoke: (id: string, reason: RevocationReason) =>
+      post<CertificateSummary>(`/api/certificates/${enc(id)}/revoke`, { reason }),
+    pemUrl: (id: string) => `/api/certificates/${enc(id)}/pem`,
+  },
+
+  cas: {
+    list: () => request<{ items: CertificateAuthority[] }>('GET', '/api/cas'),
+    import: (body: CaImport) => post<CertificateAuthority>('/api/cas/import', body),
+    crtUrl: (id: string) => `/pki/ca/${enc(id)}.crt`,
+    pemUrl: (id: string) => `/pki/ca/${enc(id)}.pem`,
+    chainUrl: (id: string) => `/pki/ca/${enc(id)}/chain.pem`,
+    crlUrl: (id: string) => `/pki/crl/${enc(id)}.crl`,
+  },
+};

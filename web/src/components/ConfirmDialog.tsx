@@ -1,0 +1,64 @@
+// "Are you sure?" for actions that change a person's or a certificate's standing. Extra fields
+// (a reason, a revocation reason) go in as children; a failure is shown inside the dialog.
+import type { ReactNode } from 'react';
+import type { ApiError } from '../api';
+import { Dialog } from './Dialog';
+import { ErrorPanel } from './ErrorPanel';
+
+interface Props {
+  open: boolean;
+  title: string;
+  confirmLabel: string;
+  danger?: boolean;
+  busy?: boolean;
+  error?: ApiError | null;
+  onConfirm: () => void;
+  onCancel: () => void;
+  children?: ReactNode;
+}
+
+export function ConfirmDialog({
+  open,
+  title,
+  confirmLabel,
+  danger,
+  busy,
+  error,
+  onConfirm,
+  onCancel,
+  children,
+}: Props) {
+  return (
+    <Dialog
+      open={open}
+      title={title}
+      onClose={onCancel}
+      footer={
+        <>
+          <button type="button" className="btn" onClick={onCancel} disabled={busy}>
+            Cancel
+          </button>
+          <button
+            type="submit"
+            form="confirm-dialog-form"
+            className={`btn ${danger ? 'btn-danger' : 'btn-primary'}`}
+            disabled={busy}
+          >
+            {busy ? 'Working…' : confirmLabel}
+          </button>
+        </>
+      }
+    >
+      <form
+        id="confirm-dialog-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          onConfirm();
+        }}
+      >
+        {children}
+      </form>
+      <ErrorPanel error={error} title={`${confirmLabel} failed`} />
+    </Dialog>
+  );
+}

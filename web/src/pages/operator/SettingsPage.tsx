@@ -1,0 +1,158 @@
+// Security settings: how the initial PIN is handled at issuance, whether users may retry a failed
+// self-issuance, and how people prove who they are in the user portal.
+import { useState, type FormEvent } from 'react';
+import { api } from '../../api';
+import { ErrorPanel } from '../../components/ErrorPanel';
+import { NumberInput } from '../../components/NumberInput';
+import { Loading, PageHeader, StatusMessage } from '../../components/Status';
+import { humanize } from '../../format';
+import { useAction, useLoad, useTitle } from '../../hooks';
+import { useSession } from '../../session';
+import { PORTAL_AUTH_METHODS, type InitialPinDisplayMode, type Settings } from '../../types';
+import { RetryButton } from './UsersPage';
+
+const PIN_MODES: { value: InitialPinDisplayMode; label: string; hint: string }[] = [
+  { value: 'displayed', label: 'Displayed', hint: 'The operator types the initial PIN once, in clear.' },
+  { value: 'disguised', label: 'Disguised', hint: 'The PIN is masked while typed and must be confirmed.' },
+  {
+    value: 'not_displayed',
+    label: 'Not displayed',
+    hint: 'Nobody types a PIN at issuance: Tessera generates it; the user changes it or retrieves it later.',
+  },
+];
+
+export function SettingsPage() {
+  useTitle('Security settings');
+  const loaded = useLoad(() => api.settings.get(), []);
+  return (
+    <>
+      <PageHeader title="Security settings" intro="Apply to every issuance and to the user portal." />
+      <ErrorPanel
+        error={loaded.error}
+        title="Could not load the settings"
+        actions={<RetryButton onClick={loaded.reload} />}
+      />
+      {loaded.loading && !loaded.data && <Loading what="Loading settings" />}
+      {loaded.data && <SettingsForm initial={loaded.data} />}
+    </>
+  );
+}
+
+function SettingsForm({ initial }: { initial: Settings }) {
+  const { can } = useSession();
+  const [s, setS] = useState<Settings>(initial);
+  const [status, setStatus] = useState('');
+  const action = useAction();
+  const readOnly = !can('settings.write');
+  const set = <K extends keyof Settings>(key: K, value: Settings[K]) =>
+    setS((prev) => ({ ...prev, [key]: value }));
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setStatus('');
+    const saved = await action.run(() => api.settings.put(s));
+    if (saved) {
+      setS(saved);
+      setStatus('Settings saved.');
+    }
+  };
+
+  return (
+    <form className="form form-narrow" onSubmit={(e) => void submit(e)} noValidate>
+      <fieldset disabled={readOnly} className="plain">
+        <section className="card" aria-labelledby="set-issuance">
+          <h2 id="set-issuance">Issuance</h2>
+          <fieldset className="checks">
+            <legend>Device initial PIN display mode</legend>
+            {PIN_MODES.map((m) => (
+              <div className="check" key={m.value}>
+                <input
+                  type="radio"
+                  name="pin-mode"
+                  id={`pin-mode-${m.value}`}
+                  checked={s.initialPinDisplayMode === m.value}
+                  onChange={() => set('initialPinDisplayMode', m.value)}
+                  aria-describedby={`pin-mode-${m.value}-hint`}
+                />
+                <label htmlFor={`pin-mode-${m.value}`}>{m.label}</label>
+                <span className="check__hint" id={`pin-mode-${m.value}-hint`}>
+                  {m.hint}
+                </span>
+              </div>
+            ))}
+          </fieldset>
+          <div className="check">
+            <input
+              type="checkbox"
+              id="set-change-pin"
+              checked={s.changePinDuringIssuance}
+              onChange={(e) => set('changePinDuringIssuance', e.target.checked)}
+              aria-describedby="set-change-pin-hint"
+            />
+            <label htmlFor="set-change-pin">Change PIN during issuance</label>
+            <span className="check__hint" id="set-change-pin-hint">
+              With “Not displayed”, the user sets their own PIN at the end of issuance.
+            </span>
+          </div>
+          <div className="check">
+            <input
+              type="checkbox"
+              id="set-retry"
+              checked={s.issuanceRetryForUser}
+              onChange={(e) => set('issuanceRetryForUser', e.target.checked)}
+              aria-describedby="set-retry-hint"
+            />
+            <label htmlFor="set-retry">Enable issuance retry for user</label>
+            <span className="check__hint" id="set-retry-hint">
+              Shows a Retry button in the user portal when self-issuance fails.
+            </span>
+          </div>
+        </section>
+
+        <section className="card" aria-labelledby="set-portal">
+          <h2 id="set-portal">User portal authentication</h2>
+          <fieldset className="checks">
+            <legend>Methods a user may use to prove who they are</legend>
+            {PORTAL_AUTH_METHODS.map((m) => (
+              <div className="check" key={m}>
+                <input
+                  type="checkbox"
+                  id={`auth-${m}`}
+                  checked={s.portalAuthMethods.includes(m)}
+                  onChange={(e) =>
+                    set(
+                      'portalAuthMethods',
+                      e.target.checked
+                        ? [...s.portalAuthMethods, m]
+                        : s.portalAuthMethods.filter((x) => x !== m),
+                    )
+                  }
+                />
+                <label htmlFor={`auth-${m}`}>{humanize(m)}</label>
+              </div>
+            ))}
+          </fieldset>
+          <div className="field field--narrow">
+            <label htmlFor="set-questions">Number of security questions</label>
+            <NumberInput
+              id="set-questions"
+              min={1}
+              max={10}
+              value={s.securityQuestionCount}
+              onValue={(v) => set('securityQuestionCount', v)}
+            />
+          </div>
+        </section>
+      </fieldset>
+      <ErrorPanel error={action.error} title="The settings were not saved" onDismiss={action.clear} />
+      <StatusMessage>{status}</StatusMessage>
+      {!readOnly && (
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={action.busy}>
+            {action.busy ? 'Saving…' : 'Save settings'}
+          </button>
+        </div>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,431 @@
+// The User page: who the person is, what they hold (devices, certificates), and what an operator
+// may do about it (edit, suspend/reactivate/terminate, add a device).
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, useLocation, useParams } from 'react-router-dom';
+import { api } from '../../api';
+import { Badge } from '../../components/Badge';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { Dialog } from '../../components/Dialog';
+import { ErrorPanel } from '../../components/ErrorPanel';
+import { KeyValueEditor, toPairs, toRecord, type Pair } from '../../components/KeyValueEditor';
+import { RolesField } from '../../components/RolesField';
+import { Loading, PageHeader, StatusMessage } from '../../components/Status';
+import { deviceTypeLabel, formatDate, formatDateTime, formatSerial, humanize } from '../../format';
+import { useAction, useLoad, useTitle } from '../../hooks';
+import { useSession } from '../../session';
+import type { Role, User, UserLifecycleAction } from '../../types';
+import { RetryButton } from './UsersPage';
+
+const LIFECYCLE: Record<
+  UserLifecycleAction,
+  { label: string; from: User['state'][]; danger: boolean; explain: string }
+> = {
+  suspend: {
+    label: 'Suspend',
+    from: ['active'],
+    danger: false,
+    explain: 'A suspended user cannot sign in or use the user portal until reactivated.',
+  },
+  reactivate: {
+    label: 'Reactivate',
+    from: ['suspended'],
+    danger: false,
+    explain: 'The user can sign in and use the user portal again.',
+  },
+  terminate: {
+    label: 'Terminate',
+    from: ['active', 'suspended'],
+    danger: true,
+    explain:
+      'Termination is final: the user can never sign in again. Their devices and certificates must be dealt with separately.',
+  },
+};
+
+export function UserPage() {
+  const { id = '' } = useParams();
+  const { can } = useSession();
+  const location = useLocation();
+  const user = useLoad(() => api.users.get(id), [id]);
+  const [editing, setEditing] = useState(false);
+  const [pending, setPending] = useState<UserLifecycleAction | null>(null);
+  const [reason, setReason] = useState('');
+  const [addDevice, setAddDevice] = useState(false);
+  const [status, setStatus] = useState(
+    (location.state as { created?: boolean } | null)?.created ? 'User created.' : '',
+  );
+  const lifecycle = useAction();
+  useTitle(user.data ? user.data.displayName : 'User');
+
+  if (user.error && !user.data)
+    return (
+      <>
+        <BackToUsers />
+        <ErrorPanel
+          error={user.error}
+          title="Could not load this user"
+          actions={<RetryButton onClick={user.reload} />}
+        />
+      </>
+    );
+  if (!user.data) return <Loading what="Loading user" />;
+  const u = user.data;
+
+  const confirmLifecycle = async () => {
+    if (!pending) return;
+    const updated = await lifecycle.run(() => api.users.lifecycle(u.id, pending, reason.trim() || undefined));
+    if (updated) {
+      user.setData(updated);
+      setStatus(`${LIFECYCLE[pending].label}: done. The user is now ${updated.state}.`);
+      setPending(null);
+      setReason('');
+    }
+  };
+
+  return (
+    <>
+      <BackToUsers />
+      <PageHeader
+        title={u.displayName}
+        intro={
+          <>
+            <span className="mono">{u.username}</span> · <Badge value={u.state} />
+          </>
+        }
+        actions={
+          <>
+            {can('user.lifecycle') &&
+              (Object.keys(LIFECYCLE) as UserLifecycleAction[])
+                .filter((a) => LIFECYCLE[a].from.includes(u.state))
+                .map((a) => (
+                  <button
+                    key={a}
+                    type="button"
+                    className={`btn ${LIFECYCLE[a].danger ? 'btn-danger-outline' : ''}`}
+                    onClick={() => {
+                      lifecycle.clear();
+                      setPending(a);
+                    }}
+                  >
+                    {LIFECYCLE[a].label}
+                  </button>
+                ))}
+            {u.state === 'active' && (
+              <button type="button" className="btn btn-primary" onClick={() => setAddDevice(true)}>
+                Add Device
+              </button>
+            )}
+          </>
+        }
+      />
+      <StatusMessage>{status}</StatusMessage>
+
+      <section className="card" aria-labelledby="details-h">
+        <div className="card__head">
+          <h2 id="details-h">Details</h2>
+          {can('user.update') && !editing && u.state !== 'terminated' && (
+            <button type="button" className="btn btn-small" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+          )}
+        </div>
+        {editing ? (
+          <UserEditForm
+            user={u}
+            onCancel={() => setEditing(false)}
+            onSaved={(saved) => {
+              user.setData(saved);
+              setEditing(false);
+              setStatus('Changes saved.');
+            }}
+          />
+        ) : (
+          <UserDetails user={u} />
+        )}
+      </section>
+
+      <UserDevices userId={u.id} />
+      {can('certificate.read') && <UserCertificates userId={u.id} />}
+
+      <ConfirmDialog
+        open={pending !== null}
+        title={pending ? `${LIFECYCLE[pending].label} ${u.displayName}?` : ''}
+        confirmLabel={pending ? LIFECYCLE[pending].label : ''}
+        danger={pending ? LIFECYCLE[pending].danger : false}
+        busy={lifecycle.busy}
+        error={lifecycle.error}
+        onConfirm={() => void confirmLifecycle()}
+        onCancel={() => {
+          setPending(null);
+          setReason('');
+        }}
+      >
+        {pending && <p>{LIFECYCLE[pending].explain}</p>}
+        <div className="field">
+          <label htmlFor="lifecycle-reason">Reason (recorded in the audit log)</label>
+          <input id="lifecycle-reason" value={reason} onChange={(e) => setReason(e.target.value)} />
+        </div>
+      </ConfirmDialog>
+
+      <Dialog
+        open={addDevice}
+        title={`Add a device for ${u.displayName}`}
+        onClose={() => setAddDevice(false)}
+        footer={
+          <button type="button" className="btn btn-primary" onClick={() => setAddDevice(false)}>
+            Close
+          </button>
+        }
+      >
+        <AddDeviceExplanation />
+      </Dialog>
+    </>
+  );
+}
+
+function BackToUsers() {
+  return (
+    <p className="back-link">
+      <Link to="/operator">← Users</Link>
+    </p>
+  );
+}
+
+/** Issuance needs the workstation agent, which is not part of this release: say so plainly. */
+function AddDeviceExplanation() {
+  return (
+    <div className="prose">
+      <p>
+        Adding a device means choosing a card or token connected to this workstation, a device policy and an
+        initial PIN; Tessera then personalizes it — keys generated on the card, certificates issued by the CA
+        — and, if configured, prints it.
+      </p>
+      <p>
+        <strong>Device issuance is not available yet in this version of Tessera.</strong> It works through the
+        Tessera agent, which runs on the workstation with the card reader or card printer, and arrives in the
+        next release.
+      </p>
+      <p>Meanwhile you can prepare:</p>
+      <ul>
+        <li>
+          register blank cards and tokens in the <Link to="/operator/devices">device inventory</Link>;
+        </li>
+        <li>
+          check the <Link to="/operator/policies">device policies</Link> that issuance will apply.
+        </li>
+      </ul>
+    </div>
+  );
+}
+
+function UserDetails({ user: u }: { user: User }) {
+  const props = Object.entries(u.properties);
+  return (
+    <dl className="details">
+      <dt>Username</dt>
+      <dd className="mono">{u.username}</dd>
+      <dt>Display name</dt>
+      <dd>{u.displayName}</dd>
+      <dt>E-mail</dt>
+      <dd>{u.email ?? <span className="muted">none</span>}</dd>
+      <dt>Source</dt>
+      <dd>{u.source === 'ldap' ? 'Directory (LDAP)' : 'Local'}</dd>
+      <dt>Roles</dt>
+      <dd>{u.roles.length ? u.roles.map(humanize).join(', ') : <span className="muted">none</span>}</dd>
+      <dt>Properties</dt>
+      <dd>
+        {props.length === 0 ? (
+          <span className="muted">none</span>
+        ) : (
+          <dl className="details details--inner">
+            {props.map(([k, v]) => (
+              <div key={k} className="details__pair">
+                <dt>{k}</dt>
+                <dd>{v}</dd>
+              </div>
+            ))}
+          </dl>
+        )}
+      </dd>
+      <dt>Created</dt>
+      <dd>{formatDateTime(u.createdAt)}</dd>
+      <dt>Last changed</dt>
+      <dd>{formatDateTime(u.updatedAt)}</dd>
+    </dl>
+  );
+}
+
+function UserEditForm({
+  user,
+  onCancel,
+  onSaved,
+}: {
+  user: User;
+  onCancel: () => void;
+  onSaved: (u: User) => void;
+}) {
+  const [displayName, setDisplayName] = useState(user.displayName);
+  const [email, setEmail] = useState(user.email ?? '');
+  const [roles, setRoles] = useState<Role[]>(user.roles);
+  const [pairs, setPairs] = useState<Pair[]>(toPairs(user.properties));
+  const action = useAction();
+
+  useEffect(() => {
+    document.getElementById('ue-display')?.focus();
+  }, []);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const saved = await action.run(() =>
+      api.users.update(user.id, {
+        displayName: displayName.trim(),
+        ...(email.trim() ? { email: email.trim() } : {}),
+        roles,
+        properties: toRecord(pairs),
+      }),
+    );
+    if (saved) onSaved(saved);
+  };
+
+  return (
+    <form className="form" onSubmit={(e) => void submit(e)}>
+      <div className="form-grid">
+        <div className="field">
+          <label htmlFor="ue-display">Display name</label>
+          <input
+            id="ue-display"
+            required
+            value={displayName}
+            onChange={(e) => setDisplayName(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="ue-email">E-mail</label>
+          <input id="ue-email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
+        </div>
+      </div>
+      <RolesField value={roles} onChange={setRoles} />
+      <KeyValueEditor pairs={pairs} onChange={setPairs} />
+      <ErrorPanel error={action.error} title="The changes were not saved" />
+      <div className="form-actions">
+        <button type="button" className="btn" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={action.busy}>
+          {action.busy ? 'Saving…' : 'Save changes'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function UserDevices({ userId }: { userId: string }) {
+  const { can } = useSession();
+  const devices = useLoad(() => api.users.devices(userId), [userId]);
+  const policies = useLoad(
+    () => (can('policy.read') ? api.policies.list() : Promise.resolve({ items: [], total: 0 })),
+    [],
+  );
+  const policyName = (id: string | null) =>
+    id ? (policies.data?.items.find((p) => p.id === id)?.name ?? id) : <span className="muted">—</span>;
+  return (
+    <section className="card" aria-labelledby="devices-h">
+      <div className="card__head">
+        <h2 id="devices-h">Devices</h2>
+      </div>
+      <ErrorPanel
+        error={devices.error}
+        title="Could not load the devices"
+        actions={<RetryButton onClick={devices.reload} />}
+      />
+      {devices.loading && !devices.data && <Loading what="Loading devices" />}
+      {devices.data &&
+        (devices.data.items.length === 0 ? (
+          <p className="muted">No devices assigned to this user.</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <caption className="visually-hidden">Devices of this user</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Type</th>
+                  <th scope="col">Serial</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Policy</th>
+                  <th scope="col">Issued</th>
+                  <th scope="col">Expires</th>
+                </tr>
+              </thead>
+              <tbody>
+                {devices.data.items.map((d) => (
+                  <tr key={d.id}>
+                    <td>{deviceTypeLabel(d.type)}</td>
+                    <td className="mono">{d.serial}</td>
+                    <td>
+                      <Badge value={d.state} />
+                    </td>
+                    <td>{policyName(d.policyId)}</td>
+                    <td>{formatDateTime(d.issuedAt)}</td>
+                    <td>{formatDate(d.expiresAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))}
+    </section>
+  );
+}
+
+function UserCertificates({ userId }: { userId: string }) {
+  const certs = useLoad(() => api.certificates.list({ userId, limit: 200 }), [userId]);
+  return (
+    <section className="card" aria-labelledby="certs-h">
+      <div className="card__head">
+        <h2 id="certs-h">Certificates</h2>
+        <Link className="btn btn-small" to={`/operator/certificates?userId=${encodeURIComponent(userId)}`}>
+          Search these certificates
+        </Link>
+      </div>
+      <ErrorPanel
+        error={certs.error}
+        title="Could not load the certificates"
+        actions={<RetryButton onClick={certs.reload} />}
+      />
+      {certs.loading && !certs.data && <Loading what="Loading certificates" />}
+      {certs.data &&
+        (certs.data.items.length === 0 ? (
+          <p className="muted">No certificates have been issued to this user.</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <caption className="visually-hidden">Certificates of this user</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Serial</th>
+                  <th scope="col">Profile</th>
+                  <th scope="col">Slot</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Expires</th>
+                </tr>
+              </thead>
+              <tbody>
+                {certs.data.items.map((c) => (
+                  <tr key={c.id}>
+                    <td className="mono">
+                      <Link to={`/operator/certificates/${c.id}`}>{formatSerial(c.serial)}</Link>
+                    </td>
+                    <td>{humanize(c.profile)}</td>
+                    <td>{c.slot?.toUpperCase() ?? '—'}</td>
+                    <td>
+                      <Badge value={c.status} />
+                    </td>
+                    <td>{formatDate(c.notAfter)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))}
+    </section>
+  );
+}

@@ -1,0 +1,339 @@
+// The entities of the Tessera HTTP API (v1), written by hand from api-contract.md. The server's
+// OpenAPI document is the authority; these types are what the web app relies on.
+
+export type Role = 'user' | 'helpdesk' | 'issuance_officer' | 'validation_officer' | 'admin';
+export const ROLES: readonly Role[] = ['user', 'helpdesk', 'issuance_officer', 'validation_officer', 'admin'];
+
+export type Permission =
+  | 'user.read'
+  | 'user.create'
+  | 'user.update'
+  | 'user.lifecycle'
+  | 'device.read'
+  | 'device.register'
+  | 'device.bind'
+  | 'device.issue'
+  | 'device.recycle'
+  | 'device.lifecycle'
+  | 'policy.read'
+  | 'policy.write'
+  | 'settings.read'
+  | 'settings.write'
+  | 'audit.read'
+  | 'audit.verify'
+  | 'certificate.read'
+  | 'certificate.suspend'
+  | 'certificate.revoke'
+  | 'ca.read'
+  | 'ca.manage'
+  | 'key.recover'
+  | 'request.read'
+  | 'request.submit'
+  | 'request.approve'
+  | 'initial_pin.retrieve'
+  | 'initial_password.issue'
+  | 'agent.pair'
+  | 'agent.manage'
+  | 'directory.manage'
+  | 'self.read'
+  | 'self.issue'
+  | 'self.incident';
+
+/** A list endpoint's answer; `limit` (1..200) and `offset` select the page. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown>; correlationId: string };
+}
+
+// ---- Auth and meta -------------------------------------------------------------------------
+
+export interface Me {
+  id: string;
+  username: string;
+  displayName: string;
+  roles: Role[];
+  permissions: string[];
+}
+
+export interface SessionInfo {
+  user: Me;
+  csrfToken: string;
+}
+
+export interface Meta {
+  version: string;
+  demo: boolean;
+  externalUrl: string;
+}
+
+// ---- Users ---------------------------------------------------------------------------------
+
+export type UserState = 'active' | 'suspended' | 'terminated';
+export const USER_STATES: readonly UserState[] = ['active', 'suspended', 'terminated'];
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  email: string | null;
+  source: 'local' | 'ldap';
+  state: UserState;
+  roles: Role[];
+  properties: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewUser {
+  username: string;
+  displayName: string;
+  email?: string;
+  roles?: Role[];
+  properties?: Record<string, string>;
+}
+
+export interface UserPatch {
+  displayName?: string;
+  email?: string;
+  roles?: Role[];
+  properties?: Record<string, string>;
+}
+
+export type UserLifecycleAction = 'suspend' | 'reactivate' | 'terminate';
+
+// ---- Devices -------------------------------------------------------------------------------
+
+export type DeviceType = 'piv_card' | 'piv_token' | 'mobile';
+export const DEVICE_TYPES: readonly DeviceType[] = ['piv_card', 'piv_token', 'mobile'];
+
+export type DeviceState =
+  | 'inventory'
+  | 'bound'
+  | 'issuing'
+  | 'pending'
+  | 'active'
+  | 'failed'
+  | 'awaiting_recycle'
+  | 'invalid'
+  | 'terminated';
+export const DEVICE_STATES: readonly DeviceState[] = [
+  'inventory',
+  'bound',
+  'issuing',
+  'pending',
+  'active',
+  'failed',
+  'awaiting_recycle',
+  'invalid',
+  'terminated',
+];
+
+export interface Device {
+  id: string;
+  serial: string;
+  type: DeviceType;
+  model: string | null;
+  state: DeviceState;
+  userId: string | null;
+  policyId: string | null;
+  notes: string | null;
+  issuedAt: string | null;
+  expiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewDevice {
+  serial: string;
+  type: DeviceType;
+  model?: string;
+  notes?: string;
+}
+
+export interface ImportRow {
+  line: number;
+  serial: string | null;
+  status: 'created' | 'refused';
+  error?: string;
+}
+
+export interface ImportReport {
+  created: number;
+  refused: number;
+  rows: ImportRow[];
+}
+
+// ---- Device policies -----------------------------------------------------------------------
+
+export type Slot = '9a' | '9c' | '9d' | '9e';
+export const SLOTS: readonly Slot[] = ['9a', '9c', '9d', '9e'];
+
+export type KeyAlgorithm = 'RSA2048' | 'ECCP256' | 'ECCP384';
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['RSA2048', 'ECCP256', 'ECCP384'];
+
+export type CertificateProfileName =
+  'piv_authentication' | 'card_authentication' | 'digital_signature' | 'key_management';
+export const CERTIFICATE_PROFILES: readonly CertificateProfileName[] = [
+  'piv_authentication',
+  'digital_signature',
+  'key_management',
+  'card_authentication',
+];
+
+export interface CredentialProfile {
+  name: string;
+  slot: Slot;
+  keyAlgorithm: KeyAlgorithm;
+  certificateProfile: CertificateProfileName;
+  validityDays: number;
+  archiveKey: boolean;
+}
+
+export interface PinPolicy {
+  minLength: number;
+  maxLength: number;
+  charset: 'digits' | 'alphanumeric';
+  noRepeatedDigits: boolean;
+  noSequences: boolean;
+  retries: number;
+}
+
+export interface Policy {
+  id: string;
+  name: string;
+  description: string;
+  deviceTypes: DeviceType[];
+  credentialProfiles: CredentialProfile[];
+  pinPolicy: PinPolicy;
+  pukRetries: number;
+  deviceValidityDays: number;
+  defaultLayout: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The body of POST /api/policies and PUT /api/policies/:id. */
+export type PolicyInput = Omit<Policy, 'id' | 'createdAt' | 'updatedAt' | 'version'>;
+
+// ---- Security settings ---------------------------------------------------------------------
+
+export type InitialPinDisplayMode = 'displayed' | 'disguised' | 'not_displayed';
+export type PortalAuthMethod = 'initial_password' | 'directory_password' | 'security_questions';
+export const PORTAL_AUTH_METHODS: readonly PortalAuthMethod[] = [
+  'initial_password',
+  'directory_password',
+  'security_questions',
+];
+
+export interface Settings {
+  initialPinDisplayMode: InitialPinDisplayMode;
+  changePinDuringIssuance: boolean;
+  issuanceRetryForUser: boolean;
+  portalAuthMethods: PortalAuthMethod[];
+  securityQuestionCount: number;
+}
+
+// ---- Audit ---------------------------------------------------------------------------------
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actorId: string | null;
+  actorName: string;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  details: Record<string, unknown> | null;
+  correlationId: string | null;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  checked: number;
+  brokenAt?: number;
+  reason?: string;
+}
+
+// ---- Certificates --------------------------------------------------------------------------
+
+export type CertificateStatus = 'valid' | 'suspended' | 'revoked';
+export const CERTIFICATE_STATUSES: readonly CertificateStatus[] = ['valid', 'suspended', 'revoked'];
+
+export type RevocationReason =
+  | 'unspecified'
+  | 'keyCompromise'
+  | 'caCompromise'
+  | 'affiliationChanged'
+  | 'superseded'
+  | 'cessationOfOperation'
+  | 'privilegeWithdrawn';
+export const REVOCATION_REASONS: readonly RevocationReason[] = [
+  'unspecified',
+  'keyCompromise',
+  'caCompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'privilegeWithdrawn',
+];
+
+export interface CertificateSummary {
+  id: string;
+  serial: string;
+  caId: string;
+  userId: string | null;
+  deviceId: string | null;
+  credentialId: string | null;
+  profile: string;
+  slot: string | null;
+  subject: string;
+  notBefore: string;
+  notAfter: string;
+  status: CertificateStatus;
+  revocationReason: string | null;
+  revokedAt: string | null;
+}
+
+export interface CertificateDetail extends CertificateSummary {
+  pem: string;
+  issuer: string;
+  subjectAltNames: string[];
+  keyUsage: string[];
+  extendedKeyUsage: string[];
+  publicKeyAlgorithm: string;
+  signatureAlgorithm: string;
+  crlDistributionPoints: string[];
+  ocspUrls: string[];
+  caIssuersUrls: string[];
+}
+
+// ---- Certificate authorities ---------------------------------------------------------------
+
+export interface CrlInfo {
+  number: string;
+  thisUpdate: string;
+  nextUpdate: string;
+}
+
+export interface CertificateAuthority {
+  id: string;
+  name: string;
+  kind: 'root' | 'issuing';
+  subject: string;
+  issuer: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  keyAlgorithm: string;
+  active: boolean;
+  imported: boolean;
+  crl: CrlInfo | null;
+}
+
+export type CaImport =
+  { certificateChainPem: string; privateKeyPem: string } | { pkcs12Base64: string; password: string };
