@@ -33,17 +33,21 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   // The built-in demo agent (start only): virtual readers with emulated cards, over a real socket.
-  const demoAgents =
-    embedded && flags.demo !== false
-      ? await startDemoAgents({
-          db: rt.db,
-          pairing: rt.services.agents,
-          dataDir: rt.config.dataDir,
-          serverUrl: base,
-        })
-      : null;
-  printBanner(rt, base, admin, demo, embedded);
-  if (demoAgents) printDemoAgents(demoAgents);
+  let demoAgents: DemoAgents | null = null;
+  if (embedded && flags.demo !== false) {
+    try {
+      demoAgents = await startDemoAgents({
+        db: rt.db,
+        pairing: rt.services.agents,
+        dataDir: rt.config.dataDir,
+        serverUrl: base,
+      });
+    } catch (e) {
+      // Tessera is useful without it (real agents still pair); say why the demo cards are missing.
+      line(`Note: the built-in demo agent did not start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  printBanner(rt, base, admin, demo, embedded, demoAgents);
   const stop = async (signal: string) => {
     line(`\n${signal}: stopping Tessera…`);
     stopBackground();
@@ -71,6 +75,7 @@ function printBanner(
   admin: Awaited<ReturnType<Runtime['services']['bootstrap']['ensureFirstAdmin']>>,
   demo: Awaited<ReturnType<Runtime['services']['bootstrap']['seedDemo']>>,
   embedded: boolean,
+  demoAgents: DemoAgents | null,
 ) {
   line();
   line(`Tessera is running${embedded ? ' (embedded: PGlite in ' + join(rt.config.dataDir, 'db') + ')' : ''}`);
@@ -97,6 +102,7 @@ function printBanner(
     line(
       `\n  A new master key was written to ${join(rt.config.dataDir, 'master.key')}: back it up; without it the secrets in the database cannot be read.`,
     );
+  if (demoAgents) printDemoAgents(demoAgents);
   line();
   line('  Stop with Ctrl-C; data is kept for the next start.');
 }
