@@ -68,7 +68,12 @@ export async function startDemoAgents(deps: {
   try {
     for (const [k, owner] of owners.entries()) {
       const name = `Demo agent (${owner.username})`;
-      const { agentId, token } = await deps.pairing.pairDemo(owner.id, name, hostname());
+      const paired = await deps.pairing.pairDemo(owner.id, name, hostname());
+      if (!paired) {
+        deps.log?.(`The demo agent of ${owner.username} was revoked: not starting it`);
+        continue;
+      }
+      const { agentId, token } = paired;
       const readers = new MemoryReaderSet();
       const cards: DemoAgent['cards'] = [];
       for (let i = 0; i < DEMO_READERS_PER_AGENT; i++) {

@@ -127,17 +127,19 @@ export class PairingService {
 
   /**
    * Pairs (or re-keys) the built-in demo agent of a person directly, without a code: `tessera start`
-   * runs it in-process. Returns a fresh token each start; the agent row is reused.
+   * runs it in-process. Returns a fresh token each start; the agent row is reused. A demo agent an
+   * administrator revoked stays revoked (null).
    */
   async pairDemo(
     ownerUserId: string,
     name: string,
     hostname: string,
-  ): Promise<{ agentId: string; token: string }> {
+  ): Promise<{ agentId: string; token: string } | null> {
     const token = randomBytes(32).toString('base64url');
     const at = this.ctx.clock.now();
     return this.ctx.db.transaction(async (tx) => {
       const existing = await findDemoAgent(tx, ownerUserId);
+      if (existing?.revokedAt) return null;
       if (existing) {
         await setAgentToken(tx, existing.id, sha256(token));
         return { agentId: existing.id, token };

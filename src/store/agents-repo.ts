@@ -107,7 +107,7 @@ export async function findDemoAgent(db: Queryable, ownerUserId: string): Promise
 }
 
 export async function setAgentToken(tx: Queryable, id: string, tokenHash: string): Promise<void> {
-  await tx.query('UPDATE agents SET token_hash = $2, revoked_at = NULL WHERE id = $1', [id, tokenHash]);
+  await tx.query('UPDATE agents SET token_hash = $2 WHERE id = $1 AND revoked_at IS NULL', [id, tokenHash]);
 }
 
 export async function markAgentRevoked(tx: Queryable, id: string, at: Date): Promise<boolean> {
