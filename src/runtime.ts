@@ -54,6 +54,8 @@ export interface RuntimeOptions {
   inMemory?: boolean;
   /** PostgreSQL schema (tests sharing one database). */
   schema?: string;
+  /** Start the in-memory PGlite from this dumped, already migrated data directory (tests). */
+  pgliteTemplate?: Blob;
   /** How services reach cards (the agent hub in a server; in-process readers in some tests). */
   cardAccess?: CardAccess;
 }
@@ -63,6 +65,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     databaseUrl: config.databaseUrl,
     dataDir: opts.inMemory ? undefined : join(config.dataDir, 'db'),
     schema: opts.schema,
+    ...(opts.pgliteTemplate ? { pgliteTemplate: opts.pgliteTemplate } : {}),
   });
   try {
     const migrationsApplied = await migrate(db);

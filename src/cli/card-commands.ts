@@ -254,9 +254,9 @@ export function registerCardCommands(program: Command, deps: CardCommandDeps = {
         reconnect: true,
         onState: (s, detail) => {
           if (s === 'inserted')
-            out(
-              `Card inserted into the vpcd reader at ${detail} (try: yubico-piv-tool -r Virtual -a status).`,
-            );
+            out(`Card inserted into the vpcd reader at ${detail}; waiting for pcscd to power it…`);
+          if (s === 'powered')
+            out('Card ready: PC/SC programs see it now (try: yubico-piv-tool -r Virtual -a status).');
           if (s === 'removed') out('vpcd closed the connection: card removed; reconnecting…');
           if (s === 'waiting')
             out(`Waiting for vpcd at ${flags.host}:${flags.port} (is pcscd running?): ${detail}`);

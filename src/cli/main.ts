@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerServerCommands } from './server-commands.js';
+import { registerCardCommands } from './card-commands.js';
 
 const program = new Command()
   .name('tessera')
@@ -14,6 +15,7 @@ const program = new Command()
 registerServerCommands(program);
 registerAdminCommands(program);
 registerAgentCommands(program);
+registerCardCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`tessera: ${err instanceof Error ? err.message : String(err)}`);

@@ -6,7 +6,19 @@ import { randomBytes } from 'node:crypto';
 
 export type RandomSource = (n: number) => Uint8Array;
 
-export function randomSerial(random: RandomSource = randomBytes): Buffer {
+/** randomBytes in 4 KiB draws (one CSPRNG call per 256 serials instead of one per serial). */
+const pool = { buf: Buffer.alloc(0), off: 0 };
+function pooledRandom(n: number): Uint8Array {
+  if (pool.off + n > pool.buf.length) {
+    pool.buf = randomBytes(4096);
+    pool.off = 0;
+  }
+  const out = pool.buf.subarray(pool.off, pool.off + n);
+  pool.off += n;
+  return out;
+}
+
+export function randomSerial(random: RandomSource = pooledRandom): Buffer {
   const b = Buffer.from(random(16));
   b[0] = b[0]! & 0x7f;
   if (b[0] === 0) b[0] = 0x01 + (b[1]! % 0x7f);

@@ -24,6 +24,8 @@ export interface CaRecord {
 export interface CrlState {
   caId: string;
   crlNumber: number;
+  /** A status change happened since this CRL was signed. */
+  stale: boolean;
   thisUpdate: Date | null;
   nextUpdate: Date | null;
   crl: Buffer | null;
@@ -119,6 +121,7 @@ export async function activateIssuingCa(tx: Queryable, id: string): Promise<void
 type CrlRow = {
   ca_id: string;
   crl_number: number;
+  stale: boolean;
   this_update: Date | null;
   next_update: Date | null;
   crl: Uint8Array | null;
@@ -127,6 +130,7 @@ type CrlRow = {
 const toCrl = (r: CrlRow): CrlState => ({
   caId: r.ca_id,
   crlNumber: Number(r.crl_number),
+  stale: r.stale,
   thisUpdate: r.this_update ? new Date(r.this_update) : null,
   nextUpdate: r.next_update ? new Date(r.next_update) : null,
   crl: r.crl ? Buffer.from(r.crl) : null,
@@ -139,6 +143,11 @@ export async function getCrlState(db: Queryable, caId: string): Promise<CrlState
 
 export async function listCrlStates(db: Queryable): Promise<CrlState[]> {
   return (await db.query<CrlRow>('SELECT * FROM ca_crls')).map(toCrl);
+}
+
+/** Marks the CA's CRL as behind the certificates' status (in the status change's transaction). */
+export async function markCrlStale(tx: Queryable, caId: string): Promise<void> {
+  await tx.query('UPDATE ca_crls SET stale = true WHERE ca_id = $1', [caId]);
 }
 
 /**
@@ -159,10 +168,8 @@ export async function saveCrl(
   caId: string,
   crl: { thisUpdate: Date; nextUpdate: Date; der: Buffer },
 ): Promise<void> {
-  await tx.query('UPDATE ca_crls SET this_update = $2, next_update = $3, crl = $4 WHERE ca_id = $1', [
-    caId,
-    crl.thisUpdate,
-    crl.nextUpdate,
-    crl.der,
-  ]);
+  await tx.query(
+    'UPDATE ca_crls SET this_update = $2, next_update = $3, crl = $4, stale = false WHERE ca_id = $1',
+    [caId, crl.thisUpdate, crl.nextUpdate, crl.der],
+  );
 }

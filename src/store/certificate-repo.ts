@@ -1,4 +1,5 @@
 // Issued certificates with their status, and archived key-management keys (stored encrypted).
+import { eventHash, type AuditEvent, type AuditInput } from './audit-repo.js';
 import type { Queryable } from './db.js';
 
 export type CertificateStatus = 'valid' | 'suspended' | 'revoked';
@@ -72,11 +73,21 @@ const toRecord = (r: Row): CertificateRecord => ({
 });
 
 export async function insertCertificate(tx: Queryable, c: NewCertificate, at: Date): Promise<void> {
-  await tx.query(
-    `INSERT INTO certificates (id, ca_id, serial, user_id, device_id, credential_id, profile, slot, subject,
-                               key_algorithm, not_before, not_after, der, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
-    [
+  await insertCertificates(tx, [c], at);
+}
+
+const CERT_COLUMNS = 14;
+
+/** Inserts several certificates in one statement (issuance writes them in groups under load). */
+export async function insertCertificates(
+  tx: Queryable,
+  certs: readonly NewCertificate[],
+  at: Date,
+): Promise<void> {
+  if (certs.length === 0) return;
+  const params: unknown[] = [];
+  const rows = certs.map((c, i) => {
+    params.push(
       c.id,
       c.caId,
       c.serial,
@@ -91,8 +102,71 @@ export async function insertCertificate(tx: Queryable, c: NewCertificate, at: Da
       c.notAfter,
       c.der,
       at,
-    ],
+    );
+    const b = i * CERT_COLUMNS;
+    return `(${Array.from({ length: CERT_COLUMNS }, (_, k) => `$${b + k + 1}`).join(', ')}, $${b + CERT_COLUMNS})`;
+  });
+  await tx.query(
+    `INSERT INTO certificates (id, ca_id, serial, user_id, device_id, credential_id, profile, slot, subject,
+                               key_algorithm, not_before, not_after, der, created_at, updated_at)
+     VALUES ${rows.join(', ')}`,
+    params,
   );
+}
+
+/**
+ * Appends several audit events in one go: the same chain appendAudit (audit-repo.ts) builds —
+ * same fields, same eventHash, one link after another under the audit_head row lock — with one
+ * multi-row INSERT instead of three statements per event. Issuance under load appends its
+ * events this way so the hash-chain lock is held for one round trip per group, not per certificate.
+ */
+export async function appendAuditEvents(tx: Queryable, inputs: readonly AuditInput[]): Promise<void> {
+  if (inputs.length === 0) return;
+  const [head] = await tx.query<{ seq: number; hash: string }>(
+    'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
+  );
+  if (!head) throw new Error('audit_head row is missing: the database was not migrated');
+  let seq = Number(head.seq);
+  let prev = head.hash;
+  const params: unknown[] = [];
+  const rows: string[] = [];
+  for (const input of inputs) {
+    const partial: Omit<AuditEvent, 'hash'> = {
+      seq: ++seq,
+      at: new Date(Math.floor(input.at.getTime())),
+      actorId: input.actor.id,
+      actorName: input.actor.name,
+      action: input.action,
+      targetType: input.targetType,
+      targetId: input.targetId ?? null,
+      details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
+      correlationId: input.correlationId ?? null,
+      prevHash: prev,
+    };
+    const hash = eventHash(partial);
+    const b = params.length;
+    params.push(
+      partial.seq,
+      partial.at,
+      partial.actorId,
+      partial.actorName,
+      partial.action,
+      partial.targetType,
+      partial.targetId,
+      JSON.stringify(partial.details),
+      partial.correlationId,
+      partial.prevHash,
+      hash,
+    );
+    rows.push(`(${Array.from({ length: 11 }, (_, k) => `$${b + k + 1}`).join(', ')})`);
+    prev = hash;
+  }
+  await tx.query(
+    `INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_type, target_id, details, correlation_id, prev_hash, hash)
+     VALUES ${rows.join(', ')}`,
+    params,
+  );
+  await tx.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, prev]);
 }
 
 export async function getCertificate(

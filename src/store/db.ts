@@ -19,6 +19,8 @@ export interface Db extends Queryable {
   /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** PGlite only: the data directory as a tarball (a template for fast test databases). */
+  dumpDataDir?(): Promise<Blob>;
 }
 
 export interface OpenDbOptions {
@@ -30,16 +32,19 @@ export interface OpenDbOptions {
   schema?: string;
   /** Pool size for PostgreSQL. */
   poolSize?: number;
+  /** In-memory PGlite started from a dumped data directory instead of a fresh initdb (tests). */
+  pgliteTemplate?: Blob;
 }
 
 export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.schema, opts.poolSize ?? 10);
-  return openPglite(opts.dataDir);
+  return openPglite(opts.dataDir, opts.pgliteTemplate);
 }
 
-async function openPglite(dataDir?: string): Promise<Db> {
+async function openPglite(dataDir?: string, template?: Blob): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const lite = await PGlite.create(dataDir);
+  const lite =
+    template && !dataDir ? await PGlite.create({ loadDataDir: template }) : await PGlite.create(dataDir);
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
       const res = await q.query<T>(sql, params as unknown[]);
@@ -55,6 +60,7 @@ async function openPglite(dataDir?: string): Promise<Db> {
     ...base,
     transaction: (fn) => lite.transaction((tx) => fn(wrap(tx))),
     close: () => lite.close(),
+    dumpDataDir: () => lite.dumpDataDir('none'),
   };
 }
 

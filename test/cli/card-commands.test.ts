@@ -112,7 +112,7 @@ describe.skipIf(missing !== undefined)('tessera card emulate (pcscd + vpcd)', ()
         '--trace',
       ]);
       const deadline = Date.now() + 15_000;
-      while (!lines.some((l) => l.includes('Card inserted'))) {
+      while (!lines.some((l) => l.includes('Card ready'))) {
         if (Date.now() > deadline) throw new Error(`emulate did not insert the card: ${lines.join('\n')}`);
         await new Promise((r) => setTimeout(r, 100));
       }

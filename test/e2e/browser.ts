@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
+/** expect.poll's options: the machine is shared, so a page may take seconds to settle. */
+export const POLL = { timeout: 30_000, interval: 100 };
 export const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium)
   console.warn(

@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/server.js';
 import {
+  POLL,
   ensureWebBuilt,
   expectLabelledControls,
   hasChromium,
@@ -17,7 +18,7 @@ import {
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
-describe.skipIf(!hasChromium)('operator portal in Chromium', () => {
+describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 }, () => {
   let server: TestServer;
   let browser: Browser;
   let context: BrowserContext;
@@ -37,11 +38,11 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', () => {
     server = await startTestServer();
     browser = await launchChromium();
     context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
-    context.setDefaultTimeout(10_000);
+    context.setDefaultTimeout(30_000);
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(String(err)));
     shots = screenshotDir();
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await context?.close();
@@ -51,7 +52,7 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', () => {
 
   it('sends a visitor to the sign-in page and signs in the first administrator', async () => {
     await page.goto('/');
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+    await expect.poll(() => new URL(page.url()).pathname, POLL).toBe('/login');
     expect(new URL(page.url()).searchParams.get('next')).toBe('/operator');
     await expectLabelledControls(page);
 
@@ -60,7 +61,7 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', () => {
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     const failure = page.getByRole('alert');
-    await expect.poll(() => failure.textContent()).toMatch(/Sign-in failed/);
+    await expect.poll(() => failure.textContent(), POLL).toMatch(/Sign-in failed/);
     expect(await failure.textContent()).toMatch(/unauthenticated/);
     await shoot('01-login-failed');
 
@@ -154,9 +155,18 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', () => {
     await nav('Users').click();
     await heading('Users').waitFor();
     await page.getByLabel('Search users').fill(username);
-    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe(username);
+    await expect.poll(() => new URL(page.url()).searchParams.get('q'), POLL).toBe(username);
     await page.getByRole('link', { name: username }).waitFor();
-    await expect.poll(() => page.getByRole('row').count()).toBe(2); // header + Alice
+    await expect.poll(() => page.getByRole('row').count(), POLL).toBe(2); // header + Alice
+    // Role and state filters go to the server too.
+    await page.getByLabel('Search users').fill('');
+    await page.getByLabel('Role').selectOption('helpdesk');
+    await expect.poll(() => page.getByRole('row').count(), POLL).toBe(2);
+    await page.getByRole('link', { name: username }).waitFor();
+    await page.getByLabel('State').selectOption('suspended');
+    await page.getByRole('cell', { name: 'No users match these filters.' }).waitFor();
+    await page.getByLabel('State').selectOption('');
+    await page.getByLabel('Role').selectOption('');
   });
 
   it('registers a device in inventory', async () => {
@@ -164,7 +174,7 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', () => {
     await heading('Devices').waitFor();
     await page.getByRole('button', { name: 'Register a device' }).click();
     // The panel takes focus at its first field.
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('reg-serial');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id), POLL).toBe('reg-serial');
     await page.getByLabel('Serial number').fill(`E2E-${stamp}-1`);
     await page.getByLabel('Device type').selectOption('piv_card');
     await page.getByLabel('Model (optional)').fill('Test PIV card');

@@ -220,6 +220,27 @@ for (const engine of ENGINES) {
         expect((await svc.search({ q: 'ångström', limit: 10, offset: 0 })).total).toBeGreaterThan(0);
       });
 
+      it('issues concurrently in groups: every certificate stored with its audit event; one bad row fails alone', async () => {
+        const pem = csr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+        const plain: IssueTarget = { ...target, credentialId: null };
+        const broken: IssueTarget = { ...target, credentialId: randomUUID() }; // no such credential: FK violation
+        const results = await Promise.allSettled([
+          ...Array.from({ length: 30 }, () => svc.issueFromCsr(admin, plain, pem)),
+          svc.issueFromCsr(admin, broken, pem),
+          ...Array.from({ length: 10 }, () => svc.issueFromCsr(admin, plain, pem)),
+        ]);
+        const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        expect(ok).toHaveLength(40);
+        expect(results[30]!.status).toBe('rejected');
+        expect(new Set(ok.map((c) => c.serial)).size).toBe(40);
+        const [n] = await t.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM audit_events WHERE action = 'certificate.issued' AND target_id = ANY($1::text[])`,
+          [ok.map((c) => c.id)],
+        );
+        expect(n!.n).toBe(40);
+        expect((await verifyAudit(t.db)).ok).toBe(true);
+      });
+
       it('refuses a bad CSR signature and a key the policy forbids', async () => {
         const pem = csr(['-newkey', 'rsa:2048']);
         await expect(svc.issueFromCsr(admin, target, pem)).rejects.toThrow(/requires a ECCP256 key/);
@@ -386,6 +407,13 @@ for (const engine of ENGINES) {
         const after = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!;
         expect(Number(after.number)).toBe(Number(before) + 1);
         expect(new Date(after.nextUpdate).getTime() - new Date(after.thisUpdate).getTime()).toBe(24 * 3600e3);
+        // A CRL left stale by a status change whose re-signing did not happen is re-signed on request.
+        await t.db.query('UPDATE ca_crls SET stale = true WHERE ca_id = $1', [issuingId]);
+        await svc.currentCrl(issuingId);
+        const fresh = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!;
+        expect(Number(fresh.number)).toBe(Number(after.number) + 1);
+        await svc.currentCrl(issuingId);
+        expect((await svc.listCas()).find((c) => c.id === issuingId)!.crl!.number).toBe(fresh.number);
       });
     },
   );

@@ -10,20 +10,25 @@ import { OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
-import { caRoutes } from '../../src/http/routes/cas.js';
-import { certificateRoutes } from '../../src/http/routes/certificates.js';
-import { pkiRoutes } from '../../src/http/routes/pki.js';
 import { createCaHierarchy } from '../../src/pki/ca-builder.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import {
-  CertificateService,
-  type CertificateServiceConfig,
-  type IssueTarget,
-} from '../../src/services/certificate-service.js';
+import type { CertificateService, IssueTarget } from '../../src/services/certificate-service.js';
 import { ApiClient } from '../support/server.js';
 import { seedPerson } from './db.js';
 import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
 
 type Summary = { id: string; serial: string; status: string; revocationReason: string | null; caId: string };
 type Err = { error: { code: string } };
@@ -39,26 +44,29 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
   let admin: ApiClient;
   let helpdesk: ApiClient;
   let target: IssueTarget;
-  const pkiConfig: CertificateServiceConfig = {
-    externalUrl: '',
-    crlValidityHours: 24,
-    caAlgorithm: 'ECDSA-P256',
-  };
 
   beforeAll(async () => {
-    const config = loadConfig({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent' }, {});
+    // The server's own URLs (CRL DP, AIA, OCSP) must name the port it really listens on, so the
+    // port is chosen first and given to the configuration.
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const config = loadConfig(
+      {
+        host: '127.0.0.1',
+        port,
+        externalUrl: url,
+        dataDir,
+        logLevel: 'silent',
+        pki: { caAlgorithm: 'ECDSA-P256' },
+      },
+      {},
+    );
     rt = await openRuntime(config, { inMemory: true });
     const first = await rt.services.bootstrap.ensureFirstAdmin();
     const demo = await rt.services.bootstrap.seedDemo();
-    svc = new CertificateService({ db: rt.db, masterKey: rt.masterKey, clock: rt.clock, config: pkiConfig });
+    svc = rt.services.certificates;
     app = await buildApp(rt);
-    await app.register(pkiRoutes({ certificates: svc }));
-    await app.register(certificateRoutes({ certificates: svc }));
-    await app.register(caRoutes({ certificates: svc }));
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const addr = app.server.address();
-    url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    pkiConfig.externalUrl = url;
+    await app.listen({ host: '127.0.0.1', port });
     issuingId = (await svc.ensureHierarchy()).issuingCaId;
     admin = new ApiClient(url);
     expect((await admin.login(first.username, first.password!)).status).toBe(200);

@@ -10,7 +10,7 @@ import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { Clock } from '../../src/services/context.js';
 import type { CardAccess } from '../../src/services/card-access.js';
 import { createServer } from 'node:net';
-import { dropSchema, PG_URL, testSchemaName } from './db.js';
+import { dropSchema, PG_URL, pgliteTemplate, testSchemaName } from './db.js';
 
 export interface TestServer {
   url: string;
@@ -60,6 +60,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const rt = await openRuntime(config, {
     inMemory: true,
     schema,
+    ...(schema ? {} : { pgliteTemplate: await pgliteTemplate() }),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.cardAccess ? { cardAccess: opts.cardAccess } : {}),
   });

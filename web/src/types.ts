@@ -98,7 +98,8 @@ export interface NewUser {
 
 export interface UserPatch {
   displayName?: string;
-  email?: string;
+  /** null removes the address. */
+  email?: string | null;
   roles?: Role[];
   properties?: Record<string, string>;
 }

@@ -27,7 +27,7 @@ export interface VpcdOptions {
   /** Called with every exchanged APDU pair, for traces. */
   onApdu?: (command: Uint8Array, response: Uint8Array) => void;
   /** Called on connection changes, for the CLI's messages. */
-  onState?: (state: 'inserted' | 'removed' | 'waiting', detail?: string) => void;
+  onState?: (state: 'inserted' | 'powered' | 'removed' | 'waiting', detail?: string) => void;
 }
 
 export class VpcdCardBridge {
@@ -98,6 +98,7 @@ export class VpcdCardBridge {
         socket.on('close', () => {
           if (!opened) return;
           if (this.socket === socket) this.socket = undefined;
+          if (this.stopped) return; // withdrawn on purpose: nothing to report or retry
           this.opts.onState?.('removed');
           if (this.opts.reconnect && !this.stopped) {
             this.retryTimer = setTimeout(() => {
@@ -165,6 +166,7 @@ export class VpcdCardBridge {
   private markPowered(): void {
     if (this.powered) return;
     this.powered = true;
+    this.opts.onState?.('powered');
     for (const w of this.poweredWaiters.splice(0)) w();
   }
 

@@ -45,7 +45,7 @@ export function AuditPage() {
         actions={can('audit.verify') && <VerifyChain />}
       />
       <form
-        className="filters"
+        className="filters filters--grid"
         role="search"
         aria-label="Filter audit events"
         onSubmit={(e) => e.preventDefault()}

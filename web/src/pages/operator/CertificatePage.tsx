@@ -8,7 +8,7 @@ import { Badge } from '../../components/Badge';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { Loading, PageHeader, StatusMessage } from '../../components/Status';
-import { formatDateTime, formatSerial, humanize } from '../../format';
+import { deviceTypeLabel, formatDateTime, formatSerial, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import { REVOCATION_REASONS, type CertificateDetail, type RevocationReason } from '../../types';
@@ -175,6 +175,38 @@ function List({ items }: { items: string[] }) {
   );
 }
 
+/** The holder by name (when this operator may read users), linking to their User page. */
+function Holder({ userId }: { userId: string | null }) {
+  const { can } = useSession();
+  const user = useLoad(
+    () => (userId && can('user.read') ? api.users.get(userId) : Promise.resolve(null)),
+    [userId],
+  );
+  if (!userId) return <span className="muted">none</span>;
+  return (
+    <Link to={`/operator/users/${userId}`}>
+      {user.data ? `${user.data.displayName} (${user.data.username})` : 'View user'}
+    </Link>
+  );
+}
+
+/** The device the certificate's key lives on, by type and serial. */
+function DeviceRef({ deviceId }: { deviceId: string | null }) {
+  const { can } = useSession();
+  const device = useLoad(
+    () => (deviceId && can('device.read') ? api.devices.get(deviceId) : Promise.resolve(null)),
+    [deviceId],
+  );
+  if (!deviceId) return <span className="muted">none</span>;
+  if (!device.data) return <span className="mono small">{deviceId}</span>;
+  return (
+    <>
+      {deviceTypeLabel(device.data.type)} <span className="mono">{device.data.serial}</span>{' '}
+      <Badge value={device.data.state} />
+    </>
+  );
+}
+
 function CertificateFields({ cert: c }: { cert: CertificateDetail }) {
   const [copied, setCopied] = useState('');
   return (
@@ -238,11 +270,11 @@ function CertificateFields({ cert: c }: { cert: CertificateDetail }) {
           </dd>
           <dt>Holder</dt>
           <dd>
-            {c.userId ? (
-              <Link to={`/operator/users/${c.userId}`}>View user</Link>
-            ) : (
-              <span className="muted">none</span>
-            )}
+            <Holder userId={c.userId} />
+          </dd>
+          <dt>Device</dt>
+          <dd>
+            <DeviceRef deviceId={c.deviceId} />
           </dd>
         </dl>
       </section>

@@ -229,7 +229,7 @@ function PolicyForm({ policy }: { policy: Policy | null }) {
                     <th scope="col">Key algorithm</th>
                     <th scope="col">Validity (days)</th>
                     <th scope="col">Archive key</th>
-                    <th scope="col">
+                    <th scope="col" className="edit-only">
                       <span className="visually-hidden">Actions</span>
                     </th>
                   </tr>
@@ -310,7 +310,7 @@ function PolicyForm({ policy }: { policy: Policy | null }) {
                             onChange={(e) => setProfile(i, { archiveKey: e.target.checked })}
                           />
                         </td>
-                        <td>
+                        <td className="edit-only">
                           <button
                             type="button"
                             className="btn btn-ghost btn-small"
@@ -340,7 +340,7 @@ function PolicyForm({ policy }: { policy: Policy | null }) {
             </div>
             <button
               type="button"
-              className="btn btn-small"
+              className="btn btn-small edit-only"
               onClick={() => {
                 const used = new Set(draft.credentialProfiles.map((c) => c.certificateProfile));
                 const next = CERTIFICATE_PROFILES.find((p) => !used.has(p)) ?? 'piv_authentication';

@@ -109,7 +109,7 @@ export function UserPage() {
                     {LIFECYCLE[a].label}
                   </button>
                 ))}
-            {u.state === 'active' && (
+            {u.state === 'active' && (can('device.issue') || can('device.bind')) && (
               <button type="button" className="btn btn-primary" onClick={() => setAddDevice(true)}>
                 Add Device
               </button>
@@ -278,7 +278,8 @@ function UserEditForm({
     const saved = await action.run(() =>
       api.users.update(user.id, {
         displayName: displayName.trim(),
-        ...(email.trim() ? { email: email.trim() } : {}),
+        // An emptied field removes the address; an untouched empty one is left alone.
+        ...(email.trim() ? { email: email.trim() } : user.email ? { email: null } : {}),
         roles,
         properties: toRecord(pairs),
       }),

@@ -1,0 +1,13 @@
+// `npm run bench -- <name> [args]`: runs one benchmark by name. Each benchmark module exports
+// run(args) and prints its own table.
+const BENCHMARKS: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  pki: () => import('./pki.js'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name ? BENCHMARKS[name] : undefined;
+if (!load) {
+  console.error(`Usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]`);
+  process.exit(2);
+}
+await (await load()).run(args);
