@@ -11,6 +11,10 @@ import type { CardAccess } from './services/card-access.js';
 import { systemClock, type Clock, type ServiceContext } from './services/context.js';
 import { DeviceService } from './services/device-service.js';
 import { PairingService } from './services/pairing-service.js';
+import { DirectoryService } from './services/directory-service.js';
+import { InitialPasswordService } from './services/initial-password-service.js';
+import { PortalAuthService } from './services/portal-auth-service.js';
+import { SecurityQuestionService } from './services/security-question-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { SettingsService } from './services/settings-service.js';
 import { UserService } from './services/user-service.js';
@@ -31,6 +35,10 @@ export interface Services {
   certificates: CertificateService;
   issuance: IssuanceService;
   agents: PairingService;
+  directory: DirectoryService;
+  initialPasswords: InitialPasswordService;
+  securityQuestions: SecurityQuestionService;
+  portalAuth: PortalAuthService;
 }
 
 export interface Runtime {
@@ -93,13 +101,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const agentHub = new AgentHub(ctx);
     // Cards are reached through paired agents, unless a test hands in its own readers.
     const cardAccess = opts.cardAccess ?? agentHub;
+    const auth = new AuthService(ctx, {
+      maxFailures: config.loginMaxFailures,
+      lockoutMinutes: config.loginLockoutMinutes,
+      sessionTtlMinutes: config.sessionTtlMinutes,
+      sessionIdleMinutes: config.sessionIdleMinutes,
+    });
+    const directory = new DirectoryService(ctx, masterKey, users);
+    const initialPasswords = new InitialPasswordService(ctx);
+    const securityQuestions = new SecurityQuestionService(ctx, settings);
     const services: Services = {
-      auth: new AuthService(ctx, {
-        maxFailures: config.loginMaxFailures,
-        lockoutMinutes: config.loginLockoutMinutes,
-        sessionTtlMinutes: config.sessionTtlMinutes,
-        sessionIdleMinutes: config.sessionIdleMinutes,
-      }),
+      auth,
       users,
       devices,
       policies,
@@ -114,6 +126,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         settings,
       }),
       agents: new PairingService(ctx, agentHub),
+      directory,
+      initialPasswords,
+      securityQuestions,
+      portalAuth: new PortalAuthService(ctx, {
+        settings,
+        auth,
+        initialPasswords,
+        questions: securityQuestions,
+        directory,
+        decoyKey: masterKey.derive('portal-auth-decoy'),
+      }),
     };
     return {
       config,

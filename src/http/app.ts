@@ -21,8 +21,12 @@ import { issuanceRoutes } from './routes/issuance.js';
 import { caRoutes } from './routes/cas.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { pkiRoutes } from './routes/pki.js';
+import { directoryRoutes } from './routes/directory.js';
+import { initialPasswordRoutes } from './routes/initial-passwords.js';
 import { metaRoutes } from './routes/meta.js';
 import { policyRoutes } from './routes/policies.js';
+import { portalAuthRoutes } from './routes/portal-auth.js';
+import { securityQuestionRoutes } from './routes/security-questions.js';
 import { settingsRoutes } from './routes/settings.js';
 import { userRoutes } from './routes/users.js';
 
@@ -107,6 +111,10 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(certificateRoutes({ certificates: rt.services.certificates }));
   await app.register(caRoutes({ certificates: rt.services.certificates }));
   await app.register(pkiRoutes({ certificates: rt.services.certificates }));
+  await app.register(directoryRoutes(rt));
+  await app.register(initialPasswordRoutes(rt));
+  await app.register(securityQuestionRoutes(rt));
+  await app.register(portalAuthRoutes(rt));
   await app.register(agentRoutes(rt));
 
   const webRoot = findWebRoot();

@@ -94,6 +94,31 @@ export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
             ),
           );
     }
+    // User-portal and operator sessions are kept apart: a portal session (signed in with an initial
+    // password, directory password or security answers) may only reach self-service routes, even
+    // when the person holds operator roles; the portal's own routes need a portal session.
+    const portalRoute = req.routeOptions.url.startsWith('/api/portal/');
+    if (
+      auth.session.kind === 'portal' &&
+      cfg.permission !== 'authenticated' &&
+      !cfg.permission.startsWith('self.')
+    )
+      return reply
+        .status(403)
+        .send(
+          errorBody(
+            'forbidden',
+            'A user-portal session cannot do operator work: sign in to the operator portal',
+            cid,
+            { permission: cfg.permission, sessionKind: 'portal' },
+          ),
+        );
+    if (portalRoute && auth.session.kind !== 'portal')
+      return reply.status(403).send(
+        errorBody('forbidden', 'This is a user-portal route: sign in to the user portal', cid, {
+          sessionKind: auth.session.kind,
+        }),
+      );
     if (cfg.permission !== 'authenticated' && !can(auth.user.roles, cfg.permission))
       return reply.status(403).send(
         errorBody(

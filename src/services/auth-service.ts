@@ -6,6 +6,7 @@ import { DomainError, UnauthenticatedError } from '../domain/errors.js';
 import { permissionsOf, type Permission } from '../domain/permissions.js';
 import { verifyPassword } from '../secrets/password.js';
 import { appendAudit } from '../store/audit-repo.js';
+import type { Queryable } from '../store/db.js';
 import {
   deleteExpiredSessions,
   deleteSession,
@@ -62,12 +63,17 @@ export class LockedOutError extends DomainError {
   }
 }
 
-export const toMe = (u: User): Me => ({
+/**
+ * What a session may do. A portal session (the user portal, signed in with an initial password,
+ * the directory password or security answers) carries only the self-service permissions, whatever
+ * roles the person holds: operator work needs an operator sign-in.
+ */
+export const toMe = (u: User, kind: SessionRecord['kind'] = 'operator'): Me => ({
   id: u.id,
   username: u.username,
   displayName: u.displayName,
   roles: u.roles,
-  permissions: permissionsOf(u.roles),
+  permissions: permissionsOf(u.roles).filter((p) => kind === 'operator' || p.startsWith('self.')),
 });
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -100,17 +106,32 @@ export class AuthService {
     }
     if (user.state !== 'active')
       throw new UnauthenticatedError(`This account is ${user.state}: ask an administrator to reactivate it`);
+    return this.startSession(user, kind, 'password', (tx) => clearLoginFailures(tx, user.id));
+  }
+
+  /**
+   * Opens a session for a person whose credentials were checked by the caller (a password here,
+   * or a user-portal method), records how they signed in, and audits it. `also` runs in the same
+   * transaction (e.g. clearing failure counters).
+   */
+  async startSession(
+    user: User,
+    kind: SessionRecord['kind'],
+    authMethod: string,
+    also?: (tx: Queryable) => Promise<void>,
+  ): Promise<SignedIn> {
+    const now = this.ctx.clock.now();
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const expiresAt = new Date(now.getTime() + this.policy.sessionTtlMinutes * 60_000);
     await this.ctx.db.transaction(async (tx) => {
-      await clearLoginFailures(tx, user.id);
+      if (also) await also(tx);
       await insertSession(tx, {
         id: hashToken(token),
         userId: user.id,
         kind,
         csrfToken,
-        authMethod: 'password',
+        authMethod,
         createdAt: now,
         lastSeenAt: now,
         expiresAt,
@@ -121,11 +142,11 @@ export class AuthService {
         action: 'auth.signed_in',
         targetType: 'user',
         targetId: user.id,
-        details: { kind, method: 'password' },
+        details: { kind, method: authMethod },
         at: now,
       });
     });
-    return { token, csrfToken, expiresAt, user: toMe(user) };
+    return { token, csrfToken, expiresAt, user: toMe(user, kind) };
   }
 
   private async recordFailure(user: User, now: Date): Promise<void> {
@@ -169,7 +190,7 @@ export class AuthService {
     }
     // Writing last_seen on every request is wasted I/O; a minute's granularity is enough for idling.
     if (now.getTime() - session.lastSeenAt.getTime() > 60_000) await touchSession(this.ctx.db, id, now);
-    return { session, user, me: toMe(user) };
+    return { session, user, me: toMe(user, session.kind) };
   }
 
   async logout(token: string | undefined): Promise<void> {

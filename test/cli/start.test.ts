@@ -13,7 +13,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'tessera-start-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 const env = { TESSERA_DATA_DIR: dataDir, PORT: '0', TESSERA_MASTER_KEY: '' };
 
-describe('tessera start', () => {
+describe('tessera start', { timeout: 600_000 }, () => {
   it('starts, prints where to go and how to sign in, keeps data across restarts', async () => {
     let password = '';
     const first = startCli(['start'], env);
@@ -82,17 +82,19 @@ describe('tessera start', () => {
   });
 
   it('--help works everywhere', async () => {
-    for (const args of [
+    const all = [
       ['--help'],
       ['start', '--help'],
       ['serve', '--help'],
       ['admin', 'create-user', '--help'],
       ['audit', 'verify', '--help'],
       ['migrate', '--help'],
-    ]) {
-      const r = await runCli(args);
-      expect(r.code, args.join(' ')).toBe(0);
+      ['card', '--help'],
+    ];
+    const results = await Promise.all(all.map((args) => runCli(args)));
+    results.forEach((r, i) => {
+      expect(r.code, all[i]!.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage: tessera/);
-    }
+    });
   });
 });

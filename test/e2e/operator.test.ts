@@ -159,14 +159,18 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     await page.getByRole('link', { name: username }).waitFor();
     await expect.poll(() => page.getByRole('row').count(), POLL).toBe(2); // header + Alice
     // Role and state filters go to the server too.
+    const url = () => new URL(page.url()).searchParams;
     await page.getByLabel('Search users').fill('');
+    await expect.poll(() => url().get('q'), POLL).toBe(null);
     await page.getByLabel('Role').selectOption('helpdesk');
-    await expect.poll(() => page.getByRole('row').count(), POLL).toBe(2);
+    await expect.poll(() => url().get('role'), POLL).toBe('helpdesk');
+    await expect.poll(() => page.getByRole('row').count(), POLL).toBe(2); // header + Alice
     await page.getByRole('link', { name: username }).waitFor();
     await page.getByLabel('State').selectOption('suspended');
     await page.getByRole('cell', { name: 'No users match these filters.' }).waitFor();
     await page.getByLabel('State').selectOption('');
     await page.getByLabel('Role').selectOption('');
+    await expect.poll(() => url().toString(), POLL).toBe('');
   });
 
   it('registers a device in inventory', async () => {

@@ -11,7 +11,7 @@ let aliceId: string;
 let policyId: string;
 
 beforeAll(async () => {
-  cards = new MemoryCardAccess();
+  cards = new MemoryCardAccess(20);
   cards.addCard('Reader A', 30_000_001);
   cards.addCard('Reader B', 30_000_002);
   srv = await startTestServer({ demo: true, cardAccess: cards });

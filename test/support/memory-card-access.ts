@@ -10,6 +10,9 @@ export const TEST_AGENT_ID = '11111111-1111-4111-8111-111111111111';
 export class MemoryCardAccess implements CardAccess {
   readonly readers = new MemoryReaderSet();
 
+  /** Delay per APDU, like a real reader (vpcd costs ~44 ms): lets tests watch progress unfold. */
+  constructor(private readonly latencyMs = 0) {}
+
   /** A reader holding a new blank card with this serial. */
   addCard(reader: string, serial: number): VirtualPivCard {
     this.readers.addReader(reader);
@@ -28,8 +31,20 @@ export class MemoryCardAccess implements CardAccess {
     }));
   }
 
-  connect(_owner: string, _agentId: string, reader: string) {
-    return this.readers.connect(reader);
+  async connect(_owner: string, _agentId: string, reader: string) {
+    const conn = await this.readers.connect(reader);
+    if (!this.latencyMs) return conn;
+    const delay = this.latencyMs;
+    return {
+      ...conn,
+      reader: conn.reader,
+      atr: conn.atr,
+      async transmit(apdu: Uint8Array, opts?: Parameters<typeof conn.transmit>[1]) {
+        await new Promise((r) => setTimeout(r, delay));
+        return conn.transmit(apdu, opts);
+      },
+      close: conn.close?.bind(conn),
+    };
   }
 
   watch(_owner: string, listener: Parameters<CardAccess['watch']>[1]) {

@@ -66,6 +66,12 @@ function pairingKind(req: FastifyRequest): 'operator' | 'portal' | null {
   return can(auth.user.roles, 'agent.pair') ? 'operator' : null;
 }
 
+/** The actor, with its operator roles only in an operator session (a portal session acts for itself). */
+function operatorPowers(req: FastifyRequest) {
+  const actor = actorOf(req);
+  return req.auth!.session.kind === 'portal' ? { ...actor, roles: [] } : actor;
+}
+
 function refuse(req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const portal = req.auth!.session.kind === 'portal';
   return reply
@@ -181,7 +187,7 @@ export const agentRoutes =
       },
       async (req, reply) => {
         if (!pairingKind(req) && !can(req.auth!.user.roles, 'agent.manage')) return refuse(req, reply);
-        const items = await pairing.list(actorOf(req), req.query as Static<typeof ListQuery>);
+        const items = await pairing.list(operatorPowers(req), req.query as Static<typeof ListQuery>);
         return { items, total: items.length };
       },
     );
@@ -215,7 +221,7 @@ export const agentRoutes =
           response: { 200: Agent, ...errorResponses },
         },
       },
-      async (req) => pairing.revoke(actorOf(req), (req.params as IdParams).id),
+      async (req) => pairing.revoke(operatorPowers(req), (req.params as IdParams).id),
     );
 
     app.get(

@@ -85,7 +85,7 @@ export function AuditPage() {
       {list.loading && !list.data && <Loading what="Loading audit events" />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" aria-busy={list.loading}>
             <table className="table table--compact">
               <caption className="visually-hidden">Audit events</caption>
               <thead>

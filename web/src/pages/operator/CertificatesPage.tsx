@@ -111,7 +111,7 @@ export function CertificatesPage() {
       {list.loading && !list.data && <Loading what="Loading certificates" />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" aria-busy={list.loading}>
             <table className="table">
               <caption className="visually-hidden">Certificates</caption>
               <thead>

@@ -125,7 +125,7 @@ export function DevicesPage() {
       {list.loading && !list.data && <Loading what="Loading devices" />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" aria-busy={list.loading}>
             <table className="table">
               <caption className="visually-hidden">Devices</caption>
               <thead>

@@ -81,7 +81,7 @@ export function UsersPage() {
       {list.loading && !list.data && <Loading what="Loading users" />}
       {list.data && (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" aria-busy={list.loading}>
             <table className="table">
               <caption className="visually-hidden">Users</caption>
               <thead>

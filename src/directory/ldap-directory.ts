@@ -1,0 +1,252 @@
+// One LDAP directory, reached with ldapts: search the people the configuration selects (as the
+// service account), read group memberships, and check a person's password by binding as them.
+// Every failure to reach or use the server becomes an ExternalError with a stable code, so a sync
+// or sign-in can stop cleanly before changing anything.
+import { Client, InvalidCredentialsError, ResultCodeError, type Entry } from 'ldapts';
+import { ExternalError } from '../domain/errors.js';
+import type { DirectoryConfig } from './directory-config.js';
+import { andFilter, equalityFilter, normalizeDn } from './ldap-filter.js';
+
+export interface DirectoryPerson {
+  dn: string;
+  /** entryUUID or DN, as the configuration says. */
+  externalId: string;
+  username: string;
+  displayName: string;
+  email: string | null;
+  properties: Record<string, string>;
+}
+
+export interface DirectoryGroup {
+  dn: string;
+  /** Member DNs, normalized (normalizeDn). */
+  members: Set<string>;
+}
+
+const PAGE_SIZE = 500;
+
+const first = (v: Entry[string] | undefined): string | null => {
+  if (v === undefined) return null;
+  const x = Array.isArray(v) ? v[0] : v;
+  if (x === undefined) return null;
+  return Buffer.isBuffer(x) ? x.toString('utf8') : String(x);
+};
+
+const all = (v: Entry[string] | undefined): string[] =>
+  v === undefined
+    ? []
+    : (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
+
+function unreachable(cfg: DirectoryConfig, cause: unknown): ExternalError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ExternalError(
+    'directory_unreachable',
+    `The directory at ${cfg.url} could not be reached (${reason}): check the URL, the network and TLS settings`,
+    { url: cfg.url },
+    { cause },
+  );
+}
+
+export class LdapDirectory {
+  constructor(
+    private readonly cfg: DirectoryConfig,
+    /** The service account's password, decrypted only for the life of this object. */
+    private readonly bindPassword: string | null,
+  ) {}
+
+  private async connect(): Promise<Client> {
+    const url = new URL(this.cfg.url);
+    const tlsOptions = {
+      rejectUnauthorized: this.cfg.tlsVerify,
+      servername: url.hostname,
+      ...(this.cfg.caCertificatePem ? { ca: [this.cfg.caCertificatePem] } : {}),
+    };
+    const client = new Client({
+      url: this.cfg.url,
+      timeout: this.cfg.timeoutSeconds * 1000,
+      connectTimeout: this.cfg.timeoutSeconds * 1000,
+      strictDN: false,
+      ...(url.protocol === 'ldaps:' ? { tlsOptions } : {}),
+    });
+    try {
+      if (this.cfg.startTls) await client.startTLS(tlsOptions);
+    } catch (e) {
+      await client.unbind().catch(() => undefined);
+      throw unreachable(this.cfg, e);
+    }
+    return client;
+  }
+
+  /** A connection bound as the service account (or anonymous when no bind DN is set). */
+  private async serviceClient(): Promise<Client> {
+    const client = await this.connect();
+    try {
+      if (this.cfg.bindDn) await client.bind(this.cfg.bindDn, this.bindPassword ?? '');
+      else await client.bind('', '');
+      return client;
+    } catch (e) {
+      await client.unbind().catch(() => undefined);
+      if (e instanceof InvalidCredentialsError)
+        throw new ExternalError(
+          'directory_bind_failed',
+          'The directory refused the service account (bind DN or password is wrong)',
+          { bindDn: this.cfg.bindDn },
+          { cause: e },
+        );
+      if (e instanceof ResultCodeError)
+        throw new ExternalError(
+          'directory_error',
+          `The directory refused to bind: ${e.message}`,
+          {},
+          { cause: e },
+        );
+      throw unreachable(this.cfg, e);
+    }
+  }
+
+  private async withService<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    const client = await this.serviceClient();
+    try {
+      return await fn(client);
+    } catch (e) {
+      if (e instanceof ExternalError) throw e;
+      if (e instanceof ResultCodeError)
+        throw new ExternalError(
+          'directory_error',
+          `The directory refused a search: ${e.message}`,
+          {},
+          { cause: e },
+        );
+      throw unreachable(this.cfg, e);
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+
+  private attributesToRead(): string[] {
+    const a = this.cfg.attributes;
+    return [
+      ...new Set(
+        [
+          a.username,
+          a.displayName,
+          a.email,
+          ...Object.values(this.cfg.properties),
+          this.cfg.externalId === 'entryUUID' ? 'entryUUID' : null,
+        ].filter((x): x is string => !!x),
+      ),
+    ];
+  }
+
+  private toPerson(e: Entry): DirectoryPerson | string {
+    const a = this.cfg.attributes;
+    const username = first(e[a.username]);
+    if (!username) return `${e.dn}: no ${a.username} attribute`;
+    const externalId = this.cfg.externalId === 'dn' ? e.dn : first(e.entryUUID);
+    if (!externalId)
+      return `${e.dn}: no entryUUID (the server must return it, or use the DN as the external id)`;
+    const properties: Record<string, string> = {};
+    for (const [prop, attr] of Object.entries(this.cfg.properties)) {
+      const v = first(e[attr]);
+      if (v !== null) properties[prop] = v;
+    }
+    return {
+      dn: e.dn,
+      externalId,
+      username,
+      displayName: first(e[a.displayName]) ?? username,
+      email: a.email ? first(e[a.email]) : null,
+      properties,
+    };
+  }
+
+  private async searchPeople(
+    c: Client,
+    filter: string,
+  ): Promise<{ people: DirectoryPerson[]; problems: string[] }> {
+    const people: DirectoryPerson[] = [];
+    const problems: string[] = [];
+    const res = await c.search(this.cfg.baseDn, {
+      scope: 'sub',
+      filter,
+      attributes: this.attributesToRead(),
+      paged: { pageSize: PAGE_SIZE },
+    });
+    for (const e of res.searchEntries) {
+      const p = this.toPerson(e);
+      if (typeof p === 'string') problems.push(p);
+      else people.push(p);
+    }
+    return { people, problems };
+  }
+
+  /** Connects, binds as the service account and counts the people the filter selects. */
+  async test(): Promise<{ userCount: number }> {
+    return this.withService(async (c) => {
+      const res = await c.search(this.cfg.baseDn, {
+        scope: 'sub',
+        filter: this.cfg.userFilter,
+        attributes: ['1.1'],
+        paged: { pageSize: PAGE_SIZE },
+      });
+      return { userCount: res.searchEntries.length };
+    });
+  }
+
+  /** Every person and every group, read in one service session (a sync's input). */
+  async readAll(): Promise<{ people: DirectoryPerson[]; problems: string[]; groups: DirectoryGroup[] }> {
+    return this.withService(async (c) => {
+      const { people, problems } = await this.searchPeople(c, this.cfg.userFilter);
+      const groups: DirectoryGroup[] = [];
+      if (this.cfg.groupRoles.length) {
+        const res = await c.search(this.cfg.groups.baseDn || this.cfg.baseDn, {
+          scope: 'sub',
+          filter: this.cfg.groups.filter,
+          attributes: [this.cfg.groups.memberAttribute],
+          paged: { pageSize: PAGE_SIZE },
+        });
+        for (const g of res.searchEntries)
+          groups.push({
+            dn: g.dn,
+            members: new Set(all(g[this.cfg.groups.memberAttribute]).map(normalizeDn)),
+          });
+      }
+      return { people, problems, groups };
+    });
+  }
+
+  /** The one person with this username, or null (none, or ambiguous). The value is escaped. */
+  async findPerson(username: string): Promise<DirectoryPerson | null> {
+    return this.withService(async (c) => {
+      const filter = andFilter(this.cfg.userFilter, equalityFilter(this.cfg.attributes.username, username));
+      const { people } = await this.searchPeople(c, filter);
+      return people.length === 1 ? people[0]! : null;
+    });
+  }
+
+  /**
+   * Checks a password by binding as the person's DN on a fresh connection. An empty password is
+   * refused here: LDAP treats a simple bind without a password as an anonymous bind that succeeds
+   * (RFC 4513 §5.1.2, "unauthenticated authentication").
+   */
+  async checkPassword(dn: string, password: string): Promise<boolean> {
+    if (password.length === 0) return false;
+    const client = await this.connect();
+    try {
+      await client.bind(dn, password);
+      return true;
+    } catch (e) {
+      if (e instanceof InvalidCredentialsError) return false;
+      if (e instanceof ResultCodeError)
+        throw new ExternalError(
+          'directory_error',
+          `The directory refused the sign-in: ${e.message}`,
+          {},
+          { cause: e },
+        );
+      throw unreachable(this.cfg, e);
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+}

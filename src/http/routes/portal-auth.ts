@@ -1,0 +1,189 @@
+// The user portal's sign-in and the signed-in person's own view (reference 000 step 5): which
+// methods a person may use, sign-in with an initial password, the directory password or security
+// answers (each opens a portal session), setting one's security answers, and "me".
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Runtime } from '../../runtime.js';
+import { PORTAL_AUTH_METHODS } from '../../services/settings-service.js';
+import type { PortalSignedIn } from '../../services/portal-auth-service.js';
+import { SESSION_COOKIE, actorOf } from '../auth-guard.js';
+import { Device, ErrorResponse, User, Uuid, errorResponses, literalUnion } from '../schemas.js';
+
+const Username = Type.String({ minLength: 1, maxLength: 128 });
+const Password = Type.String({ minLength: 1, maxLength: 256 });
+const Answers = Type.Array(
+  Type.Object(
+    { questionId: Uuid, answer: Type.String({ minLength: 1, maxLength: 256 }) },
+    { additionalProperties: false },
+  ),
+  { minItems: 1, maxItems: 10 },
+);
+const QuestionRef = Type.Object({ id: Uuid, text: Type.String() });
+
+const StartBody = Type.Object({ username: Username }, { additionalProperties: false });
+const StartReply = Type.Object({
+  methods: Type.Array(literalUnion(PORTAL_AUTH_METHODS)),
+  questions: Type.Optional(Type.Array(QuestionRef)),
+  mustSetQuestions: Type.Boolean(),
+});
+const PasswordBody = Type.Object({ username: Username, password: Password }, { additionalProperties: false });
+const AnswersSignInBody = Type.Object(
+  { username: Username, answers: Answers },
+  { additionalProperties: false },
+);
+const SetAnswersBody = Type.Object({ answers: Answers }, { additionalProperties: false });
+
+const Me = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  displayName: Type.String(),
+  roles: Type.Array(Type.String()),
+  permissions: Type.Array(Type.String()),
+});
+const SignInReply = Type.Object({ user: Me, csrfToken: Type.String(), mustSetQuestions: Type.Boolean() });
+const QuestionStatus = Type.Object({
+  required: Type.Integer(),
+  answered: Type.Array(QuestionRef),
+  available: Type.Array(QuestionRef),
+  mustSet: Type.Boolean(),
+});
+const PortalMe = Type.Object({
+  user: User,
+  devices: Type.Array(Device),
+  securityQuestions: Type.Object({
+    required: Type.Integer(),
+    answered: Type.Integer(),
+    mustSet: Type.Boolean(),
+  }),
+});
+
+const signInResponses = { 200: SignInReply, ...errorResponses, 423: ErrorResponse, 502: ErrorResponse };
+
+export const portalAuthRoutes =
+  (rt: Runtime): FastifyPluginAsync =>
+  async (app) => {
+    const portal = rt.services.portalAuth;
+    const tags = ['portal'];
+
+    const signedIn = (reply: FastifyReply, s: PortalSignedIn) => {
+      reply.setCookie(SESSION_COOKIE, s.token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: rt.config.secureCookies,
+        expires: s.expiresAt,
+      });
+      return { user: s.user, csrfToken: s.csrfToken, mustSetQuestions: s.mustSetQuestions };
+    };
+
+    // Sign-in steps are public (there is no session yet) and so carry no CSRF token; the cookie
+    // is SameSite=Strict and bodies must be JSON, so another site cannot post them for a browser.
+    app.post(
+      '/api/portal/auth/start',
+      {
+        config: { public: true },
+        schema: {
+          tags,
+          summary: 'Which sign-in methods this person may use now (the same shape for unknown names)',
+          security: [],
+          body: StartBody,
+          response: { 200: StartReply, ...errorResponses },
+        },
+      },
+      async (req) => portal.start((req.body as Static<typeof StartBody>).username),
+    );
+
+    app.post(
+      '/api/portal/auth/initial-password',
+      {
+        config: { public: true },
+        schema: {
+          tags,
+          summary: 'Sign in to the user portal with a one-time initial password',
+          security: [],
+          body: PasswordBody,
+          response: signInResponses,
+        },
+      },
+      async (req, reply) => {
+        const b = req.body as Static<typeof PasswordBody>;
+        return signedIn(reply, await portal.signInWithInitialPassword(b.username, b.password));
+      },
+    );
+
+    app.post(
+      '/api/portal/auth/directory-password',
+      {
+        config: { public: true },
+        schema: {
+          tags,
+          summary: 'Sign in to the user portal with the directory (LDAP) password',
+          security: [],
+          body: PasswordBody,
+          response: signInResponses,
+        },
+      },
+      async (req, reply) => {
+        const b = req.body as Static<typeof PasswordBody>;
+        return signedIn(reply, await portal.signInWithDirectoryPassword(b.username, b.password));
+      },
+    );
+
+    app.post(
+      '/api/portal/auth/security-questions',
+      {
+        config: { public: true },
+        schema: {
+          tags,
+          summary: 'Sign in to the user portal by answering one’s security questions',
+          security: [],
+          body: AnswersSignInBody,
+          response: signInResponses,
+        },
+      },
+      async (req, reply) => {
+        const b = req.body as Static<typeof AnswersSignInBody>;
+        return signedIn(reply, await portal.signInWithSecurityQuestions(b.username, b.answers));
+      },
+    );
+
+    app.get(
+      '/api/portal/security-questions',
+      {
+        config: { permission: 'self.read' },
+        schema: {
+          tags,
+          summary: 'The questions to choose from and those answered (never the answers)',
+          response: { 200: QuestionStatus, ...errorResponses },
+        },
+      },
+      async (req) => portal.questionStatus(req.auth!.user.id),
+    );
+
+    app.post(
+      '/api/portal/security-questions',
+      {
+        config: { permission: 'self.read' },
+        schema: {
+          tags,
+          summary: 'Set or replace one’s security answers (exactly securityQuestionCount active questions)',
+          body: SetAnswersBody,
+          response: { 200: QuestionStatus, ...errorResponses },
+        },
+      },
+      async (req) => portal.setQuestions(actorOf(req), (req.body as Static<typeof SetAnswersBody>).answers),
+    );
+
+    app.get(
+      '/api/portal/me',
+      {
+        config: { permission: 'self.read' },
+        schema: {
+          tags,
+          summary: 'The signed-in person, their devices and their security-question status',
+          response: { 200: PortalMe, ...errorResponses },
+        },
+      },
+      async (req) => portal.me(req.auth!.user),
+    );
+  };
