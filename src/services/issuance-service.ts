@@ -215,7 +215,53 @@ export class IssuanceService {
     }
     const settings = await this.deps.settings.getSecurity();
     const pin = this.choosePin(settings.initialPinDisplayMode, policy, input);
-    const conn = await this.deps.cards.connect(actor.id ?? user.id, input.card.agentId, input.card.reader);
+    return this.begin(actor, user, input.card, pin, {
+      pinMode: settings.initialPinDisplayMode,
+      changePinAtEnd: settings.initialPinDisplayMode === 'not_displayed' && settings.changePinDuringIssuance,
+      policy,
+    });
+  }
+
+  /**
+   * Self-issuance in the user portal (reference 000): the card must be bound to this person. Tessera
+   * sets a random initial PIN and the person sets their own PIN at the end.
+   */
+  async startSelf(actor: Actor, card: CardRef): Promise<{ device: Device; job: JobView | null }> {
+    const user = await getUser(this.ctx.db, actor.id!);
+    if (!user || user.state !== 'active')
+      throw new ValidationError('Only an active person can issue a device');
+    const conn = await this.deps.cards.connect(user.id, card.agentId, card.reader);
+    let serial: string;
+    try {
+      serial = (await (await PivSession.open(conn)).getSerial()).serial;
+    } finally {
+      await conn.close?.().catch(() => undefined);
+    }
+    const device = await getDeviceBySerial(this.ctx.db, serial);
+    if (!device || device.userId !== user.id || device.state !== 'bound' || !device.policyId)
+      throw new ConflictError(
+        `The card ${serial} is not bound to you, so you cannot issue it here: ask your help desk to bind it to you`,
+        { serial },
+      );
+    const policy = (await getPolicy(this.ctx.db, device.policyId))!;
+    const pin = generatePin(policy.pinPolicy, (max) => randomInt(max));
+    return this.begin(actor, user, card, pin, {
+      pinMode: 'not_displayed',
+      changePinAtEnd: true,
+      policy,
+      portal: true,
+    });
+  }
+
+  private async begin(
+    actor: Actor,
+    user: User,
+    card: CardRef,
+    pin: string,
+    o: { pinMode: JobOptions['pinMode']; changePinAtEnd: boolean; policy: Policy; portal?: boolean },
+  ): Promise<{ device: Device; job: JobView }> {
+    const policy = o.policy;
+    const conn = await this.deps.cards.connect(actor.id ?? user.id, card.agentId, card.reader);
     try {
       const session = await PivSession.open(conn);
       const { serial } = await session.getSerial();
@@ -225,11 +271,11 @@ export class IssuanceService {
         await this.moveDevice(tx, device, 'start_issuance', { userId: user.id, policyId: policy.id }, at);
         const options: JobOptions = {
           action: 'issue',
-          pinMode: settings.initialPinDisplayMode,
-          agentId: input.card.agentId,
-          reader: input.card.reader,
-          changePinAtEnd:
-            settings.initialPinDisplayMode === 'not_displayed' && settings.changePinDuringIssuance,
+          pinMode: o.pinMode,
+          agentId: card.agentId,
+          reader: card.reader,
+          changePinAtEnd: o.changePinAtEnd,
+          ...(o.portal ? { portal: true } : {}),
         };
         const job = await insertJob(tx, {
           deviceId: device.id,
@@ -252,7 +298,14 @@ export class IssuanceService {
           action: 'issuance.started',
           targetType: 'device',
           targetId: device.id,
-          details: { jobId: job.id, userId: user.id, policyId: policy.id, serial, pinMode: options.pinMode },
+          details: {
+            jobId: job.id,
+            userId: user.id,
+            policyId: policy.id,
+            serial,
+            pinMode: options.pinMode,
+            selfService: o.portal === true,
+          },
           correlationId: actor.correlationId ?? null,
           at,
         });

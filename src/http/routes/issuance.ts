@@ -28,7 +28,7 @@ const RetryBody = Type.Object(
 );
 const CardBody = Type.Object(CardRef, { additionalProperties: false });
 const PinChangeBody = Type.Object({ pin: Pin, confirmation: Pin }, { additionalProperties: false });
-const Job = Type.Object({
+export const Job = Type.Object({
   id: Uuid,
   deviceId: Uuid,
   userId: Uuid,
@@ -51,7 +51,7 @@ const Job = Type.Object({
   updatedAt: Type.String(),
   finishedAt: Type.Union([Type.String(), Type.Null()]),
 });
-const ConnectedCard = Type.Object({
+export const ConnectedCard = Type.Object({
   agentId: Uuid,
   agentName: Type.String(),
   reader: Type.String(),

@@ -1,0 +1,128 @@
+// Self-issuance in the user portal (reference 000): the person's own agent and bound card, a
+// progress bar, the new PIN at the end, and Retry only when "issuance retry for user" is on.
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { ForbiddenError, NotFoundError } from '../../domain/errors.js';
+import type { Runtime } from '../../runtime.js';
+import { actorOf } from '../auth-guard.js';
+import { Device, IdParams, Uuid, errorResponses } from '../schemas.js';
+import { ConnectedCard, Job } from './issuance.js';
+
+const CardBody = Type.Object(
+  { agentId: Uuid, reader: Type.String({ minLength: 1, maxLength: 256 }) },
+  { additionalProperties: false },
+);
+const PinBody = Type.Object(
+  {
+    pin: Type.String({ minLength: 1, maxLength: 16 }),
+    confirmation: Type.String({ minLength: 1, maxLength: 16 }),
+  },
+  { additionalProperties: false },
+);
+
+export const portalIssuanceRoutes =
+  (rt: Runtime): FastifyPluginAsync =>
+  async (app) => {
+    const issuance = rt.services.issuance;
+    const tags = ['user portal'];
+
+    /** A person sees and acts on their own jobs only; another's is "not found". */
+    const ownJob = async (req: FastifyRequest) => {
+      const id = (req.params as IdParams).id;
+      const job = await issuance.job(id);
+      if (job.userId !== req.auth!.user.id) throw new NotFoundError('issuance job', id);
+      return job;
+    };
+
+    app.get(
+      '/api/portal/cards',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          tags,
+          summary: 'The cards in the readers of my paired agent',
+          response: { 200: Type.Object({ items: Type.Array(ConnectedCard) }), ...errorResponses },
+        },
+      },
+      async (req) => ({
+        items: (await issuance.connectedCards(req.auth!.user.id)).map((c) =>
+          // Whose card it is stays private: the portal learns only whether it is bound to me.
+          c.device && c.device.userId !== req.auth!.user.id
+            ? { ...c, device: null, status: 'in_use' as const }
+            : c,
+        ),
+      }),
+    );
+
+    app.post(
+      '/api/portal/issuance',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          tags,
+          summary: 'Personalize the card bound to me that is in my reader',
+          body: CardBody,
+          response: {
+            202: Type.Object({ device: Device, job: Type.Union([Job, Type.Null()]) }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) =>
+        reply.status(202).send(await issuance.startSelf(actorOf(req), req.body as Static<typeof CardBody>)),
+    );
+
+    app.get(
+      '/api/portal/issuance/jobs/:id',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          tags,
+          summary: 'My issuance: progress, step, error',
+          params: IdParams,
+          response: { 200: Job, ...errorResponses },
+        },
+      },
+      async (req) => ownJob(req),
+    );
+
+    app.post(
+      '/api/portal/issuance/jobs/:id/retry',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          tags,
+          summary: 'Retry my failed issuance (when the administrator allows it)',
+          params: IdParams,
+          response: { 200: Job, ...errorResponses },
+        },
+      },
+      async (req) => {
+        const job = await ownJob(req);
+        if (!(await rt.services.settings.getSecurity()).issuanceRetryForUser)
+          throw new ForbiddenError(
+            'Retrying is not enabled for users: choose Done and contact your help desk',
+          );
+        return issuance.retry(actorOf(req), job.id);
+      },
+    );
+
+    app.post(
+      '/api/portal/issuance/jobs/:id/pin',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          tags,
+          summary: 'Set my new PIN at the end of personalization',
+          params: IdParams,
+          body: PinBody,
+          response: { 200: Job, ...errorResponses },
+        },
+      },
+      async (req) => {
+        const job = await ownJob(req);
+        const b = req.body as Static<typeof PinBody>;
+        return issuance.changePinAtEnd(actorOf(req), job.id, b.pin, b.confirmation);
+      },
+    );
+  };

@@ -1,0 +1,143 @@
+// Self-issuance through the user portal API (reference 000): an operator binds a blank card to a
+// person and gives them an initial password; the person signs in to the portal, starts, watches the
+// progress, sets their PIN, and the card is active with its certificates. A card not bound to them
+// is refused; Retry exists only when "issuance retry for user" is enabled.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
+import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
+
+type Job = {
+  id: string;
+  status: string;
+  progress: number;
+  pinChangePending: boolean;
+  deviceId: string;
+  error: { code: string } | null;
+};
+
+let srv: TestServer;
+let cards: MemoryCardAccess;
+let admin: ApiClient;
+let bobId: string;
+let policyId: string;
+
+beforeAll(async () => {
+  cards = new MemoryCardAccess();
+  cards.addCard('Bound', 50_000_001);
+  cards.addCard('Stranger', 50_000_002);
+  srv = await startTestServer({ demo: true, cardAccess: cards });
+  admin = new ApiClient(srv.url);
+  await admin.login(srv.admin.username, srv.admin.password);
+  bobId = (await admin.json<{ items: { id: string }[] }>('GET', '/api/users?q=bob')).body.items[0]!.id;
+  policyId = (
+    await admin.json<{ items: { id: string; name: string }[] }>('GET', '/api/policies')
+  ).body.items.find((p) => p.name.includes('ECC'))!.id;
+});
+afterAll(async () => srv?.close());
+
+async function portalSession(): Promise<ApiClient> {
+  const ip = await admin.json<{ password: string }>('POST', `/api/users/${bobId}/initial-password`, {});
+  expect(ip.status).toBe(201);
+  const p = new ApiClient(srv.url);
+  const res = await fetch(`${srv.url}/api/portal/auth/initial-password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bob', password: ip.body.password }),
+  });
+  expect(res.status).toBe(200);
+  p.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  p.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+  return p;
+}
+
+async function until(p: ApiClient, id: string): Promise<Job> {
+  for (;;) {
+    const j = (await p.json<Job>('GET', `/api/portal/issuance/jobs/${id}`)).body;
+    if (j.status !== 'running') return j;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('self-issuance in the user portal', () => {
+  it('bound card: start, progress to the end, set the new PIN; the card is active with its certificates', async () => {
+    const bind = await admin.json('POST', '/api/issuance', {
+      userId: bobId,
+      agentId: TEST_AGENT_ID,
+      reader: 'Bound',
+      action: 'bind',
+      policyId,
+    });
+    expect(bind.status).toBe(202);
+    const bob = await portalSession();
+    const list = await bob.json<{ items: { reader: string; status: string }[] }>('GET', '/api/portal/cards');
+    expect(list.body.items.find((c) => c.reader === 'Bound')?.status).toBe('bound');
+    const start = await bob.json<{ job: Job }>('POST', '/api/portal/issuance', {
+      agentId: TEST_AGENT_ID,
+      reader: 'Bound',
+    });
+    expect(start.status).toBe(202);
+    const done = await until(bob, start.body.job.id);
+    expect(done).toMatchObject({ status: 'succeeded', progress: 100, pinChangePending: true });
+    expect(
+      (
+        await bob.json('POST', `/api/portal/issuance/jobs/${done.id}/pin`, {
+          pin: '135790',
+          confirmation: '135791',
+        })
+      ).status,
+    ).toBe(400);
+    const pin = await bob.json<Job>('POST', `/api/portal/issuance/jobs/${done.id}/pin`, {
+      pin: '135790',
+      confirmation: '135790',
+    });
+    expect(pin.status).toBe(200);
+    expect(pin.body.pinChangePending).toBe(false);
+    const s = await PivSession.open(await cards.readers.connect('Bound'));
+    await s.verifyPin('135790');
+    expect(await s.getCertificate(0x9a)).toBeDefined();
+    const device = await admin.json<{ state: string; userId: string }>(
+      'GET',
+      `/api/devices/${done.deviceId}`,
+    );
+    expect(device.body).toMatchObject({ state: 'active', userId: bobId });
+    // An operator session cannot use the portal's routes, and another person's job is not found.
+    expect((await admin.json('GET', `/api/portal/issuance/jobs/${done.id}`)).status).toBe(403);
+  });
+
+  it('a card that is not bound to this person is refused with a clear message', async () => {
+    const bob = await portalSession();
+    const r = await bob.json<{ error: { message: string } }>('POST', '/api/portal/issuance', {
+      agentId: TEST_AGENT_ID,
+      reader: 'Stranger',
+    });
+    expect(r.status).toBe(409);
+    expect(r.body.error.message).toMatch(/not bound to you/);
+  });
+
+  it('Retry is refused when "issuance retry for user" is off and allowed when on', async () => {
+    await admin.json('POST', '/api/issuance', {
+      userId: bobId,
+      agentId: TEST_AGENT_ID,
+      reader: 'Stranger',
+      action: 'bind',
+      policyId,
+    });
+    const bob = await portalSession();
+    const card = cards.readers.cardIn('Stranger')!;
+    const start = await bob.json<{ job: Job }>('POST', '/api/portal/issuance', {
+      agentId: TEST_AGENT_ID,
+      reader: 'Stranger',
+    });
+    cards.readers.remove('Stranger');
+    const failed = await until(bob, start.body.job.id);
+    expect(failed.status).toBe('failed');
+    cards.readers.insert('Stranger', card);
+    const settings = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
+    await admin.json('PUT', '/api/settings', { ...settings, issuanceRetryForUser: false });
+    expect((await bob.json('POST', `/api/portal/issuance/jobs/${failed.id}/retry`)).status).toBe(403);
+    await admin.json('PUT', '/api/settings', { ...settings, issuanceRetryForUser: true });
+    expect((await bob.json('POST', `/api/portal/issuance/jobs/${failed.id}/retry`)).status).toBe(200);
+    expect(await until(bob, failed.id)).toMatchObject({ status: 'succeeded', pinChangePending: true });
+  });
+});
