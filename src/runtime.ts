@@ -3,11 +3,14 @@
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import { MasterKey } from './secrets/master-key.js';
+import { AgentHub } from './services/agent-hub.js';
 import { AuditService } from './services/audit-service.js';
 import { AuthService } from './services/auth-service.js';
 import { BootstrapService } from './services/bootstrap-service.js';
+import type { CardAccess } from './services/card-access.js';
 import { systemClock, type Clock, type ServiceContext } from './services/context.js';
 import { DeviceService } from './services/device-service.js';
+import { PairingService } from './services/pairing-service.js';
 import { DirectoryService } from './services/directory-service.js';
 import { InitialPasswordService } from './services/initial-password-service.js';
 import { PortalAuthService } from './services/portal-auth-service.js';
@@ -17,7 +20,6 @@ import { SettingsService } from './services/settings-service.js';
 import { UserService } from './services/user-service.js';
 import { CertificateService } from './services/certificate-service.js';
 import { IssuanceService } from './services/issuance-service.js';
-import { noAgents, type CardAccess } from './services/card-access.js';
 import type { KeyAlgorithm } from './pki/algorithms.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
@@ -32,6 +34,7 @@ export interface Services {
   bootstrap: BootstrapService;
   certificates: CertificateService;
   issuance: IssuanceService;
+  agents: PairingService;
   directory: DirectoryService;
   initialPasswords: InitialPasswordService;
   securityQuestions: SecurityQuestionService;
@@ -46,6 +49,10 @@ export interface Runtime {
   masterKeyCreated: boolean;
   migrationsApplied: string[];
   services: Services;
+  /** Live agent sockets (in this process) and the card connections relayed through them. */
+  agentHub: AgentHub;
+  /** How services reach cards: the readers of a person's paired agents. */
+  cardAccess: CardAccess;
   close(): Promise<void>;
 }
 
@@ -91,6 +98,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       },
     });
     await certificates.ensureHierarchy();
+    const agentHub = new AgentHub(ctx);
+    // Cards are reached through paired agents, unless a test hands in its own readers.
+    const cardAccess = opts.cardAccess ?? agentHub;
     const auth = new AuthService(ctx, {
       maxFailures: config.loginMaxFailures,
       lockoutMinutes: config.loginLockoutMinutes,
@@ -111,10 +121,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       certificates,
       issuance: new IssuanceService(ctx, {
         masterKey,
-        cards: opts.cardAccess ?? noAgents,
+        cards: cardAccess,
         ca: certificates,
         settings,
       }),
+      agents: new PairingService(ctx, agentHub),
       directory,
       initialPasswords,
       securityQuestions,
@@ -135,7 +146,12 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       masterKeyCreated,
       migrationsApplied,
       services,
-      close: () => db.close(),
+      agentHub,
+      cardAccess,
+      close: async () => {
+        agentHub.close();
+        await db.close();
+      },
     };
   } catch (e) {
     await db.close().catch(() => undefined);

@@ -2,6 +2,7 @@
 // The `tessera` command.
 import { Command } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
+import { registerAgentCommands } from './agent-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerCardCommands } from './card-commands.js';
 
@@ -13,6 +14,7 @@ const program = new Command()
 
 registerServerCommands(program);
 registerAdminCommands(program);
+registerAgentCommands(program);
 registerCardCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -3,6 +3,7 @@ import { buildApp, REDACT_PATHS } from '../http/app.js';
 import { openRuntime, startBackground, type Runtime } from '../runtime.js';
 import { migrate } from '../store/migrate.js';
 import { openDb } from '../store/db.js';
+import { startDemoAgents, type DemoAgents } from '../services/demo-agent.js';
 import { join } from 'node:path';
 import { configFrom, withStoreFlags, type CommonFlags } from './options.js';
 
@@ -31,10 +32,26 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  printBanner(rt, base, admin, demo, embedded);
+  // The built-in demo agent (start only): virtual readers with emulated cards, over a real socket.
+  let demoAgents: DemoAgents | null = null;
+  if (embedded && flags.demo !== false) {
+    try {
+      demoAgents = await startDemoAgents({
+        db: rt.db,
+        pairing: rt.services.agents,
+        dataDir: rt.config.dataDir,
+        serverUrl: base,
+      });
+    } catch (e) {
+      // Tessera is useful without it (real agents still pair); say why the demo cards are missing.
+      line(`Note: the built-in demo agent did not start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  printBanner(rt, base, admin, demo, embedded, demoAgents);
   const stop = async (signal: string) => {
     line(`\n${signal}: stopping Tessera…`);
     stopBackground();
+    await demoAgents?.stop();
     await app.close();
     await rt.close();
     process.exit(0);
@@ -43,12 +60,22 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
+function printDemoAgents(d: DemoAgents) {
+  line();
+  line('  Demo cards are waiting in virtual readers (built-in demo agent), ready to issue in the browser:');
+  for (const a of d.agents)
+    line(
+      `    for ${a.ownerUsername.padEnd(12)} ${a.cards.map((c) => `${c.reader} (card ${c.serial})`).join(', ')}`,
+    );
+}
+
 function printBanner(
   rt: Runtime,
   base: string,
   admin: Awaited<ReturnType<Runtime['services']['bootstrap']['ensureFirstAdmin']>>,
   demo: Awaited<ReturnType<Runtime['services']['bootstrap']['seedDemo']>>,
   embedded: boolean,
+  demoAgents: DemoAgents | null,
 ) {
   line();
   line(`Tessera is running${embedded ? ' (embedded: PGlite in ' + join(rt.config.dataDir, 'db') + ')' : ''}`);
@@ -75,6 +102,7 @@ function printBanner(
     line(
       `\n  A new master key was written to ${join(rt.config.dataDir, 'master.key')}: back it up; without it the secrets in the database cannot be read.`,
     );
+  if (demoAgents) printDemoAgents(demoAgents);
   line();
   line('  Stop with Ctrl-C; data is kept for the next start.');
 }

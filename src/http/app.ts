@@ -7,11 +7,13 @@ import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { registerAuthGuard } from './auth-guard.js';
 import { errorBody, handleError } from './errors.js';
 import { validatorCompiler } from './validation.js';
+import { agentRoutes } from './routes/agents.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -82,6 +84,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   });
 
   await app.register(cookie);
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   registerAuthGuard(app, rt);
   await app.register(swagger, {
     openapi: {
@@ -114,6 +117,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(initialPasswordRoutes(rt));
   await app.register(securityQuestionRoutes(rt));
   await app.register(portalAuthRoutes(rt));
+  await app.register(agentRoutes(rt));
 
   const webRoot = findWebRoot();
   if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });

@@ -162,15 +162,12 @@ export const DEMO_POLICIES: PolicyInput[] = [
   },
 ];
 
-/** Serials of the demo inventory; the built-in demo agent's emulated cards carry the first ones. */
-export const DEMO_DEVICE_SERIALS = [
-  'DEMO-0001',
-  'DEMO-0002',
-  'DEMO-0003',
-  'DEMO-0004',
-  'DEMO-0005',
-  'DEMO-0006',
-];
+/**
+ * Serials of the demo inventory. The built-in demo agent's emulated cards carry them, three per
+ * agent, and report them as a Yubico-style GET SERIAL (decimal), which is how the issuance service
+ * finds a card's device record.
+ */
+export const DEMO_DEVICE_SERIALS = ['10000001', '10000002', '10000003', '10000004', '10000005', '10000006'];
 
 export class BootstrapService {
   constructor(

@@ -1,0 +1,377 @@
+// The workstation agent: a dumb, authenticated relay between the server and the card readers of
+// this machine. It reports its readers and every card insert/remove, opens a reader when the
+// server asks, passes the server's APDUs to the card and the card's answers back. It holds no card
+// secret and makes no decision: the server drives everything (DESIGN.md, Processes).
+//
+// It keeps itself connected: after a drop it reconnects with exponential backoff; a dead
+// connection (no heartbeat for 3 periods) is torn down and reconnected; a revoked or unknown token
+// stops it for good (pairing again is the only way back).
+import { hostname as osHostname, platform } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import type { CardConnection, ReaderEvent, ReaderSet } from '../cards/transport/types.js';
+import {
+  CLOSE,
+  DEFAULT_HEARTBEAT_MS,
+  frame,
+  parseServerMessage,
+  ProtocolError,
+  type AgentBody,
+  type ServerMessage,
+  type WireReaderEvent,
+} from './protocol.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '');
+
+export type AgentState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface AgentClientOptions {
+  /** The server's base URL (http://host:port); the socket is at /api/agents/ws on it. */
+  server: string;
+  token: string;
+  readers: ReaderSet;
+  hostname?: string;
+  /** Human-readable progress lines (the CLI prints them). */
+  log?: (line: string) => void;
+  /** First reconnect delay and its cap, doubled after each failed attempt. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Called when the agent gives up for good (revoked, unknown token, protocol mismatch). */
+  onFatal?: (reason: string) => void;
+  onState?: (state: AgentState) => void;
+}
+
+interface OpenReader {
+  conn: Promise<CardConnection>;
+  sessions: Set<string>;
+  /** APDUs to one card go one at a time, whichever server-side session sent them. */
+  queue: Promise<unknown>;
+}
+
+export class AgentClient {
+  private ws: WebSocket | undefined;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastHeard = 0;
+  private heartbeatMs = DEFAULT_HEARTBEAT_MS;
+  private readonly open = new Map<string, OpenReader>();
+  private readonly sessions = new Map<string, string>();
+  private unwatch: (() => void) | undefined;
+  private readonly waiters = new Set<() => void>();
+  private _state: AgentState = 'disconnected';
+  agentId: string | undefined;
+  agentName: string | undefined;
+
+  constructor(private readonly opts: AgentClientOptions) {}
+
+  get state(): AgentState {
+    return this._state;
+  }
+
+  private setState(s: AgentState): void {
+    this._state = s;
+    this.opts.onState?.(s);
+    if (s === 'connected') for (const w of this.waiters) w();
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  get socketUrl(): string {
+    const u = new URL('/api/agents/ws', this.opts.server);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    return u.toString();
+  }
+
+  /** Starts (and keeps) the connection. */
+  start(): void {
+    this.stopped = false;
+    this.unwatch ??= this.opts.readers.watch((e) => this.onReaderEvent(e));
+    this.connect();
+  }
+
+  /** Resolves once connected (welcomed by the server). */
+  waitConnected(timeoutMs = 10_000): Promise<void> {
+    if (this._state === 'connected') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(done);
+        reject(new Error(`The agent did not connect within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+
+  /** Closes the connection and stops reconnecting; leaves the readers to their owner. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.unwatch?.();
+    this.unwatch = undefined;
+    const ws = this.ws;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      const closed = new Promise<void>((r) => ws.once('close', () => r()));
+      ws.close(1000, 'agent stopping');
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      ws.terminate();
+    }
+    await this.dropAllReaders();
+    this.setState('stopped');
+  }
+
+  /** Drops the connection as a network failure would (tests); the agent reconnects. */
+  dropConnection(): void {
+    this.ws?.terminate();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.setState('connecting');
+    const ws = new WebSocket(this.socketUrl, {
+      headers: { authorization: `Bearer ${this.opts.token}` },
+      handshakeTimeout: 10_000,
+      maxPayload: 1024 * 1024,
+    });
+    this.ws = ws;
+    let fatal: string | undefined;
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      if (status === 401 || status === 403)
+        fatal = `the server refused this agent's token (HTTP ${status}): it was revoked or never paired; pair again with --pair CODE`;
+      else this.log(`The server answered HTTP ${status} instead of opening the agent socket`);
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      this.lastHeard = Date.now();
+      this.send({
+        type: 'hello',
+        agentVersion: AGENT_VERSION,
+        hostname: this.hostname,
+        platform: platform(),
+      });
+    });
+    ws.on('message', (data, isBinary) => {
+      this.lastHeard = Date.now();
+      if (isBinary) return this.log('Ignored a binary frame from the server');
+      let msg: ServerMessage;
+      try {
+        msg = parseServerMessage(data.toString());
+      } catch (e) {
+        this.log(`Ignored a bad frame from the server: ${(e as Error).message}`);
+        return;
+      }
+      void this.onMessage(msg);
+    });
+    ws.on('error', (e) => {
+      if (!fatal) this.log(`Connection problem: ${e.message}`);
+    });
+    ws.on('close', (code, reason) => {
+      clearInterval(this.heartbeat);
+      if (this.ws === ws) this.ws = undefined;
+      void this.dropAllReaders();
+      const why = reason.toString();
+      if (code === CLOSE.REVOKED)
+        fatal = 'this agent was revoked by the server; pair it again with --pair CODE';
+      else if (code === CLOSE.UNAUTHORIZED)
+        fatal = `the server refused this agent: ${why || 'unknown token'}`;
+      else if (code === CLOSE.PROTOCOL) fatal = `the server reports a protocol error: ${why}`;
+      const wasConnected = this._state === 'connected';
+      if (this.stopped) return;
+      if (fatal) {
+        this.stopped = true;
+        this.setState('stopped');
+        this.log(`Stopped: ${fatal}`);
+        this.unwatch?.();
+        this.unwatch = undefined;
+        this.opts.onFatal?.(fatal);
+        return;
+      }
+      this.setState('disconnected');
+      const delay = this.nextDelay();
+      this.log(
+        `${wasConnected ? 'Disconnected' : 'Could not connect'} (${code}${why ? `: ${why}` : ''}); retrying in ${(delay / 1000).toFixed(1)} s`,
+      );
+      this.retryTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private nextDelay(): number {
+    const initial = this.opts.backoff?.initialMs ?? 500;
+    const max = this.opts.backoff?.maxMs ?? 15_000;
+    const d = Math.min(max, initial * 2 ** this.attempt);
+    this.attempt += 1;
+    // Jitter, so a server restart is not met by every agent in the same millisecond.
+    return Math.round(d * (0.8 + Math.random() * 0.4));
+  }
+
+  private get hostname(): string {
+    return this.opts.hostname ?? osHostname();
+  }
+
+  private send(m: AgentBody): void {
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(frame(m));
+  }
+
+  private startHeartbeatWatch(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastHeard > 3 * this.heartbeatMs) {
+        this.log(`No word from the server for ${Math.round((3 * this.heartbeatMs) / 1000)} s: reconnecting`);
+        this.ws?.terminate();
+      }
+    }, this.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private async onMessage(m: ServerMessage): Promise<void> {
+    switch (m.type) {
+      case 'welcome': {
+        this.attempt = 0;
+        this.agentId = m.agentId;
+        this.agentName = m.name;
+        this.heartbeatMs = m.heartbeatMs;
+        this.startHeartbeatWatch();
+        this.setState('connected');
+        this.log(`Connected to ${this.opts.server} as "${m.name}" (agent ${m.agentId})`);
+        await this.sendSnapshot();
+        return;
+      }
+      case 'ping':
+        this.send({ type: 'pong', at: m.at });
+        return;
+      case 'connect':
+        return this.onConnect(m.id, m.reader);
+      case 'apdu':
+        return this.onApdu(m);
+      case 'disconnect':
+        return this.onDisconnect(m.session, m.reader);
+      case 'error':
+        this.log(`The server reports: ${m.message} (${m.code})`);
+        return;
+    }
+  }
+
+  private async sendSnapshot(): Promise<void> {
+    try {
+      const readers = await this.opts.readers.list();
+      this.send({
+        type: 'readers',
+        readers: readers.map((r) => ({
+          name: r.name,
+          cardPresent: r.cardPresent,
+          atr: r.cardPresent && r.atr ? hex(r.atr) : null,
+        })),
+      });
+      if (readers.length === 0) this.log('No card readers found (yet)');
+      for (const r of readers) this.log(`Reader "${r.name}": ${r.cardPresent ? 'card present' : 'empty'}`);
+    } catch (e) {
+      this.log(`Could not list the card readers: ${(e as Error).message}`);
+      this.send({ type: 'readers', readers: [] });
+    }
+  }
+
+  private onReaderEvent(e: ReaderEvent): void {
+    const wire: WireReaderEvent =
+      e.type === 'card-inserted' ? { type: e.type, reader: e.reader, atr: hex(e.atr) } : e;
+    if (e.type === 'card-removed' || e.type === 'reader-removed') void this.dropReader(e.reader);
+    const words: Record<ReaderEvent['type'], string> = {
+      'reader-added': 'Reader added',
+      'reader-removed': 'Reader removed',
+      'card-inserted': 'Card inserted in',
+      'card-removed': 'Card removed from',
+    };
+    this.log(`${words[e.type]} "${e.reader}"`);
+    this.send({ type: 'reader-event', event: wire });
+  }
+
+  private async onConnect(id: string, reader: string): Promise<void> {
+    let r = this.open.get(reader);
+    if (!r) {
+      const conn = this.opts.readers.connect(reader);
+      conn.catch(() => undefined);
+      r = { conn, sessions: new Set(), queue: Promise.resolve() };
+      this.open.set(reader, r);
+    }
+    try {
+      const conn = await r.conn;
+      const session = randomUUID();
+      r.sessions.add(session);
+      this.sessions.set(session, reader);
+      this.send({ type: 'connect-result', id, session, atr: hex(conn.atr) });
+    } catch (e) {
+      if (this.open.get(reader) === r && r.sessions.size === 0) this.open.delete(reader);
+      this.send({ type: 'connect-error', id, ...errorFields(e) });
+    }
+  }
+
+  private async onApdu(m: Extract<ServerMessage, { type: 'apdu' }>): Promise<void> {
+    const reader = this.sessions.get(m.session);
+    const r = reader === m.reader ? this.open.get(m.reader) : undefined;
+    if (!r || !r.sessions.has(m.session)) {
+      // The card left (we dropped the reader's sessions) or the server sent a stale session.
+      this.send({
+        type: 'apdu-error',
+        id: m.id,
+        code: 'card_removed',
+        message: `The card was removed from reader "${m.reader}"`,
+      });
+      return;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        const conn = await r.conn;
+        const res = await conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), {
+          timeoutMs: m.timeoutMs,
+        });
+        this.send({ type: 'apdu-result', id: m.id, response: hex(res) });
+      } catch (e) {
+        this.send({ type: 'apdu-error', id: m.id, ...errorFields(e) });
+      }
+    };
+    const next = r.queue.then(run, run);
+    r.queue = next;
+    await next;
+  }
+
+  private async onDisconnect(session: string, reader: string): Promise<void> {
+    this.sessions.delete(session);
+    const r = this.open.get(reader);
+    if (!r) return;
+    r.sessions.delete(session);
+    if (r.sessions.size === 0) await this.dropReader(reader);
+  }
+
+  private async dropReader(reader: string): Promise<void> {
+    const r = this.open.get(reader);
+    if (!r) return;
+    this.open.delete(reader);
+    for (const s of r.sessions) this.sessions.delete(s);
+    const conn = await r.conn.catch(() => undefined);
+    await conn?.close?.().catch(() => undefined);
+  }
+
+  private async dropAllReaders(): Promise<void> {
+    await Promise.all([...this.open.keys()].map((name) => this.dropReader(name)));
+  }
+}
+
+function errorFields(e: unknown): { code: string; message: string } {
+  const code = (e as { code?: unknown }).code;
+  return {
+    code: typeof code === 'string' && /^[a-z0-9_]{1,64}$/.test(code) ? code : 'agent_error',
+    message: (e instanceof Error ? e.message : String(e)).slice(0, 2000),
+  };
+}
+
+export { ProtocolError };

@@ -1,0 +1,147 @@
+// The agent protocol: JSON text frames over one authenticated WebSocket (GET /api/agents/ws with
+// `Authorization: Bearer <agent token>`). Every frame carries the protocol version `v`; both sides
+// validate every frame against the schemas below and refuse a malformed one with a clear reason
+// (the server answers `{type:'error'}` and closes with 4400; the agent logs and drops it).
+//
+// Agent → server: hello (first frame), readers (a full snapshot), reader-event, the relay replies
+// (connect-result/connect-error/apdu-result/apdu-error), pong.
+// Server → agent: welcome (after hello), the relay requests (connect/apdu/disconnect), ping, error.
+// Heartbeat: the server pings every `heartbeatMs`; a side that hears nothing for 3 periods treats
+// the connection as dead (a pulled cable never sends a close frame).
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+
+/** WebSocket close codes the two sides use (4000-4999 are for applications, RFC 6455 §7.4.2). */
+export const CLOSE = {
+  /** The agent was revoked: do not reconnect, pair again. */
+  REVOKED: 4001,
+  /** The token is not (or no longer) valid. */
+  UNAUTHORIZED: 4003,
+  /** A frame broke the protocol. */
+  PROTOCOL: 4400,
+  /** A newer connection of the same agent replaced this one. */
+  REPLACED: 4009,
+  /** The heartbeat went unanswered. */
+  DEAD: 4008,
+  /** The server is shutting down: reconnect later. */
+  GOING_AWAY: 1001,
+} as const;
+
+const V = { v: Type.Literal(PROTOCOL_VERSION) };
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const ReaderName = Type.String({ minLength: 1, maxLength: 256 });
+const Hex = Type.String({ pattern: '^([0-9a-fA-F]{2})*$', maxLength: 2 * 70_000 });
+const Code = Type.String({ minLength: 1, maxLength: 64 });
+const Message = Type.String({ maxLength: 2000 });
+const obj = <T extends Record<string, TSchema>>(props: T) =>
+  Type.Object({ ...V, ...props }, { additionalProperties: false });
+
+export const ReaderState = Type.Object(
+  { name: ReaderName, cardPresent: Type.Boolean(), atr: Type.Union([Hex, Type.Null()]) },
+  { additionalProperties: false },
+);
+export type ReaderState = Static<typeof ReaderState>;
+
+const ReaderEventBody = Type.Union([
+  Type.Object({ type: Type.Literal('reader-added'), reader: ReaderName }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('reader-removed'), reader: ReaderName }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('card-inserted'), reader: ReaderName, atr: Hex },
+    { additionalProperties: false },
+  ),
+  Type.Object({ type: Type.Literal('card-removed'), reader: ReaderName }, { additionalProperties: false }),
+]);
+export type WireReaderEvent = Static<typeof ReaderEventBody>;
+
+export const AgentMessage = Type.Union([
+  obj({
+    type: Type.Literal('hello'),
+    agentVersion: Type.String({ maxLength: 64 }),
+    hostname: Type.String({ maxLength: 255 }),
+    platform: Type.String({ maxLength: 64 }),
+  }),
+  obj({ type: Type.Literal('readers'), readers: Type.Array(ReaderState, { maxItems: 64 }) }),
+  obj({ type: Type.Literal('reader-event'), event: ReaderEventBody }),
+  obj({ type: Type.Literal('connect-result'), id: Id, session: Id, atr: Hex }),
+  obj({ type: Type.Literal('connect-error'), id: Id, code: Code, message: Message }),
+  obj({ type: Type.Literal('apdu-result'), id: Id, response: Hex }),
+  obj({ type: Type.Literal('apdu-error'), id: Id, code: Code, message: Message }),
+  obj({ type: Type.Literal('pong'), at: Type.Number() }),
+]);
+export type AgentMessage = Static<typeof AgentMessage>;
+
+export const ServerMessage = Type.Union([
+  obj({
+    type: Type.Literal('welcome'),
+    agentId: Id,
+    name: Type.String({ maxLength: 200 }),
+    heartbeatMs: Type.Integer({ minimum: 100 }),
+  }),
+  obj({ type: Type.Literal('connect'), id: Id, reader: ReaderName }),
+  obj({
+    type: Type.Literal('apdu'),
+    id: Id,
+    session: Id,
+    reader: ReaderName,
+    apdu: Hex,
+    timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
+  }),
+  obj({ type: Type.Literal('disconnect'), session: Id, reader: ReaderName }),
+  obj({ type: Type.Literal('ping'), at: Type.Number() }),
+  obj({ type: Type.Literal('error'), code: Code, message: Message }),
+]);
+export type ServerMessage = Static<typeof ServerMessage>;
+
+const agentCheck = TypeCompiler.Compile(AgentMessage);
+const serverCheck = TypeCompiler.Compile(ServerMessage);
+
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+const MAX_FRAME = 256 * 1024;
+
+function parse<T>(raw: string, check: typeof agentCheck | typeof serverCheck, who: string): T {
+  if (raw.length > MAX_FRAME) throw new ProtocolError(`${who} frame is larger than ${MAX_FRAME} bytes`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ProtocolError(`${who} frame is not JSON`);
+  }
+  if (typeof value === 'object' && value !== null && 'v' in value && value.v !== PROTOCOL_VERSION)
+    throw new ProtocolError(
+      `${who} speaks protocol version ${String(value.v)}; this side speaks ${PROTOCOL_VERSION}: upgrade the older one`,
+    );
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First();
+    const type =
+      typeof value === 'object' && value !== null && 'type' in value ? String(value.type) : '(no type)';
+    throw new ProtocolError(
+      `${who} frame "${type}" is malformed${first ? `: ${first.path || '/'} ${first.message}` : ''}`,
+    );
+  }
+  return value as T;
+}
+
+/** Parses and validates a frame the agent sent (server side). */
+export const parseAgentMessage = (raw: string): AgentMessage => parse<AgentMessage>(raw, agentCheck, 'Agent');
+
+/** Parses and validates a frame the server sent (agent side). */
+export const parseServerMessage = (raw: string): ServerMessage =>
+  parse<ServerMessage>(raw, serverCheck, 'Server');
+
+type Body<T> = T extends unknown ? Omit<T, 'v'> : never;
+export type AgentBody = Body<AgentMessage>;
+export type ServerBody = Body<ServerMessage>;
+
+/** Serializes a message with the protocol version. */
+export function frame(message: AgentBody | ServerBody): string {
+  return JSON.stringify({ v: PROTOCOL_VERSION, ...message });
+}

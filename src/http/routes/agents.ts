@@ -1,0 +1,262 @@
+// Agents: pairing codes, pairing, listing and revoking a person's agents, the readers they report,
+// and the agents' WebSocket (authenticated by the agent's bearer token, not a session).
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { can } from '../../domain/permissions.js';
+import type { Runtime } from '../../runtime.js';
+import type { AgentRecord } from '../../store/agents-repo.js';
+import { actorOf } from '../auth-guard.js';
+import { errorBody } from '../errors.js';
+import {
+  ErrorResponse,
+  IdParams,
+  NullableTimestamp,
+  Timestamp,
+  Uuid,
+  errorResponses,
+  literalUnion,
+} from '../schemas.js';
+
+const PairingCode = Type.Object({
+  code: Type.String({ description: 'Shown once: type it into `tessera agent --pair CODE`' }),
+  expiresAt: Timestamp,
+});
+const PairBody = Type.Object(
+  {
+    code: Type.String({ minLength: 1, maxLength: 32 }),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    hostname: Type.String({ maxLength: 255 }),
+  },
+  { additionalProperties: false },
+);
+const Paired = Type.Object({ agentId: Uuid, token: Type.String(), name: Type.String() });
+const AgentReader = Type.Object({
+  name: Type.String(),
+  cardPresent: Type.Boolean(),
+  atr: Type.Union([Type.String(), Type.Null()]),
+});
+const Agent = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  hostname: Type.String(),
+  ownerUserId: Uuid,
+  ownerKind: literalUnion(['operator', 'portal'] as const),
+  connected: Type.Boolean(),
+  lastSeenAt: NullableTimestamp,
+  createdAt: Timestamp,
+  demo: Type.Boolean(),
+  readers: Type.Array(AgentReader),
+});
+const ListQuery = Type.Object(
+  { all: Type.Optional(Type.Boolean({ description: 'Every agent (needs agent.manage)' })) },
+  { additionalProperties: false },
+);
+const ConnectedReader = Type.Object({
+  agentId: Uuid,
+  agentName: Type.String(),
+  reader: Type.String(),
+  cardPresent: Type.Boolean(),
+  atr: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** Operators pair with agent.pair; a person in the user portal pairs for self-issuance (self.issue). */
+function pairingKind(req: FastifyRequest): 'operator' | 'portal' | null {
+  const auth = req.auth!;
+  if (auth.session.kind === 'portal') return can(auth.user.roles, 'self.issue') ? 'portal' : null;
+  return can(auth.user.roles, 'agent.pair') ? 'operator' : null;
+}
+
+/** The actor, with its operator roles only in an operator session (a portal session acts for itself). */
+function operatorPowers(req: FastifyRequest) {
+  const actor = actorOf(req);
+  return req.auth!.session.kind === 'portal' ? { ...actor, roles: [] } : actor;
+}
+
+function refuse(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const portal = req.auth!.session.kind === 'portal';
+  return reply
+    .status(403)
+    .send(
+      errorBody(
+        'forbidden',
+        `Your roles (${req.auth!.user.roles.join(', ')}) do not allow pairing agents (needs ${portal ? 'self.issue' : 'agent.pair'})`,
+        String(req.id),
+        { permission: portal ? 'self.issue' : 'agent.pair' },
+      ),
+    );
+}
+
+/**
+ * Failed pairing attempts per client address: a code is one-time and short-lived, and this caps
+ * guessing at a rate where 25^8 codes are out of reach.
+ */
+class AttemptLimiter {
+  private readonly seen = new Map<string, { n: number; until: number }>();
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+  blocked(key: string): boolean {
+    const e = this.seen.get(key);
+    if (!e || e.until < Date.now()) return false;
+    return e.n >= this.max;
+  }
+  fail(key: string): void {
+    const now = Date.now();
+    const e = this.seen.get(key);
+    if (!e || e.until < now) this.seen.set(key, { n: 1, until: now + this.windowMs });
+    else e.n += 1;
+    if (this.seen.size > 10_000) for (const [k, v] of this.seen) if (v.until < now) this.seen.delete(k);
+  }
+}
+
+export const agentRoutes =
+  (rt: Runtime): FastifyPluginAsync =>
+  async (app) => {
+    const pairing = rt.services.agents;
+    const hub = rt.agentHub;
+    const tags = ['agents'];
+    const limiter = new AttemptLimiter(20, 10 * 60_000);
+    const agentOf = new WeakMap<FastifyRequest, AgentRecord>();
+
+    app.post(
+      '/api/agents/pairing-codes',
+      {
+        config: { permission: 'authenticated' },
+        schema: {
+          tags,
+          summary: 'A one-time code (10 minutes) that pairs the next agent presenting it to you',
+          body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+          response: { 201: PairingCode, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const kind = pairingKind(req);
+        if (!kind) return refuse(req, reply);
+        return reply.status(201).send(await pairing.createCode(actorOf(req), kind));
+      },
+    );
+
+    app.post(
+      '/api/agents/pair',
+      {
+        config: { public: true, noCsrf: true },
+        schema: {
+          tags,
+          summary:
+            'Trade a pairing code for an agent identity and its bearer token (called by `tessera agent`)',
+          body: PairBody,
+          security: [],
+          response: { 201: Paired, 429: ErrorResponse, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const key = req.ip;
+        if (limiter.blocked(key))
+          return reply
+            .status(429)
+            .send(
+              errorBody(
+                'rate_limited',
+                'Too many pairing attempts from this address: wait a few minutes',
+                String(req.id),
+              ),
+            );
+        try {
+          return reply.status(201).send(await pairing.pair(req.body as Static<typeof PairBody>));
+        } catch (e) {
+          limiter.fail(key);
+          throw e;
+        }
+      },
+    );
+
+    app.get(
+      '/api/agents',
+      {
+        config: { permission: 'authenticated' },
+        schema: {
+          tags,
+          summary: 'Your paired agents (all agents with ?all=true and agent.manage)',
+          querystring: ListQuery,
+          response: {
+            200: Type.Object({ items: Type.Array(Agent), total: Type.Integer() }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) => {
+        if (!pairingKind(req) && !can(req.auth!.user.roles, 'agent.manage')) return refuse(req, reply);
+        const items = await pairing.list(operatorPowers(req), req.query as Static<typeof ListQuery>);
+        return { items, total: items.length };
+      },
+    );
+
+    app.get(
+      '/api/agents/readers',
+      {
+        config: { permission: 'authenticated' },
+        schema: {
+          tags,
+          summary: 'The card readers of your connected agents, with whether a card is in each',
+          response: { 200: Type.Array(ConnectedReader), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        if (!pairingKind(req)) return refuse(req, reply);
+        return rt.cardAccess.listReaders(req.auth!.user.id);
+      },
+    );
+
+    app.post(
+      '/api/agents/:id/revoke',
+      {
+        config: { permission: 'authenticated' },
+        schema: {
+          tags,
+          summary:
+            'Revoke an agent (yours, or any with agent.manage): its token stops working, its socket closes',
+          params: IdParams,
+          body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+          response: { 200: Agent, ...errorResponses },
+        },
+      },
+      async (req) => pairing.revoke(operatorPowers(req), (req.params as IdParams).id),
+    );
+
+    app.get(
+      '/api/agents/ws',
+      {
+        websocket: true,
+        config: { public: true },
+        schema: {
+          tags,
+          summary: 'The agent WebSocket (Authorization: Bearer <agent token>); see docs/agent.md',
+          hide: true,
+        },
+        preValidation: async (req, reply) => {
+          const header = req.headers.authorization ?? '';
+          const m = /^Bearer\s+(\S+)$/i.exec(header);
+          const agent = m ? await pairing.authenticate(m[1]) : null;
+          if (!agent)
+            return reply
+              .status(401)
+              .send(
+                errorBody(
+                  'unauthenticated',
+                  m
+                    ? 'This agent token is unknown or revoked: pair the agent again'
+                    : 'Send Authorization: Bearer <agent token>',
+                  String(req.id),
+                ),
+              );
+          agentOf.set(req, agent);
+        },
+      },
+      (socket, req) => {
+        const agent = agentOf.get(req);
+        if (!agent) return socket.close(4003, 'not authenticated');
+        hub.attach(socket, agent);
+      },
+    );
+  };

@@ -1,0 +1,325 @@
+// The server's end of the agents: live WebSockets of paired workstation agents, the readers each
+// reports, and card connections relayed through them (CardAccess). Sockets are inherently held in
+// this process's memory; who an agent is and whom it belongs to lives in the database, which the
+// hub re-reads at every heartbeat so a revocation made by another server process also takes effect.
+import { NotFoundError } from '../domain/errors.js';
+import { CardRemovedError, TransportError } from '../cards/errors.js';
+import { CardRelay } from '../cards/transport/relay.js';
+import type { CardConnection, ReaderEvent, TransmitOptions } from '../cards/transport/types.js';
+import {
+  CLOSE,
+  DEFAULT_HEARTBEAT_MS,
+  frame,
+  parseAgentMessage,
+  ProtocolError,
+  type AgentMessage,
+  type ServerBody,
+} from '../agent/protocol.js';
+import { getAgent, touchAgent, type AgentRecord } from '../store/agents-repo.js';
+import type { CardAccess, ConnectedReader } from './card-access.js';
+import type { ServiceContext } from './context.js';
+
+export type { CardAccess, ConnectedReader } from './card-access.js';
+
+/** The slice of a WebSocket (the `ws` library's) the hub uses. */
+export interface AgentSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
+  on(event: 'close', listener: (code: number, reason: Buffer) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+const OPEN = 1;
+
+type OwnerEvent = { agentId: string } & ReaderEvent;
+
+interface LiveReader {
+  cardPresent: boolean;
+  atr: string | null;
+}
+
+interface LiveAgent {
+  record: AgentRecord;
+  socket: AgentSocket;
+  relay: CardRelay;
+  readers: Map<string, LiveReader>;
+  welcomed: boolean;
+  lastHeard: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface AgentHubOptions {
+  heartbeatMs?: number;
+  /** Progress lines (connects, drops) for the server log. */
+  log?: (line: string, fields?: Record<string, unknown>) => void;
+}
+
+const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
+
+export class AgentHub implements CardAccess {
+  private readonly live = new Map<string, LiveAgent>();
+  private readonly watchers = new Set<{ owner: string; listener: (e: OwnerEvent) => void }>();
+  private closed = false;
+  readonly heartbeatMs: number;
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly opts: AgentHubOptions = {},
+  ) {
+    this.heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
+
+  // --- CardAccess ------------------------------------------------------------------------------
+
+  async listReaders(ownerUserId: string): Promise<ConnectedReader[]> {
+    const out: ConnectedReader[] = [];
+    for (const a of this.live.values()) {
+      if (!a.welcomed || a.record.ownerUserId !== ownerUserId) continue;
+      for (const [reader, r] of a.readers)
+        out.push({
+          agentId: a.record.id,
+          agentName: a.record.name,
+          reader,
+          cardPresent: r.cardPresent,
+          atr: r.atr,
+        });
+    }
+    return out.sort((x, y) => x.agentName.localeCompare(y.agentName) || x.reader.localeCompare(y.reader));
+  }
+
+  async connect(
+    ownerUserId: string,
+    agentId: string,
+    reader: string,
+    opts?: TransmitOptions,
+  ): Promise<CardConnection> {
+    const a = this.live.get(agentId);
+    // Another person's agent is reported exactly like an absent one: its existence is not ours to learn.
+    if (!a || a.record.ownerUserId !== ownerUserId) throw new NotFoundError('connected agent', agentId);
+    const r = a.readers.get(reader);
+    if (!r)
+      throw new TransportError(`The agent "${a.record.name}" has no reader named "${reader}"`, { reader });
+    if (!r.cardPresent) throw new CardRemovedError(reader);
+    return a.relay.connect(reader, opts);
+  }
+
+  watch(ownerUserId: string, listener: (e: OwnerEvent) => void): () => void {
+    const w = { owner: ownerUserId, listener };
+    this.watchers.add(w);
+    return () => this.watchers.delete(w);
+  }
+
+  // --- Agents ----------------------------------------------------------------------------------
+
+  isConnected(agentId: string): boolean {
+    return this.live.get(agentId)?.welcomed ?? false;
+  }
+
+  /** The readers an agent reports now (empty when it is not connected). */
+  readersOf(agentId: string): { name: string; cardPresent: boolean; atr: string | null }[] {
+    const a = this.live.get(agentId);
+    if (!a?.welcomed) return [];
+    return [...a.readers].map(([name, r]) => ({ name, ...r }));
+  }
+
+  /** Closes an agent's socket (revocation): it is told not to come back. */
+  disconnect(agentId: string, code: number = CLOSE.REVOKED, reason = 'agent revoked'): void {
+    const a = this.live.get(agentId);
+    if (!a) return;
+    a.socket.close(code, reason);
+    // A peer that ignores the close handshake is cut off anyway.
+    setTimeout(() => a.socket.terminate(), 1000).unref();
+    this.drop(a, reason);
+  }
+
+  /** Takes over a socket whose bearer token resolved to `record`. */
+  attach(socket: AgentSocket, record: AgentRecord): void {
+    if (this.closed) {
+      socket.close(CLOSE.GOING_AWAY, 'server shutting down');
+      return;
+    }
+    const previous = this.live.get(record.id);
+    if (previous) {
+      previous.socket.close(CLOSE.REPLACED, 'replaced by a newer connection of this agent');
+      this.drop(previous, 'replaced');
+    }
+    const send = (m: ServerBody): void => {
+      if (socket.readyState === OPEN) socket.send(frame(m));
+    };
+    const a: LiveAgent = {
+      record,
+      socket,
+      relay: new CardRelay(
+        (req) => {
+          if (socket.readyState !== OPEN) throw new Error('the agent socket is closed');
+          send(req);
+        },
+        { peer: record.name },
+      ),
+      readers: new Map(),
+      welcomed: false,
+      lastHeard: Date.now(),
+      timer: undefined,
+    };
+    this.live.set(record.id, a);
+    socket.on('message', (data, isBinary) => {
+      a.lastHeard = Date.now();
+      if (isBinary) return this.refuse(a, 'binary frames are not part of the agent protocol');
+      let msg: AgentMessage;
+      try {
+        msg = parseAgentMessage(
+          Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'),
+        );
+      } catch (e) {
+        return this.refuse(a, (e as Error).message);
+      }
+      this.onMessage(a, msg, send);
+    });
+    socket.on('close', () => this.drop(a, 'agent disconnected'));
+    socket.on('error', () => undefined);
+    a.timer = setInterval(() => void this.beat(a, send), this.heartbeatMs);
+    a.timer.unref();
+  }
+
+  private refuse(a: LiveAgent, message: string): void {
+    if (a.socket.readyState === OPEN)
+      a.socket.send(frame({ type: 'error', code: 'protocol_error', message }));
+    this.opts.log?.('agent protocol error', { agentId: a.record.id, message });
+    a.socket.close(CLOSE.PROTOCOL, message.slice(0, 120));
+    this.drop(a, 'protocol error');
+  }
+
+  private async beat(a: LiveAgent, send: (m: ServerBody) => void): Promise<void> {
+    if (this.live.get(a.record.id) !== a) return;
+    if (Date.now() - a.lastHeard > 3 * this.heartbeatMs) {
+      this.opts.log?.('agent heartbeat lost', { agentId: a.record.id });
+      a.socket.terminate();
+      this.drop(a, 'agent heartbeat lost');
+      return;
+    }
+    send({ type: 'ping', at: Date.now() });
+    try {
+      const rec = await getAgent(this.ctx.db, a.record.id);
+      if (!rec || rec.revokedAt) return this.disconnect(a.record.id);
+      await touchAgent(this.ctx.db, a.record.id, this.ctx.clock.now());
+    } catch {
+      // The database is briefly unreachable: keep the socket; the next beat checks again.
+    }
+  }
+
+  private onMessage(a: LiveAgent, m: AgentMessage, send: (m: ServerBody) => void): void {
+    if (!a.welcomed && m.type !== 'hello')
+      return this.refuse(a, `the first frame must be "hello", got "${m.type}"`);
+    switch (m.type) {
+      case 'hello':
+        if (a.welcomed) return this.refuse(a, 'a second "hello"');
+        a.welcomed = true;
+        a.record = { ...a.record, hostname: m.hostname };
+        send({ type: 'welcome', agentId: a.record.id, name: a.record.name, heartbeatMs: this.heartbeatMs });
+        this.opts.log?.('agent connected', {
+          agentId: a.record.id,
+          name: a.record.name,
+          hostname: m.hostname,
+        });
+        void touchAgent(this.ctx.db, a.record.id, this.ctx.clock.now(), m.hostname.slice(0, 255)).catch(
+          () => undefined,
+        );
+        return;
+      case 'readers': {
+        const next = new Map(
+          m.readers.map((r) => [r.name, { cardPresent: r.cardPresent, atr: r.cardPresent ? r.atr : null }]),
+        );
+        // Emit what changed, so watchers see the same events whether a reader came or went live.
+        for (const [name, old] of a.readers) {
+          const now = next.get(name);
+          if (!now) {
+            if (old.cardPresent) this.cardGone(a, name);
+            this.emit(a, { type: 'reader-removed', reader: name });
+          } else if (old.cardPresent && (!now.cardPresent || now.atr !== old.atr)) this.cardGone(a, name);
+        }
+        for (const [name, now] of next) {
+          const old = a.readers.get(name);
+          if (!old) this.emit(a, { type: 'reader-added', reader: name });
+          if (now.cardPresent && (!old?.cardPresent || old.atr !== now.atr))
+            this.emit(a, { type: 'card-inserted', reader: name, atr: fromHex(now.atr ?? '') });
+        }
+        a.readers = next;
+        return;
+      }
+      case 'reader-event': {
+        const e = m.event;
+        if (e.type === 'reader-added') {
+          if (!a.readers.has(e.reader)) a.readers.set(e.reader, { cardPresent: false, atr: null });
+          this.emit(a, e);
+        } else if (e.type === 'reader-removed') {
+          if (a.readers.get(e.reader)?.cardPresent) this.cardGone(a, e.reader);
+          a.readers.delete(e.reader);
+          this.emit(a, e);
+        } else if (e.type === 'card-inserted') {
+          a.readers.set(e.reader, { cardPresent: true, atr: e.atr });
+          this.emit(a, { type: 'card-inserted', reader: e.reader, atr: fromHex(e.atr) });
+        } else {
+          this.cardGone(a, e.reader);
+        }
+        return;
+      }
+      case 'connect-result':
+      case 'connect-error':
+      case 'apdu-result':
+      case 'apdu-error': {
+        const { v: _v, ...reply } = m;
+        a.relay.deliver(reply);
+        return;
+      }
+      case 'pong':
+        return;
+    }
+  }
+
+  private cardGone(a: LiveAgent, reader: string): void {
+    const r = a.readers.get(reader);
+    if (r) a.readers.set(reader, { cardPresent: false, atr: null });
+    a.relay.cardRemoved(reader);
+    this.emit(a, { type: 'card-removed', reader });
+  }
+
+  private emit(a: LiveAgent, e: ReaderEvent): void {
+    for (const w of this.watchers) {
+      if (w.owner !== a.record.ownerUserId) continue;
+      try {
+        w.listener({ agentId: a.record.id, ...e });
+      } catch {
+        // A watcher's failure is its own; the other watchers still hear the event.
+      }
+    }
+  }
+
+  private drop(a: LiveAgent, reason: string): void {
+    clearInterval(a.timer);
+    a.relay.close(reason);
+    if (this.live.get(a.record.id) !== a) return;
+    this.live.delete(a.record.id);
+    if (a.welcomed) {
+      for (const [name, r] of a.readers) {
+        if (r.cardPresent) this.emit(a, { type: 'card-removed', reader: name });
+        this.emit(a, { type: 'reader-removed', reader: name });
+      }
+      this.opts.log?.('agent disconnected', { agentId: a.record.id, reason });
+    }
+  }
+
+  /** Closes every agent socket (server shutdown); agents reconnect to the next server. */
+  close(): void {
+    this.closed = true;
+    for (const a of [...this.live.values()]) {
+      a.socket.close(CLOSE.GOING_AWAY, 'server shutting down');
+      this.drop(a, 'server shutting down');
+    }
+    this.watchers.clear();
+  }
+}
+
+export { ProtocolError };

@@ -1,0 +1,194 @@
+// The agent client and the server's hub over a real WebSocket on loopback, with virtual cards in
+// memory readers: readers and card events reach the server, a PIV session runs over the relay, an
+// exchange in flight fails with a typed error (never hangs) when the agent drops or the card leaves,
+// and the agent comes back by itself after the server drops it.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AgentClient } from '../../src/agent/agent-client.js';
+import type { AgentIdentity } from '../../src/agent/identity.js';
+import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
+import { CardRemovedError, TransportError } from '../../src/cards/errors.js';
+import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
+import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
+import type { ConnectedReader } from '../../src/services/agent-hub.js';
+import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
+import { HoldingReaderSet, pairAgent, signIn, until } from './support.js';
+
+let server: TestServer;
+let admin: ApiClient;
+let adminId: string;
+let identity: AgentIdentity;
+let memory: MemoryReaderSet;
+let readers: HoldingReaderSet;
+let client: AgentClient;
+const logs: string[] = [];
+
+const R0 = 'Test Reader 0';
+const R1 = 'Test Reader 1';
+
+beforeAll(async () => {
+  server = await startTestServer();
+  admin = await signIn(server.url, server.admin.username, server.admin.password);
+  adminId = (await admin.json<{ user: { id: string } }>('GET', '/api/auth/session')).body.user.id;
+  identity = await pairAgent(admin, 'Relay test agent');
+  memory = new MemoryReaderSet();
+  memory.addReader(R0);
+  memory.addReader(R1);
+  memory.insert(R0, new VirtualPivCard(undefined));
+  readers = new HoldingReaderSet(memory);
+  client = new AgentClient({
+    server: server.url,
+    token: identity.token,
+    readers,
+    backoff: { initialMs: 50, maxMs: 200 },
+    log: (l) => logs.push(l),
+  });
+  client.start();
+  await client.waitConnected();
+});
+
+afterAll(async () => {
+  await client?.stop();
+  await server?.close();
+});
+
+afterEach(() => readers.release());
+
+const hub = () => server.rt.cardAccess;
+const readersNow = (): Promise<ConnectedReader[]> => hub().listReaders(adminId);
+
+describe('agent ↔ server relay', () => {
+  it('reports its readers and the card in each', async () => {
+    const list = await until('both readers', async () => {
+      const l = await readersNow();
+      return l.length === 2 ? l : undefined;
+    });
+    expect(list.map((r) => [r.reader, r.cardPresent, r.agentName])).toEqual([
+      [R0, true, 'Relay test agent'],
+      [R1, false, 'Relay test agent'],
+    ]);
+    expect(list[0]!.atr).toMatch(/^[0-9a-f]+$/);
+    expect(list[0]!.agentId).toBe(identity.agentId);
+    // The same through HTTP, for the signed-in person.
+    const http = await admin.json<ConnectedReader[]>('GET', '/api/agents/readers');
+    expect(http.status).toBe(200);
+    expect(http.body.map((r) => r.reader)).toEqual([R0, R1]);
+    expect(logs.join('\n')).toMatch(/Connected to .* as "Relay test agent"/);
+  });
+
+  it('insert and remove events reach the server and its watchers', async () => {
+    const seen: string[] = [];
+    const unwatch = hub().watch(adminId, (e) =>
+      seen.push(`${e.type} ${e.reader} ${e.agentId === identity.agentId}`),
+    );
+    try {
+      const card = new VirtualPivCard();
+      memory.insert(R1, card);
+      await until('card in R1', async () =>
+        (await readersNow()).find((r) => r.reader === R1 && r.cardPresent),
+      );
+      memory.remove(R1);
+      await until('R1 empty', async () =>
+        (await readersNow()).find((r) => r.reader === R1 && !r.cardPresent),
+      );
+      expect(seen).toEqual([`card-inserted ${R1} true`, `card-removed ${R1} true`]);
+      expect(logs.join('\n')).toMatch(
+        /Card inserted in "Test Reader 1"[\s\S]*Card removed from "Test Reader 1"/,
+      );
+    } finally {
+      unwatch();
+    }
+  });
+
+  it('runs a PIV session over the relay: select, serial, management key, generate key', async () => {
+    const card = memory.cardIn(R0)!;
+    const conn = await hub().connect(adminId, identity.agentId, R0);
+    try {
+      expect(conn.reader).toBe(R0);
+      const piv = await PivSession.open(conn);
+      expect((await piv.getSerial()).serial).toBe(String(card.serial));
+      await piv.authenticate();
+      const { publicKey } = await piv.generateKey(SLOT.AUTHENTICATION, ALGORITHM.ECC_P256);
+      expect(publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+      expect(card.snapshot().keys['9a']).toBeDefined();
+    } finally {
+      await conn.close?.();
+    }
+  });
+
+  it("refuses another person's agent as if it did not exist", async () => {
+    await expect(
+      hub().connect('00000000-0000-4000-8000-000000000000', identity.agentId, R0),
+    ).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect(await hub().listReaders('00000000-0000-4000-8000-000000000000')).toEqual([]);
+  });
+
+  it('an exchange in flight fails with CardRemovedError when the card is pulled', async () => {
+    const conn = await hub().connect(adminId, identity.agentId, R0);
+    const piv = await PivSession.open(conn);
+    const held = readers.hold();
+    const inflight = piv.getSerial();
+    inflight.catch(() => undefined);
+    await held;
+    const card = memory.remove(R0)!;
+    const started = Date.now();
+    await expect(inflight).rejects.toBeInstanceOf(CardRemovedError);
+    expect(Date.now() - started).toBeLessThan(2000);
+    readers.release();
+    // The connection is stale: the card that comes back is a new power-up, as with a real reader.
+    memory.insert(R0, card);
+    await expect(conn.transmit(Uint8Array.from([0, 0xa4, 4, 0]))).rejects.toBeInstanceOf(CardRemovedError);
+    await until('card back in R0', async () =>
+      (await readersNow()).find((r) => r.reader === R0 && r.cardPresent),
+    );
+    const again = await PivSession.open(await hub().connect(adminId, identity.agentId, R0));
+    expect((await again.getSerial()).serial).toBe(String(card.serial));
+  });
+
+  it('an exchange in flight fails with TransportError("agent disconnected") when the agent drops, and the agent reconnects', async () => {
+    const conn = await hub().connect(adminId, identity.agentId, R0);
+    const piv = await PivSession.open(conn);
+    const held = readers.hold();
+    const inflight = piv.getSerial();
+    inflight.catch(() => undefined);
+    await held;
+    client.dropConnection();
+    const err = await inflight.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as Error).message).toMatch(/agent disconnected/);
+    readers.release();
+    await until('agent back', () => server.rt.agentHub.isConnected(identity.agentId));
+    await until('readers back', async () => (await readersNow()).length === 2);
+    const piv2 = await PivSession.open(await hub().connect(adminId, identity.agentId, R0));
+    expect((await piv2.getSerial()).source).toBe('yubico');
+  });
+
+  it('comes back after the server drops its socket, and works again', async () => {
+    const before = logs.length;
+    server.rt.agentHub.disconnect(identity.agentId, 1012, 'server restarting');
+    expect(server.rt.agentHub.isConnected(identity.agentId)).toBe(false);
+    await until('agent back', () => server.rt.agentHub.isConnected(identity.agentId));
+    expect(logs.slice(before).join('\n')).toMatch(/Disconnected \(1012: server restarting\); retrying in/);
+    await until('readers back', async () => (await readersNow()).length === 2);
+    const piv = await PivSession.open(await hub().connect(adminId, identity.agentId, R0));
+    expect((await piv.getSerial()).serial).toBe(String(memory.cardIn(R0)!.serial));
+  });
+
+  it('fails cleanly when the agent does not answer in time', async () => {
+    const conn = await hub().connect(adminId, identity.agentId, R0);
+    await PivSession.open(conn);
+    const held = readers.hold();
+    const started = Date.now();
+    const p = conn.transmit(Uint8Array.from([0, 0xcb, 0x3f, 0xff, 5, 0x5c, 3, 0x5f, 0xc1, 0x02]), {
+      timeoutMs: 300,
+    });
+    await held;
+    await expect(p).rejects.toMatchObject({ code: 'card_timeout' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
