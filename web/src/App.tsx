@@ -4,6 +4,7 @@ import { Navigate, Route, Routes } from 'react-router-dom';
 import { OperatorLayout } from './layouts/OperatorLayout';
 import { PortalLayout } from './layouts/PortalLayout';
 import { LoginPage } from './pages/LoginPage';
+import { AgentsPage } from './pages/AgentsPage';
 import { NotFound } from './pages/NotFound';
 import { AuditPage } from './pages/operator/AuditPage';
 import { CaPage } from './pages/operator/CaPage';
@@ -41,6 +42,7 @@ export function App() {
         <Route path="certificates/:id" element={<CertificatePage />} />
         <Route path="ca" element={<CaPage />} />
         <Route path="audit" element={<AuditPage />} />
+        <Route path="agents" element={<AgentsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
       <Route path="/portal" element={<PortalLayout />}>

@@ -2,19 +2,25 @@
 // and reads JSON with the session cookie, adds the CSRF token on state-changing calls, turns the
 // server's error shape into an ApiError, and sends the browser to the sign-in page on a 401.
 import type {
+  Agent,
   AuditEvent,
   AuditVerification,
   CaImport,
   CertificateAuthority,
   CertificateDetail,
   CertificateSummary,
+  ConnectedCard,
   Device,
+  DeviceIssuance,
   ErrorBody,
   ImportReport,
+  IssuanceJob,
+  IssuanceStart,
   Meta,
   NewDevice,
   NewUser,
   Page,
+  PairingCode,
   Policy,
   PolicyInput,
   RevocationReason,
@@ -169,6 +175,27 @@ export const api = {
     get: (id: string) => request<Device>('GET', `/api/devices/${enc(id)}`),
     register: (body: NewDevice) => post<Device>('/api/devices', body),
     importCsv: (csv: string) => post<ImportReport>('/api/devices/import', { csv }),
+    issuance: (id: string) => request<DeviceIssuance>('GET', `/api/devices/${enc(id)}/issuance`),
+    recycle: (id: string, card: { agentId: string; reader: string }) =>
+      post<Device>(`/api/devices/${enc(id)}/recycle`, card),
+    initialPin: (id: string) => post<{ pin: string }>(`/api/devices/${enc(id)}/initial-pin`),
+  },
+
+  issuance: {
+    cards: () => request<{ items: ConnectedCard[] }>('GET', '/api/issuance/cards'),
+    start: (body: IssuanceStart) => post<{ device: Device; job: IssuanceJob | null }>('/api/issuance', body),
+    job: (id: string) => request<IssuanceJob>('GET', `/api/issuance/jobs/${enc(id)}`),
+    eventsUrl: (id: string) => `/api/issuance/jobs/${enc(id)}/events`,
+    retry: (id: string) => post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/retry`),
+    cancel: (id: string) => post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/cancel`),
+    changePin: (id: string, pin: string, confirmation: string) =>
+      post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/pin`, { pin, confirmation }),
+  },
+
+  agents: {
+    list: () => request<Agent[] | { items: Agent[] }>('GET', '/api/agents'),
+    pairingCode: () => post<PairingCode>('/api/agents/pairing-codes'),
+    revoke: (id: string) => post<unknown>(`/api/agents/${enc(id)}/revoke`),
   },
 
   policies: {

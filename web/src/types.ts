@@ -338,3 +338,76 @@ export interface CertificateAuthority {
 
 export type CaImport =
   { certificateChainPem: string; privateKeyPem: string } | { pkcs12Base64: string; password: string };
+
+// ---- Issuance ------------------------------------------------------------------------------
+
+export type ConnectedCardStatus = 'blank' | 'bound' | 'in_use' | 'unreadable' | 'empty';
+
+/** A reader of one of the operator's paired agents, and the card in it (GET /api/issuance/cards). */
+export interface ConnectedCard {
+  agentId: string;
+  agentName: string;
+  reader: string;
+  cardPresent: boolean;
+  serial: string | null;
+  cardType: string | null;
+  status: ConnectedCardStatus;
+  device: { id: string; state: string; userId: string | null; type: string } | null;
+  error: string | null;
+}
+
+export type IssuanceAction = 'issue' | 'bind';
+
+export interface IssuanceStart {
+  userId: string;
+  agentId: string;
+  reader: string;
+  action: IssuanceAction;
+  policyId: string;
+  pin?: string;
+  pinConfirmation?: string;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+  detail?: string;
+  correlationId: string;
+}
+
+export interface IssuanceJob {
+  id: string;
+  deviceId: string;
+  userId: string;
+  policyId: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: number;
+  step: string;
+  attempt: number;
+  error: JobError | null;
+  pinChangePending: boolean;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface DeviceIssuance {
+  job: IssuanceJob | null;
+  initialPinAvailable: boolean;
+}
+
+// ---- Agents --------------------------------------------------------------------------------
+
+export interface PairingCode {
+  code: string;
+  expiresAt: string;
+}
+
+export interface Agent {
+  id: string;
+  name: string;
+  hostname: string;
+  connected: boolean;
+  lastSeenAt: string | null;
+  readers: (string | { name: string; cardPresent?: boolean })[];
+}

@@ -13,6 +13,7 @@ export const OPERATOR_SECTIONS = [
   { to: '/operator/ca', label: 'Certificate authorities', permission: 'ca.read' },
   { to: '/operator/settings', label: 'Security settings', permission: 'settings.read' },
   { to: '/operator/audit', label: 'Audit log', permission: 'audit.read' },
+  { to: '/operator/agents', label: 'Agents', permission: 'agent.pair' },
 ] as const;
 
 export function OperatorLayout() {

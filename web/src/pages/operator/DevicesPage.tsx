@@ -12,7 +12,8 @@ import { useListParams } from '../../components/useListParams';
 import { deviceTypeLabel, formatDate, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
-import { DEVICE_STATES, DEVICE_TYPES, type DeviceType, type ImportReport } from '../../types';
+import { RECYCLABLE, RecycleDialog } from '../../issuance/RecycleDialog';
+import { DEVICE_STATES, DEVICE_TYPES, type Device, type DeviceType, type ImportReport } from '../../types';
 import { RetryButton } from './UsersPage';
 
 const LIMIT = 25;
@@ -23,6 +24,8 @@ export function DevicesPage() {
   const { values, offset, setFilter, setOffset } = useListParams(['q', 'state', 'type', 'userId'] as const);
   const [panel, setPanel] = useState<'register' | 'import' | null>(null);
   const toggle = (which: 'register' | 'import') => setPanel((p) => (p === which ? null : which));
+  const [recycling, setRecycling] = useState<Device | null>(null);
+  const [recycled, setRecycled] = useState('');
   const list = useLoad(
     () =>
       api.devices.list({
@@ -137,6 +140,7 @@ export function DevicesPage() {
                   <th scope="col">Assigned to</th>
                   <th scope="col">Registered</th>
                   <th scope="col">Notes</th>
+                  <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
@@ -157,11 +161,18 @@ export function DevicesPage() {
                     </td>
                     <td>{formatDate(d.createdAt)}</td>
                     <td className="cell-notes">{d.notes || <span className="muted">—</span>}</td>
+                    <td>
+                      {RECYCLABLE.includes(d.state) && can('device.recycle') && (
+                        <button type="button" className="btn btn-small" onClick={() => setRecycling(d)}>
+                          Recycle
+                        </button>
+                      )}
+                    </td>
                   </tr>
                 ))}
                 {list.data.items.length === 0 && (
                   <tr>
-                    <td colSpan={7} className="table__empty">
+                    <td colSpan={8} className="table__empty">
                       No devices match these filters.
                     </td>
                   </tr>
@@ -177,6 +188,18 @@ export function DevicesPage() {
             onChange={setOffset}
           />
         </>
+      )}
+      <StatusMessage>{recycled}</StatusMessage>
+      {recycling && (
+        <RecycleDialog
+          device={recycling}
+          onClose={() => setRecycling(null)}
+          onRecycled={(d) => {
+            setRecycling(null);
+            setRecycled(`Device ${d.serial} was wiped and is back in the inventory.`);
+            list.reload();
+          }}
+        />
       )}
     </>
   );

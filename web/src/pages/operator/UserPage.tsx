@@ -5,7 +5,6 @@ import { Link, useLocation, useParams } from 'react-router-dom';
 import { api } from '../../api';
 import { Badge } from '../../components/Badge';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
-import { Dialog } from '../../components/Dialog';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { KeyValueEditor, toPairs, toRecord, type Pair } from '../../components/KeyValueEditor';
 import { RolesField } from '../../components/RolesField';
@@ -13,7 +12,10 @@ import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { deviceTypeLabel, formatDate, formatDateTime, formatSerial, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
-import type { Role, User, UserLifecycleAction } from '../../types';
+import { AddDeviceDialog } from '../../issuance/AddDeviceDialog';
+import { DeviceIssuanceActions } from '../../issuance/DeviceIssuanceActions';
+import { IssuanceDialog } from '../../issuance/IssuanceDialog';
+import type { IssuanceJob, Role, User, UserLifecycleAction } from '../../types';
 import { RetryButton } from './UsersPage';
 
 const LIFECYCLE: Record<
@@ -50,6 +52,9 @@ export function UserPage() {
   const [pending, setPending] = useState<UserLifecycleAction | null>(null);
   const [reason, setReason] = useState('');
   const [addDevice, setAddDevice] = useState(false);
+  const [running, setRunning] = useState<IssuanceJob | null>(null);
+  // Bumped when an issuance starts or ends, so the device and certificate lists read again.
+  const [refresh, setRefresh] = useState(0);
   const [status, setStatus] = useState(
     (location.state as { created?: boolean } | null)?.created ? 'User created.' : '',
   );
@@ -143,8 +148,8 @@ export function UserPage() {
         )}
       </section>
 
-      <UserDevices userId={u.id} />
-      {can('certificate.read') && <UserCertificates userId={u.id} />}
+      <UserDevices userId={u.id} refresh={refresh} onChanged={() => setRefresh((r) => r + 1)} />
+      {can('certificate.read') && <UserCertificates userId={u.id} refresh={refresh} />}
 
       <ConfirmDialog
         open={pending !== null}
@@ -166,18 +171,29 @@ export function UserPage() {
         </div>
       </ConfirmDialog>
 
-      <Dialog
-        open={addDevice}
-        title={`Add a device for ${u.displayName}`}
-        onClose={() => setAddDevice(false)}
-        footer={
-          <button type="button" className="btn btn-primary" onClick={() => setAddDevice(false)}>
-            Close
-          </button>
-        }
-      >
-        <AddDeviceExplanation />
-      </Dialog>
+      {addDevice && (
+        <AddDeviceDialog
+          user={u}
+          onClose={() => setAddDevice(false)}
+          onStarted={(device, job) => {
+            setAddDevice(false);
+            setRefresh((r) => r + 1);
+            if (job) setRunning(job);
+            else setStatus(`Device ${device.serial} is bound to ${u.displayName}.`);
+          }}
+        />
+      )}
+      {running && (
+        <IssuanceDialog
+          jobId={running.id}
+          initial={running}
+          onSettled={() => setRefresh((r) => r + 1)}
+          onClose={() => {
+            setRunning(null);
+            setRefresh((r) => r + 1);
+          }}
+        />
+      )}
     </>
   );
 }
@@ -187,33 +203,6 @@ function BackToUsers() {
     <p className="back-link">
       <Link to="/operator">← Users</Link>
     </p>
-  );
-}
-
-/** Issuance needs the workstation agent, which is not part of this release: say so plainly. */
-function AddDeviceExplanation() {
-  return (
-    <div className="prose">
-      <p>
-        Adding a device means choosing a card or token connected to this workstation, a device policy and an
-        initial PIN; Tessera then personalizes it — keys generated on the card, certificates issued by the CA
-        — and, if configured, prints it.
-      </p>
-      <p>
-        <strong>Device issuance is not available yet in this version of Tessera.</strong> It works through the
-        Tessera agent, which runs on the workstation with the card reader or card printer, and arrives in the
-        next release.
-      </p>
-      <p>Meanwhile you can prepare:</p>
-      <ul>
-        <li>
-          register blank cards and tokens in the <Link to="/operator/devices">device inventory</Link>;
-        </li>
-        <li>
-          check the <Link to="/operator/policies">device policies</Link> that issuance will apply.
-        </li>
-      </ul>
-    </div>
   );
 }
 
@@ -319,9 +308,17 @@ function UserEditForm({
   );
 }
 
-function UserDevices({ userId }: { userId: string }) {
+function UserDevices({
+  userId,
+  refresh,
+  onChanged,
+}: {
+  userId: string;
+  refresh: number;
+  onChanged: () => void;
+}) {
   const { can } = useSession();
-  const devices = useLoad(() => api.users.devices(userId), [userId]);
+  const devices = useLoad(() => api.users.devices(userId), [userId, refresh]);
   const policies = useLoad(
     () => (can('policy.read') ? api.policies.list() : Promise.resolve({ items: [], total: 0 })),
     [],
@@ -354,6 +351,7 @@ function UserDevices({ userId }: { userId: string }) {
                   <th scope="col">Policy</th>
                   <th scope="col">Issued</th>
                   <th scope="col">Expires</th>
+                  <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
@@ -367,6 +365,9 @@ function UserDevices({ userId }: { userId: string }) {
                     <td>{policyName(d.policyId)}</td>
                     <td>{formatDateTime(d.issuedAt)}</td>
                     <td>{formatDate(d.expiresAt)}</td>
+                    <td>
+                      <DeviceIssuanceActions device={d} onChanged={onChanged} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -377,8 +378,8 @@ function UserDevices({ userId }: { userId: string }) {
   );
 }
 
-function UserCertificates({ userId }: { userId: string }) {
-  const certs = useLoad(() => api.certificates.list({ userId, limit: 200 }), [userId]);
+function UserCertificates({ userId, refresh }: { userId: string; refresh: number }) {
+  const certs = useLoad(() => api.certificates.list({ userId, limit: 200 }), [userId, refresh]);
   return (
     <section className="card" aria-labelledby="certs-h">
       <div className="card__head">
@@ -405,7 +406,9 @@ function UserCertificates({ userId }: { userId: string }) {
                   <th scope="col">Serial</th>
                   <th scope="col">Profile</th>
                   <th scope="col">Slot</th>
+                  <th scope="col">Subject</th>
                   <th scope="col">Status</th>
+                  <th scope="col">Valid from</th>
                   <th scope="col">Expires</th>
                 </tr>
               </thead>
@@ -417,9 +420,11 @@ function UserCertificates({ userId }: { userId: string }) {
                     </td>
                     <td>{humanize(c.profile)}</td>
                     <td>{c.slot?.toUpperCase() ?? '—'}</td>
+                    <td className="cell-subject">{c.subject}</td>
                     <td>
                       <Badge value={c.status} />
                     </td>
+                    <td>{formatDate(c.notBefore)}</td>
                     <td>{formatDate(c.notAfter)}</td>
                   </tr>
                 ))}

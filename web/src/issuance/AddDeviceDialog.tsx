@@ -1,0 +1,223 @@
+// Add Device on the User page: the cards in the readers of the operator's paired agents (with a
+// refresh, as the reference says: "click to update the display of connected devices"), the Action
+// Type (Issue Device by default, or Bind Device), the Device Policies allowed for the card's type,
+// and the PIN as the security settings want it entered (displayed, disguised, or not at all).
+import { useEffect, useId, useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
+import { api } from '../api';
+import { Badge } from '../components/Badge';
+import { Dialog } from '../components/Dialog';
+import { ErrorPanel } from '../components/ErrorPanel';
+import { deviceTypeLabel } from '../format';
+import { useAction, useLoad } from '../hooks';
+import { useSession } from '../session';
+import type { ConnectedCard, Device, IssuanceAction, IssuanceJob, Policy, Settings, User } from '../types';
+import { PinEntry, pinAcceptable, type PinValue } from './PinEntry';
+
+interface Props {
+  user: User;
+  onClose: () => void;
+  onStarted: (device: Device, job: IssuanceJob | null) => void;
+}
+
+const cardKey = (c: ConnectedCard) => `${c.agentId}\u0000${c.reader}`;
+/** A card whose type the server could not name is a PIV card (the only kind a reader holds). */
+export const typeOfCard = (c: ConnectedCard) => c.device?.type ?? c.cardType ?? 'piv_card';
+const selectable = (c: ConnectedCard) => c.cardPresent && (c.status === 'blank' || c.status === 'bound');
+
+const STATUS_TEXT: Record<ConnectedCard['status'], string> = {
+  blank: 'Blank — ready to issue',
+  bound: 'Bound — can be issued',
+  in_use: 'In use — issued to someone',
+  unreadable: 'Unreadable',
+  empty: 'No card in the reader',
+};
+
+export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
+  const { can } = useSession();
+  const cards = useLoad(() => api.issuance.cards(), []);
+  const policies = useLoad(() => api.policies.list(), []);
+  const settings = useLoad<Settings | null>(
+    () => (can('settings.read') ? api.settings.get() : Promise.resolve(null)),
+    [],
+  );
+  const [chosen, setChosen] = useState('');
+  const [action, setAction] = useState<IssuanceAction>(can('device.issue') ? 'issue' : 'bind');
+  const [policyId, setPolicyId] = useState('');
+  const [pin, setPin] = useState<PinValue>({ pin: '', confirmation: '' });
+  const start = useAction();
+  const id = useId();
+
+  const card = cards.data?.items.find((c) => cardKey(c) === chosen);
+  const allowed: Policy[] = card
+    ? (policies.data?.items ?? []).filter((p) => (p.deviceTypes as string[]).includes(typeOfCard(card)))
+    : [];
+  const policy = allowed.find((p) => p.id === policyId);
+  // Unknown settings (no settings.read): ask for the PIN in the safest way, masked and twice.
+  const mode = settings.data?.initialPinDisplayMode ?? (settings.loading ? undefined : 'disguised');
+  const needsPin = action === 'issue' && mode !== 'not_displayed';
+  const masked = mode === 'disguised';
+
+  // Preselect the first usable card, then the first policy for its type.
+  useEffect(() => {
+    if (!cards.data) return;
+    if (!cards.data.items.some((c) => cardKey(c) === chosen && selectable(c))) {
+      const first = cards.data.items.find(selectable);
+      setChosen(first ? cardKey(first) : '');
+    }
+  }, [cards.data]);
+  useEffect(() => {
+    if (!allowed.some((p) => p.id === policyId)) setPolicyId(allowed[0]?.id ?? '');
+  }, [chosen, policies.data]);
+
+  const ready =
+    !!card &&
+    selectable(card) &&
+    !!policy &&
+    mode !== undefined &&
+    (!needsPin || pinAcceptable(policy.pinPolicy, pin, masked));
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!card || !policy) return;
+    const out = await start.run(() =>
+      api.issuance.start({
+        userId: user.id,
+        agentId: card.agentId,
+        reader: card.reader,
+        action,
+        policyId: policy.id,
+        ...(needsPin ? { pin: pin.pin, ...(masked ? { pinConfirmation: pin.confirmation } : {}) } : {}),
+      }),
+    );
+    if (out) onStarted(out.device, out.job);
+  };
+
+  return (
+    <Dialog
+      open
+      wide
+      title={`Add a device for ${user.displayName}`}
+      onClose={onClose}
+      footer={
+        <>
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" form={`${id}-form`} className="btn btn-primary" disabled={!ready || start.busy}>
+            {start.busy ? 'Starting…' : 'Continue'}
+          </button>
+        </>
+      }
+    >
+      <form id={`${id}-form`} className="form add-device" onSubmit={(e) => void submit(e)}>
+        <fieldset className="connected-cards">
+          <legend>Connected devices</legend>
+          <div className="connected-cards__head">
+            <p className="muted small">
+              The cards in the readers of your paired agents.{' '}
+              {can('agent.pair') && <Link to="/operator/agents">Manage agents</Link>}
+            </p>
+            <button type="button" className="btn btn-small" onClick={cards.reload} disabled={cards.loading}>
+              {cards.loading ? 'Refreshing…' : 'Refresh connected devices'}
+            </button>
+          </div>
+          <ErrorPanel error={cards.error} title="Could not list the connected devices" />
+          {cards.data && cards.data.items.length === 0 && (
+            <p className="notice">
+              No card reader is connected. Pair an agent on this workstation (Agents page), plug in a reader,
+              then refresh.
+            </p>
+          )}
+          {cards.data && cards.data.items.length > 0 && (
+            <ul className="card-choices" aria-busy={cards.loading}>
+              {cards.data.items.map((c) => {
+                const k = cardKey(c);
+                const ok = selectable(c);
+                return (
+                  <li key={k} className={`card-choice${ok ? '' : ' card-choice--disabled'}`}>
+                    <input
+                      type="radio"
+                      name={`${id}-card`}
+                      id={`${id}-${k}`}
+                      value={k}
+                      checked={chosen === k}
+                      disabled={!ok}
+                      onChange={() => setChosen(k)}
+                    />
+                    <label htmlFor={`${id}-${k}`}>
+                      <span className="card-choice__reader">{c.reader}</span>
+                      <span className="muted small"> on {c.agentName}</span>
+                      <span className="card-choice__meta">
+                        {c.cardPresent ? (
+                          <>
+                            {deviceTypeLabel(typeOfCard(c))} · serial{' '}
+                            <span className="mono">{c.serial ?? 'unknown'}</span> ·{' '}
+                          </>
+                        ) : null}
+                        <Badge value={c.status} /> {STATUS_TEXT[c.status]}
+                        {c.error ? ` — ${c.error}` : ''}
+                      </span>
+                    </label>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+        </fieldset>
+
+        <div className="form-grid">
+          <div className="field">
+            <label htmlFor={`${id}-action`}>Action Type</label>
+            <select
+              id={`${id}-action`}
+              value={action}
+              onChange={(e) => setAction(e.target.value as IssuanceAction)}
+            >
+              <option value="issue" disabled={!can('device.issue')}>
+                Issue Device
+              </option>
+              <option value="bind">Bind Device</option>
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-policy`}>Device Policy</label>
+            <select
+              id={`${id}-policy`}
+              value={policyId}
+              disabled={!card}
+              onChange={(e) => setPolicyId(e.target.value)}
+            >
+              {!card && <option value="">Choose a device first</option>}
+              {card && allowed.length === 0 && <option value="">No policy applies to this device type</option>}
+              {allowed.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+        {policy?.description && <p className="muted small">{policy.description}</p>}
+        <ErrorPanel error={policies.error} title="Could not load the device policies" />
+
+        {action === 'bind' && (
+          <p className="notice">
+            Binding assigns the device to {user.displayName} without personalizing it; issue it later.
+          </p>
+        )}
+        {action === 'issue' && policy && mode === 'not_displayed' && (
+          <p className="notice">
+            {settings.data?.changePinDuringIssuance
+              ? 'Tessera chooses the initial PIN; you will be asked to set a new PIN at the end of the issuance.'
+              : 'Tessera chooses the initial PIN; it is not displayed. It can be retrieved once with Get Initial PIN on the User page.'}
+          </p>
+        )}
+        {needsPin && policy && (
+          <PinEntry policy={policy.pinPolicy} value={pin} onChange={setPin} masked={masked} />
+        )}
+        <ErrorPanel error={start.error} title="The issuance did not start" />
+      </form>
+    </Dialog>
+  );
+}

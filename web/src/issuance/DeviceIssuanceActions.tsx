@@ -1,0 +1,73 @@
+// What an operator can still do with a device after (or during) an issuance, from its row on the
+// User page: follow a running issuance, Retry or Cancel a failed one (its latest job, so a closed
+// browser loses nothing), Recycle a failed/cancelled/terminated card, Get Initial PIN once.
+import { useState } from 'react';
+import { api } from '../api';
+import { useLoad } from '../hooks';
+import { useSession } from '../session';
+import type { Device } from '../types';
+import { InitialPinDialog } from './InitialPinDialog';
+import { IssuanceDialog } from './IssuanceDialog';
+import { RECYCLABLE, RecycleDialog } from './RecycleDialog';
+
+export function DeviceIssuanceActions({ device, onChanged }: { device: Device; onChanged: () => void }) {
+  const { can } = useSession();
+  const [open, setOpen] = useState<'' | 'job' | 'recycle' | 'pin'>('');
+  const wantsJob = ['failed', 'issuing', 'active', 'pending'].includes(device.state);
+  const info = useLoad(
+    () => (wantsJob ? api.devices.issuance(device.id) : Promise.resolve(null)),
+    [device.id, device.state, device.updatedAt],
+  );
+  const job = info.data?.job ?? null;
+  const running = job?.status === 'running';
+  const failed = device.state === 'failed' && job?.status === 'failed';
+  return (
+    <div className="row-actions">
+      {job && (running || failed) && can('device.issue') && (
+        <button type="button" className="btn btn-small" onClick={() => setOpen('job')}>
+          {running ? 'Show progress' : 'Retry or cancel…'}
+        </button>
+      )}
+      {RECYCLABLE.includes(device.state) && can('device.recycle') && (
+        <button type="button" className="btn btn-small" onClick={() => setOpen('recycle')}>
+          Recycle
+        </button>
+      )}
+      {info.data?.initialPinAvailable && can('initial_pin.retrieve') && (
+        <button type="button" className="btn btn-small" onClick={() => setOpen('pin')}>
+          Get Initial PIN
+        </button>
+      )}
+      {open === 'job' && job && (
+        <IssuanceDialog
+          jobId={job.id}
+          initial={job}
+          onSettled={onChanged}
+          onClose={() => {
+            setOpen('');
+            onChanged();
+          }}
+        />
+      )}
+      {open === 'recycle' && (
+        <RecycleDialog
+          device={device}
+          onClose={() => setOpen('')}
+          onRecycled={() => {
+            setOpen('');
+            onChanged();
+          }}
+        />
+      )}
+      {open === 'pin' && (
+        <InitialPinDialog
+          device={device}
+          onClose={() => {
+            setOpen('');
+            info.reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}

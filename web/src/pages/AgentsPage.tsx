@@ -1,0 +1,150 @@
+// Agents: the workstations whose card readers (and card printers) this operator uses. Pairing
+// shows a one-time code to type into `tessera agent` on the workstation; the list shows each
+// paired agent, whether it is connected now, its readers, and a Revoke button.
+import { useState } from 'react';
+import { api } from '../api';
+import { Badge } from '../components/Badge';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { ErrorPanel } from '../components/ErrorPanel';
+import { Loading, PageHeader } from '../components/Status';
+import { copyText } from '../components/copy';
+import { formatDateTime } from '../format';
+import { useAction, useLoad, useTitle } from '../hooks';
+import type { Agent, PairingCode } from '../types';
+
+const readerName = (r: Agent['readers'][number]) => (typeof r === 'string' ? r : r.name);
+
+export function AgentsPage() {
+  useTitle('Agents');
+  const agents = useLoad(async () => {
+    const r = await api.agents.list();
+    return Array.isArray(r) ? r : r.items;
+  }, []);
+  const pair = useAction();
+  const revoke = useAction();
+  const [code, setCode] = useState<PairingCode | null>(null);
+  const [copied, setCopied] = useState('');
+  const [revoking, setRevoking] = useState<Agent | null>(null);
+  const notThere = agents.error?.status === 404 || pair.error?.status === 404;
+  const command = code ? `tessera agent --server ${window.location.origin} --pair ${code.code}` : '';
+
+  const newCode = async () => {
+    setCopied('');
+    const c = await pair.run(() => api.agents.pairingCode());
+    if (c) setCode(c);
+  };
+  const confirmRevoke = async () => {
+    if (!revoking) return;
+    const ok = await revoke.run(() => api.agents.revoke(revoking.id));
+    if (ok !== undefined) {
+      setRevoking(null);
+      agents.reload();
+    }
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Agents"
+        intro="The workstations whose card readers you use to issue devices."
+        actions={
+          <button type="button" className="btn btn-primary" disabled={pair.busy} onClick={() => void newCode()}>
+            Pair an agent
+          </button>
+        }
+      />
+      {notThere && (
+        <p className="notice" role="status">
+          This server does not offer agent pairing yet (it answered 404 Not Found to /api/agents). Update the
+          Tessera server; with <code>tessera start</code> a built-in demo agent is paired for you.
+        </p>
+      )}
+      {!notThere && <ErrorPanel error={pair.error} title="Could not create a pairing code" />}
+      {code && (
+        <section className="card pairing" aria-labelledby="pair-h">
+          <h2 id="pair-h">Pairing code</h2>
+          <p className="pairing__code mono" aria-label="Pairing code">
+            {code.code}
+          </p>
+          <p className="muted">
+            Valid once, until {formatDateTime(code.expiresAt)}. On the workstation with the card reader, run:
+          </p>
+          <pre className="pairing__command">{command}</pre>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void copyText(command).then((ok) => setCopied(ok ? 'Copied' : 'Could not copy'))}
+          >
+            Copy command
+          </button>{' '}
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void copyText(code.code).then((ok) => setCopied(ok ? 'Copied' : 'Could not copy'))}
+          >
+            Copy code
+          </button>{' '}
+          <span aria-live="polite">{copied}</span>
+        </section>
+      )}
+      <section className="card" aria-labelledby="agents-h">
+        <div className="card__head">
+          <h2 id="agents-h">Paired agents</h2>
+          <button type="button" className="btn btn-small" onClick={agents.reload}>
+            Refresh
+          </button>
+        </div>
+        {!notThere && <ErrorPanel error={agents.error} title="Could not list the agents" />}
+        {agents.loading && !agents.data && <Loading what="Loading agents" />}
+        {agents.data && agents.data.length === 0 && <p className="muted">No agent is paired yet.</p>}
+        {agents.data && agents.data.length > 0 && (
+          <div className="table-wrap">
+            <table className="table">
+              <caption className="visually-hidden">Paired agents</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Host</th>
+                  <th scope="col">Connection</th>
+                  <th scope="col">Last seen</th>
+                  <th scope="col">Readers</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {agents.data.map((a) => (
+                  <tr key={a.id}>
+                    <td>{a.name}</td>
+                    <td className="mono">{a.hostname}</td>
+                    <td>
+                      <Badge value={a.connected ? 'active' : 'inventory'} label={a.connected ? 'Connected' : 'Offline'} />
+                    </td>
+                    <td>{formatDateTime(a.lastSeenAt)}</td>
+                    <td>{a.readers.length ? a.readers.map(readerName).join(', ') : <span className="muted">none</span>}</td>
+                    <td>
+                      <button type="button" className="btn btn-small btn-danger-outline" onClick={() => setRevoking(a)}>
+                        Revoke
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <ConfirmDialog
+        open={revoking !== null}
+        title={revoking ? `Revoke agent ${revoking.name}?` : ''}
+        confirmLabel="Revoke"
+        danger
+        busy={revoke.busy}
+        error={revoke.error}
+        onConfirm={() => void confirmRevoke()}
+        onCancel={() => setRevoking(null)}
+      >
+        <p>The agent is disconnected at once and can no longer relay cards; pair it again to use it.</p>
+      </ConfirmDialog>
+    </>
+  );
+}
