@@ -21,8 +21,11 @@ interface Props {
 }
 
 const cardKey = (c: ConnectedCard) => `${c.agentId}\u0000${c.reader}`;
-/** A card whose type the server could not name is a PIV card (the only kind a reader holds). */
-export const typeOfCard = (c: ConnectedCard) => c.device?.type ?? c.cardType ?? 'piv_card';
+/**
+ * The device type policies are matched on: the registered device's, and for a card the inventory
+ * does not know yet a PIV card (cardType is the server's description of the card, e.g. "PIV card").
+ */
+export const typeOfCard = (c: ConnectedCard) => c.device?.type ?? 'piv_card';
 const selectable = (c: ConnectedCard) => c.cardPresent && (c.status === 'blank' || c.status === 'bound');
 
 const STATUS_TEXT: Record<ConnectedCard['status'], string> = {
@@ -104,7 +107,12 @@ export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
           <button type="button" className="btn" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" form={`${id}-form`} className="btn btn-primary" disabled={!ready || start.busy}>
+          <button
+            type="submit"
+            form={`${id}-form`}
+            className="btn btn-primary"
+            disabled={!ready || start.busy}
+          >
             {start.busy ? 'Starting…' : 'Continue'}
           </button>
         </>
@@ -151,7 +159,7 @@ export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
                       <span className="card-choice__meta">
                         {c.cardPresent ? (
                           <>
-                            {deviceTypeLabel(typeOfCard(c))} · serial{' '}
+                            {c.cardType ?? deviceTypeLabel(typeOfCard(c))} · serial{' '}
                             <span className="mono">{c.serial ?? 'unknown'}</span> ·{' '}
                           </>
                         ) : null}
@@ -189,7 +197,9 @@ export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
               onChange={(e) => setPolicyId(e.target.value)}
             >
               {!card && <option value="">Choose a device first</option>}
-              {card && allowed.length === 0 && <option value="">No policy applies to this device type</option>}
+              {card && allowed.length === 0 && (
+                <option value="">No policy applies to this device type</option>
+              )}
               {allowed.map((p) => (
                 <option key={p.id} value={p.id}>
                   {p.name}

@@ -28,7 +28,12 @@ export function InitialPinDialog({ device, onClose }: { device: Device; onClose:
             <button type="button" className="btn" onClick={onClose}>
               Cancel
             </button>
-            <button type="button" className="btn btn-primary" disabled={act.busy} onClick={() => void reveal()}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={act.busy}
+              onClick={() => void reveal()}
+            >
               {act.busy ? 'Retrieving…' : 'Show the initial PIN'}
             </button>
           </>

@@ -81,13 +81,18 @@ export function IssuanceDialog({ jobId, initial, onClose, onSettled }: Props) {
             <button type="button" className="btn" disabled={act.busy} onClick={() => void cancel()}>
               Cancel issuance
             </button>
-            <button type="button" className="btn btn-primary" disabled={act.busy} onClick={() => void retry()}>
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={act.busy}
+              onClick={() => void retry()}
+            >
               {act.busy ? 'Working…' : 'Retry'}
             </button>
           </>
         ) : pinChange ? null : (
           <button type="button" className="btn" onClick={onClose}>
-            {status === 'running' ? 'Hide (the issuance continues)' : 'Close'}
+            {status === 'running' ? 'Hide (the issuance continues)' : 'Done'}
           </button>
         )
       }
@@ -101,9 +106,7 @@ export function IssuanceDialog({ jobId, initial, onClose, onSettled }: Props) {
               <strong>Retry</strong> starts the issuance again on the same device with the same policy.{' '}
               <strong>Do not remove the device from the reader.</strong>
             </li>
-            <li>
-              To use a different policy or a different PIN, cancel this issuance and start a new one.
-            </li>
+            <li>To use a different policy or a different PIN, cancel this issuance and start a new one.</li>
             <li>
               <strong>Cancel issuance</strong> returns to the User page; the device is no longer assigned to
               this person and waits to be recycled.

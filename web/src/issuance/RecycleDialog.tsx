@@ -35,7 +35,9 @@ export function RecycleDialog({
 
   const recycle = async () => {
     if (!card) return;
-    const d = await act.run(() => api.devices.recycle(device.id, { agentId: card.agentId, reader: card.reader }));
+    const d = await act.run(() =>
+      api.devices.recycle(device.id, { agentId: card.agentId, reader: card.reader }),
+    );
     if (d) onRecycled(d);
   };
 

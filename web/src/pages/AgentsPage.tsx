@@ -48,7 +48,12 @@ export function AgentsPage() {
         title="Agents"
         intro="The workstations whose card readers you use to issue devices."
         actions={
-          <button type="button" className="btn btn-primary" disabled={pair.busy} onClick={() => void newCode()}>
+          <button
+            type="button"
+            className="btn btn-primary"
+            disabled={pair.busy}
+            onClick={() => void newCode()}
+          >
             Pair an agent
           </button>
         }
@@ -117,12 +122,25 @@ export function AgentsPage() {
                     <td>{a.name}</td>
                     <td className="mono">{a.hostname}</td>
                     <td>
-                      <Badge value={a.connected ? 'active' : 'inventory'} label={a.connected ? 'Connected' : 'Offline'} />
+                      <Badge
+                        value={a.connected ? 'active' : 'inventory'}
+                        label={a.connected ? 'Connected' : 'Offline'}
+                      />
                     </td>
                     <td>{formatDateTime(a.lastSeenAt)}</td>
-                    <td>{a.readers.length ? a.readers.map(readerName).join(', ') : <span className="muted">none</span>}</td>
                     <td>
-                      <button type="button" className="btn btn-small btn-danger-outline" onClick={() => setRevoking(a)}>
+                      {a.readers.length ? (
+                        a.readers.map(readerName).join(', ')
+                      ) : (
+                        <span className="muted">none</span>
+                      )}
+                    </td>
+                    <td>
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger-outline"
+                        onClick={() => setRevoking(a)}
+                      >
                         Revoke
                       </button>
                     </td>
