@@ -33,11 +33,15 @@ export function DeviceIssuanceActions({ device, onChanged }: { device: Device; o
           Recycle
         </button>
       )}
-      {info.data?.initialPinAvailable && can('initial_pin.retrieve') && (
-        <button type="button" className="btn btn-small" onClick={() => setOpen('pin')}>
-          Get Initial PIN
-        </button>
-      )}
+      {/* The server keeps the PIN during issuance for a retry: offer it only once the device is issued. */}
+      {info.data?.initialPinAvailable &&
+        job?.status === 'succeeded' &&
+        (device.state === 'active' || device.state === 'pending') &&
+        can('initial_pin.retrieve') && (
+          <button type="button" className="btn btn-small" onClick={() => setOpen('pin')}>
+            Get Initial PIN
+          </button>
+        )}
       {open === 'job' && job && (
         <IssuanceDialog
           jobId={job.id}

@@ -43,7 +43,7 @@ export function PinEntry({ policy, value, onChange, masked, label = 'PIN' }: Pro
             aria-label={`${label} rules`}
             onClick={() => setShowRules((s) => !s)}
           >
-            ⓘ
+            i
           </button>
         </div>
         {showRules && (
