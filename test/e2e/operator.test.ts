@@ -127,10 +127,11 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     await expectLabelledControls(page);
     await shoot('04-user-page');
 
-    // Add Device explains that issuance comes with the agent; Escape closes it.
+    // Add Device lists the connected devices (none on this server: no reader) and its refresh;
+    // Escape closes it. test/e2e/issuance.test.ts drives the whole issuance.
     await page.getByRole('button', { name: 'Add Device' }).click();
     const add = page.getByRole('dialog', { name: 'Add a device for Alice Example' });
-    await add.getByText('Device issuance is not available yet').waitFor();
+    await add.getByRole('button', { name: 'Refresh connected devices' }).waitFor();
     await shoot('05-add-device');
     await page.keyboard.press('Escape');
     await add.waitFor({ state: 'hidden' });

@@ -60,8 +60,8 @@ export function AgentsPage() {
       />
       {notThere && (
         <p className="notice" role="status">
-          This server does not offer agent pairing yet (it answered 404 Not Found to /api/agents). Update the
-          Tessera server; with <code>tessera start</code> a built-in demo agent is paired for you.
+          This server does not offer agent pairing yet (it answered 404 Not Found to /api/agents): update the
+          Tessera server to pair workstations here.
         </p>
       )}
       {!notThere && <ErrorPanel error={pair.error} title="Could not create a pairing code" />}
