@@ -328,16 +328,19 @@ describe.skipIf(!hasChromium)(
       await expect.poll(() => row.getByRole('button', { name: 'Get Initial PIN' }).count(), POLL).toBe(0);
     });
 
-    it('Agents page: pairing code and command, or a clear note when the server has no agent routes', async () => {
+    it('Agents page: a one-time pairing code with its expiry and the command to run', async () => {
       await page.goto('/operator/agents');
       await page.getByRole('heading', { level: 1, name: 'Agents' }).waitFor();
       await page.getByRole('button', { name: 'Pair an agent' }).click();
+      const main = page.locator('main');
       await expect
-        .poll(async () => {
-          const body = (await page.locator('main').textContent()) ?? '';
-          return /does not offer agent pairing yet/.test(body) || /tessera agent --server http/.test(body);
-        }, POLL)
-        .toBe(true);
+        .poll(() => main.textContent(), POLL)
+        .toMatch(/tessera agent --server http:\/\/127\.0\.0\.1:\d+ --pair \S+/);
+      const code = (await page.getByLabel('One-time pairing code').textContent())?.trim() ?? '';
+      expect(code.length).toBeGreaterThan(3);
+      expect(await main.textContent()).toContain(`--pair ${code}`);
+      expect(await main.textContent()).toContain('Valid once, until');
+      expect(await page.getByRole('button', { name: 'Copy command' }).count()).toBe(1);
       await shoot('05-agents');
       expect(pageErrors).toEqual([]);
     });

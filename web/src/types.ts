@@ -409,5 +409,5 @@ export interface Agent {
   hostname: string;
   connected: boolean;
   lastSeenAt: string | null;
-  readers: (string | { name: string; cardPresent?: boolean })[];
+  readers: { name: string; cardPresent: boolean; atr?: string | null }[];
 }

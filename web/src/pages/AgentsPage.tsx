@@ -12,7 +12,7 @@ import { formatDateTime } from '../format';
 import { useAction, useLoad, useTitle } from '../hooks';
 import type { Agent, PairingCode } from '../types';
 
-const readerName = (r: Agent['readers'][number]) => (typeof r === 'string' ? r : r.name);
+const readerName = (r: Agent['readers'][number]) => `${r.name}${r.cardPresent ? ' (card inserted)' : ''}`;
 
 export function AgentsPage() {
   useTitle('Agents');
@@ -68,7 +68,7 @@ export function AgentsPage() {
       {code && (
         <section className="card pairing" aria-labelledby="pair-h">
           <h2 id="pair-h">Pairing code</h2>
-          <p className="pairing__code mono" aria-label="Pairing code">
+          <p className="pairing__code mono" aria-label="One-time pairing code">
             {code.code}
           </p>
           <p className="muted">
