@@ -29,11 +29,11 @@ export const typeOfCard = (c: ConnectedCard) => c.device?.type ?? 'piv_card';
 const selectable = (c: ConnectedCard) => c.cardPresent && (c.status === 'blank' || c.status === 'bound');
 
 const STATUS_TEXT: Record<ConnectedCard['status'], string> = {
-  blank: 'Blank — ready to issue',
-  bound: 'Bound — can be issued',
-  in_use: 'In use — issued to someone',
-  unreadable: 'Unreadable',
-  empty: 'No card in the reader',
+  blank: 'ready to issue',
+  bound: 'bound to a person, can be issued',
+  in_use: 'issued, cannot be chosen',
+  unreadable: 'the card could not be read',
+  empty: 'no card in the reader',
 };
 
 export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
