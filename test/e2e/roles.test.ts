@@ -89,6 +89,8 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
       'Certificates',
       'Certificate authorities',
       'Audit log',
+      // A help-desk operator pairs agents (agent.pair) to work with cards at their desk.
+      'Agents',
     ]);
     expect(await page.getByRole('button', { name: 'New user' }).count()).toBe(0);
     await page.getByRole('link', { name: 'alice', exact: true }).waitFor();
