@@ -1,6 +1,8 @@
 // The agent path for real: the `tessera agent` process pairs with a code, watches pcscd, and the
 // server runs PIV commands on a virtual card that sits in pcscd's vsmartcard reader, every APDU
 // going server → WebSocket → agent → pcsc-lite → pcscd → vpcd → card and back.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +31,7 @@ describe.skipIf(missing !== undefined)('tessera agent --readers pcsc (pcscd + vp
 
   beforeAll(async () => {
     lease = await acquirePcscd();
-    server = await startTestServer();
+    server = await startTestServer({ demo: true });
     admin = await signIn(server.url, server.admin.username, server.admin.password);
     adminId = (await admin.json<{ user: { id: string } }>('GET', '/api/auth/session')).body.user.id;
     dir = mkdtempSync(join(tmpdir(), 'tessera-agent-'));
@@ -90,6 +92,52 @@ describe.skipIf(missing !== undefined)('tessera agent --readers pcsc (pcscd + vp
     inserted = undefined;
     await agent.waitFor(/Card removed from "Virtual PCD 00 00"/, 15_000);
     await until('card gone', async () => (await vpcdReader())?.cardPresent === false, 15_000);
+  });
+
+  it('issues a whole card through the agent, and yubico-piv-tool then shows its certificates', async () => {
+    inserted = await insertVirtualCard();
+    const r = await until(
+      'card in the vpcd reader',
+      async () => ((await vpcdReader())?.cardPresent ? await vpcdReader() : undefined),
+      15_000,
+    );
+    const alice = (await admin.json<{ items: { id: string }[] }>('GET', '/api/users?q=alice')).body.items[0]!;
+    const policy = (
+      await admin.json<{ items: { id: string; name: string }[] }>('GET', '/api/policies')
+    ).body.items.find((p) => p.name.includes('ECC'))!;
+    const started = await admin.json<{ job: { id: string } }>('POST', '/api/issuance', {
+      userId: alice.id,
+      agentId: r!.agentId,
+      reader: VIRTUAL_READER,
+      action: 'issue',
+      policyId: policy.id,
+      pin: '482913',
+      pinConfirmation: '482913',
+    });
+    expect(started.status).toBe(202);
+    const job = await until(
+      'the issuance to end',
+      async () => {
+        const j = (
+          await admin.json<{ status: string; error: unknown }>(
+            'GET',
+            `/api/issuance/jobs/${started.body.job.id}`,
+          )
+        ).body;
+        return j.status === 'running' ? undefined : j;
+      },
+      120_000,
+    );
+    expect(job).toMatchObject({ status: 'succeeded', error: null });
+    // A tool we did not write reads the personalized card through pcscd, run asynchronously:
+    // the virtual card answers from this very process.
+    const status = await promisify(execFile)('yubico-piv-tool', ['-r', 'Virtual', '-a', 'status'], {
+      timeout: 60_000,
+    });
+    for (const slot of ['9a', '9c', '9e']) expect(status.stdout).toMatch(new RegExp(`Slot ${slot}:`, 'i'));
+    expect(status.stdout).toMatch(/Subject DN:.*Alice/);
+    await inserted.remove();
+    inserted = undefined;
   });
 
   it('runs again from the saved identity and stops cleanly on SIGTERM', async () => {
