@@ -199,7 +199,8 @@ export async function searchCertificates(
   if (q.status) add('status = ?', q.status);
   if (q.serial)
     add(
-      'serial LIKE ?',
+      // Serials are hex; leading zeros are ignored on both sides so "0a1b" finds "a1b…" and back.
+      "ltrim(serial, '0') LIKE ?",
       `${q.serial
         .toLowerCase()
         .replace(/[^0-9a-f]/g, '')
