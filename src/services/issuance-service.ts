@@ -114,6 +114,12 @@ export interface JobView extends IssuanceJob {
   pinChangePending: boolean;
 }
 
+interface OpenedCard {
+  conn: CardConnection;
+  session: PivSession;
+  serial: string;
+}
+
 type JobOptions = {
   action: 'issue';
   pinMode: 'displayed' | 'disguised' | 'not_displayed';
@@ -215,7 +221,7 @@ export class IssuanceService {
     }
     const settings = await this.deps.settings.getSecurity();
     const pin = this.choosePin(settings.initialPinDisplayMode, policy, input);
-    return this.begin(actor, user, input.card, pin, {
+    return this.begin(actor, user, input.card, await this.openCard(actor.id ?? user.id, input.card), pin, {
       pinMode: settings.initialPinDisplayMode,
       changePinAtEnd: settings.initialPinDisplayMode === 'not_displayed' && settings.changePinDuringIssuance,
       policy,
@@ -230,22 +236,22 @@ export class IssuanceService {
     const user = await getUser(this.ctx.db, actor.id!);
     if (!user || user.state !== 'active')
       throw new ValidationError('Only an active person can issue a device');
-    const conn = await this.deps.cards.connect(user.id, card.agentId, card.reader);
-    let serial: string;
+    const opened = await this.openCard(user.id, card);
+    let policy: Policy;
     try {
-      serial = (await (await PivSession.open(conn)).getSerial()).serial;
-    } finally {
-      await conn.close?.().catch(() => undefined);
+      const device = await getDeviceBySerial(this.ctx.db, opened.serial);
+      if (!device || device.userId !== user.id || device.state !== 'bound' || !device.policyId)
+        throw new ConflictError(
+          `The card ${opened.serial} is not bound to you, so you cannot issue it here: ask your help desk to bind it to you`,
+          { serial: opened.serial },
+        );
+      policy = (await getPolicy(this.ctx.db, device.policyId))!;
+    } catch (e) {
+      await opened.conn.close?.().catch(() => undefined);
+      throw e;
     }
-    const device = await getDeviceBySerial(this.ctx.db, serial);
-    if (!device || device.userId !== user.id || device.state !== 'bound' || !device.policyId)
-      throw new ConflictError(
-        `The card ${serial} is not bound to you, so you cannot issue it here: ask your help desk to bind it to you`,
-        { serial },
-      );
-    const policy = (await getPolicy(this.ctx.db, device.policyId))!;
     const pin = generatePin(policy.pinPolicy, (max) => randomInt(max));
-    return this.begin(actor, user, card, pin, {
+    return this.begin(actor, user, card, opened, pin, {
       pinMode: 'not_displayed',
       changePinAtEnd: true,
       policy,
@@ -253,18 +259,29 @@ export class IssuanceService {
     });
   }
 
+  /** Connects to the card in a reader and reads its serial; the caller closes the connection. */
+  private async openCard(owner: string, card: CardRef): Promise<OpenedCard> {
+    const conn = await this.deps.cards.connect(owner, card.agentId, card.reader);
+    try {
+      const session = await PivSession.open(conn);
+      return { conn, session, serial: (await session.getSerial()).serial };
+    } catch (e) {
+      await conn.close?.().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Starts the job on an opened card; the background run closes the connection when it ends. */
   private async begin(
     actor: Actor,
     user: User,
     card: CardRef,
+    { conn, session, serial }: OpenedCard,
     pin: string,
     o: { pinMode: JobOptions['pinMode']; changePinAtEnd: boolean; policy: Policy; portal?: boolean },
   ): Promise<{ device: Device; job: JobView }> {
     const policy = o.policy;
-    const conn = await this.deps.cards.connect(actor.id ?? user.id, card.agentId, card.reader);
     try {
-      const session = await PivSession.open(conn);
-      const { serial } = await session.getSerial();
       const job = await this.ctx.db.transaction(async (tx) => {
         const device = await this.deviceForIssuance(tx, actor, user, policy, serial);
         const at = this.ctx.clock.now();
@@ -397,13 +414,8 @@ export class IssuanceService {
   }
 
   private async bind(actor: Actor, user: User, policy: Policy, card: CardRef): Promise<Device> {
-    const conn = await this.deps.cards.connect(actor.id ?? user.id, card.agentId, card.reader);
-    let serial: string;
-    try {
-      serial = (await (await PivSession.open(conn)).getSerial()).serial;
-    } finally {
-      await conn.close?.().catch(() => undefined);
-    }
+    const { conn, serial } = await this.openCard(actor.id ?? user.id, card);
+    await conn.close?.().catch(() => undefined);
     return this.ctx.db.transaction(async (tx) => {
       const device = await this.deviceForIssuance(tx, actor, user, policy, serial);
       if (device.state === 'bound')
@@ -636,10 +648,8 @@ export class IssuanceService {
       throw new ConflictError(`Only a failed issuance can be retried; this one is ${job.status}`);
     const device = (await getDevice(this.ctx.db, job.deviceId))!;
     const ref = card ?? { agentId: opts.agentId, reader: opts.reader };
-    const conn = await this.deps.cards.connect(actor.id ?? job.userId, ref.agentId, ref.reader);
+    const { conn, session } = await this.openDeviceCard(actor.id ?? job.userId, ref, device);
     try {
-      const session = await PivSession.open(conn);
-      await this.expectSerial(session, device);
       must(deviceTransition(device.state, 'retry'));
       await this.revokeAttempt(actor, device.id);
       const restarted = await this.ctx.db.transaction(async (tx) => {
@@ -706,10 +716,8 @@ export class IssuanceService {
     const device = await getDevice(this.ctx.db, deviceId);
     if (!device) throw new NotFoundError('device', deviceId);
     must(deviceTransition(device.state, 'recycle'));
-    const conn = await this.deps.cards.connect(actor.id!, card.agentId, card.reader);
+    const { conn, session } = await this.openDeviceCard(actor.id!, card, device);
     try {
-      const session = await PivSession.open(conn);
-      await this.expectSerial(session, device);
       await resetToTransport(session);
     } finally {
       await conn.close?.().catch(() => undefined);
@@ -742,10 +750,16 @@ export class IssuanceService {
     });
   }
 
-  private async expectSerial(session: PivSession, device: Device): Promise<void> {
-    const { serial } = await session.getSerial();
-    if (serial.toUpperCase() !== device.serial.toUpperCase())
-      throw new ConflictError(`The reader holds card ${serial}, not ${device.serial}: insert the right card`);
+  /** openCard, refusing (and closing) when the reader holds another card than `device`. */
+  private async openDeviceCard(owner: string, card: CardRef, device: Device): Promise<OpenedCard> {
+    const opened = await this.openCard(owner, card);
+    if (opened.serial.toUpperCase() !== device.serial.toUpperCase()) {
+      await opened.conn.close?.().catch(() => undefined);
+      throw new ConflictError(
+        `The reader holds card ${opened.serial}, not ${device.serial}: insert the right card`,
+      );
+    }
+    return opened;
   }
 
   /**
@@ -784,10 +798,8 @@ export class IssuanceService {
       throw new ConflictError(
         'The initial PIN of this device is no longer held: the PIN was changed already',
       );
-    const conn = await this.deps.cards.connect(actor.id ?? job.userId, opts.agentId, opts.reader);
+    const { conn, session } = await this.openDeviceCard(actor.id ?? job.userId, opts, device);
     try {
-      const session = await PivSession.open(conn);
-      await this.expectSerial(session, device);
       await session.changePin(this.deps.masterKey.decryptText(blob, PIN_PURPOSE(device.id)), newPin);
     } finally {
       await conn.close?.().catch(() => undefined);
