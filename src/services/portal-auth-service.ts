@@ -44,6 +44,7 @@ export interface PortalMe {
   user: User;
   devices: Device[];
   securityQuestions: { required: number; answered: number; mustSet: boolean };
+  issuanceRetryForUser: boolean;
 }
 
 const DIRECTORY_METHOD = 'directory_password';
@@ -196,6 +197,7 @@ export class PortalAuthService {
       user,
       devices: await listUserDevices(this.ctx.db, user.id),
       securityQuestions: { required: st.required, answered: st.answered.length, mustSet: st.mustSet },
+      issuanceRetryForUser: (await this.deps.settings.getSecurity()).issuanceRetryForUser,
     };
   }
 }

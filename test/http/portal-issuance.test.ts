@@ -77,8 +77,26 @@ describe('self-issuance in the user portal', () => {
       reader: 'Bound',
     });
     expect(start.status).toBe(202);
+    // The portal follows its job by server-sent events: several changes, the last one the end.
+    const stream = await fetch(`${srv.url}/api/portal/issuance/jobs/${start.body.job.id}/events`, {
+      headers: { cookie: bob.cookie! },
+    });
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const events = (await stream.text())
+      .split('\n\n')
+      .filter((e) => e.startsWith('event: job'))
+      .map((e) => JSON.parse(e.split('data: ')[1]!) as Job);
+    expect(events.length).toBeGreaterThan(1);
+    expect(events.at(-1)).toMatchObject({ status: 'succeeded', progress: 100 });
     const done = await until(bob, start.body.job.id);
     expect(done).toMatchObject({ status: 'succeeded', progress: 100, pinChangePending: true });
+    // The rules of the new PIN are the policy's, so the portal can check the PIN as it is typed.
+    const rules = await bob.json<{ minLength: number; charset: string }>(
+      'GET',
+      `/api/portal/issuance/jobs/${done.id}/pin-policy`,
+    );
+    const policy = await admin.json<{ pinPolicy: unknown }>('GET', `/api/policies/${policyId}`);
+    expect(rules.body).toEqual(policy.body.pinPolicy);
     expect(
       (
         await bob.json('POST', `/api/portal/issuance/jobs/${done.id}/pin`, {
@@ -103,6 +121,7 @@ describe('self-issuance in the user portal', () => {
     expect(device.body).toMatchObject({ state: 'active', userId: bobId });
     // An operator session cannot use the portal's routes, and another person's job is not found.
     expect((await admin.json('GET', `/api/portal/issuance/jobs/${done.id}`)).status).toBe(403);
+    expect((await admin.json('GET', `/api/portal/issuance/jobs/${done.id}/events`)).status).toBe(403);
   });
 
   it('a card that is not bound to this person is refused with a clear message', async () => {
@@ -135,8 +154,14 @@ describe('self-issuance in the user portal', () => {
     cards.readers.insert('Stranger', card);
     const settings = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
     await admin.json('PUT', '/api/settings', { ...settings, issuanceRetryForUser: false });
+    expect((await bob.json<{ issuanceRetryForUser: boolean }>('GET', '/api/portal/me')).body).toMatchObject({
+      issuanceRetryForUser: false,
+    });
     expect((await bob.json('POST', `/api/portal/issuance/jobs/${failed.id}/retry`)).status).toBe(403);
     await admin.json('PUT', '/api/settings', { ...settings, issuanceRetryForUser: true });
+    expect((await bob.json<{ issuanceRetryForUser: boolean }>('GET', '/api/portal/me')).body).toMatchObject({
+      issuanceRetryForUser: true,
+    });
     expect((await bob.json('POST', `/api/portal/issuance/jobs/${failed.id}/retry`)).status).toBe(200);
     expect(await until(bob, failed.id)).toMatchObject({ status: 'succeeded', pinChangePending: true });
   });

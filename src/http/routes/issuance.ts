@@ -4,6 +4,7 @@ import { can } from '../../domain/permissions.js';
 import { ForbiddenError } from '../../domain/errors.js';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
+import { streamJob } from '../job-events.js';
 import { Device, IdParams, Uuid, errorResponses, literalUnion } from '../schemas.js';
 
 const CardRef = {
@@ -149,37 +150,7 @@ export const issuanceRoutes =
       async (req, reply) => {
         const id = (req.params as IdParams).id;
         await issuance.job(id); // an unknown job is a 404 before the stream starts
-        reply.hijack();
-        const res = reply.raw;
-        res.writeHead(200, {
-          'content-type': 'text/event-stream',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-correlation-id': String(req.id),
-        });
-        let last = '';
-        const send = async () => {
-          const job = await issuance.job(id);
-          const data = JSON.stringify(job);
-          if (data !== last) {
-            last = data;
-            res.write(`event: job\ndata: ${data}\n\n`);
-          }
-          if (job.status !== 'running') finish();
-        };
-        // In-process changes arrive at once; a slow poll covers a job run by another server.
-        const unwatch = issuance.watch(id, () => void send().catch(finish));
-        const timer = setInterval(() => void send().catch(finish), 2000);
-        let ended = false;
-        function finish() {
-          if (ended) return;
-          ended = true;
-          unwatch();
-          clearInterval(timer);
-          res.end();
-        }
-        req.raw.on('close', finish);
-        await send();
+        await streamJob(issuance, id, req, reply);
       },
     );
 

@@ -18,7 +18,7 @@ const CredentialProfile = Type.Object(
   },
   { additionalProperties: false },
 );
-const PinPolicy = Type.Object(
+export const PinPolicy = Type.Object(
   {
     minLength: Type.Integer({ minimum: 1, maximum: 16 }),
     maxLength: Type.Integer({ minimum: 1, maximum: 16 }),

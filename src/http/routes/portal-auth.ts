@@ -55,6 +55,8 @@ const PortalMe = Type.Object({
     answered: Type.Integer(),
     mustSet: Type.Boolean(),
   }),
+  /** Whether a failed self-issuance may be retried from the portal (the operator's setting). */
+  issuanceRetryForUser: Type.Boolean(),
 });
 
 const signInResponses = { 200: SignInReply, ...errorResponses, 423: ErrorResponse, 502: ErrorResponse };

@@ -5,8 +5,10 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ForbiddenError, NotFoundError } from '../../domain/errors.js';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
+import { streamJob } from '../job-events.js';
 import { Device, IdParams, Uuid, errorResponses } from '../schemas.js';
 import { ConnectedCard, Job } from './issuance.js';
+import { PinPolicy } from './policies.js';
 
 const CardBody = Type.Object(
   { agentId: Uuid, reader: Type.String({ minLength: 1, maxLength: 256 }) },
@@ -84,6 +86,36 @@ export const portalIssuanceRoutes =
         },
       },
       async (req) => ownJob(req),
+    );
+
+    app.get(
+      '/api/portal/issuance/jobs/:id/events',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          tags,
+          summary: 'Server-sent events: my issuance each time it changes, until it ends',
+          params: IdParams,
+        },
+      },
+      async (req, reply) => {
+        const job = await ownJob(req); // another's job is a 404 before the stream starts
+        await streamJob(issuance, job.id, req, reply);
+      },
+    );
+
+    app.get(
+      '/api/portal/issuance/jobs/:id/pin-policy',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          tags,
+          summary: 'The PIN rules my new PIN must meet (from the policy of the card being issued)',
+          params: IdParams,
+          response: { 200: PinPolicy, ...errorResponses },
+        },
+      },
+      async (req) => (await rt.services.policies.get((await ownJob(req)).policyId)).pinPolicy,
     );
 
     app.post(
