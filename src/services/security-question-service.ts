@@ -130,11 +130,13 @@ export class SecurityQuestionService {
       .map((a) => byId.get(a.questionId))
       .filter((q): q is SecurityQuestion => !!q && q.active)
       .map((q) => ({ id: q.id, text: q.text }));
+    const available = questions.filter((q) => q.active).map((q) => ({ id: q.id, text: q.text }));
     return {
       required: securityQuestionCount,
       answered,
-      mustSet: answered.length < securityQuestionCount,
-      available: questions.filter((q) => q.active).map((q) => ({ id: q.id, text: q.text })),
+      // Nobody is held at the door by a list the administrator has left too short to answer.
+      mustSet: answered.length < securityQuestionCount && available.length >= securityQuestionCount,
+      available,
     };
   }
 

@@ -321,8 +321,8 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     await page.getByRole('button', { name: "I don't have my smart card" }).waitFor();
     await shoot('14-portal');
     await page.getByRole('button', { name: 'Start' }).click();
-    await heading('Set up your smart card').waitFor();
-    await page.getByText('Self-service issuance is not available on this server yet').waitFor();
+    await heading('Sign in').waitFor();
+    await page.getByLabel('Username').waitFor();
     await shoot('15-portal-start');
   });
 

@@ -142,7 +142,8 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
 
   it('walks the portal\'s "I don\'t have my smart card" page and back', async () => {
     await page.getByRole('button', { name: "I don't have my smart card" }).click();
-    await heading('Without your smart card').waitFor();
+    await heading('Sign in').waitFor();
+    await page.getByText('Without your card you sign in with your security questions').waitFor();
     // Focus moves to the new heading, so screen readers announce the step.
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
     await shoot('04-portal-no-card');

@@ -16,7 +16,7 @@ import { PoliciesPage } from './pages/operator/PoliciesPage';
 import { PolicyEditorPage } from './pages/operator/PolicyEditorPage';
 import { SettingsPage } from './pages/operator/SettingsPage';
 import { UserPage } from './pages/operator/UserPage';
-import { PortalWelcome } from './pages/portal/PortalWelcome';
+import { PortalPage } from './pages/portal/PortalPage';
 import { RequireSession } from './session';
 
 export function App() {
@@ -46,7 +46,7 @@ export function App() {
         <Route path="*" element={<NotFound />} />
       </Route>
       <Route path="/portal" element={<PortalLayout />}>
-        <Route index element={<PortalWelcome />} />
+        <Route index element={<PortalPage />} />
       </Route>
       <Route path="*" element={<Navigate to="/operator" replace />} />
     </Routes>

@@ -3,13 +3,14 @@
 // policy — and Cancel, which takes the device away from the person; on success with "change PIN
 // during issuance", the new PIN. Closing the dialog loses nothing: the User page offers Retry and
 // Cancel on a failed device from its latest job.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { ApiError, api } from '../api';
+import { useEffect, useRef } from 'react';
+import { api } from '../api';
 import { Dialog } from '../components/Dialog';
 import { ErrorPanel } from '../components/ErrorPanel';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
 import type { IssuanceJob } from '../types';
-import { PinEntry, pinAcceptable, type PinValue } from './PinEntry';
+import { JobProgress, jobErrorOf } from './JobProgress';
+import { NewPinForm } from './NewPinForm';
 import { useJob } from './useJob';
 
 interface Props {
@@ -19,18 +20,6 @@ interface Props {
   onClose: () => void;
   /** Called whenever the job reaches an end, so the page behind can refresh. */
   onSettled: () => void;
-}
-
-/** The job's error in the shape ErrorPanel shows and copies. */
-export function jobErrorOf(job: IssuanceJob): ApiError | null {
-  if (!job.error) return null;
-  return new ApiError(
-    0,
-    job.error.code,
-    job.error.message,
-    job.error.detail ? { detail: job.error.detail } : undefined,
-    job.error.correlationId,
-  );
 }
 
 export function IssuanceDialog({ jobId, initial, onClose, onSettled }: Props) {
@@ -115,67 +104,18 @@ export function IssuanceDialog({ jobId, initial, onClose, onSettled }: Props) {
           <p className="muted small">Attempt {job.attempt}.</p>
         </>
       )}
-      {pinChange && job && <NewPinForm job={job} onDone={(j) => setJob(j)} />}
+      {pinChange && job && (
+        <NewPinForm
+          rules={() => api.policies.get(job.policyId).then((p) => p.pinPolicy)}
+          setPin={(pin, confirmation) => api.issuance.changePin(job.id, pin, confirmation)}
+          onDone={(j) => setJob(j)}
+        >
+          The device is personalized. Choose its PIN now: the person will use it from the first day. The
+          initial PIN Tessera set is replaced.
+        </NewPinForm>
+      )}
       <ErrorPanel error={act.error} title="That did not work" />
       <ErrorPanel error={error} title="Lost track of the issuance; trying again" />
     </Dialog>
-  );
-}
-
-export function JobProgress({ job }: { job: IssuanceJob }) {
-  const value = Math.max(0, Math.min(100, job.progress));
-  return (
-    <div className="job-progress">
-      <p className="job-progress__step" aria-live="polite">
-        {job.status === 'succeeded' ? 'Done: the device is issued.' : job.step}
-      </p>
-      <div
-        className={`progress${job.status === 'succeeded' ? ' progress--done' : ''}`}
-        role="progressbar"
-        aria-label="Issuance progress"
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={value}
-        aria-valuetext={`${value}% — ${job.step}`}
-      >
-        <div className="progress__bar" style={{ width: `${value}%` }} />
-      </div>
-      <p className="muted small">
-        {value}% · attempt {job.attempt}
-        {job.status === 'running' && ' · Do not remove the device from the reader.'}
-      </p>
-    </div>
-  );
-}
-
-function NewPinForm({ job, onDone }: { job: IssuanceJob; onDone: (j: IssuanceJob) => void }) {
-  const policy = useLoad(() => api.policies.get(job.policyId), [job.policyId]);
-  const [value, setValue] = useState<PinValue>({ pin: '', confirmation: '' });
-  const act = useAction();
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    const j = await act.run(() => api.issuance.changePin(job.id, value.pin, value.confirmation));
-    if (j) onDone(j);
-  };
-  if (policy.error) return <ErrorPanel error={policy.error} title="Could not load the PIN rules" />;
-  if (!policy.data) return <p>Loading the PIN rules…</p>;
-  return (
-    <form className="form" onSubmit={(e) => void submit(e)}>
-      <p>
-        The device is personalized. Choose its PIN now: the person will use it from the first day. The initial
-        PIN Tessera set is replaced.
-      </p>
-      <PinEntry policy={policy.data.pinPolicy} value={value} onChange={setValue} masked label="New PIN" />
-      <ErrorPanel error={act.error} title="The PIN was not changed" />
-      <div className="form-actions">
-        <button
-          type="submit"
-          className="btn btn-primary"
-          disabled={act.busy || !pinAcceptable(policy.data.pinPolicy, value, true)}
-        >
-          {act.busy ? 'Setting the PIN…' : 'Set the PIN'}
-        </button>
-      </div>
-    </form>
   );
 }

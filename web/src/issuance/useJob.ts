@@ -1,12 +1,21 @@
-// Follows an issuance job as it runs: the server-sent events of GET /api/issuance/jobs/:id/events
-// (one `job` event per change, the stream ends with the job). If the stream breaks before the job
+// Follows an issuance job as it runs: the server-sent events of GET …/jobs/:id/events (one `job`
+// event per change, the stream ends with the job) — the operator's jobs or, in the user portal,
+// one's own. If the stream breaks before the job
 // ended — a proxy cutting it, a server restart — the job is read again and the stream reopened, so
 // what is shown is always the server's state, never a guess.
 import { useEffect, useState } from 'react';
 import { api, toApiError, type ApiError } from '../api';
 import type { IssuanceJob } from '../types';
 
-export function useJob(jobId: string | null, initial?: IssuanceJob | null) {
+/** Where a job is read and followed: the operator's routes, or the user portal's. */
+export interface JobSource {
+  eventsUrl: (id: string) => string;
+  get: (id: string) => Promise<IssuanceJob>;
+}
+
+export const OPERATOR_JOBS: JobSource = { eventsUrl: api.issuance.eventsUrl, get: api.issuance.job };
+
+export function useJob(jobId: string | null, initial?: IssuanceJob | null, from: JobSource = OPERATOR_JOBS) {
   const [job, setJob] = useState<IssuanceJob | null>(initial ?? null);
   const [error, setError] = useState<ApiError | null>(null);
   const [tick, setTick] = useState(0);
@@ -18,7 +27,7 @@ export function useJob(jobId: string | null, initial?: IssuanceJob | null) {
     let timer: number | undefined;
     const open = () => {
       if (closed) return;
-      source = new EventSource(api.issuance.eventsUrl(jobId));
+      source = new EventSource(from.eventsUrl(jobId));
       source.addEventListener('job', (e) => {
         const next = JSON.parse((e as MessageEvent<string>).data) as IssuanceJob;
         setJob(next);
@@ -29,7 +38,7 @@ export function useJob(jobId: string | null, initial?: IssuanceJob | null) {
         source?.close();
         // The stream ends when the job ends (EventSource reports that as an error): read the job
         // once to know which it was, and reopen only while it still runs.
-        api.issuance.job(jobId).then(
+        from.get(jobId).then(
           (j) => {
             if (closed) return;
             setJob(j);
@@ -49,7 +58,7 @@ export function useJob(jobId: string | null, initial?: IssuanceJob | null) {
       source?.close();
       window.clearTimeout(timer);
     };
-  }, [jobId, tick]);
+  }, [jobId, tick, from]);
 
   /** After a retry the same job runs again: start following it afresh. */
   const restart = (j: IssuanceJob) => {

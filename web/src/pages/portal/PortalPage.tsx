@@ -1,0 +1,198 @@
+// The user portal (reference 000): Welcome with Start and "I don't have my smart card"; sign-in by
+// initial password, directory password or security answers; security questions set when the portal
+// requires them; then either the card (agent, reader, personalization, new PIN, Done) or, without the
+// card, the person's devices. One task per screen; the heading of each takes the focus so a screen
+// reader announces where the person is.
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { toApiError, type ApiError } from '../../api';
+import { ErrorPanel } from '../../components/ErrorPanel';
+import { useTitle } from '../../hooks';
+import { ConnectCard } from '../../portal/ConnectCard';
+import { MyDevices } from '../../portal/MyDevices';
+import { Personalize } from '../../portal/Personalize';
+import { SetQuestions } from '../../portal/SetQuestions';
+import { SignIn, type Purpose } from '../../portal/SignIn';
+import { portalApi } from '../../portal/portal-api';
+import type { PortalMe } from '../../portal/types';
+import type { Device, IssuanceJob } from '../../types';
+
+type Step =
+  | { name: 'welcome' }
+  | { name: 'sign-in'; purpose: Purpose }
+  | { name: 'questions'; purpose: Purpose; required: boolean }
+  | { name: 'card' }
+  | { name: 'personalize'; device: Device; job: IssuanceJob }
+  | { name: 'devices' };
+
+const TITLES: Record<Step['name'], string> = {
+  welcome: 'Welcome',
+  'sign-in': 'Sign in',
+  questions: 'Set your security questions',
+  card: 'Insert your smart card',
+  personalize: 'Personalizing your smart card',
+  devices: 'Without your smart card',
+};
+
+export function PortalPage() {
+  const [step, setStep] = useState<Step>({ name: 'welcome' });
+  const [me, setMe] = useState<PortalMe | null>(null);
+  const [checked, setChecked] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [signedOut, setSignedOut] = useState(false);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  useTitle(`User portal · ${TITLES[step.name]}`);
+
+  // A person already signed in to the portal (after a reload) need not sign in again.
+  useEffect(() => {
+    portalApi.me().then(
+      (m) => {
+        setMe(m);
+        setChecked(true);
+      },
+      () => setChecked(true),
+    );
+  }, []);
+
+  useEffect(() => {
+    if (step.name !== 'welcome') headingRef.current?.focus();
+  }, [step]);
+
+  const loadMe = useCallback(async () => {
+    try {
+      const m = await portalApi.me();
+      setMe(m);
+      return m;
+    } catch (e) {
+      setError(toApiError(e));
+      return null;
+    }
+  }, []);
+
+  /** Where a signed-in person goes for a purpose: questions first when the portal requires them. */
+  const proceed = async (purpose: Purpose) => {
+    setError(null);
+    const m = await loadMe();
+    if (!m) return;
+    if (m.securityQuestions.mustSet) setStep({ name: 'questions', purpose, required: true });
+    else setStep(purpose === 'issue' ? { name: 'card' } : { name: 'devices' });
+  };
+
+  const begin = (purpose: Purpose) => {
+    setSignedOut(false);
+    setError(null);
+    if (me) void proceed(purpose);
+    else setStep({ name: 'sign-in', purpose });
+  };
+
+  /** Done signs out: a portal is often used on a shared workstation. */
+  const done = async () => {
+    await portalApi.signOut().catch(() => undefined);
+    setMe(null);
+    setSignedOut(true);
+    setStep({ name: 'welcome' });
+  };
+
+  const welcome = () => setStep({ name: 'welcome' });
+
+  let body: ReactNode;
+  switch (step.name) {
+    case 'welcome':
+      body = (
+        <>
+          <p className="portal-lead">
+            Here you can set up your smart card yourself, or get help when you don't have it with you.
+          </p>
+          <p>
+            Insert your card into this computer's card reader and choose <strong>Start</strong>. If this is
+            your first time, have the initial password you received at hand.
+          </p>
+          {signedOut && (
+            <p className="notice" role="status">
+              You are signed out. You can close this window.
+            </p>
+          )}
+          {me && (
+            <p className="muted">
+              Signed in as {me.user.displayName}.{' '}
+              <button type="button" className="btn-link" onClick={() => void done()}>
+                Sign out
+              </button>
+            </p>
+          )}
+          <div className="portal-actions">
+            <button
+              type="button"
+              className="btn btn-primary btn-large"
+              disabled={!checked}
+              onClick={() => begin('issue')}
+            >
+              Start
+            </button>
+            <button
+              type="button"
+              className="btn btn-large"
+              disabled={!checked}
+              onClick={() => begin('no-card')}
+            >
+              I don't have my smart card
+            </button>
+          </div>
+        </>
+      );
+      break;
+    case 'sign-in':
+      body = <SignIn purpose={step.purpose} onSignedIn={() => void proceed(step.purpose)} onBack={welcome} />;
+      break;
+    case 'questions':
+      body = (
+        <SetQuestions
+          required={step.required}
+          onDone={() => void proceed(step.purpose)}
+          onCancel={step.required ? undefined : () => setStep({ name: 'devices' })}
+        />
+      );
+      break;
+    case 'card':
+      body = me && (
+        <ConnectCard
+          userId={me.user.id}
+          onBack={welcome}
+          onStarted={(r) =>
+            r.job
+              ? setStep({ name: 'personalize', device: r.device, job: r.job })
+              : setError(toApiError(new Error('The server started no personalization for this card')))
+          }
+        />
+      );
+      break;
+    case 'personalize':
+      body = (
+        <Personalize
+          device={step.device}
+          job={step.job}
+          retryAllowed={me?.issuanceRetryForUser ?? false}
+          onDone={() => void done()}
+        />
+      );
+      break;
+    case 'devices':
+      body = me && (
+        <MyDevices
+          me={me}
+          onChangeQuestions={() => setStep({ name: 'questions', purpose: 'no-card', required: false })}
+          onDone={() => void done()}
+        />
+      );
+      break;
+  }
+
+  return (
+    <section className="portal-card" aria-labelledby="portal-h">
+      <h1 id="portal-h" ref={headingRef} tabIndex={-1}>
+        {TITLES[step.name]}
+      </h1>
+      {body}
+      <ErrorPanel error={error} title="Something went wrong" />
+    </section>
+  );
+}

@@ -1,0 +1,220 @@
+// The card step: this computer's agent (paired on first use, with what to run and why) and the card
+// in its reader. The page watches the readers by itself, so the person only inserts the card and
+// presses Start; a card that is not bound to them is named and refused before anything is written.
+import { useEffect, useState } from 'react';
+import { ErrorPanel } from '../components/ErrorPanel';
+import { copyText } from '../components/copy';
+import { toApiError, type ApiError } from '../api';
+import { useAction } from '../hooks';
+import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode } from '../types';
+import { portalApi } from './portal-api';
+
+const POLL_MS = 2000;
+
+interface Props {
+  userId: string;
+  onStarted: (started: { device: Device; job: IssuanceJob | null }) => void;
+  onBack: () => void;
+}
+
+/** What a reader holds, in the person's terms, and whether Start may use it. */
+export function describeCard(c: ConnectedCard, userId: string): { text: string; usable: boolean } {
+  switch (c.status) {
+    case 'empty':
+      return { text: 'No card in this reader.', usable: false };
+    case 'unreadable':
+      return {
+        text: `The card could not be read (${c.error ?? 'unknown error'}). Take it out and insert it again.`,
+        usable: false,
+      };
+    case 'bound':
+      return c.device?.userId === userId
+        ? { text: `Your card ${c.serial} — ready to be set up.`, usable: true }
+        : { text: `Card ${c.serial} is bound to someone else.`, usable: false };
+    case 'blank':
+      return {
+        text: `Card ${c.serial} is not bound to you, so it cannot be set up here. Ask your help desk to bind it to you.`,
+        usable: false,
+      };
+    case 'in_use':
+      return c.device?.userId === userId
+        ? { text: `Your card ${c.serial} is already set up (${c.device.state}).`, usable: false }
+        : { text: `Card ${c.serial} belongs to someone else.`, usable: false };
+  }
+}
+
+export function ConnectCard({ userId, onStarted, onBack }: Props) {
+  const [cards, setCards] = useState<ConnectedCard[] | null>(null);
+  const [agents, setAgents] = useState<Agent[]>([]);
+  const [pollError, setPollError] = useState<ApiError | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const act = useAction();
+
+  // Watch the readers until the person starts: agents connect, cards come and go.
+  useEffect(() => {
+    let live = true;
+    let timer: number | undefined;
+    const poll = async () => {
+      try {
+        const [c, a] = await Promise.all([portalApi.cards(), portalApi.agents()]);
+        if (!live) return;
+        setCards(c.items);
+        setAgents(a);
+        setPollError(null);
+      } catch (e) {
+        if (live) setPollError(toApiError(e));
+      }
+      if (live) timer = window.setTimeout(() => void poll(), POLL_MS);
+    };
+    void poll();
+    return () => {
+      live = false;
+      window.clearTimeout(timer);
+    };
+  }, []);
+
+  const key = (c: ConnectedCard) => `${c.agentId}\u0000${c.reader}`;
+  const usable = (cards ?? []).filter((c) => describeCard(c, userId).usable);
+  // Keep the person's choice while it stays usable; otherwise take the first usable card.
+  const current = usable.find((c) => key(c) === selected) ?? usable[0] ?? null;
+
+  const start = async () => {
+    if (!current) return;
+    const r = await act.run(() => portalApi.issue({ agentId: current.agentId, reader: current.reader }));
+    if (r) onStarted(r);
+  };
+
+  if (cards === null)
+    return pollError ? (
+      <ErrorPanel error={pollError} title="Could not look for your card reader" />
+    ) : (
+      <p>Looking for your card reader…</p>
+    );
+
+  return (
+    <div>
+      {cards.length === 0 && agents.some((a) => a.connected) ? (
+        <p className="notice" role="status">
+          Your agent (
+          {agents
+            .filter((a) => a.connected)
+            .map((a) => `“${a.name}”`)
+            .join(', ')}
+          ) is running but sees no card reader. Plug in your reader and insert your card.
+        </p>
+      ) : cards.length === 0 ? (
+        <PairAgent agents={agents} />
+      ) : (
+        <>
+          <p>Insert your card into the reader. This page sees it by itself.</p>
+          <ul className="portal-readers" aria-label="Card readers">
+            {cards.map((c) => {
+              const d = describeCard(c, userId);
+              return (
+                <li
+                  key={key(c)}
+                  className={d.usable ? 'portal-reader portal-reader--usable' : 'portal-reader'}
+                >
+                  <label>
+                    {d.usable && usable.length > 1 && (
+                      <input
+                        type="radio"
+                        name="portal-card"
+                        checked={current !== null && key(current) === key(c)}
+                        onChange={() => setSelected(key(c))}
+                      />
+                    )}
+                    <span className="portal-reader__name">{c.reader}</span>
+                    <span className="portal-reader__state">{d.text}</span>
+                  </label>
+                </li>
+              );
+            })}
+          </ul>
+        </>
+      )}
+      <ErrorPanel error={pollError} title="Lost sight of your card reader; trying again" />
+      <ErrorPanel error={act.error} title="Your card was not set up" />
+      <div className="portal-actions">
+        <button
+          type="button"
+          className="btn btn-primary btn-large"
+          disabled={!current || act.busy}
+          onClick={() => void start()}
+        >
+          {act.busy ? 'Starting…' : 'Start'}
+        </button>
+        <button type="button" className="btn btn-large" onClick={onBack}>
+          Back
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** No reader is reachable: say what the agent is, and pair it (or start it, when already paired). */
+function PairAgent({ agents }: { agents: Agent[] }) {
+  const [code, setCode] = useState<PairingCode | null>(null);
+  const [copied, setCopied] = useState(false);
+  const act = useAction();
+  const server = window.location.origin;
+  const paired = agents.filter((a) => !a.connected);
+  const command = code ? `tessera agent --server ${server} --pair ${code.code}` : '';
+
+  return (
+    <div className="portal-pair">
+      <h2>Connect this computer’s card reader</h2>
+      <p>
+        Tessera reaches your card through the <strong>Tessera agent</strong>, a small program on this
+        computer. It only passes messages between Tessera and your card reader: it keeps no key, PIN or
+        password.
+      </p>
+      {paired.length > 0 && (
+        <p className="notice">
+          This computer may already be paired ({paired.map((a) => `“${a.name}”`).join(', ')}), but its agent
+          is not running. Start it with <code className="mono">tessera agent</code>, or pair it again below.
+        </p>
+      )}
+      <ol className="portal-steps">
+        <li>
+          If the <code className="mono">tessera</code> command is not installed on this computer, ask your IT
+          department for the Tessera agent.
+        </li>
+        <li>
+          Get a one-time pairing code and run the command shown, in a terminal on this computer:
+          {code ? (
+            <div className="portal-command">
+              <code className="mono" aria-label="Agent command">
+                {command}
+              </code>
+              <button
+                type="button"
+                className="btn btn-small"
+                onClick={() => void copyText(command).then(setCopied)}
+              >
+                {copied ? 'Copied' : 'Copy'}
+              </button>
+              <p className="muted small">
+                Pairing code <strong className="mono portal-code">{code.code}</strong>, valid once until{' '}
+                {new Date(code.expiresAt).toLocaleTimeString()}.
+              </p>
+            </div>
+          ) : (
+            <div>
+              <button
+                type="button"
+                className="btn"
+                disabled={act.busy}
+                onClick={() => void act.run(() => portalApi.pairingCode()).then((c) => c && setCode(c))}
+              >
+                {act.busy ? 'Getting a code…' : 'Get a pairing code'}
+              </button>
+            </div>
+          )}
+        </li>
+        <li>Insert your card. This page notices the agent and your card by itself.</li>
+      </ol>
+      <ErrorPanel error={act.error} title="No pairing code" />
+    </div>
+  );
+}

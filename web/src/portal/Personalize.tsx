@@ -1,0 +1,118 @@
+// Personalization as the person sees it (reference 000 steps 6–9): a progress bar while keys and
+// certificates go onto the card; then their own PIN, set and confirmed against the policy's rules;
+// then a confirmation and Done. On failure, a warning with Done and — only when the operator portal
+// allows it — Retry.
+import { useState } from 'react';
+import { ErrorPanel } from '../components/ErrorPanel';
+import { useAction } from '../hooks';
+import { JobProgress, jobErrorOf } from '../issuance/JobProgress';
+import { NewPinForm } from '../issuance/NewPinForm';
+import { useJob } from '../issuance/useJob';
+import type { Device, IssuanceJob } from '../types';
+import { PORTAL_JOBS, portalApi } from './portal-api';
+
+interface Props {
+  device: Device;
+  job: IssuanceJob;
+  retryAllowed: boolean;
+  onDone: () => void;
+}
+
+export function Personalize({ device, job: initial, retryAllowed, onDone }: Props) {
+  const [jobId] = useState(initial.id);
+  const { job, error, restart, setJob } = useJob(jobId, initial, PORTAL_JOBS);
+  const act = useAction();
+  const current = job ?? initial;
+
+  const retry = async () => {
+    const j = await act.run(() => portalApi.retry(current.id));
+    if (j) restart(j);
+  };
+
+  if (current.status === 'failed')
+    return (
+      <div>
+        <h2>Your card was not set up</h2>
+        <p className="portal-notice" role="alert">
+          Something went wrong while your card was being personalized. Nothing on it can be used yet.
+        </p>
+        <ErrorPanel error={jobErrorOf(current)} title={`It stopped at “${current.step}”`} />
+        <p>
+          {retryAllowed
+            ? 'Leave your card in the reader and choose Retry, or choose Done and contact your help desk.'
+            : 'Choose Done and contact your help desk; give them the code above.'}
+        </p>
+        <ErrorPanel error={act.error} title="Retry did not start" />
+        <div className="portal-actions">
+          {retryAllowed && (
+            <button
+              type="button"
+              className="btn btn-primary btn-large"
+              disabled={act.busy}
+              onClick={() => void retry()}
+            >
+              {act.busy ? 'Retrying…' : 'Retry'}
+            </button>
+          )}
+          <button type="button" className="btn btn-large" onClick={onDone}>
+            Done
+          </button>
+        </div>
+      </div>
+    );
+
+  if (current.status === 'cancelled')
+    return (
+      <div>
+        <p className="portal-notice" role="alert">
+          Your help desk cancelled the set-up of this card. Contact them to find out what to do next.
+        </p>
+        <div className="portal-actions">
+          <button type="button" className="btn btn-large" onClick={onDone}>
+            Done
+          </button>
+        </div>
+      </div>
+    );
+
+  if (current.status === 'succeeded' && current.pinChangePending)
+    return (
+      <div>
+        <h2>Choose your PIN</h2>
+        <NewPinForm
+          rules={() => portalApi.pinPolicy(current.id)}
+          setPin={(pin, confirmation) => portalApi.setPin(current.id, pin, confirmation)}
+          onDone={setJob}
+          submitLabel="Continue"
+        >
+          Your card is personalized. Choose the PIN you will type each time you use it, and type it twice.
+          Keep it to yourself: nobody from your organisation will ever ask for it.
+        </NewPinForm>
+      </div>
+    );
+
+  if (current.status === 'succeeded')
+    return (
+      <div>
+        <h2>Your card is ready</h2>
+        <p className="portal-success" role="status">
+          Your smart card {device.serial} is set up with your certificates and your new PIN. You can use it
+          now.
+        </p>
+        <div className="portal-actions">
+          <button type="button" className="btn btn-primary btn-large" onClick={onDone}>
+            Done
+          </button>
+        </div>
+      </div>
+    );
+
+  return (
+    <div>
+      <h2>Personalizing your smart card</h2>
+      <p>Keys are being made on your card and certificates added. This takes a few seconds.</p>
+      <JobProgress job={current} />
+      <ErrorPanel error={error} title="Lost track of the progress; trying again" />
+    </div>
+  );
+}

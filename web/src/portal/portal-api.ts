@@ -1,0 +1,61 @@
+// The user portal's calls. A 401 here is an answer (wrong password, session gone), never a reason
+// to send the person to the operator's sign-in page, so none of them redirects.
+import { request, setCsrfToken } from '../api';
+import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode, PinPolicy } from '../types';
+import type { JobSource } from '../issuance/useJob';
+import type { Answer, PortalMe, PortalSignedIn, QuestionStatus, SignInOptions } from './types';
+
+const enc = encodeURIComponent;
+const get = <T>(path: string) => request<T>('GET', path, { redirectOn401: false });
+const post = <T>(path: string, body: unknown = {}) =>
+  request<T>('POST', path, { body, redirectOn401: false });
+
+async function signIn(path: string, body: unknown): Promise<PortalSignedIn> {
+  const s = await post<PortalSignedIn>(path, body);
+  setCsrfToken(s.csrfToken);
+  return s;
+}
+
+export const portalApi = {
+  start: (username: string) => post<SignInOptions>('/api/portal/auth/start', { username }),
+  withInitialPassword: (username: string, password: string) =>
+    signIn('/api/portal/auth/initial-password', { username, password }),
+  withDirectoryPassword: (username: string, password: string) =>
+    signIn('/api/portal/auth/directory-password', { username, password }),
+  withSecurityQuestions: (username: string, answers: Answer[]) =>
+    signIn('/api/portal/auth/security-questions', { username, answers }),
+  signOut: async () => {
+    try {
+      await post<void>('/api/auth/logout');
+    } finally {
+      setCsrfToken(null);
+    }
+  },
+  /** The signed-in person; also restores the CSRF token after a reload. */
+  me: async () => {
+    const session = await get<{ csrfToken: string }>('/api/auth/session');
+    setCsrfToken(session.csrfToken);
+    return get<PortalMe>('/api/portal/me');
+  },
+  questions: () => get<QuestionStatus>('/api/portal/security-questions'),
+  setQuestions: (answers: Answer[]) => post<QuestionStatus>('/api/portal/security-questions', { answers }),
+
+  agents: async () => {
+    const r = await get<Agent[] | { items: Agent[] }>('/api/agents');
+    return Array.isArray(r) ? r : r.items;
+  },
+  pairingCode: () => post<PairingCode>('/api/agents/pairing-codes'),
+  cards: () => get<{ items: ConnectedCard[] }>('/api/portal/cards'),
+  issue: (card: { agentId: string; reader: string }) =>
+    post<{ device: Device; job: IssuanceJob | null }>('/api/portal/issuance', card),
+  retry: (jobId: string) => post<IssuanceJob>(`/api/portal/issuance/jobs/${enc(jobId)}/retry`),
+  pinPolicy: (jobId: string) => get<PinPolicy>(`/api/portal/issuance/jobs/${enc(jobId)}/pin-policy`),
+  setPin: (jobId: string, pin: string, confirmation: string) =>
+    post<IssuanceJob>(`/api/portal/issuance/jobs/${enc(jobId)}/pin`, { pin, confirmation }),
+};
+
+/** The portal follows its own jobs through its own routes. */
+export const PORTAL_JOBS: JobSource = {
+  eventsUrl: (id) => `/api/portal/issuance/jobs/${enc(id)}/events`,
+  get: (id) => get<IssuanceJob>(`/api/portal/issuance/jobs/${enc(id)}`),
+};
