@@ -69,11 +69,10 @@ export function SetQuestions({ required, onDone, onCancel }: Props) {
         ignored.
       </p>
       {chosen.map((id, i) => (
-        <fieldset className="portal-questions" key={i}>
-          <legend>Question {i + 1}</legend>
-          {choice ? (
+        <div className="portal-questions" key={i}>
+          {choice && (
             <div className="field">
-              <label htmlFor={`question-${i}`}>Question</label>
+              <label htmlFor={`question-${i}`}>Question {i + 1}</label>
               <select
                 id={`question-${i}`}
                 value={id}
@@ -86,10 +85,12 @@ export function SetQuestions({ required, onDone, onCancel }: Props) {
                 ))}
               </select>
             </div>
-          ) : null}
+          )}
           <div className="field">
             <label htmlFor={`new-answer-${i}`}>
-              {choice ? 'Answer' : (st.available.find((q) => q.id === id)?.text ?? 'Answer')}
+              {choice
+                ? `Answer ${i + 1}`
+                : (st.available.find((q) => q.id === id)?.text ?? `Answer ${i + 1}`)}
             </label>
             <input
               id={`new-answer-${i}`}
@@ -101,7 +102,7 @@ export function SetQuestions({ required, onDone, onCancel }: Props) {
               maxLength={256}
             />
           </div>
-        </fieldset>
+        </div>
       ))}
       {duplicate && <p role="alert">Choose a different question for each answer.</p>}
       <ErrorPanel error={act.error} title="Your answers were not saved" />

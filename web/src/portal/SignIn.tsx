@@ -138,7 +138,7 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
   const m = METHOD[method];
   const questions = options.questions ?? [];
   return (
-    <form className="form" onSubmit={(e) => void signIn(e)} aria-label={m.label}>
+    <form className="form" onSubmit={(e) => void signIn(e)}>
       <p>
         Signing in as <strong>{username.trim()}</strong>.
       </p>

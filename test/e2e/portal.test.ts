@@ -1,0 +1,354 @@
+// The user portal's self-issuance in Chromium, end to end with real parts: a person imported from
+// a real OpenLDAP slapd signs in with their directory password, sets their security answers, pairs
+// their own agent from the portal (a real AgentClient over WebSocket, emulated readers), sees the
+// card the help desk bound to them, watches the progress bar, chooses a PIN with live feedback and
+// finishes; the card then holds their certificates under that PIN. Also: a card not bound to them is
+// refused; "I don't have my smart card" with answers typed in another case and spacing; a failed
+// personalization offers Retry only when the operator portal allows it.
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentClient } from '../../src/agent/agent-client.js';
+import { pairWithCode } from '../../src/agent/identity.js';
+import { newCardState } from '../../src/cards/emulator/card-state.js';
+import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
+import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
+import {
+  ROOT_DN,
+  ROOT_PW,
+  SUFFIX,
+  personLdif,
+  slapdAvailable,
+  startSlapd,
+  type Slapd,
+} from '../support/slapd.js';
+import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
+import {
+  POLL,
+  ensureWebBuilt,
+  expectLabelledControls,
+  hasChromium,
+  launchChromium,
+  screenshotDir,
+} from './browser.js';
+
+/** INS of GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 §3.3.2). */
+const INS_GENERATE = 0x47;
+
+/** An emulated card that can be armed to leave its reader when key generation starts. */
+class PullableCard extends VirtualPivCard {
+  onGenerate: (() => void) | undefined;
+  override transmit(apdu: Uint8Array): Promise<Uint8Array> {
+    if (apdu[1] === INS_GENERATE && this.onGenerate) {
+      const pull = this.onGenerate;
+      this.onGenerate = undefined;
+      pull();
+    }
+    return super.transmit(apdu);
+  }
+}
+
+const card = (serial: number) => new PullableCard(newCardState({ serial }));
+const LENA_PASSWORD = 'Lena-Pass-7';
+const PET = 'What was the name of your first pet?';
+const TOWN = 'In which town or city were you born?';
+const PIN = '135790';
+
+describe.skipIf(!hasChromium || !slapdAvailable)(
+  'self-issuance in the user portal (Chromium, slapd, agent)',
+  { timeout: 300_000 },
+  () => {
+    let slapd: Slapd;
+    let srv: TestServer;
+    let admin: ApiClient;
+    let browser: Browser;
+    let context: BrowserContext;
+    let page: Page;
+    let shots: string;
+    let lenaId: string;
+    let policyId: string;
+    let adminAgentId: string;
+    const deskReaders = new MemoryReaderSet();
+    const lenaReaders = new MemoryReaderSet();
+    const agents: AgentClient[] = [];
+    const pageErrors: string[] = [];
+
+    const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+    const button = (name: string) => page.getByRole('button', { name, exact: true });
+    const setSettings = async (patch: Record<string, unknown>) => {
+      const s = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
+      expect((await admin.json('PUT', '/api/settings', { ...s, ...patch })).status).toBe(200);
+    };
+    /** The help desk binds a blank card to Lena at their desk, then hands it over. */
+    const bindToLena = async (c: VirtualPivCard) => {
+      deskReaders.insert('Desk reader', c);
+      const r = await admin.json('POST', '/api/issuance', {
+        userId: lenaId,
+        agentId: adminAgentId,
+        reader: 'Desk reader',
+        action: 'bind',
+        policyId,
+      });
+      expect(r.status).toBe(202);
+      deskReaders.remove('Desk reader');
+    };
+    const runAgent = (token: string, readers: MemoryReaderSet) => {
+      const client = new AgentClient({ server: srv.url, token, readers, hostname: 'e2e' });
+      agents.push(client);
+      client.start();
+      return client.waitConnected(30_000);
+    };
+    const signInWithDirectoryPassword = async () => {
+      await page.goto('/portal');
+      await heading('Welcome').waitFor();
+      await button('Start').click();
+      await heading('Sign in').waitFor();
+      await page.getByLabel('Username').fill('lena.ldap');
+      await button('Continue').click();
+      await page.getByLabel('Directory password').fill(LENA_PASSWORD);
+      await button('Continue').click();
+    };
+    const deviceState = async (serial: string) =>
+      (await admin.json<{ items: { serial: string; state: string }[] }>('GET', `/api/devices?q=${serial}`))
+        .body.items[0]?.state;
+
+    beforeAll(async () => {
+      await ensureWebBuilt();
+      slapd = await startSlapd();
+      slapd.add(
+        `dn: ou=people,${SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n` +
+          `dn: ou=groups,${SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n` +
+          personLdif({ uid: 'lena.ldap', cn: 'Lena Ldap', employeeNumber: 'E7', password: LENA_PASSWORD }),
+      );
+      srv = await startTestServer({ demo: true });
+      admin = new ApiClient(srv.url);
+      await admin.login(srv.admin.username, srv.admin.password);
+      const dir = await admin.json('PUT', '/api/directory', {
+        enabled: true,
+        url: slapd.url,
+        startTls: false,
+        tlsVerify: true,
+        caCertificatePem: null,
+        bindDn: ROOT_DN,
+        bindPassword: ROOT_PW,
+        baseDn: `ou=people,${SUFFIX}`,
+        userFilter: '(objectClass=inetOrgPerson)',
+        externalId: 'entryUUID',
+        attributes: { username: 'uid', displayName: 'cn', email: 'mail' },
+        properties: { employeeId: 'employeeNumber' },
+        groups: {
+          baseDn: `ou=groups,${SUFFIX}`,
+          filter: '(objectClass=groupOfNames)',
+          memberAttribute: 'member',
+        },
+        groupRoles: [],
+        timeoutSeconds: 5,
+      });
+      expect(dir.status).toBe(200);
+      expect((await admin.json('POST', '/api/directory/sync')).status).toBe(200);
+      lenaId = (await admin.json<{ items: { id: string }[] }>('GET', '/api/users?q=lena.ldap')).body.items[0]!
+        .id;
+      policyId = (
+        await admin.json<{ items: { id: string; name: string }[] }>('GET', '/api/policies')
+      ).body.items.find((p) => p.name.includes('ECC'))!.id;
+      await setSettings({
+        portalAuthMethods: ['initial_password', 'directory_password', 'security_questions'],
+        securityQuestionCount: 2,
+        issuanceRetryForUser: true,
+      });
+      // The help desk's own agent and reader, where cards are bound before they are handed over.
+      const code = await admin.json<{ code: string }>('POST', '/api/agents/pairing-codes', {});
+      const desk = await pairWithCode(srv.url, code.body.code, { name: 'Help desk', hostname: 'desk' });
+      adminAgentId = desk.agentId;
+      deskReaders.addReader('Desk reader');
+      await runAgent(desk.token, deskReaders);
+
+      browser = await launchChromium();
+      context = await browser.newContext({ baseURL: srv.url, viewport: { width: 1100, height: 900 } });
+      context.setDefaultTimeout(30_000);
+      page = await context.newPage();
+      page.on('pageerror', (err) => pageErrors.push(String(err)));
+      shots = screenshotDir();
+    }, 300_000);
+
+    afterAll(async () => {
+      await Promise.all(agents.map((a) => a.stop()));
+      await context?.close();
+      await browser?.close();
+      await srv?.close();
+      await slapd?.stop();
+    });
+
+    it('a directory user pairs their agent, self-issues the card bound to them, and sets their PIN', async () => {
+      await bindToLena(card(60_000_001));
+
+      await page.goto('/portal');
+      await heading('Welcome').waitFor();
+      await shoot('01-welcome');
+      await button('Start').click();
+      await heading('Sign in').waitFor();
+      await page.getByLabel('Username').fill('lena.ldap');
+      await button('Continue').click();
+      // Lena has no initial password and no answers yet: her directory password is the way in.
+      await page.getByLabel('Directory password').fill('not-her-password');
+      expect(await page.getByRole('button', { name: /initial password/ }).count()).toBe(0);
+      await expectLabelledControls(page);
+      await shoot('02-directory-password');
+      await button('Continue').click();
+      await page.getByText('Those sign-in details are not right').waitFor();
+      await page.getByLabel('Directory password').fill(LENA_PASSWORD);
+      await button('Continue').click();
+
+      // First sign-in: she chooses and answers two security questions, told to record them.
+      await heading('Set your security questions').waitFor();
+      await page.getByText('Record your answers and keep them in a safe place').waitFor();
+      await page.getByLabel('Question 1').selectOption({ label: PET });
+      await page.getByLabel('Question 2').selectOption({ label: TOWN });
+      await page.getByLabel('Answer 1').fill('Toto');
+      await page.getByLabel('Answer 2').fill('Saint Malo');
+      await expectLabelledControls(page);
+      await shoot('03-security-questions');
+      await button('Continue').click();
+
+      // No agent yet: the portal explains it and gives a pairing code and the command to run.
+      await heading('Insert your smart card').waitFor();
+      await page.getByRole('heading', { name: 'Connect this computer’s card reader' }).waitFor();
+      await button('Get a pairing code').click();
+      const command = (await page.getByLabel('Agent command').textContent())!;
+      const code = /--pair (\S+)$/.exec(command)![1]!;
+      expect(command).toBe(`tessera agent --server ${srv.url} --pair ${code}`);
+      await shoot('04-pair-agent');
+      const laptop = await pairWithCode(srv.url, code, { name: 'Lena laptop', hostname: 'lena-laptop' });
+      lenaReaders.addReader('Lena reader');
+      lenaReaders.addReader('Spare reader');
+      await runAgent(laptop.token, lenaReaders);
+
+      // The readers appear by themselves; then the cards as they are inserted.
+      const readers = page.getByRole('list', { name: 'Card readers' });
+      await expect.poll(() => readers.textContent(), POLL).toContain('No card in this reader.');
+      expect(await button('Start').isDisabled()).toBe(true);
+      lenaReaders.insert('Spare reader', card(60_000_099));
+      await expect
+        .poll(() => readers.textContent(), POLL)
+        .toContain('Card 60000099 is not bound to you, so it cannot be set up here');
+      expect(await button('Start').isDisabled()).toBe(true);
+      const lenasCard = card(60_000_001);
+      lenaReaders.insert('Lena reader', lenasCard);
+      await expect
+        .poll(() => readers.textContent(), POLL)
+        .toContain('Your card 60000001 — ready to be set up.');
+      await shoot('05-card-ready');
+      await button('Start').click();
+
+      // Personalization with a progress bar, then her own PIN, checked as she types.
+      await heading('Personalizing your smart card').waitFor();
+      const bar = page.getByRole('progressbar', { name: 'Issuance progress' });
+      await bar.waitFor();
+      await shoot('06-progress');
+      await page.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });
+      await page.getByLabel('New PIN', { exact: true }).fill('111111');
+      await page.getByRole('list', { name: 'Unmet PIN rules' }).waitFor();
+      expect(await button('Continue').isDisabled()).toBe(true);
+      await page.getByLabel('New PIN', { exact: true }).fill(PIN);
+      await page.getByText('The PIN meets every rule.').waitFor();
+      await page.getByLabel('Confirm New PIN').fill('135791');
+      await page.getByText('The two PINs are different.').waitFor();
+      expect(await button('Continue').isDisabled()).toBe(true);
+      await page.getByLabel('Confirm New PIN').fill(PIN);
+      await expectLabelledControls(page);
+      await shoot('07-new-pin');
+      await button('Continue').click();
+      await heading('Personalizing your smart card').waitFor();
+      await page.getByRole('heading', { name: 'Your card is ready' }).waitFor();
+      await page.getByText('Your smart card 60000001 is set up').waitFor();
+      await shoot('08-ready');
+      await button('Done').click();
+      await page.getByText('You are signed out').waitFor();
+
+      // The card is active, holds her certificates, and answers to the PIN she chose.
+      expect(await deviceState('60000001')).toBe('active');
+      const s = await PivSession.open(await lenaReaders.connect('Lena reader'));
+      await s.verifyPin(PIN);
+      expect(await s.getCertificate(0x9a)).toBeDefined();
+      const certs = await admin.json<{ items: { status: string }[] }>(
+        'GET',
+        `/api/certificates?userId=${lenaId}`,
+      );
+      expect(certs.body.items.length).toBeGreaterThan(0);
+      expect(certs.body.items.every((c) => c.status === 'valid')).toBe(true);
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('without the card: answers in any case and spacing sign her in, and she sees her devices', async () => {
+      await page.goto('/portal');
+      await button("I don't have my smart card").click();
+      await heading('Sign in').waitFor();
+      await page.getByLabel('Username').fill('lena.ldap');
+      await button('Continue').click();
+      // Without a card, security questions come first; her directory password is the other way.
+      await page.getByRole('button', { name: 'Use my directory password instead' }).waitFor();
+      await page.getByLabel(PET).fill('T O T O');
+      await page.getByLabel(TOWN).fill('saintmalo');
+      await shoot('09-no-card-questions');
+      await button('Continue').click();
+      await heading('Without your smart card').waitFor();
+      const devices = page.getByRole('table', { name: 'Your devices' });
+      await devices.getByRole('row').filter({ hasText: '60000001' }).filter({ hasText: 'In use' }).waitFor();
+      await shoot('10-my-devices');
+      await button('Done').click();
+      await page.getByText('You are signed out').waitFor();
+    });
+
+    it('a failed personalization offers Retry only when the operator portal allows it', async () => {
+      lenaReaders.remove('Lena reader');
+      lenaReaders.remove('Spare reader');
+
+      // Allowed: the card leaves the reader during key generation; Retry finishes the job.
+      const second = card(60_000_002);
+      await bindToLena(second);
+      second.onGenerate = () => lenaReaders.remove('Lena reader');
+      lenaReaders.insert('Lena reader', second);
+      await signInWithDirectoryPassword();
+      await heading('Insert your smart card').waitFor();
+      await expect
+        .poll(() => page.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
+        .toContain('Your card 60000002 — ready to be set up.');
+      await button('Start').click();
+      await page.getByRole('heading', { name: 'Your card was not set up' }).waitFor({ timeout: 120_000 });
+      await button('Done').waitFor();
+      await shoot('11-failed-retry');
+      lenaReaders.insert('Lena reader', second);
+      await button('Retry').click();
+      await page.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });
+      await page.getByLabel('New PIN', { exact: true }).fill(PIN);
+      await page.getByLabel('Confirm New PIN').fill(PIN);
+      await button('Continue').click();
+      await page.getByRole('heading', { name: 'Your card is ready' }).waitFor();
+      await button('Done').click();
+      expect(await deviceState('60000002')).toBe('active');
+
+      // Not allowed: the same failure shows the warning with Done only.
+      await setSettings({ issuanceRetryForUser: false });
+      lenaReaders.remove('Lena reader');
+      const third = card(60_000_003);
+      await bindToLena(third);
+      third.onGenerate = () => lenaReaders.remove('Lena reader');
+      lenaReaders.insert('Lena reader', third);
+      await signInWithDirectoryPassword();
+      await expect
+        .poll(() => page.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
+        .toContain('Your card 60000003 — ready to be set up.');
+      await button('Start').click();
+      await page.getByRole('heading', { name: 'Your card was not set up' }).waitFor({ timeout: 120_000 });
+      await page.getByText('Choose Done and contact your help desk').waitFor();
+      expect(await button('Retry').count()).toBe(0);
+      await shoot('12-failed-no-retry');
+      await button('Done').click();
+      await page.getByText('You are signed out').waitFor();
+      expect(await deviceState('60000003')).toBe('failed');
+      expect(pageErrors).toEqual([]);
+    });
+  },
+);
