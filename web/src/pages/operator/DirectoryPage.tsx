@@ -359,7 +359,7 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
               spellCheck={false}
             />
           </div>
-          <div className="field field--narrow">
+          <div className="field">
             <label htmlFor={id('extid')}>Identify entries by</label>
             <select
               id={id('extid')}
