@@ -4,6 +4,8 @@
 // lose a way to sign in), so such a question is deactivated instead. How many questions a person
 // answers is a security setting; this page shows it and warns when too few questions are active.
 import { useId, useState, type FormEvent } from 'react';
+// The server's own comparison (case and spaces ignored) for "the same question twice".
+import { normalizeAnswer } from '../../../../src/domain/security-questions.ts';
 import { Link } from 'react-router-dom';
 import { api, type ApiError } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
@@ -24,9 +26,6 @@ interface Row extends SecurityQuestionInput {
   key: string;
 }
 
-/** As the server compares question texts for duplicates (and answers): case and spaces ignored. */
-const normal = (text: string) => text.normalize('NFKC').toLowerCase().replace(/\s/gu, '');
-
 let nextKey = 0;
 const toRows = (items: SecurityQuestion[]): Row[] => items.map((q) => ({ ...q, key: q.id }));
 
@@ -40,9 +39,9 @@ function rowProblems(rows: Row[]): Map<string, string> {
     else if (text.length > MAX_TEXT)
       out.set(r.key, `Shorten the question to ${MAX_TEXT} characters at most.`);
     else {
-      const first = seen.get(normal(text));
+      const first = seen.get(normalizeAnswer(text));
       if (first !== undefined) out.set(r.key, `Same question as question ${first + 1}.`);
-      else seen.set(normal(text), i);
+      else seen.set(normalizeAnswer(text), i);
     }
   });
   return out;
