@@ -130,6 +130,36 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     portal.csrf = body.csrfToken;
   });
 
+  it('says the password was e-mailed, and shows none, when a mailer delivered it', async () => {
+    const sent: string[] = [];
+    server.rt.services.initialPasswords.useMailer({
+      deliver: async (user) => {
+        sent.push(user.username);
+        return true;
+      },
+    });
+    try {
+      const mailed = await admin.json<{ id: string }>('POST', '/api/users', {
+        username: `mo.${stamp}`,
+        displayName: 'Mo Mail',
+        email: 'mo@example.org',
+      });
+      await page.goto(`/operator/users/${mailed.body.id}`);
+      await heading('Mo Mail').waitFor();
+      await page.getByRole('button', { name: 'Issue initial password' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Initial password for Mo Mail' });
+      await dialog.getByRole('button', { name: 'Issue initial password' }).click();
+      await dialog.getByText('The initial password was e-mailed to').waitFor();
+      expect(await dialog.textContent()).toContain('mo@example.org');
+      expect(await dialog.getByLabel('Initial password', { exact: true }).count()).toBe(0);
+      expect(sent).toEqual([`mo.${stamp}`]);
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+    } finally {
+      server.rt.services.initialPasswords.useMailer(null);
+    }
+  });
+
   it('offers no initial password for a suspended person', async () => {
     const other = await admin.json<{ id: string }>('POST', '/api/users', {
       username: `sam.${stamp}`,
@@ -356,7 +386,21 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
       await page.getByRole('link', { name: `ldap.bob.${stamp}`, exact: true }).click();
       await heading('Bob Directory').waitFor();
       expect(await page.getByRole('region', { name: 'Details' }).textContent()).not.toContain('Help desk');
-      expect(pageErrors).toEqual([]);
     });
+  });
+
+  it('fits a phone screen: the new pages do not scroll sideways', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    for (const [path, title] of [
+      ['/operator/security-questions', 'Security questions'],
+      ['/operator/directory', 'Directory (LDAP)'],
+    ] as const) {
+      await page.goto(path);
+      await heading(title).waitFor();
+      expect(await overflow(), path).toBeLessThanOrEqual(0);
+    }
+    await shoot('09-phone-directory');
+    expect(pageErrors).toEqual([]);
   });
 });

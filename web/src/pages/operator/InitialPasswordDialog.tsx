@@ -47,7 +47,7 @@ export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: 
           </>
         ) : (
           <button type="button" className="btn btn-primary" onClick={onClose}>
-            {issued.delivery === 'email' ? 'Close' : 'I have handed it over — close'}
+            {issued.delivery === 'email' ? 'Done' : 'I have handed it over — close'}
           </button>
         )
       }
