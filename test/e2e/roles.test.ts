@@ -101,6 +101,8 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
     await heading(/Alice/).waitFor();
     for (const name of ['Suspend', 'Terminate', 'Edit'])
       expect(await page.getByRole('button', { name, exact: true }).count()).toBe(0);
+    // The help desk hands out initial passwords for the user portal (initial_password.issue).
+    await page.getByRole('button', { name: 'Issue initial password' }).waitFor();
 
     await page.getByRole('link', { name: 'Devices' }).click();
     await heading('Devices').waitFor();

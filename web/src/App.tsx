@@ -11,9 +11,11 @@ import { CaPage } from './pages/operator/CaPage';
 import { CertificatePage } from './pages/operator/CertificatePage';
 import { CertificatesPage } from './pages/operator/CertificatesPage';
 import { DevicesPage } from './pages/operator/DevicesPage';
+import { DirectoryPage } from './pages/operator/DirectoryPage';
 import { OperatorHome } from './pages/operator/OperatorHome';
 import { PoliciesPage } from './pages/operator/PoliciesPage';
 import { PolicyEditorPage } from './pages/operator/PolicyEditorPage';
+import { SecurityQuestionsPage } from './pages/operator/SecurityQuestionsPage';
 import { SettingsPage } from './pages/operator/SettingsPage';
 import { UserPage } from './pages/operator/UserPage';
 import { PortalPage } from './pages/portal/PortalPage';
@@ -38,6 +40,8 @@ export function App() {
         <Route path="policies" element={<PoliciesPage />} />
         <Route path="policies/:id" element={<PolicyEditorPage />} />
         <Route path="settings" element={<SettingsPage />} />
+        <Route path="security-questions" element={<SecurityQuestionsPage />} />
+        <Route path="directory" element={<DirectoryPage />} />
         <Route path="certificates" element={<CertificatesPage />} />
         <Route path="certificates/:id" element={<CertificatePage />} />
         <Route path="ca" element={<CaPage />} />

@@ -12,8 +12,13 @@ import type {
   ConnectedCard,
   Device,
   DeviceIssuance,
+  DirectoryInput,
+  DirectorySyncReport,
+  DirectoryTestResult,
+  DirectoryView,
   ErrorBody,
   ImportReport,
+  IssuedInitialPassword,
   IssuanceJob,
   IssuanceStart,
   Meta,
@@ -24,6 +29,8 @@ import type {
   Policy,
   PolicyInput,
   RevocationReason,
+  SecurityQuestion,
+  SecurityQuestionInput,
   SessionInfo,
   Settings,
   User,
@@ -168,6 +175,9 @@ export const api = {
     lifecycle: (id: string, action: UserLifecycleAction, reason?: string) =>
       post<User>(`/api/users/${enc(id)}/${action}`, reason ? { reason } : {}),
     devices: (id: string) => request<{ items: Device[] }>('GET', `/api/users/${enc(id)}/devices`),
+    /** A one-time password for the user portal; supersedes any earlier one. Shown once. */
+    issueInitialPassword: (id: string) =>
+      post<IssuedInitialPassword>(`/api/users/${enc(id)}/initial-password`),
   },
 
   devices: {
@@ -208,6 +218,20 @@ export const api = {
   settings: {
     get: () => request<Settings>('GET', '/api/settings'),
     put: (body: Settings) => request<Settings>('PUT', '/api/settings', { body }),
+  },
+
+  securityQuestions: {
+    list: () => request<{ items: SecurityQuestion[] }>('GET', '/api/security-questions'),
+    /** Replaces the whole list: entries with an id are edited, without one added, missing ones removed. */
+    replace: (items: SecurityQuestionInput[]) =>
+      request<{ items: SecurityQuestion[] }>('PUT', '/api/security-questions', { body: { items } }),
+  },
+
+  directory: {
+    get: () => request<DirectoryView>('GET', '/api/directory'),
+    put: (body: DirectoryInput) => request<DirectoryView>('PUT', '/api/directory', { body }),
+    test: () => post<DirectoryTestResult>('/api/directory/test'),
+    sync: () => post<DirectorySyncReport>('/api/directory/sync'),
   },
 
   audit: {

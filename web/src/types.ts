@@ -239,6 +239,74 @@ export interface Settings {
   securityQuestionCount: number;
 }
 
+// ---- User portal prerequisites: initial passwords, security questions, directory -------------
+
+/** POST /api/users/:id/initial-password (201). `password` is absent when it was e-mailed. */
+export interface IssuedInitialPassword {
+  password?: string;
+  expiresAt: string;
+  delivery: 'displayed' | 'email';
+}
+
+/** One entry of GET /api/security-questions. */
+export interface SecurityQuestion {
+  id: string;
+  text: string;
+  active: boolean;
+}
+
+/** One entry of PUT /api/security-questions: without an id it is added. */
+export interface SecurityQuestionInput {
+  id?: string;
+  text: string;
+  active: boolean;
+}
+
+/** The directory (LDAP) connection settings, as PUT /api/directory takes them (less the password). */
+export interface DirectoryConfig {
+  enabled: boolean;
+  /** ldap://host:port or ldaps://host:port */
+  url: string;
+  startTls: boolean;
+  tlsVerify: boolean;
+  caCertificatePem: string | null;
+  bindDn: string;
+  baseDn: string;
+  userFilter: string;
+  externalId: 'entryUUID' | 'dn';
+  attributes: { username: string; displayName: string; email: string | null };
+  /** Tessera property name → LDAP attribute. */
+  properties: Record<string, string>;
+  groups: { baseDn: string | null; filter: string; memberAttribute: string };
+  groupRoles: { group: string; roles: Role[] }[];
+  timeoutSeconds: number;
+}
+
+/** GET/PUT /api/directory: the settings, never the bind password — only whether one is set. */
+export interface DirectoryView extends DirectoryConfig {
+  configured: boolean;
+  hasBindPassword: boolean;
+  updatedAt: string | null;
+}
+
+/** The body of PUT /api/directory: bindPassword omitted keeps it, null removes it. */
+export interface DirectoryInput extends DirectoryConfig {
+  bindPassword?: string | null;
+}
+
+export interface DirectoryTestResult {
+  ok: boolean;
+  userCount: number;
+}
+
+export interface DirectorySyncReport {
+  created: number;
+  updated: number;
+  suspended: number;
+  unchanged: number;
+  errors: string[];
+}
+
 // ---- Audit ---------------------------------------------------------------------------------
 
 export interface AuditEvent {

@@ -14,7 +14,9 @@ export async function copyText(text: string): Promise<boolean> {
   ta.setAttribute('readonly', '');
   ta.style.position = 'fixed';
   ta.style.opacity = '0';
-  document.body.appendChild(ta);
+  // Inside a modal <dialog> the rest of the page is inert, and an inert textarea cannot be
+  // selected: put it in the open dialog so copying from one (an initial PIN or password) works.
+  (document.querySelector('dialog[open]') ?? document.body).appendChild(ta);
   const active = document.activeElement as HTMLElement | null;
   ta.select();
   let ok = false;

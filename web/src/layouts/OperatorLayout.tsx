@@ -12,6 +12,8 @@ export const OPERATOR_SECTIONS = [
   { to: '/operator/certificates', label: 'Certificates', permission: 'certificate.read' },
   { to: '/operator/ca', label: 'Certificate authorities', permission: 'ca.read' },
   { to: '/operator/settings', label: 'Security settings', permission: 'settings.read' },
+  { to: '/operator/security-questions', label: 'Security questions', permission: 'settings.read' },
+  { to: '/operator/directory', label: 'Directory (LDAP)', permission: 'directory.manage' },
   { to: '/operator/audit', label: 'Audit log', permission: 'audit.read' },
   { to: '/operator/agents', label: 'Agents', permission: 'agent.pair' },
 ] as const;

@@ -1,6 +1,7 @@
 // Security settings: how the initial PIN is handled at issuance, whether users may retry a failed
 // self-issuance, and how people prove who they are in the user portal.
 import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { NumberInput } from '../../components/NumberInput';
@@ -140,7 +141,12 @@ function SettingsForm({ initial }: { initial: Settings }) {
               max={10}
               value={s.securityQuestionCount}
               onValue={(v) => set('securityQuestionCount', v)}
+              aria-describedby="set-questions-hint"
             />
+            <span className="field-hint" id="set-questions-hint">
+              How many questions each person answers.{' '}
+              <Link to="/operator/security-questions">Edit the questions</Link>
+            </span>
           </div>
         </section>
       </fieldset>

@@ -1,5 +1,6 @@
 // The User page: who the person is, what they hold (devices, certificates), and what an operator
-// may do about it (edit, suspend/reactivate/terminate, add a device).
+// may do about it (edit, suspend/reactivate/terminate, add a device, issue an initial password for
+// the user portal).
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useParams } from 'react-router-dom';
 import { api } from '../../api';
@@ -16,6 +17,7 @@ import { AddDeviceDialog } from '../../issuance/AddDeviceDialog';
 import { DeviceIssuanceActions } from '../../issuance/DeviceIssuanceActions';
 import { IssuanceDialog } from '../../issuance/IssuanceDialog';
 import type { IssuanceJob, Role, User, UserLifecycleAction } from '../../types';
+import { InitialPasswordDialog } from './InitialPasswordDialog';
 import { RetryButton } from './UsersPage';
 
 const LIFECYCLE: Record<
@@ -52,6 +54,7 @@ export function UserPage() {
   const [pending, setPending] = useState<UserLifecycleAction | null>(null);
   const [reason, setReason] = useState('');
   const [addDevice, setAddDevice] = useState(false);
+  const [initialPassword, setInitialPassword] = useState(false);
   const [running, setRunning] = useState<IssuanceJob | null>(null);
   // Bumped when an issuance starts or ends, so the device and certificate lists read again.
   const [refresh, setRefresh] = useState(0);
@@ -114,6 +117,11 @@ export function UserPage() {
                     {LIFECYCLE[a].label}
                   </button>
                 ))}
+            {u.state === 'active' && can('initial_password.issue') && (
+              <button type="button" className="btn" onClick={() => setInitialPassword(true)}>
+                Issue initial password
+              </button>
+            )}
             {u.state === 'active' && (can('device.issue') || can('device.bind')) && (
               <button type="button" className="btn btn-primary" onClick={() => setAddDevice(true)}>
                 Add Device
@@ -183,6 +191,7 @@ export function UserPage() {
           }}
         />
       )}
+      {initialPassword && <InitialPasswordDialog user={u} onClose={() => setInitialPassword(false)} />}
       {running && (
         <IssuanceDialog
           jobId={running.id}

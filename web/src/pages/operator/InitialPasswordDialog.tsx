@@ -1,0 +1,131 @@
+// Issue initial password: a one-time password a person uses to sign in to the user portal and
+// issue their own card. The server keeps only its hash, so this dialog is the one place it is ever
+// shown; it lives in component state only and is gone when the dialog closes (nothing is cached,
+// logged or put in the URL). Issuing again supersedes the earlier password.
+import { useState } from 'react';
+import { api } from '../../api';
+import { Dialog } from '../../components/Dialog';
+import { ErrorPanel } from '../../components/ErrorPanel';
+import { copyText } from '../../components/copy';
+import { formatDateTime } from '../../format';
+import { useAction } from '../../hooks';
+import { useSession } from '../../session';
+import type { IssuedInitialPassword, User } from '../../types';
+
+export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: () => void }) {
+  const { meta } = useSession();
+  const [issued, setIssued] = useState<IssuedInitialPassword | null>(null);
+  const [copied, setCopied] = useState('');
+  const act = useAction();
+  // The address people reach the server by (from the server's configuration), else this browser's.
+  const portalUrl = `${(meta?.externalUrl || window.location.origin).replace(/\/+$/, '')}/portal`;
+
+  const issue = async () => {
+    const r = await act.run(() => api.users.issueInitialPassword(user.id));
+    if (r) setIssued(r);
+  };
+
+  return (
+    <Dialog
+      open
+      title={`Initial password for ${user.displayName}`}
+      onClose={onClose}
+      footer={
+        issued === null ? (
+          <>
+            <button type="button" className="btn" onClick={onClose}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={act.busy}
+              onClick={() => void issue()}
+            >
+              {act.busy ? 'Issuing…' : 'Issue initial password'}
+            </button>
+          </>
+        ) : (
+          <button type="button" className="btn btn-primary" onClick={onClose}>
+            {issued.delivery === 'email' ? 'Done' : 'I have handed it over — close'}
+          </button>
+        )
+      }
+    >
+      {issued === null ? (
+        <>
+          <p>
+            An initial password lets <strong>{user.displayName}</strong> (
+            <span className="mono">{user.username}</span>) sign in to the user portal once, to issue the card
+            bound to them and set its PIN.
+          </p>
+          <ul className="notes">
+            <li>It can be used once, and only for a limited time (the expiry is shown after issuing).</li>
+            <li>Issuing a new one cancels any initial password issued to this person before.</li>
+            <li>
+              Too many wrong tries make it unusable; then issue another one. Every issue is recorded in the
+              audit log (never the password).
+            </li>
+            <li>
+              {user.email
+                ? `When e-mail is configured it is sent to ${user.email}; otherwise it is shown here, once.`
+                : 'It is shown here, once: nobody can display it again afterwards.'}
+            </li>
+          </ul>
+        </>
+      ) : (
+        <>
+          {issued.delivery === 'email' || issued.password === undefined ? (
+            <p className="notice" role="note">
+              The initial password was e-mailed to <strong>{user.email ?? 'the person’s address'}</strong>. It
+              is not shown here.
+            </p>
+          ) : (
+            <>
+              <p className="warning" role="note">
+                <strong>The initial password is shown once.</strong> After this dialog closes nobody can
+                display it again. Hand it to {user.displayName} securely.
+              </p>
+              <div className="initial-pin">
+                <output
+                  className="initial-pin__value initial-pin__value--password mono"
+                  aria-label="Initial password"
+                >
+                  {issued.password}
+                </output>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  onClick={() =>
+                    void copyText(issued.password ?? '').then((ok) =>
+                      setCopied(ok ? 'Copied' : 'Could not copy'),
+                    )
+                  }
+                >
+                  Copy
+                </button>
+                <span aria-live="polite">{copied}</span>
+              </div>
+            </>
+          )}
+          <p>
+            Valid until <strong>{formatDateTime(issued.expiresAt)}</strong>, for one sign-in.
+          </p>
+          <h3>What {user.displayName} does next</h3>
+          <ol className="notes">
+            <li>
+              Open <span className="mono">{portalUrl}</span> on a computer with the Tessera agent and insert
+              the card bound to them.
+            </li>
+            <li>
+              Choose <strong>Start</strong>, enter the username <span className="mono">{user.username}</span>{' '}
+              and this initial password.
+            </li>
+            <li>Follow the portal: it personalizes the card, and they set their own PIN.</li>
+          </ol>
+        </>
+      )}
+      <ErrorPanel error={act.error} title="The initial password was not issued" />
+    </Dialog>
+  );
+}
