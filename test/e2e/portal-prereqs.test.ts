@@ -173,7 +173,16 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
   });
 
   it('lets an administrator add security questions and change how many are answered', async () => {
+    // A new installation comes with six default questions; this administrator starts from none.
     await nav('Security questions').click();
+    await heading('Security questions').waitFor();
+    await expect
+      .poll(() => page.getByLabel('Question 1', { exact: true }).inputValue(), POLL)
+      .toBe('What was the name of your first pet?');
+    const defaults = await admin.json<{ items: Question[] }>('GET', '/api/security-questions');
+    expect(defaults.body.items.filter((q) => q.active)).toHaveLength(6);
+    expect((await admin.json('PUT', '/api/security-questions', { items: [] })).status).toBe(200);
+    await page.reload();
     await heading('Security questions').waitFor();
     await page.getByText('No security questions yet.').waitFor();
     // The default count is 3 and nothing is active: the page warns that nobody could answer.
