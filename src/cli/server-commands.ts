@@ -41,7 +41,11 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
         pairing: rt.services.agents,
         dataDir: rt.config.dataDir,
         serverUrl: base,
+        clock: rt.clock,
+        cardAccess: rt.cardAccess,
       });
+      // The user portal's demo hand-over reaches them through the runtime.
+      rt.demoAgents = demoAgents;
     } catch (e) {
       // Tessera is useful without it (real agents still pair); say why the demo cards are missing.
       line(`Note: the built-in demo agent did not start: ${e instanceof Error ? e.message : String(e)}`);
