@@ -71,6 +71,7 @@ function printDemoAgents(d: DemoAgents) {
     line(
       `    for ${a.ownerUsername.padEnd(12)} ${a.cards.map((c) => `${c.reader} (card ${c.serial})`).join(', ')}`,
     );
+  line('  A card bound to someone moves to a demo reader of their own when they ask in the user portal.');
 }
 
 function printBanner(

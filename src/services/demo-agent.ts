@@ -264,8 +264,6 @@ class DemoAgentSet implements DemoAgents {
       const toReader = await this.freeReader(agent);
       agent.readers.insert(toReader, card);
       moved.push({ serial: c.serial, fromAgentId: from.agent.agentId, fromReader: from.reader, toReader });
-      await this.seen(from.agent, from.reader, false);
-      await this.seen(agent, toReader, true);
     }
     if (moved.length > 0) {
       const at = this.clock.now();
@@ -281,6 +279,14 @@ class DemoAgentSet implements DemoAgents {
         }),
       );
       this.deps.log?.(`Handed ${moved.map((m) => m.serial).join(', ')} to ${user.username}'s demo agent`);
+    }
+    for (const m of moved) {
+      await this.seen(
+        this.agents.find((a) => a.agentId === m.fromAgentId)!,
+        m.fromReader,
+        false,
+      );
+      await this.seen(agent, m.toReader, true);
     }
     return { ...(await this.view(user.id)), moved: moved.map((m) => m.serial) };
   }
@@ -344,7 +350,8 @@ class DemoAgentSet implements DemoAgents {
       const r = (await access.listReaders(agent.ownerUserId)).find(
         (x) => x.agentId === agent.agentId && x.reader === reader,
       );
-      if (r && r.cardPresent === present) return;
+      // A reader the server does not list (its agent offline) holds no card the server could use.
+      if (present ? r?.cardPresent === true : !r?.cardPresent) return;
       if (Date.now() > deadline)
         throw new ExternalError(
           'demo_agent_unreachable',

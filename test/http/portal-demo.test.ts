@@ -189,6 +189,30 @@ describe('demo hand-over in the user portal', () => {
     expect(await s.getCertificate(0x9a)).toBeDefined();
   }, 120_000);
 
+  it('two hand-overs at once start one agent and move the card once', async () => {
+    const carolId = await userId('carol');
+    const card = (await admin.json<{ items: Card[] }>('GET', '/api/issuance/cards')).body.items.find(
+      (c) => c.serial === '10000003',
+    )!;
+    await admin.json('POST', '/api/issuance', {
+      userId: carolId,
+      agentId: card.agentId,
+      reader: card.reader,
+      action: 'bind',
+      policyId,
+    });
+    const carol = await portalSession(srv, admin, 'carol');
+    const [a, b] = await Promise.all([
+      carol.json<DemoView>('POST', '/api/portal/demo/reader'),
+      carol.json<DemoView>('POST', '/api/portal/demo/reader'),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.agent!.id).toBe(b.body.agent!.id);
+    expect([...a.body.moved!, ...b.body.moved!]).toEqual(['10000003']);
+    const agents = await carol.json<{ items: unknown[] }>('GET', '/api/agents');
+    expect(agents.body.items).toHaveLength(1);
+  });
+
   it('says so when nothing is bound to the person', async () => {
     const alice = await portalSession(srv, admin, 'alice');
     expect((await alice.json<DemoView>('GET', '/api/portal/demo/reader')).body).toEqual({
