@@ -8,6 +8,7 @@ import { AuditService } from './services/audit-service.js';
 import { AuthService } from './services/auth-service.js';
 import { BootstrapService } from './services/bootstrap-service.js';
 import type { CardAccess } from './services/card-access.js';
+import type { DemoAgents } from './services/demo-agent.js';
 import { systemClock, type Clock, type ServiceContext } from './services/context.js';
 import { DeviceService } from './services/device-service.js';
 import { PairingService } from './services/pairing-service.js';
@@ -53,6 +54,12 @@ export interface Runtime {
   agentHub: AgentHub;
   /** How services reach cards: the readers of a person's paired agents. */
   cardAccess: CardAccess;
+  /**
+   * The built-in demo agents, once `tessera start` has started them (they need the server
+   * listening); null otherwise (`tessera serve`, `--no-demo`, most tests). The user portal's demo
+   * hand-over reaches them here. close() stops them if their starter has not.
+   */
+  demoAgents: DemoAgents | null;
   close(): Promise<void>;
 }
 
@@ -138,7 +145,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         decoyKey: masterKey.derive('portal-auth-decoy'),
       }),
     };
-    return {
+    const rt: Runtime = {
       config,
       db,
       clock,
@@ -148,11 +155,14 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       services,
       agentHub,
       cardAccess,
+      demoAgents: null,
       close: async () => {
+        await rt.demoAgents?.stop();
         agentHub.close();
         await db.close();
       },
     };
+    return rt;
   } catch (e) {
     await db.close().catch(() => undefined);
     throw e;

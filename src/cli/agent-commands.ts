@@ -11,7 +11,7 @@ import {
   type AgentIdentity,
 } from '../agent/identity.js';
 import { VirtualPivCard } from '../cards/emulator/virtual-piv-card.js';
-import { FileCardStorage } from '../cards/emulator/card-state.js';
+import { FileCardStorage, newCardState } from '../cards/emulator/card-state.js';
 import { MemoryReaderSet } from '../cards/transport/memory.js';
 import { PcscReaderSet } from '../cards/transport/pcsc.js';
 import type { ReaderSet } from '../cards/transport/types.js';
@@ -24,6 +24,7 @@ interface AgentFlags {
   readers: string;
   emulate?: string;
   cardDir?: string;
+  serial?: string;
 }
 
 const stamp = (): string => new Date().toISOString().slice(11, 19);
@@ -31,7 +32,53 @@ const say = (s: string): void => {
   process.stdout.write(`[${stamp()}] ${s}\n`);
 };
 
-function openReaders(flags: AgentFlags): ReaderSet {
+/** A Yubico serial as GET SERIAL reports it: an unsigned 32-bit number, printed in decimal. */
+const MAX_SERIAL = 0xffff_ffff;
+
+export interface Emulation {
+  /** How many emulated readers, each holding a card. */
+  count: number;
+  /** The serials of the first cards, in reader order; the others get random serials. */
+  serials: number[];
+}
+
+/**
+ * Checks --emulate and --serial before anything else happens (a bad flag must not use up a
+ * one-time pairing code). Fixed serials let an operator register or bind the cards in the inventory
+ * before the agent runs.
+ */
+export function parseEmulation(flags: { readers: string; emulate?: string; serial?: string }): Emulation {
+  if (flags.readers !== 'memory') {
+    if (flags.serial !== undefined)
+      throw new Error(
+        '--serial gives emulated cards their serials: use it with --readers memory --emulate N',
+      );
+    return { count: 0, serials: [] };
+  }
+  const count = Number(flags.emulate ?? '1');
+  if (!/^\d+$/.test(flags.emulate ?? '1') || count > 16)
+    throw new Error(`--emulate must be a whole number from 0 to 16, got "${flags.emulate}"`);
+  if (flags.serial === undefined) return { count, serials: [] };
+  const parts = flags.serial.split(',').map((p) => p.trim());
+  const serials = parts.map((p) => {
+    const n = Number(p);
+    if (!/^\d{1,10}$/.test(p) || n < 1 || n > MAX_SERIAL)
+      throw new Error(
+        `--serial takes card serials as decimal numbers from 1 to ${MAX_SERIAL}, separated by commas (e.g. 10000099,10000100); "${p}" is not one`,
+      );
+    return n;
+  });
+  const twice = serials.find((n, i) => serials.indexOf(n) !== i);
+  if (twice !== undefined)
+    throw new Error(`--serial names ${twice} twice: each emulated card needs its own serial`);
+  if (serials.length > count)
+    throw new Error(
+      `--serial names ${serials.length} serials but --emulate ${count} makes only ${count} card(s): raise --emulate to ${serials.length} or name fewer serials`,
+    );
+  return { count, serials };
+}
+
+function openReaders(flags: AgentFlags, emulation: Emulation): ReaderSet {
   if (flags.readers === 'pcsc') {
     try {
       return PcscReaderSet.open();
@@ -42,20 +89,26 @@ function openReaders(flags: AgentFlags): ReaderSet {
       );
     }
   }
-  if (flags.readers !== 'memory') throw new Error(`--readers must be pcsc or memory, got "${flags.readers}"`);
-  const n = Number(flags.emulate ?? '1');
-  if (!Number.isInteger(n) || n < 0 || n > 16)
-    throw new Error(`--emulate must be 0-16, got "${flags.emulate}"`);
   const set = new MemoryReaderSet();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < emulation.count; i++) {
     const reader = `Tessera Emulated Reader ${i}`;
+    const serial = emulation.serials[i];
     set.addReader(reader);
     let card: VirtualPivCard;
     if (flags.cardDir) {
-      const storage = new FileCardStorage(join(flags.cardDir, `card-${i}.json`));
-      card = new VirtualPivCard(storage.loadOrCreate().state, { storage });
-    } else card = new VirtualPivCard();
+      // A card with a given serial keeps its state in <serial>.json, so it follows its serial (not
+      // its reader) across runs, whatever order --serial lists it in.
+      const file = serial === undefined ? `card-${i}.json` : `${serial}.json`;
+      const storage = new FileCardStorage(join(flags.cardDir, file));
+      const loaded = storage.loadOrCreate(serial === undefined ? {} : { serial }).state;
+      if (serial !== undefined && loaded.serial !== serial)
+        throw new Error(
+          `${join(flags.cardDir, file)} holds the card with serial ${loaded.serial}, not ${serial}: move it away or choose another --card-dir`,
+        );
+      card = new VirtualPivCard(loaded, { storage });
+    } else card = new VirtualPivCard(serial === undefined ? undefined : newCardState({ serial }));
     set.insert(reader, card);
+    say(`Emulated card ${card.serial} in "${reader}"`);
   }
   return set;
 }
@@ -82,9 +135,12 @@ async function identityFor(flags: AgentFlags, stateFile: string): Promise<AgentI
 }
 
 async function runAgent(flags: AgentFlags): Promise<void> {
+  if (flags.readers !== 'pcsc' && flags.readers !== 'memory')
+    throw new Error(`--readers must be pcsc or memory, got "${flags.readers}"`);
+  const emulation = parseEmulation(flags);
   const stateFile = flags.state ?? defaultStateFile();
   const identity = await identityFor(flags, stateFile);
-  const readers = openReaders(flags);
+  const readers = openReaders(flags, emulation);
   let exitCode = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
@@ -130,6 +186,13 @@ export function registerAgentCommands(program: Command): void {
       'with --readers memory: how many emulated readers, each with a blank PIV card',
       '1',
     )
-    .option('--card-dir <dir>', "with --readers memory: keep the emulated cards' state in this directory")
+    .option(
+      '--serial <serials>',
+      'with --readers memory: the serials (decimal, comma-separated) of the first emulated cards, e.g. 10000099,10000100 (default: random)',
+    )
+    .option(
+      '--card-dir <dir>',
+      "with --readers memory: keep the emulated cards' state in this directory (<serial>.json for a card given --serial)",
+    )
     .action((flags: AgentFlags) => runAgent(flags));
 }

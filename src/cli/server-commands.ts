@@ -41,7 +41,11 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
         pairing: rt.services.agents,
         dataDir: rt.config.dataDir,
         serverUrl: base,
+        clock: rt.clock,
+        cardAccess: rt.cardAccess,
       });
+      // The user portal's demo hand-over reaches them through the runtime.
+      rt.demoAgents = demoAgents;
     } catch (e) {
       // Tessera is useful without it (real agents still pair); say why the demo cards are missing.
       line(`Note: the built-in demo agent did not start: ${e instanceof Error ? e.message : String(e)}`);
@@ -67,6 +71,7 @@ function printDemoAgents(d: DemoAgents) {
     line(
       `    for ${a.ownerUsername.padEnd(12)} ${a.cards.map((c) => `${c.reader} (card ${c.serial})`).join(', ')}`,
     );
+  line('  A card bound to someone moves to a demo reader of their own when they ask in the user portal.');
 }
 
 function printBanner(

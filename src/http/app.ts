@@ -18,6 +18,7 @@ import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { issuanceRoutes } from './routes/issuance.js';
+import { portalDemoRoutes } from './routes/portal-demo.js';
 import { portalIssuanceRoutes } from './routes/portal-issuance.js';
 import { caRoutes } from './routes/cas.js';
 import { certificateRoutes } from './routes/certificates.js';
@@ -110,6 +111,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(auditRoutes(rt));
   await app.register(issuanceRoutes(rt));
   await app.register(portalIssuanceRoutes(rt));
+  await app.register(portalDemoRoutes(rt));
   await app.register(certificateRoutes({ certificates: rt.services.certificates }));
   await app.register(caRoutes({ certificates: rt.services.certificates }));
   await app.register(pkiRoutes({ certificates: rt.services.certificates }));

@@ -11,6 +11,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   not_found: 404,
   conflict: 409,
   illegal_transition: 409,
+  demo_unavailable: 409,
+  no_demo_card: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   locked_out: 423,

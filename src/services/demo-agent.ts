@@ -3,15 +3,28 @@
 // a card in the browser at once and every byte takes the same path as with a workstation agent.
 // Its cards keep their state in <dataDir>/demo-cards/<serial>.json: an issued demo card stays issued
 // across restarts. Their serials (Yubico GET SERIAL, decimal) are the demo inventory's serials.
+//
+// The user portal's self-issuance needs the bound card in a reader of an agent paired to THAT
+// person, while the demo cards sit in the administrator's readers. The hand-over (handOver) plays
+// the help desk giving a person their card: it starts a demo agent paired to the person and moves
+// their cards into its readers, out of whichever demo reader held them (a card is in one reader at
+// a time, as a real one). Where a card sits is not kept: after a restart the cards are back in the
+// administrator's and the issuance officer's readers, and the person takes theirs again.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AgentClient } from '../agent/agent-client.js';
+import { DomainError, ExternalError, ValidationError } from '../domain/errors.js';
+import type { DeviceState } from '../domain/device.js';
 import { FileCardStorage } from '../cards/emulator/card-state.js';
 import { VirtualPivCard } from '../cards/emulator/virtual-piv-card.js';
 import { MemoryReaderSet } from '../cards/transport/memory.js';
+import { appendAudit } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
-import { getUserByUsername, searchUsers } from '../store/users-repo.js';
+import { listUserDevices } from '../store/devices-repo.js';
+import { getUser, getUserByUsername, searchUsers } from '../store/users-repo.js';
 import { DEMO_DEVICE_SERIALS } from './bootstrap-service.js';
+import type { CardAccess } from './card-access.js';
+import { auditActor, systemClock, type Actor, type Clock } from './context.js';
 import type { PairingService } from './pairing-service.js';
 
 export const DEMO_READERS_PER_AGENT = 3;
@@ -28,13 +41,6 @@ export interface DemoAgent {
   client: AgentClient;
 }
 
-export interface DemoAgents {
-  agents: DemoAgent[];
-  /** The demo agent of a person, by username. */
-  of(username: string): DemoAgent | undefined;
-  stop(): Promise<void>;
-}
-
 export const demoReaderName = (i: number): string => `Tessera Virtual Reader ${i + 1}`;
 
 /** Loads (or creates blank) the emulated card with this serial, persisted under `dir`. */
@@ -43,18 +49,95 @@ export function demoCard(dir: string, serial: string): VirtualPivCard {
   return new VirtualPivCard(storage.loadOrCreate({ serial: Number(serial) }).state, { storage });
 }
 
-/**
- * Starts a demo agent for the first administrator (and one for the demo issuance officer, when
- * the demo organisation exists), paired directly in the database, and waits until they are online.
- */
-export async function startDemoAgents(deps: {
+/** The demo agents of one server: the built-in ones, and those started for people in the portal. */
+export interface DemoAgents {
+  agents: DemoAgent[];
+  /** The demo agent of a person, by username. */
+  of(username: string): DemoAgent | undefined;
+  /** What the user portal shows: my demo agent, and where my demo cards are. */
+  view(userId: string): Promise<DemoReaderView>;
+  /**
+   * Hands a person in the portal their cards: starts (or reuses) their demo agent and moves every
+   * demo card of theirs into its readers. Idempotent: a second call moves nothing.
+   */
+  handOver(actor: Actor): Promise<DemoHandover>;
+  stop(): Promise<void>;
+}
+
+export interface DemoReaderView {
+  /** Whether this server runs the demo agents (`tessera start`). */
+  available: boolean;
+  /** My demo agent, once started by a hand-over (or the built-in one, for its owner). */
+  agent: { id: string; name: string; readers: { reader: string; serial: string | null }[] } | null;
+  /** My demo cards (bound or issued to me) that sit in a demo reader, and whether in mine. */
+  cards: { serial: string; deviceId: string; state: DeviceState; inMyReader: boolean }[];
+}
+
+export interface DemoHandover extends DemoReaderView {
+  /** The serials moved into my readers by this call (empty when they were there already). */
+  moved: string[];
+}
+
+/** The demo agents are not running here (`tessera serve`, or they failed to start or stopped). */
+export class DemoUnavailableError extends DomainError {
+  constructor() {
+    super(
+      'demo_unavailable',
+      'This server does not run the built-in demo agents (only `tessera start` does): pair an agent on a ' +
+        'computer with a card reader instead (Agents → pairing code, then `tessera agent --server URL --pair CODE`)',
+    );
+  }
+}
+
+/** None of the person's cards is in a demo reader, so there is nothing to hand over. */
+export class NoDemoCardError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('no_demo_card', message, details);
+  }
+}
+
+/** Devices a person holds whose card they may take: bound to them, or issued (even if it failed). */
+const HANDED_OVER_STATES: ReadonlySet<DeviceState> = new Set<DeviceState>([
+  'bound',
+  'pending',
+  'active',
+  'failed',
+]);
+
+/** How long the server may take to see a moved card through the agents' sockets. */
+const SEEN_TIMEOUT_MS = 10_000;
+
+interface Deps {
   db: Db;
   pairing: PairingService;
   dataDir: string;
   /** Where this server listens, as the agent reaches it (http://127.0.0.1:PORT). */
   serverUrl: string;
   log?: (line: string) => void;
-}): Promise<DemoAgents> {
+  clock?: Clock;
+  /**
+   * The server's view of the agents' readers: a hand-over returns once the server sees the moved
+   * cards where they now are, so the portal's next card list shows them.
+   */
+  cardAccess?: CardAccess;
+}
+
+function demoClient(deps: Deps, ownerUsername: string, token: string, readers: MemoryReaderSet): AgentClient {
+  return new AgentClient({
+    server: deps.serverUrl,
+    token,
+    readers,
+    hostname: 'tessera-demo',
+    backoff: { initialMs: 200, maxMs: 5_000 },
+    log: deps.log ? (l) => deps.log!(`demo agent (${ownerUsername}): ${l}`) : undefined,
+  });
+}
+
+/**
+ * Starts a demo agent for the first administrator (and one for the demo issuance officer, when
+ * the demo organisation exists), paired directly in the database, and waits until they are online.
+ */
+export async function startDemoAgents(deps: Deps): Promise<DemoAgents> {
   const owners: { id: string; username: string }[] = [];
   const admins = await searchUsers(deps.db, { role: 'admin', state: 'active', limit: 1, offset: 0 });
   const admin = admins.items[0];
@@ -84,14 +167,7 @@ export async function startDemoAgents(deps: {
         readers.insert(reader, demoCard(cardDir, serial));
         cards.push({ reader, serial });
       }
-      const client = new AgentClient({
-        server: deps.serverUrl,
-        token,
-        readers,
-        hostname: 'tessera-demo',
-        backoff: { initialMs: 200, maxMs: 5_000 },
-        log: deps.log ? (l) => deps.log!(`demo agent (${owner.username}): ${l}`) : undefined,
-      });
+      const client = demoClient(deps, owner.username, token, readers);
       client.start();
       agents.push({ ownerUserId: owner.id, ownerUsername: owner.username, agentId, readers, cards, client });
     }
@@ -100,12 +176,197 @@ export async function startDemoAgents(deps: {
     await Promise.all(agents.map((a) => a.client.stop()));
     throw e;
   }
-  return {
-    agents,
-    of: (username) => agents.find((a) => a.ownerUsername === username),
-    async stop() {
-      await Promise.all(agents.map((a) => a.client.stop()));
-      await Promise.all(agents.map((a) => a.readers.close()));
-    },
-  };
+  return new DemoAgentSet(deps, agents);
+}
+
+class DemoAgentSet implements DemoAgents {
+  private stopped = false;
+  /** Hand-overs run one at a time: two at once must not start two agents for one person. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly deps: Deps,
+    readonly agents: DemoAgent[],
+  ) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  of(username: string): DemoAgent | undefined {
+    return this.agents.find((a) => a.ownerUsername === username);
+  }
+
+  /** Where each card sits: every card in every demo reader, by serial. */
+  private async locate(): Promise<Map<string, { agent: DemoAgent; reader: string }>> {
+    const at = new Map<string, { agent: DemoAgent; reader: string }>();
+    for (const agent of this.agents)
+      for (const r of await agent.readers.list()) {
+        const card = r.cardPresent ? agent.readers.cardIn(r.name) : undefined;
+        if (card) at.set(String(card.serial), { agent, reader: r.name });
+      }
+    return at;
+  }
+
+  private async agentView(agent: DemoAgent): Promise<NonNullable<DemoReaderView['agent']>> {
+    const readers = (await agent.readers.list()).map((r) => {
+      const card = r.cardPresent ? agent.readers.cardIn(r.name) : undefined;
+      return { reader: r.name, serial: card ? String(card.serial) : null };
+    });
+    return { id: agent.agentId, name: `Demo agent (${agent.ownerUsername})`, readers };
+  }
+
+  async view(userId: string): Promise<DemoReaderView> {
+    if (this.stopped) return { available: false, agent: null, cards: [] };
+    const mine = this.agents.find((a) => a.ownerUserId === userId);
+    const where = await this.locate();
+    const cards: DemoReaderView['cards'] = [];
+    for (const d of await listUserDevices(this.deps.db, userId)) {
+      const at = HANDED_OVER_STATES.has(d.state) ? where.get(d.serial) : undefined;
+      if (at) cards.push({ serial: d.serial, deviceId: d.id, state: d.state, inMyReader: at.agent === mine });
+    }
+    cards.sort((a, b) => a.serial.localeCompare(b.serial));
+    return { available: true, agent: mine ? await this.agentView(mine) : null, cards };
+  }
+
+  handOver(actor: Actor): Promise<DemoHandover> {
+    const run = this.queue.then(() => this.doHandOver(actor));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doHandOver(actor: Actor): Promise<DemoHandover> {
+    if (this.stopped) throw new DemoUnavailableError();
+    const user = actor.id ? await getUser(this.deps.db, actor.id) : null;
+    if (!user || user.state !== 'active')
+      throw new ValidationError('Only an active person can take a card to a demo reader');
+    const before = await this.view(user.id);
+    if (before.cards.length === 0) {
+      const held = (await listUserDevices(this.deps.db, user.id)).filter((d) =>
+        HANDED_OVER_STATES.has(d.state),
+      );
+      throw new NoDemoCardError(
+        held.length === 0
+          ? 'No card is bound to you yet: ask your help desk to bind a demo card to you ' +
+              '(operator portal: your user page → Add Device → Bind Device), then try again'
+          : `The card(s) bound to you (${held.map((d) => d.serial).join(', ')}) are not in any demo reader on ` +
+              'this server: use a reader of your own (Agents → pairing code, then `tessera agent --server URL --pair CODE`)',
+        { serials: held.map((d) => d.serial) },
+      );
+    }
+    const agent = this.agents.find((a) => a.ownerUserId === user.id) ?? (await this.startFor(user));
+    const where = await this.locate();
+    const moved: { serial: string; fromAgentId: string; fromReader: string; toReader: string }[] = [];
+    for (const c of before.cards) {
+      const from = where.get(c.serial);
+      if (!from || from.agent === agent) continue;
+      const card = from.agent.readers.remove(from.reader);
+      if (!card) continue;
+      const toReader = await this.freeReader(agent);
+      agent.readers.insert(toReader, card);
+      moved.push({ serial: c.serial, fromAgentId: from.agent.agentId, fromReader: from.reader, toReader });
+    }
+    if (moved.length > 0) {
+      const at = this.clock.now();
+      await this.deps.db.transaction((tx) =>
+        appendAudit(tx, {
+          actor: auditActor(actor),
+          action: 'demo.cards_handed_over',
+          targetType: 'user',
+          targetId: user.id,
+          details: { agentId: agent.agentId, cards: moved },
+          correlationId: actor.correlationId ?? null,
+          at,
+        }),
+      );
+      this.deps.log?.(`Handed ${moved.map((m) => m.serial).join(', ')} to ${user.username}'s demo agent`);
+    }
+    for (const m of moved) {
+      await this.seen(
+        this.agents.find((a) => a.agentId === m.fromAgentId)!,
+        m.fromReader,
+        false,
+      );
+      await this.seen(agent, m.toReader, true);
+    }
+    return { ...(await this.view(user.id)), moved: moved.map((m) => m.serial) };
+  }
+
+  /** Starts the demo agent of a person (paired as a portal agent), with one empty reader. */
+  private async startFor(user: { id: string; username: string }): Promise<DemoAgent> {
+    const paired = await this.deps.pairing.pairDemo(
+      user.id,
+      `Demo agent (${user.username})`,
+      hostname(),
+      'portal',
+    );
+    if (!paired)
+      throw new NoDemoCardError(
+        'Your demo agent was revoked, so no card can be handed to it: use a reader of your own ' +
+          '(Agents → pairing code, then `tessera agent --server URL --pair CODE`)',
+      );
+    const readers = new MemoryReaderSet();
+    readers.addReader(demoReaderName(0));
+    const client = demoClient(this.deps, user.username, paired.token, readers);
+    const agent: DemoAgent = {
+      ownerUserId: user.id,
+      ownerUsername: user.username,
+      agentId: paired.agentId,
+      readers,
+      cards: [],
+      client,
+    };
+    client.start();
+    try {
+      await client.waitConnected(15_000);
+    } catch (e) {
+      await client.stop();
+      throw new ExternalError(
+        'demo_agent_unreachable',
+        `Your demo agent could not connect to this server: ${(e as Error).message}. Try again; if it persists, restart Tessera`,
+        undefined,
+        { cause: e },
+      );
+    }
+    this.agents.push(agent);
+    return agent;
+  }
+
+  /** The first empty reader of an agent, adding one when all hold a card. */
+  private async freeReader(agent: DemoAgent): Promise<string> {
+    const list = await agent.readers.list();
+    const empty = list.find((r) => !r.cardPresent);
+    if (empty) return empty.name;
+    const name = demoReaderName(list.length);
+    agent.readers.addReader(name);
+    return name;
+  }
+
+  /** Waits until the server sees the reader with (or without) a card, through the agent's socket. */
+  private async seen(agent: DemoAgent, reader: string, present: boolean): Promise<void> {
+    const access = this.deps.cardAccess;
+    if (!access) return;
+    const deadline = Date.now() + SEEN_TIMEOUT_MS;
+    for (;;) {
+      const r = (await access.listReaders(agent.ownerUserId)).find(
+        (x) => x.agentId === agent.agentId && x.reader === reader,
+      );
+      // A reader the server does not list (its agent offline) holds no card the server could use.
+      if (present ? r?.cardPresent === true : !r?.cardPresent) return;
+      if (Date.now() > deadline)
+        throw new ExternalError(
+          'demo_agent_unreachable',
+          `The server did not see the card ${present ? 'arrive in' : 'leave'} "${reader}" of ${agent.ownerUsername}'s demo agent: try again; if it persists, restart Tessera`,
+        );
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    // Let a hand-over under way finish first, so no agent it starts is left running.
+    await this.queue;
+    await Promise.all(this.agents.map((a) => a.client.stop()));
+    await Promise.all(this.agents.map((a) => a.readers.close()));
+  }
 }

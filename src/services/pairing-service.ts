@@ -134,6 +134,8 @@ export class PairingService {
     ownerUserId: string,
     name: string,
     hostname: string,
+    /** 'portal' for the demo agent a person takes their card to from the user portal. */
+    ownerKind: AgentOwnerKind = 'operator',
   ): Promise<{ agentId: string; token: string } | null> {
     const token = randomBytes(32).toString('base64url');
     const at = this.ctx.clock.now();
@@ -146,7 +148,7 @@ export class PairingService {
       }
       const a = await insertAgent(tx, {
         ownerUserId,
-        ownerKind: 'operator',
+        ownerKind,
         name,
         hostname,
         tokenHash: sha256(token),
@@ -158,7 +160,7 @@ export class PairingService {
         action: 'agent.paired',
         targetType: 'agent',
         targetId: a.id,
-        details: { name, hostname, ownerUserId, ownerKind: 'operator', demo: true },
+        details: { name, hostname, ownerUserId, ownerKind, demo: true },
         at,
       });
       return { agentId: a.id, token };

@@ -23,6 +23,52 @@ async function stopped(p: { stop(): Promise<number | null>; output(): string }):
   expect([0, null], `exit code ${code}; output:\n${p.output()}`).toContain(code);
 }
 
+/**
+ * Issue 6's "Done when" right after README line 1, up to the card in bob's own reader: the operator
+ * binds a demo card to bob and gives him an initial password; in the portal bob has the card handed
+ * to a demo agent of his, and sees it there, bound to him, ready to self-issue.
+ */
+async function demoHandover(admin: ApiClient, url: string): Promise<void> {
+  type Card = { agentId: string; reader: string; serial: string | null; status: string };
+  const bob = (
+    await admin.json<{ items: { id: string; username: string }[] }>('GET', '/api/users?q=bob')
+  ).body.items.find((u) => u.username === 'bob')!;
+  const policy = (await admin.json<{ items: { id: string }[] }>('GET', '/api/policies')).body.items[0]!;
+  const card = (await admin.json<{ items: Card[] }>('GET', '/api/issuance/cards')).body.items[0]!;
+  expect(card.status).toBe('blank');
+  const bind = await admin.json('POST', '/api/issuance', {
+    userId: bob.id,
+    agentId: card.agentId,
+    reader: card.reader,
+    action: 'bind',
+    policyId: policy.id,
+  });
+  expect(bind.status).toBe(202);
+  const ip = await admin.json<{ password: string }>('POST', `/api/users/${bob.id}/initial-password`, {});
+  const res = await fetch(`${url}/api/portal/auth/initial-password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bob', password: ip.body.password }),
+  });
+  expect(res.status).toBe(200);
+  const portal = new ApiClient(url);
+  portal.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  portal.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+  expect((await portal.json<{ available: boolean }>('GET', '/api/portal/demo/reader')).body.available).toBe(
+    true,
+  );
+  const handed = await portal.json<{ moved: string[]; agent: { id: string } }>(
+    'POST',
+    '/api/portal/demo/reader',
+  );
+  expect(handed.status).toBe(200);
+  expect(handed.body.moved).toEqual([card.serial]);
+  const mine = await portal.json<{ items: Card[] }>('GET', '/api/portal/cards');
+  expect(mine.body.items).toEqual([
+    expect.objectContaining({ agentId: handed.body.agent.id, serial: card.serial, status: 'bound' }),
+  ]);
+}
+
 describe('tessera start', { timeout: 600_000 }, () => {
   it('starts, prints where to go and how to sign in, keeps data across restarts', async () => {
     let password = '';
@@ -39,6 +85,7 @@ describe('tessera start', { timeout: 600_000 }, () => {
           .status,
       ).toBe(201);
       expect((await api.json<{ total: number }>('GET', '/api/devices?q=DEMO')).body.total).toBeGreaterThan(0);
+      await demoHandover(api, url!);
     } finally {
       await stopped(first);
     }

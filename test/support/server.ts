@@ -9,6 +9,7 @@ import { buildApp } from '../../src/http/app.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { Clock } from '../../src/services/context.js';
 import type { CardAccess } from '../../src/services/card-access.js';
+import { startDemoAgents } from '../../src/services/demo-agent.js';
 import { createServer } from 'node:net';
 import { dropSchema, PG_URL, pgliteTemplate, testSchemaName } from './db.js';
 
@@ -28,6 +29,11 @@ export interface TestServerOptions {
   clock?: Clock;
   config?: ConfigOverrides;
   cardAccess?: CardAccess;
+  /**
+   * Also run the built-in demo agents as `tessera start` does (virtual readers of the administrator
+   * and ivan.issuer over real sockets), reachable as rt.demoAgents (the portal's demo hand-over).
+   */
+  demoAgents?: boolean;
 }
 
 /** A free loopback port (the runtime must know its URL before it starts: it goes into certificates). */
@@ -68,13 +74,24 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const demo = opts.demo ? await rt.services.bootstrap.seedDemo() : null;
   const app = await buildApp(rt);
   await app.listen({ host: '127.0.0.1', port });
+  const url = `http://127.0.0.1:${port}`;
+  if (opts.demoAgents)
+    rt.demoAgents = await startDemoAgents({
+      db: rt.db,
+      pairing: rt.services.agents,
+      dataDir,
+      serverUrl: url,
+      clock: rt.clock,
+      cardAccess: rt.cardAccess,
+    });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     admin: { username: admin.username, password: admin.password! },
     ...(demo ? { demoPassword: demo.password } : {}),
     rt,
     app,
     async close() {
+      await rt.demoAgents?.stop(); // before the sockets they use close
       await app.close();
       await rt.close();
       if (schema) await dropSchema(schema);
