@@ -352,3 +352,122 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
     });
   },
 );
+
+// Issue 6's "Done when", in the browser, on a demo server as README line 1 starts it: an operator
+// binds a demo card to bob and gives him an initial password; bob opens /portal, starts, signs in,
+// records his security answers, takes his card to a demo reader of his own, watches the progress
+// bar, sets a PIN, and the card is active with its certificates.
+describe.skipIf(!hasChromium)(
+  'self-issuance on the demo server (Chromium, demo agents)',
+  { timeout: 300_000 },
+  () => {
+    let srv: TestServer;
+    let browser: Browser;
+    let context: BrowserContext;
+    let page: Page;
+    let shots: string;
+    const pageErrors: string[] = [];
+    const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+    const button = (name: string) => page.getByRole('button', { name, exact: true });
+    const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+
+    beforeAll(async () => {
+      await ensureWebBuilt();
+      srv = await startTestServer({ demo: true, demoAgents: true });
+      browser = await launchChromium();
+      context = await browser.newContext({ baseURL: srv.url, viewport: { width: 1200, height: 900 } });
+      context.setDefaultTimeout(30_000);
+      page = await context.newPage();
+      page.on('pageerror', (err) => pageErrors.push(String(err)));
+      shots = screenshotDir();
+    }, 300_000);
+
+    afterAll(async () => {
+      await context?.close();
+      await browser?.close();
+      await srv?.close();
+    });
+
+    it('operator binds and gives an initial password; the user self-issues in the portal', async () => {
+      const admin = new ApiClient(srv.url);
+      await admin.login(srv.admin.username, srv.admin.password);
+      const bobId = (await admin.json<{ items: { id: string }[] }>('GET', '/api/users?q=bob')).body.items[0]!
+        .id;
+
+      // The operator: Add Device → Bind Device with the card in demo reader 2, then the initial password.
+      await page.goto('/login');
+      await page.getByLabel('Username').fill(srv.admin.username);
+      await page.getByLabel('Password').fill(srv.admin.password);
+      await button('Sign in').click();
+      await heading('Users').waitFor();
+      await page.goto(`/operator/users/${bobId}`);
+      await page.getByRole('heading', { level: 1, name: /Bob/ }).waitFor();
+      await button('Add Device').click();
+      const dlg = page.locator('dialog[open]');
+      await dlg.getByRole('radio', { name: /Tessera Virtual Reader 2/ }).check();
+      await dlg.getByLabel('Action Type').selectOption('bind');
+      await dlg.getByLabel('Device Policy').selectOption({ label: 'PIV ECC P-256 (demo)' });
+      await dlg.getByRole('button', { name: 'Continue' }).click();
+      await page.getByText('Device 10000002 is bound to').waitFor({ timeout: 60_000 });
+      await button('Issue initial password').click();
+      const ip = page.getByRole('dialog', { name: /Initial password for/ });
+      await ip.getByRole('button', { name: 'Issue initial password' }).click();
+      const password = (
+        (await ip.getByLabel('Initial password', { exact: true }).textContent()) ?? ''
+      ).trim();
+      expect(password.length).toBeGreaterThan(10);
+      await ip.getByRole('button', { name: /close/i }).first().click();
+      await button('Sign out').click();
+      await heading('Sign in').waitFor();
+
+      // The user, in the portal.
+      await page.goto('/portal');
+      await button('Start').click();
+      await page.getByLabel('Username').fill('bob');
+      await button('Continue').click();
+      await page.getByLabel('Initial password').fill(password);
+      await button('Continue').click();
+      await heading('Set your security questions').waitFor();
+      for (const [i, answer] of ['Rex', 'Lyon', 'Jules Ferry'].entries())
+        await page.getByLabel(`Answer ${i + 1}`).fill(answer);
+      await button('Continue').click();
+      await heading('Insert your smart card').waitFor();
+      await page.getByText('is still in the help desk’s demo reader').waitFor();
+      await shoot('21-demo-take-card');
+      await button('Take my card to a demo reader').click();
+      await expect
+        .poll(() => page.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
+        .toContain('Your card 10000002 — ready to be set up.');
+      await button('Start').click();
+      await page.getByRole('progressbar', { name: 'Issuance progress' }).waitFor();
+      await page.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });
+      await page.getByLabel('New PIN', { exact: true }).fill(PIN);
+      await page.getByLabel('Confirm New PIN').fill(PIN);
+      await button('Continue').click();
+      await page.getByRole('heading', { name: 'Your card is ready' }).waitFor();
+      await shoot('22-demo-ready');
+      await button('Done').click();
+      await page.getByText('You are signed out').waitFor();
+
+      const device = (
+        await admin.json<{ items: { serial: string; state: string; userId: string }[] }>(
+          'GET',
+          '/api/devices?q=10000002',
+        )
+      ).body.items[0];
+      expect(device).toMatchObject({ state: 'active', userId: bobId });
+      const certs = await admin.json<{ items: { status: string }[] }>(
+        'GET',
+        `/api/certificates?userId=${bobId}`,
+      );
+      expect(certs.body.items.length).toBeGreaterThan(0);
+      // The card itself answers to bob's PIN and holds his authentication certificate.
+      const mine = (await srv.rt.demoAgents!.view(bobId)).agent!;
+      const reader = mine.readers.find((r) => r.serial === '10000002')!.reader;
+      const s = await PivSession.open(await srv.rt.cardAccess.connect(bobId, mine.id, reader));
+      await s.verifyPin(PIN);
+      expect(await s.getCertificate(0x9a)).toBeDefined();
+      expect(pageErrors).toEqual([]);
+    });
+  },
+);

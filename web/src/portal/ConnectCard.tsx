@@ -5,7 +5,7 @@ import { useEffect, useState } from 'react';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { copyText } from '../components/copy';
 import { toApiError, type ApiError } from '../api';
-import { useAction } from '../hooks';
+import { useAction, useLoad } from '../hooks';
 import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode } from '../types';
 import { portalApi } from './portal-api';
 
@@ -133,6 +133,7 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
           </ul>
         </>
       )}
+      <DemoHandOver />
       <ErrorPanel error={pollError} title="Lost sight of your card reader; trying again" />
       <ErrorPanel error={act.error} title="Your card was not set up" />
       <div className="portal-actions">
@@ -215,6 +216,35 @@ function PairAgent({ agents }: { agents: Agent[] }) {
         <li>Insert your card. This page notices the agent and your card by itself.</li>
       </ol>
       <ErrorPanel error={act.error} title="No pairing code" />
+    </div>
+  );
+}
+
+/**
+ * On a demo server the card bound to the person sits in the help desk's emulated reader; this
+ * "hands it over" into an emulated reader of the person's own, as the help desk would hand over a
+ * physical card. Shown only where the server offers it and a card is still elsewhere.
+ */
+function DemoHandOver() {
+  const status = useLoad(() => portalApi.demoReader(), []);
+  const act = useAction();
+  const elsewhere = status.data?.cards.filter((c) => !c.inMyReader) ?? [];
+  if (!status.data?.available || elsewhere.length === 0) return null;
+  const take = async () => {
+    const r = await act.run(() => portalApi.takeDemoCard());
+    if (r) status.setData(r);
+  };
+  return (
+    <div className="notice portal-demo" role="note">
+      <p>
+        <strong>Demo server.</strong> Your card {elsewhere.map((c) => c.serial).join(', ')} is still in the
+        help desk’s demo reader. On a real workstation you would insert it into your own reader; here, Tessera
+        can move it into a demo reader of yours.
+      </p>
+      <button type="button" className="btn" disabled={act.busy} onClick={() => void take()}>
+        {act.busy ? 'Moving your card…' : 'Take my card to a demo reader'}
+      </button>
+      <ErrorPanel error={act.error} title="Your card was not moved" />
     </div>
   );
 }

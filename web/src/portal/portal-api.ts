@@ -3,7 +3,7 @@
 import { request, setCsrfToken } from '../api';
 import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode, PinPolicy } from '../types';
 import type { JobSource } from '../issuance/useJob';
-import type { Answer, PortalMe, PortalSignedIn, QuestionStatus, SignInOptions } from './types';
+import type { Answer, DemoReader, PortalMe, PortalSignedIn, QuestionStatus, SignInOptions } from './types';
 
 const enc = encodeURIComponent;
 const get = <T>(path: string) => request<T>('GET', path, { redirectOn401: false });
@@ -44,6 +44,9 @@ export const portalApi = {
     const r = await get<Agent[] | { items: Agent[] }>('/api/agents');
     return Array.isArray(r) ? r : r.items;
   },
+  /** Demo servers only: move the cards bound to me from the help desk's demo reader into mine. */
+  demoReader: () => get<DemoReader>('/api/portal/demo/reader'),
+  takeDemoCard: () => post<DemoReader>('/api/portal/demo/reader'),
   pairingCode: () => post<PairingCode>('/api/agents/pairing-codes'),
   cards: () => get<{ items: ConnectedCard[] }>('/api/portal/cards'),
   issue: (card: { agentId: string; reader: string }) =>

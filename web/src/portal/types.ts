@@ -40,3 +40,11 @@ export interface PortalMe {
   securityQuestions: { required: number; answered: number; mustSet: boolean };
   issuanceRetryForUser: boolean;
 }
+
+/** GET/POST /api/portal/demo/reader: the demo server's hand-over of one's bound cards. */
+export interface DemoReader {
+  available: boolean;
+  agent: { id: string; name: string; readers: { reader: string; serial: string | null }[] } | null;
+  cards: { serial: string; deviceId: string; state: string; inMyReader: boolean }[];
+  moved?: string[];
+}
