@@ -39,7 +39,7 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
         <ErrorPanel error={jobErrorOf(current)} title={`It stopped at “${current.step}”`} />
         <p>
           {retryAllowed
-            ? 'Leave your card in the reader and choose Retry, or choose Done and contact your help desk.'
+            ? 'Make sure your card is in the reader and choose Retry, or choose Done and contact your help desk.'
             : 'Choose Done and contact your help desk; give them the code above.'}
         </p>
         <ErrorPanel error={act.error} title="Retry did not start" />
