@@ -26,6 +26,7 @@ import {
   getDevice,
   getDeviceBySerial,
   insertDevice,
+  listUserDevices,
   updateDevice,
   type Device,
   type DevicePatch,
@@ -875,6 +876,24 @@ export class IssuanceService {
   async latestForDevice(deviceId: string): Promise<JobView | null> {
     const j = await latestJobForDevice(this.ctx.db, deviceId);
     return j ? this.view(j) : null;
+  }
+
+  /**
+   * The person's self-issuance that still needs them, newest first: running, waiting for their new
+   * PIN, or failed on a card that still waits (so a reload or a closed browser loses nothing).
+   */
+  async openForUser(userId: string): Promise<{ device: Device; job: JobView } | null> {
+    let best: { device: Device; job: JobView } | null = null;
+    for (const device of await listUserDevices(this.ctx.db, userId)) {
+      const job = await this.latestForDevice(device.id);
+      if (!job || job.userId !== userId) continue;
+      const open =
+        job.status === 'running' ||
+        (job.status === 'succeeded' && job.pinChangePending) ||
+        (job.status === 'failed' && device.state === 'failed');
+      if (open && (!best || job.updatedAt > best.job.updatedAt)) best = { device, job };
+    }
+    return best;
   }
 
   /** Calls `listener` whenever the job changes (progress, end); returns unsubscribe. */

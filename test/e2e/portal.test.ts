@@ -248,6 +248,11 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await bar.waitFor();
       await shoot('06-progress');
       await page.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });
+      // A reload (or a closed tab) loses nothing: she is still signed in and Start takes her back.
+      await page.reload();
+      await page.getByText('Signed in as Lena Ldap.').waitFor();
+      await button('Start').click();
+      await page.getByRole('heading', { name: 'Choose your PIN' }).waitFor();
       await page.getByLabel('New PIN', { exact: true }).fill('111111');
       await page.getByRole('list', { name: 'Unmet PIN rules' }).waitFor();
       expect(await button('Continue').isDisabled()).toBe(true);

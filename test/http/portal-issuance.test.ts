@@ -105,12 +105,16 @@ describe('self-issuance in the user portal', () => {
         })
       ).status,
     ).toBe(400);
+    // A reload finds the issuance that still waits for the PIN.
+    const open = await bob.json<{ job: Job | null }>('GET', '/api/portal/issuance/open');
+    expect(open.body.job).toMatchObject({ id: done.id, pinChangePending: true });
     const pin = await bob.json<Job>('POST', `/api/portal/issuance/jobs/${done.id}/pin`, {
       pin: '135790',
       confirmation: '135790',
     });
     expect(pin.status).toBe(200);
     expect(pin.body.pinChangePending).toBe(false);
+    expect((await bob.json<{ job: Job | null }>('GET', '/api/portal/issuance/open')).body.job).toBeNull();
     const s = await PivSession.open(await cards.readers.connect('Bound'));
     await s.verifyPin('135790');
     expect(await s.getCertificate(0x9a)).toBeDefined();
@@ -151,6 +155,14 @@ describe('self-issuance in the user portal', () => {
     cards.readers.remove('Stranger');
     const failed = await until(bob, start.body.job.id);
     expect(failed.status).toBe('failed');
+    const open = await bob.json<{ job: Job | null; device: { state: string } | null }>(
+      'GET',
+      '/api/portal/issuance/open',
+    );
+    expect(open.body).toMatchObject({
+      job: { id: failed.id, status: 'failed' },
+      device: { state: 'failed' },
+    });
     cards.readers.insert('Stranger', card);
     const settings = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
     await admin.json('PUT', '/api/settings', { ...settings, issuanceRetryForUser: false });

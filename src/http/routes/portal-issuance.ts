@@ -75,6 +75,25 @@ export const portalIssuanceRoutes =
     );
 
     app.get(
+      '/api/portal/issuance/open',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          tags,
+          summary: 'My issuance that still needs me (running, waiting for my PIN, or failed), if any',
+          response: {
+            200: Type.Object({
+              device: Type.Union([Device, Type.Null()]),
+              job: Type.Union([Job, Type.Null()]),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => (await issuance.openForUser(req.auth!.user.id)) ?? { device: null, job: null },
+    );
+
+    app.get(
       '/api/portal/issuance/jobs/:id',
       {
         config: { permission: 'self.issue' },

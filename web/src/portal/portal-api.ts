@@ -51,6 +51,8 @@ export const portalApi = {
   cards: () => get<{ items: ConnectedCard[] }>('/api/portal/cards'),
   issue: (card: { agentId: string; reader: string }) =>
     post<{ device: Device; job: IssuanceJob | null }>('/api/portal/issuance', card),
+  /** My issuance that still needs me (running, waiting for my PIN, failed), after a reload. */
+  openIssuance: () => get<{ device: Device | null; job: IssuanceJob | null }>('/api/portal/issuance/open'),
   retry: (jobId: string) => post<IssuanceJob>(`/api/portal/issuance/jobs/${enc(jobId)}/retry`),
   pinPolicy: (jobId: string) => get<PinPolicy>(`/api/portal/issuance/jobs/${enc(jobId)}/pin-policy`),
   setPin: (jobId: string, pin: string, confirmation: string) =>

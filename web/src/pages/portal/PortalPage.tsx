@@ -73,8 +73,17 @@ export function PortalPage() {
     setError(null);
     const m = await loadMe();
     if (!m) return;
-    if (m.securityQuestions.mustSet) setStep({ name: 'questions', purpose, required: true });
-    else setStep(purpose === 'issue' ? { name: 'card' } : { name: 'devices' });
+    if (m.securityQuestions.mustSet) return setStep({ name: 'questions', purpose, required: true });
+    if (purpose === 'no-card') return setStep({ name: 'devices' });
+    // An issuance left mid-way (a reload, a closed browser) is taken up where it stands.
+    try {
+      const open = await portalApi.openIssuance();
+      if (open.job && open.device)
+        return setStep({ name: 'personalize', device: open.device, job: open.job });
+    } catch (e) {
+      return setError(toApiError(e));
+    }
+    setStep({ name: 'card' });
   };
 
   const begin = (purpose: Purpose) => {
