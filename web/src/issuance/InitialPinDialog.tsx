@@ -5,13 +5,12 @@ import { useState } from 'react';
 import { api } from '../api';
 import { Dialog } from '../components/Dialog';
 import { ErrorPanel } from '../components/ErrorPanel';
-import { copyText } from '../components/copy';
+import { ShownOnceValue } from '../components/CopyButton';
 import { useAction } from '../hooks';
 import type { Device } from '../types';
 
 export function InitialPinDialog({ device, onClose }: { device: Device; onClose: () => void }) {
   const [pin, setPin] = useState<string | null>(null);
-  const [copied, setCopied] = useState('');
   const act = useAction();
   const reveal = async () => {
     const r = await act.run(() => api.devices.initialPin(device.id));
@@ -49,21 +48,7 @@ export function InitialPinDialog({ device, onClose }: { device: Device; onClose:
         administrator — can display it again. Hand it to the person securely; they should change it at first
         use.
       </p>
-      {pin !== null && (
-        <div className="initial-pin">
-          <output className="initial-pin__value mono" aria-label="Initial PIN">
-            {pin}
-          </output>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void copyText(pin).then((ok) => setCopied(ok ? 'Copied' : 'Could not copy'))}
-          >
-            Copy
-          </button>
-          <span aria-live="polite">{copied}</span>
-        </div>
-      )}
+      {pin !== null && <ShownOnceValue label="Initial PIN" value={pin} />}
       <ErrorPanel error={act.error} title="The initial PIN could not be retrieved" />
     </Dialog>
   );

@@ -7,7 +7,7 @@ import { Badge } from '../components/Badge';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { Loading, PageHeader } from '../components/Status';
-import { copyText } from '../components/copy';
+import { CopyButton } from '../components/CopyButton';
 import { formatDateTime } from '../format';
 import { useAction, useLoad, useTitle } from '../hooks';
 import type { Agent, PairingCode } from '../types';
@@ -23,13 +23,11 @@ export function AgentsPage() {
   const pair = useAction();
   const revoke = useAction();
   const [code, setCode] = useState<PairingCode | null>(null);
-  const [copied, setCopied] = useState('');
   const [revoking, setRevoking] = useState<Agent | null>(null);
   const notThere = agents.error?.status === 404 || pair.error?.status === 404;
   const command = code ? `tessera agent --server ${window.location.origin} --pair ${code.code}` : '';
 
   const newCode = async () => {
-    setCopied('');
     const c = await pair.run(() => api.agents.pairingCode());
     if (c) setCode(c);
   };
@@ -75,21 +73,7 @@ export function AgentsPage() {
             Valid once, until {formatDateTime(code.expiresAt)}. On the workstation with the card reader, run:
           </p>
           <pre className="pairing__command">{command}</pre>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void copyText(command).then((ok) => setCopied(ok ? 'Copied' : 'Could not copy'))}
-          >
-            Copy command
-          </button>{' '}
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => void copyText(code.code).then((ok) => setCopied(ok ? 'Copied' : 'Could not copy'))}
-          >
-            Copy code
-          </button>{' '}
-          <span aria-live="polite">{copied}</span>
+          <CopyButton text={command} label="Copy command" /> <CopyButton text={code.code} label="Copy code" />
         </section>
       )}
       <section className="card" aria-labelledby="agents-h">

@@ -3,7 +3,7 @@
 // presses Start; a card that is not bound to them is named and refused before anything is written.
 import { useEffect, useState } from 'react';
 import { ErrorPanel } from '../components/ErrorPanel';
-import { copyText } from '../components/copy';
+import { CopyButton } from '../components/CopyButton';
 import { toApiError, type ApiError } from '../api';
 import { useAction, useLoad } from '../hooks';
 import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode } from '../types';
@@ -156,7 +156,6 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
 /** No reader is reachable: say what the agent is, and pair it (or start it, when already paired). */
 function PairAgent({ agents }: { agents: Agent[] }) {
   const [code, setCode] = useState<PairingCode | null>(null);
-  const [copied, setCopied] = useState(false);
   const act = useAction();
   const server = window.location.origin;
   const paired = agents.filter((a) => !a.connected);
@@ -188,13 +187,7 @@ function PairAgent({ agents }: { agents: Agent[] }) {
               <code className="mono" aria-label="Agent command">
                 {command}
               </code>
-              <button
-                type="button"
-                className="btn btn-small"
-                onClick={() => void copyText(command).then(setCopied)}
-              >
-                {copied ? 'Copied' : 'Copy'}
-              </button>
+              <CopyButton text={command} />
               <p className="muted small">
                 Pairing code <strong className="mono portal-code">{code.code}</strong>, valid once until{' '}
                 {new Date(code.expiresAt).toLocaleTimeString()}.

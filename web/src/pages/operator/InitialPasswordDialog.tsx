@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { api } from '../../api';
 import { Dialog } from '../../components/Dialog';
 import { ErrorPanel } from '../../components/ErrorPanel';
-import { copyText } from '../../components/copy';
+import { ShownOnceValue } from '../../components/CopyButton';
 import { formatDateTime } from '../../format';
 import { useAction } from '../../hooks';
 import { useSession } from '../../session';
@@ -15,7 +15,6 @@ import type { IssuedInitialPassword, User } from '../../types';
 export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: () => void }) {
   const { meta } = useSession();
   const [issued, setIssued] = useState<IssuedInitialPassword | null>(null);
-  const [copied, setCopied] = useState('');
   const act = useAction();
   // The address people reach the server by (from the server's configuration), else this browser's.
   const portalUrl = `${(meta?.externalUrl || window.location.origin).replace(/\/+$/, '')}/portal`;
@@ -86,26 +85,7 @@ export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: 
                 <strong>The initial password is shown once.</strong> After this dialog closes nobody can
                 display it again. Hand it to {user.displayName} securely.
               </p>
-              <div className="initial-pin">
-                <output
-                  className="initial-pin__value initial-pin__value--password mono"
-                  aria-label="Initial password"
-                >
-                  {issued.password}
-                </output>
-                <button
-                  type="button"
-                  className="btn btn-small"
-                  onClick={() =>
-                    void copyText(issued.password ?? '').then((ok) =>
-                      setCopied(ok ? 'Copied' : 'Could not copy'),
-                    )
-                  }
-                >
-                  Copy
-                </button>
-                <span aria-live="polite">{copied}</span>
-              </div>
+              <ShownOnceValue label="Initial password" value={issued.password} wide />
             </>
           )}
           <p>
