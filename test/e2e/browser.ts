@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** expect.poll's options: the machine is shared, so a page may take seconds to settle. */
@@ -80,4 +80,38 @@ export async function expectLabelledControls(page: Page): Promise<string[]> {
     if (found < 1) throw new Error(`page.getByLabel(${JSON.stringify(name)}) finds nothing on ${page.url()}`);
   }
   return controls.map((c) => c.name);
+}
+
+export interface BrowserPage {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Where this file's screenshots go. */
+  shots: string;
+}
+
+/**
+ * Chromium with one page on `baseURL`: a 30 s default timeout (the machine is shared) and every
+ * uncaught page error pushed to `pageErrors`, which tests expect to stay empty.
+ */
+export async function openBrowserPage(
+  baseURL: string,
+  pageErrors: string[],
+  viewport = { width: 1280, height: 860 },
+): Promise<BrowserPage> {
+  const browser = await launchChromium();
+  const context = await browser.newContext({ baseURL, viewport });
+  context.setDefaultTimeout(30_000);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  return { browser, context, page, shots: screenshotDir() };
+}
+
+/** Signs in to the operator portal and waits for its first page. */
+export async function signInOperator(page: Page, username: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
 }

@@ -12,9 +12,9 @@ import {
   ensureWebBuilt,
   expectLabelledControls,
   hasChromium,
-  launchChromium,
+  openBrowserPage,
   POLL,
-  screenshotDir,
+  signInOperator,
 } from './browser.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -36,11 +36,7 @@ describe.skipIf(!hasChromium)('certificates and CAs in Chromium', { timeout: 180
     page.getByRole('navigation', { name: 'Operator sections' }).getByRole('link', { name });
 
   async function signIn(username: string, password: string): Promise<void> {
-    await page.goto('/login');
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await heading('Users').waitFor();
+    await signInOperator(page, username, password);
   }
 
   beforeAll(async () => {
@@ -70,12 +66,7 @@ describe.skipIf(!hasChromium)('certificates and CAs in Chromium', { timeout: 180
     const stream = await (await admin.call('GET', `/api/issuance/jobs/${started.body.job.id}/events`)).text();
     expect(stream).toContain('"status":"succeeded"');
 
-    browser = await launchChromium();
-    context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
-    context.setDefaultTimeout(30_000);
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(String(err)));
-    shots = screenshotDir();
+    ({ browser, context, page, shots } = await openBrowserPage(server.url, pageErrors));
   }, 300_000);
 
   afterAll(async () => {

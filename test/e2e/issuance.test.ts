@@ -11,12 +11,12 @@ import type { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.j
 import { MemoryCardAccess } from '../support/memory-card-access.js';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import {
-  POLL,
   ensureWebBuilt,
   expectLabelledControls,
   hasChromium,
-  launchChromium,
-  screenshotDir,
+  openBrowserPage,
+  POLL,
+  signInOperator,
 } from './browser.js';
 
 /** INS of GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 §3.3.2). */
@@ -109,17 +109,11 @@ describe.skipIf(!hasChromium)(
       api = new ApiClient(srv.url);
       await api.login(srv.admin.username, srv.admin.password);
       aliceId = (await api.json<{ items: { id: string }[] }>('GET', '/api/users?q=alice')).body.items[0]!.id;
-      browser = await launchChromium();
-      context = await browser.newContext({ baseURL: srv.url, viewport: { width: 1280, height: 900 } });
-      context.setDefaultTimeout(30_000);
-      page = await context.newPage();
-      page.on('pageerror', (err) => pageErrors.push(String(err)));
-      shots = screenshotDir();
-      await page.goto('/login');
-      await page.getByLabel('Username').fill(srv.admin.username);
-      await page.getByLabel('Password').fill(srv.admin.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+      ({ browser, context, page, shots } = await openBrowserPage(srv.url, pageErrors, {
+        width: 1280,
+        height: 900,
+      }));
+      await signInOperator(page, srv.admin.username, srv.admin.password);
     }, 300_000);
 
     afterAll(async () => {

@@ -7,14 +7,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/server.js';
-import {
-  POLL,
-  ensureWebBuilt,
-  expectLabelledControls,
-  hasChromium,
-  launchChromium,
-  screenshotDir,
-} from './browser.js';
+import { ensureWebBuilt, expectLabelledControls, hasChromium, openBrowserPage, POLL } from './browser.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -36,12 +29,7 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
   beforeAll(async () => {
     await ensureWebBuilt();
     server = await startTestServer();
-    browser = await launchChromium();
-    context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
-    context.setDefaultTimeout(30_000);
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(String(err)));
-    shots = screenshotDir();
+    ({ browser, context, page, shots } = await openBrowserPage(server.url, pageErrors));
   }, 300_000);
 
   afterAll(async () => {

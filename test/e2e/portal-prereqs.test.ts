@@ -18,12 +18,12 @@ import {
   type Slapd,
 } from '../support/slapd.js';
 import {
-  POLL,
   ensureWebBuilt,
   expectLabelledControls,
   hasChromium,
-  launchChromium,
-  screenshotDir,
+  openBrowserPage,
+  POLL,
+  signInOperator,
 } from './browser.js';
 
 type Question = { id: string; text: string; active: boolean };
@@ -58,17 +58,11 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     });
     expect(created.status).toBe(201);
     userId = created.body.id;
-    browser = await launchChromium();
-    context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 900 } });
-    context.setDefaultTimeout(30_000);
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(String(err)));
-    shots = screenshotDir();
-    await page.goto('/login');
-    await page.getByLabel('Username').fill(server.admin.username);
-    await page.getByLabel('Password').fill(server.admin.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await heading('Users').waitFor();
+    ({ browser, context, page, shots } = await openBrowserPage(server.url, pageErrors, {
+      width: 1280,
+      height: 900,
+    }));
+    await signInOperator(page, server.admin.username, server.admin.password);
   }, 300_000);
 
   afterAll(async () => {

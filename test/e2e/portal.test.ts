@@ -25,12 +25,12 @@ import {
 } from '../support/slapd.js';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import {
-  POLL,
   ensureWebBuilt,
   expectLabelledControls,
   hasChromium,
-  launchChromium,
-  screenshotDir,
+  openBrowserPage,
+  POLL,
+  signInOperator,
 } from './browser.js';
 
 /** INS of GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 §3.3.2). */
@@ -165,12 +165,10 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       deskReaders.addReader('Desk reader');
       await runAgent(desk.token, deskReaders);
 
-      browser = await launchChromium();
-      context = await browser.newContext({ baseURL: srv.url, viewport: { width: 1100, height: 900 } });
-      context.setDefaultTimeout(30_000);
-      page = await context.newPage();
-      page.on('pageerror', (err) => pageErrors.push(String(err)));
-      shots = screenshotDir();
+      ({ browser, context, page, shots } = await openBrowserPage(srv.url, pageErrors, {
+        width: 1100,
+        height: 900,
+      }));
     }, 300_000);
 
     afterAll(async () => {
@@ -379,12 +377,10 @@ describe.skipIf(!hasChromium)(
     beforeAll(async () => {
       await ensureWebBuilt();
       srv = await startTestServer({ demo: true, demoAgents: true });
-      browser = await launchChromium();
-      context = await browser.newContext({ baseURL: srv.url, viewport: { width: 1200, height: 900 } });
-      context.setDefaultTimeout(30_000);
-      page = await context.newPage();
-      page.on('pageerror', (err) => pageErrors.push(String(err)));
-      shots = screenshotDir();
+      ({ browser, context, page, shots } = await openBrowserPage(srv.url, pageErrors, {
+        width: 1200,
+        height: 900,
+      }));
     }, 300_000);
 
     afterAll(async () => {
@@ -400,11 +396,7 @@ describe.skipIf(!hasChromium)(
         .id;
 
       // The operator: Add Device → Bind Device with the card in demo reader 2, then the initial password.
-      await page.goto('/login');
-      await page.getByLabel('Username').fill(srv.admin.username);
-      await page.getByLabel('Password').fill(srv.admin.password);
-      await button('Sign in').click();
-      await heading('Users').waitFor();
+      await signInOperator(page, srv.admin.username, srv.admin.password);
       await page.goto(`/operator/users/${bobId}`);
       await page.getByRole('heading', { level: 1, name: /Bob/ }).waitFor();
       await button('Add Device').click();
