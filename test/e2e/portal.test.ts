@@ -218,6 +218,13 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       const code = /--pair (\S+)$/.exec(command)![1]!;
       expect(command).toBe(`tessera agent --server ${srv.url} --pair ${code}`);
       await shoot('04-pair-agent');
+      // On a phone the command wraps instead of widening the page.
+      await page.setViewportSize({ width: 390, height: 844 });
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+      ).toBeLessThanOrEqual(0);
+      await shoot('04-pair-agent-phone');
+      await page.setViewportSize({ width: 1100, height: 900 });
       const laptop = await pairWithCode(srv.url, code, { name: 'Lena laptop', hostname: 'lena-laptop' });
       lenaReaders.addReader('Lena reader');
       lenaReaders.addReader('Spare reader');
