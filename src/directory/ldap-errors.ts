@@ -36,8 +36,8 @@ const codeOf = (cause: unknown): string =>
     : '';
 
 const TURN_OFF_HINT =
-  'Turning off certificate verification (tlsVerify: false) makes it work but lets anyone in between ' +
-  'read the bind password: only for a test directory';
+  'Turning off "Verify the server\'s TLS certificate" (tlsVerify: false) makes it work but lets ' +
+  'anyone in between pose as the directory and read the passwords sent to it: only for a test directory';
 
 function certificateError(cfg: DirectoryConfig, code: string, cause: unknown): ExternalError {
   const reason = reasonOf(cause);
@@ -48,9 +48,9 @@ function certificateError(cfg: DirectoryConfig, code: string, cause: unknown): E
       ? `The directory at ${cfg.url} presented a TLS certificate that none of the configured CA ` +
         `certificates issued (${reason}). Check that "Trusted CA certificates" holds the certificate ` +
         `of the CA that issued the directory's certificate (with any intermediate CA). ${TURN_OFF_HINT}`
-      : `The directory at ${cfg.url} presented a TLS certificate Tessera does not trust (${reason}): ` +
-        `it was issued by a CA of your own. Paste that CA's certificate (PEM) into "Trusted CA ` +
-        `certificates" (caCertificatePem). ${TURN_OFF_HINT}`;
+      : `The directory at ${cfg.url} presented a TLS certificate Tessera does not trust (${reason}), ` +
+        `most likely because a CA of your own issued it. Paste that CA's certificate (PEM) into ` +
+        `"Trusted CA certificates" (caCertificatePem). ${TURN_OFF_HINT}`;
   else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH')
     message =
       `The directory's TLS certificate is not issued for "${host}" (${reason}). Use in the URL a ` +
