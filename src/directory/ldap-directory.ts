@@ -1,10 +1,14 @@
 // One LDAP directory, reached with ldapts: search the people the configuration selects (as the
 // service account), read group memberships, and check a person's password by binding as them.
-// Every failure to reach or use the server becomes an ExternalError with a stable code, so a sync
-// or sign-in can stop cleanly before changing anything.
+// Every failure to reach or use the server becomes an ExternalError with a stable code (sorted in
+// ldap-errors.ts: certificate, TLS, StartTLS, network), so a sync or sign-in can stop cleanly
+// before changing anything.
+import { isIP } from 'node:net';
+import { rootCertificates, type ConnectionOptions } from 'node:tls';
 import { Client, InvalidCredentialsError, ResultCodeError, type Entry } from 'ldapts';
 import { ExternalError } from '../domain/errors.js';
 import type { DirectoryConfig } from './directory-config.js';
+import { connectionError, resultError } from './ldap-errors.js';
 import { andFilter, equalityFilter, normalizeDn } from './ldap-filter.js';
 
 export interface DirectoryPerson {
@@ -37,16 +41,6 @@ const all = (v: Entry[string] | undefined): string[] =>
     ? []
     : (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
 
-function unreachable(cfg: DirectoryConfig, cause: unknown): ExternalError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new ExternalError(
-    'directory_unreachable',
-    `The directory at ${cfg.url} could not be reached (${reason}): check the URL, the network and TLS settings`,
-    { url: cfg.url },
-    { cause },
-  );
-}
-
 export class LdapDirectory {
   constructor(
     private readonly cfg: DirectoryConfig,
@@ -54,26 +48,35 @@ export class LdapDirectory {
     private readonly bindPassword: string | null,
   ) {}
 
+  private tlsOptions(): ConnectionOptions {
+    const host = new URL(this.cfg.url).hostname.replace(/^\[|\]$/g, '');
+    return {
+      rejectUnauthorized: this.cfg.tlsVerify,
+      // SNI carries host names only (RFC 6066 §3; Node warns, DEP0123): for an IP address Node
+      // checks the certificate's IP subjectAltName against the address it connected to anyway.
+      ...(isIP(host) ? {} : { servername: host }),
+      // The configured CAs are trusted in addition to Node's public roots, not instead of them:
+      // `ca` alone would replace the roots.
+      ...(this.cfg.caCertificatePem?.trim() ? { ca: [...rootCertificates, this.cfg.caCertificatePem] } : {}),
+    };
+  }
+
   private async connect(): Promise<Client> {
     const url = new URL(this.cfg.url);
-    const tlsOptions = {
-      rejectUnauthorized: this.cfg.tlsVerify,
-      servername: url.hostname,
-      ...(this.cfg.caCertificatePem ? { ca: [this.cfg.caCertificatePem] } : {}),
-    };
     const client = new Client({
       url: this.cfg.url,
       timeout: this.cfg.timeoutSeconds * 1000,
       connectTimeout: this.cfg.timeoutSeconds * 1000,
       strictDN: false,
-      ...(url.protocol === 'ldaps:' ? { tlsOptions } : {}),
+      ...(url.protocol === 'ldaps:' ? { tlsOptions: this.tlsOptions() } : {}),
     });
-    try {
-      if (this.cfg.startTls) await client.startTLS(tlsOptions);
-    } catch (e) {
-      await client.unbind().catch(() => undefined);
-      throw unreachable(this.cfg, e);
-    }
+    if (this.cfg.startTls)
+      try {
+        await client.startTLS(this.tlsOptions());
+      } catch (e) {
+        await client.unbind().catch(() => undefined);
+        throw connectionError(this.cfg, e, 'starttls');
+      }
     return client;
   }
 
@@ -93,14 +96,8 @@ export class LdapDirectory {
           { bindDn: this.cfg.bindDn },
           { cause: e },
         );
-      if (e instanceof ResultCodeError)
-        throw new ExternalError(
-          'directory_error',
-          `The directory refused to bind: ${e.message}`,
-          {},
-          { cause: e },
-        );
-      throw unreachable(this.cfg, e);
+      if (e instanceof ResultCodeError) throw resultError(this.cfg, e, 'to bind');
+      throw connectionError(this.cfg, e);
     }
   }
 
@@ -110,14 +107,8 @@ export class LdapDirectory {
       return await fn(client);
     } catch (e) {
       if (e instanceof ExternalError) throw e;
-      if (e instanceof ResultCodeError)
-        throw new ExternalError(
-          'directory_error',
-          `The directory refused a search: ${e.message}`,
-          {},
-          { cause: e },
-        );
-      throw unreachable(this.cfg, e);
+      if (e instanceof ResultCodeError) throw resultError(this.cfg, e, 'a search');
+      throw connectionError(this.cfg, e);
     } finally {
       await client.unbind().catch(() => undefined);
     }
@@ -237,14 +228,8 @@ export class LdapDirectory {
       return true;
     } catch (e) {
       if (e instanceof InvalidCredentialsError) return false;
-      if (e instanceof ResultCodeError)
-        throw new ExternalError(
-          'directory_error',
-          `The directory refused the sign-in: ${e.message}`,
-          {},
-          { cause: e },
-        );
-      throw unreachable(this.cfg, e);
+      if (e instanceof ResultCodeError) throw resultError(this.cfg, e, 'the sign-in');
+      throw connectionError(this.cfg, e);
     } finally {
       await client.unbind().catch(() => undefined);
     }

@@ -98,7 +98,10 @@ describe.skipIf(!slapdAvailable)('directory (slapd)', () => {
           at: f.clock.now(),
         });
       });
-      afterAll(async () => f?.t.drop());
+      afterAll(async () => {
+        await slapd?.stop();
+        await f?.t.drop();
+      });
 
       it('keeps the bind password encrypted and write-only', async () => {
         expect((await svc.get()).configured).toBe(false);

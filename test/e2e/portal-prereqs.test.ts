@@ -12,6 +12,7 @@ import {
   ROOT_DN,
   ROOT_PW,
   SUFFIX,
+  opensslAvailable,
   personLdif,
   slapdAvailable,
   startSlapd,
@@ -276,121 +277,141 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     expect(after.body.items).toHaveLength(3);
   });
 
-  describe.skipIf(!slapdAvailable)('the directory (LDAP) page against a real slapd', () => {
-    let slapd: Slapd;
-    const PEOPLE = `ou=people,${SUFFIX}`;
-    const GROUPS = `ou=groups,${SUFFIX}`;
+  describe.skipIf(!slapdAvailable || !opensslAvailable)(
+    'the directory (LDAP) page against a real slapd over LDAPS',
+    () => {
+      let slapd: Slapd;
+      const PEOPLE = `ou=people,${SUFFIX}`;
+      const GROUPS = `ou=groups,${SUFFIX}`;
 
-    beforeAll(async () => {
-      slapd = await startSlapd();
-      slapd.add(`dn: ${PEOPLE}\nobjectClass: organizationalUnit\nou: people\n`);
-      slapd.add(
-        [
-          personLdif({
-            uid: `ldap.ann.${stamp}`,
-            cn: 'Ann Directory',
-            mail: 'ann@example.org',
-            employeeNumber: 'E1',
-          }),
-          personLdif({ uid: `ldap.bob.${stamp}`, cn: 'Bob Directory', employeeNumber: 'E2' }),
-        ].join('\n'),
-      );
-      slapd.add(
-        `dn: ${GROUPS}\nobjectClass: organizationalUnit\nou: groups\n\n` +
-          `dn: cn=helpdesk,${GROUPS}\nobjectClass: groupOfNames\ncn: helpdesk\nmember: uid=ldap.ann.${stamp},${PEOPLE}\n`,
-      );
-    });
-    afterAll(async () => slapd?.stop());
+      beforeAll(async () => {
+        // LDAPS with a throwaway CA: the page is first saved without the CA, then given it.
+        slapd = await startSlapd({ tls: true });
+        slapd.add(`dn: ${PEOPLE}\nobjectClass: organizationalUnit\nou: people\n`);
+        slapd.add(
+          [
+            personLdif({
+              uid: `ldap.ann.${stamp}`,
+              cn: 'Ann Directory',
+              mail: 'ann@example.org',
+              employeeNumber: 'E1',
+            }),
+            personLdif({ uid: `ldap.bob.${stamp}`, cn: 'Bob Directory', employeeNumber: 'E2' }),
+          ].join('\n'),
+        );
+        slapd.add(
+          `dn: ${GROUPS}\nobjectClass: organizationalUnit\nou: groups\n\n` +
+            `dn: cn=helpdesk,${GROUPS}\nobjectClass: groupOfNames\ncn: helpdesk\nmember: uid=ldap.ann.${stamp},${PEOPLE}\n`,
+        );
+      });
+      afterAll(async () => slapd?.stop());
 
-    const passwordNowhere = async () => {
-      expect(await page.getByLabel('Bind password', { exact: true }).inputValue()).toBe('');
-      expect(await page.content()).not.toContain(ROOT_PW);
-    };
+      const passwordNowhere = async () => {
+        expect(await page.getByLabel('Bind password', { exact: true }).inputValue()).toBe('');
+        expect(await page.content()).not.toContain(ROOT_PW);
+      };
 
-    it('saves the settings (checked first), tests the connection, and never shows the bind password', async () => {
-      await nav('Directory (LDAP)').click();
-      await heading('Directory (LDAP)').waitFor();
-      await page.getByText('Not configured yet').waitFor();
-      await expectLabelledControls(page);
+      it('saves the settings (checked first), tests the connection, and never shows the bind password', async () => {
+        await nav('Directory (LDAP)').click();
+        await heading('Directory (LDAP)').waitFor();
+        await page.getByText('Not configured yet').waitFor();
+        await expectLabelledControls(page);
 
-      await page.getByLabel('Directory enabled').check();
-      await page.getByLabel('Server URL').fill('http://not-ldap.example');
-      await page.getByRole('button', { name: 'Save directory settings' }).click();
-      const check = page.getByRole('alert').filter({ hasText: 'Check these settings before saving' });
-      await check.waitFor();
-      expect(await check.textContent()).toContain('must start with ldap:// or ldaps://');
-      expect(await check.textContent()).toContain('Enter the base DN');
+        await page.getByLabel('Directory enabled').check();
+        await page.getByLabel('Server URL').fill('http://not-ldap.example');
+        await page.getByRole('button', { name: 'Save directory settings' }).click();
+        const check = page.getByRole('alert').filter({ hasText: 'Check these settings before saving' });
+        await check.waitFor();
+        expect(await check.textContent()).toContain('must start with ldap:// or ldaps://');
+        expect(await check.textContent()).toContain('Enter the base DN');
 
-      await page.getByLabel('Server URL').fill(slapd.url);
-      await page.getByLabel('Timeout (seconds)').fill('5');
-      await page.getByLabel('Bind DN').fill(ROOT_DN);
-      await page.getByLabel('Bind password', { exact: true }).fill(ROOT_PW);
-      await page.getByLabel('Base DN', { exact: true }).fill(PEOPLE);
-      await page.getByRole('button', { name: 'Add property' }).click();
-      await page.getByLabel('Property 1 name').fill('employeeId');
-      await page.getByLabel('Property 1 LDAP attribute').fill('employeeNumber');
-      // Members of the helpdesk group get the Help desk role.
-      await page.getByLabel('Groups base DN (optional)').fill(GROUPS);
-      await page.getByRole('button', { name: 'Add group mapping' }).click();
-      await page.getByLabel('Group 1 DN').fill(`cn=helpdesk,${GROUPS}`);
-      await page.getByLabel('Group 1: Help desk').check();
-      // A filter only the server can judge: its refusal is shown, with what to fix.
-      await page.getByLabel('User filter').fill('(objectClass=inetOrgPerson');
-      await page.getByRole('button', { name: 'Save directory settings' }).click();
-      const refused = page.getByRole('alert').filter({ hasText: 'The directory settings were not saved' });
-      await refused.waitFor();
-      expect(await refused.textContent()).toContain('userFilter is not a valid LDAP filter');
-      await shoot('06-directory-invalid');
+        await page.getByLabel('Server URL').fill(slapd.tls!.ldapsUrl);
+        await page.getByLabel('Timeout (seconds)').fill('5');
+        await page.getByLabel('Bind DN').fill(ROOT_DN);
+        await page.getByLabel('Bind password', { exact: true }).fill(ROOT_PW);
+        await page.getByLabel('Base DN', { exact: true }).fill(PEOPLE);
+        await page.getByRole('button', { name: 'Add property' }).click();
+        await page.getByLabel('Property 1 name').fill('employeeId');
+        await page.getByLabel('Property 1 LDAP attribute').fill('employeeNumber');
+        // Members of the helpdesk group get the Help desk role.
+        await page.getByLabel('Groups base DN (optional)').fill(GROUPS);
+        await page.getByRole('button', { name: 'Add group mapping' }).click();
+        await page.getByLabel('Group 1 DN').fill(`cn=helpdesk,${GROUPS}`);
+        await page.getByLabel('Group 1: Help desk').check();
+        // A filter only the server can judge: its refusal is shown, with what to fix.
+        await page.getByLabel('User filter').fill('(objectClass=inetOrgPerson');
+        await page.getByRole('button', { name: 'Save directory settings' }).click();
+        const refused = page.getByRole('alert').filter({ hasText: 'The directory settings were not saved' });
+        await refused.waitFor();
+        expect(await refused.textContent()).toContain('userFilter is not a valid LDAP filter');
+        await shoot('06-directory-invalid');
 
-      await page.getByLabel('User filter').fill('(objectClass=inetOrgPerson)');
-      await page.getByRole('button', { name: 'Save directory settings' }).click();
-      await page.getByRole('status').filter({ hasText: 'Directory settings saved.' }).waitFor();
-      await page.getByText('A password is stored (encrypted; it is never shown)').waitFor();
-      await passwordNowhere();
+        await page.getByLabel('User filter').fill('(objectClass=inetOrgPerson)');
+        await page.getByRole('button', { name: 'Save directory settings' }).click();
+        await page.getByRole('status').filter({ hasText: 'Directory settings saved.' }).waitFor();
+        await page.getByText('A password is stored (encrypted; it is never shown)').waitFor();
+        await passwordNowhere();
 
-      await page.reload();
-      await heading('Directory (LDAP)').waitFor();
-      await expect.poll(() => page.getByLabel('Server URL').inputValue(), POLL).toBe(slapd.url);
-      expect(await page.getByLabel('Bind DN').inputValue()).toBe(ROOT_DN);
-      expect(await page.getByLabel('Property 1 LDAP attribute').inputValue()).toBe('employeeNumber');
-      expect(await page.getByLabel('Group 1: Help desk').isChecked()).toBe(true);
-      await passwordNowhere();
-      const stored = await admin.json<Record<string, unknown>>('GET', '/api/directory');
-      expect(stored.body).toMatchObject({ enabled: true, hasBindPassword: true, baseDn: PEOPLE });
+        await page.reload();
+        await heading('Directory (LDAP)').waitFor();
+        await expect.poll(() => page.getByLabel('Server URL').inputValue(), POLL).toBe(slapd.tls!.ldapsUrl);
+        expect(await page.getByLabel('Bind DN').inputValue()).toBe(ROOT_DN);
+        expect(await page.getByLabel('Property 1 LDAP attribute').inputValue()).toBe('employeeNumber');
+        expect(await page.getByLabel('Group 1: Help desk').isChecked()).toBe(true);
+        await passwordNowhere();
+        const stored = await admin.json<Record<string, unknown>>('GET', '/api/directory');
+        expect(stored.body).toMatchObject({ enabled: true, hasBindPassword: true, baseDn: PEOPLE });
 
-      await page.getByRole('button', { name: 'Test connection' }).click();
-      const ok = page.getByText(/Connection succeeded/);
-      await ok.waitFor();
-      expect(await ok.textContent()).toMatch(/selects 2 people/);
-      await expectLabelledControls(page);
-      await shoot('07-directory-tested');
-    });
+        // The certificate comes from a CA the server does not know yet: the failure says what to do.
+        await page.getByRole('button', { name: 'Test connection' }).click();
+        const untrusted = page.getByRole('alert').filter({ hasText: 'The connection test failed' });
+        await untrusted.waitFor();
+        const why = (await untrusted.textContent()) ?? '';
+        expect(why).toContain('TLS certificate Tessera does not trust');
+        expect(why).toContain('Trusted CA certificates');
+        expect(why).toContain('directory_certificate_rejected');
+        expect(why).not.toContain(ROOT_PW);
+        await shoot('07-directory-untrusted');
+        await page.getByLabel('Trusted CA certificates (PEM, optional)').fill(slapd.tls!.caPem);
+        await page.getByRole('button', { name: 'Save directory settings' }).click();
+        await page.getByRole('status').filter({ hasText: 'Directory settings saved.' }).waitFor();
+        await passwordNowhere();
 
-    it('syncs now: the report counts the people, and they appear in the user list', async () => {
-      await page.getByRole('button', { name: 'Sync now' }).click();
-      const report = page.getByRole('table', { name: 'Sync report' });
-      await report.waitFor();
-      expect(await report.getByRole('row', { name: /^Created/ }).textContent()).toContain('2');
-      expect(await report.getByRole('row', { name: /^Suspended/ }).textContent()).toContain('0');
-      await passwordNowhere();
-      await shoot('08-directory-synced');
+        await page.getByRole('button', { name: 'Test connection' }).click();
+        const ok = page.getByText(/Connection succeeded/);
+        await ok.waitFor();
+        expect(await ok.textContent()).toMatch(/selects 2 people/);
+        await expectLabelledControls(page);
+        expect(await untrusted.count()).toBe(0);
+        await shoot('07-directory-tested');
+      });
 
-      await page.getByRole('link', { name: 'See the users' }).click();
-      await heading('Users').waitFor();
-      for (const uid of [`ldap.ann.${stamp}`, `ldap.bob.${stamp}`])
-        await page.getByRole('link', { name: uid, exact: true }).waitFor();
-      await page.getByRole('link', { name: `ldap.ann.${stamp}`, exact: true }).click();
-      await heading('Ann Directory').waitFor();
-      const details = (await page.getByRole('region', { name: 'Details' }).textContent()) ?? '';
-      expect(details).toContain('Directory (LDAP)');
-      expect(details).toContain('E1');
-      expect(details).toMatch(/Roles.*Help desk/);
-      await page.goBack();
-      await page.getByRole('link', { name: `ldap.bob.${stamp}`, exact: true }).click();
-      await heading('Bob Directory').waitFor();
-      expect(await page.getByRole('region', { name: 'Details' }).textContent()).not.toContain('Help desk');
-    });
-  });
+      it('syncs now: the report counts the people, and they appear in the user list', async () => {
+        await page.getByRole('button', { name: 'Sync now' }).click();
+        const report = page.getByRole('table', { name: 'Sync report' });
+        await report.waitFor();
+        expect(await report.getByRole('row', { name: /^Created/ }).textContent()).toContain('2');
+        expect(await report.getByRole('row', { name: /^Suspended/ }).textContent()).toContain('0');
+        await passwordNowhere();
+        await shoot('08-directory-synced');
+
+        await page.getByRole('link', { name: 'See the users' }).click();
+        await heading('Users').waitFor();
+        for (const uid of [`ldap.ann.${stamp}`, `ldap.bob.${stamp}`])
+          await page.getByRole('link', { name: uid, exact: true }).waitFor();
+        await page.getByRole('link', { name: `ldap.ann.${stamp}`, exact: true }).click();
+        await heading('Ann Directory').waitFor();
+        const details = (await page.getByRole('region', { name: 'Details' }).textContent()) ?? '';
+        expect(details).toContain('Directory (LDAP)');
+        expect(details).toContain('E1');
+        expect(details).toMatch(/Roles.*Help desk/);
+        await page.goBack();
+        await page.getByRole('link', { name: `ldap.bob.${stamp}`, exact: true }).click();
+        await heading('Bob Directory').waitFor();
+        expect(await page.getByRole('region', { name: 'Details' }).textContent()).not.toContain('Help desk');
+      });
+    },
+  );
 
   it('fits a phone screen: the new pages do not scroll sideways', async () => {
     await page.setViewportSize({ width: 390, height: 844 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import {
   freePort,
+  opensslAvailable,
   personDn,
   personLdif,
   ROOT_DN,
@@ -572,4 +573,67 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
       'directory_unreachable',
     );
   });
+
+  it.skipIf(!opensslAvailable)(
+    'over ldaps:// with the CA: tests, syncs, signs in; without the CA a 502 that says what to do',
+    async () => {
+      const tlsDir = await startSlapd({ tls: true });
+      try {
+        tlsDir.add(`dn: ou=people,${SUFFIX}\nobjectClass: organizationalUnit\nou: people\n`);
+        tlsDir.add(
+          [
+            personLdif({ uid: 'lena.ldap', cn: 'Lena Ldap', employeeNumber: 'E7', password: 'Lena-Pass-7' }),
+            personLdif({ uid: 'otto.ldap', cn: 'Otto Ldap', password: 'Otto-Pass-8' }),
+            personLdif({ uid: 'tara.tls', cn: 'Tara Tls', password: 'Tara-Pass-9' }),
+          ].join('\n'),
+        );
+        const { ldapsUrl, caPem } = tlsDir.tls!;
+        const put = await admin.json<Record<string, unknown>>('PUT', '/api/directory', {
+          ...body(ldapsUrl, { caCertificatePem: caPem, groupRoles: [] }),
+          bindPassword: ROOT_PW,
+        });
+        expect(put.status).toBe(200);
+        expect(put.body).toMatchObject({ url: ldapsUrl, tlsVerify: true, caCertificatePem: caPem });
+        expect((await admin.json('POST', '/api/directory/test')).body).toEqual({ ok: true, userCount: 3 });
+        const sync = await admin.json('POST', '/api/directory/sync');
+        expect(sync.body).toMatchObject({ created: 1, suspended: 0, errors: [] });
+        expect((await start('tara.tls')).body.methods).toEqual(['directory_password']);
+        const ok = await portalSignIn(new ApiClient(srv.url), 'directory-password', {
+          username: 'tara.tls',
+          password: 'Tara-Pass-9',
+        });
+        expect(ok.status).toBe(200);
+
+        // The same server without its CA: verification fails, and the reply says why and what to do.
+        await admin.json('PUT', '/api/directory', body(ldapsUrl, { caCertificatePem: null, groupRoles: [] }));
+        const users = await admin.json('GET', '/api/users?limit=200');
+        for (const path of ['/api/directory/test', '/api/directory/sync']) {
+          const r = await admin.json('POST', path);
+          const e = expectError(r, 502, 'directory_certificate_rejected');
+          expect(e.message).toMatch(/does not trust .*"Trusted CA certificates"/);
+          expect(e.details).toEqual({ url: ldapsUrl, tlsError: 'SELF_SIGNED_CERT_IN_CHAIN' });
+          expect(JSON.stringify(r.body)).not.toContain(ROOT_PW);
+        }
+        expect(await admin.json('GET', '/api/users?limit=200')).toEqual(users);
+        const refused = await portalSignIn(new ApiClient(srv.url), 'directory-password', {
+          username: 'tara.tls',
+          password: 'Tara-Pass-9',
+        });
+        expectError(refused, 502, 'directory_certificate_rejected');
+        expect(JSON.stringify(refused.body)).not.toContain('Tara-Pass-9');
+        // A CA PEM that is not one is refused when saved, naming the field.
+        const bad = expectError(
+          await admin.json('PUT', '/api/directory', body(ldapsUrl, { caCertificatePem: 'hello' })),
+          400,
+          'validation_failed',
+        );
+        expect(bad.details?.problems).toEqual([
+          expect.stringMatching(/^caCertificatePem holds no certificate/),
+        ]);
+      } finally {
+        await tlsDir.stop();
+      }
+    },
+    60_000,
+  );
 });

@@ -1,14 +1,22 @@
 // A private OpenLDAP slapd for directory tests: slapd.conf and the database in a temp directory,
 // listening on loopback on a free port, entries loaded with ldapadd, killed (by its PID) after.
+// With `tls`, a throwaway CA and a server certificate are made with openssl in that directory and
+// slapd also speaks TLS: StartTLS on its ldap:// port and TLS from the start on an ldaps:// port.
 // Without /usr/sbin/slapd the directory tests are skipped with a loud reason.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const SLAPD = '/usr/sbin/slapd';
 export const slapdAvailable = existsSync(SLAPD) && existsSync('/usr/bin/ldapadd');
+/** The TLS tests also need openssl, to make their throwaway CA and server certificate. */
+const OPENSSL = '/usr/bin/openssl';
+export const opensslAvailable = existsSync(OPENSSL);
+if (slapdAvailable && !opensslAvailable)
+  console.warn(`\n*** ${OPENSSL} is missing: the LDAP-over-TLS directory tests are SKIPPED ***\n`);
 if (!slapdAvailable)
   console.warn(
     `\n*** ${SLAPD} or ldapadd is missing: the LDAP directory tests are SKIPPED (run scripts/install-peers.sh) ***\n`,
@@ -19,8 +27,11 @@ export const ROOT_DN = `cn=admin,${SUFFIX}`;
 export const ROOT_PW = 'slapd-admin-pw';
 
 export interface Slapd {
+  /** ldap://127.0.0.1:port (StartTLS is offered there when started with `tls`). */
   url: string;
   port: number;
+  /** With `tls`: the ldaps:// URL, its port and the PEM of the CA that issued the server certificate. */
+  tls: { ldapsUrl: string; ldapsPort: number; caPem: string } | null;
   /** Adds entries (LDIF) as the root DN. */
   add(ldif: string): void;
   /** Deletes entries by DN. */
@@ -53,9 +64,95 @@ const canConnect = (port: number) =>
     sock.connect(port, '127.0.0.1');
   });
 
-export async function startSlapd(): Promise<Slapd> {
+export interface SlapdOptions {
+  /** Also speak TLS: StartTLS on the ldap:// port, and an ldaps:// port (see Slapd.tls). */
+  tls?: boolean;
+  /** The server certificate's subjectAltName entries (default IP:127.0.0.1 and DNS:localhost). */
+  certificateNames?: string[];
+  /**
+   * Refuse every operation but StartTLS, binds included, on a connection that is not encrypted
+   * (`security tls=1`), as directories that forbid clear-text passwords do. Implies `tls`.
+   */
+  requireTls?: boolean;
+}
+
+const openssl = (cwd: string, args: string[]) =>
+  execFileSync(OPENSSL, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+
+/**
+ * A throwaway CA (P-256, two days) made with openssl in `dir`: writes `<name>.key` and `<name>.pem`
+ * and returns the certificate's PEM.
+ */
+export function makeTestCa(dir: string, name = 'ca'): string {
+  openssl(dir, [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2',
+    '-subj', `/CN=Tessera test CA ${name} ${randomBytes(4).toString('hex')}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+  ]); // prettier-ignore
+  return readFileSync(join(dir, `${name}.pem`), 'utf8');
+}
+
+/** The PEM of a CA that issued nothing any test server uses: a CA the directory cannot chain to. */
+export function unrelatedCaPem(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-ca-'));
+  try {
+    return makeTestCa(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A CA and a server certificate it issued for `names`, in `dir` (server.pem, server.key). The keys
+ * are P-256 in PKCS#8 PEM, which openssl writes by default and slapd's GnuTLS reads.
+ */
+function makeServerCertificate(dir: string, names: string[]): string {
+  const caPem = makeTestCa(dir);
+  openssl(dir, [
+    'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=Tessera test directory',
+  ]); // prettier-ignore
+  writeFileSync(
+    join(dir, 'server.ext'),
+    [
+      `subjectAltName=${names.join(',')}`,
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth',
+      '',
+    ].join('\n'),
+  );
+  openssl(dir, [
+    'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
+    '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '2',
+    '-extfile', 'server.ext', '-out', 'server.pem',
+  ]); // prettier-ignore
+  // slapd runs as the user the tests run as (no -u), so owner-only keys are readable to it.
+  chmodSync(join(dir, 'server.key'), 0o600);
+  chmodSync(join(dir, 'ca.key'), 0o600);
+  return caPem;
+}
+
+async function waitForPort(proc: ChildProcess, port: number, what: string, stderr: () => string) {
+  const deadline = Date.now() + 10_000;
+  while (!(await canConnect(port))) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`slapd did not start on ${what}: ${stderr()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
+  const withTls = !!(opts.tls || opts.requireTls);
   const dir = mkdtempSync(join(tmpdir(), 'tessera-slapd-'));
   mkdirSync(join(dir, 'db'));
+  const caPem = withTls
+    ? makeServerCertificate(dir, opts.certificateNames ?? ['IP:127.0.0.1', 'DNS:localhost'])
+    : null;
   const rootHash = execFileSync('/usr/sbin/slappasswd', ['-s', ROOT_PW], { encoding: 'utf8' }).trim();
   writeFileSync(
     join(dir, 'slapd.conf'),
@@ -67,6 +164,14 @@ export async function startSlapd(): Promise<Slapd> {
       `pidfile ${join(dir, 'slapd.pid')}`,
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
+      ...(withTls
+        ? [
+            `TLSCACertificateFile ${join(dir, 'ca.pem')}`,
+            `TLSCertificateFile ${join(dir, 'server.pem')}`,
+            `TLSCertificateKeyFile ${join(dir, 'server.key')}`,
+          ]
+        : []),
+      ...(opts.requireTls ? ['security tls=1'] : []),
       'database mdb',
       `suffix "${SUFFIX}"`,
       `rootdn "${ROOT_DN}"`,
@@ -80,41 +185,50 @@ export async function startSlapd(): Promise<Slapd> {
   );
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}`;
-  const proc: ChildProcess = spawn(SLAPD, ['-h', `${url}/`, '-f', join(dir, 'slapd.conf'), '-d', '0'], {
+  const ldapsPort = withTls ? await freePort() : 0;
+  const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
+  const listen = withTls ? `${url}/ ${ldapsUrl}/` : `${url}/`;
+  const proc: ChildProcess = spawn(SLAPD, ['-h', listen, '-f', join(dir, 'slapd.conf'), '-d', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`slapd did not start on ${url}: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForPort(proc, port, url, () => stderr);
+  if (withTls) await waitForPort(proc, ldapsPort, ldapsUrl, () => stderr);
+  // The command-line tools load entries over the plain port, or over ldaps:// with the CA when
+  // `requireTls` closes that (then the certificate must name 127.0.0.1).
+  const overTls = !!opts.requireTls;
   const ldap = (tool: string, args: string[], input: string) =>
-    execFileSync(tool, ['-x', '-H', url, '-D', ROOT_DN, '-w', ROOT_PW, ...args], {
+    execFileSync(tool, ['-x', '-H', overTls ? ldapsUrl : url, '-D', ROOT_DN, '-w', ROOT_PW, ...args], {
       input,
       stdio: ['pipe', 'pipe', 'pipe'],
+      env: overTls ? { ...process.env, LDAPTLS_CACERT: join(dir, 'ca.pem') } : process.env,
     });
   const add = (ldif: string) => void ldap('/usr/bin/ldapadd', [], ldif);
-  add(`dn: ${SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n`);
+  const stop = async () => {
+    if (proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    add(`dn: ${SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n`);
+  } catch (e) {
+    // The caller gets no handle to stop it with: stop it here rather than leave it running.
+    await stop();
+    throw e;
+  }
   return {
     url,
     port,
+    tls: withTls ? { ldapsUrl, ldapsPort, caPem: caPem! } : null,
     add,
     remove: (...dns) => void ldap('/usr/bin/ldapdelete', [], dns.join('\n') + '\n'),
     modify: (ldif) => void ldap('/usr/bin/ldapmodify', [], ldif),
-    async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (proc.exitCode === null) proc.kill('SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 

@@ -167,6 +167,7 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
     password !== '' ||
     removePassword;
   const busy = save.busy || test.busy || sync.busy;
+  const encrypted = /^ldaps:/i.test(f.url.trim()) || (/^ldap:/i.test(f.url.trim()) && f.startTls);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -253,9 +254,22 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
             />
             <label htmlFor={id('verify')}>Verify the server’s TLS certificate</label>
             <span className="check__hint" id={id('verify-hint')}>
-              Turn off only for a lab directory with a self-signed certificate.
+              Turn off only for a test directory: without the check, anyone between Tessera and the directory
+              can pose as it and read the passwords sent to it.
             </span>
           </div>
+          {encrypted && !f.tlsVerify && (
+            <p className="warning" role="note">
+              The directory’s certificate will not be checked. Use this for a test directory only; for a real
+              one, paste its CA certificate below and turn the check back on.
+            </p>
+          )}
+          {!encrypted && /^ldap:/i.test(f.url.trim()) && (
+            <p className="warning" role="note">
+              This connection is not encrypted: the service account’s password and the passwords people sign
+              in with cross the network in clear. Turn on StartTLS, or use the ldaps:// URL.
+            </p>
+          )}
           <div className="field">
             <label htmlFor={id('ca')}>Trusted CA certificates (PEM, optional)</label>
             <textarea
@@ -266,7 +280,13 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
               onChange={(e) => set('caCertificatePem', e.target.value)}
               placeholder="-----BEGIN CERTIFICATE-----"
               spellCheck={false}
+              aria-describedby={id('ca-hint')}
             />
+            <span className="field-hint" id={id('ca-hint')}>
+              Needed when the directory’s certificate comes from your own CA (an enterprise or Active
+              Directory CA): paste that CA’s certificate, and any intermediate. Public CAs are trusted
+              already.
+            </span>
           </div>
           <div className="field field--narrow">
             <label htmlFor={id('timeout')}>Timeout (seconds)</label>
