@@ -7,7 +7,7 @@
 // with the shape of a fully provisioned person — every offered method and a stable pseudo-random
 // choice of questions — and every failed sign-in gives the same message after the same work.
 import { createHmac } from 'node:crypto';
-import { UnauthenticatedError } from '../domain/errors.js';
+import { ExternalError, UnauthenticatedError } from '../domain/errors.js';
 import { normalizeAnswer } from '../domain/security-questions.js';
 import { verifyPassword } from '../secrets/password.js';
 import type { Device } from '../store/devices-repo.js';
@@ -154,7 +154,7 @@ export class PortalAuthService {
       throw new UnauthenticatedError(FAILED);
     }
     await assertNotLocked(this.ctx.db, user.id, DIRECTORY_METHOD, this.ctx.clock.now());
-    if (!(await this.deps.directory.checkPassword(user, password))) {
+    if (!(await this.checkDirectoryPassword(user, password))) {
       await this.ctx.db.transaction((tx) =>
         recordPortalFailure(tx, user.id, DIRECTORY_METHOD, this.lockout, this.ctx.clock.now()),
       );
@@ -162,6 +162,25 @@ export class PortalAuthService {
     }
     await this.ctx.db.transaction((tx) => clearPortalFailures(tx, user.id, DIRECTORY_METHOD));
     return this.open(user, 'directory_password');
+  }
+
+  /**
+   * The directory's verdict. Its failures are the operator's to fix, so the person is told only that
+   * it cannot be reached and what to do now — not its address, certificate or TLS details, which
+   * the operator sees in Test connection.
+   */
+  private async checkDirectoryPassword(user: User, password: string): Promise<boolean> {
+    try {
+      return await this.deps.directory.checkPassword(user, password);
+    } catch (e) {
+      if (!(e instanceof ExternalError)) throw e;
+      throw new ExternalError(
+        'directory_unavailable',
+        'Your directory password cannot be checked right now. Try again in a few minutes, sign in another way, or contact your help desk',
+        { cause: e.code },
+        { cause: e },
+      );
+    }
   }
 
   async signInWithSecurityQuestions(

@@ -564,14 +564,18 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
     expect(e.message).toMatch(/could not be reached/);
     expectError(await admin.json('POST', '/api/directory/test'), 502, 'directory_unreachable');
     expect(await admin.json('GET', '/api/users?limit=200')).toEqual(users);
-    expectError(
+    // The person is told what to do, not the directory's address (that is for the operator).
+    const portalError = expectError(
       await portalSignIn(new ApiClient(srv.url), 'directory-password', {
         username: 'lena.ldap',
         password: 'Lena-Pass-7',
       }),
       502,
-      'directory_unreachable',
+      'directory_unavailable',
     );
+    expect(portalError.message).toMatch(/cannot be checked right now/);
+    expect(JSON.stringify(portalError)).not.toContain('127.0.0.1');
+    expect(portalError.details).toEqual({ cause: 'directory_unreachable' });
   });
 
   it.skipIf(!opensslAvailable)(
@@ -619,7 +623,9 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
           username: 'tara.tls',
           password: 'Tara-Pass-9',
         });
-        expectError(refused, 502, 'directory_certificate_rejected');
+        expect(expectError(refused, 502, 'directory_unavailable').details).toEqual({
+          cause: 'directory_certificate_rejected',
+        });
         expect(JSON.stringify(refused.body)).not.toContain('Tara-Pass-9');
         // A CA PEM that is not one is refused when saved, naming the field.
         const bad = expectError(
