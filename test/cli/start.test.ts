@@ -78,6 +78,7 @@ describe('tessera start', { timeout: 600_000 }, () => {
       password = (await first.waitFor(/Sign in as "admin" with password:\s+(\S+)/))[1]!;
       expect(first.output()).toMatch(/demo organisation/);
       expect(first.output()).toMatch(/ivan\.issuer\s+issuance_officer/);
+      expect(first.output()).toMatch(/E-mail\s+not configured \(TESSERA_SMTP_URL\)/);
       const api = new ApiClient(url!);
       expect((await api.login('admin', password)).status).toBe(200);
       expect(
