@@ -156,6 +156,38 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     await dialog.waitFor({ state: 'hidden' });
   });
 
+  it('when the e-mail cannot be sent, says so and changes nothing; the operator can show it instead', async () => {
+    const seen = smtp.received.length;
+    const rita = await admin.json<{ id: string }>('POST', '/api/users', {
+      username: `rita.${stamp}`,
+      displayName: 'Rita Refused',
+      email: 'rita@example.org',
+    });
+    await page.goto(`/operator/users/${rita.body.id}`);
+    await heading('Rita Refused').waitFor();
+    await page.getByRole('button', { name: 'Issue initial password' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Initial password for Rita Refused' });
+    expect(await dialog.textContent()).toContain('It is e-mailed to rita@example.org');
+    smtp.refuseRecipients = 'Mailbox unavailable';
+    try {
+      await dialog.getByRole('button', { name: 'Issue initial password' }).click();
+      await dialog.getByText('The initial password was not issued').waitFor();
+      expect(await dialog.textContent()).toMatch(/The e-mail could not be sent \(.*550 Mailbox unavailable/);
+      await shoot('ip-mail-failed');
+    } finally {
+      smtp.refuseRecipients = null;
+    }
+    await dialog.getByLabel('Show it here instead of e-mailing it').check();
+    await dialog.getByRole('button', { name: 'Issue initial password' }).click();
+    const shown = dialog.getByLabel('Initial password', { exact: true });
+    await shown.waitFor();
+    expect(await shown.textContent()).toMatch(/^[A-Za-z2-9]{4}(-[A-Za-z2-9]{4}){3}$/);
+    expect(smtp.received.length).toBe(seen);
+    await shoot('ip-shown-instead-of-mail');
+    await dialog.getByRole('button', { name: 'I have handed it over — close' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
   it('offers no initial password for a suspended person', async () => {
     const other = await admin.json<{ id: string }>('POST', '/api/users', {
       username: `sam.${stamp}`,
