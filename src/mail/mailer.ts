@@ -68,14 +68,25 @@ export class SmtpMailer implements Mailer {
   ) {
     this.describe = redactSmtpUrl(url);
     const u = new URL(url);
-    this.secrets = [decodeURIComponent(u.password), u.password].filter((s) => s.length > 0);
+    const user = decodeURIComponent(u.username);
+    const pass = decodeURIComponent(u.password);
+    // The password as typed and as AUTH PLAIN / AUTH LOGIN put it on the wire (a server may echo
+    // the command it refused).
+    const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+    this.secrets = pass
+      ? [
+          pass,
+          u.password,
+          b64(pass),
+          b64(`\u0000${user}\u0000${pass}`),
+          b64(`${user}\u0000${user}\u0000${pass}`),
+        ]
+      : [];
     this.transport = nodemailer.createTransport({
       host: u.hostname.replace(/^\[|\]$/g, ''),
       port: u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587,
       secure: u.protocol === 'smtps:',
-      ...(u.username
-        ? { auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } }
-        : {}),
+      ...(u.username ? { auth: { user, pass } } : {}),
       ...TIMEOUTS,
       // Never let nodemailer log the conversation (it would carry the message body).
       logger: false,
