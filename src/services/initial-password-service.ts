@@ -58,11 +58,6 @@ export class InitialPasswordService {
     this.mailer = deps.mailer ?? null;
   }
 
-  /** Whether issue() can e-mail: a mail server is configured. */
-  get canEmail(): boolean {
-    return this.mailer !== null;
-  }
-
   async issue(
     actor: Actor,
     userId: string,
@@ -90,7 +85,9 @@ export class InitialPasswordService {
     const expiresAt = new Date(at.getTime() + initialPasswordValidityHours * 3_600_000);
     // Sent before anything is stored, and outside the transaction: a mail server that refuses or
     // is unreachable leaves everything as it was (the previous outstanding password still valid),
-    // and a slow one does not hold a database transaction open while the operator waits.
+    // and a slow one does not hold a database transaction open while the operator waits. Should
+    // storing fail after a send (rare), the operator sees that error and the mailed password never
+    // works: issuing again mails a new one.
     if (mailer) await mailer.deliver(user, password, expiresAt);
     const delivery = mailer ? 'email' : 'displayed';
     await this.ctx.db.transaction(async (tx) => {
