@@ -2,6 +2,7 @@
 // services with their explicit dependencies. The CLI and the tests start Tessera through here.
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
+import { mailerFromConfig, type Mailer } from './mail/mailer.js';
 import { MasterKey } from './secrets/master-key.js';
 import { AgentHub } from './services/agent-hub.js';
 import { AuditService } from './services/audit-service.js';
@@ -13,6 +14,7 @@ import { systemClock, type Clock, type ServiceContext } from './services/context
 import { DeviceService } from './services/device-service.js';
 import { PairingService } from './services/pairing-service.js';
 import { DirectoryService } from './services/directory-service.js';
+import { InitialPasswordEmail } from './services/initial-password-mail.js';
 import { InitialPasswordService } from './services/initial-password-service.js';
 import { PortalAuthService } from './services/portal-auth-service.js';
 import { SecurityQuestionService } from './services/security-question-service.js';
@@ -50,6 +52,8 @@ export interface Runtime {
   masterKeyCreated: boolean;
   migrationsApplied: string[];
   services: Services;
+  /** Outgoing mail (TESSERA_SMTP_URL); null when none is configured and nothing is e-mailed. */
+  mailer: Mailer | null;
   /** Live agent sockets (in this process) and the card connections relayed through them. */
   agentHub: AgentHub;
   /** How services reach cards: the readers of a person's paired agents. */
@@ -115,7 +119,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       sessionIdleMinutes: config.sessionIdleMinutes,
     });
     const directory = new DirectoryService(ctx, masterKey, users);
-    const initialPasswords = new InitialPasswordService(ctx);
+    const mailer = mailerFromConfig(config);
+    const initialPasswords = new InitialPasswordService(ctx, {
+      settings,
+      mailer: mailer ? new InitialPasswordEmail(mailer, `${config.externalUrl}/portal`) : null,
+    });
     const securityQuestions = new SecurityQuestionService(ctx, settings);
     const services: Services = {
       auth,
@@ -153,6 +161,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       masterKeyCreated,
       migrationsApplied,
       services,
+      mailer,
       agentHub,
       cardAccess,
       demoAgents: null,

@@ -88,6 +88,12 @@ function printBanner(
   line(`  Operator portal  ${base}/operator`);
   line(`  User portal      ${base}/portal`);
   line(`  API docs         ${base}/api/docs`);
+  // Credentials stay out of the banner: describe is the SMTP URL with user and password masked.
+  line(
+    rt.mailer
+      ? `  E-mail           ${rt.mailer.describe} (initial passwords are e-mailed)`
+      : '  E-mail           not configured (TESSERA_SMTP_URL): initial passwords are shown to the operator',
+  );
   line();
   if (admin.password) {
     line(`  Sign in as "${admin.username}" with password:  ${admin.password}`);

@@ -20,6 +20,14 @@ export interface Config {
   /** Cookies marked Secure: on when externalUrl is https. */
   secureCookies: boolean;
   pki: { caAlgorithm: string; crlValidityHours: number };
+  /**
+   * Outgoing mail: `smtp://[user:pass@]host[:port]` (STARTTLS when offered) or `smtps://…` (TLS
+   * from the start). Unset: no e-mail is sent (initial passwords are shown to the operator). Holds
+   * a secret: print it only through redactSmtpUrl().
+   */
+  smtpUrl: string | undefined;
+  /** The From of Tessera's e-mails. */
+  mailFrom: string;
 }
 
 export type ConfigOverrides = Partial<Omit<Config, 'pki'>> & { pki?: Partial<Config['pki']> };
@@ -30,6 +38,18 @@ const envNumber = (v: string | undefined): number | undefined => {
   if (!Number.isFinite(n)) throw new Error(`Expected a number, got "${v}"`);
   return n;
 };
+
+/** The SMTP URL with its password (and user name) replaced, fit for logs and messages. */
+export function redactSmtpUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username) u.username = '***';
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
+  }
+}
 
 const pick = <T>(...vals: (T | undefined)[]): T | undefined => vals.find((v) => v !== undefined);
 
@@ -57,6 +77,28 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   } catch {
     throw new Error(`TESSERA_EXTERNAL_URL must be an absolute URL, got "${externalUrl}"`);
   }
+  const smtpUrl = pick(overrides.smtpUrl, env.TESSERA_SMTP_URL || undefined, fromFile.smtpUrl);
+  if (smtpUrl !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(smtpUrl);
+    } catch {
+      u = undefined;
+    }
+    // The value carries the mail password, maybe where a scheme or host should be: name the
+    // expected shape, never echo what was given.
+    if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname)
+      throw new Error(
+        'TESSERA_SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465',
+      );
+  }
+  const mailFrom =
+    pick(overrides.mailFrom, env.TESSERA_MAIL_FROM || undefined, fromFile.mailFrom) ??
+    `Tessera <tessera@${new URL(externalUrl).hostname.replace(/^\[|\]$/g, '')}>`;
+  if (!/^[^@\s<>]+@[^@\s<>]+$|<[^@\s<>]+@[^@\s<>]+>$/.test(mailFrom.trim()))
+    throw new Error(
+      `TESSERA_MAIL_FROM must be an address (name@example.org or "Name <name@example.org>"), got "${mailFrom}"`,
+    );
   const dataDir = resolve(pick(overrides.dataDir, env.TESSERA_DATA_DIR, fromFile.dataDir) ?? './data');
   const cfg: Config = {
     host,
@@ -101,6 +143,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
           fromFile.pki?.crlValidityHours,
         ) ?? 24,
     },
+    smtpUrl,
+    mailFrom,
   };
   return cfg;
 }

@@ -1,7 +1,8 @@
 // One-time initial passwords for the user portal (reference 000: "enter the Initial Password").
-// An operator issues one; it is shown once (or handed to a mailer when one is plugged in), kept
-// only as a scrypt hash, valid for a limited time, burnt after too many wrong tries, consumed by
-// its first successful use, and superseded by the next one issued.
+// An operator issues one; it is e-mailed to its owner when mail is configured and they have an
+// address (else shown once to the operator), kept only as a scrypt hash, valid for the configured
+// time, burnt after the configured number of wrong tries, consumed by its first successful use,
+// and superseded by the next one issued.
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { hashPassword, randomPassword, verifyPassword } from '../secrets/password.js';
 import { appendAudit } from '../store/audit-repo.js';
@@ -13,27 +14,31 @@ import {
 } from '../store/portal-auth-repo.js';
 import { getUser, type User } from '../store/users-repo.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
-
-export interface InitialPasswordOptions {
-  /** How long an initial password stays valid (default 72 h). */
-  ttlHours: number;
-  /** Wrong tries before it is burnt (default 5). */
-  maxAttempts: number;
-}
-
-export const DEFAULT_INITIAL_PASSWORD_OPTIONS: InitialPasswordOptions = { ttlHours: 72, maxAttempts: 5 };
+import type { SettingsService } from './settings-service.js';
 
 /**
- * Delivers an initial password to its owner (e-mail arrives with the notification service). When
- * deliver() resolves true the password was sent and is not returned to the operator.
+ * Delivers an initial password to its owner's e-mail address. Resolves once the mail server took
+ * the message; throws a typed error (mail_failed) that never carries the password otherwise.
  */
 export interface InitialPasswordMailer {
-  deliver(user: User, password: string, expiresAt: Date): Promise<boolean>;
+  deliver(user: User, password: string, expiresAt: Date): Promise<void>;
 }
+
+export interface InitialPasswordDeps {
+  /** Validity and attempts are read from the security settings at each issue. */
+  settings: SettingsService;
+  /** E-mail delivery; null when no mail server is configured. */
+  mailer?: InitialPasswordMailer | null;
+}
+
+/** How the operator wants it delivered: e-mail when possible (default), or shown to them. */
+export type InitialPasswordDeliveryChoice = 'auto' | 'email' | 'displayed';
 
 export interface IssuedInitialPassword {
   /** Present only when shown to the operator (not when e-mailed). */
   password?: string;
+  /** The address it was sent to, when e-mailed. */
+  email?: string;
   expiresAt: string;
   delivery: 'displayed' | 'email';
 }
@@ -42,37 +47,55 @@ export type InitialPasswordCheck =
   { ok: true } | { ok: false; reason: 'none' | 'expired' | 'wrong' | 'burnt' };
 
 export class InitialPasswordService {
-  private mailer: InitialPasswordMailer | null = null;
+  private readonly settings: SettingsService;
+  private readonly mailer: InitialPasswordMailer | null;
 
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly opts: InitialPasswordOptions = DEFAULT_INITIAL_PASSWORD_OPTIONS,
-  ) {}
-
-  /** Plugs in e-mail delivery (the notification service, when mail is configured). */
-  useMailer(mailer: InitialPasswordMailer | null): void {
-    this.mailer = mailer;
+    deps: InitialPasswordDeps,
+  ) {
+    this.settings = deps.settings;
+    this.mailer = deps.mailer ?? null;
   }
 
-  async issue(actor: Actor, userId: string): Promise<IssuedInitialPassword> {
+  async issue(
+    actor: Actor,
+    userId: string,
+    choice: InitialPasswordDeliveryChoice = 'auto',
+  ): Promise<IssuedInitialPassword> {
     const user = await getUser(this.ctx.db, userId);
     if (!user) throw new NotFoundError('user', userId);
     if (user.state !== 'active')
       throw new ValidationError(
         `This person is ${user.state}: reactivate them before issuing an initial password`,
       );
+    if (choice === 'email' && !this.mailer)
+      throw new ValidationError(
+        'E-mail is not configured on this server (TESSERA_SMTP_URL): issue it to be shown instead',
+      );
+    if (choice === 'email' && !user.email)
+      throw new ValidationError(
+        'This person has no e-mail address: add one on their page, or issue it to be shown instead',
+      );
+    const mailer = choice !== 'displayed' && user.email ? this.mailer : null;
+    const { initialPasswordValidityHours, initialPasswordMaxAttempts } = await this.settings.getSecurity();
     const password = randomPassword();
     const hash = await hashPassword(password);
     const at = this.ctx.clock.now();
-    const expiresAt = new Date(at.getTime() + this.opts.ttlHours * 3_600_000);
-    const emailed = this.mailer && user.email ? await this.mailer.deliver(user, password, expiresAt) : false;
-    const delivery = emailed ? 'email' : 'displayed';
+    const expiresAt = new Date(at.getTime() + initialPasswordValidityHours * 3_600_000);
+    // Sent before anything is stored, and outside the transaction: a mail server that refuses or
+    // is unreachable leaves everything as it was (the previous outstanding password still valid),
+    // and a slow one does not hold a database transaction open while the operator waits. Should
+    // storing fail after a send (rare), the operator sees that error and the mailed password never
+    // works: issuing again mails a new one.
+    if (mailer) await mailer.deliver(user, password, expiresAt);
+    const delivery = mailer ? 'email' : 'displayed';
     await this.ctx.db.transaction(async (tx) => {
       const superseded = await finishOutstandingInitialPasswords(tx, userId, 'superseded', at);
       const rec = await insertInitialPassword(tx, {
         userId,
         passwordHash: hash,
-        maxAttempts: this.opts.maxAttempts,
+        maxAttempts: initialPasswordMaxAttempts,
         issuedBy: actor.id,
         issuedAt: at,
         expiresAt,
@@ -82,12 +105,23 @@ export class InitialPasswordService {
         action: 'initial_password.issued',
         targetType: 'user',
         targetId: userId,
-        details: { initialPasswordId: rec.id, expiresAt: expiresAt.toISOString(), delivery, superseded },
+        details: {
+          initialPasswordId: rec.id,
+          expiresAt: expiresAt.toISOString(),
+          maxAttempts: initialPasswordMaxAttempts,
+          delivery,
+          ...(mailer ? { email: user.email } : {}),
+          superseded,
+        },
         correlationId: actor.correlationId ?? null,
         at,
       });
     });
-    return { ...(emailed ? {} : { password }), expiresAt: expiresAt.toISOString(), delivery };
+    return {
+      ...(mailer ? { email: user.email! } : { password }),
+      expiresAt: expiresAt.toISOString(),
+      delivery,
+    };
   }
 
   /** Whether the person holds a usable (outstanding, unexpired) initial password right now. */

@@ -13,7 +13,14 @@ export interface SecuritySettings {
   issuanceRetryForUser: boolean;
   portalAuthMethods: PortalAuthMethod[];
   securityQuestionCount: number;
+  /** How long an initial password stays valid once issued (hours). */
+  initialPasswordValidityHours: number;
+  /** Wrong tries that burn an initial password. */
+  initialPasswordMaxAttempts: number;
 }
+
+export const INITIAL_PASSWORD_VALIDITY_HOURS = { min: 1, max: 720 } as const;
+export const INITIAL_PASSWORD_MAX_ATTEMPTS = { min: 1, max: 20 } as const;
 
 export const DEFAULT_SECURITY_SETTINGS: SecuritySettings = {
   initialPinDisplayMode: 'disguised',
@@ -21,7 +28,11 @@ export const DEFAULT_SECURITY_SETTINGS: SecuritySettings = {
   issuanceRetryForUser: true,
   portalAuthMethods: ['initial_password', 'security_questions'],
   securityQuestionCount: 3,
+  initialPasswordValidityHours: 72,
+  initialPasswordMaxAttempts: 5,
 };
+
+const intIn = (v: number, r: { min: number; max: number }) => Number.isInteger(v) && v >= r.min && v <= r.max;
 
 const KEY = 'security';
 
@@ -46,6 +57,14 @@ export class SettingsService {
       s.securityQuestionCount > 10
     )
       throw new ValidationError('The number of security questions must be 1-10');
+    const V = INITIAL_PASSWORD_VALIDITY_HOURS;
+    if (!intIn(s.initialPasswordValidityHours, V))
+      throw new ValidationError(
+        `The initial password validity must be a whole number of hours, ${V.min}-${V.max} (${V.max} h = 30 days)`,
+      );
+    const A = INITIAL_PASSWORD_MAX_ATTEMPTS;
+    if (!intIn(s.initialPasswordMaxAttempts, A))
+      throw new ValidationError(`The initial password attempts must be ${A.min}-${A.max}`);
     return this.ctx.db.transaction(async (tx) => {
       // Read inside the transaction: PGlite has one connection, and a read outside would wait on it.
       const before = await this.getSecurity(tx);

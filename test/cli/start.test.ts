@@ -76,8 +76,11 @@ describe('tessera start', { timeout: 600_000 }, () => {
     try {
       const [, url] = await first.waitFor(/Operator portal\s+(http:\/\/127\.0\.0\.1:\d+)\/operator/);
       password = (await first.waitFor(/Sign in as "admin" with password:\s+(\S+)/))[1]!;
+      // The banner is written line by line: read the rest once its last line is out.
+      await first.waitFor(/Stop with Ctrl-C/);
       expect(first.output()).toMatch(/demo organisation/);
       expect(first.output()).toMatch(/ivan\.issuer\s+issuance_officer/);
+      expect(first.output()).toMatch(/E-mail\s+not configured \(TESSERA_SMTP_URL\)/);
       const api = new ApiClient(url!);
       expect((await api.login('admin', password)).status).toBe(200);
       expect(
@@ -93,6 +96,7 @@ describe('tessera start', { timeout: 600_000 }, () => {
     const second = startCli(['start'], env);
     try {
       const [, url] = await second.waitFor(/Operator portal\s+(http:\/\/127\.0\.0\.1:\d+)\/operator/);
+      await second.waitFor(/Stop with Ctrl-C/);
       expect(second.output()).toMatch(/password printed at first start/);
       expect(second.output()).not.toMatch(/demo organisation was created/);
       const api = new ApiClient(url!);

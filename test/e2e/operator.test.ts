@@ -270,12 +270,20 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     await heading('Security settings').waitFor();
     await page.getByLabel('Disguised').check();
     await page.getByLabel('Enable issuance retry for user').check();
+    await page.getByLabel('Initial password validity (hours)').fill('24');
+    await page.getByLabel('Initial password attempts').fill('3');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
     await page.reload();
     await heading('Security settings').waitFor();
     expect(await page.getByLabel('Disguised').isChecked()).toBe(true);
     expect(await page.getByLabel('Enable issuance retry for user').isChecked()).toBe(true);
+    expect(await page.getByLabel('Initial password validity (hours)').inputValue()).toBe('24');
+    expect(await page.getByLabel('Initial password attempts').inputValue()).toBe('3');
+    // Out of range: the server refuses it and says what is allowed.
+    await page.getByLabel('Initial password validity (hours)').fill('721');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('The settings were not saved').waitFor();
     await expectLabelledControls(page);
     await shoot('10-settings');
   });

@@ -1,6 +1,6 @@
 // The operator pages the user portal depends on, in Chromium against a real server: an operator
 // issues an initial password on the User page (shown once, and it really signs the person in to
-// the portal); an administrator edits the security questions (client checks, then a question
+// the portal; e-mailed over real SMTP to a person with an address); an administrator edits the security questions (client checks, then a question
 // someone answered is refused removal and kept deactivated) and the number each person answers;
 // and the directory page is configured against a real slapd, tested, synced (the people appear
 // in the user list) — with the bind password never rendered back into the page.
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
+import { startSmtp, type TestSmtp } from '../support/smtp.js';
 import {
   ROOT_DN,
   ROOT_PW,
@@ -31,6 +32,7 @@ type Question = { id: string; text: string; active: boolean };
 
 describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium', { timeout: 180_000 }, () => {
   let server: TestServer;
+  let smtp: TestSmtp;
   let admin: ApiClient;
   let browser: Browser;
   let context: BrowserContext;
@@ -50,7 +52,8 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
 
   beforeAll(async () => {
     await ensureWebBuilt();
-    server = await startTestServer();
+    smtp = await startSmtp();
+    server = await startTestServer({ config: { smtpUrl: smtp.url } });
     admin = new ApiClient(server.url);
     expect((await admin.login(server.admin.username, server.admin.password)).status).toBe(200);
     const created = await admin.json<{ id: string }>('POST', '/api/users', {
@@ -70,6 +73,7 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     await context?.close();
     await browser?.close();
     await server?.close();
+    await smtp?.close();
   });
 
   it('issues an initial password on the User page, shows it once, and it signs the person in', async () => {
@@ -125,34 +129,58 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     portal.csrf = body.csrfToken;
   });
 
-  it('says the password was e-mailed, and shows none, when a mailer delivered it', async () => {
-    const sent: string[] = [];
-    server.rt.services.initialPasswords.useMailer({
-      deliver: async (user) => {
-        sent.push(user.username);
-        return true;
-      },
+  it('says the password was e-mailed, and shows none, when mail is configured', async () => {
+    const seen = smtp.received.length;
+    const mailed = await admin.json<{ id: string }>('POST', '/api/users', {
+      username: `mo.${stamp}`,
+      displayName: 'Mo Mail',
+      email: 'mo@example.org',
     });
+    await page.goto(`/operator/users/${mailed.body.id}`);
+    await heading('Mo Mail').waitFor();
+    await page.getByRole('button', { name: 'Issue initial password' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Initial password for Mo Mail' });
+    await dialog.getByRole('button', { name: 'Issue initial password' }).click();
+    await dialog.getByText('The initial password was e-mailed to').waitFor();
+    expect(await dialog.textContent()).toContain('mo@example.org');
+    expect(await dialog.getByLabel('Initial password', { exact: true }).count()).toBe(0);
+    const mail = await smtp.next(seen);
+    expect(mail.rcptTo).toEqual(['mo@example.org']);
+    expect(mail.text).toContain(`mo.${stamp}`);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  it('when the e-mail cannot be sent, says so and changes nothing; the operator can show it instead', async () => {
+    const seen = smtp.received.length;
+    const rita = await admin.json<{ id: string }>('POST', '/api/users', {
+      username: `rita.${stamp}`,
+      displayName: 'Rita Refused',
+      email: 'rita@example.org',
+    });
+    await page.goto(`/operator/users/${rita.body.id}`);
+    await heading('Rita Refused').waitFor();
+    await page.getByRole('button', { name: 'Issue initial password' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Initial password for Rita Refused' });
+    expect(await dialog.textContent()).toContain('It is e-mailed to rita@example.org');
+    smtp.refuseRecipients = 'Mailbox unavailable';
     try {
-      const mailed = await admin.json<{ id: string }>('POST', '/api/users', {
-        username: `mo.${stamp}`,
-        displayName: 'Mo Mail',
-        email: 'mo@example.org',
-      });
-      await page.goto(`/operator/users/${mailed.body.id}`);
-      await heading('Mo Mail').waitFor();
-      await page.getByRole('button', { name: 'Issue initial password' }).click();
-      const dialog = page.getByRole('dialog', { name: 'Initial password for Mo Mail' });
       await dialog.getByRole('button', { name: 'Issue initial password' }).click();
-      await dialog.getByText('The initial password was e-mailed to').waitFor();
-      expect(await dialog.textContent()).toContain('mo@example.org');
-      expect(await dialog.getByLabel('Initial password', { exact: true }).count()).toBe(0);
-      expect(sent).toEqual([`mo.${stamp}`]);
-      await dialog.getByRole('button', { name: 'Done' }).click();
-      await dialog.waitFor({ state: 'hidden' });
+      await dialog.getByText('The initial password was not issued').waitFor();
+      expect(await dialog.textContent()).toMatch(/The e-mail could not be sent \(.*550 Mailbox unavailable/);
+      await shoot('ip-mail-failed');
     } finally {
-      server.rt.services.initialPasswords.useMailer(null);
+      smtp.refuseRecipients = null;
     }
+    await dialog.getByLabel('Show it here instead of e-mailing it').check();
+    await dialog.getByRole('button', { name: 'Issue initial password' }).click();
+    const shown = dialog.getByLabel('Initial password', { exact: true });
+    await shown.waitFor();
+    expect(await shown.textContent()).toMatch(/^[A-Za-z2-9]{4}(-[A-Za-z2-9]{4}){3}$/);
+    expect(smtp.received.length).toBe(seen);
+    await shoot('ip-shown-instead-of-mail');
+    await dialog.getByRole('button', { name: 'I have handed it over — close' }).click();
+    await dialog.waitFor({ state: 'hidden' });
   });
 
   it('offers no initial password for a suspended person', async () => {

@@ -39,7 +39,7 @@ describe('portal authentication service', () => {
       sessionTtlMinutes: 60,
       sessionIdleMinutes: 30,
     });
-    ip = new InitialPasswordService(f.ctx);
+    ip = new InitialPasswordService(f.ctx, { settings: f.settings });
     sq = new SecurityQuestionService(f.ctx, f.settings);
     dir = new DirectoryService(f.ctx, key, new UserService(f.ctx));
     portal = new PortalAuthService(f.ctx, {

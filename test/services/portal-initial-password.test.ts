@@ -1,7 +1,11 @@
 // Initial passwords: issued once, hashed at rest, expiring, burnt after 5 wrong tries, consumed
-// by use, superseded by the next; audited without the password. On PGlite and PostgreSQL.
+// by use, superseded by the next; audited without the password. Validity and attempts come from
+// the security settings at issue time. A mailer that fails changes nothing. On PGlite and
+// PostgreSQL. (Real SMTP delivery: test/http/initial-password-mail.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MailError } from '../../src/mail/mailer.js';
 import { InitialPasswordService } from '../../src/services/initial-password-service.js';
+import { DEFAULT_SECURITY_SETTINGS } from '../../src/services/settings-service.js';
 import type { User } from '../../src/store/users-repo.js';
 import { engines } from '../support/db.js';
 import { admin, auditActions, portalFixture, type PortalFixture } from './portal-support.js';
@@ -12,7 +16,7 @@ for (const engine of await engines()) {
     let svc: InitialPasswordService;
     beforeAll(async () => {
       f = await portalFixture(engine);
-      svc = new InitialPasswordService(f.ctx);
+      svc = new InitialPasswordService(f.ctx, { settings: f.settings });
     });
     afterAll(async () => f?.t.drop());
 
@@ -73,29 +77,106 @@ for (const engine of await engines()) {
       expect(statuses.map((s) => s.status).sort()).toEqual(['consumed', 'superseded']);
     });
 
-    it('a plugged-in mailer receives it instead of the operator; unknown or suspended people are refused', async () => {
+    it('a mailer receives it instead of the operator; unknown or suspended people are refused', async () => {
       const mailed: { user: User; password: string }[] = [];
-      const withMail = new InitialPasswordService(f.ctx, { ttlHours: 1, maxAttempts: 3 });
-      withMail.useMailer({
-        deliver: async (user, password) => {
-          mailed.push({ user, password });
-          return true;
+      const withMail = new InitialPasswordService(f.ctx, {
+        settings: f.settings,
+        mailer: {
+          deliver: async (user, password) => {
+            mailed.push({ user, password });
+          },
         },
       });
       const u = await f.user('mia.mail', { email: 'mia@example.org' });
       const issued = await withMail.issue(admin, u.id);
-      expect(issued).toEqual({ delivery: 'email', expiresAt: expect.any(String) });
+      expect(issued).toEqual({ delivery: 'email', email: 'mia@example.org', expiresAt: expect.any(String) });
       expect(mailed).toHaveLength(1);
       expect(await withMail.check(u.id, mailed[0]!.password)).toEqual({ ok: true });
-      // No e-mail address: shown to the operator.
+      // The operator may choose to show it instead (the person is at the desk, or mail is down).
+      const shown = await withMail.issue(admin, u.id, 'displayed');
+      expect(shown.delivery).toBe('displayed');
+      expect(mailed).toHaveLength(1);
+      expect(await withMail.check(u.id, shown.password!)).toEqual({ ok: true });
+      // No e-mail address: shown to the operator, unless e-mail was insisted on.
       const v = await f.user('no.mail');
       expect((await withMail.issue(admin, v.id)).delivery).toBe('displayed');
+      await expect(withMail.issue(admin, v.id, 'email')).rejects.toMatchObject({ code: 'validation_failed' });
+      await expect(svc.issue(admin, u.id, 'email')).rejects.toThrow(/E-mail is not configured/);
       await expect(svc.issue(admin, '00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
         code: 'not_found',
       });
       const s = await f.user('sus.pended', { roles: ['user'] });
       await f.t.db.query("UPDATE users SET state = 'suspended' WHERE id = $1", [s.id]);
       await expect(svc.issue(admin, s.id)).rejects.toMatchObject({ code: 'validation_failed' });
+    });
+
+    it('a mailer that fails changes nothing: the previous password stays valid, nothing is audited', async () => {
+      const failing = new InitialPasswordService(f.ctx, {
+        settings: f.settings,
+        mailer: {
+          deliver: async () => {
+            throw new MailError('the mail server answered 550 no');
+          },
+        },
+      });
+      const u = await f.user('fay.fail', { email: 'fay@example.org' });
+      const first = await svc.issue(admin, u.id);
+      const before = await auditActions(f, u.id);
+      await expect(failing.issue(admin, u.id)).rejects.toMatchObject({ code: 'mail_failed' });
+      expect(await auditActions(f, u.id)).toEqual(before);
+      const rows = await f.t.db.query<{ status: string }>(
+        'SELECT status FROM initial_passwords WHERE user_id = $1',
+        [u.id],
+      );
+      expect(rows.map((r) => r.status)).toEqual(['outstanding']);
+      expect(await svc.check(u.id, first.password!)).toEqual({ ok: true });
+    });
+
+    it('takes its validity and attempts from the security settings at issue time', async () => {
+      await f.settings.putSecurity(admin, {
+        ...DEFAULT_SECURITY_SETTINGS,
+        initialPasswordValidityHours: 1,
+        initialPasswordMaxAttempts: 2,
+      });
+      try {
+        const u = await f.user('val.idity');
+        const issued = await svc.issue(admin, u.id);
+        expect(new Date(issued.expiresAt).getTime() - f.clock.now().getTime()).toBe(3_600_000);
+        f.clock.advance(3_600_000 - 1);
+        expect(await svc.hasOutstanding(u.id)).toBe(true);
+        f.clock.advance(1);
+        expect(await svc.hasOutstanding(u.id)).toBe(false);
+        expect(await svc.check(u.id, issued.password!)).toEqual({ ok: false, reason: 'expired' });
+
+        const a = await f.user('two.tries');
+        const two = await svc.issue(admin, a.id);
+        expect(await svc.check(a.id, 'nope-1')).toEqual({ ok: false, reason: 'wrong' });
+        expect(await svc.check(a.id, 'nope-2')).toEqual({ ok: false, reason: 'burnt' });
+        expect(await svc.check(a.id, two.password!)).toEqual({ ok: false, reason: 'none' });
+
+        // A record keeps the limits it was issued with when the settings change afterwards.
+        const k = await f.user('kept.limits');
+        const kept = await svc.issue(admin, k.id);
+        await f.settings.putSecurity(admin, DEFAULT_SECURITY_SETTINGS);
+        expect(await svc.check(k.id, 'nope-1')).toEqual({ ok: false, reason: 'wrong' });
+        expect(await svc.check(k.id, 'nope-2')).toEqual({ ok: false, reason: 'burnt' });
+        expect(kept.expiresAt).toBe(new Date(f.clock.now().getTime() + 3_600_000).toISOString());
+      } finally {
+        await f.settings.putSecurity(admin, DEFAULT_SECURITY_SETTINGS);
+      }
+    });
+
+    it('refuses validity and attempts out of range', async () => {
+      for (const bad of [
+        { initialPasswordValidityHours: 0 },
+        { initialPasswordValidityHours: 721 },
+        { initialPasswordValidityHours: 1.5 },
+        { initialPasswordMaxAttempts: 0 },
+        { initialPasswordMaxAttempts: 21 },
+      ])
+        await expect(
+          f.settings.putSecurity(admin, { ...DEFAULT_SECURITY_SETTINGS, ...bad }),
+        ).rejects.toMatchObject({ code: 'validation_failed' });
     });
   });
 }

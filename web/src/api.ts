@@ -176,8 +176,9 @@ export const api = {
       post<User>(`/api/users/${enc(id)}/${action}`, reason ? { reason } : {}),
     devices: (id: string) => request<{ items: Device[] }>('GET', `/api/users/${enc(id)}/devices`),
     /** A one-time password for the user portal; supersedes any earlier one. Shown once. */
-    issueInitialPassword: (id: string) =>
-      post<IssuedInitialPassword>(`/api/users/${enc(id)}/initial-password`),
+    /** 'auto': e-mailed when the server sends mail and the person has an address, else shown. */
+    issueInitialPassword: (id: string, delivery: 'auto' | 'displayed' = 'auto') =>
+      post<IssuedInitialPassword>(`/api/users/${enc(id)}/initial-password`, { delivery }),
   },
 
   devices: {

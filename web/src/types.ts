@@ -68,6 +68,8 @@ export interface Meta {
   version: string;
   demo: boolean;
   externalUrl: string;
+  /** The server sends e-mail (TESSERA_SMTP_URL is set). */
+  mail: boolean;
 }
 
 // ---- Users ---------------------------------------------------------------------------------
@@ -237,6 +239,10 @@ export interface Settings {
   issuanceRetryForUser: boolean;
   portalAuthMethods: PortalAuthMethod[];
   securityQuestionCount: number;
+  /** Hours an initial password stays valid once issued (1-720). */
+  initialPasswordValidityHours: number;
+  /** Wrong tries that burn an initial password (1-20). */
+  initialPasswordMaxAttempts: number;
 }
 
 // ---- User portal prerequisites: initial passwords, security questions, directory -------------
@@ -244,6 +250,8 @@ export interface Settings {
 /** POST /api/users/:id/initial-password (201). `password` is absent when it was e-mailed. */
 export interface IssuedInitialPassword {
   password?: string;
+  /** The address it was sent to, when e-mailed. */
+  email?: string;
   expiresAt: string;
   delivery: 'displayed' | 'email';
 }

@@ -26,7 +26,12 @@ export const metaRoutes =
           tags: ['meta'],
           summary: 'Version and deployment facts the web app needs before sign-in',
           response: {
-            200: Type.Object({ version: Type.String(), demo: Type.Boolean(), externalUrl: Type.String() }),
+            200: Type.Object({
+              version: Type.String(),
+              demo: Type.Boolean(),
+              externalUrl: Type.String(),
+              mail: Type.Boolean({ description: 'Whether the server sends e-mail (TESSERA_SMTP_URL)' }),
+            }),
           },
         },
       },
@@ -34,7 +39,12 @@ export const metaRoutes =
         const [row] = await rt.db.query<{ value: boolean }>(
           "SELECT value FROM settings WHERE key = 'demo_seeded'",
         );
-        return { version: VERSION, demo: row?.value === true, externalUrl: rt.config.externalUrl };
+        return {
+          version: VERSION,
+          demo: row?.value === true,
+          externalUrl: rt.config.externalUrl,
+          mail: rt.mailer !== null,
+        };
       },
     );
 

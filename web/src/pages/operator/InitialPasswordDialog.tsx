@@ -1,7 +1,9 @@
 // Issue initial password: a one-time password a person uses to sign in to the user portal and
 // issue their own card. The server keeps only its hash, so this dialog is the one place it is ever
 // shown; it lives in component state only and is gone when the dialog closes (nothing is cached,
-// logged or put in the URL). Issuing again supersedes the earlier password.
+// logged or put in the URL). Issuing again supersedes the earlier password. When the server sends
+// mail and the person has an address it is e-mailed instead, unless the operator chooses to show
+// it (the person is at the desk, or the mail server is down: a failed e-mail changes nothing).
 import { useState } from 'react';
 import { api } from '../../api';
 import { Dialog } from '../../components/Dialog';
@@ -15,12 +17,16 @@ import type { IssuedInitialPassword, User } from '../../types';
 export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: () => void }) {
   const { meta } = useSession();
   const [issued, setIssued] = useState<IssuedInitialPassword | null>(null);
+  const [showHere, setShowHere] = useState(false);
+  const canEmail = !!meta?.mail && !!user.email;
   const act = useAction();
   // The address people reach the server by (from the server's configuration), else this browser's.
   const portalUrl = `${(meta?.externalUrl || window.location.origin).replace(/\/+$/, '')}/portal`;
 
   const issue = async () => {
-    const r = await act.run(() => api.users.issueInitialPassword(user.id));
+    const r = await act.run(() =>
+      api.users.issueInitialPassword(user.id, canEmail && showHere ? 'displayed' : 'auto'),
+    );
     if (r) setIssued(r);
   };
 
@@ -66,18 +72,33 @@ export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: 
               audit log (never the password).
             </li>
             <li>
-              {user.email
-                ? `When e-mail is configured it is sent to ${user.email}; otherwise it is shown here, once.`
+              {canEmail
+                ? `It is e-mailed to ${user.email}, unless you choose to show it here.`
                 : 'It is shown here, once: nobody can display it again afterwards.'}
             </li>
           </ul>
+          {canEmail && (
+            <div className="check">
+              <input
+                type="checkbox"
+                id="ip-show-here"
+                checked={showHere}
+                onChange={(e) => setShowHere(e.target.checked)}
+                aria-describedby="ip-show-here-hint"
+              />
+              <label htmlFor="ip-show-here">Show it here instead of e-mailing it</label>
+              <span className="check__hint" id="ip-show-here-hint">
+                For a person at the desk, or when the e-mail could not be sent.
+              </span>
+            </div>
+          )}
         </>
       ) : (
         <>
           {issued.delivery === 'email' || issued.password === undefined ? (
             <p className="notice" role="note">
-              The initial password was e-mailed to <strong>{user.email ?? 'the person’s address'}</strong>. It
-              is not shown here.
+              The initial password was e-mailed to{' '}
+              <strong>{issued.email ?? user.email ?? 'the person’s address'}</strong>. It is not shown here.
             </p>
           ) : (
             <>

@@ -1,5 +1,6 @@
 // Security settings: how the initial PIN is handled at issuance, whether users may retry a failed
-// self-issuance, and how people prove who they are in the user portal.
+// self-issuance, how people prove who they are in the user portal, and how long and for how many
+// tries an initial password is good.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
@@ -146,6 +147,36 @@ function SettingsForm({ initial }: { initial: Settings }) {
             <span className="field-hint" id="set-questions-hint">
               How many questions each person answers.{' '}
               <Link to="/operator/security-questions">Edit the questions</Link>
+            </span>
+          </div>
+          <div className="field field--narrow">
+            <label htmlFor="set-ip-validity">Initial password validity (hours)</label>
+            <NumberInput
+              id="set-ip-validity"
+              min={1}
+              max={720}
+              value={s.initialPasswordValidityHours}
+              onValue={(v) => set('initialPasswordValidityHours', v)}
+              aria-describedby="set-ip-validity-hint"
+            />
+            <span className="field-hint" id="set-ip-validity-hint">
+              How long a newly issued initial password can be used: 1 to 720 hours (30 days). Passwords
+              already issued keep the validity they were issued with.
+            </span>
+          </div>
+          <div className="field field--narrow">
+            <label htmlFor="set-ip-attempts">Initial password attempts</label>
+            <NumberInput
+              id="set-ip-attempts"
+              min={1}
+              max={20}
+              value={s.initialPasswordMaxAttempts}
+              onValue={(v) => set('initialPasswordMaxAttempts', v)}
+              aria-describedby="set-ip-attempts-hint"
+            />
+            <span className="field-hint" id="set-ip-attempts-hint">
+              Wrong tries (1 to 20) after which an initial password stops working; the help desk then issues a
+              new one.
             </span>
           </div>
         </section>

@@ -1,0 +1,85 @@
+// The e-mail that carries an initial password to its owner: what it is, where the portal is, the
+// username, the password, until when it is valid and that it works once. Plain text and simple
+// HTML. The password is handed to the mailer as a secret, so a failure never repeats it.
+import { MailError, type Mailer, type MailMessage } from '../mail/mailer.js';
+import type { User } from '../store/users-repo.js';
+import type { InitialPasswordMailer } from './initial-password-service.js';
+
+/** "2026-11-24 10:00 UTC": unambiguous for a reader in any time zone. */
+const formatUtc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export function initialPasswordMessage(
+  user: Pick<User, 'displayName' | 'username' | 'email'>,
+  password: string,
+  expiresAt: Date,
+  portalUrl: string,
+): MailMessage {
+  const until = formatUtc(expiresAt);
+  const text = [
+    `Hello ${user.displayName},`,
+    '',
+    'An initial password was issued for you. With it you sign in to the Tessera user portal once,',
+    'to issue your smart card and choose its PIN.',
+    '',
+    `  Portal:    ${portalUrl}`,
+    `  Username:  ${user.username}`,
+    `  Password:  ${password}`,
+    '',
+    `It works once and is valid until ${until}. After that, or after too many wrong tries,`,
+    'ask your help desk for a new one.',
+    '',
+    'Open the portal on a computer with the Tessera agent, insert your card, choose Start and enter',
+    'your username and this password.',
+    '',
+    'If you did not expect this e-mail, tell your help desk and do not use the password.',
+    '',
+  ].join('\n');
+  const h = escapeHtml;
+  const html = `<!doctype html>
+<html><body style="font-family: sans-serif; line-height: 1.4">
+<p>Hello ${h(user.displayName)},</p>
+<p>An initial password was issued for you. With it you sign in to the Tessera user portal once, to issue your smart card and choose its PIN.</p>
+<table style="border-collapse: collapse">
+<tr><th style="text-align: left; padding-right: 1em">Portal</th><td><a href="${h(portalUrl)}">${h(portalUrl)}</a></td></tr>
+<tr><th style="text-align: left; padding-right: 1em">Username</th><td><code>${h(user.username)}</code></td></tr>
+<tr><th style="text-align: left; padding-right: 1em">Password</th><td><code style="font-size: 1.2em">${h(password)}</code></td></tr>
+</table>
+<p>It works <strong>once</strong> and is valid until <strong>${h(until)}</strong>. After that, or after too many wrong tries, ask your help desk for a new one.</p>
+<p>Open the portal on a computer with the Tessera agent, insert your card, choose <em>Start</em> and enter your username and this password.</p>
+<p>If you did not expect this e-mail, tell your help desk and do not use the password.</p>
+</body></html>
+`;
+  return {
+    to: user.email!,
+    subject: 'Your initial password for the Tessera user portal',
+    text,
+    html,
+    secrets: [password],
+  };
+}
+
+/** Delivers initial passwords by e-mail through the configured mailer. */
+export class InitialPasswordEmail implements InitialPasswordMailer {
+  constructor(
+    private readonly mailer: Mailer,
+    /** Where people reach the user portal (config.externalUrl + /portal). */
+    private readonly portalUrl: string,
+  ) {}
+
+  async deliver(user: User, password: string, expiresAt: Date): Promise<void> {
+    if (!user.email) throw new Error('deliver() needs a person with an e-mail address');
+    try {
+      await this.mailer.send(initialPasswordMessage(user, password, expiresAt, this.portalUrl));
+    } catch (e) {
+      // Nothing was stored (the service sends first): say so, and how to get a password to them.
+      const reason = e instanceof MailError ? e.reason : 'unexpected failure';
+      throw new MailError(
+        reason,
+        'nothing was changed; check the mail settings (TESSERA_SMTP_URL, TESSERA_MAIL_FROM), or issue it again to show the password here',
+      );
+    }
+  }
+}

@@ -1,0 +1,231 @@
+// Initial passwords e-mailed over real SMTP: a loopback smtp-server that demands a user name and
+// password takes the message Tessera sends through nodemailer. The mail names the portal, the
+// username and the expiry, and its password signs the person in; the API and the audit log never
+// carry the password. A mail server that refuses, or is not there, gives the operator a typed
+// error and changes nothing. Validity and attempts follow the security settings.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, freePort, startTestServer, type TestServer } from '../support/server.js';
+import { startSmtp, type TestSmtp } from '../support/smtp.js';
+
+type Issued = { password?: string; email?: string; expiresAt: string; delivery: string };
+type Err = { error: { code: string; message: string; details?: Record<string, unknown> } };
+
+const SMTP_USER = 'tessera-mailer';
+const SMTP_PASS = 'sm7p-S3cret!';
+const EXTERNAL = 'http://tessera.example.test:8443';
+
+let smtp: TestSmtp;
+let srv: TestServer;
+let admin: ApiClient;
+
+async function createUser(username: string, email?: string): Promise<string> {
+  const r = await admin.json<{ id: string }>('POST', '/api/users', {
+    username,
+    displayName: `Person ${username}`,
+    ...(email ? { email } : {}),
+  });
+  expect(r.status).toBe(201);
+  return r.body.id;
+}
+
+const issue = (userId: string, body: unknown = {}) =>
+  admin.json<Issued & Err>('POST', `/api/users/${userId}/initial-password`, body);
+
+const portalSignIn = (username: string, password: string) =>
+  fetch(`${srv.url}/api/portal/auth/initial-password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+
+async function auditOf(userId: string): Promise<{ action: string; details: string }[]> {
+  return srv.rt.db.query<{ action: string; details: string }>(
+    'SELECT action, details::text AS details FROM audit_events WHERE target_id = $1 ORDER BY seq',
+    [userId],
+  );
+}
+
+const passwordIn = (text: string) => /Password:\s+(\S+)/.exec(text)?.[1];
+
+beforeAll(async () => {
+  smtp = await startSmtp({ user: SMTP_USER, pass: SMTP_PASS });
+  srv = await startTestServer({
+    config: {
+      smtpUrl: smtp.url,
+      mailFrom: 'Tessera Help Desk <helpdesk@example.test>',
+      externalUrl: EXTERNAL,
+    },
+  });
+  admin = new ApiClient(srv.url);
+  expect((await admin.login(srv.admin.username, srv.admin.password)).status).toBe(200);
+}, 120_000);
+
+afterAll(async () => {
+  await srv?.close();
+  await smtp?.close();
+});
+
+describe('initial password by e-mail over SMTP', () => {
+  it('sends it to the person: recipient, sender, subject, portal, username, expiry; it signs them in', async () => {
+    const userId = await createUser('eve.email', 'eve@example.test');
+    const seen = smtp.received.length;
+    const r = await issue(userId);
+    expect(r.status).toBe(201);
+    expect(r.body.delivery).toBe('email');
+    expect(r.body.email).toBe('eve@example.test');
+    expect(r.body).not.toHaveProperty('password');
+    const mail = await smtp.next(seen);
+    expect(mail.rcptTo).toEqual(['eve@example.test']);
+    expect(mail.mailFrom).toBe('helpdesk@example.test');
+    expect(mail.headers.get('from')).toBe('Tessera Help Desk <helpdesk@example.test>');
+    expect(mail.headers.get('to')).toBe('eve@example.test');
+    expect(mail.headers.get('subject')).toBe('Your initial password for the Tessera user portal');
+    expect(mail.text).toContain(`${EXTERNAL}/portal`);
+    expect(mail.text).toMatch(/Username:\s+eve\.email/);
+    expect(mail.text).toContain('works once');
+    const until = `${r.body.expiresAt.slice(0, 16).replace('T', ' ')} UTC`;
+    expect(mail.text).toContain(until);
+    expect(mail.html).toContain(`href="${EXTERNAL}/portal"`);
+    const password = passwordIn(mail.text);
+    expect(password).toMatch(/^[A-Za-z2-9]{4}(-[A-Za-z2-9]{4}){3}$/);
+    expect(mail.html).toContain(password);
+    // The SMTP credentials went to the server, not into the message.
+    expect(mail.raw).not.toContain(SMTP_PASS);
+
+    const audit = await auditOf(userId);
+    const issued = audit.find((a) => a.action === 'initial_password.issued');
+    expect(JSON.parse(issued!.details)).toMatchObject({ delivery: 'email', email: 'eve@example.test' });
+    expect(audit.map((a) => a.details).join(' ')).not.toContain(password!);
+
+    const signIn = await portalSignIn('eve.email', password!);
+    expect(signIn.status).toBe(200);
+    expect(((await signIn.json()) as { user: { id: string } }).user.id).toBe(userId);
+    // Used once: the same password no longer works.
+    expect((await portalSignIn('eve.email', password!)).status).not.toBe(200);
+  });
+
+  it('shows it instead when the operator asks, or the person has no address; refuses e-mail without one', async () => {
+    const withMail = await createUser('sid.show', 'sid@example.test');
+    const seen = smtp.received.length;
+    const shown = await issue(withMail, { delivery: 'displayed' });
+    expect(shown.status).toBe(201);
+    expect(shown.body).toMatchObject({ delivery: 'displayed', password: expect.any(String) });
+    const noMail = await createUser('nia.nomail');
+    const r = await issue(noMail);
+    expect(r.body).toMatchObject({ delivery: 'displayed', password: expect.any(String) });
+    const refused = await issue(noMail, { delivery: 'email' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/no e-mail address/);
+    expect((await issue(noMail, { delivery: 'fax' })).status).toBe(400);
+    expect(smtp.received.length).toBe(seen);
+  });
+
+  it('a recipient the mail server refuses: 502 mail_failed, and the earlier password still works', async () => {
+    const userId = await createUser('rex.refused', 'rex@example.test');
+    const earlier = await issue(userId, { delivery: 'displayed' });
+    const before = await auditOf(userId);
+    smtp.refuseRecipients = 'Mailbox unavailable';
+    try {
+      const r = await issue(userId);
+      expect(r.status).toBe(502);
+      expect(r.body.error.code).toBe('mail_failed');
+      expect(r.body.error.message).toMatch(/^The e-mail could not be sent \(.*550 Mailbox unavailable.*\)/);
+      expect(r.body.error.message).toMatch(/nothing was changed/);
+      expect(r.body.error.message).toMatch(/issue it again to show the password here/);
+      expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
+      expect(JSON.stringify(r.body)).not.toContain(SMTP_USER);
+    } finally {
+      smtp.refuseRecipients = null;
+    }
+    expect(await auditOf(userId)).toEqual(before);
+    expect((await portalSignIn('rex.refused', earlier.body.password!)).status).toBe(200);
+  });
+
+  it('a mail server that is not there: 502 mail_failed naming it unreachable, nothing changed', async () => {
+    const port = await freePort();
+    const down = await startTestServer({
+      config: { smtpUrl: `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${port}` },
+    });
+    try {
+      const c = new ApiClient(down.url);
+      expect((await c.login(down.admin.username, down.admin.password)).status).toBe(200);
+      const u = await c.json<{ id: string }>('POST', '/api/users', {
+        username: 'una.unreachable',
+        displayName: 'Una',
+        email: 'una@example.test',
+      });
+      const earlier = await c.json<Issued>('POST', `/api/users/${u.body.id}/initial-password`, {
+        delivery: 'displayed',
+      });
+      const r = await c.json<Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
+      expect(r.status).toBe(502);
+      expect(r.body.error.code).toBe('mail_failed');
+      expect(r.body.error.message).toMatch(/could not be reached/);
+      expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
+      const signIn = await fetch(`${down.url}/api/portal/auth/initial-password`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'una.unreachable', password: earlier.body.password }),
+      });
+      expect(signIn.status).toBe(200);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('wrong SMTP credentials: 502 mail_failed, without the password in the answer', async () => {
+    const bad = await startTestServer({
+      config: {
+        smtpUrl: `smtp://${SMTP_USER}:wrong-${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${smtp.port}`,
+      },
+    });
+    try {
+      const c = new ApiClient(bad.url);
+      expect((await c.login(bad.admin.username, bad.admin.password)).status).toBe(200);
+      const u = await c.json<{ id: string }>('POST', '/api/users', {
+        username: 'abe.auth',
+        displayName: 'Abe',
+        email: 'abe@example.test',
+      });
+      const r = await c.json<Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
+      expect(r.status).toBe(502);
+      expect(r.body.error.code).toBe('mail_failed');
+      expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
+    } finally {
+      await bad.close();
+    }
+  });
+
+  it('validity and attempts come from the security settings', async () => {
+    const settings = await admin.json<Record<string, unknown>>('GET', '/api/settings');
+    expect(settings.body).toMatchObject({ initialPasswordValidityHours: 72, initialPasswordMaxAttempts: 5 });
+    for (const bad of [
+      { initialPasswordValidityHours: 0 },
+      { initialPasswordValidityHours: 721 },
+      { initialPasswordMaxAttempts: 21 },
+    ])
+      expect((await admin.json('PUT', '/api/settings', { ...settings.body, ...bad })).status).toBe(400);
+    const put = await admin.json('PUT', '/api/settings', {
+      ...settings.body,
+      initialPasswordValidityHours: 1,
+      initialPasswordMaxAttempts: 2,
+    });
+    expect(put.status).toBe(200);
+    try {
+      const userId = await createUser('val.hours');
+      const before = Date.now();
+      const r = await issue(userId);
+      const expires = new Date(r.body.expiresAt).getTime();
+      expect(expires).toBeGreaterThanOrEqual(before + 3_600_000 - 1000);
+      expect(expires).toBeLessThanOrEqual(Date.now() + 3_600_000);
+      // Two wrong tries burn it: the right one is refused afterwards.
+      expect((await portalSignIn('val.hours', 'wrong-1')).status).not.toBe(200);
+      expect((await portalSignIn('val.hours', 'wrong-2')).status).not.toBe(200);
+      expect((await portalSignIn('val.hours', r.body.password!)).status).not.toBe(200);
+      const audit = (await auditOf(userId)).map((a) => a.action);
+      expect(audit).toContain('initial_password.burnt');
+    } finally {
+      await admin.json('PUT', '/api/settings', settings.body);
+    }
+  });
+});
