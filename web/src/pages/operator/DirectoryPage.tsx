@@ -6,6 +6,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
+import { TextField } from '../../components/TextField';
 import { NumberInput } from '../../components/NumberInput';
 import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { formatDateTime, humanize } from '../../format';
@@ -220,17 +221,13 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
               When off, nothing is read from the directory and directory passwords are not accepted.
             </span>
           </div>
-          <div className="field">
-            <label htmlFor={id('url')}>Server URL</label>
-            <input
-              id={id('url')}
-              value={f.url}
-              onChange={(e) => set('url', e.target.value)}
-              placeholder="ldap://ldap.example.org:389"
-              autoComplete="off"
-              spellCheck={false}
-            />
-          </div>
+          <TextField
+            id={id('url')}
+            label="Server URL"
+            value={f.url}
+            onChange={(v) => set('url', v)}
+            placeholder="ldap://ldap.example.org:389"
+          />
           <div className="check">
             <input
               type="checkbox"
@@ -302,21 +299,14 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
 
         <section className="card" aria-labelledby={id('account')}>
           <h2 id={id('account')}>Service account</h2>
-          <div className="field">
-            <label htmlFor={id('binddn')}>Bind DN</label>
-            <input
-              id={id('binddn')}
-              value={f.bindDn}
-              onChange={(e) => set('bindDn', e.target.value)}
-              placeholder="cn=tessera,ou=services,dc=example,dc=org"
-              aria-describedby={id('binddn-hint')}
-              autoComplete="off"
-              spellCheck={false}
-            />
-            <span className="field-hint" id={id('binddn-hint')}>
-              Leave empty to search anonymously.
-            </span>
-          </div>
+          <TextField
+            id={id('binddn')}
+            label="Bind DN"
+            value={f.bindDn}
+            onChange={(v) => set('bindDn', v)}
+            placeholder="cn=tessera,ou=services,dc=example,dc=org"
+            hint="Leave empty to search anonymously."
+          />
           <div className="field">
             <label htmlFor={id('bindpw')}>Bind password</label>
             <input
@@ -357,28 +347,20 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
 
         <section className="card" aria-labelledby={id('people')}>
           <h2 id={id('people')}>People</h2>
-          <div className="field">
-            <label htmlFor={id('basedn')}>Base DN</label>
-            <input
-              id={id('basedn')}
-              value={f.baseDn}
-              onChange={(e) => set('baseDn', e.target.value)}
-              placeholder="ou=people,dc=example,dc=org"
-              autoComplete="off"
-              spellCheck={false}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor={id('filter')}>User filter</label>
-            <input
-              id={id('filter')}
-              className="mono"
-              value={f.userFilter}
-              onChange={(e) => set('userFilter', e.target.value)}
-              autoComplete="off"
-              spellCheck={false}
-            />
-          </div>
+          <TextField
+            id={id('basedn')}
+            label="Base DN"
+            value={f.baseDn}
+            onChange={(v) => set('baseDn', v)}
+            placeholder="ou=people,dc=example,dc=org"
+          />
+          <TextField
+            id={id('filter')}
+            label="User filter"
+            value={f.userFilter}
+            onChange={(v) => set('userFilter', v)}
+            mono
+          />
           <div className="field">
             <label htmlFor={id('extid')}>Identify entries by</label>
             <select
@@ -397,26 +379,26 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
           <fieldset>
             <legend>Attribute mapping</legend>
             <div className="form-grid">
-              <div className="field">
-                <label htmlFor={id('a-user')}>Username attribute</label>
-                <input
-                  id={id('a-user')}
-                  value={f.username}
-                  onChange={(e) => set('username', e.target.value)}
-                />
-              </div>
-              <div className="field">
-                <label htmlFor={id('a-name')}>Display name attribute</label>
-                <input
-                  id={id('a-name')}
-                  value={f.displayName}
-                  onChange={(e) => set('displayName', e.target.value)}
-                />
-              </div>
-              <div className="field">
-                <label htmlFor={id('a-mail')}>E-mail attribute (optional)</label>
-                <input id={id('a-mail')} value={f.email} onChange={(e) => set('email', e.target.value)} />
-              </div>
+              <TextField
+                id={id('a-user')}
+                label="Username attribute"
+                value={f.username}
+                onChange={(v) => set('username', v)}
+              />
+              <TextField
+                id={id('a-name')}
+                label="Display name attribute"
+                value={f.displayName}
+                onChange={(v) => set('displayName', v)}
+              />
+              <TextField
+                id={id('a-mail')}
+                label="E-mail attribute (optional)"
+                value={f.email}
+                onChange={(v) => set('email', v)}
+                spellCheck
+                autoComplete="off"
+              />
             </div>
           </fieldset>
           <fieldset>
@@ -486,35 +468,26 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
             are managed in Tessera and the sync leaves them alone.
           </p>
           <div className="form-grid">
-            <div className="field">
-              <label htmlFor={id('g-base')}>Groups base DN (optional)</label>
-              <input
-                id={id('g-base')}
-                value={f.groupsBaseDn}
-                onChange={(e) => set('groupsBaseDn', e.target.value)}
-                placeholder="ou=groups,dc=example,dc=org"
-                autoComplete="off"
-                spellCheck={false}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor={id('g-filter')}>Group filter</label>
-              <input
-                id={id('g-filter')}
-                className="mono"
-                value={f.groupsFilter}
-                onChange={(e) => set('groupsFilter', e.target.value)}
-                spellCheck={false}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor={id('g-member')}>Member attribute</label>
-              <input
-                id={id('g-member')}
-                value={f.memberAttribute}
-                onChange={(e) => set('memberAttribute', e.target.value)}
-              />
-            </div>
+            <TextField
+              id={id('g-base')}
+              label="Groups base DN (optional)"
+              value={f.groupsBaseDn}
+              onChange={(v) => set('groupsBaseDn', v)}
+              placeholder="ou=groups,dc=example,dc=org"
+            />
+            <TextField
+              id={id('g-filter')}
+              label="Group filter"
+              value={f.groupsFilter}
+              onChange={(v) => set('groupsFilter', v)}
+              mono
+            />
+            <TextField
+              id={id('g-member')}
+              label="Member attribute"
+              value={f.memberAttribute}
+              onChange={(v) => set('memberAttribute', v)}
+            />
           </div>
           {f.groupRoles.map((g, i) => (
             <fieldset key={i} className="group-role">
