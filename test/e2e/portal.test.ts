@@ -15,7 +15,7 @@ import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
 import {
-  ROOT_DN,
+  directoryConfig,
   ROOT_PW,
   SUFFIX,
   personLdif,
@@ -126,25 +126,8 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       admin = new ApiClient(srv.url);
       await admin.login(srv.admin.username, srv.admin.password);
       const dir = await admin.json('PUT', '/api/directory', {
-        enabled: true,
-        url: slapd.url,
-        startTls: false,
-        tlsVerify: true,
-        caCertificatePem: null,
-        bindDn: ROOT_DN,
+        ...directoryConfig(slapd.url),
         bindPassword: ROOT_PW,
-        baseDn: `ou=people,${SUFFIX}`,
-        userFilter: '(objectClass=inetOrgPerson)',
-        externalId: 'entryUUID',
-        attributes: { username: 'uid', displayName: 'cn', email: 'mail' },
-        properties: { employeeId: 'employeeNumber' },
-        groups: {
-          baseDn: `ou=groups,${SUFFIX}`,
-          filter: '(objectClass=groupOfNames)',
-          memberAttribute: 'member',
-        },
-        groupRoles: [],
-        timeoutSeconds: 5,
       });
       expect(dir.status).toBe(200);
       expect((await admin.json('POST', '/api/directory/sync')).status).toBe(200);

@@ -6,9 +6,9 @@ import { ApiClient, startTestServer, type TestServer } from '../support/server.j
 import {
   freePort,
   opensslAvailable,
+  directoryConfig,
   personDn,
   personLdif,
-  ROOT_DN,
   ROOT_PW,
   slapdAvailable,
   startSlapd,
@@ -440,27 +440,12 @@ describe('portal sign-in', () => {
 
 describe.skipIf(!slapdAvailable)('directory routes and the directory password (slapd)', () => {
   let slapd: Slapd;
-  const body = (url: string, extra: Record<string, unknown> = {}) => ({
-    enabled: true,
-    url,
-    startTls: false,
-    tlsVerify: true,
-    caCertificatePem: null,
-    bindDn: ROOT_DN,
-    baseDn: `ou=people,${SUFFIX}`,
-    userFilter: '(objectClass=inetOrgPerson)',
-    externalId: 'entryUUID',
-    attributes: { username: 'uid', displayName: 'cn', email: 'mail' },
-    properties: { employeeId: 'employeeNumber' },
-    groups: {
-      baseDn: `ou=groups,${SUFFIX}`,
-      filter: '(objectClass=groupOfNames)',
-      memberAttribute: 'member',
-    },
-    groupRoles: [{ group: `cn=desk,ou=groups,${SUFFIX}`, roles: ['helpdesk'] }],
-    timeoutSeconds: 3,
-    ...extra,
-  });
+  const body = (url: string, extra: Record<string, unknown> = {}) =>
+    directoryConfig(url, {
+      groupRoles: [{ group: `cn=desk,ou=groups,${SUFFIX}`, roles: ['helpdesk'] }],
+      timeoutSeconds: 3,
+      ...extra,
+    });
   beforeAll(async () => {
     slapd = await startSlapd();
     slapd.add(

@@ -257,3 +257,31 @@ export function personLdif(p: {
 }
 
 export const personDn = (uid: string) => `uid=${uid},ou=people,${SUFFIX}`;
+
+/**
+ * A directory configuration (the PUT /api/directory body) for this test slapd's layout: people
+ * under ou=people, groups under ou=groups, bound as the root DN. `extra` overrides any field.
+ */
+export function directoryConfig(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    enabled: true,
+    url,
+    startTls: false,
+    tlsVerify: true,
+    caCertificatePem: null,
+    bindDn: ROOT_DN,
+    baseDn: `ou=people,${SUFFIX}`,
+    userFilter: '(objectClass=inetOrgPerson)',
+    externalId: 'entryUUID',
+    attributes: { username: 'uid', displayName: 'cn', email: 'mail' },
+    properties: { employeeId: 'employeeNumber' },
+    groups: {
+      baseDn: `ou=groups,${SUFFIX}`,
+      filter: '(objectClass=groupOfNames)',
+      memberAttribute: 'member',
+    },
+    groupRoles: [],
+    timeoutSeconds: 5,
+    ...extra,
+  };
+}
