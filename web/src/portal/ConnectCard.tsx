@@ -10,6 +10,8 @@ import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode } from '../
 import { portalApi } from './portal-api';
 
 const POLL_MS = 2000;
+/** Watching stops after this long, so an unattended page does not keep its session alive. */
+const WATCH_MS = 10 * 60_000;
 
 interface Props {
   userId: string;
@@ -48,13 +50,21 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
   const [agents, setAgents] = useState<Agent[]>([]);
   const [pollError, setPollError] = useState<ApiError | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
+  const [watching, setWatching] = useState(0);
+  const [paused, setPaused] = useState(false);
   const act = useAction();
 
   // Watch the readers until the person starts: agents connect, cards come and go.
   useEffect(() => {
     let live = true;
     let timer: number | undefined;
+    const until = Date.now() + WATCH_MS;
+    setPaused(false);
     const poll = async () => {
+      if (Date.now() > until) {
+        setPaused(true);
+        return;
+      }
       try {
         const [c, a] = await Promise.all([portalApi.cards(), portalApi.agents()]);
         if (!live) return;
@@ -71,7 +81,7 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
       live = false;
       window.clearTimeout(timer);
     };
-  }, []);
+  }, [watching]);
 
   const key = (c: ConnectedCard) => `${c.agentId}\u0000${c.reader}`;
   const usable = (cards ?? []).filter((c) => describeCard(c, userId).usable);
@@ -81,7 +91,10 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
   const start = async () => {
     if (!current) return;
     const r = await act.run(() => portalApi.issue({ agentId: current.agentId, reader: current.reader }));
-    if (r) onStarted(r);
+    if (r) return onStarted(r);
+    // The answer may have been lost after the server began: follow that issuance if there is one.
+    const open = await portalApi.openIssuance().catch(() => null);
+    if (open?.job && open.device) onStarted({ device: open.device, job: open.job });
   };
 
   if (cards === null)
@@ -107,7 +120,7 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
       ) : (
         <>
           <p>Insert your card into the reader. This page sees it by itself.</p>
-          <ul className="portal-readers" aria-label="Card readers">
+          <ul className="portal-readers" aria-label="Card readers" aria-live="polite">
             {cards.map((c) => {
               const d = describeCard(c, userId);
               return (
@@ -132,6 +145,14 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
             })}
           </ul>
         </>
+      )}
+      {paused && (
+        <p className="notice" role="status">
+          This page stopped watching your card reader.{' '}
+          <button type="button" className="btn-link" onClick={() => setWatching((w) => w + 1)}>
+            Look again
+          </button>
+        </p>
       )}
       <DemoHandOver />
       <ErrorPanel error={pollError} title="Lost sight of your card reader; trying again" />
@@ -177,8 +198,10 @@ function PairAgent({ agents }: { agents: Agent[] }) {
       )}
       <ol className="portal-steps">
         <li>
-          If the <code className="mono">tessera</code> command is not installed on this computer, ask your IT
-          department for the Tessera agent.
+          The agent is the <code className="mono">tessera</code> command, part of Tessera. If it is not
+          installed on this computer, ask your IT department: it needs Node.js 20 or later and the computer’s
+          smart-card service (PC/SC, built into Windows and macOS; <code className="mono">pcscd</code> on
+          Linux).
         </li>
         <li>
           Get a one-time pairing code and run the command shown, in a terminal on this computer:

@@ -2,7 +2,8 @@
 // certificates go onto the card; then their own PIN, set and confirmed against the policy's rules;
 // then a confirmation and Done. On failure, a warning with Done and — only when the operator portal
 // allows it — Retry.
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { ApiError } from '../api';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { useAction } from '../hooks';
 import { JobProgress, jobErrorOf } from '../issuance/JobProgress';
@@ -23,16 +24,39 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
   const { job, error, restart, setJob } = useJob(jobId, initial, PORTAL_JOBS);
   const act = useAction();
   const current = job ?? initial;
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const stage = `${current.status}:${current.pinChangePending}`;
 
+  // Each change of stage (running → PIN → ready, or failed) moves the focus to its heading, so a
+  // screen reader announces it.
+  const firstStage = useRef(stage);
+  useEffect(() => {
+    if (stage !== firstStage.current) headingRef.current?.focus();
+  }, [stage]);
+
+  /** Retry on the card where it is now: the person may have moved it, or come back on another computer. */
   const retry = async () => {
-    const j = await act.run(() => portalApi.retry(current.id));
+    const j = await act.run(async () => {
+      const here = (await portalApi.cards()).items.find((c) => c.device?.id === current.deviceId);
+      if (!here)
+        throw new ApiError(
+          0,
+          'card_not_found',
+          `Insert your card ${device.serial} into the reader, then choose Retry.`,
+          undefined,
+          '',
+        );
+      return portalApi.retry(current.id, { agentId: here.agentId, reader: here.reader });
+    });
     if (j) restart(j);
   };
 
   if (current.status === 'failed')
     return (
       <div>
-        <h2>Your card was not set up</h2>
+        <h2 ref={headingRef} tabIndex={-1}>
+          Your card was not set up
+        </h2>
         <p className="portal-notice" role="alert">
           Something went wrong while your card was being personalized. Nothing on it can be used yet.
         </p>
@@ -78,7 +102,9 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
   if (current.status === 'succeeded' && current.pinChangePending)
     return (
       <div>
-        <h2>Choose your PIN</h2>
+        <h2 ref={headingRef} tabIndex={-1}>
+          Choose your PIN
+        </h2>
         <NewPinForm
           rules={() => portalApi.pinPolicy(current.id)}
           setPin={(pin, confirmation) => portalApi.setPin(current.id, pin, confirmation)}
@@ -94,7 +120,9 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
   if (current.status === 'succeeded')
     return (
       <div>
-        <h2>Your card is ready</h2>
+        <h2 ref={headingRef} tabIndex={-1}>
+          Your card is ready
+        </h2>
         <p className="portal-success" role="status">
           Your smart card {device.serial} is set up with your certificates and your new PIN. You can use it
           now.
@@ -109,7 +137,9 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
 
   return (
     <div>
-      <h2>Personalizing your smart card</h2>
+      <h2 ref={headingRef} tabIndex={-1}>
+        Personalizing your smart card
+      </h2>
       <p>Keys are being made on your card and certificates added. This takes a few seconds.</p>
       <JobProgress job={current} />
       <ErrorPanel error={error} title="Lost track of the progress; trying again" />

@@ -1,7 +1,8 @@
-// Who are you? The username first; then whichever way of proving it the settings and the person's
-// state allow — initial password, directory (LDAP) password or security answers (reference 000
-// step 5). When several are possible, the most likely one is shown and the others are a click away.
-import { useState, type FormEvent } from 'react';
+// Who are you? The username first; then a way of proving it among those the security settings
+// offer — directory (LDAP) password, initial password or security answers (reference 000 step 5).
+// The server answers every name alike (nothing tells whether it exists), so the likeliest method is
+// shown and the others are a click away.
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { useAction } from '../hooks';
 import { portalApi } from './portal-api';
@@ -9,11 +10,15 @@ import type { PortalAuthMethod, PortalSignedIn, SignInOptions } from './types';
 
 export type Purpose = 'issue' | 'no-card';
 
-/** Which methods fit the purpose, most likely first: a new card comes with an initial password. */
+/**
+ * Which methods fit the purpose, likeliest first: where the directory is on, people have a
+ * directory password; otherwise a new card comes with an initial password. Without the card, the
+ * initial password (meant for setting up a card) is not offered.
+ */
 export function methodsFor(purpose: Purpose, offered: PortalAuthMethod[]): PortalAuthMethod[] {
   const order: PortalAuthMethod[] =
     purpose === 'issue'
-      ? ['initial_password', 'directory_password', 'security_questions']
+      ? ['directory_password', 'initial_password', 'security_questions']
       : ['security_questions', 'directory_password'];
   return order.filter((m) => offered.includes(m));
 }
@@ -49,11 +54,24 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
   const [password, setPassword] = useState('');
   const [answers, setAnswers] = useState<Record<string, string>>({});
   const act = useAction();
+  const firstField = useRef<HTMLInputElement>(null);
 
   const methods = options ? methodsFor(purpose, options.methods) : [];
 
+  // Each new form takes the focus on its first field, so keyboard and screen-reader users follow.
+  useEffect(() => {
+    firstField.current?.focus();
+  }, [options, method]);
+
+  /** Secrets never outlive the form they were typed in. */
+  const forget = () => {
+    setPassword('');
+    setAnswers({});
+  };
+
   const findMethods = async (e: FormEvent) => {
     e.preventDefault();
+    forget();
     const o = await act.run(() => portalApi.start(username.trim()));
     if (!o) return;
     setOptions(o);
@@ -74,15 +92,14 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
           : portalApi.withInitialPassword(name, password),
     );
     if (s) {
-      setPassword('');
-      setAnswers({});
+      forget();
       onSignedIn(s);
     }
   };
 
   const choose = (m: PortalAuthMethod) => {
     act.clear();
-    setPassword('');
+    forget();
     setMethod(m);
   };
 
@@ -98,6 +115,7 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
           <label htmlFor="portal-username">Username</label>
           <input
             id="portal-username"
+            ref={firstField}
             autoComplete="username"
             autoCapitalize="none"
             spellCheck={false}
@@ -124,8 +142,8 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
       <div>
         <p className="portal-notice" role="alert">
           {purpose === 'issue'
-            ? 'There is no way for you to sign in here yet. Ask your help desk for an initial password, then come back.'
-            : 'You have not set up security questions and cannot use a directory password here, so you cannot sign in without your card. Contact your help desk.'}
+            ? 'This portal offers no way of signing in at the moment. Contact your help desk.'
+            : 'Signing in without your card needs security questions or a directory password, and this portal offers neither. Contact your help desk.'}
         </p>
         <div className="portal-actions">
           <button type="button" className="btn btn-large" onClick={() => setOptions(null)}>
@@ -151,6 +169,7 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
               <label htmlFor={`answer-${i}`}>{q.text}</label>
               <input
                 id={`answer-${i}`}
+                ref={i === 0 ? firstField : undefined}
                 type="password"
                 autoComplete="off"
                 spellCheck={false}
@@ -167,6 +186,7 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
           <label htmlFor="portal-password">{m.label}</label>
           <input
             id="portal-password"
+            ref={firstField}
             type="password"
             autoComplete={method === 'directory_password' ? 'current-password' : 'one-time-code'}
             value={password}
@@ -190,6 +210,7 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
           className="btn btn-large"
           onClick={() => {
             act.clear();
+            forget();
             setOptions(null);
           }}
         >

@@ -1,14 +1,32 @@
-// The user portal's calls. A 401 here is an answer (wrong password, session gone), never a reason
-// to send the person to the operator's sign-in page, so none of them redirects.
-import { request, setCsrfToken } from '../api';
+// The user portal's calls. A 401 never sends the person to the operator's sign-in page: on a
+// sign-in call it is the answer (wrong password); elsewhere it means the portal session ended, and
+// the portal page is told so it can stop what it was doing and ask the person to sign in again.
+import { ApiError, request, setCsrfToken } from '../api';
 import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode, PinPolicy } from '../types';
 import type { JobSource } from '../issuance/useJob';
 import type { Answer, DemoReader, PortalMe, PortalSignedIn, QuestionStatus, SignInOptions } from './types';
 
 const enc = encodeURIComponent;
-const get = <T>(path: string) => request<T>('GET', path, { redirectOn401: false });
-const post = <T>(path: string, body: unknown = {}) =>
-  request<T>('POST', path, { body, redirectOn401: false });
+
+let sessionEnded: (() => void) | null = null;
+
+/** The portal page's reaction to a session that ended mid-way (expired, signed out elsewhere). */
+export function onPortalSessionEnded(handler: (() => void) | null): void {
+  sessionEnded = handler;
+}
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  try {
+    return await request<T>(method, path, { body, redirectOn401: false });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401 && !path.startsWith('/api/portal/auth/')) sessionEnded?.();
+    throw e;
+  }
+}
+const get = <T>(path: string) => call<T>('GET', path);
+const post = <T>(path: string, body: unknown = {}) => call<T>('POST', path, body);
+/** For the probe at page load, where "not signed in" is the expected answer. */
+const quietGet = <T>(path: string) => request<T>('GET', path, { redirectOn401: false });
 
 async function signIn(path: string, body: unknown): Promise<PortalSignedIn> {
   const s = await post<PortalSignedIn>(path, body);
@@ -26,16 +44,16 @@ export const portalApi = {
     signIn('/api/portal/auth/security-questions', { username, answers }),
   signOut: async () => {
     try {
-      await post<void>('/api/auth/logout');
+      await request<void>('POST', '/api/auth/logout', { redirectOn401: false });
     } finally {
       setCsrfToken(null);
     }
   },
   /** The signed-in person; also restores the CSRF token after a reload. */
   me: async () => {
-    const session = await get<{ csrfToken: string }>('/api/auth/session');
+    const session = await quietGet<{ csrfToken: string }>('/api/auth/session');
     setCsrfToken(session.csrfToken);
-    return get<PortalMe>('/api/portal/me');
+    return quietGet<PortalMe>('/api/portal/me');
   },
   questions: () => get<QuestionStatus>('/api/portal/security-questions'),
   setQuestions: (answers: Answer[]) => post<QuestionStatus>('/api/portal/security-questions', { answers }),
@@ -53,7 +71,9 @@ export const portalApi = {
     post<{ device: Device; job: IssuanceJob | null }>('/api/portal/issuance', card),
   /** My issuance that still needs me (running, waiting for my PIN, failed), after a reload. */
   openIssuance: () => get<{ device: Device | null; job: IssuanceJob | null }>('/api/portal/issuance/open'),
-  retry: (jobId: string) => post<IssuanceJob>(`/api/portal/issuance/jobs/${enc(jobId)}/retry`),
+  /** Retry, on the card where it is now (another reader, another computer). */
+  retry: (jobId: string, card?: { agentId: string; reader: string }) =>
+    call<IssuanceJob>('POST', `/api/portal/issuance/jobs/${enc(jobId)}/retry`, card),
   pinPolicy: (jobId: string) => get<PinPolicy>(`/api/portal/issuance/jobs/${enc(jobId)}/pin-policy`),
   setPin: (jobId: string, pin: string, confirmation: string) =>
     post<IssuanceJob>(`/api/portal/issuance/jobs/${enc(jobId)}/pin`, { pin, confirmation }),

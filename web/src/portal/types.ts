@@ -9,11 +9,10 @@ export interface Question {
   text: string;
 }
 
-/** POST /api/portal/auth/start: the ways this person may sign in now. */
+/** POST /api/portal/auth/start: the ways of signing in on offer (the same for every name). */
 export interface SignInOptions {
   methods: PortalAuthMethod[];
   questions?: Question[];
-  mustSetQuestions: boolean;
 }
 
 export interface PortalSignedIn {

@@ -12,7 +12,7 @@ import { MyDevices } from '../../portal/MyDevices';
 import { Personalize } from '../../portal/Personalize';
 import { SetQuestions } from '../../portal/SetQuestions';
 import { SignIn, type Purpose } from '../../portal/SignIn';
-import { portalApi } from '../../portal/portal-api';
+import { onPortalSessionEnded, portalApi } from '../../portal/portal-api';
 import type { PortalMe } from '../../portal/types';
 import type { Device, IssuanceJob } from '../../types';
 
@@ -22,7 +22,8 @@ type Step =
   | { name: 'questions'; purpose: Purpose; required: boolean }
   | { name: 'card' }
   | { name: 'personalize'; device: Device; job: IssuanceJob }
-  | { name: 'devices' };
+  | { name: 'devices' }
+  | { name: 'problem'; purpose: Purpose };
 
 const TITLES: Record<Step['name'], string> = {
   welcome: 'Welcome',
@@ -31,6 +32,7 @@ const TITLES: Record<Step['name'], string> = {
   card: 'Insert your smart card',
   personalize: 'Personalizing your smart card',
   devices: 'Without your smart card',
+  problem: 'Something went wrong',
 };
 
 export function PortalPage() {
@@ -39,6 +41,7 @@ export function PortalPage() {
   const [checked, setChecked] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [signedOut, setSignedOut] = useState(false);
+  const [notice, setNotice] = useState('');
   const headingRef = useRef<HTMLHeadingElement>(null);
   useTitle(`User portal · ${TITLES[step.name]}`);
 
@@ -57,6 +60,19 @@ export function PortalPage() {
     if (step.name !== 'welcome') headingRef.current?.focus();
   }, [step]);
 
+  // The session ended mid-way (idle too long, signed out elsewhere): whatever was polling or
+  // streaming unmounts with its step, and the person signs in again; an issuance left running or
+  // waiting for the PIN is taken up again after that.
+  const purposeRef = useRef<Purpose>('issue');
+  useEffect(() => {
+    onPortalSessionEnded(() => {
+      setMe(null);
+      setNotice('Your session ended. Sign in again: your card’s set-up continues where it stopped.');
+      setStep({ name: 'sign-in', purpose: purposeRef.current });
+    });
+    return () => onPortalSessionEnded(null);
+  }, []);
+
   const loadMe = useCallback(async () => {
     try {
       const m = await portalApi.me();
@@ -71,8 +87,12 @@ export function PortalPage() {
   /** Where a signed-in person goes for a purpose: questions first when the portal requires them. */
   const proceed = async (purpose: Purpose) => {
     setError(null);
+    setNotice('');
+    purposeRef.current = purpose;
     const m = await loadMe();
-    if (!m) return;
+    // Signed in but the next step could not be read: say so with Try again, rather than leaving the
+    // sign-in form up (an initial password is used up once accepted).
+    if (!m) return setStep({ name: 'problem', purpose });
     if (m.securityQuestions.mustSet) return setStep({ name: 'questions', purpose, required: true });
     if (purpose === 'no-card') return setStep({ name: 'devices' });
     // An issuance left mid-way (a reload, a closed browser) is taken up where it stands.
@@ -81,7 +101,8 @@ export function PortalPage() {
       if (open.job && open.device)
         return setStep({ name: 'personalize', device: open.device, job: open.job });
     } catch (e) {
-      return setError(toApiError(e));
+      setError(toApiError(e));
+      return setStep({ name: 'problem', purpose });
     }
     setStep({ name: 'card' });
   };
@@ -89,19 +110,33 @@ export function PortalPage() {
   const begin = (purpose: Purpose) => {
     setSignedOut(false);
     setError(null);
+    purposeRef.current = purpose;
+    setNotice('');
     if (me) void proceed(purpose);
     else setStep({ name: 'sign-in', purpose });
   };
 
   /** Done signs out: a portal is often used on a shared workstation. */
   const done = async () => {
-    await portalApi.signOut().catch(() => undefined);
+    try {
+      await portalApi.signOut();
+    } catch (e) {
+      const err = toApiError(e);
+      // 401: the session had already ended, which is what Done wanted.
+      if (err.status !== 401) {
+        setError(err);
+        setNotice('You may still be signed in: close this browser window to end your session.');
+      }
+    }
     setMe(null);
     setSignedOut(true);
     setStep({ name: 'welcome' });
   };
 
-  const welcome = () => setStep({ name: 'welcome' });
+  const welcome = () => {
+    setNotice('');
+    setStep({ name: 'welcome' });
+  };
 
   let body: ReactNode;
   switch (step.name) {
@@ -115,7 +150,7 @@ export function PortalPage() {
             Insert your card into this computer's card reader and choose <strong>Start</strong>. If this is
             your first time, have the initial password you received at hand.
           </p>
-          {signedOut && (
+          {signedOut && !notice && (
             <p className="notice" role="status">
               You are signed out. You can close this window.
             </p>
@@ -151,6 +186,22 @@ export function PortalPage() {
       break;
     case 'sign-in':
       body = <SignIn purpose={step.purpose} onSignedIn={() => void proceed(step.purpose)} onBack={welcome} />;
+      break;
+    case 'problem':
+      body = (
+        <div className="portal-actions">
+          <button
+            type="button"
+            className="btn btn-primary btn-large"
+            onClick={() => void proceed(step.purpose)}
+          >
+            Try again
+          </button>
+          <button type="button" className="btn btn-large" onClick={() => void done()}>
+            Done
+          </button>
+        </div>
+      );
       break;
     case 'questions':
       body = (
@@ -200,6 +251,11 @@ export function PortalPage() {
       <h1 id="portal-h" ref={headingRef} tabIndex={-1}>
         {TITLES[step.name]}
       </h1>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       {body}
       <ErrorPanel error={error} title="Something went wrong" />
     </section>
