@@ -1,7 +1,7 @@
 // User-portal sign-in (reference 000 step 5: "you might be prompted to enter the LDAP password
 // instead of an Initial Password or to provide answers to security questions"). The security
-// settings say which methods the portal offers; a person can use those they hold right now. A
-// successful sign-in opens a portal session, which carries only self-service permissions.
+// settings say which methods the portal offers; start() lists those usable at all (a method the
+// person does not hold simply fails like a wrong password). A successful sign-in opens a portal session, which carries only self-service permissions.
 //
 // Nothing here reveals whether a username exists: start() answers from the settings alone (every
 // offered, usable method) with the person's own questions or, for anyone without answers (unknown
