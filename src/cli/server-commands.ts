@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { buildApp, REDACT_PATHS } from '../http/app.js';
+import { buildApp, loggerOptions } from '../http/app.js';
 import { openRuntime, startBackground, type Runtime } from '../runtime.js';
 import { migrate } from '../store/migrate.js';
 import { openDb } from '../store/db.js';
@@ -25,7 +25,7 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
   const demo = embedded && flags.demo !== false ? await rt.services.bootstrap.seedDemo() : null;
   const logLevel = process.env.LOG_LEVEL ?? (embedded ? 'warn' : 'info');
   const app = await buildApp(rt, {
-    logger: { level: logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    logger: loggerOptions(logLevel),
   });
   const stopBackground = await startBackground(rt, (err) => app.log.error({ err }, 'background task failed'));
   await app.listen({ host: config.host, port: config.port });

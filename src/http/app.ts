@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Runtime } from '../runtime.js';
 import { registerAuthGuard } from './auth-guard.js';
 import { errorBody, handleError } from './errors.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 import { validatorCompiler } from './validation.js';
 import { agentRoutes } from './routes/agents.js';
 import { auditRoutes } from './routes/audit.js';
@@ -56,12 +57,24 @@ export const REDACT_PATHS = [
   '*.pin',
   '*.puk',
   '*.newPin',
+  '*.confirmation', // the new PIN again (portal and operator PIN change)
+  '*.pinConfirmation',
+  '*.bindPassword', // the directory's service account
   '*.answer',
   '*.answers',
+  '*.answers[*].answer',
+  '*.token', // an agent's bearer token (pairing reply)
+  '*.csrfToken',
   '*.privateKey',
   '*.privateKeyPem',
   '*.managementKey',
 ];
+
+/** The server's logger: secret-bearing fields replaced wherever they appear one level down. */
+export const loggerOptions = (level: string) => ({
+  level,
+  redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+});
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -79,9 +92,10 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-correlation-id', req.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'same-origin');
-    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    reply.header('x-content-type-options', SECURITY_HEADERS['x-content-type-options']);
+    reply.header('referrer-policy', SECURITY_HEADERS['referrer-policy']);
+    if (!reply.hasHeader('x-frame-options'))
+      reply.header('x-frame-options', SECURITY_HEADERS['x-frame-options']);
   });
 
   await app.register(cookie);

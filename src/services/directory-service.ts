@@ -293,6 +293,16 @@ export class DirectoryService {
     return dir.checkPassword(person.dn, password);
   }
 
+  /**
+   * Looks `username` up as checkPassword does (connect, bind as the service account, search) and
+   * forgets the answer. The portal calls it for names it does not know, so that they cost the same
+   * directory round trip and a directory outage fails them the same way as real people.
+   */
+  async lookUp(username: string): Promise<void> {
+    const dir = await this.connection();
+    if (dir) await dir.findPerson(username);
+  }
+
   async enabled(): Promise<boolean> {
     return (await this.connection()) !== null;
   }

@@ -130,6 +130,7 @@ type JobOptions = {
   cardTouched?: boolean;
   changePinAtEnd: boolean;
   pinChangePending?: boolean;
+  /** Started by the person in the user portal (startSelf): only these are the portal's to see. */
   portal?: boolean;
 };
 
@@ -886,7 +887,7 @@ export class IssuanceService {
     let best: { device: Device; job: JobView } | null = null;
     for (const device of await listUserDevices(this.ctx.db, userId)) {
       const job = await this.latestForDevice(device.id);
-      if (!job || job.userId !== userId) continue;
+      if (!job || !isSelfIssuance(job, userId)) continue;
       const open =
         job.status === 'running' ||
         (job.status === 'succeeded' && job.pinChangePending) ||
@@ -946,6 +947,15 @@ export class IssuanceService {
     for (const deviceId of devices) await this.revokeAttempt(actor, deviceId);
     return devices.length;
   }
+}
+
+/**
+ * Whether `job` is `userId`'s own self-issuance, started in the portal. A help-desk issuance for the
+ * person is not: its card sits in the operator's agent, so the portal could neither follow nor
+ * retry it, and the person must not see the operator's job.
+ */
+export function isSelfIssuance(job: IssuanceJob, userId: string): boolean {
+  return job.userId === userId && (job.options as Partial<JobOptions> | null)?.portal === true;
 }
 
 function pemToDer(pem: string): Uint8Array {

@@ -1,11 +1,12 @@
 // User-portal sign-in (reference 000 step 5: "you might be prompted to enter the LDAP password
 // instead of an Initial Password or to provide answers to security questions"). The security
-// settings say which methods the portal offers; a person can use those they hold right now. A
-// successful sign-in opens a portal session, which carries only self-service permissions.
+// settings say which methods the portal offers; start() lists those usable at all (a method the
+// person does not hold simply fails like a wrong password). A successful sign-in opens a portal session, which carries only self-service permissions.
 //
-// Nothing here reveals whether a username exists: start() answers an unknown (or inactive) name
-// with the shape of a fully provisioned person — every offered method and a stable pseudo-random
-// choice of questions — and every failed sign-in gives the same message after the same work.
+// Nothing here reveals whether a username exists: start() answers from the settings alone (every
+// offered, usable method) with the person's own questions or, for anyone without answers (unknown
+// and inactive names included), a stable pseudo-random choice; every failed sign-in gives the same
+// message after comparable work — the directory is asked about unknown names too.
 import { createHmac } from 'node:crypto';
 import { ExternalError, UnauthenticatedError } from '../domain/errors.js';
 import { normalizeAnswer } from '../domain/security-questions.js';
@@ -32,8 +33,6 @@ export interface PortalStart {
   methods: PortalAuthMethod[];
   /** The questions to answer when signing in with security questions. */
   questions?: { id: string; text: string }[];
-  /** The person must choose and answer security questions once signed in. */
-  mustSetQuestions: boolean;
 }
 
 export interface PortalSignedIn extends SignedIn {
@@ -73,42 +72,38 @@ export class PortalAuthService {
     return u && u.state === 'active' ? u : null;
   }
 
+  /**
+   * The sign-in methods and questions for `username`. The methods depend on the settings only (what
+   * is offered and usable at all), never on what this person holds, so the reply is the same for a
+   * real and an unknown name. The questions are the person's own when they have answers; otherwise
+   * (no answers yet, unknown, inactive) the stable HMAC choice, so those cases look alike too.
+   */
   async start(username: string): Promise<PortalStart> {
     const settings = await this.deps.settings.getSecurity();
     const offered = settings.portalAuthMethods;
     const directoryOn = offered.includes('directory_password') && (await this.deps.directory.enabled());
-    const user = await this.activeUser(username);
-    if (!user) return this.decoy(username, offered, directoryOn, settings.securityQuestionCount);
-    const st = await this.deps.questions.status(user.id);
-    const holds: Record<PortalAuthMethod, boolean> = {
-      initial_password: await this.deps.initialPasswords.hasOutstanding(user.id),
-      directory_password: directoryOn && user.source === 'ldap',
-      security_questions: st.answered.length > 0,
-    };
-    const methods = offered.filter((m) => holds[m]);
-    return {
-      methods,
-      ...(methods.includes('security_questions') ? { questions: st.answered } : {}),
-      mustSetQuestions: offered.includes('security_questions') && st.mustSet,
-    };
-  }
-
-  private async decoy(
-    username: string,
-    offered: PortalAuthMethod[],
-    directoryOn: boolean,
-    count: number,
-  ): Promise<PortalStart> {
     const active = (await this.deps.questions.list()).filter((q) => q.active);
-    const withQuestions = offered.includes('security_questions') && active.length >= count;
+    const withQuestions =
+      offered.includes('security_questions') && active.length >= settings.securityQuestionCount;
     const methods = offered.filter(
       (m) =>
         m === 'initial_password' ||
         (m === 'directory_password' && directoryOn) ||
         (m === 'security_questions' && withQuestions),
     );
-    if (!withQuestions) return { methods, mustSetQuestions: false };
-    // Rank the questions by an HMAC of the name: the same unknown name always gets the same ones.
+    if (!withQuestions) return { methods };
+    const user = await this.activeUser(username);
+    const answered = user ? (await this.deps.questions.status(user.id)).answered : [];
+    if (answered.length > 0) return { methods, questions: answered };
+    return { methods, questions: this.decoyQuestions(username, active, settings.securityQuestionCount) };
+  }
+
+  /** A stable pseudo-random choice of `count` questions, keyed by an HMAC of the name. */
+  private decoyQuestions(
+    username: string,
+    active: readonly { id: string; text: string }[],
+    count: number,
+  ): { id: string; text: string }[] {
     const rank = (id: string) =>
       createHmac('sha256', this.deps.decoyKey)
         .update(`${normalizeAnswer(username)}\u0000${id}`)
@@ -116,7 +111,7 @@ export class PortalAuthService {
     const picked = [...active].sort((a, b) => (rank(a.id) < rank(b.id) ? -1 : 1)).slice(0, count);
     const order = new Map(active.map((q, i) => [q.id, i]));
     picked.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-    return { methods, questions: picked.map((q) => ({ id: q.id, text: q.text })), mustSetQuestions: false };
+    return picked.map((q) => ({ id: q.id, text: q.text }));
   }
 
   private async offered(method: PortalAuthMethod): Promise<void> {
@@ -150,11 +145,14 @@ export class PortalAuthService {
     await this.offered('directory_password');
     const user = await this.activeUser(username);
     if (!user || user.source !== 'ldap') {
+      // Ask the directory as for a real person, so an outage is the same 502 for everyone and an
+      // unknown name costs a directory round trip too; then the same refusal as a wrong password.
+      await this.askDirectory(() => this.deps.directory.lookUp(username));
       await verifyPassword(password, null);
       throw new UnauthenticatedError(FAILED);
     }
     await assertNotLocked(this.ctx.db, user.id, DIRECTORY_METHOD, this.ctx.clock.now());
-    if (!(await this.checkDirectoryPassword(user, password))) {
+    if (!(await this.askDirectory(() => this.deps.directory.checkPassword(user, password)))) {
       await this.ctx.db.transaction((tx) =>
         recordPortalFailure(tx, user.id, DIRECTORY_METHOD, this.lockout, this.ctx.clock.now()),
       );
@@ -165,13 +163,13 @@ export class PortalAuthService {
   }
 
   /**
-   * The directory's verdict. Its failures are the operator's to fix, so the person is told only that
+   * A call to the directory. Its failures are the operator's to fix, so the person is told only that
    * it cannot be reached and what to do now — not its address, certificate or TLS details, which
    * the operator sees in Test connection.
    */
-  private async checkDirectoryPassword(user: User, password: string): Promise<boolean> {
+  private async askDirectory<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return await this.deps.directory.checkPassword(user, password);
+      return await call();
     } catch (e) {
       if (!(e instanceof ExternalError)) throw e;
       throw new ExternalError(
@@ -211,12 +209,18 @@ export class PortalAuthService {
   }
 
   async me(user: User): Promise<PortalMe> {
+    const settings = await this.deps.settings.getSecurity();
     const st = await this.deps.questions.status(user.id);
     return {
       user,
       devices: await listUserDevices(this.ctx.db, user.id),
-      securityQuestions: { required: st.required, answered: st.answered.length, mustSet: st.mustSet },
-      issuanceRetryForUser: (await this.deps.settings.getSecurity()).issuanceRetryForUser,
+      securityQuestions: {
+        required: st.required,
+        answered: st.answered.length,
+        // As at sign-in (open()): answers are asked for only while the portal offers them.
+        mustSet: settings.portalAuthMethods.includes('security_questions') && st.mustSet,
+      },
+      issuanceRetryForUser: settings.issuanceRetryForUser,
     };
   }
 }

@@ -19,7 +19,7 @@ import {
 type Err = {
   error: { code: string; message: string; correlationId: string; details?: Record<string, unknown> };
 };
-type Start = { methods: string[]; questions?: { id: string; text: string }[]; mustSetQuestions: boolean };
+type Start = { methods: string[]; questions?: { id: string; text: string }[] };
 type SignIn = {
   user: { id: string; permissions: string[]; roles: string[] };
   csrfToken: string;
@@ -187,23 +187,23 @@ describe('portal sign-in', () => {
     umaPassword = await issue(helpdesk, umaId);
   });
 
-  it('start: the methods a person holds now; unknown names and injection attempts get the same shape', async () => {
+  it('start: the offered methods, the same for a real and an unknown name; injection attempts too', async () => {
     const uma = await start('uma.portal');
     expect(uma.status).toBe(200);
-    expect(uma.body).toEqual({ methods: ['initial_password'], mustSetQuestions: true });
     const unknown = await start('nobody.here');
     expect(unknown.status).toBe(200);
-    expect(unknown.body.methods).toEqual(['initial_password', 'security_questions']);
-    expect(unknown.body.questions).toHaveLength(2);
-    expect(unknown.body.mustSetQuestions).toBe(false);
+    // A real person without answers (holding an initial password) and an unknown name: the same
+    // methods — what the settings offer and can serve — and as many questions, nothing else.
+    for (const r of [uma, unknown]) {
+      expect(Object.keys(r.body).sort()).toEqual(['methods', 'questions']);
+      expect(r.body.methods).toEqual(['initial_password', 'security_questions']);
+      expect(r.body.questions).toHaveLength(2);
+    }
     // Stable: asking again gives the same decoy questions.
     expect((await start('NOBODY.here')).body).toEqual(unknown.body);
+    expect((await start('uma.portal')).body).toEqual(uma.body);
     for (const evil of ['*)(uid=*', "x' OR '1'='1", '../../etc/passwd'])
-      expect(Object.keys((await start(evil)).body).sort()).toEqual([
-        'methods',
-        'mustSetQuestions',
-        'questions',
-      ]);
+      expect(Object.keys((await start(evil)).body).sort()).toEqual(['methods', 'questions']);
     expectError(await start(''), 400, 'validation_failed');
     expectError(await start('u'.repeat(129)), 400, 'validation_failed');
     expectError(await start(42), 400, 'validation_failed');
@@ -333,7 +333,8 @@ describe('portal sign-in', () => {
 
   it('security questions: answers match ignoring case and spaces; wrong answers lock out after 5', async () => {
     const s = await start('uma.portal');
-    expect(s.body.methods).toEqual(['security_questions']);
+    // With answers: the person's own questions.
+    expect(s.body.methods).toEqual(['initial_password', 'security_questions']);
     expect(s.body.questions!.map((q) => q.id)).toEqual([questionIds[0], questionIds[1]]);
     for (const variant of ['TOTO', 'toto', 'T o t o', 'TotO']) {
       const r = await portalSignIn(new ApiClient(srv.url), 'security-questions', {
@@ -402,6 +403,24 @@ describe('portal sign-in', () => {
     expectError(await p.json('GET', '/api/portal/me'), 401, 'unauthenticated');
   });
 
+  it('security answers are not asked for while the portal does not offer them', async () => {
+    const settings = await admin.json<Record<string, unknown>>('GET', '/api/settings');
+    const id = await createUser('nell.noquestions');
+    const pw = await issue(helpdesk, id);
+    await admin.json('PUT', '/api/settings', { ...settings.body, portalAuthMethods: ['initial_password'] });
+    try {
+      expect(await start('nell.noquestions')).toMatchObject({ body: { methods: ['initial_password'] } });
+      const p = new ApiClient(srv.url);
+      const r = await portalSignIn(p, 'initial-password', { username: 'nell.noquestions', password: pw });
+      expect(r.status).toBe(200);
+      expect(r.body.mustSetQuestions).toBe(false);
+      const me = await p.json<{ securityQuestions: unknown }>('GET', '/api/portal/me');
+      expect(me.body.securityQuestions).toEqual({ required: 2, answered: 0, mustSet: false });
+    } finally {
+      await admin.json('PUT', '/api/settings', settings.body);
+    }
+  });
+
   it('a suspended person cannot sign in; a method the settings do not offer is refused', async () => {
     const id = await createUser('sid.suspended');
     const pw = await issue(helpdesk, id);
@@ -417,7 +436,7 @@ describe('portal sign-in', () => {
     expect((await admin.json('POST', `/api/users/${id}/reactivate`, {})).status).toBe(200);
     const settings = await admin.json<Record<string, unknown>>('GET', '/api/settings');
     await admin.json('PUT', '/api/settings', { ...settings.body, portalAuthMethods: ['security_questions'] });
-    expect((await start('sid.suspended')).body.methods).toEqual([]);
+    expect((await start('sid.suspended')).body.methods).toEqual(['security_questions']);
     expectError(
       await portalSignIn(new ApiClient(srv.url), 'initial-password', {
         username: 'sid.suspended',
@@ -508,7 +527,8 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
 
   it('signs in with the directory password; wrong and injected usernames are refused', async () => {
     const s = await start('lena.ldap');
-    expect(s.body).toEqual({ methods: ['directory_password'], mustSetQuestions: true });
+    expect(s.body.methods).toEqual(['initial_password', 'directory_password', 'security_questions']);
+    expect(await start('nobody.here')).toMatchObject({ body: { methods: s.body.methods } });
     const ok = await portalSignIn(new ApiClient(srv.url), 'directory-password', {
       username: 'lena.ldap',
       password: 'Lena-Pass-7',
@@ -522,7 +542,7 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
       401,
       'unauthenticated',
     );
-    for (const evil of ['*', '*)(uid=*', 'lena.ldap)(|(uid=*'])
+    for (const evil of ['nobody.here', '*', '*)(uid=*', 'lena.ldap)(|(uid=*'])
       expectError(
         await portalSignIn(new ApiClient(srv.url), 'directory-password', {
           username: evil,
@@ -561,6 +581,20 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
     expect(portalError.message).toMatch(/cannot be checked right now/);
     expect(JSON.stringify(portalError)).not.toContain('127.0.0.1');
     expect(portalError.details).toEqual({ cause: 'directory_unreachable' });
+    // An unknown name and a local person are asked about in the directory too: the same 502, not
+    // a 401 that would tell them apart from directory users.
+    for (const username of ['nobody.here', 'hannah.help']) {
+      const other = expectError(
+        await portalSignIn(new ApiClient(srv.url), 'directory-password', {
+          username,
+          password: 'Lena-Pass-7',
+        }),
+        502,
+        'directory_unavailable',
+      );
+      expect(other.message).toBe(portalError.message);
+      expect(other.details).toEqual(portalError.details);
+    }
   });
 
   it.skipIf(!opensslAvailable)(
@@ -586,7 +620,7 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
         expect((await admin.json('POST', '/api/directory/test')).body).toEqual({ ok: true, userCount: 3 });
         const sync = await admin.json('POST', '/api/directory/sync');
         expect(sync.body).toMatchObject({ created: 1, suspended: 0, errors: [] });
-        expect((await start('tara.tls')).body.methods).toEqual(['directory_password']);
+        expect((await start('tara.tls')).body.methods).toContain('directory_password');
         const ok = await portalSignIn(new ApiClient(srv.url), 'directory-password', {
           username: 'tara.tls',
           password: 'Tara-Pass-9',

@@ -4,6 +4,7 @@
 // is refused; Retry exists only when "issuance retry for user" is enabled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { Job as JobSchema } from '../../src/http/routes/issuance.js';
 import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 
@@ -21,11 +22,21 @@ let cards: MemoryCardAccess;
 let admin: ApiClient;
 let bobId: string;
 let policyId: string;
+/** Whose agents each card connection was looked for in (the card access is keyed by owner). */
+const owners: { owner: string; reader: string }[] = [];
 
 beforeAll(async () => {
   cards = new MemoryCardAccess();
   cards.addCard('Bound', 50_000_001);
   cards.addCard('Stranger', 50_000_002);
+  cards.addCard('Desk', 50_000_003);
+  cards.addCard('Spare', 50_000_004);
+  cards.readers.addReader('Other');
+  const connect = cards.connect.bind(cards);
+  cards.connect = (owner, agentId, reader) => {
+    owners.push({ owner, reader });
+    return connect(owner, agentId, reader);
+  };
   srv = await startTestServer({ demo: true, cardAccess: cards });
   admin = new ApiClient(srv.url);
   await admin.login(srv.admin.username, srv.admin.password);
@@ -82,11 +93,18 @@ describe('self-issuance in the user portal', () => {
       headers: { cookie: bob.cookie! },
     });
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    // The stream is hijacked past the app's hooks, yet carries the same security headers.
+    expect(stream.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(stream.headers.get('x-frame-options')).toBe('DENY');
     const events = (await stream.text())
       .split('\n\n')
       .filter((e) => e.startsWith('event: job'))
       .map((e) => JSON.parse(e.split('data: ')[1]!) as Job);
     expect(events.length).toBeGreaterThan(1);
+    // Each event is the job as GET returns it: the schema's fields, not the stored options (agent,
+    // reader, PIN mode), who started it or the request.
+    for (const e of events) expect(Object.keys(e).sort()).toEqual(Object.keys(JobSchema.properties).sort());
+    expect(JSON.stringify(events)).not.toMatch(/startedBy|requestId|options|pinMode|Bound/);
     expect(events.at(-1)).toMatchObject({ status: 'succeeded', progress: 100 });
     const done = await until(bob, start.body.job.id);
     expect(done).toMatchObject({ status: 'succeeded', progress: 100, pinChangePending: true });
@@ -138,6 +156,43 @@ describe('self-issuance in the user portal', () => {
     expect(r.body.error.message).toMatch(/not bound to you/);
   });
 
+  it("an issuance the help desk runs for the person is not the portal's: not open, not found", async () => {
+    const settings = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
+    await admin.json('PUT', '/api/settings', {
+      ...settings,
+      initialPinDisplayMode: 'not_displayed',
+      changePinDuringIssuance: true,
+    });
+    try {
+      const started = await admin.json<{ job: Job }>('POST', '/api/issuance', {
+        userId: bobId,
+        agentId: TEST_AGENT_ID,
+        reader: 'Desk',
+        action: 'issue',
+        policyId,
+      });
+      expect(started.status).toBe(202);
+      let job = started.body.job;
+      while (job.status === 'running') {
+        await new Promise((r) => setTimeout(r, 100));
+        job = (await admin.json<Job>('GET', `/api/issuance/jobs/${job.id}`)).body;
+      }
+      // Waiting for the operator's PIN change: the operator's job, not the person's.
+      expect(job).toMatchObject({ status: 'succeeded', pinChangePending: true });
+      const bob = await portalSession();
+      expect((await bob.json('GET', '/api/portal/issuance/open')).body).toEqual({ device: null, job: null });
+      for (const path of ['', '/events', '/pin-policy'])
+        expect((await bob.json('GET', `/api/portal/issuance/jobs/${job.id}${path}`)).status, path).toBe(404);
+      expect((await bob.json('POST', `/api/portal/issuance/jobs/${job.id}/retry`)).status).toBe(404);
+      const pin = { pin: '135790', confirmation: '135790' };
+      expect((await bob.json('POST', `/api/portal/issuance/jobs/${job.id}/pin`, pin)).status).toBe(404);
+      // The operator finishes it.
+      expect((await admin.json('POST', `/api/issuance/jobs/${job.id}/pin`, pin)).status).toBe(200);
+    } finally {
+      await admin.json('PUT', '/api/settings', settings);
+    }
+  });
+
   it('Retry is refused when "issuance retry for user" is off and allowed when on', async () => {
     await admin.json('POST', '/api/issuance', {
       userId: bobId,
@@ -176,5 +231,41 @@ describe('self-issuance in the user portal', () => {
     });
     expect((await bob.json('POST', `/api/portal/issuance/jobs/${failed.id}/retry`)).status).toBe(200);
     expect(await until(bob, failed.id)).toMatchObject({ status: 'succeeded', pinChangePending: true });
+  });
+
+  it("Retry takes the card where it is now: another reader of the person's own agent", async () => {
+    await admin.json('POST', '/api/issuance', {
+      userId: bobId,
+      agentId: TEST_AGENT_ID,
+      reader: 'Spare',
+      action: 'bind',
+      policyId,
+    });
+    const bob = await portalSession();
+    const start = await bob.json<{ job: Job }>('POST', '/api/portal/issuance', {
+      agentId: TEST_AGENT_ID,
+      reader: 'Spare',
+    });
+    expect(start.status).toBe(202);
+    const card = cards.readers.remove('Spare')!;
+    const failed = await until(bob, start.body.job.id);
+    expect(failed.status).toBe('failed');
+    cards.readers.insert('Other', card);
+    const settings = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
+    await admin.json('PUT', '/api/settings', { ...settings, issuanceRetryForUser: true });
+    const retry = (body: unknown) => bob.json(`POST`, `/api/portal/issuance/jobs/${failed.id}/retry`, body);
+    // Both or neither, and nothing else.
+    expect((await retry({ agentId: TEST_AGENT_ID })).status).toBe(400);
+    expect((await retry({ reader: 'Other' })).status).toBe(400);
+    expect((await retry({ agentId: TEST_AGENT_ID, reader: 'Other', userId: bobId })).status).toBe(400);
+    expect((await retry({ agentId: 'not-a-uuid', reader: 'Other' })).status).toBe(400);
+    owners.length = 0;
+    const r = await retry({ agentId: TEST_AGENT_ID, reader: 'Other' });
+    expect(r.status).toBe(200);
+    // The card was looked for in the readers of bob's own agents, not anyone else's.
+    expect(owners).toEqual([{ owner: bobId, reader: 'Other' }]);
+    expect(await until(bob, failed.id)).toMatchObject({ status: 'succeeded', pinChangePending: true });
+    const s = await PivSession.open(await cards.readers.connect('Other'));
+    expect(await s.getCertificate(0x9a)).toBeDefined();
   });
 });

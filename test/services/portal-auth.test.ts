@@ -11,6 +11,7 @@ import { PortalAuthService } from '../../src/services/portal-auth-service.js';
 import { SecurityQuestionService } from '../../src/services/security-question-service.js';
 import { UserService } from '../../src/services/user-service.js';
 import {
+  freePort,
   personLdif,
   ROOT_DN,
   ROOT_PW,
@@ -69,14 +70,24 @@ describe('portal authentication service', () => {
     await f?.t.drop();
   });
 
-  it('start: known, unknown and suspended people', async () => {
+  it('start: the methods come from the settings alone, the same for known, unknown and suspended names', async () => {
+    const all = ['initial_password', 'directory_password', 'security_questions'] as const;
     const u = await f.user('kim.known');
-    expect(await portal.start('kim.known')).toEqual({ methods: [], mustSetQuestions: true });
+    const decoy = await portal.start('who.is.this');
+    // No directory is enabled, so the directory password is not usable by anyone.
+    expect(decoy.methods).toEqual(['initial_password', 'security_questions']);
+    expect(decoy.questions).toHaveLength(2);
+    expect(await portal.start('who.is.this')).toEqual(decoy);
+    // A real person without answers looks exactly like an unknown name: same methods, a stable
+    // choice of as many questions (from the same function), whatever they hold.
+    const kim = await portal.start('kim.known');
+    expect(kim.methods).toEqual(decoy.methods);
+    expect(kim.questions).toHaveLength(2);
+    expect(Object.keys(kim).sort()).toEqual(Object.keys(decoy).sort());
+    expect(await portal.start('kim.known')).toEqual(kim);
     await ip.issue(admin, u.id);
-    expect(await portal.start('KIM.known')).toEqual({
-      methods: ['initial_password'],
-      mustSetQuestions: true,
-    });
+    expect(await portal.start('KIM.known')).toEqual(kim);
+    // With answers, the person's own questions.
     await sq.setAnswers(admin, u.id, [
       { questionId: qids[2]!, answer: 'Soup' },
       { questionId: qids[0]!, answer: 'Rex' },
@@ -87,16 +98,23 @@ describe('portal authentication service', () => {
         { id: qids[2], text: 'Favourite meal?' },
         { id: qids[0], text: 'First pet name?' },
       ],
-      mustSetQuestions: false,
     });
-    const decoy = await portal.start('who.is.this');
-    expect(decoy.methods).toEqual(['initial_password', 'security_questions']);
-    expect(decoy.questions).toHaveLength(2);
-    expect(await portal.start('who.is.this')).toEqual(decoy);
     const s = await f.user('sue.suspended', { roles: ['user'] });
     await ip.issue(admin, s.id);
+    await sq.setAnswers(admin, s.id, [
+      { questionId: qids[1]!, answer: 'Nantes' },
+      { questionId: qids[0]!, answer: 'Rex' },
+    ]);
     await f.t.db.query("UPDATE users SET state = 'suspended' WHERE id = $1", [s.id]);
-    expect(Object.keys(await portal.start('sue.suspended')).sort()).toEqual(Object.keys(decoy).sort());
+    const sue = await portal.start('sue.suspended');
+    expect(sue.methods).toEqual(decoy.methods);
+    expect(sue.questions).toHaveLength(2);
+    // Questions are asked only where there are enough active ones; otherwise none, for anyone.
+    const settings = await f.settings.getSecurity();
+    await f.settings.putSecurity(admin, { ...settings, securityQuestionCount: 4 });
+    expect(await portal.start('kim.known')).toEqual({ methods: ['initial_password'] });
+    expect(await portal.start('who.is.this')).toEqual({ methods: ['initial_password'] });
+    await f.settings.putSecurity(admin, { ...settings, portalAuthMethods: [...all] });
   });
 
   it('initial password: good opens a portal session; wrong, expired and unknown give one message', async () => {
@@ -157,7 +175,11 @@ describe('portal authentication service', () => {
       baseDn: `ou=people,${SUFFIX}`,
     });
     expect(await dir.sync(admin)).toMatchObject({ created: 1 });
-    expect((await portal.start('lou.ldap')).methods).toEqual(['directory_password']);
+    expect((await portal.start('lou.ldap')).methods).toEqual([
+      'initial_password',
+      'directory_password',
+      'security_questions',
+    ]);
     const s = await portal.signInWithDirectoryPassword('lou.ldap', 'Lou-Pass-1');
     expect(s.user.username).toBe('lou.ldap');
     for (let i = 0; i < 5; i++)
@@ -171,5 +193,22 @@ describe('portal authentication service', () => {
     await expect(portal.signInWithDirectoryPassword('lou.ldap', 'Lou-Pass-1')).resolves.toMatchObject({
       user: { username: 'lou.ldap' },
     });
+    // Unknown and local names are refused like a wrong password while the directory answers...
+    for (const name of ['nobody.here', 'kim.known'])
+      await expect(portal.signInWithDirectoryPassword(name, 'Lou-Pass-1')).rejects.toMatchObject({
+        code: 'unauthenticated',
+      });
+    // ...and, when it cannot be reached, get the same 502 as a real directory user.
+    await dir.put(admin, {
+      ...DEFAULT_DIRECTORY_CONFIG,
+      enabled: true,
+      url: `ldap://127.0.0.1:${await freePort()}`,
+      bindDn: ROOT_DN,
+      baseDn: `ou=people,${SUFFIX}`,
+    });
+    for (const name of ['lou.ldap', 'nobody.here', 'kim.known'])
+      await expect(portal.signInWithDirectoryPassword(name, 'Lou-Pass-1'), name).rejects.toMatchObject({
+        code: 'directory_unavailable',
+      });
   });
 });

@@ -23,8 +23,8 @@ const QuestionRef = Type.Object({ id: Uuid, text: Type.String() });
 const StartBody = Type.Object({ username: Username }, { additionalProperties: false });
 const StartReply = Type.Object({
   methods: Type.Array(literalUnion(PORTAL_AUTH_METHODS)),
+  /** With security_questions: the person's own questions, or a stable choice for anyone without answers. */
   questions: Type.Optional(Type.Array(QuestionRef)),
-  mustSetQuestions: Type.Boolean(),
 });
 const PasswordBody = Type.Object({ username: Username, password: Password }, { additionalProperties: false });
 const AnswersSignInBody = Type.Object(
@@ -86,7 +86,8 @@ export const portalAuthRoutes =
         config: { public: true },
         schema: {
           tags,
-          summary: 'Which sign-in methods this person may use now (the same shape for unknown names)',
+          summary:
+            'The sign-in methods the portal offers and the questions to answer (the same reply for unknown names)',
           security: [],
           body: StartBody,
           response: { 200: StartReply, ...errorResponses },

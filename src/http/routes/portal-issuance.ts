@@ -2,8 +2,9 @@
 // progress bar, the new PIN at the end, and Retry only when "issuance retry for user" is on.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { ForbiddenError, NotFoundError } from '../../domain/errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { Runtime } from '../../runtime.js';
+import { isSelfIssuance } from '../../services/issuance-service.js';
 import { actorOf } from '../auth-guard.js';
 import { streamJob } from '../job-events.js';
 import { Device, IdParams, Uuid, errorResponses } from '../schemas.js';
@@ -14,6 +15,17 @@ const CardBody = Type.Object(
   { agentId: Uuid, reader: Type.String({ minLength: 1, maxLength: 256 }) },
   { additionalProperties: false },
 );
+/**
+ * Where the card is now, when it moved since the failure (another reader of one's own agent);
+ * no body, `{}` or null retries in the reader the job last used.
+ */
+const RetryBody = Type.Union([
+  Type.Object(
+    { agentId: Type.Optional(Uuid), reader: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
 const PinBody = Type.Object(
   {
     pin: Type.String({ minLength: 1, maxLength: 16 }),
@@ -28,11 +40,14 @@ export const portalIssuanceRoutes =
     const issuance = rt.services.issuance;
     const tags = ['user portal'];
 
-    /** A person sees and acts on their own jobs only; another's is "not found". */
+    /**
+     * A person sees and acts on their own self-issuances only; another's, and one a help desk ran
+     * for them (its card is in the operator's agent), is "not found".
+     */
     const ownJob = async (req: FastifyRequest) => {
       const id = (req.params as IdParams).id;
       const job = await issuance.job(id);
-      if (job.userId !== req.auth!.user.id) throw new NotFoundError('issuance job', id);
+      if (!isSelfIssuance(job, req.auth!.user.id)) throw new NotFoundError('issuance job', id);
       return job;
     };
 
@@ -143,8 +158,10 @@ export const portalIssuanceRoutes =
         config: { permission: 'self.issue' },
         schema: {
           tags,
-          summary: 'Retry my failed issuance (when the administrator allows it)',
+          summary:
+            'Retry my failed issuance (when the administrator allows it); give agentId and reader if the card moved',
           params: IdParams,
+          body: RetryBody,
           response: { 200: Job, ...errorResponses },
         },
       },
@@ -154,7 +171,14 @@ export const portalIssuanceRoutes =
           throw new ForbiddenError(
             'Retrying is not enabled for users: choose Done and contact your help desk',
           );
-        return issuance.retry(actorOf(req), job.id);
+        const b = (req.body as Static<typeof RetryBody> | undefined) ?? {};
+        if ((b.agentId === undefined) !== (b.reader === undefined))
+          throw new ValidationError(
+            'Give both agentId and reader (where the card is now), or neither to use the reader of the last attempt',
+          );
+        // The card is looked for among the agents of the actor, the signed-in person: never another's.
+        const card = b.agentId && b.reader ? { agentId: b.agentId, reader: b.reader } : undefined;
+        return issuance.retry(actorOf(req), job.id, card);
       },
     );
 
