@@ -172,7 +172,8 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await heading('Sign in').waitFor();
       await page.getByLabel('Username').fill('lena.ldap');
       await button('Continue').click();
-      // The directory is on, so its password is asked first.
+      // The directory is on, so its password is asked first; the other offered ways are a click away.
+      await page.getByRole('button', { name: 'Use the initial password I received instead' }).waitFor();
       await page.getByLabel('Directory password').fill('not-her-password');
       await expectLabelledControls(page);
       await shoot('02-directory-password');
