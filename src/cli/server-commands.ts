@@ -20,48 +20,69 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
       'Note: no DATABASE_URL is set, so `tessera serve` uses the embedded database in ' +
         join(config.dataDir, 'db'),
     );
-  const rt = await openRuntime(config);
-  const admin = await rt.services.bootstrap.ensureFirstAdmin();
-  const demo = embedded && flags.demo !== false ? await rt.services.bootstrap.seedDemo() : null;
-  const logLevel = process.env.LOG_LEVEL ?? (embedded ? 'warn' : 'info');
-  const app = await buildApp(rt, {
-    logger: loggerOptions(logLevel),
-  });
-  const stopBackground = await startBackground(rt, (err) => app.log.error({ err }, 'background task failed'));
-  await app.listen({ host: config.host, port: config.port });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  // The built-in demo agent (start only): virtual readers with emulated cards, over a real socket.
+  // Stopping is wired before anything starts, so Ctrl-C or SIGTERM at any moment of start-up (a slow
+  // migration or demo agent, a supervisor giving up) closes what is open instead of killing the
+  // process mid-write. Each piece is stopped only if it got that far.
+  let opening: Promise<Runtime> | null = null;
+  let rt: Runtime | null = null;
+  let app: Awaited<ReturnType<typeof buildApp>> | null = null;
+  let stopBackground: (() => void) | null = null;
   let demoAgents: DemoAgents | null = null;
-  if (embedded && flags.demo !== false) {
-    try {
-      demoAgents = await startDemoAgents({
-        db: rt.db,
-        pairing: rt.services.agents,
-        dataDir: rt.config.dataDir,
-        serverUrl: base,
-        clock: rt.clock,
-        cardAccess: rt.cardAccess,
-      });
-      // The user portal's demo hand-over reaches them through the runtime.
-      rt.demoAgents = demoAgents;
-    } catch (e) {
-      // Tessera is useful without it (real agents still pair); say why the demo cards are missing.
-      line(`Note: the built-in demo agent did not start: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  printBanner(rt, base, admin, demo, embedded, demoAgents);
+  let stopping = false;
   const stop = async (signal: string) => {
+    // A second Ctrl-C means "now": leave without waiting for the rest to close.
+    if (stopping) process.exit(1);
+    stopping = true;
     line(`\n${signal}: stopping Tessera…`);
-    stopBackground();
+    stopBackground?.();
     await demoAgents?.stop();
-    await app.close();
-    await rt.close();
+    await app?.close();
+    // A runtime still opening (migrations) is let finish, then closed, rather than cut mid-write.
+    await (rt ?? (await opening?.catch(() => null)))?.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  line(`Starting Tessera (data in ${config.dataDir})…`);
+
+  try {
+    opening = openRuntime(config);
+    rt = await opening;
+    const admin = await rt.services.bootstrap.ensureFirstAdmin();
+    const demo = embedded && flags.demo !== false ? await rt.services.bootstrap.seedDemo() : null;
+    const logLevel = process.env.LOG_LEVEL ?? (embedded ? 'warn' : 'info');
+    app = await buildApp(rt, {
+      logger: loggerOptions(logLevel),
+    });
+    stopBackground = await startBackground(rt, (err) => app?.log.error({ err }, 'background task failed'));
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+    // The built-in demo agent (start only): virtual readers with emulated cards, over a real socket.
+    if (embedded && flags.demo !== false) {
+      try {
+        demoAgents = await startDemoAgents({
+          db: rt.db,
+          pairing: rt.services.agents,
+          dataDir: rt.config.dataDir,
+          serverUrl: base,
+          clock: rt.clock,
+          cardAccess: rt.cardAccess,
+        });
+        // The user portal's demo hand-over reaches them through the runtime.
+        rt.demoAgents = demoAgents;
+      } catch (e) {
+        // Tessera is useful without it (real agents still pair); say why the demo cards are missing.
+        line(`Note: the built-in demo agent did not start: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    printBanner(rt, base, admin, demo, embedded, demoAgents);
+  } catch (e) {
+    // Stopped during start-up: what failed was closed under it; the stop handler exits.
+    if (stopping) return new Promise<void>(() => undefined);
+    throw e;
+  }
 }
 
 function printDemoAgents(d: DemoAgents) {

@@ -16,7 +16,7 @@ describe('tessera start with the demo agent', () => {
     try {
       const [, url] = await cli.waitFor(/Operator portal\s+(http:\/\/127\.0\.0\.1:\d+)\/operator/, 120_000);
       const password = (await cli.waitFor(/Sign in as "admin" with password:\s+(\S+)/))[1]!;
-      await cli.waitFor(/Demo cards are waiting in virtual readers/);
+      await cli.waitFor(/Stop with Ctrl-C/); // the banner's last line: it is all there
       expect(cli.output()).toMatch(/for admin\s+Tessera Virtual Reader 1 \(card 10000001\)/);
       const admin = await signIn(url!, 'admin', password);
       const readers = await admin.json<{ reader: string; cardPresent: boolean; agentName: string }[]>(
@@ -52,7 +52,8 @@ describe('tessera start with the demo agent', () => {
         ['10000001', '10000002', '10000003', '10000004', '10000005', '10000006'].map((s) => `${s}.json`),
       );
     } finally {
-      expect(await cli.stop()).toBe(0);
+      const code = await cli.stop();
+      expect(code, cli.output()).toBe(0);
     }
   }, 300_000);
 });

@@ -55,7 +55,13 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code, signal) => {
+      // A signal ending the process is worth seeing in the output a failing assertion prints.
+      if (signal) out += `\n[process ended by ${signal}]\n`;
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => out,
