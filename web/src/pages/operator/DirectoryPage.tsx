@@ -7,7 +7,7 @@ import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { TextField } from '../../components/TextField';
-import { NumberInput } from '../../components/NumberInput';
+import { NumberField } from '../../components/NumberInput';
 import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { formatDateTime, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
@@ -285,16 +285,15 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
               already.
             </span>
           </div>
-          <div className="field field--narrow">
-            <label htmlFor={id('timeout')}>Timeout (seconds)</label>
-            <NumberInput
-              id={id('timeout')}
-              min={1}
-              max={120}
-              value={f.timeoutSeconds}
-              onValue={(v) => set('timeoutSeconds', v)}
-            />
-          </div>
+          <NumberField
+            id={id('timeout')}
+            label="Timeout (seconds)"
+            min={1}
+            max={120}
+            value={f.timeoutSeconds}
+            onValue={(v) => set('timeoutSeconds', v)}
+            className="field field--narrow"
+          />
         </section>
 
         <section className="card" aria-labelledby={id('account')}>

@@ -5,7 +5,7 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router-dom';
 import { api } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
-import { NumberInput } from '../../components/NumberInput';
+import { NumberField, NumberInput } from '../../components/NumberInput';
 import { PinRulesPreview } from '../../components/PinRulesPreview';
 import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { deviceTypeLabel, formatDateTime, humanize } from '../../format';
@@ -364,36 +364,30 @@ function PolicyForm({ policy }: { policy: Policy | null }) {
           <section className="card" aria-labelledby={`${base}-pin`}>
             <h2 id={`${base}-pin`}>PIN and PUK</h2>
             <div className="form-grid form-grid--3">
-              <div className="field">
-                <label htmlFor="pin-min">PIN minimum length</label>
-                <NumberInput
-                  id="pin-min"
-                  min={4}
-                  max={16}
-                  value={draft.pinPolicy.minLength}
-                  onValue={(v) => setPin('minLength', v)}
-                />
-              </div>
-              <div className="field">
-                <label htmlFor="pin-max">PIN maximum length</label>
-                <NumberInput
-                  id="pin-max"
-                  min={4}
-                  max={16}
-                  value={draft.pinPolicy.maxLength}
-                  onValue={(v) => setPin('maxLength', v)}
-                />
-              </div>
-              <div className="field">
-                <label htmlFor="pin-retries">PIN retries before blocking</label>
-                <NumberInput
-                  id="pin-retries"
-                  min={1}
-                  max={15}
-                  value={draft.pinPolicy.retries}
-                  onValue={(v) => setPin('retries', v)}
-                />
-              </div>
+              <NumberField
+                id="pin-min"
+                label="PIN minimum length"
+                min={4}
+                max={16}
+                value={draft.pinPolicy.minLength}
+                onValue={(v) => setPin('minLength', v)}
+              />
+              <NumberField
+                id="pin-max"
+                label="PIN maximum length"
+                min={4}
+                max={16}
+                value={draft.pinPolicy.maxLength}
+                onValue={(v) => setPin('maxLength', v)}
+              />
+              <NumberField
+                id="pin-retries"
+                label="PIN retries before blocking"
+                min={1}
+                max={15}
+                value={draft.pinPolicy.retries}
+                onValue={(v) => setPin('retries', v)}
+              />
             </div>
             <fieldset className="checks checks--inline">
               <legend>PIN characters</legend>
@@ -441,26 +435,22 @@ function PolicyForm({ policy }: { policy: Policy | null }) {
             </fieldset>
             <PinRulesPreview policy={draft.pinPolicy} deviceTypes={draft.deviceTypes} />
             <div className="form-grid form-grid--3">
-              <div className="field">
-                <label htmlFor="puk-retries">PUK retries</label>
-                <NumberInput
-                  id="puk-retries"
-                  min={1}
-                  max={15}
-                  value={draft.pukRetries}
-                  onValue={(v) => set('pukRetries', v)}
-                />
-              </div>
-              <div className="field">
-                <label htmlFor="device-validity">Device validity (days)</label>
-                <NumberInput
-                  id="device-validity"
-                  min={1}
-                  max={3650}
-                  value={draft.deviceValidityDays}
-                  onValue={(v) => set('deviceValidityDays', v)}
-                />
-              </div>
+              <NumberField
+                id="puk-retries"
+                label="PUK retries"
+                min={1}
+                max={15}
+                value={draft.pukRetries}
+                onValue={(v) => set('pukRetries', v)}
+              />
+              <NumberField
+                id="device-validity"
+                label="Device validity (days)"
+                min={1}
+                max={3650}
+                value={draft.deviceValidityDays}
+                onValue={(v) => set('deviceValidityDays', v)}
+              />
             </div>
           </section>
         </fieldset>

@@ -5,7 +5,7 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
-import { NumberInput } from '../../components/NumberInput';
+import { NumberField } from '../../components/NumberInput';
 import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
@@ -134,51 +134,41 @@ function SettingsForm({ initial }: { initial: Settings }) {
               </div>
             ))}
           </fieldset>
-          <div className="field field--narrow">
-            <label htmlFor="set-questions">Number of security questions</label>
-            <NumberInput
-              id="set-questions"
-              min={1}
-              max={10}
-              value={s.securityQuestionCount}
-              onValue={(v) => set('securityQuestionCount', v)}
-              aria-describedby="set-questions-hint"
-            />
-            <span className="field-hint" id="set-questions-hint">
-              How many questions each person answers.{' '}
-              <Link to="/operator/security-questions">Edit the questions</Link>
-            </span>
-          </div>
-          <div className="field field--narrow">
-            <label htmlFor="set-ip-validity">Initial password validity (hours)</label>
-            <NumberInput
-              id="set-ip-validity"
-              min={1}
-              max={720}
-              value={s.initialPasswordValidityHours}
-              onValue={(v) => set('initialPasswordValidityHours', v)}
-              aria-describedby="set-ip-validity-hint"
-            />
-            <span className="field-hint" id="set-ip-validity-hint">
-              How long a newly issued initial password can be used: 1 to 720 hours (30 days). Passwords
-              already issued keep the validity they were issued with.
-            </span>
-          </div>
-          <div className="field field--narrow">
-            <label htmlFor="set-ip-attempts">Initial password attempts</label>
-            <NumberInput
-              id="set-ip-attempts"
-              min={1}
-              max={20}
-              value={s.initialPasswordMaxAttempts}
-              onValue={(v) => set('initialPasswordMaxAttempts', v)}
-              aria-describedby="set-ip-attempts-hint"
-            />
-            <span className="field-hint" id="set-ip-attempts-hint">
-              Wrong tries (1 to 20) after which an initial password stops working; the help desk then issues a
-              new one.
-            </span>
-          </div>
+          <NumberField
+            id="set-questions"
+            label="Number of security questions"
+            min={1}
+            max={10}
+            value={s.securityQuestionCount}
+            onValue={(v) => set('securityQuestionCount', v)}
+            className="field field--narrow"
+            hint={
+              <>
+                How many questions each person answers.{' '}
+                <Link to="/operator/security-questions">Edit the questions</Link>
+              </>
+            }
+          />
+          <NumberField
+            id="set-ip-validity"
+            label="Initial password validity (hours)"
+            min={1}
+            max={720}
+            value={s.initialPasswordValidityHours}
+            onValue={(v) => set('initialPasswordValidityHours', v)}
+            className="field field--narrow"
+            hint="How long a newly issued initial password can be used: 1 to 720 hours (30 days). Passwords already issued keep the validity they were issued with."
+          />
+          <NumberField
+            id="set-ip-attempts"
+            label="Initial password attempts"
+            min={1}
+            max={20}
+            value={s.initialPasswordMaxAttempts}
+            onValue={(v) => set('initialPasswordMaxAttempts', v)}
+            className="field field--narrow"
+            hint="Wrong tries (1 to 20) after which an initial password stops working; the help desk then issues a new one."
+          />
         </section>
       </fieldset>
       <ErrorPanel error={action.error} title="The settings were not saved" onDismiss={action.clear} />
