@@ -2,7 +2,7 @@
 // (a reason, a revocation reason) go in as children; a failure is shown inside the dialog.
 import type { ReactNode } from 'react';
 import type { ApiError } from '../api';
-import { Dialog } from './Dialog';
+import { Dialog, DialogActions } from './Dialog';
 import { ErrorPanel } from './ErrorPanel';
 
 interface Props {
@@ -34,19 +34,13 @@ export function ConfirmDialog({
       title={title}
       onClose={onCancel}
       footer={
-        <>
-          <button type="button" className="btn" onClick={onCancel} disabled={busy}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            form="confirm-dialog-form"
-            className={`btn ${danger ? 'btn-danger' : 'btn-primary'}`}
-            disabled={busy}
-          >
-            {busy ? 'Working…' : confirmLabel}
-          </button>
-        </>
+        <DialogActions
+          onCancel={onCancel}
+          label={confirmLabel}
+          busy={busy}
+          danger={danger}
+          form="confirm-dialog-form"
+        />
       }
     >
       <form

@@ -91,3 +91,47 @@ export function Dialog({ open, title, onClose, children, footer, initialFocus, w
     </dialog>
   );
 }
+
+interface ActionsProps {
+  onCancel: () => void;
+  cancelLabel?: string;
+  /** The dialog's one action, and what it says while it runs. */
+  label: string;
+  busyLabel?: string;
+  busy?: boolean;
+  disabled?: boolean;
+  danger?: boolean;
+  /** Runs the action; leave out when the action submits the form named by `form`. */
+  onAction?: () => void;
+  form?: string;
+}
+
+/** The usual footer: a way out, and the dialog's action, disabled and saying so while it runs. */
+export function DialogActions({
+  onCancel,
+  cancelLabel = 'Cancel',
+  label,
+  busyLabel = 'Working…',
+  busy = false,
+  disabled = false,
+  danger = false,
+  onAction,
+  form,
+}: ActionsProps) {
+  return (
+    <>
+      <button type="button" className="btn" onClick={onCancel} disabled={busy && !!form}>
+        {cancelLabel}
+      </button>
+      <button
+        type={form ? 'submit' : 'button'}
+        form={form}
+        className={`btn ${danger ? 'btn-danger' : 'btn-primary'}`}
+        disabled={busy || disabled}
+        onClick={onAction}
+      >
+        {busy ? busyLabel : label}
+      </button>
+    </>
+  );
+}

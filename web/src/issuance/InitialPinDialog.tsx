@@ -3,7 +3,7 @@
 // log — so the dialog says plainly that it will not be shown again.
 import { useState } from 'react';
 import { api } from '../api';
-import { Dialog } from '../components/Dialog';
+import { Dialog, DialogActions } from '../components/Dialog';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { ShownOnceValue } from '../components/CopyButton';
 import { useAction } from '../hooks';
@@ -23,19 +23,13 @@ export function InitialPinDialog({ device, onClose }: { device: Device; onClose:
       onClose={onClose}
       footer={
         pin === null ? (
-          <>
-            <button type="button" className="btn" onClick={onClose}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={act.busy}
-              onClick={() => void reveal()}
-            >
-              {act.busy ? 'Retrieving…' : 'Show the initial PIN'}
-            </button>
-          </>
+          <DialogActions
+            onCancel={onClose}
+            label="Show the initial PIN"
+            busyLabel="Retrieving…"
+            busy={act.busy}
+            onAction={() => void reveal()}
+          />
         ) : (
           <button type="button" className="btn btn-primary" onClick={onClose}>
             I have noted it — close

@@ -3,7 +3,7 @@
 // itself, so the operator picks the reader holding it; the one whose serial matches is preselected.
 import { useEffect, useId, useState } from 'react';
 import { api } from '../api';
-import { Dialog } from '../components/Dialog';
+import { Dialog, DialogActions } from '../components/Dialog';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { useAction, useLoad } from '../hooks';
 import type { ConnectedCard, Device } from '../types';
@@ -47,19 +47,15 @@ export function RecycleDialog({
       title={`Recycle device ${device.serial}`}
       onClose={onClose}
       footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Close
-          </button>
-          <button
-            type="button"
-            className="btn btn-primary"
-            disabled={!card || act.busy}
-            onClick={() => void recycle()}
-          >
-            {act.busy ? 'Recycling…' : 'Recycle'}
-          </button>
-        </>
+        <DialogActions
+          onCancel={onClose}
+          cancelLabel="Close"
+          label="Recycle"
+          busyLabel="Recycling…"
+          busy={act.busy}
+          disabled={!card}
+          onAction={() => void recycle()}
+        />
       }
     >
       <p>

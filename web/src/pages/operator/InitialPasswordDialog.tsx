@@ -6,7 +6,7 @@
 // it (the person is at the desk, or the mail server is down: a failed e-mail changes nothing).
 import { useState } from 'react';
 import { api } from '../../api';
-import { Dialog } from '../../components/Dialog';
+import { Dialog, DialogActions } from '../../components/Dialog';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { ShownOnceValue } from '../../components/CopyButton';
 import { formatDateTime } from '../../format';
@@ -37,19 +37,13 @@ export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: 
       onClose={onClose}
       footer={
         issued === null ? (
-          <>
-            <button type="button" className="btn" onClick={onClose}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={act.busy}
-              onClick={() => void issue()}
-            >
-              {act.busy ? 'Issuing…' : 'Issue initial password'}
-            </button>
-          </>
+          <DialogActions
+            onCancel={onClose}
+            label="Issue initial password"
+            busyLabel="Issuing…"
+            busy={act.busy}
+            onAction={() => void issue()}
+          />
         ) : (
           <button type="button" className="btn btn-primary" onClick={onClose}>
             {issued.delivery === 'email' ? 'Done' : 'I have handed it over — close'}
