@@ -34,12 +34,24 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     line(`\n${signal}: stopping Tessera…`);
-    stopBackground?.();
-    await demoAgents?.stop();
-    await app?.close();
-    // A runtime still opening (migrations) is let finish, then closed, rather than cut mid-write.
-    await (rt ?? (await opening?.catch(() => null)))?.close();
-    process.exit(0);
+    // Each piece is closed even when an earlier one fails; the store always last. A runtime still
+    // opening (migrations) is let finish, then closed, rather than cut mid-write.
+    const steps: [string, () => unknown][] = [
+      ['background tasks', () => stopBackground?.()],
+      ['demo agents', () => demoAgents?.stop()],
+      ['HTTP server', () => app?.close()],
+      ['store', async () => (rt ?? (await opening?.catch(() => null)))?.close()],
+    ];
+    let code = 0;
+    for (const [what, step] of steps) {
+      try {
+        await step();
+      } catch (e) {
+        code = 1;
+        line(`Could not close the ${what} cleanly: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    process.exit(code);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -74,9 +86,12 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
         rt.demoAgents = demoAgents;
       } catch (e) {
         // Tessera is useful without it (real agents still pair); say why the demo cards are missing.
-        line(`Note: the built-in demo agent did not start: ${e instanceof Error ? e.message : String(e)}`);
+        if (!stopping)
+          line(`Note: the built-in demo agent did not start: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    // Stopped while starting: no banner saying it runs.
+    if (stopping) return new Promise<void>(() => undefined);
     printBanner(rt, base, admin, demo, embedded, demoAgents);
   } catch (e) {
     // Stopped during start-up: what failed was closed under it; the stop handler exits.

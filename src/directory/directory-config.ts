@@ -61,6 +61,9 @@ export function checkDirectoryConfig(c: DirectoryConfig): DirectoryConfig {
   }
   if (url && url.protocol !== 'ldap:' && url.protocol !== 'ldaps:')
     problems.push('url must start with ldap:// or ldaps://');
+  // The URL is shown in errors and to operators; credentials belong in the bind DN and password.
+  if (url && (url.username || url.password))
+    problems.push('url must not contain a user or password: use the bind DN and bind password fields');
   if (url && url.protocol === 'ldaps:' && c.startTls)
     problems.push('StartTLS is for ldap:// URLs; an ldaps:// connection is already encrypted');
   if (!isValidFilter(c.userFilter)) problems.push('userFilter is not a valid LDAP filter');

@@ -514,6 +514,14 @@ describe.skipIf(!slapdAvailable)('directory routes and the directory password (s
       400,
       'validation_failed',
     );
+    // Credentials in the URL would be repeated in every error: refused, naming the right fields.
+    const withUser = expectError(
+      await admin.json('PUT', '/api/directory', body(slapd.url.replace('ldap://', 'ldap://admin:secret@'))),
+      400,
+      'validation_failed',
+    );
+    expect(JSON.stringify(withUser.details)).toContain('use the bind DN and bind password fields');
+    expect(JSON.stringify(withUser)).not.toContain('secret');
     expectError(await helpdesk.json('GET', '/api/directory'), 403, 'forbidden');
     expect((await admin.json('POST', '/api/directory/test')).body).toEqual({ ok: true, userCount: 2 });
     const sync = await admin.json('POST', '/api/directory/sync');

@@ -211,6 +211,8 @@ describe('demo hand-over in the user portal', () => {
     expect([...a.body.moved!, ...b.body.moved!]).toEqual(['10000003']);
     const agents = await carol.json<{ items: unknown[] }>('GET', '/api/agents');
     expect(agents.body.items).toHaveLength(1);
+    // One running agent in memory too (a second client for the same pairing would go unseen above).
+    expect(srv.rt.demoAgents!.agents.filter((x) => x.ownerUsername === 'carol')).toHaveLength(1);
   });
 
   it('says so when nothing is bound to the person', async () => {
