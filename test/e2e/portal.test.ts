@@ -187,6 +187,11 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await page.getByText('Record your answers and keep them in a safe place').waitFor();
       await page.getByLabel('Question 1').selectOption({ label: PET });
       await page.getByLabel('Question 2').selectOption({ label: TOWN });
+      // Each answer says which question it is for (its accessible description follows the choice).
+      const describedBy = await page
+        .getByLabel('Answer 1')
+        .evaluate((el) => document.getElementById(el.getAttribute('aria-describedby') ?? '')?.textContent);
+      expect(describedBy).toBe(PET);
       await page.getByLabel('Answer 1').fill('Toto');
       await page.getByLabel('Answer 2').fill('Saint Malo');
       await expectLabelledControls(page);

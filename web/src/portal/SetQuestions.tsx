@@ -92,8 +92,15 @@ export function SetQuestions({ required, onDone, onCancel }: Props) {
                 ? `Answer ${i + 1}`
                 : (st.available.find((q) => q.id === id)?.text ?? `Answer ${i + 1}`)}
             </label>
+            {choice && (
+              // A screen reader hears which question this answer is for, not only "Answer 1".
+              <span id={`new-answer-${i}-q`} className="visually-hidden">
+                {st.available.find((q) => q.id === id)?.text}
+              </span>
+            )}
             <input
               id={`new-answer-${i}`}
+              aria-describedby={choice ? `new-answer-${i}-q` : undefined}
               autoComplete="off"
               spellCheck={false}
               value={answers[i] ?? ''}
