@@ -115,9 +115,11 @@ export class DirectoryService {
   }
 
   /** Connects, binds as the service account and counts the people the filter selects. */
-  async test(): Promise<{ ok: true; userCount: number }> {
-    const { dir } = await this.require();
-    return { ok: true, ...(await dir.test()) };
+  async test(): Promise<{ ok: true; userCount: number; warnings?: string[] }> {
+    const { dir, cfg } = await this.require();
+    const result = await dir.test();
+    const warnings = connectionWarnings(cfg);
+    return { ok: true, ...result, ...(warnings.length ? { warnings } : {}) };
   }
 
   /**
@@ -306,6 +308,25 @@ export class DirectoryService {
   async enabled(): Promise<boolean> {
     return (await this.connection()) !== null;
   }
+}
+
+/**
+ * A connection that works may still be unsafe: passwords in clear across the network, or a
+ * certificate nobody checks. Said with every successful test so it is not forgotten.
+ */
+export function connectionWarnings(cfg: Pick<DirectoryConfig, 'url' | 'startTls' | 'tlsVerify'>): string[] {
+  const url = new URL(cfg.url);
+  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  const out: string[] = [];
+  if (url.protocol === 'ldap:' && !cfg.startTls && !loopback)
+    out.push(
+      'The connection is not encrypted: the bind password and people’s directory passwords cross the network in clear. Use ldaps:// or turn on StartTLS',
+    );
+  if ((url.protocol === 'ldaps:' || cfg.startTls) && !cfg.tlsVerify)
+    out.push(
+      'The directory’s certificate is not verified, so anyone in between could pose as it: turn verification back on (with its CA certificate) outside a test directory',
+    );
+  return out;
 }
 
 function rolesFor(p: DirectoryPerson, groups: DirectoryGroup[], cfg: DirectoryConfig): Role[] {

@@ -305,6 +305,8 @@ export interface DirectoryInput extends DirectoryConfig {
 export interface DirectoryTestResult {
   ok: boolean;
   userCount: number;
+  /** Said when the connection works but is unsafe (not encrypted, certificate not verified). */
+  warnings?: string[];
 }
 
 export interface DirectorySyncReport {

@@ -116,7 +116,11 @@ export const directoryRoutes =
           tags,
           summary: 'Connect, bind as the service account and count the people the filter selects',
           response: {
-            200: Type.Object({ ok: Type.Boolean(), userCount: Type.Integer() }),
+            200: Type.Object({
+              ok: Type.Boolean(),
+              userCount: Type.Integer(),
+              warnings: Type.Optional(Type.Array(Type.String())),
+            }),
             ...errorResponses,
             ...peerErrors,
           },

@@ -615,6 +615,11 @@ function DirectoryForm({ initial }: { initial: DirectoryView }) {
               {tested.userCount === 1 ? 'person' : 'people'}.
             </p>
           )}
+          {tested?.warnings?.map((w) => (
+            <p key={w} className="warning" role="note">
+              {w}.
+            </p>
+          ))}
           {report && <SyncReportView report={report} />}
         </div>
         <ErrorPanel error={test.error} title="The connection test failed" onDismiss={test.clear} />
