@@ -45,16 +45,19 @@ type SmtpFailure = Error & { code?: string; responseCode?: number; response?: st
 export function describeFailure(e: unknown, secrets: string[]): string {
   const err = e as SmtpFailure;
   let reason: string;
+  // Fixed advice after the server's words: kept whole when a long answer is cut short.
+  let advice = '';
   if (err?.code === 'ETLS' && err.response) {
     // requireTLS: the server answered STARTTLS with a refusal (it does not offer it).
-    reason =
-      `the mail server does not offer STARTTLS (it answered ${err.response}), and TLS is required so that ` +
-      'the login and the password are not sent in clear: use a server that offers STARTTLS or smtps://; ' +
-      'only for a test server, allow plain text with ?tls=none at the end of TESSERA_SMTP_URL';
+    reason = `the mail server does not offer STARTTLS (it answered ${err.response})`;
+    advice =
+      ', and TLS is required so that the login and the password are not sent in clear: use a server ' +
+      'that offers STARTTLS or smtps://; only for a test server, allow plain text with ?tls=none at ' +
+      'the end of TESSERA_SMTP_URL';
   } else if (err?.code === 'ETLS' || /certificate/i.test(err?.message ?? '')) {
-    reason =
-      `the TLS connection to the mail server failed: ${err.message}; if its certificate comes from a ` +
-      'private CA, point TESSERA_SMTP_CA_FILE at that CA certificate (PEM)';
+    reason = `the TLS connection to the mail server failed: ${err.message}`;
+    advice =
+      '; if its certificate comes from a private CA, point TESSERA_SMTP_CA_FILE at that CA certificate (PEM)';
   } else if (err?.code === 'EAUTH') {
     reason = `the mail server refused the user name or password${err.response ? ` (${err.response})` : ''}`;
   } else if (err?.responseCode) {
@@ -67,7 +70,7 @@ export function describeFailure(e: unknown, secrets: string[]): string {
     reason = err instanceof Error ? err.message : String(e);
   }
   for (const s of secrets) if (s) reason = reason.split(s).join('***');
-  return reason.replace(/\s+/g, ' ').trim().slice(0, 300);
+  return reason.replace(/\s+/g, ' ').trim().slice(0, 300) + advice;
 }
 
 /** Sends over SMTP; one connection per message (initial passwords are rare, no pool to keep). */

@@ -121,6 +121,15 @@ describe('mail configuration', () => {
     );
     expect(redactSmtpUrl('smtp://mail.example.org')).toBe('smtp://mail.example.org');
     expect(describeFailure(new Error('boom p/w boom'), ['p/w'])).toBe('boom *** boom');
+    // A long server answer is cut short, the advice after it is not.
+    const long = describeFailure(
+      Object.assign(new Error('x'), { code: 'ETLS', response: `502 ${'x'.repeat(400)}` }),
+      [],
+    );
+    expect(long).toMatch(
+      /^the mail server does not offer STARTTLS \(it answered 502 x+, and TLS is required/,
+    );
+    expect(long).toMatch(/allow plain text with \?tls=none at the end of TESSERA_SMTP_URL$/);
   });
 });
 
