@@ -21,11 +21,17 @@ export interface Config {
   secureCookies: boolean;
   pki: { caAlgorithm: string; crlValidityHours: number };
   /**
-   * Outgoing mail: `smtp://[user:pass@]host[:port]` (STARTTLS when offered) or `smtps://…` (TLS
-   * from the start). Unset: no e-mail is sent (initial passwords are shown to the operator). Holds
-   * a secret: print it only through redactSmtpUrl().
+   * Outgoing mail: `smtp://[user:pass@]host[:port]` (STARTTLS required) or `smtps://…` (TLS from
+   * the start); `smtp://…?tls=none` sends in plain text (test servers only). Unset: no e-mail is
+   * sent (initial passwords are shown to the operator). Holds a secret: print it only through
+   * redactSmtpUrl().
    */
   smtpUrl: string | undefined;
+  /**
+   * A PEM file of CA certificates trusted for the mail server's TLS certificate (a private CA or
+   * a test server); unset: the system's CAs.
+   */
+  smtpCaFile: string | undefined;
   /** The From of Tessera's e-mails. */
   mailFrom: string;
 }
@@ -50,6 +56,49 @@ export function redactSmtpUrl(url: string): string {
     return '(unparseable URL)';
   }
 }
+
+/**
+ * Whether the SMTP URL asks for plain text (`smtp://…?tls=none`). Without it an smtp:// URL
+ * requires STARTTLS: nodemailer would otherwise quietly send the login and the message in clear
+ * whenever the server (or someone in between) does not offer STARTTLS.
+ */
+export const smtpPlainText = (u: URL): boolean => u.searchParams.get('tls') === 'none';
+
+const SMTP_URL_SHAPE =
+  'TESSERA_SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465';
+
+/** Checks the SMTP URL; messages name the expected shape and never echo the value (it holds a password). */
+function checkSmtpUrl(smtpUrl: string): void {
+  let u: URL | undefined;
+  try {
+    u = new URL(smtpUrl);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname)
+    throw new Error(SMTP_URL_SHAPE);
+  try {
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+  } catch {
+    throw new Error(
+      `${SMTP_URL_SHAPE}, with special characters in the user name and password percent-encoded (% as %25, @ as %40, : as %3A, / as %2F)`,
+    );
+  }
+  const params = [...u.searchParams.keys()];
+  if (params.some((k) => k !== 'tls') || (params.length && u.searchParams.get('tls') !== 'none'))
+    throw new Error(
+      `${SMTP_URL_SHAPE}; the only option it takes is ?tls=none (plain text, for a test server)`,
+    );
+  if (smtpPlainText(u) && u.protocol === 'smtps:')
+    throw new Error('TESSERA_SMTP_URL: ?tls=none is for smtp:// (an smtps:// connection is always TLS)');
+}
+
+// One address (local@domain), bare or in angle brackets after a display name (plain, or quoted
+// when it holds a comma), and nothing before or after it: a CR or LF would let the value add
+// header lines to every message, a comma or a second @ would make it a list.
+const MAIL_FROM =
+  /^(?:[^@\s<>,;"]+@[^@\s<>,;"]+|(?:[^<>@,;"\r\n]*|"[^"\r\n]*") *<[^@\s<>,;"]+@[^@\s<>,;"]+>)$/;
 
 const pick = <T>(...vals: (T | undefined)[]): T | undefined => vals.find((v) => v !== undefined);
 
@@ -78,26 +127,18 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new Error(`TESSERA_EXTERNAL_URL must be an absolute URL, got "${externalUrl}"`);
   }
   const smtpUrl = pick(overrides.smtpUrl, env.TESSERA_SMTP_URL || undefined, fromFile.smtpUrl);
-  if (smtpUrl !== undefined) {
-    let u: URL | undefined;
-    try {
-      u = new URL(smtpUrl);
-    } catch {
-      u = undefined;
-    }
-    // The value carries the mail password, maybe where a scheme or host should be: name the
-    // expected shape, never echo what was given.
-    if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname)
-      throw new Error(
-        'TESSERA_SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465',
-      );
-  }
+  // The value carries the mail password, maybe where a scheme or host should be: name the
+  // expected shape, never echo what was given.
+  if (smtpUrl !== undefined) checkSmtpUrl(smtpUrl);
+  const smtpCaFile = pick(overrides.smtpCaFile, env.TESSERA_SMTP_CA_FILE || undefined, fromFile.smtpCaFile);
+  if (smtpCaFile !== undefined && !existsSync(smtpCaFile))
+    throw new Error(`TESSERA_SMTP_CA_FILE points at ${smtpCaFile}, which does not exist`);
   const mailFrom =
     pick(overrides.mailFrom, env.TESSERA_MAIL_FROM || undefined, fromFile.mailFrom) ??
     `Tessera <tessera@${new URL(externalUrl).hostname.replace(/^\[|\]$/g, '')}>`;
-  if (!/^[^@\s<>]+@[^@\s<>]+$|<[^@\s<>]+@[^@\s<>]+>$/.test(mailFrom.trim()))
+  if (!MAIL_FROM.test(mailFrom.trim()) || /[\r\n]/.test(mailFrom))
     throw new Error(
-      `TESSERA_MAIL_FROM must be an address (name@example.org or "Name <name@example.org>"), got "${mailFrom}"`,
+      `TESSERA_MAIL_FROM must be one address (name@example.org or "Name <name@example.org>"), got ${JSON.stringify(mailFrom)}`,
     );
   const dataDir = resolve(pick(overrides.dataDir, env.TESSERA_DATA_DIR, fromFile.dataDir) ?? './data');
   const cfg: Config = {
@@ -144,6 +185,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
         ) ?? 24,
     },
     smtpUrl,
+    smtpCaFile,
     mailFrom,
   };
   return cfg;

@@ -1,12 +1,16 @@
 // Outgoing e-mail: one job, send a message over SMTP. The transport is built from the configured
-// URL (smtp:// with STARTTLS when the server offers it, smtps:// with TLS from the start). A
+// URL (smtp:// with STARTTLS required, smtps:// with TLS from the start, smtp://…?tls=none in
+// plain text only because the operator asked for it, for a test server). A
 // failure becomes a MailError whose message names what went wrong without the URL's credentials
 // or the message's content (which may hold a password).
+import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { redactSmtpUrl } from '../config/config.js';
+import { redactSmtpUrl, smtpPlainText } from '../config/config.js';
+import { isEmailAddress } from '../domain/email.js';
 import { ExternalError } from '../domain/errors.js';
 
 export interface MailMessage {
+  /** Exactly one bare address (checked by the caller, see isEmailAddress); it is also the envelope. */
   to: string;
   subject: string;
   text: string;
@@ -41,7 +45,20 @@ type SmtpFailure = Error & { code?: string; responseCode?: number; response?: st
 export function describeFailure(e: unknown, secrets: string[]): string {
   const err = e as SmtpFailure;
   let reason: string;
-  if (err?.code === 'EAUTH') {
+  // Fixed advice after the server's words: kept whole when a long answer is cut short.
+  let advice = '';
+  if (err?.code === 'ETLS' && err.response) {
+    // requireTLS: the server answered STARTTLS with a refusal (it does not offer it).
+    reason = `the mail server does not offer STARTTLS (it answered ${err.response})`;
+    advice =
+      ', and TLS is required so that the login and the password are not sent in clear: use a server ' +
+      'that offers STARTTLS or smtps://; only for a test server, allow plain text with ?tls=none at ' +
+      'the end of TESSERA_SMTP_URL';
+  } else if (err?.code === 'ETLS' || /certificate/i.test(err?.message ?? '')) {
+    reason = `the TLS connection to the mail server failed: ${err.message}`;
+    advice =
+      '; if its certificate comes from a private CA, point TESSERA_SMTP_CA_FILE at that CA certificate (PEM)';
+  } else if (err?.code === 'EAUTH') {
     reason = `the mail server refused the user name or password${err.response ? ` (${err.response})` : ''}`;
   } else if (err?.responseCode) {
     // The server's own words (e.g. "550 5.1.1 <x@y>: Recipient address rejected"): useful and
@@ -53,7 +70,7 @@ export function describeFailure(e: unknown, secrets: string[]): string {
     reason = err instanceof Error ? err.message : String(e);
   }
   for (const s of secrets) if (s) reason = reason.split(s).join('***');
-  return reason.replace(/\s+/g, ' ').trim().slice(0, 300);
+  return reason.replace(/\s+/g, ' ').trim().slice(0, 300) + advice;
 }
 
 /** Sends over SMTP; one connection per message (initial passwords are rare, no pool to keep). */
@@ -62,12 +79,20 @@ export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
   private readonly secrets: string[];
 
+  private readonly fromAddress: string;
+
   constructor(
     url: string,
     private readonly from: string,
+    /** PEM CA certificates to trust for the server's certificate instead of the system's. */
+    caPem?: string,
   ) {
-    this.describe = redactSmtpUrl(url);
     const u = new URL(url);
+    const plain = smtpPlainText(u);
+    const bare = new URL(url);
+    bare.search = '';
+    this.describe = `${redactSmtpUrl(bare.toString())}${plain ? ' (no TLS!)' : ''}`;
+    this.fromAddress = /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from.trim();
     const user = decodeURIComponent(u.username);
     const pass = decodeURIComponent(u.password);
     // The password as typed and as AUTH PLAIN / AUTH LOGIN put it on the wire (a server may echo
@@ -86,6 +111,10 @@ export class SmtpMailer implements Mailer {
       host: u.hostname.replace(/^\[|\]$/g, ''),
       port: u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587,
       secure: u.protocol === 'smtps:',
+      // smtp://: STARTTLS or no send at all (nodemailer's default would carry on in clear when
+      // the server does not offer it); ?tls=none: plain text as asked, not even opportunistic.
+      ...(u.protocol === 'smtp:' ? (plain ? { ignoreTLS: true } : { requireTLS: true }) : {}),
+      ...(caPem ? { tls: { ca: caPem } } : {}),
       ...(u.username ? { auth: { user, pass } } : {}),
       ...TIMEOUTS,
       // Never let nodemailer log the conversation (it would carry the message body).
@@ -95,8 +124,18 @@ export class SmtpMailer implements Mailer {
   }
 
   async send({ secrets = [], ...message }: MailMessage): Promise<void> {
+    // nodemailer reads `to` (and even an explicit envelope) as an address list: "a@x.org,
+    // b@evil.org" or "x <b@evil.org>" would reach someone else. One bare address, or no send.
+    if (!isEmailAddress(message.to))
+      throw new MailError('the recipient is not one e-mail address', 'nothing was sent; fix the address');
     try {
-      await this.transport.sendMail({ from: this.from, ...message });
+      // The envelope is given, not derived from the headers: MAIL FROM is the From's address and
+      // RCPT TO the one address checked above.
+      await this.transport.sendMail({
+        from: this.from,
+        ...message,
+        envelope: { from: this.fromAddress, to: [message.to] },
+      });
     } catch (e) {
       throw new MailError(describeFailure(e, [...this.secrets, ...secrets]));
     }
@@ -104,6 +143,12 @@ export class SmtpMailer implements Mailer {
 }
 
 /** The configured mailer, or null when no SMTP URL is set (nothing is e-mailed). */
-export function mailerFromConfig(config: { smtpUrl: string | undefined; mailFrom: string }): Mailer | null {
-  return config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : null;
+export function mailerFromConfig(config: {
+  smtpUrl: string | undefined;
+  smtpCaFile?: string | undefined;
+  mailFrom: string;
+}): Mailer | null {
+  if (!config.smtpUrl) return null;
+  const ca = config.smtpCaFile ? readFileSync(config.smtpCaFile, 'utf8') : undefined;
+  return new SmtpMailer(config.smtpUrl, config.mailFrom, ca);
 }

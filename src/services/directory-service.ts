@@ -1,6 +1,7 @@
 // The directory (LDAP) as a source of people: its connection settings (bind password encrypted
 // with the master key, never returned), a connection test, a sync that creates, updates and
 // suspends Tessera users to match the directory, and password checks by LDAP bind.
+import { isEmailAddress } from '../domain/email.js';
 import { ValidationError, must } from '../domain/errors.js';
 import { ROLES, type Role } from '../domain/permissions.js';
 import { userTransition } from '../domain/user.js';
@@ -138,7 +139,14 @@ export class DirectoryService {
       const byExternal = new Map(existing.flatMap((u) => (u.externalId ? [[u.externalId, u] as const] : [])));
       const seen = new Set<string>();
       const usernames = new Set<string>();
-      for (const p of people) {
+      for (const entry of people) {
+        // An address that is not exactly one (a list, "Name <addr>", junk) is not stored: initial
+        // passwords are e-mailed to it, and a list would send one to more than its owner.
+        const p = entry.email && !isEmailAddress(entry.email) ? { ...entry, email: null } : entry;
+        if (p !== entry)
+          report.errors.push(
+            `${p.dn}: the e-mail attribute is not a single e-mail address; stored without one (fix it in the directory)`,
+          );
         const key = p.username.toLowerCase();
         if (usernames.has(key)) {
           report.errors.push(

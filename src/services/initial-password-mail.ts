@@ -1,6 +1,8 @@
 // The e-mail that carries an initial password to its owner: what it is, where the portal is, the
 // username, the password, until when it is valid and that it works once. Plain text and simple
 // HTML. The password is handed to the mailer as a secret, so a failure never repeats it.
+import { isEmailAddress } from '../domain/email.js';
+import { ValidationError } from '../domain/errors.js';
 import { MailError, type Mailer, type MailMessage } from '../mail/mailer.js';
 import type { User } from '../store/users-repo.js';
 import type { InitialPasswordMailer } from './initial-password-service.js';
@@ -71,6 +73,13 @@ export class InitialPasswordEmail implements InitialPasswordMailer {
 
   async deliver(user: User, password: string, expiresAt: Date): Promise<void> {
     if (!user.email) throw new Error('deliver() needs a person with an e-mail address');
+    // The address may come from the directory: a list or "Name <addr>" there would send the
+    // password to more than its owner. Not quoted back: it is the value in doubt.
+    if (!isEmailAddress(user.email))
+      throw new ValidationError(
+        `The e-mail address of ${user.username} is not a single valid address (name@example.org), so nothing was sent and nothing was changed: fix the address (on their page, or in the directory), or issue the password to be shown here instead`,
+        { field: 'email' },
+      );
     try {
       await this.mailer.send(initialPasswordMessage(user, password, expiresAt, this.portalUrl));
     } catch (e) {

@@ -2,8 +2,8 @@
 // An operator issues one; it is e-mailed to its owner when mail is configured and they have an
 // address (else shown once to the operator), kept only as a scrypt hash, valid for the configured
 // time, burnt after the configured number of wrong tries, consumed by its first successful use,
-// and superseded by the next one issued.
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+// and superseded by the next one issued (two issued at once take turns on the person's row).
+import { DomainError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { hashPassword, randomPassword, verifyPassword } from '../secrets/password.js';
 import { appendAudit } from '../store/audit-repo.js';
 import {
@@ -86,37 +86,53 @@ export class InitialPasswordService {
     // Sent before anything is stored, and outside the transaction: a mail server that refuses or
     // is unreachable leaves everything as it was (the previous outstanding password still valid),
     // and a slow one does not hold a database transaction open while the operator waits. Should
-    // storing fail after a send (rare), the operator sees that error and the mailed password never
-    // works: issuing again mails a new one.
+    // storing fail after a send (rare), the error below says the mailed password is void.
     if (mailer) await mailer.deliver(user, password, expiresAt);
     const delivery = mailer ? 'email' : 'displayed';
-    await this.ctx.db.transaction(async (tx) => {
-      const superseded = await finishOutstandingInitialPasswords(tx, userId, 'superseded', at);
-      const rec = await insertInitialPassword(tx, {
-        userId,
-        passwordHash: hash,
-        maxAttempts: initialPasswordMaxAttempts,
-        issuedBy: actor.id,
-        issuedAt: at,
-        expiresAt,
-      });
-      await appendAudit(tx, {
-        actor: auditActor(actor),
-        action: 'initial_password.issued',
-        targetType: 'user',
-        targetId: userId,
-        details: {
-          initialPasswordId: rec.id,
-          expiresAt: expiresAt.toISOString(),
+    const store = () =>
+      this.ctx.db.transaction(async (tx) => {
+        // The person's row first: two operators issuing at once take turns here, so the second
+        // sees (and supersedes) the first one's password instead of colliding with it on the
+        // one-outstanding-per-person index.
+        await getUser(tx, userId, true);
+        const superseded = await finishOutstandingInitialPasswords(tx, userId, 'superseded', at);
+        const rec = await insertInitialPassword(tx, {
+          userId,
+          passwordHash: hash,
           maxAttempts: initialPasswordMaxAttempts,
-          delivery,
-          ...(mailer ? { email: user.email } : {}),
-          superseded,
-        },
-        correlationId: actor.correlationId ?? null,
-        at,
+          issuedBy: actor.id,
+          issuedAt: at,
+          expiresAt,
+        });
+        await appendAudit(tx, {
+          actor: auditActor(actor),
+          action: 'initial_password.issued',
+          targetType: 'user',
+          targetId: userId,
+          details: {
+            initialPasswordId: rec.id,
+            expiresAt: expiresAt.toISOString(),
+            maxAttempts: initialPasswordMaxAttempts,
+            delivery,
+            ...(mailer ? { email: user.email } : {}),
+            superseded,
+          },
+          correlationId: actor.correlationId ?? null,
+          at,
+        });
       });
-    });
+    if (!mailer) await store();
+    else
+      try {
+        await store();
+      } catch (e) {
+        throw new DomainError(
+          'internal',
+          `An e-mail with an initial password was sent to ${user.email}, but storing that password failed, so the e-mailed password is void and will not work: issue it again (tell the person to use the newest e-mail)`,
+          { emailSent: true },
+          { cause: e },
+        );
+      }
     return {
       ...(mailer ? { email: user.email! } : { password }),
       expiresAt: expiresAt.toISOString(),

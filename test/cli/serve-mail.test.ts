@@ -27,10 +27,31 @@ describe('tessera serve with mail', { timeout: 300_000 }, () => {
     }
   });
 
+  it('says so when mail goes in plain text (?tls=none)', async () => {
+    const cli = startCli(['serve'], {
+      ...env,
+      TESSERA_SMTP_URL: 'smtp://mailer:pw-Secret9@127.0.0.1:2525?tls=none',
+      TESSERA_MAIL_FROM: 'cms@example.test',
+    });
+    try {
+      const [, where] = await cli.waitFor(/E-mail\s+(.+)\n/, 240_000);
+      expect(where).toBe('smtp://***:***@127.0.0.1:2525 (no TLS!) (initial passwords are e-mailed)');
+      expect(cli.output()).not.toContain('pw-Secret9');
+    } finally {
+      await cli.stop();
+    }
+  });
+
   it('refuses a malformed SMTP URL without repeating it', async () => {
-    const r = await runCli(['serve'], { ...env, TESSERA_SMTP_URL: 'mailer:pw-Secret9@mail.example.test' });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/TESSERA_SMTP_URL must look like smtp:\/\//);
-    expect(r.stdout + r.stderr).not.toContain('pw-Secret9');
+    for (const url of [
+      'mailer:pw-Secret9@mail.example.test',
+      'smtp://mailer:pw-Secret9%@mail.example.test',
+    ]) {
+      const r = await runCli(['serve'], { ...env, TESSERA_SMTP_URL: url });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/TESSERA_SMTP_URL must look like smtp:\/\//);
+      expect(r.stderr).not.toMatch(/URIError/);
+      expect(r.stdout + r.stderr).not.toContain('pw-Secret9');
+    }
   });
 });

@@ -1,5 +1,6 @@
 // The directory against a real OpenLDAP slapd: configuration (bind password encrypted, write-only),
-// connection test, sync (create, update, suspend removed, reactivate returning, groups → roles),
+// connection test, sync (create, update, suspend removed, reactivate returning, groups → roles, a
+// mail attribute that is not one address left out and reported),
 // password checks by bind, an unreachable server, and LDAP-injection attempts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DIRECTORY_CONFIG } from '../../src/directory/directory-config.js';
@@ -183,6 +184,33 @@ describe.skipIf(!slapdAvailable)('directory (slapd)', () => {
         const back = await svc.sync(admin);
         expect(back).toMatchObject({ created: 0, updated: 1, suspended: 0 });
         expect((await getUserByUsername(f.t.db, 'carol'))!.state).toBe('active');
+      });
+
+      it('a mail attribute that is not exactly one address is not stored; the report says so', async () => {
+        // Initial passwords are e-mailed to it: a list or "Name <addr>" would reach someone else.
+        slapd.modify(
+          `dn: ${personDn('alice')}\nchangetype: modify\nreplace: mail\nmail: alice@example.org, attacker@evil.test\n`,
+        );
+        slapd.add(personLdif({ uid: 'erin', cn: 'Erin Evans', mail: 'Erin <attacker@evil.test>' }));
+        try {
+          const r = await svc.sync(admin);
+          expect(r).toMatchObject({ created: 1, updated: 1 });
+          const lines = r.errors.filter((e) => /e-mail attribute/.test(e));
+          expect(lines).toEqual([
+            `${personDn('alice')}: the e-mail attribute is not a single e-mail address; stored without one (fix it in the directory)`,
+            `${personDn('erin')}: the e-mail attribute is not a single e-mail address; stored without one (fix it in the directory)`,
+          ]);
+          expect((await getUserByUsername(f.t.db, 'alice'))!.email).toBeNull();
+          expect((await getUserByUsername(f.t.db, 'erin'))!.email).toBeNull();
+        } finally {
+          slapd.modify(
+            `dn: ${personDn('alice')}\nchangetype: modify\nreplace: mail\nmail: alice@example.org\n`,
+          );
+          slapd.remove(personDn('erin'));
+        }
+        const fixed = await svc.sync(admin);
+        expect(fixed.errors.filter((e) => /e-mail attribute/.test(e))).toEqual([]);
+        expect((await getUserByUsername(f.t.db, 'alice'))!.email).toBe('alice@example.org');
       });
 
       it('checks passwords by LDAP bind: good, wrong, empty', async () => {

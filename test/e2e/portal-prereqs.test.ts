@@ -53,7 +53,7 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
   beforeAll(async () => {
     await ensureWebBuilt();
     smtp = await startSmtp();
-    server = await startTestServer({ config: { smtpUrl: smtp.url } });
+    server = await startTestServer({ config: { smtpUrl: smtp.url, smtpCaFile: smtp.caFile! } });
     admin = new ApiClient(server.url);
     expect((await admin.login(server.admin.username, server.admin.password)).status).toBe(200);
     const created = await admin.json<{ id: string }>('POST', '/api/users', {

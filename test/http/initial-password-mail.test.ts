@@ -1,5 +1,7 @@
-// Initial passwords e-mailed over real SMTP: a loopback smtp-server that demands a user name and
-// password takes the message Tessera sends through nodemailer. The mail names the portal, the
+// Initial passwords e-mailed over real SMTP: a loopback smtp-server that offers STARTTLS (with a
+// certificate from a throwaway CA, given as TESSERA_SMTP_CA_FILE) and demands a user name and
+// password takes the message Tessera sends through nodemailer. A server without STARTTLS is
+// refused unless the URL says ?tls=none. An address that is not exactly one is never mailed to. The mail names the portal, the
 // username and the expiry, and its password signs the person in; the API and the audit log never
 // carry the password. A mail server that refuses, or is not there, gives the operator a typed
 // error and changes nothing. Validity and attempts follow the security settings.
@@ -18,10 +20,14 @@ let smtp: TestSmtp;
 let srv: TestServer;
 let admin: ApiClient;
 
-async function createUser(username: string, email?: string): Promise<string> {
+async function createUser(
+  username: string,
+  email?: string,
+  displayName = `Person ${username}`,
+): Promise<string> {
   const r = await admin.json<{ id: string }>('POST', '/api/users', {
     username,
-    displayName: `Person ${username}`,
+    displayName,
     ...(email ? { email } : {}),
   });
   expect(r.status).toBe(201);
@@ -47,11 +53,19 @@ async function auditOf(userId: string): Promise<{ action: string; details: strin
 
 const passwordIn = (text: string) => /Password:\s+(\S+)/.exec(text)?.[1];
 
+/** A portal sign-in that must be refused: 401 unauthenticated, exactly (not a 400 or a 500). */
+async function expectSignInRefused(username: string, password: string): Promise<void> {
+  const r = await portalSignIn(username, password);
+  expect(r.status).toBe(401);
+  expect(((await r.json()) as Err).error.code).toBe('unauthenticated');
+}
+
 beforeAll(async () => {
   smtp = await startSmtp({ user: SMTP_USER, pass: SMTP_PASS });
   srv = await startTestServer({
     config: {
       smtpUrl: smtp.url,
+      smtpCaFile: smtp.caFile!,
       mailFrom: 'Tessera Help Desk <helpdesk@example.test>',
       externalUrl: EXTERNAL,
     },
@@ -75,6 +89,8 @@ describe('initial password by e-mail over SMTP', () => {
     expect(r.body.email).toBe('eve@example.test');
     expect(r.body).not.toHaveProperty('password');
     const mail = await smtp.next(seen);
+    // Over STARTTLS, with the certificate checked against the CA in TESSERA_SMTP_CA_FILE.
+    expect(mail.tls).toBe(true);
     expect(mail.rcptTo).toEqual(['eve@example.test']);
     expect(mail.mailFrom).toBe('helpdesk@example.test');
     expect(mail.headers.get('from')).toBe('Tessera Help Desk <helpdesk@example.test>');
@@ -101,7 +117,7 @@ describe('initial password by e-mail over SMTP', () => {
     expect(signIn.status).toBe(200);
     expect(((await signIn.json()) as { user: { id: string } }).user.id).toBe(userId);
     // Used once: the same password no longer works.
-    expect((await portalSignIn('eve.email', password!)).status).not.toBe(200);
+    await expectSignInRefused('eve.email', password!);
   });
 
   it('shows it instead when the operator asks, or the person has no address; refuses e-mail without one', async () => {
@@ -177,6 +193,7 @@ describe('initial password by e-mail over SMTP', () => {
     const bad = await startTestServer({
       config: {
         smtpUrl: `smtp://${SMTP_USER}:wrong-${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${smtp.port}`,
+        smtpCaFile: smtp.caFile!,
       },
     });
     try {
@@ -190,6 +207,7 @@ describe('initial password by e-mail over SMTP', () => {
       const r = await c.json<Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
       expect(r.status).toBe(502);
       expect(r.body.error.code).toBe('mail_failed');
+      expect(r.body.error.message).toMatch(/refused the user name or password/);
       expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
     } finally {
       await bad.close();
@@ -219,13 +237,96 @@ describe('initial password by e-mail over SMTP', () => {
       expect(expires).toBeGreaterThanOrEqual(before + 3_600_000 - 1000);
       expect(expires).toBeLessThanOrEqual(Date.now() + 3_600_000);
       // Two wrong tries burn it: the right one is refused afterwards.
-      expect((await portalSignIn('val.hours', 'wrong-1')).status).not.toBe(200);
-      expect((await portalSignIn('val.hours', 'wrong-2')).status).not.toBe(200);
-      expect((await portalSignIn('val.hours', r.body.password!)).status).not.toBe(200);
+      await expectSignInRefused('val.hours', 'wrong-1');
+      await expectSignInRefused('val.hours', 'wrong-2');
+      await expectSignInRefused('val.hours', r.body.password!);
       const audit = (await auditOf(userId)).map((a) => a.action);
       expect(audit).toContain('initial_password.burnt');
     } finally {
       await admin.json('PUT', '/api/settings', settings.body);
     }
+  });
+
+  it('the HTML part escapes the display name', async () => {
+    const userId = await createUser('ann.html', 'ann@example.test', '<b>Ann & Co</b>');
+    const seen = smtp.received.length;
+    expect((await issue(userId)).status).toBe(201);
+    const mail = await smtp.next(seen);
+    expect(mail.html).toContain('Hello &lt;b&gt;Ann &amp; Co&lt;/b&gt;,');
+    expect(mail.html).not.toContain('<b>Ann');
+    expect(mail.text).toContain('Hello <b>Ann & Co</b>,');
+  });
+
+  it('an address that is not exactly one (from the directory) is refused: 400, nothing sent or changed', async () => {
+    const userId = await createUser('lis.list', 'lis@example.test');
+    const earlier = await issue(userId, { delivery: 'displayed' });
+    for (const bad of ['lis@example.test, attacker@evil.test', 'Lis <attacker@evil.test>']) {
+      // The API refuses such values; the directory sync stored them before it checked too.
+      await srv.rt.db.query('UPDATE users SET email = $1 WHERE id = $2', [bad, userId]);
+      const before = await auditOf(userId);
+      const seen = smtp.received.length;
+      const r = await issue(userId);
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('validation_failed');
+      expect(r.body.error.message).toMatch(/e-mail address of lis\.list is not a single valid address/);
+      expect(r.body.error.message).toMatch(
+        /fix the address .*or issue the password to be shown here instead/,
+      );
+      expect(smtp.received.length).toBe(seen);
+      expect(await auditOf(userId)).toEqual(before);
+      // Choosing to show it works.
+      const shown = await issue(userId, { delivery: 'displayed' });
+      expect(shown.status).toBe(201);
+      expect(shown.body.password).toEqual(expect.any(String));
+    }
+    expect(earlier.status).toBe(201);
+  });
+});
+
+describe('a mail server without STARTTLS', () => {
+  let plain: TestSmtp;
+  beforeAll(async () => {
+    plain = await startSmtp({ user: SMTP_USER, pass: SMTP_PASS, plain: true });
+  });
+  afterAll(async () => plain?.close());
+
+  async function issueVia(
+    smtpUrl: string,
+    username: string,
+  ): Promise<{ status: number; body: Issued & Err }> {
+    const s = await startTestServer({ config: { smtpUrl } });
+    try {
+      const c = new ApiClient(s.url);
+      expect((await c.login(s.admin.username, s.admin.password)).status).toBe(200);
+      const u = await c.json<{ id: string }>('POST', '/api/users', {
+        username,
+        displayName: username,
+        email: `${username}@example.test`,
+      });
+      return await c.json<Issued & Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
+    } finally {
+      await s.close();
+    }
+  }
+
+  it('is refused by default: 502 mail_failed saying TLS is required and how to allow plain text', async () => {
+    const seen = plain.received.length;
+    const r = await issueVia(plain.url, 'tia.tls');
+    expect(r.status).toBe(502);
+    expect(r.body.error.code).toBe('mail_failed');
+    expect(r.body.error.message).toMatch(/does not offer STARTTLS.*TLS is required/);
+    expect(r.body.error.message).toMatch(/only for a test server, allow plain text with \?tls=none/);
+    expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
+    expect(plain.received.length).toBe(seen);
+  });
+
+  it('is used in plain text when the URL says ?tls=none', async () => {
+    const seen = plain.received.length;
+    const r = await issueVia(`${plain.url}?tls=none`, 'pia.plain');
+    expect(r.status).toBe(201);
+    expect(r.body.delivery).toBe('email');
+    const mail = await plain.next(seen);
+    expect(mail.tls).toBe(false);
+    expect(mail.rcptTo).toEqual(['pia.plain@example.test']);
   });
 });

@@ -132,6 +132,71 @@ for (const engine of await engines()) {
       expect(await svc.check(u.id, first.password!)).toEqual({ ok: true });
     });
 
+    it('two operators issuing at once: both succeed, the later one supersedes the earlier', async () => {
+      // Both sends finish together, so both stores start together: without the lock on the
+      // person's row, PostgreSQL's second insert collides with the first on the one-outstanding
+      // index (23505) after its e-mail went out.
+      const mailed: string[] = [];
+      let release!: () => void;
+      const bothSent = new Promise<void>((r) => (release = r));
+      const racing = new InitialPasswordService(f.ctx, {
+        settings: f.settings,
+        mailer: {
+          deliver: async (_user, password) => {
+            mailed.push(password);
+            if (mailed.length === 2) release();
+            await bothSent;
+          },
+        },
+      });
+      const u = await f.user('cora.current', { email: 'cora@example.org' });
+      const results = await Promise.allSettled([racing.issue(admin, u.id), racing.issue(admin, u.id)]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      const rows = await f.t.db.query<{ id: string; status: string }>(
+        'SELECT id, status FROM initial_passwords WHERE user_id = $1',
+        [u.id],
+      );
+      expect(rows.map((r) => r.status).sort()).toEqual(['outstanding', 'superseded']);
+      // The one outstanding is the one stored last: its issue audit names the other as superseded.
+      const audit = await f.t.db.query<{ details: { initialPasswordId: string; superseded: number } }>(
+        "SELECT details FROM audit_events WHERE target_id = $1 AND action = 'initial_password.issued' ORDER BY seq",
+        [u.id],
+      );
+      const details = audit.map((a) =>
+        typeof a.details === 'string'
+          ? (JSON.parse(a.details) as { initialPasswordId: string; superseded: number })
+          : a.details,
+      );
+      expect(details.map((d) => d.superseded)).toEqual([0, 1]);
+      expect(rows.find((r) => r.status === 'outstanding')!.id).toBe(details[1]!.initialPasswordId);
+      const outcomes = await Promise.all(mailed.map((p) => racing.check(u.id, p)));
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+    });
+
+    it('storing fails after the e-mail went out: the error says that e-mail is void, issue again', async () => {
+      const u = await f.user('vic.void', { email: 'vic@example.org' });
+      const breaking = new InitialPasswordService(f.ctx, {
+        settings: f.settings,
+        mailer: {
+          deliver: async () => {
+            await f.t.db.query(
+              'ALTER TABLE initial_passwords ADD CONSTRAINT test_refuse_all CHECK (false) NOT VALID',
+            );
+          },
+        },
+      });
+      try {
+        const err = (await breaking.issue(admin, u.id).catch((e: unknown) => e)) as Error & { code: string };
+        expect(err.code).toBe('internal');
+        expect(err.message).toMatch(
+          /^An e-mail with an initial password was sent to vic@example\.org, but storing that password failed, so the e-mailed password is void and will not work: issue it again/,
+        );
+      } finally {
+        await f.t.db.query('ALTER TABLE initial_passwords DROP CONSTRAINT test_refuse_all');
+      }
+      expect(await svc.hasOutstanding(u.id)).toBe(false);
+    });
+
     it('takes its validity and attempts from the security settings at issue time', async () => {
       await f.settings.putSecurity(admin, {
         ...DEFAULT_SECURITY_SETTINGS,

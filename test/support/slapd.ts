@@ -108,7 +108,7 @@ export function unrelatedCaPem(): string {
  * A CA and a server certificate it issued for `names`, in `dir` (server.pem, server.key). The keys
  * are P-256 in PKCS#8 PEM, which openssl writes by default and slapd's GnuTLS reads.
  */
-function makeServerCertificate(dir: string, names: string[]): string {
+export function makeServerCertificate(dir: string, names: string[]): string {
   const caPem = makeTestCa(dir);
   openssl(dir, [
     'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',

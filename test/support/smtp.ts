@@ -1,10 +1,18 @@
 // A real SMTP server on loopback for tests (the smtp-server package, the same protocol engine as
 // production mail servers speak to nodemailer): it takes mail for any recipient, optionally
 // demands a user name and password, can be told to refuse recipients, and keeps every message
-// received, parsed just enough to assert on (headers, plain text, HTML).
+// received, parsed just enough to assert on (headers, plain text, HTML). It offers STARTTLS with a
+// certificate from a throwaway openssl CA (and then takes AUTH only over TLS, as real servers
+// do), unless started `plain` (no STARTTLS at all: the server Tessera must refuse by default).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { makeServerCertificate } from './slapd.js';
 
 export interface ReceivedMail {
+  /** Whether the session was upgraded with STARTTLS before the message. */
+  tls: boolean;
   /** SMTP envelope. */
   mailFrom: string;
   rcptTo: string[];
@@ -15,8 +23,11 @@ export interface ReceivedMail {
 }
 
 export interface TestSmtp {
-  /** smtp://user:pass@127.0.0.1:port (credentials only when required). */
+  /** smtp://user:pass@127.0.0.1:port (credentials only when required; no ?tls=none even when plain). */
   url: string;
+  /** The CA certificate file (PEM) that issued the STARTTLS certificate; null when plain. */
+  caFile: string | null;
+  caPem: string | null;
   port: number;
   received: ReceivedMail[];
   /** When set, every RCPT TO is refused with this "550 …" answer. */
@@ -26,14 +37,28 @@ export interface TestSmtp {
   close(): Promise<void>;
 }
 
-export async function startSmtp(opts: { user?: string; pass?: string } = {}): Promise<TestSmtp> {
+export async function startSmtp(
+  opts: { user?: string; pass?: string; plain?: boolean } = {},
+): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const waiters: (() => void)[] = [];
   const state = { refuseRecipients: null as string | null };
+  const dir = opts.plain ? null : mkdtempSync(join(tmpdir(), 'tessera-smtp-'));
+  const caPem = dir ? makeServerCertificate(dir, ['IP:127.0.0.1', 'DNS:localhost']) : null;
   const options: SMTPServerOptions = {
-    // Plain SMTP on loopback: no STARTTLS certificate to trust, AUTH allowed without TLS.
-    disabledCommands: opts.user ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
-    allowInsecureAuth: true,
+    ...(dir
+      ? {
+          // STARTTLS on the plain port (secure: false), AUTH only once upgraded.
+          secure: false,
+          key: readFileSync(join(dir, 'server.key')),
+          cert: readFileSync(join(dir, 'server.pem')),
+          disabledCommands: opts.user ? [] : ['AUTH'],
+          allowInsecureAuth: false,
+        }
+      : {
+          disabledCommands: opts.user ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+          allowInsecureAuth: true,
+        }),
     authOptional: !opts.user,
     logger: false,
     onAuth(auth, _session, cb) {
@@ -50,6 +75,7 @@ export async function startSmtp(opts: { user?: string; pass?: string } = {}): Pr
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         received.push({
+          tls: session.secure,
           mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
           ...parseMessage(raw),
@@ -70,6 +96,8 @@ export async function startSmtp(opts: { user?: string; pass?: string } = {}): Pr
   const cred = opts.user ? `${encodeURIComponent(opts.user)}:${encodeURIComponent(opts.pass ?? '')}@` : '';
   return {
     url: `smtp://${cred}127.0.0.1:${port}`,
+    caFile: dir ? join(dir, 'ca.pem') : null,
+    caPem,
     port,
     received,
     get refuseRecipients() {
@@ -84,7 +112,10 @@ export async function startSmtp(opts: { user?: string; pass?: string } = {}): Pr
         check();
       });
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => server.close(() => resolve())).finally(() => {
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      }),
   };
 }
 
