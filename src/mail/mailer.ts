@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { redactSmtpUrl, smtpPlainText } from '../config/config.js';
-import { isEmailAddress } from '../domain/email.js';
+import { isEmailAddress } from './address.js';
 import { ExternalError } from '../domain/errors.js';
 
 export interface MailMessage {

@@ -1,7 +1,7 @@
 // The directory (LDAP) as a source of people: its connection settings (bind password encrypted
 // with the master key, never returned), a connection test, a sync that creates, updates and
 // suspends Tessera users to match the directory, and password checks by LDAP bind.
-import { isEmailAddress } from '../domain/email.js';
+import { isEmailAddress } from '../mail/address.js';
 import { ValidationError, must } from '../domain/errors.js';
 import { ROLES, type Role } from '../domain/permissions.js';
 import { userTransition } from '../domain/user.js';

@@ -1,7 +1,7 @@
 // The e-mail that carries an initial password to its owner: what it is, where the portal is, the
 // username, the password, until when it is valid and that it works once. Plain text and simple
 // HTML. The password is handed to the mailer as a secret, so a failure never repeats it.
-import { isEmailAddress } from '../domain/email.js';
+import { isEmailAddress } from '../mail/address.js';
 import { ValidationError } from '../domain/errors.js';
 import { MailError, type Mailer, type MailMessage } from '../mail/mailer.js';
 import type { User } from '../store/users-repo.js';
