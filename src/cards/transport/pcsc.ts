@@ -40,6 +40,8 @@ interface Known {
 }
 
 const MAX_RESPONSE = 65538 + 2;
+/** How long a failed exchange waits for the reader to report the card gone (then it is "removed"). */
+const REMOVAL_GRACE_MS = 500;
 
 export interface PcscOptions {
   /** Connect exclusively (default) so no other program interleaves APDUs with ours. */
@@ -178,8 +180,13 @@ export class PcscReaderSet implements ReaderSet {
           rejectRemoved = reject;
           k.removed.push(reject);
           r.transmit(Buffer.from(apdu), MAX_RESPONSE, protocol, (err, res) => {
-            if (err) reject(mapError(err, name));
-            else resolve(Uint8Array.from(res));
+            if (!err) return resolve(Uint8Array.from(res));
+            const mapped = mapError(err, name);
+            if (mapped instanceof CardRemovedError || !k.present) return reject(new CardRemovedError(name));
+            // A card pulled mid-exchange may first surface as a failed transaction or a
+            // communication error, with the reader's status change a moment behind: give that
+            // change the chance to reject this exchange as "removed" (see k.removed) first.
+            setTimeout(() => reject(mapped), REMOVAL_GRACE_MS);
           });
         });
         const cleanup = (): void => {
