@@ -65,15 +65,17 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
         setPaused(true);
         return;
       }
-      try {
-        const [c, a] = await Promise.all([portalApi.cards(), portalApi.agents()]);
-        if (!live) return;
-        setCards(c.items);
-        setAgents(a);
-        setPollError(null);
-      } catch (e) {
-        if (live) setPollError(toApiError(e));
-      }
+      // Each look reads the cards through the agent: none while the page is not on screen.
+      if (!document.hidden)
+        try {
+          const [c, a] = await Promise.all([portalApi.cards(), portalApi.agents()]);
+          if (!live) return;
+          setCards(c.items);
+          setAgents(a);
+          setPollError(null);
+        } catch (e) {
+          if (live) setPollError(toApiError(e));
+        }
       if (live) timer = window.setTimeout(() => void poll(), POLL_MS);
     };
     void poll();
