@@ -2,16 +2,15 @@
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
+import { ListTable } from '../../components/ListTable';
 import { ErrorPanel } from '../../components/ErrorPanel';
-import { Pagination } from '../../components/Pagination';
 import { SearchBox } from '../../components/SearchBox';
-import { Loading, PageHeader } from '../../components/Status';
+import { PageHeader } from '../../components/Status';
 import { useListParams } from '../../components/useListParams';
 import { formatDateTime, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import type { AuditVerification } from '../../types';
-import { RetryButton } from './UsersPage';
 
 const LIMIT = 50;
 
@@ -77,71 +76,42 @@ export function AuditPage() {
           onSearch={(v) => setFilter('actorId', v)}
         />
       </form>
-      <ErrorPanel
-        error={list.error}
-        title="Could not load the audit log"
-        actions={<RetryButton onClick={list.reload} />}
+      <ListTable
+        list={list}
+        caption="Audit events"
+        errorTitle="Could not load the audit log"
+        loadingText="Loading audit events"
+        emptyText="No events match these filters."
+        columns={['#', 'When', 'Who', 'Action', 'Target', 'Details']}
+        row={(e) => (
+          <tr key={e.seq}>
+            <td>{e.seq}</td>
+            <td className="nowrap">{formatDateTime(e.at)}</td>
+            <td>
+              <button
+                type="button"
+                className="link-button"
+                disabled={!e.actorId}
+                onClick={() => e.actorId && setFilter('actorId', e.actorId)}
+                title="Show only this actor's events"
+              >
+                {e.actorName}
+              </button>
+            </td>
+            <td className="mono">{e.action}</td>
+            <td>
+              <AuditTarget type={e.targetType} id={e.targetId} />
+            </td>
+            <td>
+              <AuditDetails details={e.details} />
+            </td>
+          </tr>
+        )}
+        limit={LIMIT}
+        offset={offset}
+        onOffset={setOffset}
+        compact
       />
-      {list.loading && !list.data && <Loading what="Loading audit events" />}
-      {list.data && (
-        <>
-          <div className="table-wrap" aria-busy={list.loading}>
-            <table className="table table--compact">
-              <caption className="visually-hidden">Audit events</caption>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((e) => (
-                  <tr key={e.seq}>
-                    <td>{e.seq}</td>
-                    <td className="nowrap">{formatDateTime(e.at)}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="link-button"
-                        disabled={!e.actorId}
-                        onClick={() => e.actorId && setFilter('actorId', e.actorId)}
-                        title="Show only this actor's events"
-                      >
-                        {e.actorName}
-                      </button>
-                    </td>
-                    <td className="mono">{e.action}</td>
-                    <td>
-                      <AuditTarget type={e.targetType} id={e.targetId} />
-                    </td>
-                    <td>
-                      <AuditDetails details={e.details} />
-                    </td>
-                  </tr>
-                ))}
-                {list.data.items.length === 0 && (
-                  <tr>
-                    <td colSpan={6} className="table__empty">
-                      No events match these filters.
-                    </td>
-                  </tr>
-                )}
-              </tbody>
-            </table>
-          </div>
-          <Pagination
-            label="Audit events"
-            total={list.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onChange={setOffset}
-          />
-        </>
-      )}
     </>
   );
 }

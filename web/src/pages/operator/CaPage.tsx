@@ -9,7 +9,7 @@ import { formatDateTime, formatSerial } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import type { CertificateAuthority } from '../../types';
-import { RetryButton } from './UsersPage';
+import { RetryButton } from '../../components/ListTable';
 
 interface Node {
   ca: CertificateAuthority;

@@ -13,7 +13,7 @@ import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import { REVOCATION_REASONS, type CertificateDetail, type RevocationReason } from '../../types';
 import { copyText } from '../../components/copy';
-import { RetryButton } from './UsersPage';
+import { RetryButton } from '../../components/ListTable';
 
 type Act = 'suspend' | 'reinstate' | 'revoke';
 

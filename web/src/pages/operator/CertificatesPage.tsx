@@ -2,15 +2,13 @@
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { Badge } from '../../components/Badge';
-import { ErrorPanel } from '../../components/ErrorPanel';
-import { Pagination } from '../../components/Pagination';
+import { ListTable, SelectFilter, FilterChip } from '../../components/ListTable';
 import { SearchBox } from '../../components/SearchBox';
-import { Loading, PageHeader } from '../../components/Status';
+import { PageHeader } from '../../components/Status';
 import { useListParams } from '../../components/useListParams';
 import { formatDate, formatSerial, humanize } from '../../format';
 import { useLoad, useTitle } from '../../hooks';
 import { CERTIFICATE_STATUSES } from '../../types';
-import { RetryButton } from './UsersPage';
 
 const LIMIT = 25;
 
@@ -65,101 +63,51 @@ export function CertificatesPage() {
           value={values.serial}
           onSearch={(s) => setFilter('serial', s)}
         />
-        <div className="field">
-          <label htmlFor="certs-status">Status</label>
-          <select
-            id="certs-status"
-            value={values.status}
-            onChange={(e) => setFilter('status', e.target.value)}
-          >
-            <option value="">Any status</option>
-            {CERTIFICATE_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {humanize(s)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectFilter
+          id="certs-status"
+          label="Status"
+          value={values.status}
+          onChange={(v) => setFilter('status', v)}
+          any="Any status"
+          options={CERTIFICATE_STATUSES.map((s) => ({ value: s, label: humanize(s) }))}
+        />
         {values.userId && (
-          <div className="filter-chip">
-            <span>
-              Holder: <strong>{holder.data ? holder.data.displayName : values.userId}</strong>
-            </span>
-            <button type="button" className="btn btn-ghost btn-small" onClick={() => setFilter('userId', '')}>
-              Clear holder filter
-            </button>
-          </div>
+          <FilterChip clearLabel="Clear holder filter" onClear={() => setFilter('userId', '')}>
+            Holder: <strong>{holder.data ? holder.data.displayName : values.userId}</strong>
+          </FilterChip>
         )}
         {values.deviceId && (
-          <div className="filter-chip">
-            <span>One device</span>
-            <button
-              type="button"
-              className="btn btn-ghost btn-small"
-              onClick={() => setFilter('deviceId', '')}
-            >
-              Clear device filter
-            </button>
-          </div>
+          <FilterChip clearLabel="Clear device filter" onClear={() => setFilter('deviceId', '')}>
+            One device
+          </FilterChip>
         )}
       </form>
-      <ErrorPanel
-        error={list.error}
-        title="Could not load certificates"
-        actions={<RetryButton onClick={list.reload} />}
+      <ListTable
+        list={list}
+        caption="Certificates"
+        errorTitle="Could not load certificates"
+        loadingText="Loading certificates"
+        emptyText="No certificates match these filters."
+        columns={['Serial', 'Subject', 'Profile', 'Slot', 'Status', 'Valid from', 'Expires']}
+        row={(c) => (
+          <tr key={c.id}>
+            <td className="mono">
+              <Link to={`/operator/certificates/${c.id}`}>{formatSerial(c.serial)}</Link>
+            </td>
+            <td className="cell-wrap">{c.subject}</td>
+            <td>{humanize(c.profile)}</td>
+            <td>{c.slot?.toUpperCase() ?? '—'}</td>
+            <td>
+              <Badge value={c.status} />
+            </td>
+            <td>{formatDate(c.notBefore)}</td>
+            <td>{formatDate(c.notAfter)}</td>
+          </tr>
+        )}
+        limit={LIMIT}
+        offset={offset}
+        onOffset={setOffset}
       />
-      {list.loading && !list.data && <Loading what="Loading certificates" />}
-      {list.data && (
-        <>
-          <div className="table-wrap" aria-busy={list.loading}>
-            <table className="table">
-              <caption className="visually-hidden">Certificates</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Serial</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Profile</th>
-                  <th scope="col">Slot</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Valid from</th>
-                  <th scope="col">Expires</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((c) => (
-                  <tr key={c.id}>
-                    <td className="mono">
-                      <Link to={`/operator/certificates/${c.id}`}>{formatSerial(c.serial)}</Link>
-                    </td>
-                    <td className="cell-wrap">{c.subject}</td>
-                    <td>{humanize(c.profile)}</td>
-                    <td>{c.slot?.toUpperCase() ?? '—'}</td>
-                    <td>
-                      <Badge value={c.status} />
-                    </td>
-                    <td>{formatDate(c.notBefore)}</td>
-                    <td>{formatDate(c.notAfter)}</td>
-                  </tr>
-                ))}
-                {list.data.items.length === 0 && (
-                  <tr>
-                    <td colSpan={7} className="table__empty">
-                      No certificates match these filters.
-                    </td>
-                  </tr>
-                )}
-              </tbody>
-            </table>
-          </div>
-          <Pagination
-            label="Certificates"
-            total={list.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onChange={setOffset}
-          />
-        </>
-      )}
     </>
   );
 }

@@ -4,17 +4,16 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { Badge } from '../../components/Badge';
+import { ListTable, SelectFilter, FilterChip } from '../../components/ListTable';
 import { ErrorPanel } from '../../components/ErrorPanel';
-import { Pagination } from '../../components/Pagination';
 import { SearchBox } from '../../components/SearchBox';
-import { Loading, PageHeader, StatusMessage } from '../../components/Status';
+import { PageHeader, StatusMessage } from '../../components/Status';
 import { useListParams } from '../../components/useListParams';
 import { deviceTypeLabel, formatDate, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import { RECYCLABLE, RecycleDialog } from '../../issuance/RecycleDialog';
 import { DEVICE_STATES, DEVICE_TYPES, type Device, type DeviceType, type ImportReport } from '../../types';
-import { RetryButton } from './UsersPage';
 
 const LIMIT = 25;
 
@@ -84,111 +83,66 @@ export function DevicesPage() {
           value={values.q}
           onSearch={(q) => setFilter('q', q)}
         />
-        <div className="field">
-          <label htmlFor="devices-state">State</label>
-          <select
-            id="devices-state"
-            value={values.state}
-            onChange={(e) => setFilter('state', e.target.value)}
-          >
-            <option value="">Any state</option>
-            {DEVICE_STATES.map((s) => (
-              <option key={s} value={s}>
-                {humanize(s)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="devices-type">Type</label>
-          <select id="devices-type" value={values.type} onChange={(e) => setFilter('type', e.target.value)}>
-            <option value="">Any type</option>
-            {DEVICE_TYPES.map((t) => (
-              <option key={t} value={t}>
-                {deviceTypeLabel(t)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectFilter
+          id="devices-state"
+          label="State"
+          value={values.state}
+          onChange={(v) => setFilter('state', v)}
+          any="Any state"
+          options={DEVICE_STATES.map((s) => ({ value: s, label: humanize(s) }))}
+        />
+        <SelectFilter
+          id="devices-type"
+          label="Type"
+          value={values.type}
+          onChange={(v) => setFilter('type', v)}
+          any="Any type"
+          options={DEVICE_TYPES.map((t) => ({ value: t, label: deviceTypeLabel(t) }))}
+        />
         {values.userId && (
-          <div className="filter-chip">
-            <span>Assigned to one user</span>
-            <button type="button" className="btn btn-ghost btn-small" onClick={() => setFilter('userId', '')}>
-              Clear user filter
-            </button>
-          </div>
+          <FilterChip clearLabel="Clear user filter" onClear={() => setFilter('userId', '')}>
+            Assigned to one user
+          </FilterChip>
         )}
       </form>
 
-      <ErrorPanel
-        error={list.error}
-        title="Could not load devices"
-        actions={<RetryButton onClick={list.reload} />}
+      <ListTable
+        list={list}
+        caption="Devices"
+        errorTitle="Could not load devices"
+        loadingText="Loading devices"
+        emptyText="No devices match these filters."
+        columns={['Serial', 'Type', 'Model', 'State', 'Assigned to', 'Registered', 'Notes', 'Actions']}
+        row={(d) => (
+          <tr key={d.id}>
+            <td className="mono nowrap">{d.serial}</td>
+            <td>{deviceTypeLabel(d.type)}</td>
+            <td>{d.model || <span className="muted">—</span>}</td>
+            <td>
+              <Badge value={d.state} />
+            </td>
+            <td>
+              {d.userId ? (
+                <Link to={`/operator/users/${d.userId}`}>View user</Link>
+              ) : (
+                <span className="muted">nobody</span>
+              )}
+            </td>
+            <td>{formatDate(d.createdAt)}</td>
+            <td className="cell-notes">{d.notes || <span className="muted">—</span>}</td>
+            <td>
+              {RECYCLABLE.includes(d.state) && can('device.recycle') && (
+                <button type="button" className="btn btn-small" onClick={() => setRecycling(d)}>
+                  Recycle
+                </button>
+              )}
+            </td>
+          </tr>
+        )}
+        limit={LIMIT}
+        offset={offset}
+        onOffset={setOffset}
       />
-      {list.loading && !list.data && <Loading what="Loading devices" />}
-      {list.data && (
-        <>
-          <div className="table-wrap" aria-busy={list.loading}>
-            <table className="table">
-              <caption className="visually-hidden">Devices</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Serial</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Model</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Assigned to</th>
-                  <th scope="col">Registered</th>
-                  <th scope="col">Notes</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((d) => (
-                  <tr key={d.id}>
-                    <td className="mono nowrap">{d.serial}</td>
-                    <td>{deviceTypeLabel(d.type)}</td>
-                    <td>{d.model || <span className="muted">—</span>}</td>
-                    <td>
-                      <Badge value={d.state} />
-                    </td>
-                    <td>
-                      {d.userId ? (
-                        <Link to={`/operator/users/${d.userId}`}>View user</Link>
-                      ) : (
-                        <span className="muted">nobody</span>
-                      )}
-                    </td>
-                    <td>{formatDate(d.createdAt)}</td>
-                    <td className="cell-notes">{d.notes || <span className="muted">—</span>}</td>
-                    <td>
-                      {RECYCLABLE.includes(d.state) && can('device.recycle') && (
-                        <button type="button" className="btn btn-small" onClick={() => setRecycling(d)}>
-                          Recycle
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-                {list.data.items.length === 0 && (
-                  <tr>
-                    <td colSpan={8} className="table__empty">
-                      No devices match these filters.
-                    </td>
-                  </tr>
-                )}
-              </tbody>
-            </table>
-          </div>
-          <Pagination
-            label="Devices"
-            total={list.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onChange={setOffset}
-          />
-        </>
-      )}
       <StatusMessage>{recycled}</StatusMessage>
       {recycling && (
         <RecycleDialog

@@ -21,7 +21,7 @@ import {
   type DirectoryView,
   type Role,
 } from '../../types';
-import { RetryButton } from './UsersPage';
+import { RetryButton } from '../../components/ListTable';
 
 /** The form's state: the config with optional texts as strings ('' = none) and editable rows. */
 interface Form {

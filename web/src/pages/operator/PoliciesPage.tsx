@@ -6,7 +6,7 @@ import { Loading, PageHeader } from '../../components/Status';
 import { deviceTypeLabel, formatDateTime } from '../../format';
 import { useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
-import { RetryButton } from './UsersPage';
+import { RetryButton } from '../../components/ListTable';
 
 export function PoliciesPage() {
   useTitle('Device policies');

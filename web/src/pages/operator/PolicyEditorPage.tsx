@@ -22,7 +22,7 @@ import {
   type PolicyInput,
   type Slot,
 } from '../../types';
-import { RetryButton } from './UsersPage';
+import { RetryButton } from '../../components/ListTable';
 
 /** The PIV slot each certificate profile belongs in (SP 800-73-4 §3.3: 9A, 9C, 9D, 9E). */
 const SLOT_FOR: Record<CertificateProfileName, Slot> = {

@@ -13,7 +13,7 @@ import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import type { SecurityQuestion, SecurityQuestionInput } from '../../types';
-import { RetryButton } from './UsersPage';
+import { RetryButton } from '../../components/ListTable';
 
 // The server's limits (src/http/routes/security-questions.ts), checked here first so a mistake is
 // pointed at its row instead of coming back as one message for the whole list.

@@ -11,7 +11,7 @@ import { humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import { PORTAL_AUTH_METHODS, type InitialPinDisplayMode, type Settings } from '../../types';
-import { RetryButton } from './UsersPage';
+import { RetryButton } from '../../components/ListTable';
 
 const PIN_MODES: { value: InitialPinDisplayMode; label: string; hint: string }[] = [
   { value: 'displayed', label: 'Displayed', hint: 'The operator types the initial PIN once, in clear.' },

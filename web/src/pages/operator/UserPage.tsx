@@ -18,7 +18,7 @@ import { DeviceIssuanceActions } from '../../issuance/DeviceIssuanceActions';
 import { IssuanceDialog } from '../../issuance/IssuanceDialog';
 import type { IssuanceJob, Role, User, UserLifecycleAction } from '../../types';
 import { InitialPasswordDialog } from './InitialPasswordDialog';
-import { RetryButton } from './UsersPage';
+import { RetryButton } from '../../components/ListTable';
 
 const LIFECYCLE: Record<
   UserLifecycleAction,

@@ -4,12 +4,12 @@ import { Link, useNavigate } from 'react-router-dom';
 import { api } from '../../api';
 import { Badge } from '../../components/Badge';
 import { Dialog } from '../../components/Dialog';
+import { ListTable, SelectFilter } from '../../components/ListTable';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { KeyValueEditor, toRecord, type Pair } from '../../components/KeyValueEditor';
-import { Pagination } from '../../components/Pagination';
 import { RolesField } from '../../components/RolesField';
 import { SearchBox } from '../../components/SearchBox';
-import { Loading, PageHeader } from '../../components/Status';
+import { PageHeader } from '../../components/Status';
 import { useListParams } from '../../components/useListParams';
 import { formatDate, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
@@ -49,97 +49,52 @@ export function UsersPage() {
           value={values.q}
           onSearch={(q) => setFilter('q', q)}
         />
-        <div className="field">
-          <label htmlFor="users-state">State</label>
-          <select id="users-state" value={values.state} onChange={(e) => setFilter('state', e.target.value)}>
-            <option value="">Any state</option>
-            {USER_STATES.map((s) => (
-              <option key={s} value={s}>
-                {humanize(s)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="users-role">Role</label>
-          <select id="users-role" value={values.role} onChange={(e) => setFilter('role', e.target.value)}>
-            <option value="">Any role</option>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {humanize(r)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectFilter
+          id="users-state"
+          label="State"
+          value={values.state}
+          onChange={(v) => setFilter('state', v)}
+          any="Any state"
+          options={USER_STATES.map((s) => ({ value: s, label: humanize(s) }))}
+        />
+        <SelectFilter
+          id="users-role"
+          label="Role"
+          value={values.role}
+          onChange={(v) => setFilter('role', v)}
+          any="Any role"
+          options={ROLES.map((r) => ({ value: r, label: humanize(r) }))}
+        />
       </form>
 
-      <ErrorPanel
-        error={list.error}
-        title="Could not load users"
-        actions={<RetryButton onClick={list.reload} />}
+      <ListTable
+        list={list}
+        caption="Users"
+        errorTitle="Could not load users"
+        loadingText="Loading users"
+        emptyText="No users match these filters."
+        columns={['Username', 'Name', 'E-mail', 'Roles', 'State', 'Source', 'Created']}
+        row={(u) => (
+          <tr key={u.id}>
+            <td>
+              <Link to={`/operator/users/${u.id}`}>{u.username}</Link>
+            </td>
+            <td>{u.displayName}</td>
+            <td>{u.email ?? <span className="muted">—</span>}</td>
+            <td>{u.roles.map(humanize).join(', ') || <span className="muted">none</span>}</td>
+            <td>
+              <Badge value={u.state} />
+            </td>
+            <td>{u.source === 'ldap' ? 'Directory' : 'Local'}</td>
+            <td>{formatDate(u.createdAt)}</td>
+          </tr>
+        )}
+        limit={LIMIT}
+        offset={offset}
+        onOffset={setOffset}
       />
-      {list.loading && !list.data && <Loading what="Loading users" />}
-      {list.data && (
-        <>
-          <div className="table-wrap" aria-busy={list.loading}>
-            <table className="table">
-              <caption className="visually-hidden">Users</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Username</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">E-mail</th>
-                  <th scope="col">Roles</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Source</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((u) => (
-                  <tr key={u.id}>
-                    <td>
-                      <Link to={`/operator/users/${u.id}`}>{u.username}</Link>
-                    </td>
-                    <td>{u.displayName}</td>
-                    <td>{u.email ?? <span className="muted">—</span>}</td>
-                    <td>{u.roles.map(humanize).join(', ') || <span className="muted">none</span>}</td>
-                    <td>
-                      <Badge value={u.state} />
-                    </td>
-                    <td>{u.source === 'ldap' ? 'Directory' : 'Local'}</td>
-                    <td>{formatDate(u.createdAt)}</td>
-                  </tr>
-                ))}
-                {list.data.items.length === 0 && (
-                  <tr>
-                    <td colSpan={7} className="table__empty">
-                      No users match these filters.
-                    </td>
-                  </tr>
-                )}
-              </tbody>
-            </table>
-          </div>
-          <Pagination
-            label="Users"
-            total={list.data.total}
-            limit={LIMIT}
-            offset={offset}
-            onChange={setOffset}
-          />
-        </>
-      )}
       <NewUserDialog open={creating} onClose={() => setCreating(false)} />
     </>
-  );
-}
-
-export function RetryButton({ onClick }: { onClick: () => void }) {
-  return (
-    <button type="button" className="btn btn-small" onClick={onClick}>
-      Try again
-    </button>
   );
 }
 
