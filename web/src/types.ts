@@ -1,45 +1,15 @@
 // The entities of the Tessera HTTP API (v1), written by hand from api-contract.md. The server's
 // OpenAPI document is the authority; these types are what the web app relies on.
 
-export type Role = 'user' | 'helpdesk' | 'issuance_officer' | 'validation_officer' | 'admin';
-export const ROLES: readonly Role[] = ['user', 'helpdesk', 'issuance_officer', 'validation_officer', 'admin'];
+// Names the server's domain defines are taken from it, so the two can never drift apart.
+import type { DeviceState, DeviceType } from '../../src/domain/device.ts';
+import type { Role } from '../../src/domain/roles.ts';
+import type { UserState } from '../../src/domain/user.ts';
+export { ROLES, type Role } from '../../src/domain/roles.ts';
+export type { Permission } from '../../src/domain/permissions.ts';
+export { USER_STATES, type UserState } from '../../src/domain/user.ts';
+export { DEVICE_STATES, DEVICE_TYPES, type DeviceState, type DeviceType } from '../../src/domain/device.ts';
 
-export type Permission =
-  | 'user.read'
-  | 'user.create'
-  | 'user.update'
-  | 'user.lifecycle'
-  | 'device.read'
-  | 'device.register'
-  | 'device.bind'
-  | 'device.issue'
-  | 'device.recycle'
-  | 'device.lifecycle'
-  | 'policy.read'
-  | 'policy.write'
-  | 'settings.read'
-  | 'settings.write'
-  | 'audit.read'
-  | 'audit.verify'
-  | 'certificate.read'
-  | 'certificate.suspend'
-  | 'certificate.revoke'
-  | 'ca.read'
-  | 'ca.manage'
-  | 'key.recover'
-  | 'request.read'
-  | 'request.submit'
-  | 'request.approve'
-  | 'initial_pin.retrieve'
-  | 'initial_password.issue'
-  | 'agent.pair'
-  | 'agent.manage'
-  | 'directory.manage'
-  | 'self.read'
-  | 'self.issue'
-  | 'self.incident';
-
-/** A list endpoint's answer; `limit` (1..200) and `offset` select the page. */
 export interface Page<T> {
   items: T[];
   total: number;
@@ -74,9 +44,6 @@ export interface Meta {
 
 // ---- Users ---------------------------------------------------------------------------------
 
-export type UserState = 'active' | 'suspended' | 'terminated';
-export const USER_STATES: readonly UserState[] = ['active', 'suspended', 'terminated'];
-
 export interface User {
   id: string;
   username: string;
@@ -109,31 +76,6 @@ export interface UserPatch {
 export type UserLifecycleAction = 'suspend' | 'reactivate' | 'terminate';
 
 // ---- Devices -------------------------------------------------------------------------------
-
-export type DeviceType = 'piv_card' | 'piv_token' | 'mobile';
-export const DEVICE_TYPES: readonly DeviceType[] = ['piv_card', 'piv_token', 'mobile'];
-
-export type DeviceState =
-  | 'inventory'
-  | 'bound'
-  | 'issuing'
-  | 'pending'
-  | 'active'
-  | 'failed'
-  | 'awaiting_recycle'
-  | 'invalid'
-  | 'terminated';
-export const DEVICE_STATES: readonly DeviceState[] = [
-  'inventory',
-  'bound',
-  'issuing',
-  'pending',
-  'active',
-  'failed',
-  'awaiting_recycle',
-  'invalid',
-  'terminated',
-];
 
 export interface Device {
   id: string;

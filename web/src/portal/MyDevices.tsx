@@ -48,7 +48,7 @@ export function MyDevices({ me, onChangeQuestions, onDone }: Props) {
               <tr key={d.id}>
                 <td>{deviceTypeLabel(d.type)}</td>
                 <td className="mono">{d.serial}</td>
-                <td>{STATE_TEXT[d.state] ?? d.state}</td>
+                <td>{STATE_TEXT[d.state]}</td>
                 <td>{d.expiresAt ? formatDate(d.expiresAt) : '—'}</td>
               </tr>
             ))}
