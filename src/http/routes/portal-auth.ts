@@ -1,7 +1,7 @@
 // The user portal's sign-in and the signed-in person's own view (reference 000 step 5): which
 // methods a person may use, sign-in with an initial password, the directory password or security
 // answers (each opens a portal session), setting one's security answers, and "me".
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { PORTAL_AUTH_METHODS } from '../../services/settings-service.js';
@@ -96,58 +96,39 @@ export const portalAuthRoutes =
       async (req) => portal.start((req.body as Static<typeof StartBody>).username),
     );
 
-    app.post(
+    /** A public sign-in step: its body checked by `body`, the service call, the session cookie. */
+    const signInRoute = <B extends TSchema>(
+      path: string,
+      summary: string,
+      body: B,
+      run: (b: Static<B>) => Promise<PortalSignedIn>,
+    ) =>
+      app.post(
+        path,
+        {
+          config: { public: true },
+          schema: { tags, summary, security: [], body, response: signInResponses },
+        },
+        async (req, reply) => signedIn(reply, await run(req.body as Static<B>)),
+      );
+
+    signInRoute(
       '/api/portal/auth/initial-password',
-      {
-        config: { public: true },
-        schema: {
-          tags,
-          summary: 'Sign in to the user portal with a one-time initial password',
-          security: [],
-          body: PasswordBody,
-          response: signInResponses,
-        },
-      },
-      async (req, reply) => {
-        const b = req.body as Static<typeof PasswordBody>;
-        return signedIn(reply, await portal.signInWithInitialPassword(b.username, b.password));
-      },
+      'Sign in to the user portal with a one-time initial password',
+      PasswordBody,
+      (b) => portal.signInWithInitialPassword(b.username, b.password),
     );
-
-    app.post(
+    signInRoute(
       '/api/portal/auth/directory-password',
-      {
-        config: { public: true },
-        schema: {
-          tags,
-          summary: 'Sign in to the user portal with the directory (LDAP) password',
-          security: [],
-          body: PasswordBody,
-          response: signInResponses,
-        },
-      },
-      async (req, reply) => {
-        const b = req.body as Static<typeof PasswordBody>;
-        return signedIn(reply, await portal.signInWithDirectoryPassword(b.username, b.password));
-      },
+      'Sign in to the user portal with the directory (LDAP) password',
+      PasswordBody,
+      (b) => portal.signInWithDirectoryPassword(b.username, b.password),
     );
-
-    app.post(
+    signInRoute(
       '/api/portal/auth/security-questions',
-      {
-        config: { public: true },
-        schema: {
-          tags,
-          summary: 'Sign in to the user portal by answering one’s security questions',
-          security: [],
-          body: AnswersSignInBody,
-          response: signInResponses,
-        },
-      },
-      async (req, reply) => {
-        const b = req.body as Static<typeof AnswersSignInBody>;
-        return signedIn(reply, await portal.signInWithSecurityQuestions(b.username, b.answers));
-      },
+      'Sign in to the user portal by answering one’s security questions',
+      AnswersSignInBody,
+      (b) => portal.signInWithSecurityQuestions(b.username, b.answers),
     );
 
     app.get(
