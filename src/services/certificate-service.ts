@@ -39,6 +39,7 @@ import type { MasterKey } from '../secrets/master-key.js';
 import { appendAudit, appendAuditEvents, type AuditInput } from '../store/audit-repo.js';
 import * as caRepo from '../store/ca-repo.js';
 import * as certRepo from '../store/certificate-repo.js';
+import { setCredentialCertificate } from '../store/credentials-repo.js';
 import type { Db, Queryable } from '../store/db.js';
 import { describeCertificate, toPem, type CertificateDecoded } from './pki-describe.js';
 
@@ -700,12 +701,7 @@ export class CertificateService {
         group[0]!.at,
       );
       for (const g of group) {
-        if (g.rec.credentialId)
-          await tx.query('UPDATE credentials SET certificate_serial = $2, updated_at = $3 WHERE id = $1', [
-            g.rec.credentialId,
-            g.rec.serial,
-            g.at,
-          ]);
+        if (g.rec.credentialId) await setCredentialCertificate(tx, g.rec.credentialId, g.rec.serial, g.at);
         if (g.archived) await certRepo.archiveKey(tx, g.rec.id, g.archived);
       }
       await appendAuditEvents(

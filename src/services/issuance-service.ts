@@ -14,7 +14,11 @@ import { checkPin, generatePin } from '../domain/pin-policy.js';
 import type { RevocationReason } from '../domain/credential.js';
 import type { MasterKey } from '../secrets/master-key.js';
 import { appendAudit } from '../store/audit-repo.js';
-import { insertCredential, setCredentialCertificate } from '../store/credentials-repo.js';
+import {
+  deleteDeviceCredentials,
+  insertCredential,
+  setCredentialCertificate,
+} from '../store/credentials-repo.js';
 import type { Queryable } from '../store/db.js';
 import {
   deleteAllDeviceSecrets,
@@ -37,6 +41,7 @@ import {
   getJob,
   insertJob,
   latestJobForDevice,
+  mergeJobOptions,
   restartJob,
   updateJobProgress,
   type IssuanceJob,
@@ -567,10 +572,7 @@ export class IssuanceService {
   }
 
   private async markTouched(jobId: string): Promise<void> {
-    await this.ctx.db.query(
-      `UPDATE issuance_jobs SET options = options || '{"cardTouched": true}'::jsonb WHERE id = $1`,
-      [jobId],
-    );
+    await mergeJobOptions(this.ctx.db, jobId, { cardTouched: true });
   }
 
   private async succeed(
@@ -595,11 +597,7 @@ export class IssuanceService {
       // Keep the initial PIN only where someone must still read it (not displayed) or change it.
       if (opts.pinMode !== 'not_displayed') await deleteDeviceSecret(tx, device.id, 'initial_pin');
       await finishJob(tx, job.id, 'succeeded', null, at);
-      if (opts.changePinAtEnd)
-        await tx.query(
-          `UPDATE issuance_jobs SET options = options || '{"pinChangePending": true}'::jsonb WHERE id = $1`,
-          [job.id],
-        );
+      if (opts.changePinAtEnd) await mergeJobOptions(tx, job.id, { pinChangePending: true });
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'issuance.succeeded',
@@ -659,10 +657,7 @@ export class IssuanceService {
         const d = (await getDevice(tx, job.deviceId, true))!;
         await this.moveDevice(tx, d, 'retry', {}, at);
         const j = await restartJob(tx, job.id, at);
-        await tx.query(`UPDATE issuance_jobs SET options = options || $1::jsonb WHERE id = $2`, [
-          JSON.stringify({ agentId: ref.agentId, reader: ref.reader }),
-          job.id,
-        ]);
+        await mergeJobOptions(tx, job.id, { agentId: ref.agentId, reader: ref.reader });
         await appendAudit(tx, {
           actor: auditActor(actor),
           action: 'issuance.retried',
@@ -736,7 +731,7 @@ export class IssuanceService {
         at,
       );
       await deleteAllDeviceSecrets(tx, d.id);
-      await tx.query(`DELETE FROM device_credentials WHERE device_id = $1`, [d.id]);
+      await deleteDeviceCredentials(tx, d.id);
       const job = await latestJobForDevice(tx, d.id);
       if (job?.status === 'failed') await finishJob(tx, job.id, 'cancelled', job.error, at);
       await appendAudit(tx, {
@@ -809,10 +804,7 @@ export class IssuanceService {
     const out = await this.ctx.db.transaction(async (tx) => {
       const at = this.ctx.clock.now();
       await deleteDeviceSecret(tx, device.id, 'initial_pin');
-      await tx.query(
-        `UPDATE issuance_jobs SET options = options || '{"pinChangePending": false}'::jsonb, updated_at = $2 WHERE id = $1`,
-        [jobId, at],
-      );
+      await mergeJobOptions(tx, jobId, { pinChangePending: false }, at);
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'device.pin_changed',
@@ -926,10 +918,7 @@ export class IssuanceService {
           correlationId: randomUUID(),
         };
         await finishJob(tx, job.id, 'failed', error, at);
-        await tx.query(
-          `UPDATE issuance_jobs SET options = options || '{"cardTouched": true}'::jsonb WHERE id = $1`,
-          [job.id],
-        );
+        await mergeJobOptions(tx, job.id, { cardTouched: true });
         const d = (await getDevice(tx, job.deviceId, true))!;
         if (d.state === 'issuing') await this.moveDevice(tx, d, 'fail', {}, at);
         await appendAudit(tx, {

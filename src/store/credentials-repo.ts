@@ -119,3 +119,8 @@ export async function setCredentialCertificate(
     id,
   ]);
 }
+
+/** A recycled device keeps no credentials. */
+export async function deleteDeviceCredentials(tx: Queryable, deviceId: string): Promise<void> {
+  await tx.query('DELETE FROM device_credentials WHERE device_id = $1', [deviceId]);
+}

@@ -105,6 +105,29 @@ export async function updateJobProgress(db: Queryable, id: string, progress: num
   );
 }
 
+/**
+ * Merges `patch` into the job's options (the agent and reader, cardTouched, pinChangePending…);
+ * with `at`, the job counts as changed then.
+ */
+export async function mergeJobOptions(
+  db: Queryable,
+  id: string,
+  patch: Record<string, unknown>,
+  at?: Date,
+): Promise<void> {
+  if (at)
+    await db.query(`UPDATE issuance_jobs SET options = options || $1::jsonb, updated_at = $3 WHERE id = $2`, [
+      JSON.stringify(patch),
+      id,
+      at,
+    ]);
+  else
+    await db.query(`UPDATE issuance_jobs SET options = options || $1::jsonb WHERE id = $2`, [
+      JSON.stringify(patch),
+      id,
+    ]);
+}
+
 export async function finishJob(
   tx: Queryable,
   id: string,
