@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { getSetting } from '../../store/settings-repo.js';
 import type { Runtime } from '../../runtime.js';
 import { VERSION } from '../app.js';
 import { errorBody } from '../errors.js';
@@ -36,12 +37,9 @@ export const metaRoutes =
         },
       },
       async () => {
-        const [row] = await rt.db.query<{ value: boolean }>(
-          "SELECT value FROM settings WHERE key = 'demo_seeded'",
-        );
         return {
           version: VERSION,
-          demo: row?.value === true,
+          demo: (await getSetting<boolean>(rt.db, 'demo_seeded')) === true,
           externalUrl: rt.config.externalUrl,
           mail: rt.mailer !== null,
         };
