@@ -15,9 +15,9 @@ import * as x509 from '@peculiar/x509';
 import { generateKeyPair, spkiOf, type KeyAlgorithm } from '../src/pki/algorithms.js';
 import { createCaHierarchy } from '../src/pki/ca-builder.js';
 import { CompiledProfile } from '../src/pki/cert-template.js';
-import { issueChecked, subjectAltNamesFor, type LeafInput } from '../src/pki/leaf.js';
+import { issueChecked, subjectAltNamesFor, webCryptoKey, type LeafInput } from '../src/pki/leaf.js';
 import { randomSerial } from '../src/pki/serial.js';
-import { signingCa } from '../src/pki/signing-ca.js';
+import { SoftSigner } from '../src/pki/signer.js';
 import { DEFAULT_SUBJECT_TEMPLATE, renderSubject, type SubjectPerson } from '../src/pki/subject.js';
 import { MasterKey } from '../src/secrets/master-key.js';
 import { CertificateService, type IssueTarget } from '../src/services/certificate-service.js';
@@ -199,15 +199,15 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(`\n[${alg}] openssl speed … `);
     const openssl = opensslSpeed(alg, seconds);
     console.log(`${fmt(openssl)} sign/CPU-s`);
-    const { issuing } = await createCaHierarchy({
-      rootId: '00000000-0000-4000-8000-000000000001',
-      issuingId: '00000000-0000-4000-8000-000000000002',
-      algorithm: alg,
+    const issuingKey = generateKeyPair(alg).privateKey;
+    const { issuing: ca } = await createCaHierarchy({
+      root: { id: '00000000-0000-4000-8000-000000000001', signer: SoftSigner.generate(alg) },
+      issuing: { id: '00000000-0000-4000-8000-000000000002', signer: new SoftSigner(issuingKey) },
       organization: 'Bench',
       externalUrl: 'https://cms.example.test',
       now: new Date(),
     });
-    const ca = signingCa({ ...issuing, externalUrl: 'https://cms.example.test' });
+    const checkedKey = await webCryptoKey(issuingKey, alg);
     const subjectKey = spkiOf(generateKeyPair(alg).publicKey);
     const base: Omit<LeafInput, 'serial'> = {
       profile: 'piv_authentication',
@@ -224,7 +224,7 @@ export async function run(args: string[]): Promise<void> {
     };
     process.stdout.write(`[${alg}] checked path (@peculiar/x509) … `);
     const checkedRate = await timed(Math.min(seconds, 2), () =>
-      issueChecked(ca, { ...base, serial: randomSerial() }),
+      issueChecked(ca, checkedKey, { ...base, serial: randomSerial() }),
     );
     const checked = checkedRate.cpu;
     console.log(`${fmt(checked)} cert/CPU-s (${fmt(checkedRate.wall)}/s wall)`);

@@ -1,7 +1,8 @@
-// Key and signature algorithms a Tessera CA and its certificates use. Keys live as Node KeyObjects:
-// Node's synchronous crypto.sign is several times faster than WebCrypto for ECDSA and returns the
-// DER ECDSA-Sig-Value that X.509 wants (RFC 5758 §3.2), so no signature re-encoding is needed.
-import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+// Key and signature algorithms a Tessera CA and its certificates use. Keys made here are Node
+// KeyObjects (soft keys): Node's synchronous crypto.sign is several times faster than WebCrypto for
+// ECDSA and returns the DER ECDSA-Sig-Value that X.509 wants (RFC 5758 §3.2). CA keys are reached
+// only through a Signer (signer.ts).
+import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 
@@ -63,6 +64,16 @@ export function publicKeyFromSpki(spki: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 }
 
+/**
+ * Signature algorithms by their JOSE names (RFC 7518 §3.1): ECDSA or RSASSA-PKCS1-v1_5 over
+ * SHA-256 / SHA-384. What a Signer is asked to do (signer.ts).
+ */
+export type SignatureAlgorithm = 'ES256' | 'ES384' | 'RS256' | 'RS384';
+
+export function digestOf(alg: SignatureAlgorithm): 'sha256' | 'sha384' {
+  return alg.endsWith('384') ? 'sha384' : 'sha256';
+}
+
 const OID = {
   ecdsaSha256: '1.2.840.10045.4.3.2',
   ecdsaSha384: '1.2.840.10045.4.3.3',
@@ -77,6 +88,8 @@ const OID = {
  * the @peculiar/x509 path.
  */
 export interface SignatureScheme {
+  /** What the CA's Signer is asked for. */
+  algorithm: SignatureAlgorithm;
   hash: 'sha256' | 'sha384';
   algorithmIdentifier: AlgorithmIdentifier;
   algorithmIdentifierDer: Buffer;
@@ -99,6 +112,7 @@ export function signatureSchemeFor(alg: KeyAlgorithm): SignatureScheme {
   });
   const webHash = hash === 'sha384' ? 'SHA-384' : 'SHA-256';
   return {
+    algorithm: `${ec ? 'ES' : 'RS'}${hash === 'sha384' ? '384' : '256'}`,
     hash,
     algorithmIdentifier,
     algorithmIdentifierDer: Buffer.from(AsnConvert.serialize(algorithmIdentifier)),
@@ -117,10 +131,6 @@ export function digestForSignatureOid(oid: string): string | null {
     '1.2.840.113549.1.1.13': 'sha512',
   };
   return table[oid] ?? null;
-}
-
-export function signWith(scheme: SignatureScheme, key: KeyObject, data: Uint8Array): Buffer {
-  return sign(scheme.hash, data, key);
 }
 
 export function verifySignature(

@@ -1,25 +1,31 @@
 // Creates Tessera's own CA hierarchy: a self-signed root and an issuing CA under it (RFC 5280
 // §4.2.1.9 basicConstraints, §4.2.1.3 keyCertSign + cRLSign). The issuing CA also signs OCSP
 // responses directly (RFC 6960 §4.2.2.2 "the CA who issued the certificate"), hence digitalSignature.
-import type { KeyObject } from 'node:crypto';
-import { generateKeyPair, signatureSchemeFor, spkiOf, type KeyAlgorithm } from './algorithms.js';
-import { webCryptoKey, truncateToSeconds } from './leaf.js';
-import { randomSerial } from './serial.js';
-import { caUrls, signingCa, type SigningCa } from './signing-ca.js';
-import { subjectNameDer, type RenderedAttribute } from './subject.js';
+// The keys are Signers the caller made (wherever the keys live); the certificates are assembled
+// through the @peculiar/asn1-x509 schema classes and signed by the issuer's Signer.
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  Certificate,
+  Extension,
+  Extensions,
+  Name,
+  SubjectPublicKeyInfo,
+  TBSCertificate,
+  Validity,
+  Version,
+} from '@peculiar/asn1-x509';
+import { signatureSchemeFor, type SignatureScheme } from './algorithms.js';
 import { toArrayBuffer } from './der.js';
+import { truncateToSeconds } from './leaf.js';
+import { randomSerial } from './serial.js';
+import type { Signer } from './signer.js';
+import { keyAlgorithmOfSpki, signingCa, type SigningCa } from './signing-ca.js';
+import { subjectNameDer, type RenderedAttribute } from './subject.js';
 import { crypto, x509 } from './x509-lib.js';
 
-export interface CaKeyAndCert {
-  id: string;
-  certificateDer: Buffer;
-  privateKey: KeyObject;
-}
-
 export interface CreateHierarchyParams {
-  rootId: string;
-  issuingId: string;
-  algorithm: KeyAlgorithm;
+  root: { id: string; signer: Signer };
+  issuing: { id: string; signer: Signer };
   /** Organisation placed in both CA names. */
   organization: string;
   externalUrl: string;
@@ -43,84 +49,104 @@ function caName(cn: string, org: string): RenderedAttribute[] {
     : [{ type: 'CN', value: cn }];
 }
 
+function schemeOf(signer: Signer): SignatureScheme {
+  const alg = keyAlgorithmOfSpki(signer.spki);
+  if (!alg) throw new Error('The CA key algorithm is not supported (use P-256, P-384 or RSA 2048-4096)');
+  return signatureSchemeFor(alg);
+}
+
+/** The two CAs, ready to sign; their certificates are `root.certificateDer`, `issuing.certificateDer`. */
 export async function createCaHierarchy(
   p: CreateHierarchyParams,
-): Promise<{ root: CaKeyAndCert; issuing: CaKeyAndCert }> {
-  const rootKeys = generateKeyPair(p.algorithm);
-  const issuingKeys = generateKeyPair(p.algorithm);
-  const scheme = signatureSchemeFor(p.algorithm);
+): Promise<{ root: SigningCa; issuing: SigningCa }> {
   const notBefore = truncateToSeconds(new Date(p.now.getTime() - 60_000));
-  const rootSpki = spkiOf(rootKeys.publicKey);
   const rootName = subjectNameDer(caName('Tessera Root CA', p.organization));
-  const rootSigner = { privateKey: rootKeys.privateKey, keyAlgorithm: p.algorithm, scheme };
-  const rootSki = await x509.SubjectKeyIdentifierExtension.create(toArrayBuffer(rootSpki), false, crypto);
-  const rootCert = await x509.X509CertificateGenerator.create(
+  const rootSpki = p.root.signer.spki;
+  const rootDer = await signCertificate(
+    { subjectDer: rootName, signer: p.root.signer, scheme: schemeOf(p.root.signer) },
     {
-      serialNumber: randomSerial().toString('hex'),
-      subject: new x509.Name(toArrayBuffer(rootName)),
-      issuer: new x509.Name(toArrayBuffer(rootName)),
+      subject: rootName,
+      spki: rootSpki,
       notBefore,
       notAfter: years(notBefore, p.rootValidityYears ?? 20),
-      publicKey: toArrayBuffer(rootSpki),
-      signingKey: await webCryptoKey(rootSigner),
-      signingAlgorithm: scheme.webcrypto,
       extensions: [
         new x509.BasicConstraintsExtension(true, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        rootSki,
+        await x509.SubjectKeyIdentifierExtension.create(toArrayBuffer(rootSpki), false, crypto),
       ],
     },
-    crypto,
   );
-  const root: CaKeyAndCert = {
-    id: p.rootId,
-    certificateDer: Buffer.from(rootCert.rawData),
-    privateKey: rootKeys.privateKey,
-  };
-  const rootCa = signingCa({ ...root, externalUrl: p.externalUrl });
-  const issuingCert = await signSubordinate(rootCa, {
-    id: p.issuingId,
+  const root = signingCa({
+    id: p.root.id,
+    certificateDer: rootDer,
+    signer: p.root.signer,
+    externalUrl: p.externalUrl,
+  });
+  const issuingDer = await signSubordinate(root, {
     name: caName('Tessera Issuing CA 1', p.organization),
-    publicKey: issuingKeys.publicKey,
+    spki: p.issuing.signer.spki,
     notBefore,
     notAfter: years(notBefore, p.issuingValidityYears ?? 10),
   });
   return {
     root,
-    issuing: { id: p.issuingId, certificateDer: issuingCert, privateKey: issuingKeys.privateKey },
+    issuing: signingCa({
+      id: p.issuing.id,
+      certificateDer: issuingDer,
+      signer: p.issuing.signer,
+      externalUrl: p.externalUrl,
+    }),
   };
 }
 
 /** Signs a subordinate (issuing) CA certificate with pathLenConstraint 0 under `parent`. */
 export async function signSubordinate(
   parent: SigningCa,
-  sub: { id: string; name: RenderedAttribute[]; publicKey: KeyObject; notBefore: Date; notAfter: Date },
+  sub: { name: RenderedAttribute[]; spki: Buffer; notBefore: Date; notAfter: Date },
 ): Promise<Buffer> {
-  const spki = spkiOf(sub.publicKey);
-  const parentUrls = caUrls(parent.urls.ocsp.replace(/\/pki\/ocsp$/, ''), parent.id);
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: randomSerial().toString('hex'),
-      subject: new x509.Name(toArrayBuffer(subjectNameDer(sub.name))),
-      issuer: new x509.Name(toArrayBuffer(parent.subjectDer)),
-      notBefore: sub.notBefore,
-      notAfter: sub.notAfter,
-      publicKey: toArrayBuffer(spki),
-      signingKey: await webCryptoKey(parent),
-      signingAlgorithm: parent.scheme.webcrypto,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
-          true,
-        ),
-        await x509.SubjectKeyIdentifierExtension.create(toArrayBuffer(spki), false, crypto),
-        new x509.AuthorityKeyIdentifierExtension(parent.keyIdentifier.toString('hex'), false),
-        new x509.CRLDistributionPointsExtension([parentUrls.crl], false),
-        new x509.AuthorityInfoAccessExtension({ caIssuers: [parentUrls.caIssuers] }, false),
-      ],
-    },
-    crypto,
+  return signCertificate(parent, {
+    subject: subjectNameDer(sub.name),
+    spki: sub.spki,
+    notBefore: sub.notBefore,
+    notAfter: sub.notAfter,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(toArrayBuffer(sub.spki), false, crypto),
+      new x509.AuthorityKeyIdentifierExtension(parent.keyIdentifier.toString('hex'), false),
+      new x509.CRLDistributionPointsExtension([parent.urls.crl], false),
+      new x509.AuthorityInfoAccessExtension({ caIssuers: [parent.urls.caIssuers] }, false),
+    ],
+  });
+}
+
+/** TBSCertificate (RFC 5280 §4.1) through the schema classes, signed by the issuer's Signer. */
+async function signCertificate(
+  issuer: Pick<SigningCa, 'subjectDer' | 'signer' | 'scheme'>,
+  c: { subject: Buffer; spki: Buffer; notBefore: Date; notAfter: Date; extensions: x509.Extension[] },
+): Promise<Buffer> {
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    // randomSerial() is positive with a non-zero first octet: already a minimal INTEGER.
+    serialNumber: toArrayBuffer(randomSerial()),
+    signature: issuer.scheme.algorithmIdentifier,
+    issuer: AsnConvert.parse(issuer.subjectDer, Name),
+    validity: new Validity({ notBefore: c.notBefore, notAfter: c.notAfter }),
+    subject: AsnConvert.parse(c.subject, Name),
+    subjectPublicKeyInfo: AsnConvert.parse(c.spki, SubjectPublicKeyInfo),
+    extensions: new Extensions(c.extensions.map((e) => AsnConvert.parse(e.rawData, Extension))),
+  });
+  const signature = await issuer.signer.sign(issuer.scheme.algorithm, Buffer.from(AsnConvert.serialize(tbs)));
+  return Buffer.from(
+    AsnConvert.serialize(
+      new Certificate({
+        tbsCertificate: tbs,
+        signatureAlgorithm: issuer.scheme.algorithmIdentifier,
+        signatureValue: toArrayBuffer(signature),
+      }),
+    ),
   );
-  return Buffer.from(cert.rawData);
 }

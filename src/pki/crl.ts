@@ -20,7 +20,6 @@ import {
   id_ce_cRLReasons,
 } from '@peculiar/asn1-x509';
 import { OctetString } from '@peculiar/asn1-schema';
-import { signWith } from './algorithms.js';
 import { truncateToSeconds } from './leaf.js';
 import { REASON_CODES, type CrlReason } from './reasons.js';
 import type { SigningCa } from './signing-ca.js';
@@ -54,7 +53,7 @@ function serialBytes(hex: string): ArrayBuffer {
   return new Uint8Array(v).buffer;
 }
 
-export function buildCrl(ca: SigningCa, p: CrlParams): Buffer {
+export async function buildCrl(ca: SigningCa, p: CrlParams): Promise<Buffer> {
   const tbs = new TBSCertList({
     version: Version.v2,
     signature: ca.scheme.algorithmIdentifier,
@@ -82,7 +81,7 @@ export function buildCrl(ca: SigningCa, p: CrlParams): Buffer {
         }),
     );
   const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
-  const signature = signWith(ca.scheme, ca.privateKey, tbsDer);
+  const signature = await ca.signer.sign(ca.scheme.algorithm, tbsDer);
   const list = new CertificateList({
     tbsCertList: tbs,
     signatureAlgorithm: ca.scheme.algorithmIdentifier,

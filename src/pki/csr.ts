@@ -15,24 +15,13 @@ import {
   type KeyAlgorithm,
 } from './algorithms.js';
 import { children, content, readTlv, slice, type Tlv } from './der.js';
+import { pemOrDer } from './pem.js';
 
 export interface ParsedCsr {
   spki: Buffer;
   publicKey: KeyObject;
   /** null when the key is of a kind Tessera does not issue for (e.g. P-521, RSA 1024). */
   keyAlgorithm: KeyAlgorithm | null;
-}
-
-/** DER from DER bytes, or from PEM text ("CERTIFICATE REQUEST" or the older "NEW CERTIFICATE REQUEST"). */
-export function pemOrDer(input: Uint8Array | string, labels: readonly string[]): Buffer {
-  const text = typeof input === 'string' ? input : null;
-  const asText = text ?? (input[0] === 0x2d ? Buffer.from(input).toString('latin1') : null);
-  if (asText === null) return Buffer.from(input as Uint8Array);
-  for (const label of labels) {
-    const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`).exec(asText);
-    if (m) return Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
-  }
-  throw new ValidationError(`Expected PEM with label ${labels.join(' or ')}`);
 }
 
 /**

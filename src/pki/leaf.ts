@@ -2,7 +2,7 @@
 // @peculiar/x509 generator over WebCrypto. cert-template.ts is the fast way; tests hold the two
 // to byte-identical TBSCertificates for the same inputs.
 import type { KeyObject } from 'node:crypto';
-import { isEcKey } from './algorithms.js';
+import { isEcKey, signatureSchemeFor, type KeyAlgorithm } from './algorithms.js';
 import { CERTIFICATE_PROFILES, keyUsageFlags, type CertificateProfileName } from './profiles.js';
 import type { SigningCa } from './signing-ca.js';
 import { subjectNameDer, type RenderedAttribute, type SubjectPerson } from './subject.js';
@@ -84,24 +84,33 @@ export function constantExtensions(
 
 const webKeys = new WeakMap<KeyObject, Promise<CryptoKey>>();
 
-/** The CA key as a WebCrypto CryptoKey for @peculiar/x509 (imported once per KeyObject). */
-export function webCryptoKey(
-  ca: Pick<SigningCa, 'privateKey' | 'keyAlgorithm' | 'scheme'>,
-): Promise<CryptoKey> {
-  let k = webKeys.get(ca.privateKey);
+/**
+ * A soft key as a WebCrypto CryptoKey for the @peculiar/x509 generator (imported once per
+ * KeyObject). Only the checked path needs it: the CA itself signs through its Signer.
+ */
+export function webCryptoKey(privateKey: KeyObject, alg: KeyAlgorithm): Promise<CryptoKey> {
+  let k = webKeys.get(privateKey);
   if (!k) {
-    const pkcs8 = ca.privateKey.export({ type: 'pkcs8', format: 'der' });
-    const alg = isEcKey(ca.keyAlgorithm)
-      ? { name: 'ECDSA', namedCurve: ca.keyAlgorithm === 'ECCP384' ? 'P-384' : 'P-256' }
-      : { name: 'RSASSA-PKCS1-v1_5', hash: ca.scheme.webcrypto.hash };
-    k = crypto.subtle.importKey('pkcs8', pkcs8, alg, false, ['sign']);
-    webKeys.set(ca.privateKey, k);
+    const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+    const params = isEcKey(alg)
+      ? { name: 'ECDSA', namedCurve: alg === 'ECCP384' ? 'P-384' : 'P-256' }
+      : { name: 'RSASSA-PKCS1-v1_5', hash: signatureSchemeFor(alg).webcrypto.hash };
+    k = crypto.subtle.importKey('pkcs8', pkcs8, params, false, ['sign']);
+    webKeys.set(privateKey, k);
   }
   return k;
 }
 
-/** Builds and signs a certificate through the stock @peculiar/x509 path. Returns DER. */
-export async function issueChecked(ca: SigningCa, input: LeafInput, opts: LeafOptions = {}): Promise<Buffer> {
+/**
+ * Builds and signs a certificate through the stock @peculiar/x509 path over WebCrypto, with the
+ * CA's key as `signingKey`. Returns DER. The reference the fast path is held to.
+ */
+export async function issueChecked(
+  ca: SigningCa,
+  signingKey: CryptoKey,
+  input: LeafInput,
+  opts: LeafOptions = {},
+): Promise<Buffer> {
   const { before, after } = constantExtensions(input.profile, input.ecKey, ca, opts);
   const extensions: x509.Extension[] = [...before];
   if (input.subjectAltNames.length)
@@ -125,7 +134,7 @@ export async function issueChecked(ca: SigningCa, input: LeafInput, opts: LeafOp
       notBefore: truncateToSeconds(input.notBefore),
       notAfter: truncateToSeconds(input.notAfter),
       publicKey: toArrayBuffer(input.spki),
-      signingKey: await webCryptoKey(ca),
+      signingKey,
       signingAlgorithm: ca.scheme.webcrypto,
       extensions,
     },

@@ -23,7 +23,6 @@ import {
 } from '@peculiar/asn1-ocsp';
 import type { Extension } from '@peculiar/asn1-x509';
 import { Certificate, CRLReason } from '@peculiar/asn1-x509';
-import { signWith } from './algorithms.js';
 import { readTlv } from './der.js';
 import { truncateToSeconds } from './leaf.js';
 import { REASON_CODES, type CrlReason } from './reasons.js';
@@ -115,9 +114,9 @@ export async function respondOcsp(der: Uint8Array, opts: OcspResponderOptions): 
     const matched = req.certIds.map((id) => matchCa(id, opts.cas));
     // One signature covers the whole response: it is made by the CA of the first certificate we
     // know; a certificate of another CA in the same request is answered "unknown" (we cannot vouch
-    // for it under this signer).
-    const signer = matched.find((c) => c !== null) ?? opts.cas[0];
-    if (!signer) return UNAUTHORIZED;
+    // for it under this CA's signature).
+    const responder = matched.find((c) => c !== null) ?? opts.cas[0];
+    if (!responder) return UNAUTHORIZED;
     const thisUpdate = truncateToSeconds(opts.now);
     const nextUpdate = new Date(thisUpdate.getTime() + opts.validitySeconds * 1000);
     const responses: SingleResponse[] = [];
@@ -125,7 +124,7 @@ export async function respondOcsp(der: Uint8Array, opts: OcspResponderOptions): 
       const id = req.certIds[i]!;
       const ca = matched[i];
       const status: OcspStatus =
-        ca && ca.id === signer.id
+        ca && ca.id === responder.id
           ? await opts.lookup(ca.id, serialHex(new Uint8Array(id.serialNumber)))
           : { status: 'unknown' };
       responses.push(
@@ -133,18 +132,18 @@ export async function respondOcsp(der: Uint8Array, opts: OcspResponderOptions): 
       );
     }
     const tbs = new ResponseData({
-      responderID: new ResponderID({ byKey: new KeyHash(signer.keyIdentifier) }),
+      responderID: new ResponderID({ byKey: new KeyHash(responder.keyIdentifier) }),
       producedAt: thisUpdate,
       responses,
       ...(req.nonce ? { responseExtensions: [req.nonce] } : {}),
     });
     const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
-    const signature = signWith(signer.scheme, signer.privateKey, tbsDer);
+    const signature = await responder.signer.sign(responder.scheme.algorithm, tbsDer);
     const basic = new BasicOCSPResponse({
       tbsResponseData: tbs,
-      signatureAlgorithm: signer.scheme.algorithmIdentifier,
+      signatureAlgorithm: responder.scheme.algorithmIdentifier,
       signature: new Uint8Array(signature).buffer,
-      certs: [AsnConvert.parse(signer.certificateDer, Certificate)],
+      certs: [AsnConvert.parse(responder.certificateDer, Certificate)],
     });
     return Buffer.from(
       AsnConvert.serialize(

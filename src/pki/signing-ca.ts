@@ -1,9 +1,16 @@
 // A CA ready to sign: its certificate, the raw pieces of it that every issued object repeats
-// (subject Name as issuer, key identifier), its private key and signature scheme, and the URLs
-// of this server where relying parties fetch its CRL, its certificate and OCSP answers.
-import { createHash, type KeyObject } from 'node:crypto';
-import { keyAlgorithmOf, signatureSchemeFor, type KeyAlgorithm, type SignatureScheme } from './algorithms.js';
+// (subject Name as issuer, key identifier), its Signer and signature scheme, and the URLs of this
+// server where relying parties fetch its CRL, its certificate and OCSP answers.
+import { createHash } from 'node:crypto';
+import {
+  keyAlgorithmOf,
+  publicKeyFromSpki,
+  signatureSchemeFor,
+  type KeyAlgorithm,
+  type SignatureScheme,
+} from './algorithms.js';
 import { children, content, readTlv, slice } from './der.js';
+import type { Signer } from './signer.js';
 
 export interface CaUrls {
   /** CRL distribution point (RFC 5280 §4.2.1.13). */
@@ -31,7 +38,7 @@ export interface SigningCa {
   /** SHA-1 of the CA's subjectPublicKey (RFC 5280 §4.2.1.2 method 1): AKI of what it signs. */
   keyIdentifier: Buffer;
   keyAlgorithm: KeyAlgorithm;
-  privateKey: KeyObject;
+  signer: Signer;
   scheme: SignatureScheme;
   urls: CaUrls;
 }
@@ -83,14 +90,22 @@ export function keyIdentifierOf(subjectPublicKey: Uint8Array): Buffer {
   return createHash('sha1').update(subjectPublicKey).digest();
 }
 
+/** The algorithm of a key by its SubjectPublicKeyInfo, or null when Tessera does not use it. */
+export function keyAlgorithmOfSpki(spki: Uint8Array): KeyAlgorithm | null {
+  return keyAlgorithmOf(publicKeyFromSpki(spki));
+}
+
 export function signingCa(args: {
   id: string;
   certificateDer: Uint8Array;
-  privateKey: KeyObject;
+  signer: Signer;
   externalUrl: string;
 }): SigningCa {
   const parts = certificateParts(args.certificateDer);
-  const alg = keyAlgorithmOf(args.privateKey);
+  // A key that does not belong to the certificate would sign objects nobody can verify.
+  if (!parts.spki.equals(args.signer.spki))
+    throw new Error(`The key of CA ${args.id} does not match its certificate`);
+  const alg = keyAlgorithmOfSpki(parts.spki);
   if (!alg) throw new Error('The CA key algorithm is not supported (use P-256, P-384 or RSA 2048-4096)');
   return {
     id: args.id,
@@ -98,7 +113,7 @@ export function signingCa(args: {
     subjectDer: parts.subject,
     keyIdentifier: keyIdentifierOf(parts.subjectPublicKey),
     keyAlgorithm: alg,
-    privateKey: args.privateKey,
+    signer: args.signer,
     scheme: signatureSchemeFor(alg),
     urls: caUrls(args.externalUrl, args.id),
   };

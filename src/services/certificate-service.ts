@@ -18,7 +18,9 @@ import {
 import { createCaHierarchy } from '../pki/ca-builder.js';
 import { CompiledProfile } from '../pki/cert-template.js';
 import { buildCrl } from '../pki/crl.js';
-import { parseCsr, pemOrDer } from '../pki/csr.js';
+import { parseCsr } from '../pki/csr.js';
+import { isEncryptedKeyPem, pemBlocks, pemOrDer, toPem } from '../pki/pem.js';
+import { SoftSigner } from '../pki/signer.js';
 import { subjectAltNamesFor, truncateToSeconds } from '../pki/leaf.js';
 import { respondOcsp, type OcspStatus } from '../pki/ocsp.js';
 import { exportPkcs12, importPkcs12 } from '../pki/pkcs12.js';
@@ -41,7 +43,7 @@ import * as caRepo from '../store/ca-repo.js';
 import * as certRepo from '../store/certificate-repo.js';
 import { setCredentialCertificate } from '../store/credentials-repo.js';
 import type { Db, Queryable } from '../store/db.js';
-import { describeCertificate, toPem, type CertificateDecoded } from './pki-describe.js';
+import { describeCertificate, type CertificateDecoded } from './pki-describe.js';
 
 export interface CertificateServiceConfig {
   /**
@@ -181,11 +183,6 @@ function summary(r: certRepo.CertificateRecord): CertificateSummary {
   };
 }
 
-function pemBlocks(text: string, label: string): Buffer[] {
-  const re = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
-  return [...text.matchAll(re)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
-}
-
 export class CertificateService {
   readonly #db: Db;
   readonly #mk: MasterKey;
@@ -241,21 +238,28 @@ export class CertificateService {
       const again = await caRepo.getActiveIssuingCa(tx);
       if (again) return { issuingCaId: again.id, created: false, ids: [] as string[] };
       const now = this.#clock.now();
+      const rootKey = generateKeyPair(this.#cfg.caAlgorithm).privateKey;
+      const issuingKey = generateKeyPair(this.#cfg.caAlgorithm).privateKey;
       const { root, issuing } = await createCaHierarchy({
-        rootId: randomUUID(),
-        issuingId: randomUUID(),
-        algorithm: this.#cfg.caAlgorithm,
+        root: { id: randomUUID(), signer: new SoftSigner(rootKey) },
+        issuing: { id: randomUUID(), signer: new SoftSigner(issuingKey) },
         organization: this.#cfg.organization,
         externalUrl: this.#externalUrl,
         now,
       });
-      const rootRec = this.#caRecord(root, { kind: 'root', parentId: null, chainPem: '', imported: false });
-      const issRec = this.#caRecord(issuing, {
-        kind: 'issuing',
-        parentId: root.id,
-        chainPem: toPem(root.certificateDer),
-        imported: false,
-      });
+      const rootRec = this.#caRecord(
+        { ...root, privateKey: rootKey },
+        { kind: 'root', parentId: null, chainPem: '', imported: false },
+      );
+      const issRec = this.#caRecord(
+        { ...issuing, privateKey: issuingKey },
+        {
+          kind: 'issuing',
+          parentId: root.id,
+          chainPem: toPem(root.certificateDer),
+          imported: false,
+        },
+      );
       rootRec.name = 'Tessera Root CA';
       issRec.name = 'Tessera Issuing CA 1';
       issRec.active = true;
@@ -319,7 +323,7 @@ export class CertificateService {
       certs = p12.certificates;
     } else {
       certs = pemBlocks(input.certificateChainPem, 'CERTIFICATE');
-      if (/ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(input.privateKeyPem))
+      if (isEncryptedKeyPem(input.privateKeyPem))
         throw new ValidationError(
           'The private key PEM is encrypted: import it as PKCS#12 with its password instead',
         );
@@ -432,6 +436,10 @@ export class CertificateService {
     return ca.certificate;
   }
 
+  async caCertificatePem(id: string): Promise<string> {
+    return toPem(await this.caCertificate(id));
+  }
+
   /** The CA's certificate followed by the ones above it, as PEM. */
   async caChainPem(id: string): Promise<string> {
     const ca = await caRepo.getCa(this.#db, id);
@@ -472,7 +480,7 @@ export class CertificateService {
     const s = signingCa({
       id: caId,
       certificateDer: rec.certificate,
-      privateKey: key,
+      signer: new SoftSigner(key),
       externalUrl: this.#externalUrl,
     });
     this.#signers.set(cacheKey, s);
@@ -589,7 +597,7 @@ export class CertificateService {
     const id = randomUUID();
     for (let attempt = 0; ; attempt++) {
       const serial = randomSerial();
-      const der = tpl.issue({
+      const der = await tpl.issue({
         profile: p.certificateProfile,
         serial,
         notBefore: now,
@@ -898,7 +906,7 @@ export class CertificateService {
         revokedAt: e.revokedAt,
         reason: e.reason as CrlReason,
       }));
-      const der = buildCrl(signer, { crlNumber: number, thisUpdate: now, nextUpdate, entries });
+      const der = await buildCrl(signer, { crlNumber: number, thisUpdate: now, nextUpdate, entries });
       await caRepo.saveCrl(tx, caId, { thisUpdate: now, nextUpdate, der });
       return der;
     });

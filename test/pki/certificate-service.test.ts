@@ -15,7 +15,7 @@ import { verifyAudit } from '../../src/store/audit-repo.js';
 import { ENGINES, hasPostgres, openTestDb, seedPerson, type TestDb } from './db.js';
 import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
 import { opensslReadCrl, parseCrlDer, toSecond } from './crl-reading.js';
-import { createCaHierarchy } from '../../src/pki/ca-builder.js';
+import { testHierarchy } from './fixtures.js';
 import { exportPkcs12 } from '../../src/pki/pkcs12.js';
 import { randomUUID } from 'node:crypto';
 
@@ -337,10 +337,7 @@ for (const engine of ENGINES) {
       });
 
       it('imports an enterprise issuing CA from PEM and from PKCS#12; issues under it', async () => {
-        const ent = await createCaHierarchy({
-          rootId: randomUUID(),
-          issuingId: randomUUID(),
-          algorithm: 'RSA2048',
+        const ent = await testHierarchy('RSA2048', {
           organization: 'Enterprise',
           externalUrl: 'http://pki.enterprise.test',
           now,
@@ -351,12 +348,12 @@ for (const engine of ENGINES) {
         await expect(
           svc.importCa(admin, {
             certificateChainPem: toPem(ent.issuing.certificateDer),
-            privateKeyPem: ent.root.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+            privateKeyPem: ent.rootKey.export({ type: 'pkcs8', format: 'pem' }) as string,
           }),
         ).rejects.toThrow(/belongs to the private key/);
         const imported = await svc.importCa(admin, {
           certificateChainPem: toPem(ent.issuing.certificateDer) + toPem(ent.root.certificateDer),
-          privateKeyPem: ent.issuing.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+          privateKeyPem: ent.issuingKey.export({ type: 'pkcs8', format: 'pem' }) as string,
         });
         expect(imported).toMatchObject({
           kind: 'issuing',
@@ -396,7 +393,7 @@ for (const engine of ENGINES) {
         ).toContain(': OK');
 
         const p12 = exportPkcs12({
-          privateKey: ent.issuing.privateKey,
+          privateKey: ent.issuingKey,
           certificates: [ent.issuing.certificateDer, ent.root.certificateDer],
           password: 'pw',
         });

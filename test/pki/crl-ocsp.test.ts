@@ -29,7 +29,7 @@ describe.skipIf(!hasOpenssl)('CRL and OCSP', () => {
     const tpl = new CompiledProfile(issuing, 'piv_authentication', true);
     for (let i = 0; i < 3; i++) {
       const serial = randomSerial();
-      const der = tpl.issue({
+      const der = await tpl.issue({
         profile: 'piv_authentication',
         serial,
         notBefore: new Date(),
@@ -44,9 +44,9 @@ describe.skipIf(!hasOpenssl)('CRL and OCSP', () => {
   });
   afterAll(() => ssl.dispose());
 
-  it('builds a CRL openssl verifies, with number, hold and revocation reasons', () => {
+  it('builds a CRL openssl verifies, with number, hold and revocation reasons', async () => {
     const now = new Date();
-    const crl = buildCrl(issuing, {
+    const crl = await buildCrl(issuing, {
       crlNumber: 41,
       thisUpdate: now,
       nextUpdate: new Date(now.getTime() + 3600e3),
@@ -82,7 +82,7 @@ describe.skipIf(!hasOpenssl)('CRL and OCSP', () => {
     ssl.file(
       'root.crl.pem',
       toPem(
-        buildCrl(root, {
+        await buildCrl(root, {
           crlNumber: 1,
           thisUpdate: now,
           nextUpdate: new Date(now.getTime() + 3600e3),

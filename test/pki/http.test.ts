@@ -10,11 +10,11 @@ import { OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
-import { createCaHierarchy } from '../../src/pki/ca-builder.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { CertificateService, IssueTarget } from '../../src/services/certificate-service.js';
 import { ApiClient } from '../support/server.js';
 import { seedPerson } from './db.js';
+import { testHierarchy } from './fixtures.js';
 import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -325,17 +325,13 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
   });
 
   it('imports an issuing CA through the API (administrators only)', async () => {
-    const ent = await createCaHierarchy({
-      rootId: randomUUID(),
-      issuingId: randomUUID(),
-      algorithm: 'ECCP384',
+    const ent = await testHierarchy('ECCP384', {
       organization: 'Enterprise',
       externalUrl: 'http://pki.enterprise.test',
-      now: new Date(),
     });
     const body = {
       certificateChainPem: toPem(ent.issuing.certificateDer) + toPem(ent.root.certificateDer),
-      privateKeyPem: ent.issuing.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      privateKeyPem: ent.issuingKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     };
     expect((await helpdesk.json<Err>('POST', '/api/cas/import', body)).status).toBe(403);
     const r = await admin.json<{ id: string; active: boolean; imported: boolean; kind: string }>(

@@ -7,10 +7,7 @@ import { join } from 'node:path';
 export const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 if (!hasOpenssl) console.warn('SKIPPING openssl-judged PKI tests: the openssl command is not installed');
 
-export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
+export { toPem } from '../../src/pki/pem.js';
 
 export class OpensslDir {
   readonly dir = mkdtempSync(join(tmpdir(), 'tessera-pki-'));

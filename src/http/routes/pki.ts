@@ -40,12 +40,10 @@ export const pkiRoutes =
         const file = (req.params as { file: string }).file;
         const m = CA_FILE.exec(file);
         if (!m) throw new NotFoundError('CA certificate', file);
-        const der = await svc.caCertificate(m[1]!.toLowerCase());
-        if (m[2]!.toLowerCase() === 'crt') return reply.type('application/pkix-cert').send(der);
-        const b64 = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-        return reply
-          .type('application/x-pem-file')
-          .send(`-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`);
+        const id = m[1]!.toLowerCase();
+        if (m[2]!.toLowerCase() === 'crt')
+          return reply.type('application/pkix-cert').send(await svc.caCertificate(id));
+        return reply.type('application/x-pem-file').send(await svc.caCertificatePem(id));
       },
     );
 
