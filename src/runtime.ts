@@ -9,9 +9,11 @@ import { AuditService } from './services/audit-service.js';
 import { AuthService } from './services/auth-service.js';
 import { BootstrapService } from './services/bootstrap-service.js';
 import type { CardAccess } from './services/card-access.js';
-import type { DemoAgents } from './services/demo-agent.js';
+import { loopbackAgents } from './agent/loopback-agent.js';
+import { startDemoAgents, type DemoAgents } from './services/demo-agent.js';
 import { systemClock, type Clock, type ServiceContext } from './services/context.js';
 import { DeviceService } from './services/device-service.js';
+import { HealthService } from './services/health-service.js';
 import { PairingService } from './services/pairing-service.js';
 import { DirectoryService } from './services/directory-service.js';
 import { InitialPasswordEmail } from './services/initial-password-mail.js';
@@ -42,6 +44,7 @@ export interface Services {
   initialPasswords: InitialPasswordService;
   securityQuestions: SecurityQuestionService;
   portalAuth: PortalAuthService;
+  health: HealthService;
 }
 
 export interface Runtime {
@@ -64,6 +67,11 @@ export interface Runtime {
    * hand-over reaches them here. close() stops them if their starter has not.
    */
   demoAgents: DemoAgents | null;
+  /**
+   * Starts the built-in demo agents (`tessera start`), connected as agents to the server listening
+   * at `serverUrl`, and keeps them as demoAgents. `log` hears their progress lines.
+   */
+  startDemoAgents(serverUrl: string, log?: (line: string) => void): Promise<DemoAgents>;
   close(): Promise<void>;
 }
 
@@ -152,6 +160,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         directory,
         decoyKey: masterKey.derive('portal-auth-decoy'),
       }),
+      health: new HealthService(db),
     };
     const rt: Runtime = {
       config,
@@ -165,6 +174,18 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       agentHub,
       cardAccess,
       demoAgents: null,
+      startDemoAgents: async (serverUrl, log) => {
+        rt.demoAgents = await startDemoAgents({
+          db,
+          pairing: services.agents,
+          dataDir: config.dataDir,
+          connect: loopbackAgents(serverUrl, log),
+          clock,
+          cardAccess,
+          ...(log ? { log } : {}),
+        });
+        return rt.demoAgents;
+      },
       close: async () => {
         await rt.demoAgents?.stop();
         agentHub.close();
@@ -175,6 +196,16 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
   } catch (e) {
     await db.close().catch(() => undefined);
     throw e;
+  }
+}
+
+/** Applies the database migrations and closes the store (`tessera migrate`); returns those applied. */
+export async function migrateStore(config: Config): Promise<string[]> {
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'db') });
+  try {
+    return await migrate(db);
+  } finally {
+    await db.close();
   }
 }
 

@@ -19,7 +19,7 @@ import {
   type AgentBody,
   type ServerMessage,
   type WireReaderEvent,
-} from './protocol.js';
+} from '../cards/transport/agent-protocol.js';
 
 export const AGENT_VERSION = '0.1.0';
 

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { ROLES, type Role } from '../domain/permissions.js';
 import { openRuntime, type Runtime } from '../runtime.js';
-import { hashPassword, randomPassword } from '../secrets/password.js';
 import { systemActor } from '../services/context.js';
-import { setPasswordHash, getUserByUsername } from '../store/users-repo.js';
-import { appendAudit } from '../store/audit-repo.js';
 import { configFrom, withStoreFlags, type CommonFlags } from './options.js';
 
 const line = (s = '') => process.stdout.write(`${s}\n`);
@@ -46,15 +43,17 @@ export function registerAdminCommands(program: Command): void {
       const roles = flags.role.length ? flags.role : ['user'];
       const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
       if (bad.length) throw new Error(`unknown role(s) ${bad.join(', ')}; use ${ROLES.join(', ')}`);
-      const password = flags.password ? randomPassword() : undefined;
       await withRuntime(flags, async (rt) => {
-        const u = await rt.services.users.create(systemActor('cli'), {
+        const input = {
           username,
           displayName: flags.name ?? username,
           email: flags.email ?? null,
           roles: roles as Role[],
-          passwordHash: password ? await hashPassword(password) : null,
-        });
+        };
+        const actor = systemActor('cli');
+        const { user: u, password } = flags.password
+          ? await rt.services.users.createWithPassword(actor, input)
+          : { user: await rt.services.users.create(actor, input), password: undefined };
         line(`Created ${u.username} (${u.id}) with role(s) ${u.roles.join(', ')}`);
         if (password) line(`Password (shown once): ${password}`);
       });
@@ -66,22 +65,8 @@ export function registerAdminCommands(program: Command): void {
       .description('Set a new random password for a person and print it once'),
   ).action(async (username: string, flags: CommonFlags) => {
     await withRuntime(flags, async (rt) => {
-      const u = await getUserByUsername(rt.db, username);
-      if (!u) throw new Error(`no user named "${username}"`);
-      const password = randomPassword();
-      const hash = await hashPassword(password);
-      await rt.db.transaction(async (tx) => {
-        const at = rt.clock.now();
-        await setPasswordHash(tx, u.id, hash, at);
-        await appendAudit(tx, {
-          actor: systemActor('cli'),
-          action: 'user.password_reset',
-          targetType: 'user',
-          targetId: u.id,
-          at,
-        });
-      });
-      line(`New password for ${u.username} (shown once): ${password}`);
+      const { user, password } = await rt.services.users.resetPassword(systemActor('cli'), username);
+      line(`New password for ${user.username} (shown once): ${password}`);
     });
   });
 

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { buildApp, loggerOptions } from '../http/app.js';
-import { openRuntime, startBackground, type Runtime } from '../runtime.js';
-import { migrate } from '../store/migrate.js';
-import { openDb } from '../store/db.js';
-import { startDemoAgents, type DemoAgents } from '../services/demo-agent.js';
+import { migrateStore, openRuntime, startBackground, type Runtime } from '../runtime.js';
+import type { DemoAgents } from '../services/demo-agent.js';
 import { join } from 'node:path';
 import { configFrom, withStoreFlags, type CommonFlags } from './options.js';
 
@@ -74,16 +72,8 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
     // The built-in demo agent (start only): virtual readers with emulated cards, over a real socket.
     if (embedded && flags.demo !== false) {
       try {
-        demoAgents = await startDemoAgents({
-          db: rt.db,
-          pairing: rt.services.agents,
-          dataDir: rt.config.dataDir,
-          serverUrl: base,
-          clock: rt.clock,
-          cardAccess: rt.cardAccess,
-        });
-        // The user portal's demo hand-over reaches them through the runtime.
-        rt.demoAgents = demoAgents;
+        // The user portal's demo hand-over reaches them through the runtime (rt.demoAgents).
+        demoAgents = await rt.startDemoAgents(base);
       } catch (e) {
         // Tessera is useful without it (real agents still pair); say why the demo cards are missing.
         if (!stopping)
@@ -180,18 +170,12 @@ export function registerServerCommands(program: Command): void {
 
   withStoreFlags(program.command('migrate').description('Apply database migrations and exit')).action(
     async (flags: CommonFlags) => {
-      const config = configFrom(flags);
-      const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'db') });
-      try {
-        const applied = await migrate(db);
-        line(
-          applied.length
-            ? `Applied ${applied.length} migration(s): ${applied.join(', ')}`
-            : 'The database is up to date',
-        );
-      } finally {
-        await db.close();
-      }
+      const applied = await migrateStore(configFrom(flags));
+      line(
+        applied.length
+          ? `Applied ${applied.length} migration(s): ${applied.join(', ')}`
+          : 'The database is up to date',
+      );
     },
   );
 }

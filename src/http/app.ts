@@ -9,6 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { VERSION } from '../config/version.js';
 import type { Runtime } from '../runtime.js';
 import { registerAuthGuard } from './auth-guard.js';
 import { errorBody, handleError } from './errors.js';
@@ -32,8 +33,6 @@ import { portalAuthRoutes } from './routes/portal-auth.js';
 import { securityQuestionRoutes } from './routes/security-questions.js';
 import { settingsRoutes } from './routes/settings.js';
 import { userRoutes } from './routes/users.js';
-
-export const VERSION = '0.1.0';
 
 /** Paths of the browser app: unknown paths under these get index.html (client-side routing). */
 const APP_PREFIXES = ['/operator', '/portal', '/login', '/wallet'];

@@ -14,7 +14,7 @@ import {
   ProtocolError,
   type AgentMessage,
   type ServerBody,
-} from '../agent/protocol.js';
+} from '../cards/transport/agent-protocol.js';
 import { getAgent, touchAgent, type AgentRecord } from '../store/agents-repo.js';
 import type { CardAccess, ConnectedReader } from './card-access.js';
 import type { ServiceContext } from './context.js';

@@ -169,6 +169,9 @@ export const DEMO_POLICIES: PolicyInput[] = [
  */
 export const DEMO_DEVICE_SERIALS = ['10000001', '10000002', '10000003', '10000004', '10000005', '10000006'];
 
+/** The settings key that records the demo seed. */
+const DEMO_SEEDED = 'demo_seeded';
+
 export class BootstrapService {
   constructor(
     private readonly ctx: ServiceContext,
@@ -181,19 +184,22 @@ export class BootstrapService {
   async ensureFirstAdmin(): Promise<FirstAdmin> {
     const admins = await searchUsers(this.ctx.db, { role: 'admin', state: 'active', limit: 1, offset: 0 });
     if (admins.items[0]) return { username: admins.items[0].username };
-    const password = randomPassword();
-    const user = await this.users.create(systemActor('first start'), {
+    const { user, password } = await this.users.createWithPassword(systemActor('first start'), {
       username: 'admin',
       displayName: 'Administrator',
       roles: ['admin'],
-      passwordHash: await hashPassword(password),
     });
     return { username: user.username, password };
   }
 
+  /** Whether the demo organisation was seeded here (the web app labels demo data then). */
+  async demoSeeded(): Promise<boolean> {
+    return (await getSetting<boolean>(this.ctx.db, DEMO_SEEDED)) === true;
+  }
+
   /** Seeds the demo organisation once; returns what was created (null when already seeded). */
   async seedDemo(): Promise<DemoSeed | null> {
-    if (await getSetting<boolean>(this.ctx.db, 'demo_seeded')) return null;
+    if (await this.demoSeeded()) return null;
     const password = randomPassword(3);
     const hash = await hashPassword(password);
     const actor = systemActor('demo seed');
@@ -213,7 +219,7 @@ export class BootstrapService {
           },
           tx,
         );
-      await putSetting(tx, 'demo_seeded', true, this.ctx.clock.now());
+      await putSetting(tx, DEMO_SEEDED, true, this.ctx.clock.now());
     });
     return {
       password,

@@ -1,6 +1,8 @@
 // The built-in demo agent of `tessera start`: virtual readers holding blank emulated PIV cards,
 // served by the REAL agent client over a loopback WebSocket to this server, so a newcomer can issue
 // a card in the browser at once and every byte takes the same path as with a workstation agent.
+// The agent client itself is handed in (ConnectAgent): services import no agent/, and the
+// composition root wires agent/loopback-agent.ts here.
 // Its cards keep their state in <dataDir>/demo-cards/<serial>.json: an issued demo card stays issued
 // across restarts. Their serials (Yubico GET SERIAL, decimal) are the demo inventory's serials.
 //
@@ -12,12 +14,12 @@
 // administrator's and the issuance officer's readers, and the person takes theirs again.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { AgentClient } from '../agent/agent-client.js';
 import { DomainError, ExternalError, ValidationError } from '../domain/errors.js';
 import type { DeviceState } from '../domain/device.js';
 import { FileCardStorage } from '../cards/emulator/card-state.js';
 import { VirtualPivCard } from '../cards/emulator/virtual-piv-card.js';
 import { MemoryReaderSet } from '../cards/transport/memory.js';
+import type { ReaderSet } from '../cards/transport/types.js';
 import { appendAudit } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
 import { listUserDevices } from '../store/devices-repo.js';
@@ -30,6 +32,16 @@ import type { PairingService } from './pairing-service.js';
 export const DEMO_READERS_PER_AGENT = 3;
 export const DEMO_ISSUER_USERNAME = 'ivan.issuer';
 
+/** A running agent connection: what the demo agents need of the agent client. */
+export interface AgentLink {
+  start(): void;
+  waitConnected(timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Connects readers to this server as an agent holding `token` (the agent client, over a loopback socket). */
+export type ConnectAgent = (agent: { ownerUsername: string; token: string; readers: ReaderSet }) => AgentLink;
+
 export interface DemoAgent {
   ownerUserId: string;
   ownerUsername: string;
@@ -38,7 +50,7 @@ export interface DemoAgent {
   readers: MemoryReaderSet;
   /** Reader name → the card's serial, as first inserted. */
   cards: { reader: string; serial: string }[];
-  client: AgentClient;
+  link: AgentLink;
 }
 
 export const demoReaderName = (i: number): string => `Tessera Virtual Reader ${i + 1}`;
@@ -107,12 +119,12 @@ const HANDED_OVER_STATES: ReadonlySet<DeviceState> = new Set<DeviceState>([
 /** How long the server may take to see a moved card through the agents' sockets. */
 const SEEN_TIMEOUT_MS = 10_000;
 
-interface Deps {
+export interface DemoAgentDeps {
   db: Db;
   pairing: PairingService;
   dataDir: string;
-  /** Where this server listens, as the agent reaches it (http://127.0.0.1:PORT). */
-  serverUrl: string;
+  /** The agent client, connected to this server. */
+  connect: ConnectAgent;
   log?: (line: string) => void;
   clock?: Clock;
   /**
@@ -122,22 +134,11 @@ interface Deps {
   cardAccess?: CardAccess;
 }
 
-function demoClient(deps: Deps, ownerUsername: string, token: string, readers: MemoryReaderSet): AgentClient {
-  return new AgentClient({
-    server: deps.serverUrl,
-    token,
-    readers,
-    hostname: 'tessera-demo',
-    backoff: { initialMs: 200, maxMs: 5_000 },
-    log: deps.log ? (l) => deps.log!(`demo agent (${ownerUsername}): ${l}`) : undefined,
-  });
-}
-
 /**
  * Starts a demo agent for the first administrator (and one for the demo issuance officer, when
  * the demo organisation exists), paired directly in the database, and waits until they are online.
  */
-export async function startDemoAgents(deps: Deps): Promise<DemoAgents> {
+export async function startDemoAgents(deps: DemoAgentDeps): Promise<DemoAgents> {
   const owners: { id: string; username: string }[] = [];
   const admins = await searchUsers(deps.db, { role: 'admin', state: 'active', limit: 1, offset: 0 });
   const admin = admins.items[0];
@@ -167,13 +168,13 @@ export async function startDemoAgents(deps: Deps): Promise<DemoAgents> {
         readers.insert(reader, demoCard(cardDir, serial));
         cards.push({ reader, serial });
       }
-      const client = demoClient(deps, owner.username, token, readers);
-      client.start();
-      agents.push({ ownerUserId: owner.id, ownerUsername: owner.username, agentId, readers, cards, client });
+      const link = deps.connect({ ownerUsername: owner.username, token, readers });
+      link.start();
+      agents.push({ ownerUserId: owner.id, ownerUsername: owner.username, agentId, readers, cards, link });
     }
-    await Promise.all(agents.map((a) => a.client.waitConnected(15_000)));
+    await Promise.all(agents.map((a) => a.link.waitConnected(15_000)));
   } catch (e) {
-    await Promise.all(agents.map((a) => a.client.stop()));
+    await Promise.all(agents.map((a) => a.link.stop()));
     throw e;
   }
   return new DemoAgentSet(deps, agents);
@@ -186,7 +187,7 @@ class DemoAgentSet implements DemoAgents {
   private readonly clock: Clock;
 
   constructor(
-    private readonly deps: Deps,
+    private readonly deps: DemoAgentDeps,
     readonly agents: DemoAgent[],
   ) {
     this.clock = deps.clock ?? systemClock;
@@ -306,20 +307,20 @@ class DemoAgentSet implements DemoAgents {
       );
     const readers = new MemoryReaderSet();
     readers.addReader(demoReaderName(0));
-    const client = demoClient(this.deps, user.username, paired.token, readers);
+    const link = this.deps.connect({ ownerUsername: user.username, token: paired.token, readers });
     const agent: DemoAgent = {
       ownerUserId: user.id,
       ownerUsername: user.username,
       agentId: paired.agentId,
       readers,
       cards: [],
-      client,
+      link,
     };
-    client.start();
+    link.start();
     try {
-      await client.waitConnected(15_000);
+      await link.waitConnected(15_000);
     } catch (e) {
-      await client.stop();
+      await link.stop();
       throw new ExternalError(
         'demo_agent_unreachable',
         `Your demo agent could not connect to this server: ${(e as Error).message}. Try again; if it persists, restart Tessera`,
@@ -366,7 +367,7 @@ class DemoAgentSet implements DemoAgents {
     this.stopped = true;
     // Let a hand-over under way finish first, so no agent it starts is left running.
     await this.queue;
-    await Promise.all(this.agents.map((a) => a.client.stop()));
+    await Promise.all(this.agents.map((a) => a.link.stop()));
     await Promise.all(this.agents.map((a) => a.readers.close()));
   }
 }

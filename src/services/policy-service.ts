@@ -15,6 +15,9 @@ import {
 import { isUniqueViolation } from '../store/sql.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
 
+/** A device policy as the use cases take (PolicyInput) and give it (Policy). */
+export type { Policy, PolicyInput } from '../store/policies-repo.js';
+
 export const PIV_SLOTS = ['9a', '9c', '9d', '9e'] as const;
 export const KEY_ALGORITHMS = ['RSA2048', 'ECCP256', 'ECCP384'] as const;
 export const CERTIFICATE_PROFILES = [

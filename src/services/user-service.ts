@@ -1,6 +1,7 @@
-import { ConflictError, NotFoundError, ValidationError, must } from '../domain/errors.js';
+import { ConflictError, DomainError, NotFoundError, ValidationError, must } from '../domain/errors.js';
 import { ROLES, type Role } from '../domain/permissions.js';
 import { userTransition, type UserAction, type UserState } from '../domain/user.js';
+import { hashPassword, randomPassword } from '../secrets/password.js';
 import { appendAudit } from '../store/audit-repo.js';
 import type { Queryable } from '../store/db.js';
 import { listUserDevices, type Device } from '../store/devices-repo.js';
@@ -11,6 +12,7 @@ import {
   getUserByUsername,
   insertUser,
   searchUsers,
+  setPasswordHash,
   updateUser,
   type User,
   type UserPatch,
@@ -72,6 +74,45 @@ export class UserService {
       return user;
     };
     return tx ? run(tx) : this.ctx.db.transaction(run);
+  }
+
+  /** Creates a person with a new random password, which is returned here once and kept only hashed. */
+  async createWithPassword(
+    actor: Actor,
+    input: Omit<CreateUserInput, 'passwordHash'>,
+  ): Promise<{ user: User; password: string }> {
+    const password = randomPassword();
+    const user = await this.create(actor, { ...input, passwordHash: await hashPassword(password) });
+    return { user, password };
+  }
+
+  /**
+   * Gives a person a new random password (returned here once, kept only hashed) and lifts a
+   * lockout (`tessera admin reset-password`: the way back in for a locked-out administrator).
+   */
+  async resetPassword(actor: Actor, username: string): Promise<{ user: User; password: string }> {
+    const password = randomPassword();
+    const hash = await hashPassword(password);
+    const user = await this.ctx.db.transaction(async (tx) => {
+      const u = await getUserByUsername(tx, username);
+      if (!u)
+        throw new DomainError('not_found', `No user named "${username}" exists: check the username`, {
+          entity: 'user',
+          username,
+        });
+      const at = this.ctx.clock.now();
+      await setPasswordHash(tx, u.id, hash, at);
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'user.password_reset',
+        targetType: 'user',
+        targetId: u.id,
+        correlationId: actor.correlationId ?? null,
+        at,
+      });
+      return u;
+    });
+    return { user, password };
   }
 
   async get(id: string): Promise<User> {

@@ -116,3 +116,8 @@ async function openPostgres(url: string, schema: string | undefined, max: number
     close: () => pool.end(),
   };
 }
+
+/** Resolves when the database answers a trivial query; rejects with the driver's error otherwise. */
+export async function ping(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}

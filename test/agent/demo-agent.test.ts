@@ -6,20 +6,14 @@ import { CardRemovedError } from '../../src/cards/errors.js';
 import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { DEMO_DEVICE_SERIALS } from '../../src/services/bootstrap-service.js';
-import { demoReaderName, startDemoAgents, type DemoAgents } from '../../src/services/demo-agent.js';
+import { demoReaderName, type DemoAgents } from '../../src/services/demo-agent.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { until } from './support.js';
 
 let server: TestServer;
 let demo: DemoAgents | undefined;
 
-const start = () =>
-  startDemoAgents({
-    db: server.rt.db,
-    pairing: server.rt.services.agents,
-    dataDir: server.rt.config.dataDir,
-    serverUrl: server.url,
-  });
+const start = () => server.rt.startDemoAgents(server.url);
 
 beforeAll(async () => {
   server = await startTestServer({ demo: true });

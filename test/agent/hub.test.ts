@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
-import { PROTOCOL_VERSION, frame, parseAgentMessage } from '../../src/agent/protocol.js';
+import { PROTOCOL_VERSION, frame, parseAgentMessage } from '../../src/cards/transport/agent-protocol.js';
 import { TransportError } from '../../src/cards/errors.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';

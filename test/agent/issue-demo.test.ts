@@ -3,7 +3,7 @@
 // failure the reference describes: the card pulled mid-issuance fails the job cleanly (no hang),
 // and Retry on the same card succeeds once it is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoReaderName, startDemoAgents, type DemoAgents } from '../../src/services/demo-agent.js';
+import { demoReaderName, type DemoAgents } from '../../src/services/demo-agent.js';
 import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
 import { signIn, until } from './support.js';
 
@@ -22,12 +22,7 @@ type Card = { agentId: string; reader: string; serial: string | null; status: st
 
 beforeAll(async () => {
   server = await startTestServer({ demo: true });
-  demo = await startDemoAgents({
-    db: server.rt.db,
-    pairing: server.rt.services.agents,
-    dataDir: server.rt.config.dataDir,
-    serverUrl: server.url,
-  });
+  demo = await server.rt.startDemoAgents(server.url);
   admin = await signIn(server.url, server.admin.username, server.admin.password);
 });
 afterAll(async () => {

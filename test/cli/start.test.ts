@@ -118,6 +118,12 @@ describe('tessera start', { timeout: 600_000 }, () => {
     const users = await runCli(['admin', 'create-user', 'eve'], env);
     expect(users.code).toBe(1);
     expect(users.stderr).toMatch(/already taken/);
+    const reset = await runCli(['admin', 'reset-password', 'eve'], env);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toMatch(/New password for eve \(shown once\): \S+/);
+    const unknown = await runCli(['admin', 'reset-password', 'nobody'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/No user named "nobody" exists/);
 
     const ok = await runCli(['audit', 'verify'], env);
     expect(ok.stdout).toMatch(/Audit log intact: \d+ event\(s\) checked/);

@@ -9,7 +9,6 @@ import { buildApp } from '../../src/http/app.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { Clock } from '../../src/services/context.js';
 import type { CardAccess } from '../../src/services/card-access.js';
-import { startDemoAgents } from '../../src/services/demo-agent.js';
 import { createServer } from 'node:net';
 import { dropSchema, PG_URL, pgliteTemplate, testSchemaName } from './db.js';
 
@@ -75,15 +74,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const app = await buildApp(rt);
   await app.listen({ host: '127.0.0.1', port });
   const url = `http://127.0.0.1:${port}`;
-  if (opts.demoAgents)
-    rt.demoAgents = await startDemoAgents({
-      db: rt.db,
-      pairing: rt.services.agents,
-      dataDir,
-      serverUrl: url,
-      clock: rt.clock,
-      cardAccess: rt.cardAccess,
-    });
+  if (opts.demoAgents) await rt.startDemoAgents(url);
   return {
     url,
     admin: { username: admin.username, password: admin.password! },

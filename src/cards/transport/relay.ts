@@ -5,8 +5,9 @@
 // disconnected'), and a card the agent reports removed fails that reader's exchanges with
 // CardRemovedError (and makes the connection stale, as a real reader would).
 //
-// Only the relay sub-protocol is defined here; src/agent/protocol.ts wraps it in the agent's
-// versioned envelope (the agent depends on cards, never the other way round).
+// Only the relay sub-protocol is defined here; agent-protocol.ts beside it wraps it in the agent's
+// versioned envelope. Both ends import that one file: the agent (which depends on cards) and the
+// server's agent hub (a service, which may not import agent/).
 import { CardRemovedError, CardTimeoutError, TransportError } from '../errors.js';
 import { withDeadline } from './deadline.js';
 import type { CardConnection, TransmitOptions } from './types.js';

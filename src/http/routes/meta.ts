@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { getSetting } from '../../store/settings-repo.js';
+import { VERSION } from '../../config/version.js';
 import type { Runtime } from '../../runtime.js';
-import { VERSION } from '../app.js';
 import { errorBody } from '../errors.js';
 
 export const metaRoutes =
@@ -11,12 +10,8 @@ export const metaRoutes =
     app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
 
     app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
-      try {
-        await rt.db.query('SELECT 1');
-        return { status: 'ready' };
-      } catch {
-        return reply.status(503).send(errorBody('not_ready', 'The database is unreachable', String(req.id)));
-      }
+      if (await rt.services.health.ready()) return { status: 'ready' };
+      return reply.status(503).send(errorBody('not_ready', 'The database is unreachable', String(req.id)));
     });
 
     app.get(
@@ -39,7 +34,7 @@ export const metaRoutes =
       async () => {
         return {
           version: VERSION,
-          demo: (await getSetting<boolean>(rt.db, 'demo_seeded')) === true,
+          demo: await rt.services.bootstrap.demoSeeded(),
           externalUrl: rt.config.externalUrl,
           mail: rt.mailer !== null,
         };

@@ -2,8 +2,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { DEVICE_TYPES } from '../../domain/device.js';
 import type { Runtime } from '../../runtime.js';
-import { CERTIFICATE_PROFILES, KEY_ALGORITHMS, PIV_SLOTS } from '../../services/policy-service.js';
-import type { PolicyInput } from '../../store/policies-repo.js';
+import {
+  CERTIFICATE_PROFILES,
+  KEY_ALGORITHMS,
+  PIV_SLOTS,
+  type PolicyInput,
+} from '../../services/policy-service.js';
 import { actorOf } from '../auth-guard.js';
 import { IdParams, Timestamp, Uuid, errorResponses, listOf, literalUnion } from '../schemas.js';
 

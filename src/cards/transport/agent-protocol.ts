@@ -8,6 +8,8 @@
 // Server → agent: welcome (after hello), the relay requests (connect/apdu/disconnect), ping, error.
 // Heartbeat: the server pings every `heartbeatMs`; a side that hears nothing for 3 periods treats
 // the connection as dead (a pulled cable never sends a close frame).
+// It lives beside the relay transport because both ends import it: the agent, and the server's
+// agent hub (a service, which may not import agent/).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 

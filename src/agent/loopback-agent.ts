@@ -1,0 +1,25 @@
+// An agent inside the server's own process: the real agent client, connected over a loopback
+// WebSocket to this server, for readers that live in the process (the demo agents of `tessera
+// start`). Every APDU takes the path a workstation agent's takes; only the readers are virtual.
+import type { ReaderSet } from '../cards/transport/types.js';
+import { AgentClient } from './agent-client.js';
+
+export interface LoopbackAgent {
+  ownerUsername: string;
+  token: string;
+  readers: ReaderSet;
+}
+
+/** Connects in-process readers to the server at `serverUrl` (http://127.0.0.1:PORT) as agents. */
+export function loopbackAgents(serverUrl: string, log?: (line: string) => void) {
+  return ({ ownerUsername, token, readers }: LoopbackAgent): AgentClient =>
+    new AgentClient({
+      server: serverUrl,
+      token,
+      readers,
+      hostname: 'tessera-demo',
+      // A loopback server answers at once: retry fast, so a restart of the socket is not noticed.
+      backoff: { initialMs: 200, maxMs: 5_000 },
+      log: log ? (l) => log(`demo agent (${ownerUsername}): ${l}`) : undefined,
+    });
+}
