@@ -2,9 +2,12 @@
 // `config.permission` (or 'authenticated'); a route under /api that declares neither is refused at
 // start-up, so nothing can be exposed by forgetting a line (deny by default). State-changing calls
 // must echo the session's CSRF token in the x-csrf-token header.
+// The declaration is the one place that decides whether a person may make a call at all; handlers
+// check nothing more of roles, and use cases check only rules that depend on the call's data
+// (docs/decisions/0011).
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { can, type Permission } from '../domain/permissions.js';
+import type { Permission } from '../domain/permissions.js';
 import type { Runtime } from '../runtime.js';
 import type { ResolvedSession } from '../services/auth-service.js';
 import type { Actor } from '../services/context.js';
@@ -12,10 +15,19 @@ import { errorBody } from './errors.js';
 
 export const SESSION_COOKIE = 'tessera_session';
 
+/**
+ * A permission per kind of session, for a route both portals call: an operator pairs an agent with
+ * agent.pair, a person in the user portal with self.issue.
+ */
+export interface PermissionBySession {
+  operator: Permission;
+  portal: Permission & `self.${string}`;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission a caller needs, or 'authenticated' for any signed-in person. */
-    permission?: Permission | 'authenticated';
+    permission?: Permission | 'authenticated' | PermissionBySession;
     /** No session needed (health, login, CA downloads, OCSP, the web app's files). */
     public?: boolean;
     /** Skips the CSRF check (login: there is no session yet). */
@@ -32,7 +44,13 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export function actorOf(req: FastifyRequest): Actor {
   const a = req.auth;
   if (!a) throw new Error('actorOf called on a request without a session');
-  return { id: a.user.id, name: a.user.username, roles: a.user.roles, correlationId: String(req.id) };
+  return {
+    id: a.user.id,
+    name: a.user.username,
+    roles: a.user.roles,
+    permissions: a.me.permissions,
+    correlationId: String(req.id),
+  };
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -81,6 +99,8 @@ export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
         );
     }
     req.auth = auth;
+    const permission =
+      typeof cfg.permission === 'object' ? cfg.permission[auth.session.kind] : cfg.permission;
     if (UNSAFE.has(req.method) && !cfg.noCsrf) {
       const sent = req.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !safeEqual(sent, auth.session.csrfToken))
@@ -98,11 +118,7 @@ export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
     // password, directory password or security answers) may only reach self-service routes, even
     // when the person holds operator roles; the portal's own routes need a portal session.
     const portalRoute = req.routeOptions.url.startsWith('/api/portal/');
-    if (
-      auth.session.kind === 'portal' &&
-      cfg.permission !== 'authenticated' &&
-      !cfg.permission.startsWith('self.')
-    )
+    if (auth.session.kind === 'portal' && permission !== 'authenticated' && !permission.startsWith('self.'))
       return reply
         .status(403)
         .send(
@@ -110,7 +126,7 @@ export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
             'forbidden',
             'A user-portal session cannot do operator work: sign in to the operator portal',
             cid,
-            { permission: cfg.permission, sessionKind: 'portal' },
+            { permission, sessionKind: 'portal' },
           ),
         );
     if (portalRoute && auth.session.kind !== 'portal')
@@ -119,16 +135,17 @@ export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
           sessionKind: auth.session.kind,
         }),
       );
-    if (cfg.permission !== 'authenticated' && !can(auth.user.roles, cfg.permission))
-      return reply.status(403).send(
-        errorBody(
-          'forbidden',
-          `Your roles (${auth.user.roles.join(', ')}) do not allow this (needs ${cfg.permission})`,
-          cid,
-          {
-            permission: cfg.permission,
-          },
-        ),
-      );
+    // The session's permissions: its roles' (toMe), narrowed to self.* in a portal session.
+    if (permission !== 'authenticated' && !auth.me.permissions.includes(permission))
+      return reply
+        .status(403)
+        .send(
+          errorBody(
+            'forbidden',
+            `Your roles (${auth.user.roles.join(', ')}) do not allow this (needs ${permission})`,
+            cid,
+            { permission },
+          ),
+        );
   });
 }

@@ -1,6 +1,6 @@
 // What every service is handed: the database and a clock. Services name the other dependencies
 // they use explicitly in their constructors.
-import type { Role } from '../domain/permissions.js';
+import { PERMISSIONS, type Permission, type Role } from '../domain/permissions.js';
 import type { Db } from '../store/db.js';
 
 export interface Clock {
@@ -14,10 +14,29 @@ export interface Actor {
   id: string | null;
   name: string;
   roles: readonly Role[];
+  /**
+   * What this actor may do in this call: the session's permissions (a user-portal session holds
+   * only self.*). Use cases read them only for data-dependent rules (docs/decisions/0011). None
+   * given means none held.
+   */
+  permissions?: readonly Permission[];
   correlationId?: string;
 }
 
-export const systemActor = (name = 'system'): Actor => ({ id: null, name, roles: ['admin'] });
+export const systemActor = (name = 'system'): Actor => ({
+  id: null,
+  name,
+  roles: ['admin'],
+  permissions: PERMISSIONS,
+});
+
+/**
+ * Whether the actor holds a permission, for a rule that depends on the data of the call (the
+ * agent is not yours; everyone's agents) — the route's declaration has already decided whether
+ * they may make the call at all (docs/decisions/0011).
+ */
+export const holds = (actor: Actor, permission: Permission): boolean =>
+  actor.permissions?.includes(permission) === true;
 
 export interface ServiceContext {
   db: Db;

@@ -3,7 +3,6 @@
 // the agent's readers appear to that person only. Revocation ends the agent's token and socket.
 // Codes and tokens are stored as SHA-256 hashes and never reach the audit log.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { can } from '../domain/permissions.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { appendAudit } from '../store/audit-repo.js';
 import {
@@ -21,7 +20,10 @@ import {
   type AgentRecord,
 } from '../store/agents-repo.js';
 import type { AgentHub } from './agent-hub.js';
-import { auditActor, type Actor, type ServiceContext } from './context.js';
+import { auditActor, holds, type Actor, type ServiceContext } from './context.js';
+
+/** A paired agent, as authenticate() finds it by its token and the hub takes its socket. */
+export type { AgentRecord } from '../store/agents-repo.js';
 
 /** No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or typed from a screen survives. */
 export const PAIRING_ALPHABET = 'ACDEFGHJKMNPQRTUVWXY34679';
@@ -175,7 +177,7 @@ export class PairingService {
 
   /** A person's agents, or everyone's for a holder of agent.manage asking for all. */
   async list(actor: Actor, opts: { all?: boolean } = {}): Promise<AgentView[]> {
-    if (opts.all && !can(actor.roles, 'agent.manage'))
+    if (opts.all && !holds(actor, 'agent.manage'))
       throw new ForbiddenError('Listing every agent needs the agent.manage permission', {
         permission: 'agent.manage',
       });
@@ -202,7 +204,7 @@ export class PairingService {
   async revoke(actor: Actor, agentId: string): Promise<AgentView> {
     const agent = await getAgent(this.ctx.db, agentId);
     const mine = agent && agent.ownerUserId === actor.id;
-    if (!agent || (!mine && !can(actor.roles, 'agent.manage'))) throw new NotFoundError('agent', agentId);
+    if (!agent || (!mine && !holds(actor, 'agent.manage'))) throw new NotFoundError('agent', agentId);
     const at = this.ctx.clock.now();
     await this.ctx.db.transaction(async (tx) => {
       if (!(await markAgentRevoked(tx, agentId, at))) return;

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
 import { pairWithCode } from '../../src/agent/identity.js';
-import { CLOSE, PROTOCOL_VERSION } from '../../src/agent/protocol.js';
+import { CLOSE, PROTOCOL_VERSION } from '../../src/cards/transport/agent-protocol.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
 import { PAIRING_ALPHABET } from '../../src/services/pairing-service.js';
@@ -123,6 +123,19 @@ describe('pairing', () => {
     const id = await pairAgent(portal, "Alice's laptop");
     const list = await portal.json<{ items: (AgentRow & { ownerKind: string })[] }>('GET', '/api/agents');
     expect(list.body.items.map((a) => [a.id, a.ownerKind])).toEqual([[id.agentId, 'portal']]);
+    // A portal session holds self.* only, whatever the roles: even an administrator there cannot
+    // see everyone's agents (the use case reads the session's permissions, not the roles).
+    const adminIn = await server.rt.services.auth.login(
+      server.admin.username,
+      server.admin.password,
+      'portal',
+    );
+    const adminPortal = new ApiClient(server.url);
+    adminPortal.cookie = `${SESSION_COOKIE}=${adminIn.token}`;
+    adminPortal.csrf = adminIn.csrfToken;
+    const all = await adminPortal.json<{ error: { code: string } }>('GET', '/api/agents?all=true');
+    expect([all.status, all.body.error.code]).toEqual([403, 'forbidden']);
+    expect((await adminPortal.json('GET', '/api/agents')).status).toBe(200);
   });
 
   it("keeps one operator's agents invisible to another", async () => {

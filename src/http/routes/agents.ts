@@ -1,11 +1,10 @@
 // Agents: pairing codes, pairing, listing and revoking a person's agents, the readers they report,
 // and the agents' WebSocket (authenticated by the agent's bearer token, not a session).
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { can } from '../../domain/permissions.js';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Runtime } from '../../runtime.js';
-import type { AgentRecord } from '../../store/agents-repo.js';
-import { actorOf } from '../auth-guard.js';
+import type { AgentRecord } from '../../services/pairing-service.js';
+import { actorOf, type PermissionBySession } from '../auth-guard.js';
 import { errorBody } from '../errors.js';
 import {
   ErrorResponse,
@@ -60,31 +59,7 @@ const ConnectedReader = Type.Object({
 });
 
 /** Operators pair with agent.pair; a person in the user portal pairs for self-issuance (self.issue). */
-function pairingKind(req: FastifyRequest): 'operator' | 'portal' | null {
-  const auth = req.auth!;
-  if (auth.session.kind === 'portal') return can(auth.user.roles, 'self.issue') ? 'portal' : null;
-  return can(auth.user.roles, 'agent.pair') ? 'operator' : null;
-}
-
-/** The actor, with its operator roles only in an operator session (a portal session acts for itself). */
-function operatorPowers(req: FastifyRequest) {
-  const actor = actorOf(req);
-  return req.auth!.session.kind === 'portal' ? { ...actor, roles: [] } : actor;
-}
-
-function refuse(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const portal = req.auth!.session.kind === 'portal';
-  return reply
-    .status(403)
-    .send(
-      errorBody(
-        'forbidden',
-        `Your roles (${req.auth!.user.roles.join(', ')}) do not allow pairing agents (needs ${portal ? 'self.issue' : 'agent.pair'})`,
-        String(req.id),
-        { permission: portal ? 'self.issue' : 'agent.pair' },
-      ),
-    );
-}
+const PAIRING: PermissionBySession = { operator: 'agent.pair', portal: 'self.issue' };
 
 /**
  * Failed pairing attempts per client address: a code is one-time and short-lived, and this caps
@@ -122,7 +97,7 @@ export const agentRoutes =
     app.post(
       '/api/agents/pairing-codes',
       {
-        config: { permission: 'authenticated' },
+        config: { permission: PAIRING },
         schema: {
           tags,
           summary: 'A one-time code (10 minutes) that pairs the next agent presenting it to you',
@@ -130,11 +105,8 @@ export const agentRoutes =
           response: { 201: PairingCode, ...errorResponses },
         },
       },
-      async (req, reply) => {
-        const kind = pairingKind(req);
-        if (!kind) return refuse(req, reply);
-        return reply.status(201).send(await pairing.createCode(actorOf(req), kind));
-      },
+      async (req, reply) =>
+        reply.status(201).send(await pairing.createCode(actorOf(req), req.auth!.session.kind)),
     );
 
     app.post(
@@ -174,7 +146,7 @@ export const agentRoutes =
     app.get(
       '/api/agents',
       {
-        config: { permission: 'authenticated' },
+        config: { permission: PAIRING },
         schema: {
           tags,
           summary: 'Your paired agents (all agents with ?all=true and agent.manage)',
@@ -185,9 +157,8 @@ export const agentRoutes =
           },
         },
       },
-      async (req, reply) => {
-        if (!pairingKind(req) && !can(req.auth!.user.roles, 'agent.manage')) return refuse(req, reply);
-        const items = await pairing.list(operatorPowers(req), req.query as Static<typeof ListQuery>);
+      async (req) => {
+        const items = await pairing.list(actorOf(req), req.query as Static<typeof ListQuery>);
         return { items, total: items.length };
       },
     );
@@ -195,17 +166,14 @@ export const agentRoutes =
     app.get(
       '/api/agents/readers',
       {
-        config: { permission: 'authenticated' },
+        config: { permission: PAIRING },
         schema: {
           tags,
           summary: 'The card readers of your connected agents, with whether a card is in each',
           response: { 200: Type.Array(ConnectedReader), ...errorResponses },
         },
       },
-      async (req, reply) => {
-        if (!pairingKind(req)) return refuse(req, reply);
-        return rt.cardAccess.listReaders(req.auth!.user.id);
-      },
+      async (req) => rt.cardAccess.listReaders(req.auth!.user.id),
     );
 
     app.post(
@@ -221,7 +189,7 @@ export const agentRoutes =
           response: { 200: Agent, ...errorResponses },
         },
       },
-      async (req) => pairing.revoke(operatorPowers(req), (req.params as IdParams).id),
+      async (req) => pairing.revoke(actorOf(req), (req.params as IdParams).id),
     );
 
     app.get(
