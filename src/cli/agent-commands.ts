@@ -84,8 +84,7 @@ function openReaders(flags: AgentFlags, emulation: Emulation): ReaderSet {
       return PcscReaderSet.open();
     } catch (e) {
       throw new Error(
-        `${(e as Error).message}. Install pcscd and libpcsclite (apt-get install pcscd libpcsclite-dev) and reinstall Tessera, ` +
-          'or try the agent with emulated cards: --readers memory --emulate 2',
+        `${(e as Error).message}; or try the agent with emulated cards: --readers memory --emulate 2`,
       );
     }
   }
@@ -169,9 +168,12 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   process.exit(exitCode);
 }
 
-export function registerAgentCommands(program: Command): void {
-  program
-    .command('agent')
+/**
+ * Gives `cmd` the agent's options and action: `tessera agent` and the single executable's
+ * `tessera-agent` (agent-main.ts) share one command line.
+ */
+export function defineAgentCommand(cmd: Command): Command {
+  return cmd
     .description(
       'Run the workstation agent: relays between the Tessera server and the card readers of this machine. ' +
         'Pair it once with a code from the portal (--pair), then run it with the saved identity.',
@@ -195,4 +197,8 @@ export function registerAgentCommands(program: Command): void {
       "with --readers memory: keep the emulated cards' state in this directory (<serial>.json for a card given --serial)",
     )
     .action((flags: AgentFlags) => runAgent(flags));
+}
+
+export function registerAgentCommands(program: Command): void {
+  defineAgentCommand(program.command('agent'));
 }

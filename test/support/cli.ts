@@ -1,4 +1,4 @@
-// Runs the real `tessera` command (from source, through tsx) as a child process.
+// Runs the real `tessera` command (from source, through tsx), or another command, as a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -42,9 +42,21 @@ export interface RunningCli {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+  return startProcess(process.execPath, ['--import', 'tsx', main, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
+  });
+}
+
+/** Any long-running command (the agent's executable), with exactly the environment given. */
+export function startProcess(
+  command: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; cwd?: string },
+): RunningCli {
+  const child = spawn(command, args, {
+    cwd: opts.cwd ?? root,
+    env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

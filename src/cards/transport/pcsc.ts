@@ -1,8 +1,8 @@
 // Real readers through pcsc-lite, via the optional native addon `pcsclite`. Machines without
-// libpcsclite (or without the addon) still run everything else: `openPcsc()` throws a
-// TransportError naming what is missing, and nothing else imports the addon.
-import { createRequire } from 'node:module';
+// libpcsclite (or without the addon) still run everything else: `PcscReaderSet.open()` throws a
+// TransportError naming what is missing, and only pcsc-addon.ts loads the addon.
 import { CardRemovedError, TransportError } from '../errors.js';
+import { loadPcscAddon } from './pcsc-addon.js';
 import { withDeadline } from './deadline.js';
 import type { CardConnection, ReaderEvent, ReaderInfo, ReaderSet, TransmitOptions } from './types.js';
 
@@ -50,18 +50,7 @@ export interface PcscOptions {
   settleMs?: number;
 }
 
-function loadAddon(): () => NativePcsc {
-  const require = createRequire(import.meta.url);
-  try {
-    return require('pcsclite') as () => NativePcsc;
-  } catch (e) {
-    throw new TransportError(
-      'PC/SC support is not installed: the optional package "pcsclite" (and libpcsclite) is missing',
-      undefined,
-      { cause: e },
-    );
-  }
-}
+const loadAddon = (): (() => NativePcsc) => loadPcscAddon() as () => NativePcsc;
 
 /** True when the pcsclite addon can be loaded on this machine. */
 export function pcscAvailable(): boolean {
@@ -92,7 +81,22 @@ export class PcscReaderSet implements ReaderSet {
 
   /** Starts watching pcsc-lite. Throws TransportError when the addon is missing. */
   static open(opts: PcscOptions = {}): PcscReaderSet {
-    return new PcscReaderSet(loadAddon()(), opts);
+    const create = loadAddon();
+    let pcsc: NativePcsc;
+    try {
+      pcsc = create();
+    } catch (e) {
+      // SCARD_E_NO_SERVICE (PC/SC Lite's pcsclite.h): the library is there, its service is not.
+      const noService = /0x8010001d/i.test((e as Error).message);
+      throw new TransportError(
+        noService
+          ? `The PC/SC service is not running (${(e as Error).message}): start pcscd (systemctl start pcscd.socket, or run pcscd)`
+          : `PC/SC could not start: ${(e as Error).message}`,
+        undefined,
+        { cause: e },
+      );
+    }
+    return new PcscReaderSet(pcsc, opts);
   }
 
   private emit(e: ReaderEvent): void {
