@@ -34,6 +34,11 @@ export interface Config {
   smtpCaFile: string | undefined;
   /** The From of Tessera's e-mails. */
   mailFrom: string;
+  /**
+   * Where the agent's executables are served from (GET /downloads/…); unset: dist/downloads, where
+   * `npm run build` puts the one it builds.
+   */
+  downloadsDir: string | undefined;
 }
 
 export type ConfigOverrides = Partial<Omit<Config, 'pki'>> & { pki?: Partial<Config['pki']> };
@@ -140,6 +145,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     throw new Error(
       `TESSERA_MAIL_FROM must be one address (name@example.org or "Name <name@example.org>"), got ${JSON.stringify(mailFrom)}`,
     );
+  const downloadsDir = pick(
+    overrides.downloadsDir,
+    env.TESSERA_DOWNLOADS_DIR || undefined,
+    fromFile.downloadsDir,
+  );
+  if (downloadsDir !== undefined && !existsSync(downloadsDir))
+    throw new Error(`TESSERA_DOWNLOADS_DIR points at ${downloadsDir}, which does not exist`);
   const dataDir = resolve(pick(overrides.dataDir, env.TESSERA_DATA_DIR, fromFile.dataDir) ?? './data');
   const cfg: Config = {
     host,
@@ -187,6 +199,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     smtpUrl,
     smtpCaFile,
     mailFrom,
+    downloadsDir: downloadsDir === undefined ? undefined : resolve(downloadsDir),
   };
   return cfg;
 }

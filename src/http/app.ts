@@ -19,6 +19,7 @@ import { agentRoutes } from './routes/agents.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
+import { downloadRoutes } from './routes/downloads.js';
 import { issuanceRoutes } from './routes/issuance.js';
 import { portalDemoRoutes } from './routes/portal-demo.js';
 import { portalIssuanceRoutes } from './routes/portal-issuance.js';
@@ -133,6 +134,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(securityQuestionRoutes(rt));
   await app.register(portalAuthRoutes(rt));
   await app.register(agentRoutes(rt));
+  await app.register(downloadRoutes(rt));
 
   const webRoot = findWebRoot();
   if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });

@@ -1,6 +1,6 @@
 // A real Tessera server for HTTP and browser tests: in-memory PGlite (or a PostgreSQL schema),
 // listening on a free loopback port, serving the built web app when dist/web exists.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -49,6 +49,10 @@ export function freePort(): Promise<number> {
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  // No agent download unless a test gives one: what the pages offer must not depend on whether
+  // this checkout's dist/downloads has been built.
+  const downloadsDir = join(dataDir, 'downloads');
+  mkdirSync(downloadsDir);
   const port = await freePort();
   const schema = opts.engine === 'postgres' ? testSchemaName('srv') : undefined;
   const config = loadConfig(
@@ -58,6 +62,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       dataDir,
       databaseUrl: schema ? PG_URL : undefined,
       logLevel: 'silent',
+      downloadsDir,
       ...opts.config,
     },
     {},
