@@ -1,8 +1,9 @@
 // Agents: the workstations whose card readers (and card printers) this operator uses. Pairing
-// shows a one-time code to type into `tessera agent` on the workstation; the list shows each
-// paired agent, whether it is connected now, its readers, and a Revoke button.
+// shows a one-time code to type into the agent on the workstation; the list shows each paired
+// agent, whether it is connected now, its readers, and a Revoke button; below, the agent's download.
 import { useState } from 'react';
 import { api } from '../api';
+import { AgentDownloads, agentCommand, useAgentBuilds } from '../components/AgentDownload';
 import { Badge } from '../components/Badge';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ErrorPanel } from '../components/ErrorPanel';
@@ -25,7 +26,10 @@ export function AgentsPage() {
   const [code, setCode] = useState<PairingCode | null>(null);
   const [revoking, setRevoking] = useState<Agent | null>(null);
   const notThere = agents.error?.status === 404 || pair.error?.status === 404;
-  const command = code ? `tessera agent --server ${window.location.origin} --pair ${code.code}` : '';
+  const builds = useAgentBuilds();
+  const command = code
+    ? `${agentCommand(builds.data)} --server ${window.location.origin} --pair ${code.code}`
+    : '';
 
   const newCode = async () => {
     const c = await pair.run(() => api.agents.pairingCode());
@@ -134,6 +138,14 @@ export function AgentsPage() {
             </table>
           </div>
         )}
+      </section>
+      <section className="card" aria-labelledby="agent-download-h">
+        <h2 id="agent-download-h">Agent download</h2>
+        <p className="muted">
+          The agent runs on each workstation with a card reader: one executable, no Node.js needed. Download
+          it there, check its SHA-256, and run the command shown when you pair it.
+        </p>
+        <AgentDownloads builds={builds} audience="operator" />
       </section>
       <ConfirmDialog
         open={revoking !== null}

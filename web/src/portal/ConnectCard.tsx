@@ -2,6 +2,7 @@
 // in its reader. The page watches the readers by itself, so the person only inserts the card and
 // presses Start; a card that is not bound to them is named and refused before anything is written.
 import { useEffect, useState } from 'react';
+import { AgentDownloads, agentCommand, useAgentBuilds } from '../components/AgentDownload';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { CopyButton } from '../components/CopyButton';
 import { toApiError, type ApiError } from '../api';
@@ -182,7 +183,9 @@ function PairAgent({ agents }: { agents: Agent[] }) {
   const act = useAction();
   const server = window.location.origin;
   const paired = agents.filter((a) => !a.connected);
-  const command = code ? `tessera agent --server ${server} --pair ${code.code}` : '';
+  const builds = useAgentBuilds();
+  const run = agentCommand(builds.data);
+  const command = code ? `${run} --server ${server} --pair ${code.code}` : '';
 
   return (
     <div className="portal-pair">
@@ -195,15 +198,13 @@ function PairAgent({ agents }: { agents: Agent[] }) {
       {paired.length > 0 && (
         <p className="notice">
           This computer may already be paired ({paired.map((a) => `“${a.name}”`).join(', ')}), but its agent
-          is not running. Start it with <code className="mono">tessera agent</code>, or pair it again below.
+          is not running. Start it with <code className="mono">{run}</code>, or pair it again below.
         </p>
       )}
       <ol className="portal-steps">
         <li>
-          The agent is the <code className="mono">tessera</code> command, part of Tessera. If it is not
-          installed on this computer, ask your IT department: it needs Node.js 20 or later and the computer’s
-          smart-card service (PC/SC, built into Windows and macOS; <code className="mono">pcscd</code> on
-          Linux).
+          Download the agent to this computer (one file, nothing else to install):
+          <AgentDownloads builds={builds} audience="person" />
         </li>
         <li>
           Get a one-time pairing code and run the command shown, in a terminal on this computer:
