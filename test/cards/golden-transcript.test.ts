@@ -1,6 +1,6 @@
 // Golden APDU transcript of a personalization (command headers, lengths and status words): a change
 // in what or how many APDUs an issuance sends shows up here as a diff to review, not by accident.
-// Regenerate with UPDATE_GOLDEN=1 after checking the change is intended.
+// Regenerate with UPDATE_GOLDEN=1 after checking the change is intended; a missing file fails.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,7 +54,12 @@ describe('golden APDU transcript', () => {
     const text =
       lines.map((l) => l.replace(/^(0087119A.*-> )\d+ bytes/, '$1(signature) bytes')).join('\n') + '\n';
     const normalised = text.replace(/^(00DB3FFF Lc=)\d+/m, '$1(cert)');
-    if (process.env.UPDATE_GOLDEN || !existsSync(GOLDEN)) writeFileSync(GOLDEN, normalised);
+    if (process.env.UPDATE_GOLDEN) writeFileSync(GOLDEN, normalised);
+    // A missing golden file is a failure, never a silent re-recording: the file is the review.
+    expect(
+      existsSync(GOLDEN),
+      `${GOLDEN} is missing: restore it from git, or record it with UPDATE_GOLDEN=1 after checking the transcript`,
+    ).toBe(true);
     expect(normalised).toBe(readFileSync(GOLDEN, 'utf8'));
     expect(lines.length).toBe(18);
   });
