@@ -13,7 +13,7 @@ import { buildApp } from '../../src/http/app.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { CertificateService, IssueTarget } from '../../src/services/certificate-service.js';
 import { ApiClient } from '../support/server.js';
-import { seedPerson } from './db.js';
+import { seedPerson } from '../support/seed.js';
 import { testHierarchy } from './fixtures.js';
 import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
 import { randomUUID } from 'node:crypto';
