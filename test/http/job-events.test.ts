@@ -1,30 +1,47 @@
-// streamJob with a job store whose reads finish out of order: the events still come in the order
+// streamJob with a job store whose reads finish when the test says: the events come in the order
 // the reads began (an older snapshot is never written after a newer one), and nothing is written
-// once the stream has ended.
+// once the stream has ended. No sleeps: every step is driven by the test.
 import { EventEmitter } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { streamJob } from '../../src/http/job-events.js';
 import type { IssuanceService } from '../../src/services/issuance-service.js';
 
 type Snapshot = { status: string; progress: number };
 
-/** A fake job store: each read returns the next snapshot after its own delay. */
-function fakeIssuance(reads: { job: Snapshot; delayMs: number }[]) {
+/**
+ * A fake job store whose reads finish when the test says so: `reads[i]` answers the i-th read once
+ * `finish(i)` is called (or at once when it is marked `immediate`). No timers: the order of events
+ * is the test's, not the machine's.
+ */
+function fakeIssuance(reads: { job: Snapshot; immediate?: boolean }[]) {
   const listeners: (() => void)[] = [];
+  const gates = reads.map((r) => {
+    let resolve!: () => void;
+    const promise = new Promise<void>((res) => (resolve = res));
+    if (r.immediate) resolve();
+    return { promise, resolve };
+  });
   let n = 0;
+  let started = 0;
   const issuance = {
     async job() {
-      const r = reads[Math.min(n++, reads.length - 1)]!;
-      await new Promise((res) => setTimeout(res, r.delayMs));
-      return { id: 'j1', step: 's', ...r.job };
+      const i = Math.min(n++, reads.length - 1);
+      started++;
+      await gates[i]!.promise;
+      return { id: 'j1', step: 's', ...reads[i]!.job };
     },
     watch(_id: string, l: () => void) {
       listeners.push(l);
       return () => listeners.splice(listeners.indexOf(l), 1);
     },
   };
-  return { issuance: issuance as unknown as IssuanceService, changed: () => listeners.forEach((l) => l()) };
+  return {
+    issuance: issuance as unknown as IssuanceService,
+    changed: () => listeners.forEach((l) => l()),
+    finish: (i: number) => gates[i]!.resolve(),
+    readsStarted: () => started,
+  };
 }
 
 function fakeHttp() {
@@ -50,39 +67,61 @@ function fakeHttp() {
   return { req, reply, raw, progress, afterEnd: () => afterEnd, ended: () => ended };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Lets every promise callback that is ready run (one turn of the event loop). */
+const settle = () => new Promise<void>((r) => setImmediate(r));
 
 describe('issuance event stream', () => {
-  it('writes snapshots in order although a later read finishes first', async () => {
-    const { issuance, changed } = fakeIssuance([
-      { job: { status: 'running', progress: 10 }, delayMs: 60 },
-      { job: { status: 'running', progress: 20 }, delayMs: 0 },
-      { job: { status: 'succeeded', progress: 100 }, delayMs: 0 },
+  // The stream also polls every 2 s (for a job run by another server): that timer is the test's
+  // to advance, so a slow machine cannot slip an extra read in.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('writes snapshots in order although a later read would finish first', async () => {
+    const store = fakeIssuance([
+      { job: { status: 'running', progress: 10 } },
+      { job: { status: 'running', progress: 20 }, immediate: true },
+      { job: { status: 'succeeded', progress: 100 }, immediate: true },
     ]);
     const http = fakeHttp();
-    const done = streamJob(issuance, 'j1', http.req, http.reply);
-    await sleep(10);
-    changed(); // while the first (slow) read is still running
+    const done = streamJob(store.issuance, 'j1', http.req, http.reply);
+    await settle();
+    store.changed(); // while the first read is still running
+    await settle();
+    // The second read waits for the first: had it run, its answer (ready at once) would be out first.
+    expect(store.readsStarted()).toBe(1);
+    expect(http.progress()).toEqual([]);
+    store.finish(0);
     await done;
-    await sleep(80);
+    await settle();
     expect(http.progress()).toEqual([10, 20]);
-    changed();
-    await sleep(20);
+    expect(http.ended()).toBe(false);
+    // The slow poll reads the job again; this time it has ended, and so does the stream.
+    vi.advanceTimersByTime(2000);
+    await settle();
     expect(http.progress()).toEqual([10, 20, 100]);
     expect(http.ended()).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('writes nothing after the client has gone', async () => {
-    const { issuance, changed } = fakeIssuance([{ job: { status: 'running', progress: 10 }, delayMs: 40 }]);
+    const store = fakeIssuance([{ job: { status: 'running', progress: 10 } }]);
     const http = fakeHttp();
-    const done = streamJob(issuance, 'j1', http.req, http.reply);
-    await sleep(10);
-    changed();
+    const done = streamJob(store.issuance, 'j1', http.req, http.reply);
+    await settle();
+    store.changed();
     http.raw.emit('close'); // the client leaves while a read is running
+    store.finish(0);
     await done;
-    await sleep(100);
+    await settle();
+    vi.advanceTimersByTime(10_000);
+    await settle();
     expect(http.ended()).toBe(true);
     expect(http.afterEnd()).toBe(0);
     expect(http.progress()).toEqual([]);
+    expect(store.readsStarted()).toBe(1);
   });
 });
