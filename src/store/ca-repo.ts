@@ -142,7 +142,7 @@ export async function getCrlState(db: Queryable, caId: string): Promise<CrlState
 }
 
 export async function listCrlStates(db: Queryable): Promise<CrlState[]> {
-  return (await db.query<CrlRow>('SELECT * FROM ca_crls')).map(toCrl);
+  return (await db.query<CrlRow>('SELECT * FROM ca_crls ORDER BY ca_id')).map(toCrl);
 }
 
 /** Marks the CA's CRL as behind the certificates' status (in the status change's transaction). */

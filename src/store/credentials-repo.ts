@@ -41,7 +41,7 @@ const toCredential = (r: CredentialRow): Credential => ({
   updatedAt: iso(r.updated_at)!,
 });
 
-const SELECT = `SELECT c.*, (SELECT array_agg(dc.device_id::text ORDER BY dc.installed_at) FROM device_credentials dc
+const SELECT = `SELECT c.*, (SELECT array_agg(dc.device_id::text ORDER BY dc.installed_at, dc.device_id) FROM device_credentials dc
   WHERE dc.credential_id = c.id) AS device_ids FROM credentials c`;
 
 export interface NewCredential {
@@ -85,16 +85,17 @@ export async function getCredential(db: Queryable, id: string): Promise<Credenti
 
 export async function listDeviceCredentials(db: Queryable, deviceId: string): Promise<Credential[]> {
   const rows = await db.query<CredentialRow>(
-    `${SELECT} WHERE c.id IN (SELECT credential_id FROM device_credentials WHERE device_id = $1) ORDER BY c.slot`,
+    `${SELECT} WHERE c.id IN (SELECT credential_id FROM device_credentials WHERE device_id = $1) ORDER BY c.slot, c.id`,
     [deviceId],
   );
   return rows.map(toCredential);
 }
 
 export async function listUserCredentials(db: Queryable, userId: string): Promise<Credential[]> {
-  const rows = await db.query<CredentialRow>(`${SELECT} WHERE c.user_id = $1 ORDER BY c.created_at DESC`, [
-    userId,
-  ]);
+  const rows = await db.query<CredentialRow>(
+    `${SELECT} WHERE c.user_id = $1 ORDER BY c.created_at DESC, c.slot, c.id`,
+    [userId],
+  );
   return rows.map(toCredential);
 }
 

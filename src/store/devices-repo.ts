@@ -145,7 +145,7 @@ export async function searchDevices(
 
 export async function listUserDevices(db: Queryable, userId: string): Promise<Device[]> {
   const rows = await db.query<DeviceRow>(
-    'SELECT * FROM devices WHERE user_id = $1 ORDER BY created_at DESC',
+    'SELECT * FROM devices WHERE user_id = $1 ORDER BY created_at DESC, serial',
     [userId],
   );
   return rows.map(toDevice);

@@ -92,7 +92,7 @@ export async function getJob(db: Queryable, id: string, forUpdate = false): Prom
 
 export async function latestJobForDevice(db: Queryable, deviceId: string): Promise<IssuanceJob | null> {
   const rows = await db.query<JobRow>(
-    'SELECT * FROM issuance_jobs WHERE device_id = $1 ORDER BY created_at DESC LIMIT 1',
+    'SELECT * FROM issuance_jobs WHERE device_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1',
     [deviceId],
   );
   return rows[0] ? toJob(rows[0]) : null;

@@ -146,7 +146,7 @@ export async function listRequests(
   if (s.kind) w.add('kind = ?', s.kind);
   const [c] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM requests ${w}`, w.params);
   const rows = await db.query<RequestRow>(
-    `SELECT * FROM requests ${w} ORDER BY created_at DESC LIMIT ${w.next(s.limit)} OFFSET ${w.next(s.offset)}`,
+    `SELECT * FROM requests ${w} ORDER BY created_at DESC, id LIMIT ${w.next(s.limit)} OFFSET ${w.next(s.offset)}`,
     w.params,
   );
   return { items: rows.map(toRequest), total: c?.n ?? 0 };

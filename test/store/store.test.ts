@@ -95,7 +95,8 @@ for (const engine of await engines()) {
         deviceId: card.id,
         at,
       });
-      await installCredential(t.db, cred.id, phone.id, at);
+      // Installed a second later: deviceIds lists the devices in the order they received it.
+      await installCredential(t.db, cred.id, phone.id, new Date(at.getTime() + 1000));
       expect((await listDeviceCredentials(t.db, phone.id))[0]?.deviceIds).toEqual([card.id, phone.id]);
       expect((await searchDevices(t.db, { userId: user.id, limit: 10, offset: 0 })).total).toBe(1);
     });
