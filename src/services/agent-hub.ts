@@ -87,7 +87,13 @@ export class AgentHub implements CardAccess {
           atr: r.atr,
         });
     }
-    return out.sort((x, y) => x.agentName.localeCompare(y.agentName) || x.reader.localeCompare(y.reader));
+    // A fixed locale: the process's own (from LANG) would order the list differently per machine.
+    return out.sort(
+      (x, y) =>
+        x.agentName.localeCompare(y.agentName, 'en') ||
+        x.reader.localeCompare(y.reader, 'en') ||
+        x.agentId.localeCompare(y.agentId, 'en'),
+    );
   }
 
   async connect(

@@ -225,7 +225,7 @@ class DemoAgentSet implements DemoAgents {
       const at = HANDED_OVER_STATES.has(d.state) ? where.get(d.serial) : undefined;
       if (at) cards.push({ serial: d.serial, deviceId: d.id, state: d.state, inMyReader: at.agent === mine });
     }
-    cards.sort((a, b) => a.serial.localeCompare(b.serial));
+    cards.sort((a, b) => a.serial.localeCompare(b.serial, 'en')); // fixed locale: same order on every machine
     return { available: true, agent: mine ? await this.agentView(mine) : null, cards };
   }
 
