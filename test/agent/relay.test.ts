@@ -10,6 +10,7 @@ import { CardRemovedError, TransportError } from '../../src/cards/errors.js';
 import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
+import { DEFAULT_TRANSMIT_TIMEOUT_MS } from '../../src/cards/transport/types.js';
 import type { ConnectedReader } from '../../src/services/agent-hub.js';
 import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
 import { HoldingReaderSet, pairAgent, signIn, until } from './support.js';
@@ -133,9 +134,8 @@ describe('agent ↔ server relay', () => {
     inflight.catch(() => undefined);
     await held;
     const card = memory.remove(R0)!;
-    const started = Date.now();
+    // CardRemovedError, not a timeout: the removal ends the exchange, however slow the machine.
     await expect(inflight).rejects.toBeInstanceOf(CardRemovedError);
-    expect(Date.now() - started).toBeLessThan(2000);
     readers.release();
     // The connection is stale: the card that comes back is a new power-up, as with a real reader.
     memory.insert(R0, card);
@@ -189,6 +189,7 @@ describe('agent ↔ server relay', () => {
     });
     await held;
     await expect(p).rejects.toMatchObject({ code: 'card_timeout' });
-    expect(Date.now() - started).toBeLessThan(5000);
+    // The 300 ms asked for, not the default deadline: a bound about the code, not the machine's speed.
+    expect(Date.now() - started).toBeLessThan(DEFAULT_TRANSMIT_TIMEOUT_MS / 2);
   });
 });
