@@ -49,3 +49,17 @@ export class OpensslDir {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A certificate's validity as openssl reads it, in ISO 8601 (`-dateopt iso_8601`) and parsed: its
+ * default text pads one-digit days with a space, so it is never compared as text.
+ */
+export function opensslValidity(ssl: OpensslDir, pemFile: string): { notBefore: Date; notAfter: Date } {
+  const out = ssl.runOk(['x509', '-in', pemFile, '-noout', '-startdate', '-enddate', '-dateopt', 'iso_8601']);
+  const when = (field: string) => {
+    const m = new RegExp(`^${field}=(\\d{4}-\\d{2}-\\d{2}) (\\d{2}:\\d{2}:\\d{2})Z$`, 'm').exec(out);
+    if (!m) throw new Error(`openssl printed no ${field}:\n${out}`);
+    return new Date(`${m[1]}T${m[2]}Z`);
+  };
+  return { notBefore: when('notBefore'), notAfter: when('notAfter') };
+}
