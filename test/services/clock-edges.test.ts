@@ -57,11 +57,12 @@ for (const engine of await engines()) {
     let f: PortalFixture;
     let n = 0;
     const at = (iso: string, deltaMs = 0) => (f.clock.t = new Date(new Date(iso).getTime() + deltaMs));
-    const person = async () =>
-      f.user(`edge.${++n}`, { roles: ['admin'], passwordHash: await hashPassword(PASSWORD) });
+    let passwordHash: string;
+    const person = () => f.user(`edge.${++n}`, { roles: ['admin'], passwordHash });
 
     beforeAll(async () => {
       f = await portalFixture(engine);
+      passwordHash = await hashPassword(PASSWORD);
     });
     afterAll(async () => f?.t.drop());
 
