@@ -85,8 +85,10 @@ describe('sessions', () => {
   it('an idle session expires', async () => {
     const c = new ApiClient(srv.url);
     await c.login('vera.valid', srv.demoPassword!);
+    // Two hours before the server's clock (not the database's now(): the two need not agree).
     await srv.rt.db.query(
-      `UPDATE sessions SET last_seen_at = now() - interval '2 hours' WHERE user_id = (SELECT id FROM users WHERE username = 'vera.valid')`,
+      `UPDATE sessions SET last_seen_at = $1 WHERE user_id = (SELECT id FROM users WHERE username = 'vera.valid')`,
+      [new Date(srv.rt.clock.now().getTime() - 2 * 3_600_000)],
     );
     expectError(await c.json('GET', '/api/auth/session'), 401, 'unauthenticated');
   });

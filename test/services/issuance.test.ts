@@ -4,7 +4,8 @@
 // Recycle.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
-import { DEFAULT_MANAGEMENT_KEY } from '../../src/cards/piv/constants.js';
+import { DEFAULT_MANAGEMENT_KEY, SLOT, certificateObjectFor } from '../../src/cards/piv/constants.js';
+import { decodeCommand } from '../../src/cards/apdu.js';
 import { CardRemovedError, InvalidPinError } from '../../src/cards/errors.js';
 import type { Actor } from '../../src/services/context.js';
 import { managementKeyFor } from '../../src/services/card-keys.js';
@@ -202,11 +203,38 @@ describe('issuance on an emulated card', () => {
   });
 });
 
+/**
+ * Pulls the card out of its reader as it receives the first certificate write (PUT DATA of the 9A,
+ * 9C, 9D or 9E certificate object, SP 800-73-4 Part 1): at a known APDU, which the card never
+ * answers, rather than whenever a progress callback gets round to it. The card behaves normally
+ * once it is back in a reader.
+ */
+function pullOutAtFirstCertificateWrite(reader: string): void {
+  const card = cards.readers.cardIn(reader)!;
+  const transmit = card.transmit.bind(card);
+  const certificateObjects = [SLOT.AUTHENTICATION, SLOT.SIGNATURE, SLOT.KEY_MANAGEMENT, SLOT.CARD_AUTH].map(
+    (slot) => certificateObjectFor(slot),
+  );
+  card.transmit = (apdu: Uint8Array) => {
+    const c = decodeCommand(apdu);
+    const tag =
+      c.ins === 0xdb && c.data[0] === 0x5c && c.data[1] === 3
+        ? (c.data[2]! << 16) | (c.data[3]! << 8) | c.data[4]!
+        : -1;
+    if (!certificateObjects.includes(tag)) return transmit(apdu);
+    card.transmit = transmit;
+    // Once the reader has this exchange in hand, as a hand pulling a card does.
+    queueMicrotask(() => cards.readers.remove(reader));
+    return new Promise<Uint8Array>(() => undefined);
+  };
+}
+
 describe('failures', () => {
   it('card removed mid-way: failed with a clear error; Retry on the re-inserted card succeeds', async () => {
     await setMode('displayed');
     const c = newCard();
     const card = cards.readers.cardIn(c.reader)!;
+    pullOutAtFirstCertificateWrite(c.reader);
     const { job } = await srv.rt.services.issuance.start(admin, {
       userId: aliceId,
       card: c.ref,
@@ -214,14 +242,7 @@ describe('failures', () => {
       policyId: rsa.id,
       pin: '482913',
     });
-    const stop = srv.rt.services.issuance.watch(job!.id, () => {
-      void srv.rt.services.issuance.job(job!.id).then((j) => {
-        if (j.step.startsWith('Write the certificate') && cards.readers.cardIn(c.reader))
-          cards.readers.remove(c.reader);
-      });
-    });
     await srv.rt.services.issuance.settled(job!.id);
-    stop();
     const failed = await srv.rt.services.issuance.job(job!.id);
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({
@@ -279,6 +300,7 @@ describe('failures', () => {
 
   it('recycling a failed, half-personalized card revokes its certificates and blanks it', async () => {
     const c = newCard();
+    pullOutAtFirstCertificateWrite(c.reader);
     const { job } = await srv.rt.services.issuance.start(admin, {
       userId: aliceId,
       card: c.ref,
@@ -286,14 +308,7 @@ describe('failures', () => {
       policyId: rsa.id,
       pin: '482913',
     });
-    const stop = srv.rt.services.issuance.watch(job!.id, () => {
-      void srv.rt.services.issuance.job(job!.id).then((j) => {
-        if (j.step.startsWith('Write the certificate') && cards.readers.cardIn(c.reader))
-          cards.readers.remove(c.reader);
-      });
-    });
     await srv.rt.services.issuance.settled(job!.id);
-    stop();
     const card = cards.readers.cardIn(c.reader);
     expect(card).toBeUndefined();
     expect((await srv.rt.services.issuance.job(job!.id)).status).toBe('failed');
