@@ -82,6 +82,24 @@ export async function expectLabelledControls(page: Page): Promise<string[]> {
   return controls.map((c) => c.name);
 }
 
+/**
+ * The browser's locale and time zone, fixed so that what a page shows does not depend on the
+ * machine running the tests. Deliberately neither UTC nor the suite's own zone (CI runs in
+ * America/St_Johns): a date shown in the wrong zone cannot pass for the right one.
+ */
+export const BROWSER_LOCALE = 'en-GB';
+export const BROWSER_TIME_ZONE = 'Asia/Kolkata'; // UTC+05:30, no daylight saving
+
+/** "14:05" for an instant, as a clock in the browser's zone shows it. */
+export function browserClock(iso: string): string {
+  return new Intl.DateTimeFormat(BROWSER_LOCALE, {
+    timeZone: BROWSER_TIME_ZONE,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(new Date(iso));
+}
+
 export interface BrowserPage {
   browser: Browser;
   context: BrowserContext;
@@ -100,7 +118,12 @@ export async function openBrowserPage(
   viewport = { width: 1280, height: 860 },
 ): Promise<BrowserPage> {
   const browser = await launchChromium();
-  const context = await browser.newContext({ baseURL, viewport });
+  const context = await browser.newContext({
+    baseURL,
+    viewport,
+    locale: BROWSER_LOCALE,
+    timezoneId: BROWSER_TIME_ZONE,
+  });
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(String(err)));

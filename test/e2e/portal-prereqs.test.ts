@@ -20,6 +20,7 @@ import {
   type Slapd,
 } from '../support/slapd.js';
 import {
+  browserClock,
   ensureWebBuilt,
   expectLabelledControls,
   hasChromium,
@@ -100,7 +101,9 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     const expiresAt = ((await res.json()) as { expiresAt: string }).expiresAt;
     const after = (await dialog.textContent()) ?? '';
     expect(after).toContain('shown once');
+    // The expiry in the browser's own zone (UTC+05:30), not the server's or UTC.
     expect(after).toMatch(/Valid until .*\d/);
+    expect(after).toContain(browserClock(expiresAt));
     expect(new Date(expiresAt).getTime()).toBeGreaterThan(Date.now());
     // What the person does next: the portal address, Start, their username.
     expect(after).toContain(`${server.url}/portal`);

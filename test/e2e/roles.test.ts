@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/server.js';
-import { ensureWebBuilt, expectLabelledControls, hasChromium, openBrowserPage } from './browser.js';
+import {
+  browserClock,
+  ensureWebBuilt,
+  expectLabelledControls,
+  hasChromium,
+  openBrowserPage,
+} from './browser.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -49,6 +55,7 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
 
   it('says when repeated wrong passwords have locked an account', async () => {
     let status = 0;
+    let lockedUntil = '';
     for (let attempt = 1; attempt <= 7 && status !== 423; attempt++) {
       await page.getByLabel('Username').fill('carol');
       await page.getByLabel('Password').fill(`wrong-${attempt}`);
@@ -58,12 +65,18 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
       ]);
       status = res.status();
       expect([401, 423]).toContain(status);
+      if (status === 423)
+        lockedUntil = ((await res.json()) as { error: { details: { lockedUntil: string } } }).error.details
+          .lockedUntil;
     }
     expect(status).toBe(423);
     const alert = page.getByRole('alert').filter({ hasText: 'Account locked' });
     await alert.waitFor();
     expect(await alert.textContent()).toContain('locked_out');
-    await page.getByText(/You can try again after/).waitFor();
+    // The time on the browser's clock (its zone is UTC+05:30), not the server's or UTC.
+    const after = page.getByText(/You can try again after/);
+    await after.waitFor();
+    expect(await after.textContent()).toContain(browserClock(lockedUntil));
     await shoot('00-locked-out');
   });
 
