@@ -9,6 +9,7 @@ import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
 import { registerCardCommands } from '../../src/cli/card-commands.js';
 import { issueCertificateFor } from '../support/card-certs.js';
+import { cardSeenByPcscd, VIRTUAL_READER } from '../support/card-emulator.js';
 import { runTool } from '../support/card-tools.js';
 import { acquirePcscd, pcscdMissing, toolMissing } from '../support/pcscd.js';
 
@@ -116,7 +117,7 @@ describe.skipIf(missing !== undefined)('tessera card emulate (pcscd + vpcd)', ()
         if (Date.now() > deadline) throw new Error(`emulate did not insert the card: ${lines.join('\n')}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await cardSeenByPcscd(VIRTUAL_READER);
       const status = await runTool('yubico-piv-tool', ['-r', 'Virtual', '-a', 'status']);
       expect(status.code, status.output).toBe(0);
       expect(status.stdout).toContain('Serial Number:\t31415926');
