@@ -10,6 +10,7 @@ import { hostname as osHostname, platform } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { CardConnection, ReaderEvent, ReaderSet } from '../cards/transport/types.js';
+import { VERSION } from '../config/version.js';
 import {
   CLOSE,
   DEFAULT_HEARTBEAT_MS,
@@ -21,7 +22,8 @@ import {
   type WireReaderEvent,
 } from '../cards/transport/agent-protocol.js';
 
-export const AGENT_VERSION = '0.1.0';
+/** The agent reports the version of the Tessera it is part of. */
+export const AGENT_VERSION = VERSION;
 
 const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '');
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `tessera` command.
 import { Command } from 'commander';
+import { VERSION } from '../config/version.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerServerCommands } from './server-commands.js';
@@ -9,7 +10,7 @@ import { registerCardCommands } from './card-commands.js';
 const program = new Command()
   .name('tessera')
   .description('Tessera: credential management for smart cards, PIV tokens and mobile IDs')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError('(run with --help for usage)');
 
 registerServerCommands(program);

@@ -1,2 +1,3 @@
-/** Tessera's version: the API reports it (/api/meta, OpenAPI) and the command prints it. */
+// Generated from package.json by scripts/write-version.mjs (npm version runs it): do not edit.
+/** Tessera's version: the API reports it (/api/meta, OpenAPI), the commands print it, the agent sends it. */
 export const VERSION = '0.1.0';

@@ -1,11 +1,14 @@
 // HTTP contract tests against a real listening server: the error shape, sessions, CSRF, RBAC,
 // and bad input for every route family.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 
 type Err = {
   error: { code: string; message: string; correlationId: string; details?: Record<string, unknown> };
 };
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 
 let srv: TestServer;
 let admin: ApiClient;
@@ -30,7 +33,10 @@ describe('service endpoints', () => {
   it('health, readiness, meta and the OpenAPI document', async () => {
     expect(await (await fetch(`${srv.url}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${srv.url}/readyz`)).json()).toEqual({ status: 'ready' });
-    expect(await (await fetch(`${srv.url}/api/meta`)).json()).toMatchObject({ demo: true, version: '0.1.0' });
+    expect(await (await fetch(`${srv.url}/api/meta`)).json()).toMatchObject({
+      demo: true,
+      version: PACKAGE_VERSION,
+    });
     const doc = (await (await fetch(`${srv.url}/api/openapi.json`)).json()) as {
       openapi: string;
       paths: Record<string, unknown>;

@@ -1,8 +1,8 @@
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { VERSION } from '../../config/version.js';
 import type { Runtime } from '../../runtime.js';
 import { errorBody } from '../errors.js';
+import { Meta } from '../schemas/meta.js';
 
 export const metaRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -21,14 +21,7 @@ export const metaRoutes =
         schema: {
           tags: ['meta'],
           summary: 'Version and deployment facts the web app needs before sign-in',
-          response: {
-            200: Type.Object({
-              version: Type.String(),
-              demo: Type.Boolean(),
-              externalUrl: Type.String(),
-              mail: Type.Boolean({ description: 'Whether the server sends e-mail (TESSERA_SMTP_URL)' }),
-            }),
-          },
+          response: { 200: Meta },
         },
       },
       async () => {

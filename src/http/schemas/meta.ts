@@ -1,0 +1,10 @@
+// GET /api/meta: what the web app needs to know before anyone signs in.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const Meta = Type.Object({
+  version: Type.String(),
+  demo: Type.Boolean(),
+  externalUrl: Type.String(),
+  mail: Type.Boolean({ description: 'Whether the server sends e-mail (TESSERA_SMTP_URL)' }),
+});
+export type Meta = Static<typeof Meta>;
