@@ -5,19 +5,10 @@
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { isKeyAlgorithm, type KeyAlgorithm } from '../domain/key-algorithm.js';
 
-export type KeyAlgorithm = 'ECCP256' | 'ECCP384' | 'RSA2048' | 'RSA3072' | 'RSA4096';
-export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = [
-  'ECCP256',
-  'ECCP384',
-  'RSA2048',
-  'RSA3072',
-  'RSA4096',
-];
-
-export function isKeyAlgorithm(v: string): v is KeyAlgorithm {
-  return (KEY_ALGORITHMS as readonly string[]).includes(v);
-}
+// The names are the domain's; the CA code imports them from here beside what they mean to crypto.
+export type { KeyAlgorithm };
 
 export interface KeyPair {
   privateKey: KeyObject;

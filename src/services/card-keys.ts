@@ -2,9 +2,15 @@
 // derived from the master key and the card's serial, so it is never stored and never leaves the
 // server except inside the APDUs that use it (DESIGN.md "Cards").
 import { randomInt } from 'node:crypto';
-import { ALGORITHM, type AsymmetricAlgorithm, type ManagementKeyAlgorithm } from '../cards/piv/constants.js';
+import {
+  ALGORITHM,
+  SLOT,
+  type AsymmetricAlgorithm,
+  type ManagementKeyAlgorithm,
+} from '../cards/piv/constants.js';
 import type { Version } from '../cards/piv/piv-session.js';
-import type { KeyAlgorithm } from '../store/policies-repo.js';
+import type { PivSlot } from '../domain/credential-profile.js';
+import type { CardKeyAlgorithm } from '../domain/key-algorithm.js';
 import type { MasterKey } from '../secrets/master-key.js';
 
 /** AES-192 where the card supports AES management keys (YubiKey 5.4+), 3DES otherwise. */
@@ -20,13 +26,20 @@ export function managementKeyFor(
   };
 }
 
-export const PIV_KEY_ALGORITHM: Record<KeyAlgorithm, AsymmetricAlgorithm> = {
+/** What a card is asked to generate for a policy's key algorithm (SP 800-78-4 Table 6-2). */
+export const PIV_KEY_ALGORITHM: Record<CardKeyAlgorithm, AsymmetricAlgorithm> = {
   RSA2048: ALGORITHM.RSA_2048,
   ECCP256: ALGORITHM.ECC_P256,
   ECCP384: ALGORITHM.ECC_P384,
 };
 
-export const PIV_SLOT_NUMBER: Record<string, number> = { '9a': 0x9a, '9c': 0x9c, '9d': 0x9d, '9e': 0x9e };
+/** The key reference of each slot a policy names (SP 800-73-4 Part 1 Table 4). */
+export const PIV_SLOT_NUMBER: Record<PivSlot, number> = {
+  '9a': SLOT.AUTHENTICATION,
+  '9c': SLOT.SIGNATURE,
+  '9d': SLOT.KEY_MANAGEMENT,
+  '9e': SLOT.CARD_AUTH,
+};
 
 /** A random PUK of 8 digits (the PIV maximum), kept encrypted for unblocking the PIN later. */
 export function randomPuk(): string {

@@ -1,3 +1,4 @@
+import { PROFILE_SLOT } from '../domain/credential-profile.js';
 import { DEVICE_TYPES } from '../domain/device.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { validatePinPolicy } from '../domain/pin-policy.js';
@@ -8,7 +9,6 @@ import {
   insertPolicy,
   listPolicies,
   updatePolicy,
-  type CredentialProfile,
   type Policy,
   type PolicyInput,
 } from '../store/policies-repo.js';
@@ -17,23 +17,6 @@ import { auditActor, type Actor, type ServiceContext } from './context.js';
 
 /** A device policy as the use cases take (PolicyInput) and give it (Policy). */
 export type { Policy, PolicyInput } from '../store/policies-repo.js';
-
-export const PIV_SLOTS = ['9a', '9c', '9d', '9e'] as const;
-export const KEY_ALGORITHMS = ['RSA2048', 'ECCP256', 'ECCP384'] as const;
-export const CERTIFICATE_PROFILES = [
-  'piv_authentication',
-  'card_authentication',
-  'digital_signature',
-  'key_management',
-] as const;
-
-/** The slot each certificate profile belongs in (SP 800-73-4 Table 4b). */
-export const PROFILE_SLOT: Record<CredentialProfile['certificateProfile'], CredentialProfile['slot']> = {
-  piv_authentication: '9a',
-  digital_signature: '9c',
-  key_management: '9d',
-  card_authentication: '9e',
-};
 
 /** Checks the rules a device policy must satisfy; throws one ValidationError listing every problem. */
 export function validatePolicy(p: PolicyInput): void {

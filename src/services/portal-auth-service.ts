@@ -10,6 +10,7 @@
 import { createHmac } from 'node:crypto';
 import { ExternalError, UnauthenticatedError } from '../domain/errors.js';
 import { normalizeAnswer } from '../domain/security-questions.js';
+import type { PortalAuthMethod } from '../domain/security-settings.js';
 import { verifyPassword } from '../secrets/password.js';
 import type { Device } from '../store/devices-repo.js';
 import { listUserDevices } from '../store/devices-repo.js';
@@ -26,7 +27,7 @@ import {
   type LockoutPolicy,
 } from './portal-lockout.js';
 import type { AnswerInput, QuestionStatus, SecurityQuestionService } from './security-question-service.js';
-import type { PortalAuthMethod, SettingsService } from './settings-service.js';
+import type { SettingsService } from './settings-service.js';
 import { USERNAME_PATTERN } from './user-service.js';
 
 export interface PortalStart {

@@ -1,14 +1,18 @@
 import { ValidationError } from '../domain/errors.js';
+import {
+  INITIAL_PASSWORD_MAX_ATTEMPTS,
+  INITIAL_PASSWORD_VALIDITY_HOURS,
+  SECURITY_QUESTION_COUNT,
+  type InitialPinDisplayMode,
+  type PortalAuthMethod,
+} from '../domain/security-settings.js';
 import { appendAudit } from '../store/audit-repo.js';
 import type { Queryable } from '../store/db.js';
 import { getSetting, putSetting } from '../store/settings-repo.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
 
-export const PORTAL_AUTH_METHODS = ['initial_password', 'directory_password', 'security_questions'] as const;
-export type PortalAuthMethod = (typeof PORTAL_AUTH_METHODS)[number];
-
 export interface SecuritySettings {
-  initialPinDisplayMode: 'displayed' | 'disguised' | 'not_displayed';
+  initialPinDisplayMode: InitialPinDisplayMode;
   changePinDuringIssuance: boolean;
   issuanceRetryForUser: boolean;
   portalAuthMethods: PortalAuthMethod[];
@@ -18,9 +22,6 @@ export interface SecuritySettings {
   /** Wrong tries that burn an initial password. */
   initialPasswordMaxAttempts: number;
 }
-
-export const INITIAL_PASSWORD_VALIDITY_HOURS = { min: 1, max: 720 } as const;
-export const INITIAL_PASSWORD_MAX_ATTEMPTS = { min: 1, max: 20 } as const;
 
 export const DEFAULT_SECURITY_SETTINGS: SecuritySettings = {
   initialPinDisplayMode: 'disguised',
@@ -51,12 +52,9 @@ export class SettingsService {
       );
     if (new Set(s.portalAuthMethods).size !== s.portalAuthMethods.length)
       throw new ValidationError('Each authentication method may be listed once');
-    if (
-      !Number.isInteger(s.securityQuestionCount) ||
-      s.securityQuestionCount < 1 ||
-      s.securityQuestionCount > 10
-    )
-      throw new ValidationError('The number of security questions must be 1-10');
+    const Q = SECURITY_QUESTION_COUNT;
+    if (!intIn(s.securityQuestionCount, Q))
+      throw new ValidationError(`The number of security questions must be ${Q.min}-${Q.max}`);
     const V = INITIAL_PASSWORD_VALIDITY_HOURS;
     if (!intIn(s.initialPasswordValidityHours, V))
       throw new ValidationError(

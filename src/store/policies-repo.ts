@@ -1,21 +1,10 @@
+import type { CredentialProfile } from '../domain/credential-profile.js';
 import type { DeviceType } from '../domain/device.js';
 import type { PinPolicy } from '../domain/pin-policy.js';
 import type { Queryable } from './db.js';
 import { iso } from './sql.js';
 
-export type PivSlot = '9a' | '9c' | '9d' | '9e';
-export type KeyAlgorithm = 'RSA2048' | 'ECCP256' | 'ECCP384';
-export type CertificateProfileName =
-  'piv_authentication' | 'card_authentication' | 'digital_signature' | 'key_management';
-
-export interface CredentialProfile {
-  name: string;
-  slot: PivSlot;
-  keyAlgorithm: KeyAlgorithm;
-  certificateProfile: CertificateProfileName;
-  validityDays: number;
-  archiveKey: boolean;
-}
+export type { CredentialProfile };
 
 export interface PolicyInput {
   name: string;

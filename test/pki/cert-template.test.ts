@@ -5,7 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { generateKeyPair, keyAlgorithmOf, spkiOf, type KeyAlgorithm } from '../../src/pki/algorithms.js';
 import { CompiledProfile } from '../../src/pki/cert-template.js';
 import { issueChecked, subjectAltNamesFor, type LeafInput } from '../../src/pki/leaf.js';
-import { CERTIFICATE_PROFILE_NAMES, type CertificateProfileName } from '../../src/pki/profiles.js';
+import {
+  CERTIFICATE_PROFILE_NAMES,
+  type CertificateProfileName,
+} from '../../src/domain/credential-profile.js';
 import { randomSerial } from '../../src/pki/serial.js';
 import { certificateParts, type SigningCa } from '../../src/pki/signing-ca.js';
 import { renderSubject } from '../../src/pki/subject.js';

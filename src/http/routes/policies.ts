@@ -2,12 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { DEVICE_TYPES } from '../../domain/device.js';
 import type { Runtime } from '../../runtime.js';
-import {
-  CERTIFICATE_PROFILES,
-  KEY_ALGORITHMS,
-  PIV_SLOTS,
-  type PolicyInput,
-} from '../../services/policy-service.js';
+import { CERTIFICATE_PROFILE_NAMES, PIV_SLOTS } from '../../domain/credential-profile.js';
+import { CARD_KEY_ALGORITHMS } from '../../domain/key-algorithm.js';
+import type { PolicyInput } from '../../services/policy-service.js';
 import { actorOf } from '../auth-guard.js';
 import { IdParams, Timestamp, Uuid, errorResponses, listOf, literalUnion } from '../schemas.js';
 
@@ -15,8 +12,8 @@ const CredentialProfile = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64 }),
     slot: literalUnion(PIV_SLOTS),
-    keyAlgorithm: literalUnion(KEY_ALGORITHMS),
-    certificateProfile: literalUnion(CERTIFICATE_PROFILES),
+    keyAlgorithm: literalUnion(CARD_KEY_ALGORITHMS),
+    certificateProfile: literalUnion(CERTIFICATE_PROFILE_NAMES),
     validityDays: Type.Integer({ minimum: 1, maximum: 3650 }),
     archiveKey: Type.Boolean(),
   },

@@ -3,8 +3,8 @@
 // answers (each opens a portal session), setting one's security answers, and "me".
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { PORTAL_AUTH_METHODS } from '../../domain/security-settings.js';
 import type { Runtime } from '../../runtime.js';
-import { PORTAL_AUTH_METHODS } from '../../services/settings-service.js';
 import type { PortalSignedIn } from '../../services/portal-auth-service.js';
 import { SESSION_COOKIE, actorOf } from '../auth-guard.js';
 import { Device, ErrorResponse, User, Uuid, errorResponses, literalUnion } from '../schemas.js';

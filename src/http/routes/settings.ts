@@ -5,8 +5,8 @@ import {
   INITIAL_PASSWORD_MAX_ATTEMPTS,
   INITIAL_PASSWORD_VALIDITY_HOURS,
   PORTAL_AUTH_METHODS,
-  type SecuritySettings,
-} from '../../services/settings-service.js';
+} from '../../domain/security-settings.js';
+import type { SecuritySettings } from '../../services/settings-service.js';
 import { actorOf } from '../auth-guard.js';
 import { errorResponses, literalUnion } from '../schemas.js';
 
