@@ -2,7 +2,7 @@
 // SHA-256 is stored, so a database leak does not hand out live sessions. Each session has a CSRF
 // token that state-changing requests must echo in a header.
 import { createHash, randomBytes } from 'node:crypto';
-import { DomainError, UnauthenticatedError } from '../domain/errors.js';
+import { UnauthenticatedError } from '../domain/errors.js';
 import { permissionsOf, type Permission } from '../domain/permissions.js';
 import { verifyPassword } from '../secrets/password.js';
 import { appendAudit } from '../store/audit-repo.js';
@@ -15,19 +15,17 @@ import {
   touchSession,
   type SessionRecord,
 } from '../store/sessions-repo.js';
-import {
-  clearLoginFailures,
-  getUser,
-  getUserByUsername,
-  getUserCredentials,
-  recordLoginFailure,
-  type User,
-} from '../store/users-repo.js';
+import { getUser, getUserByUsername, getUserCredentials, type User } from '../store/users-repo.js';
 import type { ServiceContext } from './context.js';
+import {
+  assertUnlocked,
+  clearFailures,
+  passwordTally,
+  recordFailure,
+  type LockoutPolicy,
+} from './sign-in-lockout.js';
 
-export interface AuthPolicy {
-  maxFailures: number;
-  lockoutMinutes: number;
+export interface AuthPolicy extends LockoutPolicy {
   sessionTtlMinutes: number;
   sessionIdleMinutes: number;
 }
@@ -51,16 +49,6 @@ export interface ResolvedSession {
   session: SessionRecord;
   user: User;
   me: Me;
-}
-
-export class LockedOutError extends DomainError {
-  constructor(lockedUntil: Date) {
-    super(
-      'locked_out',
-      `Too many failed sign-ins: this account is locked until ${lockedUntil.toISOString()}. Try again later or ask an administrator`,
-      { lockedUntil: lockedUntil.toISOString() },
-    );
-  }
 }
 
 /**
@@ -98,15 +86,15 @@ export class AuthService {
     }
     const creds = (await getUserCredentials(this.ctx.db, user.id))!;
     const now = this.ctx.clock.now();
-    if (creds.lockedUntil && creds.lockedUntil > now) throw new LockedOutError(creds.lockedUntil);
+    assertUnlocked({ failures: creds.failedLogins, lockedUntil: creds.lockedUntil }, now);
     const good = await verifyPassword(password, creds.passwordHash);
     if (!good) {
-      await this.recordFailure(user, now);
+      await this.ctx.db.transaction((tx) => recordFailure(tx, passwordTally(user.id), this.policy, now));
       throw new UnauthenticatedError(BAD_CREDENTIALS);
     }
     if (user.state !== 'active')
       throw new UnauthenticatedError(`This account is ${user.state}: ask an administrator to reactivate it`);
-    return this.startSession(user, kind, 'password', (tx) => clearLoginFailures(tx, user.id));
+    return this.startSession(user, kind, 'password', (tx) => clearFailures(tx, passwordTally(user.id)));
   }
 
   /**
@@ -147,28 +135,6 @@ export class AuthService {
       });
     });
     return { token, csrfToken, expiresAt, user: toMe(user, kind) };
-  }
-
-  private async recordFailure(user: User, now: Date): Promise<void> {
-    await this.ctx.db.transaction(async (tx) => {
-      const c = (await getUserCredentials(tx, user.id, true))!;
-      // A lockout that has run out starts the count afresh.
-      const base = c.lockedUntil && c.lockedUntil <= now ? 0 : c.failedLogins;
-      const failures = base + 1;
-      const lock =
-        failures >= this.policy.maxFailures
-          ? new Date(now.getTime() + this.policy.lockoutMinutes * 60_000)
-          : null;
-      await recordLoginFailure(tx, user.id, lock ? 0 : failures, lock);
-      await appendAudit(tx, {
-        actor: { id: null, name: 'anonymous' },
-        action: lock ? 'auth.locked_out' : 'auth.sign_in_failed',
-        targetType: 'user',
-        targetId: user.id,
-        details: lock ? { failures, lockedUntil: lock.toISOString() } : { failures },
-        at: now,
-      });
-    });
   }
 
   /** The live session for a cookie token, or null: expired (absolute or idle) sessions are removed. */

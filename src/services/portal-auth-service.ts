@@ -22,10 +22,11 @@ import type { InitialPasswordService } from './initial-password-service.js';
 import {
   DEFAULT_PORTAL_LOCKOUT,
   assertNotLocked,
-  clearPortalFailures,
-  recordPortalFailure,
+  clearFailures,
+  portalMethodTally,
+  recordFailure,
   type LockoutPolicy,
-} from './portal-lockout.js';
+} from './sign-in-lockout.js';
 import type { AnswerInput, QuestionStatus, SecurityQuestionService } from './security-question-service.js';
 import type { SettingsService } from './settings-service.js';
 import { USERNAME_PATTERN } from './user-service.js';
@@ -152,14 +153,14 @@ export class PortalAuthService {
       await verifyPassword(password, null);
       throw new UnauthenticatedError(FAILED);
     }
-    await assertNotLocked(this.ctx.db, user.id, DIRECTORY_METHOD, this.ctx.clock.now());
+    await assertNotLocked(this.ctx.db, portalMethodTally(user.id, DIRECTORY_METHOD), this.ctx.clock.now());
     if (!(await this.askDirectory(() => this.deps.directory.checkPassword(user, password)))) {
       await this.ctx.db.transaction((tx) =>
-        recordPortalFailure(tx, user.id, DIRECTORY_METHOD, this.lockout, this.ctx.clock.now()),
+        recordFailure(tx, portalMethodTally(user.id, DIRECTORY_METHOD), this.lockout, this.ctx.clock.now()),
       );
       throw new UnauthenticatedError(FAILED);
     }
-    await this.ctx.db.transaction((tx) => clearPortalFailures(tx, user.id, DIRECTORY_METHOD));
+    await this.ctx.db.transaction((tx) => clearFailures(tx, portalMethodTally(user.id, DIRECTORY_METHOD)));
     return this.open(user, 'directory_password');
   }
 

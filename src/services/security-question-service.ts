@@ -21,10 +21,11 @@ import { auditActor, type Actor, type ServiceContext } from './context.js';
 import {
   DEFAULT_PORTAL_LOCKOUT,
   assertNotLocked,
-  clearPortalFailures,
-  recordPortalFailure,
+  clearFailures,
+  portalMethodTally,
+  recordFailure,
   type LockoutPolicy,
-} from './portal-lockout.js';
+} from './sign-in-lockout.js';
 import type { SettingsService } from './settings-service.js';
 
 export const QUESTIONS_METHOD = 'security_questions';
@@ -164,7 +165,7 @@ export class SecurityQuestionService {
         answers.map((a, i) => ({ questionId: a.questionId, answerHash: hashes[i]!, position: i })),
         at,
       );
-      await clearPortalFailures(tx, userId, QUESTIONS_METHOD);
+      await clearFailures(tx, portalMethodTally(userId, QUESTIONS_METHOD));
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'security_answers.set',
@@ -184,7 +185,7 @@ export class SecurityQuestionService {
    */
   async verify(userId: string, answers: readonly AnswerInput[]): Promise<void> {
     const now = this.ctx.clock.now();
-    await assertNotLocked(this.ctx.db, userId, QUESTIONS_METHOD, now);
+    await assertNotLocked(this.ctx.db, portalMethodTally(userId, QUESTIONS_METHOD), now);
     const st = await this.status(userId);
     const stored = new Map((await listAnswers(this.ctx.db, userId)).map((a) => [a.questionId, a.answerHash]));
     const expected = st.answered.map((q) => q.id);
@@ -201,10 +202,10 @@ export class SecurityQuestionService {
     }
     if (!good) {
       await this.ctx.db.transaction((tx) =>
-        recordPortalFailure(tx, userId, QUESTIONS_METHOD, this.lockout, this.ctx.clock.now()),
+        recordFailure(tx, portalMethodTally(userId, QUESTIONS_METHOD), this.lockout, this.ctx.clock.now()),
       );
       throw new UnauthenticatedError(BAD_ANSWERS);
     }
-    await this.ctx.db.transaction((tx) => clearPortalFailures(tx, userId, QUESTIONS_METHOD));
+    await this.ctx.db.transaction((tx) => clearFailures(tx, portalMethodTally(userId, QUESTIONS_METHOD)));
   }
 }

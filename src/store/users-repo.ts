@@ -183,10 +183,6 @@ export async function recordLoginFailure(
   ]);
 }
 
-export async function clearLoginFailures(tx: Queryable, id: string): Promise<void> {
-  await tx.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [id]);
-}
-
 export interface UserSearch {
   q?: string;
   state?: UserState;
