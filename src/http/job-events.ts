@@ -3,7 +3,7 @@
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IssuanceService } from '../services/issuance-service.js';
-import { Job } from './routes/issuance.js';
+import { Job } from './schemas/issuance.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 /**

@@ -1,10 +1,12 @@
 // Shared JSON schemas (TypeBox) for the API: every route validates its input against these, and
 // responses are serialized through them, so no field that is not declared (a password hash, a
-// PUK) can leave the server by accident.
+// PUK) can leave the server by accident. The schemas of each area are in schemas/; like this file
+// they import only TypeBox and the domain, because the web app takes its types from them
+// (`import type`, see docs/decisions/0015-shared-facts.md).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DEVICE_STATES, DEVICE_TYPES } from '../domain/device.js';
 import { ROLES } from '../domain/permissions.js';
-import { USER_STATES } from '../domain/user.js';
+import { USER_SOURCES, USER_STATES } from '../domain/user.js';
 
 export const literalUnion = <T extends string>(values: readonly T[], opts: Record<string, unknown> = {}) =>
   Type.Union(
@@ -32,6 +34,7 @@ export const ErrorResponse = Type.Object({
     correlationId: Type.String(),
   }),
 });
+export type ErrorResponse = Static<typeof ErrorResponse>;
 
 export const Role = literalUnion(ROLES);
 export const Properties = Type.Record(
@@ -47,13 +50,14 @@ export const User = Type.Object({
   username: Type.String(),
   displayName: Type.String(),
   email: Type.Union([Type.String(), Type.Null()]),
-  source: literalUnion(['local', 'ldap'] as const),
+  source: literalUnion(USER_SOURCES),
   state: literalUnion(USER_STATES),
   roles: Type.Array(Role),
   properties: Type.Record(Type.String(), Type.String()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+export type User = Static<typeof User>;
 
 export const Device = Type.Object({
   id: Uuid,
@@ -69,9 +73,13 @@ export const Device = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+export type Device = Static<typeof Device>;
 
+/** A page of a search: `limit` items from `offset`, and how many match in all. */
 export const listOf = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), total: Type.Integer() });
+/** What a listOf(item) route sends, for the item's type. */
+export type Page<T> = Omit<Static<ReturnType<typeof listOf>>, 'items'> & { items: T[] };
 
 /** Standard error responses to document on every route. */
 export const errorResponses = {

@@ -4,7 +4,7 @@
 // is refused; Retry exists only when "issuance retry for user" is enabled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
-import { Job as JobSchema } from '../../src/http/routes/issuance.js';
+import { Job as JobSchema } from '../../src/http/schemas/issuance.js';
 import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 

@@ -6,20 +6,9 @@ import type { Runtime } from '../../runtime.js';
 import type { AgentRecord } from '../../services/pairing-service.js';
 import { actorOf, type PermissionBySession } from '../auth-guard.js';
 import { errorBody } from '../errors.js';
-import {
-  ErrorResponse,
-  IdParams,
-  NullableTimestamp,
-  Timestamp,
-  Uuid,
-  errorResponses,
-  literalUnion,
-} from '../schemas.js';
+import { ErrorResponse, IdParams, Uuid, errorResponses } from '../schemas.js';
+import { Agent, AgentList, PairingCode } from '../schemas/agents.js';
 
-const PairingCode = Type.Object({
-  code: Type.String({ description: 'Shown once: type it into `tessera agent --pair CODE`' }),
-  expiresAt: Timestamp,
-});
 const PairBody = Type.Object(
   {
     code: Type.String({ minLength: 1, maxLength: 32 }),
@@ -29,23 +18,6 @@ const PairBody = Type.Object(
   { additionalProperties: false },
 );
 const Paired = Type.Object({ agentId: Uuid, token: Type.String(), name: Type.String() });
-const AgentReader = Type.Object({
-  name: Type.String(),
-  cardPresent: Type.Boolean(),
-  atr: Type.Union([Type.String(), Type.Null()]),
-});
-const Agent = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  hostname: Type.String(),
-  ownerUserId: Uuid,
-  ownerKind: literalUnion(['operator', 'portal'] as const),
-  connected: Type.Boolean(),
-  lastSeenAt: NullableTimestamp,
-  createdAt: Timestamp,
-  demo: Type.Boolean(),
-  readers: Type.Array(AgentReader),
-});
 const ListQuery = Type.Object(
   { all: Type.Optional(Type.Boolean({ description: 'Every agent (needs agent.manage)' })) },
   { additionalProperties: false },
@@ -152,7 +124,7 @@ export const agentRoutes =
           summary: 'Your paired agents (all agents with ?all=true and agent.manage)',
           querystring: ListQuery,
           response: {
-            200: Type.Object({ items: Type.Array(Agent), total: Type.Integer() }),
+            200: AgentList,
             ...errorResponses,
           },
         },

@@ -1,24 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { SESSION_COOKIE } from '../auth-guard.js';
 import { ErrorResponse, errorResponses } from '../schemas.js';
-
-const Me = Type.Object({
-  id: Type.String(),
-  username: Type.String(),
-  displayName: Type.String(),
-  roles: Type.Array(Type.String()),
-  permissions: Type.Array(Type.String()),
-});
-const SessionReply = Type.Object({ user: Me, csrfToken: Type.String() });
-const LoginBody = Type.Object(
-  {
-    username: Type.String({ minLength: 1, maxLength: 128 }),
-    password: Type.String({ minLength: 1, maxLength: 256 }),
-  },
-  { additionalProperties: false },
-);
+import { LoginBody, SessionInfo } from '../schemas/auth.js';
 
 export const authRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -32,11 +16,11 @@ export const authRoutes =
           summary: 'Sign in with a username and password; sets the session cookie',
           security: [],
           body: LoginBody,
-          response: { 200: SessionReply, ...errorResponses, 423: ErrorResponse },
+          response: { 200: SessionInfo, ...errorResponses, 423: ErrorResponse },
         },
       },
       async (req, reply) => {
-        const { username, password } = req.body as Static<typeof LoginBody>;
+        const { username, password } = req.body as LoginBody;
         const s = await rt.services.auth.login(username, password);
         reply.setCookie(SESSION_COOKIE, s.token, {
           path: '/',
@@ -66,7 +50,7 @@ export const authRoutes =
         schema: {
           tags: ['auth'],
           summary: 'Who is signed in, their permissions, and the CSRF token',
-          response: { 200: SessionReply, 401: ErrorResponse },
+          response: { 200: SessionInfo, 401: ErrorResponse },
         },
       },
       async (req) => ({ user: req.auth!.me, csrfToken: req.auth!.session.csrfToken }),

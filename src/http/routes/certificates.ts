@@ -1,77 +1,20 @@
 // /api/certificates: search, view (decoded), PEM download, suspend / reinstate / revoke, and
 // recovery of an archived key as a one-time-password PKCS#12. Permissions per the API contract.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { REVOCATION_REASONS } from '../../domain/credential.js';
 import type { CertificateService } from '../../services/certificate-service.js';
 import { actorOf } from '../auth-guard.js';
+import { IdParams, errorResponses, listOf } from '../schemas.js';
 import {
-  IdParams,
-  NullableTimestamp,
-  Paging,
-  Timestamp,
-  errorResponses,
-  listOf,
-  literalUnion,
-} from '../schemas.js';
-
-const Status = literalUnion(['valid', 'suspended', 'revoked'] as const);
-const NullableString = Type.Union([Type.String(), Type.Null()]);
-
-export const CertificateSummary = Type.Object({
-  id: Type.String(),
-  serial: Type.String({ description: 'Hex, lower case' }),
-  caId: Type.String(),
-  userId: NullableString,
-  deviceId: NullableString,
-  credentialId: NullableString,
-  profile: Type.String(),
-  slot: NullableString,
-  subject: Type.String(),
-  notBefore: Timestamp,
-  notAfter: Timestamp,
-  status: Status,
-  revocationReason: NullableString,
-  revokedAt: NullableTimestamp,
-});
-
-export const CertificateDetail = Type.Composite([
+  CertificateDetail,
+  CertificateSearch,
   CertificateSummary,
-  Type.Object({
-    pem: Type.String(),
-    issuer: Type.String(),
-    subjectAltNames: Type.Array(Type.String()),
-    keyUsage: Type.Array(Type.String()),
-    extendedKeyUsage: Type.Array(Type.String()),
-    publicKeyAlgorithm: Type.String(),
-    signatureAlgorithm: Type.String(),
-    crlDistributionPoints: Type.Array(Type.String()),
-    ocspUrls: Type.Array(Type.String()),
-    caIssuersUrls: Type.Array(Type.String()),
-  }),
-]);
+  RecoverBody,
+  RecoveredKey,
+  RevokeBody,
+} from '../schemas/certificates.js';
 
-const Search = Type.Object(
-  {
-    userId: Type.Optional(Type.String({ format: 'uuid' })),
-    deviceId: Type.Optional(Type.String({ format: 'uuid' })),
-    status: Type.Optional(Status),
-    serial: Type.Optional(Type.String({ maxLength: 64, pattern: '^[0-9A-Fa-f:]*$' })),
-    q: Type.Optional(Type.String({ maxLength: 128 })),
-    ...Paging,
-  },
-  { additionalProperties: false },
-);
 const Empty = Type.Object({}, { additionalProperties: false });
-const RevokeBody = Type.Object({ reason: literalUnion(REVOCATION_REASONS) }, { additionalProperties: false });
-const RecoverBody = Type.Object(
-  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
-  { additionalProperties: false },
-);
-const Recovered = Type.Object({
-  pkcs12Base64: Type.String(),
-  password: Type.String({ description: 'One-time password protecting the PKCS#12; shown once' }),
-});
 
 export const certificateRoutes =
   (deps: { certificates: CertificateService }): FastifyPluginAsync =>
@@ -86,11 +29,11 @@ export const certificateRoutes =
         schema: {
           tags,
           summary: 'Search certificates by person, device, status, serial or subject',
-          querystring: Search,
+          querystring: CertificateSearch,
           response: { 200: listOf(CertificateSummary), ...errorResponses },
         },
       },
-      async (req) => svc.search(req.query as Static<typeof Search>),
+      async (req) => svc.search(req.query as CertificateSearch),
     );
 
     app.get(
@@ -159,8 +102,7 @@ export const certificateRoutes =
           response: { 200: CertificateSummary, ...errorResponses },
         },
       },
-      async (req) =>
-        svc.revoke(actorOf(req), (req.params as IdParams).id, (req.body as Static<typeof RevokeBody>).reason),
+      async (req) => svc.revoke(actorOf(req), (req.params as IdParams).id, (req.body as RevokeBody).reason),
     );
 
     app.post(
@@ -172,11 +114,11 @@ export const certificateRoutes =
           summary: 'Recover an archived key-management key as PKCS#12 with a one-time password',
           params: IdParams,
           body: Type.Optional(RecoverBody),
-          response: { 200: Recovered, ...errorResponses },
+          response: { 200: RecoveredKey, ...errorResponses },
         },
       },
       async (req, reply) => {
-        const body = (req.body ?? {}) as Static<typeof RecoverBody>;
+        const body = (req.body ?? {}) as RecoverBody;
         const r = await svc.recoverKey(actorOf(req), (req.params as IdParams).id, {
           format: 'pkcs12',
           ...(body.reason ? { reason: body.reason } : {}),

@@ -1,45 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { DEVICE_STATES, DEVICE_TYPES } from '../../domain/device.js';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
-import { Device, IdParams, Paging, Uuid, errorResponses, listOf, literalUnion } from '../schemas.js';
-
-const Search = Type.Object(
-  {
-    q: Type.Optional(Type.String({ maxLength: 128 })),
-    state: Type.Optional(literalUnion(DEVICE_STATES)),
-    type: Type.Optional(literalUnion(DEVICE_TYPES)),
-    userId: Type.Optional(Uuid),
-    ...Paging,
-  },
-  { additionalProperties: false },
-);
-const RegisterBody = Type.Object(
-  {
-    serial: Type.String({ minLength: 1, maxLength: 64 }),
-    type: literalUnion(DEVICE_TYPES),
-    model: Type.Optional(Type.String({ maxLength: 128 })),
-    notes: Type.Optional(Type.String({ maxLength: 1000 })),
-  },
-  { additionalProperties: false },
-);
-const ImportBody = Type.Object(
-  { csv: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024 }) },
-  { additionalProperties: false },
-);
-const ImportReport = Type.Object({
-  created: Type.Integer(),
-  refused: Type.Integer(),
-  rows: Type.Array(
-    Type.Object({
-      line: Type.Integer(),
-      serial: Type.Union([Type.String(), Type.Null()]),
-      status: literalUnion(['created', 'refused'] as const),
-      error: Type.Optional(Type.String()),
-    }),
-  ),
-});
+import { Device, IdParams, errorResponses, listOf } from '../schemas.js';
+import { DeviceSearch, ImportBody, ImportReport, NewDevice } from '../schemas/devices.js';
 
 export const deviceRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -54,11 +17,11 @@ export const deviceRoutes =
         schema: {
           tags,
           summary: 'Search the device inventory',
-          querystring: Search,
+          querystring: DeviceSearch,
           response: { 200: listOf(Device), ...errorResponses },
         },
       },
-      async (req) => devices.search(req.query as Static<typeof Search>),
+      async (req) => devices.search(req.query as DeviceSearch),
     );
 
     app.post(
@@ -68,12 +31,12 @@ export const deviceRoutes =
         schema: {
           tags,
           summary: 'Register one blank device',
-          body: RegisterBody,
+          body: NewDevice,
           response: { 201: Device, ...errorResponses },
         },
       },
       async (req, reply) =>
-        reply.status(201).send(await devices.register(actorOf(req), req.body as Static<typeof RegisterBody>)),
+        reply.status(201).send(await devices.register(actorOf(req), req.body as NewDevice)),
     );
 
     app.post(
@@ -87,7 +50,7 @@ export const deviceRoutes =
           response: { 200: ImportReport, ...errorResponses },
         },
       },
-      async (req) => devices.importCsv(actorOf(req), (req.body as Static<typeof ImportBody>).csv),
+      async (req) => devices.importCsv(actorOf(req), (req.body as ImportBody).csv),
     );
 
     app.get(

@@ -5,14 +5,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
-import { IdParams, errorResponses, literalUnion } from '../schemas.js';
-
-const Issued = Type.Object({
-  password: Type.Optional(Type.String({ description: 'Present only when shown to the operator' })),
-  email: Type.Optional(Type.String({ description: 'The address it was sent to, when e-mailed' })),
-  expiresAt: Type.String({ format: 'date-time' }),
-  delivery: literalUnion(['displayed', 'email'] as const),
-});
+import { IdParams, errorResponses } from '../schemas.js';
+import { IssueInitialPassword, IssuedInitialPassword } from '../schemas/initial-passwords.js';
 
 export const initialPasswordRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -25,24 +19,12 @@ export const initialPasswordRoutes =
           tags: ['users'],
           summary: 'Issue a one-time initial password for the user portal (supersedes any previous one)',
           params: IdParams,
-          body: Type.Optional(
-            Type.Object(
-              {
-                delivery: Type.Optional(
-                  literalUnion(['auto', 'email', 'displayed'] as const, {
-                    description:
-                      'auto (default): e-mailed when mail is configured and the person has an address, else shown; displayed: shown to the operator; email: e-mailed or refused',
-                  }),
-                ),
-              },
-              { additionalProperties: false },
-            ),
-          ),
-          response: { 201: Issued, ...errorResponses },
+          body: Type.Optional(IssueInitialPassword),
+          response: { 201: IssuedInitialPassword, ...errorResponses },
         },
       },
       async (req, reply) => {
-        const body = (req.body ?? {}) as { delivery?: 'auto' | 'email' | 'displayed' };
+        const body = (req.body ?? {}) as IssueInitialPassword;
         const issued = await rt.services.initialPasswords.issue(
           actorOf(req),
           (req.params as IdParams).id,

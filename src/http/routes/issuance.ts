@@ -5,73 +5,23 @@ import { ForbiddenError } from '../../domain/errors.js';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
 import { streamJob } from '../job-events.js';
-import { Device, IdParams, Uuid, errorResponses, literalUnion } from '../schemas.js';
+import { Device, IdParams, Uuid, errorResponses } from '../schemas.js';
+import {
+  CardBody,
+  ConnectedCards,
+  DeviceIssuance,
+  InitialPin,
+  IssuanceStart,
+  IssuanceStarted,
+  Job,
+  Pin,
+} from '../schemas/issuance.js';
 
-const CardRef = {
-  agentId: Uuid,
-  reader: Type.String({ minLength: 1, maxLength: 256 }),
-};
-const Pin = Type.String({ minLength: 1, maxLength: 16 });
-const StartBody = Type.Object(
-  {
-    userId: Uuid,
-    ...CardRef,
-    action: literalUnion(['issue', 'bind'] as const),
-    policyId: Uuid,
-    pin: Type.Optional(Pin),
-    pinConfirmation: Type.Optional(Pin),
-  },
-  { additionalProperties: false },
-);
 const RetryBody = Type.Object(
   { agentId: Type.Optional(Uuid), reader: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) },
   { additionalProperties: false },
 );
-const CardBody = Type.Object(CardRef, { additionalProperties: false });
 const PinChangeBody = Type.Object({ pin: Pin, confirmation: Pin }, { additionalProperties: false });
-export const Job = Type.Object({
-  id: Uuid,
-  deviceId: Uuid,
-  userId: Uuid,
-  policyId: Uuid,
-  status: literalUnion(['running', 'succeeded', 'failed', 'cancelled'] as const),
-  progress: Type.Integer(),
-  step: Type.String(),
-  attempt: Type.Integer(),
-  error: Type.Union([
-    Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      detail: Type.Optional(Type.String()),
-      correlationId: Type.String(),
-    }),
-    Type.Null(),
-  ]),
-  pinChangePending: Type.Boolean(),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-  finishedAt: Type.Union([Type.String(), Type.Null()]),
-});
-export const ConnectedCard = Type.Object({
-  agentId: Uuid,
-  agentName: Type.String(),
-  reader: Type.String(),
-  cardPresent: Type.Boolean(),
-  serial: Type.Union([Type.String(), Type.Null()]),
-  cardType: Type.Union([Type.String(), Type.Null()]),
-  status: literalUnion(['blank', 'bound', 'in_use', 'unreadable', 'empty'] as const),
-  device: Type.Union([
-    Type.Object({
-      id: Uuid,
-      state: Type.String(),
-      userId: Type.Union([Uuid, Type.Null()]),
-      type: Type.String(),
-    }),
-    Type.Null(),
-  ]),
-  error: Type.Union([Type.String(), Type.Null()]),
-});
-
 export const issuanceRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
@@ -85,7 +35,7 @@ export const issuanceRoutes =
         schema: {
           tags,
           summary: "The cards in the readers of the signed-in operator's paired agents",
-          response: { 200: Type.Object({ items: Type.Array(ConnectedCard) }), ...errorResponses },
+          response: { 200: ConnectedCards, ...errorResponses },
         },
       },
       async (req) => ({ items: await issuance.connectedCards(req.auth!.user.id) }),
@@ -99,15 +49,12 @@ export const issuanceRoutes =
           tags,
           summary:
             'Issue (personalize) or bind the card in a reader for a person; issuance runs in the background',
-          body: StartBody,
-          response: {
-            202: Type.Object({ device: Device, job: Type.Union([Job, Type.Null()]) }),
-            ...errorResponses,
-          },
+          body: IssuanceStart,
+          response: { 202: IssuanceStarted, ...errorResponses },
         },
       },
       async (req, reply) => {
-        const b = req.body as Static<typeof StartBody>;
+        const b = req.body as IssuanceStart;
         const actor = actorOf(req);
         if (b.action === 'issue' && !can(actor.roles, 'device.issue'))
           throw new ForbiddenError('Your roles allow binding devices, not issuing them (needs device.issue)');
@@ -217,10 +164,7 @@ export const issuanceRoutes =
           tags,
           summary: "A device's latest issuance job and whether its initial PIN can be retrieved",
           params: IdParams,
-          response: {
-            200: Type.Object({ job: Type.Union([Job, Type.Null()]), initialPinAvailable: Type.Boolean() }),
-            ...errorResponses,
-          },
+          response: { 200: DeviceIssuance, ...errorResponses },
         },
       },
       async (req) => {
@@ -245,8 +189,7 @@ export const issuanceRoutes =
           response: { 200: Device, ...errorResponses },
         },
       },
-      async (req) =>
-        issuance.recycle(actorOf(req), (req.params as IdParams).id, req.body as Static<typeof CardBody>),
+      async (req) => issuance.recycle(actorOf(req), (req.params as IdParams).id, req.body as CardBody),
     );
 
     app.post(
@@ -257,7 +200,7 @@ export const issuanceRoutes =
           tags,
           summary: 'Get Initial PIN: a one-time, audited retrieval (initial PIN mode "not displayed")',
           params: IdParams,
-          response: { 200: Type.Object({ pin: Type.String() }), ...errorResponses },
+          response: { 200: InitialPin, ...errorResponses },
         },
       },
       async (req, reply) => {

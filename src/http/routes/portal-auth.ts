@@ -1,63 +1,22 @@
 // The user portal's sign-in and the signed-in person's own view (reference 000 step 5): which
 // methods a person may use, sign-in with an initial password, the directory password or security
 // answers (each opens a portal session), setting one's security answers, and "me".
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { PORTAL_AUTH_METHODS } from '../../domain/security-settings.js';
 import type { Runtime } from '../../runtime.js';
 import type { PortalSignedIn } from '../../services/portal-auth-service.js';
 import { SESSION_COOKIE, actorOf } from '../auth-guard.js';
-import { Device, ErrorResponse, User, Uuid, errorResponses, literalUnion } from '../schemas.js';
-
-const Username = Type.String({ minLength: 1, maxLength: 128 });
-const Password = Type.String({ minLength: 1, maxLength: 256 });
-const Answers = Type.Array(
-  Type.Object(
-    { questionId: Uuid, answer: Type.String({ minLength: 1, maxLength: 256 }) },
-    { additionalProperties: false },
-  ),
-  { minItems: 1, maxItems: 10 },
-);
-const QuestionRef = Type.Object({ id: Uuid, text: Type.String() });
-
-const StartBody = Type.Object({ username: Username }, { additionalProperties: false });
-const StartReply = Type.Object({
-  methods: Type.Array(literalUnion(PORTAL_AUTH_METHODS)),
-  /** With security_questions: the person's own questions, or a stable choice for anyone without answers. */
-  questions: Type.Optional(Type.Array(QuestionRef)),
-});
-const PasswordBody = Type.Object({ username: Username, password: Password }, { additionalProperties: false });
-const AnswersSignInBody = Type.Object(
-  { username: Username, answers: Answers },
-  { additionalProperties: false },
-);
-const SetAnswersBody = Type.Object({ answers: Answers }, { additionalProperties: false });
-
-const Me = Type.Object({
-  id: Type.String(),
-  username: Type.String(),
-  displayName: Type.String(),
-  roles: Type.Array(Type.String()),
-  permissions: Type.Array(Type.String()),
-});
-const SignInReply = Type.Object({ user: Me, csrfToken: Type.String(), mustSetQuestions: Type.Boolean() });
-const QuestionStatus = Type.Object({
-  required: Type.Integer(),
-  answered: Type.Array(QuestionRef),
-  available: Type.Array(QuestionRef),
-  mustSet: Type.Boolean(),
-});
-const PortalMe = Type.Object({
-  user: User,
-  devices: Type.Array(Device),
-  securityQuestions: Type.Object({
-    required: Type.Integer(),
-    answered: Type.Integer(),
-    mustSet: Type.Boolean(),
-  }),
-  /** Whether a failed self-issuance may be retried from the portal (the operator's setting). */
-  issuanceRetryForUser: Type.Boolean(),
-});
+import { ErrorResponse, errorResponses } from '../schemas.js';
+import {
+  AnswersSignInBody,
+  PasswordBody,
+  PortalMe,
+  PortalSignedIn as SignInReply,
+  QuestionStatus,
+  SetAnswersBody,
+  SignInOptions,
+  StartBody,
+} from '../schemas/portal-auth.js';
 
 const signInResponses = { 200: SignInReply, ...errorResponses, 423: ErrorResponse, 502: ErrorResponse };
 
@@ -90,10 +49,10 @@ export const portalAuthRoutes =
             'The sign-in methods the portal offers and the questions to answer (the same reply for unknown names)',
           security: [],
           body: StartBody,
-          response: { 200: StartReply, ...errorResponses },
+          response: { 200: SignInOptions, ...errorResponses },
         },
       },
-      async (req) => portal.start((req.body as Static<typeof StartBody>).username),
+      async (req) => portal.start((req.body as StartBody).username),
     );
 
     /** A public sign-in step: its body checked by `body`, the service call, the session cookie. */
@@ -155,7 +114,7 @@ export const portalAuthRoutes =
           response: { 200: QuestionStatus, ...errorResponses },
         },
       },
-      async (req) => portal.setQuestions(actorOf(req), (req.body as Static<typeof SetAnswersBody>).answers),
+      async (req) => portal.setQuestions(actorOf(req), (req.body as SetAnswersBody).answers),
     );
 
     app.get(

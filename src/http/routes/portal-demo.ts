@@ -1,43 +1,12 @@
 // The demo hand-over of the user portal (`tessera start` only): the demo cards sit in the
 // administrator's virtual readers, but self-issuance needs the card in a reader of MY agent. These
 // routes tell the portal whether the hand-over is offered and perform it (see services/demo-agent).
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { DEVICE_STATES } from '../../domain/device.js';
 import type { Runtime } from '../../runtime.js';
 import { DemoUnavailableError } from '../../services/demo-agent.js';
 import { actorOf } from '../auth-guard.js';
-import { Uuid, errorResponses, literalUnion } from '../schemas.js';
-
-const DemoReader = {
-  available: Type.Boolean({
-    description: 'Whether this server runs the built-in demo agents (tessera start, not serve)',
-  }),
-  agent: Type.Union([
-    Type.Object({
-      id: Uuid,
-      name: Type.String(),
-      readers: Type.Array(
-        Type.Object({ reader: Type.String(), serial: Type.Union([Type.String(), Type.Null()]) }),
-      ),
-    }),
-    Type.Null(),
-  ]),
-  cards: Type.Array(
-    Type.Object({
-      serial: Type.String(),
-      deviceId: Uuid,
-      state: literalUnion(DEVICE_STATES),
-      inMyReader: Type.Boolean({ description: 'Already in a reader of my demo agent' }),
-    }),
-    { description: 'My demo cards (bound or issued to me) that sit in a demo reader on this server' },
-  ),
-};
-const DemoReaderView = Type.Object(DemoReader);
-const DemoHandover = Type.Object({
-  ...DemoReader,
-  moved: Type.Array(Type.String(), { description: 'Serials moved into my readers by this call' }),
-});
+import { errorResponses } from '../schemas.js';
+import { DemoHandover, DemoReaderView } from '../schemas/portal-demo.js';
 
 export const portalDemoRoutes =
   (rt: Runtime): FastifyPluginAsync =>

@@ -7,14 +7,10 @@ import type { Runtime } from '../../runtime.js';
 import { isSelfIssuance } from '../../services/issuance-service.js';
 import { actorOf } from '../auth-guard.js';
 import { streamJob } from '../job-events.js';
-import { Device, IdParams, Uuid, errorResponses } from '../schemas.js';
-import { ConnectedCard, Job } from './issuance.js';
-import { PinPolicy } from './policies.js';
+import { IdParams, Uuid, errorResponses } from '../schemas.js';
+import { CardBody, ConnectedCards, IssuanceStarted, Job, OpenIssuance } from '../schemas/issuance.js';
+import { PinPolicy } from '../schemas/policies.js';
 
-const CardBody = Type.Object(
-  { agentId: Uuid, reader: Type.String({ minLength: 1, maxLength: 256 }) },
-  { additionalProperties: false },
-);
 /**
  * Where the card is now, when it moved since the failure (another reader of one's own agent);
  * no body, `{}` or null retries in the reader the job last used.
@@ -58,7 +54,7 @@ export const portalIssuanceRoutes =
         schema: {
           tags,
           summary: 'The cards in the readers of my paired agent',
-          response: { 200: Type.Object({ items: Type.Array(ConnectedCard) }), ...errorResponses },
+          response: { 200: ConnectedCards, ...errorResponses },
         },
       },
       async (req) => ({
@@ -79,14 +75,11 @@ export const portalIssuanceRoutes =
           tags,
           summary: 'Personalize the card bound to me that is in my reader',
           body: CardBody,
-          response: {
-            202: Type.Object({ device: Device, job: Type.Union([Job, Type.Null()]) }),
-            ...errorResponses,
-          },
+          response: { 202: IssuanceStarted, ...errorResponses },
         },
       },
       async (req, reply) =>
-        reply.status(202).send(await issuance.startSelf(actorOf(req), req.body as Static<typeof CardBody>)),
+        reply.status(202).send(await issuance.startSelf(actorOf(req), req.body as CardBody)),
     );
 
     app.get(
@@ -96,13 +89,7 @@ export const portalIssuanceRoutes =
         schema: {
           tags,
           summary: 'My issuance that still needs me (running, waiting for my PIN, or failed), if any',
-          response: {
-            200: Type.Object({
-              device: Type.Union([Device, Type.Null()]),
-              job: Type.Union([Job, Type.Null()]),
-            }),
-            ...errorResponses,
-          },
+          response: { 200: OpenIssuance, ...errorResponses },
         },
       },
       async (req) => (await issuance.openForUser(req.auth!.user.id)) ?? { device: null, job: null },

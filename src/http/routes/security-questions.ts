@@ -1,29 +1,10 @@
 // The security question list an administrator keeps (reference 000). Reading it needs
 // settings.read, changing it settings.write.
-import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
-import { Uuid, errorResponses } from '../schemas.js';
-
-const Question = Type.Object({ id: Uuid, text: Type.String(), active: Type.Boolean() });
-const QuestionList = Type.Object({ items: Type.Array(Question) });
-const ReplaceBody = Type.Object(
-  {
-    items: Type.Array(
-      Type.Object(
-        {
-          id: Type.Optional(Uuid),
-          text: Type.String({ minLength: 5, maxLength: 200 }),
-          active: Type.Boolean(),
-        },
-        { additionalProperties: false },
-      ),
-      { maxItems: 100 },
-    ),
-  },
-  { additionalProperties: false },
-);
+import { errorResponses } from '../schemas.js';
+import { ReplaceSecurityQuestions, SecurityQuestionList } from '../schemas/security-questions.js';
 
 export const securityQuestionRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -43,7 +24,7 @@ export const securityQuestionRoutes =
         schema: {
           tags,
           summary: 'The security questions people choose from',
-          response: { 200: QuestionList, ...errorResponses },
+          response: { 200: SecurityQuestionList, ...errorResponses },
         },
       },
       view,
@@ -56,14 +37,14 @@ export const securityQuestionRoutes =
           tags,
           summary:
             'Replace the question list (entries with an id are edited, without one added; answered questions can be deactivated, not removed)',
-          body: ReplaceBody,
-          response: { 200: QuestionList, ...errorResponses },
+          body: ReplaceSecurityQuestions,
+          response: { 200: SecurityQuestionList, ...errorResponses },
         },
       },
       async (req) => {
         await rt.services.securityQuestions.replace(
           actorOf(req),
-          (req.body as Static<typeof ReplaceBody>).items,
+          (req.body as ReplaceSecurityQuestions).items,
         );
         return view();
       },

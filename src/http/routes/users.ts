@@ -1,54 +1,10 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { USER_STATES } from '../../domain/user.js';
+import { USER_ACTIONS } from '../../domain/user.js';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
-import {
-  Device,
-  IdParams,
-  Paging,
-  Properties,
-  Role,
-  User,
-  errorResponses,
-  listOf,
-  literalUnion,
-} from '../schemas.js';
-
-const Search = Type.Object(
-  {
-    q: Type.Optional(Type.String({ maxLength: 128 })),
-    state: Type.Optional(literalUnion(USER_STATES)),
-    role: Type.Optional(Role),
-    ...Paging,
-  },
-  { additionalProperties: false },
-);
-const Email = Type.String({ format: 'email', maxLength: 254 });
-const DisplayName = Type.String({ minLength: 1, maxLength: 128 });
-const CreateBody = Type.Object(
-  {
-    username: Type.String({ minLength: 2, maxLength: 64 }),
-    displayName: DisplayName,
-    email: Type.Optional(Type.Union([Email, Type.Null()])),
-    roles: Type.Optional(Type.Array(Role, { maxItems: 5, uniqueItems: true })),
-    properties: Type.Optional(Properties),
-  },
-  { additionalProperties: false },
-);
-const PatchBody = Type.Object(
-  {
-    displayName: Type.Optional(DisplayName),
-    email: Type.Optional(Type.Union([Email, Type.Null()])),
-    roles: Type.Optional(Type.Array(Role, { minItems: 1, maxItems: 5, uniqueItems: true })),
-    properties: Type.Optional(Properties),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
-const ReasonBody = Type.Object(
-  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
-  { additionalProperties: false },
-);
+import { IdParams, User, errorResponses, listOf } from '../schemas.js';
+import { NewUser, ReasonBody, UserDevices, UserPatch, UserSearch } from '../schemas/users.js';
 
 export const userRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -63,11 +19,11 @@ export const userRoutes =
         schema: {
           tags,
           summary: 'Search people',
-          querystring: Search,
+          querystring: UserSearch,
           response: { 200: listOf(User), ...errorResponses },
         },
       },
-      async (req) => users.search(req.query as Static<typeof Search>),
+      async (req) => users.search(req.query as UserSearch),
     );
 
     app.post(
@@ -77,12 +33,11 @@ export const userRoutes =
         schema: {
           tags,
           summary: 'Create a person',
-          body: CreateBody,
+          body: NewUser,
           response: { 201: User, ...errorResponses },
         },
       },
-      async (req, reply) =>
-        reply.status(201).send(await users.create(actorOf(req), req.body as Static<typeof CreateBody>)),
+      async (req, reply) => reply.status(201).send(await users.create(actorOf(req), req.body as NewUser)),
     );
 
     app.get(
@@ -102,15 +57,14 @@ export const userRoutes =
           tags,
           summary: 'Edit a person (display name, e-mail, roles, properties)',
           params: IdParams,
-          body: PatchBody,
+          body: UserPatch,
           response: { 200: User, ...errorResponses },
         },
       },
-      async (req) =>
-        users.update(actorOf(req), (req.params as IdParams).id, req.body as Static<typeof PatchBody>),
+      async (req) => users.update(actorOf(req), (req.params as IdParams).id, req.body as UserPatch),
     );
 
-    for (const action of ['suspend', 'reactivate', 'terminate'] as const) {
+    for (const action of USER_ACTIONS) {
       app.post(
         `/api/users/:id/${action}`,
         {
@@ -128,7 +82,7 @@ export const userRoutes =
             actorOf(req),
             (req.params as IdParams).id,
             action,
-            (req.body as Static<typeof ReasonBody> | undefined)?.reason,
+            (req.body as ReasonBody | undefined)?.reason,
           ),
       );
     }
@@ -141,7 +95,7 @@ export const userRoutes =
           tags,
           summary: "A person's devices",
           params: IdParams,
-          response: { 200: Type.Object({ items: Type.Array(Device) }), ...errorResponses },
+          response: { 200: UserDevices, ...errorResponses },
         },
       },
       async (req) => ({ items: await users.devices((req.params as IdParams).id) }),
