@@ -3,13 +3,16 @@
 // server's error shape into an ApiError, and sends the browser to the sign-in page on a 401.
 import type {
   Agent,
+  AgentList,
   AuditEvent,
   AuditVerification,
   CaImport,
+  CaList,
+  CardBody,
   CertificateAuthority,
   CertificateDetail,
   CertificateSummary,
-  ConnectedCard,
+  ConnectedCards,
   Device,
   DeviceIssuance,
   DirectoryInput,
@@ -18,9 +21,13 @@ import type {
   DirectoryView,
   ErrorBody,
   ImportReport,
+  InitialPin,
+  IssueInitialPassword,
   IssuedInitialPassword,
   IssuanceJob,
   IssuanceStart,
+  IssuanceStarted,
+  LoginBody,
   Meta,
   NewDevice,
   NewUser,
@@ -29,11 +36,12 @@ import type {
   Policy,
   PolicyInput,
   RevocationReason,
-  SecurityQuestion,
   SecurityQuestionInput,
+  SecurityQuestionList,
   SessionInfo,
   Settings,
   User,
+  UserDevices,
   UserLifecycleAction,
   UserPatch,
 } from './types';
@@ -162,7 +170,10 @@ export const api = {
 
   auth: {
     login: (username: string, password: string) =>
-      request<SessionInfo>('POST', '/api/auth/login', { body: { username, password }, redirectOn401: false }),
+      request<SessionInfo>('POST', '/api/auth/login', {
+        body: { username, password } satisfies LoginBody,
+        redirectOn401: false,
+      }),
     logout: () => request<void>('POST', '/api/auth/logout', { redirectOn401: false }),
     session: () => request<SessionInfo>('GET', '/api/auth/session', { redirectOn401: false }),
   },
@@ -174,11 +185,13 @@ export const api = {
     update: (id: string, body: UserPatch) => request<User>('PATCH', `/api/users/${enc(id)}`, { body }),
     lifecycle: (id: string, action: UserLifecycleAction, reason?: string) =>
       post<User>(`/api/users/${enc(id)}/${action}`, reason ? { reason } : {}),
-    devices: (id: string) => request<{ items: Device[] }>('GET', `/api/users/${enc(id)}/devices`),
+    devices: (id: string) => request<UserDevices>('GET', `/api/users/${enc(id)}/devices`),
     /** A one-time password for the user portal; supersedes any earlier one. Shown once. */
     /** 'auto': e-mailed when the server sends mail and the person has an address, else shown. */
-    issueInitialPassword: (id: string, delivery: 'auto' | 'displayed' = 'auto') =>
-      post<IssuedInitialPassword>(`/api/users/${enc(id)}/initial-password`, { delivery }),
+    issueInitialPassword: (id: string, delivery: IssueInitialPassword['delivery'] = 'auto') =>
+      post<IssuedInitialPassword>(`/api/users/${enc(id)}/initial-password`, {
+        delivery,
+      } satisfies IssueInitialPassword),
   },
 
   devices: {
@@ -187,14 +200,13 @@ export const api = {
     register: (body: NewDevice) => post<Device>('/api/devices', body),
     importCsv: (csv: string) => post<ImportReport>('/api/devices/import', { csv }),
     issuance: (id: string) => request<DeviceIssuance>('GET', `/api/devices/${enc(id)}/issuance`),
-    recycle: (id: string, card: { agentId: string; reader: string }) =>
-      post<Device>(`/api/devices/${enc(id)}/recycle`, card),
-    initialPin: (id: string) => post<{ pin: string }>(`/api/devices/${enc(id)}/initial-pin`),
+    recycle: (id: string, card: CardBody) => post<Device>(`/api/devices/${enc(id)}/recycle`, card),
+    initialPin: (id: string) => post<InitialPin>(`/api/devices/${enc(id)}/initial-pin`),
   },
 
   issuance: {
-    cards: () => request<{ items: ConnectedCard[] }>('GET', '/api/issuance/cards'),
-    start: (body: IssuanceStart) => post<{ device: Device; job: IssuanceJob | null }>('/api/issuance', body),
+    cards: () => request<ConnectedCards>('GET', '/api/issuance/cards'),
+    start: (body: IssuanceStart) => post<IssuanceStarted>('/api/issuance', body),
     job: (id: string) => request<IssuanceJob>('GET', `/api/issuance/jobs/${enc(id)}`),
     eventsUrl: (id: string) => `/api/issuance/jobs/${enc(id)}/events`,
     retry: (id: string) => post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/retry`),
@@ -204,9 +216,9 @@ export const api = {
   },
 
   agents: {
-    list: () => request<Agent[] | { items: Agent[] }>('GET', '/api/agents'),
+    list: () => request<AgentList>('GET', '/api/agents'),
     pairingCode: () => post<PairingCode>('/api/agents/pairing-codes'),
-    revoke: (id: string) => post<unknown>(`/api/agents/${enc(id)}/revoke`),
+    revoke: (id: string) => post<Agent>(`/api/agents/${enc(id)}/revoke`),
   },
 
   policies: {
@@ -222,10 +234,10 @@ export const api = {
   },
 
   securityQuestions: {
-    list: () => request<{ items: SecurityQuestion[] }>('GET', '/api/security-questions'),
+    list: () => request<SecurityQuestionList>('GET', '/api/security-questions'),
     /** Replaces the whole list: entries with an id are edited, without one added, missing ones removed. */
     replace: (items: SecurityQuestionInput[]) =>
-      request<{ items: SecurityQuestion[] }>('PUT', '/api/security-questions', { body: { items } }),
+      request<SecurityQuestionList>('PUT', '/api/security-questions', { body: { items } }),
   },
 
   directory: {
@@ -251,7 +263,7 @@ export const api = {
   },
 
   cas: {
-    list: () => request<{ items: CertificateAuthority[] }>('GET', '/api/cas'),
+    list: () => request<CaList>('GET', '/api/cas'),
     import: (body: CaImport) => post<CertificateAuthority>('/api/cas/import', body),
     crtUrl: (id: string) => `/pki/ca/${enc(id)}.crt`,
     pemUrl: (id: string) => `/pki/ca/${enc(id)}.pem`,

@@ -17,10 +17,7 @@ const readerName = (r: Agent['readers'][number]) => `${r.name}${r.cardPresent ? 
 
 export function AgentsPage() {
   useTitle('Agents');
-  const agents = useLoad(async () => {
-    const r = await api.agents.list();
-    return Array.isArray(r) ? r : r.items;
-  }, []);
+  const agents = useLoad(async () => (await api.agents.list()).items, []);
   const pair = useAction();
   const revoke = useAction();
   const [code, setCode] = useState<PairingCode | null>(null);

@@ -2,9 +2,27 @@
 // sign-in call it is the answer (wrong password); elsewhere it means the portal session ended, and
 // the portal page is told so it can stop what it was doing and ask the person to sign in again.
 import { ApiError, request, setCsrfToken } from '../api';
-import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode, PinPolicy } from '../types';
+import type {
+  AgentList,
+  CardBody,
+  ConnectedCards,
+  IssuanceJob,
+  IssuanceStarted,
+  OpenIssuance,
+  PairingCode,
+  PinPolicy,
+  SessionInfo,
+} from '../types';
 import type { JobSource } from '../issuance/useJob';
-import type { Answer, DemoReader, PortalMe, PortalSignedIn, QuestionStatus, SignInOptions } from './types';
+import type {
+  Answer,
+  DemoHandover,
+  DemoReaderView,
+  PortalMe,
+  PortalSignedIn,
+  QuestionStatus,
+  SignInOptions,
+} from './types';
 
 const enc = encodeURIComponent;
 
@@ -51,7 +69,7 @@ export const portalApi = {
   },
   /** The signed-in person; also restores the CSRF token after a reload. */
   me: async () => {
-    const session = await quietGet<{ csrfToken: string }>('/api/auth/session');
+    const session = await quietGet<SessionInfo>('/api/auth/session');
     setCsrfToken(session.csrfToken);
     return quietGet<PortalMe>('/api/portal/me');
   },
@@ -59,20 +77,19 @@ export const portalApi = {
   setQuestions: (answers: Answer[]) => post<QuestionStatus>('/api/portal/security-questions', { answers }),
 
   agents: async () => {
-    const r = await get<Agent[] | { items: Agent[] }>('/api/agents');
-    return Array.isArray(r) ? r : r.items;
+    const r = await get<AgentList>('/api/agents');
+    return r.items;
   },
   /** Demo servers only: move the cards bound to me from the help desk's demo reader into mine. */
-  demoReader: () => get<DemoReader>('/api/portal/demo/reader'),
-  takeDemoCard: () => post<DemoReader>('/api/portal/demo/reader'),
+  demoReader: () => get<DemoReaderView>('/api/portal/demo/reader'),
+  takeDemoCard: () => post<DemoHandover>('/api/portal/demo/reader'),
   pairingCode: () => post<PairingCode>('/api/agents/pairing-codes'),
-  cards: () => get<{ items: ConnectedCard[] }>('/api/portal/cards'),
-  issue: (card: { agentId: string; reader: string }) =>
-    post<{ device: Device; job: IssuanceJob | null }>('/api/portal/issuance', card),
+  cards: () => get<ConnectedCards>('/api/portal/cards'),
+  issue: (card: CardBody) => post<IssuanceStarted>('/api/portal/issuance', card),
   /** My issuance that still needs me (running, waiting for my PIN, failed), after a reload. */
-  openIssuance: () => get<{ device: Device | null; job: IssuanceJob | null }>('/api/portal/issuance/open'),
+  openIssuance: () => get<OpenIssuance>('/api/portal/issuance/open'),
   /** Retry, on the card where it is now (another reader, another computer). */
-  retry: (jobId: string, card?: { agentId: string; reader: string }) =>
+  retry: (jobId: string, card?: CardBody) =>
     call<IssuanceJob>('POST', `/api/portal/issuance/jobs/${enc(jobId)}/retry`, card),
   pinPolicy: (jobId: string) => get<PinPolicy>(`/api/portal/issuance/jobs/${enc(jobId)}/pin-policy`),
   setPin: (jobId: string, pin: string, confirmation: string) =>

@@ -12,25 +12,18 @@ import { deviceTypeLabel, formatDateTime, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import {
-  CERTIFICATE_PROFILES,
+  CARD_KEY_ALGORITHMS as KEY_ALGORITHMS,
+  CERTIFICATE_PROFILE_NAMES as CERTIFICATE_PROFILES,
   DEVICE_TYPES,
-  KEY_ALGORITHMS,
-  SLOTS,
+  PIV_SLOTS as SLOTS,
+  PROFILE_SLOT as SLOT_FOR,
   type CertificateProfileName,
   type CredentialProfile,
+  type PivSlot as Slot,
   type Policy,
   type PolicyInput,
-  type Slot,
 } from '../../types';
 import { RetryButton } from '../../components/ListTable';
-
-/** The PIV slot each certificate profile belongs in (SP 800-73-4 §3.3: 9A, 9C, 9D, 9E). */
-const SLOT_FOR: Record<CertificateProfileName, Slot> = {
-  piv_authentication: '9a',
-  digital_signature: '9c',
-  key_management: '9d',
-  card_authentication: '9e',
-};
 
 const SLOT_NAMES: Record<Slot, string> = { '9a': '9A', '9c': '9C', '9d': '9D', '9e': '9E' };
 

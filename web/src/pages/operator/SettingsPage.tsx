@@ -10,18 +10,28 @@ import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
-import { PORTAL_AUTH_METHODS, type InitialPinDisplayMode, type Settings } from '../../types';
+import {
+  INITIAL_PASSWORD_MAX_ATTEMPTS,
+  INITIAL_PASSWORD_VALIDITY_HOURS,
+  INITIAL_PIN_DISPLAY_MODES,
+  PORTAL_AUTH_METHODS,
+  SECURITY_QUESTION_COUNT,
+  type InitialPinDisplayMode,
+  type Settings,
+} from '../../types';
 import { RetryButton } from '../../components/ListTable';
 
-const PIN_MODES: { value: InitialPinDisplayMode; label: string; hint: string }[] = [
-  { value: 'displayed', label: 'Displayed', hint: 'The operator types the initial PIN once, in clear.' },
-  { value: 'disguised', label: 'Disguised', hint: 'The PIN is masked while typed and must be confirmed.' },
-  {
-    value: 'not_displayed',
+const PIN_MODE: Record<InitialPinDisplayMode, { label: string; hint: string }> = {
+  displayed: { label: 'Displayed', hint: 'The operator types the initial PIN once, in clear.' },
+  disguised: { label: 'Disguised', hint: 'The PIN is masked while typed and must be confirmed.' },
+  not_displayed: {
     label: 'Not displayed',
     hint: 'Nobody types a PIN at issuance: Tessera generates it; the user changes it or retrieves it later.',
   },
-];
+};
+const PIN_MODES = INITIAL_PIN_DISPLAY_MODES.map((value) => ({ value, ...PIN_MODE[value] }));
+const HOURS = INITIAL_PASSWORD_VALIDITY_HOURS;
+const TRIES = INITIAL_PASSWORD_MAX_ATTEMPTS;
 
 export function SettingsPage() {
   useTitle('Security settings');
@@ -137,8 +147,8 @@ function SettingsForm({ initial }: { initial: Settings }) {
           <NumberField
             id="set-questions"
             label="Number of security questions"
-            min={1}
-            max={10}
+            min={SECURITY_QUESTION_COUNT.min}
+            max={SECURITY_QUESTION_COUNT.max}
             value={s.securityQuestionCount}
             onValue={(v) => set('securityQuestionCount', v)}
             className="field field--narrow"
@@ -152,22 +162,22 @@ function SettingsForm({ initial }: { initial: Settings }) {
           <NumberField
             id="set-ip-validity"
             label="Initial password validity (hours)"
-            min={1}
-            max={720}
+            min={HOURS.min}
+            max={HOURS.max}
             value={s.initialPasswordValidityHours}
             onValue={(v) => set('initialPasswordValidityHours', v)}
             className="field field--narrow"
-            hint="How long a newly issued initial password can be used: 1 to 720 hours (30 days). Passwords already issued keep the validity they were issued with."
+            hint={`How long a newly issued initial password can be used: ${HOURS.min} to ${HOURS.max} hours (${HOURS.max / 24} days). Passwords already issued keep the validity they were issued with.`}
           />
           <NumberField
             id="set-ip-attempts"
             label="Initial password attempts"
-            min={1}
-            max={20}
+            min={TRIES.min}
+            max={TRIES.max}
             value={s.initialPasswordMaxAttempts}
             onValue={(v) => set('initialPasswordMaxAttempts', v)}
             className="field field--narrow"
-            hint="Wrong tries (1 to 20) after which an initial password stops working; the help desk then issues a new one."
+            hint={`Wrong tries (${TRIES.min} to ${TRIES.max}) after which an initial password stops working; the help desk then issues a new one.`}
           />
         </section>
       </fieldset>
