@@ -1,5 +1,5 @@
 // Words and dates as the portals show them. Codes stay codes in the API; people read these.
-import type { DeviceType } from './types';
+import type { CardKeyAlgorithm, DeviceType } from './types';
 
 const DEVICE_TYPE_LABELS: Record<DeviceType, string> = {
   piv_card: 'PIV smart card',
@@ -8,6 +8,12 @@ const DEVICE_TYPE_LABELS: Record<DeviceType, string> = {
 };
 
 export const deviceTypeLabel = (t: string): string => DEVICE_TYPE_LABELS[t as DeviceType] ?? humanize(t);
+
+export const KEY_ALGORITHM_LABELS: Record<CardKeyAlgorithm, string> = {
+  RSA2048: 'RSA 2048',
+  ECCP256: 'ECC P-256',
+  ECCP384: 'ECC P-384',
+};
 
 const SPECIAL: Record<string, string> = {
   admin: 'Administrator',

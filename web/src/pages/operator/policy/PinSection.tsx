@@ -1,0 +1,123 @@
+// The PIN policy (lengths, retries, characters, rules) with a live preview of what people will be
+// told, the PUK retries and the device validity.
+import { NumberField } from '../../../components/NumberInput';
+import { PinRulesPreview } from '../../../components/PinRulesPreview';
+import { useSection } from '../../../components/section';
+import {
+  PIN_LENGTH_MAX,
+  PIN_LENGTH_MIN,
+  PIN_RETRIES_MAX,
+  PIN_RETRIES_MIN,
+  type DeviceType,
+  type PinPolicy,
+} from '../../../types';
+import type { PinPart } from './policy-draft';
+
+interface Props {
+  value: PinPart;
+  onChange: (v: PinPart) => void;
+  /** The preview checks the rules against what these devices can hold. */
+  deviceTypes: DeviceType[];
+}
+
+export function PinSection({ value, onChange, deviceTypes }: Props) {
+  const { id, set } = useSection(value, onChange);
+  const heading = id('pin');
+  const setPin = <K extends keyof PinPolicy>(key: K, v: PinPolicy[K]) =>
+    set('pinPolicy', { ...value.pinPolicy, [key]: v });
+  const pin = value.pinPolicy;
+  return (
+    <section className="card" aria-labelledby={heading}>
+      <h2 id={heading}>PIN and PUK</h2>
+      <div className="form-grid form-grid--3">
+        <NumberField
+          id="pin-min"
+          label="PIN minimum length"
+          min={PIN_LENGTH_MIN}
+          max={PIN_LENGTH_MAX}
+          value={pin.minLength}
+          onValue={(v) => setPin('minLength', v)}
+        />
+        <NumberField
+          id="pin-max"
+          label="PIN maximum length"
+          min={PIN_LENGTH_MIN}
+          max={PIN_LENGTH_MAX}
+          value={pin.maxLength}
+          onValue={(v) => setPin('maxLength', v)}
+        />
+        <NumberField
+          id="pin-retries"
+          label="PIN retries before blocking"
+          min={PIN_RETRIES_MIN}
+          max={PIN_RETRIES_MAX}
+          value={pin.retries}
+          onValue={(v) => setPin('retries', v)}
+        />
+      </div>
+      <fieldset className="checks checks--inline">
+        <legend>PIN characters</legend>
+        <div className="check">
+          <input
+            type="radio"
+            id="pin-charset-digits"
+            name="pin-charset"
+            checked={pin.charset === 'digits'}
+            onChange={() => setPin('charset', 'digits')}
+          />
+          <label htmlFor="pin-charset-digits">Digits only</label>
+        </div>
+        <div className="check">
+          <input
+            type="radio"
+            id="pin-charset-alnum"
+            name="pin-charset"
+            checked={pin.charset === 'alphanumeric'}
+            onChange={() => setPin('charset', 'alphanumeric')}
+          />
+          <label htmlFor="pin-charset-alnum">Letters and digits</label>
+        </div>
+      </fieldset>
+      <fieldset className="checks">
+        <legend>PIN rules</legend>
+        <div className="check">
+          <input
+            type="checkbox"
+            id="pin-no-repeat"
+            checked={pin.noRepeatedDigits}
+            onChange={(e) => setPin('noRepeatedDigits', e.target.checked)}
+          />
+          <label htmlFor="pin-no-repeat">No repeated digits (refuse 1111, 2299)</label>
+        </div>
+        <div className="check">
+          <input
+            type="checkbox"
+            id="pin-no-seq"
+            checked={pin.noSequences}
+            onChange={(e) => setPin('noSequences', e.target.checked)}
+          />
+          <label htmlFor="pin-no-seq">No sequences (refuse 1234, 9876)</label>
+        </div>
+      </fieldset>
+      <PinRulesPreview policy={pin} deviceTypes={deviceTypes} />
+      <div className="form-grid form-grid--3">
+        <NumberField
+          id="puk-retries"
+          label="PUK retries"
+          min={1}
+          max={15}
+          value={value.pukRetries}
+          onValue={(v) => set('pukRetries', v)}
+        />
+        <NumberField
+          id="device-validity"
+          label="Device validity (days)"
+          min={1}
+          max={3650}
+          value={value.deviceValidityDays}
+          onValue={(v) => set('deviceValidityDays', v)}
+        />
+      </div>
+    </section>
+  );
+}
