@@ -31,8 +31,6 @@ const BEING_FIXED: readonly Known[] = [
   },
   // The PKI split: #require(actor, permission) repeats what the routes declare.
   { rule: 'role-check', file: 'services/certificate-service.ts', target: 'can()' },
-  // The issuance split: the job stream and the issuance routes import each other.
-  { rule: 'cycle', file: 'http/job-events.ts', target: 'http/job-events.ts ↔ http/routes/issuance.ts' },
   // The issuance split: `action: issue` needs device.issue, and registering an unknown card
   // device.register; both belong in the use case, through holds(actor, …).
   { rule: 'role-check', file: 'http/routes/issuance.ts', target: 'can()' },
