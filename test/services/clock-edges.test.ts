@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/secrets/password.js';
 import { AgentHub } from '../../src/services/agent-hub.js';
-import { AuthService, LockedOutError } from '../../src/services/auth-service.js';
+import { AuthService } from '../../src/services/auth-service.js';
 import { initialPasswordMessage } from '../../src/services/initial-password-mail.js';
 import { InitialPasswordService } from '../../src/services/initial-password-service.js';
 import { PairingService } from '../../src/services/pairing-service.js';
+import { LockedOutError } from '../../src/services/sign-in-lockout.js';
 import { engines } from '../support/db.js';
 import { admin, portalFixture, type PortalFixture } from './portal-support.js';
 
