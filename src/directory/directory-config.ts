@@ -2,7 +2,6 @@
 // it safely (StartTLS or ldaps, certificate checks), which account searches it, where people are
 // and which of their attributes become Tessera's user fields and properties, and which groups
 // grant which roles. The bind password is not part of this object: it is kept encrypted apart.
-import { X509Certificate } from 'node:crypto';
 import { ValidationError } from '../domain/errors.js';
 import { ROLES, type Role } from '../domain/permissions.js';
 import { isAttributeName, isValidFilter } from './ldap-filter.js';
@@ -51,7 +50,14 @@ export const DEFAULT_DIRECTORY_CONFIG: DirectoryConfig = {
 };
 
 /** Checks what the API schema cannot: URL scheme, filters, attribute names, roles. */
-export function checkDirectoryConfig(c: DirectoryConfig): DirectoryConfig {
+/**
+ * The settings, checked and normalised. `caProblems` are what the caller found wrong with the
+ * trusted CA certificates (reading X.509 is pki/'s job: pki/trust-anchors.ts).
+ */
+export function checkDirectoryConfig(
+  c: DirectoryConfig,
+  caProblems: readonly string[] = [],
+): DirectoryConfig {
   const problems: string[] = [];
   let url: URL | null = null;
   try {
@@ -82,34 +88,8 @@ export function checkDirectoryConfig(c: DirectoryConfig): DirectoryConfig {
       if (!(ROLES as readonly string[]).includes(r)) problems.push(`unknown role ${r}`);
   if (c.enabled && !c.baseDn) problems.push('baseDn is required');
   const caCertificatePem = c.caCertificatePem?.trim() ? c.caCertificatePem : null;
-  if (caCertificatePem) problems.push(...checkCaPem(caCertificatePem));
+  if (caCertificatePem) problems.push(...caProblems);
   if (problems.length)
     throw new ValidationError(`The directory settings are not usable: ${problems.join('; ')}`, { problems });
   return { ...c, caCertificatePem };
-}
-
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/**
- * Node's TLS layer silently skips a `ca` entry it cannot read, which would surface only later as
- * "certificate not trusted": so the PEM is read here, when it is saved.
- */
-function checkCaPem(pem: string): string[] {
-  const blocks = pem.match(PEM_BLOCK) ?? [];
-  if (blocks.length === 0)
-    return [
-      'caCertificatePem holds no certificate: paste the CA certificate in PEM form, from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----',
-    ];
-  const problems: string[] = [];
-  blocks.forEach((b, i) => {
-    const which = blocks.length > 1 ? `certificate ${i + 1} in caCertificatePem` : 'caCertificatePem';
-    try {
-      const cert = new X509Certificate(b);
-      if (Date.parse(cert.validTo) < Date.now())
-        problems.push(`${which} (${cert.subject.replace(/\n/g, ', ')}) expired on ${cert.validTo}`);
-    } catch {
-      problems.push(`${which} is not a readable X.509 certificate`);
-    }
-  });
-  return problems;
 }

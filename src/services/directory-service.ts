@@ -12,6 +12,7 @@ import {
 } from '../directory/directory-config.js';
 import { normalizeDn } from '../directory/ldap-filter.js';
 import { LdapDirectory, type DirectoryGroup, type DirectoryPerson } from '../directory/ldap-directory.js';
+import { trustAnchorProblems } from '../pki/trust-anchors.js';
 import type { MasterKey } from '../secrets/master-key.js';
 import { appendAudit } from '../store/audit-repo.js';
 import type { Queryable } from '../store/db.js';
@@ -70,7 +71,13 @@ export class DirectoryService {
 
   async put(actor: Actor, input: DirectoryInput): Promise<DirectoryView> {
     const { bindPassword, ...rest } = input;
-    const config = checkDirectoryConfig({ ...DEFAULT_DIRECTORY_CONFIG, ...rest });
+    const candidate = { ...DEFAULT_DIRECTORY_CONFIG, ...rest };
+    const config = checkDirectoryConfig(
+      candidate,
+      candidate.caCertificatePem?.trim()
+        ? trustAnchorProblems(candidate.caCertificatePem, 'caCertificatePem', this.ctx.clock.now())
+        : [],
+    );
     return this.ctx.db.transaction(async (tx) => {
       const before = await getDirectoryConfig<DirectoryConfig>(tx);
       const secret =
