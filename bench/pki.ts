@@ -2,7 +2,7 @@
 //   openssl  — `openssl speed` raw signatures/s for the same algorithm (the ceiling),
 //   checked  — certificates/s built and signed by the stock @peculiar/x509 generator (WebCrypto),
 //   sign path — certificates/s built from the compiled DER template and signed (cert-template.ts),
-//   e2e      — certificates/s through CertificateService.issueFromCsr: parse + verify the CSR,
+//   e2e      — certificates/s through the CA's issuer (issueFromCsr): parse + verify the CSR,
 //              build, sign, store and audit, on PGlite and on PostgreSQL,
 // and prints each rate beside openssl's as a ratio. Options: --seconds N (per measurement, default 3),
 // --concurrency N (e2e requests in flight, default 32), --no-postgres.
@@ -20,7 +20,9 @@ import { randomSerial } from '../src/pki/serial.js';
 import { SoftSigner } from '../src/pki/signer.js';
 import { DEFAULT_SUBJECT_TEMPLATE, renderSubject, type SubjectPerson } from '../src/pki/subject.js';
 import { MasterKey } from '../src/secrets/master-key.js';
-import { CertificateService, type IssueTarget } from '../src/services/certificate-service.js';
+import { systemActor } from '../src/services/context.js';
+import type { IssueTarget } from '../src/services/pki/certificate-issuer.js';
+import { createPki } from '../src/services/pki/pki.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 
@@ -133,21 +135,21 @@ async function e2e(
   concurrency: number,
 ): Promise<{ wall: number; cpu: number }> {
   await migrate(db);
-  const svc = new CertificateService({
+  const pki = createPki({
     db,
     masterKey: MasterKey.generate(),
     clock: { now: () => new Date() },
     config: { externalUrl: 'https://cms.example.test', crlValidityHours: 24, caAlgorithm: alg },
   });
-  await svc.ensureHierarchy();
-  const actor = { id: null, name: 'bench', roles: ['admin'] };
+  await pki.cas.ensureHierarchy();
+  const actor = systemActor('bench');
   const target: IssueTarget = {
     user: { ...person, id: null },
     profile: { certificateProfile: 'piv_authentication', keyAlgorithm: alg, validityDays: 365 },
   };
   let i = 0;
   return timedConcurrent(seconds, concurrency, () =>
-    svc.issueFromCsr(actor, target, csrs[i++ % csrs.length]!),
+    pki.issuer.issueFromCsr(actor, target, csrs[i++ % csrs.length]!),
   );
 }
 

@@ -23,9 +23,8 @@ import { SecurityQuestionService } from './services/security-question-service.js
 import { PolicyService } from './services/policy-service.js';
 import { SettingsService } from './services/settings-service.js';
 import { UserService } from './services/user-service.js';
-import { CertificateService } from './services/certificate-service.js';
+import { createPki, type Pki } from './services/pki/pki.js';
 import { IssuanceService } from './services/issuance-service.js';
-import type { KeyAlgorithm } from './pki/algorithms.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 
@@ -37,7 +36,8 @@ export interface Services {
   settings: SettingsService;
   audit: AuditService;
   bootstrap: BootstrapService;
-  certificates: CertificateService;
+  /** The certificate authority's use cases (services/pki/). */
+  pki: Pki;
   issuance: IssuanceService;
   agents: PairingService;
   directory: DirectoryService;
@@ -106,17 +106,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const devices = new DeviceService(ctx);
     const policies = new PolicyService(ctx);
     const settings = new SettingsService(ctx);
-    const certificates = new CertificateService({
+    const pki = createPki({
       db,
       masterKey,
       clock,
       config: {
         externalUrl: config.externalUrl,
         crlValidityHours: config.pki.crlValidityHours,
-        caAlgorithm: config.pki.caAlgorithm as KeyAlgorithm,
+        caAlgorithm: config.pki.caAlgorithm,
       },
     });
-    await certificates.ensureHierarchy();
+    await pki.cas.ensureHierarchy();
     const agentHub = new AgentHub(ctx);
     // Cards are reached through paired agents, unless a test hands in its own readers.
     const cardAccess = opts.cardAccess ?? agentHub;
@@ -141,11 +141,16 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       settings,
       audit: new AuditService(ctx),
       bootstrap: new BootstrapService(ctx, users, devices, policies),
-      certificates,
+      pki,
       issuance: new IssuanceService(ctx, {
         masterKey,
         cards: cardAccess,
-        ca: certificates,
+        ca: {
+          issueForPublicKey: (...a) => pki.issuer.issueForPublicKey(...a),
+          get: (id) => pki.certificates.get(id),
+          revoke: (...a) => pki.revocation.revoke(...a),
+          search: (q) => pki.certificates.search(q),
+        },
         settings,
       }),
       agents: new PairingService(ctx, agentHub),
@@ -215,5 +220,5 @@ export async function migrateStore(config: Config): Promise<string[]> {
  */
 export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
   await rt.services.issuance.recoverInterrupted();
-  return rt.services.certificates.startCrlScheduler({ onError });
+  return rt.services.pki.crls.startScheduler({ onError });
 }

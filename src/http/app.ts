@@ -126,9 +126,9 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(issuanceRoutes(rt));
   await app.register(portalIssuanceRoutes(rt));
   await app.register(portalDemoRoutes(rt));
-  await app.register(certificateRoutes({ certificates: rt.services.certificates }));
-  await app.register(caRoutes({ certificates: rt.services.certificates }));
-  await app.register(pkiRoutes({ certificates: rt.services.certificates }));
+  await app.register(certificateRoutes(rt.services.pki));
+  await app.register(caRoutes(rt.services.pki));
+  await app.register(pkiRoutes(rt.services.pki));
   await app.register(directoryRoutes(rt));
   await app.register(initialPasswordRoutes(rt));
   await app.register(securityQuestionRoutes(rt));

@@ -107,6 +107,14 @@ export async function listCas(db: Queryable): Promise<CaRecord[]> {
   return rows.map(toCa);
 }
 
+/**
+ * Serialises creation of the CA hierarchy for the rest of the transaction, so several servers
+ * starting at once against one PostgreSQL create it once (the winner's CAs are seen by the others).
+ */
+export async function lockHierarchyCreation(tx: Queryable): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(734110)');
+}
+
 export async function getActiveIssuingCa(db: Queryable): Promise<CaRecord | null> {
   const [r] = await db.query<CaRow>(`SELECT * FROM cas WHERE kind = 'issuing' AND active`);
   return r ? toCa(r) : null;
@@ -138,6 +146,15 @@ const toCrl = (r: CrlRow): CrlState => ({
 
 export async function getCrlState(db: Queryable, caId: string): Promise<CrlState | null> {
   const [r] = await db.query<CrlRow>('SELECT * FROM ca_crls WHERE ca_id = $1', [caId]);
+  return r ? toCrl(r) : null;
+}
+
+/**
+ * Reads the CA's CRL state and locks its row for the rest of the transaction: concurrent CRL
+ * writers (several servers) take turns, so each sees the CRL the previous one saved.
+ */
+export async function lockCrlState(tx: Queryable, caId: string): Promise<CrlState | null> {
+  const [r] = await tx.query<CrlRow>('SELECT * FROM ca_crls WHERE ca_id = $1 FOR UPDATE', [caId]);
   return r ? toCrl(r) : null;
 }
 

@@ -100,8 +100,7 @@ describe.skipIf(!hasOpenssl)('CRL and OCSP', () => {
   });
 
   async function ask(leaf: string, statuses: Record<string, OcspStatus>) {
-    ssl.run(['ocsp', '-issuer', 'issuing.pem', '-cert', leaf, '-reqout', 'req.der']);
-    const reqDer = Buffer.from(ssl.runOk(['base64', '-in', 'req.der', '-A']), 'base64');
+    const reqDer = ssl.ocspRequest('issuing.pem', leaf);
     const resp = await respondOcsp(reqDer, {
       cas: [root, issuing],
       lookup: async (caId, serial) => {
@@ -111,24 +110,7 @@ describe.skipIf(!hasOpenssl)('CRL and OCSP', () => {
       now: new Date(),
       validitySeconds: 300,
     });
-    ssl.file('resp.der', resp);
-    return {
-      reqDer,
-      resp,
-      out: ssl.run([
-        'ocsp',
-        '-no_nonce',
-        '-respin',
-        'resp.der',
-        '-issuer',
-        'issuing.pem',
-        '-cert',
-        leaf,
-        '-CAfile',
-        'root.pem',
-        '-resp_text',
-      ]).out,
-    };
+    return { reqDer, resp, out: ssl.ocspReading(resp, { issuer: 'issuing.pem', leaf, caFile: 'root.pem' }) };
   }
 
   it('answers good, revoked with reason, hold, and unknown; echoes the nonce', async () => {
@@ -157,8 +139,7 @@ describe.skipIf(!hasOpenssl)('CRL and OCSP', () => {
   });
 
   it('answers garbage and truncated requests with malformedRequest', async () => {
-    ssl.run(['ocsp', '-issuer', 'issuing.pem', '-cert', leaves[0]!.file, '-reqout', 'req2.der']);
-    const reqDer = Buffer.from(ssl.runOk(['base64', '-in', 'req2.der', '-A']), 'base64');
+    const reqDer = ssl.ocspRequest('issuing.pem', leaves[0]!.file);
     const opts = {
       cas: [issuing],
       lookup: async () => ({ status: 'good' }) as const,

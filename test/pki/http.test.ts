@@ -11,7 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import type { CertificateService, IssueTarget } from '../../src/services/certificate-service.js';
+import type { IssueTarget } from '../../src/services/pki/certificate-issuer.js';
+import type { Pki } from '../../src/services/pki/pki.js';
 import { ApiClient } from '../support/server.js';
 import { seedPerson } from '../support/seed.js';
 import { testHierarchy } from './fixtures.js';
@@ -39,7 +40,7 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
   let rt: Runtime;
   let app: FastifyInstance;
   let url: string;
-  let svc: CertificateService;
+  let pki: Pki;
   let issuingId: string;
   let admin: ApiClient;
   let helpdesk: ApiClient;
@@ -64,10 +65,10 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
     rt = await openRuntime(config, { inMemory: true });
     const first = await rt.services.bootstrap.ensureFirstAdmin();
     const demo = await rt.services.bootstrap.seedDemo();
-    svc = rt.services.certificates;
+    pki = rt.services.pki;
     app = await buildApp(rt);
     await app.listen({ host: '127.0.0.1', port });
-    issuingId = (await svc.ensureHierarchy()).issuingCaId;
+    issuingId = (await pki.cas.ensureHierarchy()).issuingCaId;
     admin = new ApiClient(url);
     expect((await admin.login(first.username, first.password!)).status).toBe(200);
     helpdesk = new ApiClient(url);
@@ -115,7 +116,7 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
       '-out',
       `${name}.csr`,
     ]);
-    const c = await svc.issueFromCsr(
+    const c = await pki.issuer.issueFromCsr(
       { id: null, name: 'test', roles: ['admin'] },
       target,
       ssl.runOk(['req', '-in', `${name}.csr`]),
@@ -322,6 +323,16 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
       400,
     );
     expect((await new ApiClient(url).json<Err>('GET', '/api/certificates')).status).toBe(401);
+  });
+
+  it('recovers archived keys for administrators only', async () => {
+    const c = await issue('r');
+    const path = `/api/certificates/${c.id}/recover-key`;
+    const denied = await helpdesk.json<Err>('POST', path, {});
+    expect([denied.status, denied.body.error.code]).toEqual([403, 'forbidden']);
+    // An administrator gets past the permission; this certificate's key was made on the card.
+    const none = await admin.json<Err>('POST', path, {});
+    expect([none.status, none.body.error.code]).toEqual([400, 'validation_failed']);
   });
 
   it('imports an issuing CA through the API (administrators only)', async () => {

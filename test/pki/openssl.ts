@@ -38,6 +38,28 @@ export class OpensslDir {
       );
     });
   }
+  /** A DER OCSP request (with a nonce) for `leaf` issued by `issuer` (files in this directory). */
+  ocspRequest(issuer: string, leaf: string): Buffer {
+    this.run(['ocsp', '-issuer', issuer, '-cert', leaf, '-reqout', 'ocsp-request.der']);
+    return Buffer.from(this.runOk(['base64', '-A', '-in', 'ocsp-request.der']), 'base64');
+  }
+  /** openssl's reading of a DER OCSP response about `leaf`, verified against `caFile`. */
+  ocspReading(response: Uint8Array, o: { issuer: string; leaf: string; caFile: string }): string {
+    this.file('ocsp-response.der', response);
+    return this.run([
+      'ocsp',
+      '-no_nonce',
+      '-respin',
+      'ocsp-response.der',
+      '-issuer',
+      o.issuer,
+      '-cert',
+      o.leaf,
+      '-CAfile',
+      o.caFile,
+      '-resp_text',
+    ]).out;
+  }
   runOk(args: string[]): string {
     return execFileSync('openssl', args, {
       cwd: this.dir,

@@ -33,9 +33,9 @@ beforeAll(async () => {
   ecc = policies.find((p) => p.name.startsWith('PIV ECC'))!;
   aliceId = (await srv.rt.services.users.search({ q: 'alice', limit: 1, offset: 0 })).items[0]!.id;
   ossl = new OpensslDir();
-  const cas = await srv.rt.services.certificates.listCas();
+  const cas = await srv.rt.services.pki.cas.list();
   for (const ca of cas)
-    ossl.file(`${ca.kind}.pem`, toPem(await srv.rt.services.certificates.caCertificate(ca.id)));
+    ossl.file(`${ca.kind}.pem`, toPem(await srv.rt.services.pki.cas.certificateDer(ca.id)));
 });
 afterAll(async () => {
   await srv?.close();
@@ -115,7 +115,11 @@ describe('issuance on an emulated card', () => {
     await expect(s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03)).rejects.toThrow();
     const mk = managementKeyFor(srv.rt.masterKey, c.serial, s.version);
     await s.authenticate(mk.key, mk.algorithm);
-    const certs = await srv.rt.services.certificates.search({ deviceId: device.id, limit: 10, offset: 0 });
+    const certs = await srv.rt.services.pki.certificates.search({
+      deviceId: device.id,
+      limit: 10,
+      offset: 0,
+    });
     expect(certs.items.map((x) => x.slot).sort()).toEqual(['9a', '9c', '9d', '9e']);
     expect(certs.items.every((x) => x.status === 'valid')).toBe(true);
     expect(await srv.rt.services.issuance.initialPinAvailable(device.id)).toBe(false);
@@ -258,7 +262,7 @@ describe('failures', () => {
     expect(await srv.rt.services.issuance.job(job!.id)).toMatchObject({ status: 'succeeded', attempt: 2 });
     await expectCardCertificates(c.reader, rsa);
     // The certificates of the failed attempt were revoked; only the new ones are valid.
-    const certs = await srv.rt.services.certificates.search({
+    const certs = await srv.rt.services.pki.certificates.search({
       deviceId: failed.deviceId,
       limit: 50,
       offset: 0,

@@ -1,15 +1,15 @@
 // /api/cas: the CA hierarchy with each CA's current CRL number and next update, and the import
 // of an enterprise issuing CA (certificate chain + key as PEM, or PKCS#12).
 import type { FastifyPluginAsync } from 'fastify';
-import type { CaImport, CertificateService } from '../../services/certificate-service.js';
+import type { CaAdmin, CaImport } from '../../services/pki/ca-admin.js';
 import { actorOf } from '../auth-guard.js';
 import { errorResponses } from '../schemas.js';
 import { Ca, CaList, CaImport as ImportBody } from '../schemas/cas.js';
 
 export const caRoutes =
-  (deps: { certificates: CertificateService }): FastifyPluginAsync =>
+  (deps: { cas: Pick<CaAdmin, 'list' | 'importCa'> }): FastifyPluginAsync =>
   async (app) => {
-    const svc = deps.certificates;
+    const { cas } = deps;
     const tags = ['certificate authorities'];
 
     app.get(
@@ -22,7 +22,7 @@ export const caRoutes =
           response: { 200: CaList, ...errorResponses },
         },
       },
-      async () => ({ items: await svc.listCas() }),
+      async () => ({ items: await cas.list() }),
     );
 
     app.post(
@@ -36,6 +36,6 @@ export const caRoutes =
           response: { 201: Ca, ...errorResponses },
         },
       },
-      async (req, reply) => reply.status(201).send(await svc.importCa(actorOf(req), req.body as CaImport)),
+      async (req, reply) => reply.status(201).send(await cas.importCa(actorOf(req), req.body as CaImport)),
     );
   };

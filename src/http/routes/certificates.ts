@@ -2,7 +2,9 @@
 // recovery of an archived key as a one-time-password PKCS#12. Permissions per the API contract.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import type { CertificateService } from '../../services/certificate-service.js';
+import type { CertificateQueries } from '../../services/pki/certificate-queries.js';
+import type { KeyRecovery } from '../../services/pki/key-recovery.js';
+import type { Revocation } from '../../services/pki/revocation.js';
 import { actorOf } from '../auth-guard.js';
 import { IdParams, errorResponses, listOf } from '../schemas.js';
 import {
@@ -17,9 +19,13 @@ import {
 const Empty = Type.Object({}, { additionalProperties: false });
 
 export const certificateRoutes =
-  (deps: { certificates: CertificateService }): FastifyPluginAsync =>
+  (deps: {
+    certificates: CertificateQueries;
+    revocation: Pick<Revocation, 'suspend' | 'reinstate' | 'revoke'>;
+    keyRecovery: Pick<KeyRecovery, 'recover'>;
+  }): FastifyPluginAsync =>
   async (app) => {
-    const svc = deps.certificates;
+    const { certificates, revocation, keyRecovery } = deps;
     const tags = ['certificates'];
 
     app.get(
@@ -33,7 +39,7 @@ export const certificateRoutes =
           response: { 200: listOf(CertificateSummary), ...errorResponses },
         },
       },
-      async (req) => svc.search(req.query as CertificateSearch),
+      async (req) => certificates.search(req.query as CertificateSearch),
     );
 
     app.get(
@@ -47,7 +53,7 @@ export const certificateRoutes =
           response: { 200: CertificateDetail, ...errorResponses },
         },
       },
-      async (req) => svc.get((req.params as IdParams).id),
+      async (req) => certificates.get((req.params as IdParams).id),
     );
 
     app.get(
@@ -63,7 +69,7 @@ export const certificateRoutes =
       },
       async (req, reply) => {
         const id = (req.params as IdParams).id;
-        const pem = await svc.pem(id);
+        const pem = await certificates.pem(id);
         return reply
           .type('text/plain; charset=utf-8')
           .header('content-disposition', `attachment; filename="certificate-${id}.pem"`)
@@ -87,7 +93,7 @@ export const certificateRoutes =
             response: { 200: CertificateSummary, ...errorResponses },
           },
         },
-        async (req) => svc[action](actorOf(req), (req.params as IdParams).id),
+        async (req) => revocation[action](actorOf(req), (req.params as IdParams).id),
       );
 
     app.post(
@@ -102,7 +108,8 @@ export const certificateRoutes =
           response: { 200: CertificateSummary, ...errorResponses },
         },
       },
-      async (req) => svc.revoke(actorOf(req), (req.params as IdParams).id, (req.body as RevokeBody).reason),
+      async (req) =>
+        revocation.revoke(actorOf(req), (req.params as IdParams).id, (req.body as RevokeBody).reason),
     );
 
     app.post(
@@ -119,7 +126,7 @@ export const certificateRoutes =
       },
       async (req, reply) => {
         const body = (req.body ?? {}) as RecoverBody;
-        const r = await svc.recoverKey(actorOf(req), (req.params as IdParams).id, {
+        const r = await keyRecovery.recover(actorOf(req), (req.params as IdParams).id, {
           format: 'pkcs12',
           ...(body.reason ? { reason: body.reason } : {}),
         });

@@ -4,8 +4,9 @@
 // malformedRequest in OCSP's own terms.
 import type { FastifyPluginAsync } from 'fastify';
 import { NotFoundError } from '../../domain/errors.js';
-import { INTERNAL_ERROR } from '../../pki/ocsp.js';
-import type { CertificateService } from '../../services/certificate-service.js';
+import type { CaAdmin } from '../../services/pki/ca-admin.js';
+import type { CrlPublisher } from '../../services/pki/crl-publisher.js';
+import type { OcspResponder } from '../../services/pki/ocsp-responder.js';
 
 const CA_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(crt|pem)$/i;
 const CRL_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.crl$/i;
@@ -14,9 +15,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OCSP_BODY_LIMIT = 64 * 1024;
 
 export const pkiRoutes =
-  (deps: { certificates: CertificateService }): FastifyPluginAsync =>
+  (deps: {
+    cas: Pick<CaAdmin, 'certificateDer' | 'certificatePem' | 'chainPem'>;
+    crls: Pick<CrlPublisher, 'current'>;
+    ocsp: Pick<OcspResponder, 'respond'>;
+  }): FastifyPluginAsync =>
   async (app) => {
-    const svc = deps.certificates;
+    const { cas, crls, ocsp } = deps;
     const tags = ['pki'];
 
     // OCSP clients post application/ocsp-request; take any body as bytes here (this plugin only),
@@ -24,14 +29,6 @@ export const pkiRoutes =
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT }, (_req, body, done) =>
       done(null, body),
     );
-
-    const ocspReply = async (der: Uint8Array) => {
-      try {
-        return await svc.ocspRespond(der);
-      } catch {
-        return INTERNAL_ERROR;
-      }
-    };
 
     app.get(
       '/pki/ca/:file',
@@ -42,8 +39,8 @@ export const pkiRoutes =
         if (!m) throw new NotFoundError('CA certificate', file);
         const id = m[1]!.toLowerCase();
         if (m[2]!.toLowerCase() === 'crt')
-          return reply.type('application/pkix-cert').send(await svc.caCertificate(id));
-        return reply.type('application/x-pem-file').send(await svc.caCertificatePem(id));
+          return reply.type('application/pkix-cert').send(await cas.certificateDer(id));
+        return reply.type('application/x-pem-file').send(await cas.certificatePem(id));
       },
     );
 
@@ -56,7 +53,7 @@ export const pkiRoutes =
       async (req, reply) => {
         const id = (req.params as { id: string }).id;
         if (!UUID.test(id)) throw new NotFoundError('CA', id);
-        return reply.type('application/x-pem-file').send(await svc.caChainPem(id.toLowerCase()));
+        return reply.type('application/x-pem-file').send(await cas.chainPem(id.toLowerCase()));
       },
     );
 
@@ -67,7 +64,7 @@ export const pkiRoutes =
         const file = (req.params as { file: string }).file;
         const m = CRL_FILE.exec(file);
         if (!m) throw new NotFoundError('CRL', file);
-        return reply.type('application/pkix-crl').send(await svc.currentCrl(m[1]!.toLowerCase()));
+        return reply.type('application/pkix-crl').send(await crls.current(m[1]!.toLowerCase()));
       },
     );
 
@@ -79,7 +76,7 @@ export const pkiRoutes =
         return reply
           .type('application/ocsp-response')
           .header('cache-control', 'no-cache')
-          .send(await ocspReply(body));
+          .send(await ocsp.respond(body));
       },
     );
 
@@ -100,7 +97,7 @@ export const pkiRoutes =
         return reply
           .type('application/ocsp-response')
           .header('cache-control', 'no-cache')
-          .send(await ocspReply(der));
+          .send(await ocsp.respond(der));
       },
     );
   };

@@ -1,16 +1,15 @@
-// CertificateService on PGlite and PostgreSQL, judged by openssl: hierarchy, issuance from CSR
-// and from a public key with proof of possession, hold / reinstate / revoke mirrored onto the
-// credential and visible in CRL and OCSP, key archival and recovery, CA import.
+// The CA's use cases (services/pki/) on PGlite and PostgreSQL, judged by openssl: hierarchy,
+// issuance from CSR and from a public key with proof of possession, hold / reinstate / revoke
+// mirrored onto the credential and visible in CRL and OCSP, key archival and recovery, CA import.
+// Who may call which is the routes' business (test/pki/http.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
 import { MasterKey } from '../../src/secrets/master-key.js';
-import {
-  CertificateService,
-  type IssueTarget,
-  type PkiActor,
-} from '../../src/services/certificate-service.js';
+import type { Actor } from '../../src/services/context.js';
+import type { IssueTarget } from '../../src/services/pki/certificate-issuer.js';
+import { createPki, type Pki } from '../../src/services/pki/pki.js';
 import { verifyAudit } from '../../src/store/audit-repo.js';
 import { engines, openTestDb, type TestDb } from '../support/db.js';
 import { seedPerson } from '../support/seed.js';
@@ -20,17 +19,17 @@ import { testHierarchy } from './fixtures.js';
 import { exportPkcs12 } from '../../src/pki/pkcs12.js';
 import { randomUUID } from 'node:crypto';
 
-const admin: PkiActor = { id: null, name: 'Ada Admin', roles: ['admin'] };
-const helpdesk: PkiActor = { id: null, name: 'Hal Helpdesk', roles: ['helpdesk'] };
+const admin: Actor = { id: null, name: 'Ada Admin', roles: ['admin'] };
+const helpdesk: Actor = { id: null, name: 'Hal Helpdesk', roles: ['helpdesk'] };
 
 const available = await engines(); // PostgreSQL missing is reported there, loudly
 for (const engine of ['pglite', 'postgres'] as const) {
   describe.skipIf(!hasOpenssl || !available.includes(engine))(
-    `CertificateService on ${engine}, judged by openssl`,
+    `The CA's use cases on ${engine}, judged by openssl`,
     () => {
       const ssl = new OpensslDir();
       let t: TestDb;
-      let svc: CertificateService;
+      let pki: Pki;
       let now = new Date();
       let person: Awaited<ReturnType<typeof seedPerson>>;
       let target: IssueTarget;
@@ -38,7 +37,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
 
       beforeAll(async () => {
         t = await openTestDb(engine);
-        svc = new CertificateService({
+        pki = createPki({
           db: t.db,
           masterKey: MasterKey.generate(),
           clock: { now: () => now },
@@ -49,10 +48,10 @@ for (const engine of ['pglite', 'postgres'] as const) {
             organization: 'Example Org',
           },
         });
-        const first = await svc.ensureHierarchy();
+        const first = await pki.cas.ensureHierarchy();
         expect(first.created).toBe(true);
         issuingId = first.issuingCaId;
-        expect(await svc.ensureHierarchy()).toEqual({ issuingCaId: issuingId, created: false });
+        expect(await pki.cas.ensureHierarchy()).toEqual({ issuingCaId: issuingId, created: false });
         person = await seedPerson(t.db);
         target = {
           user: {
@@ -73,11 +72,11 @@ for (const engine of ['pglite', 'postgres'] as const) {
           deviceId: person.deviceId,
           credentialId: person.credentialId,
         };
-        ssl.file('chain.pem', await svc.caChainPem(issuingId));
-        const cas = await svc.listCas();
+        ssl.file('chain.pem', await pki.cas.chainPem(issuingId));
+        const cas = await pki.cas.list();
         const root = cas.find((c) => c.kind === 'root')!;
-        ssl.file('root.pem', toPem(await svc.caCertificate(root.id)));
-        ssl.file('issuing.pem', toPem(await svc.caCertificate(issuingId)));
+        ssl.file('root.pem', toPem(await pki.cas.certificateDer(root.id)));
+        ssl.file('issuing.pem', toPem(await pki.cas.certificateDer(issuingId)));
       }, 120_000);
       afterAll(async () => {
         ssl.dispose();
@@ -101,34 +100,22 @@ for (const engine of ['pglite', 'postgres'] as const) {
       };
       /** The current CRL as openssl reads it, checked against the DER parse: both must agree. */
       const currentCrl = async () => {
-        const der = await svc.currentCrl(issuingId);
+        const der = await pki.crls.current(issuingId);
         ssl.file('cur.crl', der);
         const judged = opensslReadCrl(ssl, 'cur.crl', 'chain.pem');
         const { verified: _v, text: _t, ...seen } = judged;
         expect(seen).toEqual(parseCrlDer(der));
         return judged;
       };
-      const ocsp = async (leaf: string) => {
-        ssl.run(['ocsp', '-issuer', 'issuing.pem', '-cert', leaf, '-reqout', 'q.der']);
-        const req = Buffer.from(ssl.runOk(['base64', '-A', '-in', 'q.der']), 'base64');
-        ssl.file('a.der', await svc.ocspRespond(req));
-        return ssl.run([
-          'ocsp',
-          '-no_nonce',
-          '-respin',
-          'a.der',
-          '-issuer',
-          'issuing.pem',
-          '-cert',
+      const ocsp = async (leaf: string) =>
+        ssl.ocspReading(await pki.ocsp.respond(ssl.ocspRequest('issuing.pem', leaf)), {
+          issuer: 'issuing.pem',
           leaf,
-          '-CAfile',
-          'root.pem',
-          '-resp_text',
-        ]).out;
-      };
+          caFile: 'root.pem',
+        });
 
       it('lists the hierarchy with its first CRLs', async () => {
-        const cas = await svc.listCas();
+        const cas = await pki.cas.list();
         expect(cas.map((c) => [c.kind, c.active])).toEqual([
           ['root', false],
           ['issuing', true],
@@ -140,18 +127,18 @@ for (const engine of ['pglite', 'postgres'] as const) {
       });
 
       it('issues from a CSR; suspends, reinstates and revokes with CRL, OCSP, credential and audit in step', async () => {
-        const cert = await svc.issueFromCsr(
+        const cert = await pki.issuer.issueFromCsr(
           admin,
           target,
           csr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']),
         );
         expect(cert.status).toBe('valid');
         expect(cert.subject).toBe('UID=alice, CN=Alice Ångström');
-        const leaf = ssl.file('leaf.pem', await svc.pem(cert.id));
+        const leaf = ssl.file('leaf.pem', await pki.certificates.pem(cert.id));
         expect(ssl.run(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', leaf]).out).toContain(
           ': OK',
         );
-        const detail = await svc.get(cert.id);
+        const detail = await pki.certificates.get(cert.id);
         expect(detail.extendedKeyUsage).toEqual(['clientAuth', 'smartcardLogon']);
         expect(detail.keyUsage).toEqual(['digitalSignature']);
         expect(detail.subjectAltNames).toEqual([
@@ -166,8 +153,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
         expect(detail.signatureAlgorithm).toBe('ecdsa-with-SHA256');
         expect(await ocsp(leaf)).toMatch(/leaf.pem: good/);
 
-        await expect(svc.revoke(helpdesk, cert.id, 'keyCompromise')).rejects.toThrow(/certificate.revoke/);
-        const held = await svc.suspend(helpdesk, cert.id);
+        const held = await pki.revocation.suspend(helpdesk, cert.id);
         expect(held).toMatchObject({ status: 'suspended', revocationReason: 'certificateHold' });
         const up = cert.serial.toUpperCase();
         let crl = await currentCrl();
@@ -183,8 +169,8 @@ for (const engine of ['pglite', 'postgres'] as const) {
         );
         expect(cred).toEqual({ status: 'suspended', certificate_serial: cert.serial });
 
-        await expect(svc.suspend(admin, cert.id)).rejects.toThrow(/cannot suspend/);
-        expect((await svc.reinstate(helpdesk, cert.id)).status).toBe('valid');
+        await expect(pki.revocation.suspend(admin, cert.id)).rejects.toThrow(/cannot suspend/);
+        expect((await pki.revocation.reinstate(helpdesk, cert.id)).status).toBe('valid');
         crl = await currentCrl();
         expect(crl.number).toBe('3');
         expect(crl.text).toContain('No Revoked Certificates');
@@ -192,14 +178,14 @@ for (const engine of ['pglite', 'postgres'] as const) {
         expect(await ocsp(leaf)).toMatch(/leaf.pem: good/);
 
         now = new Date(now.getTime() + 5000);
-        const revoked = await svc.revoke(admin, cert.id, 'keyCompromise');
+        const revoked = await pki.revocation.revoke(admin, cert.id, 'keyCompromise');
         expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
         crl = await currentCrl();
         expect(crl.entries).toEqual([{ serial: up, revokedAt: toSecond(now), reason: 'keyCompromise' }]);
         o = await ocsp(leaf);
         expect(o).toMatch(/leaf.pem: revoked/);
         expect(o).toContain('Reason: keyCompromise');
-        await expect(svc.reinstate(admin, cert.id)).rejects.toThrow(/cannot reinstate/);
+        await expect(pki.revocation.reinstate(admin, cert.id)).rejects.toThrow(/cannot reinstate/);
         const [cred2] = await t.db.query<{ status: string }>('SELECT status FROM credentials WHERE id = $1', [
           person.credentialId,
         ]);
@@ -218,10 +204,19 @@ for (const engine of ['pglite', 'postgres'] as const) {
           'certificate.revoked by Ada Admin',
         ]);
         expect((await verifyAudit(t.db)).ok).toBe(true);
-        const found = await svc.search({ userId: person.userId, status: 'revoked', limit: 10, offset: 0 });
+        const found = await pki.certificates.search({
+          userId: person.userId,
+          status: 'revoked',
+          limit: 10,
+          offset: 0,
+        });
         expect(found.items.map((i) => i.id)).toEqual([cert.id]);
-        expect((await svc.search({ serial: cert.serial.slice(0, 8), limit: 10, offset: 0 })).total).toBe(1);
-        expect((await svc.search({ q: 'ångström', limit: 10, offset: 0 })).total).toBeGreaterThan(0);
+        expect(
+          (await pki.certificates.search({ serial: cert.serial.slice(0, 8), limit: 10, offset: 0 })).total,
+        ).toBe(1);
+        expect(
+          (await pki.certificates.search({ q: 'ångström', limit: 10, offset: 0 })).total,
+        ).toBeGreaterThan(0);
       });
 
       it('issues concurrently in groups: every certificate stored with its audit event; one bad row fails alone', async () => {
@@ -229,9 +224,9 @@ for (const engine of ['pglite', 'postgres'] as const) {
         const plain: IssueTarget = { ...target, credentialId: null };
         const broken: IssueTarget = { ...target, credentialId: randomUUID() }; // no such credential: FK violation
         const results = await Promise.allSettled([
-          ...Array.from({ length: 30 }, () => svc.issueFromCsr(admin, plain, pem)),
-          svc.issueFromCsr(admin, broken, pem),
-          ...Array.from({ length: 10 }, () => svc.issueFromCsr(admin, plain, pem)),
+          ...Array.from({ length: 30 }, () => pki.issuer.issueFromCsr(admin, plain, pem)),
+          pki.issuer.issueFromCsr(admin, broken, pem),
+          ...Array.from({ length: 10 }, () => pki.issuer.issueFromCsr(admin, plain, pem)),
         ]);
         const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
         expect(ok).toHaveLength(40);
@@ -247,14 +242,18 @@ for (const engine of ['pglite', 'postgres'] as const) {
 
       it('refuses a bad CSR signature and a key the policy forbids', async () => {
         const pem = csr(['-newkey', 'rsa:2048']);
-        await expect(svc.issueFromCsr(admin, target, pem)).rejects.toThrow(/requires a ECCP256 key/);
+        await expect(pki.issuer.issueFromCsr(admin, target, pem)).rejects.toThrow(/requires a ECCP256 key/);
         const der = Buffer.from(
           csr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']).replace(/-----[^-]+-----|\s/g, ''),
           'base64',
         );
         der[der.length - 2] = der[der.length - 2]! ^ 0xff;
-        await expect(svc.issueFromCsr(admin, target, der)).rejects.toThrow(/signature does not verify/);
-        await expect(svc.issueFromCsr(admin, target, der.subarray(0, 40))).rejects.toThrow(/well-formed/);
+        await expect(pki.issuer.issueFromCsr(admin, target, der)).rejects.toThrow(
+          /signature does not verify/,
+        );
+        await expect(pki.issuer.issueFromCsr(admin, target, der.subarray(0, 40))).rejects.toThrow(
+          /well-formed/,
+        );
       });
 
       it('issues for a card-generated key with a signed challenge, and refuses a wrong proof', async () => {
@@ -266,18 +265,18 @@ for (const engine of ['pglite', 'postgres'] as const) {
           credentialId: null,
           profile: { ...target.profile, certificateProfile: 'card_authentication', slot: '9e' },
         };
-        const c = await svc.issueForPublicKey(admin, t2, spki, {
+        const c = await pki.issuer.issueForPublicKey(admin, t2, spki, {
           challenge,
           signature: sign('sha256', challenge, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
         });
-        expect((await svc.get(c.id)).extendedKeyUsage).toEqual(['pivCardAuth']);
+        expect((await pki.certificates.get(c.id)).extendedKeyUsage).toEqual(['pivCardAuth']);
         await expect(
-          svc.issueForPublicKey(admin, t2, spki, {
+          pki.issuer.issueForPublicKey(admin, t2, spki, {
             challenge,
             signature: sign('sha256', Buffer.from('other'), privateKey),
           }),
         ).rejects.toThrow(/Proof of possession failed/);
-        await expect(svc.issueForPublicKey(admin, t2, spki, () => false)).rejects.toThrow(
+        await expect(pki.issuer.issueForPublicKey(admin, t2, spki, () => false)).rejects.toThrow(
           /Proof of possession/,
         );
       });
@@ -295,14 +294,11 @@ for (const engine of ['pglite', 'postgres'] as const) {
             archiveKey: true,
           },
         };
-        const { certificate, privateKeyPkcs8 } = await svc.issueWithArchivedKey(admin, km);
+        const { certificate, privateKeyPkcs8 } = await pki.issuer.issueWithArchivedKey(admin, km);
         await expect(
-          svc.issueWithArchivedKey(admin, { ...km, profile: { ...km.profile, archiveKey: false } }),
+          pki.issuer.issueWithArchivedKey(admin, { ...km, profile: { ...km.profile, archiveKey: false } }),
         ).rejects.toThrow(/does not archive/);
-        await expect(svc.recoverKey(helpdesk, certificate.id, { format: 'pkcs12' })).rejects.toThrow(
-          /key.recover/,
-        );
-        const rec = await svc.recoverKey(admin, certificate.id, {
+        const rec = await pki.keyRecovery.recover(admin, certificate.id, {
           format: 'pkcs12',
           reason: 'decrypt old mail',
         });
@@ -312,7 +308,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
         const out = ssl.runOk(['pkcs12', '-in', 'rec.p12', '-passin', `pass:${rec.password}`, '-nodes']);
         expect(out).toContain('BEGIN PRIVATE KEY');
         expect(out.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
-        const p8 = await svc.recoverKey(admin, certificate.id, {
+        const p8 = await pki.keyRecovery.recover(admin, certificate.id, {
           format: 'pkcs8',
           targetDeviceId: person.deviceId,
         });
@@ -330,12 +326,14 @@ for (const engine of ['pglite', 'postgres'] as const) {
         const kmText = ssl.runOk([
           'x509',
           '-in',
-          ssl.file('km.pem', await svc.pem(certificate.id)),
+          ssl.file('km.pem', await pki.certificates.pem(certificate.id)),
           '-noout',
           '-text',
         ]);
         expect(kmText).toContain('Key Encipherment');
-        expect(createPublicKey(await svc.pem(certificate.id)).asymmetricKeyDetails?.modulusLength).toBe(2048);
+        expect(
+          createPublicKey(await pki.certificates.pem(certificate.id)).asymmetricKeyDetails?.modulusLength,
+        ).toBe(2048);
       });
 
       it('imports an enterprise issuing CA from PEM and from PKCS#12; issues under it', async () => {
@@ -344,16 +342,16 @@ for (const engine of ['pglite', 'postgres'] as const) {
           externalUrl: 'http://pki.enterprise.test',
           now,
         });
-        await expect(svc.importCa(helpdesk, { certificateChainPem: '', privateKeyPem: '' })).rejects.toThrow(
-          /ca.manage/,
+        await expect(pki.cas.importCa(admin, { certificateChainPem: '', privateKeyPem: '' })).rejects.toThrow(
+          /private key PEM cannot be read/,
         );
         await expect(
-          svc.importCa(admin, {
+          pki.cas.importCa(admin, {
             certificateChainPem: toPem(ent.issuing.certificateDer),
             privateKeyPem: ent.rootKey.export({ type: 'pkcs8', format: 'pem' }) as string,
           }),
         ).rejects.toThrow(/belongs to the private key/);
-        const imported = await svc.importCa(admin, {
+        const imported = await pki.cas.importCa(admin, {
           certificateChainPem: toPem(ent.issuing.certificateDer) + toPem(ent.root.certificateDer),
           privateKeyPem: ent.issuingKey.export({ type: 'pkcs8', format: 'pem' }) as string,
         });
@@ -364,22 +362,22 @@ for (const engine of ['pglite', 'postgres'] as const) {
           keyAlgorithm: 'RSA2048',
         });
         expect(imported.crl?.number).toBe('1');
-        const cas = await svc.listCas();
+        const cas = await pki.cas.list();
         expect(cas.filter((c) => c.active).map((c) => c.id)).toEqual([imported.id]);
         const rsaTarget: IssueTarget = {
           ...target,
           credentialId: null,
           profile: { ...target.profile, certificateProfile: 'digital_signature', slot: '9c' },
         };
-        const c = await svc.issueFromCsr(
+        const c = await pki.issuer.issueFromCsr(
           admin,
           rsaTarget,
           csr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']),
         );
         expect(c.caId).toBe(imported.id);
         ssl.file('ent-root.pem', toPem(ent.root.certificateDer));
-        ssl.file('ent-chain.pem', await svc.caChainPem(imported.id));
-        const leaf = ssl.file('ent-leaf.pem', await svc.pem(c.id));
+        ssl.file('ent-chain.pem', await pki.cas.chainPem(imported.id));
+        const leaf = ssl.file('ent-leaf.pem', await pki.certificates.pem(c.id));
         expect(
           // At the service clock's time: earlier steps moved it ahead of the wall clock.
           ssl.run([
@@ -400,31 +398,31 @@ for (const engine of ['pglite', 'postgres'] as const) {
           password: 'pw',
         });
         await expect(
-          svc.importCa(admin, { pkcs12Base64: p12.toString('base64'), password: 'bad' }),
+          pki.cas.importCa(admin, { pkcs12Base64: p12.toString('base64'), password: 'bad' }),
         ).rejects.toThrow(/password is wrong/);
-        const again = await svc.importCa(admin, { pkcs12Base64: p12.toString('base64'), password: 'pw' });
+        const again = await pki.cas.importCa(admin, { pkcs12Base64: p12.toString('base64'), password: 'pw' });
         expect(again.active).toBe(true);
         // Certificates of the earlier CAs are still answered by OCSP (signed by their own CA).
         expect(await ocsp(ssl.path('leaf.pem'))).toMatch(/leaf.pem: revoked/);
       });
 
       it('answers garbage OCSP with malformedRequest and keeps CRL numbers increasing', async () => {
-        const r = AsnConvert.parse(await svc.ocspRespond(Buffer.from('nonsense')), OCSPResponse);
+        const r = AsnConvert.parse(await pki.ocsp.respond(Buffer.from('nonsense')), OCSPResponse);
         expect(r.responseStatus).toBe(OCSPResponseStatus.malformedRequest);
-        const before = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!.number;
+        const before = (await pki.cas.list()).find((c) => c.id === issuingId)!.crl!.number;
         now = new Date(now.getTime() + 13 * 3600e3); // past half of the 24 h validity
-        expect(await svc.refreshCrls()).toContain(issuingId);
-        expect(await svc.refreshCrls()).toEqual([]);
-        const after = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!;
+        expect(await pki.crls.refreshDue()).toContain(issuingId);
+        expect(await pki.crls.refreshDue()).toEqual([]);
+        const after = (await pki.cas.list()).find((c) => c.id === issuingId)!.crl!;
         expect(Number(after.number)).toBe(Number(before) + 1);
         expect(new Date(after.nextUpdate).getTime() - new Date(after.thisUpdate).getTime()).toBe(24 * 3600e3);
         // A CRL left stale by a status change whose re-signing did not happen is re-signed on request.
         await t.db.query('UPDATE ca_crls SET stale = true WHERE ca_id = $1', [issuingId]);
-        await svc.currentCrl(issuingId);
-        const fresh = (await svc.listCas()).find((c) => c.id === issuingId)!.crl!;
+        await pki.crls.current(issuingId);
+        const fresh = (await pki.cas.list()).find((c) => c.id === issuingId)!.crl!;
         expect(Number(fresh.number)).toBe(Number(after.number) + 1);
-        await svc.currentCrl(issuingId);
-        expect((await svc.listCas()).find((c) => c.id === issuingId)!.crl!.number).toBe(fresh.number);
+        await pki.crls.current(issuingId);
+        expect((await pki.cas.list()).find((c) => c.id === issuingId)!.crl!.number).toBe(fresh.number);
       });
     },
   );

@@ -1,6 +1,6 @@
 // Decoded fields of a certificate for the API's CertificateDetail (what an operator reads on the
 // certificate page), through @peculiar/x509's parsed view.
-import { x509 } from '../pki/x509-lib.js';
+import { x509 } from './x509-lib.js';
 
 export interface CertificateDecoded {
   issuer: string;

@@ -1,0 +1,54 @@
+// The CA's settings as the server configures them, checked once at start-up, with their defaults.
+// Each use case takes only the fields it needs.
+import { parseKeyAlgorithm, type KeyAlgorithm } from '../../pki/algorithms.js';
+import { DEFAULT_SUBJECT_TEMPLATE, type SubjectAttributeTemplate } from '../../pki/subject.js';
+
+export interface PkiConfig {
+  /**
+   * Base URL of this server as relying parties reach it: CRL DP, AIA and OCSP URLs derive from it.
+   * Read when a CA is first used for signing (the object is kept, not copied), so a server that
+   * learns its port after listening can still set it before issuing.
+   */
+  externalUrl: string;
+  /** nextUpdate of each CRL = thisUpdate + this; a CRL is re-signed once half of it has passed. */
+  crlValidityHours: number;
+  /** Key algorithm for a newly created root and issuing CA: ECCP256 / ECDSA-P256, ECCP384 / ECDSA-P384, RSA2048 … RSA4096. */
+  caAlgorithm: KeyAlgorithm | string;
+  /** Organisation (O=) in the CA names. */
+  organization?: string;
+  /** Subject template for issued certificates (default CN=${displayName}, UID=${username}). */
+  subjectTemplate?: readonly SubjectAttributeTemplate[];
+  /** nextUpdate of OCSP answers, in seconds (default 3600). */
+  ocspValiditySeconds?: number;
+  /** certificatePolicies OIDs asserted in issued certificates (default none). */
+  certificatePolicies?: readonly string[];
+}
+
+export interface PkiSettings {
+  /** The configured external URL without a trailing slash, read at each call. */
+  externalUrl(): string;
+  crlValidityHours: number;
+  caAlgorithm: KeyAlgorithm;
+  organization: string;
+  subjectTemplate: readonly SubjectAttributeTemplate[];
+  ocspValiditySeconds: number;
+  certificatePolicies: readonly string[];
+}
+
+export function pkiSettings(c: PkiConfig): PkiSettings {
+  const caAlgorithm = parseKeyAlgorithm(c.caAlgorithm);
+  if (!caAlgorithm)
+    throw new Error(
+      `pki.caAlgorithm "${c.caAlgorithm}" is not one of ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072, RSA-4096`,
+    );
+  if (!(c.crlValidityHours > 0)) throw new Error('pki.crlValidityHours must be positive');
+  return {
+    externalUrl: () => c.externalUrl.replace(/\/+$/, ''),
+    crlValidityHours: c.crlValidityHours,
+    caAlgorithm,
+    organization: c.organization ?? 'Tessera',
+    subjectTemplate: c.subjectTemplate ?? DEFAULT_SUBJECT_TEMPLATE,
+    ocspValiditySeconds: c.ocspValiditySeconds ?? 3600,
+    certificatePolicies: c.certificatePolicies ?? [],
+  };
+}

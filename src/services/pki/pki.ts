@@ -1,0 +1,69 @@
+// The certificate authority's use cases, wired together once: each module has one job and names
+// what it uses; this is the only place that knows how they fit. The runtime, the tests and the
+// benchmark build the CA through here.
+import type { MasterKey } from '../../secrets/master-key.js';
+import { CertificateWriter } from '../../store/certificate-writer.js';
+import type { Db } from '../../store/db.js';
+import type { Clock } from '../context.js';
+import { CaAdmin } from './ca-admin.js';
+import { SoftCaKeys, type CaKeyStore } from './ca-keys.js';
+import { CaRegistry } from './ca-registry.js';
+import { CertificateIssuer } from './certificate-issuer.js';
+import { CertificateQueries } from './certificate-queries.js';
+import { CrlPublisher } from './crl-publisher.js';
+import { masterKeyArchive } from './key-archive.js';
+import { KeyRecovery } from './key-recovery.js';
+import { OcspResponder } from './ocsp-responder.js';
+import { pkiSettings, type PkiConfig } from './pki-config.js';
+import { Revocation } from './revocation.js';
+
+export interface Pki {
+  /** The hierarchy: create, import, list; CA certificates and chains. */
+  cas: CaAdmin;
+  /** Issue from a CSR, for a card's public key, or with an archived key. */
+  issuer: CertificateIssuer;
+  /** Suspend, reinstate, revoke. */
+  revocation: Revocation;
+  /** Each CA's CRL, and the timer that keeps it fresh. */
+  crls: CrlPublisher;
+  ocsp: OcspResponder;
+  keyRecovery: KeyRecovery;
+  /** Search, read, download issued certificates. */
+  certificates: CertificateQueries;
+}
+
+export interface PkiDeps {
+  db: Db;
+  /** Encrypts soft CA keys and archived keys at rest. */
+  masterKey: MasterKey;
+  clock: Clock;
+  config: PkiConfig;
+  /** Where CA keys live; default: soft keys sealed by the master key. */
+  caKeys?: CaKeyStore;
+}
+
+export function createPki(deps: PkiDeps): Pki {
+  const { db, clock } = deps;
+  const settings = pkiSettings(deps.config);
+  const keys = deps.caKeys ?? new SoftCaKeys(deps.masterKey);
+  const archive = masterKeyArchive(deps.masterKey);
+  const registry = new CaRegistry({ db, keys, externalUrl: settings.externalUrl });
+  const crls = new CrlPublisher({ db, cas: registry, clock, validityHours: settings.crlValidityHours });
+  const cas = new CaAdmin({ db, clock, keys, registry, crls, settings });
+  return {
+    cas,
+    issuer: new CertificateIssuer({
+      cas: registry,
+      store: new CertificateWriter(db),
+      archive,
+      clock,
+      subjectTemplate: settings.subjectTemplate,
+      certificatePolicies: settings.certificatePolicies,
+    }),
+    revocation: new Revocation({ db, clock, crls }),
+    crls,
+    ocsp: new OcspResponder({ db, cas: registry, clock, validitySeconds: settings.ocspValiditySeconds }),
+    keyRecovery: new KeyRecovery({ db, clock, archive, chains: cas }),
+    certificates: new CertificateQueries({ db }),
+  };
+}

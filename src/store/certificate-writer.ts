@@ -1,0 +1,82 @@
+// Group commit for issued certificates. Certificates signed while a write is in flight queue up
+// and go to the database together — one transaction, one multi-row INSERT, one lock of the audit
+// chain — so the issuance rate is not bound by one commit (and its fsync) per certificate. Each
+// certificate still commits together with its own audit event, its credential link and its
+// archived key. If a group fails, its members are retried one by one, so one bad row never takes
+// the others down (docs/decisions/0010).
+import { appendAuditEvents, type AuditInput } from './audit-repo.js';
+import { archiveKey, insertCertificates, type NewCertificate } from './certificate-repo.js';
+import { setCredentialCertificate } from './credentials-repo.js';
+import type { Db } from './db.js';
+
+export interface CertificateWrite {
+  certificate: NewCertificate;
+  /** The subject's private key, already encrypted, when the profile archives keys. */
+  archivedKey: Buffer | null;
+  audit: AuditInput;
+  at: Date;
+}
+
+interface Pending extends CertificateWrite {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** Most certificates written in one transaction (14 parameters each, well under PostgreSQL's 65,535). */
+const MAX_GROUP = 200;
+
+export class CertificateWriter {
+  readonly #db: Db;
+  readonly #queue: Pending[] = [];
+  #draining = false;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Resolves once the certificate and its audit event are committed; rejects with the database's error. */
+  write(w: CertificateWrite): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ ...w, resolve, reject });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length) {
+        const group = this.#queue.splice(0, MAX_GROUP);
+        try {
+          await this.#writeGroup(group);
+          for (const g of group) g.resolve();
+        } catch (err) {
+          if (group.length === 1) group[0]!.reject(err);
+          else
+            for (const g of group) await this.#writeGroup([g]).then(g.resolve, (e: unknown) => g.reject(e));
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #writeGroup(group: readonly Pending[]): Promise<void> {
+    return this.#db.transaction(async (tx) => {
+      await insertCertificates(
+        tx,
+        group.map((g) => g.certificate),
+        group[0]!.at,
+      );
+      for (const g of group) {
+        const c = g.certificate;
+        if (c.credentialId) await setCredentialCertificate(tx, c.credentialId, c.serial, g.at);
+        if (g.archivedKey) await archiveKey(tx, c.id, g.archivedKey);
+      }
+      await appendAuditEvents(
+        tx,
+        group.map((g) => g.audit),
+      );
+    });
+  }
+}
