@@ -20,17 +20,6 @@ interface Known {
  * list only shrinks. The issue is done when it is empty.
  */
 const BEING_FIXED: readonly Known[] = [
-  // The PKI split (certificate-service → use cases): OCSP answered through a service, not pki/ocsp.
-  { rule: 'layer', file: 'http/routes/pki.ts', target: 'pki/ocsp.ts' },
-  // The PKI split: the CRL lock and the advisory lock move into store/.
-  { rule: 'sql', file: 'services/certificate-service.ts', target: 'SELECT pg_advisory_xact_lock(734110)' },
-  {
-    rule: 'sql',
-    file: 'services/certificate-service.ts',
-    target: 'SELECT crl, this_update, next_update, stale FROM ca_crls WHERE ca_id = $1 FOR UPDATE',
-  },
-  // The PKI split: #require(actor, permission) repeats what the routes declare.
-  { rule: 'role-check', file: 'services/certificate-service.ts', target: 'can()' },
   // The issuance split: `action: issue` needs device.issue, and registering an unknown card
   // device.register; both belong in the use case, through holds(actor, …).
   { rule: 'role-check', file: 'http/routes/issuance.ts', target: 'can()' },
