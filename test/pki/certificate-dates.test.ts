@@ -1,17 +1,18 @@
-// CertificateService at the calendar's edges, judged by openssl: the 1st and the 9th of a month
+// The CA's use cases at the calendar's edges, judged by openssl: the 1st and the 9th of a month
 // (openssl pads one-digit days), 29 February 2028, and 31 December 23:59:59 UTC. At each, with the
 // service's clock there, the CA hierarchy is created, a certificate issued and suspended, and the
 // CRL re-signed half its validity later. Every expected date is worked out by hand below, not by
 // the service's own arithmetic; the process's time zone (CI: America/St_Johns) must not matter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MasterKey } from '../../src/secrets/master-key.js';
-import { CertificateService, type PkiActor } from '../../src/services/certificate-service.js';
+import type { Actor } from '../../src/services/context.js';
+import { createPki, type Pki } from '../../src/services/pki/pki.js';
 import { engines, openTestDb, type TestDb } from '../support/db.js';
 import { seedPerson } from '../support/seed.js';
 import { opensslReadCrl, parseCrlDer } from './crl-reading.js';
 import { OpensslDir, hasOpenssl, opensslValidity, toPem } from './openssl.js';
 
-const admin: PkiActor = { id: null, name: 'Ada Admin', roles: ['admin'] };
+const admin: Actor = { id: null, name: 'Ada Admin', roles: ['admin'] };
 
 interface Edge {
   label: string;
@@ -68,20 +69,20 @@ const d = (iso: string) => new Date(iso);
 const seconds = (t: Date) => String(Math.floor(t.getTime() / 1000));
 
 for (const engine of await engines()) {
-  describe.skipIf(!hasOpenssl)(`CertificateService at the calendar's edges on ${engine}`, () => {
+  describe.skipIf(!hasOpenssl)(`The CA at the calendar's edges on ${engine}`, () => {
     for (const edge of EDGES) {
       describe(`${edge.label} (${edge.now})`, () => {
         const ssl = new OpensslDir();
         let t: TestDb;
         let now: Date;
-        let svc: CertificateService;
+        let pki: Pki;
         let issuingId: string;
         let rootId: string;
 
         beforeAll(async () => {
           t = await openTestDb(engine);
           now = d(edge.now);
-          svc = new CertificateService({
+          pki = createPki({
             db: t.db,
             masterKey: MasterKey.generate(),
             clock: { now: () => now },
@@ -92,11 +93,11 @@ for (const engine of await engines()) {
               organization: 'Example Org',
             },
           });
-          issuingId = (await svc.ensureHierarchy()).issuingCaId;
-          rootId = (await svc.listCas()).find((c) => c.kind === 'root')!.id;
-          ssl.file('root.pem', toPem(await svc.caCertificate(rootId)));
-          ssl.file('issuing.pem', toPem(await svc.caCertificate(issuingId)));
-          ssl.file('chain.pem', await svc.caChainPem(issuingId));
+          issuingId = (await pki.cas.ensureHierarchy()).issuingCaId;
+          rootId = (await pki.cas.list()).find((c) => c.kind === 'root')!.id;
+          ssl.file('root.pem', toPem(await pki.cas.certificateDer(rootId)));
+          ssl.file('issuing.pem', toPem(await pki.cas.certificateDer(issuingId)));
+          ssl.file('chain.pem', await pki.cas.chainPem(issuingId));
         }, 120_000);
         afterAll(async () => {
           ssl.dispose();
@@ -131,7 +132,7 @@ for (const engine of await engines()) {
             '-out',
             'r.csr',
           ]);
-          const cert = await svc.issueFromCsr(
+          const cert = await pki.issuer.issueFromCsr(
             admin,
             {
               user: {
@@ -158,7 +159,7 @@ for (const engine of await engines()) {
             notBefore: d(edge.now).toISOString(),
             notAfter: d(edge.leafNotAfter).toISOString(),
           });
-          const leaf = ssl.file('leaf.pem', await svc.pem(cert.id));
+          const leaf = ssl.file('leaf.pem', await pki.certificates.pem(cert.id));
           expect(opensslValidity(ssl, leaf)).toEqual({
             notBefore: d(edge.now),
             notAfter: d(edge.leafNotAfter),
@@ -182,8 +183,8 @@ for (const engine of await engines()) {
           expect(verifyAt(d(edge.leafNotAfter))).toMatch(/certificate has expired/);
 
           // Suspended at the edge: the CRL lists it on hold, dated by the clock, valid for a day.
-          await svc.suspend(admin, cert.id);
-          const der = await svc.currentCrl(issuingId);
+          await pki.revocation.suspend(admin, cert.id);
+          const der = await pki.crls.current(issuingId);
           ssl.file('issuing.crl', der);
           const { verified, text: _text, ...crl } = opensslReadCrl(ssl, 'issuing.crl', 'chain.pem');
           expect(verified).toBe(true);
@@ -197,7 +198,7 @@ for (const engine of await engines()) {
           });
           // openssl's own CRL check at that moment: the leaf is revoked.
           ssl.file('issuing.crl.pem', toPem(der, 'X509 CRL'));
-          ssl.file('root.crl.pem', toPem(await svc.currentCrl(rootId), 'X509 CRL'));
+          ssl.file('root.crl.pem', toPem(await pki.crls.current(rootId), 'X509 CRL'));
           const checked = ssl.run([
             'verify',
             '-attime',
@@ -219,10 +220,10 @@ for (const engine of await engines()) {
         it('re-signs the CRLs once half their validity has passed, dated by the clock', async () => {
           const halfDay = 12 * 3_600_000;
           now = new Date(d(edge.now).getTime() + halfDay - 1);
-          expect(await svc.refreshCrls()).toEqual([]);
+          expect(await pki.crls.refreshDue()).toEqual([]);
           now = new Date(d(edge.now).getTime() + halfDay);
-          expect(await svc.refreshCrls()).toEqual([rootId, issuingId].sort());
-          const crl = parseCrlDer(await svc.currentCrl(issuingId));
+          expect(await pki.crls.refreshDue()).toEqual([rootId, issuingId].sort());
+          const crl = parseCrlDer(await pki.crls.current(issuingId));
           expect(crl.thisUpdate).toEqual(now);
           expect(crl.nextUpdate).toEqual(new Date(d(edge.crlNextUpdate).getTime() + halfDay));
           expect(crl.entries.map((e) => e.revokedAt)).toEqual([d(edge.now)]);

@@ -16,7 +16,7 @@ import { MasterKey } from '../../src/secrets/master-key.js';
 import type { Actor } from '../../src/services/context.js';
 import type { CaKeyStore, StoredCaKey } from '../../src/services/pki/ca-keys.js';
 import { createPki, type Pki } from '../../src/services/pki/pki.js';
-import { openTestDb, type TestDb } from './db.js';
+import { openTestDb, type TestDb } from '../support/db.js';
 import { testHierarchy } from './fixtures.js';
 import { opensslReadCrl } from './crl-reading.js';
 import { OpensslDir, hasOpenssl } from './openssl.js';
@@ -99,7 +99,7 @@ describe.skipIf(!hasOpenssl)('a CA whose keys live outside the database', () => 
   }, 60_000);
   afterAll(async () => {
     ssl.dispose();
-    await t?.dispose();
+    await t?.drop();
   });
 
   it('keeps only the key labels in the database', async () => {
