@@ -4,12 +4,12 @@
 // CRL re-signed half its validity later. Every expected date is worked out by hand below, not by
 // the service's own arithmetic; the process's time zone (CI: America/St_Johns) must not matter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MasterKey } from '../../src/secrets/master-key.js';
 import type { Actor } from '../../src/services/context.js';
-import { createPki, type Pki } from '../../src/services/pki/pki.js';
+import type { Pki } from '../../src/services/pki/pki.js';
 import { engines, openTestDb, type TestDb } from '../support/db.js';
 import { seedPerson } from '../support/seed.js';
 import { opensslReadCrl, parseCrlDer } from './crl-reading.js';
+import { pivAuthenticationTarget, testPki } from './fixtures.js';
 import { OpensslDir, hasOpenssl, opensslValidity, toPem } from './openssl.js';
 
 const admin: Actor = { id: null, name: 'Ada Admin', roles: ['admin'] };
@@ -82,17 +82,7 @@ for (const engine of await engines()) {
         beforeAll(async () => {
           t = await openTestDb(engine);
           now = d(edge.now);
-          pki = createPki({
-            db: t.db,
-            masterKey: MasterKey.generate(),
-            clock: { now: () => now },
-            config: {
-              externalUrl: 'http://127.0.0.1:9/',
-              crlValidityHours: 24,
-              caAlgorithm: 'ECCP256',
-              organization: 'Example Org',
-            },
-          });
+          pki = testPki(t.db, { now: () => now });
           issuingId = (await pki.cas.ensureHierarchy()).issuingCaId;
           rootId = (await pki.cas.list()).find((c) => c.kind === 'root')!.id;
           ssl.file('root.pem', toPem(await pki.cas.certificateDer(rootId)));
@@ -117,44 +107,7 @@ for (const engine of await engines()) {
 
         it('issues for 365 days: valid from the clock, to the second, until notAfter', async () => {
           const person = await seedPerson(t.db);
-          ssl.runOk([
-            'req',
-            '-new',
-            '-newkey',
-            'ec',
-            '-pkeyopt',
-            'ec_paramgen_curve:P-256',
-            '-nodes',
-            '-keyout',
-            'k.pem',
-            '-subj',
-            '/CN=ignored',
-            '-out',
-            'r.csr',
-          ]);
-          const cert = await pki.issuer.issueFromCsr(
-            admin,
-            {
-              user: {
-                id: person.userId,
-                username: 'alice',
-                displayName: 'Alice Ångström',
-                email: 'alice@example.test',
-                upn: null,
-                properties: {},
-              },
-              profile: {
-                name: 'PIV Authentication',
-                certificateProfile: 'piv_authentication',
-                keyAlgorithm: 'ECCP256',
-                validityDays: 365,
-                slot: '9a',
-              },
-              deviceId: person.deviceId,
-              credentialId: person.credentialId,
-            },
-            ssl.runOk(['req', '-in', 'r.csr']),
-          );
+          const cert = await pki.issuer.issueFromCsr(admin, pivAuthenticationTarget(person), ssl.csr('r'));
           expect(cert).toMatchObject({
             notBefore: d(edge.now).toISOString(),
             notAfter: d(edge.leafNotAfter).toISOString(),

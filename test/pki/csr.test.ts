@@ -9,21 +9,7 @@ import { ValidationError } from '../../src/domain/errors.js';
 describe.skipIf(!hasOpenssl)('parseCsr', () => {
   const ssl = new OpensslDir();
   afterAll(() => ssl.dispose());
-  const csr = (name: string, keyArgs: string[]) => {
-    ssl.runOk([
-      'req',
-      '-new',
-      ...keyArgs,
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-subj',
-      '/CN=Someone',
-      '-out',
-      `${name}.csr`,
-    ]);
-    return ssl.runOk(['req', '-in', `${name}.csr`]);
-  };
+  const csr = (name: string, keyArgs: readonly string[]) => ssl.csr(name, keyArgs, '/CN=Someone');
 
   it.each([
     ['p256', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'ECCP256'],

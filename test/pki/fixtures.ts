@@ -8,6 +8,12 @@ import { webCryptoKey } from '../../src/pki/leaf.js';
 import { SoftSigner } from '../../src/pki/signer.js';
 import type { SigningCa } from '../../src/pki/signing-ca.js';
 import type { SubjectPerson } from '../../src/pki/subject.js';
+import { MasterKey } from '../../src/secrets/master-key.js';
+import type { Clock } from '../../src/services/context.js';
+import type { IssueTarget } from '../../src/services/pki/certificate-issuer.js';
+import type { PkiConfig } from '../../src/services/pki/pki-config.js';
+import { createPki, type Pki, type PkiDeps } from '../../src/services/pki/pki.js';
+import type { Db } from '../../src/store/db.js';
 
 export const EXTERNAL_URL = 'https://cms.example.test';
 
@@ -34,6 +40,58 @@ export async function testHierarchy(
     now: o.now ?? new Date(),
   });
   return { root, issuing, rootKey, issuingKey, issuingWebKey: () => webCryptoKey(issuingKey, algorithm) };
+}
+
+/**
+ * The CA's use cases as the PKI tests run them: a P-256 hierarchy for "Example Org", CRLs valid
+ * 24 hours, URLs on a port nothing listens on, the given clock.
+ */
+export function testPki(
+  db: Db,
+  clock: Clock,
+  o: Partial<Pick<PkiDeps, 'caKeys'>> & Partial<PkiConfig> = {},
+): Pki {
+  const { caKeys, ...config } = o;
+  return createPki({
+    db,
+    masterKey: MasterKey.generate(),
+    clock,
+    config: {
+      externalUrl: 'http://127.0.0.1:9/',
+      crlValidityHours: 24,
+      caAlgorithm: 'ECCP256',
+      organization: 'Example Org',
+      ...config,
+    },
+    ...(caKeys ? { caKeys } : {}),
+  });
+}
+
+/** Alice's PIV Authentication certificate (P-256, 365 days) for a seeded person's device. */
+export function pivAuthenticationTarget(p: {
+  userId: string;
+  deviceId: string;
+  credentialId: string;
+}): IssueTarget {
+  return {
+    user: {
+      id: p.userId,
+      username: 'alice',
+      displayName: 'Alice Ångström',
+      email: 'alice@example.test',
+      upn: null,
+      properties: {},
+    },
+    profile: {
+      name: 'PIV Authentication',
+      certificateProfile: 'piv_authentication',
+      keyAlgorithm: 'ECCP256',
+      validityDays: 365,
+      slot: '9a',
+    },
+    deviceId: p.deviceId,
+    credentialId: p.credentialId,
+  };
 }
 
 export const alice: SubjectPerson = {

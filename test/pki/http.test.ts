@@ -16,7 +16,7 @@ import type { Pki } from '../../src/services/pki/pki.js';
 import { ApiClient } from '../support/server.js';
 import { seedPerson } from '../support/seed.js';
 import { testHierarchy } from './fixtures.js';
-import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
+import { NEW_P256_KEY, OpensslDir, hasOpenssl, toPem } from './openssl.js';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 
@@ -101,25 +101,10 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
     return { type: r.headers.get('content-type'), body: Buffer.from(await r.arrayBuffer()) };
   };
   const issue = async (name: string) => {
-    ssl.runOk([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-subj',
-      '/CN=x',
-      '-out',
-      `${name}.csr`,
-    ]);
     const c = await pki.issuer.issueFromCsr(
       { id: null, name: 'test', roles: ['admin'] },
       target,
-      ssl.runOk(['req', '-in', `${name}.csr`]),
+      ssl.csr(name, NEW_P256_KEY, '/CN=x'),
     );
     const pem = await admin.call('GET', `/api/certificates/${c.id}/pem`);
     expect(pem.headers.get('content-type')).toMatch(/^text\/plain/);

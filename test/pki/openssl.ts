@@ -9,6 +9,9 @@ if (!hasOpenssl) console.warn('SKIPPING openssl-judged PKI tests: the openssl co
 
 export { toPem } from '../../src/pki/pem.js';
 
+/** openssl req arguments for a new P-256 key. */
+export const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] as const;
+
 export class OpensslDir {
   readonly dir = mkdtempSync(join(tmpdir(), 'tessera-pki-'));
   file(name: string, data: string | Uint8Array): string {
@@ -37,6 +40,22 @@ export class OpensslDir {
         },
       );
     });
+  }
+  /** A PKCS#10 request (PEM) for a new key made with `keyArgs`; the key is left in `${name}.key`. */
+  csr(name: string, keyArgs: readonly string[] = NEW_P256_KEY, subject = '/CN=ignored'): string {
+    this.runOk([
+      'req',
+      '-new',
+      ...keyArgs,
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-subj',
+      subject,
+      '-out',
+      `${name}.csr`,
+    ]);
+    return this.runOk(['req', '-in', `${name}.csr`]);
   }
   /** A DER OCSP request (with a nonce) for `leaf` issued by `issuer` (files in this directory). */
   ocspRequest(issuer: string, leaf: string): Buffer {

@@ -12,12 +12,11 @@ import {
 } from '../../src/pki/algorithms.js';
 import { SoftSigner, type Signer } from '../../src/pki/signer.js';
 import { signingCa } from '../../src/pki/signing-ca.js';
-import { MasterKey } from '../../src/secrets/master-key.js';
 import type { Actor } from '../../src/services/context.js';
 import type { CaKeyStore, StoredCaKey } from '../../src/services/pki/ca-keys.js';
-import { createPki, type Pki } from '../../src/services/pki/pki.js';
+import type { Pki } from '../../src/services/pki/pki.js';
 import { openTestDb, type TestDb } from '../support/db.js';
-import { testHierarchy } from './fixtures.js';
+import { testHierarchy, testPki } from './fixtures.js';
 import { opensslReadCrl } from './crl-reading.js';
 import { OpensslDir, hasOpenssl } from './openssl.js';
 
@@ -85,13 +84,7 @@ describe.skipIf(!hasOpenssl)('a CA whose keys live outside the database', () => 
 
   beforeAll(async () => {
     t = await openTestDb('pglite');
-    pki = createPki({
-      db: t.db,
-      masterKey: MasterKey.generate(),
-      clock: { now: () => new Date() },
-      config: { externalUrl: 'http://127.0.0.1:9', crlValidityHours: 24, caAlgorithm: 'ECDSA-P384' },
-      caKeys: token,
-    });
+    pki = testPki(t.db, { now: () => new Date() }, { caAlgorithm: 'ECDSA-P384', caKeys: token });
     issuingId = (await pki.cas.ensureHierarchy()).issuingCaId;
     const root = (await pki.cas.list()).find((c) => c.kind === 'root')!;
     ssl.file('root.pem', await pki.cas.certificatePem(root.id));
@@ -114,8 +107,6 @@ describe.skipIf(!hasOpenssl)('a CA whose keys live outside the database', () => 
   });
 
   it('issues, revokes, publishes the CRL and answers OCSP through the token’s signers', async () => {
-    const req = ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-    ssl.runOk([...req, '-keyout', 'k.pem', '-subj', '/CN=x', '-out', 'r.csr']);
     const before = token.signatures.get(`token:${issuingId}`) ?? 0;
     const cert = await pki.issuer.issueFromCsr(
       admin,
@@ -123,7 +114,7 @@ describe.skipIf(!hasOpenssl)('a CA whose keys live outside the database', () => 
         user: { id: null, username: 'alice', displayName: 'Alice', email: null, upn: null, properties: {} },
         profile: { certificateProfile: 'piv_authentication', keyAlgorithm: 'ECCP256', validityDays: 30 },
       },
-      ssl.runOk(['req', '-in', 'r.csr']),
+      ssl.csr('r'),
     );
     ssl.file('leaf.pem', await pki.certificates.pem(cert.id));
     expect(ssl.run(['verify', '-CAfile', 'root.pem', '-untrusted', 'issuing.pem', 'leaf.pem']).out).toContain(

@@ -6,16 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
-import { MasterKey } from '../../src/secrets/master-key.js';
 import type { Actor } from '../../src/services/context.js';
 import type { IssueTarget } from '../../src/services/pki/certificate-issuer.js';
-import { createPki, type Pki } from '../../src/services/pki/pki.js';
+import type { Pki } from '../../src/services/pki/pki.js';
 import { verifyAudit } from '../../src/store/audit-repo.js';
 import { engines, openTestDb, type TestDb } from '../support/db.js';
 import { seedPerson } from '../support/seed.js';
 import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
 import { opensslReadCrl, parseCrlDer, toSecond } from './crl-reading.js';
-import { testHierarchy } from './fixtures.js';
+import { pivAuthenticationTarget, testHierarchy, testPki } from './fixtures.js';
 import { exportPkcs12 } from '../../src/pki/pkcs12.js';
 import { randomUUID } from 'node:crypto';
 
@@ -37,41 +36,13 @@ for (const engine of ['pglite', 'postgres'] as const) {
 
       beforeAll(async () => {
         t = await openTestDb(engine);
-        pki = createPki({
-          db: t.db,
-          masterKey: MasterKey.generate(),
-          clock: { now: () => now },
-          config: {
-            externalUrl: 'http://127.0.0.1:9/',
-            crlValidityHours: 24,
-            caAlgorithm: 'ECCP256',
-            organization: 'Example Org',
-          },
-        });
+        pki = testPki(t.db, { now: () => now });
         const first = await pki.cas.ensureHierarchy();
         expect(first.created).toBe(true);
         issuingId = first.issuingCaId;
         expect(await pki.cas.ensureHierarchy()).toEqual({ issuingCaId: issuingId, created: false });
         person = await seedPerson(t.db);
-        target = {
-          user: {
-            id: person.userId,
-            username: 'alice',
-            displayName: 'Alice Ångström',
-            email: 'alice@example.test',
-            upn: null,
-            properties: {},
-          },
-          profile: {
-            name: 'PIV Authentication',
-            certificateProfile: 'piv_authentication',
-            keyAlgorithm: 'ECCP256',
-            validityDays: 365,
-            slot: '9a',
-          },
-          deviceId: person.deviceId,
-          credentialId: person.credentialId,
-        };
+        target = pivAuthenticationTarget(person);
         ssl.file('chain.pem', await pki.cas.chainPem(issuingId));
         const cas = await pki.cas.list();
         const root = cas.find((c) => c.kind === 'root')!;
@@ -83,21 +54,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
         await t?.drop();
       });
 
-      const csr = (alg: string[]) => {
-        ssl.runOk([
-          'req',
-          '-new',
-          ...alg,
-          '-nodes',
-          '-keyout',
-          'k.pem',
-          '-subj',
-          '/CN=ignored',
-          '-out',
-          'r.csr',
-        ]);
-        return ssl.runOk(['req', '-in', 'r.csr']);
-      };
+      const csr = (keyArgs: readonly string[]) => ssl.csr('r', keyArgs);
       /** The current CRL as openssl reads it, checked against the DER parse: both must agree. */
       const currentCrl = async () => {
         const der = await pki.crls.current(issuingId);
