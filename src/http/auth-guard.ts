@@ -36,6 +36,17 @@ declare module 'fastify' {
   interface FastifyRequest {
     auth: ResolvedSession | null;
   }
+  interface FastifyInstance {
+    /** Every route as the guard saw it declared, in registration order (tests walk all routes). */
+    declaredRoutes: readonly DeclaredRoute[];
+  }
+}
+
+export interface DeclaredRoute {
+  method: string;
+  /** Fastify's pattern, e.g. `/api/users/:id`. */
+  url: string;
+  access: Permission | 'authenticated' | 'public';
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -61,20 +72,28 @@ function safeEqual(a: string, b: string): boolean {
 
 export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
   app.decorateRequest('auth', null);
+  const declared: DeclaredRoute[] = [];
+  app.decorate('declaredRoutes', declared);
 
   app.addHook('onRoute', (route) => {
-    const cfg = (route.config ?? {}) as { permission?: string; public?: boolean };
+    const cfg = (route.config ?? {}) as { permission?: Permission | 'authenticated'; public?: boolean };
     const url = route.url;
+    const record = (access: DeclaredRoute['access']) => {
+      for (const method of [route.method].flat())
+        if (method !== 'HEAD') declared.push({ method, url, access });
+    };
     if (url.startsWith('/api/docs') || !url.startsWith('/api/')) {
       // Plugin routes (OpenAPI viewer, static files) and /pki, /healthz declare themselves public.
       if (!cfg.permission && cfg.public === undefined)
         route.config = { ...cfg, public: true } as typeof route.config;
+      record(cfg.permission ?? 'public');
       return;
     }
     if (!cfg.public && !cfg.permission)
       throw new Error(
         `Route ${String(route.method)} ${url} declares neither config.public nor config.permission`,
       );
+    record(cfg.public ? 'public' : cfg.permission!);
   });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {

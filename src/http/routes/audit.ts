@@ -26,7 +26,7 @@ export const auditRoutes =
     app.get(
       '/api/audit/verify',
       {
-        config: { permission: 'audit.read' },
+        config: { permission: 'audit.verify' },
         schema: {
           tags,
           summary: 'Check the hash chain of the whole audit log',
