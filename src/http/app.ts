@@ -13,6 +13,7 @@ import { VERSION } from '../config/version.js';
 import type { Runtime } from '../runtime.js';
 import { registerAuthGuard } from './auth-guard.js';
 import { errorBody, handleError } from './errors.js';
+import { DEFAULT_BODY_LIMIT, applyRequestLimits } from './request-limits.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import { validatorCompiler } from './validation.js';
 import { agentRoutes } from './routes/agents.js';
@@ -85,9 +86,10 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
     logger: opts.logger ?? false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    bodyLimit: 5 * 1024 * 1024,
+    bodyLimit: DEFAULT_BODY_LIMIT,
   });
   app.setValidatorCompiler(validatorCompiler);
+  applyRequestLimits(app);
 
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
   app.addHook('onSend', async (req, reply) => {

@@ -14,7 +14,14 @@ export const literalUnion = <T extends string>(values: readonly T[], opts: Recor
     opts,
   );
 
-export const Uuid = Type.String({ format: 'uuid', description: 'An identifier (UUID)' });
+export const Uuid = Type.String({ format: 'uuid', maxLength: 36, description: 'An identifier (UUID)' });
+
+/**
+ * Text of several lines (notes, PEM, CSV): besides what every string allows, it may hold tab, line
+ * feed and carriage return; other control characters are refused as everywhere (validation.ts).
+ */
+export const MultilineText = (opts: { minLength?: number; maxLength: number; description?: string }) =>
+  Type.String({ ...opts, 'x-multiline': true });
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 export type IdParams = Static<typeof IdParams>;
 

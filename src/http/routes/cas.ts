@@ -29,6 +29,7 @@ export const caRoutes =
       '/api/cas/import',
       {
         config: { permission: 'ca.manage' },
+        bodyLimit: 512 * 1024, // a PKCS#12 or a PEM chain with its key
         schema: {
           tags,
           summary: 'Import an issuing CA (chain + key as PEM, or PKCS#12); it becomes the active issuing CA',

@@ -43,6 +43,7 @@ export const deviceRoutes =
       '/api/devices/import',
       {
         config: { permission: 'device.register' },
+        bodyLimit: 5 * 1024 * 1024, // 4 MiB of CSV, escaped as a JSON string
         schema: {
           tags,
           summary: 'Register blank devices from CSV (header serial,type[,model][,notes]); reports each row',

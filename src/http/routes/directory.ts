@@ -36,6 +36,7 @@ export const directoryRoutes =
       '/api/directory',
       {
         config: { permission: 'directory.manage' },
+        bodyLimit: 256 * 1024, // CA certificates and up to 100 group mappings
         schema: {
           tags,
           summary: 'Change the directory settings (omit bindPassword to keep it, null to remove it)',

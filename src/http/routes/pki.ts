@@ -70,7 +70,11 @@ export const pkiRoutes =
 
     app.post(
       '/pki/ocsp',
-      { config: { public: true }, schema: { tags, summary: 'OCSP (RFC 6960), application/ocsp-request' } },
+      {
+        config: { public: true },
+        bodyLimit: OCSP_BODY_LIMIT,
+        schema: { tags, summary: 'OCSP (RFC 6960), application/ocsp-request' },
+      },
       async (req, reply) => {
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         return reply

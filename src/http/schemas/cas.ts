@@ -1,6 +1,6 @@
 // The CA hierarchy (GET /api/cas) and the import of an enterprise issuing CA.
 import { Type, type Static } from '@sinclair/typebox';
-import { Timestamp, literalUnion } from '../schemas.js';
+import { literalUnion, MultilineText, Timestamp } from '../schemas.js';
 
 export const CrlInfo = Type.Object({ number: Type.String(), thisUpdate: Timestamp, nextUpdate: Timestamp });
 export type CrlInfo = Static<typeof CrlInfo>;
@@ -28,14 +28,14 @@ export type CaList = Static<typeof CaList>;
 export const CaImport = Type.Union([
   Type.Object(
     {
-      certificateChainPem: Type.String({ minLength: 1, maxLength: 200_000 }),
-      privateKeyPem: Type.String({ minLength: 1, maxLength: 20_000 }),
+      certificateChainPem: MultilineText({ minLength: 1, maxLength: 200_000 }),
+      privateKeyPem: MultilineText({ minLength: 1, maxLength: 20_000 }),
     },
     { additionalProperties: false },
   ),
   Type.Object(
     {
-      pkcs12Base64: Type.String({ minLength: 1, maxLength: 300_000 }),
+      pkcs12Base64: MultilineText({ minLength: 1, maxLength: 300_000 }), // base64 tools wrap lines
       password: Type.String({ maxLength: 1024 }),
     },
     { additionalProperties: false },

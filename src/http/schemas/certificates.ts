@@ -2,7 +2,7 @@
 // recovery of an archived key.
 import { Type, type Static } from '@sinclair/typebox';
 import { CREDENTIAL_STATUSES, REVOCATION_REASONS } from '../../domain/credential.js';
-import { NullableTimestamp, Paging, Timestamp, literalUnion } from '../schemas.js';
+import { literalUnion, NullableTimestamp, Paging, Timestamp, Uuid } from '../schemas.js';
 
 const Status = literalUnion(CREDENTIAL_STATUSES);
 const NullableString = Type.Union([Type.String(), Type.Null()]);
@@ -44,8 +44,8 @@ export type CertificateDetail = Static<typeof CertificateDetail>;
 
 export const CertificateSearch = Type.Object(
   {
-    userId: Type.Optional(Type.String({ format: 'uuid' })),
-    deviceId: Type.Optional(Type.String({ format: 'uuid' })),
+    userId: Type.Optional(Uuid),
+    deviceId: Type.Optional(Uuid),
     status: Type.Optional(Status),
     serial: Type.Optional(Type.String({ maxLength: 64, pattern: '^[0-9A-Fa-f:]*$' })),
     q: Type.Optional(Type.String({ maxLength: 128 })),

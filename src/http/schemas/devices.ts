@@ -1,7 +1,7 @@
 // The device inventory: the search, registering one blank device, and the CSV import's report.
 import { Type, type Static } from '@sinclair/typebox';
 import { DEVICE_STATES, DEVICE_TYPES } from '../../domain/device.js';
-import { Paging, Uuid, literalUnion } from '../schemas.js';
+import { literalUnion, MultilineText, Paging, Uuid } from '../schemas.js';
 
 export const DeviceSearch = Type.Object(
   {
@@ -21,7 +21,7 @@ export const NewDevice = Type.Object(
     serial: Type.String({ minLength: 1, maxLength: 64 }),
     type: literalUnion(DEVICE_TYPES),
     model: Type.Optional(Type.String({ maxLength: 128 })),
-    notes: Type.Optional(Type.String({ maxLength: 1000 })),
+    notes: Type.Optional(MultilineText({ maxLength: 1000 })),
   },
   { additionalProperties: false },
 );
@@ -29,7 +29,7 @@ export type NewDevice = Static<typeof NewDevice>;
 
 /** The body of POST /api/devices/import. */
 export const ImportBody = Type.Object(
-  { csv: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024 }) },
+  { csv: MultilineText({ minLength: 1, maxLength: 4 * 1024 * 1024 }) },
   { additionalProperties: false },
 );
 export type ImportBody = Static<typeof ImportBody>;

@@ -1,7 +1,8 @@
 // The directory (LDAP) connection: its settings, with a write-only bind password, the connection
 // test and the sync report.
 import { Type, type Static } from '@sinclair/typebox';
-import { Role, literalUnion } from '../schemas.js';
+import { ROLES } from '../../domain/permissions.js';
+import { literalUnion, MultilineText, Role } from '../schemas.js';
 
 const Dn = Type.String({ maxLength: 1024 });
 const Attr = Type.String({ minLength: 1, maxLength: 64 });
@@ -12,7 +13,7 @@ const ConfigFields = {
   url: Type.String({ minLength: 8, maxLength: 512 }),
   startTls: Type.Boolean(),
   tlsVerify: Type.Boolean(),
-  caCertificatePem: Type.Union([Type.String({ maxLength: 65536 }), Type.Null()]),
+  caCertificatePem: Type.Union([MultilineText({ maxLength: 65536 }), Type.Null()]),
   bindDn: Dn,
   baseDn: Dn,
   userFilter: Filter,
@@ -36,7 +37,7 @@ const ConfigFields = {
     Type.Object(
       {
         group: Type.String({ minLength: 3, maxLength: 1024 }),
-        roles: Type.Array(Role, { minItems: 1, uniqueItems: true }),
+        roles: Type.Array(Role, { minItems: 1, maxItems: ROLES.length, uniqueItems: true }),
       },
       { additionalProperties: false },
     ),

@@ -4,7 +4,7 @@ import { CERTIFICATE_PROFILE_NAMES, PIV_SLOTS } from '../../domain/credential-pr
 import { DEVICE_TYPES } from '../../domain/device.js';
 import { CARD_KEY_ALGORITHMS } from '../../domain/key-algorithm.js';
 import { PIN_CHARSETS, PIN_LENGTH_MAX, PIN_RETRIES_MAX, PIN_RETRIES_MIN } from '../../domain/pin-policy.js';
-import { Timestamp, Uuid, literalUnion } from '../schemas.js';
+import { literalUnion, MultilineText, Timestamp, Uuid } from '../schemas.js';
 
 export const CredentialProfile = Type.Object(
   {
@@ -38,8 +38,12 @@ export type PinPolicy = Static<typeof PinPolicy>;
 export const PolicyInput = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
-    description: Type.String({ maxLength: 1000 }),
-    deviceTypes: Type.Array(literalUnion(DEVICE_TYPES), { minItems: 1, uniqueItems: true }),
+    description: MultilineText({ maxLength: 1000 }),
+    deviceTypes: Type.Array(literalUnion(DEVICE_TYPES), {
+      minItems: 1,
+      maxItems: DEVICE_TYPES.length,
+      uniqueItems: true,
+    }),
     credentialProfiles: Type.Array(CredentialProfile, { minItems: 1, maxItems: 4 }),
     pinPolicy: PinPolicy,
     pukRetries: Type.Integer({ minimum: 1, maximum: 15 }),

@@ -14,7 +14,11 @@ export const Settings = Type.Object(
     initialPinDisplayMode: literalUnion(INITIAL_PIN_DISPLAY_MODES),
     changePinDuringIssuance: Type.Boolean(),
     issuanceRetryForUser: Type.Boolean(),
-    portalAuthMethods: Type.Array(literalUnion(PORTAL_AUTH_METHODS), { minItems: 1, uniqueItems: true }),
+    portalAuthMethods: Type.Array(literalUnion(PORTAL_AUTH_METHODS), {
+      minItems: 1,
+      maxItems: PORTAL_AUTH_METHODS.length,
+      uniqueItems: true,
+    }),
     securityQuestionCount: Type.Integer({
       minimum: SECURITY_QUESTION_COUNT.min,
       maximum: SECURITY_QUESTION_COUNT.max,
