@@ -36,6 +36,52 @@ export interface OpenDbOptions {
   pgliteTemplate?: Blob;
 }
 
+/**
+ * A failed statement, as it may be logged and shown to an operator: PostgreSQL's error code, the
+ * names it points at (constraint, table, column) and the statement's text with its placeholders —
+ * never the parameters bound to them. Both drivers attach the parameters, the details ("Key
+ * (username)=(alice)") and sometimes the value itself to their errors, and a logged error once
+ * printed a directory's encrypted bind password that way.
+ */
+export class QueryError extends Error {
+  override readonly name = 'QueryError';
+  /** PostgreSQL's SQLSTATE, e.g. 23505 for a unique violation. */
+  readonly code: string | undefined;
+  readonly constraint: string | undefined;
+  readonly table: string | undefined;
+  readonly column: string | undefined;
+  /** The statement with its $n placeholders, whitespace collapsed, cut at 300 characters. */
+  readonly statement: string;
+
+  constructor(raw: unknown, sql: string) {
+    const e = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const text = (k: string) => (typeof e[k] === 'string' ? (e[k] as string) : undefined);
+    super(withoutValues(text('message') ?? String(raw)));
+    this.code = text('code');
+    this.constraint = text('constraint');
+    this.table = text('table');
+    this.column = text('column');
+    const flat = sql.replace(/\s+/g, ' ').trim();
+    this.statement = flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+  }
+}
+
+/**
+ * PostgreSQL quotes the offending value at the end of a message ('invalid input syntax for type
+ * uuid: "…"') and names the bytes it could not decode; identifiers it quotes mid-sentence stay.
+ */
+const withoutValues = (message: string) =>
+  message.replace(/: ".*"$/s, ': "[value]"').replace(/(0x[0-9a-f]{2}\s*)+$/i, '[bytes]');
+
+/** Runs one driver call; its failure becomes a QueryError. */
+async function guarded<T>(sql: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw new QueryError(err, sql);
+  }
+}
+
 export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
   if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.schema, opts.poolSize ?? 10);
   return openPglite(opts.dataDir, opts.pgliteTemplate);
@@ -47,11 +93,11 @@ async function openPglite(dataDir?: string, template?: Blob): Promise<Db> {
     template && !dataDir ? await PGlite.create({ loadDataDir: template }) : await PGlite.create(dataDir);
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const res = await q.query<T>(sql, params as unknown[]);
+      const res = await guarded(sql, () => q.query<T>(sql, params as unknown[]));
       return res.rows;
     },
     async exec(sql: string) {
-      await q.exec(sql);
+      await guarded(sql, () => q.exec(sql));
     },
   });
   const base = wrap(lite);
@@ -89,11 +135,11 @@ async function openPostgres(url: string, schema: string | undefined, max: number
   pool.on('error', () => undefined);
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const res = await c.query(sql, params as unknown[]);
+      const res = await guarded(sql, () => c.query(sql, params as unknown[]));
       return res.rows as T[];
     },
     async exec(sql: string) {
-      await c.query(sql);
+      await guarded(sql, () => c.query(sql));
     },
   });
   return {
@@ -102,9 +148,9 @@ async function openPostgres(url: string, schema: string | undefined, max: number
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
+        await guarded('BEGIN', () => client.query('BEGIN'));
         const out = await fn(wrap(client));
-        await client.query('COMMIT');
+        await guarded('COMMIT', () => client.query('COMMIT'));
         return out;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
