@@ -63,6 +63,7 @@ async function run(flags: ServeFlags, embedded: boolean): Promise<void> {
     const logLevel = process.env.LOG_LEVEL ?? (embedded ? 'warn' : 'info');
     app = await buildApp(rt, {
       logger: loggerOptions(logLevel),
+      sourceMaps: embedded, // `tessera start` only, for debugging the demo
     });
     stopBackground = await startBackground(rt, (err) => app?.log.error({ err }, 'background task failed'));
     await app.listen({ host: config.host, port: config.port });

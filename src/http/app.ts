@@ -14,7 +14,7 @@ import type { Runtime } from '../runtime.js';
 import { registerAuthGuard } from './auth-guard.js';
 import { errorBody, handleError } from './errors.js';
 import { DEFAULT_BODY_LIMIT, applyRequestLimits } from './request-limits.js';
-import { SECURITY_HEADERS } from './security-headers.js';
+import { API_CACHE_CONTROL, SECURITY_HEADERS, hstsFor } from './security-headers.js';
 import { validatorCompiler } from './validation.js';
 import { agentRoutes } from './routes/agents.js';
 import { auditRoutes } from './routes/audit.js';
@@ -79,6 +79,11 @@ export const loggerOptions = (level: string) => ({
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Serve the web app's source maps (`tessera start`, for debugging the demo). `tessera serve`
+   * does not: they hand anyone the app's whole source, comments included.
+   */
+  sourceMaps?: boolean;
 }
 
 export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -92,12 +97,15 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   applyRequestLimits(app);
 
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
+  const hsts = hstsFor(rt.config.externalUrl);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-correlation-id', req.id);
-    reply.header('x-content-type-options', SECURITY_HEADERS['x-content-type-options']);
-    reply.header('referrer-policy', SECURITY_HEADERS['referrer-policy']);
-    if (!reply.hasHeader('x-frame-options'))
-      reply.header('x-frame-options', SECURITY_HEADERS['x-frame-options']);
+    // A plugin's own policy (the OpenAPI viewer's CSP) is kept; everything else gets ours.
+    for (const [name, value] of Object.entries(SECURITY_HEADERS))
+      if (!reply.hasHeader(name)) reply.header(name, value);
+    if (hsts) reply.header('strict-transport-security', hsts);
+    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control'))
+      reply.header('cache-control', API_CACHE_CONTROL);
   });
 
   await app.register(cookie);
@@ -139,7 +147,13 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(downloadRoutes(rt));
 
   const webRoot = findWebRoot();
-  if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
+  if (webRoot)
+    await app.register(fastifyStatic, {
+      root: webRoot,
+      wildcard: false,
+      index: ['index.html'],
+      ...(opts.sourceMaps ? {} : { allowedPath: (path: string) => !path.endsWith('.map') }),
+    });
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '/';

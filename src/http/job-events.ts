@@ -27,7 +27,7 @@ export function streamJob(
   res.writeHead(200, {
     ...SECURITY_HEADERS, // hijack() skips the app's onSend hook, which sets these on other replies
     'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
+    'cache-control': 'no-store',
     connection: 'keep-alive',
     'x-correlation-id': String(req.id),
   });

@@ -140,7 +140,13 @@ export class UserService {
     return this.ctx.db.transaction(async (tx) => {
       const before = await getUser(tx, id, true);
       if (!before) throw new NotFoundError('user', id);
-      if (before.state === 'terminated') throw new ValidationError('A terminated user cannot be edited');
+      // A conflict, not bad input: the same edit was fine a moment ago, before someone terminated
+      // the person (the row lock above makes an edit racing a termination land here).
+      if (before.state === 'terminated')
+        throw new ConflictError(
+          `${before.username} has been terminated: a terminated person is kept for history and cannot be edited`,
+          { state: before.state },
+        );
       if (clean.roles && actor.id === id && before.roles.includes('admin') && !clean.roles.includes('admin'))
         throw new ValidationError('You cannot remove your own administrator role; ask another administrator');
       const at = this.ctx.clock.now();

@@ -127,6 +127,11 @@ export async function openBrowserPage(
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(String(err)));
+  // Whatever the server's Content-Security-Policy blocks (an inline script or style, a foreign
+  // origin) is a page error too: Chromium reports each refusal on the console.
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
+  });
   return { browser, context, page, shots: screenshotDir() };
 }
 
