@@ -46,7 +46,7 @@ export interface DeclaredRoute {
   method: string;
   /** Fastify's pattern, e.g. `/api/users/:id`. */
   url: string;
-  access: Permission | 'authenticated' | 'public';
+  access: Permission | 'authenticated' | PermissionBySession | 'public';
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -76,7 +76,10 @@ export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
   app.decorate('declaredRoutes', declared);
 
   app.addHook('onRoute', (route) => {
-    const cfg = (route.config ?? {}) as { permission?: Permission | 'authenticated'; public?: boolean };
+    const cfg = (route.config ?? {}) as {
+      permission?: Permission | 'authenticated' | PermissionBySession;
+      public?: boolean;
+    };
     const url = route.url;
     const record = (access: DeclaredRoute['access']) => {
       for (const method of [route.method].flat())
