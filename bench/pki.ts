@@ -216,11 +216,10 @@ export async function run(args: string[]): Promise<void> {
       notBefore: new Date(),
       notAfter: new Date(Date.now() + 365 * 864e5),
       subject: renderSubject(DEFAULT_SUBJECT_TEMPLATE, person),
-      subjectAltNames: subjectAltNamesFor(
-        'piv_authentication',
-        person,
-        '6f1c2d3e-4b5a-4c6d-8e7f-90a1b2c3d4e5',
-      ),
+      subjectAltNames: subjectAltNamesFor('piv_authentication', person, {
+        uuid: '6f1c2d3e-4b5a-4c6d-8e7f-90a1b2c3d4e5',
+        fascn: null,
+      }),
       spki: subjectKey,
       ecKey: alg === 'ECCP256',
     };

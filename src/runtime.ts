@@ -24,6 +24,8 @@ import { PolicyService } from './services/policy-service.js';
 import { SettingsService } from './services/settings-service.js';
 import { UserService } from './services/user-service.js';
 import { createPki, type Pki } from './services/pki/pki.js';
+import type { PkiConfig } from './services/pki/pki-config.js';
+import { checkFascnSettings } from './services/card-identity.js';
 import { IssuanceService } from './services/issuance-service.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
@@ -114,8 +116,12 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         externalUrl: config.externalUrl,
         crlValidityHours: config.pki.crlValidityHours,
         caAlgorithm: config.pki.caAlgorithm,
+        ...(config.pki.certificatePolicies
+          ? { certificatePolicies: config.pki.certificatePolicies as PkiConfig['certificatePolicies'] }
+          : {}),
       },
     });
+    checkFascnSettings(config.pki.fascn);
     await pki.cas.ensureHierarchy();
     const agentHub = new AgentHub(ctx);
     // Cards are reached through paired agents, unless a test hands in its own readers.
@@ -152,6 +158,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
           search: (q) => pki.certificates.search(q),
         },
         settings,
+        ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
       }),
       agents: new PairingService(ctx, agentHub),
       directory,

@@ -19,7 +19,17 @@ export interface Config {
   loginLockoutMinutes: number;
   /** Cookies marked Secure: on when externalUrl is https. */
   secureCookies: boolean;
-  pki: { caAlgorithm: string; crlValidityHours: number };
+  pki: {
+    caAlgorithm: string;
+    crlValidityHours: number;
+    /**
+     * certificatePolicies OIDs per certificate profile (or one list for all); unset: Tessera's demo
+     * policies (docs/pki.md). Checked when the CA starts.
+     */
+    certificatePolicies?: Record<string, string[]> | string[];
+    /** The FASC-N's agency and system codes (4 digits each; default 9999, a non-federal issuer). */
+    fascn?: { agencyCode?: string; systemCode?: string };
+  };
   /**
    * Outgoing mail: `smtp://[user:pass@]host[:port]` (STARTTLS required) or `smtps://…` (TLS from
    * the start); `smtp://…?tls=none` sends in plain text (test servers only). Unset: no e-mail is
@@ -195,6 +205,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
           envNumber(env.TESSERA_CRL_VALIDITY_HOURS),
           fromFile.pki?.crlValidityHours,
         ) ?? 24,
+      ...((overrides.pki?.certificatePolicies ?? fromFile.pki?.certificatePolicies)
+        ? { certificatePolicies: overrides.pki?.certificatePolicies ?? fromFile.pki?.certificatePolicies }
+        : {}),
+      ...((overrides.pki?.fascn ?? fromFile.pki?.fascn)
+        ? { fascn: overrides.pki?.fascn ?? fromFile.pki?.fascn }
+        : {}),
     },
     smtpUrl,
     smtpCaFile,

@@ -36,6 +36,26 @@ const first = (v: Entry[string] | undefined): string | null => {
   return Buffer.isBuffer(x) ? x.toString('utf8') : String(x);
 };
 
+/** Attributes that hold a binary SID (Active Directory's objectSid), read as bytes. */
+const SID_ATTRIBUTE = /^objectsid$/i;
+
+/**
+ * A SID in its string form (MS-DTYP §2.4.2.2): revision 1, sub-authority count, a 48-bit
+ * big-endian identifier authority, then that many 32-bit little-endian sub-authorities. A value
+ * already in string form (S-1-…, as some directories store it) is taken as it is; anything else is
+ * null, and the person's certificate goes without the SID extension.
+ */
+export function sidString(v: Buffer | string): string | null {
+  if (typeof v === 'string') return /^S-1-\d+(-\d+)+$/.test(v) ? v : null;
+  if (v.length < 8 || v[0] !== 1)
+    return /^S-1-\d+(-\d+)+$/.test(v.toString('latin1')) ? v.toString('latin1') : null;
+  const count = v[1]!;
+  if (v.length !== 8 + 4 * count) return null;
+  const authority = v.readUIntBE(2, 6);
+  const subs = Array.from({ length: count }, (_, i) => v.readUInt32LE(8 + 4 * i));
+  return ['S', '1', String(authority), ...subs.map(String)].join('-');
+}
+
 const all = (v: Entry[string] | undefined): string[] =>
   v === undefined
     ? []
@@ -138,6 +158,13 @@ export class LdapDirectory {
       return `${e.dn}: no entryUUID (the server must return it, or use the DN as the external id)`;
     const properties: Record<string, string> = {};
     for (const [prop, attr] of Object.entries(this.cfg.properties)) {
+      if (SID_ATTRIBUTE.test(attr)) {
+        const raw = e[attr];
+        const x = Array.isArray(raw) ? raw[0] : raw;
+        const sid = x === undefined ? null : sidString(x as Buffer | string);
+        if (sid !== null) properties[prop] = sid;
+        continue;
+      }
       const v = first(e[attr]);
       if (v !== null) properties[prop] = v;
     }
@@ -161,6 +188,7 @@ export class LdapDirectory {
       scope: 'sub',
       filter,
       attributes: this.attributesToRead(),
+      explicitBufferAttributes: this.attributesToRead().filter((a) => SID_ATTRIBUTE.test(a)),
       paged: { pageSize: PAGE_SIZE },
     });
     for (const e of res.searchEntries) {

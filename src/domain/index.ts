@@ -15,3 +15,4 @@ export * from './pin-policy.js';
 export * from './permissions.js';
 export * from './security-questions.js';
 export * from './security-settings.js';
+export * from './fascn.js';

@@ -10,12 +10,13 @@ import * as asn1js from 'asn1js';
 import { TAG, encodeTime, encodeUnsignedInteger, readTlv, content, tlv } from './der.js';
 import {
   constantExtensions,
+  sidFor,
   truncateToSeconds,
   type LeafInput,
   type LeafOptions,
   type SanEntry,
 } from './leaf.js';
-import type { CertificateProfileName } from './profiles.js';
+import { PIV_OID, type CertificateProfileName } from './profiles.js';
 import type { SigningCa } from './signing-ca.js';
 import { ATTRIBUTE_TYPES, type RenderedAttribute } from './subject.js';
 
@@ -26,7 +27,10 @@ const ATTR_OID_DER = Object.fromEntries(
 ) as Record<keyof typeof ATTRIBUTE_TYPES, Buffer>;
 const STRING_TAG = { utf8: TAG.UTF8_STRING, printable: TAG.PRINTABLE_STRING, ia5: TAG.IA5_STRING } as const;
 
-const UPN_OID_DER = oidDer('1.3.6.1.4.1.311.20.2.3');
+const UPN_OID_DER = oidDer(PIV_OID.upnOtherName);
+const FASCN_OID_DER = oidDer(PIV_OID.fascnOtherName);
+const SID_EXT_OID_DER = oidDer(PIV_OID.ntdsCaSecurityExt);
+const SID_OID_DER = oidDer(PIV_OID.ntdsObjectSid);
 const SAN_OID_DER = oidDer('2.5.29.17');
 const SKI_OID_DER = oidDer('2.5.29.14');
 const VERSION_V3 = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02]);
@@ -47,11 +51,13 @@ export function encodeSubject(attrs: readonly RenderedAttribute[]): Buffer {
   return tlv(TAG.SEQUENCE, ...rdns);
 }
 
-/** GeneralName CHOICE (RFC 5280 §4.2.1.6): otherName [0], rfc822Name [1] IA5, URI [6] IA5. */
+/** GeneralName CHOICE (RFC 5280 §4.2.1.6): otherName [0] (UPN, FASC-N), rfc822Name [1] IA5, URI [6] IA5. */
 function encodeGeneralName(s: SanEntry): Buffer {
   switch (s.type) {
     case 'upn':
       return tlv(0xa0, UPN_OID_DER, tlv(0xa0, tlv(TAG.UTF8_STRING, Buffer.from(s.value, 'utf8'))));
+    case 'fascn':
+      return tlv(0xa0, FASCN_OID_DER, tlv(0xa0, tlv(TAG.OCTET_STRING, Buffer.from(s.value, 'hex'))));
     case 'email':
       return tlv(0x81, Buffer.from(s.value, 'latin1'));
     case 'uri':
@@ -94,7 +100,21 @@ export class CompiledProfile {
           tlv(TAG.SEQUENCE, ...input.subjectAltNames.map(encodeGeneralName)),
         ),
       );
-    exts.push(extension(SKI_OID_DER, false, tlv(TAG.OCTET_STRING, ski)), this.#extAfter);
+    exts.push(extension(SKI_OID_DER, false, tlv(TAG.OCTET_STRING, ski)));
+    const sid = sidFor(input);
+    // KB5014754: GeneralNames { otherName { szOID_NTDS_OBJECTSID, [0] OCTET STRING "S-1-5-…" } }.
+    if (sid)
+      exts.push(
+        extension(
+          SID_EXT_OID_DER,
+          false,
+          tlv(
+            TAG.SEQUENCE,
+            tlv(0xa0, SID_OID_DER, tlv(0xa0, tlv(TAG.OCTET_STRING, Buffer.from(sid, 'ascii')))),
+          ),
+        ),
+      );
+    exts.push(this.#extAfter);
     return tlv(
       TAG.SEQUENCE,
       this.#head,

@@ -22,6 +22,12 @@ const EKU_NAMES: Record<string, string> = {
   '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
   '1.3.6.1.4.1.311.20.2.2': 'smartcardLogon',
   '2.16.840.1.101.3.6.8': 'pivCardAuth',
+  '2.16.840.1.101.3.6.7': 'pivContentSigning',
+  '1.3.6.1.5.2.3.4': 'pkinitClientAuth',
+  '1.3.6.1.5.5.7.3.36': 'documentSigning',
+  '1.3.6.1.4.1.311.10.3.12': 'msDocumentSigning',
+  '1.2.840.113583.1.1.5': 'adobeAuthenticDocuments',
+  '1.3.6.1.4.1.311.10.3.4': 'efs',
 };
 
 const KU_NAMES: [number, string][] = [

@@ -2,16 +2,26 @@
 // @peculiar/x509 generator over WebCrypto. cert-template.ts is the fast way; tests hold the two
 // to byte-identical TBSCertificates for the same inputs.
 import type { KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { GeneralName, GeneralNames, OtherName } from '@peculiar/asn1-x509';
 import { isEcKey, signatureSchemeFor, type KeyAlgorithm } from './algorithms.js';
-import { CERTIFICATE_PROFILES, keyUsageFlags, type CertificateProfileName } from './profiles.js';
+import { CERTIFICATE_PROFILES, PIV_OID, keyUsageFlags, type CertificateProfileName } from './profiles.js';
 import type { SigningCa } from './signing-ca.js';
 import { subjectNameDer, type RenderedAttribute, type SubjectPerson } from './subject.js';
 import { toArrayBuffer } from './der.js';
 import { crypto, x509 } from './x509-lib.js';
 
 export interface SanEntry {
-  type: 'upn' | 'email' | 'uri';
+  /** fascn: the value is the 25-byte FASC-N in hex. */
+  type: 'upn' | 'email' | 'uri' | 'fascn';
   value: string;
+}
+
+/** The card a certificate is for: its UUID (the CHUID's GUID) and FASC-N, when known. */
+export interface CardIdentity {
+  uuid: string | null;
+  fascn: Uint8Array | null;
 }
 
 export interface LeafInput {
@@ -26,32 +36,45 @@ export interface LeafInput {
   spki: Buffer;
   /** Whether the subject key is an EC key (decides keyAgreement vs keyEncipherment). */
   ecKey: boolean;
+  /**
+   * The person's Windows security identifier (S-1-5-21-…), for the SID extension of profiles that
+   * carry one (KB5014754 strong mapping); absent or null: no SID extension.
+   */
+  sid?: string | null;
 }
 
 export interface LeafOptions {
-  /** certificatePolicies OIDs to assert (optional; e.g. an enterprise CP OID). */
+  /** certificatePolicies OIDs this profile asserts (FIPS 201-3 §5.2.1; none: no extension). */
   policies?: readonly string[];
 }
 
-/** Subject alternative names of a profile for a person (and the card UUID when known). */
+/**
+ * Subject alternative names of a profile for a person and a card. The UPN is the person's own (from
+ * the directory): one made up from the mail address would map the card to the wrong account, or to
+ * none, so a person without a UPN gets none.
+ */
 export function subjectAltNamesFor(
   profile: CertificateProfileName,
   person: SubjectPerson,
-  deviceUuid: string | null,
+  card: CardIdentity,
 ): SanEntry[] {
   const out: SanEntry[] = [];
   for (const kind of CERTIFICATE_PROFILES[profile].subjectAltNames) {
     if (kind === 'upn') {
-      const upn = person.upn ?? person.email;
-      if (upn) out.push({ type: 'upn', value: upn });
+      if (person.upn) out.push({ type: 'upn', value: person.upn });
     } else if (kind === 'email') {
       if (person.email) out.push({ type: 'email', value: person.email });
-    } else if (deviceUuid) {
-      out.push({ type: 'uri', value: `urn:uuid:${deviceUuid.toLowerCase()}` });
+    } else if (kind === 'fascn') {
+      if (card.fascn) out.push({ type: 'fascn', value: Buffer.from(card.fascn).toString('hex') });
+    } else if (card.uuid) {
+      out.push({ type: 'uri', value: `urn:uuid:${card.uuid.toLowerCase()}` });
     }
   }
   return out;
 }
+
+/** A Windows SID in its string form (S-1-5-21-…), the only form Tessera writes into a certificate. */
+export const SID_PATTERN = /^S-1-\d{1,14}(-\d{1,10}){1,15}$/;
 
 export function truncateToSeconds(d: Date): Date {
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
@@ -71,7 +94,7 @@ export function constantExtensions(
   const p = CERTIFICATE_PROFILES[profile];
   const before: x509.Extension[] = [
     new x509.KeyUsagesExtension(keyUsageFlags(p.keyUsage(ecKey)), true),
-    new x509.ExtendedKeyUsageExtension([...p.extendedKeyUsage], false),
+    new x509.ExtendedKeyUsageExtension([...p.extendedKeyUsage], p.extendedKeyUsageCritical),
   ];
   const after: x509.Extension[] = [
     new x509.AuthorityKeyIdentifierExtension(ca.keyIdentifier.toString('hex'), false),
@@ -115,16 +138,32 @@ export async function issueChecked(
   const extensions: x509.Extension[] = [...before];
   if (input.subjectAltNames.length)
     extensions.push(
-      new x509.SubjectAlternativeNameExtension(
-        input.subjectAltNames.map((s): x509.JsonGeneralName => ({
-          type: s.type === 'uri' ? 'url' : s.type,
-          value: s.value,
-        })),
+      new x509.Extension(
+        '2.5.29.17',
         // RFC 5280 §4.2.1.6: critical when the subject is empty.
         input.subject.length === 0,
+        AsnConvert.serialize(new GeneralNames(input.subjectAltNames.map(schemaGeneralName))),
       ),
     );
   extensions.push(await x509.SubjectKeyIdentifierExtension.create(toArrayBuffer(input.spki), false, crypto));
+  const sid = sidFor(input);
+  if (sid)
+    extensions.push(
+      new x509.Extension(
+        PIV_OID.ntdsCaSecurityExt,
+        false,
+        AsnConvert.serialize(
+          new GeneralNames([
+            new GeneralName({
+              otherName: new OtherName({
+                typeId: PIV_OID.ntdsObjectSid,
+                value: AsnConvert.serialize(new OctetString(Buffer.from(sid, 'ascii'))),
+              }),
+            }),
+          ]),
+        ),
+      ),
+    );
   extensions.push(...after);
   const cert = await x509.X509CertificateGenerator.create(
     {
@@ -141,4 +180,35 @@ export async function issueChecked(
     crypto,
   );
   return Buffer.from(cert.rawData);
+}
+
+/** The SID to write for this input: only profiles that carry one, only a well-formed one. */
+export function sidFor(input: Pick<LeafInput, 'profile' | 'sid'>): string | null {
+  if (!CERTIFICATE_PROFILES[input.profile].sidExtension || !input.sid) return null;
+  if (!SID_PATTERN.test(input.sid)) throw new Error(`"${input.sid}" is not a Windows SID (S-1-5-21-…)`);
+  return input.sid;
+}
+
+/** A SAN entry through the asn1-x509 schema classes (the checked path's encoder). */
+function schemaGeneralName(s: SanEntry): GeneralName {
+  switch (s.type) {
+    case 'upn':
+      return new GeneralName({
+        otherName: new OtherName({
+          typeId: PIV_OID.upnOtherName,
+          value: new asn1js.Utf8String({ value: s.value }).toBER(),
+        }),
+      });
+    case 'fascn':
+      return new GeneralName({
+        otherName: new OtherName({
+          typeId: PIV_OID.fascnOtherName,
+          value: AsnConvert.serialize(new OctetString(Buffer.from(s.value, 'hex'))),
+        }),
+      });
+    case 'email':
+      return new GeneralName({ rfc822Name: s.value });
+    case 'uri':
+      return new GeneralName({ uniformResourceIdentifier: s.value });
+  }
 }

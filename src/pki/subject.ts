@@ -9,8 +9,10 @@ export interface SubjectPerson {
   username: string;
   displayName: string;
   email: string | null;
-  /** User principal name for smart card logon; defaults to the e-mail address. */
+  /** User principal name for Windows smart card logon (from the directory); none: no UPN otherName. */
   upn: string | null;
+  /** Windows security identifier (objectSid, S-1-5-21-…) for the SID extension; none: no extension. */
+  sid?: string | null;
   properties: Record<string, string>;
 }
 

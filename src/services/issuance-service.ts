@@ -52,6 +52,7 @@ import { getUser, type User } from '../store/users-repo.js';
 import type { CardAccess } from './card-access.js';
 import { managementKeyFor, randomPuk } from './card-keys.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
+import { cardIdentity, type FascnSettings } from './card-identity.js';
 import { personalize } from './personalization.js';
 import { resetToTransport } from '../cards/piv/reset.js';
 import type { SettingsService } from './settings-service.js';
@@ -67,6 +68,7 @@ export interface CertificateIssuer {
         displayName: string;
         email: string | null;
         upn: string | null;
+        sid: string | null;
         properties: Record<string, string>;
       };
       profile: Pick<
@@ -75,6 +77,8 @@ export interface CertificateIssuer {
       >;
       deviceId: string;
       credentialId: string;
+      cardUuid: string;
+      fascn: Uint8Array;
     },
     publicKey: Uint8Array,
     proof: (key: KeyObject) => Promise<boolean>,
@@ -153,6 +157,8 @@ export class IssuanceService {
       cards: CardAccess;
       ca: CertificateIssuer;
       settings: SettingsService;
+      /** The FASC-N's agency and system codes (service config pki.fascn). */
+      fascn?: FascnSettings;
     },
   ) {
     this.#events.setMaxListeners(0);
@@ -507,6 +513,7 @@ export class IssuanceService {
         );
       const pin = this.deps.masterKey.decryptText(pinBlob, PIN_PURPOSE(device.id));
       const now = this.ctx.clock.now();
+      const card = cardIdentity(device, this.deps.fascn);
       const issued = await personalize(session, {
         profiles: policy.credentialProfiles,
         managementKey: managementKeyFor(this.deps.masterKey, device.serial, session.version),
@@ -542,11 +549,15 @@ export class IssuanceService {
                 displayName: user.displayName,
                 email: user.email,
                 upn: user.properties.upn ?? null,
+                // Read from the directory's objectSid at sync and sign-in (docs/directory.md).
+                sid: user.properties.objectSid ?? null,
                 properties: user.properties,
               },
               profile,
               deviceId: device.id,
               credentialId: credential.id,
+              cardUuid: card.uuid,
+              fascn: card.fascn,
             },
             spki,
             proveKey,

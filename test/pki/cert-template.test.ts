@@ -12,7 +12,7 @@ import {
 import { randomSerial } from '../../src/pki/serial.js';
 import { certificateParts, type SigningCa } from '../../src/pki/signing-ca.js';
 import { renderSubject } from '../../src/pki/subject.js';
-import { alice, testHierarchy } from './fixtures.js';
+import { alice, testFascn, testHierarchy } from './fixtures.js';
 import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
 
 function leafInput(
@@ -36,9 +36,10 @@ function leafInput(
       ],
       alice,
     ),
-    subjectAltNames: subjectAltNamesFor(profile, alice, randomUUID()),
+    subjectAltNames: subjectAltNamesFor(profile, alice, { uuid: randomUUID(), fascn: testFascn }),
     spki: spkiOf(keys.publicKey),
     ecKey: keyAlgorithmOf(keys.publicKey)!.startsWith('ECC'),
+    sid: alice.sid ?? null,
   };
 }
 
@@ -90,12 +91,16 @@ describe.skipIf(!hasOpenssl)('compiled certificate template', () => {
             expect(text).toContain(`URI:https://cms.example.test/pki/crl/${issuing.id}.crl`);
             expect(text).toContain('Alice Ångström');
             if (profile === 'piv_authentication') {
-              expect(text).toMatch(/TLS Web Client Authentication, Microsoft Smartcard Login/);
+              expect(text).toMatch(
+                /TLS Web Client Authentication, Microsoft Smartcard Login, PKINIT Client Auth/,
+              );
+              expect(text).toContain('1.3.6.1.4.1.311.25.2');
               expect(text).toMatch(/othername: UPN::?alice@corp.example.test/);
               expect(text).toContain('email:alice@example.test');
               expect(text).toMatch(/Key Usage: critical\s+Digital Signature\n/);
             }
-            if (profile === 'card_authentication') expect(text).toContain('2.16.840.1.101.3.6.8');
+            if (profile === 'card_authentication')
+              expect(text).toMatch(/Extended Key Usage: critical\s+2\.16\.840\.1\.101\.3\.6\.8/);
             if (profile === 'digital_signature') {
               expect(text).toMatch(/Digital Signature, Non Repudiation/);
               expect(text).toContain('E-mail Protection');

@@ -36,7 +36,7 @@ describe.skipIf(!hasOpenssl)('CRL and OCSP', () => {
         notBefore: new Date(),
         notAfter: new Date(Date.now() + 864e5),
         subject: renderSubject(DEFAULT_SUBJECT_TEMPLATE, alice),
-        subjectAltNames: subjectAltNamesFor('piv_authentication', alice, randomUUID()),
+        subjectAltNames: subjectAltNamesFor('piv_authentication', alice, { uuid: randomUUID(), fascn: null }),
         spki: spkiOf(generateKeyPair('ECCP256').publicKey),
         ecKey: true,
       });

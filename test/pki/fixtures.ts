@@ -2,6 +2,7 @@
 // CA keys are soft keys the test keeps, so it can also export them (PEM, PKCS#12) or hand them to
 // the checked path as WebCrypto keys.
 import { randomUUID, type KeyObject } from 'node:crypto';
+import { encodeFascn, NON_FEDERAL_FASCN_DEFAULTS } from '../../src/domain/fascn.js';
 import { generateKeyPair, type KeyAlgorithm } from '../../src/pki/algorithms.js';
 import { createCaHierarchy } from '../../src/pki/ca-builder.js';
 import { webCryptoKey } from '../../src/pki/leaf.js';
@@ -99,5 +100,14 @@ export const alice: SubjectPerson = {
   displayName: 'Alice Ångström',
   email: 'alice@example.test',
   upn: 'alice@corp.example.test',
+  sid: 'S-1-5-21-1004336348-1177238915-682003330-1105',
   properties: { department: 'R&D', employeeId: '4711' },
 };
+
+/** A FASC-N of agency 1234, system 5678, credential 000042 (commercial issuer defaults otherwise). */
+export const testFascn = encodeFascn({
+  ...NON_FEDERAL_FASCN_DEFAULTS,
+  agencyCode: '1234',
+  systemCode: '5678',
+  credentialNumber: '000042',
+});

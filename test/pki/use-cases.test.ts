@@ -96,12 +96,12 @@ for (const engine of ['pglite', 'postgres'] as const) {
           ': OK',
         );
         const detail = await pki.certificates.get(cert.id);
-        expect(detail.extendedKeyUsage).toEqual(['clientAuth', 'smartcardLogon']);
+        expect(detail.extendedKeyUsage).toEqual(['clientAuth', 'smartcardLogon', 'pkinitClientAuth']);
         expect(detail.keyUsage).toEqual(['digitalSignature']);
+        // No UPN (the person has none: no fallback to the mail address), no FASC-N (none given).
         expect(detail.subjectAltNames).toEqual([
-          'upn:alice@example.test',
-          'email:alice@example.test',
           `url:urn:uuid:${person.deviceId}`,
+          'email:alice@example.test',
         ]);
         expect(detail.crlDistributionPoints).toEqual([`http://127.0.0.1:9/pki/crl/${issuingId}.crl`]);
         expect(detail.ocspUrls).toEqual(['http://127.0.0.1:9/pki/ocsp']);

@@ -26,6 +26,7 @@ import type { CertificateWrite } from '../../store/certificate-writer.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import { certificateSummary, type CertificateSummary } from './certificate-views.js';
 import type { KeyArchive } from './key-archive.js';
+import type { CertificatePolicies } from './pki-config.js';
 
 /** What a certificate is issued for: a person, a credential profile of their device policy. */
 export interface IssueTarget {
@@ -42,6 +43,8 @@ export interface IssueTarget {
   credentialId?: string | null;
   /** Card UUID for the SAN URI (FIPS 201-3 §4.2.1); defaults to the device id. */
   cardUuid?: string | null;
+  /** The card's FASC-N (25 bytes) for the pivFASC-N otherName of profiles that carry it. */
+  fascn?: Uint8Array | null;
 }
 
 /** The CA that signs new certificates, and until when it is valid. */
@@ -63,7 +66,7 @@ export class CertificateIssuer {
       archive: Pick<KeyArchive, 'seal'>;
       clock: Clock;
       subjectTemplate: readonly SubjectAttributeTemplate[];
-      certificatePolicies: readonly string[];
+      certificatePolicies: CertificatePolicies;
     },
   ) {}
 
@@ -142,11 +145,10 @@ export class CertificateIssuer {
     const subject = renderSubject(this.deps.subjectTemplate, target.user);
     const ec = isEcKey(keyAlgorithm);
     const template = this.#template(ca, p.certificateProfile, ec);
-    const sans = subjectAltNamesFor(
-      p.certificateProfile,
-      target.user,
-      target.cardUuid ?? target.deviceId ?? null,
-    );
+    const sans = subjectAltNamesFor(p.certificateProfile, target.user, {
+      uuid: target.cardUuid ?? target.deviceId ?? null,
+      fascn: target.fascn ?? null,
+    });
     const id = randomUUID();
     for (let attempt = 0; ; attempt++) {
       const serial = randomSerial();
@@ -159,6 +161,7 @@ export class CertificateIssuer {
         subjectAltNames: sans,
         spki,
         ecKey: ec,
+        sid: target.user.sid ?? null,
       });
       const certificate = {
         id,
@@ -214,7 +217,7 @@ export class CertificateIssuer {
     const key = `${ca.id}:${ca.urls.ocsp}:${profile}:${ec}`;
     let t = this.#templates.get(key);
     if (!t) {
-      t = new CompiledProfile(ca, profile, ec, { policies: this.deps.certificatePolicies });
+      t = new CompiledProfile(ca, profile, ec, { policies: this.deps.certificatePolicies[profile] });
       this.#templates.set(key, t);
     }
     return t;

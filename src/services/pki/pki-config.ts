@@ -1,6 +1,8 @@
 // The CA's settings as the server configures them, checked once at start-up, with their defaults.
 // Each use case takes only the fields it needs.
 import { parseKeyAlgorithm, type KeyAlgorithm } from '../../pki/algorithms.js';
+import { CERTIFICATE_PROFILE_NAMES, type CertificateProfileName } from '../../domain/credential-profile.js';
+import { DEMO_CERTIFICATE_POLICIES } from '../../pki/profiles.js';
 import { DEFAULT_SUBJECT_TEMPLATE, type SubjectAttributeTemplate } from '../../pki/subject.js';
 
 export interface PkiConfig {
@@ -20,9 +22,15 @@ export interface PkiConfig {
   subjectTemplate?: readonly SubjectAttributeTemplate[];
   /** nextUpdate of OCSP answers, in seconds (default 3600). */
   ocspValiditySeconds?: number;
-  /** certificatePolicies OIDs asserted in issued certificates (default none). */
-  certificatePolicies?: readonly string[];
+  /**
+   * certificatePolicies OIDs asserted in issued certificates, per certificate profile (or one list
+   * for all). Default: Tessera's private-arc OIDs (pki/profiles.ts DEMO_CERTIFICATE_POLICIES); an
+   * empty list leaves the extension out.
+   */
+  certificatePolicies?: CertificatePolicies | readonly string[];
 }
+
+export type CertificatePolicies = Readonly<Record<CertificateProfileName, readonly string[]>>;
 
 export interface PkiSettings {
   /** The configured external URL without a trailing slash, read at each call. */
@@ -32,7 +40,22 @@ export interface PkiSettings {
   organization: string;
   subjectTemplate: readonly SubjectAttributeTemplate[];
   ocspValiditySeconds: number;
-  certificatePolicies: readonly string[];
+  certificatePolicies: CertificatePolicies;
+}
+
+const OID = /^[0-2](\.(0|[1-9]\d{0,38})){1,30}$/;
+
+function policiesOf(c: PkiConfig['certificatePolicies']): CertificatePolicies {
+  if (c === undefined) return DEMO_CERTIFICATE_POLICIES;
+  const out = {} as Record<CertificateProfileName, readonly string[]>;
+  for (const name of CERTIFICATE_PROFILE_NAMES) {
+    const list = Array.isArray(c) ? c : ((c as CertificatePolicies)[name] ?? []);
+    for (const oid of list)
+      if (typeof oid !== 'string' || !OID.test(oid))
+        throw new Error(`pki.certificatePolicies: "${String(oid)}" is not an object identifier (1.2.3…)`);
+    out[name] = [...list];
+  }
+  return out;
 }
 
 export function pkiSettings(c: PkiConfig): PkiSettings {
@@ -49,6 +72,6 @@ export function pkiSettings(c: PkiConfig): PkiSettings {
     organization: c.organization ?? 'Tessera',
     subjectTemplate: c.subjectTemplate ?? DEFAULT_SUBJECT_TEMPLATE,
     ocspValiditySeconds: c.ocspValiditySeconds ?? 3600,
-    certificatePolicies: c.certificatePolicies ?? [],
+    certificatePolicies: policiesOf(c.certificatePolicies),
   };
 }
