@@ -227,5 +227,10 @@ export async function migrateStore(config: Config): Promise<string[]> {
  */
 export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
   await rt.services.issuance.recoverInterrupted();
-  return rt.services.pki.crls.startScheduler({ onError });
+  const stopCrls = rt.services.pki.crls.startScheduler({ onError });
+  const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
+  return () => {
+    stopCrls();
+    stopOcsp();
+  };
 }

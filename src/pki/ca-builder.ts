@@ -1,6 +1,7 @@
 // Creates Tessera's own CA hierarchy: a self-signed root and an issuing CA under it (RFC 5280
-// §4.2.1.9 basicConstraints, §4.2.1.3 keyCertSign + cRLSign). The issuing CA also signs OCSP
-// responses directly (RFC 6960 §4.2.2.2 "the CA who issued the certificate"), hence digitalSignature.
+// §4.2.1.9 basicConstraints, §4.2.1.3 keyCertSign + cRLSign). OCSP answers are signed by a
+// delegated responder (ocsp-signer-cert.ts); the issuing CA keeps digitalSignature so relying
+// parties' answers signed by an earlier version (the CA itself) still verify.
 // The keys are Signers the caller made (wherever the keys live); the certificates are assembled
 // through the @peculiar/asn1-x509 schema classes and signed by the issuer's Signer.
 import { AsnConvert } from '@peculiar/asn1-schema';
@@ -124,7 +125,7 @@ export async function signSubordinate(
 }
 
 /** TBSCertificate (RFC 5280 §4.1) through the schema classes, signed by the issuer's Signer. */
-async function signCertificate(
+export async function signCertificate(
   issuer: Pick<SigningCa, 'subjectDer' | 'signer' | 'scheme'>,
   c: { subject: Buffer; spki: Buffer; notBefore: Date; notAfter: Date; extensions: x509.Extension[] },
 ): Promise<Buffer> {

@@ -257,6 +257,69 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
     );
   });
 
+  it('OCSP GET carries RFC 5019 caching headers, answers If-None-Match with 304, and shows a revocation in the next answer', async () => {
+    const h = await issue('h');
+    ssl.run(['ocsp', '-no_nonce', '-issuer', 'issuing.pem', '-cert', 'h.pem', '-reqout', 'h.req']);
+    const req = Buffer.from(ssl.runOk(['base64', '-A', '-in', 'h.req']), 'base64');
+    const path = `${url}/pki/ocsp/${encodeURIComponent(req.toString('base64'))}`;
+    let lastBytes = Buffer.alloc(0);
+    const judge = async (r: Response) => {
+      lastBytes = Buffer.from(await r.arrayBuffer());
+      ssl.file('h.resp', lastBytes);
+      return ssl.run([
+        'ocsp',
+        '-no_nonce',
+        '-respin',
+        'h.resp',
+        '-issuer',
+        'issuing.pem',
+        '-cert',
+        'h.pem',
+        '-CAfile',
+        'root.pem',
+      ]).out;
+    };
+    const first = await fetch(path);
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const cc = first.headers.get('cache-control')!;
+    expect(cc).toMatch(/^max-age=\d+, public, no-transform, must-revalidate$/);
+    const maxAge = Number(/max-age=(\d+)/.exec(cc)![1]);
+    expect(maxAge).toBeGreaterThan(0);
+    expect(maxAge).toBeLessThanOrEqual(3600);
+    const lastModified = Date.parse(first.headers.get('last-modified')!);
+    const expires = Date.parse(first.headers.get('expires')!);
+    expect(expires - lastModified).toBe(3600_000);
+    let out = await judge(first);
+    expect(out).toContain('Response verify OK');
+    expect(out).toMatch(/h\.pem: good/);
+    // The same bytes again (kept, not re-signed), and a conditional GET is a 304 without a body.
+    const second = await fetch(path);
+    expect(second.headers.get('etag')).toBe(etag);
+    expect(Buffer.from(await second.arrayBuffer()).equals(lastBytes)).toBe(true);
+    const conditional = await fetch(path, { headers: { 'if-none-match': etag } });
+    expect(conditional.status).toBe(304);
+    expect((await conditional.arrayBuffer()).byteLength).toBe(0);
+    // POST of the same request: the same kept answer, but not for HTTP caches.
+    const post = await fetch(`${url}/pki/ocsp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request' },
+      body: req,
+    });
+    expect(post.headers.get('cache-control')).toBe('no-cache');
+    expect(Buffer.from(await post.arrayBuffer()).equals(lastBytes)).toBe(true);
+
+    await admin.json('POST', `/api/certificates/${h.id}/revoke`, { reason: 'affiliationChanged' });
+    const after = await fetch(path);
+    expect(after.headers.get('etag')).not.toBe(etag);
+    out = await judge(after);
+    expect(out).toContain('Response verify OK');
+    expect(out).toMatch(/h\.pem: revoked/);
+    expect(out).toContain('Reason: affiliationChanged');
+    // The old validator no longer matches: a cache revalidating gets the new answer.
+    expect((await fetch(path, { headers: { 'if-none-match': etag } })).status).toBe(200);
+  });
+
   it('searches and shows certificates per the contract; refuses bad input', async () => {
     const list = await admin.json<{ items: Summary[]; total: number }>(
       'GET',

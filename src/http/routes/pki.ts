@@ -1,12 +1,14 @@
 // The public PKI endpoints relying parties reach without a session: CA certificates (DER, PEM,
 // chain), CRLs (DER only: OpenSSL rejects the "BEGIN CRL" PEM label), and OCSP over POST and GET
 // (RFC 6960 Appendix A.1). OCSP never answers with an HTTP error for a bad request: it answers
-// malformedRequest in OCSP's own terms.
+// malformedRequest in OCSP's own terms. A GET answer anyone may be served (one certificate, no
+// nonce) carries the HTTP caching headers of RFC 5019 §6.2, so a proxy or CDN can serve it too;
+// a repeated request is answered from the responder's kept answers without parsing or signing.
 import type { FastifyPluginAsync } from 'fastify';
 import { NotFoundError } from '../../domain/errors.js';
 import type { CaAdmin } from '../../services/pki/ca-admin.js';
 import type { CrlPublisher } from '../../services/pki/crl-publisher.js';
-import type { OcspResponder } from '../../services/pki/ocsp-responder.js';
+import type { OcspReply, OcspResponder } from '../../services/pki/ocsp-responder.js';
 
 const CA_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(crt|pem)$/i;
 const CRL_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.crl$/i;
@@ -18,7 +20,7 @@ export const pkiRoutes =
   (deps: {
     cas: Pick<CaAdmin, 'certificateDer' | 'certificatePem' | 'chainPem'>;
     crls: Pick<CrlPublisher, 'current'>;
-    ocsp: Pick<OcspResponder, 'respond'>;
+    ocsp: Pick<OcspResponder, 'answer' | 'cached'>;
   }): FastifyPluginAsync =>
   async (app) => {
     const { cas, crls, ocsp } = deps;
@@ -77,10 +79,11 @@ export const pkiRoutes =
       },
       async (req, reply) => {
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        return reply
-          .type('application/ocsp-response')
-          .header('cache-control', 'no-cache')
-          .send(await ocsp.respond(body));
+        // The body's bytes name the request: a repeated one finds its kept answer.
+        const key = body.length > 0 && body.length <= 512 ? `p${body.toString('latin1')}` : null;
+        const answer = (key !== null ? ocsp.cached(key) : null) ?? (await ocsp.answer(body, key));
+        // POST answers are not cached by HTTP intermediaries (RFC 5019 §5).
+        return reply.type('application/ocsp-response').header('cache-control', 'no-cache').send(answer.der);
       },
     );
 
@@ -92,16 +95,38 @@ export const pkiRoutes =
       },
       async (req, reply) => {
         const raw = (req.params as { '*': string })['*'] ?? '';
-        let der: Buffer;
-        try {
-          der = Buffer.from(decodeURIComponent(raw), 'base64');
-        } catch {
-          der = Buffer.alloc(0);
+        // The path names the request: a repeated one finds its kept answer without decoding.
+        const key = raw.length <= 1024 ? `g${raw}` : null;
+        let answer = key !== null ? ocsp.cached(key) : null;
+        if (!answer) {
+          let der: Buffer;
+          try {
+            der = Buffer.from(decodeURIComponent(raw), 'base64');
+          } catch {
+            der = Buffer.alloc(0);
+          }
+          answer = await ocsp.answer(der, key);
         }
-        return reply
-          .type('application/ocsp-response')
-          .header('cache-control', 'no-cache')
-          .send(await ocsp.respond(der));
+        reply.type('application/ocsp-response');
+        if (!answer.cache) return reply.header('cache-control', 'no-cache').send(answer.der);
+        setCacheHeaders(reply, answer.cache);
+        if (req.headers['if-none-match'] === answer.cache.etag) return reply.code(304).send();
+        return reply.send(answer.der);
       },
     );
   };
+
+/**
+ * RFC 5019 §6.2: Last-Modified is producedAt, Expires the nextUpdate, max-age the seconds until the
+ * answer would be renewed here, ETag the answer's hash; public, no-transform (the bytes are
+ * signed), must-revalidate.
+ */
+function setCacheHeaders(
+  reply: { header(name: string, value: string): unknown },
+  c: NonNullable<OcspReply['cache']>,
+): void {
+  reply.header('cache-control', `max-age=${c.maxAgeSeconds}, public, no-transform, must-revalidate`);
+  reply.header('etag', c.etag);
+  reply.header('last-modified', c.producedAt.toUTCString());
+  reply.header('expires', c.nextUpdate.toUTCString());
+}

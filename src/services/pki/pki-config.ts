@@ -28,6 +28,12 @@ export interface PkiConfig {
    * empty list leaves the extension out.
    */
   certificatePolicies?: CertificatePolicies | readonly string[];
+  /** Key algorithm of each CA's delegated OCSP responder (default ECDSA-P256). */
+  ocspSignerAlgorithm?: KeyAlgorithm | string;
+  /** Life of a delegated OCSP responder certificate in hours (default 168); renewed at half. */
+  ocspSignerValidityHours?: number;
+  /** How many pre-produced OCSP answers are kept in memory (default 100,000). */
+  ocspCacheEntries?: number;
 }
 
 export type CertificatePolicies = Readonly<Record<CertificateProfileName, readonly string[]>>;
@@ -41,6 +47,9 @@ export interface PkiSettings {
   subjectTemplate: readonly SubjectAttributeTemplate[];
   ocspValiditySeconds: number;
   certificatePolicies: CertificatePolicies;
+  ocspSignerAlgorithm: KeyAlgorithm;
+  ocspSignerValidityHours: number;
+  ocspCacheEntries: number;
 }
 
 const OID = /^[0-2](\.(0|[1-9]\d{0,38})){1,30}$/;
@@ -65,13 +74,26 @@ export function pkiSettings(c: PkiConfig): PkiSettings {
       `pki.caAlgorithm "${c.caAlgorithm}" is not one of ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072, RSA-4096`,
     );
   if (!(c.crlValidityHours > 0)) throw new Error('pki.crlValidityHours must be positive');
+  const ocspSignerAlgorithm = parseKeyAlgorithm(c.ocspSignerAlgorithm ?? 'ECCP256');
+  if (!ocspSignerAlgorithm)
+    throw new Error(
+      `pki.ocspSignerAlgorithm "${String(c.ocspSignerAlgorithm)}" is not a supported key algorithm`,
+    );
+  const ocspValiditySeconds = c.ocspValiditySeconds ?? 3600;
+  const ocspSignerValidityHours = c.ocspSignerValidityHours ?? 168;
+  // A responder renewed at half its life must outlive every answer it signed.
+  if (!(ocspValiditySeconds > 0) || ocspSignerValidityHours * 1800 < ocspValiditySeconds)
+    throw new Error('pki.ocspSignerValidityHours must be at least twice the OCSP answer validity');
   return {
     externalUrl: () => c.externalUrl.replace(/\/+$/, ''),
     crlValidityHours: c.crlValidityHours,
     caAlgorithm,
     organization: c.organization ?? 'Tessera',
     subjectTemplate: c.subjectTemplate ?? DEFAULT_SUBJECT_TEMPLATE,
-    ocspValiditySeconds: c.ocspValiditySeconds ?? 3600,
+    ocspValiditySeconds,
     certificatePolicies: policiesOf(c.certificatePolicies),
+    ocspSignerAlgorithm,
+    ocspSignerValidityHours,
+    ocspCacheEntries: c.ocspCacheEntries ?? 100_000,
   };
 }

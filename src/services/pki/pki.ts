@@ -13,9 +13,12 @@ import { CertificateQueries } from './certificate-queries.js';
 import { CrlPublisher } from './crl-publisher.js';
 import { masterKeyArchive } from './key-archive.js';
 import { KeyRecovery } from './key-recovery.js';
+import { OcspCache } from './ocsp-cache.js';
 import { OcspResponder } from './ocsp-responder.js';
+import { OcspSigners } from './ocsp-signers.js';
 import { pkiSettings, type PkiConfig } from './pki-config.js';
 import { Revocation } from './revocation.js';
+import { LocalStatusChanges, type StatusChanges } from './status-changes.js';
 
 export interface Pki {
   /** The hierarchy: create, import, list; CA certificates and chains. */
@@ -40,6 +43,8 @@ export interface PkiDeps {
   config: PkiConfig;
   /** Where CA keys live; default: soft keys sealed by the master key. */
   caKeys?: CaKeyStore;
+  /** How status changes reach the OCSP caches; default: this process only. */
+  statusChanges?: StatusChanges;
 }
 
 export function createPki(deps: PkiDeps): Pki {
@@ -50,6 +55,18 @@ export function createPki(deps: PkiDeps): Pki {
   const registry = new CaRegistry({ db, keys, externalUrl: settings.externalUrl });
   const crls = new CrlPublisher({ db, cas: registry, clock, validityHours: settings.crlValidityHours });
   const cas = new CaAdmin({ db, clock, keys, registry, crls, settings });
+  const statusChanges = deps.statusChanges ?? new LocalStatusChanges();
+  const ocspCache = new OcspCache({ maxEntries: settings.ocspCacheEntries });
+  statusChanges.subscribe((change) => ocspCache.invalidate(change));
+  const ocspSigners = new OcspSigners({
+    db,
+    keys,
+    clock,
+    algorithm: settings.ocspSignerAlgorithm,
+    validityHours: settings.ocspSignerValidityHours,
+    // Answers signed by the previous responder stay valid, but new ones carry the new certificate.
+    onRollover: (caId) => void statusChanges.announce({ caId, serial: null }),
+  });
   return {
     cas,
     issuer: new CertificateIssuer({
@@ -60,9 +77,16 @@ export function createPki(deps: PkiDeps): Pki {
       subjectTemplate: settings.subjectTemplate,
       certificatePolicies: settings.certificatePolicies,
     }),
-    revocation: new Revocation({ db, clock, crls }),
+    revocation: new Revocation({ db, clock, crls, statusChanges }),
     crls,
-    ocsp: new OcspResponder({ db, cas: registry, clock, validitySeconds: settings.ocspValiditySeconds }),
+    ocsp: new OcspResponder({
+      db,
+      cas: registry,
+      signers: ocspSigners,
+      cache: ocspCache,
+      clock,
+      validitySeconds: settings.ocspValiditySeconds,
+    }),
     keyRecovery: new KeyRecovery({ db, clock, archive, chains: cas }),
     certificates: new CertificateQueries({ db }),
   };

@@ -1,7 +1,9 @@
 // Suspend, reinstate, revoke. Each change follows the credential state machine (domain/
 // credential.ts), and in one transaction sets the certificate's status, mirrors it onto the
 // credential (DESIGN.md: credential status mirrors the CA), marks the CA's CRL stale and appends
-// its audit event; the CRL is re-signed right after. OCSP reads the row, so it is current at once.
+// its audit event; right after the commit, word of the change goes to the OCSP responders (they
+// drop the answer they kept about the certificate, so the next answer is read anew) and the CRL
+// is re-signed.
 // Who may do which is the route's declared permission (docs/decisions/0011).
 import { credentialTransition, isRevocationReason, type RevocationReason } from '../../domain/credential.js';
 import { NotFoundError, ValidationError, must } from '../../domain/errors.js';
@@ -13,6 +15,7 @@ import { getCertificate, setCredentialStatus, setStatus } from '../../store/cert
 import type { Db } from '../../store/db.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import { certificateSummary, type CertificateSummary } from './certificate-views.js';
+import type { StatusChanges } from './status-changes.js';
 
 /** Re-signs a CA's CRL. */
 export interface CrlSigning {
@@ -28,7 +31,14 @@ const AUDIT_ACTION: Record<StatusAction, string> = {
 };
 
 export class Revocation {
-  constructor(private readonly deps: { db: Db; clock: Clock; crls: CrlSigning }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      crls: CrlSigning;
+      statusChanges: Pick<StatusChanges, 'announce'>;
+    },
+  ) {}
 
   /** On hold: certificateHold on the CRL and in OCSP, until reinstated. */
   suspend(actor: Actor, certificateId: string): Promise<CertificateSummary> {
@@ -79,6 +89,7 @@ export class Revocation {
       });
       return { ...cert, status: to, revocationReason: reason, revokedAt, updatedAt: now };
     });
+    await this.deps.statusChanges.announce({ caId: updated.caId, serial: updated.serial });
     await this.deps.crls.publish(updated.caId);
     return certificateSummary(updated);
   }
