@@ -11,7 +11,8 @@ import {
   type AgentIdentity,
 } from '../agent/identity.js';
 import { VirtualPivCard } from '../cards/emulator/virtual-piv-card.js';
-import { FileCardStorage, newCardState } from '../cards/emulator/card-state.js';
+import { newCardState } from '../cards/emulator/card-state.js';
+import { FileCardStorage } from '../cards/emulator/file-storage.js';
 import { MemoryReaderSet } from '../cards/transport/memory.js';
 import { PcscReaderSet } from '../cards/transport/pcsc.js';
 import type { ReaderSet } from '../cards/transport/types.js';

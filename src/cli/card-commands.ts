@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
-import { FileCardStorage } from '../cards/emulator/card-state.js';
+import { FileCardStorage } from '../cards/emulator/file-storage.js';
 import { VirtualPivCard } from '../cards/emulator/virtual-piv-card.js';
 import { ApduError } from '../cards/errors.js';
 import { ALGORITHM, KEY_SLOTS, OBJECT, PIN_REF } from '../cards/piv/constants.js';

@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DomainError, ExternalError, ValidationError } from '../domain/errors.js';
 import type { DeviceState } from '../domain/device.js';
-import { FileCardStorage } from '../cards/emulator/card-state.js';
+import { FileCardStorage } from '../cards/emulator/file-storage.js';
 import { VirtualPivCard } from '../cards/emulator/virtual-piv-card.js';
 import { MemoryReaderSet } from '../cards/transport/memory.js';
 import type { ReaderSet } from '../cards/transport/types.js';

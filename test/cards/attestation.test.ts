@@ -2,10 +2,11 @@ import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ALGORITHM, PIN_POLICY, SLOT } from '../../src/cards/piv/constants.js';
 import { memoryCard } from '../support/card-memory.js';
+import { cardCryptos } from '../support/card-providers.js';
 
-describe('Yubico attestation on the virtual card', () => {
+describe.each(cardCryptos)('Yubico attestation on the virtual card ($name)', (provider) => {
   it('certifies a generated key with the F9 attestation key, with Yubico extensions', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     const { spki } = await session.generateKey(SLOT.SIGNATURE, ALGORITHM.ECC_P384, {
       pinPolicy: PIN_POLICY.ONCE,
@@ -27,7 +28,7 @@ describe('Yubico attestation on the virtual card', () => {
   });
 
   it('refuses to attest an imported key or an empty slot, and keeps its identity across a reset', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     await expect(session.attest(SLOT.AUTHENTICATION)).rejects.toMatchObject({ sw: 0x6a88 });
     await session.generateKey(SLOT.AUTHENTICATION, ALGORITHM.ECC_P256);

@@ -9,6 +9,7 @@ import { CardProtocolError } from '../../src/cards/errors.js';
 import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
 import { signChallenge, signCsr, verifyChallenge } from '../../src/cards/piv/csr.js';
 import { memoryCard } from '../support/card-memory.js';
+import { cardCryptos } from '../support/card-providers.js';
 
 const run = promisify(execFile);
 
@@ -32,13 +33,13 @@ async function opensslVerifiesCsr(der: Uint8Array): Promise<string> {
   }
 }
 
-describe('card-signed PKCS#10 requests and challenges', () => {
+describe.each(cardCryptos)('card-signed PKCS#10 requests and challenges ($name)', (provider) => {
   it.each([
     ['RSA 2048', ALGORITHM.RSA_2048],
     ['ECC P-256', ALGORITHM.ECC_P256],
     ['ECC P-384', ALGORITHM.ECC_P384],
   ] as const)('signs a CSR that openssl verifies (%s)', async (_n, alg) => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     const { spki } = await session.generateKey(SLOT.AUTHENTICATION, alg);
     await session.verifyPin('123456');
@@ -51,7 +52,7 @@ describe('card-signed PKCS#10 requests and challenges', () => {
   });
 
   it('refuses a CSR when the slot holds another key than the one given', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     const { spki } = await session.generateKey(SLOT.AUTHENTICATION, ALGORITHM.ECC_P256);
     await session.generateKey(SLOT.AUTHENTICATION, ALGORITHM.ECC_P256); // replaced behind our back
@@ -62,7 +63,7 @@ describe('card-signed PKCS#10 requests and challenges', () => {
   });
 
   it('proves possession by signing a challenge', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     const { spki } = await session.generateKey(SLOT.CARD_AUTH, ALGORITHM.ECC_P256);
     const challenge = Uint8Array.from(randomBytes(32));

@@ -2,8 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileCardStorage } from '../../src/cards/emulator/card-state.js';
+import { FileCardStorage } from '../../src/cards/emulator/file-storage.js';
+import type { CardState, CardStorage } from '../../src/cards/emulator/card-state.js';
+import { cardCryptos } from '../support/card-providers.js';
 import { VIRTUAL_CARD_ATR, VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
+import type { PivCardApplication } from '../../src/cards/emulator/piv-card-application.js';
 import { CardRemovedError } from '../../src/cards/errors.js';
 import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
@@ -13,7 +16,7 @@ import type { ReaderEvent } from '../../src/cards/transport/types.js';
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s/g, ''), 'hex'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-async function send(card: VirtualPivCard, apdu: string): Promise<string> {
+async function send(card: PivCardApplication, apdu: string): Promise<string> {
   return hex(await card.transmit(bytes(apdu)));
 }
 
@@ -22,7 +25,10 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('virtual PIV card: status words as a YubiKey 5 answers', () => {
+describe.each(cardCryptos)('virtual PIV card: status words as a YubiKey 5 answers ($name)', (provider) => {
+  const newCard = async (state?: CardState, storage?: CardStorage) =>
+    new VirtualPivCard(state, { crypto: await provider.make(), ...(storage ? { storage } : {}) });
+
   it.each([
     [
       'SELECT by RID answers the application property template',
@@ -47,14 +53,14 @@ describe('virtual PIV card: status words as a YubiKey 5 answers', () => {
     ['GET RESPONSE with nothing pending', '00c0000000', '6985'],
     ['CPLC through GlobalPlatform GET DATA', '80ca9f7f00', ''],
   ])('%s', async (_name, apdu, expected) => {
-    const card = new VirtualPivCard();
+    const card = await newCard();
     const answer = await send(card, apdu);
     if (expected) expect(answer).toBe(expected);
     else expect(answer).toMatch(/^9f7f2a[0-9a-f]{84}9000$/);
   });
 
   it('wrong PIN: 63C2, 63C1, 63C0, then 6983 (blocked)', async () => {
-    const card = new VirtualPivCard();
+    const card = await newCard();
     const wrong = '0020008008393939393939ffff';
     expect([
       await send(card, wrong),
@@ -66,7 +72,7 @@ describe('virtual PIV card: status words as a YubiKey 5 answers', () => {
   });
 
   it('PIN verification is lost at reset (power cycle)', async () => {
-    const card = new VirtualPivCard();
+    const card = await newCard();
     expect(await send(card, '0020008008313233343536ffff')).toBe('9000');
     expect(await send(card, '0020008000')).toBe('9000');
     card.reset();
@@ -74,13 +80,10 @@ describe('virtual PIV card: status words as a YubiKey 5 answers', () => {
   });
 
   it('answers long data in 256-byte short chunks with 61xx and GET RESPONSE', async () => {
-    const { readers, card } = (() => {
-      const r = new MemoryReaderSet();
-      r.addReader('r');
-      const c = new VirtualPivCard();
-      r.insert('r', c);
-      return { readers: r, card: c };
-    })();
+    const readers = new MemoryReaderSet();
+    readers.addReader('r');
+    const card = await newCard();
+    readers.insert('r', card);
     const s = await PivSession.open(await readers.connect('r'), { extendedApdus: false });
     await s.authenticate();
     const before = s.apduCount;
@@ -90,7 +93,7 @@ describe('virtual PIV card: status words as a YubiKey 5 answers', () => {
   });
 
   it('accepts command chaining and rejects a chain broken by another command', async () => {
-    const card = new VirtualPivCard();
+    const card = await newCard();
     expect(await send(card, '10cb3fff025c03')).toBe('9000');
     expect(await send(card, '00cb3fff035fc1050000'.slice(0, 16))).toBe('6a82');
     expect(await send(card, '10cb3fff025c03')).toBe('9000');
@@ -104,7 +107,9 @@ describe('virtual PIV card: status words as a YubiKey 5 answers', () => {
     const storage = new FileCardStorage(file);
     const first = storage.loadOrCreate({ serial: 12345678 });
     expect(first.created).toBe(true);
-    const card = new VirtualPivCard(first.state, { storage });
+    // One provider for both lives of the card: the wallet keeps its storage key beside its state.
+    const crypto = await provider.make();
+    const card = new VirtualPivCard(first.state, { storage, crypto });
     const readers = new MemoryReaderSet();
     readers.addReader('r');
     readers.insert('r', card);
@@ -117,7 +122,7 @@ describe('virtual PIV card: status words as a YubiKey 5 answers', () => {
 
     const again = new FileCardStorage(file).loadOrCreate();
     expect(again.created).toBe(false);
-    const card2 = new VirtualPivCard(again.state, { storage });
+    const card2 = new VirtualPivCard(again.state, { storage, crypto });
     const readers2 = new MemoryReaderSet();
     readers2.addReader('r');
     readers2.insert('r', card2);

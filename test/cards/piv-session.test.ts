@@ -1,4 +1,4 @@
-import { createECDH, createPrivateKey, generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
+import { createECDH, generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,15 +16,16 @@ import {
 } from '../../src/cards/piv/constants.js';
 import { newChuid } from '../../src/cards/piv/objects.js';
 import { memoryCard } from '../support/card-memory.js';
+import { cardCryptos } from '../support/card-providers.js';
 import { selfSignedCertificate } from '../support/card-certs.js';
 
 const AES_KEY = Uint8Array.from(
   Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex'),
 );
 
-describe('PivSession against the virtual card (memory transport)', () => {
+describe.each(cardCryptos)('PivSession against the virtual card (memory transport) ($name)', (provider) => {
   it('selects PIV and reads version, serial and PIN status from a new card', async () => {
-    const { session, card } = await memoryCard();
+    const { session, card } = await memoryCard({ provider });
     expect(session.version).toEqual([5, 4, 3]);
     expect(session.protocol.extended).toBe(true);
     expect(await session.getSerial()).toEqual({ serial: String(card.serial), source: 'yubico' });
@@ -35,7 +36,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('counts wrong PINs, blocks, unblocks with the PUK', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await expect(session.verifyPin('000000')).rejects.toMatchObject({ attemptsRemaining: 2, sw: 0x63c2 });
     await expect(session.verifyPin('000000')).rejects.toBeInstanceOf(InvalidPinError);
     await session.verifyPin('123456'); // a right PIN resets the counter
@@ -51,7 +52,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('changes PIN and PUK; refuses a too-short new PIN with 6A80', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.changePin('123456', '87654321');
     await expect(session.verifyPin('123456')).rejects.toBeInstanceOf(InvalidPinError);
     await session.verifyPin('87654321');
@@ -73,7 +74,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   ] as const)(
     'authenticates with the default key, sets a %s management key and authenticates with it',
     async (_n, alg, key) => {
-      const { session } = await memoryCard();
+      const { session } = await memoryCard({ provider });
       await expect(session.putObject(OBJECT.CHUID, Uint8Array.of(1))).rejects.toBeInstanceOf(
         SecurityStatusNotSatisfied,
       );
@@ -86,7 +87,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   );
 
   it('rejects a wrong management key', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     const wrong = Uint8Array.from(DEFAULT_MANAGEMENT_KEY).fill(9, 0, 8);
     await expect(session.authenticate(wrong, ALGORITHM.TDEA_3KEY)).rejects.toBeInstanceOf(
       AuthenticationFailedError,
@@ -98,7 +99,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
     ['ECC P-256', ALGORITHM.ECC_P256, 'sha256'],
     ['ECC P-384', ALGORITHM.ECC_P384, 'sha384'],
   ] as const)('generates a %s key inside the card and signs with it', async (_n, alg, hash) => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await expect(session.generateKey(SLOT.AUTHENTICATION, alg)).rejects.toBeInstanceOf(
       SecurityStatusNotSatisfied,
     );
@@ -118,7 +119,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('enforces PIN policy "always" on the signature slot and "never" on card authentication', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     await session.generateKey(SLOT.SIGNATURE, ALGORITHM.ECC_P256);
     await session.generateKey(SLOT.CARD_AUTH, ALGORITHM.ECC_P256);
@@ -131,7 +132,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('computes an ECDH shared secret with a slot key', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     const { publicKey } = await session.generateKey(SLOT.KEY_MANAGEMENT, ALGORITHM.ECC_P256);
     await session.verifyPin('123456');
@@ -157,7 +158,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
     ['RSA 2048', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, ALGORITHM.RSA_2048],
     ['ECC P-384', () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey, ALGORITHM.ECC_P384],
   ] as const)('imports a %s key that then signs', async (_n, make, alg) => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     const key = make();
     await session.authenticate();
     await session.importKey(0x82, key, { pinPolicy: PIN_POLICY.NEVER });
@@ -170,7 +171,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('stores certificates with CertInfo and LRC, plain or compressed, and deletes them', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     const cert = selfSignedCertificate();
     await session.authenticate();
     await session.putCertificate(SLOT.AUTHENTICATION, cert);
@@ -189,7 +190,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('writes CHUID and CCC; the serial falls back to the CHUID GUID and then to the CPLC', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     const chuid = newChuid(new Date('2031-05-01T00:00:00Z'));
     await session.putChuid(chuid);
@@ -203,7 +204,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('guards the printed-information object with the PIN', async () => {
-    const { session } = await memoryCard();
+    const { session } = await memoryCard({ provider });
     await session.authenticate();
     await session.putObject(OBJECT.PRINTED, Uint8Array.of(0x01, 0x02, 0x41, 0x42));
     await expect(session.getObject(OBJECT.PRINTED)).rejects.toBeInstanceOf(SecurityStatusNotSatisfied);
@@ -212,7 +213,7 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('sets PIN/PUK retries (back to default PIN and PUK) and resets only a fully blocked card', async () => {
-    const { session, card } = await memoryCard();
+    const { session, card } = await memoryCard({ provider });
     await session.authenticate();
     await expect(session.setPinRetries(5, 4)).rejects.toBeInstanceOf(SecurityStatusNotSatisfied);
     await session.changePin('123456', '555555');
@@ -233,15 +234,18 @@ describe('PivSession against the virtual card (memory transport)', () => {
   });
 
   it('never exports a private key: no command answers with it', async () => {
-    const { session, card } = await memoryCard();
+    const { session, card, crypto } = await memoryCard({ provider });
     await session.authenticate();
     await session.generateKey(SLOT.AUTHENTICATION, ALGORITHM.ECC_P256);
-    const d = createPrivateKey({
-      key: Buffer.from(card.snapshot().keys['9a']!.privateKey, 'base64'),
-      format: 'der',
-      type: 'pkcs8',
-    }).export({ format: 'jwk' }).d!;
-    const secret = Buffer.from(d, 'base64url').toString('hex');
+    const stored = card.snapshot().keys['9a']!.privateKey;
+    const secret = await provider.secretOf(crypto!, stored);
+    if (provider.name === 'webcrypto') {
+      // The wallet's storage holds the key sealed: neither the scalar nor a PKCS#8 key is in it.
+      const state = JSON.stringify(card.snapshot());
+      expect(state).not.toContain(secret);
+      expect(state).not.toContain(Buffer.from(secret, 'hex').toString('base64url'));
+      expect(stored).toMatch(/^wjwk1:/);
+    }
     const answers: string[] = [];
     for (const ins of [0xcb, 0xf7, 0x47, 0xf9, 0xfe]) {
       for (const p2 of [0x9a, 0xff]) {

@@ -1,6 +1,6 @@
 // A virtual PIV card inserted into pcscd's vsmartcard reader for a test, with every APDU recorded
 // so a test can tell what a tool actually sent.
-import { FileCardStorage } from '../../src/cards/emulator/card-state.js';
+import { FileCardStorage } from '../../src/cards/emulator/file-storage.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { PcscReaderSet, pcscAvailable } from '../../src/cards/transport/pcsc.js';
 import { VpcdCardBridge } from '../../src/cards/transport/vpcd.js';

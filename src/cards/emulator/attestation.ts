@@ -4,7 +4,6 @@
 // firmware version, serial, PIN/touch policy, form factor). A real token's attestation key is
 // certified by Yubico; ours is self-certified, which says "this is a Tessera virtual card".
 import 'reflect-metadata';
-import { generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
 import {
   BasicConstraintsExtension,
   Extension,
@@ -13,60 +12,65 @@ import {
   X509Certificate,
   X509CertificateGenerator,
 } from '@peculiar/x509';
+import { ALGORITHM } from '../piv/constants.js';
+import { randomBytes, toHex } from '../bytes.js';
+import type { CardCrypto } from './card-crypto.js';
+import { spkiOf } from './public-key.js';
 
-const crypto = webcrypto as unknown as Crypto;
+/** The platform's WebCrypto (Node ≥ 19 and browsers): certificates are built and signed through it. */
+const webCrypto = (): Crypto => globalThis.crypto;
 /** A copy backed by a plain ArrayBuffer, as WebCrypto typings demand. */
 const own = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
 const YUBICO = '1.3.6.1.4.1.41482.3';
 const EC_SIGN = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 export interface AttestationIdentity {
-  /** PKCS#8 DER of the EC P-256 attestation key, base64. */
+  /** The EC P-256 attestation key in the card crypto provider's stored form. */
   privateKey: string;
   /** DER of its certificate. */
   certificate: Uint8Array;
 }
 
-async function importSigningKey(pkcs8B64: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey('pkcs8', Buffer.from(pkcs8B64, 'base64'), EC_SIGN, false, ['sign']);
-}
+/** A positive certificate serial number of `n` random bytes, hex. */
+const certSerial = (n: number): string => toHex(randomBytes(n)).replace(/^[89a-f]/, '1');
 
 /** A new attestation key and its self-signed CA certificate for card `serial`. */
-export async function newAttestationIdentity(serial: number): Promise<AttestationIdentity> {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+export async function newAttestationIdentity(
+  serial: number,
+  provider: CardCrypto,
+): Promise<AttestationIdentity> {
+  const { privateKey, publicKey } = await provider.generateKey(ALGORITHM.ECC_P256);
   const cert = await X509CertificateGenerator.create(
     {
-      serialNumber: randomBytes(8)
-        .toString('hex')
-        .replace(/^[89a-f]/, '1'),
+      serialNumber: certSerial(8),
       subject: `CN=Tessera Virtual PIV Attestation ${serial}`,
       issuer: `CN=Tessera Virtual PIV Attestation ${serial}`,
       notBefore: new Date('2024-01-01T00:00:00Z'),
       notAfter: new Date('2074-01-01T00:00:00Z'),
-      publicKey: Uint8Array.from(publicKey.export({ format: 'der', type: 'spki' })),
-      signingKey: await importSigningKey(pkcs8),
+      publicKey: own(spkiOf(publicKey)),
+      signingKey: await provider.attestationSigner(privateKey),
       signingAlgorithm: EC_SIGN,
       extensions: [
         new BasicConstraintsExtension(true, 0, true),
         new KeyUsagesExtension(KeyUsageFlags.keyCertSign, true),
       ],
     },
-    crypto,
+    webCrypto(),
   );
-  return { privateKey: pkcs8, certificate: new Uint8Array(cert.rawData) };
+  return { privateKey, certificate: new Uint8Array(cert.rawData) };
 }
 
 function derInteger(n: number): Uint8Array {
   let hex = n.toString(16);
   if (hex.length % 2) hex = '0' + hex;
   if (Number.parseInt(hex.slice(0, 2), 16) & 0x80) hex = '00' + hex;
-  const body = Buffer.from(hex, 'hex');
-  return Uint8Array.from(Buffer.concat([Buffer.of(0x02, body.length), body]));
+  const body = hex.match(/../g)!.map((h) => Number.parseInt(h, 16));
+  return Uint8Array.of(0x02, body.length, ...body);
 }
 
 export interface AttestRequest {
   identity: AttestationIdentity;
+  provider: CardCrypto;
   slot: number;
   slotPublicKeySpki: Uint8Array;
   serial: number;
@@ -80,15 +84,13 @@ export async function attest(r: AttestRequest): Promise<Uint8Array> {
   const issuer = new X509Certificate(own(r.identity.certificate));
   const cert = await X509CertificateGenerator.create(
     {
-      serialNumber: randomBytes(16)
-        .toString('hex')
-        .replace(/^[89a-f]/, '1'),
+      serialNumber: certSerial(16),
       subject: `CN=YubiKey PIV Attestation ${r.slot.toString(16)}`,
       issuer: issuer.subject,
       notBefore: issuer.notBefore,
       notAfter: issuer.notAfter,
       publicKey: own(r.slotPublicKeySpki),
-      signingKey: await importSigningKey(r.identity.privateKey),
+      signingKey: await r.provider.attestationSigner(r.identity.privateKey),
       signingAlgorithm: EC_SIGN,
       extensions: [
         new Extension(`${YUBICO}.3`, false, Uint8Array.from(r.version)),
@@ -97,7 +99,7 @@ export async function attest(r: AttestRequest): Promise<Uint8Array> {
         new Extension(`${YUBICO}.9`, false, Uint8Array.of(0x01)),
       ],
     },
-    crypto,
+    webCrypto(),
   );
   return new Uint8Array(cert.rawData);
 }

@@ -1,15 +1,14 @@
 // The persistent memory of a virtual PIV card: what a real card keeps in its EEPROM. Saved as JSON so a
-// card survives restarts. Private keys live here because this file *is* the card's storage; no APDU
-// ever reads them back.
-import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// card survives restarts. Private keys live here (in the form the card's crypto provider made) because
+// this *is* the card's storage; no APDU ever reads them back. Browser-safe: the wallet keeps the same
+// state in IndexedDB (file-storage.ts is the Node store).
+import { randomInt, toHex } from '../bytes.js';
 import type { ManagementKeyAlgorithm } from '../piv/constants.js';
 import { ALGORITHM, DEFAULT_MANAGEMENT_KEY, DEFAULT_PIN, DEFAULT_PUK } from '../piv/constants.js';
 
 export interface CardKey {
   algorithm: number;
-  /** PKCS#8 DER, base64. */
+  /** The crypto provider's stored form (Node: PKCS#8 DER in base64; WebCrypto: sealed under the wallet's key). */
   privateKey: string;
   origin: 'generated' | 'imported';
   pinPolicy: number;
@@ -41,29 +40,30 @@ export interface CardState {
 
 /** Pads a PIN/PUK to the 8-byte reference data format (SP 800-73-4 Part 2 §2.4.3: pad with FF). */
 export function padPin(value: string | Uint8Array): Uint8Array {
-  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+  const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
   if (bytes.length > 8) throw new RangeError('PIN/PUK longer than 8 bytes');
   const out = new Uint8Array(8).fill(0xff);
   out.set(bytes, 0);
   return out;
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const hex = toHex;
 
 function makeCplc(serial: number): string {
   // 42 bytes as GlobalPlatform Card Spec 2.3 Table H-1 lays them out: IC fabricator, IC type, OS
   // id/date/level, fabrication date, IC serial, batch, module/embedding/personalization data. The
   // IC serial number field (bytes 15..18) carries our serial so tools that read only CPLC still see it.
-  const b = Buffer.alloc(42);
-  b.writeUInt16BE(0x4090, 0); // IC fabricator
-  b.writeUInt16BE(0x7a00, 2); // IC type
-  b.writeUInt16BE(0x5445, 4); // OS id "TE"
-  b.writeUInt16BE(0x6324, 6); // OS release date (YDDD)
-  b.writeUInt16BE(0x0543, 8); // OS release level
-  b.writeUInt16BE(0x6324, 10); // IC fabrication date
-  b.writeUInt32BE(serial >>> 0, 12); // IC serial number
-  b.writeUInt16BE(0x0001, 16); // IC batch identifier
-  return b.toString('hex');
+  const b = new Uint8Array(42);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, 0x4090); // IC fabricator
+  v.setUint16(2, 0x7a00); // IC type
+  v.setUint16(4, 0x5445); // OS id "TE"
+  v.setUint16(6, 0x6324); // OS release date (YDDD)
+  v.setUint16(8, 0x0543); // OS release level
+  v.setUint16(10, 0x6324); // IC fabrication date
+  v.setUint32(12, serial >>> 0); // IC serial number
+  v.setUint16(16, 0x0001); // IC batch identifier
+  return toHex(b);
 }
 
 export function newCardState(opts: { serial?: number; version?: [number, number, number] } = {}): CardState {
@@ -83,41 +83,15 @@ export function newCardState(opts: { serial?: number; version?: [number, number,
   };
 }
 
-/** Where a card keeps its state between commands. */
+/** Where a card keeps its state between commands; the card answers only once the save is done. */
 export interface CardStorage {
-  save(state: CardState): void;
+  save(state: CardState): void | Promise<void>;
 }
 
 export class MemoryCardStorage implements CardStorage {
   saved: CardState | undefined;
   save(state: CardState): void {
     this.saved = structuredClone(state);
-  }
-}
-
-/** A JSON file; written to a temporary name and renamed, so a crash never leaves half a card. */
-export class FileCardStorage implements CardStorage {
-  constructor(readonly path: string) {}
-
-  save(state: CardState): void {
-    mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.path);
-  }
-
-  /** Loads the card in the file, or creates (and saves) a new blank card when there is none. */
-  loadOrCreate(opts: { serial?: number } = {}): { state: CardState; created: boolean } {
-    let text: string;
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      const state = newCardState(opts);
-      this.save(state);
-      return { state, created: true };
-    }
-    return { state: parseCardState(text, this.path), created: false };
   }
 }
 

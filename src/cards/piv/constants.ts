@@ -166,6 +166,29 @@ export const TOUCH_POLICY = { DEFAULT: 0, NEVER: 1, ALWAYS: 2, CACHED: 3 } as co
 
 export const DEFAULT_PIN = '123456';
 export const DEFAULT_PUK = '12345678';
-export const DEFAULT_MANAGEMENT_KEY = Uint8Array.from(
-  Buffer.from('010203040506070801020304050607080102030405060708', 'hex'),
+export const DEFAULT_MANAGEMENT_KEY = Uint8Array.of(
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
 );

@@ -2,7 +2,7 @@
 // and removes VirtualPivCards, and connects to them through the same ReaderSet/CardConnection
 // interfaces as real readers. Removing a card fails any exchange in flight with CardRemovedError.
 import { CardRemovedError, TransportError } from '../errors.js';
-import type { VirtualPivCard } from '../emulator/virtual-piv-card.js';
+import type { PivCardApplication as VirtualPivCard } from '../emulator/piv-card-application.js';
 import { withDeadline } from './deadline.js';
 import type { CardConnection, ReaderEvent, ReaderInfo, ReaderSet, TransmitOptions } from './types.js';
 
