@@ -2,6 +2,7 @@
 // run(args) and prints its own table.
 const BENCHMARKS: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   pki: () => import('./pki.js'),
+  print: () => import('./print.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

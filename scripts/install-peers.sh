@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real peers that Tessera's tests talk to:
-# pcscd + the vsmartcard virtual reader, OpenSC, yubico-piv-tool, CUPS, OpenLDAP slapd,
+# pcscd + the vsmartcard virtual reader, OpenSC, yubico-piv-tool, CUPS, ippeveprinter (a standalone
+# IPP Everywhere printer, which needs Avahi and a system D-Bus to start), poppler's pdftoppm (printed
+# PDFs rasterized in the printing tests) and zbarimg (their barcodes read back), OpenLDAP slapd,
 # SoftHSM2, Chromium and openssl. Only what is missing is installed, so a warm machine skips it.
 set -euo pipefail
 pkgs=(openssl pcscd vsmartcard-vpcd opensc yubico-piv-tool pcsc-tools libpcsclite-dev
-      cups cups-client slapd ldap-utils softhsm2 chromium poppler-utils)
+      cups cups-client cups-ipp-utils avahi-daemon dbus slapd ldap-utils softhsm2 chromium
+      poppler-utils zbar-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

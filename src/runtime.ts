@@ -27,6 +27,9 @@ import { createPki, type Pki } from './services/pki/pki.js';
 import type { PkiConfig } from './services/pki/pki-config.js';
 import { checkFascnSettings } from './services/card-identity.js';
 import { IssuanceService } from './services/issuance-service.js';
+import { LayoutService } from './services/printing/layout-service.js';
+import { PhotoService } from './services/printing/photo-service.js';
+import { PrintSettingsService } from './services/printing/print-settings.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 
@@ -47,6 +50,10 @@ export interface Services {
   securityQuestions: SecurityQuestionService;
   portalAuth: PortalAuthService;
   health: HealthService;
+  /** Card printing (reference 002): layouts, photos, whether printing is on. */
+  layouts: LayoutService;
+  photos: PhotoService;
+  printSettings: PrintSettingsService;
 }
 
 export interface Runtime {
@@ -139,6 +146,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       mailer: mailer ? new InitialPasswordEmail(mailer, `${config.externalUrl}/portal`) : null,
     });
     const securityQuestions = new SecurityQuestionService(ctx, settings);
+    const printSettings = new PrintSettingsService(ctx);
+    const layouts = new LayoutService(ctx, {
+      printSettings,
+      directoryProperties: async (q) => Object.keys((await directory.get(q)).properties),
+    });
     const services: Services = {
       auth,
       users,
@@ -146,7 +158,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       policies,
       settings,
       audit: new AuditService(ctx),
-      bootstrap: new BootstrapService(ctx, users, devices, policies),
+      bootstrap: new BootstrapService(ctx, users, devices, policies, { layouts, settings: printSettings }),
       pki,
       issuance: new IssuanceService(ctx, {
         masterKey,
@@ -173,6 +185,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         decoyKey: masterKey.derive('portal-auth-decoy'),
       }),
       health: new HealthService(db),
+      layouts,
+      photos: new PhotoService(ctx),
+      printSettings,
     };
     const rt: Runtime = {
       config,

@@ -16,3 +16,6 @@ export * from './permissions.js';
 export * from './security-questions.js';
 export * from './security-settings.js';
 export * from './fascn.js';
+export * from './card-layout.js';
+export * from './piv-layout.js';
+export * from './photo.js';

@@ -30,6 +30,7 @@ import { pkiRoutes } from './routes/pki.js';
 import { directoryRoutes } from './routes/directory.js';
 import { initialPasswordRoutes } from './routes/initial-passwords.js';
 import { metaRoutes } from './routes/meta.js';
+import { layoutRoutes } from './routes/layouts.js';
 import { policyRoutes } from './routes/policies.js';
 import { portalAuthRoutes } from './routes/portal-auth.js';
 import { securityQuestionRoutes } from './routes/security-questions.js';
@@ -131,6 +132,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(userRoutes(rt));
   await app.register(deviceRoutes(rt));
   await app.register(policyRoutes(rt));
+  await app.register(layoutRoutes(rt));
   await app.register(settingsRoutes(rt));
   await app.register(auditRoutes(rt));
   await app.register(issuanceRoutes(rt));

@@ -7,6 +7,8 @@ import { systemActor, type ServiceContext } from './context.js';
 import type { DeviceService } from './device-service.js';
 import type { PolicyService } from './policy-service.js';
 import type { UserService } from './user-service.js';
+import type { LayoutService } from './printing/layout-service.js';
+import type { PrintSettingsService } from './printing/print-settings.js';
 import type { PolicyInput } from '../store/policies-repo.js';
 import type { Role } from '../domain/permissions.js';
 
@@ -33,42 +35,42 @@ export const DEMO_PEOPLE: {
     displayName: 'Hannah Help (demo)',
     email: 'hannah.help@demo.example',
     roles: ['helpdesk'],
-    properties: { employeeId: 'D-1001', department: 'Service desk' },
+    properties: { employeeId: 'D-1001', department: 'Service desk', affiliation: 'Employee' },
   },
   {
     username: 'ivan.issuer',
     displayName: 'Ivan Issuer (demo)',
     email: 'ivan.issuer@demo.example',
     roles: ['issuance_officer'],
-    properties: { employeeId: 'D-1002', department: 'Badge office' },
+    properties: { employeeId: 'D-1002', department: 'Badge office', affiliation: 'Employee' },
   },
   {
     username: 'vera.valid',
     displayName: 'Vera Valid (demo)',
     email: 'vera.valid@demo.example',
     roles: ['validation_officer'],
-    properties: { employeeId: 'D-1003', department: 'Security' },
+    properties: { employeeId: 'D-1003', department: 'Security', affiliation: 'Employee' },
   },
   {
     username: 'alice',
     displayName: 'Alice Archer (demo)',
     email: 'alice@demo.example',
     roles: ['user'],
-    properties: { employeeId: 'D-2001', department: 'Engineering' },
+    properties: { employeeId: 'D-2001', department: 'Engineering', affiliation: 'Employee' },
   },
   {
     username: 'bob',
     displayName: 'Bob Baker (demo)',
     email: 'bob@demo.example',
     roles: ['user'],
-    properties: { employeeId: 'D-2002', department: 'Finance' },
+    properties: { employeeId: 'D-2002', department: 'Finance', affiliation: 'Employee' },
   },
   {
     username: 'carol',
     displayName: 'Carol Chen (demo)',
     email: 'carol@demo.example',
     roles: ['user'],
-    properties: { employeeId: 'D-2003', department: 'Legal' },
+    properties: { employeeId: 'D-2003', department: 'Legal', affiliation: 'Contractor' },
   },
 ];
 
@@ -178,6 +180,7 @@ export class BootstrapService {
     private readonly users: UserService,
     private readonly devices: DeviceService,
     private readonly policies: PolicyService,
+    private readonly printing?: { layouts: LayoutService; settings: PrintSettingsService },
   ) {}
 
   /** Creates the administrator "admin" with a random password if no administrator exists yet. */
@@ -219,6 +222,16 @@ export class BootstrapService {
           },
           tx,
         );
+      if (this.printing) {
+        // The demo prints (reference 002): the PIV layout, and printing turned on.
+        const piv = this.printing.layouts.templates().find((t) => t.id === 'piv')!;
+        await this.printing.layouts.create(
+          actor,
+          { name: piv.name, description: piv.description, definition: piv.definition },
+          tx,
+        );
+        await this.printing.settings.put(actor, { enabled: true, issuerName: 'Tessera Demo Agency' }, tx);
+      }
       await putSetting(tx, DEMO_SEEDED, true, this.ctx.clock.now());
     });
     return {

@@ -23,17 +23,31 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   pki: ['domain'],
   cards: ['domain'],
   directory: ['domain'],
+  // Card rendering (pdfkit) and the IPP client: the server renders, the agent prints.
+  print: ['domain'],
   mail: ['domain', 'config'],
   // Use cases: orchestrate the leaves; they reach agents only through cards/transport.
-  services: ['domain', 'config', 'secrets', 'store', 'pki', 'cards', 'directory', 'mail'],
+  services: ['domain', 'config', 'secrets', 'store', 'pki', 'cards', 'directory', 'mail', 'print'],
   // The workstation agent relays APDUs between the server and its readers: it needs cards only.
-  agent: ['domain', 'config', 'cards'],
+  agent: ['domain', 'config', 'cards', 'print'],
   // The REST API: services, and the runtime's handle on them; never a repository or pki/.
   http: ['domain', 'config', 'services', 'runtime'],
   // The `tessera` command: starts the server (http/app.ts only) and the agent, runs the card tools.
   cli: ['domain', 'config', 'services', 'runtime', 'http', 'agent', 'cards'],
   // The composition root wires every inner layer (not http or cli: those are its callers).
-  runtime: ['domain', 'config', 'secrets', 'store', 'pki', 'cards', 'directory', 'mail', 'services', 'agent'],
+  runtime: [
+    'domain',
+    'config',
+    'secrets',
+    'store',
+    'pki',
+    'cards',
+    'directory',
+    'mail',
+    'print',
+    'services',
+    'agent',
+  ],
 };
 
 /** Where an allowed edge into a layer is narrower than the whole layer: cli starts http/app.ts only. */

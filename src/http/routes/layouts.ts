@@ -1,0 +1,264 @@
+// Card layouts (CRUD, templates, previews), people's photos and the printing settings (reference 002).
+import type { FastifyPluginAsync } from 'fastify';
+import type { Runtime } from '../../runtime.js';
+import type { LayoutInput as LayoutInputT } from '../../services/printing/layout-service.js';
+import { actorOf } from '../auth-guard.js';
+import { IdParams, errorResponses, listOf } from '../schemas.js';
+import {
+  DraftPreview,
+  IMAGE_BASE64_MAX,
+  Layout,
+  LayoutInput,
+  LayoutTemplate,
+  PhotoInfo,
+  PhotoUpload,
+  PreviewQuery,
+  PrintSettings,
+  PrintStatus,
+} from '../schemas/layouts.js';
+import { Type } from '@sinclair/typebox';
+
+/** A layout may carry a few images (a logo, a seal): room for them, base64 in JSON. */
+const LAYOUT_BODY_LIMIT = 2 * 1024 * 1024;
+const PHOTO_BODY_LIMIT = IMAGE_BASE64_MAX + 1024;
+
+const pdfReply = {
+  200: { description: 'The card as a PDF (application/pdf), one page per side' },
+  ...errorResponses,
+};
+
+export const layoutRoutes =
+  (rt: Runtime): FastifyPluginAsync =>
+  async (app) => {
+    const layouts = rt.services.layouts;
+    const tags = ['card printing'];
+
+    app.get(
+      '/api/layouts',
+      {
+        config: { permission: 'policy.read' },
+        schema: { tags, summary: 'Card layouts', response: { 200: listOf(Layout), ...errorResponses } },
+      },
+      async () => {
+        const items = await layouts.list();
+        return { items, total: items.length };
+      },
+    );
+
+    app.get(
+      '/api/layouts/templates',
+      {
+        config: { permission: 'policy.read' },
+        schema: {
+          tags,
+          summary: 'Built-in layouts to start from (the PIV layout of FIPS 201-3)',
+          response: { 200: Type.Object({ items: Type.Array(LayoutTemplate) }), ...errorResponses },
+        },
+      },
+      async () => ({ items: layouts.templates() }),
+    );
+
+    app.get(
+      '/api/layouts/properties',
+      {
+        config: { permission: 'policy.read' },
+        schema: {
+          tags,
+          summary: 'Person properties a layout may print (those people have and the directory maps)',
+          response: { 200: Type.Object({ items: Type.Array(Type.String()) }), ...errorResponses },
+        },
+      },
+      async () => ({ items: await layouts.knownProperties() }),
+    );
+
+    app.post(
+      '/api/layouts',
+      {
+        bodyLimit: LAYOUT_BODY_LIMIT,
+        config: { permission: 'policy.write' },
+        schema: {
+          tags,
+          summary: 'Create a card layout',
+          body: LayoutInput,
+          response: { 201: Layout, ...errorResponses },
+        },
+      },
+      async (req, reply) =>
+        reply.status(201).send(await layouts.create(actorOf(req), req.body as LayoutInputT)),
+    );
+
+    app.post(
+      '/api/layouts/preview',
+      {
+        bodyLimit: LAYOUT_BODY_LIMIT,
+        config: { permission: 'policy.read' },
+        schema: {
+          tags,
+          summary: 'Render an unsaved layout (the editor’s live preview)',
+          body: DraftPreview,
+          response: pdfReply,
+        },
+      },
+      async (req, reply) => {
+        const b = req.body as DraftPreview;
+        const pdf = await layouts.preview(
+          actorOf(req),
+          { definition: b.definition as LayoutInputT['definition'] },
+          { ...(b.userId ? { userId: b.userId } : {}), ...(b.side ? { side: b.side } : {}) },
+        );
+        return reply.type('application/pdf').send(pdf);
+      },
+    );
+
+    app.get(
+      '/api/layouts/:id',
+      {
+        config: { permission: 'policy.read' },
+        schema: {
+          tags,
+          summary: 'One card layout',
+          params: IdParams,
+          response: { 200: Layout, ...errorResponses },
+        },
+      },
+      async (req) => layouts.get((req.params as IdParams).id),
+    );
+
+    app.put(
+      '/api/layouts/:id',
+      {
+        bodyLimit: LAYOUT_BODY_LIMIT,
+        config: { permission: 'policy.write' },
+        schema: {
+          tags,
+          summary: 'Replace a card layout',
+          params: IdParams,
+          body: LayoutInput,
+          response: { 200: Layout, ...errorResponses },
+        },
+      },
+      async (req) => layouts.update(actorOf(req), (req.params as IdParams).id, req.body as LayoutInputT),
+    );
+
+    app.delete(
+      '/api/layouts/:id',
+      {
+        config: { permission: 'policy.write' },
+        schema: {
+          tags,
+          summary: 'Delete a card layout',
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        await layouts.remove(actorOf(req), (req.params as IdParams).id);
+        return reply.status(204).send();
+      },
+    );
+
+    app.get(
+      '/api/layouts/:id/preview',
+      {
+        config: { permission: 'policy.read' },
+        schema: {
+          tags,
+          summary: 'The layout rendered for a person (or a sample person), both sides or one',
+          params: IdParams,
+          querystring: PreviewQuery,
+          response: pdfReply,
+        },
+      },
+      async (req, reply) => {
+        const q = req.query as PreviewQuery;
+        const pdf = await layouts.preview(
+          actorOf(req),
+          { layoutId: (req.params as IdParams).id },
+          { ...(q.userId ? { userId: q.userId } : {}), ...(q.side ? { side: q.side } : {}) },
+        );
+        return reply.type('application/pdf').send(pdf);
+      },
+    );
+
+    app.get(
+      '/api/users/:id/photo',
+      {
+        config: { permission: 'user.read' },
+        schema: {
+          tags,
+          summary: 'The person’s photo (image/jpeg or image/png)',
+          params: IdParams,
+          response: { 200: { description: 'The photo' }, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const p = await rt.services.photos.get((req.params as IdParams).id);
+        return reply.type(p.contentType).header('etag', `"${p.sha256}"`).send(p.data);
+      },
+    );
+
+    app.put(
+      '/api/users/:id/photo',
+      {
+        bodyLimit: PHOTO_BODY_LIMIT,
+        config: { permission: 'user.update' },
+        schema: {
+          tags,
+          summary: 'Set the person’s photo (a JPEG or PNG, base64, at most 512 KiB)',
+          params: IdParams,
+          body: PhotoUpload,
+          response: { 200: PhotoInfo, ...errorResponses },
+        },
+      },
+      async (req) =>
+        rt.services.photos.put(
+          actorOf(req),
+          (req.params as IdParams).id,
+          Buffer.from((req.body as PhotoUpload).data, 'base64'),
+        ),
+    );
+
+    app.delete(
+      '/api/users/:id/photo',
+      {
+        config: { permission: 'user.update' },
+        schema: {
+          tags,
+          summary: 'Remove the person’s photo',
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        await rt.services.photos.remove(actorOf(req), (req.params as IdParams).id);
+        return reply.status(204).send();
+      },
+    );
+
+    app.get(
+      '/api/settings/printing',
+      {
+        config: { permission: 'settings.read' },
+        schema: {
+          tags,
+          summary: 'Whether card printing is available',
+          response: { 200: PrintStatus, ...errorResponses },
+        },
+      },
+      async () => rt.services.printSettings.status(),
+    );
+
+    app.put(
+      '/api/settings/printing',
+      {
+        config: { permission: 'settings.write' },
+        schema: {
+          tags,
+          summary: 'Turn card printing on or off; the issuer name printed on cards',
+          body: PrintSettings,
+          response: { 200: PrintStatus, ...errorResponses },
+        },
+      },
+      async (req) => rt.services.printSettings.put(actorOf(req), req.body as PrintSettings),
+    );
+  };
