@@ -139,7 +139,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       sessionTtlMinutes: config.sessionTtlMinutes,
       sessionIdleMinutes: config.sessionIdleMinutes,
     });
-    const directory = new DirectoryService(ctx, masterKey, users);
+    const photos = new PhotoService(ctx);
+    const directory = new DirectoryService(ctx, masterKey, users, photos);
     const mailer = mailerFromConfig(config);
     const initialPasswords = new InitialPasswordService(ctx, {
       settings,
@@ -186,7 +187,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       }),
       health: new HealthService(db),
       layouts,
-      photos: new PhotoService(ctx),
+      photos,
       printSettings,
     };
     const rt: Runtime = {

@@ -23,7 +23,8 @@ export interface DirectoryConfig {
   userFilter: string;
   /** What identifies an entry for good: entryUUID survives renames and moves; the DN does not. */
   externalId: 'entryUUID' | 'dn';
-  attributes: { username: string; displayName: string; email: string | null };
+  /** photo: the attribute holding the person's picture (jpegPhoto), printed on cards; none when absent. */
+  attributes: { username: string; displayName: string; email: string | null; photo?: string | null };
   /** Tessera property name → LDAP attribute (employeeNumber, departmentNumber…). */
   properties: Record<string, string>;
   groups: { baseDn: string | null; filter: string; memberAttribute: string };
@@ -78,6 +79,7 @@ export function checkDirectoryConfig(
     ['attributes.username', c.attributes.username],
     ['attributes.displayName', c.attributes.displayName],
     ['attributes.email', c.attributes.email],
+    ['attributes.photo', c.attributes.photo ?? null],
     ['groups.memberAttribute', c.groups.memberAttribute],
     ...Object.entries(c.properties).map(([k, v]) => [`properties.${k}`, v]),
   ] as const;

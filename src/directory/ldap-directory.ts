@@ -19,6 +19,8 @@ export interface DirectoryPerson {
   displayName: string;
   email: string | null;
   properties: Record<string, string>;
+  /** The picture in the mapped photo attribute (jpegPhoto), as bytes; null when absent or unmapped. */
+  photo: Buffer | null;
 }
 
 export interface DirectoryGroup {
@@ -55,6 +57,11 @@ export function sidString(v: Buffer | string): string | null {
   const subs = Array.from({ length: count }, (_, i) => v.readUInt32LE(8 + 4 * i));
   return ['S', '1', String(authority), ...subs.map(String)].join('-');
 }
+
+const firstBuffer = (v: Entry[string] | undefined): Buffer | null => {
+  const x = Array.isArray(v) ? v[0] : v;
+  return Buffer.isBuffer(x) && x.length > 0 ? x : null;
+};
 
 const all = (v: Entry[string] | undefined): string[] =>
   v === undefined
@@ -142,6 +149,7 @@ export class LdapDirectory {
           a.username,
           a.displayName,
           a.email,
+          a.photo ?? null,
           ...Object.values(this.cfg.properties),
           this.cfg.externalId === 'entryUUID' ? 'entryUUID' : null,
         ].filter((x): x is string => !!x),
@@ -175,6 +183,7 @@ export class LdapDirectory {
       displayName: first(e[a.displayName]) ?? username,
       email: a.email ? first(e[a.email]) : null,
       properties,
+      photo: a.photo ? firstBuffer(e[a.photo]) : null,
     };
   }
 
@@ -188,7 +197,10 @@ export class LdapDirectory {
       scope: 'sub',
       filter,
       attributes: this.attributesToRead(),
-      explicitBufferAttributes: this.attributesToRead().filter((a) => SID_ATTRIBUTE.test(a)),
+      // A SID and a picture are binary: read as bytes, never decoded as text.
+      explicitBufferAttributes: this.attributesToRead().filter(
+        (a) => SID_ATTRIBUTE.test(a) || a === this.cfg.attributes.photo,
+      ),
       paged: { pageSize: PAGE_SIZE },
     });
     for (const e of res.searchEntries) {

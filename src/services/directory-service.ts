@@ -27,6 +27,7 @@ import {
 import { deleteUserSessions } from '../store/sessions-repo.js';
 import { getUser, getUserByUsername, updateUser, type User, type UserPatch } from '../store/users-repo.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
+import type { PhotoService } from './printing/photo-service.js';
 import { USERNAME_PATTERN, type UserService } from './user-service.js';
 
 const PASSWORD_PURPOSE = 'directory-bind-password';
@@ -56,6 +57,7 @@ export class DirectoryService {
     private readonly ctx: ServiceContext,
     private readonly masterKey: MasterKey,
     private readonly users: UserService,
+    private readonly photos?: PhotoService,
   ) {}
 
   async get(db: Queryable = this.ctx.db): Promise<DirectoryView> {
@@ -194,6 +196,7 @@ export class DirectoryService {
             );
             seen.add(user.id);
             report.created++;
+            await this.syncPhoto(tx, actor, user.id, p, report);
             continue;
           }
         }
@@ -208,6 +211,7 @@ export class DirectoryService {
           report.errors.push(`${p.dn}: "${p.username}" is terminated in Tessera; skipped`);
         else if (changed) report.updated++;
         else report.unchanged++;
+        if (changed !== 'error') await this.syncPhoto(tx, actor, ref.id, p, report);
       }
       const gone = existing.filter((u) => !seen.has(u.id) && u.state === 'active');
       if (people.length === 0 && existing.length > 0) {
@@ -249,6 +253,27 @@ export class DirectoryService {
       });
       return report;
     });
+  }
+
+  /**
+   * The person's directory photo becomes their photo (stored once; the same picture again changes
+   * nothing). No picture in the directory keeps one uploaded in Tessera. A picture that is not a
+   * usable JPEG or PNG is reported, not imported, and stops nothing else.
+   */
+  private async syncPhoto(
+    tx: Queryable,
+    actor: Actor,
+    userId: string,
+    p: DirectoryPerson,
+    report: SyncReport,
+  ) {
+    if (!p.photo || !this.photos) return;
+    try {
+      await this.photos.put(actor, userId, p.photo, tx);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      report.errors.push(`${p.dn}: the directory photo was not imported: ${e.message}`);
+    }
   }
 
   /** Updates one user from their entry; true when something changed, 'error' when terminated. */

@@ -241,6 +241,8 @@ export function personLdif(p: {
   employeeNumber?: string;
   departmentNumber?: string;
   password?: string;
+  /** Bytes for jpegPhoto (written base64, as LDIF carries binary values). */
+  jpegPhoto?: Buffer;
 }): string {
   return [
     `dn: uid=${p.uid},ou=people,${SUFFIX}`,
@@ -252,6 +254,7 @@ export function personLdif(p: {
     ...(p.employeeNumber ? [`employeeNumber: ${p.employeeNumber}`] : []),
     ...(p.departmentNumber ? [`departmentNumber: ${p.departmentNumber}`] : []),
     ...(p.password ? [`userPassword: ${p.password}`] : []),
+    ...(p.jpegPhoto ? [`jpegPhoto:: ${p.jpegPhoto.toString('base64')}`] : []),
     '',
   ].join('\n');
 }

@@ -19,7 +19,14 @@ const ConfigFields = {
   userFilter: Filter,
   externalId: literalUnion(['entryUUID', 'dn'] as const),
   attributes: Type.Object(
-    { username: Attr, displayName: Attr, email: Type.Union([Attr, Type.Null()]) },
+    {
+      username: Attr,
+      displayName: Attr,
+      email: Type.Union([Attr, Type.Null()]),
+      photo: Type.Optional(
+        Type.Union([Attr, Type.Null()], { description: 'The photo attribute (jpegPhoto)' }),
+      ),
+    },
     { additionalProperties: false },
   ),
   properties: Type.Record(
