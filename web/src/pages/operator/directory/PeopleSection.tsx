@@ -13,6 +13,8 @@ export interface People {
   displayName: string;
   /** '' for none. */
   email: string;
+  /** '' for none: the attribute holding the person's picture (jpegPhoto), printed on cards. */
+  photo: string;
   properties: { name: string; attribute: string }[];
 }
 
@@ -23,6 +25,7 @@ export const peopleOf = (v: DirectoryView): People => ({
   username: v.attributes.username,
   displayName: v.attributes.displayName,
   email: v.attributes.email ?? '',
+  photo: v.attributes.photo ?? '',
   properties: Object.entries(v.properties).map(([name, attribute]) => ({ name, attribute })),
 });
 
@@ -35,6 +38,7 @@ export const peopleConfig = (p: People) =>
       username: p.username.trim(),
       displayName: p.displayName.trim(),
       email: p.email.trim() ? p.email.trim() : null,
+      photo: p.photo.trim() ? p.photo.trim() : null,
     },
     properties: Object.fromEntries(
       p.properties.filter((x) => x.name.trim()).map((x) => [x.name.trim(), x.attribute.trim()]),
@@ -114,6 +118,14 @@ export function PeopleSection({ value, onChange }: { value: People; onChange: (v
             value={value.email}
             onChange={(v) => set('email', v)}
             spellCheck
+            autoComplete="off"
+          />
+          <TextField
+            id={id('a-photo')}
+            label="Photo attribute (optional)"
+            value={value.photo}
+            onChange={(v) => set('photo', v)}
+            placeholder="jpegPhoto"
             autoComplete="off"
           />
         </div>
