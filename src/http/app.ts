@@ -13,6 +13,7 @@ import { VERSION } from '../config/version.js';
 import type { Runtime } from '../runtime.js';
 import { registerAuthGuard } from './auth-guard.js';
 import { errorBody, handleError } from './errors.js';
+import { swaggerOptions } from './openapi.js';
 import { DEFAULT_BODY_LIMIT, applyRequestLimits } from './request-limits.js';
 import { API_CACHE_CONTROL, SECURITY_HEADERS, hstsFor } from './security-headers.js';
 import { validatorCompiler } from './validation.js';
@@ -112,19 +113,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(cookie);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   registerAuthGuard(app, rt);
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'Tessera API',
-        version: VERSION,
-        description:
-          'Credential management: people, devices, policies, certificates, issuance. Sign in with POST /api/auth/login; ' +
-          'send the returned csrfToken as the x-csrf-token header on every state-changing call.',
-      },
-      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'tessera_session' } } },
-      security: [{ session: [] }],
-    },
-  });
+  await app.register(swagger, swaggerOptions(rt.config.externalUrl, VERSION));
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
 
   await app.register(metaRoutes(rt));

@@ -49,7 +49,7 @@ export interface DeclaredRoute {
   access: Permission | 'authenticated' | PermissionBySession | 'public';
 }
 
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The actor for audit events, from the request's session. */
 export function actorOf(req: FastifyRequest): Actor {
@@ -123,7 +123,7 @@ export function registerAuthGuard(app: FastifyInstance, rt: Runtime): void {
     req.auth = auth;
     const permission =
       typeof cfg.permission === 'object' ? cfg.permission[auth.session.kind] : cfg.permission;
-    if (UNSAFE.has(req.method) && !cfg.noCsrf) {
+    if (UNSAFE_METHODS.has(req.method) && !cfg.noCsrf) {
       const sent = req.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !safeEqual(sent, auth.session.csrfToken))
         return reply

@@ -28,10 +28,20 @@ export type IdParams = Static<typeof IdParams>;
 export const Timestamp = Type.String({ format: 'date-time' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 
+/**
+ * Paging of a search: optional for the caller; validation fills in the defaults, so a route's
+ * handler always sees both (see `Paged`).
+ */
 export const Paging = {
-  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'How many items (default 50)' }),
+  ),
+  offset: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'How many to skip (default 0)' }),
+  ),
 };
+/** A search as its handler sees it: validation has filled in the paging defaults. */
+export type Paged<T extends { limit?: number; offset?: number }> = T & { limit: number; offset: number };
 
 export const ErrorResponse = Type.Object({
   error: Type.Object({

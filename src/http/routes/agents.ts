@@ -7,6 +7,7 @@ import type { AgentRecord } from '../../services/pairing-service.js';
 import { actorOf, type PermissionBySession } from '../auth-guard.js';
 import { errorBody } from '../errors.js';
 import { ErrorResponse, IdParams, Uuid, errorResponses } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { Agent, AgentList, PairingCode } from '../schemas/agents.js';
 
 const PairBody = Type.Object(
@@ -71,10 +72,16 @@ export const agentRoutes =
       {
         config: { permission: PAIRING },
         schema: {
-          tags,
-          summary: 'A one-time code (10 minutes) that pairs the next agent presenting it to you',
+          ...op(
+            'createPairingCode',
+            'agents',
+            'A one-time code (10 minutes) that pairs the next agent presenting it to you',
+          ),
           body: Type.Optional(Type.Object({}, { additionalProperties: false })),
-          response: { 201: PairingCode, ...errorResponses },
+          response: {
+            201: ok(PairingCode, 'The one-time pairing code and when it expires'),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) =>
@@ -86,12 +93,17 @@ export const agentRoutes =
       {
         config: { public: true, noCsrf: true },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'pairAgent',
+            'agents',
             'Trade a pairing code for an agent identity and its bearer token (called by `tessera agent`)',
+          ),
           body: PairBody,
-          security: [],
-          response: { 201: Paired, 429: ErrorResponse, ...errorResponses },
+          response: {
+            201: ok(Paired, 'Paired: the agent’s identity and its bearer token (shown once)'),
+            429: ErrorResponse,
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -120,11 +132,10 @@ export const agentRoutes =
       {
         config: { permission: PAIRING },
         schema: {
-          tags,
-          summary: 'Your paired agents (all agents with ?all=true and agent.manage)',
+          ...op('listAgents', 'agents', 'Your paired agents (all agents with ?all=true and agent.manage)'),
           querystring: ListQuery,
           response: {
-            200: AgentList,
+            200: ok(AgentList, 'The agents, with whether each is connected'),
             ...errorResponses,
           },
         },
@@ -140,9 +151,18 @@ export const agentRoutes =
       {
         config: { permission: PAIRING },
         schema: {
-          tags,
-          summary: 'The card readers of your connected agents, with whether a card is in each',
-          response: { 200: Type.Array(ConnectedReader), ...errorResponses },
+          ...op(
+            'listAgentReaders',
+            'agents',
+            'The card readers of your connected agents, with whether a card is in each',
+          ),
+          response: {
+            200: ok(
+              Type.Array(ConnectedReader),
+              'The readers of the connected agents, with whether a card is in each',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req) => rt.cardAccess.listReaders(req.auth!.user.id),
@@ -153,12 +173,14 @@ export const agentRoutes =
       {
         config: { permission: 'authenticated' },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'revokeAgent',
+            'agents',
             'Revoke an agent (yours, or any with agent.manage): its token stops working, its socket closes',
+          ),
           params: IdParams,
           body: Type.Optional(Type.Object({}, { additionalProperties: false })),
-          response: { 200: Agent, ...errorResponses },
+          response: { 200: ok(Agent, 'The agent, revoked'), ...errorResponses },
         },
       },
       async (req) => pairing.revoke(actorOf(req), (req.params as IdParams).id),

@@ -1,25 +1,27 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
-import { errorResponses, listOf } from '../schemas.js';
+import { errorResponses, listOf, type Paged } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { AuditEvent, AuditSearch, AuditVerification } from '../schemas/audit.js';
 
 export const auditRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
-    const tags = ['audit'];
     app.get(
       '/api/audit',
       {
         config: { permission: 'audit.read' },
         schema: {
-          tags,
-          summary: 'Audit events, newest first',
+          ...op('listAuditEvents', 'audit', 'Audit events, newest first'),
           querystring: AuditSearch,
-          response: { 200: listOf(AuditEvent), ...errorResponses },
+          response: {
+            200: ok(listOf(AuditEvent), 'A page of audit events, newest first, and how many match in all'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => {
-        const r = await rt.services.audit.list(req.query as AuditSearch);
+        const r = await rt.services.audit.list(req.query as Paged<AuditSearch>);
         return { total: r.total, items: r.items.map((e) => ({ ...e, at: e.at.toISOString() })) };
       },
     );
@@ -28,9 +30,11 @@ export const auditRoutes =
       {
         config: { permission: 'audit.verify' },
         schema: {
-          tags,
-          summary: 'Check the hash chain of the whole audit log',
-          response: { 200: AuditVerification, ...errorResponses },
+          ...op('verifyAuditLog', 'audit', 'Check the hash chain of the whole audit log'),
+          response: {
+            200: ok(AuditVerification, 'Whether the hash chain is intact, and where it breaks if not'),
+            ...errorResponses,
+          },
         },
       },
       async () => rt.services.audit.verify(),

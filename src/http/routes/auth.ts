@@ -3,6 +3,7 @@ import type { Runtime } from '../../runtime.js';
 import { SESSION_COOKIE } from '../auth-guard.js';
 import { ErrorResponse, errorResponses } from '../schemas.js';
 import { LoginBody, SessionInfo } from '../schemas/auth.js';
+import { noContent, ok, op } from '../openapi.js';
 
 export const authRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -12,11 +13,16 @@ export const authRoutes =
       {
         config: { public: true },
         schema: {
-          tags: ['auth'],
-          summary: 'Sign in with a username and password; sets the session cookie',
-          security: [],
+          ...op('logIn', 'auth', 'Sign in with a username and password; sets the session cookie'),
           body: LoginBody,
-          response: { 200: SessionInfo, ...errorResponses, 423: ErrorResponse },
+          response: {
+            200: ok(
+              SessionInfo,
+              'Signed in: the session cookie is set; the reply holds the person and the CSRF token',
+            ),
+            ...errorResponses,
+            423: ErrorResponse,
+          },
         },
       },
       async (req, reply) => {
@@ -35,7 +41,17 @@ export const authRoutes =
 
     app.post(
       '/api/auth/logout',
-      { config: { permission: 'authenticated' }, schema: { tags: ['auth'], summary: 'Sign out' } },
+      {
+        config: { permission: 'authenticated' },
+        schema: {
+          ...op('logOut', 'auth', 'Sign out: end the session'),
+          response: {
+            204: noContent('Signed out: the session is ended and its cookie cleared'),
+            401: ErrorResponse,
+            403: ErrorResponse,
+          },
+        },
+      },
       async (req, reply) => {
         await rt.services.auth.logout(req.cookies[SESSION_COOKIE]);
         reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -48,9 +64,11 @@ export const authRoutes =
       {
         config: { permission: 'authenticated' },
         schema: {
-          tags: ['auth'],
-          summary: 'Who is signed in, their permissions, and the CSRF token',
-          response: { 200: SessionInfo, 401: ErrorResponse },
+          ...op('getSession', 'auth', 'Who is signed in, their permissions, and the CSRF token'),
+          response: {
+            200: ok(SessionInfo, 'The signed-in person, their permissions and the session’s CSRF token'),
+            401: ErrorResponse,
+          },
         },
       },
       async (req) => ({ user: req.auth!.me, csrfToken: req.auth!.session.csrfToken }),

@@ -4,22 +4,21 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { CaAdmin, CaImport } from '../../services/pki/ca-admin.js';
 import { actorOf } from '../auth-guard.js';
 import { errorResponses } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { Ca, CaList, CaImport as ImportBody } from '../schemas/cas.js';
 
 export const caRoutes =
   (deps: { cas: Pick<CaAdmin, 'list' | 'importCa'> }): FastifyPluginAsync =>
   async (app) => {
     const { cas } = deps;
-    const tags = ['certificate authorities'];
 
     app.get(
       '/api/cas',
       {
         config: { permission: 'ca.read' },
         schema: {
-          tags,
-          summary: 'The CA hierarchy with each CA’s current CRL',
-          response: { 200: CaList, ...errorResponses },
+          ...op('listCas', 'certificate authorities', 'The CA hierarchy with each CA’s current CRL'),
+          response: { 200: ok(CaList, 'The CAs, each with its current CRL'), ...errorResponses },
         },
       },
       async () => ({ items: await cas.list() }),
@@ -31,10 +30,13 @@ export const caRoutes =
         config: { permission: 'ca.manage' },
         bodyLimit: 512 * 1024, // a PKCS#12 or a PEM chain with its key
         schema: {
-          tags,
-          summary: 'Import an issuing CA (chain + key as PEM, or PKCS#12); it becomes the active issuing CA',
+          ...op(
+            'importCa',
+            'certificate authorities',
+            'Import an issuing CA (chain + key as PEM, or PKCS#12); it becomes the active issuing CA',
+          ),
           body: ImportBody,
-          response: { 201: Ca, ...errorResponses },
+          response: { 201: ok(Ca, 'The CA, imported and now the active issuing CA'), ...errorResponses },
         },
       },
       async (req, reply) => reply.status(201).send(await cas.importCa(actorOf(req), req.body as CaImport)),

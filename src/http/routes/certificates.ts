@@ -6,7 +6,8 @@ import type { CertificateQueries } from '../../services/pki/certificate-queries.
 import type { KeyRecovery } from '../../services/pki/key-recovery.js';
 import type { Revocation } from '../../services/pki/revocation.js';
 import { actorOf } from '../auth-guard.js';
-import { IdParams, errorResponses, listOf } from '../schemas.js';
+import { IdParams, errorResponses, listOf, type Paged } from '../schemas.js';
+import { ok, op, text } from '../openapi.js';
 import {
   CertificateDetail,
   CertificateSearch,
@@ -26,20 +27,28 @@ export const certificateRoutes =
   }): FastifyPluginAsync =>
   async (app) => {
     const { certificates, revocation, keyRecovery } = deps;
-    const tags = ['certificates'];
 
     app.get(
       '/api/certificates',
       {
         config: { permission: 'certificate.read' },
         schema: {
-          tags,
-          summary: 'Search certificates by person, device, status, serial or subject',
+          ...op(
+            'listCertificates',
+            'certificates',
+            'Search certificates by person, device, status, serial or subject',
+          ),
           querystring: CertificateSearch,
-          response: { 200: listOf(CertificateSummary), ...errorResponses },
+          response: {
+            200: ok(
+              listOf(CertificateSummary),
+              'A page of the certificates that match, and how many match in all',
+            ),
+            ...errorResponses,
+          },
         },
       },
-      async (req) => certificates.search(req.query as CertificateSearch),
+      async (req) => certificates.search(req.query as Paged<CertificateSearch>),
     );
 
     app.get(
@@ -47,10 +56,12 @@ export const certificateRoutes =
       {
         config: { permission: 'certificate.read' },
         schema: {
-          tags,
-          summary: 'One certificate with its decoded fields',
+          ...op('getCertificate', 'certificates', 'One certificate with its decoded fields'),
           params: IdParams,
-          response: { 200: CertificateDetail, ...errorResponses },
+          response: {
+            200: ok(CertificateDetail, 'The certificate with its decoded fields'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => certificates.get((req.params as IdParams).id),
@@ -61,10 +72,12 @@ export const certificateRoutes =
       {
         config: { permission: 'certificate.read' },
         schema: {
-          tags,
-          summary: 'Download the certificate as PEM',
+          ...op('getCertificatePem', 'certificates', 'Download the certificate as PEM'),
           params: IdParams,
-          response: { 200: Type.String(), ...errorResponses },
+          response: {
+            200: text('The certificate, PEM-encoded (sent as an attachment, certificate-{id}.pem)'),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -83,14 +96,24 @@ export const certificateRoutes =
         {
           config: { permission: 'certificate.suspend' },
           schema: {
-            tags,
-            summary:
+            ...op(
+              `${action}Certificate`,
+              'certificates',
               action === 'suspend'
                 ? 'Suspend (certificateHold on the CRL and in OCSP)'
                 : 'Reinstate a suspended certificate (lift the hold)',
+            ),
             params: IdParams,
             body: Type.Optional(Empty),
-            response: { 200: CertificateSummary, ...errorResponses },
+            response: {
+              200: ok(
+                CertificateSummary,
+                action === 'suspend'
+                  ? 'The certificate, on hold (on the next CRL and in OCSP at once)'
+                  : 'The certificate, valid again',
+              ),
+              ...errorResponses,
+            },
           },
         },
         async (req) => revocation[action](actorOf(req), (req.params as IdParams).id),
@@ -101,11 +124,13 @@ export const certificateRoutes =
       {
         config: { permission: 'certificate.revoke' },
         schema: {
-          tags,
-          summary: 'Revoke with an RFC 5280 reason (final)',
+          ...op('revokeCertificate', 'certificates', 'Revoke with an RFC 5280 reason (final)'),
           params: IdParams,
           body: RevokeBody,
-          response: { 200: CertificateSummary, ...errorResponses },
+          response: {
+            200: ok(CertificateSummary, 'The certificate, revoked (on the next CRL and in OCSP at once)'),
+            ...errorResponses,
+          },
         },
       },
       async (req) =>
@@ -117,11 +142,17 @@ export const certificateRoutes =
       {
         config: { permission: 'key.recover' },
         schema: {
-          tags,
-          summary: 'Recover an archived key-management key as PKCS#12 with a one-time password',
+          ...op(
+            'recoverKey',
+            'certificates',
+            'Recover an archived key-management key as PKCS#12 with a one-time password',
+          ),
           params: IdParams,
           body: Type.Optional(RecoverBody),
-          response: { 200: RecoveredKey, ...errorResponses },
+          response: {
+            200: ok(RecoveredKey, 'The key as base64 PKCS#12 and its one-time password (shown once)'),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {

@@ -1,27 +1,29 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
-import { Device, IdParams, errorResponses, listOf } from '../schemas.js';
+import { Device, IdParams, errorResponses, listOf, type Paged } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { DeviceSearch, ImportBody, ImportReport, NewDevice } from '../schemas/devices.js';
 
 export const deviceRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const devices = rt.services.devices;
-    const tags = ['devices'];
 
     app.get(
       '/api/devices',
       {
         config: { permission: 'device.read' },
         schema: {
-          tags,
-          summary: 'Search the device inventory',
+          ...op('listDevices', 'devices', 'Search the device inventory'),
           querystring: DeviceSearch,
-          response: { 200: listOf(Device), ...errorResponses },
+          response: {
+            200: ok(listOf(Device), 'A page of the devices that match, and how many match in all'),
+            ...errorResponses,
+          },
         },
       },
-      async (req) => devices.search(req.query as DeviceSearch),
+      async (req) => devices.search(req.query as Paged<DeviceSearch>),
     );
 
     app.post(
@@ -29,10 +31,9 @@ export const deviceRoutes =
       {
         config: { permission: 'device.register' },
         schema: {
-          tags,
-          summary: 'Register one blank device',
+          ...op('registerDevice', 'devices', 'Register one blank device'),
           body: NewDevice,
-          response: { 201: Device, ...errorResponses },
+          response: { 201: ok(Device, 'The device, registered blank in inventory'), ...errorResponses },
         },
       },
       async (req, reply) =>
@@ -45,10 +46,16 @@ export const deviceRoutes =
         config: { permission: 'device.register' },
         bodyLimit: 5 * 1024 * 1024, // 4 MiB of CSV, escaped as a JSON string
         schema: {
-          tags,
-          summary: 'Register blank devices from CSV (header serial,type[,model][,notes]); reports each row',
+          ...op(
+            'importDevices',
+            'devices',
+            'Register blank devices from CSV (header serial,type[,model][,notes]); reports each row',
+          ),
           body: ImportBody,
-          response: { 200: ImportReport, ...errorResponses },
+          response: {
+            200: ok(ImportReport, 'What became of each row: registered, or refused and why'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => devices.importCsv(actorOf(req), (req.body as ImportBody).csv),
@@ -59,10 +66,9 @@ export const deviceRoutes =
       {
         config: { permission: 'device.read' },
         schema: {
-          tags,
-          summary: 'One device',
+          ...op('getDevice', 'devices', 'One device'),
           params: IdParams,
-          response: { 200: Device, ...errorResponses },
+          response: { 200: ok(Device, 'The device'), ...errorResponses },
         },
       },
       async (req) => devices.get((req.params as IdParams).id),

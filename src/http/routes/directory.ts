@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
 import { ErrorResponse, errorResponses } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import {
   DirectoryInput,
   DirectorySyncReport,
@@ -17,16 +18,24 @@ export const directoryRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const dir = rt.services.directory;
-    const tags = ['directory'];
 
     app.get(
       '/api/directory',
       {
         config: { permission: 'directory.manage' },
         schema: {
-          tags,
-          summary: 'The directory (LDAP) connection settings; the bind password is never returned',
-          response: { 200: DirectoryView, ...errorResponses },
+          ...op(
+            'getDirectory',
+            'directory',
+            'The directory (LDAP) connection settings; the bind password is never returned',
+          ),
+          response: {
+            200: ok(
+              DirectoryView,
+              'The directory settings (whether a bind password is set, never the password)',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async () => dir.get(),
@@ -38,10 +47,13 @@ export const directoryRoutes =
         config: { permission: 'directory.manage' },
         bodyLimit: 256 * 1024, // CA certificates and up to 100 group mappings
         schema: {
-          tags,
-          summary: 'Change the directory settings (omit bindPassword to keep it, null to remove it)',
+          ...op(
+            'replaceDirectory',
+            'directory',
+            'Change the directory settings (omit bindPassword to keep it, null to remove it)',
+          ),
           body: DirectoryInput,
-          response: { 200: DirectoryView, ...errorResponses },
+          response: { 200: ok(DirectoryView, 'The directory settings as saved'), ...errorResponses },
         },
       },
       async (req) => dir.put(actorOf(req), req.body as DirectoryInput),
@@ -52,10 +64,13 @@ export const directoryRoutes =
       {
         config: { permission: 'directory.manage' },
         schema: {
-          tags,
-          summary: 'Connect, bind as the service account and count the people the filter selects',
+          ...op(
+            'testDirectory',
+            'directory',
+            'Connect, bind as the service account and count the people the filter selects',
+          ),
           response: {
-            200: DirectoryTestResult,
+            200: ok(DirectoryTestResult, 'Connected and bound: how many people the filter selects'),
             ...errorResponses,
             ...peerErrors,
           },
@@ -69,9 +84,16 @@ export const directoryRoutes =
       {
         config: { permission: 'directory.manage' },
         schema: {
-          tags,
-          summary: 'Import and update people from the directory; suspend those removed from it',
-          response: { 200: DirectorySyncReport, ...errorResponses, ...peerErrors },
+          ...op(
+            'syncDirectory',
+            'directory',
+            'Import and update people from the directory; suspend those removed from it',
+          ),
+          response: {
+            200: ok(DirectorySyncReport, 'What the synchronization did: people created, updated, suspended'),
+            ...errorResponses,
+            ...peerErrors,
+          },
         },
       },
       async (req) => dir.sync(actorOf(req)),

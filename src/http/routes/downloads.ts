@@ -14,6 +14,7 @@ import {
 } from '../../services/agent-downloads.js';
 import { errorBody } from '../errors.js';
 import { ErrorResponse, Timestamp, literalUnion } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 
 const CHECKSUM_SUFFIX = '.sha256';
 
@@ -43,11 +44,10 @@ export const downloadRoutes =
       {
         config: { public: true },
         schema: {
-          tags: ['agents'],
-          summary: 'The agent executables this server offers, with their SHA-256',
+          ...op('listDownloads', 'agents', 'The agent executables this server offers, with their SHA-256'),
           description:
             'Empty when none has been built (npm run build:agent). Public: an agent is of no use until paired with a one-time code.',
-          response: { 200: DownloadList },
+          response: { 200: ok(DownloadList, 'The executables on offer (empty when none is built)') },
         },
       },
       async () => ({
@@ -65,10 +65,22 @@ export const downloadRoutes =
       {
         config: { public: true },
         schema: {
-          tags: ['agents'],
-          summary: 'An agent executable, or its checksum (name.sha256, checked with sha256sum -c)',
+          ...op(
+            'downloadAgent',
+            'agents',
+            'An agent executable, or its checksum (name.sha256, checked with sha256sum -c)',
+          ),
           params: FileParams,
-          response: { 404: ErrorResponse },
+          response: {
+            200: {
+              description: 'The executable (an attachment), or its checksum line for sha256sum -c',
+              content: {
+                'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+                'text/plain': { schema: { type: 'string', description: '<sha256>  <file>' } },
+              },
+            },
+            404: ErrorResponse,
+          },
         },
       },
       async (req, reply) => {

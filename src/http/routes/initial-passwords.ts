@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
 import { IdParams, errorResponses } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { IssueInitialPassword, IssuedInitialPassword } from '../schemas/initial-passwords.js';
 
 export const initialPasswordRoutes =
@@ -16,11 +17,20 @@ export const initialPasswordRoutes =
       {
         config: { permission: 'initial_password.issue' },
         schema: {
-          tags: ['users'],
-          summary: 'Issue a one-time initial password for the user portal (supersedes any previous one)',
+          ...op(
+            'issueInitialPassword',
+            'users',
+            'Issue a one-time initial password for the user portal (supersedes any previous one)',
+          ),
           params: IdParams,
           body: Type.Optional(IssueInitialPassword),
-          response: { 201: IssuedInitialPassword, ...errorResponses },
+          response: {
+            201: ok(
+              IssuedInitialPassword,
+              'The one-time password, issued (shown once), and whether it was e-mailed',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {

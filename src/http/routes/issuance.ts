@@ -6,6 +6,7 @@ import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
 import { streamJob } from '../job-events.js';
 import { Device, IdParams, Uuid, errorResponses } from '../schemas.js';
+import { events, ok, op } from '../openapi.js';
 import {
   CardBody,
   ConnectedCards,
@@ -26,16 +27,24 @@ export const issuanceRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const issuance = rt.services.issuance;
-    const tags = ['issuance'];
 
     app.get(
       '/api/issuance/cards',
       {
         config: { permission: 'device.bind' },
         schema: {
-          tags,
-          summary: "The cards in the readers of the signed-in operator's paired agents",
-          response: { 200: ConnectedCards, ...errorResponses },
+          ...op(
+            'listIssuanceCards',
+            'issuance',
+            "The cards in the readers of the signed-in operator's paired agents",
+          ),
+          response: {
+            200: ok(
+              ConnectedCards,
+              'The cards found in the readers, each with what it is and whom it is bound to',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req) => ({ items: await issuance.connectedCards(req.auth!.user.id) }),
@@ -46,11 +55,19 @@ export const issuanceRoutes =
       {
         config: { permission: 'device.bind' },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'startIssuance',
+            'issuance',
             'Issue (personalize) or bind the card in a reader for a person; issuance runs in the background',
+          ),
           body: IssuanceStart,
-          response: { 202: IssuanceStarted, ...errorResponses },
+          response: {
+            202: ok(
+              IssuanceStarted,
+              'Accepted: the job that runs the issuance (follow it with getIssuanceJob or its events)',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -75,10 +92,9 @@ export const issuanceRoutes =
       {
         config: { permission: 'device.read' },
         schema: {
-          tags,
-          summary: 'An issuance job: status, progress, current step, error',
+          ...op('getIssuanceJob', 'issuance', 'An issuance job: status, progress, current step, error'),
           params: IdParams,
-          response: { 200: Job, ...errorResponses },
+          response: { 200: ok(Job, 'The job: status, progress, current step, error'), ...errorResponses },
         },
       },
       async (req) => issuance.job((req.params as IdParams).id),
@@ -89,9 +105,18 @@ export const issuanceRoutes =
       {
         config: { permission: 'device.read' },
         schema: {
-          tags,
-          summary: 'Server-sent events: the job each time it changes, until it ends',
+          ...op(
+            'streamIssuanceJob',
+            'issuance',
+            'Server-sent events: the job each time it changes, until it ends',
+          ),
           params: IdParams,
+          response: {
+            200: events(
+              'Server-sent events: `event: job` with the job as getIssuanceJob returns it, each time it changes; the stream ends when the job does',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -106,11 +131,14 @@ export const issuanceRoutes =
       {
         config: { permission: 'device.issue' },
         schema: {
-          tags,
-          summary: 'Retry a failed issuance on the same device with the same policy',
+          ...op(
+            'retryIssuanceJob',
+            'issuance',
+            'Retry a failed issuance on the same device with the same policy',
+          ),
           params: IdParams,
           body: RetryBody,
-          response: { 200: Job, ...errorResponses },
+          response: { 200: ok(Job, 'The job, running again'), ...errorResponses },
         },
       },
       async (req) => {
@@ -128,10 +156,13 @@ export const issuanceRoutes =
       {
         config: { permission: 'device.issue' },
         schema: {
-          tags,
-          summary: 'Cancel a failed issuance: the device leaves the person and awaits recycling',
+          ...op(
+            'cancelIssuanceJob',
+            'issuance',
+            'Cancel a failed issuance: the device leaves the person and awaits recycling',
+          ),
           params: IdParams,
-          response: { 200: Job, ...errorResponses },
+          response: { 200: ok(Job, 'The job, cancelled'), ...errorResponses },
         },
       },
       async (req) => issuance.cancel(actorOf(req), (req.params as IdParams).id),
@@ -142,12 +173,14 @@ export const issuanceRoutes =
       {
         config: { permission: 'device.issue' },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'setIssuancePin',
+            'issuance',
             'Set the new PIN at the end of issuance (initial PIN not displayed, change PIN during issuance)',
+          ),
           params: IdParams,
           body: PinChangeBody,
-          response: { 200: Job, ...errorResponses },
+          response: { 200: ok(Job, 'The job, finishing with the new PIN set'), ...errorResponses },
         },
       },
       async (req) => {
@@ -161,10 +194,19 @@ export const issuanceRoutes =
       {
         config: { permission: 'device.read' },
         schema: {
-          tags,
-          summary: "A device's latest issuance job and whether its initial PIN can be retrieved",
+          ...op(
+            'getDeviceIssuance',
+            'issuance',
+            "A device's latest issuance job and whether its initial PIN can be retrieved",
+          ),
           params: IdParams,
-          response: { 200: DeviceIssuance, ...errorResponses },
+          response: {
+            200: ok(
+              DeviceIssuance,
+              "The device's latest job (or none) and whether its initial PIN can be retrieved",
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req) => {
@@ -182,11 +224,14 @@ export const issuanceRoutes =
       {
         config: { permission: 'device.recycle' },
         schema: {
-          tags,
-          summary: 'Wipe a card left by a failed issuance (or a terminated one) and return it to inventory',
+          ...op(
+            'recycleDevice',
+            'issuance',
+            'Wipe a card left by a failed issuance (or a terminated one) and return it to inventory',
+          ),
           params: IdParams,
           body: CardBody,
-          response: { 200: Device, ...errorResponses },
+          response: { 200: ok(Device, 'The device, wiped and back in inventory'), ...errorResponses },
         },
       },
       async (req) => issuance.recycle(actorOf(req), (req.params as IdParams).id, req.body as CardBody),
@@ -197,10 +242,16 @@ export const issuanceRoutes =
       {
         config: { permission: 'initial_pin.retrieve' },
         schema: {
-          tags,
-          summary: 'Get Initial PIN: a one-time, audited retrieval (initial PIN mode "not displayed")',
+          ...op(
+            'retrieveInitialPin',
+            'issuance',
+            'Get Initial PIN: a one-time, audited retrieval (initial PIN mode "not displayed")',
+          ),
           params: IdParams,
-          response: { 200: InitialPin, ...errorResponses },
+          response: {
+            200: ok(InitialPin, 'The initial PIN (shown once; a second retrieval is refused)'),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {

@@ -2,26 +2,52 @@ import type { FastifyPluginAsync } from 'fastify';
 import { VERSION } from '../../config/version.js';
 import type { Runtime } from '../../runtime.js';
 import { errorBody } from '../errors.js';
-import { Meta } from '../schemas/meta.js';
+import { ok, op } from '../openapi.js';
+import { ErrorResponse } from '../schemas.js';
+import { Health, Meta, Readiness } from '../schemas/meta.js';
 
 export const metaRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
-    app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+    app.get(
+      '/healthz',
+      {
+        config: { public: true },
+        schema: {
+          ...op('getHealth', 'meta', 'Liveness: the process answers'),
+          response: { 200: ok(Health, 'The process is up') },
+        },
+      },
+      async () => ({ status: 'ok' }),
+    );
 
-    app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
-      if (await rt.services.health.ready()) return { status: 'ready' };
-      return reply.status(503).send(errorBody('not_ready', 'The database is unreachable', String(req.id)));
-    });
+    app.get(
+      '/readyz',
+      {
+        config: { public: true },
+        schema: {
+          ...op('getReadiness', 'meta', 'Readiness: the process and its database answer'),
+          response: { 200: ok(Readiness, 'Ready to serve: the database answers'), 503: ErrorResponse },
+        },
+      },
+      async (req, reply) => {
+        if (await rt.services.health.ready()) return { status: 'ready' };
+        return reply.status(503).send(errorBody('not_ready', 'The database is unreachable', String(req.id)));
+      },
+    );
 
     app.get(
       '/api/meta',
       {
         config: { public: true },
         schema: {
-          tags: ['meta'],
-          summary: 'Version and deployment facts the web app needs before sign-in',
-          response: { 200: Meta },
+          ...op('getMeta', 'meta', 'Version and deployment facts the web app needs before sign-in'),
+          response: {
+            200: ok(
+              Meta,
+              'The server’s version, whether demo data is seeded, its external URL and whether it sends mail',
+            ),
+          },
         },
       },
       async () => {
@@ -34,6 +60,7 @@ export const metaRoutes =
       },
     );
 
+    // The document itself is not one of its operations (a client generated from it has no use for it).
     app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
       app.swagger(),
     );

@@ -4,17 +4,26 @@
 // malformedRequest in OCSP's own terms. A GET answer anyone may be served (one certificate, no
 // nonce) carries the HTTP caching headers of RFC 5019 §6.2, so a proxy or CDN can serve it too;
 // a repeated request is answered from the responder's kept answers without parsing or signing.
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { NotFoundError } from '../../domain/errors.js';
 import type { CaAdmin } from '../../services/pki/ca-admin.js';
 import type { CrlPublisher } from '../../services/pki/crl-publisher.js';
 import type { OcspReply, OcspResponder } from '../../services/pki/ocsp-responder.js';
+import { file, noContent, op } from '../openapi.js';
+import { ErrorResponse } from '../schemas.js';
 
 const CA_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(crt|pem)$/i;
 const CRL_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.crl$/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** RFC 6960 requests are small; anything larger is not a request we answer. */
 const OCSP_BODY_LIMIT = 64 * 1024;
+const OCSP_REPLY =
+  'The OCSP response: the status of each certificate asked about, or malformedRequest / unauthorized in OCSP terms';
+
+/** A file name in the path; the handler answers 404 for one it does not know. */
+const FileParams = (description: string) =>
+  Type.Object({ file: Type.String({ maxLength: 100, description }) }, { additionalProperties: false });
 
 export const pkiRoutes =
   (deps: {
@@ -24,7 +33,6 @@ export const pkiRoutes =
   }): FastifyPluginAsync =>
   async (app) => {
     const { cas, crls, ocsp } = deps;
-    const tags = ['pki'];
 
     // OCSP clients post application/ocsp-request; take any body as bytes here (this plugin only),
     // so a wrong content type is still answered in OCSP terms.
@@ -34,7 +42,20 @@ export const pkiRoutes =
 
     app.get(
       '/pki/ca/:file',
-      { config: { public: true }, schema: { tags, summary: 'A CA certificate: {id}.crt (DER) or {id}.pem' } },
+      {
+        config: { public: true },
+        schema: {
+          ...op('getCaCertificate', 'pki', 'A CA certificate: {id}.crt (DER) or {id}.pem'),
+          params: FileParams('{caId}.crt or {caId}.pem'),
+          response: {
+            200: file('The CA certificate, in the encoding the file name asks for', {
+              'application/pkix-cert': 'DER ({caId}.crt)',
+              'application/x-pem-file': 'PEM ({caId}.pem)',
+            }),
+            404: ErrorResponse,
+          },
+        },
+      },
       async (req, reply) => {
         const file = (req.params as { file: string }).file;
         const m = CA_FILE.exec(file);
@@ -50,7 +71,19 @@ export const pkiRoutes =
       '/pki/ca/:id/chain.pem',
       {
         config: { public: true },
-        schema: { tags, summary: 'The CA certificate and the ones above it (PEM)' },
+        schema: {
+          ...op('getCaChain', 'pki', 'The CA certificate and the ones above it (PEM)'),
+          params: Type.Object(
+            { id: Type.String({ maxLength: 100, description: 'The CA’s id' }) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: file('The chain, from this CA up to its root, PEM-encoded', {
+              'application/x-pem-file': 'PEM certificates, this CA first',
+            }),
+            404: ErrorResponse,
+          },
+        },
       },
       async (req, reply) => {
         const id = (req.params as { id: string }).id;
@@ -61,7 +94,17 @@ export const pkiRoutes =
 
     app.get(
       '/pki/crl/:file',
-      { config: { public: true }, schema: { tags, summary: 'The CA’s current CRL, DER ({caId}.crl)' } },
+      {
+        config: { public: true },
+        schema: {
+          ...op('getCrl', 'pki', 'The CA’s current CRL, DER ({caId}.crl)'),
+          params: FileParams('{caId}.crl'),
+          response: {
+            200: file('The CA’s current CRL', { 'application/pkix-crl': 'DER-encoded CRL' }),
+            404: ErrorResponse,
+          },
+        },
+      },
       async (req, reply) => {
         const file = (req.params as { file: string }).file;
         const m = CRL_FILE.exec(file);
@@ -73,9 +116,19 @@ export const pkiRoutes =
     app.post(
       '/pki/ocsp',
       {
-        config: { public: true },
+        // The body is documented, not validated: a bad request is answered in OCSP terms.
+        config: {
+          public: true,
+          openapi: { body: { 'application/ocsp-request': 'DER-encoded OCSP request' } },
+        },
         bodyLimit: OCSP_BODY_LIMIT,
-        schema: { tags, summary: 'OCSP (RFC 6960), application/ocsp-request' },
+        schema: {
+          ...op('postOcspRequest', 'pki', 'OCSP (RFC 6960): post a DER request, application/ocsp-request'),
+          response: {
+            200: file(OCSP_REPLY, { 'application/ocsp-response': 'DER-encoded OCSP response' }),
+            413: ErrorResponse,
+          },
+        },
       },
       async (req, reply) => {
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -90,8 +143,24 @@ export const pkiRoutes =
     app.get(
       '/pki/ocsp/*',
       {
-        config: { public: true },
-        schema: { tags, summary: 'OCSP over GET: base64 of the DER request, URL-encoded' },
+        config: {
+          public: true,
+          openapi: {
+            wildcard: {
+              name: 'request',
+              schema: Type.String({ description: 'The DER OCSP request, base64-encoded, then URL-encoded' }),
+            },
+          },
+        },
+        schema: {
+          ...op('getOcspResponse', 'pki', 'OCSP over GET (RFC 6960 A.1): the request in the path'),
+          response: {
+            200: file(`${OCSP_REPLY}; with RFC 5019 caching headers when anyone may be served it`, {
+              'application/ocsp-response': 'DER-encoded OCSP response',
+            }),
+            304: noContent('Not modified: the answer the client holds (If-None-Match) is still current'),
+          },
+        },
       },
       async (req, reply) => {
         const raw = (req.params as { '*': string })['*'] ?? '';

@@ -2,19 +2,22 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
 import { IdParams, errorResponses, listOf } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { Policy, PolicyInput } from '../schemas/policies.js';
 
 export const policyRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const policies = rt.services.policies;
-    const tags = ['device policies'];
 
     app.get(
       '/api/policies',
       {
         config: { permission: 'policy.read' },
-        schema: { tags, summary: 'Device policies', response: { 200: listOf(Policy), ...errorResponses } },
+        schema: {
+          ...op('listPolicies', 'device policies', 'Device policies'),
+          response: { 200: ok(listOf(Policy), 'Every device policy'), ...errorResponses },
+        },
       },
       async () => {
         const items = await policies.list();
@@ -27,10 +30,9 @@ export const policyRoutes =
       {
         config: { permission: 'policy.write' },
         schema: {
-          tags,
-          summary: 'Create a device policy',
+          ...op('createPolicy', 'device policies', 'Create a device policy'),
           body: PolicyInput,
-          response: { 201: Policy, ...errorResponses },
+          response: { 201: ok(Policy, 'The policy, created'), ...errorResponses },
         },
       },
       async (req, reply) =>
@@ -42,10 +44,9 @@ export const policyRoutes =
       {
         config: { permission: 'policy.read' },
         schema: {
-          tags,
-          summary: 'One device policy',
+          ...op('getPolicy', 'device policies', 'One device policy'),
           params: IdParams,
-          response: { 200: Policy, ...errorResponses },
+          response: { 200: ok(Policy, 'The policy'), ...errorResponses },
         },
       },
       async (req) => policies.get((req.params as IdParams).id),
@@ -56,11 +57,14 @@ export const policyRoutes =
       {
         config: { permission: 'policy.write' },
         schema: {
-          tags,
-          summary: 'Replace a device policy (devices already issued keep what they were issued with)',
+          ...op(
+            'replacePolicy',
+            'device policies',
+            'Replace a device policy (devices already issued keep what they were issued with)',
+          ),
           params: IdParams,
           body: PolicyInput,
-          response: { 200: Policy, ...errorResponses },
+          response: { 200: ok(Policy, 'The policy as replaced'), ...errorResponses },
         },
       },
       async (req) => policies.update(actorOf(req), (req.params as IdParams).id, req.body as PolicyInput),

@@ -7,6 +7,7 @@ import type { Runtime } from '../../runtime.js';
 import type { PortalSignedIn } from '../../services/portal-auth-service.js';
 import { SESSION_COOKIE, actorOf } from '../auth-guard.js';
 import { ErrorResponse, errorResponses } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import {
   AnswersSignInBody,
   PasswordBody,
@@ -18,13 +19,20 @@ import {
   StartBody,
 } from '../schemas/portal-auth.js';
 
-const signInResponses = { 200: SignInReply, ...errorResponses, 423: ErrorResponse, 502: ErrorResponse };
+const signInResponses = {
+  200: ok(
+    SignInReply,
+    'Signed in to the user portal: the session cookie is set; the reply holds the CSRF token',
+  ),
+  ...errorResponses,
+  423: ErrorResponse,
+  502: ErrorResponse,
+};
 
 export const portalAuthRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const portal = rt.services.portalAuth;
-    const tags = ['portal'];
 
     const signedIn = (reply: FastifyReply, s: PortalSignedIn) => {
       reply.setCookie(SESSION_COOKIE, s.token, {
@@ -44,12 +52,19 @@ export const portalAuthRoutes =
       {
         config: { public: true },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'startPortalSignIn',
+            'portal',
             'The sign-in methods the portal offers and the questions to answer (the same reply for unknown names)',
-          security: [],
+          ),
           body: StartBody,
-          response: { 200: SignInOptions, ...errorResponses },
+          response: {
+            200: ok(
+              SignInOptions,
+              'The sign-in methods offered and, for security questions, the questions to answer',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req) => portal.start((req.body as StartBody).username),
@@ -58,6 +73,7 @@ export const portalAuthRoutes =
     /** A public sign-in step: its body checked by `body`, the service call, the session cookie. */
     const signInRoute = <B extends TSchema>(
       path: string,
+      operationId: string,
       summary: string,
       body: B,
       run: (b: Static<B>) => Promise<PortalSignedIn>,
@@ -66,25 +82,28 @@ export const portalAuthRoutes =
         path,
         {
           config: { public: true },
-          schema: { tags, summary, security: [], body, response: signInResponses },
+          schema: { ...op(operationId, 'portal', summary), body, response: signInResponses },
         },
         async (req, reply) => signedIn(reply, await run(req.body as Static<B>)),
       );
 
     signInRoute(
       '/api/portal/auth/initial-password',
+      'signInWithInitialPassword',
       'Sign in to the user portal with a one-time initial password',
       PasswordBody,
       (b) => portal.signInWithInitialPassword(b.username, b.password),
     );
     signInRoute(
       '/api/portal/auth/directory-password',
+      'signInWithDirectoryPassword',
       'Sign in to the user portal with the directory (LDAP) password',
       PasswordBody,
       (b) => portal.signInWithDirectoryPassword(b.username, b.password),
     );
     signInRoute(
       '/api/portal/auth/security-questions',
+      'signInWithSecurityQuestions',
       'Sign in to the user portal by answering one’s security questions',
       AnswersSignInBody,
       (b) => portal.signInWithSecurityQuestions(b.username, b.answers),
@@ -95,9 +114,15 @@ export const portalAuthRoutes =
       {
         config: { permission: 'self.read' },
         schema: {
-          tags,
-          summary: 'The questions to choose from and those answered (never the answers)',
-          response: { 200: QuestionStatus, ...errorResponses },
+          ...op(
+            'getMySecurityQuestions',
+            'portal',
+            'The questions to choose from and those answered (never the answers)',
+          ),
+          response: {
+            200: ok(QuestionStatus, 'The questions to choose from and which ones I have answered'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => portal.questionStatus(req.auth!.user.id),
@@ -108,10 +133,16 @@ export const portalAuthRoutes =
       {
         config: { permission: 'self.read' },
         schema: {
-          tags,
-          summary: 'Set or replace one’s security answers (exactly securityQuestionCount active questions)',
+          ...op(
+            'setMySecurityAnswers',
+            'portal',
+            'Set or replace one’s security answers (exactly securityQuestionCount active questions)',
+          ),
           body: SetAnswersBody,
-          response: { 200: QuestionStatus, ...errorResponses },
+          response: {
+            200: ok(QuestionStatus, 'My answers, saved: which questions are answered'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => portal.setQuestions(actorOf(req), (req.body as SetAnswersBody).answers),
@@ -122,9 +153,11 @@ export const portalAuthRoutes =
       {
         config: { permission: 'self.read' },
         schema: {
-          tags,
-          summary: 'The signed-in person, their devices and their security-question status',
-          response: { 200: PortalMe, ...errorResponses },
+          ...op('getMe', 'portal', 'The signed-in person, their devices and their security-question status'),
+          response: {
+            200: ok(PortalMe, 'Me, my devices and my security-question status'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => portal.me(req.auth!.user),

@@ -8,6 +8,7 @@ import { isSelfIssuance } from '../../services/issuance-service.js';
 import { actorOf } from '../auth-guard.js';
 import { streamJob } from '../job-events.js';
 import { IdParams, Uuid, errorResponses } from '../schemas.js';
+import { events, ok, op } from '../openapi.js';
 import { CardBody, ConnectedCards, IssuanceStarted, Job, OpenIssuance } from '../schemas/issuance.js';
 import { PinPolicy } from '../schemas/policies.js';
 
@@ -34,7 +35,6 @@ export const portalIssuanceRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const issuance = rt.services.issuance;
-    const tags = ['user portal'];
 
     /**
      * A person sees and acts on their own self-issuances only; another's, and one a help desk ran
@@ -52,9 +52,8 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          tags,
-          summary: 'The cards in the readers of my paired agent',
-          response: { 200: ConnectedCards, ...errorResponses },
+          ...op('listMyCards', 'user portal', 'The cards in the readers of my paired agent'),
+          response: { 200: ok(ConnectedCards, 'The cards found in my agent’s readers'), ...errorResponses },
         },
       },
       async (req) => ({
@@ -72,10 +71,12 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          tags,
-          summary: 'Personalize the card bound to me that is in my reader',
+          ...op('startMyIssuance', 'user portal', 'Personalize the card bound to me that is in my reader'),
           body: CardBody,
-          response: { 202: IssuanceStarted, ...errorResponses },
+          response: {
+            202: ok(IssuanceStarted, 'Accepted: the job that personalizes my card'),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) =>
@@ -87,9 +88,12 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          tags,
-          summary: 'My issuance that still needs me (running, waiting for my PIN, or failed), if any',
-          response: { 200: OpenIssuance, ...errorResponses },
+          ...op(
+            'getMyOpenIssuance',
+            'user portal',
+            'My issuance that still needs me (running, waiting for my PIN, or failed), if any',
+          ),
+          response: { 200: ok(OpenIssuance, 'My issuance that still needs me, or none'), ...errorResponses },
         },
       },
       async (req) => (await issuance.openForUser(req.auth!.user.id)) ?? { device: null, job: null },
@@ -100,10 +104,9 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          tags,
-          summary: 'My issuance: progress, step, error',
+          ...op('getMyIssuanceJob', 'user portal', 'My issuance: progress, step, error'),
           params: IdParams,
-          response: { 200: Job, ...errorResponses },
+          response: { 200: ok(Job, 'My issuance job: status, progress, step, error'), ...errorResponses },
         },
       },
       async (req) => ownJob(req),
@@ -114,9 +117,18 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          tags,
-          summary: 'Server-sent events: my issuance each time it changes, until it ends',
+          ...op(
+            'streamMyIssuanceJob',
+            'user portal',
+            'Server-sent events: my issuance each time it changes, until it ends',
+          ),
           params: IdParams,
+          response: {
+            200: events(
+              'Server-sent events: `event: job` with the job as getMyIssuanceJob returns it, each time it changes; the stream ends when the job does',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -130,10 +142,13 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          tags,
-          summary: 'The PIN rules my new PIN must meet (from the policy of the card being issued)',
+          ...op(
+            'getMyPinPolicy',
+            'user portal',
+            'The PIN rules my new PIN must meet (from the policy of the card being issued)',
+          ),
           params: IdParams,
-          response: { 200: PinPolicy, ...errorResponses },
+          response: { 200: ok(PinPolicy, 'The rules my new PIN must meet'), ...errorResponses },
         },
       },
       async (req) => (await rt.services.policies.get((await ownJob(req)).policyId)).pinPolicy,
@@ -144,12 +159,14 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'retryMyIssuanceJob',
+            'user portal',
             'Retry my failed issuance (when the administrator allows it); give agentId and reader if the card moved',
+          ),
           params: IdParams,
           body: RetryBody,
-          response: { 200: Job, ...errorResponses },
+          response: { 200: ok(Job, 'My issuance job, running again'), ...errorResponses },
         },
       },
       async (req) => {
@@ -174,11 +191,10 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          tags,
-          summary: 'Set my new PIN at the end of personalization',
+          ...op('setMyIssuancePin', 'user portal', 'Set my new PIN at the end of personalization'),
           params: IdParams,
           body: PinBody,
-          response: { 200: Job, ...errorResponses },
+          response: { 200: ok(Job, 'My issuance job, finishing with my new PIN set'), ...errorResponses },
         },
       },
       async (req) => {

@@ -4,12 +4,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
 import { errorResponses } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { ReplaceSecurityQuestions, SecurityQuestionList } from '../schemas/security-questions.js';
 
 export const securityQuestionRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
-    const tags = ['settings'];
     const view = async () => ({
       items: (await rt.services.securityQuestions.list()).map(({ id, text, active }) => ({
         id,
@@ -22,9 +22,11 @@ export const securityQuestionRoutes =
       {
         config: { permission: 'settings.read' },
         schema: {
-          tags,
-          summary: 'The security questions people choose from',
-          response: { 200: SecurityQuestionList, ...errorResponses },
+          ...op('listSecurityQuestions', 'settings', 'The security questions people choose from'),
+          response: {
+            200: ok(SecurityQuestionList, 'The security questions, active and inactive'),
+            ...errorResponses,
+          },
         },
       },
       view,
@@ -34,11 +36,13 @@ export const securityQuestionRoutes =
       {
         config: { permission: 'settings.write' },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'replaceSecurityQuestions',
+            'settings',
             'Replace the question list (entries with an id are edited, without one added; answered questions can be deactivated, not removed)',
+          ),
           body: ReplaceSecurityQuestions,
-          response: { 200: SecurityQuestionList, ...errorResponses },
+          response: { 200: ok(SecurityQuestionList, 'The question list as saved'), ...errorResponses },
         },
       },
       async (req) => {

@@ -3,27 +3,29 @@ import type { FastifyPluginAsync } from 'fastify';
 import { USER_ACTIONS } from '../../domain/user.js';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
-import { IdParams, User, errorResponses, listOf } from '../schemas.js';
+import { IdParams, User, errorResponses, listOf, type Paged } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { NewUser, ReasonBody, UserDevices, UserPatch, UserSearch } from '../schemas/users.js';
 
 export const userRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const users = rt.services.users;
-    const tags = ['users'];
 
     app.get(
       '/api/users',
       {
         config: { permission: 'user.read' },
         schema: {
-          tags,
-          summary: 'Search people',
+          ...op('listUsers', 'users', 'Search people'),
           querystring: UserSearch,
-          response: { 200: listOf(User), ...errorResponses },
+          response: {
+            200: ok(listOf(User), 'A page of the people who match, and how many match in all'),
+            ...errorResponses,
+          },
         },
       },
-      async (req) => users.search(req.query as UserSearch),
+      async (req) => users.search(req.query as Paged<UserSearch>),
     );
 
     app.post(
@@ -31,10 +33,9 @@ export const userRoutes =
       {
         config: { permission: 'user.create' },
         schema: {
-          tags,
-          summary: 'Create a person',
+          ...op('createUser', 'users', 'Create a person'),
           body: NewUser,
-          response: { 201: User, ...errorResponses },
+          response: { 201: ok(User, 'The person, created'), ...errorResponses },
         },
       },
       async (req, reply) => reply.status(201).send(await users.create(actorOf(req), req.body as NewUser)),
@@ -44,7 +45,11 @@ export const userRoutes =
       '/api/users/:id',
       {
         config: { permission: 'user.read' },
-        schema: { tags, summary: 'One person', params: IdParams, response: { 200: User, ...errorResponses } },
+        schema: {
+          ...op('getUser', 'users', 'One person'),
+          params: IdParams,
+          response: { 200: ok(User, 'The person'), ...errorResponses },
+        },
       },
       async (req) => users.get((req.params as IdParams).id),
     );
@@ -54,11 +59,10 @@ export const userRoutes =
       {
         config: { permission: 'user.update' },
         schema: {
-          tags,
-          summary: 'Edit a person (display name, e-mail, roles, properties)',
+          ...op('updateUser', 'users', 'Edit a person (display name, e-mail, roles, properties)'),
           params: IdParams,
           body: UserPatch,
-          response: { 200: User, ...errorResponses },
+          response: { 200: ok(User, 'The person as edited'), ...errorResponses },
         },
       },
       async (req) => users.update(actorOf(req), (req.params as IdParams).id, req.body as UserPatch),
@@ -70,11 +74,10 @@ export const userRoutes =
         {
           config: { permission: 'user.lifecycle' },
           schema: {
-            tags,
-            summary: `${action[0]!.toUpperCase()}${action.slice(1)} a person`,
+            ...op(`${action}User`, 'users', `${action[0]!.toUpperCase()}${action.slice(1)} a person`),
             params: IdParams,
             body: Type.Optional(ReasonBody),
-            response: { 200: User, ...errorResponses },
+            response: { 200: ok(User, 'The person in their new state'), ...errorResponses },
           },
         },
         async (req) =>
@@ -92,10 +95,9 @@ export const userRoutes =
       {
         config: { permission: 'device.read' },
         schema: {
-          tags,
-          summary: "A person's devices",
+          ...op('listUserDevices', 'users', "A person's devices"),
           params: IdParams,
-          response: { 200: UserDevices, ...errorResponses },
+          response: { 200: ok(UserDevices, "The person's devices"), ...errorResponses },
         },
       },
       async (req) => ({ items: await users.devices((req.params as IdParams).id) }),
