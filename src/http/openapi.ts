@@ -29,6 +29,7 @@ export const TAGS = {
   pki: 'What relying parties fetch without a session: CA certificates, CRLs, OCSP',
   directory: 'The LDAP directory: connection, test, synchronization',
   agents: 'Workstation agents: executables, pairing, readers',
+  'card printing': 'Card layouts, their previews, people’s photos and the printing settings',
 } as const;
 export type Tag = keyof typeof TAGS;
 

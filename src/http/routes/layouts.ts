@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import type { LayoutInput as LayoutInputT } from '../../services/printing/layout-service.js';
 import { actorOf } from '../auth-guard.js';
+import { file, noContent, ok, op } from '../openapi.js';
 import { IdParams, errorResponses, listOf } from '../schemas.js';
 import {
   DraftPreview,
@@ -23,7 +24,7 @@ const LAYOUT_BODY_LIMIT = 2 * 1024 * 1024;
 const PHOTO_BODY_LIMIT = IMAGE_BASE64_MAX + 1024;
 
 const pdfReply = {
-  200: { description: 'The card as a PDF (application/pdf), one page per side' },
+  200: file('The card as a PDF, one page per side', { 'application/pdf': 'PDF' }),
   ...errorResponses,
 };
 
@@ -31,13 +32,15 @@ export const layoutRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const layouts = rt.services.layouts;
-    const tags = ['card printing'];
 
     app.get(
       '/api/layouts',
       {
         config: { permission: 'policy.read' },
-        schema: { tags, summary: 'Card layouts', response: { 200: listOf(Layout), ...errorResponses } },
+        schema: {
+          ...op('listLayouts', 'card printing', 'Card layouts'),
+          response: { 200: ok(listOf(Layout), 'Every card layout'), ...errorResponses },
+        },
       },
       async () => {
         const items = await layouts.list();
@@ -50,9 +53,15 @@ export const layoutRoutes =
       {
         config: { permission: 'policy.read' },
         schema: {
-          tags,
-          summary: 'Built-in layouts to start from (the PIV layout of FIPS 201-3)',
-          response: { 200: Type.Object({ items: Type.Array(LayoutTemplate) }), ...errorResponses },
+          ...op(
+            'listLayoutTemplates',
+            'card printing',
+            'Built-in layouts to start from (the PIV layout of FIPS 201-3)',
+          ),
+          response: {
+            200: ok(Type.Object({ items: Type.Array(LayoutTemplate) }), 'The built-in layouts'),
+            ...errorResponses,
+          },
         },
       },
       async () => ({ items: layouts.templates() }),
@@ -63,9 +72,18 @@ export const layoutRoutes =
       {
         config: { permission: 'policy.read' },
         schema: {
-          tags,
-          summary: 'Person properties a layout may print (those people have and the directory maps)',
-          response: { 200: Type.Object({ items: Type.Array(Type.String()) }), ...errorResponses },
+          ...op(
+            'listLayoutProperties',
+            'card printing',
+            'Person properties a layout may print (those people have and the directory maps)',
+          ),
+          response: {
+            200: ok(
+              Type.Object({ items: Type.Array(Type.String()) }),
+              'The property names a layout may print',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async () => ({ items: await layouts.knownProperties() }),
@@ -77,10 +95,9 @@ export const layoutRoutes =
         bodyLimit: LAYOUT_BODY_LIMIT,
         config: { permission: 'policy.write' },
         schema: {
-          tags,
-          summary: 'Create a card layout',
+          ...op('createLayout', 'card printing', 'Create a card layout'),
           body: LayoutInput,
-          response: { 201: Layout, ...errorResponses },
+          response: { 201: ok(Layout, 'The layout, created'), ...errorResponses },
         },
       },
       async (req, reply) =>
@@ -93,8 +110,11 @@ export const layoutRoutes =
         bodyLimit: LAYOUT_BODY_LIMIT,
         config: { permission: 'policy.read' },
         schema: {
-          tags,
-          summary: 'Render an unsaved layout (the editor’s live preview)',
+          ...op(
+            'previewLayoutDraft',
+            'card printing',
+            'Render an unsaved layout (the editor’s live preview)',
+          ),
           body: DraftPreview,
           response: pdfReply,
         },
@@ -115,10 +135,9 @@ export const layoutRoutes =
       {
         config: { permission: 'policy.read' },
         schema: {
-          tags,
-          summary: 'One card layout',
+          ...op('getLayout', 'card printing', 'One card layout'),
           params: IdParams,
-          response: { 200: Layout, ...errorResponses },
+          response: { 200: ok(Layout, 'The layout'), ...errorResponses },
         },
       },
       async (req) => layouts.get((req.params as IdParams).id),
@@ -130,11 +149,10 @@ export const layoutRoutes =
         bodyLimit: LAYOUT_BODY_LIMIT,
         config: { permission: 'policy.write' },
         schema: {
-          tags,
-          summary: 'Replace a card layout',
+          ...op('replaceLayout', 'card printing', 'Replace a card layout'),
           params: IdParams,
           body: LayoutInput,
-          response: { 200: Layout, ...errorResponses },
+          response: { 200: ok(Layout, 'The layout as replaced'), ...errorResponses },
         },
       },
       async (req) => layouts.update(actorOf(req), (req.params as IdParams).id, req.body as LayoutInputT),
@@ -145,10 +163,9 @@ export const layoutRoutes =
       {
         config: { permission: 'policy.write' },
         schema: {
-          tags,
-          summary: 'Delete a card layout',
+          ...op('deleteLayout', 'card printing', 'Delete a card layout'),
           params: IdParams,
-          response: { 204: Type.Null(), ...errorResponses },
+          response: { 204: noContent('Done: it is gone'), ...errorResponses },
         },
       },
       async (req, reply) => {
@@ -162,8 +179,11 @@ export const layoutRoutes =
       {
         config: { permission: 'policy.read' },
         schema: {
-          tags,
-          summary: 'The layout rendered for a person (or a sample person), both sides or one',
+          ...op(
+            'previewLayout',
+            'card printing',
+            'The layout rendered for a person (or a sample person), both sides or one',
+          ),
           params: IdParams,
           querystring: PreviewQuery,
           response: pdfReply,
@@ -185,10 +205,12 @@ export const layoutRoutes =
       {
         config: { permission: 'user.read' },
         schema: {
-          tags,
-          summary: 'The person’s photo (image/jpeg or image/png)',
+          ...op('getUserPhoto', 'card printing', 'The person’s photo (image/jpeg or image/png)'),
           params: IdParams,
-          response: { 200: { description: 'The photo' }, ...errorResponses },
+          response: {
+            200: file('The photo, as stored', { 'image/jpeg': 'JPEG', 'image/png': 'PNG' }),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -203,11 +225,14 @@ export const layoutRoutes =
         bodyLimit: PHOTO_BODY_LIMIT,
         config: { permission: 'user.update' },
         schema: {
-          tags,
-          summary: 'Set the person’s photo (a JPEG or PNG, base64, at most 512 KiB)',
+          ...op(
+            'setUserPhoto',
+            'card printing',
+            'Set the person’s photo (a JPEG or PNG, base64, at most 512 KiB)',
+          ),
           params: IdParams,
           body: PhotoUpload,
-          response: { 200: PhotoInfo, ...errorResponses },
+          response: { 200: ok(PhotoInfo, 'The photo, stored: its type, size and hash'), ...errorResponses },
         },
       },
       async (req) =>
@@ -223,10 +248,9 @@ export const layoutRoutes =
       {
         config: { permission: 'user.update' },
         schema: {
-          tags,
-          summary: 'Remove the person’s photo',
+          ...op('deleteUserPhoto', 'card printing', 'Remove the person’s photo'),
           params: IdParams,
-          response: { 204: Type.Null(), ...errorResponses },
+          response: { 204: noContent('Done: it is gone'), ...errorResponses },
         },
       },
       async (req, reply) => {
@@ -240,9 +264,11 @@ export const layoutRoutes =
       {
         config: { permission: 'settings.read' },
         schema: {
-          tags,
-          summary: 'Whether card printing is available',
-          response: { 200: PrintStatus, ...errorResponses },
+          ...op('getPrintingSettings', 'card printing', 'Whether card printing is available'),
+          response: {
+            200: ok(PrintStatus, 'Whether card printing is on, and the issuer name'),
+            ...errorResponses,
+          },
         },
       },
       async () => rt.services.printSettings.status(),
@@ -253,10 +279,13 @@ export const layoutRoutes =
       {
         config: { permission: 'settings.write' },
         schema: {
-          tags,
-          summary: 'Turn card printing on or off; the issuer name printed on cards',
+          ...op(
+            'replacePrintingSettings',
+            'card printing',
+            'Turn card printing on or off; the issuer name printed on cards',
+          ),
           body: PrintSettings,
-          response: { 200: PrintStatus, ...errorResponses },
+          response: { 200: ok(PrintStatus, 'The printing settings as saved'), ...errorResponses },
         },
       },
       async (req) => rt.services.printSettings.put(actorOf(req), req.body as PrintSettings),
