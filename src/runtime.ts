@@ -26,7 +26,7 @@ import { UserService } from './services/user-service.js';
 import { createPki, type Pki } from './services/pki/pki.js';
 import type { PkiConfig } from './services/pki/pki-config.js';
 import { checkFascnSettings } from './services/card-identity.js';
-import { IssuanceService } from './services/issuance-service.js';
+import { createIssuance, type Issuance } from './services/issuance/issuance.js';
 import { LayoutService } from './services/printing/layout-service.js';
 import { PhotoService } from './services/printing/photo-service.js';
 import { PrintSettingsService } from './services/printing/print-settings.js';
@@ -43,7 +43,8 @@ export interface Services {
   bootstrap: BootstrapService;
   /** The certificate authority's use cases (services/pki/). */
   pki: Pki;
-  issuance: IssuanceService;
+  /** Issuance's use cases (services/issuance/). */
+  issuance: Issuance;
   agents: PairingService;
   directory: DirectoryService;
   initialPasswords: InitialPasswordService;
@@ -161,9 +162,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       audit: new AuditService(ctx),
       bootstrap: new BootstrapService(ctx, users, devices, policies, { layouts, settings: printSettings }),
       pki,
-      issuance: new IssuanceService(ctx, {
+      issuance: createIssuance({
+        db,
+        clock,
         masterKey,
-        cards: cardAccess,
+        cardAccess,
         ca: {
           issueForPublicKey: (...a) => pki.issuer.issueForPublicKey(...a),
           get: (id) => pki.certificates.get(id),
@@ -242,7 +245,7 @@ export async function migrateStore(config: Config): Promise<string[]> {
  * process left running, and keep CRLs fresh. Returns the function that stops it.
  */
 export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
-  await rt.services.issuance.recoverInterrupted();
+  await rt.services.issuance.interrupted.recover();
   const stopCrls = rt.services.pki.crls.startScheduler({ onError });
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
   return () => {

@@ -2,7 +2,7 @@
 // operator portal and the user portal follow their jobs the same way, through this one stream.
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IssuanceService } from '../services/issuance-service.js';
+import type { Issuance } from '../services/issuance/issuance.js';
 import { Job } from './schemas/issuance.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
@@ -15,9 +15,22 @@ export function jobEventData(job: unknown): string {
   return JSON.stringify(Value.Clean(Job, Value.Clone(job)));
 }
 
+/** What the stream reads: the job, and word that it changed. */
+export interface JobFeed {
+  get(id: string): Promise<{ status: string }>;
+  /** Calls `listener` whenever the job changes; returns unsubscribe. */
+  watch(id: string, listener: () => void): () => void;
+}
+
+/** An issuance job's feed: read through its jobs, heard through its progress publisher. */
+export const issuanceJobFeed = (issuance: Pick<Issuance, 'jobs' | 'progress'>): JobFeed => ({
+  get: (id) => issuance.jobs.get(id),
+  watch: (id, listener) => issuance.progress.watch(id, listener),
+});
+
 /** Streams job `id`; the caller has already checked that the job exists and may be seen. */
 export function streamJob(
-  issuance: IssuanceService,
+  feed: JobFeed,
   id: string,
   req: FastifyRequest,
   reply: FastifyReply,
@@ -35,7 +48,7 @@ export function streamJob(
   let ended = false;
   const sendOnce = async () => {
     if (ended) return;
-    const job = await issuance.job(id);
+    const job = await feed.get(id);
     if (ended) return; // the client left or the job ended while we read
     const data = jobEventData(job);
     if (data !== last) {
@@ -64,7 +77,7 @@ export function streamJob(
     return chain;
   };
   // In-process changes arrive at once; a slow poll covers a job run by another server.
-  const unwatch = issuance.watch(id, () => void send());
+  const unwatch = feed.watch(id, () => void send());
   const timer = setInterval(() => void send(), 2000);
   function finish() {
     if (ended) return;

@@ -166,7 +166,7 @@ export const DEMO_POLICIES: PolicyInput[] = [
 
 /**
  * Serials of the demo inventory. The built-in demo agent's emulated cards carry them, three per
- * agent, and report them as a Yubico-style GET SERIAL (decimal), which is how the issuance service
+ * agent, and report them as a Yubico-style GET SERIAL (decimal), which is how issuance
  * finds a card's device record.
  */
 export const DEMO_DEVICE_SERIALS = ['10000001', '10000002', '10000003', '10000004', '10000005', '10000006'];

@@ -1,7 +1,7 @@
 // The card half of issuance: what is said to a blank PIV card, in order, to make it a person's
 // credential. It talks only to a PivSession (so it runs unchanged over the agent relay, a local
 // reader or the emulator) and leaves every decision about people, policies and the store to the
-// issuance service, which hands it callbacks.
+// issuance runner (services/issuance/issuance-runner.ts), which hands it callbacks.
 import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import { ApduError, AuthenticationFailedError } from '../cards/errors.js';
 import { signChallenge } from '../cards/piv/csr.js';

@@ -4,8 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { streamJob } from '../../src/http/job-events.js';
-import type { IssuanceService } from '../../src/services/issuance-service.js';
+import { streamJob, type JobFeed } from '../../src/http/job-events.js';
 
 type Snapshot = { status: string; progress: number };
 
@@ -25,7 +24,7 @@ function fakeIssuance(reads: { job: Snapshot; immediate?: boolean }[]) {
   let n = 0;
   let started = 0;
   const issuance = {
-    async job() {
+    async get() {
       const i = Math.min(n++, reads.length - 1);
       started++;
       await gates[i]!.promise;
@@ -37,7 +36,7 @@ function fakeIssuance(reads: { job: Snapshot; immediate?: boolean }[]) {
     },
   };
   return {
-    issuance: issuance as unknown as IssuanceService,
+    issuance: issuance as JobFeed,
     changed: () => listeners.forEach((l) => l()),
     finish: (i: number) => gates[i]!.resolve(),
     readsStarted: () => started,

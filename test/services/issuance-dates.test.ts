@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { X509Certificate } from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { permissionsOf } from '../../src/domain/permissions.js';
 import type { Actor } from '../../src/services/context.js';
 import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -37,7 +38,7 @@ for (const edge of EDGES) {
       const now = new Date(edge.now);
       srv = await startTestServer({ demo: true, cardAccess: cards, clock: { now: () => new Date(now) } });
       const a = (await srv.rt.services.users.search({ q: 'admin', limit: 1, offset: 0 })).items[0]!;
-      admin = { id: a.id, name: a.username, roles: a.roles };
+      admin = { id: a.id, name: a.username, roles: a.roles, permissions: permissionsOf(a.roles) };
       const s = await srv.rt.services.settings.getSecurity();
       await srv.rt.services.settings.putSecurity(admin, { ...s, initialPinDisplayMode: 'displayed' });
     });
@@ -47,15 +48,18 @@ for (const edge of EDGES) {
       const alice = (await srv.rt.services.users.search({ q: 'alice', limit: 1, offset: 0 })).items[0]!;
       const policy = (await srv.rt.services.policies.list()).find((p) => p.name.startsWith('PIV ECC'))!;
       cards.addCard('Edge Reader', 40_000_001);
-      const { job } = await srv.rt.services.issuance.start(admin, {
+      const { job } = await srv.rt.services.issuance.starter.start(admin, {
         userId: alice.id,
         card: { agentId: TEST_AGENT_ID, reader: 'Edge Reader' },
         action: 'issue',
         policyId: policy.id,
         pin: '482913',
       });
-      await srv.rt.services.issuance.settled(job!.id);
-      expect(await srv.rt.services.issuance.job(job!.id)).toMatchObject({ status: 'succeeded', error: null });
+      await srv.rt.services.issuance.runner.settled(job!.id);
+      expect(await srv.rt.services.issuance.jobs.get(job!.id)).toMatchObject({
+        status: 'succeeded',
+        error: null,
+      });
       const device = await srv.rt.services.devices.get(job!.deviceId);
       expect(device).toMatchObject({ state: 'active', issuedAt: edge.now, expiresAt: edge.deviceExpiresAt });
 

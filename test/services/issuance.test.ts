@@ -7,6 +7,7 @@ import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { DEFAULT_MANAGEMENT_KEY, SLOT, certificateObjectFor } from '../../src/cards/piv/constants.js';
 import { decodeCommand } from '../../src/cards/apdu.js';
 import { CardRemovedError, InvalidPinError } from '../../src/cards/errors.js';
+import { permissionsOf } from '../../src/domain/permissions.js';
 import type { Actor } from '../../src/services/context.js';
 import { managementKeyFor } from '../../src/services/card-keys.js';
 import type { Policy } from '../../src/store/policies-repo.js';
@@ -27,7 +28,7 @@ beforeAll(async () => {
   cards = new MemoryCardAccess();
   srv = await startTestServer({ demo: true, cardAccess: cards });
   const a = (await srv.rt.services.users.search({ q: 'admin', limit: 1, offset: 0 })).items[0]!;
-  admin = { id: a.id, name: a.username, roles: a.roles };
+  admin = { id: a.id, name: a.username, roles: a.roles, permissions: permissionsOf(a.roles) };
   const policies = await srv.rt.services.policies.list();
   rsa = policies.find((p) => p.name.startsWith('PIV RSA'))!;
   ecc = policies.find((p) => p.name.startsWith('PIV ECC'))!;
@@ -61,15 +62,15 @@ const issue = async (
   policy: Policy,
   pin?: Record<string, string>,
 ) => {
-  const { job } = await srv.rt.services.issuance.start(admin, {
+  const { job } = await srv.rt.services.issuance.starter.start(admin, {
     userId: aliceId,
     card: card.ref,
     action: 'issue',
     policyId: policy.id,
     ...pin,
   });
-  await srv.rt.services.issuance.settled(job!.id);
-  return srv.rt.services.issuance.job(job!.id);
+  await srv.rt.services.issuance.runner.settled(job!.id);
+  return srv.rt.services.issuance.jobs.get(job!.id);
 };
 
 async function session(reader: string) {
@@ -93,7 +94,7 @@ async function expectCardCertificates(reader: string, policy: Policy) {
 describe('issuance on an emulated card', () => {
   it('lists connected cards with serial and whether they are blank', async () => {
     const c = newCard();
-    const list = await srv.rt.services.issuance.connectedCards(admin.id!);
+    const list = await srv.rt.services.issuance.cards.list(admin.id!);
     const mine = list.find((x) => x.reader === c.reader)!;
     expect(mine).toMatchObject({ serial: c.serial, status: 'blank', cardPresent: true });
     expect(mine.cardType).toMatch(/PIV/);
@@ -122,14 +123,14 @@ describe('issuance on an emulated card', () => {
     });
     expect(certs.items.map((x) => x.slot).sort()).toEqual(['9a', '9c', '9d', '9e']);
     expect(certs.items.every((x) => x.status === 'valid')).toBe(true);
-    expect(await srv.rt.services.issuance.initialPinAvailable(device.id)).toBe(false);
+    expect(await srv.rt.services.issuance.initialPin.available(device.id)).toBe(false);
   });
 
   it('disguised PIN, ECC P-256 policy: the PIN must be typed twice and meet the policy', async () => {
     await setMode('disguised');
     const c = newCard();
     const start = (pin: string, pinConfirmation?: string) =>
-      srv.rt.services.issuance.start(admin, {
+      srv.rt.services.issuance.starter.start(admin, {
         userId: aliceId,
         card: c.ref,
         action: 'issue',
@@ -152,7 +153,7 @@ describe('issuance on an emulated card', () => {
     await setMode('not_displayed', false);
     const c = newCard();
     await expect(
-      srv.rt.services.issuance.start(admin, {
+      srv.rt.services.issuance.starter.start(admin, {
         userId: aliceId,
         card: c.ref,
         action: 'issue',
@@ -162,10 +163,10 @@ describe('issuance on an emulated card', () => {
     ).rejects.toMatchObject({ code: 'validation_failed' });
     const job = await issue(c, ecc);
     expect(job).toMatchObject({ status: 'succeeded', pinChangePending: false });
-    const { pin } = await srv.rt.services.issuance.retrieveInitialPin(admin, job.deviceId);
+    const { pin } = await srv.rt.services.issuance.initialPin.retrieve(admin, job.deviceId);
     expect(pin).toMatch(/^\d{6,8}$/);
     await (await session(c.reader)).verifyPin(pin);
-    await expect(srv.rt.services.issuance.retrieveInitialPin(admin, job.deviceId)).rejects.toMatchObject({
+    await expect(srv.rt.services.issuance.initialPin.retrieve(admin, job.deviceId)).rejects.toMatchObject({
       code: 'conflict',
     });
     const audit = await srv.rt.services.audit.list({ targetId: job.deviceId, limit: 50, offset: 0 });
@@ -178,20 +179,20 @@ describe('issuance on an emulated card', () => {
     const c = newCard();
     const job = await issue(c, ecc);
     expect(job).toMatchObject({ status: 'succeeded', pinChangePending: true });
-    await expect(srv.rt.services.issuance.retrieveInitialPin(admin, job.deviceId)).rejects.toMatchObject({
+    await expect(srv.rt.services.issuance.initialPin.retrieve(admin, job.deviceId)).rejects.toMatchObject({
       code: 'conflict',
     });
     await expect(
-      srv.rt.services.issuance.changePinAtEnd(admin, job.id, '1111', '1111'),
+      srv.rt.services.issuance.pinChange.change(admin, job.id, '1111', '1111'),
     ).rejects.toMatchObject({ code: 'validation_failed' });
-    const done = await srv.rt.services.issuance.changePinAtEnd(admin, job.id, '864209', '864209');
+    const done = await srv.rt.services.issuance.pinChange.change(admin, job.id, '864209', '864209');
     expect(done.pinChangePending).toBe(false);
     await (await session(c.reader)).verifyPin('864209');
   });
 
   it('Bind Device associates a blank card with the person, with no card writes', async () => {
     const c = newCard();
-    const { device, job } = await srv.rt.services.issuance.start(admin, {
+    const { device, job } = await srv.rt.services.issuance.starter.start(admin, {
       userId: aliceId,
       card: c.ref,
       action: 'bind',
@@ -202,7 +203,7 @@ describe('issuance on an emulated card', () => {
     const s = await session(c.reader);
     await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
     expect(
-      (await srv.rt.services.issuance.connectedCards(admin.id!)).find((x) => x.reader === c.reader)?.status,
+      (await srv.rt.services.issuance.cards.list(admin.id!)).find((x) => x.reader === c.reader)?.status,
     ).toBe('bound');
   });
 });
@@ -239,15 +240,15 @@ describe('failures', () => {
     const c = newCard();
     const card = cards.readers.cardIn(c.reader)!;
     pullOutAtFirstCertificateWrite(c.reader);
-    const { job } = await srv.rt.services.issuance.start(admin, {
+    const { job } = await srv.rt.services.issuance.starter.start(admin, {
       userId: aliceId,
       card: c.ref,
       action: 'issue',
       policyId: rsa.id,
       pin: '482913',
     });
-    await srv.rt.services.issuance.settled(job!.id);
-    const failed = await srv.rt.services.issuance.job(job!.id);
+    await srv.rt.services.issuance.runner.settled(job!.id);
+    const failed = await srv.rt.services.issuance.jobs.get(job!.id);
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({
       code: new CardRemovedError('x').code,
@@ -256,10 +257,13 @@ describe('failures', () => {
     expect((await srv.rt.services.devices.get(failed.deviceId)).state).toBe('failed');
 
     cards.readers.insert(c.reader, card);
-    const retried = await srv.rt.services.issuance.retry(admin, job!.id);
+    const retried = await srv.rt.services.issuance.retry.retry(admin, job!.id);
     expect(retried.attempt).toBe(2);
-    await srv.rt.services.issuance.settled(job!.id);
-    expect(await srv.rt.services.issuance.job(job!.id)).toMatchObject({ status: 'succeeded', attempt: 2 });
+    await srv.rt.services.issuance.runner.settled(job!.id);
+    expect(await srv.rt.services.issuance.jobs.get(job!.id)).toMatchObject({
+      status: 'succeeded',
+      attempt: 2,
+    });
     await expectCardCertificates(c.reader, rsa);
     // The certificates of the failed attempt were revoked; only the new ones are valid.
     const certs = await srv.rt.services.pki.certificates.search({
@@ -281,19 +285,21 @@ describe('failures', () => {
     expect(job.error).toMatchObject({ code: 'card_not_blank' });
     expect(job.error!.message).toMatch(/Recycle/);
     // Retry of a card we never touched does not wipe it, and fails the same way.
-    await srv.rt.services.issuance.retry(admin, job.id);
-    await srv.rt.services.issuance.settled(job.id);
-    expect((await srv.rt.services.issuance.job(job.id)).error).toMatchObject({ code: 'card_not_blank' });
+    await srv.rt.services.issuance.retry.retry(admin, job.id);
+    await srv.rt.services.issuance.runner.settled(job.id);
+    expect((await srv.rt.services.issuance.jobs.get(job.id)).error).toMatchObject({ code: 'card_not_blank' });
 
-    const cancelled = await srv.rt.services.issuance.cancel(admin, job.id);
+    const cancelled = await srv.rt.services.issuance.cancel.cancel(admin, job.id);
     expect(cancelled.status).toBe('cancelled');
     expect(await srv.rt.services.devices.get(job.deviceId)).toMatchObject({
       state: 'awaiting_recycle',
       userId: null,
     });
-    await expect(srv.rt.services.issuance.cancel(admin, job.id)).rejects.toMatchObject({ code: 'conflict' });
+    await expect(srv.rt.services.issuance.cancel.cancel(admin, job.id)).rejects.toMatchObject({
+      code: 'conflict',
+    });
 
-    const recycled = await srv.rt.services.issuance.recycle(admin, job.deviceId, c.ref);
+    const recycled = await srv.rt.services.issuance.recycle.recycle(admin, job.deviceId, c.ref);
     expect(recycled).toMatchObject({ state: 'inventory', userId: null, policyId: null });
     const s = await session(c.reader);
     await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
@@ -305,21 +311,23 @@ describe('failures', () => {
   it('recycling a failed, half-personalized card revokes its certificates and blanks it', async () => {
     const c = newCard();
     pullOutAtFirstCertificateWrite(c.reader);
-    const { job } = await srv.rt.services.issuance.start(admin, {
+    const { job } = await srv.rt.services.issuance.starter.start(admin, {
       userId: aliceId,
       card: c.ref,
       action: 'issue',
       policyId: rsa.id,
       pin: '482913',
     });
-    await srv.rt.services.issuance.settled(job!.id);
+    await srv.rt.services.issuance.runner.settled(job!.id);
     const card = cards.readers.cardIn(c.reader);
     expect(card).toBeUndefined();
-    expect((await srv.rt.services.issuance.job(job!.id)).status).toBe('failed');
-    await expect(srv.rt.services.issuance.recycle(admin, job!.deviceId, c.ref)).rejects.toThrow();
+    expect((await srv.rt.services.issuance.jobs.get(job!.id)).status).toBe('failed');
+    await expect(srv.rt.services.issuance.recycle.recycle(admin, job!.deviceId, c.ref)).rejects.toThrow();
     // Wrong card in the reader is refused.
     const other = newCard(`${c.reader} other`);
-    await expect(srv.rt.services.issuance.recycle(admin, job!.deviceId, other.ref)).rejects.toThrow(/not/);
+    await expect(srv.rt.services.issuance.recycle.recycle(admin, job!.deviceId, other.ref)).rejects.toThrow(
+      /not/,
+    );
   });
 
   it('a job left running by a dead server is failed as interrupted at start-up and can be retried', async () => {
@@ -355,13 +363,13 @@ describe('failures', () => {
         new Date(),
       );
     });
-    expect(await srv.rt.services.issuance.recoverInterrupted()).toBe(1);
-    const j = await srv.rt.services.issuance.job(row!.id);
+    expect(await srv.rt.services.issuance.interrupted.recover()).toBe(1);
+    const j = await srv.rt.services.issuance.jobs.get(row!.id);
     expect(j).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
     expect((await srv.rt.services.devices.get(device.id)).state).toBe('failed');
-    await srv.rt.services.issuance.retry(admin, j.id);
-    await srv.rt.services.issuance.settled(j.id);
-    expect(await srv.rt.services.issuance.job(j.id)).toMatchObject({ status: 'succeeded' });
+    await srv.rt.services.issuance.retry.retry(admin, j.id);
+    await srv.rt.services.issuance.runner.settled(j.id);
+    expect(await srv.rt.services.issuance.jobs.get(j.id)).toMatchObject({ status: 'succeeded' });
     const s = await session(c.reader);
     await expect(s.verifyPin('000000')).rejects.toBeInstanceOf(InvalidPinError);
     await s.verifyPin('482913');

@@ -1,4 +1,4 @@
-// CardAccess over in-process virtual readers: the issuance service's tests drive real APDUs into
+// CardAccess over in-process virtual readers: issuance's use-case tests drive real APDUs into
 // emulated cards without an agent in between (the agent relay has its own tests).
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';

@@ -1,10 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { can } from '../../domain/permissions.js';
-import { ForbiddenError } from '../../domain/errors.js';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
-import { streamJob } from '../job-events.js';
+import { issuanceJobFeed, streamJob } from '../job-events.js';
 import { Device, IdParams, Uuid, errorResponses } from '../schemas.js';
 import { events, ok, op } from '../openapi.js';
 import {
@@ -47,7 +45,7 @@ export const issuanceRoutes =
           },
         },
       },
-      async (req) => ({ items: await issuance.connectedCards(req.auth!.user.id) }),
+      async (req) => ({ items: await issuance.cards.list(req.auth!.user.id) }),
     );
 
     app.post(
@@ -72,10 +70,8 @@ export const issuanceRoutes =
       },
       async (req, reply) => {
         const b = req.body as IssuanceStart;
-        const actor = actorOf(req);
-        if (b.action === 'issue' && !can(actor.roles, 'device.issue'))
-          throw new ForbiddenError('Your roles allow binding devices, not issuing them (needs device.issue)');
-        const out = await issuance.start(actor, {
+        // Issuing rather than binding also needs device.issue: the use case checks it (decision 0011).
+        const out = await issuance.starter.start(actorOf(req), {
           userId: b.userId,
           card: { agentId: b.agentId, reader: b.reader },
           action: b.action,
@@ -97,7 +93,7 @@ export const issuanceRoutes =
           response: { 200: ok(Job, 'The job: status, progress, current step, error'), ...errorResponses },
         },
       },
-      async (req) => issuance.job((req.params as IdParams).id),
+      async (req) => issuance.jobs.get((req.params as IdParams).id),
     );
 
     app.get(
@@ -121,8 +117,8 @@ export const issuanceRoutes =
       },
       async (req, reply) => {
         const id = (req.params as IdParams).id;
-        await issuance.job(id); // an unknown job is a 404 before the stream starts
-        await streamJob(issuance, id, req, reply);
+        await issuance.jobs.get(id); // an unknown job is a 404 before the stream starts
+        await streamJob(issuanceJobFeed(issuance), id, req, reply);
       },
     );
 
@@ -143,7 +139,7 @@ export const issuanceRoutes =
       },
       async (req) => {
         const b = req.body as Static<typeof RetryBody>;
-        return issuance.retry(
+        return issuance.retry.retry(
           actorOf(req),
           (req.params as IdParams).id,
           b.agentId && b.reader ? { agentId: b.agentId, reader: b.reader } : undefined,
@@ -165,7 +161,7 @@ export const issuanceRoutes =
           response: { 200: ok(Job, 'The job, cancelled'), ...errorResponses },
         },
       },
-      async (req) => issuance.cancel(actorOf(req), (req.params as IdParams).id),
+      async (req) => issuance.cancel.cancel(actorOf(req), (req.params as IdParams).id),
     );
 
     app.post(
@@ -185,7 +181,7 @@ export const issuanceRoutes =
       },
       async (req) => {
         const b = req.body as Static<typeof PinChangeBody>;
-        return issuance.changePinAtEnd(actorOf(req), (req.params as IdParams).id, b.pin, b.confirmation);
+        return issuance.pinChange.change(actorOf(req), (req.params as IdParams).id, b.pin, b.confirmation);
       },
     );
 
@@ -213,8 +209,8 @@ export const issuanceRoutes =
         const id = (req.params as IdParams).id;
         await rt.services.devices.get(id);
         return {
-          job: await issuance.latestForDevice(id),
-          initialPinAvailable: await issuance.initialPinAvailable(id),
+          job: await issuance.jobs.latestForDevice(id),
+          initialPinAvailable: await issuance.initialPin.available(id),
         };
       },
     );
@@ -234,7 +230,8 @@ export const issuanceRoutes =
           response: { 200: ok(Device, 'The device, wiped and back in inventory'), ...errorResponses },
         },
       },
-      async (req) => issuance.recycle(actorOf(req), (req.params as IdParams).id, req.body as CardBody),
+      async (req) =>
+        issuance.recycle.recycle(actorOf(req), (req.params as IdParams).id, req.body as CardBody),
     );
 
     app.post(
@@ -256,7 +253,7 @@ export const issuanceRoutes =
       },
       async (req, reply) => {
         reply.header('cache-control', 'no-store');
-        return issuance.retrieveInitialPin(actorOf(req), (req.params as IdParams).id);
+        return issuance.initialPin.retrieve(actorOf(req), (req.params as IdParams).id);
       },
     );
   };

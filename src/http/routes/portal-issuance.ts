@@ -4,9 +4,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { Runtime } from '../../runtime.js';
-import { isSelfIssuance } from '../../services/issuance-service.js';
+import { isSelfIssuance } from '../../services/issuance/job-view.js';
 import { actorOf } from '../auth-guard.js';
-import { streamJob } from '../job-events.js';
+import { issuanceJobFeed, streamJob } from '../job-events.js';
 import { IdParams, Uuid, errorResponses } from '../schemas.js';
 import { events, ok, op } from '../openapi.js';
 import { CardBody, ConnectedCards, IssuanceStarted, Job, OpenIssuance } from '../schemas/issuance.js';
@@ -42,7 +42,7 @@ export const portalIssuanceRoutes =
      */
     const ownJob = async (req: FastifyRequest) => {
       const id = (req.params as IdParams).id;
-      const job = await issuance.job(id);
+      const job = await issuance.jobs.get(id);
       if (!isSelfIssuance(job, req.auth!.user.id)) throw new NotFoundError('issuance job', id);
       return job;
     };
@@ -57,7 +57,7 @@ export const portalIssuanceRoutes =
         },
       },
       async (req) => ({
-        items: (await issuance.connectedCards(req.auth!.user.id)).map((c) =>
+        items: (await issuance.cards.list(req.auth!.user.id)).map((c) =>
           // Whose card it is stays private: the portal learns only whether it is bound to me.
           c.device && c.device.userId !== req.auth!.user.id
             ? { ...c, device: null, status: 'in_use' as const }
@@ -80,7 +80,7 @@ export const portalIssuanceRoutes =
         },
       },
       async (req, reply) =>
-        reply.status(202).send(await issuance.startSelf(actorOf(req), req.body as CardBody)),
+        reply.status(202).send(await issuance.starter.startSelf(actorOf(req), req.body as CardBody)),
     );
 
     app.get(
@@ -96,7 +96,7 @@ export const portalIssuanceRoutes =
           response: { 200: ok(OpenIssuance, 'My issuance that still needs me, or none'), ...errorResponses },
         },
       },
-      async (req) => (await issuance.openForUser(req.auth!.user.id)) ?? { device: null, job: null },
+      async (req) => (await issuance.jobs.openForUser(req.auth!.user.id)) ?? { device: null, job: null },
     );
 
     app.get(
@@ -133,7 +133,7 @@ export const portalIssuanceRoutes =
       },
       async (req, reply) => {
         const job = await ownJob(req); // another's job is a 404 before the stream starts
-        await streamJob(issuance, job.id, req, reply);
+        await streamJob(issuanceJobFeed(issuance), job.id, req, reply);
       },
     );
 
@@ -182,7 +182,7 @@ export const portalIssuanceRoutes =
           );
         // The card is looked for among the agents of the actor, the signed-in person: never another's.
         const card = b.agentId && b.reader ? { agentId: b.agentId, reader: b.reader } : undefined;
-        return issuance.retry(actorOf(req), job.id, card);
+        return issuance.retry.retry(actorOf(req), job.id, card);
       },
     );
 
@@ -200,7 +200,7 @@ export const portalIssuanceRoutes =
       async (req) => {
         const job = await ownJob(req);
         const b = req.body as Static<typeof PinBody>;
-        return issuance.changePinAtEnd(actorOf(req), job.id, b.pin, b.confirmation);
+        return issuance.pinChange.change(actorOf(req), job.id, b.pin, b.confirmation);
       },
     );
   };

@@ -1,0 +1,61 @@
+// Which inventory record a card in a reader is, when it is to be bound or issued: an unknown card
+// is registered on the spot if the actor may register devices; the card must suit the policy and
+// be blank (in inventory, or bound to this very person).
+import { ConflictError, ValidationError } from '../../domain/errors.js';
+import { appendAudit } from '../../store/audit-repo.js';
+import type { Queryable } from '../../store/db.js';
+import { getDevice, getDeviceBySerial, insertDevice, type Device } from '../../store/devices-repo.js';
+import type { Policy } from '../../store/policies-repo.js';
+import type { User } from '../../store/users-repo.js';
+import { auditActor, holds, type Actor, type Clock } from '../context.js';
+
+/** The inventory record of the card in the reader (registered now when unknown and allowed), locked. */
+export async function deviceForIssuance(
+  tx: Queryable,
+  actor: Actor,
+  user: User,
+  policy: Policy,
+  serial: string,
+  clock: Clock,
+): Promise<Device> {
+  let device = await getDeviceBySerial(tx, serial);
+  if (!device) {
+    // A data-dependent permission (decision 0011): binding a known card needs only the route's
+    // device.bind; adding an unknown one to the inventory on the way is registering it.
+    if (!holds(actor, 'device.register'))
+      throw new ValidationError(
+        `The card ${serial} is not in the inventory: ask an issuance officer to register it`,
+      );
+    const at = clock.now();
+    device = await insertDevice(tx, {
+      serial,
+      type: policy.deviceTypes.includes('piv_card') ? 'piv_card' : 'piv_token',
+      at,
+    });
+    await appendAudit(tx, {
+      actor: auditActor(actor),
+      action: 'device.registered',
+      targetType: 'device',
+      targetId: device.id,
+      details: { serial, type: device.type, via: 'issuance' },
+      correlationId: actor.correlationId ?? null,
+      at,
+    });
+  }
+  device = (await getDevice(tx, device.id, true))!;
+  if (!policy.deviceTypes.includes(device.type))
+    throw new ValidationError(
+      `The policy "${policy.name}" is not for ${device.type.replace('_', ' ')} devices`,
+    );
+  if (device.state === 'bound' && device.userId !== user.id)
+    throw new ConflictError(`The card ${serial} is bound to another person`);
+  if (device.state !== 'inventory' && device.state !== 'bound')
+    throw new ConflictError(
+      `The card ${serial} is ${device.state.replace('_', ' ')}, not blank` +
+        (device.state === 'failed' || device.state === 'awaiting_recycle'
+          ? ': retry its issuance or recycle it'
+          : ''),
+      { deviceId: device.id, state: device.state },
+    );
+  return device;
+}

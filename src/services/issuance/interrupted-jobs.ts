@@ -1,0 +1,61 @@
+// Start-up: jobs left running by a server that died are failed as interrupted (their card may be
+// half-written, so Retry wipes it first) and their certificates revoked.
+import { randomUUID } from 'node:crypto';
+import { appendAudit } from '../../store/audit-repo.js';
+import type { Db } from '../../store/db.js';
+import { getDevice } from '../../store/devices-repo.js';
+import { claimRunningJobs, finishJob, mergeJobOptions, type JobError } from '../../store/jobs-repo.js';
+import { auditActor, systemActor, type Clock } from '../context.js';
+import type { AttemptRevocation } from './attempt-revocation.js';
+import { moveDevice } from './device-move.js';
+
+/** Which jobs this process is running (those are not interrupted). */
+export interface RunningJobs {
+  isRunning(jobId: string): boolean;
+}
+
+export class InterruptedJobs {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      running: RunningJobs;
+      attempts: Pick<AttemptRevocation, 'revoke'>;
+    },
+  ) {}
+
+  /** Fails every job left running, revokes their certificates; returns how many there were. */
+  async recover(): Promise<number> {
+    const { db, clock } = this.deps;
+    const actor = systemActor('system (start-up)');
+    const devices = await db.transaction(async (tx) => {
+      const jobs = await claimRunningJobs(tx);
+      for (const job of jobs) {
+        if (this.deps.running.isRunning(job.id)) continue;
+        const at = clock.now();
+        const error: JobError = {
+          code: 'interrupted',
+          message:
+            'The server stopped while this issuance was running: retry it (the card is reset first) or cancel it',
+          correlationId: randomUUID(),
+        };
+        await finishJob(tx, job.id, 'failed', error, at);
+        await mergeJobOptions(tx, job.id, { cardTouched: true });
+        const d = (await getDevice(tx, job.deviceId, true))!;
+        if (d.state === 'issuing') await moveDevice(tx, d, 'fail', {}, at);
+        await appendAudit(tx, {
+          actor: auditActor(actor),
+          action: 'issuance.interrupted',
+          targetType: 'device',
+          targetId: d.id,
+          details: { jobId: job.id, attempt: job.attempt },
+          correlationId: error.correlationId,
+          at,
+        });
+      }
+      return jobs.map((j) => j.deviceId);
+    });
+    for (const deviceId of devices) await this.deps.attempts.revoke(actor, deviceId);
+    return devices.length;
+  }
+}

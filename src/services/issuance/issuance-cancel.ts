@@ -1,0 +1,59 @@
+// Cancel after a failure (reference 001): the device leaves the person and waits to be recycled;
+// the failed attempt's certificates are revoked and its initial PIN dropped.
+import { ConflictError, NotFoundError } from '../../domain/errors.js';
+import { appendAudit } from '../../store/audit-repo.js';
+import type { Db } from '../../store/db.js';
+import { getDevice } from '../../store/devices-repo.js';
+import { finishJob, getJob } from '../../store/jobs-repo.js';
+import { auditActor, type Actor, type Clock } from '../context.js';
+import type { AttemptRevocation } from './attempt-revocation.js';
+import { moveDevice } from './device-move.js';
+import type { InitialPinVault } from './initial-pin.js';
+import type { IssuanceJobs } from './issuance-jobs.js';
+import type { JobChanges } from './job-progress.js';
+import { jobView, type JobView } from './job-view.js';
+
+export class IssuanceCancel {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      jobs: Pick<IssuanceJobs, 'get'>;
+      attempts: Pick<AttemptRevocation, 'revoke'>;
+      pins: Pick<InitialPinVault, 'drop'>;
+      changes: JobChanges;
+    },
+  ) {}
+
+  /** Cancel after a failure: the device leaves the person and waits to be recycled. */
+  async cancel(actor: Actor, jobId: string): Promise<JobView> {
+    const { db, clock } = this.deps;
+    const before = await this.deps.jobs.get(jobId);
+    if (before.status !== 'failed')
+      throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${before.status}`);
+    await this.deps.attempts.revoke(actor, before.deviceId);
+    const out = await db.transaction(async (tx) => {
+      const job = (await getJob(tx, jobId, true)) ?? null;
+      if (!job) throw new NotFoundError('issuance job', jobId);
+      if (job.status !== 'failed')
+        throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${job.status}`);
+      const at = clock.now();
+      const d = (await getDevice(tx, job.deviceId, true))!;
+      await moveDevice(tx, d, 'cancel', { userId: null, policyId: null }, at);
+      await this.deps.pins.drop(tx, d.id);
+      const j = await finishJob(tx, job.id, 'cancelled', job.error, at);
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'issuance.cancelled',
+        targetType: 'device',
+        targetId: d.id,
+        details: { jobId, userId: job.userId },
+        correlationId: actor.correlationId ?? null,
+        at,
+      });
+      return j;
+    });
+    this.deps.changes.publish(jobId);
+    return jobView(out);
+  }
+}

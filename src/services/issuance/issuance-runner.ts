@@ -1,0 +1,290 @@
+// The background run of an issuance job: personalize the card (services/personalization.ts) with the
+// policy's keys and certificates, report each step as progress, and end the job — succeeded or
+// failed — in one transaction with its audit event. The run holds the card connection and closes it
+// when it ends.
+import { randomUUID, type KeyObject } from 'node:crypto';
+import type { PivSession } from '../../cards/piv/piv-session.js';
+import { resetToTransport } from '../../cards/piv/reset.js';
+import type { CardConnection } from '../../cards/transport/types.js';
+import { DomainError } from '../../domain/errors.js';
+import { planIssuanceSteps, progressFor, type IssuanceStepId } from '../../domain/issuance-job.js';
+import { pemOrDer } from '../../pki/pem.js';
+import type { MasterKey } from '../../secrets/master-key.js';
+import { appendAudit } from '../../store/audit-repo.js';
+import { insertCredential, setCredentialCertificate } from '../../store/credentials-repo.js';
+import type { Db } from '../../store/db.js';
+import { putDeviceSecret } from '../../store/device-secrets-repo.js';
+import { getDevice, type Device } from '../../store/devices-repo.js';
+import { finishJob, getJob, mergeJobOptions, updateJobProgress } from '../../store/jobs-repo.js';
+import { getPolicy, type CredentialProfile, type Policy } from '../../store/policies-repo.js';
+import { getUser } from '../../store/users-repo.js';
+import { managementKeyFor, randomPuk } from '../card-keys.js';
+import { auditActor, type Actor, type Clock } from '../context.js';
+import { cardIdentity, type FascnSettings } from '../card-identity.js';
+import { personalize } from '../personalization.js';
+import { closeQuietly } from './card-reader.js';
+import { moveDevice } from './device-move.js';
+import { keepsInitialPinAfterSuccess, type InitialPinVault } from './initial-pin.js';
+import type { JobChanges } from './job-progress.js';
+import type { IssuanceJob, JobError, JobOptions } from './job-view.js';
+
+/** What the run needs from the CA: a certificate for the key the card generated, and its PEM. */
+export interface CardCertificates {
+  issueForPublicKey(
+    actor: Actor,
+    target: {
+      user: {
+        id: string;
+        username: string;
+        displayName: string;
+        email: string | null;
+        upn: string | null;
+        sid: string | null;
+        properties: Record<string, string>;
+      };
+      profile: Pick<
+        CredentialProfile,
+        'name' | 'certificateProfile' | 'keyAlgorithm' | 'validityDays' | 'slot' | 'archiveKey'
+      >;
+      deviceId: string;
+      credentialId: string;
+      cardUuid: string;
+      fascn: Uint8Array;
+    },
+    publicKey: Uint8Array,
+    proof: (key: KeyObject) => Promise<boolean>,
+  ): Promise<{ id: string; serial: string }>;
+  get(id: string): Promise<{ pem: string }>;
+}
+
+/** Starts a job's card work in the background (the starter and retry hand it their open card). */
+export interface JobLauncher {
+  launch(
+    actor: Actor,
+    job: IssuanceJob,
+    card: { session: PivSession; conn: CardConnection },
+    wipeFirst?: boolean,
+  ): void;
+}
+
+const PUK_PURPOSE = (deviceId: string) => `puk:${deviceId}`;
+
+export class IssuanceRunner implements JobLauncher {
+  readonly #running = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      masterKey: MasterKey;
+      pins: InitialPinVault;
+      ca: CardCertificates;
+      changes: JobChanges;
+      /** The FASC-N's agency and system codes (service config pki.fascn). */
+      fascn?: FascnSettings;
+    },
+  ) {}
+
+  launch(
+    actor: Actor,
+    job: IssuanceJob,
+    { session, conn }: { session: PivSession; conn: CardConnection },
+    wipeFirst = false,
+  ): void {
+    const run = this.#run(actor, job, session, wipeFirst)
+      .catch(() => undefined)
+      .finally(() => {
+        this.#running.delete(job.id);
+        void closeQuietly(conn);
+      });
+    this.#running.set(job.id, run);
+  }
+
+  /** Whether this process is running the job now. */
+  isRunning(jobId: string): boolean {
+    return this.#running.has(jobId);
+  }
+
+  /** Resolves when the job's background run (if any) has finished: for tests and shutdown. */
+  async settled(jobId: string): Promise<void> {
+    await this.#running.get(jobId);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all([...this.#running.values()]);
+  }
+
+  async #run(actor: Actor, job: IssuanceJob, session: PivSession, wipeFirst: boolean): Promise<void> {
+    const { db, clock, masterKey, ca } = this.deps;
+    const correlationId = actor.correlationId ?? randomUUID();
+    const device = (await getDevice(db, job.deviceId))!;
+    const policy = (await getPolicy(db, job.policyId))!;
+    const user = (await getUser(db, job.userId))!;
+    const steps = planIssuanceSteps(policy.credentialProfiles.length);
+    const done: IssuanceStepId[] = [];
+    const report = async (label: string) => {
+      const progress = progressFor(done, policy.credentialProfiles.length);
+      await updateJobProgress(db, job.id, progress, label, clock.now());
+      this.deps.changes.publish(job.id);
+    };
+    try {
+      await report(steps[0]!.label);
+      if (wipeFirst) {
+        await report('Reset the card to its transport state');
+        await resetToTransport(session);
+      }
+      done.push('connect');
+      const pin = await this.deps.pins.get(db, device.id);
+      if (pin === null)
+        throw new DomainError(
+          'issuance_state_lost',
+          'The PIN for this issuance is gone: cancel and start again',
+        );
+      const now = clock.now();
+      const card = cardIdentity(device, this.deps.fascn);
+      const issued = await personalize(session, {
+        profiles: policy.credentialProfiles,
+        managementKey: managementKeyFor(masterKey, device.serial, session.version),
+        pin,
+        puk: randomPuk(),
+        pinRetries: policy.pinPolicy.retries,
+        pukRetries: policy.pukRetries,
+        chuidExpiration: new Date(now.getTime() + policy.deviceValidityDays * 86_400_000),
+        persistPuk: async (puk) => {
+          await putDeviceSecret(
+            db,
+            device.id,
+            'puk',
+            masterKey.encrypt(puk, PUK_PURPOSE(device.id)),
+            clock.now(),
+          );
+        },
+        issueCertificate: async (profile, spki, proveKey) => {
+          const credential = await insertCredential(db, {
+            userId: user.id,
+            policyId: policy.id,
+            profile: profile.name,
+            slot: profile.slot,
+            deviceId: device.id,
+            at: clock.now(),
+          });
+          const cert = await ca.issueForPublicKey(
+            { ...actor, correlationId },
+            {
+              user: {
+                id: user.id,
+                username: user.username,
+                displayName: user.displayName,
+                email: user.email,
+                upn: user.properties.upn ?? null,
+                // Read from the directory's objectSid at sync and sign-in (docs/directory.md).
+                sid: user.properties.objectSid ?? null,
+                properties: user.properties,
+              },
+              profile,
+              deviceId: device.id,
+              credentialId: credential.id,
+              cardUuid: card.uuid,
+              fascn: card.fascn,
+            },
+            spki,
+            proveKey,
+          );
+          await setCredentialCertificate(db, credential.id, cert.serial, clock.now());
+          const { pem } = await ca.get(cert.id);
+          return { certificateId: cert.id, der: Uint8Array.from(pemOrDer(pem, ['CERTIFICATE'])) };
+        },
+        stepStarting: async (id, index) => {
+          const s = steps.find((x) => x.id === id && x.profileIndex === index);
+          const profile = index === null ? '' : ` (${policy.credentialProfiles[index]!.name})`;
+          await report(`${s?.label ?? id}${profile}`);
+        },
+        stepDone: async (id) => {
+          done.push(id);
+          // From here the card holds our management key: a retry must wipe it first.
+          if (id === 'authenticate') await mergeJobOptions(db, job.id, { cardTouched: true });
+        },
+      });
+      await this.#succeed(actor, job, device, policy, issued.length, correlationId);
+    } catch (e) {
+      await this.#fail(actor, job.id, e, correlationId);
+    }
+  }
+
+  async #succeed(
+    actor: Actor,
+    job: IssuanceJob,
+    device: Device,
+    policy: Policy,
+    certificates: number,
+    correlationId: string,
+  ) {
+    const opts = job.options as JobOptions;
+    await this.deps.db.transaction(async (tx) => {
+      const at = this.deps.clock.now();
+      const d = (await getDevice(tx, device.id, true))!;
+      await moveDevice(
+        tx,
+        d,
+        'succeed',
+        { issuedAt: at, expiresAt: new Date(at.getTime() + policy.deviceValidityDays * 86_400_000) },
+        at,
+      );
+      if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
+      await finishJob(tx, job.id, 'succeeded', null, at);
+      if (opts.changePinAtEnd) await mergeJobOptions(tx, job.id, { pinChangePending: true });
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'issuance.succeeded',
+        targetType: 'device',
+        targetId: device.id,
+        details: {
+          jobId: job.id,
+          userId: job.userId,
+          policyId: policy.id,
+          certificates,
+          attempt: job.attempt,
+        },
+        correlationId,
+        at,
+      });
+    });
+    this.deps.changes.publish(job.id);
+  }
+
+  async #fail(actor: Actor, jobId: string, cause: unknown, correlationId: string): Promise<void> {
+    const error = toJobError(cause, correlationId);
+    await this.deps.db.transaction(async (tx) => {
+      const at = this.deps.clock.now();
+      const job = (await getJob(tx, jobId, true))!;
+      if (job.status !== 'running') return;
+      await finishJob(tx, jobId, 'failed', error, at);
+      const d = (await getDevice(tx, job.deviceId, true))!;
+      if (d.state === 'issuing') await moveDevice(tx, d, 'fail', {}, at);
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'issuance.failed',
+        targetType: 'device',
+        targetId: job.deviceId,
+        details: { jobId, attempt: job.attempt, error: { code: error.code, message: error.message } },
+        correlationId,
+        at,
+      });
+    });
+    this.deps.changes.publish(jobId);
+  }
+}
+
+/** The failure as the portal shows and copies it: never with a secret. */
+export function toJobError(e: unknown, correlationId: string): JobError {
+  if (e instanceof DomainError) {
+    const detail = e.details ? JSON.stringify(e.details) : undefined;
+    return { code: e.code, message: e.message, ...(detail ? { detail } : {}), correlationId };
+  }
+  return {
+    code: 'internal',
+    message: 'The issuance failed unexpectedly. Quote the correlation id when you report it',
+    detail: e instanceof Error ? e.message : String(e),
+    correlationId,
+  };
+}

@@ -1,0 +1,202 @@
+// Starting local issuance (reference 001) and self-issuance (reference 000): bind a blank card to a
+// person, or move it to "issuing", open its job and hand the card to the runner. Every state change
+// is one transaction with its audit event.
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.js';
+import { appendAudit } from '../../store/audit-repo.js';
+import type { Db } from '../../store/db.js';
+import { getDevice, getDeviceBySerial, type Device } from '../../store/devices-repo.js';
+import { insertJob } from '../../store/jobs-repo.js';
+import { getPolicy, type Policy } from '../../store/policies-repo.js';
+import { getUser, type User } from '../../store/users-repo.js';
+import { auditActor, holds, type Actor, type Clock } from '../context.js';
+import { closeQuietly, type CardReader, type CardRef, type OpenedCard } from './card-reader.js';
+import { deviceForIssuance } from './card-intake.js';
+import { moveDevice } from './device-move.js';
+import {
+  chooseInitialPin,
+  randomInitialPin,
+  type InitialPinVault,
+  type PinEntry,
+  type PinMode,
+} from './initial-pin.js';
+import type { JobLauncher } from './issuance-runner.js';
+import { jobView, type JobOptions, type JobView } from './job-view.js';
+
+export interface StartIssuanceInput extends PinEntry {
+  userId: string;
+  card: CardRef;
+  action: 'issue' | 'bind';
+  policyId: string;
+}
+
+/** The security settings that shape an operator's issuance. */
+export interface IssuanceSettings {
+  getSecurity(): Promise<{
+    initialPinDisplayMode: PinMode;
+    changePinDuringIssuance: boolean;
+  }>;
+}
+
+export class IssuanceStarter {
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      cards: CardReader;
+      pins: InitialPinVault;
+      settings: IssuanceSettings;
+      runner: JobLauncher;
+    },
+  ) {}
+
+  /** Operator issuance: bind the card in the reader to a person, or issue it with a device policy. */
+  async start(actor: Actor, input: StartIssuanceInput): Promise<{ device: Device; job: JobView | null }> {
+    // The route lets binders in (device.bind); issuing is the stronger variant (decision 0011).
+    if (input.action === 'issue' && !holds(actor, 'device.issue'))
+      throw new ForbiddenError('Your roles allow binding devices, not issuing them (needs device.issue)');
+    const { db } = this.deps;
+    const user = await getUser(db, input.userId);
+    if (!user) throw new NotFoundError('user', input.userId);
+    if (user.state !== 'active')
+      throw new ValidationError(`${user.displayName} is ${user.state}: only active people get devices`);
+    const policy = await getPolicy(db, input.policyId);
+    if (!policy) throw new NotFoundError('device policy', input.policyId);
+
+    if (input.action === 'bind') {
+      if (input.pin !== undefined)
+        throw new ValidationError('Binding a device sets no PIN: the user sets it when they self-issue');
+      return { device: await this.#bind(actor, user, policy, input.card), job: null };
+    }
+    const settings = await this.deps.settings.getSecurity();
+    const pin = chooseInitialPin(settings.initialPinDisplayMode, policy, input);
+    return this.#begin(
+      actor,
+      user,
+      input.card,
+      await this.deps.cards.open(actor.id ?? user.id, input.card),
+      pin,
+      {
+        pinMode: settings.initialPinDisplayMode,
+        changePinAtEnd:
+          settings.initialPinDisplayMode === 'not_displayed' && settings.changePinDuringIssuance,
+        policy,
+      },
+    );
+  }
+
+  /**
+   * Self-issuance in the user portal (reference 000): the card must be bound to this person. Tessera
+   * sets a random initial PIN and the person sets their own PIN at the end.
+   */
+  async startSelf(actor: Actor, card: CardRef): Promise<{ device: Device; job: JobView | null }> {
+    const { db } = this.deps;
+    const user = await getUser(db, actor.id!);
+    if (!user || user.state !== 'active')
+      throw new ValidationError('Only an active person can issue a device');
+    const opened = await this.deps.cards.open(user.id, card);
+    let policy: Policy;
+    try {
+      const device = await getDeviceBySerial(db, opened.serial);
+      if (!device || device.userId !== user.id || device.state !== 'bound' || !device.policyId)
+        throw new ConflictError(
+          `The card ${opened.serial} is not bound to you, so you cannot issue it here: ask your help desk to bind it to you`,
+          { serial: opened.serial },
+        );
+      policy = (await getPolicy(db, device.policyId))!;
+    } catch (e) {
+      await closeQuietly(opened.conn);
+      throw e;
+    }
+    return this.#begin(actor, user, card, opened, randomInitialPin(policy), {
+      pinMode: 'not_displayed',
+      changePinAtEnd: true,
+      policy,
+      portal: true,
+    });
+  }
+
+  /** Starts the job on an opened card; the background run closes the connection when it ends. */
+  async #begin(
+    actor: Actor,
+    user: User,
+    card: CardRef,
+    opened: OpenedCard,
+    pin: string,
+    o: { pinMode: PinMode; changePinAtEnd: boolean; policy: Policy; portal?: boolean },
+  ): Promise<{ device: Device; job: JobView }> {
+    const { db, clock } = this.deps;
+    const { policy } = o;
+    const serial = opened.serial;
+    try {
+      const job = await db.transaction(async (tx) => {
+        const device = await deviceForIssuance(tx, actor, user, policy, serial, clock);
+        const at = clock.now();
+        await moveDevice(tx, device, 'start_issuance', { userId: user.id, policyId: policy.id }, at);
+        const options: JobOptions = {
+          action: 'issue',
+          pinMode: o.pinMode,
+          agentId: card.agentId,
+          reader: card.reader,
+          changePinAtEnd: o.changePinAtEnd,
+          ...(o.portal ? { portal: true } : {}),
+        };
+        const job = await insertJob(tx, {
+          deviceId: device.id,
+          userId: user.id,
+          policyId: policy.id,
+          startedBy: actor.id,
+          options,
+          at,
+        });
+        // The PIN is needed again by a retry, and kept for retrieval in the "not displayed" mode.
+        await this.deps.pins.put(tx, device.id, pin, at);
+        await appendAudit(tx, {
+          actor: auditActor(actor),
+          action: 'issuance.started',
+          targetType: 'device',
+          targetId: device.id,
+          details: {
+            jobId: job.id,
+            userId: user.id,
+            policyId: policy.id,
+            serial,
+            pinMode: options.pinMode,
+            selfService: o.portal === true,
+          },
+          correlationId: actor.correlationId ?? null,
+          at,
+        });
+        return job;
+      });
+      this.deps.runner.launch(actor, job, opened);
+      return { device: (await getDevice(db, job.deviceId))!, job: jobView(job) };
+    } catch (e) {
+      await closeQuietly(opened.conn);
+      throw e;
+    }
+  }
+
+  /** Binding: the card is the person's, for them to self-issue in the portal; no card work now. */
+  async #bind(actor: Actor, user: User, policy: Policy, card: CardRef): Promise<Device> {
+    const { db, clock } = this.deps;
+    const { conn, serial } = await this.deps.cards.open(actor.id ?? user.id, card);
+    await closeQuietly(conn);
+    return db.transaction(async (tx) => {
+      const device = await deviceForIssuance(tx, actor, user, policy, serial, clock);
+      if (device.state === 'bound')
+        throw new ConflictError(`The card ${serial} is already bound to ${user.displayName}`);
+      const at = clock.now();
+      const bound = await moveDevice(tx, device, 'bind', { userId: user.id, policyId: policy.id }, at);
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'device.bound',
+        targetType: 'device',
+        targetId: device.id,
+        details: { serial, userId: user.id, policyId: policy.id },
+        correlationId: actor.correlationId ?? null,
+        at,
+      });
+      return bound;
+    });
+  }
+}

@@ -1,0 +1,93 @@
+// Issuance's use cases, wired together once (the house pattern of services/pki/pki.ts): each
+// module has one job and names what it uses; this is the only place that knows how they fit.
+// Local issuance is reference 001, self-issuance in the user portal reference 000.
+import type { FascnSettings } from '../card-identity.js';
+import type { MasterKey } from '../../secrets/master-key.js';
+import type { Db } from '../../store/db.js';
+import type { CardAccess } from '../card-access.js';
+import type { Clock } from '../context.js';
+import { AttemptRevocation, type CertificateRevoking } from './attempt-revocation.js';
+import { CardReader } from './card-reader.js';
+import { ConnectedCards } from './connected-cards.js';
+import { InitialPinRetrieval, InitialPinVault } from './initial-pin.js';
+import { InterruptedJobs } from './interrupted-jobs.js';
+import { IssuanceCancel } from './issuance-cancel.js';
+import { IssuanceJobs } from './issuance-jobs.js';
+import { IssuanceRetry } from './issuance-retry.js';
+import { IssuanceRunner, type CardCertificates } from './issuance-runner.js';
+import { IssuanceStarter, type IssuanceSettings } from './issuance-starter.js';
+import { JobProgress } from './job-progress.js';
+import { PinChangeAtEnd } from './pin-change-at-end.js';
+import { Recycle } from './recycle.js';
+
+export type { CardRef } from './card-reader.js';
+export type { ConnectedCard } from './connected-cards.js';
+export type { StartIssuanceInput } from './issuance-starter.js';
+export { isSelfIssuance, type JobView } from './job-view.js';
+
+export interface Issuance {
+  /** The cards in the readers of a person's agents, and what Tessera knows of each. */
+  cards: ConnectedCards;
+  /** Bind or issue (operator), self-issue (portal). */
+  starter: IssuanceStarter;
+  /** The background card work of a job; `settled`/`drain` wait for it. */
+  runner: IssuanceRunner;
+  /** Follow a job as it changes (the event streams). */
+  progress: JobProgress;
+  /** Read jobs: by id, a device's latest, the portal's open one. */
+  jobs: IssuanceJobs;
+  retry: IssuanceRetry;
+  cancel: IssuanceCancel;
+  recycle: Recycle;
+  /** The new PIN at the end of issuance. */
+  pinChange: PinChangeAtEnd;
+  /** Get Initial PIN. */
+  initialPin: InitialPinRetrieval;
+  /** Start-up: fail the jobs a dead server left running. */
+  interrupted: InterruptedJobs;
+}
+
+export interface IssuanceDeps {
+  db: Db;
+  clock: Clock;
+  /** Seals initial PINs and PUKs; derives each card's management key. */
+  masterKey: MasterKey;
+  /** The readers of a person's agents. */
+  cardAccess: CardAccess;
+  /** The CA: certificates for card keys, and revoking a failed attempt's. */
+  ca: CardCertificates & CertificateRevoking;
+  settings: IssuanceSettings;
+  /** The FASC-N's agency and system codes (service config pki.fascn). */
+  fascn?: FascnSettings;
+}
+
+export function createIssuance(deps: IssuanceDeps): Issuance {
+  const { db, clock } = deps;
+  const cards = new CardReader(deps.cardAccess);
+  const pins = new InitialPinVault(deps.masterKey);
+  const progress = new JobProgress();
+  const attempts = new AttemptRevocation(deps.ca);
+  const jobs = new IssuanceJobs({ db });
+  const runner = new IssuanceRunner({
+    db,
+    clock,
+    masterKey: deps.masterKey,
+    pins,
+    ca: deps.ca,
+    changes: progress,
+    ...(deps.fascn ? { fascn: deps.fascn } : {}),
+  });
+  return {
+    cards: new ConnectedCards({ db, cards: deps.cardAccess }),
+    starter: new IssuanceStarter({ db, clock, cards, pins, settings: deps.settings, runner }),
+    runner,
+    progress,
+    jobs,
+    retry: new IssuanceRetry({ db, clock, jobs, cards, attempts, runner }),
+    cancel: new IssuanceCancel({ db, clock, jobs, attempts, pins, changes: progress }),
+    recycle: new Recycle({ db, clock, cards, attempts }),
+    pinChange: new PinChangeAtEnd({ db, clock, jobs, cards, pins, changes: progress }),
+    initialPin: new InitialPinRetrieval({ db, clock, pins }),
+    interrupted: new InterruptedJobs({ db, clock, running: runner, attempts }),
+  };
+}

@@ -1,0 +1,44 @@
+// An issuance job as the use cases and the portals see it: the options stored with the job (which
+// reader, which PIN mode, whether the card was touched, whether a PIN change waits), the view the
+// API returns, and whose job it is.
+import type { IssuanceJob } from '../../store/jobs-repo.js';
+
+export type { IssuanceJob, JobError } from '../../store/jobs-repo.js';
+
+/** What a job remembers besides its row: written at start, merged as the run goes. */
+export type JobOptions = {
+  action: 'issue';
+  pinMode: 'displayed' | 'disguised' | 'not_displayed';
+  agentId: string;
+  reader: string;
+  /** Set once the card accepted our key: from then on a retry must wipe it first. */
+  cardTouched?: boolean;
+  changePinAtEnd: boolean;
+  pinChangePending?: boolean;
+  /** Started by the person in the user portal (startSelf): only these are the portal's to see. */
+  portal?: boolean;
+};
+
+export interface JobView extends IssuanceJob {
+  /** The operator (or user) is to set the PIN now ("not displayed" + "change PIN during issuance"). */
+  pinChangePending: boolean;
+}
+
+export function jobView(j: IssuanceJob): JobView {
+  const opts = j.options as Partial<JobOptions>;
+  return { ...j, pinChangePending: opts.pinChangePending === true };
+}
+
+/** Whether the job waits for its new PIN (so its initial PIN is to be changed, not retrieved). */
+export function pinChangePending(job: IssuanceJob | null): boolean {
+  return (job?.options as Partial<JobOptions> | undefined)?.pinChangePending === true;
+}
+
+/**
+ * Whether `job` is `userId`'s own self-issuance, started in the portal. A help-desk issuance for the
+ * person is not: its card sits in the operator's agent, so the portal could neither follow nor
+ * retry it, and the person must not see the operator's job.
+ */
+export function isSelfIssuance(job: IssuanceJob, userId: string): boolean {
+  return job.userId === userId && (job.options as Partial<JobOptions> | null)?.portal === true;
+}
