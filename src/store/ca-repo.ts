@@ -144,6 +144,15 @@ const toCrl = (r: CrlRow): CrlState => ({
   crl: r.crl ? Buffer.from(r.crl) : null,
 });
 
+/** The CA's CRL state without the CRL itself (cheap: asked on every CRL download). */
+export async function getCrlMeta(db: Queryable, caId: string): Promise<Omit<CrlState, 'crl'> | null> {
+  const [r] = await db.query<Omit<CrlRow, 'crl'>>(
+    'SELECT ca_id, crl_number, stale, this_update, next_update FROM ca_crls WHERE ca_id = $1',
+    [caId],
+  );
+  return r ? { ...toCrl({ ...r, crl: null }) } : null;
+}
+
 export async function getCrlState(db: Queryable, caId: string): Promise<CrlState | null> {
   const [r] = await db.query<CrlRow>('SELECT * FROM ca_crls WHERE ca_id = $1', [caId]);
   return r ? toCrl(r) : null;

@@ -154,22 +154,50 @@ export async function setStatus(
   );
 }
 
+export interface CrlRow {
+  serial: string;
+  /** Null when the certificate is valid again (reinstated): it leaves the CRL. */
+  revokedAt: Date | null;
+  reason: string;
+  notAfter: Date;
+}
+
+type CrlDbRow = {
+  serial: string;
+  revoked_at: Date | null;
+  revocation_reason: string | null;
+  not_after: Date;
+  status: string;
+};
+
+const toCrlRow = (r: CrlDbRow): CrlRow => ({
+  serial: r.serial,
+  revokedAt: r.status === 'valid' || !r.revoked_at ? null : new Date(r.revoked_at),
+  reason: r.revocation_reason ?? 'unspecified',
+  notAfter: new Date(r.not_after),
+});
+
 /** Entries for a full CRL: every unexpired certificate of the CA that is held or revoked. */
-export async function listRevokedForCrl(
-  db: Queryable,
-  caId: string,
-  now: Date,
-): Promise<{ serial: string; revokedAt: Date; reason: string }[]> {
-  const rows = await db.query<{ serial: string; revoked_at: Date; revocation_reason: string | null }>(
-    `SELECT serial, revoked_at, revocation_reason FROM certificates
-      WHERE ca_id = $1 AND status <> 'valid' AND not_after > $2 ORDER BY revoked_at, serial`,
+export async function listRevokedForCrl(db: Queryable, caId: string, now: Date): Promise<CrlRow[]> {
+  const rows = await db.query<CrlDbRow>(
+    `SELECT serial, revoked_at, revocation_reason, not_after, status FROM certificates
+      WHERE ca_id = $1 AND status <> 'valid' AND not_after > $2`,
     [caId, now],
   );
-  return rows.map((r) => ({
-    serial: r.serial,
-    revokedAt: new Date(r.revoked_at),
-    reason: r.revocation_reason ?? 'unspecified',
-  }));
+  return rows.map(toCrlRow);
+}
+
+/**
+ * The CA's certificates changed at or after `since` (held, revoked, reinstated, or just issued —
+ * a reinstated row looks like a new one): what the next CRL must apply to the last one's.
+ */
+export async function listCrlChangesSince(db: Queryable, caId: string, since: Date): Promise<CrlRow[]> {
+  const rows = await db.query<CrlDbRow>(
+    `SELECT serial, revoked_at, revocation_reason, not_after, status FROM certificates
+      WHERE ca_id = $1 AND updated_at >= $2`,
+    [caId, since],
+  );
+  return rows.map(toCrlRow);
 }
 
 export interface CertificateQuery {
