@@ -338,5 +338,64 @@ describe.skipIf(!hasChromium)(
       await shoot('05-agents');
       expect(pageErrors).toEqual([]);
     });
+
+    it('keyboard only: Add Device → issue → close gives focus back to Add Device; so does Issue initial password', async () => {
+      await setSettings({ initialPinDisplayMode: 'not_displayed', changePinDuringIssuance: false });
+      cards.addCard('Reader K', 40_000_011);
+      await openAlice();
+      const focused = () =>
+        page.evaluate(() => {
+          const el = document.activeElement;
+          return el ? `${el.tagName.toLowerCase()} ${(el.textContent ?? '').trim()}` : 'none';
+        });
+      /** Tab (within the page, or the open dialog's trap) until `text` has the focus. */
+      const tabTo = async (text: string) => {
+        for (let i = 0; i < 60; i++) {
+          if ((await focused()) === `button ${text}`) return;
+          await page.keyboard.press('Tab');
+        }
+        throw new Error(`Tab never reached "${text}" (focus on ${await focused()})`);
+      };
+
+      await tabTo('Add Device');
+      await page.keyboard.press('Enter');
+      const add = dialogTitled(/Add a device for/);
+      await add.waitFor();
+      await expect.poll(() => add.textContent(), POLL).toContain('40000011');
+      // The card radios: ids from list positions (no NUL or space from the agent and reader names).
+      const ids = await add.getByRole('radio').evaluateAll((els) => els.map((e) => e.id));
+      for (const id of ids) expect(id).toMatch(/^[\w:«»-]+-card-\d+$/);
+      // Into the radio group, then the arrow keys to Reader K's card.
+      await tabTo('Refresh connected devices');
+      await page.keyboard.press('Tab');
+      for (let i = 0; i < ids.length; i++) {
+        const label = await page.evaluate(() => {
+          const el = document.activeElement as HTMLInputElement | null;
+          return el?.type === 'radio'
+            ? (document.querySelector(`label[for="${el.id}"]`)?.textContent ?? '')
+            : '';
+        });
+        if (label.includes('Reader K')) break;
+        await page.keyboard.press('ArrowDown');
+      }
+      expect(await add.getByRole('radio', { name: /Reader K/ }).isChecked()).toBe(true);
+      await tabTo('Continue');
+      await page.keyboard.press('Enter');
+
+      await dialogTitled('Device issued').waitFor({ timeout: 120_000 });
+      await tabTo('Done');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => dialog().count(), POLL).toBe(0);
+      expect(await focused()).toBe('button Add Device');
+
+      // Issue initial password: opened and closed (Escape) from the keyboard.
+      await tabTo('Issue initial password');
+      await page.keyboard.press('Enter');
+      await dialogTitled(/initial password/i).waitFor();
+      await page.keyboard.press('Escape');
+      await expect.poll(() => dialog().count(), POLL).toBe(0);
+      expect(await focused()).toBe('button Issue initial password');
+      expect(pageErrors).toEqual([]);
+    });
   },
 );

@@ -20,6 +20,8 @@ const FOCUSABLE =
 export function Dialog({ open, title, onClose, children, footer, initialFocus, wide }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   const opener = useRef<HTMLElement | null>(null);
+  /** Shown and not yet closed: an owner that unmounts the dialog instead of closing it. */
+  const shown = useRef(false);
   const titleId = useId();
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
@@ -30,6 +32,7 @@ export function Dialog({ open, title, onClose, children, footer, initialFocus, w
     if (open && !dlg.open) {
       opener.current = document.activeElement as HTMLElement | null;
       dlg.showModal();
+      shown.current = true;
       const first =
         (initialFocus ? dlg.querySelector<HTMLElement>(initialFocus) : null) ??
         dlg.querySelector('.dialog__body')?.querySelector<HTMLElement>(FOCUSABLE) ??
@@ -37,9 +40,23 @@ export function Dialog({ open, title, onClose, children, footer, initialFocus, w
       first?.focus();
     } else if (!open && dlg.open) {
       dlg.close();
+      shown.current = false;
       opener.current?.focus();
     }
   }, [open, initialFocus]);
+
+  // Most dialogs are rendered only while open (`{adding && <AddDeviceDialog …/>}`): they are
+  // unmounted, never closed, so focus goes back to the opener here, or it would drop to <body>. A
+  // dialog that opens in the same render (Add Device hands over to the issuance dialog) runs its
+  // effect after this one, so it takes the same opener.
+  useEffect(
+    () => () => {
+      if (!shown.current) return;
+      shown.current = false;
+      if (opener.current?.isConnected) opener.current.focus();
+    },
+    [],
+  );
 
   // Escape fires "cancel"; let the owner decide (it sets open=false), rather than the browser.
   useEffect(() => {

@@ -20,6 +20,7 @@ interface Props {
   onStarted: (device: Device, job: IssuanceJob | null) => void;
 }
 
+/** Which card is chosen (state only: element ids come from list positions, as ids need plain text). */
 const cardKey = (c: ConnectedCard) => `${c.agentId}\u0000${c.reader}`;
 /**
  * The device type policies are matched on: the registered device's, and for a card the inventory
@@ -139,21 +140,22 @@ export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
           )}
           {cards.data && cards.data.items.length > 0 && (
             <ul className="card-choices" aria-busy={cards.loading}>
-              {cards.data.items.map((c) => {
+              {cards.data.items.map((c, i) => {
                 const k = cardKey(c);
                 const ok = selectable(c);
+                const radioId = `${id}-card-${i}`;
                 return (
                   <li key={k} className={`card-choice${ok ? '' : ' card-choice--disabled'}`}>
                     <input
                       type="radio"
                       name={`${id}-card`}
-                      id={`${id}-${k}`}
-                      value={k}
+                      id={radioId}
+                      value={String(i)}
                       checked={chosen === k}
                       disabled={!ok}
                       onChange={() => setChosen(k)}
                     />
-                    <label htmlFor={`${id}-${k}`}>
+                    <label htmlFor={radioId}>
                       <span className="card-choice__reader">{c.reader}</span>
                       <span className="muted small"> on {c.agentName}</span>
                       <span className="card-choice__meta">
