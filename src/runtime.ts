@@ -14,6 +14,7 @@ import { startDemoAgents, type DemoAgents } from './services/demo-agent.js';
 import { systemClock, type Clock, type ServiceContext } from './services/context.js';
 import { DeviceService } from './services/device-service.js';
 import { HealthService } from './services/health-service.js';
+import { WalletLinkService } from './services/wallet/wallet-link-service.js';
 import { PairingService } from './services/pairing-service.js';
 import { DirectoryService } from './services/directory-service.js';
 import { InitialPasswordEmail } from './services/initial-password-mail.js';
@@ -46,6 +47,7 @@ export interface Services {
   /** Issuance's use cases (services/issuance/). */
   issuance: Issuance;
   agents: PairingService;
+  walletLinks: WalletLinkService;
   directory: DirectoryService;
   initialPasswords: InitialPasswordService;
   securityQuestions: SecurityQuestionService;
@@ -177,6 +179,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
       }),
       agents: new PairingService(ctx, agentHub),
+      walletLinks: new WalletLinkService(ctx, {
+        externalUrl: config.externalUrl,
+        linkMinutes: config.walletLinkMinutes,
+      }),
       directory,
       initialPasswords,
       securityQuestions,

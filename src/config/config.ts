@@ -17,6 +17,8 @@ export interface Config {
   sessionIdleMinutes: number;
   loginMaxFailures: number;
   loginLockoutMinutes: number;
+  /** How long a wallet link (QR code) stays valid: single use, bound to one person and purpose. */
+  walletLinkMinutes: number;
   /** Cookies marked Secure: on when externalUrl is https. */
   secureCookies: boolean;
   pki: {
@@ -195,6 +197,17 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
         envNumber(env.TESSERA_LOGIN_LOCKOUT_MINUTES),
         fromFile.loginLockoutMinutes,
       ) ?? 15,
+    walletLinkMinutes: Math.min(
+      60,
+      Math.max(
+        1,
+        pick(
+          overrides.walletLinkMinutes,
+          envNumber(env.TESSERA_WALLET_LINK_MINUTES),
+          fromFile.walletLinkMinutes,
+        ) ?? 10,
+      ),
+    ),
     secureCookies: pick(overrides.secureCookies, fromFile.secureCookies) ?? externalUrl.startsWith('https:'),
     pki: {
       caAlgorithm:

@@ -18,6 +18,7 @@ import { DEFAULT_BODY_LIMIT, applyRequestLimits } from './request-limits.js';
 import { API_CACHE_CONTROL, SECURITY_HEADERS, hstsFor } from './security-headers.js';
 import { validatorCompiler } from './validation.js';
 import { agentRoutes } from './routes/agents.js';
+import { walletRoutes } from './routes/wallet.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -135,6 +136,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(securityQuestionRoutes(rt));
   await app.register(portalAuthRoutes(rt));
   await app.register(agentRoutes(rt));
+  await app.register(walletRoutes(rt));
   await app.register(downloadRoutes(rt));
 
   const webRoot = findWebRoot();

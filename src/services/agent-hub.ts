@@ -59,6 +59,13 @@ export interface AgentHubOptions {
 
 const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 
+/**
+ * Whose sessions see and drive an agent's readers: its owner; for a phone's wallet linked by an
+ * operator's issuance, that operator too (docs/mobile.md).
+ */
+const visibleTo = (r: AgentRecord, userId: string): boolean =>
+  r.ownerUserId === userId || (r.ownerKind === 'wallet' && r.operatorUserId === userId);
+
 export class AgentHub implements CardAccess {
   private readonly live = new Map<string, LiveAgent>();
   private readonly watchers = new Set<{ owner: string; listener: (e: OwnerEvent) => void }>();
@@ -77,7 +84,7 @@ export class AgentHub implements CardAccess {
   async listReaders(ownerUserId: string): Promise<ConnectedReader[]> {
     const out: ConnectedReader[] = [];
     for (const a of this.live.values()) {
-      if (!a.welcomed || a.record.ownerUserId !== ownerUserId) continue;
+      if (!a.welcomed || !visibleTo(a.record, ownerUserId)) continue;
       for (const [reader, r] of a.readers)
         out.push({
           agentId: a.record.id,
@@ -104,7 +111,7 @@ export class AgentHub implements CardAccess {
   ): Promise<CardConnection> {
     const a = this.live.get(agentId);
     // Another person's agent is reported exactly like an absent one: its existence is not ours to learn.
-    if (!a || a.record.ownerUserId !== ownerUserId) throw new NotFoundError('connected agent', agentId);
+    if (!a || !visibleTo(a.record, ownerUserId)) throw new NotFoundError('connected agent', agentId);
     const r = a.readers.get(reader);
     if (!r)
       throw new TransportError(`The agent "${a.record.name}" has no reader named "${reader}"`, { reader });
@@ -219,6 +226,17 @@ export class AgentHub implements CardAccess {
   private onMessage(a: LiveAgent, m: AgentMessage, send: (m: ServerBody) => void): void {
     if (!a.welcomed && m.type !== 'hello')
       return this.refuse(a, `the first frame must be "hello", got "${m.type}"`);
+    // A wallet is one reader named by the server ("<person>'s phone"); it may not report others.
+    if (a.record.ownerKind === 'wallet') {
+      const names =
+        m.type === 'readers'
+          ? m.readers.map((r) => r.name)
+          : m.type === 'reader-event'
+            ? [m.event.reader]
+            : [];
+      if (names.some((n) => n !== a.record.name))
+        return this.refuse(a, `a wallet has one reader, "${a.record.name}"`);
+    }
     switch (m.type) {
       case 'hello':
         if (a.welcomed) return this.refuse(a, 'a second "hello"');
@@ -294,7 +312,7 @@ export class AgentHub implements CardAccess {
 
   private emit(a: LiveAgent, e: ReaderEvent): void {
     for (const w of this.watchers) {
-      if (w.owner !== a.record.ownerUserId) continue;
+      if (!visibleTo(a.record, w.owner)) continue;
       try {
         w.listener({ agentId: a.record.id, ...e });
       } catch {

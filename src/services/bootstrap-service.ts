@@ -129,8 +129,8 @@ export const DEMO_POLICIES: PolicyInput[] = [
   },
   {
     name: 'PIV ECC P-256 (demo)',
-    description: 'Demo: a PIV card with ECC P-256 keys, generated on the card',
-    deviceTypes: ['piv_card', 'piv_token'],
+    description: 'Demo: a PIV card, token or phone wallet with ECC P-256 keys, generated on the device',
+    deviceTypes: ['piv_card', 'piv_token', 'mobile'],
     credentialProfiles: [
       {
         name: 'PIV Authentication',

@@ -3,7 +3,8 @@
 import type { Queryable } from './db.js';
 import { iso } from './sql.js';
 
-export type AgentOwnerKind = 'operator' | 'portal';
+/** 'wallet': a phone's wallet, one reader ("<person>'s phone"), owned by the person (docs/mobile.md). */
+export type AgentOwnerKind = 'operator' | 'portal' | 'wallet';
 
 export interface AgentRecord {
   id: string;
@@ -15,6 +16,8 @@ export interface AgentRecord {
   lastSeenAt: string | null;
   revokedAt: string | null;
   demo: boolean;
+  /** A wallet an operator issues to from the User page: that operator may drive it too. */
+  operatorUserId: string | null;
 }
 
 type AgentRow = {
@@ -27,6 +30,7 @@ type AgentRow = {
   last_seen_at: Date | null;
   revoked_at: Date | null;
   demo: boolean;
+  operator_user_id: string | null;
 };
 
 const toAgent = (r: AgentRow): AgentRecord => ({
@@ -39,9 +43,11 @@ const toAgent = (r: AgentRow): AgentRecord => ({
   lastSeenAt: iso(r.last_seen_at),
   revokedAt: iso(r.revoked_at),
   demo: r.demo,
+  operatorUserId: r.operator_user_id,
 });
 
-const COLUMNS = 'id, owner_user_id, owner_kind, name, hostname, created_at, last_seen_at, revoked_at, demo';
+const COLUMNS =
+  'id, owner_user_id, owner_kind, name, hostname, created_at, last_seen_at, revoked_at, demo, operator_user_id';
 
 export async function insertAgent(
   tx: Queryable,
@@ -52,13 +58,23 @@ export async function insertAgent(
     hostname: string;
     tokenHash: string;
     demo?: boolean;
+    operatorUserId?: string | null;
     at: Date;
   },
 ): Promise<AgentRecord> {
   const [row] = await tx.query<AgentRow>(
-    `INSERT INTO agents (owner_user_id, owner_kind, name, hostname, token_hash, demo, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-    [a.ownerUserId, a.ownerKind, a.name, a.hostname, a.tokenHash, a.demo ?? false, a.at],
+    `INSERT INTO agents (owner_user_id, owner_kind, name, hostname, token_hash, demo, created_at, operator_user_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+    [
+      a.ownerUserId,
+      a.ownerKind,
+      a.name,
+      a.hostname,
+      a.tokenHash,
+      a.demo ?? false,
+      a.at,
+      a.operatorUserId ?? null,
+    ],
   );
   return toAgent(row!);
 }
@@ -108,6 +124,21 @@ export async function findDemoAgent(db: Queryable, ownerUserId: string): Promise
 
 export async function setAgentToken(tx: Queryable, id: string, tokenHash: string): Promise<void> {
   await tx.query('UPDATE agents SET token_hash = $2 WHERE id = $1 AND revoked_at IS NULL', [id, tokenHash]);
+}
+
+/** A relinked wallet: a new token, and the operator allowed to drive it (or none). */
+export async function relinkWallet(
+  tx: Queryable,
+  id: string,
+  tokenHash: string,
+  operatorUserId: string | null,
+): Promise<AgentRecord | null> {
+  const [row] = await tx.query<AgentRow>(
+    `UPDATE agents SET token_hash = $2, operator_user_id = $3
+     WHERE id = $1 AND revoked_at IS NULL AND owner_kind = 'wallet' RETURNING ${COLUMNS}`,
+    [id, tokenHash, operatorUserId],
+  );
+  return row ? toAgent(row) : null;
 }
 
 export async function markAgentRevoked(tx: Queryable, id: string, at: Date): Promise<boolean> {

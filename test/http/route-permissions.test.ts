@@ -102,6 +102,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /api/agents/readers': AGENT_PAIRING,
   'POST /api/agents/:id/revoke': 'authenticated',
   'GET /api/agents/ws': 'agent-token',
+  'POST /api/wallet/links': { operator: ['device.issue'], portal: ['self.issue'] },
+  'GET /api/wallet/ws': 'public',
   'POST /api/portal/auth/start': 'public',
   'POST /api/portal/auth/initial-password': 'public',
   'POST /api/portal/auth/directory-password': 'public',

@@ -20,7 +20,7 @@ export const Agent = Type.Object({
   name: Type.String(),
   hostname: Type.String(),
   ownerUserId: Uuid,
-  ownerKind: literalUnion(['operator', 'portal'] as const),
+  ownerKind: literalUnion(['operator', 'portal', 'wallet'] as const),
   connected: Type.Boolean(),
   lastSeenAt: NullableTimestamp,
   createdAt: Timestamp,

@@ -1,0 +1,181 @@
+// The wallet's end of its link to the server (docs/mobile.md "The link"): a WebSocket to
+// /api/wallet/ws whose first frame is the one-time code (or the wallet's token, when it comes back),
+// then the agent protocol of agent-protocol.ts with one reader, "<person>'s phone", holding the
+// wallet's own PIV card application. The server drives that card with the same PIV code as any card.
+// Browser-safe (the phone runs it) and used by tests through the `ws` package in Node.
+import type { PivCardApplication } from '../emulator/piv-card-application.js';
+import { fromHex, randomBytes, toHex } from '../bytes.js';
+
+export const WALLET_PROTOCOL_VERSION = 1;
+
+/** What both a browser WebSocket and the `ws` package offer. */
+export interface LinkSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(
+    type: 'open' | 'close' | 'error',
+    listener: (ev: { code?: number; reason?: string }) => void,
+  ): void;
+  addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
+}
+
+export interface LinkedInfo {
+  walletId: string;
+  /** The reader name the server gave ("<person>'s phone"). */
+  name: string;
+  /** A new token to keep for reconnecting (after a code); absent on a resume. */
+  token?: string;
+  purpose?: string;
+}
+
+export type WalletLinkEvent =
+  | { type: 'linked'; info: LinkedInfo }
+  | { type: 'connected' }
+  | { type: 'card-used' }
+  | { type: 'closed'; code: number; reason: string };
+
+export interface WalletLinkOptions {
+  open: () => LinkSocket;
+  card: PivCardApplication;
+  /** One of: a one-time code from a link, or the token of an earlier link. */
+  code?: string;
+  token?: string;
+  onEvent?: (e: WalletLinkEvent) => void;
+}
+
+type Frame = Record<string, unknown> & { type: string };
+
+const OPEN = 1;
+
+/** Refused link: the server's message says what to do (ask for a new link). */
+export class WalletLinkRefused extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'WalletLinkRefused';
+  }
+}
+
+export class WalletLink {
+  private socket: LinkSocket | undefined;
+  private name = '';
+  private session = '';
+
+  constructor(private readonly o: WalletLinkOptions) {}
+
+  /** Opens the link; resolves once the server accepted the code or token. */
+  start(): Promise<LinkedInfo> {
+    const socket = this.o.open();
+    this.socket = socket;
+    return new Promise<LinkedInfo>((resolve, reject) => {
+      let linked = false;
+      socket.addEventListener('open', () => {
+        const serial = String(this.o.card.serial);
+        this.send(
+          this.o.code
+            ? {
+                type: 'wallet-link',
+                code: this.o.code,
+                serial,
+                ...(this.o.token ? { token: this.o.token } : {}),
+              }
+            : { type: 'wallet-resume', token: this.o.token ?? '', serial },
+        );
+      });
+      socket.addEventListener('message', (ev) => {
+        let m: Frame;
+        try {
+          m = JSON.parse(typeof ev.data === 'string' ? ev.data : String(ev.data)) as Frame;
+        } catch {
+          return;
+        }
+        if (!linked) {
+          if (m.type === 'wallet-linked') {
+            linked = true;
+            const info: LinkedInfo = {
+              walletId: String(m.walletId),
+              name: String(m.name),
+              ...(typeof m.token === 'string' ? { token: m.token } : {}),
+              ...(typeof m.purpose === 'string' ? { purpose: m.purpose } : {}),
+            };
+            this.name = info.name;
+            this.o.onEvent?.({ type: 'linked', info });
+            this.send({
+              type: 'hello',
+              agentVersion: 'tessera-wallet/1',
+              hostname: 'phone',
+              platform: 'web',
+            });
+            resolve(info);
+          } else if (m.type === 'error') {
+            reject(new WalletLinkRefused(String(m.message), String(m.code)));
+          }
+          return;
+        }
+        void this.onFrame(m);
+      });
+      socket.addEventListener('close', (ev) => {
+        const code = ev.code ?? 1006;
+        const reason = ev.reason ?? '';
+        if (!linked) reject(new WalletLinkRefused(reason || 'The server closed the link', 'closed'));
+        this.o.onEvent?.({ type: 'closed', code, reason });
+      });
+      socket.addEventListener('error', () => undefined);
+    });
+  }
+
+  close(): void {
+    this.socket?.close(1000, 'wallet closed');
+  }
+
+  private send(body: Frame): void {
+    if (this.socket?.readyState === OPEN)
+      this.socket.send(JSON.stringify({ v: WALLET_PROTOCOL_VERSION, ...body }));
+  }
+
+  private async onFrame(m: Frame): Promise<void> {
+    const card = this.o.card;
+    switch (m.type) {
+      case 'welcome':
+        this.send({
+          type: 'readers',
+          readers: [{ name: this.name, cardPresent: true, atr: toHex(card.atr) }],
+        });
+        this.o.onEvent?.({ type: 'connected' });
+        return;
+      case 'ping':
+        this.send({ type: 'pong', at: m.at });
+        return;
+      case 'connect':
+        // A new connection is a power-up of the card: its volatile security state starts over.
+        card.reset();
+        this.session = toHex(randomBytes(8));
+        this.send({ type: 'connect-result', id: m.id, session: this.session, atr: toHex(card.atr) });
+        return;
+      case 'apdu': {
+        if (m.session !== this.session) {
+          this.send({ type: 'apdu-error', id: m.id, code: 'stale_session', message: 'the card was reset' });
+          return;
+        }
+        try {
+          const response = await card.transmit(fromHex(String(m.apdu)));
+          this.o.onEvent?.({ type: 'card-used' });
+          this.send({ type: 'apdu-result', id: m.id, response: toHex(response) });
+        } catch (e) {
+          this.send({
+            type: 'apdu-error',
+            id: m.id,
+            code: 'card_error',
+            message: (e as Error).message.slice(0, 200),
+          });
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+// The phone's wallet: one-time links (a QR code for the person's phone) and the wallet's WebSocket.
+// A browser cannot set headers on a WebSocket, so the socket is opened without credentials and its
+// first frame carries the one-time code (or the wallet's token on reconnect); anything else, or
+// nothing within 10 s, closes it. After that the socket speaks the agent protocol (docs/mobile.md).
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { FastifyPluginAsync } from 'fastify';
+import QRCode from 'qrcode';
+import type { WebSocket } from 'ws';
+import type { Runtime } from '../../runtime.js';
+import { CLOSE } from '../../cards/transport/agent-protocol.js';
+import { DomainError } from '../../domain/errors.js';
+import { actorOf, type PermissionBySession } from '../auth-guard.js';
+import { errorResponses } from '../schemas.js';
+import { WalletLink, WalletLinkBody } from '../schemas/wallet.js';
+
+const FirstFrame = TypeCompiler.Compile(
+  Type.Union([
+    Type.Object(
+      {
+        v: Type.Literal(1),
+        type: Type.Literal('wallet-link'),
+        code: Type.String({ maxLength: 80 }),
+        serial: Type.String({ maxLength: 12 }),
+        token: Type.Optional(Type.String({ maxLength: 200 })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        v: Type.Literal(1),
+        type: Type.Literal('wallet-resume'),
+        token: Type.String({ maxLength: 200 }),
+        serial: Type.String({ maxLength: 12 }),
+      },
+      { additionalProperties: false },
+    ),
+  ]),
+);
+
+/** Operators issue to a person's phone with device.issue; a person links their own with self.issue. */
+const LINKING: PermissionBySession = { operator: 'device.issue', portal: 'self.issue' };
+const FIRST_FRAME_MS = 10_000;
+
+export const walletRoutes =
+  (rt: Runtime): FastifyPluginAsync =>
+  async (app) => {
+    const links = rt.services.walletLinks;
+    const tags = ['wallet'];
+
+    app.post(
+      '/api/wallet/links',
+      {
+        config: { permission: LINKING },
+        schema: {
+          tags,
+          summary:
+            "A one-time link (and its QR code) that makes a phone's wallet appear as a card in a reader",
+          body: WalletLinkBody,
+          response: { 201: WalletLink, ...errorResponses },
+        },
+      },
+      async (req, reply) => {
+        const body = req.body as Static<typeof WalletLinkBody>;
+        const actor = actorOf(req);
+        const portal = req.auth!.session.kind === 'portal';
+        const link = await links.create(
+          actor,
+          portal ? actor.id! : (body.userId ?? actor.id!),
+          portal ? 'self_issuance' : 'operator_issuance',
+        );
+        const qrSvg = await QRCode.toString(link.url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+        return reply.status(201).send({ ...link, qrSvg });
+      },
+    );
+
+    app.get(
+      '/api/wallet/ws',
+      {
+        websocket: true,
+        config: { public: true },
+        schema: {
+          tags,
+          summary: "The wallet's WebSocket: first frame the link code or token; see docs/mobile.md",
+          hide: true,
+        },
+      },
+      (socket: WebSocket) => {
+        const refuse = (code: string, message: string): void => {
+          if (socket.readyState === 1) socket.send(JSON.stringify({ v: 1, type: 'error', code, message }));
+          socket.close(CLOSE.UNAUTHORIZED, message.slice(0, 120));
+        };
+        const timer = setTimeout(() => refuse('timeout', 'Send the link code first'), FIRST_FRAME_MS);
+        timer.unref();
+        socket.once('message', (data, isBinary) => {
+          clearTimeout(timer);
+          void (async () => {
+            let frame: unknown;
+            try {
+              frame = isBinary ? undefined : JSON.parse(data.toString());
+            } catch {
+              frame = undefined;
+            }
+            if (!FirstFrame.Check(frame))
+              return refuse('protocol_error', 'The first frame must be the wallet link code or token');
+            try {
+              if (frame.type === 'wallet-link') {
+                const w = await links.redeem({ code: frame.code, serial: frame.serial, token: frame.token });
+                socket.send(
+                  JSON.stringify({
+                    v: 1,
+                    type: 'wallet-linked',
+                    walletId: w.record.id,
+                    name: w.record.name,
+                    token: w.token,
+                    purpose: w.purpose,
+                  }),
+                );
+                rt.agentHub.attach(socket, w.record);
+              } else {
+                const record = await links.authenticate(frame.token);
+                if (!record)
+                  return refuse(
+                    'unauthenticated',
+                    'This wallet is not linked (or was unlinked): ask for a new link',
+                  );
+                socket.send(
+                  JSON.stringify({ v: 1, type: 'wallet-linked', walletId: record.id, name: record.name }),
+                );
+                rt.agentHub.attach(socket, record);
+              }
+            } catch (e) {
+              if (e instanceof DomainError) return refuse(e.code, e.message);
+              app.log.error({ err: e }, 'wallet link failed');
+              return refuse('internal', 'The server could not link this wallet: try again');
+            }
+          })();
+        });
+      },
+    );
+  };

@@ -1,0 +1,70 @@
+// One-time wallet link codes (docs/mobile.md): the public id finds the row, the secret's SHA-256 is
+// compared; wrong secrets are counted on the row so a code dies after a few.
+import type { Queryable } from './db.js';
+
+export type WalletLinkPurpose = 'self_issuance' | 'operator_issuance';
+
+export interface WalletLinkRecord {
+  id: string;
+  secretHash: string;
+  personUserId: string;
+  purpose: WalletLinkPurpose;
+  requestedBy: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  failedAttempts: number;
+}
+
+type Row = {
+  id: string;
+  secret_hash: string;
+  person_user_id: string;
+  purpose: WalletLinkPurpose;
+  requested_by: string;
+  expires_at: Date;
+  used_at: Date | null;
+  failed_attempts: number;
+};
+
+export async function insertWalletLink(
+  tx: Queryable,
+  l: Omit<WalletLinkRecord, 'usedAt' | 'failedAttempts'> & { at: Date },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO wallet_link_codes (id, secret_hash, person_user_id, purpose, requested_by, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [l.id, l.secretHash, l.personUserId, l.purpose, l.requestedBy, l.at, l.expiresAt],
+  );
+}
+
+export async function lockWalletLink(tx: Queryable, id: string): Promise<WalletLinkRecord | null> {
+  const [r] = await tx.query<Row>(
+    `SELECT id, secret_hash, person_user_id, purpose, requested_by, expires_at, used_at, failed_attempts
+     FROM wallet_link_codes WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
+  if (!r) return null;
+  return {
+    id: r.id,
+    secretHash: r.secret_hash,
+    personUserId: r.person_user_id,
+    purpose: r.purpose,
+    requestedBy: r.requested_by,
+    expiresAt: new Date(r.expires_at),
+    usedAt: r.used_at ? new Date(r.used_at) : null,
+    failedAttempts: r.failed_attempts,
+  };
+}
+
+export async function countWalletLinkFailure(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE wallet_link_codes SET failed_attempts = failed_attempts + 1 WHERE id = $1', [id]);
+}
+
+export async function markWalletLinkUsed(
+  tx: Queryable,
+  id: string,
+  agentId: string,
+  at: Date,
+): Promise<void> {
+  await tx.query('UPDATE wallet_link_codes SET used_at = $2, agent_id = $3 WHERE id = $1', [id, at, agentId]);
+}
