@@ -12,6 +12,7 @@ import { CLOSE } from '../../cards/transport/agent-protocol.js';
 import { DomainError } from '../../domain/errors.js';
 import { actorOf, type PermissionBySession } from '../auth-guard.js';
 import { errorResponses } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import { WalletLink, WalletLinkBody } from '../schemas/wallet.js';
 
 const FirstFrame = TypeCompiler.Compile(
@@ -46,18 +47,25 @@ export const walletRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const links = rt.services.walletLinks;
-    const tags = ['wallet'];
 
     app.post(
       '/api/wallet/links',
       {
         config: { permission: LINKING },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'createWalletLink',
+            'agents',
             "A one-time link (and its QR code) that makes a phone's wallet appear as a card in a reader",
+          ),
           body: WalletLinkBody,
-          response: { 201: WalletLink, ...errorResponses },
+          response: {
+            201: ok(
+              WalletLink,
+              'The link, its QR code and the reader name the phone will appear as (shown once)',
+            ),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
@@ -80,8 +88,11 @@ export const walletRoutes =
         websocket: true,
         config: { public: true },
         schema: {
-          tags,
-          summary: "The wallet's WebSocket: first frame the link code or token; see docs/mobile.md",
+          ...op(
+            'openWalletSocket',
+            'agents',
+            "The wallet's WebSocket: first frame the link code or token (docs/mobile.md)",
+          ),
           hide: true,
         },
       },
