@@ -3,6 +3,7 @@
 const BENCHMARKS: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   pki: () => import('./pki.js'),
   print: () => import('./print.js'),
+  'sign-in': () => import('./sign-in.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -23,6 +23,7 @@ import { PortalAuthService } from './services/portal-auth-service.js';
 import { SecurityQuestionService } from './services/security-question-service.js';
 import { PolicyService } from './services/policy-service.js';
 import { SettingsService } from './services/settings-service.js';
+import { DEFAULT_THROTTLE, SignInThrottleService } from './services/sign-in-throttle.js';
 import { UserService } from './services/user-service.js';
 import { createPki, type Pki } from './services/pki/pki.js';
 import type { PkiConfig } from './services/pki/pki-config.js';
@@ -52,6 +53,7 @@ export interface Services {
   initialPasswords: InitialPasswordService;
   securityQuestions: SecurityQuestionService;
   portalAuth: PortalAuthService;
+  signInThrottle: SignInThrottleService;
   health: HealthService;
   /** Card printing (reference 002): layouts, photos, whether printing is on. */
   layouts: LayoutService;
@@ -136,11 +138,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const agentHub = new AgentHub(ctx);
     // Cards are reached through paired agents, unless a test hands in its own readers.
     const cardAccess = opts.cardAccess ?? agentHub;
+    // TESSERA_LOGIN_MAX_FAILURES: the free failures per name from one address; and
+    // TESSERA_LOGIN_LOCKOUT_MINUTES: the longest delay (decision 0020).
+    const throttle = {
+      ...DEFAULT_THROTTLE,
+      freePerNameAddress: config.loginMaxFailures,
+      maxDelaySeconds: config.loginLockoutMinutes * 60,
+    };
     const auth = new AuthService(ctx, {
-      maxFailures: config.loginMaxFailures,
-      lockoutMinutes: config.loginLockoutMinutes,
       sessionTtlMinutes: config.sessionTtlMinutes,
       sessionIdleMinutes: config.sessionIdleMinutes,
+      throttle,
     });
     const photos = new PhotoService(ctx);
     const directory = new DirectoryService(ctx, masterKey, users, photos);
@@ -186,14 +194,19 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       directory,
       initialPasswords,
       securityQuestions,
-      portalAuth: new PortalAuthService(ctx, {
-        settings,
-        auth,
-        initialPasswords,
-        questions: securityQuestions,
-        directory,
-        decoyKey: masterKey.derive('portal-auth-decoy'),
-      }),
+      portalAuth: new PortalAuthService(
+        ctx,
+        {
+          settings,
+          auth,
+          initialPasswords,
+          questions: securityQuestions,
+          directory,
+          decoyKey: masterKey.derive('portal-auth-decoy'),
+        },
+        throttle,
+      ),
+      signInThrottle: new SignInThrottleService(ctx),
       health: new HealthService(db),
       layouts,
       photos,

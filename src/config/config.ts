@@ -21,6 +21,12 @@ export interface Config {
   walletLinkMinutes: number;
   /** Cookies marked Secure: on when externalUrl is https. */
   secureCookies: boolean;
+  /**
+   * The reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR
+   * ranges, TESSERA_TRUST_PROXY): the client's address then comes from that header, so that sign-in
+   * throttling counts clients, not the proxy (decision 0020). Unset: the TCP peer is the client.
+   */
+  trustProxy: string | undefined;
   pki: {
     caAlgorithm: string;
     crlValidityHours: number;
@@ -209,6 +215,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       ),
     ),
     secureCookies: pick(overrides.secureCookies, fromFile.secureCookies) ?? externalUrl.startsWith('https:'),
+    trustProxy: pick(overrides.trustProxy, env.TESSERA_TRUST_PROXY || undefined, fromFile.trustProxy),
     pki: {
       caAlgorithm:
         pick(overrides.pki?.caAlgorithm, env.TESSERA_CA_ALGORITHM, fromFile.pki?.caAlgorithm) ?? 'ECCP384',

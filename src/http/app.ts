@@ -35,6 +35,7 @@ import { metaRoutes } from './routes/meta.js';
 import { layoutRoutes } from './routes/layouts.js';
 import { policyRoutes } from './routes/policies.js';
 import { portalAuthRoutes } from './routes/portal-auth.js';
+import { signInThrottleRoutes } from './routes/sign-in-throttles.js';
 import { securityQuestionRoutes } from './routes/security-questions.js';
 import { settingsRoutes } from './routes/settings.js';
 import { userRoutes } from './routes/users.js';
@@ -95,6 +96,8 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: DEFAULT_BODY_LIMIT,
+    // Only the proxies named in TESSERA_TRUST_PROXY may say who the client is (req.ip).
+    ...(rt.config.trustProxy ? { trustProxy: rt.config.trustProxy } : {}),
   });
   app.setValidatorCompiler(validatorCompiler);
   applyRequestLimits(app);
@@ -135,6 +138,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(initialPasswordRoutes(rt));
   await app.register(securityQuestionRoutes(rt));
   await app.register(portalAuthRoutes(rt));
+  await app.register(signInThrottleRoutes(rt));
   await app.register(agentRoutes(rt));
   await app.register(walletRoutes(rt));
   await app.register(downloadRoutes(rt));

@@ -15,7 +15,6 @@ const STATUS_BY_CODE: Record<string, number> = {
   no_demo_card: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
-  locked_out: 423,
   rate_limited: 429,
   internal: 500,
 };

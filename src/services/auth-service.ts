@@ -18,16 +18,18 @@ import {
 import { getUser, getUserByUsername, getUserCredentials, type User } from '../store/users-repo.js';
 import type { ServiceContext } from './context.js';
 import {
-  assertUnlocked,
-  clearFailures,
-  passwordTally,
-  recordFailure,
-  type LockoutPolicy,
-} from './sign-in-lockout.js';
+  DEFAULT_THROTTLE,
+  admitAttempt,
+  attemptSucceeded,
+  auditFailure,
+  type ThrottleLimits,
+} from './sign-in-throttle.js';
 
-export interface AuthPolicy extends LockoutPolicy {
+export interface AuthPolicy {
   sessionTtlMinutes: number;
   sessionIdleMinutes: number;
+  /** Sign-in throttling (decision 0020); the defaults when omitted. */
+  throttle?: ThrottleLimits;
 }
 
 export interface Me {
@@ -67,6 +69,7 @@ export const toMe = (u: User, kind: SessionRecord['kind'] = 'operator'): Me => (
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 const BAD_CREDENTIALS = 'The username or password is wrong';
+const NIL_ID = '00000000-0000-0000-0000-000000000000';
 
 export class AuthService {
   constructor(
@@ -74,27 +77,35 @@ export class AuthService {
     private readonly policy: AuthPolicy,
   ) {}
 
+  /**
+   * Signs in with a username and password from `from` (the client's address). Every refusal —
+   * unknown name, wrong password, an attempt made while a delay is in force — is the same error
+   * after the same slow hash (decision 0020).
+   */
   async login(
     username: string,
     password: string,
     kind: 'operator' | 'portal' = 'operator',
+    from?: string,
   ): Promise<SignedIn> {
+    const attempt = await admitAttempt(
+      this.ctx,
+      this.policy.throttle ?? DEFAULT_THROTTLE,
+      'password',
+      username,
+      from,
+    );
     const user = await getUserByUsername(this.ctx.db, username);
-    if (!user) {
-      await verifyPassword(password, null);
-      throw new UnauthenticatedError(BAD_CREDENTIALS);
-    }
-    const creds = (await getUserCredentials(this.ctx.db, user.id))!;
-    const now = this.ctx.clock.now();
-    assertUnlocked({ failures: creds.failedLogins, lockedUntil: creds.lockedUntil }, now);
-    const good = await verifyPassword(password, creds.passwordHash);
-    if (!good) {
-      await this.ctx.db.transaction((tx) => recordFailure(tx, passwordTally(user.id), this.policy, now));
+    // The same queries for an unknown name (the nil id finds nothing), so timing tells nothing.
+    const creds = await getUserCredentials(this.ctx.db, user?.id ?? NIL_ID);
+    const good = await verifyPassword(password, creds?.passwordHash ?? null);
+    if (!attempt.admitted || !good || !user) {
+      if (user && attempt.admitted) await auditFailure(this.ctx, attempt, user.id, 'auth.sign_in_failed');
       throw new UnauthenticatedError(BAD_CREDENTIALS);
     }
     if (user.state !== 'active')
       throw new UnauthenticatedError(`This account is ${user.state}: ask an administrator to reactivate it`);
-    return this.startSession(user, kind, 'password', (tx) => clearFailures(tx, passwordTally(user.id)));
+    return this.startSession(user, kind, 'password', (tx) => attemptSucceeded(tx, attempt));
   }
 
   /**

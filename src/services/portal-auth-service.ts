@@ -20,13 +20,13 @@ import type { Actor, ServiceContext } from './context.js';
 import type { DirectoryService } from './directory-service.js';
 import type { InitialPasswordService } from './initial-password-service.js';
 import {
-  DEFAULT_PORTAL_LOCKOUT,
-  assertNotLocked,
-  clearFailures,
-  portalMethodTally,
-  recordFailure,
-  type LockoutPolicy,
-} from './sign-in-lockout.js';
+  DEFAULT_THROTTLE,
+  admitAttempt,
+  attemptSucceeded,
+  auditFailure,
+  type Attempt,
+  type ThrottleLimits,
+} from './sign-in-throttle.js';
 import type { AnswerInput, QuestionStatus, SecurityQuestionService } from './security-question-service.js';
 import type { SettingsService } from './settings-service.js';
 import { USERNAME_PATTERN } from './user-service.js';
@@ -48,7 +48,6 @@ export interface PortalMe {
   issuanceRetryForUser: boolean;
 }
 
-const DIRECTORY_METHOD = 'directory_password';
 const FAILED =
   'Those sign-in details are not right, or this way of signing in is not available to you. Check them, or ask the help desk';
 
@@ -64,7 +63,7 @@ export class PortalAuthService {
       /** Keys the stable decoy question choice for unknown usernames (a master-key subkey). */
       decoyKey: Buffer;
     },
-    private readonly lockout: LockoutPolicy = DEFAULT_PORTAL_LOCKOUT,
+    private readonly throttle: ThrottleLimits = DEFAULT_THROTTLE,
   ) {}
 
   /** An active person by username, or null (unknown, malformed, suspended or terminated). */
@@ -121,8 +120,10 @@ export class PortalAuthService {
     if (!s.portalAuthMethods.includes(method)) throw new UnauthenticatedError(FAILED, { method });
   }
 
-  private async open(user: User, method: PortalAuthMethod): Promise<PortalSignedIn> {
-    const s = await this.deps.auth.startSession(user, 'portal', method);
+  private async open(user: User, method: PortalAuthMethod, attempt: Attempt): Promise<PortalSignedIn> {
+    const s = await this.deps.auth.startSession(user, 'portal', method, (tx) =>
+      attemptSucceeded(tx, attempt),
+    );
     const settings = await this.deps.settings.getSecurity();
     const st = await this.deps.questions.status(user.id);
     return {
@@ -131,37 +132,57 @@ export class PortalAuthService {
     };
   }
 
-  async signInWithInitialPassword(username: string, password: string): Promise<PortalSignedIn> {
-    await this.offered('initial_password');
-    const user = await this.activeUser(username);
-    if (!user) {
-      await verifyPassword(password, null);
+  /**
+   * One throttled sign-in (decision 0020): the attempt is counted first; `check` then does its slow
+   * work in every case — handed null for an unknown or inactive name and for an attempt made while
+   * a delay is in force, when it must do the same work as for a wrong secret and say no — and the
+   * session opens only when the attempt was admitted and the check says yes. Every refusal is the
+   * same error.
+   */
+  private async guarded(
+    method: PortalAuthMethod,
+    username: string,
+    from: string | undefined,
+    check: (user: User | null) => Promise<boolean>,
+  ): Promise<PortalSignedIn> {
+    await this.offered(method);
+    const attempt = await admitAttempt(this.ctx, this.throttle, method, username, from);
+    const known = await this.activeUser(username);
+    const user = attempt.admitted ? known : null;
+    if (!(await check(user)) || !user) {
+      // The initial password audits its own outcomes (it counts and burns on its own record).
+      if (user && method !== 'initial_password')
+        await auditFailure(this.ctx, attempt, user.id, 'portal_auth.failed', { method });
       throw new UnauthenticatedError(FAILED);
     }
-    const r = await this.deps.initialPasswords.check(user.id, password);
-    if (!r.ok) throw new UnauthenticatedError(FAILED);
-    return this.open(user, 'initial_password');
+    return this.open(user, method, attempt);
   }
 
-  async signInWithDirectoryPassword(username: string, password: string): Promise<PortalSignedIn> {
-    await this.offered('directory_password');
-    const user = await this.activeUser(username);
-    if (!user || user.source !== 'ldap') {
-      // Ask the directory as for a real person, so an outage is the same 502 for everyone and an
-      // unknown name costs a directory round trip too; then the same refusal as a wrong password.
-      await this.askDirectory(() => this.deps.directory.lookUp(username));
-      await verifyPassword(password, null);
-      throw new UnauthenticatedError(FAILED);
-    }
-    await assertNotLocked(this.ctx.db, portalMethodTally(user.id, DIRECTORY_METHOD), this.ctx.clock.now());
-    if (!(await this.askDirectory(() => this.deps.directory.checkPassword(user, password)))) {
-      await this.ctx.db.transaction((tx) =>
-        recordFailure(tx, portalMethodTally(user.id, DIRECTORY_METHOD), this.lockout, this.ctx.clock.now()),
-      );
-      throw new UnauthenticatedError(FAILED);
-    }
-    await this.ctx.db.transaction((tx) => clearFailures(tx, portalMethodTally(user.id, DIRECTORY_METHOD)));
-    return this.open(user, 'directory_password');
+  async signInWithInitialPassword(
+    username: string,
+    password: string,
+    from?: string,
+  ): Promise<PortalSignedIn> {
+    return this.guarded('initial_password', username, from, async (user) => {
+      if (!user) return verifyPassword(password, null);
+      return (await this.deps.initialPasswords.check(user.id, password)).ok;
+    });
+  }
+
+  async signInWithDirectoryPassword(
+    username: string,
+    password: string,
+    from?: string,
+  ): Promise<PortalSignedIn> {
+    return this.guarded('directory_password', username, from, async (user) => {
+      if (!user || user.source !== 'ldap') {
+        // Ask the directory as for a real person, so an outage is the same 502 for everyone and an
+        // unknown name costs a directory round trip too; then the same refusal as a wrong password.
+        await this.askDirectory(() => this.deps.directory.lookUp(username));
+        return verifyPassword(password, null);
+      }
+      return this.askDirectory(() => this.deps.directory.checkPassword(user, password));
+    });
   }
 
   /**
@@ -186,20 +207,21 @@ export class PortalAuthService {
   async signInWithSecurityQuestions(
     username: string,
     answers: readonly AnswerInput[],
+    from?: string,
   ): Promise<PortalSignedIn> {
-    await this.offered('security_questions');
-    const user = await this.activeUser(username);
-    if (!user) {
-      for (const a of answers) await verifyPassword(normalizeAnswer(a.answer), null);
-      throw new UnauthenticatedError(FAILED);
-    }
-    try {
-      await this.deps.questions.verify(user.id, answers);
-    } catch (e) {
-      if (e instanceof UnauthenticatedError) throw new UnauthenticatedError(FAILED);
-      throw e;
-    }
-    return this.open(user, 'security_questions');
+    return this.guarded('security_questions', username, from, async (user) => {
+      if (!user) {
+        for (const a of answers) await verifyPassword(normalizeAnswer(a.answer), null);
+        return false;
+      }
+      try {
+        await this.deps.questions.verify(user.id, answers);
+        return true;
+      } catch (e) {
+        if (e instanceof UnauthenticatedError) return false;
+        throw e;
+      }
+    });
   }
 
   questionStatus(userId: string): Promise<QuestionStatus> {

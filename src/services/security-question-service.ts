@@ -17,15 +17,10 @@ import {
   updateQuestion,
   type SecurityQuestion,
 } from '../store/portal-auth-repo.js';
+import { getUser } from '../store/users-repo.js';
+import { clearNameDelays } from '../store/sign-in-throttle-repo.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
-import {
-  DEFAULT_PORTAL_LOCKOUT,
-  assertNotLocked,
-  clearFailures,
-  portalMethodTally,
-  recordFailure,
-  type LockoutPolicy,
-} from './sign-in-lockout.js';
+import { throttleName } from './sign-in-throttle.js';
 import type { SettingsService } from './settings-service.js';
 
 export const QUESTIONS_METHOD = 'security_questions';
@@ -58,7 +53,6 @@ export class SecurityQuestionService {
   constructor(
     private readonly ctx: ServiceContext,
     private readonly settings: SettingsService,
-    private readonly lockout: LockoutPolicy = DEFAULT_PORTAL_LOCKOUT,
   ) {}
 
   list(db: Queryable = this.ctx.db): Promise<SecurityQuestion[]> {
@@ -165,7 +159,9 @@ export class SecurityQuestionService {
         answers.map((a, i) => ({ questionId: a.questionId, answerHash: hashes[i]!, position: i })),
         at,
       );
-      await clearFailures(tx, portalMethodTally(userId, QUESTIONS_METHOD));
+      // New answers end the delays earned guessing at the old ones (decision 0020).
+      const person = await getUser(tx, userId);
+      if (person) await clearNameDelays(tx, QUESTIONS_METHOD, throttleName(person.username));
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'security_answers.set',
@@ -181,11 +177,9 @@ export class SecurityQuestionService {
 
   /**
    * Checks a sign-in: the person must answer every one of their answered active questions, and
-   * all must match. Failures count towards a lockout (DEFAULT_PORTAL_LOCKOUT: 5, then 15 min).
+   * all must match. Throttling is the caller's (PortalAuthService, decision 0020).
    */
   async verify(userId: string, answers: readonly AnswerInput[]): Promise<void> {
-    const now = this.ctx.clock.now();
-    await assertNotLocked(this.ctx.db, portalMethodTally(userId, QUESTIONS_METHOD), now);
     const st = await this.status(userId);
     const stored = new Map((await listAnswers(this.ctx.db, userId)).map((a) => [a.questionId, a.answerHash]));
     const expected = st.answered.map((q) => q.id);
@@ -200,12 +194,6 @@ export class SecurityQuestionService {
       const ok = await verifyPassword(normalizeAnswer(given.get(id) ?? ''), stored.get(id));
       good &&= ok;
     }
-    if (!good) {
-      await this.ctx.db.transaction((tx) =>
-        recordFailure(tx, portalMethodTally(userId, QUESTIONS_METHOD), this.lockout, this.ctx.clock.now()),
-      );
-      throw new UnauthenticatedError(BAD_ANSWERS);
-    }
-    await this.ctx.db.transaction((tx) => clearFailures(tx, portalMethodTally(userId, QUESTIONS_METHOD)));
+    if (!good) throw new UnauthenticatedError(BAD_ANSWERS);
   }
 }

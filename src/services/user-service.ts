@@ -7,6 +7,7 @@ import type { Queryable } from '../store/db.js';
 import { listUserDevices, type Device } from '../store/devices-repo.js';
 import { isUniqueViolation } from '../store/sql.js';
 import { deleteUserSessions } from '../store/sessions-repo.js';
+import { clearNameDelays } from '../store/sign-in-throttle-repo.js';
 import {
   getUser,
   getUserByUsername,
@@ -18,6 +19,7 @@ import {
   type UserPatch,
 } from '../store/users-repo.js';
 import { auditActor, type Actor, type ServiceContext } from './context.js';
+import { throttleName } from './sign-in-throttle.js';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/;
 
@@ -87,8 +89,8 @@ export class UserService {
   }
 
   /**
-   * Gives a person a new random password (returned here once, kept only hashed) and lifts a
-   * lockout (`tessera admin reset-password`: the way back in for a locked-out administrator).
+   * Gives a person a new random password (returned here once, kept only hashed) and ends the
+   * sign-in delays of their name (`tessera admin reset-password`: the way back in for a locked-out administrator).
    */
   async resetPassword(actor: Actor, username: string): Promise<{ user: User; password: string }> {
     const password = randomPassword();
@@ -102,6 +104,8 @@ export class UserService {
         });
       const at = this.ctx.clock.now();
       await setPasswordHash(tx, u.id, hash, at);
+      // The way back in: the name's sign-in delays end with the old password (decision 0020).
+      await clearNameDelays(tx, 'password', throttleName(u.username));
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'user.password_reset',

@@ -21,8 +21,6 @@ export interface User {
 export interface UserCredentials {
   id: string;
   passwordHash: string | null;
-  failedLogins: number;
-  lockedUntil: Date | null;
 }
 
 type UserRow = {
@@ -39,8 +37,6 @@ type UserRow = {
   created_at: Date;
   updated_at: Date;
   password_hash?: string | null;
-  failed_logins?: number;
-  locked_until?: Date | null;
 };
 
 const COLUMNS =
@@ -114,19 +110,12 @@ export async function getUserCredentials(
   id: string,
   forUpdate = false,
 ): Promise<UserCredentials | null> {
-  const rows = await db.query<{
-    id: string;
-    password_hash: string | null;
-    failed_logins: number;
-    locked_until: Date | null;
-  }>(
-    `SELECT id, password_hash, failed_logins, locked_until FROM users WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+  const rows = await db.query<{ id: string; password_hash: string | null }>(
+    `SELECT id, password_hash FROM users WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
     [id],
   );
   const r = rows[0];
-  return r
-    ? { id: r.id, passwordHash: r.password_hash, failedLogins: r.failed_logins, lockedUntil: r.locked_until }
-    : null;
+  return r ? { id: r.id, passwordHash: r.password_hash } : null;
 }
 
 export interface UserPatch {
@@ -164,23 +153,7 @@ export async function setPasswordHash(
   hash: string | null,
   at: Date,
 ): Promise<void> {
-  await tx.query(
-    'UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $3',
-    [hash, at, id],
-  );
-}
-
-export async function recordLoginFailure(
-  tx: Queryable,
-  id: string,
-  failedLogins: number,
-  lockedUntil: Date | null,
-): Promise<void> {
-  await tx.query('UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3', [
-    failedLogins,
-    lockedUntil,
-    id,
-  ]);
+  await tx.query('UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3', [hash, at, id]);
 }
 
 export interface UserSearch {

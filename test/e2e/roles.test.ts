@@ -6,13 +6,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/server.js';
-import {
-  browserClock,
-  ensureWebBuilt,
-  expectLabelledControls,
-  hasChromium,
-  openBrowserPage,
-} from './browser.js';
+import { ensureWebBuilt, expectLabelledControls, hasChromium, openBrowserPage } from './browser.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -53,31 +47,39 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
     await page.getByText('DEMO', { exact: true }).waitFor();
   });
 
-  it('says when repeated wrong passwords have locked an account', async () => {
-    let status = 0;
-    let lockedUntil = '';
-    for (let attempt = 1; attempt <= 7 && status !== 423; attempt++) {
+  it('answers wrong passwords and, once delayed, the right one alike; the administrator lifts the delay', async () => {
+    // Five wrong passwords, then the right one: all refused the same way (decision 0020).
+    for (let attempt = 1; attempt <= 6; attempt++) {
       await page.getByLabel('Username').fill('carol');
-      await page.getByLabel('Password').fill(`wrong-${attempt}`);
+      await page.getByLabel('Password').fill(attempt === 6 ? server.demoPassword! : `wrong-${attempt}`);
       const [res] = await Promise.all([
         page.waitForResponse((r) => r.url().endsWith('/api/auth/login')),
         page.getByRole('button', { name: 'Sign in' }).click(),
       ]);
-      status = res.status();
-      expect([401, 423]).toContain(status);
-      if (status === 423)
-        lockedUntil = ((await res.json()) as { error: { details: { lockedUntil: string } } }).error.details
-          .lockedUntil;
+      expect(res.status()).toBe(401);
     }
-    expect(status).toBe(423);
-    const alert = page.getByRole('alert').filter({ hasText: 'Account locked' });
-    await alert.waitFor();
-    expect(await alert.textContent()).toContain('locked_out');
-    // The time on the browser's clock (its zone is UTC+05:30), not the server's or UTC.
-    const after = page.getByText(/You can try again after/);
-    await after.waitFor();
-    expect(await after.textContent()).toContain(browserClock(lockedUntil));
-    await shoot('00-locked-out');
+    await page.getByRole('alert').filter({ hasText: 'Sign-in failed' }).waitFor();
+    await page.getByText(/sign-in from this computer is delayed/).waitFor();
+    await shoot('00-sign-in-delayed');
+
+    await page.getByLabel('Username').fill(server.admin.username);
+    await page.getByLabel('Password').fill(server.admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await heading('Users').waitFor();
+    await page.goto('/operator/settings');
+    const delays = page.getByRole('region', { name: 'Sign-in delays' });
+    await delays.getByRole('cell', { name: 'carol', exact: true }).first().waitFor();
+    await shoot('00-sign-in-delays');
+    await delays
+      .getByRole('button', { name: /^Lift the delay on carol / })
+      .first()
+      .click();
+    await delays.getByText(/The delay on carol .* is lifted/).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn('carol');
+    await heading('Users').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await heading('Sign in').waitFor();
   });
 
   it('gives a help-desk operator only the sections and actions their permissions allow', async () => {

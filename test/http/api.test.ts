@@ -56,17 +56,21 @@ describe('service endpoints', () => {
 });
 
 describe('sessions', () => {
-  it('refuses calls without a session, with a wrong password, and locks out after repeated failures', async () => {
+  it('refuses calls without a session, with a wrong password, and delays sign-in after repeated failures', async () => {
     expectError(await new ApiClient(srv.url).json('GET', '/api/users'), 401, 'unauthenticated');
     const c = new ApiClient(srv.url);
     const bad = await c.login('hannah.help', 'Guess-9731');
     expect(bad.status).toBe(401);
-    expect(JSON.stringify(await bad.json())).not.toContain('Guess-9731');
+    const badBody = (await bad.json()) as Err;
+    expect(JSON.stringify(badBody)).not.toContain('Guess-9731');
     await c.login('hannah.help', 'Guess-9732');
     await c.login('hannah.help', 'Guess-9733');
-    const locked = await c.login('hannah.help', srv.demoPassword!);
-    expect(locked.status).toBe(423);
-    expect(((await locked.json()) as Err).error.code).toBe('locked_out');
+    // Delayed (decision 0020): the right password gets the wrong one's answer.
+    const delayed = await c.login('hannah.help', srv.demoPassword!);
+    expect(delayed.status).toBe(401);
+    const { correlationId: _a, ...shown } = ((await delayed.json()) as Err).error;
+    const { correlationId: _b, ...expected } = badBody.error;
+    expect(shown).toEqual(expected);
   });
 
   it('sets an HttpOnly SameSite=Strict cookie, requires the CSRF header, and logs out', async () => {

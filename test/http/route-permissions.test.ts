@@ -45,6 +45,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /api/users/:id/terminate': 'user.lifecycle',
   'GET /api/users/:id/devices': 'device.read',
   'POST /api/users/:id/initial-password': 'initial_password.issue',
+  'GET /api/sign-in-throttles': 'user.read',
+  'POST /api/sign-in-throttles/lift': 'user.lifecycle',
   'GET /api/devices': 'device.read',
   'POST /api/devices': 'device.register',
   'POST /api/devices/import': 'device.register',

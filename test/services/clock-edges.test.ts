@@ -10,7 +10,7 @@ import { AuthService } from '../../src/services/auth-service.js';
 import { initialPasswordMessage } from '../../src/services/initial-password-mail.js';
 import { InitialPasswordService } from '../../src/services/initial-password-service.js';
 import { PairingService } from '../../src/services/pairing-service.js';
-import { LockedOutError } from '../../src/services/sign-in-lockout.js';
+import { DEFAULT_THROTTLE, SignInThrottleService } from '../../src/services/sign-in-throttle.js';
 import { engines } from '../support/db.js';
 import { admin, portalFixture, type PortalFixture } from './portal-support.js';
 
@@ -85,8 +85,6 @@ for (const engine of await engines()) {
       for (const span of EIGHT_HOURS)
         it(`${span.label}: ${span.from} → ${span.until}`, async () => {
           const auth = new AuthService(f.ctx, {
-            maxFailures: 5,
-            lockoutMinutes: 15,
             sessionTtlMinutes: 8 * 60,
             sessionIdleMinutes: 24 * 60,
           });
@@ -101,23 +99,25 @@ for (const engine of await engines()) {
         });
     });
 
-    describe('sign-in lockout: 5 failures lock for 15 minutes', () => {
+    describe('sign-in delay: 15 minutes after the 5th failure (a first delay set to 15 minutes)', () => {
       for (const span of FIFTEEN_MINUTES)
         it(`${span.label}: ${span.from} → ${span.until}`, async () => {
           const auth = new AuthService(f.ctx, {
-            maxFailures: 5,
-            lockoutMinutes: 15,
             sessionTtlMinutes: 60,
             sessionIdleMinutes: 30,
+            throttle: { ...DEFAULT_THROTTLE, firstDelaySeconds: 15 * 60 },
           });
           const u = await person();
           at(span.from);
           for (let i = 0; i < 5; i++) await expect(auth.login(u.username, 'wrong')).rejects.toThrow();
-          const locked = await auth.login(u.username, PASSWORD).catch((e: unknown) => e);
-          expect(locked).toBeInstanceOf(LockedOutError);
-          expect(locked).toMatchObject({ details: { lockedUntil: span.until } });
+          const delays = (await new SignInThrottleService(f.ctx).list({ username: u.username })).filter(
+            (d) => d.scope === 'name_address',
+          );
+          expect(delays.map((d) => d.nextAt.toISOString())).toEqual([span.until]);
+          // Refused like a wrong password, and (refused unseen) without pushing the delay further.
+          await expect(auth.login(u.username, PASSWORD)).rejects.toMatchObject({ code: 'unauthenticated' });
           at(span.until, -1);
-          await expect(auth.login(u.username, PASSWORD)).rejects.toBeInstanceOf(LockedOutError);
+          await expect(auth.login(u.username, PASSWORD)).rejects.toMatchObject({ code: 'unauthenticated' });
           at(span.until);
           await expect(auth.login(u.username, PASSWORD)).resolves.toMatchObject({ user: { id: u.id } });
         });

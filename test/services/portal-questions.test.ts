@@ -133,7 +133,7 @@ for (const engine of await engines()) {
       expect((await svc.status(u.id)).mustSet).toBe(true);
     });
 
-    it('wrong answers lock the method after 5 failures for 15 minutes, audited without answers', async () => {
+    it("checks every answer, accepting only all of them (throttling is the sign-in's), and audits no answer", async () => {
       const u = await f.user('mallory.guess');
       await svc.setAnswers(admin, u.id, [
         { questionId: ids[0]!, answer: 'Felix' },
@@ -149,17 +149,11 @@ for (const engine of await engines()) {
       ];
       // Answering only some of the questions, or other questions, is wrong too.
       await expect(svc.verify(u.id, [good[0]!])).rejects.toMatchObject({ code: 'unauthenticated' });
-      for (let i = 0; i < 3; i++)
-        await expect(svc.verify(u.id, wrong)).rejects.toMatchObject({ code: 'unauthenticated' });
       await expect(svc.verify(u.id, wrong)).rejects.toMatchObject({ code: 'unauthenticated' });
-      await expect(svc.verify(u.id, good)).rejects.toMatchObject({ code: 'locked_out' });
-      f.clock.advance(14 * 60_000);
-      await expect(svc.verify(u.id, good)).rejects.toMatchObject({ code: 'locked_out' });
-      f.clock.advance(2 * 60_000);
+      await expect(svc.verify(u.id, [...good].reverse())).resolves.toBeUndefined();
+      await expect(svc.verify(u.id, [good[0]!, good[0]!])).rejects.toMatchObject({ code: 'unauthenticated' });
       await expect(svc.verify(u.id, good)).resolves.toBeUndefined();
-      const actions = await auditActions(f, u.id);
-      expect(actions.filter((a) => a === 'portal_auth.failed')).toHaveLength(4);
-      expect(actions).toContain('portal_auth.locked_out');
+      expect(await auditActions(f, u.id)).toContain('security_answers.set');
       const details = await f.t.db.query<{ d: string }>(
         'SELECT details::text AS d FROM audit_events WHERE target_id = $1',
         [u.id],

@@ -44,6 +44,9 @@ import type {
   UserDevices,
   UserLifecycleAction,
   UserPatch,
+  SignInDelay,
+  SignInDelayList,
+  LiftSignInDelay,
 } from './types';
 
 /** A failed call, carrying what the server said: shown by ErrorPanel, copied for support. */
@@ -192,6 +195,17 @@ export const api = {
       post<IssuedInitialPassword>(`/api/users/${enc(id)}/initial-password`, {
         delivery,
       } satisfies IssueInitialPassword),
+  },
+
+  signInDelays: {
+    list: (username?: string) =>
+      request<SignInDelayList>('GET', '/api/sign-in-throttles', { query: username ? { username } : {} }),
+    lift: (d: LiftSignInDelay) =>
+      post<SignInDelay>('/api/sign-in-throttles/lift', {
+        secret: d.secret,
+        scope: d.scope,
+        subject: d.subject,
+      } satisfies LiftSignInDelay),
   },
 
   devices: {

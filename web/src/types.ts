@@ -45,6 +45,11 @@ export {
 
 export type { Device, ErrorResponse as ErrorBody, Page, User } from '../../src/http/schemas.ts';
 export type { Meta } from '../../src/http/schemas/meta.ts';
+export type {
+  LiftSignInDelay,
+  SignInDelay,
+  SignInDelayList,
+} from '../../src/http/schemas/sign-in-throttles.ts';
 export type { LoginBody, Me, SessionInfo } from '../../src/http/schemas/auth.ts';
 export type { NewUser, UserDevices, UserLifecycleAction, UserPatch } from '../../src/http/schemas/users.ts';
 export type { ImportReport, ImportRow, NewDevice } from '../../src/http/schemas/devices.ts';

@@ -21,13 +21,12 @@ export const authRoutes =
               'Signed in: the session cookie is set; the reply holds the person and the CSRF token',
             ),
             ...errorResponses,
-            423: ErrorResponse,
           },
         },
       },
       async (req, reply) => {
         const { username, password } = req.body as LoginBody;
-        const s = await rt.services.auth.login(username, password);
+        const s = await rt.services.auth.login(username, password, 'operator', req.ip);
         reply.setCookie(SESSION_COOKIE, s.token, {
           path: '/',
           httpOnly: true,

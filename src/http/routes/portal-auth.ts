@@ -76,7 +76,7 @@ export const portalAuthRoutes =
       operationId: string,
       summary: string,
       body: B,
-      run: (b: Static<B>) => Promise<PortalSignedIn>,
+      run: (b: Static<B>, from: string) => Promise<PortalSignedIn>,
     ) =>
       app.post(
         path,
@@ -84,7 +84,7 @@ export const portalAuthRoutes =
           config: { public: true },
           schema: { ...op(operationId, 'portal', summary), body, response: signInResponses },
         },
-        async (req, reply) => signedIn(reply, await run(req.body as Static<B>)),
+        async (req, reply) => signedIn(reply, await run(req.body as Static<B>, req.ip)),
       );
 
     signInRoute(
@@ -92,21 +92,21 @@ export const portalAuthRoutes =
       'signInWithInitialPassword',
       'Sign in to the user portal with a one-time initial password',
       PasswordBody,
-      (b) => portal.signInWithInitialPassword(b.username, b.password),
+      (b, from) => portal.signInWithInitialPassword(b.username, b.password, from),
     );
     signInRoute(
       '/api/portal/auth/directory-password',
       'signInWithDirectoryPassword',
       'Sign in to the user portal with the directory (LDAP) password',
       PasswordBody,
-      (b) => portal.signInWithDirectoryPassword(b.username, b.password),
+      (b, from) => portal.signInWithDirectoryPassword(b.username, b.password, from),
     );
     signInRoute(
       '/api/portal/auth/security-questions',
       'signInWithSecurityQuestions',
       'Sign in to the user portal by answering one’s security questions',
       AnswersSignInBody,
-      (b) => portal.signInWithSecurityQuestions(b.username, b.answers),
+      (b, from) => portal.signInWithSecurityQuestions(b.username, b.answers, from),
     );
 
     app.get(

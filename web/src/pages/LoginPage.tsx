@@ -37,7 +37,6 @@ export function LoginPage() {
     }
   };
 
-  const lockedUntil = action.error?.code === 'locked_out' ? action.error.details?.lockedUntil : undefined;
   return (
     <div className="login-shell">
       <main id="main" className="login-card">
@@ -82,16 +81,14 @@ export function LoginPage() {
           </div>
           <ErrorPanel
             error={action.error}
-            title={
-              action.error?.code === 'unauthenticated'
-                ? 'Sign-in failed'
-                : action.error?.code === 'locked_out'
-                  ? 'Account locked'
-                  : 'Could not sign in'
-            }
+            title={action.error?.code === 'unauthenticated' ? 'Sign-in failed' : 'Could not sign in'}
           />
-          {typeof lockedUntil === 'string' && (
-            <p className="muted">You can try again after {new Date(lockedUntil).toLocaleTimeString()}.</p>
+          {action.error?.code === 'unauthenticated' && (
+            // The server never says whether a delay is in force (that would tell who exists).
+            <p className="muted">
+              After several wrong tries, sign-in from this computer is delayed, longer with each further try:
+              wait a few minutes, or ask an administrator to lift the delay.
+            </p>
           )}
           <button type="submit" className="btn btn-primary btn-block" disabled={action.busy}>
             {action.busy ? 'Signing in…' : 'Sign in'}

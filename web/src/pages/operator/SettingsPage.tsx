@@ -20,6 +20,7 @@ import {
   type Settings,
 } from '../../types';
 import { RetryButton } from '../../components/ListTable';
+import { SignInDelays } from './SignInDelays';
 
 const PIN_MODE: Record<InitialPinDisplayMode, { label: string; hint: string }> = {
   displayed: { label: 'Displayed', hint: 'The operator types the initial PIN once, in clear.' },
@@ -35,6 +36,7 @@ const TRIES = INITIAL_PASSWORD_MAX_ATTEMPTS;
 
 export function SettingsPage() {
   useTitle('Security settings');
+  const { can } = useSession();
   const loaded = useLoad(() => api.settings.get(), []);
   return (
     <>
@@ -46,6 +48,7 @@ export function SettingsPage() {
       />
       {loaded.loading && !loaded.data && <Loading what="Loading settings" />}
       {loaded.data && <SettingsForm initial={loaded.data} />}
+      {can('user.read') && <SignInDelays />}
     </>
   );
 }

@@ -18,6 +18,7 @@ import { DeviceIssuanceActions } from '../../issuance/DeviceIssuanceActions';
 import { IssuanceDialog } from '../../issuance/IssuanceDialog';
 import type { IssuanceJob, Role, User, UserLifecycleAction } from '../../types';
 import { InitialPasswordDialog } from './InitialPasswordDialog';
+import { SignInDelays } from './SignInDelays';
 import { RetryButton } from '../../components/ListTable';
 
 const LIFECYCLE: Record<
@@ -158,6 +159,7 @@ export function UserPage() {
 
       <UserDevices userId={u.id} refresh={refresh} onChanged={() => setRefresh((r) => r + 1)} />
       {can('certificate.read') && <UserCertificates userId={u.id} refresh={refresh} />}
+      <SignInDelays username={u.username} />
 
       <ConfirmDialog
         open={pending !== null}
