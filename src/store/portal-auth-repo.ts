@@ -1,5 +1,5 @@
 // User-portal authentication records: the security question list, each person's hashed answers,
-// initial passwords (hashed, with attempts and a status), and per-method failure counters.
+// initial passwords (hashed, with attempts and a status). (Sign-in throttling: sign-in-throttle-repo.ts.)
 import type { Queryable } from './db.js';
 import { iso } from './sql.js';
 
@@ -194,38 +194,4 @@ export async function updateInitialPassword(
     patch.finishedAt,
     id,
   ]);
-}
-
-export interface FailureCounter {
-  failures: number;
-  lockedUntil: Date | null;
-}
-
-export async function getFailures(
-  db: Queryable,
-  userId: string,
-  method: string,
-  forUpdate = false,
-): Promise<FailureCounter> {
-  const rows = await db.query<{ failures: number; locked_until: Date | null }>(
-    `SELECT failures, locked_until FROM portal_auth_failures WHERE user_id = $1 AND method = $2${forUpdate ? ' FOR UPDATE' : ''}`,
-    [userId, method],
-  );
-  const r = rows[0];
-  return r
-    ? { failures: r.failures, lockedUntil: r.locked_until ? new Date(r.locked_until) : null }
-    : { failures: 0, lockedUntil: null };
-}
-
-export async function putFailures(
-  tx: Queryable,
-  userId: string,
-  method: string,
-  c: FailureCounter,
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO portal_auth_failures (user_id, method, failures, locked_until) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (user_id, method) DO UPDATE SET failures = EXCLUDED.failures, locked_until = EXCLUDED.locked_until`,
-    [userId, method, c.failures, c.lockedUntil],
-  );
 }
