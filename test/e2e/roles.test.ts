@@ -76,8 +76,9 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
       .click();
     await delays.getByText(/The delay on carol .* is lifted/).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
+    // Lifted: carol (a plain user) is in, and sent on to the user portal.
     await signIn('carol');
-    await heading('Users').waitFor();
+    await heading('No operator access').waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await heading('Sign in').waitFor();
   });
