@@ -32,6 +32,7 @@ import { createIssuance, type Issuance } from './services/issuance/issuance.js';
 import { LayoutService } from './services/printing/layout-service.js';
 import { PhotoService } from './services/printing/photo-service.js';
 import { PrintSettingsService } from './services/printing/print-settings.js';
+import { PrintService } from './services/printing/print-service.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 
@@ -59,6 +60,7 @@ export interface Services {
   layouts: LayoutService;
   photos: PhotoService;
   printSettings: PrintSettingsService;
+  printing: PrintService;
 }
 
 export interface Runtime {
@@ -211,6 +213,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       layouts,
       photos,
       printSettings,
+      printing: new PrintService(ctx, { printers: agentHub, layouts, settings: printSettings }),
     };
     const rt: Runtime = {
       config,

@@ -10,11 +10,13 @@ import { hostname as osHostname, platform } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { CardConnection, ReaderEvent, ReaderSet } from '../cards/transport/types.js';
+import type { AgentPrinters } from './printers.js';
 import { VERSION } from '../config/version.js';
 import {
   CLOSE,
   DEFAULT_HEARTBEAT_MS,
   frame,
+  MAX_SERVER_FRAME,
   parseServerMessage,
   ProtocolError,
   type AgentBody,
@@ -34,6 +36,8 @@ export interface AgentClientOptions {
   server: string;
   token: string;
   readers: ReaderSet;
+  /** The workstation's card printers (each with its encoder reader), reported beside the readers. */
+  printers?: AgentPrinters;
   hostname?: string;
   /** Human-readable progress lines (the CLI prints them). */
   log?: (line: string) => void;
@@ -62,6 +66,8 @@ export class AgentClient {
   private readonly open = new Map<string, OpenReader>();
   private readonly sessions = new Map<string, string>();
   private unwatch: (() => void) | undefined;
+  private printerTimer: NodeJS.Timeout | undefined;
+  private lastPrinters = '';
   private readonly waiters = new Set<() => void>();
   private _state: AgentState = 'disconnected';
   agentId: string | undefined;
@@ -141,7 +147,7 @@ export class AgentClient {
     const ws = new WebSocket(this.socketUrl, {
       headers: { authorization: `Bearer ${this.opts.token}` },
       handshakeTimeout: 10_000,
-      maxPayload: 1024 * 1024,
+      maxPayload: MAX_SERVER_FRAME,
     });
     this.ws = ws;
     let fatal: string | undefined;
@@ -179,6 +185,7 @@ export class AgentClient {
     });
     ws.on('close', (code, reason) => {
       clearInterval(this.heartbeat);
+      clearTimeout(this.printerTimer);
       if (this.ws === ws) this.ws = undefined;
       void this.dropAllReaders();
       const why = reason.toString();
@@ -247,6 +254,7 @@ export class AgentClient {
         this.setState('connected');
         this.log(`Connected to ${this.opts.server} as "${m.name}" (agent ${m.agentId})`);
         await this.sendSnapshot();
+        await this.sendPrinters(true);
         return;
       }
       case 'ping':
@@ -258,6 +266,8 @@ export class AgentClient {
         return this.onApdu(m);
       case 'disconnect':
         return this.onDisconnect(m.session, m.reader);
+      case 'print':
+        return this.onPrint(m);
       case 'error':
         this.log(`The server reports: ${m.message} (${m.code})`);
         return;
@@ -281,6 +291,84 @@ export class AgentClient {
       this.log(`Could not list the card readers: ${(e as Error).message}`);
       this.send({ type: 'readers', readers: [] });
     }
+  }
+
+  /**
+   * The printers' snapshot; then again at every heartbeat period when something changed (a printer
+   * went offline, ran out of cards), so the server's list stays true without asking.
+   */
+  private async sendPrinters(first = false): Promise<void> {
+    const printers = this.opts.printers;
+    if (!printers || printers.size === 0) return;
+    const list = await printers.snapshot();
+    const key = JSON.stringify(list);
+    if (key !== this.lastPrinters || first) {
+      this.lastPrinters = key;
+      this.send({ type: 'printers', printers: list });
+      if (first)
+        for (const p of list)
+          this.log(
+            `Printer "${p.name}": ${p.state}${p.reasons.length ? ` (${p.reasons.join(', ')})` : ''}${p.encoder ? `, encoder "${p.encoder}"` : ', no encoder'}`,
+          );
+    }
+    clearTimeout(this.printerTimer);
+    this.printerTimer = setTimeout(() => {
+      if (this._state === 'connected') void this.sendPrinters();
+    }, this.heartbeatMs);
+    this.printerTimer.unref();
+  }
+
+  private async onPrint(m: Extract<ServerMessage, { type: 'print' }>): Promise<void> {
+    const printers = this.opts.printers;
+    if (!printers) {
+      this.send({
+        type: 'print-error',
+        id: m.id,
+        code: 'printer_unknown',
+        message: 'This agent has no printers',
+      });
+      return;
+    }
+    this.log(`Printing "${m.jobName}" on "${m.printer}"`);
+    try {
+      const end = await printers.print(m.printer, Buffer.from(m.document, 'base64'), {
+        jobName: m.jobName,
+        user: m.user,
+        timeoutMs: m.timeoutMs,
+        onProgress: (p) => {
+          if (
+            p.state === 'completed' ||
+            p.state === 'aborted' ||
+            p.state === 'canceled' ||
+            p.state === 'stopped'
+          )
+            return;
+          this.send({
+            type: 'print-progress',
+            id: m.id,
+            jobId: p.jobId,
+            state: p.state,
+            reasons: p.reasons.slice(0, 20),
+          });
+        },
+      });
+      const state = end.state as 'completed' | 'aborted' | 'canceled' | 'stopped';
+      this.log(
+        `Print job ${end.jobId} on "${m.printer}": ${state}${end.reasons.length ? ` (${end.reasons.join(', ')})` : ''}`,
+      );
+      this.send({
+        type: 'print-result',
+        id: m.id,
+        jobId: end.jobId,
+        state,
+        reasons: end.reasons.slice(0, 20).map((r) => r.slice(0, 64)),
+        message: end.message.slice(0, 2000),
+      });
+    } catch (e) {
+      this.log(`Printing on "${m.printer}" failed: ${(e as Error).message}`);
+      this.send({ type: 'print-error', id: m.id, ...errorFields(e) });
+    }
+    void this.sendPrinters();
   }
 
   private onReaderEvent(e: ReaderEvent): void {

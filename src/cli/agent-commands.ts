@@ -16,6 +16,7 @@ import { FileCardStorage } from '../cards/emulator/file-storage.js';
 import { MemoryReaderSet } from '../cards/transport/memory.js';
 import { PcscReaderSet } from '../cards/transport/pcsc.js';
 import type { ReaderSet } from '../cards/transport/types.js';
+import { AgentPrinters, parsePrinterSpecs, withCupsQueues } from '../agent/printers.js';
 
 interface AgentFlags {
   server?: string;
@@ -26,7 +27,12 @@ interface AgentFlags {
   emulate?: string;
   cardDir?: string;
   serial?: string;
+  printer: string[];
+  encoder: string[];
+  cups?: string | boolean;
 }
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 const say = (s: string): void => {
@@ -138,8 +144,14 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   if (flags.readers !== 'pcsc' && flags.readers !== 'memory')
     throw new Error(`--readers must be pcsc or memory, got "${flags.readers}"`);
   const emulation = parseEmulation(flags);
+  // Printer flags are checked before pairing, like the others: a typo must not use up the code.
+  let printerSpecs = parsePrinterSpecs(flags.printer ?? [], flags.cups ? [] : (flags.encoder ?? []));
   const stateFile = flags.state ?? defaultStateFile();
   const identity = await identityFor(flags, stateFile);
+  if (flags.cups) {
+    const server = typeof flags.cups === 'string' ? flags.cups : 'ipp://localhost:631';
+    printerSpecs = await withCupsQueues(printerSpecs, server, flags.encoder ?? []);
+  }
   const readers = openReaders(flags, emulation);
   let exitCode = 0;
   let finish!: () => void;
@@ -148,6 +160,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     server: identity.server,
     token: identity.token,
     readers,
+    ...(printerSpecs.length ? { printers: new AgentPrinters(printerSpecs) } : {}),
     log: say,
     onFatal: () => {
       exitCode = 1;
@@ -197,6 +210,19 @@ export function defineAgentCommand(cmd: Command): Command {
       '--card-dir <dir>',
       "with --readers memory: keep the emulated cards' state in this directory (<serial>.json for a card given --serial)",
     )
+    .option(
+      '--printer <name=uri>',
+      'a card printer, as NAME=ipp://host:port/path (a CUPS queue: ipp://localhost:631/printers/QUEUE); repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '--encoder <name=reader>',
+      "the PC/SC reader inside printer NAME that encodes its cards, e.g. 'Card Printer=Virtual PCD 00 00'; repeatable",
+      collect,
+      [],
+    )
+    .option('--cups [uri]', 'also offer every queue of this CUPS server (default ipp://localhost:631)')
     .action((flags: AgentFlags) => runAgent(flags));
 }
 

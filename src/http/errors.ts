@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   demo_unavailable: 409,
   no_demo_card: 409,
   payload_too_large: 413,
+  render_failed: 422,
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,

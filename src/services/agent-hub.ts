@@ -13,8 +13,10 @@ import {
   parseAgentMessage,
   ProtocolError,
   type AgentMessage,
+  type PrinterInfo,
   type ServerBody,
 } from '../cards/transport/agent-protocol.js';
+import { randomUUID } from 'node:crypto';
 import { getAgent, touchAgent, type AgentRecord } from '../store/agents-repo.js';
 import type { CardAccess, ConnectedReader } from './card-access.js';
 import type { ServiceContext } from './context.js';
@@ -34,6 +36,25 @@ export interface AgentSocket {
 
 const OPEN = 1;
 
+/** A card printer of a connected agent, with its embedded encoder (one of the agent's readers). */
+export interface ConnectedPrinter extends PrinterInfo {
+  agentId: string;
+  agentName: string;
+}
+
+export interface PrintOutcome {
+  jobId: number;
+  state: 'completed' | 'aborted' | 'canceled' | 'stopped';
+  reasons: string[];
+  message: string;
+}
+
+interface PendingPrint {
+  resolve(o: PrintOutcome): void;
+  reject(e: Error): void;
+  onProgress?: (p: { jobId: number; state: string; reasons: string[] }) => void;
+}
+
 type OwnerEvent = { agentId: string } & ReaderEvent;
 
 interface LiveReader {
@@ -46,6 +67,8 @@ interface LiveAgent {
   socket: AgentSocket;
   relay: CardRelay;
   readers: Map<string, LiveReader>;
+  printers: PrinterInfo[];
+  prints: Map<string, PendingPrint>;
   welcomed: boolean;
   lastHeard: number;
   timer: NodeJS.Timeout | undefined;
@@ -125,6 +148,72 @@ export class AgentHub implements CardAccess {
     return () => this.watchers.delete(w);
   }
 
+  // --- Printers --------------------------------------------------------------------------------
+
+  async listPrinters(ownerUserId: string): Promise<ConnectedPrinter[]> {
+    const out: ConnectedPrinter[] = [];
+    for (const a of this.live.values())
+      if (a.welcomed && a.record.ownerUserId === ownerUserId)
+        for (const p of a.printers) out.push({ agentId: a.record.id, agentName: a.record.name, ...p });
+    return out.sort(
+      (x, y) => x.agentName.localeCompare(y.agentName, 'en') || x.name.localeCompare(y.name, 'en'),
+    );
+  }
+
+  /**
+   * Sends a rendered card to one of the owner's printers through its agent, and resolves with the
+   * job's end (completed, aborted, canceled, stopped); rejects when the agent could not submit it
+   * or went away meanwhile.
+   */
+  print(
+    ownerUserId: string,
+    agentId: string,
+    printer: string,
+    pdf: Buffer,
+    opts: {
+      jobName: string;
+      user: string;
+      timeoutMs: number;
+      onProgress?: (p: { jobId: number; state: string; reasons: string[] }) => void;
+    },
+  ): Promise<PrintOutcome> {
+    const a = this.live.get(agentId);
+    if (!a?.welcomed || a.record.ownerUserId !== ownerUserId)
+      return Promise.reject(new NotFoundError('connected agent', agentId));
+    if (!a.printers.some((p) => p.name === printer))
+      return Promise.reject(
+        new TransportError(`The agent "${a.record.name}" has no printer named "${printer}"`, { printer }),
+      );
+    const id = randomUUID();
+    return new Promise<PrintOutcome>((resolve, reject) => {
+      // The agent ends every job itself (its own deadline is timeoutMs); this one only catches an
+      // agent that never answers.
+      const timer = setTimeout(() => {
+        a.prints.delete(id);
+        reject(
+          new TransportError(`The agent "${a.record.name}" did not report the print job's end`, { printer }),
+        );
+      }, opts.timeoutMs + 30_000);
+      timer.unref();
+      a.prints.set(id, {
+        resolve: (o) => (clearTimeout(timer), resolve(o)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+      a.socket.send(
+        frame({
+          type: 'print',
+          id,
+          printer,
+          jobName: opts.jobName,
+          user: opts.user,
+          document: pdf.toString('base64'),
+          timeoutMs: opts.timeoutMs,
+        }),
+      );
+    });
+  }
+
   // --- Agents ----------------------------------------------------------------------------------
 
   isConnected(agentId: string): boolean {
@@ -173,6 +262,8 @@ export class AgentHub implements CardAccess {
         { peer: record.name },
       ),
       readers: new Map(),
+      printers: [],
+      prints: new Map(),
       welcomed: false,
       lastHeard: Date.now(),
       timer: undefined,
@@ -298,6 +389,24 @@ export class AgentHub implements CardAccess {
         a.relay.deliver(reply);
         return;
       }
+      case 'printers':
+        a.printers = m.printers;
+        return;
+      case 'print-progress':
+        a.prints.get(m.id)?.onProgress?.({ jobId: m.jobId, state: m.state, reasons: m.reasons });
+        return;
+      case 'print-result': {
+        const p = a.prints.get(m.id);
+        a.prints.delete(m.id);
+        p?.resolve({ jobId: m.jobId, state: m.state, reasons: m.reasons, message: m.message });
+        return;
+      }
+      case 'print-error': {
+        const p = a.prints.get(m.id);
+        a.prints.delete(m.id);
+        p?.reject(new TransportError(m.message, { code: m.code }));
+        return;
+      }
       case 'pong':
         return;
     }
@@ -324,6 +433,9 @@ export class AgentHub implements CardAccess {
   private drop(a: LiveAgent, reason: string): void {
     clearInterval(a.timer);
     a.relay.close(reason);
+    for (const p of a.prints.values())
+      p.reject(new TransportError(`The agent went away while printing (${reason})`, { reason }));
+    a.prints.clear();
     if (this.live.get(a.record.id) !== a) return;
     this.live.delete(a.record.id);
     if (a.welcomed) {

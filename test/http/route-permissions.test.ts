@@ -71,6 +71,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'PUT /api/users/:id/photo': 'user.update',
   'DELETE /api/users/:id/photo': 'user.update',
   'GET /api/settings/printing': 'settings.read',
+  'GET /api/printers': 'device.bind',
+  'POST /api/layouts/:id/print': 'device.issue',
   'PUT /api/settings/printing': 'settings.write',
   'GET /api/settings': 'settings.read',
   'PUT /api/settings': 'settings.write',

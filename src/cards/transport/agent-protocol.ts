@@ -4,8 +4,11 @@
 // (the server answers `{type:'error'}` and closes with 4400; the agent logs and drops it).
 //
 // Agent → server: hello (first frame), readers (a full snapshot), reader-event, the relay replies
-// (connect-result/connect-error/apdu-result/apdu-error), pong.
-// Server → agent: welcome (after hello), the relay requests (connect/apdu/disconnect), ping, error.
+// (connect-result/connect-error/apdu-result/apdu-error), printers (a full snapshot: each card
+// printer with its embedded encoder, one of the agent's readers), the print replies
+// (print-progress, then print-result or print-error), pong.
+// Server → agent: welcome (after hello), the relay requests (connect/apdu/disconnect), print (a
+// rendered card as a PDF for one of the agent's printers), ping, error.
 // Heartbeat: the server pings every `heartbeatMs`; a side that hears nothing for 3 periods treats
 // the connection as dead (a pulled cable never sends a close frame).
 // It lives beside the relay transport because both ends import it: the agent, and the server's
@@ -58,6 +61,47 @@ const ReaderEventBody = Type.Union([
 ]);
 export type WireReaderEvent = Static<typeof ReaderEventBody>;
 
+const PrinterName = Type.String({ minLength: 1, maxLength: 128 });
+const Reasons = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 });
+/** A print job's document: a PDF, base64 (a card with a 512 KiB photo fits). */
+export const PRINT_DOCUMENT_MAX_BYTES = 1024 * 1024;
+const Document = Type.String({
+  maxLength: Math.ceil(PRINT_DOCUMENT_MAX_BYTES / 3) * 4,
+  pattern: '^[A-Za-z0-9+/]*={0,2}$',
+});
+
+export const PrinterInfo = Type.Object(
+  {
+    name: PrinterName,
+    /** The embedded smart-card reader that encodes the card in this printer; null: print only. */
+    encoder: Type.Union([ReaderName, Type.Null()]),
+    state: Type.Union([
+      Type.Literal('idle'),
+      Type.Literal('processing'),
+      Type.Literal('stopped'),
+      Type.Literal('unreachable'),
+    ]),
+    reasons: Reasons,
+    message: Message,
+  },
+  { additionalProperties: false },
+);
+export type PrinterInfo = Static<typeof PrinterInfo>;
+
+const JobEndState = Type.Union([
+  Type.Literal('completed'),
+  Type.Literal('aborted'),
+  Type.Literal('canceled'),
+  Type.Literal('stopped'),
+]);
+const JobState = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('pending-held'),
+  Type.Literal('processing'),
+  ...JobEndState.anyOf,
+]);
+const JobId = Type.Integer({ minimum: 0, maximum: 2 ** 31 });
+
 export const AgentMessage = Type.Union([
   obj({
     type: Type.Literal('hello'),
@@ -71,6 +115,17 @@ export const AgentMessage = Type.Union([
   obj({ type: Type.Literal('connect-error'), id: Id, code: Code, message: Message }),
   obj({ type: Type.Literal('apdu-result'), id: Id, response: Hex }),
   obj({ type: Type.Literal('apdu-error'), id: Id, code: Code, message: Message }),
+  obj({ type: Type.Literal('printers'), printers: Type.Array(PrinterInfo, { maxItems: 16 }) }),
+  obj({ type: Type.Literal('print-progress'), id: Id, jobId: JobId, state: JobState, reasons: Reasons }),
+  obj({
+    type: Type.Literal('print-result'),
+    id: Id,
+    jobId: JobId,
+    state: JobEndState,
+    reasons: Reasons,
+    message: Message,
+  }),
+  obj({ type: Type.Literal('print-error'), id: Id, code: Code, message: Message }),
   obj({ type: Type.Literal('pong'), at: Type.Number() }),
 ]);
 export type AgentMessage = Static<typeof AgentMessage>;
@@ -92,6 +147,15 @@ export const ServerMessage = Type.Union([
     timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
   }),
   obj({ type: Type.Literal('disconnect'), session: Id, reader: ReaderName }),
+  obj({
+    type: Type.Literal('print'),
+    id: Id,
+    printer: PrinterName,
+    jobName: Type.String({ maxLength: 255 }),
+    user: Type.String({ maxLength: 255 }),
+    document: Document,
+    timeoutMs: Type.Integer({ minimum: 1000, maximum: 600_000 }),
+  }),
   obj({ type: Type.Literal('ping'), at: Type.Number() }),
   obj({ type: Type.Literal('error'), code: Code, message: Message }),
 ]);
@@ -107,10 +171,13 @@ export class ProtocolError extends Error {
   }
 }
 
-const MAX_FRAME = 256 * 1024;
+/** Agent frames are small (APDU answers, reader lists); the server's may carry a print job. */
+const MAX_AGENT_FRAME = 256 * 1024;
+export const MAX_SERVER_FRAME = 2 * 1024 * 1024;
 
 function parse<T>(raw: string, check: typeof agentCheck | typeof serverCheck, who: string): T {
-  if (raw.length > MAX_FRAME) throw new ProtocolError(`${who} frame is larger than ${MAX_FRAME} bytes`);
+  const max = who === 'Agent' ? MAX_AGENT_FRAME : MAX_SERVER_FRAME;
+  if (raw.length > max) throw new ProtocolError(`${who} frame is larger than ${max} bytes`);
   let value: unknown;
   try {
     value = JSON.parse(raw);

@@ -14,6 +14,9 @@ import {
   PhotoInfo,
   PhotoUpload,
   PreviewQuery,
+  PrintOutcome,
+  Printers,
+  PrintSampleInput,
   PrintSettings,
   PrintStatus,
 } from '../schemas/layouts.js';
@@ -256,6 +259,43 @@ export const layoutRoutes =
       async (req, reply) => {
         await rt.services.photos.remove(actorOf(req), (req.params as IdParams).id);
         return reply.status(204).send();
+      },
+    );
+
+    app.get(
+      '/api/printers',
+      {
+        config: { permission: 'device.bind' },
+        schema: {
+          tags,
+          summary:
+            'The card printers of your connected agents, each with its encoder (one of the agent’s readers)',
+          response: { 200: Printers, ...errorResponses },
+        },
+      },
+      async (req) => rt.services.printing.printers(actorOf(req)),
+    );
+
+    app.post(
+      '/api/layouts/:id/print',
+      {
+        config: { permission: 'device.issue' },
+        schema: {
+          tags,
+          summary: 'Print a sample card with this layout on one of your printers, and wait for the job’s end',
+          params: IdParams,
+          body: PrintSampleInput,
+          response: { 200: PrintOutcome, ...errorResponses },
+        },
+      },
+      async (req) => {
+        const b = req.body as PrintSampleInput;
+        const { pdf: _pdf, ...outcome } = await rt.services.printing.printSample(actorOf(req), {
+          layoutId: (req.params as IdParams).id,
+          printerId: b.printerId,
+          ...(b.userId ? { userId: b.userId } : {}),
+        });
+        return outcome;
       },
     );
 

@@ -175,3 +175,36 @@ export const PrintStatus = Type.Object({
   layoutCount: Type.Integer(),
   available: Type.Boolean({ description: 'Printing is turned on and at least one layout exists' }),
 });
+
+/** A card printer of one of the caller's connected agents, with its embedded encoder. */
+export const Printer = Type.Object({
+  id: Type.String({ description: 'agentId:name' }),
+  agentId: Uuid,
+  agentName: Type.String(),
+  name: Type.String(),
+  encoder: Type.Union([Type.String(), Type.Null()], { description: 'The reader inside the printer' }),
+  state: literalUnion(['idle', 'processing', 'stopped', 'unreachable'] as const),
+  reasons: Type.Array(Type.String()),
+  message: Type.String(),
+});
+
+export const Printers = Type.Object({
+  available: Type.Boolean({ description: 'Printing is turned on and a layout exists' }),
+  items: Type.Array(Printer),
+});
+
+export const PrintSampleInput = Type.Object(
+  {
+    printerId: Type.String({ minLength: 3, maxLength: 200 }),
+    userId: Type.Optional(Uuid),
+  },
+  { additionalProperties: false },
+);
+export type PrintSampleInput = Static<typeof PrintSampleInput>;
+
+export const PrintOutcome = Type.Object({
+  jobId: Type.Integer(),
+  state: literalUnion(['completed', 'aborted', 'canceled', 'stopped'] as const),
+  reasons: Type.Array(Type.String()),
+  message: Type.String(),
+});
