@@ -267,10 +267,15 @@ export const layoutRoutes =
       {
         config: { permission: 'device.bind' },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'listPrinters',
+            'card printing',
             'The card printers of your connected agents, each with its encoder (one of the agent’s readers)',
-          response: { 200: Printers, ...errorResponses },
+          ),
+          response: {
+            200: ok(Printers, 'The printers, and whether printing is available'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => rt.services.printing.printers(actorOf(req)),
@@ -281,11 +286,14 @@ export const layoutRoutes =
       {
         config: { permission: 'device.issue' },
         schema: {
-          tags,
-          summary: 'Print a sample card with this layout on one of your printers, and wait for the job’s end',
+          ...op(
+            'printLayoutSample',
+            'card printing',
+            'Print a sample card with this layout on one of your printers, and wait for the job’s end',
+          ),
           params: IdParams,
           body: PrintSampleInput,
-          response: { 200: PrintOutcome, ...errorResponses },
+          response: { 200: ok(PrintOutcome, 'The print job completed'), ...errorResponses },
         },
       },
       async (req) => {
