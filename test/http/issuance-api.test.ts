@@ -120,4 +120,33 @@ describe('issuance API', () => {
     await user.login('bob', srv.demoPassword!);
     expect((await user.json('GET', '/api/issuance/cards')).status).toBe(403);
   });
+
+  it('binding an unknown card registers it only for those who may register devices (device.register)', async () => {
+    // The help desk may bind (device.bind) but not register: a card not in the inventory is refused
+    // with what to do, and nothing is registered; once an officer has registered it, it binds.
+    cards.addCard('Reader H', 30_000_009);
+    const helpdesk = new ApiClient(srv.url);
+    await helpdesk.login('hannah.help', srv.demoPassword!);
+    const bind = { userId: aliceId, agentId: TEST_AGENT_ID, reader: 'Reader H', action: 'bind', policyId };
+    const refused = await helpdesk.json<{ error: { code: string; message: string } }>(
+      'POST',
+      '/api/issuance',
+      bind,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/30000009 is not in the inventory: ask an issuance officer/);
+    const none = await admin.json<{ items: unknown[] }>('GET', '/api/devices?q=30000009');
+    expect(none.body.items).toEqual([]);
+
+    expect((await admin.json('POST', '/api/devices', { serial: '30000009', type: 'piv_card' })).status).toBe(
+      201,
+    );
+    const bound = await helpdesk.json<{ device: { serial: string; state: string }; job: unknown }>(
+      'POST',
+      '/api/issuance',
+      bind,
+    );
+    expect(bound.status).toBe(202);
+    expect(bound.body).toMatchObject({ device: { serial: '30000009', state: 'bound' }, job: null });
+  });
 });

@@ -1,10 +1,10 @@
 // Issuance's use cases, wired together once (the house pattern of services/pki/pki.ts): each
 // module has one job and names what it uses; this is the only place that knows how they fit.
 // Local issuance is reference 001, self-issuance in the user portal reference 000.
-import type { FascnSettings } from '../card-identity.js';
 import type { MasterKey } from '../../secrets/master-key.js';
 import type { Db } from '../../store/db.js';
 import type { CardAccess } from '../card-access.js';
+import type { FascnSettings } from '../card-identity.js';
 import type { Clock } from '../context.js';
 import { AttemptRevocation, type CertificateRevoking } from './attempt-revocation.js';
 import { CardReader } from './card-reader.js';
@@ -75,7 +75,6 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     pins,
     ca: deps.ca,
     changes: progress,
-    ...(deps.fascn ? { fascn: deps.fascn } : {}),
   });
   return {
     cards: new ConnectedCards({ db, cards: deps.cardAccess }),
