@@ -1,5 +1,5 @@
 // `npm run bench -- sign-in [pairs]`: the time of a refused operator sign-in for a real name whose
-// sign-in is delayed and for an unknown name (decision 0020: the same answer after the same work,
+// sign-in is delayed and for an unknown name (decision 0022: the same answer after the same work,
 // so that timing tells neither). Sends the two over HTTP in turns (each goes first half the time)
 // and prints both medians and the median of the pairwise differences, which must stay under 10 ms.
 import { mkdtempSync, rmSync } from 'node:fs';

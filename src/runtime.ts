@@ -141,7 +141,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     // Cards are reached through paired agents, unless a test hands in its own readers.
     const cardAccess = opts.cardAccess ?? agentHub;
     // TESSERA_LOGIN_MAX_FAILURES: the free failures per name from one address; and
-    // TESSERA_LOGIN_LOCKOUT_MINUTES: the longest delay (decision 0020).
+    // TESSERA_LOGIN_LOCKOUT_MINUTES: the longest delay (decision 0022).
     const throttle = {
       ...DEFAULT_THROTTLE,
       freePerNameAddress: config.loginMaxFailures,

@@ -24,7 +24,7 @@ export interface Config {
   /**
    * The reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR
    * ranges, TESSERA_TRUST_PROXY): the client's address then comes from that header, so that sign-in
-   * throttling counts clients, not the proxy (decision 0020). Unset: the TCP peer is the client.
+   * throttling counts clients, not the proxy (decision 0022). Unset: the TCP peer is the client.
    */
   trustProxy: string | undefined;
   pki: {

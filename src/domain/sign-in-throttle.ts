@@ -1,4 +1,4 @@
-// The sign-in throttle's vocabulary (decision 0020): the secrets it guards, the scopes it counts
+// The sign-in throttle's vocabulary (decision 0022): the secrets it guards, the scopes it counts
 // in, and where an attempt comes from as it counts it. An IPv4 address
 // counts as itself (an IPv4-mapped IPv6 address as its IPv4 form); an IPv6 address as its /64,
 // because one host holds a whole /64 and could otherwise take a fresh address for every guess.

@@ -28,7 +28,7 @@ import {
 export interface AuthPolicy {
   sessionTtlMinutes: number;
   sessionIdleMinutes: number;
-  /** Sign-in throttling (decision 0020); the defaults when omitted. */
+  /** Sign-in throttling (decision 0022); the defaults when omitted. */
   throttle?: ThrottleLimits;
 }
 
@@ -80,7 +80,7 @@ export class AuthService {
   /**
    * Signs in with a username and password from `from` (the client's address). Every refusal —
    * unknown name, wrong password, an attempt made while a delay is in force — is the same error
-   * after the same slow hash (decision 0020).
+   * after the same slow hash (decision 0022).
    */
   async login(
     username: string,

@@ -133,7 +133,7 @@ export class PortalAuthService {
   }
 
   /**
-   * One throttled sign-in (decision 0020): the attempt is counted first; `check` then does its slow
+   * One throttled sign-in (decision 0022): the attempt is counted first; `check` then does its slow
    * work in every case — handed null for an unknown or inactive name and for an attempt made while
    * a delay is in force, when it must do the same work as for a wrong secret and say no — and the
    * session opens only when the attempt was admitted and the check says yes. Every refusal is the

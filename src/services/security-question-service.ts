@@ -159,7 +159,7 @@ export class SecurityQuestionService {
         answers.map((a, i) => ({ questionId: a.questionId, answerHash: hashes[i]!, position: i })),
         at,
       );
-      // New answers end the delays earned guessing at the old ones (decision 0020).
+      // New answers end the delays earned guessing at the old ones (decision 0022).
       const person = await getUser(tx, userId);
       if (person) await clearNameDelays(tx, QUESTIONS_METHOD, throttleName(person.username));
       await appendAudit(tx, {
@@ -177,7 +177,7 @@ export class SecurityQuestionService {
 
   /**
    * Checks a sign-in: the person must answer every one of their answered active questions, and
-   * all must match. Throttling is the caller's (PortalAuthService, decision 0020).
+   * all must match. Throttling is the caller's (PortalAuthService, decision 0022).
    */
   async verify(userId: string, answers: readonly AnswerInput[]): Promise<void> {
     const st = await this.status(userId);

@@ -1,6 +1,6 @@
 // Throttling of the sign-in secrets a person can guess at — the operator password, and in the
 // user portal the initial password, the security answers and the directory password (decision
-// 0020). Each attempt is counted BEFORE its secret is checked, under the locks of its rows, against the name
+// 0022). Each attempt is counted BEFORE its secret is checked, under the locks of its rows, against the name
 // as typed, the source address and the pair; attempts in flight are therefore seen by every later
 // one, and a burst of parallel guesses gets no more tries than a sequence. Past a few free
 // failures an attempt must wait a delay that doubles with each failure; one made too early is

@@ -104,7 +104,7 @@ export class UserService {
         });
       const at = this.ctx.clock.now();
       await setPasswordHash(tx, u.id, hash, at);
-      // The way back in: the name's sign-in delays end with the old password (decision 0020).
+      // The way back in: the name's sign-in delays end with the old password (decision 0022).
       await clearNameDelays(tx, 'password', throttleName(u.username));
       await appendAudit(tx, {
         actor: auditActor(actor),

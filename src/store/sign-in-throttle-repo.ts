@@ -1,4 +1,4 @@
-// Sign-in throttle counters (migration 032, decision 0020): one row per secret, scope and subject
+// Sign-in throttle counters (migration 032, decision 0022): one row per secret, scope and subject
 // (the name, the source address, the name from that address), for names that exist or not.
 // An attempt reads its three rows under row locks (lockCounts) and writes them back (putCounts) in
 // the same transaction, so every concurrent attempt sees the ones before it, on PGlite (one

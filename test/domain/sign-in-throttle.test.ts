@@ -1,4 +1,4 @@
-// The sign-in throttle's rule on its own (decision 0020); the services' tests run it against bursts
+// The sign-in throttle's rule on its own (decision 0022); the services' tests run it against bursts
 // of parallel attempts on both databases, the HTTP tests against real sockets from several addresses.
 import { describe, expect, it } from 'vitest';
 import {

@@ -48,7 +48,7 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
   });
 
   it('answers wrong passwords and, once delayed, the right one alike; the administrator lifts the delay', async () => {
-    // Five wrong passwords, then the right one: all refused the same way (decision 0020).
+    // Five wrong passwords, then the right one: all refused the same way (decision 0022).
     for (let attempt = 1; attempt <= 6; attempt++) {
       await page.getByLabel('Username').fill('carol');
       await page.getByLabel('Password').fill(attempt === 6 ? server.demoPassword! : `wrong-${attempt}`);

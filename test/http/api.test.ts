@@ -65,7 +65,7 @@ describe('sessions', () => {
     expect(JSON.stringify(badBody)).not.toContain('Guess-9731');
     await c.login('hannah.help', 'Guess-9732');
     await c.login('hannah.help', 'Guess-9733');
-    // Delayed (decision 0020): the right password gets the wrong one's answer.
+    // Delayed (decision 0022): the right password gets the wrong one's answer.
     const delayed = await c.login('hannah.help', srv.demoPassword!);
     expect(delayed.status).toBe(401);
     const { correlationId: _a, ...shown } = ((await delayed.json()) as Err).error;

@@ -363,7 +363,7 @@ describe('portal sign-in', () => {
       ...wrong,
       answers: [wrong.answers[0], { questionId: questionIds[1], answer: 'saint malo' }],
     });
-    // Delayed (decision 0020): the right answers get the wrong ones' answer.
+    // Delayed (decision 0022): the right answers get the wrong ones' answer.
     expectError(locked, 401, 'unauthenticated');
     expectError(
       await portalSignIn(new ApiClient(srv.url), 'security-questions', {

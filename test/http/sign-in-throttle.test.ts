@@ -1,4 +1,4 @@
-// Sign-in throttling over real sockets from several loopback addresses (decision 0020): the burst
+// Sign-in throttling over real sockets from several loopback addresses (decision 0022): the burst
 // of parallel guesses, the same answer — status and body (time: bench/sign-in.ts) — for a delayed real name and an
 // unknown one, `admin` kept in from where they sign in while strangers guess elsewhere, and the
 // operator's view of the delays and their lifting.

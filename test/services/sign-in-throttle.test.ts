@@ -1,4 +1,4 @@
-// Sign-in throttling under parallel guessing (decision 0020), on PGlite and PostgreSQL: four bursts
+// Sign-in throttling under parallel guessing (decision 0022), on PGlite and PostgreSQL: four bursts
 // of eight parallel wrong tries, then the right secret, are refused on the operator password, the
 // initial password and the security answers — exactly the free tries are checked, however many run
 // at once — and the right secret works again once the delay has run out. A delayed name and an

@@ -1,4 +1,4 @@
-// Sign-in delays (decision 0020): who sees them (user.read — the help desk can tell a caller to
+// Sign-in delays (decision 0022): who sees them (user.read — the help desk can tell a caller to
 // wait) and who lifts one (user.lifecycle, audited).
 import type { FastifyPluginAsync } from 'fastify';
 import type { Runtime } from '../../runtime.js';

@@ -1,5 +1,5 @@
 // Sign-in delays in force (GET /api/sign-in-throttles) and lifting one (POST
-// /api/sign-in-throttles/lift), decision 0020.
+// /api/sign-in-throttles/lift), decision 0022.
 import { Type, type Static } from '@sinclair/typebox';
 import { THROTTLED_SECRETS, THROTTLE_SCOPES } from '../../domain/sign-in-throttle.js';
 import { Timestamp, literalUnion } from '../schemas.js';

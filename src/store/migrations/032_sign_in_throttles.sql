@@ -1,4 +1,4 @@
--- Sign-in throttling (decision 0020): failures of a guessable secret are counted per name, per
+-- Sign-in throttling (decision 0022): failures of a guessable secret are counted per name, per
 -- source address and per name-and-address, whether or not the name exists, and each attempt is
 -- decided under the locks of its three rows before the slow hash (store/sign-in-throttle-repo.ts).
 -- Replaces the per-person lock counters, which were read before the hash and written back after it.

@@ -1,4 +1,4 @@
-// Sign-in delays in force (decision 0020): on the Security settings page all of them, on a User
+// Sign-in delays in force (decision 0022): on the Security settings page all of them, on a User
 // page the person's own. Whoever may change people's lifecycle (user.lifecycle) lifts one.
 import { useState } from 'react';
 import { api } from '../../api';
