@@ -33,6 +33,7 @@ import { LayoutService } from './services/printing/layout-service.js';
 import { PhotoService } from './services/printing/photo-service.js';
 import { PrintSettingsService } from './services/printing/print-settings.js';
 import { PrintService } from './services/printing/print-service.js';
+import { createReplacement, type Replacement } from './services/replacement/replacement.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 
@@ -48,6 +49,8 @@ export interface Services {
   pki: Pki;
   /** Issuance's use cases (services/issuance/). */
   issuance: Issuance;
+  /** Device replacement (reference 003) and device suspension (services/replacement/). */
+  replacement: Replacement;
   agents: PairingService;
   walletLinks: WalletLinkService;
   directory: DirectoryService;
@@ -188,6 +191,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         settings,
         ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
       }),
+      replacement: createReplacement({ db, clock, revocation: pki.revocation }),
       agents: new PairingService(ctx, agentHub),
       walletLinks: new WalletLinkService(ctx, {
         externalUrl: config.externalUrl,
@@ -264,14 +268,17 @@ export async function migrateStore(config: Config): Promise<string[]> {
 
 /**
  * The work a serving process does besides answering requests: fail the issuance jobs a previous
- * process left running, and keep CRLs fresh. Returns the function that stops it.
+ * process left running, keep CRLs fresh, and end temporary replacement devices whose validity ran
+ * out. Returns the function that stops it.
  */
 export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
   await rt.services.issuance.interrupted.recover();
   const stopCrls = rt.services.pki.crls.startScheduler({ onError });
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
+  const stopExpiry = rt.services.replacement.expiry.startScheduler({ onError });
   return () => {
     stopCrls();
     stopOcsp();
+    stopExpiry();
   };
 }

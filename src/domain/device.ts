@@ -22,6 +22,7 @@ export const DEVICE_STATES = [
   'issuing',
   'pending',
   'active',
+  'suspended',
   'failed',
   'awaiting_recycle',
   'invalid',
@@ -40,8 +41,11 @@ export const DEVICE_ACTIONS = [
   'retry',
   'cancel',
   'recycle',
+  'suspend',
+  'resume',
   'invalidate',
   'restore',
+  'restore_suspended',
   'terminate',
 ] as const;
 export type DeviceAction = (typeof DEVICE_ACTIONS)[number];
@@ -65,11 +69,17 @@ export const deviceMachine = defineMachine<DeviceState, DeviceAction>('device', 
   // The only way back to inventory for a device that has held keys: the card is wiped (ref. 001:
   // a failed device "can still be recycled" even if nobody chose retry or cancel).
   recycle: { from: ['failed', 'awaiting_recycle', 'terminated'], to: 'inventory' },
-  // A replacement request names it (ref. 003).
-  invalidate: { from: ['active'], to: 'invalid' },
-  // The replacement request was cancelled, or the temporary replacement terminated (ref. 003).
+  // The help desk puts every credential of an active device on hold at once (a card reported
+  // missing before anyone decides on a replacement), and releases them again.
+  suspend: { from: ['active'], to: 'suspended' },
+  resume: { from: ['suspended'], to: 'active' },
+  // A replacement request names it (ref. 003); a suspended device may be the one replaced.
+  invalidate: { from: ['active', 'suspended'], to: 'invalid' },
+  // The replacement request was cancelled or rejected, or the temporary replacement terminated
+  // (ref. 003): back to active, or back to suspended when a device suspension still holds it.
   restore: { from: ['invalid'], to: 'active' },
-  terminate: { from: ['active', 'invalid', 'pending'], to: 'terminated' },
+  restore_suspended: { from: ['invalid'], to: 'suspended' },
+  terminate: { from: ['active', 'suspended', 'invalid', 'pending'], to: 'terminated' },
 });
 
 export const deviceTransition = deviceMachine.transition;
@@ -80,6 +90,7 @@ const DEVICE_USER_STATES: ReadonlySet<DeviceState> = new Set<DeviceState>([
   'issuing',
   'pending',
   'active',
+  'suspended',
   'failed',
   'invalid',
   'terminated',
@@ -88,7 +99,7 @@ const DEVICE_USER_STATES: ReadonlySet<DeviceState> = new Set<DeviceState>([
 /**
  * Whether a device in `state` stays linked to its person, i.e. keeps its `userId`.
  *
- * - bound, issuing, pending, active, failed, invalid: yes, it is that person's device (a failed one
+ * - bound, issuing, pending, active, suspended, failed, invalid: yes, it is that person's device (a failed one
  *   until retried or cancelled; an invalid one until its replacement is settled).
  * - terminated: yes, decided so for history: the user page and reports keep showing "terminated
  *   device of Alice", and audit stays readable. The link ends only when the card is recycled.

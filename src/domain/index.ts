@@ -19,3 +19,4 @@ export * from './fascn.js';
 export * from './card-layout.js';
 export * from './piv-layout.js';
 export * from './photo.js';
+export * from './suspension.js';

@@ -57,6 +57,33 @@ export function revocationReasonFor(reason: ReplacementReason): RevocationReason
   return reason === 'lost' || reason === 'stolen' ? 'keyCompromise' : 'superseded';
 }
 
+/**
+ * What happens to an archived key-management (encryption) key when a device is replaced, per
+ * reason (docs/replacement.md). The key is always restored onto the replacement when the policy
+ * archives it, so mail encrypted to the old certificate still opens. Damaged or expired: the key
+ * was never exposed, so its certificate stays valid and is carried over (the same credential, now
+ * on the new device). Lost or stolen: someone else may hold the card, so the old certificate is
+ * revoked (keyCompromise) and the replacement also gets a new key-management key; the old key is
+ * kept only to decrypt. Forgotten: the temporary device gets the key to decrypt; the certificate
+ * stays on hold with the original, which gets it back when found.
+ */
+export function keyRecoveryFor(reason: ReplacementReason): {
+  restoreArchivedKey: true;
+  keepCertificateValid: boolean;
+  issueNewKey: boolean;
+} {
+  switch (reason) {
+    case 'damaged':
+    case 'expired':
+      return { restoreArchivedKey: true, keepCertificateValid: true, issueNewKey: false };
+    case 'lost':
+    case 'stolen':
+      return { restoreArchivedKey: true, keepCertificateValid: false, issueNewKey: true };
+    case 'forgotten':
+      return { restoreArchivedKey: true, keepCertificateValid: false, issueNewKey: true };
+  }
+}
+
 /** Revocation reason for a temporary device's certificates when it is terminated: its use ended. */
 export const TEMPORARY_END_REASON: RevocationReason = 'cessationOfOperation';
 
@@ -71,14 +98,22 @@ export interface ReplacementPlan {
   invalidateDeviceIds: string[];
   /** invalid → active */
   restoreDeviceIds: string[];
+  /** invalid → suspended: restored while a device suspension still holds it */
+  restoreSuspendedDeviceIds: string[];
   /** bound → inventory: a replacement device bound to the person but not yet personalized */
   unbindDeviceIds: string[];
   /** failed → awaiting_recycle: a replacement device whose personalization failed, to be wiped */
   cancelDeviceIds: string[];
   /** active | invalid | pending → terminated */
   terminateDeviceIds: string[];
-  /** valid → suspended (certificateHold at the CA) */
+  /** valid → suspended (certificateHold at the CA); the step records a hold on each */
   suspendCredentialIds: string[];
+  /**
+   * Already suspended under a recorded hold of another cause (a device suspension, another
+   * request): the step records its own hold beside it, so the credential stays on hold until every
+   * cause is gone. A credential suspended by hand at the CA has no recorded hold and is left alone.
+   */
+  joinHoldCredentialIds: string[];
   /** suspended → valid (hold released at the CA) */
   reinstateCredentialIds: string[];
   /** valid | suspended → revoked */
@@ -96,16 +131,31 @@ export interface CredentialFacts {
   readonly credentialStatusById?: Readonly<Record<string, CredentialStatus>>;
   /** For each credential id, every device that carries it (the devices named in the plan may be included). */
   readonly sharedDeviceIdsByCredential?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Credentials on hold for a cause other than this step's (another request, a device suspension):
+   * a submission joins those holds; a release leaves these credentials suspended.
+   */
+  readonly heldElsewhereCredentialIds?: readonly string[];
+}
+
+/** Where an invalid original goes when the request holding it lets go (cancel, reject, terminate). */
+export interface OriginalRelease {
+  /** Another open replacement request still names the original: it stays invalid. */
+  readonly stillHeldByAnotherRequest?: boolean;
+  /** A device suspension made before the request still holds it: back to suspended, not active. */
+  readonly deviceSuspended?: boolean;
 }
 
 function emptyPlan(): ReplacementPlan {
   return {
     invalidateDeviceIds: [],
     restoreDeviceIds: [],
+    restoreSuspendedDeviceIds: [],
     unbindDeviceIds: [],
     cancelDeviceIds: [],
     terminateDeviceIds: [],
     suspendCredentialIds: [],
+    joinHoldCredentialIds: [],
     reinstateCredentialIds: [],
     revokeCredentials: [],
     affectedDeviceIds: [],
@@ -129,6 +179,7 @@ function withAffected(plan: ReplacementPlan, facts: CredentialFacts): Replacemen
   const moved = new Set([
     ...plan.invalidateDeviceIds,
     ...plan.restoreDeviceIds,
+    ...plan.restoreSuspendedDeviceIds,
     ...plan.unbindDeviceIds,
     ...plan.cancelDeviceIds,
     ...plan.terminateDeviceIds,
@@ -144,9 +195,41 @@ function check(device: DeviceRef, action: DeviceAction): IllegalTransitionError 
   return r.ok ? undefined : r.error;
 }
 
+const heldElsewhere = (facts: CredentialFacts): ReadonlySet<string> =>
+  new Set(facts.heldElsewhereCredentialIds ?? []);
+
+/** Restores the original (or not), per OriginalRelease, into the plan. */
+function releaseOriginal(
+  plan: ReplacementPlan,
+  original: DeviceRef,
+  how: OriginalRelease,
+): IllegalTransitionError | undefined {
+  if (how.stillHeldByAnotherRequest) return undefined;
+  const action: DeviceAction = how.deviceSuspended ? 'restore_suspended' : 'restore';
+  const refused = check(original, action);
+  if (refused) return refused;
+  (how.deviceSuspended ? plan.restoreSuspendedDeviceIds : plan.restoreDeviceIds).push(original.id);
+  return undefined;
+}
+
+/** The request's own holds that can be lifted: still suspended, and held by nothing else. */
+function liftable(facts: CredentialFacts, ids: readonly string[]): string[] {
+  const others = heldElsewhere(facts);
+  return unique(ids).filter((c) => statusOf(facts, c, 'suspended') === 'suspended' && !others.has(c));
+}
+
 export interface SubmissionInput extends CredentialFacts {
   readonly targetDevice: DeviceRef;
   /** Every credential installed on the target (unlisted statuses are taken as valid). */
+  readonly credentialIdsOnTarget: readonly string[];
+}
+
+export interface OverTemporaryInput extends CredentialFacts {
+  /** The original, invalid under an open temporary replacement request. */
+  readonly originalDevice: DeviceRef;
+  /** The reason of the new request: must give a permanent replacement. */
+  readonly reason: ReplacementReason;
+  /** Every credential installed on the original. */
   readonly credentialIdsOnTarget: readonly string[];
 }
 
@@ -161,13 +244,49 @@ export function planSubmission(input: SubmissionInput): Result<ReplacementPlan, 
   if (refused) return fail(refused);
   const plan = emptyPlan();
   plan.invalidateDeviceIds.push(input.targetDevice.id);
-  plan.suspendCredentialIds = unique(input.credentialIdsOnTarget).filter(
-    (c) => statusOf(input, c, 'valid') === 'valid',
-  );
+  holdAll(plan, input, input.credentialIdsOnTarget);
   return ok(withAffected(plan, input));
 }
 
-export interface CancellationInput extends CredentialFacts {
+function holdAll(plan: ReplacementPlan, facts: CredentialFacts, ids: readonly string[]): void {
+  const others = heldElsewhere(facts);
+  const all = unique(ids);
+  plan.suspendCredentialIds = all.filter((c) => statusOf(facts, c, 'valid') === 'valid');
+  plan.joinHoldCredentialIds = all.filter(
+    (c) => statusOf(facts, c, 'valid') === 'suspended' && others.has(c),
+  );
+}
+
+/**
+ * The reference's "permanent replacement over temporary": a forgotten card turns out lost. The
+ * original is already invalid under the temporary request and its credentials on hold; the new,
+ * permanent request joins those holds and moves no device (the person keeps working with the
+ * temporary device until the permanent one is issued, which then ends both).
+ */
+export function planPermanentOverTemporary(
+  input: OverTemporaryInput,
+): Result<ReplacementPlan, ValidationError | ConflictError> {
+  if (!isPermanent(replacementTypeFor(input.reason)))
+    return fail(
+      new ConflictError(
+        'This device already has a temporary replacement: terminate it when the card is found, ' +
+          'or request a permanent replacement (lost, stolen, damaged, expired)',
+        { reason: input.reason },
+      ),
+    );
+  if (input.originalDevice.state !== 'invalid')
+    return fail(
+      new ConflictError(`The device is ${input.originalDevice.state.replace(/_/g, ' ')}, not invalid`, {
+        deviceId: input.originalDevice.id,
+        state: input.originalDevice.state,
+      }),
+    );
+  const plan = emptyPlan();
+  holdAll(plan, input, input.credentialIdsOnTarget);
+  return ok(withAffected(plan, input));
+}
+
+export interface CancellationInput extends CredentialFacts, OriginalRelease {
   readonly originalDevice: DeviceRef;
   /** The ids the submission plan suspended (unlisted statuses are taken as suspended). */
   readonly suspendedCredentialIds: readonly string[];
@@ -184,13 +303,10 @@ export interface CancellationInput extends CredentialFacts {
 export function planCancellation(
   input: CancellationInput,
 ): Result<ReplacementPlan, IllegalTransitionError | ConflictError> {
-  const refused = check(input.originalDevice, 'restore');
-  if (refused) return fail(refused);
   const plan = emptyPlan();
-  plan.restoreDeviceIds.push(input.originalDevice.id);
-  plan.reinstateCredentialIds = unique(input.suspendedCredentialIds).filter(
-    (c) => statusOf(input, c, 'suspended') === 'suspended',
-  );
+  const refused = releaseOriginal(plan, input.originalDevice, input);
+  if (refused) return fail(refused);
+  plan.reinstateCredentialIds = liftable(input, input.suspendedCredentialIds);
   const replacement = input.replacementDevice;
   if (replacement) {
     switch (replacement.state) {
@@ -216,7 +332,7 @@ export function planCancellation(
   return ok(withAffected(plan, input));
 }
 
-export interface TemporaryTerminationInput extends CredentialFacts {
+export interface TemporaryTerminationInput extends CredentialFacts, OriginalRelease {
   readonly originalDevice: DeviceRef;
   readonly temporaryDevice: DeviceRef;
   /** The original's credential ids the submission plan suspended (unlisted: taken as suspended). */
@@ -233,16 +349,18 @@ export interface TemporaryTerminationInput extends CredentialFacts {
 export function planTemporaryTermination(
   input: TemporaryTerminationInput,
 ): Result<ReplacementPlan, IllegalTransitionError> {
-  const refused = check(input.originalDevice, 'restore') ?? check(input.temporaryDevice, 'terminate');
-  if (refused) return fail(refused);
+  const terminating = check(input.temporaryDevice, 'terminate');
+  if (terminating) return fail(terminating);
   const plan = emptyPlan();
-  plan.restoreDeviceIds.push(input.originalDevice.id);
+  const refused = releaseOriginal(plan, input.originalDevice, input);
+  if (refused) return fail(refused);
   plan.terminateDeviceIds.push(input.temporaryDevice.id);
-  plan.reinstateCredentialIds = unique(input.suspendedCredentialIds).filter(
-    (c) => statusOf(input, c, 'suspended') === 'suspended',
-  );
+  plan.reinstateCredentialIds = liftable(input, input.suspendedCredentialIds);
+  // A credential of the original restored onto the temporary device (an archived key-management
+  // key) is the original's: it goes back with it, and is not revoked with the temporary device's own.
+  const originals = new Set(input.suspendedCredentialIds);
   plan.revokeCredentials = unique(input.temporaryCredentialIds)
-    .filter((c) => statusOf(input, c, 'valid') !== 'revoked')
+    .filter((c) => !originals.has(c) && statusOf(input, c, 'valid') !== 'revoked')
     .map((credentialId) => ({ credentialId, reason: TEMPORARY_END_REASON }));
   return ok(withAffected(plan, input));
 }
@@ -252,8 +370,18 @@ export interface PermanentIssuedInput extends CredentialFacts {
   readonly reason: ReplacementReason;
   /** Every device of the person left invalid by replacement requests (the original, and a temporary one). */
   readonly invalidDevices: readonly DeviceRef[];
+  /**
+   * Active temporary devices of earlier temporary requests for the same original (permanent over
+   * temporary): terminated too, their own credentials revoked as superseded.
+   */
+  readonly temporaryDevices?: readonly DeviceRef[];
   /** Credential ids on each of those devices (unlisted statuses: taken as suspended). */
   readonly credentialIdsByDevice: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Credentials carried over onto the replacement device (an archived key-management key and its
+   * certificate restored onto it, see keyRecoveryFor): not revoked, and released from their hold.
+   */
+  readonly keptCredentialIds?: readonly string[];
 }
 
 /**
@@ -281,15 +409,41 @@ export function planPermanentIssued(
       ),
     );
   }
+  const temporary = input.temporaryDevices ?? [];
+  const notEnding = temporary.find((d) => !deviceTransition(d.state, 'terminate').ok);
+  if (notEnding)
+    return fail(
+      new ConflictError(`The temporary device ${notEnding.id} is ${notEnding.state.replace(/_/g, ' ')}`, {
+        deviceId: notEnding.id,
+        state: notEnding.state,
+      }),
+    );
   const plan = emptyPlan();
   const reason = revocationReasonFor(input.reason);
-  plan.terminateDeviceIds = unique(input.invalidDevices.map((d) => d.id));
+  const kept = new Set(input.keptCredentialIds ?? []);
   const byDevice = input.credentialIdsByDevice;
-  const credentialIds = plan.terminateDeviceIds.flatMap((d) =>
-    Object.hasOwn(byDevice, d) ? (byDevice[d] ?? []) : [],
+  const on = (ids: readonly string[]) =>
+    unique(ids.flatMap((d) => (Object.hasOwn(byDevice, d) ? (byDevice[d] ?? []) : [])));
+  const invalidIds = unique(input.invalidDevices.map((d) => d.id));
+  const temporaryIds = unique(temporary.map((d) => d.id));
+  plan.terminateDeviceIds = unique([...invalidIds, ...temporaryIds]);
+  const originals = on(invalidIds);
+  const originalSet = new Set(originals);
+  const revoke = (ids: string[], why: RevocationReason) =>
+    ids
+      .filter((c) => !kept.has(c) && statusOf(input, c, 'suspended') !== 'revoked')
+      .map((credentialId) => ({ credentialId, reason: why }));
+  plan.revokeCredentials = [
+    ...revoke(originals, reason),
+    // The temporary device was never out of the person's hands: its certificates are superseded.
+    ...revoke(
+      on(temporaryIds).filter((c) => !originalSet.has(c)),
+      'superseded',
+    ),
+  ];
+  plan.reinstateCredentialIds = liftable(
+    input,
+    [...kept].filter((c) => originalSet.has(c)),
   );
-  plan.revokeCredentials = unique(credentialIds)
-    .filter((c) => statusOf(input, c, 'suspended') !== 'revoked')
-    .map((credentialId) => ({ credentialId, reason }));
   return ok(withAffected(plan, input));
 }

@@ -34,6 +34,7 @@ import { initialPasswordRoutes } from './routes/initial-passwords.js';
 import { metaRoutes } from './routes/meta.js';
 import { layoutRoutes } from './routes/layouts.js';
 import { policyRoutes } from './routes/policies.js';
+import { requestRoutes } from './routes/requests.js';
 import { portalAuthRoutes } from './routes/portal-auth.js';
 import { signInThrottleRoutes } from './routes/sign-in-throttles.js';
 import { securityQuestionRoutes } from './routes/security-questions.js';
@@ -126,6 +127,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(deviceRoutes(rt));
   await app.register(policyRoutes(rt));
   await app.register(layoutRoutes(rt));
+  await app.register(requestRoutes(rt));
   await app.register(settingsRoutes(rt));
   await app.register(auditRoutes(rt));
   await app.register(issuanceRoutes(rt));

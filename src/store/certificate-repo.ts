@@ -283,3 +283,17 @@ export async function hasArchivedKey(db: Queryable, certificateId: string): Prom
   const r = await db.query('SELECT 1 FROM archived_keys WHERE certificate_id = $1', [certificateId]);
   return r.length > 0;
 }
+
+/** The certificates of credentials that are not revoked yet, locked for a status change. */
+export async function liveCertificatesOfCredentials(
+  tx: Queryable,
+  credentialIds: readonly string[],
+): Promise<CertificateRecord[]> {
+  if (credentialIds.length === 0) return [];
+  const rows = await tx.query<Row>(
+    `SELECT * FROM certificates WHERE credential_id = ANY($1::uuid[]) AND status <> 'revoked'
+      ORDER BY credential_id, created_at, id FOR UPDATE`,
+    [[...credentialIds]],
+  );
+  return rows.map(toRecord);
+}

@@ -125,3 +125,25 @@ export async function setCredentialCertificate(
 export async function deleteDeviceCredentials(tx: Queryable, deviceId: string): Promise<void> {
   await tx.query('DELETE FROM device_credentials WHERE device_id = $1', [deviceId]);
 }
+
+/** Credentials locked for a status change, in id order (one lock order for every caller). */
+export async function lockCredentials(tx: Queryable, ids: readonly string[]): Promise<Credential[]> {
+  if (ids.length === 0) return [];
+  await tx.query('SELECT id FROM credentials WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...ids]]);
+  const rows = await tx.query<CredentialRow>(`${SELECT} WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, [
+    [...ids],
+  ]);
+  return rows.map(toCredential);
+}
+
+/** Removes a credential from one device (a terminated temporary device gives back a shared key). */
+export async function uninstallCredential(
+  tx: Queryable,
+  credentialId: string,
+  deviceId: string,
+): Promise<void> {
+  await tx.query('DELETE FROM device_credentials WHERE credential_id = $1 AND device_id = $2', [
+    credentialId,
+    deviceId,
+  ]);
+}

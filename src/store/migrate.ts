@@ -1,7 +1,7 @@
 // Applies the SQL files of src/store/migrations in name order, once each, recording them in
 // schema_migrations. Each file runs in its own transaction, so a failed migration leaves nothing
 // half-applied. Files are numbered by area: 001-009 foundation, 010-019 PKI, 020-029 issuance,
-// 030-039 directory and self-service, 040-049 card printing.
+// 030-039 directory and self-service, 040-049 card printing, 050-059 replacement.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Db } from './db.js';

@@ -4,6 +4,8 @@ import {
   isPermanent,
   planCancellation,
   planPermanentIssued,
+  planPermanentOverTemporary,
+  keyRecoveryFor,
   planSubmission,
   planTemporaryTermination,
   reasonsFor,
@@ -19,10 +21,12 @@ import {
 const empty: ReplacementPlan = {
   invalidateDeviceIds: [],
   restoreDeviceIds: [],
+  restoreSuspendedDeviceIds: [],
   unbindDeviceIds: [],
   cancelDeviceIds: [],
   terminateDeviceIds: [],
   suspendCredentialIds: [],
+  joinHoldCredentialIds: [],
   reinstateCredentialIds: [],
   revokeCredentials: [],
   affectedDeviceIds: [],
@@ -86,12 +90,15 @@ describe('planSubmission', () => {
     expect(r.ok && r.value.suspendCredentialIds).toEqual(['a']);
   });
 
-  it.each(DEVICE_STATES.filter((s) => s !== 'active'))('refuses a target that is %s', (state) => {
-    const r = planSubmission({ targetDevice: { id: 'card', state }, credentialIdsOnTarget: ['a'] });
-    expect(r.ok).toBe(false);
-    if (!r.ok)
-      expect(r.error).toMatchObject({ code: 'illegal_transition', from: state, action: 'invalidate' });
-  });
+  it.each(DEVICE_STATES.filter((s) => s !== 'active' && s !== 'suspended'))(
+    'refuses a target that is %s',
+    (state) => {
+      const r = planSubmission({ targetDevice: { id: 'card', state }, credentialIdsOnTarget: ['a'] });
+      expect(r.ok).toBe(false);
+      if (!r.ok)
+        expect(r.error).toMatchObject({ code: 'illegal_transition', from: state, action: 'invalidate' });
+    },
+  );
 });
 
 describe('planCancellation', () => {
@@ -124,6 +131,7 @@ describe('planCancellation', () => {
     issuing: 'conflict',
     pending: 'conflict',
     active: 'conflict',
+    suspended: 'conflict',
     failed: 'cancel',
     awaiting_recycle: 'none',
     invalid: 'conflict',
@@ -182,7 +190,7 @@ describe('planTemporaryTermination', () => {
 
   it.each(DEVICE_STATES)('temporary device %s', (state) => {
     const r = planTemporaryTermination({ ...base, temporaryDevice: { id: 'temp', state } });
-    expect(r.ok).toBe(['active', 'invalid', 'pending'].includes(state));
+    expect(r.ok).toBe(['active', 'suspended', 'invalid', 'pending'].includes(state));
   });
 
   it('refuses when the original is not invalid', () => {
@@ -267,5 +275,116 @@ describe('a whole replacement, plan after plan', () => {
     if (!cancel.ok) throw cancel.error;
     for (const c of cancel.value.reinstateCredentialIds) after[c] = 'valid';
     expect(after).toEqual(status);
+  });
+});
+
+describe('holds of several causes', () => {
+  it('a submission joins the hold of a device suspension, and its release leaves that hold', () => {
+    const sub = planSubmission({
+      targetDevice: { id: 'card', state: 'suspended' },
+      credentialIdsOnTarget: ['auth', 'km', 'manual'],
+      // auth and km: on hold for the device suspension; manual: suspended by hand at the CA.
+      credentialStatusById: { auth: 'suspended', km: 'suspended', manual: 'suspended' },
+      heldElsewhereCredentialIds: ['auth', 'km'],
+    });
+    expect(sub.ok && sub.value).toMatchObject({
+      invalidateDeviceIds: ['card'],
+      suspendCredentialIds: [],
+      joinHoldCredentialIds: ['auth', 'km'],
+    });
+    const cancel = planCancellation({
+      originalDevice: { id: 'card', state: 'invalid' },
+      suspendedCredentialIds: ['auth', 'km'],
+      heldElsewhereCredentialIds: ['auth', 'km'],
+      deviceSuspended: true,
+    });
+    expect(cancel.ok && cancel.value).toMatchObject({
+      restoreDeviceIds: [],
+      restoreSuspendedDeviceIds: ['card'],
+      reinstateCredentialIds: [],
+    });
+  });
+
+  it('a credential another request still holds stays suspended when one request lets go', () => {
+    const r = planCancellation({
+      originalDevice: { id: 'card', state: 'invalid' },
+      suspendedCredentialIds: ['a', 'shared'],
+      heldElsewhereCredentialIds: ['shared'],
+      stillHeldByAnotherRequest: true,
+    });
+    expect(r.ok && r.value).toMatchObject({ restoreDeviceIds: [], reinstateCredentialIds: ['a'] });
+  });
+});
+
+describe('permanent over temporary (ref. 003 example)', () => {
+  it('the permanent request joins the holds and moves no device', () => {
+    const r = planPermanentOverTemporary({
+      originalDevice: { id: 'card', state: 'invalid' },
+      reason: 'lost',
+      credentialIdsOnTarget: ['auth', 'km'],
+      credentialStatusById: { auth: 'suspended', km: 'suspended' },
+      heldElsewhereCredentialIds: ['auth', 'km'],
+    });
+    expect(r.ok && r.value).toMatchObject({
+      invalidateDeviceIds: [],
+      suspendCredentialIds: [],
+      joinHoldCredentialIds: ['auth', 'km'],
+    });
+  });
+
+  it('refuses a second temporary request', () => {
+    const r = planPermanentOverTemporary({
+      originalDevice: { id: 'card', state: 'invalid' },
+      reason: 'forgotten',
+      credentialIdsOnTarget: [],
+    });
+    expect(r.ok).toBe(false);
+  });
+
+  it('issuing it ends the original and the temporary device, each with its reason', () => {
+    const r = planPermanentIssued({
+      reason: 'stolen',
+      invalidDevices: [{ id: 'card', state: 'invalid' }],
+      temporaryDevices: [{ id: 'temp', state: 'active' }],
+      credentialIdsByDevice: { card: ['auth', 'km'], temp: ['t-auth', 'km'] },
+      credentialStatusById: { 't-auth': 'valid' },
+    });
+    expect(r.ok && r.value).toMatchObject({
+      terminateDeviceIds: ['card', 'temp'],
+      revokeCredentials: [
+        { credentialId: 'auth', reason: 'keyCompromise' },
+        { credentialId: 'km', reason: 'keyCompromise' },
+        { credentialId: 't-auth', reason: 'superseded' },
+      ],
+    });
+  });
+});
+
+describe('key-management key per reason (docs/replacement.md)', () => {
+  it.each([
+    ['damaged', true, false],
+    ['expired', true, false],
+    ['lost', false, true],
+    ['stolen', false, true],
+    ['forgotten', false, true],
+  ] as const)('%s: certificate kept valid %s, new key %s', (reason, keep, fresh) => {
+    expect(keyRecoveryFor(reason)).toEqual({
+      restoreArchivedKey: true,
+      keepCertificateValid: keep,
+      issueNewKey: fresh,
+    });
+  });
+
+  it('a kept key-management credential is carried over, not revoked, and released from its hold', () => {
+    const r = planPermanentIssued({
+      reason: 'damaged',
+      invalidDevices: [{ id: 'card', state: 'invalid' }],
+      credentialIdsByDevice: { card: ['auth', 'km'] },
+      keptCredentialIds: ['km'],
+    });
+    expect(r.ok && r.value).toMatchObject({
+      revokeCredentials: [{ credentialId: 'auth', reason: 'superseded' }],
+      reinstateCredentialIds: ['km'],
+    });
   });
 });

@@ -82,9 +82,14 @@ const cases: Case[] = [
       ['failed', 'recycle', 'inventory'],
       ['awaiting_recycle', 'recycle', 'inventory'],
       ['terminated', 'recycle', 'inventory'],
+      ['active', 'suspend', 'suspended'],
+      ['suspended', 'resume', 'active'],
       ['active', 'invalidate', 'invalid'],
+      ['suspended', 'invalidate', 'invalid'],
       ['invalid', 'restore', 'active'],
+      ['invalid', 'restore_suspended', 'suspended'],
       ['active', 'terminate', 'terminated'],
+      ['suspended', 'terminate', 'terminated'],
       ['invalid', 'terminate', 'terminated'],
       ['pending', 'terminate', 'terminated'],
     ],
@@ -209,7 +214,7 @@ describe('defineMachine', () => {
 });
 
 describe('deviceHoldsUser', () => {
-  const holds = ['bound', 'issuing', 'pending', 'active', 'failed', 'invalid', 'terminated'];
+  const holds = ['bound', 'issuing', 'pending', 'active', 'suspended', 'failed', 'invalid', 'terminated'];
   it.each(DEVICE_STATES)('%s', (state) => {
     expect(deviceHoldsUser(state)).toBe(holds.includes(state));
   });

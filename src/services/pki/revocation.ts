@@ -6,13 +6,20 @@
 // is re-signed.
 // Who may do which is the route's declared permission (docs/decisions/0011).
 import { credentialTransition, isRevocationReason, type RevocationReason } from '../../domain/credential.js';
-import { NotFoundError, ValidationError, must } from '../../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError, must } from '../../domain/errors.js';
 import { truncateToSeconds } from '../../pki/leaf.js';
 import type { CrlReason } from '../../pki/reasons.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import { markCrlStale } from '../../store/ca-repo.js';
-import { getCertificate, setCredentialStatus, setStatus } from '../../store/certificate-repo.js';
-import type { Db } from '../../store/db.js';
+import {
+  getCertificate,
+  liveCertificatesOfCredentials,
+  setCredentialStatus,
+  setStatus,
+} from '../../store/certificate-repo.js';
+import { lockCredentials } from '../../store/credentials-repo.js';
+import type { Db, Queryable } from '../../store/db.js';
+import { activeHolds, type ActiveHold } from '../../store/holds-repo.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import { certificateSummary, type CertificateSummary } from './certificate-views.js';
 import type { StatusChanges } from './status-changes.js';
@@ -23,6 +30,26 @@ export interface CrlSigning {
 }
 
 type StatusAction = 'suspend' | 'reinstate' | 'revoke';
+
+/** The certificates a workflow changed: announced to the OCSP responders and their CRLs re-signed after its commit. */
+export type ChangedCertificates = readonly { caId: string; serial: string }[];
+
+/** One credential's status change, made by a workflow (a replacement, a device suspension). */
+export interface CredentialChange {
+  credentialId: string;
+  action: StatusAction;
+  /** For revoke: the RFC 5280 reason. */
+  reason?: RevocationReason;
+}
+
+/** Says which causes hold a certificate, for the refusal of a hand-made reinstatement. */
+function holdText(holds: readonly ActiveHold[]): string {
+  return holds
+    .map((h) =>
+      h.requestNumber !== null ? `replacement request #${h.requestNumber}` : 'a device suspension',
+    )
+    .join(' and ');
+}
 
 const AUDIT_ACTION: Record<StatusAction, string> = {
   suspend: 'certificate.suspended',
@@ -56,6 +83,79 @@ export class Revocation {
     return this.#change(actor, certificateId, 'revoke', reason);
   }
 
+  /**
+   * Moves credentials and their certificates within the caller's transaction, so the CA status,
+   * the credential status and the caller's own change (a device's state, its audit event) commit
+   * together or not at all. Returns the certificates changed, to hand to publishAfterCommit once
+   * the caller has committed (the OCSP responders drop their kept answers, the CRLs are re-signed).
+   */
+  async changeCredentials(
+    tx: Queryable,
+    actor: Actor,
+    changes: readonly CredentialChange[],
+    at: Date,
+    context: Record<string, unknown> = {},
+  ): Promise<ChangedCertificates> {
+    if (changes.length === 0) return [];
+    const now = truncateToSeconds(at);
+    const byId = new Map(changes.map((c) => [c.credentialId, c]));
+    const ids = [...byId.keys()].sort();
+    const credentials = await lockCredentials(tx, ids);
+    if (credentials.length !== ids.length) {
+      const missing = ids.find((id) => !credentials.some((c) => c.id === id))!;
+      throw new NotFoundError('credential', missing);
+    }
+    const certs = await liveCertificatesOfCredentials(tx, ids);
+    const caIds = new Set<string>();
+    const changed: { caId: string; serial: string }[] = [];
+    for (const credential of credentials) {
+      const change = byId.get(credential.id)!;
+      if (change.action === 'revoke' && !isRevocationReason(change.reason))
+        throw new ValidationError(`Unknown revocation reason "${String(change.reason)}"`);
+      const to = must(credentialTransition(credential.status, change.action));
+      const reason: CrlReason | null =
+        change.action === 'suspend' ? 'certificateHold' : change.action === 'revoke' ? change.reason! : null;
+      for (const cert of certs.filter((c) => c.credentialId === credential.id)) {
+        if (!credentialTransition(cert.status, change.action).ok) continue;
+        const revokedAt = change.action === 'reinstate' ? null : now;
+        await setStatus(tx, cert.id, { status: to, revocationReason: reason, revokedAt, at: now });
+        caIds.add(cert.caId);
+        changed.push({ caId: cert.caId, serial: cert.serial });
+        await appendAudit(tx, {
+          actor: auditActor(actor),
+          action: AUDIT_ACTION[change.action],
+          targetType: 'certificate',
+          targetId: cert.id,
+          details: {
+            serial: cert.serial,
+            caId: cert.caId,
+            from: cert.status,
+            to,
+            reason,
+            credentialId: credential.id,
+            ...context,
+          },
+          correlationId: actor.correlationId ?? null,
+          at: now,
+        });
+      }
+      await setCredentialStatus(tx, credential.id, to, now);
+    }
+    for (const caId of caIds) await markCrlStale(tx, caId);
+    return changed;
+  }
+
+  /**
+   * After the workflow committed: the OCSP responders drop their kept answers for the changed
+   * certificates, and the CRLs marked stale are re-signed (a failure leaves them stale for the
+   * scheduler).
+   */
+  async publishAfterCommit(changed: ChangedCertificates): Promise<void> {
+    for (const c of changed) await this.deps.statusChanges.announce(c);
+    for (const caId of new Set(changed.map((c) => c.caId)))
+      await this.deps.crls.publish(caId).catch(() => undefined);
+  }
+
   async #change(
     actor: Actor,
     certificateId: string,
@@ -67,6 +167,17 @@ export class Revocation {
       const cert = await getCertificate(tx, certificateId, { forUpdate: true });
       if (!cert) throw new NotFoundError('certificate', certificateId);
       const to = must(credentialTransition(cert.status, action));
+      // A hold placed by a replacement request or a device suspension is lifted by ending that
+      // cause (cancel, reject, resume), never around it: the request would otherwise show a
+      // device under replacement whose certificates are good again.
+      if (action === 'reinstate' && cert.credentialId) {
+        const holds = await activeHolds(tx, [cert.credentialId]);
+        if (holds.length)
+          throw new ConflictError(
+            `This certificate is on hold for ${holdText(holds)}: cancel or reject the request, or resume the device, to release it`,
+            { holds: holds.map((h) => ({ requestId: h.requestId, suspendedDeviceId: h.suspendedDeviceId })) },
+          );
+      }
       const revokedAt = action === 'reinstate' ? null : now;
       await setStatus(tx, cert.id, { status: to, revocationReason: reason, revokedAt, at: now });
       if (cert.credentialId) await setCredentialStatus(tx, cert.credentialId, to, now);

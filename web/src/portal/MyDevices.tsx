@@ -11,9 +11,10 @@ const STATE_TEXT: Record<DeviceState, string> = {
   issuing: 'Being set up',
   pending: 'Being set up',
   active: 'In use',
+  suspended: 'On hold — the help desk suspended it',
   failed: 'Set-up failed — contact your help desk',
   awaiting_recycle: 'Withdrawn',
-  invalid: 'No longer valid',
+  invalid: 'On hold — a replacement was requested',
   terminated: 'Terminated',
 };
 

@@ -1,0 +1,48 @@
+// The replacement use cases (reference 003) and device suspension, wired once: each module has
+// one job; the runtime builds them here and the routes reach them through this object.
+import type { Db } from '../../store/db.js';
+import type { Clock } from '../context.js';
+import type { Revocation } from '../pki/revocation.js';
+import { BindReplacement } from './bind.js';
+import { CancelReplacement } from './cancel.js';
+import type { ReplacementDeps } from './common.js';
+import { DecideReplacement } from './decide.js';
+import { TemporaryExpiry } from './expiry.js';
+import { ReplacementQueries } from './queries.js';
+import { SubmitReplacement } from './submit.js';
+import { DeviceSuspension } from './suspension.js';
+import { TerminateDevice } from './terminate.js';
+
+export type { ReplacementInput } from './submit.js';
+export type { RequestView, RequestDetail, RequestStep, DeviceHolds } from './queries.js';
+export type { TerminationOutcome } from './terminate.js';
+export type { RequestRecord } from './common.js';
+
+export interface Replacement {
+  submit: SubmitReplacement;
+  decide: DecideReplacement;
+  cancel: CancelReplacement;
+  bind: BindReplacement;
+  terminate: TerminateDevice;
+  suspension: DeviceSuspension;
+  expiry: TemporaryExpiry;
+  queries: ReplacementQueries;
+}
+
+export function createReplacement(deps: {
+  db: Db;
+  clock: Clock;
+  revocation: Pick<Revocation, 'changeCredentials' | 'publishAfterCommit'>;
+}): Replacement {
+  const d: ReplacementDeps = deps;
+  return {
+    submit: new SubmitReplacement(d),
+    decide: new DecideReplacement(d),
+    cancel: new CancelReplacement(d),
+    bind: new BindReplacement(d),
+    terminate: new TerminateDevice(d),
+    suspension: new DeviceSuspension(d),
+    expiry: new TemporaryExpiry(d),
+    queries: new ReplacementQueries({ db: deps.db }),
+  };
+}
