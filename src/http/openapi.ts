@@ -30,6 +30,8 @@ export const TAGS = {
   directory: 'The LDAP directory: connection, test, synchronization',
   agents: 'Workstation agents: executables, pairing, readers',
   'card printing': 'Card layouts, their previews, people’s photos and the printing settings',
+  replacement:
+    'Replacement requests (lost, stolen, damaged, expired, forgotten devices), their decisions, and device suspension',
 } as const;
 export type Tag = keyof typeof TAGS;
 

@@ -6,7 +6,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
-import { Device, IdParams, errorResponses, listOf } from '../schemas.js';
+import { Device, IdParams, errorResponses, listOf, type Paged } from '../schemas.js';
+import { ok, op } from '../openapi.js';
 import {
   BindBody,
   DecisionBody,
@@ -24,7 +25,6 @@ export const requestRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const r = rt.services.replacement;
-    const tags = ['requests'];
     const detail = (id: string) => r.queries.get(id);
 
     app.post(
@@ -32,12 +32,14 @@ export const requestRoutes =
       {
         config: { permission: 'request.submit' },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'requestReplacement',
+            'replacement',
             'Request a replacement: the device is invalidated and its credentials put on hold at once (certificateHold)',
+          ),
           params: IdParams,
           body: ReplacementBody,
-          response: { 201: RequestDetail, ...errorResponses },
+          response: { 201: ok(RequestDetail, 'The request, with its history'), ...errorResponses },
         },
       },
       async (req, reply) => {
@@ -55,13 +57,19 @@ export const requestRoutes =
       {
         config: { permission: 'request.read' },
         schema: {
-          tags,
-          summary: 'Requests, newest first, filtered by state, kind and person (the queues)',
+          ...op(
+            'listRequests',
+            'replacement',
+            'Requests, newest first, filtered by state, kind and person (the queues)',
+          ),
           querystring: RequestSearch,
-          response: { 200: listOf(Request), ...errorResponses },
+          response: {
+            200: ok(listOf(Request), 'A page of the requests that match, and how many match in all'),
+            ...errorResponses,
+          },
         },
       },
-      async (req) => r.queries.list(req.query as RequestSearch),
+      async (req) => r.queries.list(req.query as Paged<RequestSearch>),
     );
 
     app.get(
@@ -69,39 +77,42 @@ export const requestRoutes =
       {
         config: { permission: 'request.read' },
         schema: {
-          tags,
-          summary: 'One request with its history (who did each step, when)',
+          ...op('getRequest', 'replacement', 'One request with its history (who did each step, when)'),
           params: IdParams,
-          response: { 200: RequestDetail, ...errorResponses },
+          response: { 200: ok(RequestDetail, 'The request, with its history'), ...errorResponses },
         },
       },
       async (req) => detail((req.params as IdParams).id),
     );
 
     const decisions = [
-      ['approve', 'request.approve', 'Approve a request the person declared (four-eyes)'],
+      ['approve', 'approveRequest', 'request.approve', 'Approve a request the person declared (four-eyes)'],
       [
         'reject',
+        'rejectRequest',
         'request.approve',
         'Reject a request the person declared: the original is restored (four-eyes)',
       ],
       [
         'cancel',
+        'cancelRequest',
         'request.submit',
         'Cancel a request: the original is restored, a bound replacement device unbound',
       ],
     ] as const;
-    for (const [action, permission, summary] of decisions)
+    for (const [action, operationId, permission, summary] of decisions)
       app.post(
         `/api/requests/:id/${action}`,
         {
           config: { permission },
           schema: {
-            tags,
-            summary,
+            ...op(operationId, 'replacement', summary),
             params: IdParams,
             body: Type.Optional(DecisionBody),
-            response: { 200: RequestDetail, ...errorResponses },
+            response: {
+              200: ok(RequestDetail, 'The request as it is now, with its history'),
+              ...errorResponses,
+            },
           },
         },
         async (req) => {
@@ -120,11 +131,14 @@ export const requestRoutes =
       {
         config: { permission: 'device.bind' },
         schema: {
-          tags,
-          summary: 'Bind a blank device to the person for their replacement (self-enrollment)',
+          ...op(
+            'bindReplacementDevice',
+            'replacement',
+            'Bind a blank device to the person for their replacement (self-enrollment)',
+          ),
           params: IdParams,
           body: BindBody,
-          response: { 200: RequestDetail, ...errorResponses },
+          response: { 200: ok(RequestDetail, 'The request, bound to the device'), ...errorResponses },
         },
       },
       async (req) => {
@@ -140,12 +154,17 @@ export const requestRoutes =
       {
         config: { permission: 'request.submit' },
         schema: {
-          tags,
-          summary:
+          ...op(
+            'terminateDevice',
+            'replacement',
             'End a temporary replacement device (the original is restored), or any device as an administrator',
+          ),
           params: IdParams,
           body: Type.Optional(SuspendBody),
-          response: { 200: Termination, ...errorResponses },
+          response: {
+            200: ok(Termination, 'The terminated device, and the temporary request it ended (or null)'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => {
@@ -159,11 +178,14 @@ export const requestRoutes =
       {
         config: { permission: 'certificate.suspend' },
         schema: {
-          tags,
-          summary: 'Suspend an active device: every credential on it on hold (certificateHold)',
+          ...op(
+            'suspendDevice',
+            'replacement',
+            'Suspend an active device: every credential on it on hold (certificateHold)',
+          ),
           params: IdParams,
           body: Type.Optional(SuspendBody),
-          response: { 200: Device, ...errorResponses },
+          response: { 200: ok(Device, 'The device, suspended'), ...errorResponses },
         },
       },
       async (req) =>
@@ -179,11 +201,17 @@ export const requestRoutes =
       {
         config: { permission: 'certificate.suspend' },
         schema: {
-          tags,
-          summary: 'Resume a suspended device: the holds its suspension placed are released',
+          ...op(
+            'resumeDevice',
+            'replacement',
+            'Resume a suspended device: the holds its suspension placed are released',
+          ),
           params: IdParams,
           body: Type.Optional(SuspendBody),
-          response: { 200: Device, ...errorResponses },
+          response: {
+            200: ok(Device, 'The device, resumed (still invalid if a replacement request names it)'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => r.suspension.resume(actorOf(req), (req.params as IdParams).id),
@@ -194,10 +222,16 @@ export const requestRoutes =
       {
         config: { permission: 'device.read' },
         schema: {
-          tags,
-          summary: 'Why a device and its credentials are held: its requests, its suspension, each hold',
+          ...op(
+            'getDeviceHolds',
+            'replacement',
+            'Why a device and its credentials are held: its requests, its suspension, each hold',
+          ),
           params: IdParams,
-          response: { 200: DeviceHolds, ...errorResponses },
+          response: {
+            200: ok(DeviceHolds, 'The device’s requests, suspension and holds'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => r.queries.deviceHolds((req.params as IdParams).id),
@@ -208,12 +242,14 @@ export const requestRoutes =
       {
         config: { permission: 'self.incident' },
         schema: {
-          tags: ['portal'],
-          summary:
+          ...op(
+            'declareIncident',
+            'user portal',
             'Report a problem with your device: a replacement request is created and waits for a validation officer',
+          ),
           params: IdParams,
           body: IncidentBody,
-          response: { 201: Request, ...errorResponses },
+          response: { 201: ok(Request, 'The request, waiting for a validation officer'), ...errorResponses },
         },
       },
       async (req, reply) => {
@@ -231,9 +267,11 @@ export const requestRoutes =
       {
         config: { permission: 'self.read' },
         schema: {
-          tags: ['portal'],
-          summary: 'Your replacement requests and their state',
-          response: { 200: Type.Object({ items: Type.Array(Request) }), ...errorResponses },
+          ...op('listMyRequests', 'user portal', 'Your replacement requests and their state'),
+          response: {
+            200: ok(Type.Object({ items: Type.Array(Request) }), 'Your requests, newest first'),
+            ...errorResponses,
+          },
         },
       },
       async (req) => ({ items: await r.queries.forPerson(actorOf(req).id!) }),
