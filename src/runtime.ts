@@ -29,6 +29,7 @@ import { createPki, type Pki } from './services/pki/pki.js';
 import type { PkiConfig } from './services/pki/pki-config.js';
 import { checkFascnSettings } from './services/card-identity.js';
 import { createIssuance, type Issuance } from './services/issuance/issuance.js';
+import { CardConformance } from './services/card-conformance.js';
 import { LayoutService } from './services/printing/layout-service.js';
 import { PhotoService } from './services/printing/photo-service.js';
 import { PrintSettingsService } from './services/printing/print-settings.js';
@@ -51,6 +52,8 @@ export interface Services {
   issuance: Issuance;
   /** Device replacement (reference 003) and device suspension (services/replacement/). */
   replacement: Replacement;
+  /** Each card's signed PIV objects and its conformance check (services/card-conformance.ts). */
+  conformance: CardConformance;
   agents: PairingService;
   walletLinks: WalletLinkService;
   directory: DirectoryService;
@@ -168,6 +171,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       printSettings,
       directoryProperties: async (q) => Object.keys((await directory.get(q)).properties),
     });
+    const conformance = new CardConformance(ctx, {
+      signers: pki.contentSigners,
+      cards: cardAccess,
+      ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
+    });
     const services: Services = {
       auth,
       users,
@@ -190,8 +198,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         },
         settings,
         ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
+        conformance,
       }),
       replacement: createReplacement({ db, clock, revocation: pki.revocation }),
+      conformance,
       agents: new PairingService(ctx, agentHub),
       walletLinks: new WalletLinkService(ctx, {
         externalUrl: config.externalUrl,

@@ -124,15 +124,54 @@ export async function signSubordinate(
   });
 }
 
+/**
+ * A PIV content signer's certificate (FIPS 201-3 §4.2.1): an end entity of the issuing CA whose
+ * only purpose is id-PIV-content-signing (critical, as the FPKI content signing profile has it),
+ * digitalSignature; its key signs each card's CHUID and Security Object.
+ */
+export async function signContentSigner(
+  issuing: SigningCa,
+  c: { name: RenderedAttribute[]; spki: Buffer; notBefore: Date; notAfter: Date; serial: Buffer },
+): Promise<Buffer> {
+  return signCertificate(issuing, {
+    subject: subjectNameDer(c.name),
+    spki: c.spki,
+    notBefore: truncateToSeconds(c.notBefore),
+    notAfter: truncateToSeconds(c.notAfter),
+    serial: c.serial,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([PIV_CONTENT_SIGNING_EKU], true),
+      await x509.SubjectKeyIdentifierExtension.create(toArrayBuffer(c.spki), false, crypto),
+      new x509.AuthorityKeyIdentifierExtension(issuing.keyIdentifier.toString('hex'), false),
+      new x509.CRLDistributionPointsExtension([issuing.urls.crl], false),
+      new x509.AuthorityInfoAccessExtension(
+        { ocsp: [issuing.urls.ocsp], caIssuers: [issuing.urls.caIssuers] },
+        false,
+      ),
+    ],
+  });
+}
+
+const PIV_CONTENT_SIGNING_EKU = '2.16.840.1.101.3.6.7';
+
 /** TBSCertificate (RFC 5280 §4.1) through the schema classes, signed by the issuer's Signer. */
 export async function signCertificate(
   issuer: Pick<SigningCa, 'subjectDer' | 'signer' | 'scheme'>,
-  c: { subject: Buffer; spki: Buffer; notBefore: Date; notAfter: Date; extensions: x509.Extension[] },
+  c: {
+    subject: Buffer;
+    spki: Buffer;
+    notBefore: Date;
+    notAfter: Date;
+    extensions: x509.Extension[];
+    serial?: Buffer;
+  },
 ): Promise<Buffer> {
   const tbs = new TBSCertificate({
     version: Version.v3,
     // randomSerial() is positive with a non-zero first octet: already a minimal INTEGER.
-    serialNumber: toArrayBuffer(randomSerial()),
+    serialNumber: toArrayBuffer(c.serial ?? randomSerial()),
     signature: issuer.scheme.algorithmIdentifier,
     issuer: AsnConvert.parse(issuer.subjectDer, Name),
     validity: new Validity({ notBefore: c.notBefore, notAfter: c.notAfter }),

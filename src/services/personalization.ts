@@ -6,7 +6,8 @@ import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import { ApduError, AuthenticationFailedError } from '../cards/errors.js';
 import { signChallenge } from '../cards/piv/csr.js';
 import { DEFAULT_MANAGEMENT_KEY, DEFAULT_PIN, type ManagementKeyAlgorithm } from '../cards/piv/constants.js';
-import { newChuid } from '../cards/piv/objects.js';
+import { OBJECT } from '../cards/piv/constants.js';
+import { encodeKeyHistory } from '../cards/piv/objects.js';
 import type { PivSession } from '../cards/piv/piv-session.js';
 import type { IssuanceStepId } from '../domain/issuance-job.js';
 import { ExternalError } from '../domain/errors.js';
@@ -26,7 +27,10 @@ export interface PersonalizationPlan {
   puk: string;
   pinRetries: number;
   pukRetries: number;
-  chuidExpiration: Date;
+  /** The CHUID and Security Object, signed by the CA's content signer (services/piv-card-objects.ts). */
+  cardObjects: { chuid: Uint8Array; securityObject: Uint8Array };
+  /** Reads the card back once written (services/piv-conformance.ts), with the certificates it got. */
+  checkCard?(session: PivSession, issued: readonly IssuedOnCard[]): Promise<void>;
   /** Stores the new PUK (encrypted) before the card is changed, so it can never be lost. */
   persistPuk(puk: string): Promise<void>;
   /** Asks the CA for a certificate; `proveKey` has the card sign a challenge with the new key. */
@@ -109,8 +113,15 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
     await step('write_certificate', i, () => session.putCertificate(PIV_SLOT_NUMBER[c.profile.slot]!, c.der));
 
   await step('write_chuid_ccc', null, async () => {
-    await session.putChuid(newChuid(plan.chuidExpiration));
+    await session.putObject(OBJECT.CHUID, plan.cardObjects.chuid);
     await session.putCcc();
+    // The Security Object hashes the CHUID just written; the key history says no retired keys yet.
+    await session.putObject(OBJECT.SECURITY, plan.cardObjects.securityObject);
+    await session.putObject(
+      OBJECT.KEY_HISTORY,
+      encodeKeyHistory({ onCardCertificates: 0, offCardCertificates: 0 }),
+    );
+    await plan.checkCard?.(session, issued);
   });
   await step('set_pin', null, () => session.changePin(DEFAULT_PIN, plan.pin));
   return issued;

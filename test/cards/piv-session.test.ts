@@ -195,7 +195,7 @@ describe.each(cardCryptos)('PivSession against the virtual card (memory transpor
     const chuid = newChuid(new Date('2031-05-01T00:00:00Z'));
     await session.putChuid(chuid);
     await session.putCcc();
-    expect(await session.getChuid()).toEqual(chuid);
+    expect(await session.getChuid()).toMatchObject(chuid);
     expect((await session.getObject(OBJECT.CAPABILITY))?.[0]).toBe(0xf0);
     const discovery = await session.getObject(OBJECT.DISCOVERY);
     expect(Buffer.from(discovery!).toString('hex')).toContain('a000000308000010000100');

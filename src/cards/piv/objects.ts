@@ -43,27 +43,132 @@ export interface Chuid {
   guid: Uint8Array;
   /** YYYYMMDD */
   expiration: string;
+  /** Cardholder UUID (tag 36), optional. */
+  cardholderUuid?: Uint8Array;
+  /** The issuer asymmetric signature (tag 3E): CMS SignedData DER; empty when unsigned. */
+  signature?: Uint8Array;
 }
 
-export function encodeChuid(c: Chuid): Uint8Array {
+/**
+ * The fields the CHUID's signature covers: every element but the signature and the error
+ * detection code, as their TLVs in card order (SP 800-73-4 Part 1 §3.1.2, FIPS 201-3 §4.2.1).
+ */
+export function chuidSignedFields(c: Omit<Chuid, 'signature'>): Uint8Array {
   if (c.guid.length !== 16) throw new RangeError('CHUID GUID must be 16 bytes');
   if (!/^\d{8}$/.test(c.expiration)) throw new RangeError('CHUID expiration must be YYYYMMDD');
   return concat(
     tlv(0x30, c.fascn),
     tlv(0x34, c.guid),
     tlv(0x35, Buffer.from(c.expiration, 'ascii')),
-    // Issuer asymmetric signature: empty, as on cards whose CHUID is not signed by a PIV issuer.
-    tlv(0x3e),
-    tlv(0xfe),
+    ...(c.cardholderUuid ? [tlv(0x36, c.cardholderUuid)] : []),
   );
 }
 
-export function decodeChuid(value: Uint8Array): Chuid {
+export function encodeChuid(c: Chuid): Uint8Array {
+  // Without a signature the field is present and empty (a CHUID not signed by a PIV issuer).
+  return concat(chuidSignedFields(c), tlv(0x3e, c.signature ?? new Uint8Array(0)), tlv(0xfe));
+}
+
+export interface DecodedChuid extends Chuid {
+  signature: Uint8Array;
+  /** The bytes the signature covers, exactly as read from the card. */
+  signedFields: Uint8Array;
+}
+
+export function decodeChuid(value: Uint8Array): DecodedChuid {
   const items = decodeTlvs(value);
+  // The signed fields are the card's own bytes up to the signature (tag 3E), whatever they hold.
+  let signedEnd = 0;
+  for (let at = 0; at < value.length;) {
+    // 3E and FE are one-byte tags.
+    if (value[at] === 0x3e || value[at] === 0xfe) break;
+    at += tlvLength(value, at);
+    signedEnd = at;
+  }
+  const uuid = findTlv(items, 0x36);
   return {
     fascn: findTlv(items, 0x30) ?? new Uint8Array(0),
     guid: findTlv(items, 0x34) ?? new Uint8Array(0),
     expiration: Buffer.from(findTlv(items, 0x35) ?? new Uint8Array(0)).toString('ascii'),
+    ...(uuid ? { cardholderUuid: uuid } : {}),
+    signature: findTlv(items, 0x3e) ?? new Uint8Array(0),
+    signedFields: value.subarray(0, signedEnd),
+  };
+}
+
+/** Bytes of the one TLV at `at` (tag, length and value), for walking an already-checked object. */
+function tlvLength(buf: Uint8Array, at: number): number {
+  let i = at + 1;
+  if ((buf[at]! & 0x1f) === 0x1f) while (buf[i++]! & 0x80);
+  const first = buf[i++]!;
+  if (first < 0x80) return i - at + first;
+  let len = 0;
+  for (let k = 0; k < (first & 0x7f); k++) len = len * 256 + buf[i++]!;
+  return i - at + len;
+}
+
+/** Security Object container mapping (SP 800-73-4 Part 1 Table 12 / §3.1.3): data group → container ID. */
+export const CONTAINER_ID = {
+  CHUID: 0x3000,
+  PRINTED: 0x3001,
+  FINGERPRINTS: 0x6010,
+  FACIAL: 0x6030,
+} as const;
+
+export interface SecurityObject {
+  mapping: { dataGroup: number; containerId: number }[];
+  /** The LDS Security Object: CMS SignedData DER (tag BB). */
+  signedData: Uint8Array;
+}
+
+export function encodeSecurityObject(so: SecurityObject): Uint8Array {
+  const map = concat(
+    ...so.mapping.map((m) => Uint8Array.of(m.dataGroup, m.containerId >> 8, m.containerId & 0xff)),
+  );
+  return concat(tlv(0xba, map), tlv(0xbb, so.signedData), tlv(0xfe));
+}
+
+export function decodeSecurityObject(value: Uint8Array): SecurityObject {
+  const items = decodeTlvs(value);
+  const map = findTlv(items, 0xba) ?? new Uint8Array(0);
+  const signedData = findTlv(items, 0xbb);
+  if (!signedData) throw new CardProtocolError('Security Object lacks its signed data (tag BB)');
+  if (map.length % 3 !== 0) throw new CardProtocolError('Security Object mapping is not in 3-byte entries');
+  const mapping: SecurityObject['mapping'] = [];
+  for (let i = 0; i < map.length; i += 3)
+    mapping.push({ dataGroup: map[i]!, containerId: (map[i + 1]! << 8) | map[i + 2]! });
+  return { mapping, signedData };
+}
+
+/**
+ * The Key History object (SP 800-73-4 Part 1 Table 19): how many retired key-management keys the
+ * card holds with their certificates on the card (C1) and off it (C2), and where the off-card ones
+ * are (F3, a URL). Retired keys live in slots 82.. in order, those with on-card certificates first.
+ */
+export interface KeyHistory {
+  onCardCertificates: number;
+  offCardCertificates: number;
+  offCardCertUrl?: string;
+}
+
+export function encodeKeyHistory(k: KeyHistory): Uint8Array {
+  const n = k.onCardCertificates + k.offCardCertificates;
+  if (!Number.isInteger(n) || n < 0 || n > 20) throw new RangeError('a card holds at most 20 retired keys');
+  return concat(
+    tlv(0xc1, [k.onCardCertificates]),
+    tlv(0xc2, [k.offCardCertificates]),
+    ...(k.offCardCertUrl ? [tlv(0xf3, Buffer.from(k.offCardCertUrl, 'ascii'))] : []),
+    tlv(0xfe),
+  );
+}
+
+export function decodeKeyHistory(value: Uint8Array): KeyHistory {
+  const items = decodeTlvs(value);
+  const url = findTlv(items, 0xf3);
+  return {
+    onCardCertificates: findTlv(items, 0xc1)?.[0] ?? 0,
+    offCardCertificates: findTlv(items, 0xc2)?.[0] ?? 0,
+    ...(url ? { offCardCertUrl: Buffer.from(url).toString('ascii') } : {}),
   };
 }
 

@@ -32,6 +32,7 @@ import { CURVE, blockCipher, challengeLength, publicKeyFromTemplate, spkiDer } f
 import { pivError } from './errors-map.js';
 import {
   type Chuid,
+  type DecodedChuid,
   decodeCertificateObject,
   decodeChuid,
   encodeCcc,
@@ -288,7 +289,7 @@ export class PivSession {
     await this.putObject(certificateObjectFor(slot), undefined);
   }
 
-  async getChuid(): Promise<Chuid | undefined> {
+  async getChuid(): Promise<DecodedChuid | undefined> {
     const v = await this.getObject(OBJECT.CHUID);
     return v ? decodeChuid(v) : undefined;
   }

@@ -2,6 +2,7 @@
 // policy's keys and certificates, report each step as progress, and end the job — succeeded or
 // failed — in one transaction with its audit event. The run holds the card connection and closes it
 // when it ends.
+import type { CardConformance } from '../card-conformance.js';
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { PivSession } from '../../cards/piv/piv-session.js';
 import { resetToTransport } from '../../cards/piv/reset.js';
@@ -82,6 +83,8 @@ export class IssuanceRunner implements JobLauncher {
       changes: JobChanges;
       /** The FASC-N's agency and system codes (service config pki.fascn). */
       fascn?: FascnSettings;
+      /** Signs each card's CHUID and Security Object and checks the card once written. */
+      conformance: Pick<CardConformance, 'prepare'>;
     },
   ) {}
 
@@ -142,6 +145,8 @@ export class IssuanceRunner implements JobLauncher {
         );
       const now = clock.now();
       const card = cardIdentity(device, this.deps.fascn);
+      const cardExpires = new Date(now.getTime() + policy.deviceValidityDays * 86_400_000);
+      const prepared = await this.deps.conformance.prepare({ ...actor, correlationId }, device, cardExpires);
       const issued = await personalize(session, {
         profiles: policy.credentialProfiles,
         managementKey: managementKeyFor(masterKey, device.serial, session.version),
@@ -149,7 +154,8 @@ export class IssuanceRunner implements JobLauncher {
         puk: randomPuk(),
         pinRetries: policy.pinPolicy.retries,
         pukRetries: policy.pukRetries,
-        chuidExpiration: new Date(now.getTime() + policy.deviceValidityDays * 86_400_000),
+        cardObjects: prepared.cardObjects,
+        checkCard: prepared.checkCard,
         persistPuk: async (puk) => {
           await putDeviceSecret(
             db,

@@ -4,6 +4,7 @@
 import type { MasterKey } from '../../secrets/master-key.js';
 import type { Db } from '../../store/db.js';
 import type { CardAccess } from '../card-access.js';
+import type { CardConformance } from '../card-conformance.js';
 import type { FascnSettings } from '../card-identity.js';
 import type { Clock } from '../context.js';
 import { AttemptRevocation, type CertificateRevoking } from './attempt-revocation.js';
@@ -59,6 +60,8 @@ export interface IssuanceDeps {
   settings: IssuanceSettings;
   /** The FASC-N's agency and system codes (service config pki.fascn). */
   fascn?: FascnSettings;
+  /** Signs each card's CHUID and Security Object and checks the card once written. */
+  conformance: Pick<CardConformance, 'prepare'>;
 }
 
 export function createIssuance(deps: IssuanceDeps): Issuance {
@@ -75,6 +78,8 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     pins,
     ca: deps.ca,
     changes: progress,
+    ...(deps.fascn ? { fascn: deps.fascn } : {}),
+    conformance: deps.conformance,
   });
   return {
     cards: new ConnectedCards({ db, cards: deps.cardAccess }),

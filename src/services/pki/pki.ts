@@ -10,6 +10,7 @@ import { SoftCaKeys, type CaKeyStore } from './ca-keys.js';
 import { CaRegistry } from './ca-registry.js';
 import { CertificateIssuer } from './certificate-issuer.js';
 import { CertificateQueries } from './certificate-queries.js';
+import { ContentSigners } from './content-signers.js';
 import { CrlPublisher } from './crl-publisher.js';
 import { masterKeyArchive } from './key-archive.js';
 import { KeyRecovery } from './key-recovery.js';
@@ -33,6 +34,8 @@ export interface Pki {
   keyRecovery: KeyRecovery;
   /** Search, read, download issued certificates. */
   certificates: CertificateQueries;
+  /** Each issuing CA's PIV content signer (signs cards' CHUID and Security Object). */
+  contentSigners: ContentSigners;
 }
 
 export interface PkiDeps {
@@ -89,5 +92,12 @@ export function createPki(deps: PkiDeps): Pki {
     }),
     keyRecovery: new KeyRecovery({ db, clock, archive, chains: cas }),
     certificates: new CertificateQueries({ db }),
+    contentSigners: new ContentSigners({
+      db,
+      clock,
+      keys,
+      cas: registry,
+      organization: settings.organization,
+    }),
   };
 }

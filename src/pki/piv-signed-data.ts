@@ -1,0 +1,276 @@
+// CMS SignedData as a PIV card carries it (FIPS 201-3 §4.2.1, SP 800-73-4 Part 1 §3.1.2 and
+// Appendix A, SP 800-78 for the algorithms): the CHUID's issuer signature (id-PIV-CHUIDSecurityObject,
+// content detached: the signed bytes are the CHUID's own fields) and the Security Object (an ICAO
+// LDSSecurityObject of the card's signed objects' hashes, content encapsulated). Signed by the
+// issuing CA's PIV content signer through a Signer, so its key may live in an HSM like a CA's.
+// Signed attributes: contentType, messageDigest and pivSigner-DN; the signer's certificate is
+// included. The checker here is what the conformance view and the tests use; openssl cms is the
+// independent judge in the tests.
+import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
+import {
+  Attribute,
+  CertificateChoices,
+  CertificateSet,
+  ContentInfo,
+  DigestAlgorithmIdentifiers,
+  EncapsulatedContent,
+  EncapsulatedContentInfo,
+  IssuerAndSerialNumber,
+  SignedData,
+  SignerIdentifier,
+  SignerInfo,
+  SignerInfos,
+  id_signedData,
+} from '@peculiar/asn1-cms';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import type { Name } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
+import * as asn1js from 'asn1js';
+import { TAG, tlv, toArrayBuffer } from './der.js';
+import type { Signer } from './signer.js';
+import { keyAlgorithmOfSpki } from './signing-ca.js';
+import { signatureSchemeFor } from './algorithms.js';
+
+/** Digest names this module uses. */
+export type ContentHash = 'sha256' | 'sha384';
+
+export const PIV_CONTENT_OID = {
+  /** id-PIV-CHUIDSecurityObject: the eContentType of the CHUID's signature. */
+  chuidSecurityObject: '2.16.840.1.101.3.6.1',
+  /** id-PIV-content-signing… pivSigner-DN signed attribute (the signer's subject Name). */
+  pivSignerDn: '2.16.840.1.101.3.6.5',
+  /** id-icao-mrtd-security-ldsSecurityObject: the Security Object's eContentType. */
+  ldsSecurityObject: '2.23.136.1.1.1',
+} as const;
+
+const ATTR = { contentType: '1.2.840.113549.1.9.3', messageDigest: '1.2.840.113549.1.9.4' };
+const HASH_OID = { sha256: '2.16.840.1.101.3.4.2.1', sha384: '2.16.840.1.101.3.4.2.2' } as const;
+const HASH_BY_OID: Record<string, 'sha256' | 'sha384'> = {
+  [HASH_OID.sha256]: 'sha256',
+  [HASH_OID.sha384]: 'sha384',
+};
+
+/** A content signer ready to sign: its Signer and its certificate. */
+export interface ContentSigning {
+  signer: Signer;
+  certificateDer: Uint8Array;
+}
+
+const oidDer = (oid: string) => Buffer.from(new asn1js.ObjectIdentifier({ value: oid }).toBER());
+
+/**
+ * SignedData in a ContentInfo. `detached`: the content is not carried (the CHUID's case: the
+ * relying party has the CHUID fields already).
+ */
+export async function signPivContent(
+  cs: ContentSigning,
+  contentType: string,
+  content: Uint8Array,
+  opts: { detached: boolean },
+): Promise<Buffer> {
+  const cert = AsnConvert.parse(cs.certificateDer, Certificate);
+  const alg = keyAlgorithmOfSpki(Buffer.from(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo)));
+  if (!alg) throw new Error('The content signer key is of an unsupported algorithm');
+  const scheme = signatureSchemeFor(alg);
+  const digest = createHash(scheme.hash).update(content).digest();
+  const attrs = [
+    new Attribute({ attrType: ATTR.contentType, attrValues: [toArrayBuffer(oidDer(contentType))] }),
+    new Attribute({
+      attrType: ATTR.messageDigest,
+      attrValues: [toArrayBuffer(tlv(TAG.OCTET_STRING, digest))],
+    }),
+    new Attribute({
+      attrType: PIV_CONTENT_OID.pivSignerDn,
+      attrValues: [AsnConvert.serialize(cert.tbsCertificate.subject)],
+    }),
+  ];
+  // DER SET OF: elements in the order of their encodings (X.690 §11.6); the signature covers the
+  // SET, the SignerInfo carries the same elements under [0].
+  const encoded = attrs
+    .map((a) => ({ a, der: Buffer.from(AsnConvert.serialize(a)) }))
+    .sort((x, y) => Buffer.compare(x.der, y.der));
+  const signedAttrsDer = tlv(TAG.SET, ...encoded.map((e) => e.der));
+  const signature = await cs.signer.sign(scheme.algorithm, signedAttrsDer);
+  const digestAlgorithm = new AlgorithmIdentifier({ algorithm: HASH_OID[scheme.hash] });
+  const signerInfo = new SignerInfo({
+    version: 1,
+    sid: new SignerIdentifier({
+      issuerAndSerialNumber: new IssuerAndSerialNumber({
+        issuer: cert.tbsCertificate.issuer,
+        serialNumber: cert.tbsCertificate.serialNumber,
+      }),
+    }),
+    digestAlgorithm,
+    signedAttrs: encoded.map((e) => e.a),
+    signatureAlgorithm: scheme.algorithmIdentifier,
+    signature: new OctetString(signature),
+  });
+  const signedData = new SignedData({
+    version: 3,
+    digestAlgorithms: new DigestAlgorithmIdentifiers([digestAlgorithm]),
+    encapContentInfo: new EncapsulatedContentInfo({
+      eContentType: contentType,
+      ...(opts.detached ? {} : { eContent: new EncapsulatedContent({ single: new OctetString(content) }) }),
+    }),
+    certificates: new CertificateSet([new CertificateChoices({ certificate: cert })]),
+    signerInfos: new SignerInfos([signerInfo]),
+  });
+  return Buffer.from(
+    AsnConvert.serialize(
+      new ContentInfo({ contentType: id_signedData, content: AsnConvert.serialize(signedData) }),
+    ),
+  );
+}
+
+export interface SignedContentCheck {
+  ok: boolean;
+  /** Why not, in words an operator can act on. */
+  problem: string | null;
+  contentType: string | null;
+  /** The encapsulated content (Security Object), or null when detached. */
+  content: Buffer | null;
+  signerCertificateDer: Buffer | null;
+  signerSubject: string | null;
+}
+
+const fail = (problem: string, partial: Partial<SignedContentCheck> = {}): SignedContentCheck => ({
+  ok: false,
+  problem,
+  contentType: null,
+  content: null,
+  signerCertificateDer: null,
+  signerSubject: null,
+  ...partial,
+});
+
+/**
+ * Checks a PIV SignedData: its content type, the message digest over the content (given, for a
+ * detached signature, else the encapsulated one), and the signature over the signed attributes
+ * under the included signer certificate. Whether that certificate is a content signer of a CA the
+ * caller trusts is the caller's check (it has the CA list).
+ */
+export function checkPivSignedData(
+  der: Uint8Array,
+  expectContentType: string,
+  detachedContent?: Uint8Array,
+): SignedContentCheck {
+  let sd: SignedData;
+  try {
+    const ci = AsnConvert.parse(der, ContentInfo);
+    if (ci.contentType !== id_signedData) return fail('not a CMS SignedData');
+    sd = AsnConvert.parse(ci.content, SignedData);
+  } catch {
+    return fail('the signature does not parse as CMS SignedData');
+  }
+  const contentType = sd.encapContentInfo.eContentType;
+  if (contentType !== expectContentType)
+    return fail(`content type ${contentType}, expected ${expectContentType}`, { contentType });
+  const encapsulated = sd.encapContentInfo.eContent?.single
+    ? Buffer.from(sd.encapContentInfo.eContent.single.buffer)
+    : null;
+  const content = detachedContent ? Buffer.from(detachedContent) : encapsulated;
+  if (!content) return fail('the signed content is missing', { contentType });
+  const si = sd.signerInfos[0];
+  const cert = sd.certificates?.find((c) => c.certificate)?.certificate;
+  if (!si || !cert) return fail('no signer, or no signer certificate included', { contentType });
+  const certDer = Buffer.from(AsnConvert.serialize(cert));
+  const signerSubject = nameString(cert.tbsCertificate.subject);
+  const base = { contentType, content: encapsulated, signerCertificateDer: certDer, signerSubject };
+  const hash = HASH_BY_OID[si.digestAlgorithm.algorithm];
+  if (!hash) return fail(`digest algorithm ${si.digestAlgorithm.algorithm} is not SHA-256/384`, base);
+  const attrs = si.signedAttrs ?? [];
+  const attr = (oid: string) => attrs.find((a) => a.attrType === oid)?.attrValues[0];
+  const md = attr(ATTR.messageDigest);
+  const ct = attr(ATTR.contentType);
+  if (!md || !ct) return fail('the signed attributes lack the content type or message digest', base);
+  if (!Buffer.from(ct).equals(oidDer(expectContentType)))
+    return fail('the signed content-type attribute does not match', base);
+  const digest = createHash(hash).update(content).digest();
+  if (!Buffer.from(md).equals(tlv(TAG.OCTET_STRING, digest)))
+    return fail('the content does not match its signed digest (the object was changed after signing)', base);
+  const signed = tlv(TAG.SET, ...attrs.map((a) => Buffer.from(AsnConvert.serialize(a))));
+  const key = createPublicKey({
+    key: Buffer.from(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo)),
+    format: 'der',
+    type: 'spki',
+  });
+  const sigOk = (() => {
+    try {
+      return verifySignature(hash, signed, key, Buffer.from(si.signature.buffer));
+    } catch {
+      return false;
+    }
+  })();
+  if (!sigOk) return fail('the signature does not verify under the signer certificate', base);
+  return { ok: true, problem: null, ...base };
+}
+
+function nameString(n: Name): string {
+  return n
+    .map((rdn) => rdn.map((a) => `${a.type}=${a.value.toString()}`).join('+'))
+    .reverse()
+    .join(', ');
+}
+
+/**
+ * The Security Object's content: an ICAO 9303 LDSSecurityObject (version 0, the hash algorithm,
+ * one hash per data group). SP 800-73-4 Part 1 §3.1.3 maps each data group number to a PIV
+ * container (the mapping is the Security Object's tag BA).
+ */
+export function encodeLdsSecurityObject(
+  hash: ContentHash,
+  groups: readonly { dataGroup: number; value: Uint8Array }[],
+): Buffer {
+  const seq = new asn1js.Sequence({
+    value: [
+      new asn1js.Integer({ value: 0 }),
+      new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: HASH_OID[hash] })] }),
+      new asn1js.Sequence({
+        value: groups.map(
+          (g) =>
+            new asn1js.Sequence({
+              value: [
+                new asn1js.Integer({ value: g.dataGroup }),
+                new asn1js.OctetString({ valueHex: createHash(hash).update(g.value).digest() }),
+              ],
+            }),
+        ),
+      }),
+    ],
+  });
+  return Buffer.from(seq.toBER());
+}
+
+/** The data-group hashes of an LDSSecurityObject, or null when it does not parse. */
+export function decodeLdsSecurityObject(
+  der: Uint8Array,
+): { hash: ContentHash; groups: { dataGroup: number; hash: Buffer }[] } | null {
+  const r = asn1js.fromBER(der);
+  if (r.offset === -1 || !(r.result instanceof asn1js.Sequence)) return null;
+  const [version, alg, list] = r.result.valueBlock.value;
+  if (!(version instanceof asn1js.Integer) || !(alg instanceof asn1js.Sequence)) return null;
+  if (!(list instanceof asn1js.Sequence)) return null;
+  const oid = alg.valueBlock.value[0];
+  const hash = oid instanceof asn1js.ObjectIdentifier ? HASH_BY_OID[oid.valueBlock.toString()] : undefined;
+  if (!hash) return null;
+  const groups: { dataGroup: number; hash: Buffer }[] = [];
+  for (const g of list.valueBlock.value) {
+    if (!(g instanceof asn1js.Sequence)) return null;
+    const [n, h] = g.valueBlock.value;
+    if (!(n instanceof asn1js.Integer) || !(h instanceof asn1js.OctetString)) return null;
+    groups.push({ dataGroup: n.valueBlock.valueDec, hash: Buffer.from(h.valueBlock.valueHexView) });
+  }
+  return { hash, groups };
+}
+
+/** Whether `value` hashes to `expected` under the Security Object's algorithm. */
+export function hashMatches(hash: ContentHash, value: Uint8Array, expected: Uint8Array): boolean {
+  return createHash(hash).update(value).digest().equals(Buffer.from(expected));
+}
+
+/** The digest a content signer's key pairs with (SHA-384 for P-384, else SHA-256). */
+export function contentHashOf(cs: ContentSigning): ContentHash {
+  const alg = keyAlgorithmOfSpki(cs.signer.spki);
+  if (!alg) throw new Error('The content signer key is of an unsupported algorithm');
+  return signatureSchemeFor(alg).hash;
+}

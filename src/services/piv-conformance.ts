@@ -1,0 +1,272 @@
+// The post-issuance self-check: what a card holds, read back through the same PIV client that
+// wrote it, and whether each object is there and correctly signed — the CHUID's signature by one
+// of Tessera's content signers over the card's own bytes, the Security Object's signature and each
+// hash in it against the object it names, the certificates in the key slots against the CHUID's
+// FASC-N and GUID and against what the CA issued for the device. A changed byte in a signed object
+// fails the check. The report is plain data (the device page shows it).
+import { OBJECT, PIV_AID, RETIRED_SLOTS } from '../cards/piv/constants.js';
+import { decodeChuid, decodeKeyHistory, decodeSecurityObject } from '../cards/piv/objects.js';
+import type { PivSession } from '../cards/piv/piv-session.js';
+import { decodeTlvs, findTlv } from '../cards/tlv.js';
+import { decodeFascn } from '../domain/fascn.js';
+import { PIV_SLOTS, type PivSlot } from '../domain/credential-profile.js';
+import { pivCertificateFacts } from '../pki/piv-certificate-facts.js';
+import {
+  PIV_CONTENT_OID,
+  checkPivSignedData,
+  decodeLdsSecurityObject,
+  hashMatches,
+} from '../pki/piv-signed-data.js';
+import { EKU } from '../pki/profiles.js';
+import { PIV_SLOT_NUMBER } from './card-keys.js';
+
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'info';
+
+export interface ConformanceItem {
+  /** Stable id: object name, or slot:9a, retired:82 … */
+  id: string;
+  label: string;
+  present: boolean;
+  /** Whether the object is signed and the signature holds (null: the object is not a signed one). */
+  signed: boolean | null;
+  status: CheckStatus;
+  /** What was found, and what to do when it fails. */
+  details: string[];
+}
+
+export interface ConformanceReport {
+  checkedAt: string;
+  /** Every item passes (warnings allowed). */
+  ok: boolean;
+  items: ConformanceItem[];
+}
+
+export interface ConformanceExpectations {
+  /** The card UUID (the device id) the CHUID's GUID and the certificates' URI must name. */
+  cardUuid: string;
+  /** The DER of the certificate the CA issued for each slot of this device, when known. */
+  issued: Partial<Record<PivSlot, Uint8Array>>;
+  /** Whether a content signer certificate is one of ours and in good standing. */
+  trustSigner(der: Uint8Array): Promise<{ trusted: boolean; why: string | null }>;
+  /** Why the PIV Authentication certificate has no SID extension, when the person has none. */
+  noSidReason?: string | null;
+  now: Date;
+}
+
+const SLOT_LABEL: Record<PivSlot, string> = {
+  '9a': 'PIV Authentication (9A)',
+  '9c': 'Digital Signature (9C)',
+  '9d': 'Key Management (9D)',
+  '9e': 'Card Authentication (9E)',
+};
+
+export async function checkCardConformance(
+  session: PivSession,
+  expect: ConformanceExpectations,
+): Promise<ConformanceReport> {
+  const items: ConformanceItem[] = [];
+  const item = (i: Omit<ConformanceItem, 'status'> & { status?: CheckStatus }, problems: string[]) => {
+    const status: CheckStatus = i.status ?? (problems.length ? 'fail' : 'pass');
+    items.push({ ...i, status, details: [...i.details, ...problems] });
+  };
+
+  // Discovery object (Part 1 §3.3.2): the card's maker writes it; it must name the PIV AID.
+  const discovery = await session.getObject(OBJECT.DISCOVERY);
+  {
+    const problems: string[] = [];
+    const aid = discovery ? findTlv(decodeTlvs(discovery), 0x4f) : undefined;
+    if (discovery && !(aid && Buffer.from(aid).equals(Buffer.from(PIV_AID))))
+      problems.push('It does not name the PIV application identifier.');
+    item(
+      {
+        id: 'discovery',
+        label: 'Discovery Object',
+        present: !!discovery,
+        signed: null,
+        details: discovery ? ['Names the PIV application and its PIN usage policy.'] : [],
+        ...(discovery ? {} : { status: 'warn' as const }),
+      },
+      discovery ? problems : [],
+    );
+    if (!discovery) items.at(-1)!.details.push('Absent: the card does not announce its PIN usage policy.');
+  }
+
+  const ccc = await session.getObject(OBJECT.CAPABILITY);
+  item(
+    { id: 'ccc', label: 'Card Capability Container', present: !!ccc, signed: null, details: [] },
+    ccc ? [] : ['Absent.'],
+  );
+
+  // CHUID: its signature over the card's own bytes, by one of our content signers.
+  const chuidValue = await session.getObject(OBJECT.CHUID);
+  let chuidFascn: Buffer | null = null;
+  {
+    const details: string[] = [];
+    const problems: string[] = [];
+    let signed: boolean | null = false;
+    if (!chuidValue) problems.push('Absent: the card was not personalized, or the object was deleted.');
+    else {
+      const c = decodeChuid(chuidValue);
+      chuidFascn = Buffer.from(c.fascn);
+      const f = decodeFascn(c.fascn);
+      details.push(
+        f
+          ? `FASC-N: agency ${f.agencyCode}, system ${f.systemCode}, credential ${f.credentialNumber}.`
+          : 'FASC-N does not decode.',
+      );
+      if (!f) problems.push('The FASC-N is not a valid FASC-N (parity, separators or LRC).');
+      const guid = Buffer.from(c.guid).toString('hex');
+      details.push(`GUID ${guid}, expires ${c.expiration}.`);
+      if (guid !== expect.cardUuid.replace(/-/g, '').toLowerCase())
+        problems.push('The GUID is not this device’s card UUID.');
+      if (c.signature.length === 0) problems.push('Unsigned: the issuer signature field is empty.');
+      else {
+        const v = checkPivSignedData(c.signature, PIV_CONTENT_OID.chuidSecurityObject, c.signedFields);
+        signed = v.ok;
+        if (!v.ok) problems.push(`Signature: ${v.problem}.`);
+        else {
+          const t = await expect.trustSigner(v.signerCertificateDer!);
+          if (!t.trusted) {
+            signed = false;
+            problems.push(`Signature: ${t.why}.`);
+          } else details.push(`Signed by ${v.signerSubject}.`);
+        }
+      }
+    }
+    item(
+      { id: 'chuid', label: 'Card Holder Unique Identifier', present: !!chuidValue, signed, details },
+      problems,
+    );
+  }
+
+  // Security Object: signed, and each hash matches the object it maps to.
+  const so = await session.getObject(OBJECT.SECURITY);
+  {
+    const details: string[] = [];
+    const problems: string[] = [];
+    let signed: boolean | null = false;
+    if (!so) problems.push('Absent.');
+    else {
+      const parsed = decodeSecurityObject(so);
+      const v = checkPivSignedData(parsed.signedData, PIV_CONTENT_OID.ldsSecurityObject);
+      signed = v.ok;
+      if (!v.ok) problems.push(`Signature: ${v.problem}.`);
+      else {
+        const t = await expect.trustSigner(v.signerCertificateDer!);
+        if (!t.trusted) {
+          signed = false;
+          problems.push(`Signature: ${t.why}.`);
+        }
+        const lds = decodeLdsSecurityObject(v.content!);
+        if (!lds) problems.push('The signed content is not an LDS Security Object.');
+        else
+          for (const g of lds.groups) {
+            const m = parsed.mapping.find((x) => x.dataGroup === g.dataGroup);
+            const tag = m ? CONTAINER_OBJECT[m.containerId] : undefined;
+            if (!tag) {
+              problems.push(`Data group ${g.dataGroup} maps to no known container.`);
+              continue;
+            }
+            const value = tag === OBJECT.CHUID ? chuidValue : await session.getObject(tag);
+            const name = m ? `container ${m.containerId.toString(16).padStart(4, '0')}` : '';
+            if (!value) problems.push(`Data group ${g.dataGroup} (${name}) is hashed but absent.`);
+            else if (!hashMatches(lds.hash, value, g.hash))
+              problems.push(
+                `Data group ${g.dataGroup} (${name}) does not match its hash: the object was changed.`,
+              );
+            else
+              details.push(`Data group ${g.dataGroup} (${name}) matches its ${lds.hash.toUpperCase()} hash.`);
+          }
+      }
+    }
+    item({ id: 'security', label: 'Security Object', present: !!so, signed, details }, problems);
+  }
+
+  // Key history: how many retired key-management keys the card holds (slots 82–95).
+  const kh = await session.getObject(OBJECT.KEY_HISTORY);
+  const history = kh ? decodeKeyHistory(kh) : null;
+  item(
+    {
+      id: 'key_history',
+      label: 'Key History Object',
+      present: !!kh,
+      signed: null,
+      status: 'info',
+      details: history
+        ? [
+            `${history.onCardCertificates} retired key(s) with certificates on the card, ${history.offCardCertificates} off it.`,
+          ]
+        : ['Absent: the card holds no retired key-management keys.'],
+    },
+    [],
+  );
+  for (let i = 0; i < (history?.onCardCertificates ?? 0); i++) {
+    const slot = RETIRED_SLOTS[i]!;
+    const cert = await session.getCertificate(slot);
+    item(
+      {
+        id: `retired:${slot.toString(16)}`,
+        label: `Retired Key Management ${slot.toString(16).toUpperCase()}`,
+        present: !!cert,
+        signed: null,
+        details: cert ? [`Certificate ${pivCertificateFacts(cert).subject}.`] : [],
+      },
+      cert ? [] : ['The key history counts this slot, but it holds no certificate.'],
+    );
+  }
+
+  // The key slots a policy fills.
+  for (const slot of PIV_SLOTS) {
+    const der = await session.getCertificate(PIV_SLOT_NUMBER[slot]);
+    const issued = expect.issued[slot];
+    if (!der && !issued) continue;
+    const details: string[] = [];
+    const problems: string[] = [];
+    let status: CheckStatus | undefined;
+    if (!der) problems.push('The CA issued a certificate for this slot, but the card holds none.');
+    else {
+      const f = pivCertificateFacts(der);
+      details.push(`${f.subject}, serial ${f.serial}, valid until ${f.notAfter.toISOString().slice(0, 10)}.`);
+      if (issued && !Buffer.from(issued).equals(Buffer.from(der)))
+        problems.push('It is not the certificate the CA issued for this device.');
+      if (f.notAfter < expect.now) problems.push('It has expired.');
+      if (slot === '9a' || slot === '9e') {
+        if (!f.fascn) problems.push('No FASC-N in the subject alternative name.');
+        else if (chuidFascn && !f.fascn.equals(chuidFascn)) problems.push('Its FASC-N is not the CHUID’s.');
+        if (f.uuid !== expect.cardUuid.toLowerCase()) problems.push('Its urn:uuid: is not the card UUID.');
+      }
+      if (slot === '9e' && !(f.extendedKeyUsageCritical && f.extendedKeyUsage.includes(EKU.pivCardAuth)))
+        problems.push('Card Authentication needs a critical id-PIV-cardAuth key purpose.');
+      if (slot === '9a') {
+        if (!f.upn)
+          details.push('No UPN: the person has none in the directory (Windows logon needs a mapping).');
+        if (f.sid) details.push('Carries the account SID (Windows strong mapping).');
+        else {
+          details.push(`No SID extension: ${expect.noSidReason ?? 'the person has no objectSid'}.`);
+          status = problems.length ? undefined : 'warn';
+        }
+      }
+    }
+    item(
+      {
+        id: `slot:${slot}`,
+        label: SLOT_LABEL[slot],
+        present: !!der,
+        signed: null,
+        details,
+        ...(status ? { status } : {}),
+      },
+      problems,
+    );
+  }
+
+  return { checkedAt: expect.now.toISOString(), ok: items.every((i) => i.status !== 'fail'), items };
+}
+
+/** The object each Security Object container ID stands for. */
+const CONTAINER_OBJECT: Record<number, number> = {
+  0x3000: OBJECT.CHUID,
+  0x3001: OBJECT.PRINTED,
+  0x6010: OBJECT.FINGERPRINTS,
+  0x6030: OBJECT.FACIAL,
+};
