@@ -8,12 +8,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import QRCode from 'qrcode';
 import type { WebSocket } from 'ws';
 import type { Runtime } from '../../runtime.js';
-import { CLOSE } from '../../cards/transport/agent-protocol.js';
 import { DomainError } from '../../domain/errors.js';
 import { actorOf, type PermissionBySession } from '../auth-guard.js';
 import { errorResponses } from '../schemas.js';
 import { ok, op } from '../openapi.js';
 import { WalletLink, WalletLinkBody } from '../schemas/wallet.js';
+import { WALLET_SOCKET_REFUSED } from '../../services/wallet/wallet-link-service.js';
 
 const FirstFrame = TypeCompiler.Compile(
   Type.Union([
@@ -99,7 +99,7 @@ export const walletRoutes =
       (socket: WebSocket) => {
         const refuse = (code: string, message: string): void => {
           if (socket.readyState === 1) socket.send(JSON.stringify({ v: 1, type: 'error', code, message }));
-          socket.close(CLOSE.UNAUTHORIZED, message.slice(0, 120));
+          socket.close(WALLET_SOCKET_REFUSED, message.slice(0, 120));
         };
         const timer = setTimeout(() => refuse('timeout', 'Send the link code first'), FIRST_FRAME_MS);
         timer.unref();

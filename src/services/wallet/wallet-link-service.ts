@@ -13,6 +13,7 @@ import { getDeviceBySerial, insertDevice, updateDevice } from '../../store/devic
 import { listPolicies } from '../../store/policies-repo.js';
 import { getUser } from '../../store/users-repo.js';
 import type { Queryable } from '../../store/db.js';
+import { CLOSE } from '../../cards/transport/agent-protocol.js';
 import {
   countWalletLinkFailure,
   insertWalletLink,
@@ -26,6 +27,9 @@ export type { WalletLinkPurpose } from '../../store/wallet-links-repo.js';
 
 /** Wrong secrets a code survives; the next one kills it. */
 export const WALLET_LINK_MAX_FAILURES = 5;
+
+/** The close code a refused wallet socket gets: the agent protocol's "not (or no longer) valid". */
+export const WALLET_SOCKET_REFUSED = CLOSE.UNAUTHORIZED;
 const ID_ALPHABET = 'ACDEFGHJKMNPQRTUVWXY34679';
 const ID_LENGTH = 10;
 const CODE_PATTERN = new RegExp(`^[${ID_ALPHABET}]{${ID_LENGTH}}\\.[A-Za-z0-9_-]{43}$`);
