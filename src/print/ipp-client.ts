@@ -4,14 +4,16 @@
 // Get-Printer-Attributes and a CUPS server's queues with CUPS-Get-Printers.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-// The package is CommonJS without types: only its two pure functions are used.
-const ipp = require('ipp') as {
+// The package is CommonJS without types (ipp.d.ts declares it): only its two pure functions are
+// used. Loaded on first use, not at start-up: its code is sloppy-mode JavaScript (arguments.callee)
+// that throws when evaluated inside the agent's single-executable bundle, which would stop the
+// agent from starting at all (printing from that build is a known gap: docs/printing.md).
+interface IppCodec {
   serialize(msg: Record<string, unknown>): Buffer;
   parse(buf: Buffer): IppResponse;
-};
+}
+let codec: Promise<IppCodec> | undefined;
+const ippCodec = (): Promise<IppCodec> => (codec ??= import('ipp').then((m) => m.default as IppCodec));
 
 interface IppResponse {
   statusCode: string;
@@ -105,6 +107,7 @@ async function send(
   opts: { timeoutMs: number; data?: Buffer; jobAttrs?: Record<string, unknown> },
 ): Promise<IppResponse> {
   const url = endpoint(uri);
+  const ipp = await ippCodec();
   const body = ipp.serialize({
     version: '2.0',
     operation,
