@@ -89,6 +89,14 @@ const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex')
 const visibleTo = (r: AgentRecord, userId: string): boolean =>
   r.ownerUserId === userId || (r.ownerKind === 'wallet' && r.operatorUserId === userId);
 
+/** How a print job is named, bounded and followed (PrinterAccess.print, AgentHub.print). */
+export interface PrintJobOptions {
+  jobName: string;
+  user: string;
+  timeoutMs: number;
+  onProgress?: (p: { jobId: number; state: string; reasons: string[] }) => void;
+}
+
 export class AgentHub implements CardAccess {
   private readonly live = new Map<string, LiveAgent>();
   private readonly watchers = new Set<{ owner: string; listener: (e: OwnerEvent) => void }>();
@@ -170,12 +178,7 @@ export class AgentHub implements CardAccess {
     agentId: string,
     printer: string,
     pdf: Buffer,
-    opts: {
-      jobName: string;
-      user: string;
-      timeoutMs: number;
-      onProgress?: (p: { jobId: number; state: string; reasons: string[] }) => void;
-    },
+    opts: PrintJobOptions,
   ): Promise<PrintOutcome> {
     const a = this.live.get(agentId);
     if (!a?.welcomed || a.record.ownerUserId !== ownerUserId)

@@ -4,7 +4,7 @@
 import { DomainError, ValidationError } from '../../domain/errors.js';
 import type { CardSide } from '../../domain/card-layout.js';
 import { appendAudit } from '../../store/audit-repo.js';
-import type { ConnectedPrinter, PrintOutcome } from '../agent-hub.js';
+import type { ConnectedPrinter, PrintJobOptions, PrintOutcome } from '../agent-hub.js';
 import { auditActor, type Actor, type ServiceContext } from '../context.js';
 import type { LayoutService } from './layout-service.js';
 import type { PrintSettingsService } from './print-settings.js';
@@ -19,12 +19,7 @@ export interface PrinterAccess {
     agentId: string,
     printer: string,
     pdf: Buffer,
-    opts: {
-      jobName: string;
-      user: string;
-      timeoutMs: number;
-      onProgress?: (p: { jobId: number; state: string; reasons: string[] }) => void;
-    },
+    opts: PrintJobOptions,
   ): Promise<PrintOutcome>;
 }
 
