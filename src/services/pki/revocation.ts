@@ -16,6 +16,7 @@ import {
   liveCertificatesOfCredentials,
   setCredentialStatus,
   setStatus,
+  type CertificateStatus,
 } from '../../store/certificate-repo.js';
 import { lockCredentials } from '../../store/credentials-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
@@ -56,6 +57,30 @@ const AUDIT_ACTION: Record<StatusAction, string> = {
   reinstate: 'certificate.reinstated',
   revoke: 'certificate.revoked',
 };
+
+/** One certificate's status moves, with its audit event: the step every status change takes. */
+async function moveCertificate(
+  tx: Queryable,
+  actor: Actor,
+  cert: { id: string; caId: string; serial: string; status: CertificateStatus },
+  action: StatusAction,
+  to: CertificateStatus,
+  reason: CrlReason | null,
+  now: Date,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const revokedAt = action === 'reinstate' ? null : now;
+  await setStatus(tx, cert.id, { status: to, revocationReason: reason, revokedAt, at: now });
+  await appendAudit(tx, {
+    actor: auditActor(actor),
+    action: AUDIT_ACTION[action],
+    targetType: 'certificate',
+    targetId: cert.id,
+    details: { serial: cert.serial, caId: cert.caId, from: cert.status, to, reason, ...details },
+    correlationId: actor.correlationId ?? null,
+    at: now,
+  });
+}
 
 export class Revocation {
   constructor(
@@ -117,26 +142,11 @@ export class Revocation {
         change.action === 'suspend' ? 'certificateHold' : change.action === 'revoke' ? change.reason! : null;
       for (const cert of certs.filter((c) => c.credentialId === credential.id)) {
         if (!credentialTransition(cert.status, change.action).ok) continue;
-        const revokedAt = change.action === 'reinstate' ? null : now;
-        await setStatus(tx, cert.id, { status: to, revocationReason: reason, revokedAt, at: now });
         caIds.add(cert.caId);
         changed.push({ caId: cert.caId, serial: cert.serial });
-        await appendAudit(tx, {
-          actor: auditActor(actor),
-          action: AUDIT_ACTION[change.action],
-          targetType: 'certificate',
-          targetId: cert.id,
-          details: {
-            serial: cert.serial,
-            caId: cert.caId,
-            from: cert.status,
-            to,
-            reason,
-            credentialId: credential.id,
-            ...context,
-          },
-          correlationId: actor.correlationId ?? null,
-          at: now,
+        await moveCertificate(tx, actor, cert, change.action, to, reason, now, {
+          credentialId: credential.id,
+          ...context,
         });
       }
       await setCredentialStatus(tx, credential.id, to, now);
@@ -178,27 +188,16 @@ export class Revocation {
             { holds: holds.map((h) => ({ requestId: h.requestId, suspendedDeviceId: h.suspendedDeviceId })) },
           );
       }
-      const revokedAt = action === 'reinstate' ? null : now;
-      await setStatus(tx, cert.id, { status: to, revocationReason: reason, revokedAt, at: now });
+      await moveCertificate(tx, actor, cert, action, to, reason, now, { credentialId: cert.credentialId });
       if (cert.credentialId) await setCredentialStatus(tx, cert.credentialId, to, now);
       await markCrlStale(tx, cert.caId);
-      await appendAudit(tx, {
-        actor: auditActor(actor),
-        action: AUDIT_ACTION[action],
-        targetType: 'certificate',
-        targetId: cert.id,
-        details: {
-          serial: cert.serial,
-          caId: cert.caId,
-          from: cert.status,
-          to,
-          reason,
-          credentialId: cert.credentialId,
-        },
-        correlationId: actor.correlationId ?? null,
-        at: now,
-      });
-      return { ...cert, status: to, revocationReason: reason, revokedAt, updatedAt: now };
+      return {
+        ...cert,
+        status: to,
+        revocationReason: reason,
+        revokedAt: action === 'reinstate' ? null : now,
+        updatedAt: now,
+      };
     });
     await this.deps.statusChanges.announce({ caId: updated.caId, serial: updated.serial });
     await this.deps.crls.publish(updated.caId);
