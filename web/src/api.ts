@@ -47,6 +47,11 @@ import type {
   SignInDelay,
   SignInDelayList,
   LiftSignInDelay,
+  DeviceHolds,
+  ReplacementBody,
+  ReplacementRequest,
+  RequestDetail,
+  Termination,
 } from './types';
 
 /** A failed call, carrying what the server said: shown by ErrorPanel, copied for support. */
@@ -216,11 +221,30 @@ export const api = {
     issuance: (id: string) => request<DeviceIssuance>('GET', `/api/devices/${enc(id)}/issuance`),
     recycle: (id: string, card: CardBody) => post<Device>(`/api/devices/${enc(id)}/recycle`, card),
     initialPin: (id: string) => post<InitialPin>(`/api/devices/${enc(id)}/initial-pin`),
+    /** Why a device and its credentials are on hold: the requests naming it, its suspension. */
+    holds: (id: string) => request<DeviceHolds>('GET', `/api/devices/${enc(id)}/holds`),
+    suspend: (id: string, note?: string) =>
+      post<Device>(`/api/devices/${enc(id)}/suspend`, note ? { note } : {}),
+    resume: (id: string) => post<Device>(`/api/devices/${enc(id)}/resume`),
+    terminate: (id: string) => post<Termination>(`/api/devices/${enc(id)}/terminate`),
+    replace: (id: string, body: ReplacementBody) =>
+      post<RequestDetail>(`/api/devices/${enc(id)}/replacement`, body),
+  },
+
+  /** Replacement requests (reference 003): the queues, one request with its history, each step. */
+  requests: {
+    list: (query: Query) => request<Page<ReplacementRequest>>('GET', '/api/requests', { query }),
+    get: (id: string) => request<RequestDetail>('GET', `/api/requests/${enc(id)}`),
+    decide: (id: string, action: 'approve' | 'reject' | 'cancel', version: number, note?: string) =>
+      post<RequestDetail>(`/api/requests/${enc(id)}/${action}`, { version, ...(note ? { note } : {}) }),
+    bind: (id: string, deviceId: string, version: number) =>
+      post<RequestDetail>(`/api/requests/${enc(id)}/bind`, { deviceId, version }),
   },
 
   issuance: {
     cards: () => request<ConnectedCards>('GET', '/api/issuance/cards'),
-    start: (body: IssuanceStart) => post<IssuanceStarted>('/api/issuance', body),
+    /** With `requestId`: the issuance of a replacement request's new device (reference 003). */
+    start: (body: IssuanceStart & { requestId?: string }) => post<IssuanceStarted>('/api/issuance', body),
     job: (id: string) => request<IssuanceJob>('GET', `/api/issuance/jobs/${enc(id)}`),
     eventsUrl: (id: string) => `/api/issuance/jobs/${enc(id)}/events`,
     retry: (id: string) => post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/retry`),

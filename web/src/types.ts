@@ -89,3 +89,21 @@ export type {
   OpenIssuance,
 } from '../../src/http/schemas/issuance.ts';
 export type { Agent, AgentList, PairingCode } from '../../src/http/schemas/agents.ts';
+export {
+  REQUEST_KINDS,
+  REQUEST_STATES,
+  REQUEST_WORKFLOWS,
+  type RequestKind,
+  type RequestState,
+  type RequestWorkflow,
+} from '../../src/domain/request.ts';
+export { REPLACEMENT_REASONS, type ReplacementReason } from '../../src/domain/replacement.ts';
+export type {
+  DeviceHolds,
+  IncidentBody,
+  ReplacementBody,
+  Request as ReplacementRequest,
+  RequestDetail,
+  RequestStep,
+  Termination,
+} from '../../src/http/schemas/requests.ts';

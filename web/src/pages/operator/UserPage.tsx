@@ -16,7 +16,11 @@ import { useSession } from '../../session';
 import { AddDeviceDialog } from '../../issuance/AddDeviceDialog';
 import { DeviceIssuanceActions } from '../../issuance/DeviceIssuanceActions';
 import { IssuanceDialog } from '../../issuance/IssuanceDialog';
-import type { IssuanceJob, Role, User, UserLifecycleAction } from '../../types';
+import type { IssuanceJob, Role, User, UserDevices as Devices, UserLifecycleAction } from '../../types';
+import { type Loaded } from '../../hooks';
+import { DeviceReplacementActions } from '../../replacement/DeviceReplacementActions';
+import { CredentialHoldNote, DeviceHoldNote } from '../../replacement/HoldNote';
+import { holdsByCredential, useDeviceHolds, type HoldsByDevice } from '../../replacement/holds';
 import { InitialPasswordDialog } from './InitialPasswordDialog';
 import { SignInDelays } from './SignInDelays';
 import { RetryButton } from '../../components/ListTable';
@@ -64,6 +68,9 @@ export function UserPage() {
   );
   const lifecycle = useAction();
   useTitle(user.data ? user.data.displayName : 'User');
+  const devices = useLoad(() => api.users.devices(id), [id, refresh]);
+  // Why each device and certificate is on hold (replacement requests, suspensions).
+  const holds = useDeviceHolds(devices.data?.items, devices.data);
 
   if (user.error && !user.data)
     return (
@@ -157,8 +164,16 @@ export function UserPage() {
         )}
       </section>
 
-      <UserDevices userId={u.id} refresh={refresh} onChanged={() => setRefresh((r) => r + 1)} />
-      {can('certificate.read') && <UserCertificates userId={u.id} refresh={refresh} />}
+      <UserDevices
+        devices={devices}
+        holds={holds.data}
+        personName={u.displayName}
+        onChanged={(message?: string) => {
+          if (message) setStatus(message);
+          setRefresh((r) => r + 1);
+        }}
+      />
+      {can('certificate.read') && <UserCertificates userId={u.id} refresh={refresh} holds={holds.data} />}
       <SignInDelays username={u.username} />
 
       <ConfirmDialog
@@ -320,16 +335,17 @@ function UserEditForm({
 }
 
 function UserDevices({
-  userId,
-  refresh,
+  devices,
+  holds,
+  personName,
   onChanged,
 }: {
-  userId: string;
-  refresh: number;
-  onChanged: () => void;
+  devices: Loaded<Devices>;
+  holds: HoldsByDevice | undefined;
+  personName: string;
+  onChanged: (message?: string) => void;
 }) {
   const { can } = useSession();
-  const devices = useLoad(() => api.users.devices(userId), [userId, refresh]);
   const policies = useLoad(
     () => (can('policy.read') ? api.policies.list() : Promise.resolve({ items: [], total: 0 })),
     [],
@@ -372,12 +388,21 @@ function UserDevices({
                     <td className="mono">{d.serial}</td>
                     <td>
                       <Badge value={d.state} />
+                      <DeviceHoldNote holds={holds?.get(d.id)} />
                     </td>
                     <td>{policyName(d.policyId)}</td>
                     <td>{formatDateTime(d.issuedAt)}</td>
                     <td>{formatDate(d.expiresAt)}</td>
                     <td>
-                      <DeviceIssuanceActions device={d} onChanged={onChanged} />
+                      <div className="row-actions">
+                        <DeviceIssuanceActions device={d} onChanged={() => onChanged()} />
+                        <DeviceReplacementActions
+                          device={d}
+                          holds={holds?.get(d.id)}
+                          personName={personName}
+                          onChanged={onChanged}
+                        />
+                      </div>
                     </td>
                   </tr>
                 ))}
@@ -389,8 +414,17 @@ function UserDevices({
   );
 }
 
-function UserCertificates({ userId, refresh }: { userId: string; refresh: number }) {
+function UserCertificates({
+  userId,
+  refresh,
+  holds,
+}: {
+  userId: string;
+  refresh: number;
+  holds: HoldsByDevice | undefined;
+}) {
   const certs = useLoad(() => api.certificates.list({ userId, limit: 200 }), [userId, refresh]);
+  const causes = holdsByCredential(holds);
   return (
     <section className="card" aria-labelledby="certs-h">
       <div className="card__head">
@@ -434,6 +468,9 @@ function UserCertificates({ userId, refresh }: { userId: string; refresh: number
                     <td className="cell-subject">{c.subject}</td>
                     <td>
                       <Badge value={c.status} />
+                      {c.status === 'suspended' && c.credentialId && (
+                        <CredentialHoldNote holds={causes.get(c.credentialId)} />
+                      )}
                     </td>
                     <td>{formatDate(c.notBefore)}</td>
                     <td>{formatDate(c.notAfter)}</td>
