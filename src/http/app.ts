@@ -21,6 +21,7 @@ import { agentRoutes } from './routes/agents.js';
 import { walletRoutes } from './routes/wallet.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { conformanceRoutes } from './routes/conformance.js';
 import { deviceRoutes } from './routes/devices.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { issuanceRoutes } from './routes/issuance.js';
@@ -125,6 +126,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(authRoutes(rt));
   await app.register(userRoutes(rt));
   await app.register(deviceRoutes(rt));
+  await app.register(conformanceRoutes(rt));
   await app.register(policyRoutes(rt));
   await app.register(layoutRoutes(rt));
   await app.register(requestRoutes(rt));

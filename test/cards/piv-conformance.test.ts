@@ -18,7 +18,7 @@ import type { Actor } from '../../src/services/context.js';
 import { permissionsOf } from '../../src/domain/permissions.js';
 import type { Policy } from '../../src/store/policies-repo.js';
 import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import { insertVirtualCard } from '../support/card-emulator.js';
 import { runTool } from '../support/card-tools.js';
 import { acquirePcscd, pcscdMissing, toolMissing } from '../support/pcscd.js';
@@ -141,6 +141,58 @@ describe('signed PIV objects on issued cards', () => {
       reader,
     });
     expect(again.items.find((i) => i.id === 'slot:9a')).toMatchObject({ present: false, status: 'fail' });
+  }, 300_000);
+});
+
+describe("the conformance routes (the operator's view of a device)", () => {
+  it('GET gives the stored report; POST reads the card again; help desk may look, not read cards; unknown device 404', async () => {
+    const { reader, deviceId } = await issueCard(policies[0]!);
+    const op = new ApiClient(srv.url);
+    expect((await op.login(srv.admin.username, srv.admin.password)).status).toBe(200);
+    const got = await op.json<{ deviceId: string; report: { ok: boolean; items: { id: string }[] } }>(
+      'GET',
+      `/api/devices/${deviceId}/conformance`,
+    );
+    expect(got.status).toBe(200);
+    expect(got.body.deviceId).toBe(deviceId);
+    expect(got.body.report.ok).toBe(true);
+    expect(got.body.report.items.map((i) => i.id)).toEqual(
+      expect.arrayContaining(['chuid', 'security', 'slot:9a']),
+    );
+
+    const again = await op.json<{ ok: boolean; checkedAt: string }>(
+      'POST',
+      `/api/devices/${deviceId}/conformance`,
+      { agentId: TEST_AGENT_ID, reader },
+    );
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.ok).toBe(true);
+
+    // Another card in the reader: refused, and the stored report stays.
+    const other = await issueCard(policies[0]!);
+    const wrong = await op.json<{ error: { message: string } }>(
+      'POST',
+      `/api/devices/${deviceId}/conformance`,
+      {
+        agentId: TEST_AGENT_ID,
+        reader: other.reader,
+      },
+    );
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.message).toMatch(/not this device/);
+
+    const none = await op.json('GET', '/api/devices/00000000-0000-4000-8000-000000000000/conformance');
+    expect(none.status).toBe(404);
+    const bad = await op.json('POST', `/api/devices/${deviceId}/conformance`, { reader });
+    expect(bad.status).toBe(400);
+
+    const help = new ApiClient(srv.url);
+    expect((await help.login('hannah.help', srv.demoPassword!)).status).toBe(200);
+    expect((await help.json('GET', `/api/devices/${deviceId}/conformance`)).status).toBe(200);
+    expect(
+      (await help.json('POST', `/api/devices/${deviceId}/conformance`, { agentId: TEST_AGENT_ID, reader }))
+        .status,
+    ).toBe(403);
   }, 300_000);
 });
 

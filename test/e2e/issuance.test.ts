@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
+import { OBJECT } from '../../src/cards/piv/constants.js';
+import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { managementKeyFor } from '../../src/services/card-keys.js';
 import { MemoryCardAccess } from '../support/memory-card-access.js';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import {
@@ -205,6 +208,34 @@ describe.skipIf(!hasChromium)(
       expect(certText).toMatch(/Valid/);
       expect(certText).toContain('Alice');
       await shoot('03-issued');
+    });
+
+    it('PIV check: the issued card conforms; a byte changed on the card fails "Check the card again"', async () => {
+      await deviceRow('40000001').getByRole('link', { name: 'PIV check' }).click();
+      await page.getByRole('heading', { level: 1, name: /PIV check of .*40000001/ }).waitFor();
+      await page.getByText('Conforms', { exact: true }).waitFor();
+      const chuidRow = page.locator('tr[data-item="chuid"]');
+      expect(await chuidRow.textContent()).toMatch(/yes, signature holds/);
+      await shoot('03b-piv-check');
+
+      // Someone holding the management key rewrites one byte of the CHUID.
+      const s = await PivSession.open(await cards.readers.connect('Reader A'));
+      const mk = managementKeyFor(srv.rt.masterKey, '40000001', s.version);
+      await s.authenticate(mk.key, mk.algorithm);
+      const value = Buffer.from((await s.getObject(OBJECT.CHUID))!);
+      value[3]! ^= 0x01;
+      await s.putObject(OBJECT.CHUID, value);
+
+      await page.getByRole('button', { name: 'Check the card again' }).click();
+      await dialogTitled('Check card 40000001').waitFor();
+      await expect
+        .poll(() => dialog().getByLabel('Reader holding the card').inputValue(), POLL)
+        .toContain('Reader A');
+      await dialog().getByRole('button', { name: 'Check', exact: true }).click();
+      await page.getByText('Does not conform', { exact: true }).waitFor();
+      expect(await chuidRow.textContent()).toMatch(/changed after signing/);
+      expect(await page.locator('tr[data-item="security"]').textContent()).toMatch(/does not match its hash/);
+      await openAlice();
     });
 
     it('disguised PIN; a card pulled out mid-way fails with code and correlation id; Retry succeeds', async () => {

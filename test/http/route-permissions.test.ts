@@ -59,6 +59,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /api/devices/:id/suspend': 'certificate.suspend',
   'POST /api/devices/:id/resume': 'certificate.suspend',
   'GET /api/devices/:id/holds': 'device.read',
+  'GET /api/devices/:id/conformance': 'device.read',
+  'POST /api/devices/:id/conformance': 'device.issue',
   'GET /api/requests': 'request.read',
   'GET /api/requests/:id': 'request.read',
   'POST /api/requests/:id/approve': 'request.approve',

@@ -10,6 +10,7 @@ import { AuditPage } from './pages/operator/AuditPage';
 import { CaPage } from './pages/operator/CaPage';
 import { CertificatePage } from './pages/operator/CertificatePage';
 import { CertificatesPage } from './pages/operator/CertificatesPage';
+import { DeviceConformancePage } from './pages/operator/DeviceConformancePage';
 import { DevicesPage } from './pages/operator/DevicesPage';
 import { DirectoryPage } from './pages/operator/DirectoryPage';
 import { OperatorHome } from './pages/operator/OperatorHome';
@@ -37,6 +38,7 @@ export function App() {
         <Route index element={<OperatorHome />} />
         <Route path="users/:id" element={<UserPage />} />
         <Route path="devices" element={<DevicesPage />} />
+        <Route path="devices/:id/conformance" element={<DeviceConformancePage />} />
         <Route path="policies" element={<PoliciesPage />} />
         <Route path="policies/:id" element={<PolicyEditorPage />} />
         <Route path="settings" element={<SettingsPage />} />

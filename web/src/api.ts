@@ -12,8 +12,11 @@ import type {
   CertificateAuthority,
   CertificateDetail,
   CertificateSummary,
+  ConformanceCheck,
+  ConformanceReport,
   ConnectedCards,
   Device,
+  DeviceConformance,
   DeviceIssuance,
   DirectoryInput,
   DirectorySyncReport,
@@ -229,6 +232,9 @@ export const api = {
     terminate: (id: string) => post<Termination>(`/api/devices/${enc(id)}/terminate`),
     replace: (id: string, body: ReplacementBody) =>
       post<RequestDetail>(`/api/devices/${enc(id)}/replacement`, body),
+    conformance: (id: string) => request<DeviceConformance>('GET', `/api/devices/${enc(id)}/conformance`),
+    checkConformance: (id: string, card: ConformanceCheck) =>
+      post<ConformanceReport>(`/api/devices/${enc(id)}/conformance`, card),
   },
 
   /** Replacement requests (reference 003): the queues, one request with its history, each step. */

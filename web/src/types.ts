@@ -107,3 +107,8 @@ export type {
   RequestStep,
   Termination,
 } from '../../src/http/schemas/requests.ts';
+export type {
+  ConformanceCheck,
+  ConformanceReport,
+  DeviceConformance,
+} from '../../src/http/schemas/conformance.ts';

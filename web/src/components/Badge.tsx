@@ -16,6 +16,10 @@ const TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info' | 'neutral'> = {
   revoked: 'bad',
   refused: 'bad',
   terminated: 'neutral',
+  pass: 'ok',
+  fail: 'bad',
+  warn: 'warn',
+  info: 'info',
 };
 
 export function Badge({ value, label }: { value: string; label?: string }) {

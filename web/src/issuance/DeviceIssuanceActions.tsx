@@ -1,7 +1,9 @@
 // What an operator can still do with a device after (or during) an issuance, from its row on the
 // User page: follow a running issuance, Retry or Cancel a failed one (its latest job, so a closed
-// browser loses nothing), Recycle a failed/cancelled/terminated card, Get Initial PIN once.
+// browser loses nothing), Recycle a failed/cancelled/terminated card, Get Initial PIN once, and
+// open the card's PIV check.
 import { useState } from 'react';
+import { Link } from 'react-router-dom';
 import { api } from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
@@ -9,6 +11,9 @@ import type { Device } from '../types';
 import { InitialPinDialog } from './InitialPinDialog';
 import { IssuanceDialog } from './IssuanceDialog';
 import { RECYCLABLE, RecycleDialog } from './RecycleDialog';
+
+/** Devices whose card holds what issuance wrote, so its PIV objects can be checked. */
+const CHECKABLE: readonly Device['state'][] = ['active', 'pending', 'suspended', 'invalid'];
 
 export function DeviceIssuanceActions({ device, onChanged }: { device: Device; onChanged: () => void }) {
   const { can } = useSession();
@@ -42,6 +47,11 @@ export function DeviceIssuanceActions({ device, onChanged }: { device: Device; o
             Get Initial PIN
           </button>
         )}
+      {CHECKABLE.includes(device.state) && (
+        <Link className="btn btn-small" to={`/operator/devices/${device.id}/conformance`}>
+          PIV check
+        </Link>
+      )}
       {open === 'job' && job && (
         <IssuanceDialog
           jobId={job.id}
