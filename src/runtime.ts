@@ -222,7 +222,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         },
         throttle,
       ),
-      signInThrottle: new SignInThrottleService(ctx),
+      signInThrottle: new SignInThrottleService(ctx, throttle),
       health: new HealthService(db),
       layouts,
       photos,
@@ -278,15 +278,17 @@ export async function migrateStore(config: Config): Promise<string[]> {
 
 /**
  * The work a serving process does besides answering requests: fail the issuance jobs a previous
- * process left running, keep CRLs fresh, and end temporary replacement devices whose validity ran
- * out. Returns the function that stops it.
+ * process left running, keep CRLs fresh, end temporary replacement devices whose validity ran
+ * out, and delete sign-in throttle counts that no longer matter. Returns the function that stops it.
  */
 export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
   await rt.services.issuance.interrupted.recover();
   const stopCrls = rt.services.pki.crls.startScheduler({ onError });
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
   const stopExpiry = rt.services.replacement.expiry.startScheduler({ onError });
+  const stopThrottlePurge = rt.services.signInThrottle.startScheduler({ onError });
   return () => {
+    stopThrottlePurge();
     stopCrls();
     stopOcsp();
     stopExpiry();

@@ -23,6 +23,7 @@ import {
   liftDelay,
   listDelays,
   lockCounts,
+  purgeForgotten,
   putCounts,
   type ThrottleRecord,
 } from '../store/sign-in-throttle-repo.js';
@@ -115,7 +116,28 @@ export async function auditFailure(
 
 /** What the operator sees of the throttle, and lifts. */
 export class SignInThrottleService {
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly limits: ThrottleLimits = DEFAULT_THROTTLE,
+  ) {}
+
+  /**
+   * Deletes the counts that stand at nothing (no delay in force, last failure forgotten); returns
+   * how many. Run by startScheduler, so rows for every name and address ever tried do not pile up.
+   */
+  purgeForgotten(): Promise<number> {
+    const now = this.ctx.clock.now();
+    return purgeForgotten(this.ctx.db, now, new Date(now.getTime() - this.limits.forgetSeconds * 1000));
+  }
+
+  /** Runs purgeForgotten now and every `intervalMs` (10 minutes); returns the stop function. */
+  startScheduler(o: { intervalMs?: number; onError: (err: unknown) => void }): () => void {
+    const tick = () => void this.purgeForgotten().catch(o.onError);
+    tick();
+    const timer = setInterval(tick, o.intervalMs ?? 10 * 60_000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
 
   /** The delays in force now, longest first; `username` narrows them to one name. */
   list(opts: { username?: string; limit?: number } = {}): Promise<ThrottleRecord[]> {

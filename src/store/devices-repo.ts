@@ -81,6 +81,30 @@ export async function getDeviceBySerial(db: Queryable, serial: string): Promise<
   return rows[0] ? toDevice(rows[0]) : null;
 }
 
+/**
+ * Claims a device for recycling (migrations/051): true unless another recycle holds a claim made
+ * after `staleBefore`. One UPDATE, so of two concurrent claims exactly one wins (PostgreSQL re-checks
+ * the condition after the first commits).
+ */
+export async function claimDeviceForRecycle(
+  db: Queryable,
+  id: string,
+  at: Date,
+  staleBefore: Date,
+): Promise<boolean> {
+  const rows = await db.query<{ id: string }>(
+    `UPDATE devices SET recycle_claimed_at = $2
+      WHERE id = $1 AND (recycle_claimed_at IS NULL OR recycle_claimed_at < $3) RETURNING id`,
+    [id, at, staleBefore],
+  );
+  return rows.length === 1;
+}
+
+/** Gives up a recycle claim (done, or failed on the card). */
+export async function releaseRecycleClaim(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE devices SET recycle_claimed_at = NULL WHERE id = $1', [id]);
+}
+
 export interface DevicePatch {
   state?: DeviceState;
   userId?: string | null;

@@ -17,13 +17,15 @@ const pairSubject = (k: ThrottleKey) => `${k.name} ${k.address}`;
 /**
  * The three counts of one attempt, created when missing and locked until the transaction ends.
  * Rows are created and locked in one order (scope: address, name, name_address; every attempt
- * has one row of each), so two attempts never wait on each other in a circle.
+ * has one row of each), so two attempts never wait on each other in a circle. The INSERT locks rows
+ * that already exist too (the no-op DO UPDATE), so purgeForgotten cannot delete one between the
+ * INSERT and the SELECT.
  */
 export async function lockCounts(tx: Queryable, k: ThrottleKey): Promise<ThrottleCounts> {
   await tx.query(
     `INSERT INTO sign_in_throttles (secret, scope, subject, name, address)
      VALUES ($1, 'address', $3, NULL, $3), ($1, 'name', $2, $2, NULL), ($1, 'name_address', $4, $2, $3)
-     ON CONFLICT (secret, scope, subject) DO NOTHING`,
+     ON CONFLICT (secret, scope, subject) DO UPDATE SET failures = sign_in_throttles.failures`,
     [k.secret, k.name, k.address, pairSubject(k)],
   );
   const rows = await tx.query<{
@@ -167,4 +169,23 @@ export async function clearNameDelays(tx: Queryable, secret: string, name: strin
      WHERE secret = $1 AND name = $2 AND scope IN ('name', 'name_address')`,
     [secret, name],
   );
+}
+
+/**
+ * Deletes the counts that no longer matter: no delay in force at `now` and no failure after
+ * `forgetBefore` (such a count stands at nothing, decideAttempt forgets it), so the table does not
+ * grow with every name and address ever tried. A pair's trust is kept: it records where a person
+ * has signed in, and there are only as many as real sign-ins. A row an attempt holds is skipped.
+ */
+export async function purgeForgotten(db: Queryable, now: Date, forgetBefore: Date): Promise<number> {
+  const rows = await db.query<{ secret: string }>(
+    `DELETE FROM sign_in_throttles WHERE (secret, scope, subject) IN (
+       SELECT secret, scope, subject FROM sign_in_throttles
+        WHERE NOT trusted AND (next_at IS NULL OR next_at <= $1)
+          AND (last_failure_at IS NULL OR last_failure_at <= $2)
+        FOR UPDATE SKIP LOCKED)
+     RETURNING secret`,
+    [now, forgetBefore],
+  );
+  return rows.length;
 }

@@ -2,18 +2,29 @@
 // its transport state, its certificates revoked, its secrets and credentials deleted, and it
 // returns to the inventory, free for anyone.
 import { deviceTransition } from '../../domain/device.js';
-import { NotFoundError, must } from '../../domain/errors.js';
+import { ConflictError, NotFoundError, must } from '../../domain/errors.js';
 import { resetToTransport } from '../../cards/piv/reset.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import { deleteDeviceCredentials } from '../../store/credentials-repo.js';
 import type { Db } from '../../store/db.js';
 import { deleteAllDeviceSecrets } from '../../store/device-secrets-repo.js';
-import { getDevice, type Device } from '../../store/devices-repo.js';
+import {
+  claimDeviceForRecycle,
+  getDevice,
+  releaseRecycleClaim,
+  type Device,
+} from '../../store/devices-repo.js';
 import { finishJob, latestJobForDevice } from '../../store/jobs-repo.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import type { AttemptRevocation } from './attempt-revocation.js';
 import { closeQuietly, type CardReader, type CardRef } from './card-reader.js';
 import { moveDevice } from './device-move.js';
+
+/**
+ * How long a recycle claim holds: far longer than a wipe takes over a slow reader (seconds), short
+ * enough that a claim left by a server that died mid-recycle does not block the card for long.
+ */
+const CLAIM_LEASE_MS = 10 * 60_000;
 
 export class Recycle {
   constructor(
@@ -31,6 +42,27 @@ export class Recycle {
     const device = await getDevice(db, deviceId);
     if (!device) throw new NotFoundError('device', deviceId);
     must(deviceTransition(device.state, 'recycle'));
+    // Claimed in the database before the card is opened: a second recycle of the same device (another
+    // tab, another operator, another server) is refused here instead of racing on the card.
+    const claimedAt = clock.now();
+    const staleBefore = new Date(claimedAt.getTime() - CLAIM_LEASE_MS);
+    if (!(await claimDeviceForRecycle(db, deviceId, claimedAt, staleBefore))) {
+      throw new ConflictError(
+        `Device ${device.serial} is being recycled by another request: wait for it to finish`,
+        { deviceId },
+      );
+    }
+    try {
+      return await this.wipeAndReturn(actor, device, card);
+    } catch (e) {
+      await releaseRecycleClaim(db, deviceId).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async wipeAndReturn(actor: Actor, device: Device, card: CardRef): Promise<Device> {
+    const { db, clock } = this.deps;
+    const deviceId = device.id;
     const { conn, session } = await this.deps.cards.openDevice(actor.id!, card, device);
     try {
       await resetToTransport(session);
@@ -48,6 +80,7 @@ export class Recycle {
         { userId: null, policyId: null, issuedAt: null, expiresAt: null },
         at,
       );
+      await releaseRecycleClaim(tx, d.id);
       await deleteAllDeviceSecrets(tx, d.id);
       await deleteDeviceCredentials(tx, d.id);
       const job = await latestJobForDevice(tx, d.id);
