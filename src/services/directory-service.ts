@@ -26,7 +26,7 @@ import {
 } from '../store/directory-repo.js';
 import { deleteUserSessions } from '../store/sessions-repo.js';
 import { getUser, getUserByUsername, updateUser, type User, type UserPatch } from '../store/users-repo.js';
-import { auditActor, type Actor, type ServiceContext } from './context.js';
+import { auditActor, systemActor, type Actor, type ServiceContext } from './context.js';
 import type { PhotoService } from './printing/photo-service.js';
 import { USERNAME_PATTERN, type UserService } from './user-service.js';
 
@@ -289,15 +289,11 @@ export class DirectoryService {
   ): Promise<boolean | 'error'> {
     const before = (await getUser(tx, id, true))!;
     if (before.state === 'terminated') return 'error';
-    // Directory-managed properties follow the directory (and vanish with it); others are kept.
-    const properties = { ...before.properties };
-    for (const prop of Object.keys(cfg.properties)) delete properties[prop];
-    Object.assign(properties, p.properties);
     const patch: UserPatch = {};
     if (before.displayName !== p.displayName) patch.displayName = p.displayName;
     if (before.email !== p.email) patch.email = p.email;
-    if (JSON.stringify(sortKeys(before.properties)) !== JSON.stringify(sortKeys(properties)))
-      patch.properties = properties;
+    const properties = directoryProperties(before.properties, p, cfg);
+    if (properties) patch.properties = properties;
     if (roles && JSON.stringify(before.roles) !== JSON.stringify(roles)) patch.roles = roles;
     if (before.state === 'suspended' && removedBySync)
       patch.state = must(userTransition('suspended', 'reactivate'));
@@ -332,7 +328,34 @@ export class DirectoryService {
     if (!dir) return false;
     const person = await dir.findPerson(user.username);
     if (!person || person.externalId !== user.externalId) return false;
-    return dir.checkPassword(person.dn, password);
+    if (!(await dir.checkPassword(person.dn, password))) return false;
+    await this.refreshProperties(user.id, person);
+    return true;
+  }
+
+  /**
+   * At directory sign-in the mapped properties are read afresh (the objectSid and UPN a logon
+   * certificate carries among them), so a person need not wait for the next sync to get them.
+   */
+  private async refreshProperties(userId: string, person: DirectoryPerson): Promise<void> {
+    const cfg = await this.get();
+    await this.ctx.db.transaction(async (tx) => {
+      const before = await getUser(tx, userId, true);
+      if (!before || before.state === 'terminated') return;
+      const properties = directoryProperties(before.properties, person, cfg);
+      if (!properties) return;
+      const at = this.ctx.clock.now();
+      await updateUser(tx, userId, { properties }, at);
+      await appendAudit(tx, {
+        actor: auditActor(systemActor('directory')),
+        action: 'user.updated',
+        targetType: 'user',
+        targetId: userId,
+        details: { changed: ['properties'], source: 'directory', at: 'sign-in' },
+        correlationId: null,
+        at,
+      });
+    });
   }
 
   /**
@@ -348,6 +371,21 @@ export class DirectoryService {
   async enabled(): Promise<boolean> {
     return (await this.connection()) !== null;
   }
+}
+
+/**
+ * The person's properties with the directory-managed ones (those the settings map) taken from the
+ * entry — they follow the directory and vanish with it; others are kept — or null when unchanged.
+ */
+function directoryProperties(
+  current: Record<string, string>,
+  p: DirectoryPerson,
+  cfg: DirectoryConfig,
+): Record<string, string> | null {
+  const properties = { ...current };
+  for (const prop of Object.keys(cfg.properties)) delete properties[prop];
+  Object.assign(properties, p.properties);
+  return JSON.stringify(sortKeys(current)) === JSON.stringify(sortKeys(properties)) ? null : properties;
 }
 
 /**

@@ -74,7 +74,22 @@ export interface SlapdOptions {
    * (`security tls=1`), as directories that forbid clear-text passwords do. Implies `tls`.
    */
   requireTls?: boolean;
+  /**
+   * Also load a small schema with Active Directory's objectSid (binary) and userPrincipalName, by
+   * their AD OIDs, in an auxiliary class `adPerson`, so a test can serve what AD serves.
+   */
+  adAttributes?: boolean;
 }
+
+/** objectSid and userPrincipalName as Active Directory defines them (MS-ADA3), for slapd. */
+const AD_SCHEMA = [
+  "attributetype ( 1.2.840.113556.1.4.146 NAME 'objectSid'",
+  '  EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )',
+  "attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'",
+  '  EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )',
+  "objectclass ( 1.3.6.1.4.1.32473.1.9.1 NAME 'adPerson' AUXILIARY MAY ( objectSid $ userPrincipalName ) )",
+  '',
+].join('\n');
 
 const openssl = (cwd: string, args: string[]) =>
   execFileSync(OPENSSL, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -153,6 +168,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   const caPem = withTls
     ? makeServerCertificate(dir, opts.certificateNames ?? ['IP:127.0.0.1', 'DNS:localhost'])
     : null;
+  if (opts.adAttributes) writeFileSync(join(dir, 'ad.schema'), AD_SCHEMA);
   const rootHash = execFileSync('/usr/sbin/slappasswd', ['-s', ROOT_PW], { encoding: 'utf8' }).trim();
   writeFileSync(
     join(dir, 'slapd.conf'),
@@ -161,6 +177,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
       'include /etc/ldap/schema/cosine.schema',
       'include /etc/ldap/schema/nis.schema',
       'include /etc/ldap/schema/inetorgperson.schema',
+      ...(opts.adAttributes ? [`include ${join(dir, 'ad.schema')}`] : []),
       `pidfile ${join(dir, 'slapd.pid')}`,
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
@@ -243,10 +260,15 @@ export function personLdif(p: {
   password?: string;
   /** Bytes for jpegPhoto (written base64, as LDIF carries binary values). */
   jpegPhoto?: Buffer;
+  /** Active Directory's attributes (needs startSlapd({ adAttributes: true })): a binary SID, a UPN. */
+  objectSid?: Buffer;
+  userPrincipalName?: string;
 }): string {
+  const ad = p.objectSid !== undefined || p.userPrincipalName !== undefined;
   return [
     `dn: uid=${p.uid},ou=people,${SUFFIX}`,
     'objectClass: inetOrgPerson',
+    ...(ad ? ['objectClass: adPerson'] : []),
     `uid: ${p.uid}`,
     `cn: ${p.cn}`,
     `sn: ${p.sn ?? p.cn.split(' ').pop()}`,
@@ -255,6 +277,8 @@ export function personLdif(p: {
     ...(p.departmentNumber ? [`departmentNumber: ${p.departmentNumber}`] : []),
     ...(p.password ? [`userPassword: ${p.password}`] : []),
     ...(p.jpegPhoto ? [`jpegPhoto:: ${p.jpegPhoto.toString('base64')}`] : []),
+    ...(p.objectSid ? [`objectSid:: ${p.objectSid.toString('base64')}`] : []),
+    ...(p.userPrincipalName ? [`userPrincipalName: ${p.userPrincipalName}`] : []),
     '',
   ].join('\n');
 }
