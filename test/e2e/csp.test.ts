@@ -30,6 +30,7 @@ describe.skipIf(!hasChromium)('Content-Security-Policy in Chromium', { timeout: 
     await signInOperator(page, server.admin.username, server.admin.password);
     for (const [path, heading] of [
       ['/operator/devices', 'Devices'],
+      ['/operator/requests', 'Requests'],
       ['/operator/policies', 'Device policies'],
       ['/operator/certificates', 'Certificates'],
       ['/operator/audit', 'Audit log'],

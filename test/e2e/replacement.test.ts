@@ -14,6 +14,8 @@ import { OpensslDir, hasOpenssl, toPem } from '../pki/openssl.js';
 import {
   ensureWebBuilt,
   expectLabelledControls,
+  BROWSER_LOCALE,
+  BROWSER_TIME_ZONE,
   hasChromium,
   openBrowserPage,
   signInOperator,
@@ -116,13 +118,73 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       expect(stream).toContain('"status":"succeeded"');
     };
 
+    /** A second person at another browser (own cookies), same locale and zone. */
+    const newPerson = async (width = 1280): Promise<Page> => {
+      const ctx = await browser.newContext({
+        baseURL: srv.url,
+        viewport: { width, height: 900 },
+        locale: BROWSER_LOCALE,
+        timezoneId: BROWSER_TIME_ZONE,
+      });
+      ctx.setDefaultTimeout(30_000);
+      extraContexts.push(ctx);
+      const p = await ctx.newPage();
+      p.on('pageerror', (err) => pageErrors.push(String(err)));
+      return p;
+    };
+
+    /**
+     * The person records security answers in the portal (through the API, with an initial password
+     * from an administrator), so they can sign in later without their card. Returns question → answer.
+     */
+    const giveSecurityAnswers = async (username: string): Promise<[string, string][]> => {
+      const issued = await admin.json<{ password: string }>(
+        'POST',
+        `/api/users/${ids[username]}/initial-password`,
+        {
+          delivery: 'displayed',
+        },
+      );
+      expect(issued.status).toBe(201);
+      const person = new ApiClient(srv.url);
+      const res = await fetch(`${srv.url}/api/portal/auth/initial-password`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password: issued.body.password }),
+      });
+      expect(res.status).toBe(200);
+      person.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      person.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+      const status = (
+        await person.json<{ required: number; available: { id: string; text: string }[] }>(
+          'GET',
+          '/api/portal/security-questions',
+        )
+      ).body;
+      const chosen = status.available
+        .slice(0, status.required)
+        .map((q, i) => [q, `answer ${i + 1}`] as const);
+      const set = await person.json('POST', '/api/portal/security-questions', {
+        answers: chosen.map(([q, answer]) => ({ questionId: q.id, answer })),
+      });
+      expect(set.status).toBe(200);
+      await person.call('POST', '/api/auth/logout');
+      return chosen.map(([q, a]) => [q.text, a]);
+    };
+
     /** Nothing on the page is wider than the window (a phone must not scroll sideways). */
     const fitsWidth = async (p: Page) => {
-      const { scroll, client } = await p.evaluate(() => ({
+      const { scroll, client, wide } = await p.evaluate(() => ({
         scroll: document.documentElement.scrollWidth,
         client: document.documentElement.clientWidth,
+        // What sticks out, to say in the failure (the innermost elements first).
+        wide: Array.from(document.querySelectorAll('body *'))
+          .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+          .reverse()
+          .slice(0, 3)
+          .map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${(el.textContent ?? '').slice(0, 40)}`),
       }));
-      expect(scroll, `${p.url()} is wider than the window`).toBeLessThanOrEqual(client);
+      expect(scroll, `${p.url()} is wider than the window: ${wide.join(' | ')}`).toBeLessThanOrEqual(client);
     };
 
     const deviceRow = (p: Page, serial: number) =>
@@ -153,6 +215,17 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       await issueThroughApi('alice', CARDS.alice.reader);
       await issueThroughApi('bob', CARDS.bob.reader);
       await issueThroughApi('carol', CARDS.carol.reader);
+      // The blank cards of the replacements, in the inventory (bound or issued from there).
+      for (const c of [CARDS.aliceNew, CARDS.bobNew, CARDS.carolTemp])
+        expect(
+          (
+            await admin.json('POST', '/api/devices', {
+              serial: String(c.serial),
+              type: 'piv_card',
+              model: 'Emulated PIV card',
+            })
+          ).status,
+        ).toBe(201);
       ({ browser, context, page, shots } = await openBrowserPage(srv.url, pageErrors));
     }, 300_000);
 
@@ -209,6 +282,170 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       await fitsWidth(page);
       await shoot(page, '02-user-page-phone');
       await page.setViewportSize({ width: 1280, height: 900 });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('help desk replaces alice’s lost card; it waits in the issuance officer’s queue with its history', async () => {
+      await openUser(page, 'alice');
+      const card = await deviceOf(CARDS.alice.serial);
+      await deviceRow(page, CARDS.alice.serial).getByRole('button', { name: 'Replace…' }).click();
+      const dlg = page.getByRole('dialog', { name: `Replace device ${CARDS.alice.serial}` });
+      // Remote issuance is for phones only.
+      expect(await dlg.getByLabel(/^Remote issuance/).isDisabled()).toBe(true);
+      await dlg.getByLabel(/^Lost/).check();
+      await dlg.getByLabel(/^Local issuance/).check();
+      await dlg.getByLabel('Note (kept in the request’s history)').fill('Lost on the train');
+      await expectLabelledControls(page);
+      await shoot(page, '03-replace-dialog');
+      await dlg.getByRole('button', { name: 'Request replacement' }).click();
+      const made = page.getByRole('status').filter({ hasText: /Replacement request #\d+ is approved/ });
+      await made.waitFor();
+      const number = /#(\d+)/.exec((await made.textContent()) ?? '')![1]!;
+      const row = deviceRow(page, CARDS.alice.serial);
+      await row.getByText(`Replacement approved: request #${number} (lost)`).waitFor();
+      await row.getByText('Invalid', { exact: true }).waitFor();
+      await page
+        .getByRole('table', { name: 'Certificates of this user' })
+        .getByText(`On hold by request #${number}`)
+        .first()
+        .waitFor();
+      expect(await ocspAll(card.id)).toEqual(['revoked certificateHold']);
+
+      // The issuance officer finds it in their queue (the one they see first).
+      const ivan = await newPerson();
+      await signInOperator(ivan, 'ivan.issuer', srv.demoPassword!);
+      await ivan
+        .getByRole('navigation', { name: 'Operator sections' })
+        .getByRole('link', { name: 'Requests' })
+        .click();
+      await ivan.getByRole('heading', { level: 1, name: 'Requests' }).waitFor();
+      expect(
+        await ivan
+          .getByRole('navigation', { name: 'Queues' })
+          .getByRole('link', { name: 'Awaiting issuance' })
+          .getAttribute('aria-current'),
+      ).toBe('page');
+      const queue = ivan.getByRole('table', { name: 'Awaiting issuance' });
+      await queue
+        .getByRole('row')
+        .filter({ hasText: 'Alice Archer' })
+        .getByRole('link', { name: `Request #${number}` })
+        .click();
+      await ivan.getByRole('heading', { level: 1, name: `Request #${number}` }).waitFor();
+      const history = ivan.getByRole('table', { name: 'History of this request' });
+      await history
+        .getByRole('row')
+        .filter({ hasText: 'Submitted' })
+        .filter({ hasText: 'hannah.help' })
+        .waitFor();
+      await ivan
+        .getByRole('region', { name: 'Request', exact: true })
+        .getByText('Lost on the train')
+        .waitFor();
+      // An issuance officer issues; approving and cancelling are other roles' steps.
+      await ivan.getByRole('button', { name: 'Issue replacement' }).waitFor();
+      expect(await ivan.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+      expect(await ivan.getByRole('button', { name: 'Cancel request' }).count()).toBe(0);
+      await shoot(ivan, '04-request-detail');
+      await ivan.setViewportSize({ width: 390, height: 844 });
+      await fitsWidth(ivan);
+      await ivan.goto('/operator/requests?queue=all');
+      await ivan
+        .getByRole('table', { name: 'All requests' })
+        .getByRole('link', { name: `Request #${number}` })
+        .waitFor();
+      await fitsWidth(ivan);
+      await shoot(ivan, '05-requests-phone');
+      await ivan.setViewportSize({ width: 1280, height: 900 });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('bob reports his card stolen in the portal, vera.valid approves it, an issuance officer binds a card', async () => {
+      const card = await deviceOf(CARDS.bob.serial);
+      const answers = await giveSecurityAnswers('bob');
+      const bob = await newPerson();
+      await bob.goto('/portal');
+      await bob.getByRole('button', { name: "I don't have my smart card" }).click();
+      await bob.getByLabel('Username').fill('bob');
+      await bob.getByRole('button', { name: 'Continue', exact: true }).click();
+      for (const [question, answer] of answers) await bob.getByLabel(question).fill(answer);
+      await bob.getByRole('button', { name: 'Continue', exact: true }).click();
+      await bob.getByRole('heading', { level: 1, name: 'Without your smart card' }).waitFor();
+      await bob.getByRole('button', { name: `Report a problem with my device ${CARDS.bob.serial}` }).click();
+      await bob.getByRole('heading', { level: 1, name: 'Report a problem with my device' }).waitFor();
+      await bob.getByLabel('It was stolen').check();
+      await bob.getByLabel('I set it up myself here, once it is ready').check();
+      await bob.getByLabel('Anything the help desk should know (optional)').fill('Taken from my bag');
+      await expectLabelledControls(bob);
+      await shoot(bob, '06-portal-report');
+      await bob.getByRole('button', { name: 'Report the problem' }).click();
+      const recorded = bob.getByRole('status').filter({ hasText: /recorded as request #\d+/ });
+      await recorded.waitFor();
+      const number = /#(\d+)/.exec((await recorded.textContent()) ?? '')![1]!;
+      await bob
+        .getByRole('table', { name: 'Your devices' })
+        .getByRole('row')
+        .filter({ hasText: String(CARDS.bob.serial) })
+        .getByText('On hold — a replacement was requested')
+        .waitFor();
+      const reports = bob.getByRole('list', { name: 'Your reports' });
+      await reports.getByText('Waiting for a validation officer').waitFor();
+      expect(await ocspAll(card.id)).toEqual(['revoked certificateHold']);
+      await bob.setViewportSize({ width: 390, height: 844 });
+      await fitsWidth(bob);
+      await shoot(bob, '07-portal-reported-phone');
+
+      // The validation officer: first queue, the request, Approve.
+      const vera = await newPerson();
+      await signInOperator(vera, 'vera.valid', srv.demoPassword!);
+      await vera.goto('/operator/requests');
+      const queue = vera.getByRole('table', { name: 'Awaiting approval' });
+      await queue
+        .getByRole('row')
+        .filter({ hasText: 'Bob Baker' })
+        .getByRole('link', { name: `Request #${number}` })
+        .click();
+      await vera.getByRole('heading', { level: 1, name: `Request #${number}` }).waitFor();
+      await vera.getByText('Taken from my bag').waitFor();
+      await vera.getByRole('button', { name: 'Approve' }).click();
+      const confirm = vera.getByRole('dialog', { name: `Approve: request #${number}?` });
+      await confirm.getByLabel('Note (kept in the request’s history)').fill('Police report seen');
+      await confirm.getByRole('button', { name: 'Approve' }).click();
+      await vera
+        .getByRole('status')
+        .filter({ hasText: `Request #${number} is approved.` })
+        .waitFor();
+      const history = vera.getByRole('table', { name: 'History of this request' });
+      await history
+        .getByRole('row')
+        .filter({ hasText: 'Approved' })
+        .filter({ hasText: 'vera.valid' })
+        .waitFor();
+      await history.getByRole('row').filter({ hasText: 'Submitted' }).filter({ hasText: 'bob' }).waitFor();
+      // Still on hold: approving changes nothing at the CA.
+      expect(await ocspAll(card.id)).toEqual(['revoked certificateHold']);
+
+      // The issuance officer binds a blank card for bob to set up himself.
+      const ivan = await newPerson();
+      await signInOperator(ivan, 'ivan.issuer', srv.demoPassword!);
+      await ivan.goto('/operator/requests?queue=binding');
+      await ivan
+        .getByRole('table', { name: 'Awaiting binding' })
+        .getByRole('row')
+        .filter({ hasText: 'Bob Baker' })
+        .getByRole('link', { name: `Request #${number}` })
+        .click();
+      await ivan.getByRole('button', { name: 'Bind device' }).click();
+      const bind = ivan.getByRole('dialog', { name: `Bind a device for request #${number}` });
+      await bind
+        .getByLabel('Blank device')
+        .selectOption({ label: `${CARDS.bobNew.serial} — Emulated PIV card` });
+      await bind.getByRole('button', { name: 'Bind device' }).click();
+      await ivan
+        .getByRole('status')
+        .filter({ hasText: `Device ${CARDS.bobNew.serial} is bound to Bob` })
+        .waitFor();
+      expect((await deviceOf(CARDS.bobNew.serial)).state).toBe('bound');
       expect(pageErrors).toEqual([]);
     });
   },

@@ -90,6 +90,8 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
     expect(await sections()).toEqual([
       'Users',
       'Devices',
+      // Takes replacement requests (reference 003): request.read, request.submit.
+      'Requests',
       'Device policies',
       'Certificates',
       'Certificate authorities',

@@ -19,6 +19,8 @@ import { PolicyEditorPage } from './pages/operator/PolicyEditorPage';
 import { SecurityQuestionsPage } from './pages/operator/SecurityQuestionsPage';
 import { SettingsPage } from './pages/operator/SettingsPage';
 import { UserPage } from './pages/operator/UserPage';
+import { RequestPage } from './pages/operator/RequestPage';
+import { RequestsPage } from './pages/operator/RequestsPage';
 import { PortalPage } from './pages/portal/PortalPage';
 import { RequireSession } from './session';
 
@@ -39,6 +41,8 @@ export function App() {
         <Route path="users/:id" element={<UserPage />} />
         <Route path="devices" element={<DevicesPage />} />
         <Route path="devices/:id/conformance" element={<DeviceConformancePage />} />
+        <Route path="requests" element={<RequestsPage />} />
+        <Route path="requests/:id" element={<RequestPage />} />
         <Route path="policies" element={<PoliciesPage />} />
         <Route path="policies/:id" element={<PolicyEditorPage />} />
         <Route path="settings" element={<SettingsPage />} />

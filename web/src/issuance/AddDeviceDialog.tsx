@@ -11,11 +11,24 @@ import { ErrorPanel } from '../components/ErrorPanel';
 import { deviceTypeLabel } from '../format';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
-import type { ConnectedCard, Device, IssuanceAction, IssuanceJob, Policy, Settings, User } from '../types';
+import type {
+  ConnectedCard,
+  Device,
+  IssuanceAction,
+  IssuanceJob,
+  IssuanceStart,
+  Policy,
+  Settings,
+  User,
+} from '../types';
 import { PinEntry, pinAcceptable, type PinValue } from './PinEntry';
 
 interface Props {
   user: User;
+  /** Issuing a replacement (reference 003): the request it completes, its policy, its bound device. */
+  requestId?: string;
+  policyId?: string | null;
+  preferSerial?: string | null;
   onClose: () => void;
   onStarted: (device: Device, job: IssuanceJob | null) => void;
 }
@@ -37,7 +50,14 @@ const STATUS_TEXT: Record<ConnectedCard['status'], string> = {
   empty: 'no card in the reader',
 };
 
-export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
+export function AddDeviceDialog({
+  user,
+  requestId,
+  policyId: requestPolicy,
+  preferSerial,
+  onClose,
+  onStarted,
+}: Props) {
   const { can } = useSession();
   const cards = useLoad(() => api.issuance.cards(), []);
   const policies = useLoad(() => api.policies.list(), []);
@@ -47,7 +67,7 @@ export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
   );
   const [chosen, setChosen] = useState('');
   const [action, setAction] = useState<IssuanceAction>(can('device.issue') ? 'issue' : 'bind');
-  const [policyId, setPolicyId] = useState('');
+  const [policyId, setPolicyId] = useState(requestPolicy ?? '');
   const [pin, setPin] = useState<PinValue>({ pin: '', confirmation: '' });
   const start = useAction();
   const id = useId();
@@ -66,7 +86,9 @@ export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
   useEffect(() => {
     if (!cards.data) return;
     if (!cards.data.items.some((c) => cardKey(c) === chosen && selectable(c))) {
-      const first = cards.data.items.find(selectable);
+      const first =
+        cards.data.items.find((c) => selectable(c) && !!preferSerial && c.serial === preferSerial) ??
+        cards.data.items.find(selectable);
       setChosen(first ? cardKey(first) : '');
     }
   }, [cards.data]);
@@ -84,16 +106,15 @@ export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!card || !policy) return;
-    const out = await start.run(() =>
-      api.issuance.start({
-        userId: user.id,
-        agentId: card.agentId,
-        reader: card.reader,
-        action,
-        policyId: policy.id,
-        ...(needsPin ? { pin: pin.pin, ...(masked ? { pinConfirmation: pin.confirmation } : {}) } : {}),
-      }),
-    );
+    const body: IssuanceStart = {
+      userId: user.id,
+      agentId: card.agentId,
+      reader: card.reader,
+      action,
+      policyId: policy.id,
+      ...(needsPin ? { pin: pin.pin, ...(masked ? { pinConfirmation: pin.confirmation } : {}) } : {}),
+    };
+    const out = await start.run(() => api.issuance.start(requestId ? { ...body, requestId } : body));
     if (out) onStarted(out.device, out.job);
   };
 
@@ -101,7 +122,9 @@ export function AddDeviceDialog({ user, onClose, onStarted }: Props) {
     <Dialog
       open
       wide
-      title={`Add a device for ${user.displayName}`}
+      title={
+        requestId ? `Issue the replacement for ${user.displayName}` : `Add a device for ${user.displayName}`
+      }
       onClose={onClose}
       footer={
         <>

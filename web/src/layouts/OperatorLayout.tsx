@@ -8,6 +8,7 @@ import { DemoBadge } from './DemoBadge';
 export const OPERATOR_SECTIONS = [
   { to: '/operator', label: 'Users', permission: 'user.read' },
   { to: '/operator/devices', label: 'Devices', permission: 'device.read' },
+  { to: '/operator/requests', label: 'Requests', permission: 'request.read' },
   { to: '/operator/policies', label: 'Device policies', permission: 'policy.read' },
   { to: '/operator/certificates', label: 'Certificates', permission: 'certificate.read' },
   { to: '/operator/ca', label: 'Certificate authorities', permission: 'ca.read' },

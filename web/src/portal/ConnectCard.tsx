@@ -17,6 +17,8 @@ const WATCH_MS = 10 * 60_000;
 interface Props {
   userId: string;
   onStarted: (started: { device: Device; job: IssuanceJob | null }) => void;
+  /** Setting up a replacement: the request it completes (reference 003). */
+  requestId?: string;
   onBack: () => void;
 }
 
@@ -46,7 +48,7 @@ export function describeCard(c: ConnectedCard, userId: string): { text: string; 
   }
 }
 
-export function ConnectCard({ userId, onStarted, onBack }: Props) {
+export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
   const [cards, setCards] = useState<ConnectedCard[] | null>(null);
   const [agents, setAgents] = useState<Agent[]>([]);
   const [pollError, setPollError] = useState<ApiError | null>(null);
@@ -93,7 +95,9 @@ export function ConnectCard({ userId, onStarted, onBack }: Props) {
 
   const start = async () => {
     if (!current) return;
-    const r = await act.run(() => portalApi.issue({ agentId: current.agentId, reader: current.reader }));
+    const r = await act.run(() =>
+      portalApi.issue({ agentId: current.agentId, reader: current.reader }, requestId),
+    );
     if (r) return onStarted(r);
     // The answer may have been lost after the server began: follow that issuance if there is one.
     const open = await portalApi.openIssuance().catch(() => null);

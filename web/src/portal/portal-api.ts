@@ -10,7 +10,9 @@ import type {
   IssuanceStarted,
   OpenIssuance,
   PairingCode,
+  IncidentBody,
   PinPolicy,
+  ReplacementRequest,
   SessionInfo,
 } from '../types';
 import type { JobSource } from '../issuance/useJob';
@@ -85,7 +87,13 @@ export const portalApi = {
   takeDemoCard: () => post<DemoHandover>('/api/portal/demo/reader'),
   pairingCode: () => post<PairingCode>('/api/agents/pairing-codes'),
   cards: () => get<ConnectedCards>('/api/portal/cards'),
-  issue: (card: CardBody) => post<IssuanceStarted>('/api/portal/issuance', card),
+  /** With `requestId`: the self-enrollment of a replacement (reference 003). */
+  issue: (card: CardBody, requestId?: string) =>
+    post<IssuanceStarted>('/api/portal/issuance', requestId ? { ...card, requestId } : card),
+  /** "Report a problem with my device": the device goes on hold, a request waits for approval. */
+  reportProblem: (deviceId: string, body: IncidentBody) =>
+    post<ReplacementRequest>(`/api/portal/devices/${enc(deviceId)}/incident`, body),
+  myRequests: () => get<{ items: ReplacementRequest[] }>('/api/portal/requests'),
   /** My issuance that still needs me (running, waiting for my PIN, failed), after a reload. */
   openIssuance: () => get<OpenIssuance>('/api/portal/issuance/open'),
   /** Retry, on the card where it is now (another reader, another computer). */

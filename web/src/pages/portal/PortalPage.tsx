@@ -15,12 +15,15 @@ import { SignIn, type Purpose } from '../../portal/SignIn';
 import { onPortalSessionEnded, portalApi } from '../../portal/portal-api';
 import type { PortalMe } from '../../portal/types';
 import type { Device, IssuanceJob } from '../../types';
+import { readyToEnroll } from '../../portal/MyRequests';
+import { ReportProblem } from '../../portal/ReportProblem';
 
 type Step =
   | { name: 'welcome' }
   | { name: 'sign-in'; purpose: Purpose }
   | { name: 'questions'; purpose: Purpose; required: boolean }
-  | { name: 'card' }
+  | { name: 'card'; requestId?: string }
+  | { name: 'report'; device: Device }
   | { name: 'personalize'; device: Device; job: IssuanceJob }
   | { name: 'devices' }
   | { name: 'problem'; purpose: Purpose };
@@ -30,6 +33,7 @@ const TITLES: Record<Step['name'], string> = {
   'sign-in': 'Sign in',
   questions: 'Set your security questions',
   card: 'Insert your smart card',
+  report: 'Report a problem with my device',
   personalize: 'Personalizing your smart card',
   devices: 'Without your smart card',
   problem: 'Something went wrong',
@@ -104,7 +108,14 @@ export function PortalPage() {
       setError(toApiError(e));
       return setStep({ name: 'problem', purpose });
     }
-    setStep({ name: 'card' });
+    // A replacement ready to be set up here: the issuance completes its request.
+    try {
+      const ready = (await portalApi.myRequests()).items.find(readyToEnroll);
+      return setStep({ name: 'card', requestId: ready?.id });
+    } catch (e) {
+      setError(toApiError(e));
+      return setStep({ name: 'problem', purpose });
+    }
   };
 
   const begin = (purpose: Purpose) => {
@@ -216,12 +227,30 @@ export function PortalPage() {
       body = me && (
         <ConnectCard
           userId={me.user.id}
+          requestId={step.requestId}
           onBack={welcome}
           onStarted={(r) =>
             r.job
               ? setStep({ name: 'personalize', device: r.device, job: r.job })
               : setError(toApiError(new Error('The server started no personalization for this card')))
           }
+        />
+      );
+      break;
+    case 'report':
+      body = (
+        <ReportProblem
+          device={step.device}
+          onBack={() => setStep({ name: 'devices' })}
+          onReported={(r) => {
+            // Read the devices again: the reported one is on hold now.
+            void loadMe().then(() => {
+              setNotice(
+                `Your report is recorded as request #${r.number}. Your card ${r.targetSerial ?? ''} is on hold: nobody can use it now.`,
+              );
+              setStep({ name: 'devices' });
+            });
+          }}
         />
       );
       break;
@@ -239,6 +268,14 @@ export function PortalPage() {
       body = me && (
         <MyDevices
           me={me}
+          onReport={(device) => {
+            setNotice('');
+            setStep({ name: 'report', device });
+          }}
+          onEnroll={(r) => {
+            setNotice('');
+            setStep({ name: 'card', requestId: r.id });
+          }}
           onChangeQuestions={() => setStep({ name: 'questions', purpose: 'no-card', required: false })}
           onDone={() => void done()}
         />
