@@ -59,6 +59,32 @@ export default tseslint.config(
     },
   },
   {
+    // The phone's wallet also runs the card application and its link: the browser-safe modules of
+    // src/cards (decision 0021, test/cards/browser-bundle.test.ts), and nothing else of src/.
+    files: ['web/src/wallet/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '/src/http/schemas(\\.ts$|/)',
+              allowTypeImports: true,
+              message:
+                'Import the API schemas as types only (import type / export type): values would bundle server code.',
+            },
+            {
+              regex:
+                '/src/(?!domain/|http/schemas(\\.ts$|/)|cards/emulator/(piv-card-application|web-card-crypto|card-state)\\.ts$|cards/transport/wallet-link\\.ts$)',
+              message:
+                'The wallet may import src/domain, the API schemas (types) and the browser-safe card application and link only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The domain is pure: it may not reach for I/O, the clock or other layers.
     files: ['src/domain/**'],
     rules: {

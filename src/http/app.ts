@@ -161,7 +161,9 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
     const isApp = path === '/' || APP_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
     if (req.method === 'GET' && isApp) {
       if (path === '/') return reply.redirect('/operator');
-      if (webRoot) return reply.type('text/html').sendFile('index.html');
+      // The phone's wallet is its own page (its own small bundle, manifest and service worker).
+      const page = path === '/wallet' || path.startsWith('/wallet/') ? 'wallet.html' : 'index.html';
+      if (webRoot) return reply.type('text/html').sendFile(page);
       return reply
         .status(503)
         .type('text/plain')

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PivCardApplication } from '../../src/cards/emulator/piv-card-application.js';
 import { WebCardCrypto } from '../../src/cards/emulator/web-card-crypto.js';
-import { WalletLink, type LinkSocket } from '../../src/cards/transport/wallet-link.js';
+import { WalletLink, type LinkSocket, type WalletJobStatus } from '../../src/cards/transport/wallet-link.js';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import { signIn, until } from '../agent/support.js';
 
@@ -59,14 +59,18 @@ async function newWalletCard(): Promise<PivCardApplication> {
 
 function wallet(card: PivCardApplication, creds: { code?: string; token?: string }, events: string[] = []) {
   let socket: WebSocket | undefined;
+  const statuses: (WalletJobStatus | null)[] = [];
   const link = new WalletLink({
     open: () =>
       (socket = new WebSocket(`${srv.url.replace('http', 'ws')}/api/wallet/ws`)) as unknown as LinkSocket,
     card,
     ...creds,
-    onEvent: (e) => events.push(e.type),
+    onEvent: (e) => {
+      events.push(e.type);
+      if (e.type === 'status') statuses.push(e.job);
+    },
   });
-  return { link, events, socket: () => socket! };
+  return { link, events, statuses, socket: () => socket! };
 }
 
 async function jobEnd(p: ApiClient, id: string): Promise<Job> {
@@ -127,6 +131,12 @@ describe('the wallet link', () => {
     expect(start.status).toBe(202);
     const done = await jobEnd(bob, start.body.job.id);
     expect(done).toMatchObject({ status: 'succeeded', pinChangePending: true });
+    // The phone hears how its issuance stands: none yet, then personalizing, then "choose your PIN".
+    expect(w.statuses[0]).toBeNull();
+    await until('the phone told the PIN is awaited', async () =>
+      w.statuses.at(-1)?.pinChangePending ? true : undefined,
+    );
+    expect(w.statuses.some((s) => s?.status === 'running' && s.progress > 0)).toBe(true);
     expect(
       (
         await bob.json('POST', `/api/portal/issuance/jobs/${done.id}/pin`, {
@@ -135,6 +145,10 @@ describe('the wallet link', () => {
         })
       ).status,
     ).toBe(200);
+    await until('the phone told it is done', async () =>
+      w.statuses.at(-1)?.status === 'succeeded' && !w.statuses.at(-1)?.pinChangePending ? true : undefined,
+    );
+    expect(JSON.stringify(w.statuses)).not.toContain('135790');
     const device = await admin.json<{ state: string; type: string; userId: string; serial: string }>(
       'GET',
       `/api/devices/${done.deviceId}`,

@@ -112,3 +112,4 @@ export type {
   ConformanceReport,
   DeviceConformance,
 } from '../../src/http/schemas/conformance.ts';
+export type { WalletLink } from '../../src/http/schemas/wallet.ts';

@@ -29,10 +29,21 @@ export interface LinkedInfo {
   purpose?: string;
 }
 
+/** How the server's latest issuance of this wallet's card stands (null: none). */
+export interface WalletJobStatus {
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: number;
+  step: string;
+  /** The person is to choose the PIN where the issuance was started (the portal). */
+  pinChangePending: boolean;
+  error: string | null;
+}
+
 export type WalletLinkEvent =
   | { type: 'linked'; info: LinkedInfo }
   | { type: 'connected' }
-  | { type: 'card-used' }
+  | { type: 'card-used'; ins: number }
+  | { type: 'status'; job: WalletJobStatus | null }
   | { type: 'closed'; code: number; reason: string };
 
 export interface WalletLinkOptions {
@@ -57,6 +68,23 @@ export class WalletLinkRefused extends Error {
     super(message);
     this.name = 'WalletLinkRefused';
   }
+}
+
+const JOB_STATES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+
+/** The server's status frame, checked field by field (it is shown on the phone). */
+function jobStatusOf(j: unknown): WalletJobStatus | null {
+  if (!j || typeof j !== 'object') return null;
+  const o = j as Record<string, unknown>;
+  const status = JOB_STATES.find((s) => s === o.status);
+  if (!status) return null;
+  return {
+    status,
+    progress: typeof o.progress === 'number' ? Math.max(0, Math.min(100, o.progress)) : 0,
+    step: typeof o.step === 'string' ? o.step.slice(0, 200) : '',
+    pinChangePending: o.pinChangePending === true,
+    error: typeof o.error === 'string' ? o.error.slice(0, 500) : null,
+  };
 }
 
 export class WalletLink {
@@ -146,6 +174,9 @@ export class WalletLink {
         });
         this.o.onEvent?.({ type: 'connected' });
         return;
+      case 'wallet-status':
+        this.o.onEvent?.({ type: 'status', job: jobStatusOf(m.job) });
+        return;
       case 'ping':
         this.send({ type: 'pong', at: m.at });
         return;
@@ -161,8 +192,9 @@ export class WalletLink {
           return;
         }
         try {
-          const response = await card.transmit(fromHex(String(m.apdu)));
-          this.o.onEvent?.({ type: 'card-used' });
+          const apdu = fromHex(String(m.apdu));
+          const response = await card.transmit(apdu);
+          this.o.onEvent?.({ type: 'card-used', ins: apdu[1] ?? 0 });
           this.send({ type: 'apdu-result', id: m.id, response: toHex(response) });
         } catch (e) {
           this.send({

@@ -8,12 +8,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import QRCode from 'qrcode';
 import type { WebSocket } from 'ws';
 import type { Runtime } from '../../runtime.js';
+import type { AgentRecord } from '../../store/agents-repo.js';
 import { DomainError } from '../../domain/errors.js';
 import { actorOf, type PermissionBySession } from '../auth-guard.js';
 import { errorResponses } from '../schemas.js';
 import { ok, op } from '../openapi.js';
 import { WalletLink, WalletLinkBody } from '../schemas/wallet.js';
 import { WALLET_SOCKET_REFUSED } from '../../services/wallet/wallet-link-service.js';
+import { WalletStatusFeed } from '../../services/wallet/wallet-status.js';
 
 const FirstFrame = TypeCompiler.Compile(
   Type.Union([
@@ -47,6 +49,17 @@ export const walletRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const links = rt.services.walletLinks;
+    const status = new WalletStatusFeed({
+      db: rt.db,
+      jobs: rt.services.issuance.jobs,
+      progress: rt.services.issuance.progress,
+    });
+    /** Once the hub has the socket: the wallet hears how its device's issuance stands. */
+    const follow = (socket: WebSocket, record: AgentRecord, serial: string): void => {
+      status.follow(socket, record, serial).catch((e: unknown) => {
+        app.log.warn({ err: e, agentId: record.id }, 'wallet status not followed');
+      });
+    };
 
     app.post(
       '/api/wallet/links',
@@ -128,6 +141,7 @@ export const walletRoutes =
                   }),
                 );
                 rt.agentHub.attach(socket, w.record);
+                follow(socket, w.record, frame.serial);
               } else {
                 const record = await links.authenticate(frame.token);
                 if (!record)
@@ -139,6 +153,7 @@ export const walletRoutes =
                   JSON.stringify({ v: 1, type: 'wallet-linked', walletId: record.id, name: record.name }),
                 );
                 rt.agentHub.attach(socket, record);
+                follow(socket, record, frame.serial);
               }
             } catch (e) {
               if (e instanceof DomainError) return refuse(e.code, e.message);

@@ -8,6 +8,9 @@ export interface JobChanges {
   publish(jobId: string): void;
 }
 
+/** The event every change is also heard on; a symbol, so no job id can collide with it. */
+const ANY = Symbol('any job');
+
 export class JobProgress implements JobChanges {
   readonly #events = new EventEmitter();
 
@@ -17,11 +20,18 @@ export class JobProgress implements JobChanges {
 
   publish(jobId: string): void {
     this.#events.emit(jobId);
+    this.#events.emit(ANY, jobId);
   }
 
   /** Calls `listener` whenever the job changes (progress, end); returns unsubscribe. */
   watch(jobId: string, listener: () => void): () => void {
     this.#events.on(jobId, listener);
     return () => this.#events.off(jobId, listener);
+  }
+
+  /** Calls `listener` with the id of every job that changes (a phone's wallet follows its device's). */
+  watchAll(listener: (jobId: string) => void): () => void {
+    this.#events.on(ANY, listener);
+    return () => this.#events.off(ANY, listener);
   }
 }

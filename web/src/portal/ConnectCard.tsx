@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import { AgentDownloads, agentCommand, useAgentBuilds } from '../components/AgentDownload';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { CopyButton } from '../components/CopyButton';
+import { PhoneLink } from '../components/PhoneLink';
 import { toApiError, type ApiError } from '../api';
 import { useAction, useLoad } from '../hooks';
 import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode } from '../types';
@@ -24,6 +25,10 @@ interface Props {
 
 /** What a reader holds, in the person's terms, and whether Start may use it. */
 export function describeCard(c: ConnectedCard, userId: string): { text: string; usable: boolean } {
+  if (c.device?.type === 'mobile' && c.device.userId === userId)
+    return c.status === 'bound'
+      ? { text: `Your phone’s wallet ${c.serial} — ready to be set up.`, usable: true }
+      : { text: `Your phone’s wallet ${c.serial} is already set up (${c.device.state}).`, usable: false };
   switch (c.status) {
     case 'empty':
       return { text: 'No card in this reader.', usable: false };
@@ -162,6 +167,19 @@ export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
         </p>
       )}
       <DemoHandOver />
+      <div className="portal-phone">
+        <h2>Or make your phone your smart card</h2>
+        <p>
+          Your phone can hold your certificates instead of a card: it shows up here like a card in a reader,
+          and is set up the same way.
+        </p>
+        <PhoneLink
+          make={portalApi.walletLink}
+          whose="your phone"
+          buttonLabel="Issue to my phone"
+          readers={cards.map((c) => c.reader)}
+        />
+      </div>
       <ErrorPanel error={pollError} title="Lost sight of your card reader; trying again" />
       <ErrorPanel error={act.error} title="Your card was not set up" />
       <div className="portal-actions">

@@ -26,6 +26,7 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
   const current = job ?? initial;
   const headingRef = useRef<HTMLHeadingElement>(null);
   const stage = `${current.status}:${current.pinChangePending}`;
+  const phone = device.type === 'mobile';
 
   // Each change of stage (running → PIN → ready, or failed) moves the focus to its heading, so a
   // screen reader announces it.
@@ -55,7 +56,7 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
     return (
       <div>
         <h2 ref={headingRef} tabIndex={-1}>
-          Your card was not set up
+          {phone ? 'Your phone was not set up' : 'Your card was not set up'}
         </h2>
         <p className="portal-notice" role="alert">
           Something went wrong while your card was being personalized. Nothing on it can be used yet.
@@ -63,7 +64,9 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
         <ErrorPanel error={jobErrorOf(current)} title={`It stopped at “${current.step}”`} />
         <p>
           {retryAllowed
-            ? 'Make sure your card is in the reader and choose Retry, or choose Done and contact your help desk.'
+            ? phone
+              ? 'Keep the wallet open on your phone and choose Retry, or choose Done and contact your help desk.'
+              : 'Make sure your card is in the reader and choose Retry, or choose Done and contact your help desk.'
             : 'Choose Done and contact your help desk; give them the code above.'}
         </p>
         <ErrorPanel error={act.error} title="Retry did not start" />
@@ -121,11 +124,12 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
     return (
       <div>
         <h2 ref={headingRef} tabIndex={-1}>
-          Your card is ready
+          {phone ? 'Your phone is ready' : 'Your card is ready'}
         </h2>
         <p className="portal-success" role="status">
-          Your smart card {device.serial} is set up with your certificates and your new PIN. You can use it
-          now.
+          {phone
+            ? `Your phone’s wallet ${device.serial} is set up as a mobile smart card with your certificates and your new PIN.`
+            : `Your smart card ${device.serial} is set up with your certificates and your new PIN. You can use it now.`}
         </p>
         <div className="portal-actions">
           <button type="button" className="btn btn-primary btn-large" onClick={onDone}>
@@ -138,9 +142,12 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
   return (
     <div>
       <h2 ref={headingRef} tabIndex={-1}>
-        Personalizing your smart card
+        {phone ? 'Personalizing your phone' : 'Personalizing your smart card'}
       </h2>
-      <p>Keys are being made on your card and certificates added. This takes a few seconds.</p>
+      <p>
+        Keys are being made on your {phone ? 'phone' : 'card'} and certificates added. This takes a few
+        seconds.
+      </p>
       <JobProgress job={current} />
       <ErrorPanel error={error} title="Lost track of the progress; trying again" />
     </div>

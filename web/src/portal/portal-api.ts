@@ -14,6 +14,7 @@ import type {
   PinPolicy,
   ReplacementRequest,
   SessionInfo,
+  WalletLink,
 } from '../types';
 import type { JobSource } from '../issuance/useJob';
 import type {
@@ -86,6 +87,8 @@ export const portalApi = {
   demoReader: () => get<DemoReaderView>('/api/portal/demo/reader'),
   takeDemoCard: () => post<DemoHandover>('/api/portal/demo/reader'),
   pairingCode: () => post<PairingCode>('/api/agents/pairing-codes'),
+  /** A one-time link (QR code) that makes my phone's wallet appear as a card in a reader. */
+  walletLink: () => post<WalletLink>('/api/wallet/links'),
   cards: () => get<ConnectedCards>('/api/portal/cards'),
   /** With `requestId`: the self-enrollment of a replacement (reference 003). */
   issue: (card: CardBody, requestId?: string) =>
