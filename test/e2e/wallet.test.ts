@@ -81,7 +81,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       watch(portal, 'portal');
       watch(wallet, 'wallet');
       shots = screenshotDir();
-    }, 120_000);
+    }, 240_000); // the machine is shared: a demo server and Chromium may take a while to start
 
     afterAll(async () => {
       await browser?.close();
