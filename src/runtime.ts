@@ -176,6 +176,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       cards: cardAccess,
       ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
     });
+    const replacement = createReplacement({ db, clock, revocation: pki.revocation });
     const services: Services = {
       auth,
       users,
@@ -199,8 +200,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         settings,
         ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
         conformance,
+        requests: replacement.issuance,
       }),
-      replacement: createReplacement({ db, clock, revocation: pki.revocation }),
+      replacement,
       conformance,
       agents: new PairingService(ctx, agentHub),
       walletLinks: new WalletLinkService(ctx, {

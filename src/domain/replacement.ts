@@ -49,9 +49,9 @@ export function isPermanent(type: ReplacementType): boolean {
  * Why the replaced devices' certificates are revoked when a permanent replacement is issued.
  * Lost or stolen: keyCompromise — the private keys are on a device out of the holder's control, and
  * relying parties must distrust them (RFC 5280 §5.3.1). Damaged or expired: superseded — the keys were
- * never exposed, the new device's certificates replace them. The reason applies to every invalid
- * device of the replacement (a temporary device included): over-reporting a compromise is safe,
- * under-reporting one is not.
+ * never exposed, the new device's certificates replace them. Over-reporting a compromise is safe,
+ * under-reporting one is not. A temporary device ended with the permanent replacement was never out
+ * of the person's hands: its own certificates end as when it is terminated (TEMPORARY_END_REASON).
  */
 export function revocationReasonFor(reason: ReplacementReason): RevocationReason {
   return reason === 'lost' || reason === 'stolen' ? 'keyCompromise' : 'superseded';
@@ -119,6 +119,11 @@ export interface ReplacementPlan {
   /** valid | suspended → revoked */
   revokeCredentials: { credentialId: string; reason: RevocationReason }[];
   /**
+   * Credentials that live on (kept) but leave a terminated device: the device no longer carries
+   * them (a key-management key also on the person's phone, or restored onto the replacement).
+   */
+  uninstallCredentials: { credentialId: string; deviceId: string }[];
+  /**
    * Devices other than the ones above that carry an affected credential (e.g. a key-management
    * certificate recovered onto a phone): their state does not change, but their holder should be told.
    */
@@ -158,6 +163,7 @@ function emptyPlan(): ReplacementPlan {
     joinHoldCredentialIds: [],
     reinstateCredentialIds: [],
     revokeCredentials: [],
+    uninstallCredentials: [],
     affectedDeviceIds: [],
   };
 }
@@ -372,7 +378,8 @@ export interface PermanentIssuedInput extends CredentialFacts {
   readonly invalidDevices: readonly DeviceRef[];
   /**
    * Active temporary devices of earlier temporary requests for the same original (permanent over
-   * temporary): terminated too, their own credentials revoked as superseded.
+   * temporary): terminated too, their own credentials revoked (cessationOfOperation, as when a
+   * temporary device ends).
    */
   readonly temporaryDevices?: readonly DeviceRef[];
   /** Credential ids on each of those devices (unlisted statuses: taken as suspended). */
@@ -386,7 +393,10 @@ export interface PermanentIssuedInput extends CredentialFacts {
 
 /**
  * Ref. 003: "Issuing a permanent replacement device terminates the invalid devices", and their
- * certificates are revoked (DESIGN.md) with the reason from revocationReasonFor.
+ * certificates are revoked (DESIGN.md) with the reason from revocationReasonFor. A credential of the
+ * original that also lives on a device that is not ending (a key-management key on the person's
+ * phone) is kept when the reason is not a compromise: the card is dead, not the key. Lost or stolen:
+ * revoked everywhere, the key may be in someone else's hands.
  */
 export function planPermanentIssued(
   input: PermanentIssuedInput,
@@ -420,30 +430,42 @@ export function planPermanentIssued(
     );
   const plan = emptyPlan();
   const reason = revocationReasonFor(input.reason);
-  const kept = new Set(input.keptCredentialIds ?? []);
   const byDevice = input.credentialIdsByDevice;
   const on = (ids: readonly string[]) =>
     unique(ids.flatMap((d) => (Object.hasOwn(byDevice, d) ? (byDevice[d] ?? []) : [])));
   const invalidIds = unique(input.invalidDevices.map((d) => d.id));
   const temporaryIds = unique(temporary.map((d) => d.id));
   plan.terminateDeviceIds = unique([...invalidIds, ...temporaryIds]);
+  const ending = new Set(plan.terminateDeviceIds);
   const originals = on(invalidIds);
   const originalSet = new Set(originals);
+  const shared = input.sharedDeviceIdsByCredential ?? {};
+  const livesOn = (c: string) =>
+    (Object.hasOwn(shared, c) ? (shared[c] ?? []) : []).some((d) => !ending.has(d));
+  const kept = new Set([
+    ...(input.keptCredentialIds ?? []),
+    ...(reason === 'keyCompromise' ? [] : originals.filter(livesOn)),
+  ]);
   const revoke = (ids: string[], why: RevocationReason) =>
     ids
       .filter((c) => !kept.has(c) && statusOf(input, c, 'suspended') !== 'revoked')
       .map((credentialId) => ({ credentialId, reason: why }));
   plan.revokeCredentials = [
     ...revoke(originals, reason),
-    // The temporary device was never out of the person's hands: its certificates are superseded.
+    // The temporary device's own certificates end as when it is terminated.
     ...revoke(
       on(temporaryIds).filter((c) => !originalSet.has(c)),
-      'superseded',
+      TEMPORARY_END_REASON,
     ),
   ];
   plan.reinstateCredentialIds = liftable(
     input,
     [...kept].filter((c) => originalSet.has(c)),
+  );
+  plan.uninstallCredentials = plan.terminateDeviceIds.flatMap((deviceId) =>
+    (Object.hasOwn(byDevice, deviceId) ? (byDevice[deviceId] ?? []) : [])
+      .filter((c) => kept.has(c))
+      .map((credentialId) => ({ credentialId, deviceId })),
   );
   return ok(withAffected(plan, input));
 }

@@ -21,7 +21,7 @@ export const REQUEST_STATES = [
 ] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
-export const REQUEST_ACTIONS = ['approve', 'reject', 'bind', 'complete', 'cancel'] as const;
+export const REQUEST_ACTIONS = ['approve', 'reject', 'bind', 'unbind', 'complete', 'cancel'] as const;
 export type RequestAction = (typeof REQUEST_ACTIONS)[number];
 
 /** Who created the request: a help-desk operator, or the person themself in the user portal. */
@@ -34,6 +34,9 @@ export const requestMachine = defineMachine<RequestState, RequestAction>('reques
   // An issuance officer binds a device to the person (self-enrollment, ref. 003; optional there when
   // the request came from the help desk, hence complete from approved too).
   bind: { from: ['approved'], to: 'bound' },
+  // The bound device's issuance failed and was cancelled (or the card recycled): the request waits
+  // for another device, so it is not stuck on one that left the person.
+  unbind: { from: ['bound'], to: 'approved' },
   complete: { from: ['approved', 'bound'], to: 'completed' },
   cancel: { from: ['submitted', 'approved', 'bound'], to: 'cancelled' },
 });
@@ -69,4 +72,41 @@ export function validateWorkflow(
     );
   }
   return ok(workflow);
+}
+
+/** What an open request waits for: who acts next (the operator portal's queues, the user portal). */
+export const REQUEST_WAITS = [
+  'approval',
+  'binding',
+  'issuance',
+  'self_enrollment',
+  'phone_enrolment',
+  'temporary_end',
+] as const;
+export type RequestWait = (typeof REQUEST_WAITS)[number];
+
+/**
+ * Ref. 003, per workflow: a request the person declared waits for a validation officer's approval;
+ * local issuance for an issuance officer to personalize the replacement; self-enrollment for a
+ * device to be bound (optional: the person may enroll a card bound to them) and then for the person;
+ * remote issuance for the person's enrolment on their phone (nothing else completes it); a temporary
+ * device once issued for its end (terminated when the card is found, or expired). Final: nothing.
+ */
+export function waitingFor(r: {
+  state: RequestState;
+  workflow: RequestWorkflow;
+  type: string | null;
+  dueAt: string | null;
+}): RequestWait | null {
+  if (isRequestFinal(r.state)) return null;
+  if (r.state === 'submitted') return 'approval';
+  if (r.type === 'temporary' && r.dueAt) return 'temporary_end';
+  switch (r.workflow) {
+    case 'remote_issuance':
+      return 'phone_enrolment';
+    case 'local_issuance':
+      return 'issuance';
+    case 'self_enrollment':
+      return r.state === 'bound' ? 'self_enrollment' : 'binding';
+  }
 }

@@ -54,6 +54,9 @@ export function validatePolicy(p: PolicyInput): void {
   if (p.pukRetries < 1 || p.pukRetries > 15) problems.push('PUK retries must be 1-15');
   if (p.deviceValidityDays < 1 || p.deviceValidityDays > 3650)
     problems.push('Device validity must be 1-3650 days');
+  const temporary = p.temporaryValidityDays;
+  if (temporary !== undefined && !(Number.isInteger(temporary) && temporary >= 1 && temporary <= 7))
+    problems.push('A temporary replacement device lives 1-7 days');
   if (problems.length) throw new ValidationError(problems.join('; '), { problems });
 }
 

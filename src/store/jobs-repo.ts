@@ -163,3 +163,13 @@ export async function claimRunningJobs(tx: Queryable): Promise<IssuanceJob[]> {
   );
   return rows.map(toJob);
 }
+
+/** The job of a request that still needs someone: running, or failed (to retry or cancel). */
+export async function openJobForRequest(db: Queryable, requestId: string): Promise<IssuanceJob | null> {
+  const rows = await db.query<JobRow>(
+    `SELECT * FROM issuance_jobs WHERE request_id = $1 AND status IN ('running', 'failed')
+      ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [requestId],
+  );
+  return rows[0] ? toJob(rows[0]) : null;
+}

@@ -14,10 +14,16 @@ export interface PolicyInput {
   pinPolicy: PinPolicy;
   pukRetries: number;
   deviceValidityDays: number;
+  /**
+   * Days a temporary replacement device (a forgotten card) issued with this policy lives, 1-7; its
+   * certificates never outlive it. Kept as it is when an update leaves it out.
+   */
+  temporaryValidityDays?: number;
   defaultLayout: string | null;
 }
 
 export interface Policy extends PolicyInput {
+  temporaryValidityDays: number;
   id: string;
   demo: boolean;
   version: number;
@@ -34,6 +40,7 @@ type PolicyRow = {
   pin_policy: PinPolicy;
   puk_retries: number;
   device_validity_days: number;
+  temporary_validity_days: number;
   default_layout: string | null;
   demo: boolean;
   version: number;
@@ -50,6 +57,7 @@ const toPolicy = (r: PolicyRow): Policy => ({
   pinPolicy: r.pin_policy,
   pukRetries: r.puk_retries,
   deviceValidityDays: r.device_validity_days,
+  temporaryValidityDays: r.temporary_validity_days,
   defaultLayout: r.default_layout,
   demo: r.demo,
   version: r.version,
@@ -64,8 +72,8 @@ export async function insertPolicy(
 ): Promise<Policy> {
   const [row] = await tx.query<PolicyRow>(
     `INSERT INTO device_policies (name, description, device_types, credential_profiles, pin_policy, puk_retries,
-       device_validity_days, default_layout, demo, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING *`,
+       device_validity_days, default_layout, demo, created_at, updated_at, temporary_validity_days)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING *`,
     [
       p.name,
       p.description,
@@ -77,6 +85,7 @@ export async function insertPolicy(
       p.defaultLayout,
       p.demo ?? false,
       at,
+      p.temporaryValidityDays ?? 7,
     ],
   );
   return toPolicy(row!);
@@ -86,7 +95,8 @@ export async function updatePolicy(tx: Queryable, id: string, p: PolicyInput, at
   const [row] = await tx.query<PolicyRow>(
     `UPDATE device_policies SET name = $1, description = $2, device_types = $3, credential_profiles = $4,
        pin_policy = $5, puk_retries = $6, device_validity_days = $7, default_layout = $8,
-       version = version + 1, updated_at = $9
+       version = version + 1, updated_at = $9,
+       temporary_validity_days = COALESCE($11, temporary_validity_days)
      WHERE id = $10 RETURNING *`,
     [
       p.name,
@@ -99,6 +109,7 @@ export async function updatePolicy(tx: Queryable, id: string, p: PolicyInput, at
       p.defaultLayout,
       at,
       id,
+      p.temporaryValidityDays ?? null,
     ],
   );
   return toPolicy(row!);

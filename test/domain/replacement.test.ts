@@ -29,6 +29,7 @@ const empty: ReplacementPlan = {
   joinHoldCredentialIds: [],
   reinstateCredentialIds: [],
   revokeCredentials: [],
+  uninstallCredentials: [],
   affectedDeviceIds: [],
 };
 
@@ -213,16 +214,41 @@ describe('planPermanentIssued', () => {
     sharedDeviceIdsByCredential: { km: ['card', 'temp', 'phone'] },
   };
 
-  it.each(['lost', 'stolen', 'damaged', 'expired'] as const)(
-    'terminates every invalid device and revokes its credentials (%s)',
+  it.each(['lost', 'stolen'] as const)(
+    'terminates every invalid device and revokes its credentials as compromised, shared ones too (%s)',
     (reason) => {
-      const why = reason === 'lost' || reason === 'stolen' ? 'keyCompromise' : 'superseded';
       expect(planPermanentIssued({ ...base, reason })).toEqual({
         ok: true,
         value: {
           ...empty,
           terminateDeviceIds: ['card', 'temp'],
-          revokeCredentials: ['auth', 'km', 't-auth'].map((credentialId) => ({ credentialId, reason: why })),
+          revokeCredentials: ['auth', 'km', 't-auth'].map((credentialId) => ({
+            credentialId,
+            reason: 'keyCompromise',
+          })),
+          affectedDeviceIds: ['phone'],
+        },
+      });
+    },
+  );
+
+  it.each(['damaged', 'expired'] as const)(
+    'terminates every invalid device; a credential that lives on on the phone is kept and leaves the ended devices (%s)',
+    (reason) => {
+      expect(planPermanentIssued({ ...base, reason })).toEqual({
+        ok: true,
+        value: {
+          ...empty,
+          terminateDeviceIds: ['card', 'temp'],
+          revokeCredentials: ['auth', 't-auth'].map((credentialId) => ({
+            credentialId,
+            reason: 'superseded',
+          })),
+          reinstateCredentialIds: ['km'],
+          uninstallCredentials: [
+            { credentialId: 'km', deviceId: 'card' },
+            { credentialId: 'km', deviceId: 'temp' },
+          ],
           affectedDeviceIds: ['phone'],
         },
       });
@@ -354,7 +380,7 @@ describe('permanent over temporary (ref. 003 example)', () => {
       revokeCredentials: [
         { credentialId: 'auth', reason: 'keyCompromise' },
         { credentialId: 'km', reason: 'keyCompromise' },
-        { credentialId: 't-auth', reason: 'superseded' },
+        { credentialId: 't-auth', reason: 'cessationOfOperation' },
       ],
     });
   });

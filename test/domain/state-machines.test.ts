@@ -31,6 +31,9 @@ import {
   USER_ACTIONS,
   USER_STATES,
   validateWorkflow,
+  waitingFor,
+  type RequestState,
+  type RequestWorkflow,
   DEVICE_TYPES,
   REQUEST_WORKFLOWS,
   type DomainError,
@@ -117,6 +120,7 @@ const cases: Case[] = [
       ['submitted', 'approve', 'approved'],
       ['submitted', 'reject', 'rejected'],
       ['approved', 'bind', 'bound'],
+      ['bound', 'unbind', 'approved'],
       ['approved', 'complete', 'completed'],
       ['bound', 'complete', 'completed'],
       ['submitted', 'cancel', 'cancelled'],
@@ -235,6 +239,22 @@ describe('deviceHoldsUser', () => {
 });
 
 describe('requests', () => {
+  it('says who acts next, per state and workflow (the queues)', () => {
+    const w = (state: RequestState, workflow: RequestWorkflow, temporary = false, due = false) =>
+      waitingFor({ state, workflow, type: temporary ? 'temporary' : 'permanent', dueAt: due ? 'x' : null });
+    expect(w('submitted', 'self_enrollment')).toBe('approval');
+    expect(w('approved', 'local_issuance')).toBe('issuance');
+    expect(w('bound', 'local_issuance')).toBe('issuance');
+    expect(w('approved', 'self_enrollment')).toBe('binding');
+    expect(w('bound', 'self_enrollment')).toBe('self_enrollment');
+    expect(w('approved', 'remote_issuance')).toBe('phone_enrolment');
+    expect(w('approved', 'local_issuance', true)).toBe('issuance');
+    expect(w('approved', 'local_issuance', true, true)).toBe('temporary_end');
+    expect(w('bound', 'self_enrollment', true, true)).toBe('temporary_end');
+    for (const state of ['completed', 'rejected', 'cancelled'] as const)
+      expect(w(state, 'local_issuance')).toBeNull();
+  });
+
   it("a help-desk operator's request starts approved; a user's needs approval (ref. 003)", () => {
     expect(initialRequestState('operator')).toBe('approved');
     expect(initialRequestState('user')).toBe('submitted');

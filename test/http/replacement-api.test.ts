@@ -226,4 +226,41 @@ describe.skipIf(!hasOpenssl)('replacement API on a running server', () => {
     expect(await ocsp(alice.certs.phoneOnly)).toBe('revoked cessationOfOperation');
     expect(await ocsp(alice.certs.km)).toBe('good'); // still on her card
   });
+
+  it('remote issuance: accepted for a phone, refused for a card; the request waits for the phone enrolment, nothing else completes it', async () => {
+    const rita = await seedHolder(srv.rt.db, srv.rt.services.pki, 'rita', new Date(), alice.policyId);
+    const forCard = await clients.hal!.call('POST', `/api/devices/${rita.cardId}/replacement`, {
+      reason: 'lost',
+      workflow: 'remote_issuance',
+    });
+    expect(forCard.status).toBe(400);
+    expect(forCard.body.error.message).toMatch(/only available for mobile smart cards/);
+    const made = await clients.hal!.call('POST', `/api/devices/${rita.phoneId}/replacement`, {
+      reason: 'lost',
+      workflow: 'remote_issuance',
+    });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ state: 'approved', waitingFor: 'phone_enrolment' });
+    expect(await ocsp(rita.certs.phoneOnly)).toBe('revoked certificateHold');
+    const bind = await clients.ivan!.call('POST', `/api/requests/${made.body.id}/bind`, {
+      deviceId: await seedBlank(srv.rt.db, 'mobile'),
+    });
+    expect(bind.status).toBe(409);
+    expect(bind.body.error.message).toMatch(/issued remotely/);
+    // No card issuance completes it (the reader is not even looked at: the request refuses first).
+    const issue = await clients.ivan!.call('POST', '/api/issuance', {
+      userId: rita.userId,
+      agentId: '11111111-1111-4111-8111-111111111111',
+      reader: 'none',
+      action: 'issue',
+      requestId: made.body.id,
+    });
+    expect(issue.status).toBe(409);
+    expect(issue.body.error.message).toMatch(/waits for that enrolment/);
+    const still = await clients.hal!.call('GET', `/api/requests/${made.body.id}`);
+    expect(still.body).toMatchObject({ state: 'approved', waitingFor: 'phone_enrolment' });
+    const cancelled = await clients.hal!.call('POST', `/api/requests/${made.body.id}/cancel`, {});
+    expect(cancelled.body).toMatchObject({ state: 'cancelled', waitingFor: null });
+    expect(await ocsp(rita.certs.phoneOnly)).toBe('good');
+  });
 });

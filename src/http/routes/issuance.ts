@@ -56,7 +56,7 @@ export const issuanceRoutes =
           ...op(
             'startIssuance',
             'issuance',
-            'Issue (personalize) or bind the card in a reader for a person; issuance runs in the background',
+            'Issue (personalize) or bind the card in a reader for a person; issuance runs in the background. With requestId: the replacement of that request (local issuance, or binding for self-enrollment); on success the request completes',
           ),
           body: IssuanceStart,
           response: {
@@ -75,7 +75,8 @@ export const issuanceRoutes =
           userId: b.userId,
           card: { agentId: b.agentId, reader: b.reader },
           action: b.action,
-          policyId: b.policyId,
+          ...(b.policyId !== undefined ? { policyId: b.policyId } : {}),
+          ...(b.requestId !== undefined ? { requestId: b.requestId } : {}),
           ...(b.pin !== undefined ? { pin: b.pin } : {}),
           ...(b.pinConfirmation !== undefined ? { pinConfirmation: b.pinConfirmation } : {}),
         });

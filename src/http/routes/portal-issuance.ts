@@ -9,7 +9,7 @@ import { actorOf } from '../auth-guard.js';
 import { issuanceJobFeed, streamJob } from '../job-events.js';
 import { IdParams, Uuid, errorResponses } from '../schemas.js';
 import { events, ok, op } from '../openapi.js';
-import { CardBody, ConnectedCards, IssuanceStarted, Job, OpenIssuance } from '../schemas/issuance.js';
+import { ConnectedCards, IssuanceStarted, Job, MyIssuanceStart, OpenIssuance } from '../schemas/issuance.js';
 import { PinPolicy } from '../schemas/policies.js';
 
 /**
@@ -71,16 +71,30 @@ export const portalIssuanceRoutes =
       {
         config: { permission: 'self.issue' },
         schema: {
-          ...op('startMyIssuance', 'user portal', 'Personalize the card bound to me that is in my reader'),
-          body: CardBody,
+          ...op(
+            'startMyIssuance',
+            'user portal',
+            'Personalize the card bound to me that is in my reader (with requestId: the replacement of my request; it completes on success)',
+          ),
+          body: MyIssuanceStart,
           response: {
             202: ok(IssuanceStarted, 'Accepted: the job that personalizes my card'),
             ...errorResponses,
           },
         },
       },
-      async (req, reply) =>
-        reply.status(202).send(await issuance.starter.startSelf(actorOf(req), req.body as CardBody)),
+      async (req, reply) => {
+        const b = req.body as MyIssuanceStart;
+        return reply
+          .status(202)
+          .send(
+            await issuance.starter.startSelf(
+              actorOf(req),
+              { agentId: b.agentId, reader: b.reader },
+              b.requestId,
+            ),
+          );
+      },
     );
 
     app.get(

@@ -23,12 +23,43 @@ export const IssuanceStart = Type.Object(
     userId: Uuid,
     ...CardRef,
     action: literalUnion(ISSUANCE_ACTIONS),
-    policyId: Uuid,
+    policyId: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        maxLength: 36,
+        description: 'The device policy; required unless requestId is given (the request has its own)',
+      }),
+    ),
+    requestId: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        maxLength: 36,
+        description:
+          'The replacement request this serves (docs/replacement.md): issue — its local issuance; bind — bind the card for its self-enrollment',
+      }),
+    ),
     pin: Type.Optional(Pin),
     pinConfirmation: Type.Optional(Pin),
   },
   { additionalProperties: false },
 );
+
+/** The body of POST /api/portal/issuance: the card, and the replacement request it is for, if any. */
+export const MyIssuanceStart = Type.Object(
+  {
+    ...CardRef,
+    requestId: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        maxLength: 36,
+        description:
+          'My replacement request (self-enrollment) this card serves; found from the card when left out',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type MyIssuanceStart = Static<typeof MyIssuanceStart>;
 export type IssuanceStart = Static<typeof IssuanceStart>;
 
 export const JobError = Type.Object({

@@ -48,6 +48,8 @@ export const PolicyInput = Type.Object(
     pinPolicy: PinPolicy,
     pukRetries: Type.Integer({ minimum: 1, maximum: 15 }),
     deviceValidityDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+    /** A temporary replacement device's life (1-7 days); 7 when left out of a new policy, unchanged on update. */
+    temporaryValidityDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 })),
     defaultLayout: Type.Union([Type.String({ maxLength: 100 }), Type.Null()]),
   },
   { additionalProperties: false },
@@ -57,6 +59,7 @@ export type PolicyInput = Static<typeof PolicyInput>;
 export const Policy = Type.Object({
   id: Uuid,
   ...PolicyInput.properties,
+  temporaryValidityDays: Type.Integer({ minimum: 1, maximum: 7 }),
   version: Type.Integer(),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEVICE_STATES } from '../../domain/device.js';
 import { REPLACEMENT_REASONS, REPLACEMENT_TYPES } from '../../domain/replacement.js';
-import { REQUEST_KINDS, REQUEST_STATES, REQUEST_WORKFLOWS } from '../../domain/request.js';
+import { REQUEST_KINDS, REQUEST_STATES, REQUEST_WAITS, REQUEST_WORKFLOWS } from '../../domain/request.js';
 import { CREDENTIAL_STATUSES } from '../../domain/credential.js';
 import { literalUnion, MultilineText, NullableTimestamp, Paging, Timestamp, Uuid } from '../schemas.js';
 
@@ -79,6 +79,10 @@ export const Request = Type.Object({
   type: Type.Union([literalUnion(REPLACEMENT_TYPES), Type.Null()]),
   workflow: literalUnion(REQUEST_WORKFLOWS),
   state: literalUnion(REQUEST_STATES),
+  waitingFor: Type.Union([literalUnion(REQUEST_WAITS), Type.Null()], {
+    description:
+      'Who acts next: approval (validation officer), binding or issuance (issuance officer), self_enrollment (the person, portal), phone_enrolment (remote issuance: the person on their phone), temporary_end (the temporary device is in use until terminated or expired); null once final',
+  }),
   userId: Uuid,
   person: Type.Union([
     Type.Object({ id: Uuid, username: Type.String(), displayName: Type.String() }),

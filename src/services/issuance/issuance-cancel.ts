@@ -11,6 +11,7 @@ import { moveDevice } from './device-move.js';
 import type { InitialPinVault } from './initial-pin.js';
 import type { IssuanceJobs } from './issuance-jobs.js';
 import type { JobChanges } from './job-progress.js';
+import type { RequestLink } from './request-link.js';
 import { jobView, type JobView } from './job-view.js';
 
 export class IssuanceCancel {
@@ -22,6 +23,8 @@ export class IssuanceCancel {
       attempts: Pick<AttemptRevocation, 'revoke'>;
       pins: Pick<InitialPinVault, 'drop'>;
       changes: JobChanges;
+      /** A request whose device this was lets it go (and can take another). */
+      requests?: Pick<RequestLink, 'abandoned'>;
     },
   ) {}
 
@@ -38,6 +41,8 @@ export class IssuanceCancel {
       if (job.status !== 'failed')
         throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${job.status}`);
       const at = clock.now();
+      // The request (locked before the device) no longer waits for this card.
+      if (job.requestId) await this.deps.requests?.abandoned(tx, actor, job.deviceId, at);
       const d = (await getDevice(tx, job.deviceId, true))!;
       await moveDevice(tx, d, 'cancel', { userId: null, policyId: null }, at);
       await this.deps.pins.drop(tx, d.id);

@@ -27,6 +27,7 @@ import { closeQuietly } from './card-reader.js';
 import { moveDevice } from './device-move.js';
 import { keepsInitialPinAfterSuccess, type InitialPinVault } from './initial-pin.js';
 import type { JobChanges } from './job-progress.js';
+import type { RequestLink } from './request-link.js';
 import type { IssuanceJob, JobError, JobOptions } from './job-view.js';
 
 /** What the run needs from the CA: a certificate for the key the card generated, and its PEM. */
@@ -85,6 +86,8 @@ export class IssuanceRunner implements JobLauncher {
       fascn?: FascnSettings;
       /** Signs each card's CHUID and Security Object and checks the card once written. */
       conformance: Pick<CardConformance, 'prepare'>;
+      /** Completes the request an issuance was started for, in its success transaction. */
+      requests?: RequestLink;
     },
   ) {}
 
@@ -145,7 +148,10 @@ export class IssuanceRunner implements JobLauncher {
         );
       const now = clock.now();
       const card = cardIdentity(device, this.deps.fascn);
-      const cardExpires = new Date(now.getTime() + policy.deviceValidityDays * 86_400_000);
+      // A temporary replacement device lives its policy's short validity, and its certificates
+      // never outlive it (each capped at the device's days, issued before the device's end is set).
+      const days = validityDaysOf(job, policy);
+      const cardExpires = new Date(now.getTime() + days * 86_400_000);
       const prepared = await this.deps.conformance.prepare({ ...actor, correlationId }, device, cardExpires);
       const issued = await personalize(session, {
         profiles: policy.credentialProfiles,
@@ -187,7 +193,7 @@ export class IssuanceRunner implements JobLauncher {
                 sid: user.properties.objectSid ?? null,
                 properties: user.properties,
               },
-              profile,
+              profile: { ...profile, validityDays: Math.min(profile.validityDays, days) },
               deviceId: device.id,
               credentialId: credential.id,
               cardUuid: card.uuid,
@@ -226,14 +232,17 @@ export class IssuanceRunner implements JobLauncher {
     correlationId: string,
   ) {
     const opts = job.options as JobOptions;
-    await this.deps.db.transaction(async (tx) => {
+    const requests = job.requestId ? this.deps.requests : undefined;
+    const changed = await this.deps.db.transaction(async (tx) => {
       const at = this.deps.clock.now();
+      // The request first, then the device (the replacement's lock order).
+      const request = requests ? await requests.lockForCompletion(tx, job.requestId!) : null;
       const d = (await getDevice(tx, device.id, true))!;
-      await moveDevice(
+      const active = await moveDevice(
         tx,
         d,
         'succeed',
-        { issuedAt: at, expiresAt: new Date(at.getTime() + policy.deviceValidityDays * 86_400_000) },
+        { issuedAt: at, expiresAt: new Date(at.getTime() + validityDaysOf(job, policy) * 86_400_000) },
         at,
       );
       if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
@@ -250,11 +259,17 @@ export class IssuanceRunner implements JobLauncher {
           policyId: policy.id,
           certificates,
           attempt: job.attempt,
+          requestId: job.requestId,
         },
         correlationId,
         at,
       });
+      // The replacement completes with its device, CA status included, or neither does.
+      return request && requests
+        ? requests.complete(tx, { ...actor, correlationId }, request, active, at)
+        : [];
     });
+    if (requests && changed.length) await requests.publishAfterCommit(changed);
     this.deps.changes.publish(job.id);
   }
 
@@ -279,6 +294,12 @@ export class IssuanceRunner implements JobLauncher {
     });
     this.deps.changes.publish(jobId);
   }
+}
+
+/** The device's validity in days: the policy's, or the short one its job was started with. */
+function validityDaysOf(job: IssuanceJob, policy: Policy): number {
+  const days = (job.options as Partial<JobOptions>).validityDays;
+  return typeof days === 'number' && days > 0 ? days : policy.deviceValidityDays;
 }
 
 /** The failure as the portal shows and copies it: never with a secret. */

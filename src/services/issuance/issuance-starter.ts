@@ -20,13 +20,18 @@ import {
   type PinMode,
 } from './initial-pin.js';
 import type { JobLauncher } from './issuance-runner.js';
+import type { IssuanceVia, LinkedRequest, RequestLink } from './request-link.js';
+import type { Queryable } from '../../store/db.js';
 import { jobView, type JobOptions, type JobView } from './job-view.js';
 
 export interface StartIssuanceInput extends PinEntry {
   userId: string;
   card: CardRef;
   action: 'issue' | 'bind';
-  policyId: string;
+  /** The device policy; a request's own policy when `requestId` is given. */
+  policyId?: string;
+  /** The replacement request this issuance (or binding) serves (services/issuance/request-link.ts). */
+  requestId?: string;
 }
 
 /** The security settings that shape an operator's issuance. */
@@ -46,8 +51,15 @@ export class IssuanceStarter {
       pins: InitialPinVault;
       settings: IssuanceSettings;
       runner: JobLauncher;
+      /** Issuances for a replacement request. */
+      requests?: RequestLink;
     },
   ) {}
+
+  #link(): RequestLink {
+    if (!this.deps.requests) throw new ValidationError('This server does not issue for requests');
+    return this.deps.requests;
+  }
 
   /** Operator issuance: bind the card in the reader to a person, or issue it with a device policy. */
   async start(actor: Actor, input: StartIssuanceInput): Promise<{ device: Device; job: JobView | null }> {
@@ -59,14 +71,26 @@ export class IssuanceStarter {
     if (!user) throw new NotFoundError('user', input.userId);
     if (user.state !== 'active')
       throw new ValidationError(`${user.displayName} is ${user.state}: only active people get devices`);
-    const policy = await getPolicy(db, input.policyId);
-    if (!policy) throw new NotFoundError('device policy', input.policyId);
+    // A request's replacement is issued with the request's policy (chosen when it was made).
+    const request = input.requestId ? await this.#link().peek(db, input.requestId) : null;
+    if (request?.policyId && input.policyId && input.policyId !== request.policyId)
+      throw new ValidationError(
+        `Request #${request.number} is issued with its own device policy: leave policyId out, or give that one`,
+        { field: 'policyId', policyId: request.policyId },
+      );
+    const policyId = request?.policyId ?? input.policyId;
+    if (!policyId) throw new ValidationError('Choose a device policy (policyId)', { field: 'policyId' });
+    const policy = await getPolicy(db, policyId);
+    if (!policy) throw new NotFoundError('device policy', policyId);
 
     if (input.action === 'bind') {
       if (input.pin !== undefined)
         throw new ValidationError('Binding a device sets no PIN: the user sets it when they self-issue');
-      return { device: await this.#bind(actor, user, policy, input.card), job: null };
+      return { device: await this.#bind(actor, user, policy, input.card, request?.id), job: null };
     }
+    // The request's refusals come before the card is looked at (and again, locked, at the start).
+    if (request)
+      await db.transaction((tx) => this.#link().lockForStart(tx, actor, request.id, 'operator', user.id));
     const settings = await this.deps.settings.getSecurity();
     const pin = chooseInitialPin(settings.initialPinDisplayMode, policy, input);
     return this.#begin(
@@ -80,6 +104,7 @@ export class IssuanceStarter {
         changePinAtEnd:
           settings.initialPinDisplayMode === 'not_displayed' && settings.changePinDuringIssuance,
         policy,
+        ...(request ? { requestId: request.id } : {}),
       },
     );
   }
@@ -88,11 +113,17 @@ export class IssuanceStarter {
    * Self-issuance in the user portal (reference 000): the card must be bound to this person. Tessera
    * sets a random initial PIN and the person sets their own PIN at the end.
    */
-  async startSelf(actor: Actor, card: CardRef): Promise<{ device: Device; job: JobView | null }> {
+  async startSelf(
+    actor: Actor,
+    card: CardRef,
+    requestId?: string,
+  ): Promise<{ device: Device; job: JobView | null }> {
     const { db } = this.deps;
     const user = await getUser(db, actor.id!);
     if (!user || user.state !== 'active')
       throw new ValidationError('Only an active person can issue a device');
+    if (requestId)
+      await db.transaction((tx) => this.#link().lockForStart(tx, actor, requestId, 'portal', user.id));
     const opened = await this.deps.cards.open(user.id, card);
     let policy: Policy;
     try {
@@ -112,6 +143,7 @@ export class IssuanceStarter {
       changePinAtEnd: true,
       policy,
       portal: true,
+      ...(requestId ? { requestId } : {}),
     });
   }
 
@@ -122,15 +154,26 @@ export class IssuanceStarter {
     card: CardRef,
     opened: OpenedCard,
     pin: string,
-    o: { pinMode: PinMode; changePinAtEnd: boolean; policy: Policy; portal?: boolean },
+    o: {
+      pinMode: PinMode;
+      changePinAtEnd: boolean;
+      policy: Policy;
+      portal?: boolean;
+      requestId?: string;
+    },
   ): Promise<{ device: Device; job: JobView }> {
     const { db, clock } = this.deps;
     const { policy } = o;
     const serial = opened.serial;
     try {
       const job = await db.transaction(async (tx) => {
+        // The request is locked before the device (the replacement's lock order). A card that is
+        // a request's replacement device serves that request even when the caller did not say so.
+        const request = await this.#request(tx, actor, user, serial, o.portal ? 'portal' : 'operator', o);
         const device = await deviceForIssuance(tx, actor, user, policy, serial, clock);
+        if (request) await this.#link().checkDevice(tx, request, device);
         const at = clock.now();
+        const validityDays = request ? this.#link().validityDays(request, policy) : null;
         await moveDevice(tx, device, 'start_issuance', { userId: user.id, policyId: policy.id }, at);
         const options: JobOptions = {
           action: 'issue',
@@ -139,15 +182,18 @@ export class IssuanceStarter {
           reader: card.reader,
           changePinAtEnd: o.changePinAtEnd,
           ...(o.portal ? { portal: true } : {}),
+          ...(validityDays ? { validityDays } : {}),
         };
         const job = await insertJob(tx, {
           deviceId: device.id,
           userId: user.id,
           policyId: policy.id,
+          requestId: request?.id ?? null,
           startedBy: actor.id,
           options,
           at,
         });
+        if (request) await this.#link().started(tx, actor, request, device, job.id, at);
         // The PIN is needed again by a retry, and kept for retrieval in the "not displayed" mode.
         await this.deps.pins.put(tx, device.id, pin, at);
         await appendAudit(tx, {
@@ -162,6 +208,7 @@ export class IssuanceStarter {
             serial,
             pinMode: options.pinMode,
             selfService: o.portal === true,
+            requestId: request?.id ?? null,
           },
           correlationId: actor.correlationId ?? null,
           at,
@@ -176,12 +223,45 @@ export class IssuanceStarter {
     }
   }
 
+  /** The request this issuance serves, locked and checked; none for an ordinary issuance. */
+  async #request(
+    tx: Queryable,
+    actor: Actor,
+    user: User,
+    serial: string,
+    via: IssuanceVia,
+    o: { requestId?: string; policy: Policy },
+  ): Promise<LinkedRequest | null> {
+    const link = this.deps.requests;
+    const known = await getDeviceBySerial(tx, serial);
+    const requestId =
+      o.requestId ?? (known && link ? (await link.findForDevice(tx, known.id))?.id : undefined);
+    if (!requestId) return null;
+    const request = await this.#link().lockForStart(tx, actor, requestId, via, user.id);
+    if (request.policyId && request.policyId !== o.policy.id)
+      throw new ValidationError(
+        `Request #${request.number} is issued with its own device policy, not "${o.policy.name}"`,
+        { field: 'policyId', policyId: request.policyId },
+      );
+    return request;
+  }
+
   /** Binding: the card is the person's, for them to self-issue in the portal; no card work now. */
-  async #bind(actor: Actor, user: User, policy: Policy, card: CardRef): Promise<Device> {
+  async #bind(actor: Actor, user: User, policy: Policy, card: CardRef, requestId?: string): Promise<Device> {
     const { db, clock } = this.deps;
     const { conn, serial } = await this.deps.cards.open(actor.id ?? user.id, card);
     await closeQuietly(conn);
     return db.transaction(async (tx) => {
+      if (requestId) {
+        // The request's own bind (self-enrollment): the card is registered on the way if unknown.
+        return this.#link().bind(
+          tx,
+          actor,
+          requestId,
+          () => deviceForIssuance(tx, actor, user, policy, serial, clock),
+          clock.now(),
+        );
+      }
       const device = await deviceForIssuance(tx, actor, user, policy, serial, clock);
       if (device.state === 'bound')
         throw new ConflictError(`The card ${serial} is already bound to ${user.displayName}`);

@@ -20,6 +20,7 @@ import { IssuanceStarter, type IssuanceSettings } from './issuance-starter.js';
 import { JobProgress } from './job-progress.js';
 import { PinChangeAtEnd } from './pin-change-at-end.js';
 import { Recycle } from './recycle.js';
+import type { RequestLink } from './request-link.js';
 
 export type { CardRef } from './card-reader.js';
 export type { ConnectedCard } from './connected-cards.js';
@@ -62,6 +63,8 @@ export interface IssuanceDeps {
   fascn?: FascnSettings;
   /** Signs each card's CHUID and Security Object and checks the card once written. */
   conformance: Pick<CardConformance, 'prepare'>;
+  /** Issuances started for a replacement request (services/replacement/issuance.ts). */
+  requests?: RequestLink;
 }
 
 export function createIssuance(deps: IssuanceDeps): Issuance {
@@ -80,16 +83,18 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     changes: progress,
     ...(deps.fascn ? { fascn: deps.fascn } : {}),
     conformance: deps.conformance,
+    ...(deps.requests ? { requests: deps.requests } : {}),
   });
+  const requests = deps.requests ? { requests: deps.requests } : {};
   return {
     cards: new ConnectedCards({ db, cards: deps.cardAccess }),
-    starter: new IssuanceStarter({ db, clock, cards, pins, settings: deps.settings, runner }),
+    starter: new IssuanceStarter({ db, clock, cards, pins, settings: deps.settings, runner, ...requests }),
     runner,
     progress,
     jobs,
     retry: new IssuanceRetry({ db, clock, jobs, cards, attempts, runner }),
-    cancel: new IssuanceCancel({ db, clock, jobs, attempts, pins, changes: progress }),
-    recycle: new Recycle({ db, clock, cards, attempts }),
+    cancel: new IssuanceCancel({ db, clock, jobs, attempts, pins, changes: progress, ...requests }),
+    recycle: new Recycle({ db, clock, cards, attempts, ...requests }),
     pinChange: new PinChangeAtEnd({ db, clock, jobs, cards, pins, changes: progress }),
     initialPin: new InitialPinRetrieval({ db, clock, pins }),
     interrupted: new InterruptedJobs({ db, clock, running: runner, attempts }),

@@ -17,6 +17,8 @@ export type JobOptions = {
   pinChangePending?: boolean;
   /** Started by the person in the user portal (startSelf): only these are the portal's to see. */
   portal?: boolean;
+  /** A temporary replacement device's validity in days (its policy's temporaryValidityDays). */
+  validityDays?: number;
 };
 
 export interface JobView extends IssuanceJob {

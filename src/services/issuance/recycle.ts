@@ -19,6 +19,7 @@ import { auditActor, type Actor, type Clock } from '../context.js';
 import type { AttemptRevocation } from './attempt-revocation.js';
 import { closeQuietly, type CardReader, type CardRef } from './card-reader.js';
 import { moveDevice } from './device-move.js';
+import type { RequestLink } from './request-link.js';
 
 /**
  * How long a recycle claim holds: far longer than a wipe takes over a slow reader (seconds), short
@@ -33,6 +34,8 @@ export class Recycle {
       clock: Clock;
       cards: CardReader;
       attempts: Pick<AttemptRevocation, 'revoke'>;
+      /** A request whose (failed) device this was lets it go. */
+      requests?: Pick<RequestLink, 'abandoned'>;
     },
   ) {}
 
@@ -72,6 +75,7 @@ export class Recycle {
     await this.deps.attempts.revoke(actor, deviceId);
     return db.transaction(async (tx) => {
       const at = clock.now();
+      await this.deps.requests?.abandoned(tx, actor, deviceId, at);
       const d = (await getDevice(tx, deviceId, true))!;
       const recycled = await moveDevice(
         tx,

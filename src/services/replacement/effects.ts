@@ -3,7 +3,7 @@
 // at the CA — all or nothing, with their audit events. The CRLs are re-signed after the commit.
 import type { ReplacementPlan } from '../../domain/replacement.js';
 import type { Queryable } from '../../store/db.js';
-import { listDeviceCredentials } from '../../store/credentials-repo.js';
+import { listDeviceCredentials, uninstallCredential } from '../../store/credentials-repo.js';
 import { activeHolds, placeHolds, type HoldCause } from '../../store/holds-repo.js';
 import type { Actor } from '../context.js';
 import type { ChangedCertificates } from '../pki/revocation.js';
@@ -64,6 +64,7 @@ export async function applyPlan(
   ];
   for (const [ids, action] of moves)
     for (const id of ids) await moveDevice(tx, actor, await lockDevice(tx, id), action, o.at, o.details);
+  for (const u of plan.uninstallCredentials) await uninstallCredential(tx, u.credentialId, u.deviceId);
   await placeHolds(tx, [...plan.suspendCredentialIds, ...plan.joinHoldCredentialIds], o.cause, o.at);
   return deps.revocation.changeCredentials(
     tx,

@@ -2,7 +2,7 @@
 // when (its audit events), and why a device or its credentials are held (which request, or a
 // device suspension).
 import { NotFoundError } from '../../domain/errors.js';
-import type { RequestKind, RequestState } from '../../domain/request.js';
+import { waitingFor, type RequestKind, type RequestState, type RequestWait } from '../../domain/request.js';
 import { listAudit } from '../../store/audit-repo.js';
 import type { Queryable } from '../../store/db.js';
 import { listDeviceCredentials } from '../../store/credentials-repo.js';
@@ -13,6 +13,8 @@ import { getUser } from '../../store/users-repo.js';
 import type { RequestRecord } from './common.js';
 
 export interface RequestView extends RequestRecord {
+  /** Who acts next (domain/request.ts waitingFor); null once the request is final. */
+  waitingFor: RequestWait | null;
   person: { id: string; username: string; displayName: string } | null;
   targetSerial: string | null;
   replacementSerial: string | null;
@@ -149,6 +151,7 @@ export class ReplacementQueries {
     const name = async (id: string | null) => (id ? ((await getUser(db, id))?.username ?? null) : null);
     return {
       ...r,
+      waitingFor: waitingFor(r),
       person: person ? { id: person.id, username: person.username, displayName: person.displayName } : null,
       targetSerial: await serial(r.targetDeviceId),
       replacementSerial: await serial(r.replacementDeviceId),

@@ -7,6 +7,7 @@ import { BindReplacement } from './bind.js';
 import { CancelReplacement } from './cancel.js';
 import type { ReplacementDeps } from './common.js';
 import { DecideReplacement } from './decide.js';
+import { ReplacementIssuance } from './issuance.js';
 import { TemporaryExpiry } from './expiry.js';
 import { ReplacementQueries } from './queries.js';
 import { SubmitReplacement } from './submit.js';
@@ -26,6 +27,8 @@ export interface Replacement {
   terminate: TerminateDevice;
   suspension: DeviceSuspension;
   expiry: TemporaryExpiry;
+  /** Issuing the replacement through the ordinary issuance (the issuance's RequestLink). */
+  issuance: ReplacementIssuance;
   queries: ReplacementQueries;
 }
 
@@ -43,6 +46,7 @@ export function createReplacement(deps: {
     terminate: new TerminateDevice(d),
     suspension: new DeviceSuspension(d),
     expiry: new TemporaryExpiry(d),
+    issuance: new ReplacementIssuance(d),
     queries: new ReplacementQueries({ db: deps.db }),
   };
 }
