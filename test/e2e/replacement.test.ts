@@ -18,6 +18,7 @@ import {
   BROWSER_TIME_ZONE,
   hasChromium,
   openBrowserPage,
+  POLL,
   signInOperator,
 } from './browser.js';
 
@@ -54,6 +55,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
     const ids: Record<string, string> = {};
     const pageErrors: string[] = [];
     const extraContexts: BrowserContext[] = [];
+    let bobAnswers: [string, string][] = [];
 
     const shoot = (p: Page, name: string) =>
       p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
@@ -362,7 +364,8 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
 
     it('bob reports his card stolen in the portal, vera.valid approves it, an issuance officer binds a card', async () => {
       const card = await deviceOf(CARDS.bob.serial);
-      const answers = await giveSecurityAnswers('bob');
+      bobAnswers = await giveSecurityAnswers('bob');
+      const answers = bobAnswers;
       const bob = await newPerson();
       await bob.goto('/portal');
       await bob.getByRole('button', { name: "I don't have my smart card" }).click();
@@ -446,6 +449,155 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
         .filter({ hasText: `Device ${CARDS.bobNew.serial} is bound to Bob` })
         .waitFor();
       expect((await deviceOf(CARDS.bobNew.serial)).state).toBe('bound');
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('the issuance officer issues alice’s replacement from the request: the lost card ends, revoked as compromised', async () => {
+      const lost = await deviceOf(CARDS.alice.serial);
+      const ivan = await newPerson();
+      await signInOperator(ivan, 'ivan.issuer', srv.demoPassword!);
+      await ivan.goto('/operator/requests?queue=issuance');
+      await ivan
+        .getByRole('table', { name: 'Awaiting issuance' })
+        .getByRole('row')
+        .filter({ hasText: 'Alice Archer' })
+        .getByRole('link', { name: /^Request #/ })
+        .click();
+      const title = ivan.getByRole('heading', { level: 1, name: /^Request #/ });
+      await title.waitFor();
+      const number = /#(\d+)/.exec((await title.textContent()) ?? '')![1]!;
+      await ivan.getByRole('button', { name: 'Issue replacement' }).click();
+      const dlg = ivan.getByRole('dialog', { name: /Issue the replacement for Alice/ });
+      await dlg.getByRole('radio', { name: new RegExp(CARDS.aliceNew.reader) }).check();
+      await dlg.getByLabel('PIN', { exact: true }).fill('582936');
+      await expectLabelledControls(ivan);
+      await dlg.getByRole('button', { name: 'Continue' }).click();
+      await ivan
+        .locator('dialog[open]')
+        .filter({ has: ivan.getByRole('heading', { name: 'Device issued' }) })
+        .waitFor({ timeout: 120_000 });
+      await ivan.getByRole('button', { name: 'Done' }).click();
+      await expect
+        .poll(async () => (await ivan.locator('.page-header__intro').textContent()) ?? '', POLL)
+        .toContain('Completed');
+      await ivan
+        .getByRole('table', { name: 'History of this request' })
+        .getByRole('row')
+        .filter({ hasText: 'ivan.issuer' })
+        .first()
+        .waitFor();
+      await shoot(ivan, '08-request-completed');
+
+      // The lost card is terminated and its certificates revoked as compromised; the new one is alice's.
+      expect((await deviceOf(CARDS.alice.serial)).state).toBe('terminated');
+      expect(await ocspAll(lost.id)).toEqual(['revoked keyCompromise']);
+      const fresh = await deviceOf(CARDS.aliceNew.serial);
+      expect(fresh).toMatchObject({ state: 'active', userId: ids.alice });
+      expect(await ocspAll(fresh.id)).toEqual(['good']);
+      // The help desk sees it on alice's page.
+      await openUser(page, 'alice');
+      await deviceRow(page, CARDS.aliceNew.serial).getByText('Active', { exact: true }).waitFor();
+      await deviceRow(page, CARDS.alice.serial).getByText('Terminated', { exact: true }).waitFor();
+      await page.goto('/operator/requests?queue=all&state=completed');
+      await page
+        .getByRole('table', { name: 'All requests' })
+        .getByRole('link', { name: `Request #${number}` })
+        .waitFor();
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('bob sets up his bound replacement in the portal: the stolen card ends, revoked as compromised', async () => {
+      const stolen = await deviceOf(CARDS.bob.serial);
+      // Signs in again without the card, with the answers he recorded.
+      const answers = bobAnswers;
+      const bob = await newPerson();
+      await bob.goto('/portal');
+      await bob.getByRole('button', { name: "I don't have my smart card" }).click();
+      await bob.getByLabel('Username').fill('bob');
+      await bob.getByRole('button', { name: 'Continue', exact: true }).click();
+      for (const [question, answer] of answers) await bob.getByLabel(question).fill(answer);
+      await bob.getByRole('button', { name: 'Continue', exact: true }).click();
+      const reports = bob.getByRole('list', { name: 'Your reports' });
+      await reports.getByText(`Your new card ${CARDS.bobNew.serial} is ready`).waitFor();
+      await reports.getByRole('button', { name: 'Set up my new card' }).click();
+      await bob.getByRole('heading', { level: 1, name: 'Insert your smart card' }).waitFor();
+      await expect
+        .poll(() => bob.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
+        .toContain(`Your card ${CARDS.bobNew.serial} — ready to be set up.`);
+      await bob.getByRole('button', { name: 'Start', exact: true }).click();
+      await bob.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });
+      await bob.getByLabel('New PIN', { exact: true }).fill('719358');
+      await bob.getByLabel('Confirm New PIN').fill('719358');
+      await bob.getByRole('button', { name: 'Continue', exact: true }).click();
+      await bob.getByRole('heading', { name: 'Your card is ready' }).waitFor();
+      await bob.setViewportSize({ width: 390, height: 844 });
+      await fitsWidth(bob);
+      await shoot(bob, '09-portal-replacement-ready');
+
+      expect((await deviceOf(CARDS.bob.serial)).state).toBe('terminated');
+      expect(await ocspAll(stolen.id)).toEqual(['revoked keyCompromise']);
+      const fresh = await deviceOf(CARDS.bobNew.serial);
+      expect(fresh).toMatchObject({ state: 'active', userId: ids.bob });
+      const mine = (
+        await admin.json<{ items: { state: string; userId: string }[] }>(
+          'GET',
+          `/api/requests?userId=${ids.bob}`,
+        )
+      ).body.items;
+      expect(mine.map((r) => r.state)).toEqual(['completed']);
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('carol forgot her card: a temporary card is issued, then terminated and her own card comes back', async () => {
+      const own = await deviceOf(CARDS.carol.serial);
+      // The help desk requests the temporary card.
+      await openUser(page, 'carol');
+      await deviceRow(page, CARDS.carol.serial).getByRole('button', { name: 'Replace…' }).click();
+      const dlg = page.getByRole('dialog', { name: `Replace device ${CARDS.carol.serial}` });
+      await dlg.getByLabel(/^Forgotten/).check();
+      await dlg.getByLabel(/^Local issuance/).check();
+      await dlg.getByRole('button', { name: 'Request replacement' }).click();
+      const made = page.getByRole('status').filter({ hasText: /Replacement request #\d+ is approved/ });
+      await made.waitFor();
+      const number = /#(\d+)/.exec((await made.textContent()) ?? '')![1]!;
+      expect(await ocspAll(own.id)).toEqual(['revoked certificateHold']);
+
+      // The issuance officer issues the temporary card from the request.
+      const ivan = await newPerson();
+      await signInOperator(ivan, 'ivan.issuer', srv.demoPassword!);
+      await ivan.goto('/operator/requests?queue=issuance');
+      await ivan
+        .getByRole('table', { name: 'Awaiting issuance' })
+        .getByRole('link', { name: `Request #${number}` })
+        .click();
+      await ivan.getByText('Forgotten — a temporary device').waitFor();
+      await ivan.getByRole('button', { name: 'Issue replacement' }).click();
+      const issue = ivan.getByRole('dialog', { name: /Issue the replacement for Carol/ });
+      await issue.getByRole('radio', { name: new RegExp(CARDS.carolTemp.reader) }).check();
+      await issue.getByLabel('PIN', { exact: true }).fill('582936');
+      await issue.getByRole('button', { name: 'Continue' }).click();
+      await ivan
+        .locator('dialog[open]')
+        .filter({ has: ivan.getByRole('heading', { name: 'Device issued' }) })
+        .waitFor({ timeout: 120_000 });
+      await ivan.getByRole('button', { name: 'Done' }).click();
+      const temp = await deviceOf(CARDS.carolTemp.serial);
+      expect(temp).toMatchObject({ state: 'active', userId: ids.carol });
+      expect(await ocspAll(temp.id)).toEqual(['good']);
+
+      // Carol found her card: the help desk terminates the temporary one.
+      await openUser(page, 'carol');
+      const tempRow = deviceRow(page, CARDS.carolTemp.serial);
+      await tempRow.getByText(`Temporary replacement: request #${number}`).waitFor();
+      await tempRow.getByRole('button', { name: 'Terminate' }).click();
+      const confirm = page.getByRole('dialog', { name: `Terminate device ${CARDS.carolTemp.serial}?` });
+      await confirm.getByText(`the original device of request #${number} comes back into service`).waitFor();
+      await confirm.getByRole('button', { name: 'Terminate' }).click();
+      await page.getByRole('status').filter({ hasText: 'is terminated' }).waitFor();
+      await tempRow.getByText('Terminated', { exact: true }).waitFor();
+      await deviceRow(page, CARDS.carol.serial).getByText('Active', { exact: true }).waitFor();
+      expect(await ocspAll(own.id)).toEqual(['good']);
+      expect(await ocspAll(temp.id)).toEqual(['revoked cessationOfOperation']);
       expect(pageErrors).toEqual([]);
     });
   },

@@ -36,7 +36,6 @@ import type {
   NewUser,
   Page,
   PairingCode,
-  WalletLink,
   Policy,
   PolicyInput,
   RevocationReason,
@@ -248,15 +247,10 @@ export const api = {
       post<RequestDetail>(`/api/requests/${enc(id)}/bind`, { deviceId, version }),
   },
 
-  /** A phone's wallet (docs/mobile.md): a one-time link for the person's phone, as a QR code. */
-  wallet: {
-    link: (userId: string) => post<WalletLink>('/api/wallet/links', { userId }),
-  },
-
   issuance: {
     cards: () => request<ConnectedCards>('GET', '/api/issuance/cards'),
     /** With `requestId`: the issuance of a replacement request's new device (reference 003). */
-    start: (body: IssuanceStart & { requestId?: string }) => post<IssuanceStarted>('/api/issuance', body),
+    start: (body: IssuanceStart) => post<IssuanceStarted>('/api/issuance', body),
     job: (id: string) => request<IssuanceJob>('GET', `/api/issuance/jobs/${enc(id)}`),
     eventsUrl: (id: string) => `/api/issuance/jobs/${enc(id)}/events`,
     retry: (id: string) => post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/retry`),

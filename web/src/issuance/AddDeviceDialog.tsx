@@ -8,7 +8,6 @@ import { api } from '../api';
 import { Badge } from '../components/Badge';
 import { Dialog } from '../components/Dialog';
 import { ErrorPanel } from '../components/ErrorPanel';
-import { PhoneLink } from '../components/PhoneLink';
 import { deviceTypeLabel } from '../format';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
@@ -200,27 +199,6 @@ export function AddDeviceDialog({
           )}
         </fieldset>
 
-        {can('device.issue') && (
-          <fieldset className="connected-cards">
-            <legend>Mobile smart card</legend>
-            <p className="muted small">
-              {user.displayName}’s phone becomes a PIV card: they scan this code with it, their wallet appears
-              above as “{user.displayName}'s phone”, and you issue it like a card.
-            </p>
-            <PhoneLink
-              make={() => api.wallet.link(user.id)}
-              whose="their phone"
-              buttonLabel="Show a QR code for their phone"
-              readers={(cards.data?.items ?? []).map((c) => c.reader)}
-              onWaiting={cards.reload}
-              onConnected={(reader) => {
-                const phone = cards.data?.items.find((c) => c.reader === reader && selectable(c));
-                if (phone) setChosen(cardKey(phone));
-              }}
-            />
-          </fieldset>
-        )}
-
         <div className="form-grid">
           <div className="field">
             <label htmlFor={`${id}-action`}>Action Type</label>
@@ -240,7 +218,8 @@ export function AddDeviceDialog({
             <select
               id={`${id}-policy`}
               value={policyId}
-              disabled={!card}
+              // A replacement is issued with its request's policy (the server refuses another).
+              disabled={!card || (!!requestPolicy && policyId === requestPolicy)}
               onChange={(e) => setPolicyId(e.target.value)}
             >
               {!card && <option value="">Choose a device first</option>}

@@ -13,10 +13,8 @@ const REASON_WORDS: Record<string, string> = {
   expired: 'expired',
 };
 
-/** Ready for the person to set up here: approved or bound, self-enrollment, with its card bound. */
-export const readyToEnroll = (r: ReplacementRequest) =>
-  r.workflow === 'self_enrollment' &&
-  (r.state === 'bound' || (r.state === 'approved' && !!r.replacementDeviceId));
+/** Ready for the person to set up here: a self-enrollment replacement with its card bound. */
+export const readyToEnroll = (r: ReplacementRequest) => r.waitingFor === 'self_enrollment';
 
 function nextStep(r: ReplacementRequest): string {
   switch (r.state) {
@@ -24,6 +22,8 @@ function nextStep(r: ReplacementRequest): string {
       return 'Waiting for a validation officer to approve it. Your card is on hold meanwhile.';
     case 'approved':
     case 'bound':
+      if (r.waitingFor === 'temporary_end')
+        return `You have a temporary card until ${formatDateTime(r.dueAt)}. When you find your card, bring it to the help desk: it works again once they end the temporary one.`;
       if (readyToEnroll(r))
         return `Your new card ${r.replacementSerial ?? ''} is ready: insert it and set it up.`;
       if (r.workflow === 'self_enrollment')

@@ -45,6 +45,16 @@ const DECISIONS: Record<Decision, { label: string; danger: boolean; explain: str
 
 const OPEN = ['submitted', 'approved', 'bound'];
 
+/** Who acts next, in words. */
+const WAITING: Record<NonNullable<RequestDetail['waitingFor']>, string> = {
+  approval: 'a validation officer’s approval',
+  binding: 'a device bound to the person (or the person’s own enrollment of a card bound to them)',
+  issuance: 'an issuance officer to issue the replacement',
+  self_enrollment: 'the person to set up the bound card in the user portal',
+  phone_enrolment: 'the person’s enrolment on their phone',
+  temporary_end: 'the temporary device to end (terminated when the card is found, or at its due time)',
+};
+
 export function RequestPage() {
   const { id = '' } = useParams();
   const { me, can } = useSession();
@@ -76,13 +86,8 @@ export function RequestPage() {
   // Four-eyes (the server checks it again): not the person, not who submitted it.
   const ownDecision = me?.id === r.userId || me?.username === r.names.submittedBy;
   const mayDecide = can('request.approve') && r.state === 'submitted';
-  const mayBind =
-    can('device.bind') &&
-    r.state === 'approved' &&
-    r.workflow !== 'remote_issuance' &&
-    !r.replacementDeviceId;
-  const mayIssue =
-    can('device.issue') && (r.state === 'approved' || r.state === 'bound') && r.workflow === 'local_issuance';
+  const mayBind = can('device.bind') && r.waitingFor === 'binding';
+  const mayIssue = can('device.issue') && r.waitingFor === 'issuance';
 
   const confirm = async () => {
     if (!pending) return;
@@ -261,6 +266,10 @@ function RequestDetails({ r }: { r: RequestDetail }) {
       </dd>
       <dt>Workflow</dt>
       <dd>{WORKFLOW_SHORT[r.workflow]}</dd>
+      <dt>Waiting for</dt>
+      <dd>
+        {r.waitingFor ? WAITING[r.waitingFor] : <span className="muted">nothing: it is {r.state}</span>}
+      </dd>
       <dt>Device replaced</dt>
       <dd>
         <DeviceLink serial={r.targetSerial} userId={r.userId} />

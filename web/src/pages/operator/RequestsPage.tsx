@@ -2,8 +2,9 @@
 // approval (validation officer), awaiting binding and awaiting issuance (issuance officer) — and all
 // of them with filters (state, kind, person). Queue and filters live in the URL.
 //
-// The queues are the open requests in one or two states, narrowed here by workflow (the API filters
-// by state, kind and person): open requests are few, so one page of 200 holds a queue.
+// A queue is the open requests of one or two states narrowed here by what they wait for
+// (`waitingFor`; the API filters by state, kind and person): open requests are few, so one page of
+// 200 holds a queue.
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { Badge } from '../../components/Badge';
@@ -38,19 +39,19 @@ export const QUEUES: Record<Exclude<QueueName, 'all'>, Queue> = {
     label: 'Awaiting approval',
     explain: 'Problems people declared in the user portal: a validation officer approves or rejects each.',
     states: ['submitted'],
-    keep: () => true,
+    keep: (r) => r.waitingFor === 'approval',
   },
   binding: {
     label: 'Awaiting binding',
     explain: 'Self-enrollment requests with no device yet: bind a blank device to the person (optional).',
     states: ['approved'],
-    keep: (r) => r.workflow === 'self_enrollment' && !r.replacementDeviceId,
+    keep: (r) => r.waitingFor === 'binding',
   },
   issuance: {
     label: 'Awaiting issuance',
     explain: 'Local issuance: an issuance officer personalizes the replacement and hands it over.',
     states: ['approved', 'bound'],
-    keep: (r) => r.workflow === 'local_issuance',
+    keep: (r) => r.waitingFor === 'issuance',
   },
 };
 
