@@ -1,10 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ALGORITHM, PIN_POLICY, SLOT } from '../../src/cards/piv/constants.js';
-import { memoryCard } from '../support/card-memory.js';
-import { cardCryptos } from '../support/card-providers.js';
+import { cardApplications, memoryCard } from '../support/card-memory.js';
+import { closeBrowserCards } from '../support/browser-card.js';
 
-describe.each(cardCryptos)('Yubico attestation on the virtual card ($name)', (provider) => {
+afterAll(closeBrowserCards);
+
+describe.each(cardApplications)('Yubico attestation on the virtual card ($name)', (provider) => {
   it('certifies a generated key with the F9 attestation key, with Yubico extensions', async () => {
     const { session } = await memoryCard({ provider });
     await session.authenticate();

@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CardProtocolError } from '../../src/cards/errors.js';
 import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
 import { signChallenge, signCsr, verifyChallenge } from '../../src/cards/piv/csr.js';
-import { memoryCard } from '../support/card-memory.js';
-import { cardCryptos } from '../support/card-providers.js';
+import { cardApplications, memoryCard } from '../support/card-memory.js';
+import { closeBrowserCards } from '../support/browser-card.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +33,9 @@ async function opensslVerifiesCsr(der: Uint8Array): Promise<string> {
   }
 }
 
-describe.each(cardCryptos)('card-signed PKCS#10 requests and challenges ($name)', (provider) => {
+afterAll(closeBrowserCards);
+
+describe.each(cardApplications)('card-signed PKCS#10 requests and challenges ($name)', (provider) => {
   it.each([
     ['RSA 2048', ALGORITHM.RSA_2048],
     ['ECC P-256', ALGORITHM.ECC_P256],
