@@ -22,6 +22,7 @@ import {
   launchChromium,
   POLL,
   screenshotDir,
+  signInOperator,
 } from './browser.js';
 
 const PIN = '135790';
@@ -50,6 +51,17 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
           pageErrors.push(`${who}: ${msg.text()}`);
       });
     };
+    /** A phone: its own browser profile (so its own IndexedDB: its own wallet). */
+    const newPhone = () =>
+      browser.newContext({
+        baseURL: srv.url,
+        locale: BROWSER_LOCALE,
+        timezoneId: BROWSER_TIME_ZONE,
+        viewport: PHONE,
+        deviceScaleFactor: 3,
+        isMobile: true,
+        hasTouch: true,
+      });
     const shoot = (p: Page, name: string) =>
       p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 
@@ -68,13 +80,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       browser = await launchChromium();
       const common = { baseURL: srv.url, locale: BROWSER_LOCALE, timezoneId: BROWSER_TIME_ZONE };
       desk = await browser.newContext({ ...common, viewport: { width: 1280, height: 860 } });
-      phone = await browser.newContext({
-        ...common,
-        viewport: PHONE,
-        deviceScaleFactor: 3,
-        isMobile: true,
-        hasTouch: true,
-      });
+      phone = await newPhone();
       for (const c of [desk, phone]) c.setDefaultTimeout(30_000);
       portal = await desk.newPage();
       wallet = await phone.newPage();
@@ -272,6 +278,61 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       expect(await wallet.getByTestId('wallet-certificates').textContent()).toBe('none yet');
       await shoot(wallet, '08-wallet-reset');
       // Chromium reports pages it cannot load offline as errors of their own; none of ours.
+      expect(pageErrors).toEqual([]);
+    });
+
+    it("an issuance officer issues carol's phone from Add Device's Mobile smart card", async () => {
+      const settings = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
+      await admin.json('PUT', '/api/settings', { ...settings, initialPinDisplayMode: 'disguised' });
+      const carolId = (await admin.json<{ items: { id: string }[] }>('GET', '/api/users?q=carol')).body
+        .items[0]!.id;
+      const officer = await desk.newPage();
+      watch(officer, 'operator');
+      await signInOperator(officer, 'ivan.issuer', srv.demoPassword!);
+      await officer.goto(`/operator/users/${carolId}`);
+      await officer.getByRole('heading', { level: 1, name: /Carol/ }).waitFor();
+      await officer.getByRole('button', { name: 'Add Device' }).click();
+      const dlg = officer.locator('dialog[open]');
+      await dlg.getByRole('heading', { name: /Add a device for/ }).waitFor();
+      await dlg.getByRole('button', { name: 'Show a QR code for their phone' }).click();
+      await dlg.getByRole('img', { name: 'QR code of the link for their phone' }).waitFor();
+      const href = (await dlg.getByRole('link', { name: 'Wallet link' }).getAttribute('href'))!;
+      await shoot(officer, '09-operator-qr');
+
+      // Carol's phone: a wallet of its own, opened from the link.
+      const carolsPhone = await newPhone();
+      const w = await carolsPhone.newPage();
+      watch(w, 'carol wallet');
+      await w.goto(href);
+      await w.getByText("Connected. The server sees this phone as “Carol Chen (demo)'s phone”.").waitFor();
+      const serial = (await w.getByTestId('wallet-serial').textContent())!;
+
+      // The dialog sees the phone (it refreshes by itself while waiting) and chooses it.
+      await dlg.getByText("Carol Chen (demo)'s phone is connected.").waitFor();
+      const radio = dlg.getByRole('radio', { name: /Carol Chen \(demo\)'s phone/ });
+      await expect.poll(() => radio.isChecked(), POLL).toBe(true);
+      expect(await dlg.textContent()).toContain('Mobile smart card');
+      await dlg.getByLabel('Device Policy').selectOption({ label: 'PIV ECC P-256 (demo)' });
+      await dlg.getByLabel('PIN', { exact: true }).fill('582936');
+      await dlg.getByLabel('Confirm PIN').fill('582936');
+      await expectLabelledControls(officer);
+      await officer.getByRole('button', { name: 'Continue' }).click();
+      await w.getByText(/Personalizing…/).waitFor();
+      await officer
+        .locator('dialog[open]')
+        .filter({ has: officer.getByRole('heading', { name: 'Device issued' }) })
+        .waitFor({ timeout: 120_000 });
+      await w.getByText('This phone is your smart card now.').waitFor();
+      await shoot(w, '10-carol-wallet-done');
+
+      const device = (
+        await admin.json<{ items: { serial: string; type: string; state: string }[] }>(
+          'GET',
+          `/api/users/${carolId}/devices`,
+        )
+      ).body.items.find((d) => d.serial === serial);
+      expect(device).toMatchObject({ type: 'mobile', state: 'active' });
+      await carolsPhone.close();
       expect(pageErrors).toEqual([]);
     });
   },

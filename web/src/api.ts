@@ -36,6 +36,7 @@ import type {
   NewUser,
   Page,
   PairingCode,
+  WalletLink,
   Policy,
   PolicyInput,
   RevocationReason,
@@ -245,6 +246,11 @@ export const api = {
       post<RequestDetail>(`/api/requests/${enc(id)}/${action}`, { version, ...(note ? { note } : {}) }),
     bind: (id: string, deviceId: string, version: number) =>
       post<RequestDetail>(`/api/requests/${enc(id)}/bind`, { deviceId, version }),
+  },
+
+  /** A phone's wallet (docs/mobile.md): a one-time link for the person's phone, as a QR code. */
+  wallet: {
+    link: (userId: string) => post<WalletLink>('/api/wallet/links', { userId }),
   },
 
   issuance: {

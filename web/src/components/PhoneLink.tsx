@@ -2,7 +2,7 @@
 // for a phone's wallet, as a QR code to scan and as a link to open, with its expiry. Once the phone
 // has connected, its reader ("<person>'s phone") appears among the card readers and the issuance
 // goes on as for a card; this panel then says so instead of showing the code again.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useAction } from '../hooks';
 import type { WalletLink } from '../types';
 import { CopyButton } from './CopyButton';
@@ -16,15 +16,31 @@ interface Props {
   buttonLabel: string;
   /** The reader names now connected: the phone's appearing ends the QR code's job. */
   readers: string[];
+  /** Called every 2 s while waiting for the phone, for a page that does not watch its readers. */
+  onWaiting?: () => void;
+  /** Called once when the phone's reader appears (a dialog may choose it). */
+  onConnected?: (reader: string) => void;
 }
+
+const WAIT_POLL_MS = 2000;
 
 /** The server's SVG as an image: an <img> runs no script, and img-src allows data: URLs. */
 const svgSrc = (svg: string) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 
-export function PhoneLink({ make, whose, buttonLabel, readers }: Props) {
+export function PhoneLink({ make, whose, buttonLabel, readers, onWaiting, onConnected }: Props) {
   const [link, setLink] = useState<WalletLink | null>(null);
   const act = useAction();
   const connected = link !== null && readers.includes(link.readerName);
+  const waiting = link !== null && !connected;
+
+  useEffect(() => {
+    if (!waiting || !onWaiting) return;
+    const timer = window.setInterval(onWaiting, WAIT_POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [waiting, onWaiting]);
+  useEffect(() => {
+    if (connected) onConnected?.(link.readerName);
+  }, [connected]);
 
   const create = async () => {
     const l = await act.run(make);

@@ -8,6 +8,7 @@ import { api } from '../api';
 import { Badge } from '../components/Badge';
 import { Dialog } from '../components/Dialog';
 import { ErrorPanel } from '../components/ErrorPanel';
+import { PhoneLink } from '../components/PhoneLink';
 import { deviceTypeLabel } from '../format';
 import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
@@ -198,6 +199,27 @@ export function AddDeviceDialog({
             </ul>
           )}
         </fieldset>
+
+        {can('device.issue') && (
+          <fieldset className="connected-cards">
+            <legend>Mobile smart card</legend>
+            <p className="muted small">
+              {user.displayName}’s phone becomes a PIV card: they scan this code with it, their wallet appears
+              above as “{user.displayName}'s phone”, and you issue it like a card.
+            </p>
+            <PhoneLink
+              make={() => api.wallet.link(user.id)}
+              whose="their phone"
+              buttonLabel="Show a QR code for their phone"
+              readers={(cards.data?.items ?? []).map((c) => c.reader)}
+              onWaiting={cards.reload}
+              onConnected={(reader) => {
+                const phone = cards.data?.items.find((c) => c.reader === reader && selectable(c));
+                if (phone) setChosen(cardKey(phone));
+              }}
+            />
+          </fieldset>
+        )}
 
         <div className="form-grid">
           <div className="field">

@@ -64,8 +64,8 @@ function JobStatus({ v }: { v: WalletView }) {
     case 'failed':
       return (
         <p className="wallet-activity wallet-activity--failed">
-          <strong>The set-up stopped.</strong> {j.error ?? ''} Keep this page open and choose Retry where you
-          started.
+          <strong>The set-up stopped.</strong> {j.error ?? ''} Keep this page open and choose Retry where the
+          set-up was started.
         </p>
       );
     case 'cancelled':
