@@ -11,7 +11,7 @@ import { BootstrapService } from './services/bootstrap-service.js';
 import type { CardAccess } from './services/card-access.js';
 import { loopbackAgents } from './agent/loopback-agent.js';
 import { startDemoAgents, type DemoAgents } from './services/demo-agent.js';
-import { systemClock, type Clock, type ServiceContext } from './services/context.js';
+import { systemClock, type Clock, type SelfSetUpDone, type ServiceContext } from './services/context.js';
 import { DeviceService } from './services/device-service.js';
 import { HealthService } from './services/health-service.js';
 import { WalletLinkService } from './services/wallet/wallet-link-service.js';
@@ -165,7 +165,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       settings,
       mailer: mailer ? new InitialPasswordEmail(mailer, `${config.externalUrl}/portal`) : null,
     });
-    const securityQuestions = new SecurityQuestionService(ctx, settings);
+    const selfSetUpDone =
+      (because: 'answers_set' | 'card_issued'): SelfSetUpDone =>
+      (tx, actor, userId) =>
+        initialPasswords.finish(tx, actor, userId, because);
+    const securityQuestions = new SecurityQuestionService(ctx, settings, selfSetUpDone('answers_set'));
     const printSettings = new PrintSettingsService(ctx);
     const layouts = new LayoutService(ctx, {
       printSettings,
@@ -201,6 +205,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
         conformance,
         requests: replacement.issuance,
+        onSelfIssued: selfSetUpDone('card_issued'),
       }),
       replacement,
       conformance,

@@ -1,7 +1,7 @@
 // What every service is handed: the database and a clock. Services name the other dependencies
 // they use explicitly in their constructors.
 import { PERMISSIONS, type Permission, type Role } from '../domain/permissions.js';
-import type { Db } from '../store/db.js';
+import type { Db, Queryable } from '../store/db.js';
 
 export interface Clock {
   now(): Date;
@@ -44,3 +44,9 @@ export interface ServiceContext {
 }
 
 export const auditActor = (a: Actor) => ({ id: a.id, name: a.name });
+
+/**
+ * Called in the transaction of a step by which a person finished setting themselves up (their
+ * security answers, a card issued to themselves): their initial password is used up then.
+ */
+export type SelfSetUpDone = (tx: Queryable, actor: Actor, userId: string) => Promise<void>;

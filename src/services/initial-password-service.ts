@@ -1,14 +1,20 @@
 // One-time initial passwords for the user portal (reference 000: "enter the Initial Password").
 // An operator issues one; it is e-mailed to its owner when mail is configured and they have an
 // address (else shown once to the operator), kept only as a scrypt hash, valid for the configured
-// time, burnt after the configured number of wrong tries, consumed by its first successful use,
-// and superseded by the next one issued (two issued at once take turns on the person's row).
+// time, burnt after the configured number of wrong tries, and superseded by the next one issued
+// (two issued at once take turns on the person's row). It stays good after its first use until the
+// person has finished what it was for — their security answers set, or a card issued to themselves
+// — so a browser closed half-way through the first sign-in does not lock them out (issue #19).
 import { DomainError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { hashPassword, randomPassword, verifyPassword } from '../secrets/password.js';
 import { appendAudit } from '../store/audit-repo.js';
+import type { Queryable } from '../store/db.js';
 import {
+  consumeUsedInitialPassword,
   finishOutstandingInitialPasswords,
+  getLastFinishedInitialPassword,
   getOutstandingInitialPassword,
+  markInitialPasswordUsed,
   insertInitialPassword,
   updateInitialPassword,
 } from '../store/portal-auth-repo.js';
@@ -43,8 +49,14 @@ export interface IssuedInitialPassword {
   delivery: 'displayed' | 'email';
 }
 
+/**
+ * The outcome of a check. `used` and `expired` are told only to someone who typed the right
+ * password (it says nothing to a guesser): the person can be told what happened and what to do.
+ */
 export type InitialPasswordCheck =
-  { ok: true } | { ok: false; reason: 'none' | 'expired' | 'wrong' | 'burnt' };
+  | { ok: true }
+  | { ok: false; reason: 'none' | 'wrong' | 'burnt' }
+  | { ok: false; reason: 'used' | 'expired'; rightPassword: boolean };
 
 export class InitialPasswordService {
   private readonly settings: SettingsService;
@@ -146,7 +158,10 @@ export class InitialPasswordService {
     return !!rec && new Date(rec.expiresAt) > this.ctx.clock.now();
   }
 
-  /** Checks (and on success consumes) a person's initial password; every outcome is audited. */
+  /**
+   * Checks a person's initial password; every outcome is audited. Success keeps it outstanding
+   * (the first use is recorded) until `finish` ends it.
+   */
   async check(userId: string, password: string): Promise<InitialPasswordCheck> {
     return this.ctx.db.transaction(async (tx): Promise<InitialPasswordCheck> => {
       const now = this.ctx.clock.now();
@@ -161,26 +176,26 @@ export class InitialPasswordService {
           at: now,
         });
       if (!rec) {
-        await verifyPassword(password, null);
+        // The same slow hash as any check; a match with the one used up says what happened.
+        const last = await getLastFinishedInitialPassword(tx, userId);
+        const right = await verifyPassword(password, last?.passwordHash ?? null);
+        if (right && last?.status === 'consumed') return { ok: false, reason: 'used', rightPassword: true };
+        if (right && last?.status === 'expired') return { ok: false, reason: 'expired', rightPassword: true };
         return { ok: false, reason: 'none' };
       }
       if (new Date(rec.expiresAt) <= now) {
-        await verifyPassword(password, null);
+        const right = await verifyPassword(password, rec.passwordHash);
         await updateInitialPassword(tx, rec.id, {
           attempts: rec.attempts,
           status: 'expired',
           finishedAt: now,
         });
         await audit('initial_password.expired', { initialPasswordId: rec.id });
-        return { ok: false, reason: 'expired' };
+        return { ok: false, reason: 'expired', rightPassword: right };
       }
       if (await verifyPassword(password, rec.passwordHash)) {
-        await updateInitialPassword(tx, rec.id, {
-          attempts: rec.attempts,
-          status: 'consumed',
-          finishedAt: now,
-        });
-        await audit('initial_password.consumed', { initialPasswordId: rec.id });
+        const first = await markInitialPasswordUsed(tx, rec.id, now);
+        await audit('initial_password.used', { initialPasswordId: rec.id, firstUse: first });
         return { ok: true };
       }
       const attempts = rec.attempts + 1;
@@ -196,6 +211,30 @@ export class InitialPasswordService {
         maxAttempts: rec.maxAttempts,
       });
       return { ok: false, reason: burnt ? 'burnt' : 'wrong' };
+    });
+  }
+
+  /**
+   * The person has finished what their initial password was for (`because`): if it was used to
+   * sign in, it is consumed now. Runs in the caller's transaction, beside the step that finished.
+   */
+  async finish(
+    tx: Queryable,
+    actor: Actor,
+    userId: string,
+    because: 'answers_set' | 'card_issued',
+  ): Promise<void> {
+    const at = this.ctx.clock.now();
+    const id = await consumeUsedInitialPassword(tx, userId, at);
+    if (!id) return;
+    await appendAudit(tx, {
+      actor: auditActor(actor),
+      action: 'initial_password.consumed',
+      targetType: 'user',
+      targetId: userId,
+      details: { initialPasswordId: id, because },
+      correlationId: actor.correlationId ?? null,
+      at,
     });
   }
 }

@@ -48,6 +48,10 @@ export interface PortalMe {
   issuanceRetryForUser: boolean;
 }
 
+/** The right initial password, already used to finish setting up (answers set or a card issued). */
+const INITIAL_USED =
+  'This initial password was already used: you finished setting up with it. Sign in with your security answers or your directory password, or ask your help desk for a new initial password';
+const INITIAL_EXPIRED = 'This initial password has expired. Ask your help desk for a new one';
 const FAILED =
   'Those sign-in details are not right, or this way of signing in is not available to you. Check them, or ask the help desk';
 
@@ -165,7 +169,13 @@ export class PortalAuthService {
   ): Promise<PortalSignedIn> {
     return this.guarded('initial_password', username, from, async (user) => {
       if (!user) return verifyPassword(password, null);
-      return (await this.deps.initialPasswords.check(user.id, password)).ok;
+      const r = await this.deps.initialPasswords.check(user.id, password);
+      // Said only to someone who typed the right password: it tells a guesser nothing.
+      if (!r.ok && 'rightPassword' in r && r.rightPassword)
+        throw new UnauthenticatedError(r.reason === 'used' ? INITIAL_USED : INITIAL_EXPIRED, {
+          reason: r.reason === 'used' ? 'initial_password_used' : 'initial_password_expired',
+        });
+      return r.ok;
     });
   }
 

@@ -19,7 +19,7 @@ import {
 } from '../store/portal-auth-repo.js';
 import { getUser } from '../store/users-repo.js';
 import { clearNameDelays } from '../store/sign-in-throttle-repo.js';
-import { auditActor, type Actor, type ServiceContext } from './context.js';
+import { auditActor, type Actor, type SelfSetUpDone, type ServiceContext } from './context.js';
 import { throttleName } from './sign-in-throttle.js';
 import type { SettingsService } from './settings-service.js';
 
@@ -53,6 +53,8 @@ export class SecurityQuestionService {
   constructor(
     private readonly ctx: ServiceContext,
     private readonly settings: SettingsService,
+    /** A person who sets their own answers has finished their first sign-in's set-up. */
+    private readonly onOwnAnswersSet?: SelfSetUpDone,
   ) {}
 
   list(db: Queryable = this.ctx.db): Promise<SecurityQuestion[]> {
@@ -171,6 +173,7 @@ export class SecurityQuestionService {
         correlationId: actor.correlationId ?? null,
         at,
       });
+      if (actor.id === userId) await this.onOwnAnswersSet?.(tx, actor, userId);
     });
     return this.status(userId);
   }

@@ -105,6 +105,8 @@ export interface InitialPasswordRecord {
   issuedAt: string;
   expiresAt: string;
   finishedAt: string | null;
+  /** When it first opened a session; it stays outstanding until the person finishes setting up. */
+  firstUsedAt: string | null;
 }
 
 type InitialPasswordRow = {
@@ -118,6 +120,7 @@ type InitialPasswordRow = {
   issued_at: Date;
   expires_at: Date;
   finished_at: Date | null;
+  first_used_at: Date | null;
 };
 
 const toInitialPassword = (r: InitialPasswordRow): InitialPasswordRecord => ({
@@ -131,6 +134,7 @@ const toInitialPassword = (r: InitialPasswordRow): InitialPasswordRecord => ({
   issuedAt: iso(r.issued_at)!,
   expiresAt: iso(r.expires_at)!,
   finishedAt: iso(r.finished_at),
+  firstUsedAt: iso(r.first_used_at),
 });
 
 /** Ends every outstanding initial password of a person with `status` (superseded, expired…). */
@@ -176,6 +180,45 @@ export async function getOutstandingInitialPassword(
     [userId],
   );
   return rows[0] ? toInitialPassword(rows[0]) : null;
+}
+
+/** The person's most recent initial password that has ended (used up, expired, burnt, superseded). */
+export async function getLastFinishedInitialPassword(
+  db: Queryable,
+  userId: string,
+): Promise<InitialPasswordRecord | null> {
+  const rows = await db.query<InitialPasswordRow>(
+    `SELECT * FROM initial_passwords WHERE user_id = $1 AND status <> 'outstanding'
+     ORDER BY issued_at DESC, id DESC LIMIT 1`,
+    [userId],
+  );
+  return rows[0] ? toInitialPassword(rows[0]) : null;
+}
+
+/** Records the first successful use of an outstanding initial password (later uses keep it). */
+export async function markInitialPasswordUsed(tx: Queryable, id: string, at: Date): Promise<boolean> {
+  const rows = await tx.query(
+    'UPDATE initial_passwords SET first_used_at = $2 WHERE id = $1 AND first_used_at IS NULL RETURNING id',
+    [id, at],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Ends the person's outstanding initial password as consumed, if it has been used to sign in: the
+ * person has finished what it was for. Returns its id, or null when there was none to end.
+ */
+export async function consumeUsedInitialPassword(
+  tx: Queryable,
+  userId: string,
+  at: Date,
+): Promise<string | null> {
+  const rows = await tx.query<{ id: string }>(
+    `UPDATE initial_passwords SET status = 'consumed', finished_at = $2
+     WHERE user_id = $1 AND status = 'outstanding' AND first_used_at IS NOT NULL RETURNING id`,
+    [userId, at],
+  );
+  return rows[0]?.id ?? null;
 }
 
 export async function getInitialPassword(db: Queryable, id: string): Promise<InitialPasswordRecord | null> {

@@ -118,6 +118,23 @@ export async function openBrowserPage(
   viewport = { width: 1280, height: 860 },
 ): Promise<BrowserPage> {
   const browser = await launchChromium();
+  return {
+    browser,
+    ...(await newBrowserPage(browser, baseURL, pageErrors, viewport)),
+    shots: screenshotDir(),
+  };
+}
+
+/**
+ * A fresh context (no cookies, no storage: as a browser closed and opened again) with one page,
+ * set up as openBrowserPage's.
+ */
+export async function newBrowserPage(
+  browser: Browser,
+  baseURL: string,
+  pageErrors: string[],
+  viewport = { width: 1280, height: 860 },
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({
     baseURL,
     viewport,
@@ -132,7 +149,7 @@ export async function openBrowserPage(
   page.on('console', (msg) => {
     if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
   });
-  return { browser, context, page, shots: screenshotDir() };
+  return { context, page };
 }
 
 /** Signs in to the operator portal and waits for its first page. */

@@ -28,6 +28,7 @@ import {
   ensureWebBuilt,
   expectLabelledControls,
   hasChromium,
+  newBrowserPage,
   openBrowserPage,
   POLL,
   signInOperator,
@@ -431,6 +432,16 @@ describe.skipIf(!hasChromium)(
       await page.getByLabel('Initial password').fill(password);
       await button('Continue').click();
       await heading('Set your security questions').waitFor();
+      // The browser closes here. Opened again, the same initial password resumes the set-up.
+      await context.close();
+      ({ context, page } = await newBrowserPage(browser, srv.url, pageErrors, { width: 1200, height: 900 }));
+      await page.goto('/portal');
+      await button('Start').click();
+      await page.getByLabel('Username').fill('bob');
+      await button('Continue').click();
+      await page.getByLabel('Initial password').fill(password);
+      await button('Continue').click();
+      await heading('Set your security questions').waitFor();
       for (const [i, answer] of ['Rex', 'Lyon', 'Jules Ferry'].entries())
         await page.getByLabel(`Answer ${i + 1}`).fill(answer);
       await button('Continue').click();
@@ -451,6 +462,15 @@ describe.skipIf(!hasChromium)(
       await shoot('22-demo-ready');
       await button('Done').click();
       await page.getByText('You are signed out').waitFor();
+
+      // Set-up finished, the initial password is used up, and bob is told so (and what to do).
+      await page.goto('/portal');
+      await button('Start').click();
+      await page.getByLabel('Username').fill('bob');
+      await button('Continue').click();
+      await page.getByLabel('Initial password').fill(password);
+      await button('Continue').click();
+      await page.getByText(/This initial password was already used/).waitFor();
 
       const device = (
         await admin.json<{ items: { serial: string; state: string; userId: string }[] }>(

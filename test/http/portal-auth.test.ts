@@ -251,15 +251,13 @@ describe('portal sign-in', () => {
     expect(ok.cookie).toMatch(/tessera_session=.*HttpOnly.*SameSite=Strict/);
     expect(ok.body.mustSetQuestions).toBe(true);
     expect(ok.body.user.permissions.every((p) => p.startsWith('self.'))).toBe(true);
-    // Consumed.
-    expectError(
-      await portalSignIn(new ApiClient(srv.url), 'initial-password', {
-        username: 'uma.portal',
-        password: umaPassword,
-      }),
-      401,
-      'unauthenticated',
-    );
+    // Not used up yet: a browser closed before the answers were set signs in again with it.
+    const again = await portalSignIn(new ApiClient(srv.url), 'initial-password', {
+      username: 'uma.portal',
+      password: umaPassword,
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.mustSetQuestions).toBe(true);
     const session = await portal.json<{ user: { permissions: string[] } }>('GET', '/api/auth/session');
     expect(session.body.user.permissions).toEqual(['self.read', 'self.issue', 'self.incident']);
   });
@@ -320,6 +318,19 @@ describe('portal sign-in', () => {
     expect(set.status).toBe(200);
     expect(set.body.mustSet).toBe(false);
     expect(JSON.stringify(set.body)).not.toMatch(/toto|malo/i);
+    // The answers set, the initial password is used up, and the one who knows it is told so.
+    const used = await portalSignIn(new ApiClient(srv.url), 'initial-password', {
+      username: 'uma.portal',
+      password: umaPassword,
+    });
+    expectError(used, 401, 'unauthenticated');
+    expect(used.body.error.message).toMatch(/already used.*security answers.*help desk/);
+    const guess = await portalSignIn(new ApiClient(srv.url), 'initial-password', {
+      username: 'uma.portal',
+      password: 'Abcd-Efgh-Jkmn-Pqrs',
+    });
+    expectError(guess, 401, 'unauthenticated');
+    expect(guess.body.error.message).not.toMatch(/already used/);
     const me = await portal.json<{
       user: { username: string };
       devices: unknown[];

@@ -24,6 +24,8 @@ let bobId: string;
 let policyId: string;
 /** Whose agents each card connection was looked for in (the card access is keyed by owner). */
 const owners: { owner: string; reader: string }[] = [];
+/** The initial password the last portalSession() signed in with. */
+let lastInitialPassword = '';
 
 beforeAll(async () => {
   cards = new MemoryCardAccess();
@@ -50,6 +52,7 @@ afterAll(async () => srv?.close());
 async function portalSession(): Promise<ApiClient> {
   const ip = await admin.json<{ password: string }>('POST', `/api/users/${bobId}/initial-password`, {});
   expect(ip.status).toBe(201);
+  lastInitialPassword = ip.body.password;
   const p = new ApiClient(srv.url);
   const res = await fetch(`${srv.url}/api/portal/auth/initial-password`, {
     method: 'POST',
@@ -141,6 +144,14 @@ describe('self-issuance in the user portal', () => {
       `/api/devices/${done.deviceId}`,
     );
     expect(device.body).toMatchObject({ state: 'active', userId: bobId });
+    // The card issued to himself, bob has finished what his initial password was for: used up.
+    const again = await fetch(`${srv.url}/api/portal/auth/initial-password`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', password: lastInitialPassword }),
+    });
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/already used/);
     // An operator session cannot use the portal's routes, and another person's job is not found.
     expect((await admin.json('GET', `/api/portal/issuance/jobs/${done.id}`)).status).toBe(403);
     expect((await admin.json('GET', `/api/portal/issuance/jobs/${done.id}/events`)).status).toBe(403);

@@ -1,5 +1,5 @@
-// Initial passwords: issued once, hashed at rest, expiring, burnt after 5 wrong tries, consumed
-// by use, superseded by the next; audited without the password. Validity and attempts come from
+// Initial passwords: issued once, hashed at rest, expiring, burnt after 5 wrong tries, good until
+// the person has finished setting up (then consumed), superseded by the next; audited without the password. Validity and attempts come from
 // the security settings at issue time. A mailer that fails changes nothing. On PGlite and
 // PostgreSQL. (Real SMTP delivery: test/http/initial-password-mail.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ for (const engine of await engines()) {
     });
     afterAll(async () => f?.t.drop());
 
-    it('a good password is accepted once, then consumed', async () => {
+    it('a good password stays good until the person finishes setting up, then is used up', async () => {
       const u = await f.user('ian.initial');
       const issued = await svc.issue(admin, u.id);
       expect(issued.delivery).toBe('displayed');
@@ -34,14 +34,41 @@ for (const engine of await engines()) {
       expect(rows[0]!.password_hash).toMatch(/^scrypt\$/);
       expect(rows[0]!.password_hash).not.toContain(issued.password);
       expect(await svc.check(u.id, issued.password!)).toEqual({ ok: true });
-      expect(await svc.check(u.id, issued.password!)).toEqual({ ok: false, reason: 'none' });
+      // The browser closed before the answers were set: the same password works again.
+      expect(await svc.check(u.id, issued.password!)).toEqual({ ok: true });
+      expect(await svc.hasOutstanding(u.id)).toBe(true);
+      await f.t.db.transaction((tx) =>
+        svc.finish(tx, { id: u.id, name: u.username, roles: ['user'] }, u.id, 'answers_set'),
+      );
       expect(await svc.hasOutstanding(u.id)).toBe(false);
+      // Now it says what happened to the one who knows it, and nothing to a guesser.
+      expect(await svc.check(u.id, issued.password!)).toEqual({
+        ok: false,
+        reason: 'used',
+        rightPassword: true,
+      });
+      expect(await svc.check(u.id, 'Abcd-Efgh-Jkmn-Pqrs')).toEqual({ ok: false, reason: 'none' });
       const audit = await f.t.db.query<{ d: string }>(
         'SELECT details::text AS d FROM audit_events WHERE target_id = $1',
         [u.id],
       );
       expect(audit.map((r) => r.d).join(' ')).not.toContain(issued.password!);
-      expect(await auditActions(f, u.id)).toEqual(['initial_password.issued', 'initial_password.consumed']);
+      expect(await auditActions(f, u.id)).toEqual([
+        'initial_password.issued',
+        'initial_password.used',
+        'initial_password.used',
+        'initial_password.consumed',
+      ]);
+    });
+
+    it('finishing set-up uses up only a password that was used to sign in', async () => {
+      const u = await f.user('una.unused');
+      const issued = await svc.issue(admin, u.id);
+      await f.t.db.transaction((tx) =>
+        svc.finish(tx, { id: u.id, name: u.username, roles: ['user'] }, u.id, 'card_issued'),
+      );
+      expect(await svc.hasOutstanding(u.id)).toBe(true);
+      expect(await svc.check(u.id, issued.password!)).toEqual({ ok: true });
     });
 
     it('five wrong tries burn it; a new one must be issued', async () => {
@@ -60,8 +87,19 @@ for (const engine of await engines()) {
       const issued = await svc.issue(admin, u.id);
       f.clock.advance(72 * 3_600_000);
       expect(await svc.hasOutstanding(u.id)).toBe(false);
-      expect(await svc.check(u.id, issued.password!)).toEqual({ ok: false, reason: 'expired' });
+      expect(await svc.check(u.id, issued.password!)).toEqual({
+        ok: false,
+        reason: 'expired',
+        rightPassword: true,
+      });
       expect(await auditActions(f, u.id)).toContain('initial_password.expired');
+      // Asked again: the same answer to the one who knows it; a wrong one learns nothing.
+      expect(await svc.check(u.id, issued.password!)).toEqual({
+        ok: false,
+        reason: 'expired',
+        rightPassword: true,
+      });
+      expect(await svc.check(u.id, 'Abcd-Efgh-Jkmn-Pqrs')).toEqual({ ok: false, reason: 'none' });
     });
 
     it('issuing again supersedes the previous one', async () => {
@@ -74,7 +112,7 @@ for (const engine of await engines()) {
         'SELECT status FROM initial_passwords WHERE user_id = $1 ORDER BY issued_at, status',
         [u.id],
       );
-      expect(statuses.map((s) => s.status).sort()).toEqual(['consumed', 'superseded']);
+      expect(statuses.map((s) => s.status).sort()).toEqual(['outstanding', 'superseded']);
     });
 
     it('a mailer receives it instead of the operator; unknown or suspended people are refused', async () => {
@@ -211,7 +249,11 @@ for (const engine of await engines()) {
         expect(await svc.hasOutstanding(u.id)).toBe(true);
         f.clock.advance(1);
         expect(await svc.hasOutstanding(u.id)).toBe(false);
-        expect(await svc.check(u.id, issued.password!)).toEqual({ ok: false, reason: 'expired' });
+        expect(await svc.check(u.id, issued.password!)).toEqual({
+          ok: false,
+          reason: 'expired',
+          rightPassword: true,
+        });
 
         const a = await f.user('two.tries');
         const two = await svc.issue(admin, a.id);

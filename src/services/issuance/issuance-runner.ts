@@ -21,7 +21,7 @@ import { getPolicy, type CredentialProfile, type Policy } from '../../store/poli
 import { getUser } from '../../store/users-repo.js';
 import { cardIdentity, type FascnSettings } from '../card-identity.js';
 import { managementKeyFor, randomPuk } from '../card-keys.js';
-import { auditActor, type Actor, type Clock } from '../context.js';
+import { auditActor, type Actor, type Clock, type SelfSetUpDone } from '../context.js';
 import { personalize } from '../personalization.js';
 import { closeQuietly } from './card-reader.js';
 import { moveDevice } from './device-move.js';
@@ -88,6 +88,7 @@ export class IssuanceRunner implements JobLauncher {
       conformance: Pick<CardConformance, 'prepare'>;
       /** Completes the request an issuance was started for, in its success transaction. */
       requests?: RequestLink;
+      onSelfIssued?: SelfSetUpDone;
     },
   ) {}
 
@@ -247,6 +248,7 @@ export class IssuanceRunner implements JobLauncher {
       );
       if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
       await finishJob(tx, job.id, 'succeeded', null, at);
+      if (job.userId && actor.id === job.userId) await this.deps.onSelfIssued?.(tx, actor, job.userId);
       if (opts.changePinAtEnd) await mergeJobOptions(tx, job.id, { pinChangePending: true });
       await appendAudit(tx, {
         actor: auditActor(actor),

@@ -6,7 +6,7 @@ import type { Db } from '../../store/db.js';
 import type { CardAccess } from '../card-access.js';
 import type { CardConformance } from '../card-conformance.js';
 import type { FascnSettings } from '../card-identity.js';
-import type { Clock } from '../context.js';
+import type { Clock, SelfSetUpDone } from '../context.js';
 import { AttemptRevocation, type CertificateRevoking } from './attempt-revocation.js';
 import { CardReader } from './card-reader.js';
 import { ConnectedCards } from './connected-cards.js';
@@ -65,6 +65,8 @@ export interface IssuanceDeps {
   conformance: Pick<CardConformance, 'prepare'>;
   /** Issuances started for a replacement request (services/replacement/issuance.ts). */
   requests?: RequestLink;
+  /** A card issued to the person who asked for it ends their first sign-in's set-up. */
+  onSelfIssued?: SelfSetUpDone;
 }
 
 export function createIssuance(deps: IssuanceDeps): Issuance {
@@ -84,6 +86,7 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     ...(deps.fascn ? { fascn: deps.fascn } : {}),
     conformance: deps.conformance,
     ...(deps.requests ? { requests: deps.requests } : {}),
+    ...(deps.onSelfIssued ? { onSelfIssued: deps.onSelfIssued } : {}),
   });
   const requests = deps.requests ? { requests: deps.requests } : {};
   return {
