@@ -180,7 +180,12 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       cards: cardAccess,
       ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
     });
-    const replacement = createReplacement({ db, clock, revocation: pki.revocation });
+    const replacement = createReplacement({
+      db,
+      clock,
+      revocation: pki.revocation,
+      keyRecovery: pki.keyRecovery,
+    });
     const services: Services = {
       auth,
       users,
@@ -197,6 +202,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         cardAccess,
         ca: {
           issueForPublicKey: (...a) => pki.issuer.issueForPublicKey(...a),
+          issueWithArchivedKey: (...a) => pki.issuer.issueWithArchivedKey(...a),
           get: (id) => pki.certificates.get(id),
           revoke: (...a) => pki.revocation.revoke(...a),
           search: (q) => pki.certificates.search(q),

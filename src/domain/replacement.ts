@@ -368,6 +368,9 @@ export function planTemporaryTermination(
   plan.revokeCredentials = unique(input.temporaryCredentialIds)
     .filter((c) => !originals.has(c) && statusOf(input, c, 'valid') !== 'revoked')
     .map((credentialId) => ({ credentialId, reason: TEMPORARY_END_REASON }));
+  plan.uninstallCredentials = unique(input.temporaryCredentialIds)
+    .filter((c) => originals.has(c))
+    .map((credentialId) => ({ credentialId, deviceId: input.temporaryDevice.id }));
   return ok(withAffected(plan, input));
 }
 

@@ -6,7 +6,7 @@ import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import { ApduError, AuthenticationFailedError } from '../cards/errors.js';
 import { signChallenge } from '../cards/piv/csr.js';
 import { DEFAULT_MANAGEMENT_KEY, DEFAULT_PIN, type ManagementKeyAlgorithm } from '../cards/piv/constants.js';
-import { OBJECT } from '../cards/piv/constants.js';
+import { OBJECT, RETIRED_SLOTS } from '../cards/piv/constants.js';
 import { encodeKeyHistory } from '../cards/piv/objects.js';
 import type { PivSession } from '../cards/piv/piv-session.js';
 import type { IssuanceStepId } from '../domain/issuance-job.js';
@@ -39,6 +39,25 @@ export interface PersonalizationPlan {
     spki: Uint8Array,
     proveKey: (key: KeyObject) => Promise<boolean>,
   ): Promise<{ certificateId: string; der: Uint8Array }>;
+  /**
+   * For profiles that archive their key (archiveKey): the server makes the key and archives it,
+   * the card imports it. Without this, every key is generated on the card.
+   */
+  issueArchived?(
+    profile: CredentialProfile,
+  ): Promise<{ certificateId: string; der: Uint8Array; privateKey: KeyObject }>;
+  /**
+   * Archived keys given back to the card (a replacement, keyRecoveryFor): with `profileSlot`, into
+   * that profile's slot with their own certificate instead of a new key; with null, into the next
+   * retired key-management slot (82, 83…), to decrypt what was encrypted to it, counted in the key
+   * history.
+   */
+  restored?: readonly {
+    profileSlot: string | null;
+    certificateId: string;
+    der: Uint8Array;
+    privateKey: KeyObject;
+  }[];
   /** Called as each step completes (per-profile steps once per profile). */
   stepDone(step: IssuanceStepId, profileIndex: number | null): Promise<void>;
   /** Called before each step starts, for the progress label. */
@@ -88,38 +107,61 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
     await session.verifyPin(DEFAULT_PIN);
   });
 
-  const keys: { profile: CredentialProfile; slot: number; spki: Uint8Array }[] = [];
+  type Made = { certificateId: string; der: Uint8Array };
+  const keys: { profile: CredentialProfile; slot: number; spki?: Uint8Array; made?: Made }[] = [];
   for (const [i, profile] of plan.profiles.entries()) {
     const slot = PIV_SLOT_NUMBER[profile.slot]!;
     const alg = PIV_KEY_ALGORITHM[profile.keyAlgorithm];
-    const { spki } = await step('generate_key', i, () => session.generateKey(slot, alg));
-    keys.push({ profile, slot, spki });
+    const back = plan.restored?.find((r) => r.profileSlot === profile.slot);
+    if (back) {
+      // The archived key and its own certificate, carried over: no new key, no new certificate.
+      await step('generate_key', i, () => session.importKey(slot, back.privateKey));
+      keys.push({ profile, slot, made: back });
+    } else if (profile.archiveKey && plan.issueArchived) {
+      const archived = plan.issueArchived;
+      const made = await step('generate_key', i, async () => {
+        const a = await archived(profile);
+        await session.importKey(slot, a.privateKey);
+        return a;
+      });
+      keys.push({ profile, slot, made });
+    } else {
+      const { spki } = await step('generate_key', i, () => session.generateKey(slot, alg));
+      keys.push({ profile, slot, spki });
+    }
   }
 
   const issued: IssuedOnCard[] = [];
   for (const [i, k] of keys.entries()) {
-    const cert = await step('request_certificate', i, () =>
-      plan.issueCertificate(k.profile, k.spki, async (publicKey) => {
-        // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN each time).
-        const challenge = randomBytes(32);
-        await session.verifyPin(DEFAULT_PIN);
-        const signature = await signChallenge(session, k.slot, k.spki, challenge, 'sha256');
-        return verify('sha256', challenge, publicKey, signature);
-      }),
+    const cert = await step('request_certificate', i, async () =>
+      k.made
+        ? k.made
+        : plan.issueCertificate(k.profile, k.spki!, async (publicKey) => {
+            // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN each time).
+            const challenge = randomBytes(32);
+            await session.verifyPin(DEFAULT_PIN);
+            const signature = await signChallenge(session, k.slot, k.spki!, challenge, 'sha256');
+            return verify('sha256', challenge, publicKey, signature);
+          }),
     );
     issued.push({ profile: k.profile, certificateId: cert.certificateId, der: cert.der });
   }
   for (const [i, c] of issued.entries())
     await step('write_certificate', i, () => session.putCertificate(PIV_SLOT_NUMBER[c.profile.slot]!, c.der));
+  const retired = (plan.restored ?? []).filter((r) => r.profileSlot === null);
 
   await step('write_chuid_ccc', null, async () => {
     await session.putObject(OBJECT.CHUID, plan.cardObjects.chuid);
     await session.putCcc();
-    // The Security Object hashes the CHUID just written; the key history says no retired keys yet.
+    // The Security Object hashes the CHUID just written; the key history counts the retired keys.
     await session.putObject(OBJECT.SECURITY, plan.cardObjects.securityObject);
+    for (const [n, r] of retired.entries()) {
+      await session.importKey(RETIRED_SLOTS[n]!, r.privateKey);
+      await session.putCertificate(RETIRED_SLOTS[n]!, r.der);
+    }
     await session.putObject(
       OBJECT.KEY_HISTORY,
-      encodeKeyHistory({ onCardCertificates: 0, offCardCertificates: 0 }),
+      encodeKeyHistory({ onCardCertificates: retired.length, offCardCertificates: 0 }),
     );
     await plan.checkCard?.(session, issued);
   });

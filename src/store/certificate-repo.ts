@@ -297,3 +297,16 @@ export async function liveCertificatesOfCredentials(
   );
   return rows.map(toRecord);
 }
+
+/** The newest certificate of a credential whose key is archived (a key-management key to restore). */
+export async function archivedCertificateOfCredential(
+  db: Queryable,
+  credentialId: string,
+): Promise<{ id: string; der: Uint8Array } | null> {
+  const [r] = await db.query<{ id: string; der: Uint8Array }>(
+    `SELECT c.id, c.der FROM certificates c JOIN archived_keys a ON a.certificate_id = c.id
+      WHERE c.credential_id = $1 ORDER BY c.created_at DESC, c.id LIMIT 1`,
+    [credentialId],
+  );
+  return r ? { id: r.id, der: Uint8Array.from(r.der) } : null;
+}

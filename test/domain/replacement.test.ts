@@ -387,6 +387,20 @@ describe('permanent over temporary (ref. 003 example)', () => {
 });
 
 describe('key-management key per reason (docs/replacement.md)', () => {
+  it('ending a temporary device gives the original its restored key back: not revoked, taken off the temporary device', () => {
+    const r = planTemporaryTermination({
+      originalDevice: { id: 'card', state: 'invalid' },
+      temporaryDevice: { id: 'temp', state: 'active' },
+      suspendedCredentialIds: ['auth', 'km'],
+      temporaryCredentialIds: ['t-auth', 'km'],
+    });
+    expect(r.ok && r.value).toMatchObject({
+      reinstateCredentialIds: ['auth', 'km'],
+      revokeCredentials: [{ credentialId: 't-auth', reason: 'cessationOfOperation' }],
+      uninstallCredentials: [{ credentialId: 'km', deviceId: 'temp' }],
+    });
+  });
+
   it.each([
     ['damaged', true, false],
     ['expired', true, false],

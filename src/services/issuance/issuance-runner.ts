@@ -3,7 +3,7 @@
 // failed — in one transaction with its audit event. The run holds the card connection and closes it
 // when it ends.
 import type { CardConformance } from '../card-conformance.js';
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { PivSession } from '../../cards/piv/piv-session.js';
 import { resetToTransport } from '../../cards/piv/reset.js';
 import type { CardConnection } from '../../cards/transport/types.js';
@@ -12,7 +12,11 @@ import { planIssuanceSteps, progressFor, type IssuanceStepId } from '../../domai
 import { pemOrDer } from '../../pki/pem.js';
 import type { MasterKey } from '../../secrets/master-key.js';
 import { appendAudit } from '../../store/audit-repo.js';
-import { insertCredential, setCredentialCertificate } from '../../store/credentials-repo.js';
+import {
+  insertCredential,
+  installCredential,
+  setCredentialCertificate,
+} from '../../store/credentials-repo.js';
 import type { Db } from '../../store/db.js';
 import { putDeviceSecret } from '../../store/device-secrets-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
@@ -27,7 +31,7 @@ import { closeQuietly } from './card-reader.js';
 import { moveDevice } from './device-move.js';
 import { keepsInitialPinAfterSuccess, type InitialPinVault } from './initial-pin.js';
 import type { JobChanges } from './job-progress.js';
-import type { RequestLink } from './request-link.js';
+import type { RequestLink, RestoredKey } from './request-link.js';
 import type { IssuanceJob, JobError, JobOptions } from './job-view.js';
 
 /** What the run needs from the CA: a certificate for the key the card generated, and its PEM. */
@@ -57,6 +61,11 @@ export interface CardCertificates {
     proof: (key: KeyObject) => Promise<boolean>,
   ): Promise<{ id: string; serial: string }>;
   get(id: string): Promise<{ pem: string }>;
+  /** For archiveKey profiles: the server makes the key, archives it and returns it to load. */
+  issueWithArchivedKey?(
+    actor: Actor,
+    target: Parameters<CardCertificates['issueForPublicKey']>[1],
+  ): Promise<{ certificate: { id: string; serial: string }; privateKeyPkcs8: Buffer }>;
 }
 
 /** Starts a job's card work in the background (the starter and retry hand it their open card). */
@@ -154,6 +163,49 @@ export class IssuanceRunner implements JobLauncher {
       const days = validityDaysOf(job, policy);
       const cardExpires = new Date(now.getTime() + days * 86_400_000);
       const prepared = await this.deps.conformance.prepare({ ...actor, correlationId }, device, cardExpires);
+      // A replacement gets the person's archived key-management key back (keyRecoveryFor).
+      const restores =
+        job.requestId && this.deps.requests
+          ? await this.deps.requests.keysToRestore(
+              { ...actor, correlationId },
+              job.requestId,
+              device.id,
+              policy,
+            )
+          : [];
+      const newCredential = async (profile: CredentialProfile) =>
+        (
+          await insertCredential(db, {
+            userId: user.id,
+            policyId: policy.id,
+            profile: profile.name,
+            slot: profile.slot,
+            deviceId: device.id,
+            at: clock.now(),
+          })
+        ).id;
+      const target = (profile: CredentialProfile, credentialId: string) => ({
+        user: {
+          id: user.id,
+          username: user.username,
+          displayName: user.displayName,
+          email: user.email,
+          upn: user.properties.upn ?? null,
+          // Read from the directory's objectSid at sync and sign-in (docs/directory.md).
+          sid: user.properties.objectSid ?? null,
+          properties: user.properties,
+        },
+        profile: { ...profile, validityDays: Math.min(profile.validityDays, days) },
+        deviceId: device.id,
+        credentialId,
+        cardUuid: card.uuid,
+        fascn: card.fascn,
+      });
+      const stored = async (credentialId: string, cert: { id: string; serial: string }) => {
+        await setCredentialCertificate(db, credentialId, cert.serial, clock.now());
+        const { pem } = await ca.get(cert.id);
+        return { certificateId: cert.id, der: Uint8Array.from(pemOrDer(pem, ['CERTIFICATE'])) };
+      };
       const issued = await personalize(session, {
         profiles: policy.credentialProfiles,
         managementKey: managementKeyFor(masterKey, device.serial, session.version),
@@ -173,40 +225,34 @@ export class IssuanceRunner implements JobLauncher {
           );
         },
         issueCertificate: async (profile, spki, proveKey) => {
-          const credential = await insertCredential(db, {
-            userId: user.id,
-            policyId: policy.id,
-            profile: profile.name,
-            slot: profile.slot,
-            deviceId: device.id,
-            at: clock.now(),
-          });
+          const credentialId = await newCredential(profile);
           const cert = await ca.issueForPublicKey(
             { ...actor, correlationId },
-            {
-              user: {
-                id: user.id,
-                username: user.username,
-                displayName: user.displayName,
-                email: user.email,
-                upn: user.properties.upn ?? null,
-                // Read from the directory's objectSid at sync and sign-in (docs/directory.md).
-                sid: user.properties.objectSid ?? null,
-                properties: user.properties,
-              },
-              profile: { ...profile, validityDays: Math.min(profile.validityDays, days) },
-              deviceId: device.id,
-              credentialId: credential.id,
-              cardUuid: card.uuid,
-              fascn: card.fascn,
-            },
+            target(profile, credentialId),
             spki,
             proveKey,
           );
-          await setCredentialCertificate(db, credential.id, cert.serial, clock.now());
-          const { pem } = await ca.get(cert.id);
-          return { certificateId: cert.id, der: Uint8Array.from(pemOrDer(pem, ['CERTIFICATE'])) };
+          return stored(credentialId, cert);
         },
+        issueArchived: async (profile) => {
+          if (!ca.issueWithArchivedKey)
+            throw new DomainError('archive_unavailable', 'This server cannot archive keys');
+          const credentialId = await newCredential(profile);
+          const out = await ca.issueWithArchivedKey(
+            { ...actor, correlationId },
+            target(profile, credentialId),
+          );
+          return {
+            ...(await stored(credentialId, out.certificate)),
+            privateKey: createPrivateKey({ key: out.privateKeyPkcs8, format: 'der', type: 'pkcs8' }),
+          };
+        },
+        restored: restores.map((r) => ({
+          profileSlot: r.into === 'slot' ? '9d' : null,
+          certificateId: r.certificateId,
+          der: r.der,
+          privateKey: createPrivateKey({ key: r.pkcs8, format: 'der', type: 'pkcs8' }),
+        })),
         stepStarting: async (id, index) => {
           const s = steps.find((x) => x.id === id && x.profileIndex === index);
           const profile = index === null ? '' : ` (${policy.credentialProfiles[index]!.name})`;
@@ -218,7 +264,7 @@ export class IssuanceRunner implements JobLauncher {
           if (id === 'authenticate') await mergeJobOptions(db, job.id, { cardTouched: true });
         },
       });
-      await this.#succeed(actor, job, device, policy, issued.length, correlationId);
+      await this.#succeed(actor, job, device, policy, issued.length, correlationId, restores);
     } catch (e) {
       await this.#fail(actor, job.id, e, correlationId);
     }
@@ -231,6 +277,7 @@ export class IssuanceRunner implements JobLauncher {
     policy: Policy,
     certificates: number,
     correlationId: string,
+    restores: readonly RestoredKey[] = [],
   ) {
     const opts = job.options as JobOptions;
     const requests = job.requestId ? this.deps.requests : undefined;
@@ -246,6 +293,8 @@ export class IssuanceRunner implements JobLauncher {
         { issuedAt: at, expiresAt: new Date(at.getTime() + validityDaysOf(job, policy) * 86_400_000) },
         at,
       );
+      // The restored key-management credential is now (also) on this device.
+      for (const r of restores) await installCredential(tx, r.credentialId, device.id, at);
       if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
       await finishJob(tx, job.id, 'succeeded', null, at);
       if (job.userId && actor.id === job.userId) await this.deps.onSelfIssued?.(tx, actor, job.userId);

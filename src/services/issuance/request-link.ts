@@ -21,7 +21,22 @@ export interface LinkedRequest {
   type: string | null;
 }
 
+/** An archived key-management key recovered for the replacement device (keyRecoveryFor). */
+export interface RestoredKey {
+  credentialId: string;
+  certificateId: string;
+  der: Uint8Array;
+  pkcs8: Buffer;
+  /** Into the policy's key-management slot (the certificate carried over), or a retired slot (decrypt only). */
+  into: 'slot' | 'retired';
+}
+
 export interface RequestLink {
+  /**
+   * The person's archived key-management key to load onto the request's device, recovered (and
+   * audited) now; none when the request's policy does not archive it or the original has none.
+   */
+  keysToRestore(actor: Actor, requestId: string, deviceId: string, policy: Policy): Promise<RestoredKey[]>;
   /** The request, read without a lock (to learn its policy before the card is opened). */
   peek(db: Queryable, requestId: string): Promise<LinkedRequest>;
   /** The open request this device is the replacement device of, if any (no lock). */

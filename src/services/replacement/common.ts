@@ -12,6 +12,7 @@ import { getRequest, type RequestRecord } from '../../store/requests-repo.js';
 import { getUser } from '../../store/users-repo.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import type { Revocation } from '../pki/revocation.js';
+import type { KeyRecovery } from '../pki/key-recovery.js';
 
 export type { RequestRecord } from '../../store/requests-repo.js';
 export type { Device } from '../../store/devices-repo.js';
@@ -21,6 +22,8 @@ export interface ReplacementDeps {
   clock: Clock;
   /** The CA's status changes, inside a step's transaction. */
   revocation: Pick<Revocation, 'changeCredentials' | 'publishAfterCommit'>;
+  /** Archived key-management keys, restored onto a replacement device (audited per recovery). */
+  keyRecovery?: Pick<KeyRecovery, 'recover'>;
 }
 
 /** "request #12" */

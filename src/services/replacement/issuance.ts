@@ -5,9 +5,11 @@
 // revokes their certificates (revocationReasonFor); a temporary device gets its due time, when the
 // expiry job ends it. Implements the issuance's RequestLink port.
 import { ConflictError, NotFoundError, ValidationError, must } from '../../domain/errors.js';
-import { planPermanentIssued } from '../../domain/replacement.js';
+import { isReplacementReason, keyRecoveryFor, planPermanentIssued } from '../../domain/replacement.js';
 import { requestTransition } from '../../domain/request.js';
 import type { Queryable } from '../../store/db.js';
+import { archivedCertificateOfCredential } from '../../store/certificate-repo.js';
+import { listDeviceCredentials } from '../../store/credentials-repo.js';
 import type { Device } from '../../store/devices-repo.js';
 import { deleteDeviceSuspension, releaseHolds } from '../../store/holds-repo.js';
 import { openJobForRequest } from '../../store/jobs-repo.js';
@@ -19,7 +21,7 @@ import {
   updateRequest,
 } from '../../store/requests-repo.js';
 import type { Actor } from '../context.js';
-import type { IssuanceVia, RequestLink } from '../issuance/request-link.js';
+import type { IssuanceVia, RequestLink, RestoredKey } from '../issuance/request-link.js';
 import type { ChangedCertificates } from '../pki/revocation.js';
 import {
   auditRequest,
@@ -169,6 +171,42 @@ export class ReplacementIssuance implements RequestLink {
       deviceId: device.id,
       serial: device.serial,
     });
+  }
+
+  async keysToRestore(
+    actor: Actor,
+    requestId: string,
+    deviceId: string,
+    policy: Policy,
+  ): Promise<RestoredKey[]> {
+    const { db, keyRecovery } = this.deps;
+    // Only when the replacement's policy archives its key-management key.
+    if (!keyRecovery || !policy.credentialProfiles.some((p) => p.slot === '9d' && p.archiveKey)) return [];
+    const r = await getRequest(db, requestId);
+    if (!r?.targetDeviceId || !isReplacementReason(r.reason)) return [];
+    const km = (await listDeviceCredentials(db, r.targetDeviceId)).find(
+      (c) => c.slot === '9d' && c.status !== 'revoked',
+    );
+    const cert = km ? await archivedCertificateOfCredential(db, km.id) : null;
+    if (!km || !cert) return [];
+    const rule = keyRecoveryFor(r.reason);
+    const recovered = await keyRecovery.recover(actor, cert.id, {
+      format: 'pkcs8',
+      targetDeviceId: deviceId,
+      reason: `${label(r)} (${r.reason})`,
+    });
+    if (recovered.format !== 'pkcs8') return [];
+    return [
+      {
+        credentialId: km.id,
+        certificateId: cert.id,
+        der: cert.der,
+        pkcs8: recovered.pkcs8,
+        // Damaged or expired: the same certificate, carried over into 9D. Otherwise the device gets
+        // a key-management key of its own, and the old one only to decrypt (a retired slot).
+        into: rule.keepCertificateValid ? 'slot' : 'retired',
+      },
+    ];
   }
 
   async lockForCompletion(tx: Queryable, requestId: string): Promise<RequestRecord> {

@@ -3,6 +3,7 @@
 import type { Db } from '../../store/db.js';
 import type { Clock } from '../context.js';
 import type { Revocation } from '../pki/revocation.js';
+import type { KeyRecovery } from '../pki/key-recovery.js';
 import { BindReplacement } from './bind.js';
 import { CancelReplacement } from './cancel.js';
 import type { ReplacementDeps } from './common.js';
@@ -36,6 +37,7 @@ export function createReplacement(deps: {
   db: Db;
   clock: Clock;
   revocation: Pick<Revocation, 'changeCredentials' | 'publishAfterCommit'>;
+  keyRecovery?: Pick<KeyRecovery, 'recover'>;
 }): Replacement {
   const d: ReplacementDeps = deps;
   return {
