@@ -281,6 +281,21 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       expect(pageErrors).toEqual([]);
     });
 
+    it('one wallet per phone: a link opened in a second tab is handed to the wallet already open', async () => {
+      const link = await admin.json<{ url: string }>('POST', '/api/wallet/links', { userId: bobId });
+      expect(link.status).toBe(201);
+      const second = await phone.newPage();
+      watch(second, 'second tab');
+      await second.goto(link.body.url);
+      await second.getByText('the link was handed to it').waitFor();
+      expect(await second.getByTestId('wallet-serial').count()).toBe(0);
+      await wallet
+        .getByText("Connected. The server sees this phone as “Bob Baker (demo)'s phone”.")
+        .waitFor();
+      await second.close();
+      expect(pageErrors).toEqual([]);
+    });
+
     it("an issuance officer issues carol's phone from Add Device's Mobile smart card", async () => {
       const settings = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
       await admin.json('PUT', '/api/settings', { ...settings, initialPinDisplayMode: 'disguised' });
