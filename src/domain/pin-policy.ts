@@ -175,6 +175,15 @@ export function checkPin(pin: string, policy: PinPolicy): PinProblem[] {
   return problems;
 }
 
+/**
+ * The two pattern rules as the checker applies them (REPEAT_RUN and SEQUENCE_RUN are 3), in one
+ * wording for the list behind the PIN field's info button and the policy editor's checkboxes.
+ */
+export const PIN_PATTERN_RULES = {
+  repeated: 'No character three or more times in a row, like 111 or aaa (1122 and 229900 are fine)',
+  sequence: 'No three or more characters in ascending or descending sequence, like 123, 321 or abc',
+} as const;
+
 /** The rules of `policy` in plain English: the list behind the PIN field's info button. */
 export function describePinPolicy(policy: PinPolicy): string[] {
   const unit = unitOf(policy);
@@ -186,10 +195,8 @@ export function describePinPolicy(policy: PinPolicy): string[] {
       ? 'Digits only (0–9)'
       : 'Letters (A–Z, a–z) and digits only; upper and lower case are different',
   ];
-  if (policy.noRepeatedDigits) lines.push('No character three or more times in a row, like 111 or aaa');
-  if (policy.noSequences) {
-    lines.push('No three or more characters in ascending or descending sequence, like 123, 321 or abc');
-  }
+  if (policy.noRepeatedDigits) lines.push(PIN_PATTERN_RULES.repeated);
+  if (policy.noSequences) lines.push(PIN_PATTERN_RULES.sequence);
   lines.push(
     `The PIN is blocked after ${policy.retries} wrong ${policy.retries === 1 ? 'attempt' : 'attempts'} in a row`,
   );

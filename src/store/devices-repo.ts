@@ -147,10 +147,13 @@ export interface DeviceSearch {
   offset: number;
 }
 
+/** A device in a search's list, with the name of the person it is assigned to. */
+export type DeviceListItem = Device & { holder: { username: string; displayName: string } | null };
+
 export async function searchDevices(
   db: Queryable,
   s: DeviceSearch,
-): Promise<{ items: Device[]; total: number }> {
+): Promise<{ items: DeviceListItem[]; total: number }> {
   const w = new Where();
   if (s.q) {
     const t = likeTerm(s.q.toLowerCase());
@@ -160,11 +163,21 @@ export async function searchDevices(
   if (s.type) w.add('type = ?', s.type);
   if (s.userId) w.add('user_id = ?', s.userId);
   const [c] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM devices ${w}`, w.params);
-  const rows = await db.query<DeviceRow>(
-    `SELECT * FROM devices ${w} ORDER BY created_at DESC, serial LIMIT ${w.next(s.limit)} OFFSET ${w.next(s.offset)}`,
+  // The holder's name by sub-select, so the filters' bare column names stay the device's own.
+  const rows = await db.query<DeviceRow & { holder_username: string | null; holder_name: string | null }>(
+    `SELECT devices.*,
+            (SELECT username FROM users WHERE users.id = devices.user_id) AS holder_username,
+            (SELECT display_name FROM users WHERE users.id = devices.user_id) AS holder_name
+     FROM devices ${w} ORDER BY created_at DESC, serial LIMIT ${w.next(s.limit)} OFFSET ${w.next(s.offset)}`,
     w.params,
   );
-  return { items: rows.map(toDevice), total: c?.n ?? 0 };
+  return {
+    items: rows.map((r) => ({
+      ...toDevice(r),
+      holder: r.holder_username ? { username: r.holder_username, displayName: r.holder_name ?? '' } : null,
+    })),
+    total: c?.n ?? 0,
+  };
 }
 
 export async function listUserDevices(db: Queryable, userId: string): Promise<Device[]> {

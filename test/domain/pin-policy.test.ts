@@ -4,6 +4,7 @@ import {
   DEFAULT_PIN_POLICY,
   describePinPolicy,
   generatePin,
+  PIN_PATTERN_RULES,
   PIV_MAX_PIN_LENGTH,
   validatePinPolicy,
   type PinPolicy,
@@ -198,11 +199,22 @@ describe('validatePinPolicy', () => {
 });
 
 describe('describePinPolicy', () => {
+  it('words the pattern rules as the checker applies them (its examples pass or fail as they say)', () => {
+    const policy = { ...digits6to8, minLength: 4, noSequences: false };
+    expect(checkPin('229900', policy)).toEqual([]);
+    expect(checkPin('1122', policy)).toEqual([]);
+    expect(checkPin('111', { ...policy, minLength: 3 }).map((p) => p.rule)).toEqual(['repeated']);
+    expect(PIN_PATTERN_RULES.repeated).toMatch(/three or more times in a row/);
+    expect(
+      checkPin('9321', { ...digits6to8, minLength: 4, noRepeatedDigits: false }).map((p) => p.rule),
+    ).toEqual(['sequence']);
+  });
+
   it('lists every rule of a strict policy', () => {
     expect(describePinPolicy(digits6to8)).toEqual([
       '6 to 8 digits',
       'Digits only (0–9)',
-      'No character three or more times in a row, like 111 or aaa',
+      'No character three or more times in a row, like 111 or aaa (1122 and 229900 are fine)',
       'No three or more characters in ascending or descending sequence, like 123, 321 or abc',
       'The PIN is blocked after 3 wrong attempts in a row',
     ]);

@@ -207,7 +207,24 @@ describe.skipIf(!hasChromium)(
       expect(certText).toContain('9A');
       expect(certText).toMatch(/Valid/);
       expect(certText).toContain('Alice');
+      // Sorted by slot; serials shortened (whole on hover), so the table fits 1280 px.
+      const slots = (await certs.locator('tbody tr td:nth-child(3)').allTextContents()).map((t) => t.trim());
+      const pivOrder = ['9A', '9C', '9D', '9E'];
+      expect(slots).toEqual([...slots].sort((a, b) => pivOrder.indexOf(a) - pivOrder.indexOf(b)));
+      const serial = certs.locator('tbody tr').first().getByRole('link');
+      expect(await serial.textContent()).toMatch(/^[0-9a-f]{2}:[0-9a-f]{2}…[0-9a-f]{2}:[0-9a-f]{2}$/);
+      expect(await serial.getAttribute('title')).toMatch(/^([0-9a-f]{2}:){8,}[0-9a-f]{2}$/);
+      expect(await certs.locator('xpath=..').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
       await shoot('03-issued');
+
+      // The Devices list names the person a device is assigned to, linking to their page.
+      await page.goto('/operator/devices');
+      const listed = page
+        .getByRole('table', { name: 'Devices' })
+        .getByRole('row')
+        .filter({ hasText: '40000001' });
+      await listed.getByRole('link', { name: /Alice .*\(alice\)/ }).click();
+      await page.getByRole('heading', { level: 1, name: /Alice/ }).waitFor();
     });
 
     it('PIV check: the issued card conforms; a byte changed on the card fails "Check the card again"', async () => {

@@ -233,6 +233,12 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     // The PIN rules preview runs the domain's own checker.
     await page.getByLabel('Try a sample PIN (not saved)').fill('123456');
     await page.getByText('No three characters in sequence (like 123, 321 or abc)').waitFor();
+    // The checkbox says the rule the checker applies: 229900 passes it, 229990 does not.
+    await page.getByLabel(/No character three or more times in a row/).check();
+    await page.getByLabel('Try a sample PIN (not saved)').fill('229900');
+    await page.getByText('This PIN would be accepted.').waitFor();
+    await page.getByLabel('Try a sample PIN (not saved)').fill('229990');
+    await page.getByText('No character three times in a row (like 111)').waitFor();
     await page.getByLabel('Try a sample PIN (not saved)').fill('');
 
     await page.getByLabel('PIN minimum length').fill('7');

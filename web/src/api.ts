@@ -18,6 +18,7 @@ import type {
   Device,
   DeviceConformance,
   DeviceIssuance,
+  DeviceListItem,
   DirectoryInput,
   DirectorySyncReport,
   DirectoryTestResult,
@@ -218,7 +219,7 @@ export const api = {
   },
 
   devices: {
-    list: (query: Query) => request<Page<Device>>('GET', '/api/devices', { query }),
+    list: (query: Query) => request<Page<DeviceListItem>>('GET', '/api/devices', { query }),
     get: (id: string) => request<Device>('GET', `/api/devices/${enc(id)}`),
     register: (body: NewDevice) => post<Device>('/api/devices', body),
     importCsv: (csv: string) => post<ImportReport>('/api/devices/import', { csv }),

@@ -67,3 +67,12 @@ export function formatDate(iso: string | null | undefined): string {
 export function formatSerial(hex: string): string {
   return hex.replace(/(..)(?=.)/g, '$1:');
 }
+
+/**
+ * A long serial (a CA's are 20 random bytes) as its first and last two bytes, "5b:2f…7f:41", for
+ * tables where the full one would push columns off the page; short ones are shown whole.
+ */
+export function shortSerial(hex: string): string {
+  if (hex.length <= 16) return formatSerial(hex);
+  return `${formatSerial(hex.slice(0, 4))}…${formatSerial(hex.slice(-4))}`;
+}

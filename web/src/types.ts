@@ -29,6 +29,7 @@ export {
   PIN_LENGTH_MAX,
   PIN_LENGTH_MIN,
   PIN_RETRIES_MAX,
+  PIN_PATTERN_RULES,
   PIN_RETRIES_MIN,
 } from '../../src/domain/pin-policy.ts';
 export {
@@ -52,7 +53,7 @@ export type {
 } from '../../src/http/schemas/sign-in-throttles.ts';
 export type { LoginBody, Me, SessionInfo } from '../../src/http/schemas/auth.ts';
 export type { NewUser, UserDevices, UserLifecycleAction, UserPatch } from '../../src/http/schemas/users.ts';
-export type { ImportReport, ImportRow, NewDevice } from '../../src/http/schemas/devices.ts';
+export type { DeviceListItem, ImportReport, ImportRow, NewDevice } from '../../src/http/schemas/devices.ts';
 export type { CredentialProfile, PinPolicy, Policy, PolicyInput } from '../../src/http/schemas/policies.ts';
 export type { Settings } from '../../src/http/schemas/settings.ts';
 export type {

@@ -3,7 +3,7 @@ import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
 import { Device, IdParams, errorResponses, listOf, type Paged } from '../schemas.js';
 import { ok, op } from '../openapi.js';
-import { DeviceSearch, ImportBody, ImportReport, NewDevice } from '../schemas/devices.js';
+import { DeviceListItem, DeviceSearch, ImportBody, ImportReport, NewDevice } from '../schemas/devices.js';
 
 export const deviceRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -18,7 +18,7 @@ export const deviceRoutes =
           ...op('listDevices', 'devices', 'Search the device inventory'),
           querystring: DeviceSearch,
           response: {
-            200: ok(listOf(Device), 'A page of the devices that match, and how many match in all'),
+            200: ok(listOf(DeviceListItem), 'A page of the devices that match, and how many match in all'),
             ...errorResponses,
           },
         },

@@ -1,7 +1,7 @@
 // The device inventory: the search, registering one blank device, and the CSV import's report.
 import { Type, type Static } from '@sinclair/typebox';
 import { DEVICE_STATES, DEVICE_TYPES } from '../../domain/device.js';
-import { literalUnion, MultilineText, Paging, Uuid } from '../schemas.js';
+import { Device, literalUnion, MultilineText, Paging, Uuid } from '../schemas.js';
 
 export const DeviceSearch = Type.Object(
   {
@@ -14,6 +14,17 @@ export const DeviceSearch = Type.Object(
   { additionalProperties: false },
 );
 export type DeviceSearch = Static<typeof DeviceSearch>;
+
+/** A device in the inventory's list, with the name of the person it is assigned to. */
+export const DeviceListItem = Type.Composite([
+  Device,
+  Type.Object({
+    holder: Type.Union([Type.Object({ username: Type.String(), displayName: Type.String() }), Type.Null()], {
+      description: 'The person the device is assigned to (userId), by name; null when nobody',
+    }),
+  }),
+]);
+export type DeviceListItem = Static<typeof DeviceListItem>;
 
 /** The body of POST /api/devices. */
 export const NewDevice = Type.Object(

@@ -123,7 +123,9 @@ export function DevicesPage() {
             </td>
             <td>
               {d.userId ? (
-                <Link to={`/operator/users/${d.userId}`}>View user</Link>
+                <Link to={`/operator/users/${d.userId}`}>
+                  {d.holder ? `${d.holder.displayName} (${d.holder.username})` : 'View user'}
+                </Link>
               ) : (
                 <span className="muted">nobody</span>
               )}

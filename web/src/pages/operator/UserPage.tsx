@@ -10,7 +10,14 @@ import { ErrorPanel } from '../../components/ErrorPanel';
 import { KeyValueEditor, toPairs, toRecord, type Pair } from '../../components/KeyValueEditor';
 import { RolesField } from '../../components/RolesField';
 import { Loading, PageHeader, StatusMessage } from '../../components/Status';
-import { deviceTypeLabel, formatDate, formatDateTime, formatSerial, humanize } from '../../format';
+import {
+  deviceTypeLabel,
+  formatDate,
+  formatDateTime,
+  formatSerial,
+  humanize,
+  shortSerial,
+} from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import { AddDeviceDialog } from '../../issuance/AddDeviceDialog';
@@ -458,10 +465,19 @@ function UserCertificates({
                 </tr>
               </thead>
               <tbody>
-                {certs.data.items.map((c) => (
+                {bySlot(certs.data.items).map((c) => (
                   <tr key={c.id}>
-                    <td className="mono">
-                      <Link to={`/operator/certificates/${c.id}`}>{formatSerial(c.serial)}</Link>
+                    <td
+                      className="mono nowrap"
+                      onCopy={(e) => {
+                        // Copying the shortened serial copies the whole one.
+                        e.clipboardData.setData('text/plain', formatSerial(c.serial));
+                        e.preventDefault();
+                      }}
+                    >
+                      <Link to={`/operator/certificates/${c.id}`} title={formatSerial(c.serial)}>
+                        {shortSerial(c.serial)}
+                      </Link>
                     </td>
                     <td>{humanize(c.profile)}</td>
                     <td>{c.slot?.toUpperCase() ?? '—'}</td>
@@ -481,5 +497,18 @@ function UserCertificates({
           </div>
         ))}
     </section>
+  );
+}
+
+/** The card's slots in their PIV order (9A, 9C, 9D, 9E, then retired and others), newest first in each. */
+function bySlot<T extends { slot: string | null; notBefore: string }>(items: readonly T[]): T[] {
+  const order = (slot: string | null) => {
+    const i = ['9a', '9c', '9d', '9e'].indexOf(slot ?? '');
+    return i >= 0 ? i : slot ? 4 : 5;
+  };
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return [...items].sort(
+    (a, b) =>
+      order(a.slot) - order(b.slot) || cmp(a.slot ?? '', b.slot ?? '') || cmp(b.notBefore, a.notBefore),
   );
 }

@@ -6,6 +6,7 @@ import { useSection } from '../../../components/section';
 import {
   PIN_LENGTH_MAX,
   PIN_LENGTH_MIN,
+  PIN_PATTERN_RULES,
   PIN_RETRIES_MAX,
   PIN_RETRIES_MIN,
   type DeviceType,
@@ -87,7 +88,7 @@ export function PinSection({ value, onChange, deviceTypes }: Props) {
             checked={pin.noRepeatedDigits}
             onChange={(e) => setPin('noRepeatedDigits', e.target.checked)}
           />
-          <label htmlFor="pin-no-repeat">No repeated digits (refuse 1111, 2299)</label>
+          <label htmlFor="pin-no-repeat">{PIN_PATTERN_RULES.repeated}</label>
         </div>
         <div className="check">
           <input
@@ -96,7 +97,7 @@ export function PinSection({ value, onChange, deviceTypes }: Props) {
             checked={pin.noSequences}
             onChange={(e) => setPin('noSequences', e.target.checked)}
           />
-          <label htmlFor="pin-no-seq">No sequences (refuse 1234, 9876)</label>
+          <label htmlFor="pin-no-seq">{PIN_PATTERN_RULES.sequence}</label>
         </div>
       </fieldset>
       <PinRulesPreview policy={pin} deviceTypes={deviceTypes} />
