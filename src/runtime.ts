@@ -175,6 +175,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       printSettings,
       directoryProperties: async (q) => Object.keys((await directory.get(q)).properties),
     });
+    const printing = new PrintService(ctx, { printers: agentHub, layouts, settings: printSettings });
     const conformance = new CardConformance(ctx, {
       signers: pki.contentSigners,
       cards: cardAccess,
@@ -212,6 +213,13 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         conformance,
         requests: replacement.issuance,
         onSelfIssued: selfSetUpDone('card_issued'),
+        printing: {
+          available: async () => (await printSettings.status()).available,
+          printers: async (actor) => (await printing.printers(actor)).items,
+          layoutName: async (id) => (await layouts.get(id)).name,
+          render: (layoutId, userId, card) => layouts.renderFor(layoutId, userId, card),
+          print: (actor, printerId, pdf, opts) => printing.print(actor, printerId, pdf, opts),
+        },
       }),
       replacement,
       conformance,
@@ -240,7 +248,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       layouts,
       photos,
       printSettings,
-      printing: new PrintService(ctx, { printers: agentHub, layouts, settings: printSettings }),
+      printing,
     };
     const rt: Runtime = {
       config,

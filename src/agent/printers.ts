@@ -5,6 +5,7 @@
 // nothing about what is printed.
 import type { PrinterInfo } from '../cards/transport/agent-protocol.js';
 import { cupsQueues, printerStatus, printPdf, type JobProgress } from '../print/ipp-client.js';
+import { FolderPrinter } from './folder-printer.js';
 
 export interface PrinterSpec {
   name: string;
@@ -50,7 +51,8 @@ export async function withCupsQueues(specs: PrinterSpec[], server: string, encod
 
 export class AgentPrinters {
   constructor(
-    private readonly specs: readonly PrinterSpec[],
+    /** IPP printers, and the demo's virtual printer (FolderPrinter). */
+    private readonly specs: readonly (PrinterSpec | FolderPrinter)[],
     private readonly user = 'tessera-agent',
   ) {}
 
@@ -62,6 +64,7 @@ export class AgentPrinters {
   async snapshot(): Promise<PrinterInfo[]> {
     return Promise.all(
       this.specs.map(async (s): Promise<PrinterInfo> => {
+        if (s instanceof FolderPrinter) return s.snapshot();
         try {
           const st = await printerStatus(s.uri, 3000);
           return {
@@ -93,6 +96,11 @@ export class AgentPrinters {
     if (!s)
       throw Object.assign(new Error(`This agent has no printer named "${name}"`), {
         code: 'printer_unknown',
+      });
+    if (s instanceof FolderPrinter)
+      return s.print(pdf, {
+        jobName: opts.jobName,
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
     return printPdf(s.uri, pdf, {
       jobName: opts.jobName,

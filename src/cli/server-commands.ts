@@ -99,6 +99,13 @@ function printDemoAgents(d: DemoAgents) {
       `    for ${a.ownerUsername.padEnd(12)} ${a.cards.map((c) => `${c.reader} (card ${c.serial})`).join(', ')}`,
     );
   line('  A card bound to someone moves to a demo reader of their own when they ask in the user portal.');
+  const printer = d.agents.find((a) => a.printer)?.printer;
+  if (printer && d.printerFolder) {
+    line(
+      `  Card printing is on: "${printer.name}" (its encoder is ${printer.encoder}) writes each printed card as a PDF to`,
+    );
+    line(`    ${d.printerFolder}`);
+  }
 }
 
 function printBanner(

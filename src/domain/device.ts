@@ -58,7 +58,8 @@ export const deviceMachine = defineMachine<DeviceState, DeviceAction>('device', 
   start_issuance: { from: ['inventory', 'bound'], to: 'issuing' },
   succeed: { from: ['issuing'], to: 'active' },
   // Personalized but not activated: the print was cancelled (ref. 002) or activation is awaited.
-  hold_pending: { from: ['issuing'], to: 'pending' },
+  // From failed too: a card encoded but not printed (the printer failed) whose operator cancels.
+  hold_pending: { from: ['issuing', 'failed'], to: 'pending' },
   activate: { from: ['pending'], to: 'active' },
   // Also how a job found running at server start is marked interrupted (DESIGN.md "Issuance job").
   fail: { from: ['issuing'], to: 'failed' },
@@ -68,7 +69,8 @@ export const deviceMachine = defineMachine<DeviceState, DeviceAction>('device', 
   cancel: { from: ['failed'], to: 'awaiting_recycle' },
   // The only way back to inventory for a device that has held keys: the card is wiped (ref. 001:
   // a failed device "can still be recycled" even if nobody chose retry or cancel).
-  recycle: { from: ['failed', 'awaiting_recycle', 'terminated'], to: 'inventory' },
+  // A pending card (printed but never handed out, ref. 002) may be recycled instead of activated.
+  recycle: { from: ['failed', 'awaiting_recycle', 'terminated', 'pending'], to: 'inventory' },
   // The help desk puts every credential of an active device on hold at once (a card reported
   // missing before anyone decides on a replacement), and releases them again.
   suspend: { from: ['active'], to: 'suspended' },

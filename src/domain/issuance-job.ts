@@ -4,14 +4,19 @@
 import { fail, ok, type IllegalTransitionError, type Result } from './errors.js';
 import { defineMachine } from './state-machine.js';
 
-export const JOB_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export const JOB_STATUSES = ['running', 'awaiting_confirmation', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const JOB_ACTIONS = ['succeed', 'fail', 'retry', 'cancel'] as const;
+export const JOB_ACTIONS = ['succeed', 'printed', 'confirm', 'hold', 'fail', 'retry', 'cancel'] as const;
 export type JobAction = (typeof JOB_ACTIONS)[number];
 
 export const jobMachine = defineMachine<JobStatus, JobAction>('job', JOB_STATUSES, {
   succeed: { from: ['running'], to: 'succeeded' },
+  // Ref. 002: a card that was encoded and printed waits at the print step for the operator, who
+  // confirms it (the device becomes active) or holds it back (the device stays pending).
+  printed: { from: ['running'], to: 'awaiting_confirmation' },
+  confirm: { from: ['awaiting_confirmation'], to: 'succeeded' },
+  hold: { from: ['awaiting_confirmation'], to: 'cancelled' },
   // Also how a job found running at server start is interrupted (DESIGN.md): a running job is never
   // cancelled directly, because a card may be half-written; it fails, then the person chooses.
   fail: { from: ['running'], to: 'failed' },

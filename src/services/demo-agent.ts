@@ -22,7 +22,7 @@ import { MemoryReaderSet } from '../cards/transport/memory.js';
 import type { ReaderSet } from '../cards/transport/types.js';
 import { appendAudit } from '../store/audit-repo.js';
 import type { Db } from '../store/db.js';
-import { listUserDevices } from '../store/devices-repo.js';
+import { getDeviceBySerial, listUserDevices } from '../store/devices-repo.js';
 import { getUser, getUserByUsername, searchUsers } from '../store/users-repo.js';
 import { DEMO_DEVICE_SERIALS } from './bootstrap-service.js';
 import type { CardAccess } from './card-access.js';
@@ -39,8 +39,28 @@ export interface AgentLink {
   stop(): Promise<void>;
 }
 
+/**
+ * The demo's virtual card printer (reference 002): its encoder is one of the agent's virtual
+ * readers; each job is written as a PDF in `folder`; `onPrinted` runs once a job is written.
+ */
+export interface DemoPrinter {
+  name: string;
+  encoder: string;
+  folder: string;
+  onPrinted(file: string): Promise<void>;
+}
+
 /** Connects readers to this server as an agent holding `token` (the agent client, over a loopback socket). */
-export type ConnectAgent = (agent: { ownerUsername: string; token: string; readers: ReaderSet }) => AgentLink;
+export type ConnectAgent = (agent: {
+  ownerUsername: string;
+  token: string;
+  readers: ReaderSet;
+  printer?: DemoPrinter;
+}) => AgentLink;
+
+export const DEMO_PRINTER_NAME = 'Tessera Virtual Card Printer';
+/** Where the demo printer writes its jobs, under the data directory. */
+export const DEMO_PRINTER_FOLDER = 'printed-cards';
 
 export interface DemoAgent {
   ownerUserId: string;
@@ -50,6 +70,8 @@ export interface DemoAgent {
   readers: MemoryReaderSet;
   /** Reader name → the card's serial, as first inserted. */
   cards: { reader: string; serial: string }[];
+  /** The virtual card printer (the built-in agents have one; a person's portal agent has none). */
+  printer: { name: string; encoder: string; folder: string } | null;
   link: AgentLink;
 }
 
@@ -64,6 +86,8 @@ export function demoCard(dir: string, serial: string): VirtualPivCard {
 /** The demo agents of one server: the built-in ones, and those started for people in the portal. */
 export interface DemoAgents {
   agents: DemoAgent[];
+  /** Where the virtual card printers write their jobs (null when none runs). */
+  printerFolder: string | null;
   /** The demo agent of a person, by username. */
   of(username: string): DemoAgent | undefined;
   /** What the user portal shows: my demo agent, and where my demo cards are. */
@@ -148,6 +172,7 @@ export async function startDemoAgents(deps: DemoAgentDeps): Promise<DemoAgents> 
     owners.push({ id: ivan.id, username: ivan.username });
 
   const cardDir = join(deps.dataDir, 'demo-cards');
+  const printerFolder = join(deps.dataDir, DEMO_PRINTER_FOLDER);
   const agents: DemoAgent[] = [];
   try {
     for (const [k, owner] of owners.entries()) {
@@ -168,16 +193,73 @@ export async function startDemoAgents(deps: DemoAgentDeps): Promise<DemoAgents> 
         readers.insert(reader, demoCard(cardDir, serial));
         cards.push({ reader, serial });
       }
-      const link = deps.connect({ ownerUsername: owner.username, token, readers });
+      // The virtual card printer: its encoder is the first reader. A card it printed leaves it
+      // (the operator takes it), and the next blank card is fed from its hopper.
+      const encoder = demoReaderName(0);
+      const hopper = new CardHopper(deps.db, cardDir, 10_001_000 + k * 1000);
+      const feed = async () => {
+        readers.remove(encoder);
+        readers.insert(encoder, await hopper.next(readers));
+      };
+      if (!(await hopper.isBlank(readers.cardIn(encoder)))) await feed();
+      const printer: DemoPrinter = {
+        name: DEMO_PRINTER_NAME,
+        encoder,
+        folder: printerFolder,
+        onPrinted: feed,
+      };
+      const link = deps.connect({ ownerUsername: owner.username, token, readers, printer });
       link.start();
-      agents.push({ ownerUserId: owner.id, ownerUsername: owner.username, agentId, readers, cards, link });
+      agents.push({
+        ownerUserId: owner.id,
+        ownerUsername: owner.username,
+        agentId,
+        readers,
+        cards,
+        printer: { name: printer.name, encoder, folder: printerFolder },
+        link,
+      });
     }
     await Promise.all(agents.map((a) => a.link.waitConnected(15_000)));
   } catch (e) {
     await Promise.all(agents.map((a) => a.link.stop()));
     throw e;
   }
-  return new DemoAgentSet(deps, agents);
+  return new DemoAgentSet(deps, agents, agents.length ? printerFolder : null);
+}
+
+/**
+ * The blank cards the demo printer feeds, with serials from `base + 1` up: the first whose card is
+ * blank (never issued, or recycled back to inventory) and in no reader.
+ */
+class CardHopper {
+  constructor(
+    private readonly db: Db,
+    private readonly dir: string,
+    private readonly base: number,
+  ) {}
+
+  /** Whether a card is blank: in no one's hands (unknown to Tessera, in inventory or bound). */
+  async isBlank(card: VirtualPivCard | undefined): Promise<boolean> {
+    if (!card) return false;
+    const d = await getDeviceBySerial(this.db, String(card.serial));
+    return !d || d.state === 'inventory' || d.state === 'bound';
+  }
+
+  async next(readers: MemoryReaderSet): Promise<VirtualPivCard> {
+    const inReaders = new Set<string>();
+    for (const r of await readers.list()) {
+      const c = readers.cardIn(r.name);
+      if (c) inReaders.add(String(c.serial));
+    }
+    for (let n = 1; n < 1000; n++) {
+      const serial = String(this.base + n);
+      if (inReaders.has(serial)) continue;
+      const d = await getDeviceBySerial(this.db, serial);
+      if (!d || d.state === 'inventory') return demoCard(this.dir, serial);
+    }
+    throw new ValidationError('The demo printer has no blank card left: recycle some demo cards');
+  }
 }
 
 class DemoAgentSet implements DemoAgents {
@@ -189,6 +271,7 @@ class DemoAgentSet implements DemoAgents {
   constructor(
     private readonly deps: DemoAgentDeps,
     readonly agents: DemoAgent[],
+    readonly printerFolder: string | null,
   ) {
     this.clock = deps.clock ?? systemClock;
   }
@@ -314,6 +397,7 @@ class DemoAgentSet implements DemoAgents {
       agentId: paired.agentId,
       readers,
       cards: [],
+      printer: null,
       link,
     };
     link.start();

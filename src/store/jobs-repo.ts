@@ -164,12 +164,21 @@ export async function claimRunningJobs(tx: Queryable): Promise<IssuanceJob[]> {
   return rows.map(toJob);
 }
 
-/** The job of a request that still needs someone: running, or failed (to retry or cancel). */
+/** The job of a request that still needs someone: running, at its print step, or failed (to retry or cancel). */
 export async function openJobForRequest(db: Queryable, requestId: string): Promise<IssuanceJob | null> {
   const rows = await db.query<JobRow>(
-    `SELECT * FROM issuance_jobs WHERE request_id = $1 AND status IN ('running', 'failed')
+    `SELECT * FROM issuance_jobs WHERE request_id = $1 AND status IN ('running', 'awaiting_confirmation', 'failed')
       ORDER BY created_at DESC, id DESC LIMIT 1`,
     [requestId],
   );
   return rows[0] ? toJob(rows[0]) : null;
+}
+
+/** The card is encoded and printed: the job waits at the print step (reference 002). */
+export async function awaitConfirmation(tx: Queryable, id: string, step: string, at: Date): Promise<void> {
+  await tx.query(
+    `UPDATE issuance_jobs SET status = 'awaiting_confirmation', progress = 100, step = $2, updated_at = $3
+      WHERE id = $1`,
+    [id, step, at],
+  );
 }

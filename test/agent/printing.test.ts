@@ -12,8 +12,10 @@ import {
   cupsAvailable,
   ippeveAvailable,
   startCups,
+  startAll,
   startIppEvePrinter,
   stopAvahi,
+  stopPeer,
   type CupsPrinter,
   type IppEvePrinter,
 } from '../support/printers.js';
@@ -36,11 +38,11 @@ describe.skipIf(!cupsAvailable || !ippeveAvailable)(
     let aliceId: string;
 
     beforeAll(async () => {
-      [srv, cups, eve] = await Promise.all([
-        startTestServer({ demo: true }),
-        startCups(),
-        startIppEvePrinter(),
-      ]);
+      // startAll stops what did start when one fails (this beforeAll would otherwise leak it).
+      [srv, cups, eve] = await startAll<[TestServer, CupsPrinter, IppEvePrinter]>(
+        [() => startTestServer({ demo: true }), () => startCups(), () => startIppEvePrinter()],
+        stopPeer,
+      );
       admin = await signIn(srv.url, srv.admin.username, srv.admin.password);
       const identity = await pairAgent(admin, 'Badge desk');
       readers = new MemoryReaderSet();
@@ -67,8 +69,9 @@ describe.skipIf(!cupsAvailable || !ippeveAvailable)(
       ).toBe(200);
     });
     afterAll(async () => {
-      await agent?.stop();
-      await Promise.all([srv?.close(), cups?.stop(), eve?.stop()]);
+      // Each stop on its own: one that throws must not leave the others running.
+      await Promise.allSettled([agent?.stop()]);
+      await Promise.allSettled([srv?.close(), cups?.stop(), eve?.stop()]);
       stopAvahi();
     });
 

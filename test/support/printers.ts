@@ -206,7 +206,36 @@ export interface IppEvePrinter {
 /** D-Bus and Avahi, started once per process when none runs, stopped by stopAvahi (PIDs). */
 let started: { dbus: number | null; avahi: number | null } | null = null;
 
+/**
+ * Test files run in parallel processes, each maybe with its ippeveprinter: every process that needs
+ * Avahi leaves its PID here, and the last one to finish stops what was started (a file that ends
+ * first must not take Avahi away from another's printer).
+ */
+const AVAHI_USERS = join(tmpdir(), 'tessera-avahi-users');
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+function otherAvahiUsers(): number[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(AVAHI_USERS);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && alive(pid));
+}
+
 function ensureAvahi(): void {
+  mkdirSync(AVAHI_USERS, { recursive: true });
+  writeFileSync(join(AVAHI_USERS, String(process.pid)), '');
   if (started) return;
   started = { dbus: null, avahi: null };
   const running = (pidFile: string) => {
@@ -229,11 +258,23 @@ function ensureAvahi(): void {
     execFileSync('/usr/sbin/avahi-daemon', ['--no-drop-root', '--no-chroot', '-D']);
     started.avahi = Number(readFileSync('/run/avahi-daemon/pid', 'utf8').trim());
   }
+  if (started.dbus || started.avahi)
+    writeFileSync(join(AVAHI_USERS, 'started.json'), JSON.stringify(started));
 }
 
 /** Stops what ensureAvahi started (nothing someone else runs). */
 export function stopAvahi(): void {
-  for (const pid of [started?.avahi, started?.dbus])
+  rmSync(join(AVAHI_USERS, String(process.pid)), { force: true });
+  // Another test process still prints: it stops them when it ends (they may be its own, too).
+  if (otherAvahiUsers().length > 0) return;
+  let shared: typeof started = null;
+  try {
+    shared = JSON.parse(readFileSync(join(AVAHI_USERS, 'started.json'), 'utf8')) as typeof started;
+    rmSync(join(AVAHI_USERS, 'started.json'), { force: true });
+  } catch {
+    // none recorded
+  }
+  for (const pid of new Set([started?.avahi, started?.dbus, shared?.avahi, shared?.dbus]))
     if (pid)
       try {
         process.kill(pid, 'SIGTERM');
@@ -278,4 +319,30 @@ export async function startIppEvePrinter(name = 'Tessera Card Printer'): Promise
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts several peers at once and returns them all, or — when one fails — stops those that did
+ * start before throwing: a failed beforeAll never assigns its variables, so afterAll could not stop
+ * them and their processes would outlive the test run.
+ */
+export async function startAll<T extends readonly unknown[]>(
+  starts: { [K in keyof T]: () => Promise<T[K]> },
+  stop: (started: unknown) => Promise<unknown> | unknown,
+): Promise<T> {
+  const settled = await Promise.allSettled(starts.map((s) => s()));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(
+      settled.map(async (r) => (r.status === 'fulfilled' ? stop(r.value) : undefined)),
+    );
+    throw failed.reason;
+  }
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** stop() or close() of whatever startAll started (a printer or a test server). */
+export async function stopPeer(peer: unknown): Promise<void> {
+  const p = peer as { stop?: () => Promise<unknown>; close?: () => Promise<unknown> };
+  await (p.stop ?? p.close)?.call(p);
 }

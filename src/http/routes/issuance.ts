@@ -4,7 +4,8 @@ import type { Runtime } from '../../runtime.js';
 import { actorOf } from '../auth-guard.js';
 import { issuanceJobFeed, streamJob } from '../job-events.js';
 import { Device, IdParams, Uuid, errorResponses } from '../schemas.js';
-import { events, ok, op } from '../openapi.js';
+import { events, file, ok, op } from '../openapi.js';
+import { ValidationError } from '../../domain/errors.js';
 import {
   CardBody,
   ConnectedCards,
@@ -70,6 +71,8 @@ export const issuanceRoutes =
       },
       async (req, reply) => {
         const b = req.body as IssuanceStart;
+        if ((b.printerId === undefined) !== (b.layoutId === undefined))
+          throw new ValidationError('To print the card, give both printerId and layoutId');
         // Issuing rather than binding also needs device.issue: the use case checks it (decision 0011).
         const out = await issuance.starter.start(actorOf(req), {
           userId: b.userId,
@@ -79,6 +82,7 @@ export const issuanceRoutes =
           ...(b.requestId !== undefined ? { requestId: b.requestId } : {}),
           ...(b.pin !== undefined ? { pin: b.pin } : {}),
           ...(b.pinConfirmation !== undefined ? { pinConfirmation: b.pinConfirmation } : {}),
+          ...(b.printerId && b.layoutId ? { print: { printerId: b.printerId, layoutId: b.layoutId } } : {}),
         });
         return reply.status(202).send(out);
       },
@@ -156,13 +160,91 @@ export const issuanceRoutes =
           ...op(
             'cancelIssuanceJob',
             'issuance',
-            'Cancel a failed issuance: the device leaves the person and awaits recycling',
+            'Cancel a failed issuance: the device leaves the person and awaits recycling (a card already encoded, whose print failed, stays pending instead)',
           ),
           params: IdParams,
           response: { 200: ok(Job, 'The job, cancelled'), ...errorResponses },
         },
       },
       async (req) => issuance.cancel.cancel(actorOf(req), (req.params as IdParams).id),
+    );
+
+    app.get(
+      '/api/issuance/jobs/:id/print',
+      {
+        config: { permission: 'device.read' },
+        schema: {
+          ...op(
+            'getIssuancePrint',
+            'issuance',
+            'The card the job printed: the PDF exactly as sent to the printer (both sides)',
+          ),
+          params: IdParams,
+          response: {
+            200: file('The printed card, one page per side', { 'application/pdf': 'PDF' }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) => {
+        const p = await issuance.printStep.document((req.params as IdParams).id);
+        return reply
+          .type('application/pdf')
+          .header('etag', `"${p.sha256}"`)
+          .header('x-print-job-id', String(p.ippJobId ?? ''))
+          .send(p.pdf);
+      },
+    );
+
+    app.post(
+      '/api/issuance/jobs/:id/print/continue',
+      {
+        config: { permission: 'device.issue' },
+        schema: {
+          ...op(
+            'continueIssuancePrint',
+            'issuance',
+            'The print step’s Continue: the printed card is right, the device becomes active',
+          ),
+          params: IdParams,
+          response: { 200: ok(Job, 'The job, succeeded'), ...errorResponses },
+        },
+      },
+      async (req) => issuance.printStep.continue(actorOf(req), (req.params as IdParams).id),
+    );
+
+    app.post(
+      '/api/issuance/jobs/:id/print/cancel',
+      {
+        config: { permission: 'device.issue' },
+        schema: {
+          ...op(
+            'cancelIssuancePrint',
+            'issuance',
+            'The print step’s Cancel: the card is not activated; the device stays pending (activate or recycle it later)',
+          ),
+          params: IdParams,
+          response: { 200: ok(Job, 'The job, cancelled; its device pending'), ...errorResponses },
+        },
+      },
+      async (req) => issuance.printStep.cancel(actorOf(req), (req.params as IdParams).id),
+    );
+
+    app.post(
+      '/api/devices/:id/activate',
+      {
+        config: { permission: 'device.issue' },
+        schema: {
+          ...op(
+            'activateDevice',
+            'issuance',
+            'Activate a pending device (its print step was cancelled): it becomes active',
+          ),
+          params: IdParams,
+          response: { 200: ok(Device, 'The device, active'), ...errorResponses },
+        },
+      },
+      async (req) => issuance.printStep.activate(actorOf(req), (req.params as IdParams).id),
     );
 
     app.post(

@@ -15,6 +15,7 @@ import {
   PhotoUpload,
   PreviewQuery,
   PrintOutcome,
+  PrinterChoice,
   Printers,
   PrintSampleInput,
   PrintSettings,
@@ -279,6 +280,26 @@ export const layoutRoutes =
         },
       },
       async (req) => rt.services.printing.printers(actorOf(req)),
+    );
+
+    app.put(
+      '/api/printers/preference',
+      {
+        config: { permission: 'device.bind' },
+        schema: {
+          ...op(
+            'configurePrinter',
+            'card printing',
+            'Configure: remember your card printer and its encoder on that workstation (proposed next time)',
+          ),
+          body: PrinterChoice,
+          response: {
+            200: ok(Printers, 'The printers, with this choice proposed'),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req) => rt.services.printing.configure(actorOf(req), req.body as PrinterChoice),
     );
 
     app.post(

@@ -40,6 +40,14 @@ export const IssuanceStart = Type.Object(
     ),
     pin: Type.Optional(Pin),
     pinConfirmation: Type.Optional(Pin),
+    printerId: Type.Optional(
+      Type.String({
+        minLength: 3,
+        maxLength: 200,
+        description: 'Print the card after encoding it on this printer (the card is in its encoder)',
+      }),
+    ),
+    layoutId: Type.Optional(Uuid),
   },
   { additionalProperties: false },
 );
@@ -81,6 +89,16 @@ export const Job = Type.Object({
   attempt: Type.Integer(),
   error: Type.Union([JobError, Type.Null()]),
   pinChangePending: Type.Boolean(),
+  print: Type.Union([
+    Type.Object({
+      printerId: Type.String(),
+      printerName: Type.String(),
+      layoutId: Uuid,
+      encoded: Type.Boolean({ description: 'The card is encoded: a retry only prints it again' }),
+      printJobId: Type.Union([Type.Integer(), Type.Null()], { description: 'The printer’s job id' }),
+    }),
+    Type.Null(),
+  ]),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   finishedAt: Type.Union([Type.String(), Type.Null()]),

@@ -163,6 +163,7 @@ export const PhotoInfo = Type.Object({
   width: Type.Integer(),
   height: Type.Integer(),
 });
+export type PhotoInfo = Static<typeof PhotoInfo>;
 
 export const PrintSettings = Type.Object(
   { enabled: Type.Boolean(), issuerName: Type.String({ minLength: 1, maxLength: 100 }) },
@@ -188,10 +189,25 @@ export const Printer = Type.Object({
   message: Type.String(),
 });
 
+/** The printer and encoder an operator configured on a workstation (proposed next time). */
+export const PrinterChoice = Type.Object(
+  {
+    printerId: Type.String({ minLength: 3, maxLength: 200 }),
+    encoder: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export type PrinterChoice = Static<typeof PrinterChoice>;
+
 export const Printers = Type.Object({
   available: Type.Boolean({ description: 'Printing is turned on and a layout exists' }),
   items: Type.Array(Printer),
+  proposed: Type.Union([PrinterChoice, Type.Null()], {
+    description:
+      'The printer and encoder you configured last on one of your connected workstations, if it is still there',
+  }),
 });
+export type Printers = Static<typeof Printers>;
 
 export const PrintSampleInput = Type.Object(
   {

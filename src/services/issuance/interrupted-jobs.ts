@@ -53,7 +53,12 @@ export class InterruptedJobs {
           at,
         });
       }
-      return jobs.map((j) => j.deviceId);
+      // A card encoded before the server stopped (only its print was interrupted) keeps its
+      // certificates: a retry prints it again, a cancel holds it as pending.
+      return jobs
+        .filter((j) => !this.deps.running.isRunning(j.id))
+        .filter((j) => !(j.options as { print?: { encoded?: boolean } }).print?.encoded)
+        .map((j) => j.deviceId);
     });
     for (const deviceId of devices) await this.deps.attempts.revoke(actor, deviceId);
     return devices.length;

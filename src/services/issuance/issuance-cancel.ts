@@ -12,7 +12,8 @@ import type { InitialPinVault } from './initial-pin.js';
 import type { IssuanceJobs } from './issuance-jobs.js';
 import type { JobChanges } from './job-progress.js';
 import type { RequestLink } from './request-link.js';
-import { jobView, type JobView } from './job-view.js';
+import { jobView, type JobOptions, type JobView } from './job-view.js';
+import { holdPending } from './print-step.js';
 
 export class IssuanceCancel {
   constructor(
@@ -34,6 +35,9 @@ export class IssuanceCancel {
     const before = await this.deps.jobs.get(jobId);
     if (before.status !== 'failed')
       throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${before.status}`);
+    // Encoded but not printed (reference 002): the card is whole, so it is held back as pending,
+    // never half-deleted; it can be activated or recycled later.
+    if ((before.options as JobOptions).print?.encoded) return this.#holdEncoded(actor, jobId);
     await this.deps.attempts.revoke(actor, before.deviceId);
     const out = await db.transaction(async (tx) => {
       const job = (await getJob(tx, jobId, true)) ?? null;
@@ -57,6 +61,18 @@ export class IssuanceCancel {
         at,
       });
       return j;
+    });
+    this.deps.changes.publish(jobId);
+    return jobView(out);
+  }
+
+  async #holdEncoded(actor: Actor, jobId: string): Promise<JobView> {
+    const out = await this.deps.db.transaction(async (tx) => {
+      const job = (await getJob(tx, jobId, true))!;
+      if (job.status !== 'failed')
+        throw new ConflictError(`Only a failed issuance can be cancelled; this one is ${job.status}`);
+      await holdPending(tx, this.deps, actor, job, this.deps.clock.now());
+      return (await getJob(tx, jobId))!;
     });
     this.deps.changes.publish(jobId);
     return jobView(out);

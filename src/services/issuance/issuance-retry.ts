@@ -1,12 +1,12 @@
 // Retry after a failure (reference 001): the same device, person and policy, in the reader of the
 // last attempt or where the card is now. The failed attempt's certificates are revoked first, and
 // a card the attempt already wrote to is wiped before it is personalized again.
-import { deviceTransition } from '../../domain/device.js';
+import { deviceTransition, type DeviceState } from '../../domain/device.js';
 import { ConflictError, must } from '../../domain/errors.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import type { Db } from '../../store/db.js';
 import { getDevice } from '../../store/devices-repo.js';
-import { mergeJobOptions, restartJob } from '../../store/jobs-repo.js';
+import { getJob, mergeJobOptions, restartJob } from '../../store/jobs-repo.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import type { AttemptRevocation } from './attempt-revocation.js';
 import { closeQuietly, type CardReader, type CardRef } from './card-reader.js';
@@ -34,6 +34,8 @@ export class IssuanceRetry {
     if (job.status !== 'failed')
       throw new ConflictError(`Only a failed issuance can be retried; this one is ${job.status}`);
     const device = (await getDevice(db, job.deviceId))!;
+    // The card is encoded, only its print failed: print it again, without touching the card.
+    if (opts.print?.encoded) return this.#reprint(actor, job, device.state);
     const ref = card ?? { agentId: opts.agentId, reader: opts.reader };
     const opened = await this.deps.cards.openDevice(actor.id ?? job.userId, ref, device);
     try {
@@ -62,5 +64,31 @@ export class IssuanceRetry {
       await closeQuietly(opened.conn);
       throw e;
     }
+  }
+
+  async #reprint(actor: Actor, job: JobView, state: DeviceState): Promise<JobView> {
+    const { db, clock } = this.deps;
+    must(deviceTransition(state, 'retry'));
+    const restarted = await db.transaction(async (tx) => {
+      const at = clock.now();
+      const d = (await getDevice(tx, job.deviceId, true))!;
+      const current = (await getJob(tx, job.id, true))!;
+      if (current.status !== 'failed')
+        throw new ConflictError(`Only a failed issuance can be retried; this one is ${current.status}`);
+      await moveDevice(tx, d, 'retry', {}, at);
+      const j = await restartJob(tx, job.id, at);
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'issuance.retried',
+        targetType: 'device',
+        targetId: d.id,
+        details: { jobId: job.id, attempt: j.attempt, printOnly: true },
+        correlationId: actor.correlationId ?? null,
+        at,
+      });
+      return j;
+    });
+    this.deps.runner.launchPrint(actor, restarted);
+    return jobView(restarted);
   }
 }

@@ -7,8 +7,13 @@ import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { PivSession } from '../../cards/piv/piv-session.js';
 import { resetToTransport } from '../../cards/piv/reset.js';
 import type { CardConnection } from '../../cards/transport/types.js';
-import { DomainError } from '../../domain/errors.js';
-import { planIssuanceSteps, progressFor, type IssuanceStepId } from '../../domain/issuance-job.js';
+import { DomainError, NotFoundError, must } from '../../domain/errors.js';
+import {
+  jobTransition,
+  planIssuanceSteps,
+  progressFor,
+  type IssuanceStepId,
+} from '../../domain/issuance-job.js';
 import { pemOrDer } from '../../pki/pem.js';
 import type { MasterKey } from '../../secrets/master-key.js';
 import { appendAudit } from '../../store/audit-repo.js';
@@ -33,6 +38,7 @@ import { keepsInitialPinAfterSuccess, type InitialPinVault } from './initial-pin
 import type { JobChanges } from './job-progress.js';
 import type { RequestLink, RestoredKey } from './request-link.js';
 import type { IssuanceJob, JobError, JobOptions } from './job-view.js';
+import { printEncodedCard, type CardPrinting } from './print-step.js';
 
 /** What the run needs from the CA: a certificate for the key the card generated, and its PEM. */
 export interface CardCertificates {
@@ -76,6 +82,8 @@ export interface JobLauncher {
     card: { session: PivSession; conn: CardConnection },
     wipeFirst?: boolean,
   ): void;
+  /** Only the print phase, for a job whose card is encoded. */
+  launchPrint(actor: Actor, job: IssuanceJob): void;
 }
 
 const PUK_PURPOSE = (deviceId: string) => `puk:${deviceId}`;
@@ -98,6 +106,8 @@ export class IssuanceRunner implements JobLauncher {
       /** Completes the request an issuance was started for, in its success transaction. */
       requests?: RequestLink;
       onSelfIssued?: SelfSetUpDone;
+      /** Card printing (reference 002): jobs started with a printer print after encoding. */
+      printing?: CardPrinting;
     },
   ) {}
 
@@ -114,6 +124,26 @@ export class IssuanceRunner implements JobLauncher {
         void closeQuietly(conn);
       });
     this.#running.set(job.id, run);
+  }
+
+  /**
+   * Prints again the card of a job whose card is encoded (a retry after the printer failed): no
+   * card work, only the print phase.
+   */
+  launchPrint(actor: Actor, job: IssuanceJob): void {
+    const correlationId = actor.correlationId ?? randomUUID();
+    const run = this.#print(actor, job.id, correlationId)
+      .catch((e: unknown) => this.#fail(actor, job.id, e, correlationId))
+      .catch(() => undefined)
+      .finally(() => this.#running.delete(job.id));
+    this.#running.set(job.id, run);
+  }
+
+  async #print(actor: Actor, jobId: string, correlationId: string): Promise<void> {
+    const { db, clock, printing } = this.deps;
+    if (!printing)
+      throw new DomainError('printing_unavailable', 'This server does not print cards: Cancel the issuance');
+    await printEncodedCard({ db, clock, printing, changes: this.deps.changes }, actor, jobId, correlationId);
   }
 
   /** Whether this process is running the job now. */
@@ -138,8 +168,11 @@ export class IssuanceRunner implements JobLauncher {
     const user = (await getUser(db, job.userId))!;
     const steps = planIssuanceSteps(policy.credentialProfiles.length);
     const done: IssuanceStepId[] = [];
+    const print = ((await getJob(db, job.id))?.options as JobOptions | undefined)?.print;
     const report = async (label: string) => {
-      const progress = progressFor(done, policy.credentialProfiles.length);
+      const encoded = progressFor(done, policy.credentialProfiles.length);
+      // A printed card's bar keeps its last tenth for drawing and printing it.
+      const progress = print ? Math.floor(encoded * 0.9) : encoded;
       await updateJobProgress(db, job.id, progress, label, clock.now());
       this.deps.changes.publish(job.id);
     };
@@ -264,10 +297,53 @@ export class IssuanceRunner implements JobLauncher {
           if (id === 'authenticate') await mergeJobOptions(db, job.id, { cardTouched: true });
         },
       });
-      await this.#succeed(actor, job, device, policy, issued.length, correlationId, restores);
+      if (print) {
+        // Encoded: from here a retry only prints again, and Cancel leaves the card pending.
+        await db.transaction(async (tx) => {
+          await mergeJobOptions(tx, job.id, {
+            print: {
+              ...print,
+              encoded: true,
+              issuedAt: now.toISOString(),
+              expiresAt: cardExpires.toISOString(),
+            },
+          });
+          // Keys restored onto the card (a replacement's key-management key) are the card's now.
+          for (const r of restores) await installCredential(tx, r.credentialId, device.id, clock.now());
+          await appendAudit(tx, {
+            actor: auditActor(actor),
+            action: 'issuance.encoded',
+            targetType: 'device',
+            targetId: device.id,
+            details: { jobId: job.id, certificates: issued.length, attempt: job.attempt },
+            correlationId,
+            at: clock.now(),
+          });
+        });
+        await this.#print(actor, job.id, correlationId);
+      } else await this.#succeed(actor, job, device, policy, issued.length, correlationId, restores);
     } catch (e) {
       await this.#fail(actor, job.id, e, correlationId);
     }
+  }
+
+  /**
+   * The print step's Continue (reference 002): the operator saw the printed card, so the job
+   * succeeds as an unprinted one does — device active with the dates printed on the card, the
+   * request completed — in one transaction. A second Continue (or one after Cancel) is refused.
+   */
+  async confirmPrinted(actor: Actor, jobId: string): Promise<void> {
+    const { db } = this.deps;
+    const job = await getJob(db, jobId);
+    if (!job) throw new NotFoundError('issuance job', jobId);
+    must(jobTransition(job.status, 'confirm'));
+    const print = (job.options as JobOptions).print!;
+    const device = (await getDevice(db, job.deviceId))!;
+    const policy = (await getPolicy(db, job.policyId))!;
+    await this.#succeed(actor, job, device, policy, null, actor.correlationId ?? randomUUID(), [], {
+      issuedAt: new Date(print.issuedAt!),
+      expiresAt: new Date(print.expiresAt!),
+    });
   }
 
   async #succeed(
@@ -275,9 +351,11 @@ export class IssuanceRunner implements JobLauncher {
     job: IssuanceJob,
     device: Device,
     policy: Policy,
-    certificates: number,
+    certificates: number | null,
     correlationId: string,
     restores: readonly RestoredKey[] = [],
+    /** Confirmed at the print step: the dates printed on the card. */
+    printed?: { issuedAt: Date; expiresAt: Date },
   ) {
     const opts = job.options as JobOptions;
     const requests = job.requestId ? this.deps.requests : undefined;
@@ -285,12 +363,20 @@ export class IssuanceRunner implements JobLauncher {
       const at = this.deps.clock.now();
       // The request first, then the device (the replacement's lock order).
       const request = requests ? await requests.lockForCompletion(tx, job.requestId!) : null;
+      if (printed) {
+        // Two Continues at once: the second finds the job succeeded and is refused (409).
+        const current = (await getJob(tx, job.id, true))!;
+        must(jobTransition(current.status, 'confirm'));
+      }
       const d = (await getDevice(tx, device.id, true))!;
       const active = await moveDevice(
         tx,
         d,
         'succeed',
-        { issuedAt: at, expiresAt: new Date(at.getTime() + validityDaysOf(job, policy) * 86_400_000) },
+        printed ?? {
+          issuedAt: at,
+          expiresAt: new Date(at.getTime() + validityDaysOf(job, policy) * 86_400_000),
+        },
         at,
       );
       // The restored key-management credential is now (also) on this device.
@@ -308,9 +394,10 @@ export class IssuanceRunner implements JobLauncher {
           jobId: job.id,
           userId: job.userId,
           policyId: policy.id,
-          certificates,
+          ...(certificates === null ? {} : { certificates }),
           attempt: job.attempt,
           requestId: job.requestId,
+          ...(printed ? { printed: true } : {}),
         },
         correlationId,
         at,

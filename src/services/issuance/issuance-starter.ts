@@ -22,7 +22,9 @@ import {
 import type { JobLauncher } from './issuance-runner.js';
 import type { IssuanceVia, LinkedRequest, RequestLink } from './request-link.js';
 import type { Queryable } from '../../store/db.js';
-import { jobView, type JobOptions, type JobView } from './job-view.js';
+import { jobView, type JobOptions, type JobPrint, type JobView } from './job-view.js';
+import { checkPrintChoice, type CardPrinting, type PrintChoice } from './print-step.js';
+import { putPrinterPreference } from '../../store/prints-repo.js';
 
 export interface StartIssuanceInput extends PinEntry {
   userId: string;
@@ -32,6 +34,8 @@ export interface StartIssuanceInput extends PinEntry {
   policyId?: string;
   /** The replacement request this issuance (or binding) serves (services/issuance/request-link.ts). */
   requestId?: string;
+  /** Print the card after encoding it (reference 002): the card is in this printer's encoder. */
+  print?: PrintChoice;
 }
 
 /** The security settings that shape an operator's issuance. */
@@ -53,6 +57,7 @@ export class IssuanceStarter {
       runner: JobLauncher;
       /** Issuances for a replacement request. */
       requests?: RequestLink;
+      printing?: CardPrinting;
     },
   ) {}
 
@@ -84,6 +89,7 @@ export class IssuanceStarter {
     if (!policy) throw new NotFoundError('device policy', policyId);
 
     if (input.action === 'bind') {
+      if (input.print) throw new ValidationError('Binding a device prints nothing: issue it to print it');
       if (input.pin !== undefined)
         throw new ValidationError('Binding a device sets no PIN: the user sets it when they self-issue');
       return { device: await this.#bind(actor, user, policy, input.card, request?.id), job: null };
@@ -93,6 +99,9 @@ export class IssuanceStarter {
       await db.transaction((tx) => this.#link().lockForStart(tx, actor, request.id, 'operator', user.id));
     const settings = await this.deps.settings.getSecurity();
     const pin = chooseInitialPin(settings.initialPinDisplayMode, policy, input);
+    const print = input.print
+      ? await checkPrintChoice(this.deps.printing, actor, input.print, input.card)
+      : undefined;
     return this.#begin(
       actor,
       user,
@@ -105,6 +114,7 @@ export class IssuanceStarter {
           settings.initialPinDisplayMode === 'not_displayed' && settings.changePinDuringIssuance,
         policy,
         ...(request ? { requestId: request.id } : {}),
+        ...(print ? { print } : {}),
       },
     );
   }
@@ -160,6 +170,7 @@ export class IssuanceStarter {
       policy: Policy;
       portal?: boolean;
       requestId?: string;
+      print?: JobPrint;
     },
   ): Promise<{ device: Device; job: JobView }> {
     const { db, clock } = this.deps;
@@ -183,6 +194,7 @@ export class IssuanceStarter {
           changePinAtEnd: o.changePinAtEnd,
           ...(o.portal ? { portal: true } : {}),
           ...(validityDays ? { validityDays } : {}),
+          ...(o.print ? { print: o.print } : {}),
         };
         const job = await insertJob(tx, {
           deviceId: device.id,
@@ -196,6 +208,14 @@ export class IssuanceStarter {
         if (request) await this.#link().started(tx, actor, request, device, job.id, at);
         // The PIN is needed again by a retry, and kept for retrieval in the "not displayed" mode.
         await this.deps.pins.put(tx, device.id, pin, at);
+        // Configure once (reference 002): this printer and encoder are proposed next time here.
+        if (o.print && actor.id)
+          await putPrinterPreference(
+            tx,
+            actor.id,
+            { agentId: card.agentId, printer: o.print.printerName, encoder: card.reader },
+            at,
+          );
         await appendAudit(tx, {
           actor: auditActor(actor),
           action: 'issuance.started',
@@ -209,6 +229,7 @@ export class IssuanceStarter {
             pinMode: options.pinMode,
             selfService: o.portal === true,
             requestId: request?.id ?? null,
+            ...(o.print ? { printerId: o.print.printerId, layoutId: o.print.layoutId } : {}),
           },
           correlationId: actor.correlationId ?? null,
           at,

@@ -19,6 +19,7 @@ import { IssuanceRunner, type CardCertificates } from './issuance-runner.js';
 import { IssuanceStarter, type IssuanceSettings } from './issuance-starter.js';
 import { JobProgress } from './job-progress.js';
 import { PinChangeAtEnd } from './pin-change-at-end.js';
+import { PrintStep, type CardPrinting } from './print-step.js';
 import { Recycle } from './recycle.js';
 import type { RequestLink } from './request-link.js';
 
@@ -26,6 +27,7 @@ export type { CardRef } from './card-reader.js';
 export type { ConnectedCard } from './connected-cards.js';
 export type { StartIssuanceInput } from './issuance-starter.js';
 export { isSelfIssuance, type JobView } from './job-view.js';
+export type { CardPrinting } from './print-step.js';
 
 export interface Issuance {
   /** The cards in the readers of a person's agents, and what Tessera knows of each. */
@@ -47,6 +49,8 @@ export interface Issuance {
   initialPin: InitialPinRetrieval;
   /** Start-up: fail the jobs a dead server left running. */
   interrupted: InterruptedJobs;
+  /** The print step (reference 002): Continue, Cancel, the printed card, activating a pending one. */
+  printStep: PrintStep;
 }
 
 export interface IssuanceDeps {
@@ -67,6 +71,8 @@ export interface IssuanceDeps {
   requests?: RequestLink;
   /** A card issued to the person who asked for it ends their first sign-in's set-up. */
   onSelfIssued?: SelfSetUpDone;
+  /** Card printing (reference 002); without it, issuance prints nothing. */
+  printing?: CardPrinting;
 }
 
 export function createIssuance(deps: IssuanceDeps): Issuance {
@@ -87,11 +93,22 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     conformance: deps.conformance,
     ...(deps.requests ? { requests: deps.requests } : {}),
     ...(deps.onSelfIssued ? { onSelfIssued: deps.onSelfIssued } : {}),
+    ...(deps.printing ? { printing: deps.printing } : {}),
   });
   const requests = deps.requests ? { requests: deps.requests } : {};
+  const printing = deps.printing ? { printing: deps.printing } : {};
   return {
     cards: new ConnectedCards({ db, cards: deps.cardAccess }),
-    starter: new IssuanceStarter({ db, clock, cards, pins, settings: deps.settings, runner, ...requests }),
+    starter: new IssuanceStarter({
+      db,
+      clock,
+      cards,
+      pins,
+      settings: deps.settings,
+      runner,
+      ...requests,
+      ...printing,
+    }),
     runner,
     progress,
     jobs,
@@ -101,5 +118,14 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     pinChange: new PinChangeAtEnd({ db, clock, jobs, cards, pins, changes: progress }),
     initialPin: new InitialPinRetrieval({ db, clock, pins }),
     interrupted: new InterruptedJobs({ db, clock, running: runner, attempts }),
+    printStep: new PrintStep({
+      db,
+      clock,
+      jobs,
+      pins,
+      changes: progress,
+      ...requests,
+      confirm: (actor, jobId) => runner.confirmPrinted(actor, jobId),
+    }),
   };
 }

@@ -19,16 +19,53 @@ export type JobOptions = {
   portal?: boolean;
   /** A temporary replacement device's validity in days (its policy's temporaryValidityDays). */
   validityDays?: number;
+  /** Printed on a card printer after encoding (reference 002). */
+  print?: JobPrint;
+};
+
+/** The print of a job: which printer and layout, and what is known once the card is encoded. */
+export type JobPrint = {
+  printerId: string;
+  printerName: string;
+  layoutId: string;
+  /** The card is encoded: a retry only prints again, and Cancel leaves the device pending. */
+  encoded?: boolean;
+  /** The card's dates, fixed when it was encoded: printed on it and set on the device. */
+  issuedAt?: string;
+  expiresAt?: string;
+  /** The printer's job id once printed. */
+  ippJobId?: number;
 };
 
 export interface JobView extends IssuanceJob {
   /** The operator (or user) is to set the PIN now ("not displayed" + "change PIN during issuance"). */
   pinChangePending: boolean;
+  /** The job prints its card: where, with which layout, whether it is encoded (null: no printing). */
+  print: {
+    printerId: string;
+    printerName: string;
+    layoutId: string;
+    encoded: boolean;
+    printJobId: number | null;
+  } | null;
 }
 
 export function jobView(j: IssuanceJob): JobView {
   const opts = j.options as Partial<JobOptions>;
-  return { ...j, pinChangePending: opts.pinChangePending === true };
+  const p = opts.print;
+  return {
+    ...j,
+    pinChangePending: opts.pinChangePending === true,
+    print: p
+      ? {
+          printerId: p.printerId,
+          printerName: p.printerName,
+          layoutId: p.layoutId,
+          encoded: p.encoded === true,
+          printJobId: p.ippJobId ?? null,
+        }
+      : null,
+  };
 }
 
 /** Whether the job waits for its new PIN (so its initial PIN is to be changed, not retrieved). */

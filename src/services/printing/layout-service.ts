@@ -183,6 +183,15 @@ export class LayoutService {
     return this.render(definition, person, card, photo, opts.side ? [opts.side] : CARD_SIDES, layout?.name);
   }
 
+  /** A person's card with a saved layout, as issuance prints it (its real serial and dates). */
+  async renderFor(layoutId: string, userId: string, card: Omit<CardData['card'], 'issuer'>): Promise<Buffer> {
+    const layout = await this.get(layoutId);
+    const user = await getUser(this.ctx.db, userId);
+    if (!user) throw new NotFoundError('user', userId);
+    const photo = (await getUserPhoto(this.ctx.db, user.id))?.data ?? null;
+    return this.render(layout.definition, user, card, photo, CARD_SIDES, layout.name);
+  }
+
   /** A card for a person, as printed (the print job's document). */
   async render(
     definition: LayoutDefinition,

@@ -4,6 +4,7 @@
 import { DomainError, ValidationError } from '../../domain/errors.js';
 import type { CardSide } from '../../domain/card-layout.js';
 import { appendAudit } from '../../store/audit-repo.js';
+import { listPrinterPreferences, putPrinterPreference } from '../../store/prints-repo.js';
 import type { ConnectedPrinter, PrintJobOptions, PrintOutcome } from '../agent-hub.js';
 import { auditActor, type Actor, type ServiceContext } from '../context.js';
 import type { LayoutService } from './layout-service.js';
@@ -69,6 +70,8 @@ export interface PrintersView {
   /** Printing is turned on and a layout exists (the printer tile may show). */
   available: boolean;
   items: (ConnectedPrinter & { id: string })[];
+  /** What this operator configured last on a workstation that is connected now (Configure once). */
+  proposed: { printerId: string; encoder: string } | null;
 }
 
 const JOB_TIMEOUT_MS = 120_000;
@@ -86,8 +89,49 @@ export class PrintService {
   /** The card printers of the actor's connected agents, with their encoders. */
   async printers(actor: Actor): Promise<PrintersView> {
     const { available } = await this.deps.settings.status();
-    const items = actor.id ? await this.deps.printers.listPrinters(actor.id) : [];
-    return { available, items: items.map((p) => ({ ...p, id: printerIdOf(p) })) };
+    const items = (actor.id ? await this.deps.printers.listPrinters(actor.id) : []).map((p) => ({
+      ...p,
+      id: printerIdOf(p),
+    }));
+    let proposed: PrintersView['proposed'] = null;
+    for (const pref of actor.id ? await listPrinterPreferences(this.ctx.db, actor.id) : []) {
+      const printer = items.find((p) => p.agentId === pref.agentId && p.name === pref.printer);
+      if (printer) {
+        proposed = { printerId: printer.id, encoder: pref.encoder };
+        break;
+      }
+    }
+    return { available, items, proposed };
+  }
+
+  /**
+   * Configure (reference 002): remembers the operator's printer and its encoder on that workstation,
+   * proposed by `printers` next time. The printer must be one of theirs now.
+   */
+  async configure(actor: Actor, choice: { printerId: string; encoder: string }): Promise<PrintersView> {
+    if (!actor.id) throw new ValidationError('Only a person configures their printer');
+    const { agentId, name } = parsePrinterId(choice.printerId);
+    const printer = (await this.deps.printers.listPrinters(actor.id)).find(
+      (p) => p.agentId === agentId && p.name === name,
+    );
+    if (!printer)
+      throw new ValidationError(
+        `The printer "${choice.printerId}" is not one of your connected agents' printers`,
+      );
+    await this.ctx.db.transaction(async (tx) => {
+      const at = this.ctx.clock.now();
+      await putPrinterPreference(tx, actor.id!, { agentId, printer: name, encoder: choice.encoder }, at);
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'printer.configured',
+        targetType: 'printer',
+        targetId: choice.printerId.slice(0, 128),
+        details: { encoder: choice.encoder },
+        correlationId: actor.correlationId ?? null,
+        at,
+      });
+    });
+    return this.printers(actor);
   }
 
   /**
