@@ -93,6 +93,8 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
       // Takes replacement requests (reference 003): request.read, request.submit.
       'Requests',
       'Device policies',
+      // Reads the card layouts (policy.read); only administrators change them.
+      'Card layouts',
       'Certificates',
       'Certificate authorities',
       'Audit log',

@@ -14,6 +14,7 @@ import { DeviceConformancePage } from './pages/operator/DeviceConformancePage';
 import { DevicesPage } from './pages/operator/DevicesPage';
 import { DirectoryPage } from './pages/operator/DirectoryPage';
 import { OperatorHome } from './pages/operator/OperatorHome';
+import { LayoutsPage } from './pages/operator/LayoutsPage';
 import { PoliciesPage } from './pages/operator/PoliciesPage';
 import { PolicyEditorPage } from './pages/operator/PolicyEditorPage';
 import { SecurityQuestionsPage } from './pages/operator/SecurityQuestionsPage';
@@ -45,6 +46,7 @@ export function App() {
         <Route path="requests/:id" element={<RequestPage />} />
         <Route path="policies" element={<PoliciesPage />} />
         <Route path="policies/:id" element={<PolicyEditorPage />} />
+        <Route path="layouts" element={<LayoutsPage />} />
         <Route path="settings" element={<SettingsPage />} />
         <Route path="security-questions" element={<SecurityQuestionsPage />} />
         <Route path="directory" element={<DirectoryPage />} />

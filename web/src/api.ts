@@ -4,6 +4,12 @@
 import type {
   Agent,
   AgentList,
+  DraftPreview,
+  Layout,
+  LayoutInput,
+  PhotoInfo,
+  PrinterChoice,
+  Printers,
   AuditEvent,
   AuditVerification,
   CaImport,
@@ -175,6 +181,30 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   return parsed as T;
 }
 
+/**
+ * A PDF from the API (a layout preview, the printed card): its bytes, or the server's error as an
+ * ApiError (the error body is JSON, as for every call).
+ */
+export async function requestPdf(method: string, path: string, body?: unknown): Promise<ArrayBuffer> {
+  const headers: Record<string, string> = { accept: 'application/pdf, application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (CHANGING.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).catch((err: unknown) => {
+    throw new ApiError(0, 'network_error', `The server could not be reached (${String(err)})`, undefined, '');
+  });
+  if (res.ok) return res.arrayBuffer();
+  const e = ((await res.json().catch(() => undefined)) as Partial<ErrorBody> | undefined)?.error;
+  if (res.status === 401) onUnauthenticated();
+  throw e
+    ? new ApiError(res.status, e.code, e.message, e.details, e.correlationId ?? '')
+    : new ApiError(res.status, 'http_error', `The server answered ${res.status}`, undefined, '');
+}
+
 const enc = encodeURIComponent;
 const post = <T>(path: string, body: unknown = {}) => request<T>('POST', path, { body });
 
@@ -237,6 +267,8 @@ export const api = {
     conformance: (id: string) => request<DeviceConformance>('GET', `/api/devices/${enc(id)}/conformance`),
     checkConformance: (id: string, card: ConformanceCheck) =>
       post<ConformanceReport>(`/api/devices/${enc(id)}/conformance`, card),
+    /** A pending device (its print step was cancelled) becomes active. */
+    activate: (id: string) => post<Device>(`/api/devices/${enc(id)}/activate`),
   },
 
   /** Replacement requests (reference 003): the queues, one request with its history, each step. */
@@ -264,6 +296,30 @@ export const api = {
     cancel: (id: string) => post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/cancel`),
     changePin: (id: string, pin: string, confirmation: string) =>
       post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/pin`, { pin, confirmation }),
+    /** The print step (reference 002): the card as printed, Continue, Cancel. */
+    printed: (id: string) => requestPdf('GET', `/api/issuance/jobs/${enc(id)}/print`),
+    printContinue: (id: string) => post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/print/continue`),
+    printCancel: (id: string) => post<IssuanceJob>(`/api/issuance/jobs/${enc(id)}/print/cancel`),
+  },
+
+  printing: {
+    printers: () => request<Printers>('GET', '/api/printers'),
+    configure: (body: PrinterChoice) => request<Printers>('PUT', '/api/printers/preference', { body }),
+  },
+
+  layouts: {
+    list: () => request<Page<Layout>>('GET', '/api/layouts'),
+    get: (id: string) => request<Layout>('GET', `/api/layouts/${enc(id)}`),
+    update: (id: string, body: LayoutInput) => request<Layout>('PUT', `/api/layouts/${enc(id)}`, { body }),
+    properties: () => request<{ items: string[] }>('GET', '/api/layouts/properties'),
+    /** An unsaved layout drawn (the editor's live preview). */
+    previewDraft: (body: DraftPreview) => requestPdf('POST', '/api/layouts/preview', body),
+  },
+
+  photos: {
+    put: (userId: string, data: string) =>
+      request<PhotoInfo>('PUT', `/api/users/${enc(userId)}/photo`, { body: { data } }),
+    url: (userId: string) => `/api/users/${enc(userId)}/photo`,
   },
 
   agents: {

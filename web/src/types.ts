@@ -114,3 +114,12 @@ export type {
   DeviceConformance,
 } from '../../src/http/schemas/conformance.ts';
 export type { WalletLink } from '../../src/http/schemas/wallet.ts';
+export type {
+  DraftPreview,
+  Layout,
+  LayoutInput,
+  PhotoInfo,
+  PrinterChoice,
+  Printers,
+} from '../../src/http/schemas/layouts.ts';
+export { layoutProblems, type LayoutDefinition } from '../../src/domain/card-layout.ts';

@@ -2,6 +2,9 @@
 // refresh, as the reference says: "click to update the display of connected devices"), the Action
 // Type (Issue Device by default, or Bind Device), the Device Policies allowed for the card's type,
 // and the PIN as the security settings want it entered (displayed, disguised, or not at all).
+// When card printing is available (reference 002) the printer tile shows: the card printer and its
+// embedded reader (the encoder), configured once and proposed next time, and the layout; the card
+// in that encoder is issued, then printed.
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api';
@@ -19,6 +22,7 @@ import type {
   IssuanceJob,
   IssuanceStart,
   Policy,
+  Printers,
   Settings,
   User,
 } from '../types';
@@ -73,6 +77,52 @@ export function AddDeviceDialog({
   const start = useAction();
   const id = useId();
 
+  // The printer tile: printers with an encoder, the one proposed (configured before), the layout.
+  const printers = useLoad<Printers | null>(
+    () => (can('device.issue') ? api.printing.printers() : Promise.resolve(null)),
+    [],
+  );
+  const encoders = (printers.data?.items ?? []).filter((p) => p.encoder);
+  const printingAvailable = !!printers.data?.available && encoders.length > 0;
+  const layouts = useLoad(
+    () => (printingAvailable ? api.layouts.list() : Promise.resolve(null)),
+    [printingAvailable],
+  );
+  const [printing, setPrinting] = useState(false);
+  const [printerId, setPrinterId] = useState('');
+  const [changing, setChanging] = useState(false);
+  const [layoutId, setLayoutId] = useState('');
+  const configure = useAction();
+  const printer = encoders.find((p) => p.id === printerId);
+  const proposed = printers.data?.proposed ?? null;
+  const configured = !!printer && proposed?.printerId === printer.id && proposed.encoder === printer.encoder;
+  useEffect(() => {
+    if (!printingAvailable) return;
+    setPrinting(true);
+    const p = encoders.find((x) => x.id === proposed?.printerId) ?? encoders[0];
+    if (!encoders.some((x) => x.id === printerId)) setPrinterId(p?.id ?? '');
+  }, [printers.data]);
+  useEffect(() => {
+    const items = layouts.data?.items ?? [];
+    if (!items.some((l) => l.id === layoutId)) setLayoutId(items[0]?.id ?? '');
+  }, [layouts.data]);
+  const printingNow = printing && action === 'issue' && !!printer;
+  // Printing: the card is the one in the printer's encoder.
+  const encoderKey = printer ? `${printer.agentId}\u0000${printer.encoder}` : '';
+  useEffect(() => {
+    if (printingNow) setChosen(encoderKey);
+  }, [printingNow, encoderKey, cards.data]);
+  const saveConfiguration = async () => {
+    if (!printer?.encoder) return;
+    const out = await configure.run(() =>
+      api.printing.configure({ printerId: printer.id, encoder: printer.encoder! }),
+    );
+    if (out) {
+      printers.reload();
+      setChanging(false);
+    }
+  };
+
   const card = cards.data?.items.find((c) => cardKey(c) === chosen);
   const allowed: Policy[] = card
     ? (policies.data?.items ?? []).filter((p) => (p.deviceTypes as string[]).includes(typeOfCard(card)))
@@ -85,7 +135,7 @@ export function AddDeviceDialog({
 
   // Preselect the first usable card, then the first policy for its type.
   useEffect(() => {
-    if (!cards.data) return;
+    if (!cards.data || printingNow) return;
     if (!cards.data.items.some((c) => cardKey(c) === chosen && selectable(c))) {
       const first =
         cards.data.items.find((c) => selectable(c) && !!preferSerial && c.serial === preferSerial) ??
@@ -102,7 +152,8 @@ export function AddDeviceDialog({
     selectable(card) &&
     !!policy &&
     mode !== undefined &&
-    (!needsPin || pinAcceptable(policy.pinPolicy, pin, masked));
+    (!needsPin || pinAcceptable(policy.pinPolicy, pin, masked)) &&
+    (!printingNow || (!!layoutId && cardKey(card) === encoderKey));
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -114,6 +165,7 @@ export function AddDeviceDialog({
       action,
       policyId: policy.id,
       ...(needsPin ? { pin: pin.pin, ...(masked ? { pinConfirmation: pin.confirmation } : {}) } : {}),
+      ...(printingNow && printer ? { printerId: printer.id, layoutId } : {}),
     };
     const out = await start.run(() => api.issuance.start(requestId ? { ...body, requestId } : body));
     if (out) onStarted(out.device, out.job);
@@ -138,12 +190,89 @@ export function AddDeviceDialog({
             className="btn btn-primary"
             disabled={!ready || start.busy}
           >
-            {start.busy ? 'Starting…' : 'Continue'}
+            {start.busy ? 'Starting…' : printingNow ? 'Start' : 'Continue'}
           </button>
         </>
       }
     >
       <form id={`${id}-form`} className="form add-device" onSubmit={(e) => void submit(e)}>
+        {printingAvailable && action === 'issue' && (
+          <fieldset className="printer-tile">
+            <legend>Card printer</legend>
+            <div className="field field--inline">
+              <input
+                type="checkbox"
+                id={`${id}-print`}
+                checked={printing}
+                onChange={(e) => setPrinting(e.target.checked)}
+              />
+              <label htmlFor={`${id}-print`}>Print the card on a card printer</label>
+            </div>
+            {printing && configured && !changing && printer && (
+              <p className="printer-tile__chosen">
+                <strong>{printer.name}</strong> on {printer.agentName} · encoder{' '}
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  aria-label={`Encoder ${printer.encoder}: change the printer and its reader`}
+                  onClick={() => setChanging(true)}
+                >
+                  {printer.encoder}
+                </button>{' '}
+                <Badge value={printer.state} />
+              </p>
+            )}
+            {printing && (!configured || changing) && (
+              <div className="form-grid">
+                <div className="field">
+                  <label htmlFor={`${id}-printer`}>Printer and its reader</label>
+                  <select
+                    id={`${id}-printer`}
+                    value={printerId}
+                    onChange={(e) => setPrinterId(e.target.value)}
+                  >
+                    {encoders.map((p) => (
+                      <option key={p.id} value={p.id}>
+                        {p.name} — encoder {p.encoder} ({p.agentName}, {p.state})
+                      </option>
+                    ))}
+                  </select>
+                </div>
+                <div className="field field--actions">
+                  <button
+                    type="button"
+                    className="btn"
+                    disabled={!printer || configure.busy}
+                    onClick={() => void saveConfiguration()}
+                  >
+                    {configure.busy ? 'Saving…' : 'Configure'}
+                  </button>
+                </div>
+              </div>
+            )}
+            {printing && (
+              <div className="field">
+                <label htmlFor={`${id}-layout`}>Layout</label>
+                <select id={`${id}-layout`} value={layoutId} onChange={(e) => setLayoutId(e.target.value)}>
+                  {(layouts.data?.items ?? []).map((l) => (
+                    <option key={l.id} value={l.id}>
+                      {l.name}
+                    </option>
+                  ))}
+                </select>
+              </div>
+            )}
+            {printingNow && printer && (
+              <p className="muted small">
+                Put a card in the printer: the card in its encoder ({printer.encoder}) is issued, then printed
+                with the layout. You check the printed card before the device becomes active.
+              </p>
+            )}
+            <ErrorPanel error={configure.error} title="Could not configure the printer" />
+            <ErrorPanel error={layouts.error} title="Could not load the layouts" />
+          </fieldset>
+        )}
+        <ErrorPanel error={printers.error} title="Could not list the card printers" />
         <fieldset className="connected-cards">
           <legend>Connected devices</legend>
           <div className="connected-cards__head">
@@ -166,7 +295,7 @@ export function AddDeviceDialog({
             <ul className="card-choices" aria-busy={cards.loading}>
               {cards.data.items.map((c, i) => {
                 const k = cardKey(c);
-                const ok = selectable(c);
+                const ok = selectable(c) && (!printingNow || k === encoderKey);
                 const radioId = `${id}-card-${i}`;
                 return (
                   <li key={k} className={`card-choice${ok ? '' : ' card-choice--disabled'}`}>

@@ -1,11 +1,13 @@
 // What an operator can still do with a device after (or during) an issuance, from its row on the
 // User page: follow a running issuance, Retry or Cancel a failed one (its latest job, so a closed
-// browser loses nothing), Recycle a failed/cancelled/terminated card, Get Initial PIN once, and
-// open the card's PIV check.
+// browser loses nothing), Recycle a failed/cancelled/terminated card, Get Initial PIN once,
+// open the card's PIV check; a printed card waiting at its print step (Continue/Cancel), and a
+// pending one (Activate).
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../api';
-import { useLoad } from '../hooks';
+import { ErrorPanel } from '../components/ErrorPanel';
+import { useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Device } from '../types';
 import { InitialPinDialog } from './InitialPinDialog';
@@ -26,13 +28,28 @@ export function DeviceIssuanceActions({ device, onChanged }: { device: Device; o
   const job = info.data?.job ?? null;
   const running = job?.status === 'running';
   const failed = device.state === 'failed' && job?.status === 'failed';
+  const printStep = job?.status === 'awaiting_confirmation';
+  const activate = useAction();
   return (
     <div className="row-actions">
-      {job && (running || failed) && can('device.issue') && (
+      {job && (running || failed || printStep) && can('device.issue') && (
         <button type="button" className="btn btn-small" onClick={() => setOpen('job')}>
-          {running ? 'Show progress' : 'Retry or cancel…'}
+          {running ? 'Show progress' : printStep ? 'Check the printed card…' : 'Retry or cancel…'}
         </button>
       )}
+      {device.state === 'pending' && can('device.issue') && (
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={activate.busy}
+          onClick={() =>
+            void activate.run(() => api.devices.activate(device.id)).then((d) => d && onChanged())
+          }
+        >
+          {activate.busy ? 'Activating…' : 'Activate'}
+        </button>
+      )}
+      <ErrorPanel error={activate.error} title="The device was not activated" />
       {RECYCLABLE.includes(device.state) && can('device.recycle') && (
         <button type="button" className="btn btn-small" onClick={() => setOpen('recycle')}>
           Recycle
@@ -40,7 +57,7 @@ export function DeviceIssuanceActions({ device, onChanged }: { device: Device; o
       )}
       {/* The server keeps the PIN during issuance for a retry: offer it only once the device is issued. */}
       {info.data?.initialPinAvailable &&
-        job?.status === 'succeeded' &&
+        (job?.status === 'succeeded' || (job?.status === 'cancelled' && device.state === 'pending')) &&
         (device.state === 'active' || device.state === 'pending') &&
         can('initial_pin.retrieve') && (
           <button type="button" className="btn btn-small" onClick={() => setOpen('pin')}>

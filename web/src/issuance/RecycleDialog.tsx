@@ -8,7 +8,7 @@ import { useAction } from '../hooks';
 import type { Device } from '../types';
 import { useReaderChoice } from './ReaderChoice';
 
-export const RECYCLABLE: readonly Device['state'][] = ['failed', 'awaiting_recycle', 'terminated'];
+export const RECYCLABLE: readonly Device['state'][] = ['failed', 'awaiting_recycle', 'terminated', 'pending'];
 
 export function RecycleDialog({
   device,

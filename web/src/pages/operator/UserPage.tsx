@@ -22,6 +22,7 @@ import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
 import { AddDeviceDialog } from '../../issuance/AddDeviceDialog';
 import { DeviceIssuanceActions } from '../../issuance/DeviceIssuanceActions';
+import { UserPhoto } from './UserPhoto';
 import { IssuanceDialog } from '../../issuance/IssuanceDialog';
 import type { IssuanceJob, Role, User, UserDevices as Devices, UserLifecycleAction } from '../../types';
 import { type Loaded } from '../../hooks';
@@ -170,6 +171,8 @@ export function UserPage() {
           <UserDetails user={u} />
         )}
       </section>
+
+      <UserPhoto userId={u.id} name={u.displayName} />
 
       <UserDevices
         devices={devices}

@@ -1,0 +1,232 @@
+// Issuing with card printing in the operator portal (reference 002), in Chromium against a server
+// running the demo agents of `tessera start`: their virtual card printer (its encoder is a virtual
+// reader holding a blank emulated PIV card) writes each printed card as a PDF. The issuance officer
+// configures the printer once, issues and prints alice's card with the PIV layout (her photo on
+// it), sees the card as printed at the print step and confirms: active, with its certificates. The
+// next issuance proposes the same printer and reader; Cancel at the print step leaves bob's card
+// pending, and it is activated later from his User page.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_ISSUER_USERNAME, DEMO_PRINTER_NAME, demoReaderName } from '../../src/services/demo-agent.js';
+import { makeJpeg } from '../support/images.js';
+import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
+import {
+  ensureWebBuilt,
+  expectLabelledControls,
+  hasChromium,
+  openBrowserPage,
+  POLL,
+  signInOperator,
+} from './browser.js';
+
+const ENCODER = demoReaderName(0);
+
+describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { timeout: 300_000 }, () => {
+  let srv: TestServer;
+  let admin: ApiClient;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let shots: string;
+  const ids: Record<string, string> = {};
+  const pageErrors: string[] = [];
+
+  const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const dialog = () => page.locator('dialog[open]');
+  const dialogTitled = (name: string | RegExp) =>
+    page.locator('dialog[open]').filter({ has: page.getByRole('heading', { name }) });
+  const openUser = async (username: string, name: RegExp) => {
+    await page.goto(`/operator/users/${ids[username]}`);
+    await page.getByRole('heading', { level: 1, name }).waitFor();
+  };
+  const devicesOf = async (username: string) =>
+    (
+      await admin.json<{ items: { id: string; serial: string; state: string }[] }>(
+        'GET',
+        `/api/users/${ids[username]}/devices`,
+      )
+    ).body.items;
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    srv = await startTestServer({ demo: true, demoAgents: true });
+    admin = new ApiClient(srv.url);
+    await admin.login(srv.admin.username, srv.admin.password);
+    for (const u of ['alice', 'bob'])
+      ids[u] = (
+        await admin.json<{ items: { id: string; username: string }[] }>('GET', `/api/users?q=${u}`)
+      ).body.items.find((x) => x.username === u)!.id;
+    const s = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
+    await admin.json('PUT', '/api/settings', {
+      ...s,
+      initialPinDisplayMode: 'displayed',
+      changePinDuringIssuance: false,
+    });
+    // Alice's photo: a red picture, so her card is recognisably hers.
+    const photo = await makeJpeg(300, 400, '#C03020');
+    expect(
+      (await admin.json('PUT', `/api/users/${ids.alice}/photo`, { data: photo.toString('base64') })).status,
+    ).toBe(200);
+    ({ browser, context, page, shots } = await openBrowserPage(srv.url, pageErrors, {
+      width: 1280,
+      height: 900,
+    }));
+    await signInOperator(page, DEMO_ISSUER_USERNAME, srv.demoPassword!);
+  }, 300_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await srv?.close();
+  });
+
+  /** Add Device → the printer tile → (Configure) → layout → policy and PIN → Start. */
+  const issueWithPrinter = async (configure: boolean) => {
+    await page.getByRole('button', { name: 'Add Device' }).click();
+    const dlg = dialogTitled(/Add a device for/);
+    await dlg.waitFor();
+    await dlg.getByRole('group', { name: 'Card printer' }).waitFor();
+    expect(await dlg.getByLabel('Print the card on a card printer').isChecked()).toBe(true);
+    if (configure) {
+      // Nothing configured yet: choose the printer and its reader, then Configure.
+      const printer = dlg.getByLabel('Printer and its reader', { exact: true });
+      await expect.poll(() => printer.textContent(), POLL).toContain(DEMO_PRINTER_NAME);
+      expect(await printer.textContent()).toContain(ENCODER);
+      await dlg.getByRole('button', { name: 'Configure' }).click();
+    }
+    // Configured: the printer and its reader are shown, the reader a button to change them.
+    await dlg
+      .getByRole('button', { name: `Encoder ${ENCODER}: change the printer and its reader` })
+      .waitFor();
+    expect(await dlg.getByLabel('Printer and its reader', { exact: true }).count()).toBe(0);
+    expect(await dlg.textContent()).toContain(DEMO_PRINTER_NAME);
+    await dlg.getByLabel('Layout').selectOption({ label: 'PIV (FIPS 201-3)' });
+    // The card is the one in the printer's encoder.
+    await expect
+      .poll(() => dlg.getByRole('radio', { name: new RegExp(ENCODER) }).isChecked(), POLL)
+      .toBe(true);
+    await dlg.getByLabel('Device Policy').selectOption({ label: 'PIV ECC P-256 (demo)' });
+    await dlg.getByLabel('PIN', { exact: true }).fill('739184');
+    await expectLabelledControls(page);
+    await page.getByRole('button', { name: 'Start' }).click();
+    // Encoded, then printed: the print step.
+    const step = dialogTitled('Check the printed card');
+    await step.waitFor({ timeout: 180_000 });
+    const figure = step.getByRole('figure', {
+      name: new RegExp(`The card as printed on ${DEMO_PRINTER_NAME}`),
+    });
+    await expect.poll(() => figure.getAttribute('data-pages'), { ...POLL, timeout: 60_000 }).toBe('2');
+    expect(await step.getByRole('img', { name: 'Front of the card' }).count()).toBe(1);
+    expect(await step.getByRole('img', { name: 'Back of the card' }).count()).toBe(1);
+    expect(await step.textContent()).toMatch(/print job\s*\d+/);
+    return step;
+  };
+
+  it('configures the printer once, prints alice’s PIV card with her photo, Continue → active with certificates', async () => {
+    const layouts = (await admin.json<{ items: { name: string }[] }>('GET', '/api/layouts')).body.items;
+    expect(layouts.map((l) => l.name)).toContain('PIV (FIPS 201-3)');
+    await openUser('alice', /Alice/);
+    await page.getByRole('img', { name: /Photo of Alice/ }).waitFor();
+    const step = await issueWithPrinter(true);
+
+    // What the print step shows is drawn from the PDF the printer received: her photo (red) on the front.
+    const red = await step.getByRole('img', { name: 'Front of the card' }).evaluate((c) => {
+      const canvas = c as HTMLCanvasElement;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i]! > 150 && d[i + 1]! < 90 && d[i + 2]! < 90) n++;
+      return n / (d.length / 4);
+    });
+    expect(red).toBeGreaterThan(0.02);
+    await shoot('01-print-step');
+    // At the print step the card is not active yet.
+    expect((await devicesOf('alice')).map((d) => d.state)).toEqual(['issuing']);
+    const printed = readdirSync(join(srv.rt.config.dataDir, 'printed-cards'));
+    expect(printed).toHaveLength(1);
+
+    await step.getByRole('button', { name: 'Continue' }).click();
+    await dialogTitled('Device issued').waitFor();
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    const row = page
+      .getByRole('table', { name: 'Devices of this user' })
+      .getByRole('row')
+      .filter({ hasText: 'Active' });
+    await row.waitFor();
+    await expect.poll(async () => (await devicesOf('alice')).map((d) => d.state), POLL).toEqual(['active']);
+    const certs = page.getByRole('table', { name: /Certificates/ });
+    await expect.poll(async () => certs.getByRole('row').count(), POLL).toBeGreaterThan(1);
+    await shoot('02-alice-active');
+  });
+
+  it('proposes the same printer and reader next time; Cancel leaves bob’s card pending, activated later', async () => {
+    await openUser('bob', /Bob/);
+    const step = await issueWithPrinter(false);
+    await step.getByRole('button', { name: 'Cancel (do not activate)' }).click();
+    await dialogTitled('Card not activated: pending').waitFor();
+    expect(await dialog().textContent()).toContain('activated or recycled later');
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    await expect.poll(async () => (await devicesOf('bob')).map((d) => d.state), POLL).toEqual(['pending']);
+    await shoot('03-bob-pending');
+
+    // Later: Activate from bob's User page.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: /Bob/ }).waitFor();
+    const row = page
+      .getByRole('table', { name: 'Devices of this user' })
+      .getByRole('row')
+      .filter({ hasText: 'Pending' });
+    await row.getByRole('button', { name: 'Activate' }).click();
+    await expect.poll(async () => (await devicesOf('bob')).map((d) => d.state), POLL).toEqual(['active']);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('the layout editor previews both sides live and refuses an element over the chip zone, naming it', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').waitFor();
+    await signInOperator(page, srv.admin.username, srv.admin.password);
+    await page.getByRole('link', { name: 'Card layouts' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Card layouts' }).waitFor();
+    await page.getByRole('button', { name: 'Edit PIV (FIPS 201-3)' }).click();
+    const preview = page.getByRole('figure', { name: /Preview of the layout/ });
+    await expect.poll(() => preview.getAttribute('data-pages'), { ...POLL, timeout: 60_000 }).toBe('2');
+    const save = page.getByRole('button', { name: 'Save layout' });
+    expect(await save.isDisabled()).toBe(false);
+
+    // The photo widened into the chip zone (7F, left clear for the contacts): refused, naming it.
+    await page.getByLabel('front 1F photo width (mm)').fill('25');
+    const problems = page.getByRole('alert', { name: 'Layout problems' });
+    await expect
+      .poll(() => problems.textContent(), POLL)
+      .toContain('front element "1F photo": it overlaps the chip zone');
+    expect(await save.isDisabled()).toBe(true);
+    // The server refuses it too, naming the element.
+    const layout = (
+      await admin.json<{
+        items: {
+          id: string;
+          name: string;
+          description: string;
+          definition: { front: { elements: { name: string; width: number }[] } };
+        }[];
+      }>('GET', '/api/layouts')
+    ).body.items[0]!;
+    const def = structuredClone(layout.definition);
+    def.front.elements.find((e) => e.name === '1F photo')!.width = 25;
+    const refused = await admin.json<{ error: { message: string } }>('PUT', `/api/layouts/${layout.id}`, {
+      name: layout.name,
+      description: layout.description,
+      definition: def,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toContain('front element "1F photo": it overlaps the chip zone');
+    await shoot('04-layout-editor-refused');
+
+    await page.getByLabel('front 1F photo width (mm)').fill('19');
+    await expect.poll(() => problems.count(), POLL).toBe(0);
+    expect(await save.isDisabled()).toBe(false);
+    await expectLabelledControls(page);
+    expect(pageErrors).toEqual([]);
+  });
+});
