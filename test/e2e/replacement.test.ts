@@ -600,5 +600,60 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       expect(await ocspAll(temp.id)).toEqual(['revoked cessationOfOperation']);
       expect(pageErrors).toEqual([]);
     });
+
+    it('a request changed while the help desk looks at it is refused with what happened; cancelling restores the card', async () => {
+      // alice's replacement card is damaged too: hannah requests one, for self-enrollment.
+      const card = await deviceOf(CARDS.aliceNew.serial);
+      await openUser(page, 'alice');
+      await deviceRow(page, CARDS.aliceNew.serial).getByRole('button', { name: 'Replace…' }).click();
+      const dlg = page.getByRole('dialog', { name: `Replace device ${CARDS.aliceNew.serial}` });
+      await dlg.getByLabel(/^Damaged/).check();
+      await dlg.getByLabel(/^Self-enrollment/).check();
+      await dlg.getByRole('button', { name: 'Request replacement' }).click();
+      const row = deviceRow(page, CARDS.aliceNew.serial);
+      await row.getByRole('link', { name: /^request #\d+$/ }).click();
+      const title = page.getByRole('heading', { level: 1, name: /^Request #/ });
+      await title.waitFor();
+      const number = /#(\d+)/.exec((await title.textContent()) ?? '')![1]!;
+      expect(await ocspAll(card.id)).toEqual(['revoked certificateHold']);
+
+      // Meanwhile an administrator binds a blank device to it (another operator, through the API).
+      const requestId = page.url().split('/').pop()!;
+      const blank = await admin.json<{ id: string }>('POST', '/api/devices', {
+        serial: '50000099',
+        type: 'piv_card',
+        model: 'Emulated PIV card',
+      });
+      expect(
+        (await admin.json('POST', `/api/requests/${requestId}/bind`, { deviceId: blank.body.id })).status,
+      ).toBe(200);
+
+      // hannah cancels the request as she saw it: refused, saying what happened.
+      await page.getByRole('button', { name: 'Cancel request' }).click();
+      const confirm = page.getByRole('dialog', { name: `Cancel request: request #${number}?` });
+      await confirm.getByRole('button', { name: 'Cancel request' }).click();
+      await confirm
+        .getByRole('alert')
+        .getByText(/while you were looking at it: reload it and decide again/)
+        .waitFor();
+      expect(await confirm.getByRole('alert').textContent()).toContain(srv.admin.username);
+      await shoot(page, '10-request-changed-meanwhile');
+      await confirm.getByRole('button', { name: 'Back', exact: true }).click();
+      // Reloaded: bound to the new device now; cancelling again goes through.
+      await page.getByRole('region', { name: 'Request', exact: true }).getByText('50000099').waitFor();
+      await page.getByRole('button', { name: 'Cancel request' }).click();
+      await page
+        .getByRole('dialog', { name: `Cancel request: request #${number}?` })
+        .getByRole('button', { name: 'Cancel request' })
+        .click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Request #${number} is cancelled.` })
+        .waitFor();
+      expect(await ocspAll(card.id)).toEqual(['good']);
+      expect((await deviceOf(CARDS.aliceNew.serial)).state).toBe('active');
+      expect((await deviceOf(50_000_099)).state).toBe('inventory');
+      expect(pageErrors).toEqual([]);
+    });
   },
 );

@@ -9,6 +9,8 @@ interface Props {
   open: boolean;
   title: string;
   confirmLabel: string;
+  /** The way out; "Cancel" unless that reads like the action ("Cancel request"). */
+  cancelLabel?: string;
   danger?: boolean;
   busy?: boolean;
   error?: ApiError | null;
@@ -21,6 +23,7 @@ export function ConfirmDialog({
   open,
   title,
   confirmLabel,
+  cancelLabel,
   danger,
   busy,
   error,
@@ -36,6 +39,7 @@ export function ConfirmDialog({
       footer={
         <DialogActions
           onCancel={onCancel}
+          cancelLabel={cancelLabel}
           label={confirmLabel}
           busy={busy}
           danger={danger}

@@ -167,6 +167,7 @@ export function RequestPage() {
         open={pending !== null}
         title={pending ? `${DECISIONS[pending].label}: request #${r.number}?` : ''}
         confirmLabel={pending ? DECISIONS[pending].label : ''}
+        cancelLabel="Back"
         danger={pending ? DECISIONS[pending].danger : false}
         busy={decide.busy}
         error={decide.error}
