@@ -385,5 +385,22 @@ describe.skipIf(!hasOpenssl)('issuing a replacement from its request', () => {
     expect(remote.body.error.message).toMatch(/only available for mobile smart cards/);
     // Nothing of it touched the card's hold: it still waits for vera.
     expect(await ocspAll(card)).toBe('revoked certificateHold');
+
+    // Four-eyes: an issuance officer does not issue the replacement of his own card.
+    const own = await issueCard('ivan.issuer');
+    const mine = await c.hannah!('POST', `/api/devices/${own}/replacement`, {
+      reason: 'damaged',
+      workflow: 'local_issuance',
+    });
+    expect(mine.status).toBe(201);
+    const self = await c.ivan!('POST', '/api/issuance', {
+      userId: ids['ivan.issuer'],
+      ...newCard(),
+      action: 'issue',
+      requestId: mine.body.id,
+      ...PIN,
+    });
+    expect(self.status).toBe(409);
+    expect(self.body.error.message).toMatch(/your own device: another issuance officer/);
   });
 });
