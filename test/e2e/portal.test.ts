@@ -328,6 +328,14 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await button('Start').click();
       await page.getByRole('heading', { name: 'Your card was not set up' }).waitFor({ timeout: 120_000 });
       await button('Done').waitFor();
+      // Plain words for the cardholder; the code and the technical message only under details.
+      await page
+        .getByText(/Your card was taken out|connection to your card was lost|Your card stopped answering/)
+        .waitFor();
+      const visible = await page.locator('main').innerText();
+      expect(visible).not.toMatch(/card_[a-z]+|agent disconnected|Correlation ID/);
+      await page.getByText('Details for your help desk').click();
+      expect(await page.locator('details.help-desk-details').innerText()).toMatch(/Code\s+card_/);
       await shoot('11-failed-retry');
       lenaReaders.insert('Lena reader', second);
       await button('Retry').click();

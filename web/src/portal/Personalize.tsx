@@ -11,6 +11,7 @@ import { NewPinForm } from '../issuance/NewPinForm';
 import { useJob } from '../issuance/useJob';
 import type { Device, IssuanceJob } from '../types';
 import { PORTAL_JOBS, portalApi } from './portal-api';
+import { WhatHappened } from './WhatHappened';
 
 interface Props {
   device: Device;
@@ -58,16 +59,13 @@ export function Personalize({ device, job: initial, retryAllowed, onDone }: Prop
         <h2 ref={headingRef} tabIndex={-1}>
           {phone ? 'Your phone was not set up' : 'Your card was not set up'}
         </h2>
-        <p className="portal-notice" role="alert">
-          Something went wrong while your card was being personalized. Nothing on it can be used yet.
-        </p>
-        <ErrorPanel error={jobErrorOf(current)} title={`It stopped at “${current.step}”`} />
+        <WhatHappened error={jobErrorOf(current)} step={current.step} />
         <p>
           {retryAllowed
             ? phone
               ? 'Keep the wallet open on your phone and choose Retry, or choose Done and contact your help desk.'
               : 'Make sure your card is in the reader and choose Retry, or choose Done and contact your help desk.'
-            : 'Choose Done and contact your help desk; give them the code above.'}
+            : 'Choose Done and contact your help desk; give them the details above.'}
         </p>
         <ErrorPanel error={act.error} title="Retry did not start" />
         <div className="portal-actions">
