@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCli } from '../support/cli.js';
-import { signIn } from './support.js';
+import { signIn, until } from './support.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tessera-start-agent-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -18,6 +18,24 @@ describe('tessera start with the demo agent', () => {
       const password = (await cli.waitFor(/Sign in as "admin" with password:\s+(\S+)/))[1]!;
       await cli.waitFor(/Stop with Ctrl-C/); // the banner's last line: it is all there
       expect(cli.output()).toMatch(/for admin\s+Tessera Virtual Reader 1 \(card 10000001\)/);
+      // The demo's card printer (reference 002): the console says where its printed cards go.
+      expect(cli.output()).toContain(
+        `Card printing is on: "Tessera Virtual Card Printer" (its encoder is Tessera Virtual Reader 1)`,
+      );
+      expect(cli.output()).toContain(join(dataDir, 'printed-cards'));
+      const asAdmin = await signIn(url!, 'admin', password);
+      // The agent reports its printers just after it connects: wait for them.
+      const printers = await until('the demo printer', async () => {
+        const r = await asAdmin.json<{ available: boolean; items: { name: string; encoder: string }[] }>(
+          'GET',
+          '/api/printers',
+        );
+        return r.body.items.length ? r : undefined;
+      });
+      expect(printers.body.available).toBe(true);
+      expect(printers.body.items.map((p) => [p.name, p.encoder])).toEqual([
+        ['Tessera Virtual Card Printer', 'Tessera Virtual Reader 1'],
+      ]);
       const admin = await signIn(url!, 'admin', password);
       const readers = await admin.json<{ reader: string; cardPresent: boolean; agentName: string }[]>(
         'GET',
