@@ -242,6 +242,10 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     await page.getByLabel('Try a sample PIN (not saved)').fill('');
 
     await page.getByLabel('PIN minimum length').fill('7');
+    // A new policy starts at the server's default of 7 days for a temporary (forgotten-card) device.
+    const temporary = page.getByLabel('Temporary device validity (days)');
+    expect(await temporary.inputValue()).toBe('7');
+    await temporary.fill('3');
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page
       .getByRole('status')
@@ -253,6 +257,14 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     await page.goto(policyUrl);
     await heading(`E2E policy ${stamp}`).waitFor();
     expect(await page.getByLabel('PIN minimum length').inputValue()).toBe('7');
+    expect(await temporary.inputValue()).toBe('3');
+    // The server stored it too, not only the form.
+    const stored = await page.evaluate(async (url) => {
+      const id = new URL(url).pathname.split('/').pop() ?? '';
+      const res = await fetch(`/api/policies/${id}`);
+      return ((await res.json()) as { temporaryValidityDays: number }).temporaryValidityDays;
+    }, policyUrl);
+    expect(stored).toBe(3);
 
     // Below the contract's range (4..16): the server refuses and its message is shown by the form.
     await page.getByLabel('PIN minimum length').fill('3');
@@ -292,6 +304,30 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
     await page.getByText('The settings were not saved').waitFor();
     await expectLabelledControls(page);
     await shoot('10-settings');
+
+    // Layout (issue #19): at 1280 px nothing overflows and each number field's help text runs beside
+    // its input; at phone width nothing overflows and the help text sits below the input.
+    const overflow = () =>
+      page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const boxes = async () => {
+      const input = await page.getByLabel('Initial password validity (hours)').boundingBox();
+      const hint = await page.locator('#set-ip-validity-hint').boundingBox();
+      if (!input || !hint) throw new Error('the validity field or its help text is not laid out');
+      return { input, hint };
+    };
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    let { input, hint } = await boxes();
+    expect(hint.x).toBeGreaterThanOrEqual(input.x + input.width);
+    expect(hint.width).toBeGreaterThan(300); // a readable line, not a narrow strip
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await expect.poll(overflow, POLL).toBeLessThanOrEqual(0);
+      ({ input, hint } = await boxes());
+      expect(hint.y).toBeGreaterThanOrEqual(input.y + input.height);
+      await shoot('10-settings-phone');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
   });
 
   it('shows certificates, CAs and the audit log, and verifies the audit chain', async () => {

@@ -154,7 +154,7 @@ function SettingsForm({ initial }: { initial: Settings }) {
             max={SECURITY_QUESTION_COUNT.max}
             value={s.securityQuestionCount}
             onValue={(v) => set('securityQuestionCount', v)}
-            className="field field--narrow"
+            className="field field--setting"
             hint={
               <>
                 How many questions each person answers.{' '}
@@ -169,7 +169,7 @@ function SettingsForm({ initial }: { initial: Settings }) {
             max={HOURS.max}
             value={s.initialPasswordValidityHours}
             onValue={(v) => set('initialPasswordValidityHours', v)}
-            className="field field--narrow"
+            className="field field--setting"
             hint={`How long a newly issued initial password can be used: ${HOURS.min} to ${HOURS.max} hours (${HOURS.max / 24} days). Passwords already issued keep the validity they were issued with.`}
           />
           <NumberField
@@ -179,7 +179,7 @@ function SettingsForm({ initial }: { initial: Settings }) {
             max={TRIES.max}
             value={s.initialPasswordMaxAttempts}
             onValue={(v) => set('initialPasswordMaxAttempts', v)}
-            className="field field--narrow"
+            className="field field--setting"
             hint={`Wrong tries (${TRIES.min} to ${TRIES.max}) after which an initial password stops working; the help desk then issues a new one.`}
           />
         </section>

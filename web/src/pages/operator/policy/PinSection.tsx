@@ -1,5 +1,5 @@
 // The PIN policy (lengths, retries, characters, rules) with a live preview of what people will be
-// told, the PUK retries and the device validity.
+// told, the PUK retries, the device validity and the validity of a temporary replacement device.
 import { NumberField } from '../../../components/NumberInput';
 import { PinRulesPreview } from '../../../components/PinRulesPreview';
 import { useSection } from '../../../components/section';
@@ -13,6 +13,9 @@ import {
   type PinPolicy,
 } from '../../../types';
 import type { PinPart } from './policy-draft';
+
+/** The range the API accepts for temporaryValidityDays (src/http/schemas/policies.ts). */
+const TEMPORARY_VALIDITY_DAYS = { min: 1, max: 7 };
 
 interface Props {
   value: PinPart;
@@ -117,6 +120,15 @@ export function PinSection({ value, onChange, deviceTypes }: Props) {
           max={3650}
           value={value.deviceValidityDays}
           onValue={(v) => set('deviceValidityDays', v)}
+        />
+        <NumberField
+          id="temporary-validity"
+          label="Temporary device validity (days)"
+          min={TEMPORARY_VALIDITY_DAYS.min}
+          max={TEMPORARY_VALIDITY_DAYS.max}
+          value={value.temporaryValidityDays}
+          onValue={(v) => set('temporaryValidityDays', v)}
+          hint={`${TEMPORARY_VALIDITY_DAYS.min} to ${TEMPORARY_VALIDITY_DAYS.max} days: how long a temporary device issued for a forgotten card, and its certificates, stay valid.`}
         />
       </div>
     </section>

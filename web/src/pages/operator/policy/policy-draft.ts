@@ -3,7 +3,11 @@
 import { DEFAULT_PIN_POLICY, type CredentialProfile, type Policy, type PolicyInput } from '../../../types';
 
 export type GeneralPart = Pick<PolicyInput, 'name' | 'description' | 'deviceTypes' | 'defaultLayout'>;
-export type PinPart = Pick<PolicyInput, 'pinPolicy' | 'pukRetries' | 'deviceValidityDays'>;
+// The policy's validity of a temporary (forgotten-card) device is always sent: the editor shows
+// the stored value, so leaving it untouched keeps it.
+export type PinPart = Pick<PolicyInput, 'pinPolicy' | 'pukRetries' | 'deviceValidityDays'> & {
+  temporaryValidityDays: number;
+};
 
 export interface PolicyDraft {
   general: GeneralPart;
@@ -11,7 +15,7 @@ export interface PolicyDraft {
   pin: PinPart;
 }
 
-const NEW_POLICY: PolicyInput = {
+const NEW_POLICY: PolicyInput & { temporaryValidityDays: number } = {
   name: '',
   description: '',
   deviceTypes: ['piv_card'],
@@ -28,6 +32,7 @@ const NEW_POLICY: PolicyInput = {
   pinPolicy: DEFAULT_PIN_POLICY,
   pukRetries: 3,
   deviceValidityDays: 1825,
+  temporaryValidityDays: 7, // the server's default for a new policy
   defaultLayout: null,
 };
 
@@ -42,7 +47,12 @@ export function draftOf(p: Policy | null): PolicyDraft {
       defaultLayout: s.defaultLayout,
     },
     credentialProfiles: s.credentialProfiles,
-    pin: { pinPolicy: s.pinPolicy, pukRetries: s.pukRetries, deviceValidityDays: s.deviceValidityDays },
+    pin: {
+      pinPolicy: s.pinPolicy,
+      pukRetries: s.pukRetries,
+      deviceValidityDays: s.deviceValidityDays,
+      temporaryValidityDays: s.temporaryValidityDays,
+    },
   };
 }
 
