@@ -4,7 +4,8 @@
 // failure becomes a MailError whose message names what went wrong without the URL's credentials
 // or the message's content (which may hold a password).
 import { readFileSync } from 'node:fs';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { redactSmtpUrl, smtpPlainText } from '../config/config.js';
 import { isEmailAddress } from './address.js';
 import { ExternalError } from '../domain/errors.js';
@@ -76,7 +77,10 @@ export function describeFailure(e: unknown, secrets: string[]): string {
 /** Sends over SMTP; one connection per message (initial passwords are rare, no pool to keep). */
 export class SmtpMailer implements Mailer {
   readonly describe: string;
-  private readonly transport: Transporter;
+  private readonly options: SMTPTransport.Options;
+  // nodemailer is loaded on the first send, not at start-up: most servers send little or no mail,
+  // and its modules cost ~15 MB of idle memory (docs/pki.md, idle memory).
+  private transport: Promise<Transporter> | null = null;
   private readonly secrets: string[];
 
   private readonly fromAddress: string;
@@ -107,7 +111,7 @@ export class SmtpMailer implements Mailer {
           b64(`${user}\u0000${user}\u0000${pass}`),
         ]
       : [];
-    this.transport = nodemailer.createTransport({
+    this.options = {
       host: u.hostname.replace(/^\[|\]$/g, ''),
       port: u.port ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587,
       secure: u.protocol === 'smtps:',
@@ -120,7 +124,7 @@ export class SmtpMailer implements Mailer {
       // Never let nodemailer log the conversation (it would carry the message body).
       logger: false,
       debug: false,
-    });
+    };
   }
 
   async send({ secrets = [], ...message }: MailMessage): Promise<void> {
@@ -131,7 +135,8 @@ export class SmtpMailer implements Mailer {
     try {
       // The envelope is given, not derived from the headers: MAIL FROM is the From's address and
       // RCPT TO the one address checked above.
-      await this.transport.sendMail({
+      this.transport ??= import('nodemailer').then((m) => m.default.createTransport(this.options));
+      await (await this.transport).sendMail({
         from: this.from,
         ...message,
         envelope: { from: this.fromAddress, to: [message.to] },

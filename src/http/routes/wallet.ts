@@ -5,7 +5,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyPluginAsync } from 'fastify';
-import QRCode from 'qrcode';
 import type { WebSocket } from 'ws';
 import type { Runtime } from '../../runtime.js';
 import type { AgentRecord } from '../../store/agents-repo.js';
@@ -90,6 +89,8 @@ export const walletRoutes =
           portal ? actor.id! : (body.userId ?? actor.id!),
           portal ? 'self_issuance' : 'operator_issuance',
         );
+        // qrcode is loaded on the first wallet link, not at start-up (idle memory).
+        const QRCode = (await import('qrcode')).default;
         const qrSvg = await QRCode.toString(link.url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
         return reply.status(201).send({ ...link, qrSvg });
       },

@@ -11,7 +11,6 @@ import {
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { checkPhoto } from '../../domain/photo.js';
 import { PIV_LAYOUT, PIV_LAYOUT_NAME } from '../../domain/piv-layout.js';
-import { renderCard } from '../../print/card-renderer.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import type { Queryable } from '../../store/db.js';
 import {
@@ -209,6 +208,8 @@ export class LayoutService {
       } as CardData['person'],
       card: { ...card, issuer: issuerName },
     };
+    // pdfkit and bwip-js (~30 MB) are loaded on the first render, not at start-up.
+    const { renderCard } = await import('../../print/card-renderer.js');
     return renderCard({ layout: definition, data, photo, sides, ...(title ? { title } : {}) });
   }
 
