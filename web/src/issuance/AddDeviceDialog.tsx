@@ -143,9 +143,12 @@ export function AddDeviceDialog({
       setChosen(first ? cardKey(first) : '');
     }
   }, [cards.data]);
+  // Nothing to check against while the cards or policies load (the printer tile may choose the
+  // card first): keep the choice, a replacement's policy included, until there is.
   useEffect(() => {
-    if (!allowed.some((p) => p.id === policyId)) setPolicyId(allowed[0]?.id ?? '');
-  }, [chosen, policies.data]);
+    if (allowed.length === 0 || allowed.some((p) => p.id === policyId)) return;
+    setPolicyId((allowed.find((p) => p.id === requestPolicy) ?? allowed[0]!).id);
+  }, [chosen, policies.data, cards.data]);
 
   const ready =
     !!card &&
