@@ -237,7 +237,7 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await button('Start').click();
 
       // Personalization with a progress bar, then her own PIN, checked as she types.
-      await heading('Personalizing your smart card').waitFor();
+      await heading('Set up your smart card').waitFor();
       const bar = page.getByRole('progressbar', { name: 'Issuance progress' });
       await bar.waitFor();
       await shoot('06-progress');
@@ -259,7 +259,7 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await expectLabelledControls(page);
       await shoot('07-new-pin');
       await button('Continue').click();
-      await heading('Personalizing your smart card').waitFor();
+      await heading('Set up your smart card').waitFor();
       await page.getByRole('heading', { name: 'Your card is ready' }).waitFor();
       await page.getByText('Your smart card 60000001 is set up').waitFor();
       await shoot('08-ready');
@@ -416,8 +416,9 @@ describe.skipIf(!hasChromium)(
       await page.getByRole('heading', { level: 1, name: /Bob/ }).waitFor();
       await button('Add Device').click();
       const dlg = page.locator('dialog[open]');
-      await dlg.getByRole('radio', { name: /Tessera Virtual Reader 2/ }).check();
+      // Bind first: the demo's card printer is on, and an issue would take the card in its encoder.
       await dlg.getByLabel('Action Type').selectOption('bind');
+      await dlg.getByRole('radio', { name: /Tessera Virtual Reader 2/ }).check();
       await dlg.getByLabel('Device Policy').selectOption({ label: 'PIV ECC P-256 (demo)' });
       await dlg.getByRole('button', { name: 'Continue' }).click();
       await page.getByText('Device 10000002 is bound to').waitFor({ timeout: 60_000 });
@@ -463,10 +464,18 @@ describe.skipIf(!hasChromium)(
       await button('Start').click();
       await page.getByRole('progressbar', { name: 'Issuance progress' }).waitFor();
       await page.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });
+      // The page heading names the task; the sub-heading the stage (not the same words twice).
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Set up your smart card');
       await page.getByLabel('New PIN', { exact: true }).fill(PIN);
       await page.getByLabel('Confirm New PIN').fill(PIN);
       await button('Continue').click();
       await page.getByRole('heading', { name: 'Your card is ready' }).waitFor();
+      // Done, the bar is full: its width is its percentage, not trailing behind it.
+      const bar = page.locator('.progress__bar');
+      if (await bar.count())
+        expect(
+          await bar.evaluate((el) => el.getBoundingClientRect().width / el.parentElement!.clientWidth),
+        ).toBeGreaterThan(0.98);
       await shoot('22-demo-ready');
       await button('Done').click();
       await page.getByText('You are signed out').waitFor();

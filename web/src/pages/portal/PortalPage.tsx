@@ -34,7 +34,8 @@ const TITLES: Record<Step['name'], string> = {
   questions: 'Set your security questions',
   card: 'Insert your smart card',
   report: 'Report a problem with my device',
-  personalize: 'Personalizing your smart card',
+  // The stage (personalizing, choose your PIN, ready, failed) is the sub-heading's to say.
+  personalize: 'Set up your smart card',
   devices: 'Without your smart card',
   problem: 'Something went wrong',
 };
@@ -47,7 +48,9 @@ export function PortalPage() {
   const [signedOut, setSignedOut] = useState(false);
   const [notice, setNotice] = useState('');
   const headingRef = useRef<HTMLHeadingElement>(null);
-  useTitle(`User portal · ${TITLES[step.name]}`);
+  const title =
+    step.name === 'personalize' && step.device.type === 'mobile' ? 'Set up your phone' : TITLES[step.name];
+  useTitle(`User portal · ${title}`);
 
   // A person already signed in to the portal (after a reload) need not sign in again.
   useEffect(() => {
@@ -286,7 +289,7 @@ export function PortalPage() {
   return (
     <section className="portal-card" aria-labelledby="portal-h">
       <h1 id="portal-h" ref={headingRef} tabIndex={-1}>
-        {TITLES[step.name]}
+        {title}
       </h1>
       {notice && (
         <p className="notice" role="status">
