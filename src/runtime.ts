@@ -15,6 +15,7 @@ import { systemClock, type Clock, type SelfSetUpDone, type ServiceContext } from
 import { DeviceService } from './services/device-service.js';
 import { HealthService } from './services/health-service.js';
 import { WalletLinkService } from './services/wallet/wallet-link-service.js';
+import { WalletStatusFeed } from './services/wallet/wallet-status.js';
 import { PairingService } from './services/pairing-service.js';
 import { DirectoryService } from './services/directory-service.js';
 import { InitialPasswordEmail } from './services/initial-password-mail.js';
@@ -56,6 +57,8 @@ export interface Services {
   conformance: CardConformance;
   agents: PairingService;
   walletLinks: WalletLinkService;
+  /** What the phone's wallet is told of its device's issuance (services/wallet/wallet-status.ts). */
+  walletStatus: WalletStatusFeed;
   directory: DirectoryService;
   initialPasswords: InitialPasswordService;
   securityQuestions: SecurityQuestionService;
@@ -187,6 +190,31 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       revocation: pki.revocation,
       keyRecovery: pki.keyRecovery,
     });
+    const issuance = createIssuance({
+      db,
+      clock,
+      masterKey,
+      cardAccess,
+      ca: {
+        issueForPublicKey: (...a) => pki.issuer.issueForPublicKey(...a),
+        issueWithArchivedKey: (...a) => pki.issuer.issueWithArchivedKey(...a),
+        get: (id) => pki.certificates.get(id),
+        revoke: (...a) => pki.revocation.revoke(...a),
+        search: (q) => pki.certificates.search(q),
+      },
+      settings,
+      ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
+      conformance,
+      requests: replacement.issuance,
+      onSelfIssued: selfSetUpDone('card_issued'),
+      printing: {
+        available: async () => (await printSettings.status()).available,
+        printers: async (actor) => (await printing.printers(actor)).items,
+        layoutName: async (id) => (await layouts.get(id)).name,
+        render: (layoutId, userId, card) => layouts.renderFor(layoutId, userId, card),
+        print: (actor, printerId, pdf, opts) => printing.print(actor, printerId, pdf, opts),
+      },
+    });
     const services: Services = {
       auth,
       users,
@@ -196,31 +224,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       audit: new AuditService(ctx),
       bootstrap: new BootstrapService(ctx, users, devices, policies, { layouts, settings: printSettings }),
       pki,
-      issuance: createIssuance({
-        db,
-        clock,
-        masterKey,
-        cardAccess,
-        ca: {
-          issueForPublicKey: (...a) => pki.issuer.issueForPublicKey(...a),
-          issueWithArchivedKey: (...a) => pki.issuer.issueWithArchivedKey(...a),
-          get: (id) => pki.certificates.get(id),
-          revoke: (...a) => pki.revocation.revoke(...a),
-          search: (q) => pki.certificates.search(q),
-        },
-        settings,
-        ...(config.pki.fascn ? { fascn: config.pki.fascn } : {}),
-        conformance,
-        requests: replacement.issuance,
-        onSelfIssued: selfSetUpDone('card_issued'),
-        printing: {
-          available: async () => (await printSettings.status()).available,
-          printers: async (actor) => (await printing.printers(actor)).items,
-          layoutName: async (id) => (await layouts.get(id)).name,
-          render: (layoutId, userId, card) => layouts.renderFor(layoutId, userId, card),
-          print: (actor, printerId, pdf, opts) => printing.print(actor, printerId, pdf, opts),
-        },
-      }),
+      issuance,
       replacement,
       conformance,
       agents: new PairingService(ctx, agentHub),
@@ -228,6 +232,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         externalUrl: config.externalUrl,
         linkMinutes: config.walletLinkMinutes,
       }),
+      walletStatus: new WalletStatusFeed({ db, jobs: issuance.jobs, progress: issuance.progress }),
       directory,
       initialPasswords,
       securityQuestions,

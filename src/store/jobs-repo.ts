@@ -100,7 +100,8 @@ export async function latestJobForDevice(db: Queryable, deviceId: string): Promi
 
 export async function updateJobProgress(db: Queryable, id: string, progress: number, step: string, at: Date) {
   await db.query(
-    'UPDATE issuance_jobs SET progress = $1, step = $2, updated_at = $3 WHERE id = $4 AND status = $5',
+    // Never backwards within an attempt (a retry starts again from 0 in its own statement).
+    'UPDATE issuance_jobs SET progress = GREATEST(progress, $1), step = $2, updated_at = $3 WHERE id = $4 AND status = $5',
     [progress, step, at, id, 'running'],
   );
 }

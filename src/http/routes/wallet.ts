@@ -7,14 +7,13 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Runtime } from '../../runtime.js';
-import type { AgentRecord } from '../../store/agents-repo.js';
 import { DomainError } from '../../domain/errors.js';
 import { actorOf, type PermissionBySession } from '../auth-guard.js';
 import { errorResponses } from '../schemas.js';
 import { ok, op } from '../openapi.js';
 import { WalletLink, WalletLinkBody } from '../schemas/wallet.js';
 import { WALLET_SOCKET_REFUSED } from '../../services/wallet/wallet-link-service.js';
-import { WalletStatusFeed } from '../../services/wallet/wallet-status.js';
+import type { AgentRecord } from '../../services/wallet/wallet-status.js';
 
 const FirstFrame = TypeCompiler.Compile(
   Type.Union([
@@ -48,11 +47,7 @@ export const walletRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const links = rt.services.walletLinks;
-    const status = new WalletStatusFeed({
-      db: rt.db,
-      jobs: rt.services.issuance.jobs,
-      progress: rt.services.issuance.progress,
-    });
+    const status = rt.services.walletStatus;
     /** Once the hub has the socket: the wallet hears how its device's issuance stands. */
     const follow = (socket: WebSocket, record: AgentRecord, serial: string): void => {
       status.follow(socket, record, serial).catch((e: unknown) => {

@@ -10,7 +10,13 @@ import { jobTransition } from '../../domain/issuance-job.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
-import { awaitConfirmation, finishJob, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
+import {
+  awaitConfirmation,
+  finishJob,
+  getJob,
+  mergeJobOptions,
+  updateJobProgress,
+} from '../../store/jobs-repo.js';
 import { getIssuancePrint, putIssuancePrint, type IssuancePrint } from '../../store/prints-repo.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import type { CardRef } from './card-reader.js';
@@ -107,11 +113,7 @@ export async function printEncodedCard(
   const print = (job.options as JobOptions).print!;
   const device = (await getDevice(db, job.deviceId))!;
   const report = async (step: string, progress: number) => {
-    await db.query(
-      `UPDATE issuance_jobs SET progress = GREATEST(progress, $1), step = $2, updated_at = $3
-        WHERE id = $4 AND status = 'running'`,
-      [progress, step, clock.now(), jobId],
-    );
+    await updateJobProgress(db, jobId, progress, step, clock.now());
     deps.changes.publish(jobId);
   };
   await report(`Draw the card (${await printing.layoutName(print.layoutId).catch(() => 'layout')})`, 90);

@@ -7,6 +7,8 @@
 import type { Queryable } from '../../store/db.js';
 import { getDeviceBySerial } from '../../store/devices-repo.js';
 import type { AgentRecord } from '../../store/agents-repo.js';
+
+export type { AgentRecord };
 import type { IssuanceJobs } from '../issuance/issuance-jobs.js';
 import type { JobProgress } from '../issuance/job-progress.js';
 import type { JobView } from '../issuance/job-view.js';
