@@ -136,7 +136,9 @@ export class SmtpMailer implements Mailer {
       // The envelope is given, not derived from the headers: MAIL FROM is the From's address and
       // RCPT TO the one address checked above.
       this.transport ??= import('nodemailer').then((m) => m.default.createTransport(this.options));
-      await (await this.transport).sendMail({
+      await (
+        await this.transport
+      ).sendMail({
         from: this.from,
         ...message,
         envelope: { from: this.fromAddress, to: [message.to] },
