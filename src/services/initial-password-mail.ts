@@ -1,5 +1,5 @@
 // The e-mail that carries an initial password to its owner: what it is, where the portal is, the
-// username, the password, until when it is valid and that it works once. Plain text and simple
+// username, the password, until when it is valid and that it is used up once set-up is done. Plain text and simple
 // HTML. The password is handed to the mailer as a secret, so a failure never repeats it.
 import { isEmailAddress } from '../mail/address.js';
 import { ValidationError } from '../domain/errors.js';
@@ -23,15 +23,15 @@ export function initialPasswordMessage(
   const text = [
     `Hello ${user.displayName},`,
     '',
-    'An initial password was issued for you. With it you sign in to the Tessera user portal once,',
-    'to issue your smart card and choose its PIN.',
+    'An initial password was issued for you. With it you sign in to the Tessera user portal to set',
+    'yourself up: your security questions, then your smart card and its PIN.',
     '',
     `  Portal:    ${portalUrl}`,
     `  Username:  ${user.username}`,
     `  Password:  ${password}`,
     '',
-    `It works once and is valid until ${until}. After that, or after too many wrong tries,`,
-    'ask your help desk for a new one.',
+    `It is valid until ${until}, and used up once you have finished setting up. After that, or`,
+    'after too many wrong tries, ask your help desk for a new one.',
     '',
     'Open the portal on a computer with the Tessera agent, insert your card, choose Start and enter',
     'your username and this password.',
@@ -43,13 +43,13 @@ export function initialPasswordMessage(
   const html = `<!doctype html>
 <html><body style="font-family: sans-serif; line-height: 1.4">
 <p>Hello ${h(user.displayName)},</p>
-<p>An initial password was issued for you. With it you sign in to the Tessera user portal once, to issue your smart card and choose its PIN.</p>
+<p>An initial password was issued for you. With it you sign in to the Tessera user portal to set yourself up: your security questions, then your smart card and its PIN.</p>
 <table style="border-collapse: collapse">
 <tr><th style="text-align: left; padding-right: 1em">Portal</th><td><a href="${h(portalUrl)}">${h(portalUrl)}</a></td></tr>
 <tr><th style="text-align: left; padding-right: 1em">Username</th><td><code>${h(user.username)}</code></td></tr>
 <tr><th style="text-align: left; padding-right: 1em">Password</th><td><code style="font-size: 1.2em">${h(password)}</code></td></tr>
 </table>
-<p>It works <strong>once</strong> and is valid until <strong>${h(until)}</strong>. After that, or after too many wrong tries, ask your help desk for a new one.</p>
+<p>It is valid until <strong>${h(until)}</strong>, and used up once you have finished setting up. After that, or after too many wrong tries, ask your help desk for a new one.</p>
 <p>Open the portal on a computer with the Tessera agent, insert your card, choose <em>Start</em> and enter your username and this password.</p>
 <p>If you did not expect this e-mail, tell your help desk and do not use the password.</p>
 </body></html>

@@ -55,11 +55,14 @@ export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: 
         <>
           <p>
             An initial password lets <strong>{user.displayName}</strong> (
-            <span className="mono">{user.username}</span>) sign in to the user portal once, to issue the card
-            bound to them and set its PIN.
+            <span className="mono">{user.username}</span>) sign in to the user portal to set themselves up:
+            their security questions, then the card bound to them and its PIN.
           </p>
           <ul className="notes">
-            <li>It can be used once, and only for a limited time (the expiry is shown after issuing).</li>
+            <li>
+              It works until they have finished setting up (answers set or a card issued), and only for a
+              limited time (the expiry is shown after issuing).
+            </li>
             <li>Issuing a new one cancels any initial password issued to this person before.</li>
             <li>
               Too many wrong tries make it unusable; then issue another one. Every issue is recorded in the
