@@ -85,7 +85,8 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     await dialog.waitFor();
     // Before issuing: what it is, that it supersedes earlier ones, that it is shown once.
     const intro = await dialog.textContent();
-    expect(intro).toContain('sign in to the user portal once');
+    expect(intro).toContain('sign in to the user portal to set themselves up');
+    expect(intro).toContain('until they have finished setting up');
     expect(intro).toContain('cancels any initial password issued to this person before');
     await shoot('01-initial-password-explain');
 
