@@ -30,7 +30,7 @@ export function initialPasswordMessage(
     `  Username:  ${user.username}`,
     `  Password:  ${password}`,
     '',
-    `It is valid until ${until}, and used up once you have finished setting up. After that, or`,
+    `It is valid until ${until}. It is used up once you have finished setting up; after that, or`,
     'after too many wrong tries, ask your help desk for a new one.',
     '',
     'Open the portal on a computer with the Tessera agent, insert your card, choose Start and enter',
@@ -49,7 +49,7 @@ export function initialPasswordMessage(
 <tr><th style="text-align: left; padding-right: 1em">Username</th><td><code>${h(user.username)}</code></td></tr>
 <tr><th style="text-align: left; padding-right: 1em">Password</th><td><code style="font-size: 1.2em">${h(password)}</code></td></tr>
 </table>
-<p>It is valid until <strong>${h(until)}</strong>, and used up once you have finished setting up. After that, or after too many wrong tries, ask your help desk for a new one.</p>
+<p>It is valid until <strong>${h(until)}</strong>. It is used up once you have finished setting up; after that, or after too many wrong tries, ask your help desk for a new one.</p>
 <p>Open the portal on a computer with the Tessera agent, insert your card, choose <em>Start</em> and enter your username and this password.</p>
 <p>If you did not expect this e-mail, tell your help desk and do not use the password.</p>
 </body></html>
