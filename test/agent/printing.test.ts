@@ -83,9 +83,10 @@ describe.skipIf(!cupsAvailable || !ippeveAvailable)(
       );
 
     it('lists the agent’s printers with their encoders, beside its readers', async () => {
-      const view = await until('both printers', async () => {
+      // A queue just started may report itself busy for a moment: wait until both say idle.
+      const view = await until('both printers, idle', async () => {
         const v = await printers();
-        return v.items.length === 2 ? v : undefined;
+        return v.items.length === 2 && v.items.every((p) => p.state === 'idle') ? v : undefined;
       });
       expect(view.available).toBe(true);
       expect(view.items.map((p) => [p.name, p.encoder, p.state])).toEqual([
