@@ -83,6 +83,37 @@ export async function expectLabelledControls(page: Page): Promise<string[]> {
 }
 
 /**
+ * Every visible disabled button says why in plain sight: its accessible description (aria-describedby)
+ * names visible text, or its own label says it is busy ("Setting up…"). Returns each disabled
+ * button's name with its reason.
+ */
+export async function expectDisabledButtonsExplained(page: Page): Promise<{ name: string; why: string }[]> {
+  const found = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('button:disabled'))
+      .filter((b) => {
+        const box = b.getBoundingClientRect();
+        return box.width > 0 && box.height > 0;
+      })
+      .map((b) => {
+        const refs = (b.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
+        const why = refs
+          .map((id) => document.getElementById(id))
+          .filter((el): el is HTMLElement => !!el && el.getBoundingClientRect().height > 0)
+          .map((el) => el.innerText)
+          .join(' ')
+          .trim();
+        return { name: (b.textContent ?? '').trim(), why };
+      }),
+  );
+  const silent = found.filter((b) => !b.why && !b.name.endsWith('…'));
+  if (silent.length)
+    throw new Error(
+      `disabled buttons with no visible reason on ${page.url()}: ${silent.map((b) => b.name).join(', ')}`,
+    );
+  return found;
+}
+
+/**
  * The browser's locale and time zone, fixed so that what a page shows does not depend on the
  * machine running the tests. Deliberately neither UTC nor the suite's own zone (CI runs in
  * America/St_Johns): a date shown in the wrong zone cannot pass for the right one.

@@ -26,6 +26,7 @@ import {
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import {
   ensureWebBuilt,
+  expectDisabledButtonsExplained,
   expectLabelledControls,
   hasChromium,
   newBrowserPage,
@@ -169,8 +170,13 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await page.goto('/portal');
       await heading('Welcome').waitFor();
       await shoot('01-welcome');
+      expect(await button('Start').count()).toBe(1);
       await button('Start').click();
       await heading('Sign in').waitFor();
+      // Continue is never disabled for want of a name: sent with spaces only, the page says what is missing.
+      await page.getByLabel('Username').fill('   ');
+      await button('Continue').click();
+      await page.getByText('Type your username.').waitFor();
       await page.getByLabel('Username').fill('lena.ldap');
       await button('Continue').click();
       // The directory is on, so its password is asked first; the other offered ways are a click away.
@@ -202,6 +208,12 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       // No agent yet: the portal explains it and gives a pairing code and the command to run.
       await heading('Insert your smart card').waitFor();
       await page.getByRole('heading', { name: 'Connect this computer’s card reader' }).waitFor();
+      expect(await expectDisabledButtonsExplained(page)).toEqual([
+        {
+          name: 'Set up my card',
+          why: 'Waiting for this computer’s card reader: connect it as shown above.',
+        },
+      ]);
       await button('Get a pairing code').click();
       const command = (await page.getByLabel('Agent command').textContent())!;
       const code = /--pair (\S+)$/.exec(command)![1]!;
@@ -222,19 +234,27 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       // The readers appear by themselves; then the cards as they are inserted.
       const readers = page.getByRole('list', { name: 'Card readers' });
       await expect.poll(() => readers.textContent(), POLL).toContain('No card in this reader.');
-      expect(await button('Start').isDisabled()).toBe(true);
+      // One Start (on Welcome): here the button says what it does, and while it cannot, why not.
+      expect(await button('Start').count()).toBe(0);
+      expect(await button('Set up my card').isDisabled()).toBe(true);
+      await page.getByText('Waiting for your card: insert it into a reader.').waitFor();
+      expect(await expectDisabledButtonsExplained(page)).toEqual([
+        { name: 'Set up my card', why: 'Waiting for your card: insert it into a reader.' },
+      ]);
       lenaReaders.insert('Spare reader', card(60_000_099));
       await expect
         .poll(() => readers.textContent(), POLL)
         .toContain('Card 60000099 is not bound to you, so it cannot be set up here');
-      expect(await button('Start').isDisabled()).toBe(true);
+      expect(await button('Set up my card').isDisabled()).toBe(true);
+      await page.getByText('None of the cards in the readers can be set up for you').waitFor();
+      await expectDisabledButtonsExplained(page);
       const lenasCard = card(60_000_001);
       lenaReaders.insert('Lena reader', lenasCard);
       await expect
         .poll(() => readers.textContent(), POLL)
         .toContain('Your card 60000001 — ready to be set up.');
       await shoot('05-card-ready');
-      await button('Start').click();
+      await button('Set up my card').click();
 
       // Personalization with a progress bar, then her own PIN, checked as she types.
       await heading('Set up your smart card').waitFor();
@@ -250,6 +270,7 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await page.getByLabel('New PIN', { exact: true }).fill('111111');
       await page.getByRole('list', { name: 'Unmet PIN rules' }).waitFor();
       expect(await button('Continue').isDisabled()).toBe(true);
+      await expectDisabledButtonsExplained(page);
       await page.getByLabel('New PIN', { exact: true }).fill(PIN);
       await page.getByText('The PIN meets every rule.').waitFor();
       await page.getByLabel('Confirm New PIN').fill('135791');
@@ -325,7 +346,7 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await expect
         .poll(() => page.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
         .toContain('Your card 60000002 — ready to be set up.');
-      await button('Start').click();
+      await button('Set up my card').click();
       await page.getByRole('heading', { name: 'Your card was not set up' }).waitFor({ timeout: 120_000 });
       await button('Done').waitFor();
       // Plain words for the cardholder; the code and the technical message only under details.
@@ -358,7 +379,7 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       await expect
         .poll(() => page.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
         .toContain('Your card 60000003 — ready to be set up.');
-      await button('Start').click();
+      await button('Set up my card').click();
       await page.getByRole('heading', { name: 'Your card was not set up' }).waitFor({ timeout: 120_000 });
       await page.getByText('Choose Done and contact your help desk').waitFor();
       expect(await button('Retry').count()).toBe(0);
@@ -461,7 +482,7 @@ describe.skipIf(!hasChromium)(
       await expect
         .poll(() => page.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
         .toContain('Your card 10000002 — ready to be set up.');
-      await button('Start').click();
+      await button('Set up my card').click();
       await page.getByRole('progressbar', { name: 'Issuance progress' }).waitFor();
       await page.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });
       // The page heading names the task; the sub-heading the stage (not the same words twice).

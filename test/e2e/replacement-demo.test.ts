@@ -235,7 +235,7 @@ describe.skipIf(!hasChromium)(
       await expect
         .poll(() => bob.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
         .toContain('Your card 10000006 — ready to be set up.');
-      await bob.getByRole('button', { name: 'Start', exact: true }).click();
+      await bob.getByRole('button', { name: 'Set up my card', exact: true }).click();
       await bob.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });
       await bob.getByLabel('New PIN', { exact: true }).fill('719358');
       await bob.getByLabel('Confirm New PIN').fill('719358');

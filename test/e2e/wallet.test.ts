@@ -139,7 +139,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
         .toContain(`Your phone’s wallet ${blankSerial} — ready to be set up.`);
       await expect.poll(() => readers.textContent(), POLL).toContain("Bob Baker (demo)'s phone");
       await portal.getByText("Bob Baker (demo)'s phone is connected.").waitFor();
-      await portal.getByRole('button', { name: 'Start', exact: true }).click();
+      await portal.getByRole('button', { name: 'Set up my phone', exact: true }).click();
       await portal.getByRole('heading', { name: 'Personalizing your phone' }).waitFor();
       await portal.getByRole('progressbar', { name: 'Issuance progress' }).waitFor();
       await wallet.getByText(/Personalizing…/).waitFor();

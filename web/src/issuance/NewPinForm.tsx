@@ -28,6 +28,8 @@ export function NewPinForm({ rules, setPin, onDone, submitLabel = 'Set the PIN',
   };
   if (policy.error) return <ErrorPanel error={policy.error} title="Could not load the PIN rules" />;
   if (!policy.data) return <p>Loading the PIN rules…</p>;
+  const acceptable = pinAcceptable(policy.data, value, true);
+  const reasonId = 'new-pin-waiting';
   return (
     <form className="form" onSubmit={(e) => void submit(e)}>
       <p>{children}</p>
@@ -37,11 +39,17 @@ export function NewPinForm({ rules, setPin, onDone, submitLabel = 'Set the PIN',
         <button
           type="submit"
           className="btn btn-primary"
-          disabled={act.busy || !pinAcceptable(policy.data, value, true)}
+          disabled={act.busy || !acceptable}
+          aria-describedby={acceptable ? undefined : reasonId}
         >
           {act.busy ? 'Setting the PIN…' : submitLabel}
         </button>
       </div>
+      {!acceptable && (
+        <p id={reasonId} className="action-reason">
+          Type a PIN that meets every rule, then the same PIN again to confirm it.
+        </p>
+      )}
     </form>
   );
 }

@@ -1,6 +1,6 @@
 // The card step: this computer's agent (paired on first use, with what to run and why) and the card
 // in its reader. The page watches the readers by itself, so the person only inserts the card and
-// presses Start; a card that is not bound to them is named and refused before anything is written.
+// presses Set up my card (the portal's one Start is on Welcome); a card that is not bound to them is named and refused before anything is written.
 import { useEffect, useState } from 'react';
 import { AgentDownloads, agentCommand, useAgentBuilds } from '../components/AgentDownload';
 import { ErrorPanel } from '../components/ErrorPanel';
@@ -51,6 +51,19 @@ export function describeCard(c: ConnectedCard, userId: string): { text: string; 
         ? { text: `Your card ${c.serial} is already set up (${c.device.state}).`, usable: false }
         : { text: `Card ${c.serial} belongs to someone else.`, usable: false };
   }
+}
+
+/**
+ * Why no card can be set up yet, in the person's words: shown beside the disabled button, so the
+ * button never waits for no visible reason.
+ */
+export function waitingFor(cards: ConnectedCard[], agentRunning: boolean): string {
+  if (cards.length === 0)
+    return agentRunning
+      ? 'Waiting for a card reader: plug yours in.'
+      : 'Waiting for this computer’s card reader: connect it as shown above.';
+  if (cards.every((c) => c.status === 'empty')) return 'Waiting for your card: insert it into a reader.';
+  return 'None of the cards in the readers can be set up for you (see above): insert your own card.';
 }
 
 export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
@@ -187,14 +200,27 @@ export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
           type="button"
           className="btn btn-primary btn-large"
           disabled={!current || act.busy}
+          aria-describedby={current ? undefined : 'portal-card-waiting'}
           onClick={() => void start()}
         >
-          {act.busy ? 'Starting…' : 'Start'}
+          {act.busy
+            ? 'Setting up…'
+            : current?.device?.type === 'mobile'
+              ? 'Set up my phone'
+              : 'Set up my card'}
         </button>
         <button type="button" className="btn btn-large" onClick={onBack}>
           Back
         </button>
       </div>
+      {!current && (
+        <p id="portal-card-waiting" className="action-reason" role="status">
+          {waitingFor(
+            cards,
+            agents.some((a) => a.connected),
+          )}
+        </p>
+      )}
     </div>
   );
 }

@@ -67,6 +67,8 @@ export function ReportProblem({ device, onReported, onBack }: Props) {
               name={`${id}-reason`}
               checked={reason === r.value}
               onChange={() => setReason(r.value)}
+              // The browser says "choose one" when the report is sent without a reason.
+              required
               aria-describedby={`${id}-${r.value}-hint`}
             />
             <label htmlFor={`${id}-${r.value}`}>{r.label}</label>
@@ -108,7 +110,7 @@ export function ReportProblem({ device, onReported, onBack }: Props) {
         <button type="button" className="btn btn-large" onClick={onBack}>
           Back
         </button>
-        <button type="submit" className="btn btn-primary btn-large" disabled={!reason || send.busy}>
+        <button type="submit" className="btn btn-primary btn-large" disabled={send.busy}>
           {send.busy ? 'Sending…' : 'Report the problem'}
         </button>
       </div>

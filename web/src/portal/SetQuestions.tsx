@@ -18,6 +18,7 @@ export function SetQuestions({ required, onDone, onCancel }: Props) {
   const [chosen, setChosen] = useState<string[]>([]);
   const [answers, setAnswers] = useState<string[]>([]);
   const [ready, setReady] = useState(false);
+  const [tried, setTried] = useState(false);
   const act = useAction();
 
   const st = status.data;
@@ -46,6 +47,8 @@ export function SetQuestions({ required, onDone, onCancel }: Props) {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    // Continue stays enabled: an incomplete form says what is missing when it is sent.
+    if (!complete) return setTried(true);
     const r = await act.run(() =>
       portalApi.setQuestions(chosen.map((questionId, i) => ({ questionId, answer: answers[i]! }))),
     );
@@ -112,9 +115,14 @@ export function SetQuestions({ required, onDone, onCancel }: Props) {
         </div>
       ))}
       {duplicate && <p role="alert">Choose a different question for each answer.</p>}
+      {tried && !duplicate && !complete && (
+        <p className="field-error" role="alert">
+          Answer every question (an answer of only spaces does not count).
+        </p>
+      )}
       <ErrorPanel error={act.error} title="Your answers were not saved" />
       <div className="portal-actions">
-        <button type="submit" className="btn btn-primary btn-large" disabled={act.busy || !complete}>
+        <button type="submit" className="btn btn-primary btn-large" disabled={act.busy}>
           {act.busy ? 'Saving…' : 'Continue'}
         </button>
         {onCancel && (

@@ -52,6 +52,7 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
   const [options, setOptions] = useState<SignInOptions | null>(null);
   const [method, setMethod] = useState<PortalAuthMethod | null>(null);
   const [password, setPassword] = useState('');
+  const [missing, setMissing] = useState(false);
   const [answers, setAnswers] = useState<Record<string, string>>({});
   const act = useAction();
   const firstField = useRef<HTMLInputElement>(null);
@@ -72,6 +73,11 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
   const findMethods = async (e: FormEvent) => {
     e.preventDefault();
     forget();
+    // A name of spaces passes the field's own check; say so here rather than disabling Continue.
+    if (!username.trim()) {
+      setMissing(true);
+      return;
+    }
     const o = await act.run(() => portalApi.start(username.trim()));
     if (!o) return;
     setOptions(o);
@@ -120,14 +126,23 @@ export function SignIn({ purpose, onSignedIn, onBack }: Props) {
             autoCapitalize="none"
             spellCheck={false}
             value={username}
-            onChange={(e) => setUsername(e.target.value)}
+            onChange={(e) => {
+              setUsername(e.target.value);
+              setMissing(false);
+            }}
+            aria-describedby={missing ? 'portal-username-missing' : undefined}
             required
             maxLength={128}
           />
+          {missing && (
+            <p id="portal-username-missing" className="field-error" role="alert">
+              Type your username.
+            </p>
+          )}
         </div>
         <ErrorPanel error={act.error} title="That did not work" />
         <div className="portal-actions">
-          <button type="submit" className="btn btn-primary btn-large" disabled={act.busy || !username.trim()}>
+          <button type="submit" className="btn btn-primary btn-large" disabled={act.busy}>
             {act.busy ? 'Checking…' : 'Continue'}
           </button>
           <button type="button" className="btn btn-large" onClick={onBack}>

@@ -52,14 +52,20 @@ export function PortalPage() {
     step.name === 'personalize' && step.device.type === 'mobile' ? 'Set up your phone' : TITLES[step.name];
   useTitle(`User portal · ${title}`);
 
-  // A person already signed in to the portal (after a reload) need not sign in again.
+  // A person already signed in to the portal (after a reload) need not sign in again. Start does
+  // not wait on this look (a button disabled for no visible reason): it awaits the answer instead.
+  const meCheck = useRef<Promise<PortalMe | null> | null>(null);
   useEffect(() => {
-    portalApi.me().then(
+    meCheck.current = portalApi.me().then(
       (m) => {
         setMe(m);
         setChecked(true);
+        return m;
       },
-      () => setChecked(true),
+      () => {
+        setChecked(true);
+        return null;
+      },
     );
   }, []);
 
@@ -121,12 +127,13 @@ export function PortalPage() {
     }
   };
 
-  const begin = (purpose: Purpose) => {
+  const begin = async (purpose: Purpose) => {
     setSignedOut(false);
     setError(null);
     purposeRef.current = purpose;
     setNotice('');
-    if (me) void proceed(purpose);
+    const signedIn = checked ? me : await meCheck.current;
+    if (signedIn) void proceed(purpose);
     else setStep({ name: 'sign-in', purpose });
   };
 
@@ -161,8 +168,9 @@ export function PortalPage() {
             Here you can set up your smart card yourself, or get help when you don't have it with you.
           </p>
           <p>
-            Insert your card into this computer's card reader and choose <strong>Start</strong>. If this is
-            your first time, have the initial password you received at hand.
+            Insert your card into this computer's card reader and choose <strong>Start</strong>: you sign in,
+            then this page finds your card and sets it up. If this is your first time, have the initial
+            password you received at hand.
           </p>
           {signedOut && !notice && (
             <p className="notice" role="status">
@@ -178,20 +186,10 @@ export function PortalPage() {
             </p>
           )}
           <div className="portal-actions">
-            <button
-              type="button"
-              className="btn btn-primary btn-large"
-              disabled={!checked}
-              onClick={() => begin('issue')}
-            >
+            <button type="button" className="btn btn-primary btn-large" onClick={() => void begin('issue')}>
               Start
             </button>
-            <button
-              type="button"
-              className="btn btn-large"
-              disabled={!checked}
-              onClick={() => begin('no-card')}
-            >
+            <button type="button" className="btn btn-large" onClick={() => void begin('no-card')}>
               I don't have my smart card
             </button>
           </div>
