@@ -15,6 +15,7 @@ import { systemClock, type Clock, type SelfSetUpDone, type ServiceContext } from
 import { DeviceService } from './services/device-service.js';
 import { HealthService } from './services/health-service.js';
 import { WalletLinkService } from './services/wallet/wallet-link-service.js';
+import { WalletEnrolment } from './services/wallet/wallet-enrolment.js';
 import { WalletStatusFeed } from './services/wallet/wallet-status.js';
 import { PairingService } from './services/pairing-service.js';
 import { DirectoryService } from './services/directory-service.js';
@@ -59,6 +60,8 @@ export interface Services {
   walletLinks: WalletLinkService;
   /** What the phone's wallet is told of its device's issuance (services/wallet/wallet-status.ts). */
   walletStatus: WalletStatusFeed;
+  /** Remote issuance on the phone: the offer, the start, the PIN, the retry (docs/mobile.md). */
+  walletEnrolment: WalletEnrolment;
   directory: DirectoryService;
   initialPasswords: InitialPasswordService;
   securityQuestions: SecurityQuestionService;
@@ -231,8 +234,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       walletLinks: new WalletLinkService(ctx, {
         externalUrl: config.externalUrl,
         linkMinutes: config.walletLinkMinutes,
+        mailer,
       }),
       walletStatus: new WalletStatusFeed({ db, jobs: issuance.jobs, progress: issuance.progress }),
+      walletEnrolment: new WalletEnrolment({
+        db,
+        starter: issuance.starter,
+        pinChange: issuance.pinChange,
+        retry: issuance.retry,
+        jobs: issuance.jobs,
+        retryAllowed: async () => (await settings.getSecurity()).issuanceRetryForUser,
+      }),
       directory,
       initialPasswords,
       securityQuestions,

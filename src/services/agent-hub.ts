@@ -240,8 +240,16 @@ export class AgentHub implements CardAccess {
     this.drop(a, reason);
   }
 
-  /** Takes over a socket whose bearer token resolved to `record`. */
-  attach(socket: AgentSocket, record: AgentRecord): void {
+  /**
+   * Takes over a socket whose bearer token resolved to `record`. A wallet's own frames (type
+   * "wallet-…": its person's answers on the phone, docs/mobile.md) are not the agent protocol's: they
+   * go, parsed but unchecked, to `onWalletFrame`, which validates them.
+   */
+  attach(
+    socket: AgentSocket,
+    record: AgentRecord,
+    opts: { onWalletFrame?: (frame: { type: string } & Record<string, unknown>) => void } = {},
+  ): void {
     if (this.closed) {
       socket.close(CLOSE.GOING_AWAY, 'server shutting down');
       return;
@@ -275,11 +283,16 @@ export class AgentHub implements CardAccess {
     socket.on('message', (data, isBinary) => {
       a.lastHeard = Date.now();
       if (isBinary) return this.refuse(a, 'binary frames are not part of the agent protocol');
+      const text = Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Buffer.from(data as ArrayBuffer).toString('utf8');
+      if (record.ownerKind === 'wallet' && opts.onWalletFrame && text.startsWith('{')) {
+        const own = walletFrame(text);
+        if (own) return opts.onWalletFrame(own);
+      }
       let msg: AgentMessage;
       try {
-        msg = parseAgentMessage(
-          Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'),
-        );
+        msg = parseAgentMessage(text);
       } catch (e) {
         return this.refuse(a, (e as Error).message);
       }
@@ -462,3 +475,19 @@ export class AgentHub implements CardAccess {
 }
 
 export { ProtocolError };
+
+/** A wallet's own frame ({"type":"wallet-…"}), or null: anything else is the agent protocol's. */
+function walletFrame(text: string): ({ type: string } & Record<string, unknown>) | null {
+  if (text.length > 4096) return null;
+  try {
+    const m = JSON.parse(text) as unknown;
+    if (m && typeof m === 'object' && !Array.isArray(m)) {
+      const t = (m as { type?: unknown }).type;
+      if (typeof t === 'string' && t.startsWith('wallet-'))
+        return m as { type: string } & Record<string, unknown>;
+    }
+  } catch {
+    // not JSON: the agent protocol's parser says so
+  }
+  return null;
+}

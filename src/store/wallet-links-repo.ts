@@ -2,7 +2,7 @@
 // compared; wrong secrets are counted on the row so a code dies after a few.
 import type { Queryable } from './db.js';
 
-export type WalletLinkPurpose = 'self_issuance' | 'operator_issuance';
+export type WalletLinkPurpose = 'self_issuance' | 'operator_issuance' | 'remote_issuance';
 
 export interface WalletLinkRecord {
   id: string;
@@ -13,6 +13,8 @@ export interface WalletLinkRecord {
   expiresAt: Date;
   usedAt: Date | null;
   failedAttempts: number;
+  /** The replacement request a remote-issuance link enrolls (null for the others). */
+  requestId: string | null;
 }
 
 type Row = {
@@ -24,22 +26,23 @@ type Row = {
   expires_at: Date;
   used_at: Date | null;
   failed_attempts: number;
+  request_id: string | null;
 };
 
 export async function insertWalletLink(
   tx: Queryable,
-  l: Omit<WalletLinkRecord, 'usedAt' | 'failedAttempts'> & { at: Date },
+  l: Omit<WalletLinkRecord, 'usedAt' | 'failedAttempts' | 'requestId'> & { at: Date; requestId?: string },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO wallet_link_codes (id, secret_hash, person_user_id, purpose, requested_by, created_at, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [l.id, l.secretHash, l.personUserId, l.purpose, l.requestedBy, l.at, l.expiresAt],
+    `INSERT INTO wallet_link_codes (id, secret_hash, person_user_id, purpose, requested_by, created_at, expires_at, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [l.id, l.secretHash, l.personUserId, l.purpose, l.requestedBy, l.at, l.expiresAt, l.requestId ?? null],
   );
 }
 
 export async function lockWalletLink(tx: Queryable, id: string): Promise<WalletLinkRecord | null> {
   const [r] = await tx.query<Row>(
-    `SELECT id, secret_hash, person_user_id, purpose, requested_by, expires_at, used_at, failed_attempts
+    `SELECT id, secret_hash, person_user_id, purpose, requested_by, expires_at, used_at, failed_attempts, request_id
      FROM wallet_link_codes WHERE id = $1 FOR UPDATE`,
     [id],
   );
@@ -53,6 +56,7 @@ export async function lockWalletLink(tx: Queryable, id: string): Promise<WalletL
     expiresAt: new Date(r.expires_at),
     usedAt: r.used_at ? new Date(r.used_at) : null,
     failedAttempts: r.failed_attempts,
+    requestId: r.request_id,
   };
 }
 
@@ -67,4 +71,28 @@ export async function markWalletLinkUsed(
   at: Date,
 ): Promise<void> {
   await tx.query('UPDATE wallet_link_codes SET used_at = $2, agent_id = $3 WHERE id = $1', [id, at, agentId]);
+}
+
+/** A new link for a request replaces the earlier ones not used yet: they expire now. */
+export async function expireOpenLinksOfRequest(tx: Queryable, requestId: string, at: Date): Promise<number> {
+  const rows = await tx.query<{ id: string }>(
+    `UPDATE wallet_link_codes SET expires_at = $2
+     WHERE request_id = $1 AND used_at IS NULL AND expires_at > $2 RETURNING id`,
+    [requestId, at],
+  );
+  return rows.length;
+}
+
+/**
+ * The requests whose remote-issuance links this wallet redeemed, newest first: what it may enrol
+ * (the caller checks that each is still open).
+ */
+export async function remoteRequestsOfWallet(db: Queryable, agentId: string): Promise<string[]> {
+  const rows = await db.query<{ request_id: string }>(
+    `SELECT request_id FROM wallet_link_codes
+     WHERE agent_id = $1 AND purpose = 'remote_issuance' AND request_id IS NOT NULL
+     ORDER BY used_at DESC, id`,
+    [agentId],
+  );
+  return rows.map((r) => r.request_id);
 }

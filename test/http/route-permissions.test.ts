@@ -67,6 +67,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /api/requests/:id/reject': 'request.approve',
   'POST /api/requests/:id/cancel': 'request.submit',
   'POST /api/requests/:id/bind': 'device.bind',
+  'POST /api/requests/:id/wallet-link': 'request.submit',
   'POST /api/portal/devices/:id/incident': 'self.incident',
   'GET /api/portal/requests': 'self.read',
   'GET /api/policies': 'policy.read',

@@ -31,12 +31,32 @@ export interface LinkedInfo {
 
 /** How the server's latest issuance of this wallet's card stands (null: none). */
 export interface WalletJobStatus {
+  /** The job's id (named when the PIN is sent or a retry asked for). */
+  id: string;
   status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   progress: number;
   step: string;
-  /** The person is to choose the PIN where the issuance was started (the portal). */
+  /** The person is to choose the PIN where the issuance was started (the portal, or this phone). */
   pinChangePending: boolean;
+  /** Started on this phone (remote issuance): the PIN is chosen here. */
+  onPhone: boolean;
   error: string | null;
+}
+
+/** Remote issuance: a replacement's new credentials wait for this phone (docs/mobile.md). */
+export interface WalletOffer {
+  requestId: string;
+  number: number;
+  reason: string | null;
+  type: string | null;
+  replaces: { serial: string; type: string } | null;
+}
+
+/** The server's answer to what the person did on the phone (accept, PIN, retry). */
+export interface WalletResult {
+  of: string;
+  ok: boolean;
+  message: string | null;
 }
 
 export type WalletLinkEvent =
@@ -44,6 +64,8 @@ export type WalletLinkEvent =
   | { type: 'connected' }
   | { type: 'card-used'; ins: number }
   | { type: 'status'; job: WalletJobStatus | null }
+  | { type: 'offer'; offer: WalletOffer | null }
+  | { type: 'result'; result: WalletResult }
   | { type: 'closed'; code: number; reason: string };
 
 export interface WalletLinkOptions {
@@ -79,11 +101,32 @@ function jobStatusOf(j: unknown): WalletJobStatus | null {
   const status = JOB_STATES.find((s) => s === o.status);
   if (!status) return null;
   return {
+    id: typeof o.id === 'string' ? o.id.slice(0, 40) : '',
     status,
     progress: typeof o.progress === 'number' ? Math.max(0, Math.min(100, o.progress)) : 0,
     step: typeof o.step === 'string' ? o.step.slice(0, 200) : '',
     pinChangePending: o.pinChangePending === true,
+    onPhone: o.onPhone === true,
     error: typeof o.error === 'string' ? o.error.slice(0, 500) : null,
+  };
+}
+
+const str = (v: unknown, max: number): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
+
+/** The server's offer frame, checked field by field (it is shown on the phone). */
+function offerOf(o: unknown): WalletOffer | null {
+  if (!o || typeof o !== 'object') return null;
+  const m = o as Record<string, unknown>;
+  const requestId = str(m.requestId, 40);
+  if (!requestId || typeof m.number !== 'number') return null;
+  const r = m.replaces as Record<string, unknown> | null | undefined;
+  return {
+    requestId,
+    number: m.number,
+    reason: str(m.reason, 40),
+    type: str(m.type, 40),
+    replaces:
+      r && typeof r === 'object' ? { serial: str(r.serial, 40) ?? '', type: str(r.type, 40) ?? '' } : null,
   };
 }
 
@@ -159,6 +202,21 @@ export class WalletLink {
     this.socket?.close(1000, 'wallet closed');
   }
 
+  /** Remote issuance: the person accepts the offered credentials; the server starts personalizing. */
+  enrol(requestId: string): void {
+    this.send({ type: 'wallet-enrol', requestId });
+  }
+
+  /** The PIN the person chose on the phone, at the end of a remote issuance. */
+  choosePin(jobId: string, pin: string, confirmation: string): void {
+    this.send({ type: 'wallet-pin', jobId, pin, confirmation });
+  }
+
+  /** Try a failed remote issuance again. */
+  retry(jobId: string): void {
+    this.send({ type: 'wallet-retry', jobId });
+  }
+
   private send(body: Frame): void {
     if (this.socket?.readyState === OPEN)
       this.socket.send(JSON.stringify({ v: WALLET_PROTOCOL_VERSION, ...body }));
@@ -176,6 +234,15 @@ export class WalletLink {
         return;
       case 'wallet-status':
         this.o.onEvent?.({ type: 'status', job: jobStatusOf(m.job) });
+        return;
+      case 'wallet-offer':
+        this.o.onEvent?.({ type: 'offer', offer: offerOf(m.offer) });
+        return;
+      case 'wallet-result':
+        this.o.onEvent?.({
+          type: 'result',
+          result: { of: str(m.of, 40) ?? '', ok: m.ok === true, message: str(m.message, 500) },
+        });
         return;
       case 'ping':
         this.send({ type: 'pong', at: m.at });

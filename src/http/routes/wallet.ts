@@ -9,9 +9,14 @@ import type { WebSocket } from 'ws';
 import type { Runtime } from '../../runtime.js';
 import { DomainError } from '../../domain/errors.js';
 import { actorOf, type PermissionBySession } from '../auth-guard.js';
-import { errorResponses } from '../schemas.js';
+import { IdParams, errorResponses } from '../schemas.js';
 import { ok, op } from '../openapi.js';
-import { WalletLink, WalletLinkBody } from '../schemas/wallet.js';
+import {
+  RequestWalletLinkBody,
+  RequestWalletLinkSent,
+  WalletLink,
+  WalletLinkBody,
+} from '../schemas/wallet.js';
 import { WALLET_SOCKET_REFUSED } from '../../services/wallet/wallet-link-service.js';
 import type { AgentRecord } from '../../services/wallet/wallet-status.js';
 
@@ -40,6 +45,30 @@ const FirstFrame = TypeCompiler.Compile(
 );
 
 /** Operators issue to a person's phone with device.issue; a person links their own with self.issue. */
+/** The wallet's own frames (the person's answers on the phone, remote issuance). */
+const WalletFrame = TypeCompiler.Compile(
+  Type.Union([
+    Type.Object(
+      { v: Type.Literal(1), type: Type.Literal('wallet-enrol'), requestId: Type.String({ maxLength: 40 }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        v: Type.Literal(1),
+        type: Type.Literal('wallet-pin'),
+        jobId: Type.String({ maxLength: 40 }),
+        pin: Type.String({ maxLength: 64 }),
+        confirmation: Type.String({ maxLength: 64 }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { v: Type.Literal(1), type: Type.Literal('wallet-retry'), jobId: Type.String({ maxLength: 40 }) },
+      { additionalProperties: false },
+    ),
+  ]),
+);
+
 const LINKING: PermissionBySession = { operator: 'device.issue', portal: 'self.issue' };
 const FIRST_FRAME_MS = 10_000;
 
@@ -48,12 +77,49 @@ export const walletRoutes =
   async (app) => {
     const links = rt.services.walletLinks;
     const status = rt.services.walletStatus;
+    const enrolment = rt.services.walletEnrolment;
     /** Once the hub has the socket: the wallet hears how its device's issuance stands. */
     const follow = (socket: WebSocket, record: AgentRecord, serial: string): void => {
       status.follow(socket, record, serial).catch((e: unknown) => {
         app.log.warn({ err: e, agentId: record.id }, 'wallet status not followed');
       });
+      void tellOffer(socket, record, serial);
     };
+    const send = (socket: WebSocket, body: Record<string, unknown>): void => {
+      if (socket.readyState === 1) socket.send(JSON.stringify({ v: 1, ...body }));
+    };
+    /** Remote issuance: what this wallet may enrol now ("new credentials are ready for you"). */
+    const tellOffer = async (socket: WebSocket, record: AgentRecord, serial: string): Promise<void> => {
+      try {
+        send(socket, { type: 'wallet-offer', offer: await enrolment.offer(record, serial) });
+      } catch (e) {
+        app.log.warn({ err: e, agentId: record.id }, 'wallet offer not told');
+      }
+    };
+    /** The person's answers on the phone; each gets a wallet-result (ok, or the refusal's message). */
+    const onWalletFrame =
+      (socket: WebSocket, record: AgentRecord, serial: string) =>
+      (frame: unknown): void => {
+        if (!WalletFrame.Check(frame))
+          return send(socket, { type: 'wallet-result', of: 'unknown', ok: false, message: 'Not understood' });
+        void (async () => {
+          try {
+            if (frame.type === 'wallet-enrol') await enrolment.enrol(record, serial, frame.requestId);
+            else if (frame.type === 'wallet-pin')
+              await enrolment.choosePin(record, frame.jobId, frame.pin, frame.confirmation);
+            else await enrolment.retry(record, frame.jobId);
+            send(socket, { type: 'wallet-result', of: frame.type, ok: true });
+          } catch (e) {
+            // Domain errors say why in words fit for the person and hold no secret; others do not.
+            const message =
+              e instanceof DomainError ? e.message : 'The server could not do this: try again in a moment';
+            if (!(e instanceof DomainError))
+              app.log.error({ err: e, agentId: record.id }, 'wallet frame failed');
+            send(socket, { type: 'wallet-result', of: frame.type, ok: false, message });
+          }
+          await tellOffer(socket, record, serial);
+        })();
+      };
 
     app.post(
       '/api/wallet/links',
@@ -85,6 +151,36 @@ export const walletRoutes =
           portal ? 'self_issuance' : 'operator_issuance',
         );
         // qrcode is loaded on the first wallet link, not at start-up (idle memory).
+        const QRCode = (await import('qrcode')).default;
+        const qrSvg = await QRCode.toString(link.url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+        return reply.status(201).send({ ...link, qrSvg });
+      },
+    );
+
+    app.post(
+      '/api/requests/:id/wallet-link',
+      {
+        config: { permission: 'request.submit' },
+        schema: {
+          ...op(
+            'createRequestWalletLink',
+            'replacement',
+            "Remote issuance: a one-time link for the person's phone, shown (with its QR code) or e-mailed to them",
+          ),
+          params: IdParams,
+          body: RequestWalletLinkBody,
+          response: {
+            201: ok(WalletLink, 'The link and its QR code, to show the person (shown once)'),
+            200: ok(RequestWalletLinkSent, 'The link was e-mailed to the person'),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params as IdParams;
+        const body = req.body as Static<typeof RequestWalletLinkBody>;
+        if (body.delivery === 'email') return reply.send(await links.sendForRequest(actorOf(req), id));
+        const link = await links.createForRequest(actorOf(req), id);
         const QRCode = (await import('qrcode')).default;
         const qrSvg = await QRCode.toString(link.url, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
         return reply.status(201).send({ ...link, qrSvg });
@@ -136,7 +232,9 @@ export const walletRoutes =
                     purpose: w.purpose,
                   }),
                 );
-                rt.agentHub.attach(socket, w.record);
+                rt.agentHub.attach(socket, w.record, {
+                  onWalletFrame: onWalletFrame(socket, w.record, frame.serial),
+                });
                 follow(socket, w.record, frame.serial);
               } else {
                 const record = await links.authenticate(frame.token);
@@ -148,7 +246,9 @@ export const walletRoutes =
                 socket.send(
                   JSON.stringify({ v: 1, type: 'wallet-linked', walletId: record.id, name: record.name }),
                 );
-                rt.agentHub.attach(socket, record);
+                rt.agentHub.attach(socket, record, {
+                  onWalletFrame: onWalletFrame(socket, record, frame.serial),
+                });
                 follow(socket, record, frame.serial);
               }
             } catch (e) {

@@ -16,8 +16,23 @@ export const WalletLink = Type.Object({
   code: Type.String({ description: 'Shown once: the one-time code the link carries' }),
   url: Type.String({ description: 'The link the QR code carries (the code in its fragment)' }),
   expiresAt: Timestamp,
-  purpose: literalUnion(['self_issuance', 'operator_issuance'] as const),
+  purpose: literalUnion(['self_issuance', 'operator_issuance', 'remote_issuance'] as const),
   readerName: Type.String({ description: 'The reader the wallet appears as: "<person>\'s phone"' }),
   qrSvg: Type.String({ description: 'The QR code of url, as SVG' }),
+  requestId: Type.Optional(Uuid),
 });
 export type WalletLink = Static<typeof WalletLink>;
+
+export const RequestWalletLinkBody = Type.Object(
+  {
+    delivery: literalUnion(['show', 'email'] as const, {
+      description: 'show: the answer holds the link and its QR code; email: it is sent to the person',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const RequestWalletLinkSent = Type.Object({
+  sentTo: Type.String(),
+  expiresAt: Timestamp,
+});

@@ -6,7 +6,7 @@ import { appendAudit } from '../../store/audit-repo.js';
 import type { Db } from '../../store/db.js';
 import { getDevice, getDeviceBySerial, type Device } from '../../store/devices-repo.js';
 import { insertJob } from '../../store/jobs-repo.js';
-import { getPolicy, type Policy } from '../../store/policies-repo.js';
+import { getPolicy, listPolicies, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
 import { auditActor, holds, type Actor, type Clock } from '../context.js';
 import { closeQuietly, type CardReader, type CardRef, type OpenedCard } from './card-reader.js';
@@ -157,6 +157,40 @@ export class IssuanceStarter {
     });
   }
 
+  /**
+   * Remote issuance (reference 003, mobile smart cards only): the person, on their phone's wallet,
+   * accepts the new credentials of a help-desk replacement request. The wallet's card (registered
+   * when the request's link was redeemed) is issued with the request's policy; a random initial PIN
+   * is set and the person chooses the PIN on the phone at the end, as in self-issuance.
+   */
+  async startRemote(
+    actor: Actor,
+    card: CardRef,
+    requestId: string,
+  ): Promise<{ device: Device; job: JobView | null }> {
+    const { db } = this.deps;
+    const user = await getUser(db, actor.id!);
+    if (!user || user.state !== 'active')
+      throw new ValidationError('Only an active person can issue a device');
+    const request = await db.transaction((tx) =>
+      this.#link().lockForStart(tx, actor, requestId, 'wallet', user.id),
+    );
+    const policyId = request.policyId ?? (await firstMobilePolicy(db));
+    const policy = policyId ? await getPolicy(db, policyId) : null;
+    if (!policy)
+      throw new ConflictError(
+        'No device policy is for mobile smart cards: ask your administrator to add "mobile" to a policy',
+      );
+    const opened = await this.deps.cards.open(user.id, card);
+    return this.#begin(actor, user, card, opened, randomInitialPin(policy), {
+      pinMode: 'not_displayed',
+      changePinAtEnd: true,
+      policy,
+      via: 'wallet',
+      requestId,
+    });
+  }
+
   /** Starts the job on an opened card; the background run closes the connection when it ends. */
   async #begin(
     actor: Actor,
@@ -169,6 +203,8 @@ export class IssuanceStarter {
       changePinAtEnd: boolean;
       policy: Policy;
       portal?: boolean;
+      /** Started on the person's wallet (remote issuance): the PIN is chosen on the phone. */
+      via?: IssuanceVia;
       requestId?: string;
       print?: JobPrint;
     },
@@ -180,7 +216,14 @@ export class IssuanceStarter {
       const job = await db.transaction(async (tx) => {
         // The request is locked before the device (the replacement's lock order). A card that is
         // a request's replacement device serves that request even when the caller did not say so.
-        const request = await this.#request(tx, actor, user, serial, o.portal ? 'portal' : 'operator', o);
+        const request = await this.#request(
+          tx,
+          actor,
+          user,
+          serial,
+          o.via ?? (o.portal ? 'portal' : 'operator'),
+          o,
+        );
         const device = await deviceForIssuance(tx, actor, user, policy, serial, clock);
         if (request) await this.#link().checkDevice(tx, request, device);
         const at = clock.now();
@@ -193,6 +236,7 @@ export class IssuanceStarter {
           reader: card.reader,
           changePinAtEnd: o.changePinAtEnd,
           ...(o.portal ? { portal: true } : {}),
+          ...(o.via === 'wallet' ? { wallet: true } : {}),
           ...(validityDays ? { validityDays } : {}),
           ...(o.print ? { print: o.print } : {}),
         };
@@ -227,7 +271,8 @@ export class IssuanceStarter {
             policyId: policy.id,
             serial,
             pinMode: options.pinMode,
-            selfService: o.portal === true,
+            selfService: o.portal === true || o.via === 'wallet',
+            ...(o.via === 'wallet' ? { via: 'wallet' } : {}),
             requestId: request?.id ?? null,
             ...(o.print ? { printerId: o.print.printerId, layoutId: o.print.layoutId } : {}),
           },
@@ -300,4 +345,9 @@ export class IssuanceStarter {
       return bound;
     });
   }
+}
+
+/** The first policy (by name) for mobile devices: a request made without one names none. */
+async function firstMobilePolicy(db: Queryable): Promise<string | null> {
+  return (await listPolicies(db)).find((p) => p.deviceTypes.includes('mobile'))?.id ?? null;
 }

@@ -17,6 +17,8 @@ export type JobOptions = {
   pinChangePending?: boolean;
   /** Started by the person in the user portal (startSelf): only these are the portal's to see. */
   portal?: boolean;
+  /** Started on the person's phone (remote issuance): the wallet follows it and asks for the PIN. */
+  wallet?: boolean;
   /** A temporary replacement device's validity in days (its policy's temporaryValidityDays). */
   validityDays?: number;
   /** Printed on a card printer after encoding (reference 002). */

@@ -9,8 +9,11 @@ import type { Policy } from '../../store/policies-repo.js';
 import type { Actor } from '../context.js';
 import type { ChangedCertificates } from '../pki/revocation.js';
 
-/** Which issuance: an officer's in the operator portal, or the person's own in the user portal. */
-export type IssuanceVia = 'operator' | 'portal';
+/**
+ * Which issuance: an officer's in the operator portal, the person's own in the user portal, or the
+ * person's own on their phone's wallet (remote issuance, docs/mobile.md).
+ */
+export type IssuanceVia = 'operator' | 'portal' | 'wallet';
 
 /** What an issuance needs to know of its request. */
 export interface LinkedRequest {

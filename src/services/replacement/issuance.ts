@@ -77,7 +77,12 @@ export class ReplacementIssuance implements RequestLink {
         requestId: r.id,
         state: r.state,
       });
-    if (r.workflow === 'remote_issuance')
+    if (via === 'wallet' && r.workflow !== 'remote_issuance')
+      throw new ConflictError(
+        `${capital(label(r))} is not a remote issuance: it cannot be enrolled on a phone's wallet`,
+        { requestId: r.id, workflow: r.workflow },
+      );
+    if (via !== 'wallet' && r.workflow === 'remote_issuance')
       throw new ConflictError(
         `${capital(label(r))} is issued remotely: the person enrolls the new credentials on their phone, ` +
           'and the request waits for that enrolment',

@@ -14,8 +14,14 @@ import { listPolicies } from '../../store/policies-repo.js';
 import { getUser } from '../../store/users-repo.js';
 import type { Queryable } from '../../store/db.js';
 import { CLOSE } from '../../cards/transport/agent-protocol.js';
+import { isEmailAddress } from '../../mail/address.js';
+import type { Mailer } from '../../mail/mailer.js';
+import { enrolmentMessage } from './enrolment-mail.js';
+import { getRequest, type RequestRecord } from '../../store/requests-repo.js';
+import { isRequestFinal } from '../../domain/request.js';
 import {
   countWalletLinkFailure,
+  expireOpenLinksOfRequest,
   insertWalletLink,
   lockWalletLink,
   markWalletLinkUsed,
@@ -52,6 +58,8 @@ export interface WalletLink {
   purpose: WalletLinkPurpose;
   /** The reader name the wallet will appear as. */
   readerName: string;
+  /** A remote-issuance link: the replacement request it enrolls. */
+  requestId?: string;
 }
 
 export interface LinkedWallet {
@@ -61,6 +69,8 @@ export interface LinkedWallet {
   purpose: WalletLinkPurpose;
   personName: string;
   deviceId: string;
+  /** A remote-issuance link's request: what the wallet is offered to enrol. */
+  requestId?: string;
 }
 
 export const walletReaderName = (displayName: string): string => `${displayName}'s phone`;
@@ -68,7 +78,7 @@ export const walletReaderName = (displayName: string): string => `${displayName}
 export class WalletLinkService {
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly opts: { externalUrl: string; linkMinutes: number },
+    private readonly opts: { externalUrl: string; linkMinutes: number; mailer?: Mailer | null },
   ) {}
 
   /**
@@ -83,6 +93,59 @@ export class WalletLinkService {
       throw new ForbiddenError('Issuing to a phone needs the device.issue permission', {
         permission: 'device.issue',
       });
+    return this.#make(actor, personId, purpose);
+  }
+
+  /**
+   * A remote-issuance link for a help-desk replacement request (reference 003, "Remote Issuance
+   * Workflow (Mobile Smart Cards only)"): the person opens it on their phone, whose wallet then
+   * offers the request's new credentials. The route declares request.submit. A new link makes the
+   * request's earlier unused links expire, so only the last one given out works.
+   */
+  async createForRequest(actor: Actor, requestId: string): Promise<WalletLink> {
+    if (!actor.id) throw new ValidationError('Only a signed-in operator can give out an enrolment link');
+    const r = await getRequest(this.ctx.db, requestId);
+    if (!r || r.kind !== 'replacement') throw new NotFoundError('replacement request', requestId);
+    const why = remoteRequestProblem(r);
+    if (why) throw new ConflictError(why, { requestId: r.id, state: r.state, workflow: r.workflow });
+    return this.#make(actor, r.userId, 'remote_issuance', r);
+  }
+
+  /**
+   * The same, e-mailed to the person instead of shown (the code is never returned then). Checked
+   * before the link is made: a mail server, and one valid address of the person's.
+   */
+  async sendForRequest(actor: Actor, requestId: string): Promise<{ sentTo: string; expiresAt: string }> {
+    const mailer = this.opts.mailer;
+    if (!mailer)
+      throw new ValidationError('No mail server is configured (TESSERA_SMTP_URL): show the link instead', {
+        field: 'delivery',
+      });
+    const r = await getRequest(this.ctx.db, requestId);
+    if (!r || r.kind !== 'replacement') throw new NotFoundError('replacement request', requestId);
+    const person = await getUser(this.ctx.db, r.userId);
+    if (!person) throw new NotFoundError('user', r.userId);
+    if (!person.email || !isEmailAddress(person.email))
+      throw new ValidationError(
+        `${person.displayName} has no single valid e-mail address: show the link instead, or fix the address`,
+        { field: 'delivery' },
+      );
+    const link = await this.createForRequest(actor, requestId);
+    await mailer.send(
+      enrolmentMessage(
+        { displayName: person.displayName, email: person.email },
+        { url: link.url, code: link.code, expiresAt: new Date(link.expiresAt), requestNumber: r.number },
+      ),
+    );
+    return { sentTo: person.email, expiresAt: link.expiresAt };
+  }
+
+  async #make(
+    actor: Actor,
+    personId: string,
+    purpose: WalletLinkPurpose,
+    request?: RequestRecord,
+  ): Promise<WalletLink> {
     const person = await getUser(this.ctx.db, personId);
     if (!person) throw new NotFoundError('user', personId);
     if (person.state !== 'active')
@@ -93,6 +156,7 @@ export class WalletLinkService {
     const at = this.ctx.clock.now();
     const expiresAt = new Date(at.getTime() + this.opts.linkMinutes * 60_000);
     await this.ctx.db.transaction(async (tx) => {
+      const replaced = request ? await expireOpenLinksOfRequest(tx, request.id, at) : 0;
       await insertWalletLink(tx, {
         id,
         secretHash: sha256hex(secret),
@@ -101,13 +165,21 @@ export class WalletLinkService {
         requestedBy: actor.id!,
         expiresAt,
         at,
+        ...(request ? { requestId: request.id } : {}),
       });
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'wallet.link_issued',
         targetType: 'user',
         targetId: person.id,
-        details: { linkId: id, purpose, expiresAt: expiresAt.toISOString() },
+        details: {
+          linkId: id,
+          purpose,
+          expiresAt: expiresAt.toISOString(),
+          ...(request
+            ? { requestId: request.id, requestNumber: request.number, earlierLinksExpired: replaced }
+            : {}),
+        },
         correlationId: actor.correlationId ?? null,
         at,
       });
@@ -119,6 +191,7 @@ export class WalletLinkService {
       expiresAt: expiresAt.toISOString(),
       purpose,
       readerName: walletReaderName(person.displayName),
+      ...(request ? { requestId: request.id } : {}),
     };
   }
 
@@ -144,6 +217,10 @@ export class WalletLinkService {
       if (earlier && earlier.ownerUserId !== l.personUserId) return null;
       const person = await getUser(tx, l.personUserId);
       if (!person || person.state !== 'active') return null;
+      // A remote-issuance link: its request must still wait for the phone, and this phone must be
+      // able to take the new credentials. The caller proved the secret, so it is told why not.
+      if (l.purpose === 'remote_issuance')
+        await this.checkRemote(tx, l.requestId, l.personUserId, input.serial);
       const operator = l.purpose === 'operator_issuance' ? l.requestedBy : null;
       const name = walletReaderName(person.displayName);
       const record =
@@ -168,11 +245,37 @@ export class WalletLinkService {
         details: { linkId: id, purpose: l.purpose, serial: input.serial, ownerUserId: person.id },
         at,
       });
-      return { record, token, purpose: l.purpose, personName: person.displayName, deviceId };
+      return {
+        record,
+        token,
+        purpose: l.purpose,
+        personName: person.displayName,
+        deviceId,
+        ...(l.requestId ? { requestId: l.requestId } : {}),
+      };
     });
     if (wrongSecret) await countWalletLinkFailure(this.ctx.db, id);
     if (!linked) throw refused();
     return linked;
+  }
+
+  /** Refuses (saying why) a remote-issuance link whose request or phone cannot be enrolled now. */
+  private async checkRemote(tx: Queryable, requestId: string | null, personId: string, serial: string) {
+    const r = requestId ? await getRequest(tx, requestId) : null;
+    if (!r || r.userId !== personId) throw refused();
+    const why = remoteRequestProblem(r);
+    if (why) throw new ConflictError(`${why}: ask your help desk`, { requestId: r.id });
+    const device = await getDeviceBySerial(tx, serial);
+    if (device && device.id === r.targetDeviceId)
+      throw new ConflictError(
+        'This wallet holds the smart card being replaced: reset this wallet (Reset, below), then open the link again',
+        { requestId: r.id },
+      );
+    if (device && device.type === 'mobile' && device.state !== 'inventory' && device.userId === personId)
+      throw new ConflictError(
+        'This wallet already holds a smart card of yours: reset this wallet (Reset, below), then open the link again',
+        { requestId: r.id, state: device.state },
+      );
   }
 
   /** The live wallet a token belongs to, or null (a wallet reconnecting after a lost connection). */
@@ -232,4 +335,18 @@ export class WalletLinkService {
     }
     return device.id;
   }
+}
+
+/**
+ * Why a replacement request cannot be enrolled on a phone now, or null: it must be a remote issuance
+ * still waiting for the phone (approved, not a temporary device already issued).
+ */
+export function remoteRequestProblem(r: RequestRecord): string | null {
+  const name = `Request #${r.number}`;
+  if (r.workflow !== 'remote_issuance')
+    return `${name} is not a remote issuance: its replacement is issued by an issuance officer or self-enrolled`;
+  if (isRequestFinal(r.state)) return `${name} is ${r.state}: there is nothing left to enrol`;
+  if (r.state === 'submitted') return `${name} waits for a validation officer's approval`;
+  if (r.type === 'temporary' && r.dueAt) return `${name} already has its temporary phone`;
+  return null;
 }

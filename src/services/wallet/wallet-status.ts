@@ -18,10 +18,14 @@ export interface WalletStatusFrame {
   v: 1;
   type: 'wallet-status';
   job: {
+    /** The job's id: the wallet names it when it sends the PIN or asks for a retry (remote issuance). */
+    id: string;
     status: string;
     progress: number;
     step: string;
     pinChangePending: boolean;
+    /** Started on the phone (remote issuance): the PIN is chosen on the phone, not in a portal. */
+    onPhone: boolean;
     error: string | null;
   } | null;
 }
@@ -39,10 +43,12 @@ export const walletStatusFrame = (job: JobView | null): WalletStatusFrame => ({
   v: 1,
   type: 'wallet-status',
   job: job && {
+    id: job.id,
     status: job.status,
     progress: job.progress,
     step: job.step,
     pinChangePending: job.pinChangePending,
+    onPhone: (job.options as { wallet?: boolean } | null)?.wallet === true,
     error: job.error?.message ?? null,
   },
 });

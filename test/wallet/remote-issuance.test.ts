@@ -1,0 +1,311 @@
+// Remote issuance (reference 003, "Remote Issuance Workflow (Mobile Smart Cards only)") through the
+// real HTTP API, real WebSockets, a Node-side wallet (the phone's card application and link client)
+// and openssl against the server's OCSP responder: bob's phone, issued to him, is lost; the help desk
+// requests a remote-issuance replacement (the old phone's certificates on hold at once), gives out a
+// one-time link (shown, or e-mailed over real SMTP); bob's new phone opens it, is offered "new
+// credentials", accepts, is personalized with the same PIV code, and bob chooses his PIN on the
+// phone; the request completes: the old phone terminated, its certificates revoked (keyCompromise),
+// the new one active with certificates that verify and that OCSP says are good.
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PivCardApplication } from '../../src/cards/emulator/piv-card-application.js';
+import { WebCardCrypto } from '../../src/cards/emulator/web-card-crypto.js';
+import {
+  WalletLink,
+  type LinkSocket,
+  type WalletJobStatus,
+  type WalletOffer,
+  type WalletResult,
+} from '../../src/cards/transport/wallet-link.js';
+import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
+import { startSmtp, type TestSmtp } from '../support/smtp.js';
+import { signIn, until } from '../agent/support.js';
+import { OpensslDir, hasOpenssl } from '../pki/openssl.js';
+
+const SMTP_USER = 'tessera';
+const SMTP_PASS = 'smtp-secret-1';
+let srv: TestServer;
+let smtp: TestSmtp;
+let admin: ApiClient;
+let hannah: ApiClient;
+let bobId: string;
+const ssl = new OpensslDir();
+
+type Job = { id: string; status: string; pinChangePending: boolean; deviceId: string };
+type Card = { agentId: string; reader: string };
+type Cert = { id: string; caId: string; status: string; slot: string | null };
+
+beforeAll(async () => {
+  smtp = await startSmtp({ user: SMTP_USER, pass: SMTP_PASS });
+  srv = await startTestServer({
+    demo: true,
+    config: { smtpUrl: smtp.url, smtpCaFile: smtp.caFile! },
+  });
+  admin = await signIn(srv.url, srv.admin.username, srv.admin.password);
+  hannah = await signIn(srv.url, 'hannah.help', srv.demoPassword!);
+  bobId = (await admin.json<{ items: { id: string }[] }>('GET', '/api/users?q=bob')).body.items[0]!.id;
+}, 60_000);
+afterAll(async () => {
+  await srv?.close();
+  await smtp?.close();
+});
+
+async function portal(username: string): Promise<ApiClient> {
+  const id = (
+    await admin.json<{ items: { id: string; username: string }[] }>('GET', `/api/users?q=${username}`)
+  ).body.items.find((u) => u.username === username)!.id;
+  const ip = await admin.json<{ password: string }>('POST', `/api/users/${id}/initial-password`, {
+    delivery: 'displayed',
+  });
+  const p = new ApiClient(srv.url);
+  const res = await fetch(`${srv.url}/api/portal/auth/initial-password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: ip.body.password }),
+  });
+  expect(res.status).toBe(200);
+  p.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+  p.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+  return p;
+}
+
+const newWalletCard = async () =>
+  new PivCardApplication(undefined, { crypto: new WebCardCrypto(await WebCardCrypto.newStorageKey()) });
+
+function phone(card: PivCardApplication, creds: { code?: string; token?: string }) {
+  const statuses: (WalletJobStatus | null)[] = [];
+  const offers: (WalletOffer | null)[] = [];
+  const results: WalletResult[] = [];
+  const link = new WalletLink({
+    open: () => new WebSocket(`${srv.url.replace('http', 'ws')}/api/wallet/ws`) as unknown as LinkSocket,
+    card,
+    ...creds,
+    onEvent: (e) => {
+      if (e.type === 'status') statuses.push(e.job);
+      if (e.type === 'offer') offers.push(e.offer);
+      if (e.type === 'result') results.push(e.result);
+    },
+  });
+  return { link, statuses, offers, results };
+}
+
+/** Bob's first phone, self-issued in his portal (as docs/mobile.md describes): its device id. */
+async function bobsFirstPhone(): Promise<{ card: PivCardApplication; deviceId: string; token: string }> {
+  const bob = await portal('bob');
+  const code = (await bob.json<{ code: string }>('POST', '/api/wallet/links', {})).body.code;
+  const card = await newWalletCard();
+  const p = phone(card, { code });
+  const info = await p.link.start();
+  await until('the phone in the portal', async () =>
+    (await bob.json<{ items: Card[] }>('GET', '/api/portal/cards')).body.items.some(
+      (c) => c.agentId === info.walletId,
+    ),
+  );
+  const start = await bob.json<{ job: Job }>('POST', '/api/portal/issuance', {
+    agentId: info.walletId,
+    reader: info.name,
+  });
+  const done = await until(
+    'the issuance to end',
+    async () => {
+      const j = (await bob.json<Job>('GET', `/api/portal/issuance/jobs/${start.body.job.id}`)).body;
+      return j.status === 'running' ? undefined : j;
+    },
+    60_000,
+  );
+  expect(done.status).toBe('succeeded');
+  await bob.json('POST', `/api/portal/issuance/jobs/${done.id}/pin`, {
+    pin: '135790',
+    confirmation: '135790',
+  });
+  p.link.close();
+  return { card, deviceId: done.deviceId, token: info.token! };
+}
+
+/** What the server's OCSP responder says of each certificate, asked with openssl. */
+async function ocsp(certs: Cert[]): Promise<string[]> {
+  const ca = certs[0]!.caId;
+  ssl.file('chain.pem', await (await fetch(`${srv.url}/pki/ca/${ca}/chain.pem`)).text());
+  ssl.file('issuing.pem', await (await fetch(`${srv.url}/pki/ca/${ca}.pem`)).text());
+  const out: string[] = [];
+  for (const c of certs) {
+    ssl.file(`${c.id}.pem`, await (await admin.call('GET', `/api/certificates/${c.id}/pem`)).text());
+    expect(ssl.run(['verify', '-CAfile', 'chain.pem', `${c.id}.pem`]).out).toContain(': OK');
+    const r = await ssl.runAsync([
+      'ocsp',
+      '-issuer',
+      'issuing.pem',
+      '-cert',
+      `${c.id}.pem`,
+      '-url',
+      `${srv.url}/pki/ocsp`,
+      '-CAfile',
+      'chain.pem',
+    ]);
+    expect(r.out).toContain('Response verify OK');
+    const status = /\.pem: (\w+)/.exec(r.out)?.[1] ?? '?';
+    const reason = /Reason: (\w+)/.exec(r.out)?.[1];
+    out.push(reason ? `${status} (${reason})` : status);
+  }
+  return out;
+}
+
+const certsOf = async (deviceId: string) =>
+  (await admin.json<{ items: Cert[] }>('GET', `/api/certificates?deviceId=${deviceId}`)).body.items;
+
+describe.skipIf(!hasOpenssl)('remote issuance to a phone', { timeout: 180_000 }, () => {
+  it("bob's lost phone: help desk's request and link, the new phone offered, personalized, PIN chosen on it; old revoked", async () => {
+    const first = await bobsFirstPhone();
+    const oldCerts = await certsOf(first.deviceId);
+    expect(oldCerts.length).toBeGreaterThanOrEqual(2);
+
+    // A card cannot be replaced remotely; the phone can.
+    const made = await hannah.json<{ id: string; number: number; state: string; waitingFor: string }>(
+      'POST',
+      `/api/devices/${first.deviceId}/replacement`,
+      { reason: 'lost', workflow: 'remote_issuance' },
+    );
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ state: 'approved', waitingFor: 'phone_enrolment' });
+    expect(new Set(await ocsp(oldCerts))).toEqual(new Set(['revoked (certificateHold)']));
+    // Neither officer route issues it: it waits for the phone.
+    const requestId = made.body.id;
+
+    // The help desk shows a link (QR code); a second one makes the first expire.
+    const firstLink = await hannah.json<{ code: string }>('POST', `/api/requests/${requestId}/wallet-link`, {
+      delivery: 'show',
+    });
+    expect(firstLink.status).toBe(201);
+    const shown = await hannah.json<{ code: string; url: string; qrSvg: string; purpose: string }>(
+      'POST',
+      `/api/requests/${requestId}/wallet-link`,
+      { delivery: 'show' },
+    );
+    expect(shown.body.purpose).toBe('remote_issuance');
+    expect(shown.body.url).toContain('/wallet#link=');
+    expect(shown.body.qrSvg).toMatch(/^<svg/);
+    await expect(phone(await newWalletCard(), { code: firstLink.body.code }).link.start()).rejects.toThrow(
+      /ask for a new one/,
+    );
+    // The phone being replaced cannot take its own replacement (and the code is not used up by it).
+    await expect(
+      phone(first.card, { code: shown.body.code, token: first.token }).link.start(),
+    ).rejects.toThrow(/holds the smart card being replaced: reset this wallet/);
+
+    // Bob's new phone opens the link: "new credentials are ready for you".
+    const card = await newWalletCard();
+    const p = phone(card, { code: shown.body.code });
+    const info = await p.link.start();
+    expect(info.purpose).toBe('remote_issuance');
+    const offer = await until('the offer', async () => p.offers.at(-1) ?? undefined);
+    expect(offer).toMatchObject({
+      requestId,
+      number: made.body.number,
+      reason: 'lost',
+      replaces: { serial: String(first.card.serial), type: 'mobile' },
+    });
+
+    // A wrong request id is refused; then bob accepts, and the phone is personalized.
+    p.link.enrol('00000000-0000-4000-8000-000000000000');
+    await until('the refusal', async () => (p.results.some((r) => !r.ok) ? true : undefined));
+    p.link.enrol(requestId);
+    const asked = await until(
+      'the PIN asked on the phone',
+      async () => {
+        const s = p.statuses.at(-1);
+        return s?.status === 'succeeded' && s.pinChangePending ? s : undefined;
+      },
+      90_000,
+    );
+    expect(asked.onPhone).toBe(true);
+    expect(p.statuses.some((s) => s?.status === 'running')).toBe(true);
+    expect(p.offers.at(-1)).toBeNull();
+    // The PIN policy is the server's: a weak PIN is refused with the reason, then a good one set.
+    p.link.choosePin(asked.id, '123456', '123456');
+    await until('the weak PIN refused', async () =>
+      p.results.some((r) => r.of === 'wallet-pin' && !r.ok) ? true : undefined,
+    );
+    expect(p.results.find((r) => r.of === 'wallet-pin')!.message).toMatch(/PIN/);
+    p.link.choosePin(asked.id, '281739', '281739');
+    await until('done on the phone', async () => {
+      const s = p.statuses.at(-1);
+      return s?.status === 'succeeded' && !s.pinChangePending ? true : undefined;
+    });
+
+    // The request completed: the old phone terminated, its certificates revoked as compromised.
+    const request = (
+      await hannah.json<{ state: string; replacementDeviceId: string }>('GET', `/api/requests/${requestId}`)
+    ).body;
+    expect(request.state).toBe('completed');
+    const oldDevice = (await admin.json<{ state: string }>('GET', `/api/devices/${first.deviceId}`)).body;
+    expect(oldDevice.state).toBe('terminated');
+    expect(new Set(await ocsp(oldCerts))).toEqual(new Set(['revoked (keyCompromise)']));
+    const newDevice = (
+      await admin.json<{ id: string; state: string; type: string; serial: string; userId: string }>(
+        'GET',
+        `/api/devices/${request.replacementDeviceId}`,
+      )
+    ).body;
+    expect(newDevice).toMatchObject({
+      state: 'active',
+      type: 'mobile',
+      serial: String(card.serial),
+      userId: bobId,
+    });
+    const newCerts = await certsOf(newDevice.id);
+    expect(new Set(await ocsp(newCerts))).toEqual(new Set(['good']));
+    // The PIN bob chose opens the new phone's card; nothing secret reached the audit log.
+    expect(card.snapshot().pinCounter.remaining).toBeGreaterThan(0);
+    const audit = JSON.stringify((await admin.json('GET', '/api/audit?limit=400')).body);
+    expect(audit).not.toContain('281739');
+    expect(audit).not.toContain(shown.body.code.split('.')[1]);
+    p.link.close();
+  });
+
+  it('e-mails the link to the person; a cancelled request is no longer offered', async () => {
+    const first = await bobsFirstPhone();
+    const made = await hannah.json<{ id: string; number: number }>(
+      'POST',
+      `/api/devices/${first.deviceId}/replacement`,
+      { reason: 'damaged', workflow: 'remote_issuance' },
+    );
+    const seen = smtp.received.length;
+    const sent = await hannah.json<{ sentTo: string; code?: string }>(
+      'POST',
+      `/api/requests/${made.body.id}/wallet-link`,
+      { delivery: 'email' },
+    );
+    expect(sent.status).toBe(200);
+    expect(sent.body.sentTo).toBe('bob@demo.example');
+    expect(sent.body.code).toBeUndefined();
+    const mail = await smtp.next(seen);
+    expect(mail.rcptTo).toEqual(['bob@demo.example']);
+    const url = /(http\S+\/wallet#link=\S+)/.exec(mail.text)?.[1];
+    expect(url).toBeDefined();
+    const code = url!.split('#link=')[1]!;
+
+    const p = phone(await newWalletCard(), { code });
+    await p.link.start();
+    await until('the offer', async () => p.offers.at(-1) ?? undefined);
+    expect(
+      (await hannah.json('POST', `/api/requests/${made.body.id}/cancel`, { note: 'found it' })).status,
+    ).toBe(200);
+    p.link.enrol(made.body.id);
+    const r = await until('the refusal', async () => p.results.find((x) => x.of === 'wallet-enrol'));
+    expect(r).toMatchObject({ ok: false });
+    expect(r.message).toMatch(/cancelled/);
+    // A request that is not a remote issuance gets no link.
+    const local = await hannah.json<{ id: string }>('POST', `/api/devices/${first.deviceId}/replacement`, {
+      reason: 'damaged',
+      workflow: 'local_issuance',
+    });
+    const refused = await hannah.json<{ error: { message: string } }>(
+      'POST',
+      `/api/requests/${local.body.id}/wallet-link`,
+      { delivery: 'show' },
+    );
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/not a remote issuance/);
+    p.link.close();
+  });
+});
