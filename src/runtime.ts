@@ -37,6 +37,8 @@ import { PhotoService } from './services/printing/photo-service.js';
 import { PrintSettingsService } from './services/printing/print-settings.js';
 import { PrintService } from './services/printing/print-service.js';
 import { createReplacement, type Replacement } from './services/replacement/replacement.js';
+import { InstanceRegistry } from './services/cluster/instance-registry.js';
+import { VERSION } from './config/version.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 
@@ -89,6 +91,8 @@ export interface Runtime {
   agentHub: AgentHub;
   /** How services reach cards: the readers of a person's paired agents. */
   cardAccess: CardAccess;
+  /** This server process among those sharing the database (lease, heartbeat, the list). */
+  instance: InstanceRegistry;
   /**
    * The built-in demo agents, once `tessera start` has started them (they need the server
    * listening); null otherwise (`tessera serve`, `--no-demo`, most tests). The user portal's demo
@@ -130,6 +134,13 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         : MasterKey.loadOrCreate(config.masterKey, join(config.dataDir, 'master.key'));
     const clock = opts.clock ?? systemClock;
     const ctx: ServiceContext = { db, clock };
+    // Registered before anything can start a job: every job this process runs is owned by it.
+    const instance = new InstanceRegistry(db, {
+      leaseSeconds: config.instance.leaseSeconds,
+      ...(config.instance.name ? { name: config.instance.name } : {}),
+      version: VERSION,
+    });
+    await instance.register();
     const users = new UserService(ctx);
     const devices = new DeviceService(ctx);
     const policies = new PolicyService(ctx);
@@ -196,6 +207,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const issuance = createIssuance({
       db,
       clock,
+      // PGlite is one process by construction: any job not running here is a dead process's.
+      instance: { id: instance.id, trustLeases: db.kind === 'postgres' },
       masterKey,
       cardAccess,
       ca: {
@@ -261,7 +274,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         throttle,
       ),
       signInThrottle: new SignInThrottleService(ctx, throttle),
-      health: new HealthService(db),
+      health: new HealthService(db, instance),
       layouts,
       photos,
       printSettings,
@@ -278,6 +291,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       mailer,
       agentHub,
       cardAccess,
+      instance,
       demoAgents: null,
       startDemoAgents: async (serverUrl, log) => {
         rt.demoAgents = await startDemoAgents({
@@ -294,6 +308,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       close: async () => {
         await rt.demoAgents?.stop();
         agentHub.close();
+        // The lease ends now: another server recovers what this one leaves running at once.
+        await instance.stop().catch(() => undefined);
         await db.close();
       },
     };
@@ -315,17 +331,29 @@ export async function migrateStore(config: Config): Promise<string[]> {
 }
 
 /**
- * The work a serving process does besides answering requests: fail the issuance jobs a previous
- * process left running, keep CRLs fresh, end temporary replacement devices whose validity ran
- * out, and delete sign-in throttle counts that no longer matter. Returns the function that stops it.
+ * The work a serving process does besides answering requests: renew its lease, fail the issuance
+ * jobs a dead process left running (at start, then each half lease: another server's jobs become
+ * ours to fail once its lease runs out), keep CRLs fresh, end temporary replacement devices whose
+ * validity ran out, and delete sign-in throttle counts that no longer matter. Returns the function
+ * that stops it.
  */
 export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
+  const stopHeartbeat = rt.instance.startHeartbeat(onError);
   await rt.services.issuance.interrupted.recover();
+  const stopRecovery =
+    rt.db.kind === 'postgres'
+      ? rt.services.issuance.interrupted.startScheduler({
+          intervalMs: (rt.instance.leaseSeconds * 1000) / 2,
+          onError,
+        })
+      : () => undefined;
   const stopCrls = rt.services.pki.crls.startScheduler({ onError });
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
   const stopExpiry = rt.services.replacement.expiry.startScheduler({ onError });
   const stopThrottlePurge = rt.services.signInThrottle.startScheduler({ onError });
   return () => {
+    stopHeartbeat();
+    stopRecovery();
     stopThrottlePurge();
     stopCrls();
     stopOcsp();

@@ -57,9 +57,17 @@ export interface Config {
    * `npm run build` puts the one it builds.
    */
   downloadsDir: string | undefined;
+  /**
+   * Several servers on one PostgreSQL (docs/operations.md): how long a server counts as alive after
+   * its last heartbeat (it beats every third of it), and how it is named in the list of instances.
+   */
+  instance: { leaseSeconds: number; name: string | undefined };
 }
 
-export type ConfigOverrides = Partial<Omit<Config, 'pki'>> & { pki?: Partial<Config['pki']> };
+export type ConfigOverrides = Partial<Omit<Config, 'pki' | 'instance'>> & {
+  pki?: Partial<Config['pki']>;
+  instance?: Partial<Config['instance']>;
+};
 
 const envNumber = (v: string | undefined): number | undefined => {
   if (v === undefined || v === '') return undefined;
@@ -236,6 +244,24 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     smtpCaFile,
     mailFrom,
     downloadsDir: downloadsDir === undefined ? undefined : resolve(downloadsDir),
+    instance: {
+      leaseSeconds: Math.min(
+        600,
+        Math.max(
+          1,
+          pick(
+            overrides.instance?.leaseSeconds,
+            envNumber(env.TESSERA_INSTANCE_LEASE_SECONDS),
+            fromFile.instance?.leaseSeconds,
+          ) ?? 30,
+        ),
+      ),
+      name: pick(
+        overrides.instance?.name,
+        env.TESSERA_INSTANCE_NAME || undefined,
+        fromFile.instance?.name,
+      )?.slice(0, 100),
+    },
   };
   return cfg;
 }

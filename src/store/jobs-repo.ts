@@ -25,6 +25,9 @@ export interface IssuanceJob {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** The server instance running it, or to claim it when awaitingOwner. */
+  ownerInstance: string | null;
+  awaitingOwner: boolean;
 }
 
 type JobRow = {
@@ -43,6 +46,8 @@ type JobRow = {
   created_at: Date;
   updated_at: Date;
   finished_at: Date | null;
+  owner_instance: string | null;
+  awaiting_owner: boolean;
 };
 
 const toJob = (r: JobRow): IssuanceJob => ({
@@ -61,6 +66,8 @@ const toJob = (r: JobRow): IssuanceJob => ({
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
   finishedAt: iso(r.finished_at),
+  ownerInstance: r.owner_instance,
+  awaitingOwner: r.awaiting_owner,
 });
 
 export interface NewJob {
@@ -71,13 +78,28 @@ export interface NewJob {
   startedBy: string | null;
   options: Record<string, unknown>;
   at: Date;
+  /** The server instance that runs it (or is to claim it, with awaitingOwner). */
+  owner: string | null;
+  /** Queued for `owner` (the server holding the card's agent) to claim and run. */
+  awaitingOwner?: boolean;
 }
 
 export async function insertJob(tx: Queryable, j: NewJob): Promise<IssuanceJob> {
   const [row] = await tx.query<JobRow>(
-    `INSERT INTO issuance_jobs (device_id, user_id, policy_id, request_id, started_by, status, options, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $7) RETURNING *`,
-    [j.deviceId, j.userId, j.policyId, j.requestId ?? null, j.startedBy, JSON.stringify(j.options), j.at],
+    `INSERT INTO issuance_jobs (device_id, user_id, policy_id, request_id, started_by, status, options, created_at, updated_at,
+       owner_instance, awaiting_owner)
+     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $7, $8, $9) RETURNING *`,
+    [
+      j.deviceId,
+      j.userId,
+      j.policyId,
+      j.requestId ?? null,
+      j.startedBy,
+      JSON.stringify(j.options),
+      j.at,
+      j.owner,
+      j.awaitingOwner === true,
+    ],
   );
   return toJob(row!);
 }
@@ -145,22 +167,41 @@ export async function finishJob(
   return toJob(row!);
 }
 
-export async function restartJob(tx: Queryable, id: string, at: Date): Promise<IssuanceJob> {
+export async function restartJob(
+  tx: Queryable,
+  id: string,
+  at: Date,
+  owner: string | null,
+  awaitingOwner = false,
+): Promise<IssuanceJob> {
   const [row] = await tx.query<JobRow>(
     `UPDATE issuance_jobs SET status = 'running', error = NULL, progress = 0, step = '', attempt = attempt + 1,
-       finished_at = NULL, updated_at = $1 WHERE id = $2 RETURNING *`,
-    [at, id],
+       finished_at = NULL, updated_at = $1, owner_instance = $3, awaiting_owner = $4 WHERE id = $2 RETURNING *`,
+    [at, id, owner, awaitingOwner],
   );
   return toJob(row!);
 }
 
 /**
- * Claims the jobs left `running` by a process that died (all of them, at start-up, when this is
- * the only server; SKIP LOCKED keeps two starting servers from claiming the same job).
+ * Claims the jobs left `running` by a server that is gone: owned by no instance, or by one whose
+ * lease ran out (or that stopped). `self`'s own jobs are never claimed. With `trustLeases` false
+ * (PGlite: one process by construction) every other owner counts as gone. SKIP LOCKED: of several
+ * servers sweeping at once, each job goes to exactly one; a job whose run is writing (its row
+ * locked) is skipped, not waited for.
  */
-export async function claimRunningJobs(tx: Queryable): Promise<IssuanceJob[]> {
+export async function claimOrphanedJobs(
+  tx: Queryable,
+  self: string,
+  trustLeases: boolean,
+): Promise<IssuanceJob[]> {
   const rows = await tx.query<JobRow>(
-    `SELECT * FROM issuance_jobs WHERE status = 'running' ORDER BY created_at FOR UPDATE SKIP LOCKED`,
+    `SELECT j.* FROM issuance_jobs j
+      WHERE j.status = 'running' AND j.owner_instance IS DISTINCT FROM $1
+        AND (j.owner_instance IS NULL OR NOT $2::boolean OR NOT EXISTS (
+              SELECT 1 FROM server_instances i
+               WHERE i.id = j.owner_instance AND i.stopped_at IS NULL AND i.lease_until > now()))
+      ORDER BY j.created_at, j.id FOR UPDATE OF j SKIP LOCKED`,
+    [self, trustLeases],
   );
   return rows.map(toJob);
 }

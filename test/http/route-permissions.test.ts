@@ -31,6 +31,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'GET /api/meta': 'public',
+  'GET /api/health/instances': 'settings.read',
   'GET /api/downloads': 'public',
   'GET /api/openapi.json': 'public',
   'POST /api/auth/login': 'public',

@@ -1,4 +1,5 @@
 // The store on both engines: the same SQL, the same answers.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit, verifyAudit } from '../../src/store/audit-repo.js';
 import { getDevice, insertDevice, searchDevices, updateDevice } from '../../src/store/devices-repo.js';
@@ -7,7 +8,8 @@ import {
   installCredential,
   listDeviceCredentials,
 } from '../../src/store/credentials-repo.js';
-import { claimRunningJobs, finishJob, insertJob, restartJob } from '../../src/store/jobs-repo.js';
+import { claimOrphanedJobs, finishJob, insertJob, restartJob } from '../../src/store/jobs-repo.js';
+import { registerInstance, stopInstance } from '../../src/store/instances-repo.js';
 import { insertPolicy, getPolicy } from '../../src/store/policies-repo.js';
 import { insertRequest, updateRequestState } from '../../src/store/requests-repo.js';
 import { getSetting, putSetting } from '../../src/store/settings-repo.js';
@@ -101,7 +103,7 @@ for (const engine of await engines()) {
       expect((await searchDevices(t.db, { userId: user.id, limit: 10, offset: 0 })).total).toBe(1);
     });
 
-    it('requests and issuance jobs; running jobs are claimed at start-up', async () => {
+    it('requests and issuance jobs; running jobs of a dead server are claimed', async () => {
       const user = (await getUserByUsername(t.db, 'p1'))!;
       const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
       const dev = await insertDevice(t.db, { serial: 'J-1', type: 'piv_card', at });
@@ -124,8 +126,9 @@ for (const engine of await engines()) {
         startedBy: user.id,
         options: { pinMode: 'displayed' },
         at,
+        owner: null,
       });
-      const claimed = await t.db.transaction((tx) => claimRunningJobs(tx));
+      const claimed = await t.db.transaction((tx) => claimOrphanedJobs(tx, randomUUID(), true));
       expect(claimed.map((j) => j.id)).toContain(job.id);
       const failed = await finishJob(
         t.db,
@@ -135,11 +138,83 @@ for (const engine of await engines()) {
         at,
       );
       expect(failed).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
-      expect(await restartJob(t.db, job.id, at)).toMatchObject({
+      const me = randomUUID();
+      expect(await restartJob(t.db, job.id, at, me)).toMatchObject({
         status: 'running',
         attempt: 2,
         error: null,
+        ownerInstance: me,
       });
+    });
+
+    it('only the jobs of instances whose lease ran out (or that stopped) are claimed, each by one claimer', async () => {
+      const user = (await getUserByUsername(t.db, 'p1'))!;
+      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
+      await t.db.query(`UPDATE issuance_jobs SET status = 'failed' WHERE status = 'running'`);
+      const [alive, expired, stopped, me] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      await registerInstance(t.db, { id: alive, name: 'a', pid: 1, version: 'v', leaseSeconds: 600 });
+      await registerInstance(t.db, { id: stopped, name: 's', pid: 2, version: 'v', leaseSeconds: 600 });
+      await stopInstance(t.db, stopped);
+      await registerInstance(t.db, { id: expired, name: 'e', pid: 3, version: 'v', leaseSeconds: 1 });
+      await t.db.query(
+        `UPDATE server_instances SET lease_until = now() - interval '1 second' WHERE id = $1`,
+        [expired],
+      );
+      const jobs: Record<string, string> = {};
+      for (const [name, owner] of [
+        ['alive', alive],
+        ['expired', expired],
+        ['stopped', stopped],
+        ['mine', me],
+        ['unknown', randomUUID()],
+      ] as const) {
+        const dev = await insertDevice(t.db, { serial: `L-${name}`, type: 'piv_card', at });
+        jobs[name] = (
+          await insertJob(t.db, {
+            deviceId: dev.id,
+            userId: user.id,
+            policyId: policy.id,
+            startedBy: user.id,
+            options: {},
+            at,
+            owner,
+          })
+        ).id;
+      }
+      const names = (ids: string[]) =>
+        Object.entries(jobs)
+          .filter(([, id]) => ids.includes(id))
+          .map(([n]) => n)
+          .sort();
+      // Trusting leases (PostgreSQL): the alive instance's job and my own stay.
+      const claimed = await t.db.transaction(async (tx) =>
+        (await claimOrphanedJobs(tx, me, true)).map((j) => j.id),
+      );
+      expect(names(claimed)).toEqual(['expired', 'stopped', 'unknown']);
+      // One process (PGlite): every other owner is gone.
+      const all = await t.db.transaction(async (tx) =>
+        (await claimOrphanedJobs(tx, me, false)).map((j) => j.id),
+      );
+      expect(names(all)).toEqual(['alive', 'expired', 'stopped', 'unknown']);
+      if (t.engine === 'postgres') {
+        // Two sweepers at once: the second skips what the first holds.
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let first: string[] = [];
+        const firstTx = t.db.transaction(async (tx) => {
+          first = (await claimOrphanedJobs(tx, me, true)).map((j) => j.id);
+          await held;
+        });
+        while (first.length === 0) await new Promise((r) => setTimeout(r, 10));
+        const second = await t.db.transaction(async (tx) =>
+          (await claimOrphanedJobs(tx, me, true)).map((j) => j.id),
+        );
+        release();
+        await firstTx;
+        expect(names(first)).toEqual(['expired', 'stopped', 'unknown']);
+        expect(second).toEqual([]);
+      }
+      await t.db.query(`UPDATE issuance_jobs SET status = 'failed' WHERE status = 'running'`);
     });
 
     it('settings and sessions', async () => {

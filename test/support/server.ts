@@ -33,6 +33,8 @@ export interface TestServerOptions {
    * and ivan.issuer over real sockets), reachable as rt.demoAgents (the portal's demo hand-over).
    */
   demoAgents?: boolean;
+  /** PostgreSQL: this schema (another server's, to share its database) instead of a fresh one. */
+  schema?: string;
 }
 
 /** A free loopback port (the runtime must know its URL before it starts: it goes into certificates). */
@@ -54,7 +56,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const downloadsDir = join(dataDir, 'downloads');
   mkdirSync(downloadsDir);
   const port = await freePort();
-  const schema = opts.engine === 'postgres' ? testSchemaName('srv') : undefined;
+  const schema = opts.engine === 'postgres' ? (opts.schema ?? testSchemaName('srv')) : undefined;
   const config = loadConfig(
     {
       host: '127.0.0.1',
@@ -90,7 +92,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       await rt.demoAgents?.stop(); // before the sockets they use close
       await app.close();
       await rt.close();
-      if (schema) await dropSchema(schema);
+      if (schema && !opts.schema) await dropSchema(schema);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -3,8 +3,8 @@ import { VERSION } from '../../config/version.js';
 import type { Runtime } from '../../runtime.js';
 import { errorBody } from '../errors.js';
 import { ok, op } from '../openapi.js';
-import { ErrorResponse } from '../schemas.js';
-import { Health, Meta, Readiness } from '../schemas/meta.js';
+import { ErrorResponse, errorResponses } from '../schemas.js';
+import { Health, Instances, Meta, Readiness } from '../schemas/meta.js';
 
 export const metaRoutes =
   (rt: Runtime): FastifyPluginAsync =>
@@ -34,6 +34,26 @@ export const metaRoutes =
         if (await rt.services.health.ready()) return { status: 'ready' };
         return reply.status(503).send(errorBody('not_ready', 'The database is unreachable', String(req.id)));
       },
+    );
+
+    // Not /healthz, which stays a constant answer (the HTTP ceiling `npm run bench -- ocsp` measures).
+    app.get(
+      '/api/health/instances',
+      {
+        config: { permission: 'settings.read' },
+        schema: {
+          ...op(
+            'listServerInstances',
+            'meta',
+            'The servers sharing this database: which one answered, how many are alive (docs/operations.md)',
+          ),
+          response: {
+            200: ok(Instances, 'This server, the number alive, and each instance with its lease'),
+            ...errorResponses,
+          },
+        },
+      },
+      async () => rt.services.health.instances(),
     );
 
     app.get(

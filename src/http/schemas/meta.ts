@@ -13,3 +13,21 @@ export type Meta = Static<typeof Meta>;
 export const Health = Type.Object({ status: Type.Literal('ok') });
 /** GET /readyz: the process answers and its database too. */
 export const Readiness = Type.Object({ status: Type.Literal('ready') });
+
+const Instance = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String({ description: 'TESSERA_INSTANCE_NAME, or the host name and process id' }),
+  pid: Type.Integer(),
+  version: Type.String(),
+  startedAt: Type.String({ format: 'date-time' }),
+  heartbeatAt: Type.String({ format: 'date-time' }),
+  leaseUntil: Type.String({ format: 'date-time' }),
+  alive: Type.Boolean({ description: 'Holds a lease now (renewed by its heartbeat)' }),
+});
+
+/** GET /api/health/instances: the servers sharing the database, and which one answered. */
+export const Instances = Type.Object({
+  self: Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String() }),
+  alive: Type.Integer({ description: 'How many servers hold a lease now, this one included' }),
+  instances: Type.Array(Instance, { description: 'Alive ones first, then those dead within a day' }),
+});

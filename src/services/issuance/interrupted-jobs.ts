@@ -1,10 +1,12 @@
-// Start-up: jobs left running by a server that died are failed as interrupted (their card may be
-// half-written, so Retry wipes it first) and their certificates revoked.
+// Jobs left running by a server that died are failed as interrupted (their card may be half-written,
+// so Retry wipes it first) and their certificates revoked. A server sweeps at start-up and then
+// every so often: with several servers, a job is another's until that server's lease runs out
+// (services/cluster/instance-registry.ts), and exactly one sweeper claims it (SKIP LOCKED).
 import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../../store/audit-repo.js';
 import type { Db } from '../../store/db.js';
 import { getDevice } from '../../store/devices-repo.js';
-import { claimRunningJobs, finishJob, mergeJobOptions, type JobError } from '../../store/jobs-repo.js';
+import { claimOrphanedJobs, finishJob, mergeJobOptions, type JobError } from '../../store/jobs-repo.js';
 import { auditActor, systemActor, type Clock } from '../context.js';
 import type { AttemptRevocation } from './attempt-revocation.js';
 import { moveDevice } from './device-move.js';
@@ -21,15 +23,16 @@ export class InterruptedJobs {
       clock: Clock;
       running: RunningJobs;
       attempts: Pick<AttemptRevocation, 'revoke'>;
+      instance: { id: string; trustLeases: boolean };
     },
   ) {}
 
-  /** Fails every job left running, revokes their certificates; returns how many there were. */
+  /** Fails every job its server left running, revokes their certificates; returns how many there were. */
   async recover(): Promise<number> {
-    const { db, clock } = this.deps;
-    const actor = systemActor('system (start-up)');
+    const { db, clock, instance } = this.deps;
+    const actor = systemActor('system (recovery)');
     const devices = await db.transaction(async (tx) => {
-      const jobs = await claimRunningJobs(tx);
+      const jobs = await claimOrphanedJobs(tx, instance.id, instance.trustLeases);
       for (const job of jobs) {
         if (this.deps.running.isRunning(job.id)) continue;
         const at = clock.now();
@@ -62,5 +65,15 @@ export class InterruptedJobs {
     });
     for (const deviceId of devices) await this.deps.attempts.revoke(actor, deviceId);
     return devices.length;
+  }
+
+  /** Sweeps every `intervalMs`; sweeps run one after another. Returns the function that stops it. */
+  startScheduler(o: { intervalMs: number; onError: (err: unknown) => void }): () => void {
+    let running: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      running = running.then(() => this.recover()).catch(o.onError);
+    }, o.intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 }

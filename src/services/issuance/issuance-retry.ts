@@ -45,7 +45,7 @@ export class IssuanceRetry {
         const at = clock.now();
         const d = (await getDevice(tx, job.deviceId, true))!;
         await moveDevice(tx, d, 'retry', {}, at);
-        const j = await restartJob(tx, job.id, at);
+        const j = await restartJob(tx, job.id, at, this.deps.runner.instanceId);
         await mergeJobOptions(tx, job.id, { agentId: ref.agentId, reader: ref.reader });
         await appendAudit(tx, {
           actor: auditActor(actor),
@@ -76,7 +76,7 @@ export class IssuanceRetry {
       if (current.status !== 'failed')
         throw new ConflictError(`Only a failed issuance can be retried; this one is ${current.status}`);
       await moveDevice(tx, d, 'retry', {}, at);
-      const j = await restartJob(tx, job.id, at);
+      const j = await restartJob(tx, job.id, at, this.deps.runner.instanceId);
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'issuance.retried',

@@ -76,6 +76,8 @@ export interface CardCertificates {
 
 /** Starts a job's card work in the background (the starter and retry hand it their open card). */
 export interface JobLauncher {
+  /** The server instance whose runs these are: jobs started here are owned by it. */
+  readonly instanceId: string;
   launch(
     actor: Actor,
     job: IssuanceJob,
@@ -95,6 +97,8 @@ export class IssuanceRunner implements JobLauncher {
     private readonly deps: {
       db: Db;
       clock: Clock;
+      /** This server process (services/cluster/instance-registry.ts): it owns the jobs it runs. */
+      instanceId: string;
       masterKey: MasterKey;
       pins: InitialPinVault;
       ca: CardCertificates;
@@ -110,6 +114,10 @@ export class IssuanceRunner implements JobLauncher {
       printing?: CardPrinting;
     },
   ) {}
+
+  get instanceId(): string {
+    return this.deps.instanceId;
+  }
 
   launch(
     actor: Actor,

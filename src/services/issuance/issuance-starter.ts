@@ -248,6 +248,7 @@ export class IssuanceStarter {
           startedBy: actor.id,
           options,
           at,
+          owner: this.deps.runner.instanceId,
         });
         if (request) await this.#link().started(tx, actor, request, device, job.id, at);
         // The PIN is needed again by a retry, and kept for retrieval in the "not displayed" mode.

@@ -47,7 +47,7 @@ export interface Issuance {
   pinChange: PinChangeAtEnd;
   /** Get Initial PIN. */
   initialPin: InitialPinRetrieval;
-  /** Start-up: fail the jobs a dead server left running. */
+  /** Start-up and every so often: fail the jobs a dead server left running. */
   interrupted: InterruptedJobs;
   /** The print step (reference 002): Continue, Cancel, the printed card, activating a pending one. */
   printStep: PrintStep;
@@ -56,6 +56,11 @@ export interface Issuance {
 export interface IssuanceDeps {
   db: Db;
   clock: Clock;
+  /**
+   * This server process: it owns the jobs it runs; `trustLeases` false (PGlite, one process by
+   * construction) treats every other owner as gone.
+   */
+  instance: { id: string; trustLeases: boolean };
   /** Seals initial PINs and PUKs; derives each card's management key. */
   masterKey: MasterKey;
   /** The readers of a person's agents. */
@@ -85,6 +90,7 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
   const runner = new IssuanceRunner({
     db,
     clock,
+    instanceId: deps.instance.id,
     masterKey: deps.masterKey,
     pins,
     ca: deps.ca,
@@ -117,7 +123,7 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     recycle: new Recycle({ db, clock, cards, attempts, ...requests }),
     pinChange: new PinChangeAtEnd({ db, clock, jobs, cards, pins, changes: progress }),
     initialPin: new InitialPinRetrieval({ db, clock, pins }),
-    interrupted: new InterruptedJobs({ db, clock, running: runner, attempts }),
+    interrupted: new InterruptedJobs({ db, clock, running: runner, attempts, instance: deps.instance }),
     printStep: new PrintStep({
       db,
       clock,
