@@ -1,4 +1,4 @@
-// Server instances sharing one database (migration 054): each registers with a lease and renews it;
+// Server instances sharing one database (migration 055): each registers with a lease and renews it;
 // one whose lease ran out (or that said it stopped) is no longer alive. Lease times are the
 // database's clock (now()), the one clock every server agrees on.
 import type { Queryable } from './db.js';
