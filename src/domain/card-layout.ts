@@ -193,6 +193,9 @@ export function layoutProblems(def: LayoutDefinition, ctx: LayoutContext): strin
           }
           break;
         case 'image':
+          // The editor adds an image before its picture is chosen; it cannot be saved so.
+          if (!e.data) problems.push(`${where}: no picture is chosen for the image`);
+          break;
         case 'photo':
           break;
       }

@@ -100,7 +100,8 @@ function drawElement(
       else doc.save().lineWidth(0.5).strokeColor('#999999').rect(x, y, w, h).stroke().restore();
       return;
     case 'image':
-      image(doc, side, e.name, Buffer.from(e.data, 'base64'), x, y, w, h);
+      // An image whose picture is not chosen yet (an editor's draft) draws nothing, like a missing photo.
+      if (e.data) image(doc, side, e.name, Buffer.from(e.data, 'base64'), x, y, w, h);
       return;
     case 'barcode': {
       const text = resolveValue(e.value, data);

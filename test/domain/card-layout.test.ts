@@ -122,6 +122,13 @@ describe('card layouts', () => {
     expect(p.join('\n')).toMatch(/"b": the name is used twice/);
   });
 
+  it('refuses an image whose picture is not chosen, naming it', () => {
+    const logo = { kind: 'image' as const, name: 'logo', x: 40, y: 3, width: 10, height: 10, data: '' };
+    expect(layoutProblems(landscape([], [logo]), known)).toEqual([
+      'back element "logo": no picture is chosen for the image',
+    ]);
+  });
+
   it('the PIV layout passes, keeps 7F clear and prints the FIPS 201 zones', () => {
     expect(layoutProblems(PIV_LAYOUT, known)).toEqual([]);
     const chip = chipZone('portrait');

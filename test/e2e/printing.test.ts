@@ -54,7 +54,7 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
     srv = await startTestServer({ demo: true, demoAgents: true });
     admin = new ApiClient(srv.url);
     await admin.login(srv.admin.username, srv.admin.password);
-    for (const u of ['alice', 'bob'])
+    for (const u of ['alice', 'bob', 'carol'])
       ids[u] = (
         await admin.json<{ items: { id: string; username: string }[] }>('GET', `/api/users?q=${u}`)
       ).body.items.find((x) => x.username === u)!.id;
@@ -83,7 +83,7 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
   });
 
   /** Add Device → the printer tile → (Configure) → layout → policy and PIN → Start. */
-  const issueWithPrinter = async (configure: boolean) => {
+  const issueWithPrinter = async (configure: boolean, layout = 'PIV (FIPS 201-3)') => {
     await page.getByRole('button', { name: 'Add Device' }).click();
     const dlg = dialogTitled(/Add a device for/);
     await dlg.waitFor();
@@ -102,7 +102,7 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
       .waitFor();
     expect(await dlg.getByLabel('Printer and its reader', { exact: true }).count()).toBe(0);
     expect(await dlg.textContent()).toContain(DEMO_PRINTER_NAME);
-    await dlg.getByLabel('Layout').selectOption({ label: 'PIV (FIPS 201-3)' });
+    await dlg.getByLabel('Layout').selectOption({ label: layout });
     // The card is the one in the printer's encoder.
     await expect
       .poll(() => dlg.getByRole('radio', { name: new RegExp(ENCODER) }).isChecked(), POLL)
@@ -227,6 +227,129 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
     await expect.poll(() => problems.count(), POLL).toBe(0);
     expect(await save.isDisabled()).toBe(false);
     await expectLabelledControls(page);
+    expect(pageErrors).toEqual([]);
+  });
+
+  /** The share of a canvas's pixels near an RGB colour. */
+  const shareOf = (img: ReturnType<Page['getByRole']>, rgb: [number, number, number]) =>
+    img.evaluate((c, [r, g, b]) => {
+      const canvas = c as HTMLCanvasElement;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4)
+        if (Math.abs(d[i]! - r) < 40 && Math.abs(d[i + 1]! - g) < 40 && Math.abs(d[i + 2]! - b) < 40) n++;
+      return n / (d.length / 4);
+    }, rgb);
+
+  it('builds a layout in the editor (a text, a barcode, colours), refused over the chip zone, saved, and prints carol’s card with it', async () => {
+    // Layouts are the administrator's (policy.write).
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').waitFor();
+    await signInOperator(page, srv.admin.username, srv.admin.password);
+    await page.goto('/operator/layouts');
+    await page.getByRole('heading', { level: 1, name: 'Card layouts' }).waitFor();
+    await page.getByLabel('Start a new layout from').selectOption({ label: 'A blank card, landscape' });
+    await page.getByRole('button', { name: 'New layout' }).click();
+    await page.getByRole('heading', { name: 'New layout' }).waitFor();
+    await page.getByLabel('Layout name').fill('Visitor badge');
+    await page.getByLabel('Front background colour').fill('#fff2a8');
+
+    // A text bound to the person's name, big and blue.
+    await page.getByLabel('Add to the front').selectOption({ label: 'Text: a person’s field or property' });
+    await page.getByRole('button', { name: 'Add to front' }).click();
+    const selected = page.getByRole('group', { name: 'Selected element' });
+    await selected.getByText('Front element “Text 1” (text)').waitFor();
+    expect(await selected.getByLabel('Value from').inputValue()).toBe('person');
+    expect(await selected.getByLabel('Person field').inputValue()).toBe('displayName');
+    await selected.getByLabel('Font', { exact: true }).selectOption('Helvetica-Bold');
+    await selected.getByLabel('Font size (pt)').fill('14');
+    await selected.getByLabel('Text colour').fill('#1040c0');
+    await page.getByLabel('front Text 1 height (mm)').fill('8');
+
+    // A QR code of the card serial.
+    await page.getByLabel('Add to the front').selectOption({ label: 'Barcode (Code 128, QR, PDF417)' });
+    await page.getByRole('button', { name: 'Add to front' }).click();
+    await selected.getByText('Front element “Barcode 1” (barcode)').waitFor();
+    await selected.getByLabel('Symbology').selectOption({ label: 'QR' });
+    await page.getByLabel('front Barcode 1 width (mm)').fill('20');
+    await page.getByLabel('front Barcode 1 height (mm)').fill('20');
+
+    // And the expiry date on the back; one element added by mistake and removed again.
+    await page.getByLabel('Add to the back').selectOption({ label: 'Expiry date' });
+    await page.getByRole('button', { name: 'Add to back' }).click();
+    await page.getByLabel('Add to the back').selectOption({ label: 'Coloured rectangle' });
+    await page.getByRole('button', { name: 'Add to back' }).click();
+    await page.getByRole('button', { name: 'Remove back element Rectangle 1' }).click();
+    expect(await page.getByLabel('back Rectangle 1 x (mm)').count()).toBe(0);
+
+    const preview = page.getByRole('figure', { name: /Preview of the layout “Visitor badge”/ });
+    await expect.poll(() => preview.getAttribute('data-pages'), { ...POLL, timeout: 60_000 }).toBe('2');
+    const save = page.getByRole('button', { name: 'Save layout' });
+    await expect.poll(() => save.isDisabled(), POLL).toBe(false);
+    // The live preview draws the draft: the front in its new colour, the name in blue.
+    const previewFront = preview.getByRole('img', { name: 'Front of the card' });
+    await expect
+      .poll(() => shareOf(previewFront, [0xff, 0xf2, 0xa8]), { ...POLL, timeout: 60_000 })
+      .toBeGreaterThan(0.5);
+    expect(await shareOf(previewFront, [0x10, 0x40, 0xc0])).toBeGreaterThan(0.001);
+    await shoot('05-layout-editor-new');
+
+    // The name moved over the chip: refused, naming it; moved back, accepted.
+    await page.getByLabel('front Text 1 x (mm)').fill('12');
+    await page.getByLabel('front Text 1 y (mm)').fill('20');
+    const problems = page.getByRole('alert', { name: 'Layout problems' });
+    await expect
+      .poll(() => problems.textContent(), POLL)
+      .toContain('front element "Text 1": it overlaps the chip zone');
+    expect(await save.isDisabled()).toBe(true);
+    await shoot('06-layout-editor-new-refused');
+    await page.getByLabel('front Text 1 x (mm)').fill('28');
+    await page.getByLabel('front Text 1 y (mm)').fill('40');
+    await expect.poll(() => problems.count(), POLL).toBe(0);
+    await expectLabelledControls(page);
+    await save.click();
+    await page.getByRole('status').filter({ hasText: 'Layout “Visitor badge” saved.' }).waitFor();
+    await page.getByRole('heading', { name: 'Edit “Visitor badge”' }).waitFor();
+    await shoot('07-layout-editor-saved');
+
+    const saved = (
+      await admin.json<{ items: { name: string; definition: Record<string, unknown> }[] }>(
+        'GET',
+        '/api/layouts',
+      )
+    ).body.items.find((l) => l.name === 'Visitor badge')!;
+    expect(saved.definition).toMatchObject({
+      orientation: 'landscape',
+      front: {
+        background: '#fff2a8',
+        elements: [
+          {
+            kind: 'text',
+            name: 'Text 1',
+            x: 28,
+            y: 40,
+            font: 'Helvetica-Bold',
+            size: 14,
+            color: '#1040c0',
+            value: { from: 'person', field: 'displayName' },
+          },
+          { kind: 'barcode', name: 'Barcode 1', symbology: 'qr', value: { from: 'card', field: 'serial' } },
+        ],
+      },
+      back: { elements: [{ kind: 'text', name: 'Expiry date 1', value: { from: 'card', field: 'expiry' } }] },
+    });
+
+    // Carol's card issued and printed with it: the print step shows her card in the new colours.
+    await openUser('carol', /Carol/);
+    const step = await issueWithPrinter(true, 'Visitor badge');
+    const front = step.getByRole('img', { name: 'Front of the card' });
+    expect(await shareOf(front, [0xff, 0xf2, 0xa8])).toBeGreaterThan(0.5);
+    expect(await shareOf(front, [0x10, 0x40, 0xc0])).toBeGreaterThan(0.001);
+    await shoot('08-visitor-badge-print-step');
+    await step.getByRole('button', { name: 'Continue' }).click();
+    await dialogTitled('Device issued').waitFor();
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    await expect.poll(async () => (await devicesOf('carol')).map((d) => d.state), POLL).toEqual(['active']);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import type {
   DraftPreview,
   Layout,
   LayoutInput,
+  LayoutTemplate,
   PhotoInfo,
   PrinterChoice,
   Printers,
@@ -310,6 +311,9 @@ export const api = {
   layouts: {
     list: () => request<Page<Layout>>('GET', '/api/layouts'),
     get: (id: string) => request<Layout>('GET', `/api/layouts/${enc(id)}`),
+    templates: () => request<{ items: LayoutTemplate[] }>('GET', '/api/layouts/templates'),
+    create: (body: LayoutInput) => post<Layout>('/api/layouts', body),
+    remove: (id: string) => request<void>('DELETE', `/api/layouts/${enc(id)}`),
     update: (id: string, body: LayoutInput) => request<Layout>('PUT', `/api/layouts/${enc(id)}`, { body }),
     properties: () => request<{ items: string[] }>('GET', '/api/layouts/properties'),
     /** An unsaved layout drawn (the editor's live preview). */

@@ -118,8 +118,26 @@ export type {
   DraftPreview,
   Layout,
   LayoutInput,
+  LayoutTemplate,
   PhotoInfo,
   PrinterChoice,
   Printers,
 } from '../../src/http/schemas/layouts.ts';
-export { layoutProblems, type LayoutDefinition } from '../../src/domain/card-layout.ts';
+export {
+  BARCODE_SYMBOLOGIES,
+  CARD_FIELDS,
+  DATE_FORMATS,
+  LAYOUT_FONTS,
+  ORIENTATIONS,
+  PERSON_FIELDS,
+  cardSize,
+  chipZone,
+  layoutProblems,
+  overlaps,
+  type CardSide,
+  type LayoutDefinition,
+  type LayoutElement,
+  type Orientation,
+  type ValueSource,
+} from '../../src/domain/card-layout.ts';
+export { ADDABLE, newElement, type Addable } from '../../src/domain/layout-new-element.ts';

@@ -92,7 +92,7 @@ export class LayoutService {
     );
     for (const side of CARD_SIDES)
       for (const e of input.definition[side].elements)
-        if (e.kind === 'image')
+        if (e.kind === 'image' && e.data)
           try {
             checkPhoto(Buffer.from(e.data, 'base64'));
           } catch (err) {

@@ -1,168 +1,50 @@
-// Card layouts (reference 002): the layouts, and an editor of one with a live preview of both sides.
-// Elements are placed in millimetres; the preview is the server's renderer (the same as printing)
-// drawing the unsaved draft. The domain's checks run here as one types — an element over the chip
-// zone, off the card, or naming an unknown property is refused with a message naming the element —
-// and again on the server when saving.
-import { useEffect, useMemo, useState } from 'react';
+// Card layouts (reference 002): the layouts, a new one (blank, or from a built-in template such as
+// the PIV layout), and the editor of one (layout/LayoutEditor.tsx) with a live preview of both sides.
+import { useState } from 'react';
 import { api } from '../../api';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorPanel } from '../../components/ErrorPanel';
-import { PdfPreview } from '../../components/PdfPreview';
 import { Loading, PageHeader } from '../../components/Status';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { useSession } from '../../session';
-import { layoutProblems, type Layout, type LayoutDefinition } from '../../types';
+import type { Layout, LayoutDefinition } from '../../types';
+import { LayoutEditor, type EditedLayout } from './layout/LayoutEditor';
 
-const SIDES = ['front', 'back'] as const;
-const BOX = ['x', 'y', 'width', 'height'] as const;
-
-/** The draft after `ms` without a change: the preview is not redrawn at every keystroke. */
-function useSettled<T>(value: T, ms: number): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const t = window.setTimeout(() => setSettled(value), ms);
-    return () => window.clearTimeout(t);
-  }, [value, ms]);
-  return settled;
-}
-
-function LayoutEditor({ layout, onSaved }: { layout: Layout; onSaved: (l: Layout) => void }) {
-  const { can } = useSession();
-  const [name, setName] = useState(layout.name);
-  const [def, setDef] = useState<LayoutDefinition>(layout.definition as LayoutDefinition);
-  const properties = useLoad(() => api.layouts.properties(), []);
-  const save = useAction();
-  const problems = useMemo(
-    () => (properties.data ? layoutProblems(def, { knownProperties: new Set(properties.data.items) }) : []),
-    [def, properties.data],
-  );
-  const draft = useSettled(def, 400);
-  const draftKey = JSON.stringify(draft);
-  const editable = can('policy.write');
-
-  const setBox = (side: (typeof SIDES)[number], i: number, key: (typeof BOX)[number], v: number) =>
-    setDef((d) => ({
-      ...d,
-      [side]: {
-        ...d[side],
-        elements: d[side].elements.map((e, n) => (n === i ? { ...e, [key]: v } : e)),
-      },
-    }));
-
-  const submit = async () => {
-    const out = await save.run(() =>
-      api.layouts.update(layout.id, {
-        name,
-        description: layout.description,
-        definition: def as Layout['definition'],
-      }),
-    );
-    if (out) onSaved(out);
-  };
-
-  return (
-    <section className="card" aria-labelledby="layout-editor-h">
-      <div className="card__head">
-        <h2 id="layout-editor-h">Edit “{layout.name}”</h2>
-      </div>
-      <div className="layout-editor">
-        <div>
-          <div className="field">
-            <label htmlFor="layout-name">Layout name</label>
-            <input
-              id="layout-name"
-              value={name}
-              disabled={!editable}
-              onChange={(e) => setName(e.target.value)}
-            />
-          </div>
-          <p className="muted small">
-            Card {def.orientation}; positions and sizes in millimetres from the side’s top-left corner.
-          </p>
-          {SIDES.map((side) => (
-            <div className="table-wrap" key={side}>
-              <table className="table">
-                <caption>{side === 'front' ? 'Front' : 'Back'} elements</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Element</th>
-                    {BOX.map((k) => (
-                      <th scope="col" key={k}>
-                        {k} (mm)
-                      </th>
-                    ))}
-                  </tr>
-                </thead>
-                <tbody>
-                  {def[side].elements.map((e, i) => (
-                    <tr key={`${side}-${i}`}>
-                      <th scope="row">
-                        {e.name} <span className="muted small">{e.kind}</span>
-                      </th>
-                      {BOX.map((k) => (
-                        <td key={k}>
-                          <input
-                            type="number"
-                            step="0.5"
-                            className="input-narrow"
-                            aria-label={`${side} ${e.name} ${k} (mm)`}
-                            value={e[k]}
-                            disabled={!editable}
-                            onChange={(ev) => setBox(side, i, k, Number(ev.target.value))}
-                          />
-                        </td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          ))}
-        </div>
-        <div>
-          <h3>Preview</h3>
-          <PdfPreview
-            load={() => api.layouts.previewDraft({ definition: draft as Layout['definition'] })}
-            deps={[draftKey]}
-            label={`Preview of the layout “${name}”`}
-          />
-          {problems.length > 0 && (
-            <div className="error-panel" role="alert" aria-label="Layout problems">
-              <p>
-                <strong>This layout cannot be saved:</strong>
-              </p>
-              <ul>
-                {problems.map((p) => (
-                  <li key={p}>{p}</li>
-                ))}
-              </ul>
-            </div>
-          )}
-        </div>
-      </div>
-      <ErrorPanel error={properties.error} title="Could not load the properties a layout may print" />
-      <ErrorPanel error={save.error} title="The layout was not saved" />
-      {editable && (
-        <div className="form-actions">
-          <button
-            type="button"
-            className="btn btn-primary"
-            disabled={problems.length > 0 || save.busy || !name.trim()}
-            onClick={() => void submit()}
-          >
-            {save.busy ? 'Saving…' : 'Save layout'}
-          </button>
-        </div>
-      )}
-    </section>
-  );
-}
+const blank = (orientation: LayoutDefinition['orientation']): LayoutDefinition => ({
+  orientation,
+  front: { background: '#FFFFFF', elements: [] },
+  back: { background: '#FFFFFF', elements: [] },
+});
 
 export function LayoutsPage() {
   useTitle('Card layouts');
+  const { can } = useSession();
   const list = useLoad(() => api.layouts.list(), []);
-  const [chosen, setChosen] = useState('');
+  const templates = useLoad(() => api.layouts.templates(), []);
+  const [editing, setEditing] = useState<{ key: string; layout: EditedLayout } | null>(null);
+  const [start, setStart] = useState('blank:landscape');
   const [saved, setSaved] = useState('');
-  const layout = list.data?.items.find((l) => l.id === chosen);
+  const [deleting, setDeleting] = useState<Layout | null>(null);
+  const del = useAction();
+
+  const startNew = () => {
+    const [kind, which] = start.split(':') as [string, string];
+    const template = templates.data?.items.find((t) => t.id === which);
+    const definition =
+      kind === 'template' && template
+        ? (structuredClone(template.definition) as LayoutDefinition)
+        : blank(which === 'portrait' ? 'portrait' : 'landscape');
+    setSaved('');
+    setEditing({
+      key: `new:${start}:${Date.now()}`,
+      layout: {
+        name: template && kind === 'template' ? `${template.name} (copy)` : '',
+        description: '',
+        definition,
+      },
+    });
+  };
+
   return (
     <>
       <PageHeader
@@ -173,30 +55,107 @@ export function LayoutsPage() {
       {list.loading && !list.data && <Loading what="Loading layouts" />}
       {list.data && (
         <ul className="plain-list">
+          {list.data.items.length === 0 && <li className="muted">No layout yet: printing needs one.</li>}
           {list.data.items.map((l) => (
             <li key={l.id}>
-              <button type="button" className="btn btn-small" onClick={() => setChosen(l.id)}>
+              <button
+                type="button"
+                className="btn btn-small"
+                onClick={() => {
+                  setSaved('');
+                  setEditing({
+                    key: `${l.id}:${l.updatedAt}`,
+                    layout: {
+                      id: l.id,
+                      name: l.name,
+                      description: l.description,
+                      definition: l.definition as LayoutDefinition,
+                    },
+                  });
+                }}
+              >
                 Edit {l.name}
-              </button>
+              </button>{' '}
+              {can('policy.write') && (
+                <button type="button" className="btn btn-small btn-danger" onClick={() => setDeleting(l)}>
+                  Delete {l.name}
+                </button>
+              )}
             </li>
           ))}
         </ul>
       )}
+      {can('policy.write') && (
+        <div className="layout-editor__row">
+          <div className="field">
+            <label htmlFor="layout-start">Start a new layout from</label>
+            <select id="layout-start" value={start} onChange={(e) => setStart(e.target.value)}>
+              <option value="blank:landscape">A blank card, landscape</option>
+              <option value="blank:portrait">A blank card, portrait</option>
+              {templates.data?.items.map((t) => (
+                <option key={t.id} value={`template:${t.id}`}>
+                  The template {t.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="button" className="btn" onClick={startNew}>
+            New layout
+          </button>
+        </div>
+      )}
+      <ErrorPanel error={del.error} title="The layout was not deleted" />
       {saved && (
         <p className="notice" role="status">
           {saved}
         </p>
       )}
-      {layout && (
+      {editing && (
         <LayoutEditor
-          key={`${layout.id}:${layout.updatedAt}`}
-          layout={layout}
+          key={editing.key}
+          layout={editing.layout}
           onSaved={(l) => {
             setSaved(`Layout “${l.name}” saved.`);
+            setEditing({
+              key: `${l.id}:${l.updatedAt}`,
+              layout: {
+                id: l.id,
+                name: l.name,
+                description: l.description,
+                definition: l.definition as LayoutDefinition,
+              },
+            });
             list.reload();
           }}
         />
       )}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete the layout “${deleting?.name ?? ''}”?`}
+        confirmLabel="Delete"
+        danger
+        busy={del.busy}
+        error={del.error}
+        onCancel={() => {
+          del.clear();
+          setDeleting(null);
+        }}
+        onConfirm={() =>
+          void (async () => {
+            if (!deleting) return;
+            const done = await del.run(async () => {
+              await api.layouts.remove(deleting.id);
+              return true;
+            });
+            if (!done) return;
+            if (editing?.layout.id === deleting.id) setEditing(null);
+            setDeleting(null);
+            list.reload();
+          })()
+        }
+      >
+        Cards already printed with it are not affected.
+      </ConfirmDialog>
     </>
   );
 }
