@@ -10,7 +10,9 @@
 // person, while the demo cards sit in the administrator's readers. The hand-over (handOver) plays
 // the help desk giving a person their card: it starts a demo agent paired to the person and moves
 // their cards into its readers, out of whichever demo reader held them (a card is in one reader at
-// a time, as a real one). Where a card sits is not kept: after a restart the cards are back in the
+// a time, as a real one). The person's reader takes the name of the reader the card came from
+// ("Tessera Virtual Reader 2" stays "Tessera Virtual Reader 2"), so the portal shows the card where
+// the help desk put it, not in a "Reader 1" the help desk never used. Where a card sits is not kept: after a restart the cards are back in the
 // administrator's and the issuance officer's readers, and the person takes theirs again.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +79,8 @@ export interface DemoAgent {
 
 export const demoReaderName = (i: number): string => `Tessera Virtual Reader ${i + 1}`;
 
+const agentName = (agent: { ownerUsername: string }): string => `Demo agent (${agent.ownerUsername})`;
+
 /** Loads (or creates blank) the emulated card with this serial, persisted under `dir`. */
 export function demoCard(dir: string, serial: string): VirtualPivCard {
   const storage = new FileCardStorage(join(dir, `${serial}.json`));
@@ -105,8 +109,16 @@ export interface DemoReaderView {
   available: boolean;
   /** My demo agent, once started by a hand-over (or the built-in one, for its owner). */
   agent: { id: string; name: string; readers: { reader: string; serial: string | null }[] } | null;
-  /** My demo cards (bound or issued to me) that sit in a demo reader, and whether in mine. */
-  cards: { serial: string; deviceId: string; state: DeviceState; inMyReader: boolean }[];
+  /** My demo cards (bound or issued to me) that sit in a demo reader, whether in mine, and which. */
+  cards: {
+    serial: string;
+    deviceId: string;
+    state: DeviceState;
+    inMyReader: boolean;
+    /** The reader it sits in, and whose demo agent that is. */
+    reader: string;
+    agentName: string;
+  }[];
 }
 
 export interface DemoHandover extends DemoReaderView {
@@ -296,7 +308,7 @@ class DemoAgentSet implements DemoAgents {
       const card = r.cardPresent ? agent.readers.cardIn(r.name) : undefined;
       return { reader: r.name, serial: card ? String(card.serial) : null };
     });
-    return { id: agent.agentId, name: `Demo agent (${agent.ownerUsername})`, readers };
+    return { id: agent.agentId, name: agentName(agent), readers };
   }
 
   async view(userId: string): Promise<DemoReaderView> {
@@ -306,7 +318,15 @@ class DemoAgentSet implements DemoAgents {
     const cards: DemoReaderView['cards'] = [];
     for (const d of await listUserDevices(this.deps.db, userId)) {
       const at = HANDED_OVER_STATES.has(d.state) ? where.get(d.serial) : undefined;
-      if (at) cards.push({ serial: d.serial, deviceId: d.id, state: d.state, inMyReader: at.agent === mine });
+      if (at)
+        cards.push({
+          serial: d.serial,
+          deviceId: d.id,
+          state: d.state,
+          inMyReader: at.agent === mine,
+          reader: at.reader,
+          agentName: agentName(at.agent),
+        });
     }
     cards.sort((a, b) => a.serial.localeCompare(b.serial, 'en')); // fixed locale: same order on every machine
     return { available: true, agent: mine ? await this.agentView(mine) : null, cards };
@@ -345,7 +365,7 @@ class DemoAgentSet implements DemoAgents {
       if (!from || from.agent === agent) continue;
       const card = from.agent.readers.remove(from.reader);
       if (!card) continue;
-      const toReader = await this.freeReader(agent);
+      const toReader = await this.readerFor(agent, from);
       agent.readers.insert(toReader, card);
       moved.push({ serial: c.serial, fromAgentId: from.agent.agentId, fromReader: from.reader, toReader });
     }
@@ -375,7 +395,10 @@ class DemoAgentSet implements DemoAgents {
     return { ...(await this.view(user.id)), moved: moved.map((m) => m.serial) };
   }
 
-  /** Starts the demo agent of a person (paired as a portal agent), with one empty reader. */
+  /**
+   * Starts the demo agent of a person (paired as a portal agent), with no reader yet: each card
+   * handed over gets a reader named as the one it came from (readerFor).
+   */
   private async startFor(user: { id: string; username: string }): Promise<DemoAgent> {
     const paired = await this.deps.pairing.pairDemo(
       user.id,
@@ -389,7 +412,6 @@ class DemoAgentSet implements DemoAgents {
           '(Agents → pairing code, then `tessera agent --server URL --pair CODE`)',
       );
     const readers = new MemoryReaderSet();
-    readers.addReader(demoReaderName(0));
     const link = this.deps.connect({ ownerUsername: user.username, token: paired.token, readers });
     const agent: DemoAgent = {
       ownerUserId: user.id,
@@ -416,14 +438,26 @@ class DemoAgentSet implements DemoAgents {
     return agent;
   }
 
-  /** The first empty reader of an agent, adding one when all hold a card. */
-  private async freeReader(agent: DemoAgent): Promise<string> {
+  /**
+   * The reader of the person's agent a card goes into: the one named as the reader it came from
+   * (added if missing), so the card shows where the help desk left it. Should that name hold
+   * another card already (two help desks' "Reader 2"), the name says whose reader it came from.
+   */
+  private async readerFor(agent: DemoAgent, from: { agent: DemoAgent; reader: string }): Promise<string> {
     const list = await agent.readers.list();
-    const empty = list.find((r) => !r.cardPresent);
-    if (empty) return empty.name;
-    const name = demoReaderName(list.length);
-    agent.readers.addReader(name);
-    return name;
+    for (const name of [from.reader, `${from.reader} (from ${from.agent.ownerUsername})`]) {
+      const r = list.find((x) => x.name === name);
+      if (r && !r.cardPresent) return name;
+      if (!r) {
+        agent.readers.addReader(name);
+        return name;
+      }
+    }
+    // Both taken (the same card handed over, back and forth, many times): the next free number.
+    let n = list.length;
+    while (list.some((x) => x.name === demoReaderName(n))) n++;
+    agent.readers.addReader(demoReaderName(n));
+    return demoReaderName(n);
   }
 
   /** Waits until the server sees the reader with (or without) a card, through the agent's socket. */

@@ -208,6 +208,9 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
       // No agent yet: the portal explains it and gives a pairing code and the command to run.
       await heading('Insert your smart card').waitFor();
       await page.getByRole('heading', { name: 'Connect this computer’s card reader' }).waitFor();
+      // Not a demo server: pairing is what she needs now, in plain sight; the rest is folded away.
+      expect(await page.getByText('It only passes messages between Tessera').isVisible()).toBe(false);
+      expect(await button('Issue to my phone').isVisible()).toBe(false);
       expect(await expectDisabledButtonsExplained(page)).toEqual([
         {
           name: 'Set up my card',
@@ -476,12 +479,40 @@ describe.skipIf(!hasChromium)(
         await page.getByLabel(`Answer ${i + 1}`).fill(answer);
       await button('Continue').click();
       await heading('Insert your smart card').waitFor();
-      await page.getByText('is still in the help desk’s demo reader').waitFor();
+      // A calm page: what bob needs now is the hand-over, named with the reader the help desk used;
+      // pairing an agent and the phone wait behind their disclosures.
+      const atDesk = page.getByRole('note', { name: 'Your card is at the help desk' });
+      await atDesk
+        .getByText('Your card 10000002 is still at the help desk, in “Tessera Virtual Reader 2”.')
+        .waitFor();
+      const visible = async (name: string) => page.getByRole('button', { name, exact: true }).isVisible();
+      expect(await visible('Get a pairing code')).toBe(false);
+      expect(await visible('Issue to my phone')).toBe(false);
+      expect(
+        await page.getByRole('heading', { name: 'Connect this computer’s card reader' }).isVisible(),
+      ).toBe(false);
+      await page.getByText('Use a card reader of this computer instead').waitFor();
+      await page.getByText('Or make your phone your smart card').waitFor();
+      await expectDisabledButtonsExplained(page);
       await shoot('21-demo-take-card');
+      // Either way is one click away.
+      await page.getByText('Use a card reader of this computer instead').click();
+      expect(await visible('Get a pairing code')).toBe(true);
+      await page.getByText('Use a card reader of this computer instead').click();
       await button('Take my card to a demo reader').click();
+      // The card shows in a reader named as the one the help desk bound it in, not a "Reader 1".
+      await page
+        .getByText('Your card 10000002 is now in your demo reader “Tessera Virtual Reader 2”.')
+        .waitFor();
+      const readers = page.getByRole('list', { name: 'Card readers' });
       await expect
-        .poll(() => page.getByRole('list', { name: 'Card readers' }).textContent(), POLL)
+        .poll(() => readers.textContent(), POLL)
         .toContain('Your card 10000002 — ready to be set up.');
+      expect(await readers.getByRole('listitem').allInnerTexts()).toEqual([
+        expect.stringMatching(/^Tessera Virtual Reader 2\s+Your card 10000002 — ready to be set up\.$/),
+      ]);
+      expect(await atDesk.count()).toBe(0);
+      await shoot('21b-demo-card-handed-over');
       await button('Set up my card').click();
       await page.getByRole('progressbar', { name: 'Issuance progress' }).waitFor();
       await page.getByRole('heading', { name: 'Choose your PIN' }).waitFor({ timeout: 120_000 });

@@ -114,6 +114,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       await portal.getByRole('button', { name: 'Continue', exact: true }).click();
       await portal.getByRole('heading', { level: 1, name: 'Insert your smart card' }).waitFor();
 
+      await portal.getByText('Or make your phone your smart card').click();
       await portal.getByRole('button', { name: 'Issue to my phone' }).click();
       const qr = portal.getByRole('img', { name: 'QR code of the link for your phone' });
       await qr.waitFor();

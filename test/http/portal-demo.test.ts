@@ -3,6 +3,8 @@
 // handed to a demo agent of his own, sees it bound to him, and self-issues it through the real
 // agent path. The card leaves the administrator's reader (one card, one reader). Refused on a
 // server without demo agents and for a person with nothing bound; a second hand-over moves nothing.
+// The card keeps its reader's name: from the administrator's Reader 2 into bob's Reader 2 (issue 19
+// item 3: it showed in a "Reader 1" of bob's the help desk never used).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { demoReaderName } from '../../src/services/demo-agent.js';
@@ -21,7 +23,14 @@ type Card = {
 type DemoView = {
   available: boolean;
   agent: { id: string; name: string; readers: { reader: string; serial: string | null }[] } | null;
-  cards: { serial: string; deviceId: string; state: string; inMyReader: boolean }[];
+  cards: {
+    serial: string;
+    deviceId: string;
+    state: string;
+    inMyReader: boolean;
+    reader: string;
+    agentName: string;
+  }[];
   moved?: string[];
 };
 type ErrorReply = { error: { code: string; message: string } };
@@ -91,7 +100,16 @@ describe('demo hand-over in the user portal', () => {
     expect(offered.body).toMatchObject({
       available: true,
       agent: null,
-      cards: [{ serial: '10000002', state: 'bound', inMyReader: false }],
+      // Where the help desk left it: the portal can say so.
+      cards: [
+        {
+          serial: '10000002',
+          state: 'bound',
+          inMyReader: false,
+          reader: demoReaderName(1),
+          agentName: 'Demo agent (admin)',
+        },
+      ],
     });
 
     const handed = await bob.json<DemoView>('POST', '/api/portal/demo/reader');
@@ -99,8 +117,17 @@ describe('demo hand-over in the user portal', () => {
     expect(handed.body).toMatchObject({
       available: true,
       moved: ['10000002'],
-      agent: { name: 'Demo agent (bob)', readers: [{ reader: demoReaderName(0), serial: '10000002' }] },
-      cards: [{ serial: '10000002', state: 'bound', inMyReader: true }],
+      // The reader it came from, by name: bob's agent has no "Reader 1" the card never sat in.
+      agent: { name: 'Demo agent (bob)', readers: [{ reader: demoReaderName(1), serial: '10000002' }] },
+      cards: [
+        {
+          serial: '10000002',
+          state: 'bound',
+          inMyReader: true,
+          reader: demoReaderName(1),
+          agentName: 'Demo agent (bob)',
+        },
+      ],
     });
     const agentId = handed.body.agent!.id;
     // bob's agent is his (a portal agent), listed on his Agents page.
@@ -116,7 +143,7 @@ describe('demo hand-over in the user portal', () => {
     expect(mine.body.items).toEqual([
       expect.objectContaining({
         agentId,
-        reader: demoReaderName(0),
+        reader: demoReaderName(1),
         serial: '10000002',
         status: 'bound',
         device: expect.objectContaining({ userId: bobId, state: 'bound' }),
@@ -150,7 +177,7 @@ describe('demo hand-over in the user portal', () => {
             serial: '10000002',
             fromAgentId: card.agentId,
             fromReader: demoReaderName(1),
-            toReader: demoReaderName(0),
+            toReader: demoReaderName(1),
           },
         ],
       },
@@ -159,7 +186,7 @@ describe('demo hand-over in the user portal', () => {
     // Self-issuance, every APDU through bob's demo agent.
     const start = await bob.json<{ job: Job }>('POST', '/api/portal/issuance', {
       agentId,
-      reader: demoReaderName(0),
+      reader: demoReaderName(1),
     });
     expect(start.status).toBe(202);
     const done = await until(
@@ -184,9 +211,33 @@ describe('demo hand-over in the user portal', () => {
     expect(device.body).toMatchObject({ state: 'active', userId: bobId, serial: '10000002' });
     // The card itself, in bob's demo reader, takes the new PIN and holds its certificate.
     const bobAgent = srv.rt.demoAgents!.of('bob')!;
-    const s = await PivSession.open(await bobAgent.readers.connect(demoReaderName(0)));
+    const s = await PivSession.open(await bobAgent.readers.connect(demoReaderName(1)));
     await s.verifyPin('246813');
     expect(await s.getCertificate(0x9a)).toBeDefined();
+
+    // A second card from ivan's Reader 2: bob's Reader 2 holds the first, so the new reader says
+    // whose Reader 2 it came from.
+    const ivan = new ApiClient(srv.url);
+    await ivan.login('ivan.issuer', srv.demoPassword!);
+    const ivanCard = (await ivan.json<{ items: Card[] }>('GET', '/api/issuance/cards')).body.items.find(
+      (c) => c.reader === demoReaderName(1),
+    )!;
+    expect(ivanCard).toMatchObject({ serial: '10000005', status: 'blank' });
+    const bind2 = await ivan.json('POST', '/api/issuance', {
+      userId: bobId,
+      agentId: ivanCard.agentId,
+      reader: ivanCard.reader,
+      action: 'bind',
+      policyId,
+    });
+    expect(bind2.status).toBe(202);
+    const second = await bob.json<DemoView>('POST', '/api/portal/demo/reader');
+    expect(second.status).toBe(200);
+    expect(second.body.moved).toEqual(['10000005']);
+    expect(second.body.agent!.readers).toEqual([
+      { reader: demoReaderName(1), serial: '10000002' },
+      { reader: `${demoReaderName(1)} (from ivan.issuer)`, serial: '10000005' },
+    ]);
   }, 120_000);
 
   it('two hand-overs at once start one agent and move the card once', async () => {

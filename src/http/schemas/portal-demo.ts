@@ -24,6 +24,8 @@ const DemoReader = {
       deviceId: Uuid,
       state: literalUnion(DEVICE_STATES),
       inMyReader: Type.Boolean({ description: 'Already in a reader of my demo agent' }),
+      reader: Type.String({ description: 'The demo reader it sits in (Tessera Virtual Reader 2)' }),
+      agentName: Type.String({ description: 'Whose demo agent that reader belongs to: Demo agent (admin)' }),
     }),
     { description: 'My demo cards (bound or issued to me) that sit in a demo reader on this server' },
   ),

@@ -1,6 +1,9 @@
 // The card step: this computer's agent (paired on first use, with what to run and why) and the card
 // in its reader. The page watches the readers by itself, so the person only inserts the card and
-// presses Set up my card (the portal's one Start is on Welcome); a card that is not bound to them is named and refused before anything is written.
+// presses Set up my card; a card that is not bound to them is named and refused before anything is
+// written. One thing at a time: what the person needs now is in plain sight (the readers; else the
+// demo hand-over; else pairing the agent), the other ways (pairing instead of the hand-over, a
+// phone instead of a card, what the agent is) wait behind a disclosure.
 import { useEffect, useState } from 'react';
 import { AgentDownloads, agentCommand, useAgentBuilds } from '../components/AgentDownload';
 import { ErrorPanel } from '../components/ErrorPanel';
@@ -9,6 +12,7 @@ import { PhoneLink } from '../components/PhoneLink';
 import { toApiError, type ApiError } from '../api';
 import { useAction, useLoad } from '../hooks';
 import type { Agent, ConnectedCard, Device, IssuanceJob, PairingCode } from '../types';
+import type { DemoHandover, DemoReaderView } from './types';
 import { portalApi } from './portal-api';
 
 const POLL_MS = 2000;
@@ -57,7 +61,8 @@ export function describeCard(c: ConnectedCard, userId: string): { text: string; 
  * Why no card can be set up yet, in the person's words: shown beside the disabled button, so the
  * button never waits for no visible reason.
  */
-export function waitingFor(cards: ConnectedCard[], agentRunning: boolean): string {
+export function waitingFor(cards: ConnectedCard[], agentRunning: boolean, atHelpDesk = false): string {
+  if (atHelpDesk) return 'Waiting for your card: take it to a demo reader (above).';
   if (cards.length === 0)
     return agentRunning
       ? 'Waiting for a card reader: plug yours in.'
@@ -74,6 +79,10 @@ export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
   const [watching, setWatching] = useState(0);
   const [paused, setPaused] = useState(false);
   const act = useAction();
+  // On a demo server, the person's card may still sit in the help desk's demo reader.
+  const demo = useLoad(() => portalApi.demoReader(), []);
+  const [handed, setHanded] = useState('');
+  const atHelpDesk = demo.data?.available ? demo.data.cards.filter((c) => !c.inMyReader) : [];
 
   // Watch the readers until the person starts: agents connect, cards come and go.
   useEffect(() => {
@@ -129,9 +138,30 @@ export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
       <p>Looking for your card reader…</p>
     );
 
+  const agentRunning = agents.some((a) => a.connected);
+  const pair = <PairAgent agents={agents} />;
   return (
     <div>
-      {cards.length === 0 && agents.some((a) => a.connected) ? (
+      {atHelpDesk.length > 0 && (
+        <DemoHandOver
+          cards={atHelpDesk}
+          onMoved={(r) => {
+            demo.setData(r);
+            const mine = r.cards.filter((c) => r.moved.includes(c.serial));
+            setHanded(
+              mine.map((c) => `Your card ${c.serial} is now in your demo reader “${c.reader}”.`).join(' '),
+            );
+            // Look at the readers now rather than at the next poll.
+            setWatching((w) => w + 1);
+          }}
+        />
+      )}
+      {handed && (
+        <p className="notice" role="status">
+          {handed}
+        </p>
+      )}
+      {cards.length === 0 && agentRunning ? (
         <p className="notice" role="status">
           Your agent (
           {agents
@@ -140,11 +170,20 @@ export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
             .join(', ')}
           ) is running but sees no card reader. Plug in your reader and insert your card.
         </p>
+      ) : cards.length === 0 && atHelpDesk.length > 0 ? (
+        <details className="portal-more">
+          <summary>Use a card reader of this computer instead</summary>
+          {pair}
+        </details>
       ) : cards.length === 0 ? (
-        <PairAgent agents={agents} />
+        pair
       ) : (
         <>
-          <p>Insert your card into the reader. This page sees it by itself.</p>
+          <p>
+            {current
+              ? 'Your card is here: choose Set up my card.'
+              : 'Insert your card into the reader. This page sees it by itself.'}
+          </p>
           <ul className="portal-readers" aria-label="Card readers" aria-live="polite">
             {cards.map((c) => {
               const d = describeCard(c, userId);
@@ -179,20 +218,6 @@ export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
           </button>
         </p>
       )}
-      <DemoHandOver />
-      <div className="portal-phone">
-        <h2>Or make your phone your smart card</h2>
-        <p>
-          Your phone can hold your certificates instead of a card: it shows up here like a card in a reader,
-          and is set up the same way.
-        </p>
-        <PhoneLink
-          make={portalApi.walletLink}
-          whose="your phone"
-          buttonLabel="Issue to my phone"
-          readers={cards.map((c) => c.reader)}
-        />
-      </div>
       <ErrorPanel error={pollError} title="Lost sight of your card reader; trying again" />
       <ErrorPanel error={act.error} title="Your card was not set up" />
       <div className="portal-actions">
@@ -215,12 +240,22 @@ export function ConnectCard({ userId, requestId, onStarted, onBack }: Props) {
       </div>
       {!current && (
         <p id="portal-card-waiting" className="action-reason" role="status">
-          {waitingFor(
-            cards,
-            agents.some((a) => a.connected),
-          )}
+          {waitingFor(cards, agentRunning, atHelpDesk.length > 0)}
         </p>
       )}
+      <details className="portal-more portal-phone">
+        <summary>Or make your phone your smart card</summary>
+        <p>
+          Your phone can hold your certificates instead of a card: it shows up here like a card in a reader,
+          and is set up the same way.
+        </p>
+        <PhoneLink
+          make={portalApi.walletLink}
+          whose="your phone"
+          buttonLabel="Issue to my phone"
+          readers={cards.map((c) => c.reader)}
+        />
+      </details>
     </div>
   );
 }
@@ -238,11 +273,14 @@ function PairAgent({ agents }: { agents: Agent[] }) {
   return (
     <div className="portal-pair">
       <h2>Connect this computer’s card reader</h2>
-      <p>
-        Tessera reaches your card through the <strong>Tessera agent</strong>, a small program on this
-        computer. It only passes messages between Tessera and your card reader: it keeps no key, PIN or
-        password.
-      </p>
+      <p>This computer needs the Tessera agent, a small program that lets Tessera reach your card reader.</p>
+      <details className="portal-more">
+        <summary>What the agent does</summary>
+        <p>
+          It only passes messages between Tessera and your card reader: it keeps no key, PIN or password. You
+          install it once; after that this page finds your card by itself.
+        </p>
+      </details>
       {paired.length > 0 && (
         <p className="notice">
           This computer may already be paired ({paired.map((a) => `“${a.name}”`).join(', ')}), but its agent
@@ -289,26 +327,37 @@ function PairAgent({ agents }: { agents: Agent[] }) {
 
 /**
  * On a demo server the card bound to the person sits in the help desk's emulated reader; this
- * "hands it over" into an emulated reader of the person's own, as the help desk would hand over a
- * physical card. Shown only where the server offers it and a card is still elsewhere.
+ * "hands it over" into an emulated reader of the person's own (named as the one it came from), as the
+ * help desk would hand over a physical card. Shown only where the server offers it and a card is
+ * still elsewhere; then it is what the person needs now, so it comes first.
  */
-function DemoHandOver() {
-  const status = useLoad(() => portalApi.demoReader(), []);
+function DemoHandOver({
+  cards,
+  onMoved,
+}: {
+  cards: DemoReaderView['cards'];
+  onMoved: (r: DemoHandover) => void;
+}) {
   const act = useAction();
-  const elsewhere = status.data?.cards.filter((c) => !c.inMyReader) ?? [];
-  if (!status.data?.available || elsewhere.length === 0) return null;
   const take = async () => {
     const r = await act.run(() => portalApi.takeDemoCard());
-    if (r) status.setData(r);
+    if (r) onMoved(r);
   };
   return (
-    <div className="notice portal-demo" role="note">
+    <div className="notice portal-demo" role="note" aria-label="Your card is at the help desk">
       <p>
-        <strong>Demo server.</strong> Your card {elsewhere.map((c) => c.serial).join(', ')} is still in the
-        help desk’s demo reader. On a real workstation you would insert it into your own reader; here, Tessera
-        can move it into a demo reader of yours.
+        {cards.map((c) => (
+          <span key={c.serial}>
+            Your card <strong className="mono">{c.serial}</strong> is still at the help desk, in “{c.reader}
+            ”.{' '}
+          </span>
+        ))}
       </p>
-      <button type="button" className="btn" disabled={act.busy} onClick={() => void take()}>
+      <p className="small">
+        <strong>Demo server:</strong> on a real workstation you would insert your card into your own reader;
+        here Tessera moves it into a demo reader of yours.
+      </p>
+      <button type="button" className="btn btn-primary" disabled={act.busy} onClick={() => void take()}>
         {act.busy ? 'Moving your card…' : 'Take my card to a demo reader'}
       </button>
       <ErrorPanel error={act.error} title="Your card was not moved" />
