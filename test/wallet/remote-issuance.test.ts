@@ -6,18 +6,10 @@
 // credentials", accepts, is personalized with the same PIV code, and bob chooses his PIN on the
 // phone; the request completes: the old phone terminated, its certificates revoked (keyCompromise),
 // the new one active with certificates that verify and that OCSP says are good.
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PivCardApplication } from '../../src/cards/emulator/piv-card-application.js';
-import { WebCardCrypto } from '../../src/cards/emulator/web-card-crypto.js';
-import {
-  WalletLink,
-  type LinkSocket,
-  type WalletJobStatus,
-  type WalletOffer,
-  type WalletResult,
-} from '../../src/cards/transport/wallet-link.js';
-import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
+import type { PivCardApplication } from '../../src/cards/emulator/piv-card-application.js';
+import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
+import { newWalletCard as supportNewWalletCard, phoneLink, selfIssuedPhone } from './support.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
 import { signIn, until } from '../agent/support.js';
 import { OpensslDir, hasOpenssl } from '../pki/openssl.js';
@@ -31,8 +23,6 @@ let hannah: ApiClient;
 let bobId: string;
 const ssl = new OpensslDir();
 
-type Job = { id: string; status: string; pinChangePending: boolean; deviceId: string };
-type Card = { agentId: string; reader: string };
 type Cert = { id: string; caId: string; status: string; slot: string | null };
 
 beforeAll(async () => {
@@ -50,77 +40,10 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-async function portal(username: string): Promise<ApiClient> {
-  const id = (
-    await admin.json<{ items: { id: string; username: string }[] }>('GET', `/api/users?q=${username}`)
-  ).body.items.find((u) => u.username === username)!.id;
-  const ip = await admin.json<{ password: string }>('POST', `/api/users/${id}/initial-password`, {
-    delivery: 'displayed',
-  });
-  const p = new ApiClient(srv.url);
-  const res = await fetch(`${srv.url}/api/portal/auth/initial-password`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: ip.body.password }),
-  });
-  expect(res.status).toBe(200);
-  p.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-  p.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
-  return p;
-}
-
-const newWalletCard = async () =>
-  new PivCardApplication(undefined, { crypto: new WebCardCrypto(await WebCardCrypto.newStorageKey()) });
-
-function phone(card: PivCardApplication, creds: { code?: string; token?: string }) {
-  const statuses: (WalletJobStatus | null)[] = [];
-  const offers: (WalletOffer | null)[] = [];
-  const results: WalletResult[] = [];
-  const link = new WalletLink({
-    open: () => new WebSocket(`${srv.url.replace('http', 'ws')}/api/wallet/ws`) as unknown as LinkSocket,
-    card,
-    ...creds,
-    onEvent: (e) => {
-      if (e.type === 'status') statuses.push(e.job);
-      if (e.type === 'offer') offers.push(e.offer);
-      if (e.type === 'result') results.push(e.result);
-    },
-  });
-  return { link, statuses, offers, results };
-}
-
-/** Bob's first phone, self-issued in his portal (as docs/mobile.md describes): its device id. */
-async function bobsFirstPhone(): Promise<{ card: PivCardApplication; deviceId: string; token: string }> {
-  const bob = await portal('bob');
-  const code = (await bob.json<{ code: string }>('POST', '/api/wallet/links', {})).body.code;
-  const card = await newWalletCard();
-  const p = phone(card, { code });
-  const info = await p.link.start();
-  await until('the phone in the portal', async () =>
-    (await bob.json<{ items: Card[] }>('GET', '/api/portal/cards')).body.items.some(
-      (c) => c.agentId === info.walletId,
-    ),
-  );
-  const start = await bob.json<{ job: Job }>('POST', '/api/portal/issuance', {
-    agentId: info.walletId,
-    reader: info.name,
-  });
-  const done = await until(
-    'the issuance to end',
-    async () => {
-      const j = (await bob.json<Job>('GET', `/api/portal/issuance/jobs/${start.body.job.id}`)).body;
-      return j.status === 'running' ? undefined : j;
-    },
-    60_000,
-  );
-  expect(done.status).toBe('succeeded');
-  await bob.json('POST', `/api/portal/issuance/jobs/${done.id}/pin`, {
-    pin: '135790',
-    confirmation: '135790',
-  });
-  p.link.close();
-  return { card, deviceId: done.deviceId, token: info.token! };
-}
+const newWalletCard = supportNewWalletCard;
+const phone = (card: PivCardApplication, creds: { code?: string; token?: string }) =>
+  phoneLink(srv.url, card, creds);
+const bobsFirstPhone = () => selfIssuedPhone(srv.url, admin, 'bob');
 
 /** What the server's OCSP responder says of each certificate, asked with openssl. */
 async function ocsp(certs: Cert[]): Promise<string[]> {

@@ -3,7 +3,7 @@
 // network and shows what the card holds. The page is fetched from the network first (a new version
 // wins when the server is reachable), the hashed assets from the cache first (their names change
 // with their content). The API and the link's WebSocket are never cached or touched.
-const CACHE = 'tessera-wallet-shell-v1';
+const CACHE = 'tessera-wallet-shell-v2';
 const SHELL = ['/wallet', '/wallet.webmanifest', '/wallet-icon.svg', '/wallet-icon-192.png'];
 
 /** The page's own scripts and stylesheets, read from its HTML (their names carry content hashes). */

@@ -280,6 +280,13 @@ export const api = {
       post<RequestDetail>(`/api/requests/${enc(id)}/${action}`, { version, ...(note ? { note } : {}) }),
     bind: (id: string, deviceId: string, version: number) =>
       post<RequestDetail>(`/api/requests/${enc(id)}/bind`, { deviceId, version }),
+    /** Remote issuance: a one-time link for the person's phone, shown here or e-mailed to them. */
+    showWalletLink: (id: string) =>
+      post<WalletLink>(`/api/requests/${enc(id)}/wallet-link`, { delivery: 'show' }),
+    mailWalletLink: (id: string) =>
+      post<{ sentTo: string; expiresAt: string }>(`/api/requests/${enc(id)}/wallet-link`, {
+        delivery: 'email',
+      }),
   },
 
   /** A phone's wallet (docs/mobile.md): a one-time link for the person's phone, as a QR code. */

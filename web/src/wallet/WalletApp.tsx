@@ -34,8 +34,85 @@ function linkText(s: LinkState, v: WalletView): string {
   }
 }
 
+const REASONS: Record<string, string> = {
+  lost: 'reported lost',
+  stolen: 'reported stolen',
+  damaged: 'damaged',
+  expired: 'expired',
+  forgotten: 'left at home',
+};
+
+/** Remote issuance: the help desk's replacement waits for this phone. */
+function Offer({ v, wallet }: { v: WalletView; wallet: Wallet }) {
+  const o = v.offer;
+  if (!o) return null;
+  const replaced = o.replaces
+    ? `your ${o.replaces.type === 'mobile' ? 'phone' : 'card'} ${o.replaces.serial}${o.reason ? `, ${REASONS[o.reason] ?? o.reason}` : ''}`
+    : 'your earlier device';
+  return (
+    <div className="wallet-activity wallet-activity--ask" role="region" aria-labelledby="wallet-offer-h">
+      <h3 id="wallet-offer-h">New credentials are ready for you</h3>
+      <p>
+        Your help desk made them to replace {replaced} (request #{o.number}). Set them up on this phone: it
+        becomes your smart card, and you choose its PIN here.
+      </p>
+      <button
+        type="button"
+        className="btn btn-primary"
+        disabled={v.sending || v.link.kind !== 'connected'}
+        onClick={() => wallet.enrol(o.requestId)}
+      >
+        {v.sending ? 'Starting…' : 'Set up my new credentials'}
+      </button>
+    </div>
+  );
+}
+
+/** The PIN chosen on this phone at the end of a remote issuance. */
+function PinOnPhone({ v, wallet, jobId }: { v: WalletView; wallet: Wallet; jobId: string }) {
+  const [pin, setPin] = useState('');
+  const [confirmation, setConfirmation] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    wallet.choosePin(jobId, pin, confirmation);
+    setPin('');
+    setConfirmation('');
+  };
+  return (
+    <form className="wallet-activity wallet-activity--ask wallet-pin" onSubmit={submit}>
+      <p>
+        Keys and certificates are on this phone. <strong>Choose your new PIN</strong>: you enter it each time
+        this phone signs for you.
+      </p>
+      <label htmlFor="wallet-pin">New PIN</label>
+      <input
+        id="wallet-pin"
+        type="password"
+        inputMode="numeric"
+        autoComplete="new-password"
+        maxLength={16}
+        value={pin}
+        onChange={(e) => setPin(e.target.value)}
+      />
+      <label htmlFor="wallet-pin-again">New PIN again</label>
+      <input
+        id="wallet-pin-again"
+        type="password"
+        inputMode="numeric"
+        autoComplete="new-password"
+        maxLength={16}
+        value={confirmation}
+        onChange={(e) => setConfirmation(e.target.value)}
+      />
+      <button type="submit" className="btn btn-primary" disabled={v.sending || !pin || !confirmation}>
+        {v.sending ? 'Setting the PIN…' : 'Set PIN'}
+      </button>
+    </form>
+  );
+}
+
 /** What the server is doing with this card, in the person's words. */
-function JobStatus({ v }: { v: WalletView }) {
+function JobStatus({ v, wallet }: { v: WalletView; wallet: Wallet }) {
   const j = v.job;
   if (!j) return v.busy ? <p className="wallet-activity">The server is reading this phone’s card…</p> : null;
   switch (j.status) {
@@ -51,6 +128,7 @@ function JobStatus({ v }: { v: WalletView }) {
         </div>
       );
     case 'succeeded':
+      if (j.pinChangePending && j.onPhone) return <PinOnPhone v={v} wallet={wallet} jobId={j.id} />;
       return j.pinChangePending ? (
         <p className="wallet-activity wallet-activity--ask">
           Keys and certificates are on this phone. <strong>Choose your new PIN</strong> on the screen where
@@ -62,6 +140,22 @@ function JobStatus({ v }: { v: WalletView }) {
         </p>
       );
     case 'failed':
+      if (j.onPhone)
+        return (
+          <div className="wallet-activity wallet-activity--failed">
+            <p>
+              <strong>The set-up stopped.</strong> {j.error ?? ''}
+            </p>
+            <button
+              type="button"
+              className="btn"
+              disabled={v.sending || v.link.kind !== 'connected'}
+              onClick={() => wallet.retry(j.id)}
+            >
+              Try again
+            </button>
+          </div>
+        );
       return (
         <p className="wallet-activity wallet-activity--failed">
           <strong>The set-up stopped.</strong> {j.error ?? ''} Keep this page open and choose Retry where the
@@ -146,7 +240,13 @@ export function WalletApp({ wallet, code }: Props) {
           {linkText(v.link, v)}
         </p>
         <div aria-live="polite">
-          <JobStatus v={v} />
+          <Offer v={v} wallet={wallet} />
+          <JobStatus v={v} wallet={wallet} />
+          {v.result && !v.result.ok && (
+            <p className="wallet-activity wallet-activity--failed" role="alert">
+              {v.result.message}
+            </p>
+          )}
         </div>
         {refusedByNetwork && lastCode.current && (
           <button type="button" className="btn btn-primary" onClick={() => wallet.connect(lastCode.current!)}>

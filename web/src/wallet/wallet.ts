@@ -10,6 +10,8 @@ import {
   WalletLinkRefused,
   type LinkSocket,
   type WalletJobStatus,
+  type WalletOffer,
+  type WalletResult,
 } from '../../../src/cards/transport/wallet-link.ts';
 import { walletStore, type SavedLink } from './wallet-store';
 
@@ -35,6 +37,12 @@ export interface WalletView {
   pin: Counter;
   puk: Counter;
   job: WalletJobStatus | null;
+  /** Remote issuance: new credentials the server offers this phone ("ready for you"). */
+  offer: WalletOffer | null;
+  /** The server's answer to the person's last step here (accept, PIN, retry), until the next one. */
+  result: WalletResult | null;
+  /** A step was sent and its answer is awaited. */
+  sending: boolean;
 }
 
 /** PIV certificate objects by slot (SP 800-78-4 Table 3 / 800-73-4 Part 1 Table 3). */
@@ -57,6 +65,9 @@ export class Wallet {
   private link: WalletLink | undefined;
   private state: LinkState = { kind: 'unlinked' };
   private job: WalletJobStatus | null = null;
+  private offer: WalletOffer | null = null;
+  private result: WalletResult | null = null;
+  private sending = false;
   private busy = false;
   private busyTimer: number | undefined;
   private retryTimer: number | undefined;
@@ -117,6 +128,9 @@ export class Wallet {
       pin: s.pinCounter,
       puk: s.pukCounter,
       job: this.job,
+      offer: this.offer,
+      result: this.result,
+      sending: this.sending,
     };
   }
 
@@ -147,6 +161,13 @@ export class Wallet {
           case 'status':
             this.job = e.job;
             break;
+          case 'offer':
+            this.offer = e.offer;
+            break;
+          case 'result':
+            this.result = e.result;
+            this.sending = false;
+            break;
           case 'card-used':
             this.busy = true;
             window.clearTimeout(this.busyTimer);
@@ -157,6 +178,7 @@ export class Wallet {
             break;
           case 'closed':
             this.busy = false;
+            this.sending = false;
             if (this.state.kind === 'connected') this.retryLater();
             break;
           case 'linked':
@@ -189,6 +211,28 @@ export class Wallet {
     );
   }
 
+  /** Remote issuance: the person accepts the offered credentials. */
+  enrol(requestId: string): void {
+    this.step(() => this.link?.enrol(requestId));
+  }
+
+  /** The PIN chosen on this phone at the end of a remote issuance (checked by the server's policy). */
+  choosePin(jobId: string, pin: string, confirmation: string): void {
+    this.step(() => this.link?.choosePin(jobId, pin, confirmation));
+  }
+
+  /** Try a failed remote issuance again. */
+  retry(jobId: string): void {
+    this.step(() => this.link?.retry(jobId));
+  }
+
+  private step(send: () => void): void {
+    this.result = null;
+    this.sending = true;
+    send();
+    this.changed();
+  }
+
   /** The connection dropped: try again with the token, waiting longer each time. */
   private retryLater(): void {
     if (!this.saved) {
@@ -219,6 +263,9 @@ export class Wallet {
     this.card = this.makeCard(key, state);
     this.saved = undefined;
     this.job = null;
+    this.offer = null;
+    this.result = null;
+    this.sending = false;
     this.busy = false;
     this.attempt = 0;
     this.state = { kind: 'unlinked' };

@@ -15,6 +15,7 @@ import { Loading, PageHeader, StatusMessage } from '../../components/Status';
 import { formatDateTime, humanize } from '../../format';
 import { useAction, useLoad, useTitle } from '../../hooks';
 import { AddDeviceDialog } from '../../issuance/AddDeviceDialog';
+import { PhoneEnrolment } from '../../replacement/PhoneEnrolment';
 import { IssuanceDialog } from '../../issuance/IssuanceDialog';
 import { useSession } from '../../session';
 import type { IssuanceJob, RequestDetail, RequestStep, User } from '../../types';
@@ -88,6 +89,7 @@ export function RequestPage() {
   const mayDecide = can('request.approve') && r.state === 'submitted';
   const mayBind = can('device.bind') && r.waitingFor === 'binding';
   const mayIssue = can('device.issue') && r.waitingFor === 'issuance';
+  const mayLinkPhone = can('request.submit') && r.waitingFor === 'phone_enrolment';
 
   const confirm = async () => {
     if (!pending) return;
@@ -158,6 +160,16 @@ export function RequestPage() {
         <h2 id="request-h">Request</h2>
         <RequestDetails r={r} />
       </section>
+      {mayLinkPhone && (
+        <section className="card" aria-labelledby="phone-h">
+          <h2 id="phone-h">Enrolment on the phone</h2>
+          <PhoneEnrolment
+            requestId={r.id}
+            personName={r.person?.displayName ?? 'The person'}
+            onWaiting={req.reload}
+          />
+        </section>
+      )}
       <section className="card" aria-labelledby="history-h">
         <h2 id="history-h">History</h2>
         <History steps={r.history} />
