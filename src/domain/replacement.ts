@@ -325,6 +325,17 @@ export function planCancellation(
       case 'inventory':
       case 'awaiting_recycle':
         break; // not (or no longer) assigned to the person: nothing to undo
+      case 'pending':
+        // Printed and held back (reference 002): it holds the person's keys and certificates, and
+        // only a reader can wipe it. The desk decides: activate it (completing the request) or
+        // recycle it (the request lets it go), then the request can be cancelled.
+        return fail(
+          new ConflictError(
+            'The replacement card was printed and is pending activation: activate it (that completes ' +
+              'the request) or recycle it, then cancel the request',
+            { deviceId: replacement.id, state: replacement.state },
+          ),
+        );
       default:
         return fail(
           new ConflictError(

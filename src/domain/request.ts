@@ -82,6 +82,7 @@ export const REQUEST_WAITS = [
   'self_enrollment',
   'phone_enrolment',
   'temporary_end',
+  'activation',
 ] as const;
 export type RequestWait = (typeof REQUEST_WAITS)[number];
 
@@ -90,16 +91,21 @@ export type RequestWait = (typeof REQUEST_WAITS)[number];
  * local issuance for an issuance officer to personalize the replacement; self-enrollment for a
  * device to be bound (optional: the person may enroll a card bound to them) and then for the person;
  * remote issuance for the person's enrolment on their phone (nothing else completes it); a temporary
- * device once issued for its end (terminated when the card is found, or expired). Final: nothing.
+ * device once issued for its end (terminated when the card is found, or expired); a replacement card
+ * printed but held back at the print step for its activation. Final: nothing.
  */
 export function waitingFor(r: {
   state: RequestState;
   workflow: RequestWorkflow;
   type: string | null;
   dueAt: string | null;
+  /** The state of the replacement device the request names, if any. */
+  replacementState?: string | null;
 }): RequestWait | null {
   if (isRequestFinal(r.state)) return null;
   if (r.state === 'submitted') return 'approval';
+  // Printed and held back at the print step (reference 002): its activation completes the request.
+  if (r.replacementState === 'pending') return 'activation';
   if (r.type === 'temporary' && r.dueAt) return 'temporary_end';
   switch (r.workflow) {
     case 'remote_issuance':

@@ -256,6 +256,11 @@ describe('requests', () => {
     expect(w('approved', 'local_issuance', true)).toBe('issuance');
     expect(w('approved', 'local_issuance', true, true)).toBe('temporary_end');
     expect(w('bound', 'self_enrollment', true, true)).toBe('temporary_end');
+    // A replacement card printed and held back at the print step (ref. 002) waits for its activation.
+    const held = { state: 'approved', workflow: 'local_issuance', type: 'permanent', dueAt: null } as const;
+    expect(waitingFor({ ...held, replacementState: 'pending' })).toBe('activation');
+    expect(waitingFor({ ...held, replacementState: 'issuing' })).toBe('issuance');
+    expect(waitingFor({ ...held, state: 'cancelled', replacementState: 'pending' })).toBeNull();
     for (const state of ['completed', 'rejected', 'cancelled'] as const)
       expect(w(state, 'local_issuance')).toBeNull();
   });

@@ -119,8 +119,9 @@ describe.skipIf(!cupsAvailable || !ippeveAvailable)(
       readers.insert(reader, demoCard(cardDir, serial));
     }
 
-    async function start(username: string, printerId: string, reader: string) {
+    async function start(username: string, printerId: string, reader: string, requestId?: string) {
       return admin.json<{ device: Device; job: Job }>('POST', '/api/issuance', {
+        ...(requestId ? { requestId } : {}),
         userId: await idOf(username),
         agentId,
         reader,
@@ -317,6 +318,96 @@ describe.skipIf(!cupsAvailable || !ippeveAvailable)(
       });
       expect(put.status).toBe(200);
       expect(put.body.proposed).toEqual({ printerId: cupsId, encoder: 'Encoder in CUPS' });
+    });
+
+    type Request = {
+      id: string;
+      number: number;
+      state: string;
+      replacementDeviceId: string | null;
+      waitingFor: string | null;
+    };
+    const activeCardOf = async (username: string) =>
+      (
+        await admin.json<{ items: Device[] }>('GET', `/api/users/${await idOf(username)}/devices`)
+      ).body.items.find((d) => d.state === 'active')!;
+    const request = async (id: string) => (await admin.json<Request>('GET', `/api/requests/${id}`)).body;
+    /** A damaged card's replacement, issued and printed for its request, then Cancel at the print step. */
+    async function printReplacementAndCancel(username: string, serial: string) {
+      const original = await activeCardOf(username);
+      const submitted = await admin.json<Request>('POST', `/api/devices/${original.id}/replacement`, {
+        reason: 'damaged',
+        workflow: 'local_issuance',
+      });
+      expect(submitted.status, JSON.stringify(submitted.body)).toBe(201);
+      expect(submitted.body.state).toBe('approved');
+      feed('Encoder in CUPS', serial);
+      const r = await start(username, cupsId, 'Encoder in CUPS', submitted.body.id);
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      const j = await settled(r.body.job.id);
+      expect(j.status, JSON.stringify(j.error)).toBe('awaiting_confirmation');
+      const c = await admin.json<Job>('POST', `/api/issuance/jobs/${j.id}/print/cancel`, {});
+      expect(c.status, JSON.stringify(c.body)).toBe(200);
+      expect((await device(j.deviceId)).state).toBe('pending');
+      return { original, requestId: submitted.body.id, deviceId: j.deviceId };
+    }
+
+    it('a replacement printed and held back stays its request’s: activating it later completes the request', async () => {
+      const { original, requestId, deviceId } = await printReplacementAndCancel('alice', '10000007');
+      // Not lost, not completed: the request still names the pending card and waits for its activation.
+      expect(await request(requestId)).toMatchObject({
+        state: 'approved',
+        replacementDeviceId: deviceId,
+        waitingFor: 'activation',
+      });
+      expect((await device(original.id)).state).toBe('invalid');
+      // Another card for the request is refused, and so is cancelling the request: the desk decides.
+      feed('Encoder in CUPS', '10000008');
+      const other = await start('alice', cupsId, 'Encoder in CUPS', requestId);
+      expect(other.status).toBe(409);
+      expect(JSON.stringify(other.body)).toMatch(/printed and not activated \(pending\): activate it/);
+      const cancel = await admin.json('POST', `/api/requests/${requestId}/cancel`, {});
+      expect(cancel.status).toBe(409);
+      expect(JSON.stringify(cancel.body)).toMatch(/pending activation: activate it .* or recycle it/);
+
+      // Activated on the User page: the request completes as Continue would have completed it.
+      const act = await admin.json<Device>('POST', `/api/devices/${deviceId}/activate`, {});
+      expect(act.status, JSON.stringify(act.body)).toBe(200);
+      expect(act.body.state).toBe('active');
+      expect(await request(requestId)).toMatchObject({ state: 'completed', waitingFor: null });
+      expect((await device(original.id)).state).toBe('terminated');
+      const old = await admin.json<{ items: { status: string }[] }>(
+        'GET',
+        `/api/certificates?deviceId=${original.id}`,
+      );
+      expect(old.body.items.length).toBeGreaterThan(0);
+      expect(old.body.items.every((x) => x.status === 'revoked')).toBe(true);
+      const audit = await admin.json<{ items: { action: string }[] }>(
+        'GET',
+        `/api/audit?targetType=request&targetId=${requestId}&limit=50`,
+      );
+      expect(audit.body.items.map((a) => a.action)).toEqual(
+        expect.arrayContaining(['request.replacement_pending', 'request.completed']),
+      );
+    });
+
+    it('a replacement held back and then recycled lets its request go, ready for another card', async () => {
+      const { original, requestId, deviceId } = await printReplacementAndCancel('bob', '10000009');
+      const rec = await admin.json<Device>('POST', `/api/devices/${deviceId}/recycle`, {
+        agentId,
+        reader: 'Encoder in CUPS',
+      });
+      expect(rec.status, JSON.stringify(rec.body)).toBe(200);
+      expect(rec.body.state).toBe('inventory');
+      expect(await request(requestId)).toMatchObject({
+        state: 'approved',
+        replacementDeviceId: null,
+        waitingFor: 'issuance',
+      });
+      // Now the request can be cancelled: bob's card is back in service.
+      const cancel = await admin.json<Request>('POST', `/api/requests/${requestId}/cancel`, {});
+      expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
+      expect((await device(original.id)).state).toBe('active');
     });
   },
 );

@@ -81,7 +81,7 @@ export const Request = Type.Object({
   state: literalUnion(REQUEST_STATES),
   waitingFor: Type.Union([literalUnion(REQUEST_WAITS), Type.Null()], {
     description:
-      'Who acts next: approval (validation officer), binding or issuance (issuance officer), self_enrollment (the person, portal), phone_enrolment (remote issuance: the person on their phone), temporary_end (the temporary device is in use until terminated or expired); null once final',
+      'Who acts next: approval (validation officer), binding or issuance (issuance officer), self_enrollment (the person, portal), phone_enrolment (remote issuance: the person on their phone), temporary_end (the temporary device is in use until terminated or expired), activation (the replacement card was printed and held back at the print step: activating it completes the request); null once final',
   }),
   userId: Uuid,
   person: Type.Union([

@@ -25,7 +25,7 @@ export class IssuanceCancel {
       pins: Pick<InitialPinVault, 'drop'>;
       changes: JobChanges;
       /** A request whose device this was lets it go (and can take another). */
-      requests?: Pick<RequestLink, 'abandoned'>;
+      requests?: Pick<RequestLink, 'abandoned' | 'heldPending'>;
     },
   ) {}
 

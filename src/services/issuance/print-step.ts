@@ -25,6 +25,7 @@ import { keepsInitialPinAfterSuccess, type InitialPinVault } from './initial-pin
 import type { IssuanceJobs } from './issuance-jobs.js';
 import type { JobChanges } from './job-progress.js';
 import type { IssuanceJob, JobOptions, JobPrint, JobView } from './job-view.js';
+import type { ChangedCertificates } from '../pki/revocation.js';
 import type { RequestLink } from './request-link.js';
 
 /** What issuance needs of card printing (services/printing): printers, layouts, the renderer. */
@@ -173,15 +174,16 @@ export async function printEncodedCard(
  */
 export async function holdPending(
   tx: Queryable,
-  deps: { pins: Pick<InitialPinVault, 'drop'>; requests?: Pick<RequestLink, 'abandoned'> },
+  deps: { pins: Pick<InitialPinVault, 'drop'>; requests?: Pick<RequestLink, 'heldPending'> },
   actor: Actor,
   job: IssuanceJob,
   at: Date,
 ): Promise<Device> {
   const opts = job.options as JobOptions;
-  // A replacement request does not wait for a card held back: it lets it go (the request is locked
-  // before the device, the replacement's lock order).
-  if (job.requestId) await deps.requests?.abandoned(tx, actor, job.deviceId, at);
+  // A replacement request keeps the card held back as its replacement and waits for its activation
+  // (docs/replacement.md; decision 0026). The request is locked before the device (the lock order).
+  if (job.requestId)
+    await deps.requests?.heldPending(tx, actor, job.requestId, (await getDevice(tx, job.deviceId))!, at);
   const d = (await getDevice(tx, job.deviceId, true))!;
   const pending = await moveDevice(tx, d, 'hold_pending', cardDates(opts.print!), at);
   if (!keepsInitialPinAfterSuccess(opts.pinMode)) await deps.pins.drop(tx, d.id);
@@ -209,7 +211,10 @@ export class PrintStep {
       jobs: Pick<IssuanceJobs, 'get'>;
       pins: Pick<InitialPinVault, 'drop'>;
       changes: JobChanges;
-      requests?: Pick<RequestLink, 'abandoned'>;
+      requests?: Pick<
+        RequestLink,
+        'heldPending' | 'findForDevice' | 'lockForCompletion' | 'complete' | 'publishAfterCommit'
+      >;
       /** The job's success after the print step (IssuanceRunner.confirmPrinted). */
       confirm: (actor: Actor, jobId: string) => Promise<void>;
     },
@@ -246,10 +251,18 @@ export class PrintStep {
     return p;
   }
 
-  /** Activate a pending device (its print was cancelled, reference 002): it becomes active. */
+  /**
+   * Activate a pending device (its print was cancelled, reference 002): it becomes active. A
+   * replacement request waiting for it completes in the same transaction, as Continue would have
+   * completed it (the original terminated, its certificates revoked; a temporary device's due time).
+   */
   async activate(actor: Actor, deviceId: string): Promise<Device> {
-    const { db, clock } = this.deps;
-    return db.transaction(async (tx) => {
+    const { db, clock, requests } = this.deps;
+    let changed: ChangedCertificates = [];
+    const out = await db.transaction(async (tx) => {
+      // The request first, then the device (the replacement's lock order).
+      const found = requests ? await requests.findForDevice(tx, deviceId) : null;
+      const request = found && requests ? await requests.lockForCompletion(tx, found.id) : null;
       const d = await getDevice(tx, deviceId, true);
       if (!d) throw new NotFoundError('device', deviceId);
       must(deviceTransition(d.state, 'activate'));
@@ -260,11 +273,14 @@ export class PrintStep {
         action: 'device.activated',
         targetType: 'device',
         targetId: d.id,
-        details: { serial: d.serial, userId: d.userId },
+        details: { serial: d.serial, userId: d.userId, ...(request ? { requestId: request.id } : {}) },
         correlationId: actor.correlationId ?? null,
         at,
       });
+      if (request && requests) changed = await requests.complete(tx, actor, request, active, at);
       return active;
     });
+    if (requests && changed.length) await requests.publishAfterCommit(changed);
+    return out;
   }
 }

@@ -89,6 +89,11 @@ export interface RequestLink {
     device: Device,
     at: Date,
   ): Promise<ChangedCertificates>;
+  /**
+   * The device was encoded and printed but held back at the print step (pending, reference 002):
+   * the request keeps it as its replacement and waits for its activation (locks the request first).
+   */
+  heldPending(tx: Queryable, actor: Actor, requestId: string, device: Device, at: Date): Promise<void>;
   /** A failed issuance of the device was cancelled or its card recycled: the request lets it go. */
   abandoned(tx: Queryable, actor: Actor, deviceId: string, at: Date): Promise<void>;
   /** After the commit: OCSP and the CRLs learn the status changes. */

@@ -10,7 +10,7 @@ import { requestTransition } from '../../domain/request.js';
 import type { Queryable } from '../../store/db.js';
 import { archivedCertificateOfCredential } from '../../store/certificate-repo.js';
 import { listDeviceCredentials } from '../../store/credentials-repo.js';
-import type { Device } from '../../store/devices-repo.js';
+import { getDevice, type Device } from '../../store/devices-repo.js';
 import { deleteDeviceSuspension, releaseHolds } from '../../store/holds-repo.js';
 import { openJobForRequest } from '../../store/jobs-repo.js';
 import type { Policy } from '../../store/policies-repo.js';
@@ -108,6 +108,15 @@ export class ReplacementIssuance implements RequestLink {
       throw new ConflictError(
         `${capital(label(r))} already has its temporary device: terminate it when the card is found`,
         { requestId: r.id },
+      );
+    // A card printed for it and held back at the print step is its replacement until activated
+    // (which completes the request) or recycled (which lets the request go of it).
+    const held = r.replacementDeviceId ? await getDevice(tx, r.replacementDeviceId) : null;
+    if (held?.state === 'pending')
+      throw new ConflictError(
+        `${capital(label(r))} has its replacement card ${held.serial}, printed and not activated (pending): ` +
+          'activate it on the person’s User page to complete the request, or recycle it to issue another card',
+        { requestId: r.id, deviceId: held.id, state: held.state },
       );
     const job = await openJobForRequest(tx, r.id);
     if (job)
@@ -313,6 +322,21 @@ export class ReplacementIssuance implements RequestLink {
       kept: plan.reinstateCredentialIds.length,
     });
     return caIds;
+  }
+
+  async heldPending(tx: Queryable, actor: Actor, requestId: string, device: Device, at: Date): Promise<void> {
+    const r = await lockRequest(tx, requestId, 'complete');
+    // The request keeps naming the card (set when its issuance started): activating it completes
+    // the request; recycling it lets the request go of it (abandoned).
+    const named =
+      r.replacementDeviceId === device.id
+        ? r
+        : await updateRequest(tx, r.id, { replacementDeviceId: device.id }, at);
+    await auditRequest(tx, actor, named, 'replacement_pending', at, {
+      deviceId: device.id,
+      serial: device.serial,
+      why: 'printed and held back at the print step; waits for its activation',
+    });
   }
 
   async abandoned(tx: Queryable, actor: Actor, deviceId: string, at: Date): Promise<void> {

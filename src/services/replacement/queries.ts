@@ -149,9 +149,10 @@ export class ReplacementQueries {
     const person = await getUser(db, r.userId);
     const serial = async (id: string | null) => (id ? ((await getDevice(db, id))?.serial ?? null) : null);
     const name = async (id: string | null) => (id ? ((await getUser(db, id))?.username ?? null) : null);
+    const replacement = r.replacementDeviceId ? await getDevice(db, r.replacementDeviceId) : null;
     return {
       ...r,
-      waitingFor: waitingFor(r),
+      waitingFor: waitingFor({ ...r, replacementState: replacement?.state ?? null }),
       person: person ? { id: person.id, username: person.username, displayName: person.displayName } : null,
       targetSerial: await serial(r.targetDeviceId),
       replacementSerial: await serial(r.replacementDeviceId),

@@ -24,6 +24,8 @@ function nextStep(r: ReplacementRequest): string {
     case 'bound':
       if (r.waitingFor === 'temporary_end')
         return `You have a temporary card until ${formatDateTime(r.dueAt)}. When you find your card, bring it to the help desk: it works again once they end the temporary one.`;
+      if (r.waitingFor === 'activation')
+        return `Your new card ${r.replacementSerial ?? ''} is printed: the help desk activates it when they hand it to you.`;
       if (readyToEnroll(r))
         return `Your new card ${r.replacementSerial ?? ''} is ready: insert it and set it up.`;
       if (r.workflow === 'self_enrollment')

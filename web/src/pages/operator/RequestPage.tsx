@@ -54,6 +54,8 @@ const WAITING: Record<NonNullable<RequestDetail['waitingFor']>, string> = {
   self_enrollment: 'the person to set up the bound card in the user portal',
   phone_enrolment: 'the person’s enrolment on their phone',
   temporary_end: 'the temporary device to end (terminated when the card is found, or at its due time)',
+  activation:
+    'the printed replacement card (pending) to be activated on the person’s User page — or recycled, to issue another',
 };
 
 export function RequestPage() {

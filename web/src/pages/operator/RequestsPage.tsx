@@ -49,9 +49,10 @@ export const QUEUES: Record<Exclude<QueueName, 'all'>, Queue> = {
   },
   issuance: {
     label: 'Awaiting issuance',
-    explain: 'Local issuance: an issuance officer personalizes the replacement and hands it over.',
+    explain:
+      'Local issuance: an issuance officer personalizes the replacement and hands it over (or activates the printed card held back as pending).',
     states: ['approved', 'bound'],
-    keep: (r) => r.waitingFor === 'issuance',
+    keep: (r) => r.waitingFor === 'issuance' || r.waitingFor === 'activation',
   },
 };
 
