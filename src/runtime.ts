@@ -21,6 +21,7 @@ import { PairingService } from './services/pairing-service.js';
 import { DirectoryService } from './services/directory-service.js';
 import { InitialPasswordEmail } from './services/initial-password-mail.js';
 import { InitialPasswordService } from './services/initial-password-service.js';
+import { MailOutbox } from './services/notify/mail-outbox.js';
 import { PortalAuthService } from './services/portal-auth-service.js';
 import { SecurityQuestionService } from './services/security-question-service.js';
 import { PolicyService } from './services/policy-service.js';
@@ -66,6 +67,8 @@ export interface Services {
   walletEnrolment: WalletEnrolment;
   directory: DirectoryService;
   initialPasswords: InitialPasswordService;
+  /** Every e-mail Tessera sends, queued in the transaction that causes it (services/notify/). */
+  mailOutbox: MailOutbox;
   securityQuestions: SecurityQuestionService;
   portalAuth: PortalAuthService;
   signInThrottle: SignInThrottleService;
@@ -178,9 +181,18 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const photos = new PhotoService(ctx);
     const directory = new DirectoryService(ctx, masterKey, users, photos);
     const mailer = mailerFromConfig(config);
+    const mailOutbox = new MailOutbox(ctx, {
+      masterKey,
+      mailer,
+      // A retry is taken up by the next poll: poll at least as often as the first retry is due.
+      options: {
+        retrySeconds: config.mailRetrySeconds,
+        pollMs: Math.min(5_000, config.mailRetrySeconds * 1000),
+      },
+    });
     const initialPasswords = new InitialPasswordService(ctx, {
       settings,
-      mailer: mailer ? new InitialPasswordEmail(mailer, `${config.externalUrl}/portal`) : null,
+      mailer: mailer ? new InitialPasswordEmail(mailOutbox, `${config.externalUrl}/portal`) : null,
     });
     const selfSetUpDone =
       (because: 'answers_set' | 'card_issued'): SelfSetUpDone =>
@@ -260,6 +272,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       }),
       directory,
       initialPasswords,
+      mailOutbox,
       securityQuestions,
       portalAuth: new PortalAuthService(
         ctx,
@@ -306,6 +319,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         return rt.demoAgents;
       },
       close: async () => {
+        await mailOutbox.stop();
         await rt.demoAgents?.stop();
         agentHub.close();
         // The lease ends now: another server recovers what this one leaves running at once.
@@ -334,8 +348,8 @@ export async function migrateStore(config: Config): Promise<string[]> {
  * The work a serving process does besides answering requests: renew its lease, fail the issuance
  * jobs a dead process left running (at start, then each half lease: another server's jobs become
  * ours to fail once its lease runs out), keep CRLs fresh, end temporary replacement devices whose
- * validity ran out, and delete sign-in throttle counts that no longer matter. Returns the function
- * that stops it.
+ * validity ran out, delete sign-in throttle counts that no longer matter, and send the mail outbox.
+ * Returns the function that stops it.
  */
 export async function startBackground(rt: Runtime, onError: (err: unknown) => void): Promise<() => void> {
   const stopHeartbeat = rt.instance.startHeartbeat(onError);
@@ -351,9 +365,11 @@ export async function startBackground(rt: Runtime, onError: (err: unknown) => vo
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
   const stopExpiry = rt.services.replacement.expiry.startScheduler({ onError });
   const stopThrottlePurge = rt.services.signInThrottle.startScheduler({ onError });
+  const stopMail = rt.services.mailOutbox.start({ onError });
   return () => {
     stopHeartbeat();
     stopRecovery();
+    stopMail();
     stopThrottlePurge();
     stopCrls();
     stopOcsp();

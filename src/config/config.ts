@@ -53,6 +53,11 @@ export interface Config {
   /** The From of Tessera's e-mails. */
   mailFrom: string;
   /**
+   * The mail outbox's wait before retrying a message the mail server did not take (doubling at
+   * each further attempt, at most an hour); TESSERA_MAIL_RETRY_SECONDS, 1-3600, default 30.
+   */
+  mailRetrySeconds: number;
+  /**
    * Where the agent's executables are served from (GET /downloads/…); unset: dist/downloads, where
    * `npm run build` puts the one it builds.
    */
@@ -243,6 +248,17 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     smtpUrl,
     smtpCaFile,
     mailFrom,
+    mailRetrySeconds: Math.min(
+      3600,
+      Math.max(
+        1,
+        pick(
+          overrides.mailRetrySeconds,
+          envNumber(env.TESSERA_MAIL_RETRY_SECONDS),
+          fromFile.mailRetrySeconds,
+        ) ?? 30,
+      ),
+    ),
     downloadsDir: downloadsDir === undefined ? undefined : resolve(downloadsDir),
     instance: {
       leaseSeconds: Math.min(

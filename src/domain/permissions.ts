@@ -38,6 +38,8 @@ export const PERMISSIONS = [
   'agent.pair',
   'agent.manage',
   'directory.manage',
+  'mail.read',
+  'mail.resend',
   'self.read',
   'self.issue',
   'self.incident',

@@ -18,6 +18,22 @@ export interface MailMessage {
   html: string;
   /** Strings in the message that must never reach an error or a log (a password it carries). */
   secrets?: string[];
+  /** Files carried along (a QR code as a PNG, shown inline in the HTML through its cid). */
+  attachments?: MailAttachment[];
+  /**
+   * The left part of the Message-ID (the mailer adds @ and the domain of From): the outbox names
+   * each message by its row, so a copy a server might see twice carries the same id.
+   */
+  messageId?: string;
+}
+
+export interface MailAttachment {
+  filename: string;
+  contentType: string;
+  /** The file's bytes, base64 (so a message survives a JSON round trip through the outbox). */
+  contentBase64: string;
+  /** Content-ID for an inline image (`<img src="cid:…">`). */
+  cid?: string;
 }
 
 export interface Mailer {
@@ -32,9 +48,25 @@ export class MailError extends ExternalError {
     readonly reason: string,
     /** What the person who asked for the mail can do about it. */
     advice = 'check the mail settings (TESSERA_SMTP_URL)',
+    /**
+     * The server refused this message for good (a 5xx answer to its sender, recipient or content):
+     * sending it again would only be refused again. Otherwise (unreachable, TLS, login, 4xx) a
+     * later attempt may succeed.
+     */
+    readonly permanent = false,
   ) {
     super('mail_failed', `The e-mail could not be sent (${reason}): ${advice}`, { reason });
   }
+}
+
+/** Whether nodemailer's error is the server refusing this very message with a 5xx answer. */
+export function isPermanentFailure(e: unknown): boolean {
+  const err = e as SmtpFailure;
+  return (
+    (err?.code === 'EENVELOPE' || err?.code === 'EMESSAGE') &&
+    typeof err.responseCode === 'number' &&
+    err.responseCode >= 500
+  );
 }
 
 // An operator waits on the send: give up on a dead server in seconds, not nodemailer's minutes.
@@ -127,11 +159,15 @@ export class SmtpMailer implements Mailer {
     };
   }
 
-  async send({ secrets = [], ...message }: MailMessage): Promise<void> {
+  async send({ secrets = [], attachments = [], messageId, ...message }: MailMessage): Promise<void> {
     // nodemailer reads `to` (and even an explicit envelope) as an address list: "a@x.org,
     // b@evil.org" or "x <b@evil.org>" would reach someone else. One bare address, or no send.
     if (!isEmailAddress(message.to))
-      throw new MailError('the recipient is not one e-mail address', 'nothing was sent; fix the address');
+      throw new MailError(
+        'the recipient is not one e-mail address',
+        'nothing was sent; fix the address',
+        true,
+      );
     try {
       // The envelope is given, not derived from the headers: MAIL FROM is the From's address and
       // RCPT TO the one address checked above.
@@ -141,10 +177,25 @@ export class SmtpMailer implements Mailer {
       ).sendMail({
         from: this.from,
         ...message,
+        ...(messageId ? { messageId: `<${messageId}@${this.fromAddress.split('@')[1]}>` } : {}),
+        ...(attachments.length
+          ? {
+              attachments: attachments.map((a) => ({
+                filename: a.filename,
+                contentType: a.contentType,
+                content: Buffer.from(a.contentBase64, 'base64'),
+                ...(a.cid ? { cid: a.cid } : {}),
+              })),
+            }
+          : {}),
         envelope: { from: this.fromAddress, to: [message.to] },
       });
     } catch (e) {
-      throw new MailError(describeFailure(e, [...this.secrets, ...secrets]));
+      throw new MailError(
+        describeFailure(e, [...this.secrets, ...secrets]),
+        undefined,
+        isPermanentFailure(e),
+      );
     }
   }
 }

@@ -1,11 +1,14 @@
 // The e-mail that carries an initial password to its owner: what it is, where the portal is, the
 // username, the password, until when it is valid and that it is used up once set-up is done. Plain text and simple
-// HTML. The password is handed to the mailer as a secret, so a failure never repeats it.
+// HTML. The password is handed to the mailer as a secret, so a failure never repeats it. The
+// message goes through the mail outbox (services/notify/mail-outbox.ts).
 import { isEmailAddress } from '../mail/address.js';
 import { ValidationError } from '../domain/errors.js';
-import { MailError, type Mailer, type MailMessage } from '../mail/mailer.js';
+import type { MailMessage } from '../mail/mailer.js';
+import type { Queryable } from '../store/db.js';
 import type { User } from '../store/users-repo.js';
 import type { InitialPasswordMailer } from './initial-password-service.js';
+import type { MailOutbox } from './notify/mail-outbox.js';
 
 /** "2026-11-24 10:00 UTC": unambiguous for a reader in any time zone. */
 const formatUtc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -63,16 +66,20 @@ export function initialPasswordMessage(
   };
 }
 
-/** Delivers initial passwords by e-mail through the configured mailer. */
+/**
+ * Delivers initial passwords by e-mail through the mail outbox: the message is queued in the
+ * transaction that stores the password, so a password exists exactly when its mail does, and the
+ * outbox worker sends it (retrying while the mail server is down).
+ */
 export class InitialPasswordEmail implements InitialPasswordMailer {
   constructor(
-    private readonly mailer: Mailer,
+    private readonly outbox: MailOutbox,
     /** Where people reach the user portal (config.externalUrl + /portal). */
     private readonly portalUrl: string,
   ) {}
 
-  async deliver(user: User, password: string, expiresAt: Date): Promise<void> {
-    if (!user.email) throw new Error('deliver() needs a person with an e-mail address');
+  check(user: User): void {
+    if (!user.email) throw new Error('check() needs a person with an e-mail address');
     // The address may come from the directory: a list or "Name <addr>" there would send the
     // password to more than its owner. Not quoted back: it is the value in doubt.
     if (!isEmailAddress(user.email))
@@ -80,15 +87,19 @@ export class InitialPasswordEmail implements InitialPasswordMailer {
         `The e-mail address of ${user.username} is not a single valid address (name@example.org), so nothing was sent and nothing was changed: fix the address (on their page, or in the directory), or issue the password to be shown here instead`,
         { field: 'email' },
       );
-    try {
-      await this.mailer.send(initialPasswordMessage(user, password, expiresAt, this.portalUrl));
-    } catch (e) {
-      // Nothing was stored (the service sends first): say so, and how to get a password to them.
-      const reason = e instanceof MailError ? e.reason : 'unexpected failure';
-      throw new MailError(
-        reason,
-        'nothing was changed; check the mail settings (TESSERA_SMTP_URL, TESSERA_MAIL_FROM), or issue it again to show the password here',
-      );
-    }
+  }
+
+  async queue(tx: Queryable, user: User, password: string, expiresAt: Date): Promise<{ mailId: string }> {
+    this.check(user);
+    const m = await this.outbox.enqueue(tx, {
+      kind: 'initial_password',
+      userId: user.id,
+      message: initialPasswordMessage(user, password, expiresAt, this.portalUrl),
+    });
+    return { mailId: m.id };
+  }
+
+  queued(): void {
+    this.outbox.wake();
   }
 }

@@ -5,7 +5,7 @@
 // (two issued at once take turns on the person's row). It stays good after its first use until the
 // person has finished what it was for — their security answers set, or a card issued to themselves
 // — so a browser closed half-way through the first sign-in does not lock them out (issue #19).
-import { DomainError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { hashPassword, randomPassword, verifyPassword } from '../secrets/password.js';
 import { appendAudit } from '../store/audit-repo.js';
 import type { Queryable } from '../store/db.js';
@@ -23,11 +23,14 @@ import { auditActor, type Actor, type ServiceContext } from './context.js';
 import type { SettingsService } from './settings-service.js';
 
 /**
- * Delivers an initial password to its owner's e-mail address. Resolves once the mail server took
- * the message; throws a typed error (mail_failed) that never carries the password otherwise.
+ * Delivers an initial password to its owner's e-mail address through the mail outbox: `check`
+ * refuses an address that is not exactly one (before anything is stored), `queue` writes the
+ * message in the caller's transaction, `queued` wakes the sender once that transaction committed.
  */
 export interface InitialPasswordMailer {
-  deliver(user: User, password: string, expiresAt: Date): Promise<void>;
+  check(user: User): void;
+  queue(tx: Queryable, user: User, password: string, expiresAt: Date): Promise<{ mailId: string }>;
+  queued(): void;
 }
 
 export interface InitialPasswordDeps {
@@ -45,6 +48,8 @@ export interface IssuedInitialPassword {
   password?: string;
   /** The address it was sent to, when e-mailed. */
   email?: string;
+  /** The queued message in the mail outbox, when e-mailed (its state: GET /api/mail/{id}). */
+  mailId?: string;
   expiresAt: string;
   delivery: 'displayed' | 'email';
 }
@@ -95,58 +100,47 @@ export class InitialPasswordService {
     const hash = await hashPassword(password);
     const at = this.ctx.clock.now();
     const expiresAt = new Date(at.getTime() + initialPasswordValidityHours * 3_600_000);
-    // Sent before anything is stored, and outside the transaction: a mail server that refuses or
-    // is unreachable leaves everything as it was (the previous outstanding password still valid),
-    // and a slow one does not hold a database transaction open while the operator waits. Should
-    // storing fail after a send (rare), the error below says the mailed password is void.
-    if (mailer) await mailer.deliver(user, password, expiresAt);
+    // Refused before anything is stored: an address that is not exactly one is never mailed to.
+    mailer?.check(user);
     const delivery = mailer ? 'email' : 'displayed';
-    const store = () =>
-      this.ctx.db.transaction(async (tx) => {
-        // The person's row first: two operators issuing at once take turns here, so the second
-        // sees (and supersedes) the first one's password instead of colliding with it on the
-        // one-outstanding-per-person index.
-        await getUser(tx, userId, true);
-        const superseded = await finishOutstandingInitialPasswords(tx, userId, 'superseded', at);
-        const rec = await insertInitialPassword(tx, {
-          userId,
-          passwordHash: hash,
-          maxAttempts: initialPasswordMaxAttempts,
-          issuedBy: actor.id,
-          issuedAt: at,
-          expiresAt,
-        });
-        await appendAudit(tx, {
-          actor: auditActor(actor),
-          action: 'initial_password.issued',
-          targetType: 'user',
-          targetId: userId,
-          details: {
-            initialPasswordId: rec.id,
-            expiresAt: expiresAt.toISOString(),
-            maxAttempts: initialPasswordMaxAttempts,
-            delivery,
-            ...(mailer ? { email: user.email } : {}),
-            superseded,
-          },
-          correlationId: actor.correlationId ?? null,
-          at,
-        });
+    // The message is queued in the transaction that stores the password (the mail outbox): both
+    // exist or neither does, and a mail server that is down delays the mail instead of the issue.
+    const mailId = await this.ctx.db.transaction(async (tx) => {
+      // The person's row first: two operators issuing at once take turns here, so the second
+      // sees (and supersedes) the first one's password instead of colliding with it on the
+      // one-outstanding-per-person index.
+      await getUser(tx, userId, true);
+      const superseded = await finishOutstandingInitialPasswords(tx, userId, 'superseded', at);
+      const rec = await insertInitialPassword(tx, {
+        userId,
+        passwordHash: hash,
+        maxAttempts: initialPasswordMaxAttempts,
+        issuedBy: actor.id,
+        issuedAt: at,
+        expiresAt,
       });
-    if (!mailer) await store();
-    else
-      try {
-        await store();
-      } catch (e) {
-        throw new DomainError(
-          'internal',
-          `An e-mail with an initial password was sent to ${user.email}, but storing that password failed, so the e-mailed password is void and will not work: issue it again (tell the person to use the newest e-mail)`,
-          { emailSent: true },
-          { cause: e },
-        );
-      }
+      const mail = mailer ? await mailer.queue(tx, user, password, expiresAt) : null;
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'initial_password.issued',
+        targetType: 'user',
+        targetId: userId,
+        details: {
+          initialPasswordId: rec.id,
+          expiresAt: expiresAt.toISOString(),
+          maxAttempts: initialPasswordMaxAttempts,
+          delivery,
+          ...(mail ? { email: user.email, mailId: mail.mailId } : {}),
+          superseded,
+        },
+        correlationId: actor.correlationId ?? null,
+        at,
+      });
+      return mail?.mailId ?? null;
+    });
+    if (mailer) mailer.queued();
     return {
-      ...(mailer ? { email: user.email! } : { password }),
+      ...(mailer ? { email: user.email!, mailId: mailId! } : { password }),
       expiresAt: expiresAt.toISOString(),
       delivery,
     };

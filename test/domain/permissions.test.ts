@@ -67,7 +67,7 @@ const CONTRACT_LIST = `user.read user.create user.update user.lifecycle device.r
 device.recycle device.lifecycle policy.read policy.write settings.read settings.write audit.read audit.verify
 certificate.read certificate.suspend certificate.revoke ca.read ca.manage key.recover request.read
 request.submit request.approve initial_pin.retrieve initial_password.issue agent.pair agent.manage
-directory.manage self.read self.issue self.incident`;
+directory.manage mail.read mail.resend self.read self.issue self.incident`;
 
 describe('permissions', () => {
   it('are exactly the API contract list', () => {

@@ -1,15 +1,35 @@
 // Initial passwords e-mailed over real SMTP: a loopback smtp-server that offers STARTTLS (with a
 // certificate from a throwaway CA, given as TESSERA_SMTP_CA_FILE) and demands a user name and
-// password takes the message Tessera sends through nodemailer. A server without STARTTLS is
-// refused unless the URL says ?tls=none. An address that is not exactly one is never mailed to. The mail names the portal, the
-// username and the expiry, and its password signs the person in; the API and the audit log never
-// carry the password. A mail server that refuses, or is not there, gives the operator a typed
-// error and changes nothing. Validity and attempts follow the security settings.
+// password takes the message Tessera sends through nodemailer, from the mail outbox. A server
+// without STARTTLS is refused unless the URL says ?tls=none. An address that is not exactly one is
+// never mailed to. The mail names the portal, the username and the expiry, and its password signs
+// the person in; the API, the outbox list and the audit log never carry the password. A mail
+// server that refuses fails the message with its answer (an administrator sees it and may send it
+// again); one that is not there, or refuses the login, leaves it queued and retried, and once the
+// server is back it is sent exactly once. Validity and attempts follow the security settings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, freePort, startTestServer, type TestServer } from '../support/server.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
 
-type Issued = { password?: string; email?: string; expiresAt: string; delivery: string };
+type Issued = { password?: string; email?: string; mailId?: string; expiresAt: string; delivery: string };
+type Mail = {
+  id: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  recipient: string;
+  kind: string;
+};
+
+/** The outbox's view of a message once `done` holds (the worker sends in the background). */
+async function mailWhen(c: ApiClient, id: string, done: (m: Mail) => boolean): Promise<Mail> {
+  for (;;) {
+    const r = await c.json<Mail>('GET', `/api/mail/${id}`);
+    expect(r.status).toBe(200);
+    if (done(r.body)) return r.body;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
 type Err = { error: { code: string; message: string; details?: Record<string, unknown> } };
 
 const SMTP_USER = 'tessera-mailer';
@@ -68,6 +88,7 @@ beforeAll(async () => {
       smtpCaFile: smtp.caFile!,
       mailFrom: 'Tessera Help Desk <helpdesk@example.test>',
       externalUrl: EXTERNAL,
+      mailRetrySeconds: 1,
     },
   });
   admin = new ApiClient(srv.url);
@@ -89,6 +110,9 @@ describe('initial password by e-mail over SMTP', () => {
     expect(r.body.email).toBe('eve@example.test');
     expect(r.body).not.toHaveProperty('password');
     const mail = await smtp.next(seen);
+    const queued = await mailWhen(admin, r.body.mailId!, (m) => m.status === 'sent');
+    expect(queued).toMatchObject({ kind: 'initial_password', recipient: 'eve@example.test', attempts: 1 });
+    expect(mail.headers.get('message-id')).toBe(`<${r.body.mailId}@example.test>`);
     // Over STARTTLS, with the certificate checked against the CA in TESSERA_SMTP_CA_FILE.
     expect(mail.tls).toBe(true);
     expect(mail.rcptTo).toEqual(['eve@example.test']);
@@ -136,32 +160,52 @@ describe('initial password by e-mail over SMTP', () => {
     expect(smtp.received.length).toBe(seen);
   });
 
-  it('a recipient the mail server refuses: 502 mail_failed, and the earlier password still works', async () => {
+  it('a recipient the mail server refuses: the message fails with its answer; sent again once allowed', async () => {
     const userId = await createUser('rex.refused', 'rex@example.test');
-    const earlier = await issue(userId, { delivery: 'displayed' });
-    const before = await auditOf(userId);
     smtp.refuseRecipients = 'Mailbox unavailable';
+    let r: { status: number; body: Issued & Err };
+    let failed: Mail;
     try {
-      const r = await issue(userId);
-      expect(r.status).toBe(502);
-      expect(r.body.error.code).toBe('mail_failed');
-      expect(r.body.error.message).toMatch(/^The e-mail could not be sent \(.*550 Mailbox unavailable.*\)/);
-      expect(r.body.error.message).toMatch(/nothing was changed/);
-      expect(r.body.error.message).toMatch(/issue it again to show the password here/);
-      expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
-      expect(JSON.stringify(r.body)).not.toContain(SMTP_USER);
+      r = await issue(userId);
+      expect(r.status).toBe(201);
+      failed = await mailWhen(admin, r.body.mailId!, (m) => m.status === 'failed');
     } finally {
       smtp.refuseRecipients = null;
     }
-    expect(await auditOf(userId)).toEqual(before);
-    expect((await portalSignIn('rex.refused', earlier.body.password!)).status).toBe(200);
+    // A 5xx refusal of the message is final: no retry, the server's words for the administrator.
+    expect(failed.attempts).toBe(1);
+    expect(failed.lastError).toMatch(/550 Mailbox unavailable/);
+    const list = await admin.json<{ items: Mail[]; counts: Record<string, number> }>(
+      'GET',
+      `/api/mail?status=failed&userId=${userId}`,
+    );
+    expect(list.body.items.map((m) => m.id)).toEqual([r.body.mailId]);
+    expect(JSON.stringify(list.body)).not.toMatch(/Password:/);
+    // Sent again by an administrator: taken this time, once.
+    const seen = smtp.received.length;
+    const again = await admin.json<Mail>('POST', `/api/mail/${r.body.mailId}/resend`, {});
+    expect(again.status).toBe(200);
+    expect(again.body.status).toBe('queued');
+    const mail = await smtp.next(seen);
+    expect(mail.rcptTo).toEqual(['rex@example.test']);
+    await mailWhen(admin, r.body.mailId!, (m) => m.status === 'sent');
+    const resendSent = await admin.json<Err>('POST', `/api/mail/${r.body.mailId}/resend`, {});
+    expect(resendSent.status).toBe(400);
+    expect(resendSent.body.error.message).toMatch(/only a failed message can be sent again/);
+    expect((await portalSignIn('rex.refused', passwordIn(mail.text)!)).status).toBe(200);
+    expect((await auditOf(r.body.mailId!)).map((a) => a.action)).toEqual(['mail.resent']);
   });
 
-  it('a mail server that is not there: 502 mail_failed naming it unreachable, nothing changed', async () => {
+  it('a mail server that is not there: the password is issued, its mail waits and is sent once when the server is back', async () => {
     const port = await freePort();
     const down = await startTestServer({
-      config: { smtpUrl: `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${port}` },
+      config: {
+        // Plain text: the server that comes back has a certificate from a new throwaway CA.
+        smtpUrl: `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${port}?tls=none`,
+        mailRetrySeconds: 1,
+      },
     });
+    let back: TestSmtp | null = null;
     try {
       const c = new ApiClient(down.url);
       expect((await c.login(down.admin.username, down.admin.password)).status).toBe(200);
@@ -170,26 +214,33 @@ describe('initial password by e-mail over SMTP', () => {
         displayName: 'Una',
         email: 'una@example.test',
       });
-      const earlier = await c.json<Issued>('POST', `/api/users/${u.body.id}/initial-password`, {
-        delivery: 'displayed',
-      });
-      const r = await c.json<Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
-      expect(r.status).toBe(502);
-      expect(r.body.error.code).toBe('mail_failed');
-      expect(r.body.error.message).toMatch(/could not be reached/);
-      expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
+      const r = await c.json<Issued & Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
+      expect(r.status).toBe(201);
+      expect(r.body.delivery).toBe('email');
+      const waiting = await mailWhen(c, r.body.mailId!, (m) => m.attempts >= 2 && m.status === 'queued');
+      expect(waiting.lastError).toMatch(/could not be reached/);
+      expect(JSON.stringify(waiting)).not.toContain(SMTP_PASS);
+      // The server comes back where it was: the next retry delivers, once.
+      back = await startSmtp({ user: SMTP_USER, pass: SMTP_PASS, port, plain: true });
+      const mail = await back.next(0);
+      await mailWhen(c, r.body.mailId!, (m) => m.status === 'sent');
+      // More polls of the worker pass: still one message on the server.
+      await down.rt.services.mailOutbox.sendDue();
+      expect(back.received).toHaveLength(1);
+      expect(mail.headers.get('message-id')).toBe(`<${r.body.mailId}@${new URL(down.url).hostname}>`);
       const signIn = await fetch(`${down.url}/api/portal/auth/initial-password`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'una.unreachable', password: earlier.body.password }),
+        body: JSON.stringify({ username: 'una.unreachable', password: passwordIn(mail.text) }),
       });
       expect(signIn.status).toBe(200);
     } finally {
       await down.close();
+      await back?.close();
     }
   });
 
-  it('wrong SMTP credentials: 502 mail_failed, without the password in the answer', async () => {
+  it('wrong SMTP credentials: the message waits with the answer, without the password', async () => {
     const bad = await startTestServer({
       config: {
         smtpUrl: `smtp://${SMTP_USER}:wrong-${encodeURIComponent(SMTP_PASS)}@127.0.0.1:${smtp.port}`,
@@ -204,11 +255,11 @@ describe('initial password by e-mail over SMTP', () => {
         displayName: 'Abe',
         email: 'abe@example.test',
       });
-      const r = await c.json<Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
-      expect(r.status).toBe(502);
-      expect(r.body.error.code).toBe('mail_failed');
-      expect(r.body.error.message).toMatch(/refused the user name or password/);
-      expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
+      const r = await c.json<Issued & Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
+      expect(r.status).toBe(201);
+      const m = await mailWhen(c, r.body.mailId!, (x) => x.attempts >= 1 && x.status === 'queued');
+      expect(m.lastError).toMatch(/refused the user name or password/);
+      expect(JSON.stringify(m)).not.toContain(SMTP_PASS);
     } finally {
       await bad.close();
     }
@@ -290,10 +341,7 @@ describe('a mail server without STARTTLS', () => {
   });
   afterAll(async () => plain?.close());
 
-  async function issueVia(
-    smtpUrl: string,
-    username: string,
-  ): Promise<{ status: number; body: Issued & Err }> {
+  async function issueVia(smtpUrl: string, username: string): Promise<{ issued: Issued; mail: Mail }> {
     const s = await startTestServer({ config: { smtpUrl } });
     try {
       const c = new ApiClient(s.url);
@@ -303,28 +351,30 @@ describe('a mail server without STARTTLS', () => {
         displayName: username,
         email: `${username}@example.test`,
       });
-      return await c.json<Issued & Err>('POST', `/api/users/${u.body.id}/initial-password`, {});
+      const r = await c.json<Issued>('POST', `/api/users/${u.body.id}/initial-password`, {});
+      expect(r.status).toBe(201);
+      const mail = await mailWhen(c, r.body.mailId!, (m) => m.attempts >= 1 && m.status !== 'sending');
+      return { issued: r.body, mail };
     } finally {
       await s.close();
     }
   }
 
-  it('is refused by default: 502 mail_failed saying TLS is required and how to allow plain text', async () => {
+  it('is refused by default: the message waits, its answer saying TLS is required and how to allow plain text', async () => {
     const seen = plain.received.length;
-    const r = await issueVia(plain.url, 'tia.tls');
-    expect(r.status).toBe(502);
-    expect(r.body.error.code).toBe('mail_failed');
-    expect(r.body.error.message).toMatch(/does not offer STARTTLS.*TLS is required/);
-    expect(r.body.error.message).toMatch(/only for a test server, allow plain text with \?tls=none/);
-    expect(JSON.stringify(r.body)).not.toContain(SMTP_PASS);
+    const { mail } = await issueVia(plain.url, 'tia.tls');
+    expect(mail.status).toBe('queued');
+    expect(mail.lastError).toMatch(/does not offer STARTTLS.*TLS is required/);
+    expect(mail.lastError).toMatch(/only for a test server, allow plain text with \?tls=none/);
+    expect(JSON.stringify(mail)).not.toContain(SMTP_PASS);
     expect(plain.received.length).toBe(seen);
   });
 
   it('is used in plain text when the URL says ?tls=none', async () => {
     const seen = plain.received.length;
     const r = await issueVia(`${plain.url}?tls=none`, 'pia.plain');
-    expect(r.status).toBe(201);
-    expect(r.body.delivery).toBe('email');
+    expect(r.issued.delivery).toBe('email');
+    expect(r.mail.status).toBe('sent');
     const mail = await plain.next(seen);
     expect(mail.tls).toBe(false);
     expect(mail.rcptTo).toEqual(['pia.plain@example.test']);

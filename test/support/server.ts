@@ -35,6 +35,8 @@ export interface TestServerOptions {
   demoAgents?: boolean;
   /** PostgreSQL: this schema (another server's, to share its database) instead of a fresh one. */
   schema?: string;
+  /** Run the mail outbox's sender when a mail server is configured (default true). */
+  mailWorker?: boolean;
 }
 
 /** A free loopback port (the runtime must know its URL before it starts: it goes into certificates). */
@@ -82,6 +84,12 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   await app.listen({ host: '127.0.0.1', port });
   const url = `http://127.0.0.1:${port}`;
   if (opts.demoAgents) await rt.startDemoAgents(url);
+  // With a mail server configured, the outbox is sent as `tessera serve` sends it (the other
+  // background work stays off: tests drive it themselves).
+  const stopMail =
+    config.smtpUrl && opts.mailWorker !== false
+      ? rt.services.mailOutbox.start({ onError: () => undefined })
+      : null;
   return {
     url,
     admin: { username: admin.username, password: admin.password! },
@@ -89,6 +97,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     rt,
     app,
     async close() {
+      stopMail?.();
       await rt.demoAgents?.stop(); // before the sockets they use close
       await app.close();
       await rt.close();

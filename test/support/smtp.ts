@@ -38,7 +38,8 @@ export interface TestSmtp {
 }
 
 export async function startSmtp(
-  opts: { user?: string; pass?: string; plain?: boolean } = {},
+  /** port: listen there (a mail server coming back where it was); default a free one. */
+  opts: { user?: string; pass?: string; plain?: boolean; port?: number } = {},
 ): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const waiters: (() => void)[] = [];
@@ -89,7 +90,7 @@ export async function startSmtp(
   const server = new SMTPServer(options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const addr = server.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

@@ -6,6 +6,7 @@ import { PortalLayout } from './layouts/PortalLayout';
 import { LoginPage } from './pages/LoginPage';
 import { AgentsPage } from './pages/AgentsPage';
 import { NotFound } from './pages/NotFound';
+import { MailOutboxPage } from './pages/operator/MailOutboxPage';
 import { AuditPage } from './pages/operator/AuditPage';
 import { CaPage } from './pages/operator/CaPage';
 import { CertificatePage } from './pages/operator/CertificatePage';
@@ -54,6 +55,7 @@ export function App() {
         <Route path="certificates/:id" element={<CertificatePage />} />
         <Route path="ca" element={<CaPage />} />
         <Route path="audit" element={<AuditPage />} />
+        <Route path="mail" element={<MailOutboxPage />} />
         <Route path="agents" element={<AgentsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>

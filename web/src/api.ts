@@ -58,6 +58,9 @@ import type {
   UserPatch,
   SignInDelay,
   SignInDelayList,
+  Mail,
+  MailList,
+  MailQuery,
   LiftSignInDelay,
   DeviceHolds,
   ReplacementBody,
@@ -238,6 +241,10 @@ export const api = {
       } satisfies IssueInitialPassword),
   },
 
+  mail: {
+    list: (q: MailQuery = {}) => request<MailList>('GET', '/api/mail', { query: q }),
+    resend: (id: string) => post<Mail>(`/api/mail/${encodeURIComponent(id)}/resend`, {}),
+  },
   signInDelays: {
     list: (username?: string) =>
       request<SignInDelayList>('GET', '/api/sign-in-throttles', { query: username ? { username } : {} }),

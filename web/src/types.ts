@@ -56,6 +56,7 @@ export type { NewUser, UserDevices, UserLifecycleAction, UserPatch } from '../..
 export type { DeviceListItem, ImportReport, ImportRow, NewDevice } from '../../src/http/schemas/devices.ts';
 export type { CredentialProfile, PinPolicy, Policy, PolicyInput } from '../../src/http/schemas/policies.ts';
 export type { Settings } from '../../src/http/schemas/settings.ts';
+export type { Mail, MailList, MailQuery } from '../../src/http/schemas/mail.ts';
 export type {
   IssueInitialPassword,
   IssuedInitialPassword,

@@ -18,6 +18,12 @@ export type IssueInitialPassword = Static<typeof IssueInitialPassword>;
 export const IssuedInitialPassword = Type.Object({
   password: Type.Optional(Type.String({ description: 'Present only when shown to the operator' })),
   email: Type.Optional(Type.String({ description: 'The address it was sent to, when e-mailed' })),
+  mailId: Type.Optional(
+    Type.String({
+      format: 'uuid',
+      description: 'When e-mailed: the message queued in the mail outbox (GET /api/mail/{id})',
+    }),
+  ),
   expiresAt: Type.String({ format: 'date-time' }),
   delivery: literalUnion(['displayed', 'email'] as const),
 });

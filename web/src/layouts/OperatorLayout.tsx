@@ -17,6 +17,7 @@ export const OPERATOR_SECTIONS = [
   { to: '/operator/security-questions', label: 'Security questions', permission: 'settings.read' },
   { to: '/operator/directory', label: 'Directory (LDAP)', permission: 'directory.manage' },
   { to: '/operator/audit', label: 'Audit log', permission: 'audit.read' },
+  { to: '/operator/mail', label: 'Mail outbox', permission: 'mail.read' },
   { to: '/operator/agents', label: 'Agents', permission: 'agent.pair' },
 ] as const;
 

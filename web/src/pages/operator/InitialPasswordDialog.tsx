@@ -94,8 +94,9 @@ export function InitialPasswordDialog({ user, onClose }: { user: User; onClose: 
         <>
           {issued.delivery === 'email' || issued.password === undefined ? (
             <p className="notice" role="note">
-              The initial password was e-mailed to{' '}
-              <strong>{issued.email ?? user.email ?? 'the person’s address'}</strong>. It is not shown here.
+              The initial password is being e-mailed to{' '}
+              <strong>{issued.email ?? user.email ?? 'the person’s address'}</strong> (the mail outbox sends
+              it, and tries again while the mail server cannot be reached). It is not shown here.
             </p>
           ) : (
             <>
