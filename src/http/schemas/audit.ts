@@ -1,6 +1,7 @@
 // The audit log: the search, an event, and the result of checking the hash chain.
 import { Type, type Static } from '@sinclair/typebox';
-import { Paging, Timestamp, Uuid } from '../schemas.js';
+import { AUDIT_REF_TYPES } from '../../domain/audit-refs.js';
+import { Paging, Timestamp, Uuid, literalUnion } from '../schemas.js';
 
 export const AuditSearch = Type.Object(
   {
@@ -24,6 +25,21 @@ export const AuditEvent = Type.Object({
   targetId: Type.Union([Type.String(), Type.Null()]),
   details: Type.Record(Type.String(), Type.Unknown()),
   correlationId: Type.Union([Type.String(), Type.Null()]),
+  refs: Type.Array(
+    Type.Object({
+      type: literalUnion(AUDIT_REF_TYPES),
+      id: Type.String(),
+      name: Type.String({ description: 'A person’s display name, a device’s serial, a request’s #number…' }),
+      detail: Type.Union([Type.String(), Type.Null()], {
+        description: 'A person’s username, a device’s type, a certificate’s profile, a request’s reason',
+      }),
+    }),
+    {
+      description:
+        'What the event refers to, by name: its actor, its target and the ids in its details (userId, ' +
+        'deviceId, fromAgentId…) that name something still there; resolved for the whole page at once',
+    },
+  ),
 });
 export type AuditEvent = Static<typeof AuditEvent>;
 
