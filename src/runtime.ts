@@ -15,6 +15,7 @@ import { systemClock, type Clock, type SelfSetUpDone, type ServiceContext } from
 import { DeviceService } from './services/device-service.js';
 import { HealthService } from './services/health-service.js';
 import { WalletLinkService } from './services/wallet/wallet-link-service.js';
+import { WalletReset } from './services/wallet/wallet-reset.js';
 import { WalletEnrolment } from './services/wallet/wallet-enrolment.js';
 import { WalletStatusFeed } from './services/wallet/wallet-status.js';
 import { PairingService } from './services/pairing-service.js';
@@ -260,6 +261,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         externalUrl: config.externalUrl,
         linkMinutes: config.walletLinkMinutes,
         mailer,
+        reset: new WalletReset(ctx, { terminate: replacement.terminate }),
       }),
       walletStatus: new WalletStatusFeed({ db, jobs: issuance.jobs, progress: issuance.progress }),
       walletEnrolment: new WalletEnrolment({

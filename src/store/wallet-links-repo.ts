@@ -96,3 +96,24 @@ export async function remoteRequestsOfWallet(db: Queryable, agentId: string): Pr
   );
   return rows.map((r) => r.request_id);
 }
+
+/** The serial of the card this wallet held when it last linked or connected (null: not recorded). */
+export async function getWalletCardSerial(db: Queryable, agentId: string): Promise<string | null> {
+  const [r] = await db.query<{ serial: string }>('SELECT serial FROM wallet_cards WHERE agent_id = $1', [
+    agentId,
+  ]);
+  return r?.serial ?? null;
+}
+
+export async function setWalletCardSerial(
+  tx: Queryable,
+  agentId: string,
+  serial: string,
+  at: Date,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO wallet_cards (agent_id, serial, updated_at) VALUES ($1, $2, $3)
+     ON CONFLICT (agent_id) DO UPDATE SET serial = EXCLUDED.serial, updated_at = EXCLUDED.updated_at`,
+    [agentId, serial, at],
+  );
+}

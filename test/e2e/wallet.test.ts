@@ -6,7 +6,8 @@
 // the phone shows what the server does. Then: the device is an active mobile smart card, its
 // certificates verify with `openssl verify` and OCSP (openssl against the running server) says
 // good; in the phone's page the storage key cannot be exported and no card key is in the clear;
-// the installed shell opens offline (service worker); Reset wipes the wallet.
+// the installed shell opens offline (service worker); Reset wipes the wallet, and the server, told at
+// once, terminates the wiped phone and revokes its certificates.
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,6 +275,23 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
 
       await wallet.getByRole('button', { name: 'Reset this wallet' }).click();
       await wallet.getByRole('button', { name: 'Erase everything' }).click();
+      // The server hears of it at once (the wallet reconnects with its token and the new card): the
+      // wiped phone is terminated, its certificates revoked, its link ended.
+      await wallet
+        .getByText(/This wallet was reset, so what it held has been ended and its link too/)
+        .waitFor();
+      const wiped = (
+        await admin.json<{ items: { id: string; serial: string; state: string }[] }>(
+          'GET',
+          `/api/users/${bobId}/devices`,
+        )
+      ).body.items.find((d) => d.serial === serial)!;
+      expect(wiped.state).toBe('terminated');
+      const held = (
+        await admin.json<{ items: { status: string }[] }>('GET', `/api/certificates?deviceId=${wiped.id}`)
+      ).body.items;
+      expect(new Set(held.map((c) => c.status))).toEqual(new Set(['revoked']));
+      await wallet.reload();
       await wallet.getByText('Not linked to a server.').waitFor();
       expect(await wallet.getByTestId('wallet-serial').textContent()).not.toBe(serial);
       expect(await wallet.getByTestId('wallet-certificates').textContent()).toBe('none yet');

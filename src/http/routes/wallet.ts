@@ -237,7 +237,7 @@ export const walletRoutes =
                 });
                 follow(socket, w.record, frame.serial);
               } else {
-                const record = await links.authenticate(frame.token);
+                const record = await links.resume(frame.token, frame.serial);
                 if (!record)
                   return refuse(
                     'unauthenticated',

@@ -8,7 +8,14 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, must } from '../../domain/errors.js';
 import { deviceTransition } from '../../domain/device.js';
 import { appendAudit } from '../../store/audit-repo.js';
-import { getAgentByTokenHash, insertAgent, relinkWallet, type AgentRecord } from '../../store/agents-repo.js';
+import {
+  getAgentByTokenHash,
+  insertAgent,
+  markAgentRevoked,
+  relinkWallet,
+  type AgentRecord,
+} from '../../store/agents-repo.js';
+import type { WalletReset } from './wallet-reset.js';
 import { getDeviceBySerial, insertDevice, updateDevice } from '../../store/devices-repo.js';
 import { listPolicies } from '../../store/policies-repo.js';
 import { getUser } from '../../store/users-repo.js';
@@ -22,6 +29,8 @@ import { isRequestFinal } from '../../domain/request.js';
 import {
   countWalletLinkFailure,
   expireOpenLinksOfRequest,
+  getWalletCardSerial,
+  setWalletCardSerial,
   insertWalletLink,
   lockWalletLink,
   markWalletLinkUsed,
@@ -78,7 +87,13 @@ export const walletReaderName = (displayName: string): string => `${displayName}
 export class WalletLinkService {
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly opts: { externalUrl: string; linkMinutes: number; mailer?: Mailer | null },
+    private readonly opts: {
+      externalUrl: string;
+      linkMinutes: number;
+      mailer?: Mailer | null;
+      /** A wallet came back with another card than the one it held: that card was wiped. */
+      reset?: Pick<WalletReset, 'cardWiped'>;
+    },
   ) {}
 
   /**
@@ -203,7 +218,10 @@ export class WalletLinkService {
     if (!CODE_PATTERN.test(input.code) || !/^\d{1,10}$/.test(input.serial)) throw refused();
     const [id, secret] = input.code.split('.') as [string, string];
     const at = this.ctx.clock.now();
-    const earlier = input.token ? await this.authenticate(input.token) : null;
+    let earlier = input.token ? await this.authenticate(input.token) : null;
+    // This phone was linked before, but its card is not the one it held: the wallet was reset (or
+    // its storage lost). The server ends what the old card held; the phone is linked afresh.
+    if (earlier && (await this.#cardWiped(earlier, input.serial))) earlier = null;
     const token = randomBytes(32).toString('base64url');
     let wrongSecret = false;
     const linked = await this.ctx.db.transaction(async (tx) => {
@@ -237,6 +255,7 @@ export class WalletLinkService {
       const deviceId = await this.registerDevice(tx, input.serial, person.id, l.purpose, l.requestedBy, at);
       if (!deviceId) return null;
       await markWalletLinkUsed(tx, id, record.id, at);
+      await setWalletCardSerial(tx, record.id, input.serial, at);
       await appendAudit(tx, {
         actor: { id: person.id, name },
         action: 'wallet.linked',
@@ -276,6 +295,32 @@ export class WalletLinkService {
         'This wallet already holds a smart card of yours: reset this wallet (Reset, below), then open the link again',
         { requestId: r.id, state: device.state },
       );
+  }
+
+  /**
+   * A wallet coming back with its token: its record, or null when the token is unknown or revoked.
+   * A wallet whose card is not the one it held was reset: what the old card held is ended, the link
+   * too, and the wallet is told so (it must be linked anew).
+   */
+  async resume(token: string, serial: string): Promise<AgentRecord | null> {
+    const record = await this.authenticate(token);
+    if (!record || !/^\d{1,10}$/.test(serial)) return null;
+    if (await this.#cardWiped(record, serial))
+      throw new ConflictError(
+        'This wallet was reset, so what it held has been ended and its link too: ask for a new link to set it up again',
+        { reason: 'wallet_reset' },
+      );
+    await setWalletCardSerial(this.ctx.db, record.id, serial, this.ctx.clock.now());
+    return record;
+  }
+
+  /** Whether `wallet` holds another card than the one recorded; if so the old one is reported wiped. */
+  async #cardWiped(wallet: AgentRecord, serial: string): Promise<boolean> {
+    const held = await getWalletCardSerial(this.ctx.db, wallet.id);
+    if (!held || held === serial) return false;
+    if (this.opts.reset) await this.opts.reset.cardWiped(wallet, held, serial);
+    else await markAgentRevoked(this.ctx.db, wallet.id, this.ctx.clock.now());
+    return true;
   }
 
   /** The live wallet a token belongs to, or null (a wallet reconnecting after a lost connection). */

@@ -286,8 +286,8 @@ export function WalletApp({ wallet, code }: Props) {
         {confirmReset ? (
           <div role="alertdialog" aria-labelledby="wallet-reset-q">
             <p id="wallet-reset-q">
-              Erase the keys, certificates and PIN on this phone? They cannot be recovered. Your help desk
-              revokes what was issued to it.
+              Erase the keys, certificates and PIN on this phone? They cannot be recovered. The server is told
+              at the next connection and ends what was issued to it.
             </p>
             <div className="wallet-actions">
               <button

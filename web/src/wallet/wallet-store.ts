@@ -1,7 +1,8 @@
 // What the phone's wallet keeps, in IndexedDB (idb-keyval): the storage key (a non-extractable
 // AES-GCM CryptoKey, kept as the object itself: IndexedDB stores CryptoKeys without their bytes ever
 // reaching script), the card's state (its keys only sealed under that storage key, decision 0021)
-// and the link's token for reconnecting. A reset clears all three.
+// and the link's token for reconnecting. A reset clears all three, then writes the token back until
+// the server has heard of the reset (wallet.ts).
 import { clear, createStore, get, set, setMany } from 'idb-keyval';
 import type { CardState } from '../../../src/cards/emulator/card-state.ts';
 

@@ -252,16 +252,23 @@ export class Wallet {
     this.link = undefined;
   }
 
-  /** Wipes the wallet: keys, certificates, PIN, link. A new blank card (new serial) takes its place. */
+  /**
+   * Wipes the wallet: keys, certificates, PIN. A new blank card (new serial) takes its place. The
+   * link's token alone is kept, to tell the server at the next connection (now, or when the network
+   * is back) that the card it knew was wiped: the server ends what it held and the link, and the
+   * token is dropped then (docs/mobile.md "A wallet reset").
+   */
   async reset(): Promise<void> {
     this.generation += 1;
     this.stopLink();
+    const report = this.saved;
     await walletStore.wipe();
     const key = await WebCardCrypto.newStorageKey();
     const state = newCardState();
     await walletStore.create(key, state);
+    if (report) await walletStore.saveLink(report);
     this.card = this.makeCard(key, state);
-    this.saved = undefined;
+    this.saved = report;
     this.job = null;
     this.offer = null;
     this.result = null;
@@ -270,6 +277,7 @@ export class Wallet {
     this.attempt = 0;
     this.state = { kind: 'unlinked' };
     this.changed();
+    if (report) this.connect();
   }
 }
 
