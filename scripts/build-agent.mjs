@@ -73,6 +73,21 @@ if (!pcscAddon)
       'the executable will work only with --readers memory',
   );
 
+/**
+ * The `ipp` package allocates with `new Buffer(n)`. Node warns about that (DEP0005) only for code
+ * outside node_modules, which bundled code is: the agent would print a deprecation warning at its
+ * first print. `Buffer.alloc(n)` is what `new Buffer(n)` does in today's Node.
+ */
+const bufferAlloc = {
+  name: 'tessera-buffer-alloc',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]ipp[\\/].+\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(/\bnew Buffer\(/g, 'Buffer.alloc('),
+      loader: 'js',
+    }));
+  },
+};
+
 /** Points the bundle at the single-executable variants of what cannot be bundled as is. */
 const seaPlugin = {
   name: 'tessera-sea',
@@ -88,6 +103,37 @@ const seaPlugin = {
       resolveDir: root,
     }));
     if (!pcscAddon) b.onResolve({ filter: /^pcsclite$/ }, () => ({ path: 'pcsclite', external: true }));
+    // The `ipp` package (the IPP message encoder the agent prints with) is sloppy-mode code: it
+    // names its attribute types with `arguments.callee.name`. Inlined, it would run under the
+    // bundle's "use strict" (our TypeScript is strict) and throw as it loads, and the bundler's
+    // renaming (`deferred` → `deferred2`) would break those names anyway. So it is bundled on its
+    // own — its names kept, no directive — and compiled at run time with vm.runInThisContext,
+    // which compiles sloppy code: a small island, while the rest of the agent stays strict.
+    b.onResolve({ filter: /^ipp$/ }, () => ({ path: 'ipp', namespace: 'tessera-sloppy' }));
+    b.onLoad({ filter: /.*/, namespace: 'tessera-sloppy' }, async () => {
+      const inner = await build({
+        entryPoints: [require.resolve('ipp')],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: `node${process.versions.node.split('.')[0]}`,
+        keepNames: true,
+        write: false,
+        logLevel: 'warning',
+        plugins: [bufferAlloc],
+      });
+      const code = inner.outputFiles[0].text;
+      if (/^\s*(#!.*\n)?\s*['"]use strict['"]/.test(code))
+        throw new Error('build:agent: the ipp bundle became strict; it must stay sloppy-mode code');
+      const source = `(function (require, module, exports) {\n${code}\n})`;
+      return {
+        contents:
+          `require('node:vm').runInThisContext(${JSON.stringify(source)}, { filename: 'ipp.bundle.js' })` +
+          '(require, module, module.exports);',
+        loader: 'js',
+        resolveDir: root,
+      };
+    });
   },
 };
 

@@ -5,9 +5,9 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 // The package is CommonJS without types (ipp.d.ts declares it): only its two pure functions are
-// used. Loaded on first use, not at start-up: its code is sloppy-mode JavaScript (arguments.callee)
-// that throws when evaluated inside the agent's single-executable bundle, which would stop the
-// agent from starting at all (printing from that build is a known gap: docs/printing.md).
+// used. It is sloppy-mode JavaScript (arguments.callee.name): the agent's single executable keeps
+// it out of its strict bundle and compiles it apart (scripts/build-agent.mjs, decision 0012).
+// Loaded on first use, so an agent without printers never evaluates it.
 interface IppCodec {
   serialize(msg: Record<string, unknown>): Buffer;
   parse(buf: Buffer): IppResponse;

@@ -3,7 +3,8 @@
 // downloaded file with no `node` on the PATH (and, where the machine lets us make a mount
 // namespace, with the node binary itself made unrunnable). It shows its help, pairs with a code,
 // reports its readers, and relays PIV commands to its emulated cards; with pcscd and vpcd it also
-// loads the PC/SC addon it carries and relays to a card in pcscd's virtual reader.
+// loads the PC/SC addon it carries and relays to a card in pcscd's virtual reader; with
+// ippeveprinter it prints a card over IPP, and the printer receives the preview's PDF.
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -24,6 +25,8 @@ import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { pcscAvailable } from '../../src/cards/transport/pcsc.js';
 import { insertVirtualCard, VIRTUAL_READER, type InsertedCard } from '../support/card-emulator.js';
 import { startProcess, type RunningCli } from '../support/cli.js';
+import { pixelDifference, rasterize } from '../support/images.js';
+import { ippeveAvailable, startIppEvePrinter, stopAvahi, type IppEvePrinter } from '../support/printers.js';
 import { acquirePcscd, pcscdMissing, type PcscdLease } from '../support/pcscd.js';
 import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
 import { newCode, signIn, until } from './support.js';
@@ -283,6 +286,135 @@ describe.skipIf(!onLinuxX64)('the agent as a single executable', { timeout: 120_
       } finally {
         await conn.close?.();
       }
+    });
+  });
+
+  if (!ippeveAvailable)
+    console.warn(`\n*** SKIPPING the agent executable's printing test: no ippeveprinter ***\n`);
+
+  describe.skipIf(!ippeveAvailable)('with ippeveprinter', () => {
+    let eve: IppEvePrinter;
+    let layoutId: string;
+    beforeAll(async () => {
+      eve = await startIppEvePrinter();
+      // Printing configured: turned on, and a layout (a name, a Code 128 and a QR code of the serial).
+      const text = { font: 'Helvetica-Bold', size: 12, color: '#1040C0', align: 'left', uppercase: false };
+      const made = await admin.json<{ id: string }>('POST', '/api/layouts', {
+        name: 'Badge',
+        description: 'Printed by the downloaded agent',
+        definition: {
+          orientation: 'landscape',
+          front: {
+            background: '#FFF2A8',
+            elements: [
+              {
+                kind: 'text',
+                name: 'name',
+                x: 28,
+                y: 4,
+                width: 55,
+                height: 8,
+                ...text,
+                value: { from: 'person', field: 'displayName' },
+              },
+              {
+                kind: 'barcode',
+                name: 'serial',
+                x: 28,
+                y: 36,
+                width: 50,
+                height: 12,
+                symbology: 'code128',
+                color: '#000000',
+                value: { from: 'card', field: 'serial' },
+              },
+            ],
+          },
+          back: {
+            background: '#FFFFFF',
+            elements: [
+              {
+                kind: 'barcode',
+                name: 'qr',
+                x: 4,
+                y: 4,
+                width: 24,
+                height: 24,
+                symbology: 'qr',
+                color: '#000000',
+                value: { from: 'card', field: 'serial' },
+              },
+            ],
+          },
+        },
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      layoutId = made.body.id;
+      const on = await admin.json('PUT', '/api/settings/printing', {
+        enabled: true,
+        issuerName: 'Test Agency',
+      });
+      expect(on.status, JSON.stringify(on.body)).toBe(200);
+    }, 60_000);
+    afterAll(async () => {
+      await agent?.stop();
+      agent = undefined;
+      await eve?.stop();
+      stopAvahi();
+    });
+
+    it('prints a card over IPP: the printer receives the PDF of the preview', async () => {
+      agent = start([
+        '--server',
+        server.url,
+        '--pair',
+        await newCode(admin),
+        '--name',
+        'Downloaded printing agent',
+        '--state',
+        join(dir, 'printing-agent.json'),
+        '--readers',
+        'memory',
+        '--emulate',
+        '1',
+        '--printer',
+        `Eve=${eve.uri}`,
+        '--encoder',
+        'Eve=Tessera Emulated Reader 0',
+      ]);
+      await agent.waitFor(/Connected to .* as "Downloaded printing agent"/, 30_000);
+      type Printer = { id: string; name: string; encoder: string | null; state: string };
+      // When it never gets there, the printer's state says why (an IPP error is its message).
+      let seen: Printer[] = [];
+      const printer = await until(
+        'the agent’s printer, idle',
+        async () => {
+          seen = (await admin.json<{ items: Printer[] }>('GET', '/api/printers')).body.items;
+          return seen.find((p) => p.name === 'Eve' && p.state === 'idle');
+        },
+        30_000,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; printers: ${JSON.stringify(seen)}; agent: ${agent?.output()}`);
+      });
+      expect(printer.encoder).toBe('Tessera Emulated Reader 0');
+
+      const r = await admin.json<{ state: string; jobId: number }>('POST', `/api/layouts/${layoutId}/print`, {
+        printerId: printer.id,
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.state).toBe('completed');
+      const got = eve.jobs();
+      expect(got).toHaveLength(1);
+      const preview = Buffer.from(
+        await (await admin.call('GET', `/api/layouts/${layoutId}/preview`)).arrayBuffer(),
+      );
+      const printed = rasterize(got[0]!, 100);
+      const shown = rasterize(preview, 100);
+      expect(printed).toHaveLength(2);
+      // The sample card's dates come from the clock at each render: allow the few pixels of a date.
+      for (let i = 0; i < 2; i++) expect(pixelDifference(printed[i]!, shown[i]!)).toBeLessThan(0.01);
+      // Nothing went wrong on the way: no exception, no deprecation warning from the IPP encoder.
+      expect(agent.output()).not.toMatch(/Error|Warning/);
     });
   });
 });
