@@ -23,6 +23,7 @@ import { DirectoryService } from './services/directory-service.js';
 import { InitialPasswordEmail } from './services/initial-password-mail.js';
 import { InitialPasswordService } from './services/initial-password-service.js';
 import { MailOutbox } from './services/notify/mail-outbox.js';
+import { MobileIdPolicies } from './services/mobile-id/mobile-id-policies.js';
 import { PortalAuthService } from './services/portal-auth-service.js';
 import { SecurityQuestionService } from './services/security-question-service.js';
 import { PolicyService } from './services/policy-service.js';
@@ -70,6 +71,8 @@ export interface Services {
   initialPasswords: InitialPasswordService;
   /** Every e-mail Tessera sends, queued in the transaction that causes it (services/notify/). */
   mailOutbox: MailOutbox;
+  /** Mobile ID policies (reference 004, administrator settings). */
+  mobileIdPolicies: MobileIdPolicies;
   securityQuestions: SecurityQuestionService;
   portalAuth: PortalAuthService;
   signInThrottle: SignInThrottleService;
@@ -275,6 +278,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       directory,
       initialPasswords,
       mailOutbox,
+      mobileIdPolicies: new MobileIdPolicies(ctx),
       securityQuestions,
       portalAuth: new PortalAuthService(
         ctx,

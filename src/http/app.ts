@@ -33,6 +33,7 @@ import { pkiRoutes } from './routes/pki.js';
 import { directoryRoutes } from './routes/directory.js';
 import { initialPasswordRoutes } from './routes/initial-passwords.js';
 import { mailRoutes } from './routes/mail.js';
+import { mobileIdPolicyRoutes } from './routes/mobile-id-policies.js';
 import { metaRoutes } from './routes/meta.js';
 import { layoutRoutes } from './routes/layouts.js';
 import { policyRoutes } from './routes/policies.js';
@@ -142,6 +143,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(directoryRoutes(rt));
   await app.register(initialPasswordRoutes(rt));
   await app.register(mailRoutes(rt));
+  await app.register(mobileIdPolicyRoutes(rt));
   await app.register(securityQuestionRoutes(rt));
   await app.register(portalAuthRoutes(rt));
   await app.register(signInThrottleRoutes(rt));

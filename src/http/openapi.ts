@@ -30,6 +30,8 @@ export const TAGS = {
   directory: 'The LDAP directory: connection, test, synchronization',
   agents: 'Workstation agents: executables, pairing, readers',
   'card printing': 'Card layouts, their previews, people’s photos and the printing settings',
+  'mobile id':
+    'Mobile ID (reference 004): the administrator’s mobile ID policies, a person’s order in the user portal, the operator’s view',
   mail: 'The mail outbox: every e-mail Tessera sends, its state and the mail server’s answer',
   replacement:
     'Replacement requests (lost, stolen, damaged, expired, forgotten devices), their decisions, and device suspension',

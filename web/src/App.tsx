@@ -7,6 +7,7 @@ import { LoginPage } from './pages/LoginPage';
 import { AgentsPage } from './pages/AgentsPage';
 import { NotFound } from './pages/NotFound';
 import { MailOutboxPage } from './pages/operator/MailOutboxPage';
+import { MobileIdPoliciesPage } from './pages/operator/MobileIdPoliciesPage';
 import { AuditPage } from './pages/operator/AuditPage';
 import { CaPage } from './pages/operator/CaPage';
 import { CertificatePage } from './pages/operator/CertificatePage';
@@ -56,6 +57,7 @@ export function App() {
         <Route path="ca" element={<CaPage />} />
         <Route path="audit" element={<AuditPage />} />
         <Route path="mail" element={<MailOutboxPage />} />
+        <Route path="mobile-id-policies" element={<MobileIdPoliciesPage />} />
         <Route path="agents" element={<AgentsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>

@@ -58,6 +58,9 @@ import type {
   UserPatch,
   SignInDelay,
   SignInDelayList,
+  MobileIdPolicy,
+  MobileIdPolicyInput,
+  MobileIdPolicyList,
   Mail,
   MailList,
   MailQuery,
@@ -351,6 +354,14 @@ export const api = {
     get: (id: string) => request<Policy>('GET', `/api/policies/${enc(id)}`),
     create: (body: PolicyInput) => post<Policy>('/api/policies', body),
     update: (id: string, body: PolicyInput) => request<Policy>('PUT', `/api/policies/${enc(id)}`, { body }),
+  },
+
+  mobileIdPolicies: {
+    list: () => request<MobileIdPolicyList>('GET', '/api/mobile-id-policies'),
+    create: (body: MobileIdPolicyInput) => post<MobileIdPolicy>('/api/mobile-id-policies', body),
+    update: (id: string, body: MobileIdPolicyInput) =>
+      request<MobileIdPolicy>('PUT', `/api/mobile-id-policies/${enc(id)}`, { body }),
+    remove: (id: string) => request<void>('DELETE', `/api/mobile-id-policies/${enc(id)}`),
   },
 
   settings: {

@@ -58,6 +58,17 @@ export type { CredentialProfile, PinPolicy, Policy, PolicyInput } from '../../sr
 export type { Settings } from '../../src/http/schemas/settings.ts';
 export type { Mail, MailList, MailQuery } from '../../src/http/schemas/mail.ts';
 export type {
+  MobileIdPolicy,
+  MobileIdPolicyInput,
+  MobileIdPolicyList,
+} from '../../src/http/schemas/mobile-id.ts';
+export {
+  MOBILE_ID_NOTIFY,
+  MOBILE_ID_STATES,
+  QR_DELIVERIES,
+  type MobileIdState,
+} from '../../src/domain/mobile-id.ts';
+export type {
   IssueInitialPassword,
   IssuedInitialPassword,
 } from '../../src/http/schemas/initial-passwords.ts';

@@ -10,6 +10,7 @@ export const OPERATOR_SECTIONS = [
   { to: '/operator/devices', label: 'Devices', permission: 'device.read' },
   { to: '/operator/requests', label: 'Requests', permission: 'request.read' },
   { to: '/operator/policies', label: 'Device policies', permission: 'policy.read' },
+  { to: '/operator/mobile-id-policies', label: 'Mobile ID policies', permission: 'policy.read' },
   { to: '/operator/layouts', label: 'Card layouts', permission: 'policy.read' },
   { to: '/operator/certificates', label: 'Certificates', permission: 'certificate.read' },
   { to: '/operator/ca', label: 'Certificate authorities', permission: 'ca.read' },
