@@ -1,4 +1,4 @@
-// Mobile ID policies and people's mobile IDs (migration 057, reference 004).
+// Mobile ID policies and people's mobile IDs (migration 058, reference 004).
 import type {
   MobileIdNotify,
   MobileIdPolicyInput,
