@@ -172,7 +172,7 @@ export function layoutProblems(def: LayoutDefinition, ctx: LayoutContext): strin
         problems.push(`${where}: it leaves the card (${size.width} × ${size.height} mm ${def.orientation})`);
       if (side === 'front' && overlaps(e, chip))
         problems.push(
-          `${where}: it overlaps the chip zone (x ${chip.x}–${round(chip.x + chip.width)} mm, y ${chip.y}–${round(chip.y + chip.height)} mm), which must stay clear`,
+          `${where}: it overlaps the chip zone (x ${round(chip.x)}–${round(chip.x + chip.width)} mm, y ${round(chip.y)}–${round(chip.y + chip.height)} mm), which must stay clear`,
         );
       switch (e.kind) {
         case 'text':

@@ -78,6 +78,14 @@ describe('card layouts', () => {
     expect(layoutProblems(landscape([text('name', 30, 20, { from: 'fixed', text: 'x' })]), known)).toEqual(
       [],
     );
+    // On a portrait card the zone turns with the card, and the message gives it in round figures.
+    const portrait = {
+      ...landscape([text('photo', 20, 10, { from: 'fixed', text: 'x' })]),
+      orientation: 'portrait' as const,
+    };
+    expect(layoutProblems(portrait, known)).toEqual([
+      'front element "photo": it overlaps the chip zone (x 23.48–36.48 mm, y 9–23 mm), which must stay clear',
+    ]);
     // The back has no chip.
     expect(
       layoutProblems(landscape([], [text('name', 12, 20, { from: 'fixed', text: 'x' })]), known),

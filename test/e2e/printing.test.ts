@@ -49,6 +49,17 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
       )
     ).body.items;
 
+  /** The share of a canvas's pixels near an RGB colour. */
+  const shareOf = (img: ReturnType<Page['getByRole']>, rgb: [number, number, number]) =>
+    img.evaluate((c, [r, g, b]) => {
+      const canvas = c as HTMLCanvasElement;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4)
+        if (Math.abs(d[i]! - r) < 40 && Math.abs(d[i + 1]! - g) < 40 && Math.abs(d[i + 2]! - b) < 40) n++;
+      return n / (d.length / 4);
+    }, rgb);
+
   beforeAll(async () => {
     await ensureWebBuilt();
     srv = await startTestServer({ demo: true, demoAgents: true });
@@ -193,6 +204,14 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
     await expect.poll(() => preview.getAttribute('data-pages'), { ...POLL, timeout: 60_000 }).toBe('2');
     const save = page.getByRole('button', { name: 'Save layout' });
     expect(await save.isDisabled()).toBe(false);
+    // Drawn for alice: her photo (red) is in 1F, where the sample person has an empty frame.
+    const front = preview.getByRole('img', { name: 'Front of the card' });
+    const red: [number, number, number] = [0xc0, 0x30, 0x20];
+    expect(await shareOf(front, red)).toBeLessThan(0.005);
+    await page.getByLabel('Preview the card of (username)').fill('alice');
+    await page.getByRole('button', { name: 'Show this person’s card' }).click();
+    await page.getByText('Drawn for alice.').waitFor();
+    await expect.poll(() => shareOf(front, red), { ...POLL, timeout: 60_000 }).toBeGreaterThan(0.02);
 
     // The photo widened into the chip zone (7F, left clear for the contacts): refused, naming it.
     await page.getByLabel('front 1F photo width (mm)').fill('25');
@@ -229,17 +248,6 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
     await expectLabelledControls(page);
     expect(pageErrors).toEqual([]);
   });
-
-  /** The share of a canvas's pixels near an RGB colour. */
-  const shareOf = (img: ReturnType<Page['getByRole']>, rgb: [number, number, number]) =>
-    img.evaluate((c, [r, g, b]) => {
-      const canvas = c as HTMLCanvasElement;
-      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4)
-        if (Math.abs(d[i]! - r) < 40 && Math.abs(d[i + 1]! - g) < 40 && Math.abs(d[i + 2]! - b) < 40) n++;
-      return n / (d.length / 4);
-    }, rgb);
 
   it('builds a layout in the editor (a text, a barcode, colours), refused over the chip zone, saved, and prints carol’s card with it', async () => {
     // Layouts are the administrator's (policy.write).

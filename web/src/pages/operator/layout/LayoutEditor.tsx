@@ -66,11 +66,73 @@ function AddElement({ side, onAdd }: { side: CardSide; onAdd: (kind: Addable) =>
   );
 }
 
+/**
+ * Whose card the preview draws: a sample person, or someone chosen by username (their photo,
+ * properties and name — what their printed card will show). Needs user.read, as the server says.
+ */
+function PreviewPerson({
+  person,
+  onChange,
+}: {
+  person: { id: string; username: string } | null;
+  onChange: (p: { id: string; username: string } | null) => void;
+}) {
+  const [text, setText] = useState('');
+  const find = useAction();
+  const [missing, setMissing] = useState('');
+  const show = async () => {
+    const username = text.trim();
+    if (!username) return;
+    setMissing('');
+    const page = await find.run(() => api.users.list({ q: username }));
+    const hit = page?.items.find((u) => u.username === username);
+    if (hit) onChange({ id: hit.id, username: hit.username });
+    else if (page) setMissing(`No person has the username “${username}”`);
+  };
+  return (
+    <div>
+      <div className="layout-editor__row">
+        <div className="field">
+          <label htmlFor="layout-preview-person">Preview the card of (username)</label>
+          <input
+            id="layout-preview-person"
+            maxLength={100}
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') void show();
+            }}
+          />
+        </div>
+        <button type="button" className="btn btn-small" onClick={() => void show()}>
+          Show this person’s card
+        </button>
+        {person && (
+          <button type="button" className="btn btn-small" onClick={() => onChange(null)}>
+            Back to the sample person
+          </button>
+        )}
+      </div>
+      <p className="muted small" role="status">
+        {person ? `Drawn for ${person.username}.` : 'Drawn for a sample person.'} The serial and dates are
+        samples until the card is issued.
+      </p>
+      {missing && (
+        <p className="field-error" role="alert">
+          {missing}
+        </p>
+      )}
+      <ErrorPanel error={find.error} title="Could not find that person" />
+    </div>
+  );
+}
+
 export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSaved: (l: Layout) => void }) {
   const { can } = useSession();
   const [name, setName] = useState(layout.name);
   const [def, setDef] = useState<LayoutDefinition>(layout.definition);
   const [selected, setSelected] = useState<{ side: CardSide; index: number } | null>(null);
+  const [person, setPerson] = useState<{ id: string; username: string } | null>(null);
   const properties = useLoad(() => api.layouts.properties(), []);
   const save = useAction();
   const known = properties.data?.items ?? [];
@@ -232,9 +294,15 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
         </fieldset>
         <div>
           <h3>Preview</h3>
+          {can('user.read') && <PreviewPerson person={person} onChange={setPerson} />}
           <PdfPreview
-            load={() => api.layouts.previewDraft({ definition: draft as Layout['definition'] })}
-            deps={[draftKey]}
+            load={() =>
+              api.layouts.previewDraft({
+                definition: draft as Layout['definition'],
+                ...(person ? { userId: person.id } : {}),
+              })
+            }
+            deps={[draftKey, person?.id]}
             label={`Preview of the layout “${name}”`}
           />
           {problems.length > 0 && (
