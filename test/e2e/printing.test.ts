@@ -360,4 +360,57 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
     await expect.poll(async () => (await devicesOf('carol')).map((d) => d.state), POLL).toEqual(['active']);
     expect(pageErrors).toEqual([]);
   });
+
+  it('a replacement printed and held back stays its request’s: activated from the User page, the request completes', async () => {
+    // The help desk asked for a replacement of alice's card (damaged); the issuance officer prints it.
+    const original = (await devicesOf('alice')).find((d) => d.state === 'active')!;
+    const req = await admin.json<{ id: string; number: number }>(
+      'POST',
+      `/api/devices/${original.id}/replacement`,
+      { reason: 'damaged', workflow: 'local_issuance' },
+    );
+    expect(req.status, JSON.stringify(req.body)).toBe(201);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').waitFor();
+    await signInOperator(page, DEMO_ISSUER_USERNAME, srv.demoPassword!);
+    await page.goto(`/operator/requests/${req.body.id}`);
+    await page.getByRole('button', { name: 'Issue replacement' }).click();
+    const dlg = dialogTitled(/Issue the replacement for Alice/);
+    await dlg.waitFor();
+    await dlg
+      .getByRole('button', { name: `Encoder ${ENCODER}: change the printer and its reader` })
+      .waitFor();
+    await dlg.getByLabel('Layout').selectOption({ label: 'PIV (FIPS 201-3)' });
+    await expect
+      .poll(() => dlg.getByRole('radio', { name: new RegExp(ENCODER) }).isChecked(), POLL)
+      .toBe(true);
+    await dlg.getByLabel('PIN', { exact: true }).fill('739184');
+    await page.getByRole('button', { name: 'Start' }).click();
+    const step = dialogTitled('Check the printed card');
+    await step.waitFor({ timeout: 180_000 });
+    await step.getByRole('button', { name: 'Cancel (do not activate)' }).click();
+    await dialogTitled('Card not activated: pending').waitFor();
+    await dialog().getByRole('button', { name: 'Done' }).click();
+
+    // Not lost: the request waits for the pending card's activation, and the User page says so.
+    const request = async () =>
+      (await admin.json<{ state: string; waitingFor: string | null }>('GET', `/api/requests/${req.body.id}`))
+        .body;
+    expect(await request()).toMatchObject({ state: 'approved', waitingFor: 'activation' });
+    await openUser('alice', /Alice/);
+    const row = page
+      .getByRole('table', { name: 'Devices of this user' })
+      .getByRole('row')
+      .filter({ hasText: 'Pending' });
+    await expect
+      .poll(() => row.textContent(), POLL)
+      .toContain(`Printed for request #${req.body.number}: activating it completes the request`);
+    await shoot('09-replacement-pending');
+    await row.getByRole('button', { name: 'Activate' }).click();
+    await expect.poll(async () => (await request()).state, POLL).toBe('completed');
+    const states = Object.fromEntries((await devicesOf('alice')).map((d) => [d.id, d.state]));
+    expect(states[original.id]).toBe('terminated');
+    expect(Object.values(states).filter((s) => s === 'active')).toHaveLength(1);
+    expect(pageErrors).toEqual([]);
+  });
 });

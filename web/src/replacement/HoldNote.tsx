@@ -1,11 +1,12 @@
 // The "why" beside a state on the User page: an invalid device names its replacement request, a
 // suspended one says who suspended it, a temporary device names the request it stands in for, and
-// a certificate on hold names each cause (a request, the device's suspension).
+// a pending card printed for a request says that activating it completes the request, and a
+// certificate on hold names each cause (a request, the device's suspension).
 import { Link } from 'react-router-dom';
 import { humanize } from '../format';
 import { useSession } from '../session';
 import type { DeviceHolds } from '../types';
-import { openReplacementOf, temporaryRequestOf } from './holds';
+import { heldBackForRequest, openReplacementOf, temporaryRequestOf } from './holds';
 
 function RequestLink({ id, number }: { id: string; number: number }) {
   const { can } = useSession();
@@ -19,8 +20,15 @@ function RequestLink({ id, number }: { id: string; number: number }) {
 export function DeviceHoldNote({ holds }: { holds: DeviceHolds | undefined }) {
   if (!holds) return null;
   const replaced = openReplacementOf(holds);
-  const temporary = temporaryRequestOf(holds);
+  const heldBack = heldBackForRequest(holds);
+  const temporary = heldBack ? undefined : temporaryRequestOf(holds);
   const parts = [];
+  if (heldBack)
+    parts.push(
+      <span key="p">
+        Printed for <RequestLink {...heldBack} />: activating it completes the request
+      </span>,
+    );
   if (holds.state === 'invalid' && replaced)
     parts.push(
       <span key="r">

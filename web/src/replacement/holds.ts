@@ -36,6 +36,16 @@ export function temporaryRequestOf(h: DeviceHolds | undefined): HeldRequest | un
   return h?.requests.find((r) => r.role === 'replacement' && r.reason === 'forgotten' && isOpen(r.state));
 }
 
+/**
+ * The open request a pending device was printed for and held back at the print step (its
+ * activation completes the request, docs/printing.md), if any.
+ */
+export function heldBackForRequest(h: DeviceHolds | undefined): HeldRequest | undefined {
+  return h?.state === 'pending'
+    ? h.requests.find((r) => r.role === 'replacement' && isOpen(r.state))
+    : undefined;
+}
+
 /** Each credential's recorded causes, across the devices (a shared credential has one entry). */
 export function holdsByCredential(all: HoldsByDevice | undefined): Map<string, CredentialHold[]> {
   const out = new Map<string, CredentialHold[]>();
