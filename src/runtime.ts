@@ -41,6 +41,9 @@ import { PrintSettingsService } from './services/printing/print-settings.js';
 import { PrintService } from './services/printing/print-service.js';
 import { createReplacement, type Replacement } from './services/replacement/replacement.js';
 import { InstanceRegistry } from './services/cluster/instance-registry.js';
+import { LocalBus, PgBus, type Bus } from './services/cluster/bus.js';
+import { ClusterCards } from './services/cluster/cluster-cards.js';
+import { BusCardRelay } from './services/cluster/card-relay.js';
 import { VERSION } from './config/version.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
@@ -100,6 +103,8 @@ export interface Runtime {
   cardAccess: CardAccess;
   /** This server process among those sharing the database (lease, heartbeat, the list). */
   instance: InstanceRegistry;
+  /** Word between the servers (LISTEN/NOTIFY on PostgreSQL; in memory on PGlite). */
+  bus: Bus;
   /**
    * The built-in demo agents, once `tessera start` has started them (they need the server
    * listening); null otherwise (`tessera serve`, `--no-demo`, most tests). The user portal's demo
@@ -127,6 +132,7 @@ export interface RuntimeOptions {
 }
 
 export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  let bus: Bus | undefined;
   const db = await openDb({
     databaseUrl: config.databaseUrl,
     dataDir: opts.inMemory ? undefined : join(config.dataDir, 'db'),
@@ -148,6 +154,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       version: VERSION,
     });
     await instance.register();
+    // PGlite is one process: its bus stays in memory, as does everything `tessera start` does.
+    bus = db.notifications ? await PgBus.open(db.notifications, instance.id) : new LocalBus();
     const users = new UserService(ctx);
     const devices = new DeviceService(ctx);
     const policies = new PolicyService(ctx);
@@ -168,8 +176,22 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     checkFascnSettings(config.pki.fascn);
     await pki.cas.ensureHierarchy();
     const agentHub = new AgentHub(ctx);
+    // On PostgreSQL an agent may be connected to another server: its readers are listed from the
+    // presence the holder writes, its cards reached through the holder.
+    const relay =
+      db.kind === 'postgres'
+        ? new BusCardRelay({
+            bus,
+            instanceId: instance.id,
+            key: masterKey.derive('cluster-card-relay'),
+            local: agentHub,
+          })
+        : null;
+    const clusterCards = relay
+      ? new ClusterCards({ db, hub: agentHub, bus, instanceId: instance.id, remote: relay })
+      : null;
     // Cards are reached through paired agents, unless a test hands in its own readers.
-    const cardAccess = opts.cardAccess ?? agentHub;
+    const cardAccess = opts.cardAccess ?? clusterCards ?? agentHub;
     // TESSERA_LOGIN_MAX_FAILURES: the free failures per name from one address; and
     // TESSERA_LOGIN_LOCKOUT_MINUTES: the longest delay (decision 0022).
     const throttle = {
@@ -208,7 +230,15 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       printSettings,
       directoryProperties: async (q) => Object.keys((await directory.get(q)).properties),
     });
-    const printing = new PrintService(ctx, { printers: agentHub, layouts, settings: printSettings });
+    // Printers are listed wherever their agent is connected; a print runs on that agent's server
+    // (the job is queued there, services/issuance/job-dispatch.ts).
+    const printers = clusterCards
+      ? {
+          listPrinters: (owner: string) => clusterCards.listPrinters(owner),
+          print: agentHub.print.bind(agentHub),
+        }
+      : agentHub;
+    const printing = new PrintService(ctx, { printers, layouts, settings: printSettings });
     const conformance = new CardConformance(ctx, {
       signers: pki.contentSigners,
       cards: cardAccess,
@@ -225,6 +255,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       clock,
       // PGlite is one process by construction: any job not running here is a dead process's.
       instance: { id: instance.id, trustLeases: db.kind === 'postgres' },
+      bus,
+      ...(clusterCards ? { holderOf: (agentId: string) => clusterCards.holderOf(agentId) } : {}),
       masterKey,
       cardAccess,
       ca: {
@@ -311,6 +343,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       agentHub,
       cardAccess,
       instance,
+      bus,
       demoAgents: null,
       startDemoAgents: async (serverUrl, log) => {
         rt.demoAgents = await startDemoAgents({
@@ -328,6 +361,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         await mailOutbox.stop();
         await rt.demoAgents?.stop();
         agentHub.close();
+        clusterCards?.close();
+        relay?.close();
+        await clusterCards?.settled().catch(() => undefined);
+        await bus?.close().catch(() => undefined);
         // The lease ends now: another server recovers what this one leaves running at once.
         await instance.stop().catch(() => undefined);
         await db.close();
@@ -335,6 +372,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     };
     return rt;
   } catch (e) {
+    await bus?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw e;
   }
@@ -367,6 +405,12 @@ export async function startBackground(rt: Runtime, onError: (err: unknown) => vo
           onError,
         })
       : () => undefined;
+  // Jobs queued for this server (it holds their card's agent) are claimed when woken on the bus,
+  // and every half lease in case a word was lost.
+  const stopClaims =
+    rt.db.kind === 'postgres'
+      ? rt.services.issuance.dispatch.startScheduler({ intervalMs: (rt.instance.leaseSeconds * 1000) / 2 })
+      : () => undefined;
   const stopCrls = rt.services.pki.crls.startScheduler({ onError });
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
   const stopExpiry = rt.services.replacement.expiry.startScheduler({ onError });
@@ -376,6 +420,7 @@ export async function startBackground(rt: Runtime, onError: (err: unknown) => vo
     stopHeartbeat();
     stopRecovery();
     stopMail();
+    stopClaims();
     stopThrottlePurge();
     stopCrls();
     stopOcsp();

@@ -80,14 +80,22 @@ export interface AgentHubOptions {
   log?: (line: string, fields?: Record<string, unknown>) => void;
 }
 
+/** What another server is told of a live agent (services/cluster/cluster-cards.ts). */
+export interface AgentSnapshot {
+  readers: { name: string; cardPresent: boolean; atr: string | null }[];
+  printers: PrinterInfo[];
+}
+
 const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 
 /**
  * Whose sessions see and drive an agent's readers: its owner; for a phone's wallet linked by an
  * operator's issuance, that operator too (docs/mobile.md).
  */
-const visibleTo = (r: AgentRecord, userId: string): boolean =>
-  r.ownerUserId === userId || (r.ownerKind === 'wallet' && r.operatorUserId === userId);
+export const visibleTo = (
+  r: Pick<AgentRecord, 'ownerUserId' | 'ownerKind' | 'operatorUserId'>,
+  userId: string,
+): boolean => r.ownerUserId === userId || (r.ownerKind === 'wallet' && r.operatorUserId === userId);
 
 /** How a print job is named, bounded and followed (PrinterAccess.print, AgentHub.print). */
 export interface PrintJobOptions {
@@ -100,6 +108,8 @@ export interface PrintJobOptions {
 export class AgentHub implements CardAccess {
   private readonly live = new Map<string, LiveAgent>();
   private readonly watchers = new Set<{ owner: string; listener: (e: OwnerEvent) => void }>();
+  /** Who hears every change of every agent here (the cluster layer tells the other servers). */
+  private readonly changeListeners = new Set<(agent: AgentRecord, e: ReaderEvent | null) => void>();
   private closed = false;
   readonly heartbeatMs: number;
 
@@ -154,6 +164,37 @@ export class AgentHub implements CardAccess {
     const w = { owner: ownerUserId, listener };
     this.watchers.add(w);
     return () => this.watchers.delete(w);
+  }
+
+  /**
+   * Calls `listener` after any change of an agent held here: its readers and cards (with the
+   * event), its printers or its coming and going (event null). Returns unsubscribe.
+   */
+  onAgentChange(listener: (agent: AgentRecord, e: ReaderEvent | null) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** A live agent's readers and printers now; null when it is not connected here. */
+  snapshot(agentId: string): AgentSnapshot | null {
+    const a = this.live.get(agentId);
+    if (!a?.welcomed) return null;
+    return { readers: [...a.readers].map(([name, r]) => ({ name, ...r })), printers: a.printers };
+  }
+
+  /** The ids of the agents connected here. */
+  connectedIds(): string[] {
+    return [...this.live.values()].filter((a) => a.welcomed).map((a) => a.record.id);
+  }
+
+  private changed(a: LiveAgent, e: ReaderEvent | null): void {
+    for (const l of this.changeListeners) {
+      try {
+        l(a.record, e);
+      } catch {
+        // The cluster layer's failure is its own; this server's agents carry on.
+      }
+    }
   }
 
   // --- Printers --------------------------------------------------------------------------------
@@ -350,6 +391,7 @@ export class AgentHub implements CardAccess {
         a.welcomed = true;
         a.record = { ...a.record, hostname: m.hostname };
         send({ type: 'welcome', agentId: a.record.id, name: a.record.name, heartbeatMs: this.heartbeatMs });
+        this.changed(a, null);
         this.opts.log?.('agent connected', {
           agentId: a.record.id,
           name: a.record.name,
@@ -378,6 +420,7 @@ export class AgentHub implements CardAccess {
             this.emit(a, { type: 'card-inserted', reader: name, atr: fromHex(now.atr ?? '') });
         }
         a.readers = next;
+        this.changed(a, null);
         return;
       }
       case 'reader-event': {
@@ -407,6 +450,7 @@ export class AgentHub implements CardAccess {
       }
       case 'printers':
         a.printers = m.printers;
+        this.changed(a, null);
         return;
       case 'print-progress':
         a.prints.get(m.id)?.onProgress?.({ jobId: m.jobId, state: m.state, reasons: m.reasons });
@@ -444,6 +488,7 @@ export class AgentHub implements CardAccess {
         // A watcher's failure is its own; the other watchers still hear the event.
       }
     }
+    this.changed(a, e);
   }
 
   private drop(a: LiveAgent, reason: string): void {
@@ -461,6 +506,7 @@ export class AgentHub implements CardAccess {
       }
       this.opts.log?.('agent disconnected', { agentId: a.record.id, reason });
     }
+    this.changed(a, null);
   }
 
   /** Closes every agent socket (server shutdown); agents reconnect to the next server. */

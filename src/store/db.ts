@@ -22,6 +22,22 @@ export interface Db extends Queryable {
   close(): Promise<void>;
   /** PGlite only: the data directory as a tarball (a template for fast test databases). */
   dumpDataDir?(): Promise<Blob>;
+  /**
+   * PostgreSQL only: the servers sharing this database and schema talk on one NOTIFY channel
+   * (services/cluster/bus.ts). PGlite is one process: it has none, and the bus stays in memory.
+   */
+  notifications?: Notifications;
+}
+
+/** LISTEN/NOTIFY on the channel of this database's schema (channels are database-wide). */
+export interface Notifications {
+  /** NOTIFY; PostgreSQL caps a payload at 8000 bytes. */
+  notify(payload: string): Promise<void>;
+  /**
+   * LISTENs on a connection of its own, reconnecting when it drops; `onReconnect` is called after
+   * a reconnection, since what was said meanwhile was lost (listeners re-read). Returns stop.
+   */
+  listen(onPayload: (payload: string) => void, onReconnect: () => void): Promise<() => Promise<void>>;
 }
 
 export interface OpenDbOptions {
@@ -150,6 +166,7 @@ async function openPostgres(url: string, schema: string | undefined, max: number
   });
   // A pool error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  const channel = `tessera_${schema ?? (await currentSchema(pool))}`.slice(0, 63);
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
       const res = await guarded(sql, () => c.query(sql, params as unknown[]));
@@ -177,6 +194,57 @@ async function openPostgres(url: string, schema: string | undefined, max: number
       }
     },
     close: () => pool.end(),
+    notifications: {
+      notify: async (payload) => {
+        await guarded('NOTIFY', () => pool.query('SELECT pg_notify($1, $2)', [channel, payload]));
+      },
+      listen: (onPayload, onReconnect) => listenOn(url, channel, onPayload, onReconnect),
+    },
+  };
+}
+
+async function currentSchema(pool: pg.Pool): Promise<string> {
+  const r = await pool.query<{ s: string }>('SELECT current_schema() AS s');
+  return r.rows[0]?.s ?? 'public';
+}
+
+/** A LISTEN connection that comes back after a drop (PostgreSQL restarted, the network blinked). */
+async function listenOn(
+  url: string,
+  channel: string,
+  onPayload: (payload: string) => void,
+  onReconnect: () => void,
+): Promise<() => Promise<void>> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const open = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (m) => {
+      if (m.channel === channel && m.payload !== undefined) onPayload(m.payload);
+    });
+    c.on('error', () => undefined);
+    c.on('end', () => {
+      if (stopped || client !== c) return;
+      client = null;
+      schedule();
+    });
+    await c.connect();
+    // The channel is an identifier made of the schema name (checked by openPostgres).
+    await c.query(`LISTEN "${channel}"`);
+    client = c;
+  };
+  const schedule = () => {
+    retry = setTimeout(() => {
+      open().then(onReconnect, () => (stopped ? undefined : schedule()));
+    }, 1000);
+    retry.unref();
+  };
+  await open();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => undefined);
   };
 }
 

@@ -224,3 +224,37 @@ export async function awaitConfirmation(tx: Queryable, id: string, step: string,
     [id, step, at],
   );
 }
+
+/**
+ * Hands a running job to the server instance holding its card's agent (issue #20): that one claims
+ * it (claimQueuedJobs) and runs it. `dispatch` says how (who started it, wipe first, print only).
+ */
+export async function queueJobFor(
+  db: Queryable,
+  id: string,
+  owner: string,
+  dispatch: Record<string, unknown>,
+): Promise<void> {
+  await db.query(
+    `UPDATE issuance_jobs SET owner_instance = $2, awaiting_owner = true,
+       options = options || jsonb_build_object('dispatch', $3::jsonb)
+     WHERE id = $1 AND status = 'running'`,
+    [id, owner, JSON.stringify(dispatch)],
+  );
+}
+
+/** The jobs queued for `owner`, claimed (SKIP LOCKED: a sweep and a wake-up never both take one). */
+export async function claimQueuedJobs(
+  db: Queryable,
+  owner: string,
+): Promise<(IssuanceJob & { dispatch: Record<string, unknown> })[]> {
+  const rows = await db.query<JobRow & { dispatch: Record<string, unknown> }>(
+    `UPDATE issuance_jobs j SET awaiting_owner = false, options = j.options - 'dispatch'
+      FROM (SELECT id, options -> 'dispatch' AS dispatch FROM issuance_jobs
+             WHERE owner_instance = $1 AND awaiting_owner AND status = 'running'
+             ORDER BY created_at, id FOR UPDATE SKIP LOCKED) q
+     WHERE j.id = q.id RETURNING j.*, q.dispatch`,
+    [owner],
+  );
+  return rows.map((r) => ({ ...toJob(r), dispatch: r.dispatch ?? {} }));
+}

@@ -58,7 +58,7 @@ export class IssuanceRetry {
         });
         return j;
       });
-      this.deps.runner.launch(actor, restarted, opened, opts.cardTouched === true);
+      await this.deps.runner.launch(actor, restarted, opened, opts.cardTouched === true);
       return jobView(restarted);
     } catch (e) {
       await closeQuietly(opened.conn);
@@ -88,7 +88,7 @@ export class IssuanceRetry {
       });
       return j;
     });
-    this.deps.runner.launchPrint(actor, restarted);
+    await this.deps.runner.launchPrint(actor, restarted);
     return jobView(restarted);
   }
 }

@@ -83,9 +83,9 @@ export interface JobLauncher {
     job: IssuanceJob,
     card: { session: PivSession; conn: CardConnection },
     wipeFirst?: boolean,
-  ): void;
+  ): void | Promise<void>;
   /** Only the print phase, for a job whose card is encoded. */
-  launchPrint(actor: Actor, job: IssuanceJob): void;
+  launchPrint(actor: Actor, job: IssuanceJob): void | Promise<void>;
 }
 
 const PUK_PURPOSE = (deviceId: string) => `puk:${deviceId}`;
@@ -152,6 +152,11 @@ export class IssuanceRunner implements JobLauncher {
     if (!printing)
       throw new DomainError('printing_unavailable', 'This server does not print cards: Cancel the issuance');
     await printEncodedCard({ db, clock, printing, changes: this.deps.changes }, actor, jobId, correlationId);
+  }
+
+  /** Ends a job that could not be started here (job-dispatch.ts: the card was gone when claimed). */
+  async failJob(actor: Actor, jobId: string, cause: unknown): Promise<void> {
+    await this.#fail(actor, jobId, cause, actor.correlationId ?? randomUUID());
   }
 
   /** Whether this process is running the job now. */

@@ -282,7 +282,7 @@ export class IssuanceStarter {
         });
         return job;
       });
-      this.deps.runner.launch(actor, job, opened);
+      await this.deps.runner.launch(actor, job, opened);
       return { device: (await getDevice(db, job.deviceId))!, job: jobView(job) };
     } catch (e) {
       await closeQuietly(opened.conn);

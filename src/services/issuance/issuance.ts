@@ -4,6 +4,7 @@
 import type { MasterKey } from '../../secrets/master-key.js';
 import type { Db } from '../../store/db.js';
 import type { CardAccess } from '../card-access.js';
+import { LocalBus, type Bus } from '../cluster/bus.js';
 import type { CardConformance } from '../card-conformance.js';
 import type { FascnSettings } from '../card-identity.js';
 import type { Clock, SelfSetUpDone } from '../context.js';
@@ -18,6 +19,7 @@ import { IssuanceRetry } from './issuance-retry.js';
 import { IssuanceRunner, type CardCertificates } from './issuance-runner.js';
 import { IssuanceStarter, type IssuanceSettings } from './issuance-starter.js';
 import { JobProgress } from './job-progress.js';
+import { JobDispatch } from './job-dispatch.js';
 import { PinChangeAtEnd } from './pin-change-at-end.js';
 import { PrintStep, type CardPrinting } from './print-step.js';
 import { Recycle } from './recycle.js';
@@ -36,6 +38,8 @@ export interface Issuance {
   starter: IssuanceStarter;
   /** The background card work of a job; `settled`/`drain` wait for it. */
   runner: IssuanceRunner;
+  /** Runs a job where its card's agent is connected; claims the jobs queued for this server. */
+  dispatch: JobDispatch;
   /** Follow a job as it changes (the event streams). */
   progress: JobProgress;
   /** Read jobs: by id, a device's latest, the portal's open one. */
@@ -61,6 +65,10 @@ export interface IssuanceDeps {
    * construction) treats every other owner as gone.
    */
   instance: { id: string; trustLeases: boolean };
+  /** Word between servers (job progress, jobs queued for a holder); default: this process only. */
+  bus?: Bus;
+  /** Which live server holds an agent's socket (several servers); absent: always this one. */
+  holderOf?: (agentId: string) => Promise<string | null>;
   /** Seals initial PINs and PUKs; derives each card's management key. */
   masterKey: MasterKey;
   /** The readers of a person's agents. */
@@ -84,7 +92,8 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
   const { db, clock } = deps;
   const cards = new CardReader(deps.cardAccess);
   const pins = new InitialPinVault(deps.masterKey);
-  const progress = new JobProgress();
+  const bus = deps.bus ?? new LocalBus();
+  const progress = new JobProgress(bus);
   const attempts = new AttemptRevocation(deps.ca);
   const jobs = new IssuanceJobs({ db });
   const runner = new IssuanceRunner({
@@ -101,6 +110,14 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     ...(deps.onSelfIssued ? { onSelfIssued: deps.onSelfIssued } : {}),
     ...(deps.printing ? { printing: deps.printing } : {}),
   });
+  // Card work runs where the card's agent is connected (several servers): jobs are queued there.
+  const dispatch = new JobDispatch({
+    db,
+    runner,
+    cards,
+    bus,
+    ...(deps.holderOf ? { holderOf: deps.holderOf } : {}),
+  });
   const requests = deps.requests ? { requests: deps.requests } : {};
   const printing = deps.printing ? { printing: deps.printing } : {};
   return {
@@ -111,14 +128,15 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
       cards,
       pins,
       settings: deps.settings,
-      runner,
+      runner: dispatch,
       ...requests,
       ...printing,
     }),
     runner,
+    dispatch,
     progress,
     jobs,
-    retry: new IssuanceRetry({ db, clock, jobs, cards, attempts, runner }),
+    retry: new IssuanceRetry({ db, clock, jobs, cards, attempts, runner: dispatch }),
     cancel: new IssuanceCancel({ db, clock, jobs, attempts, pins, changes: progress, ...requests }),
     recycle: new Recycle({ db, clock, cards, attempts, ...requests }),
     pinChange: new PinChangeAtEnd({ db, clock, jobs, cards, pins, changes: progress }),

@@ -1,7 +1,9 @@
 // Who follows a job hears of each change (progress, end, PIN changed) at once: the portals' event
-// streams watch here. In memory, so only this process's changes are heard; a stream also polls
-// the job now and then for a job another server runs.
+// streams watch here. Changes are said on the bus (services/cluster/bus.ts), so a stream on any
+// server follows a job any server runs; a stream also re-reads the job now and then, in case a
+// word was lost.
 import { EventEmitter } from 'node:events';
+import { LocalBus, type Bus } from '../cluster/bus.js';
 
 /** Tells those following a job that it changed; they read the job again. */
 export interface JobChanges {
@@ -14,13 +16,16 @@ const ANY = Symbol('any job');
 export class JobProgress implements JobChanges {
   readonly #events = new EventEmitter();
 
-  constructor() {
+  constructor(private readonly bus: Bus = new LocalBus()) {
     this.#events.setMaxListeners(0);
+    bus.subscribe('job', (jobId) => {
+      this.#events.emit(jobId);
+      this.#events.emit(ANY, jobId);
+    });
   }
 
   publish(jobId: string): void {
-    this.#events.emit(jobId);
-    this.#events.emit(ANY, jobId);
+    this.bus.publish('job', jobId);
   }
 
   /** Calls `listener` whenever the job changes (progress, end); returns unsubscribe. */

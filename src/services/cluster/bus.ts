@@ -1,0 +1,136 @@
+// Word between the servers sharing a database: "job X changed", "agent Y's readers changed", "the
+// CA list changed", "a job waits for you". One interface, two implementations: in memory (PGlite is
+// one process: `tessera start`, most tests) and PostgreSQL LISTEN/NOTIFY (`tessera serve` on
+// PostgreSQL, any number of servers). Payloads are small — ids, not documents: whoever hears reads
+// the database, which stays the one truth. Said after the change commits; what a server misses
+// (its LISTEN connection dropped) is made up by `resync` listeners re-reading.
+import { EventEmitter } from 'node:events';
+import type { Notifications } from '../../store/db.js';
+
+/** What is said on the bus; each topic's payload is a short string (an id, a name). */
+export type Topic =
+  /** An issuance job changed (progress, end): payload its id. */
+  | 'job'
+  /** A job was queued for the server holding its card's agent: payload that server's instance id. */
+  | 'job-queued'
+  /** A reader or card of an agent changed: payload JSON { agentId, type, reader, atr? }. */
+  | 'reader'
+  /** Something servers keep in memory changed: payload the cache's name ('ca', 'settings', …). */
+  | 'cache'
+  /** A certificate's status changed (OCSP answers kept): payload JSON StatusChange. */
+  | 'status'
+  /** Card traffic relayed to the server holding an agent (services/cluster/card-relay.ts). */
+  | 'card';
+
+export type BusListener = (payload: string, fromHere: boolean) => void;
+
+export interface Bus {
+  /** Tells every listener, on this server at once and on the others through the database. */
+  publish(topic: Topic, payload: string): void;
+  /** Calls `listener` for each message on `topic`; returns the function that stops it. */
+  subscribe(topic: Topic, listener: BusListener): () => void;
+  /**
+   * Called when messages may have been missed (the LISTEN connection came back): re-read what
+   * is kept. Returns the function that stops it.
+   */
+  onResync(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+const RESYNC = Symbol('resync');
+
+/** The bus of one process: listeners are called before publish returns. */
+export class LocalBus implements Bus {
+  protected readonly events = new EventEmitter();
+
+  constructor() {
+    this.events.setMaxListeners(0);
+  }
+
+  publish(topic: Topic, payload: string): void {
+    this.deliver(topic, payload, true);
+  }
+
+  protected deliver(topic: Topic, payload: string, fromHere: boolean): void {
+    for (const l of this.events.listeners(topic) as BusListener[]) {
+      try {
+        l(payload, fromHere);
+      } catch {
+        // One listener's failure is its own: the others still hear.
+      }
+    }
+  }
+
+  subscribe(topic: Topic, listener: BusListener): () => void {
+    this.events.on(topic, listener);
+    return () => this.events.off(topic, listener);
+  }
+
+  onResync(listener: () => void): () => void {
+    this.events.on(RESYNC, listener);
+    return () => this.events.off(RESYNC, listener);
+  }
+
+  protected resync(): void {
+    this.events.emit(RESYNC);
+  }
+
+  async close(): Promise<void> {
+    this.events.removeAllListeners();
+  }
+}
+
+/** PostgreSQL's NOTIFY payload limit, with room for the envelope. */
+const MAX_PAYLOAD = 7900;
+
+/**
+ * Every server LISTENs on its schema's channel. A message is `topic origin payload`; this server's
+ * own messages are delivered at once (no round trip) and skipped when they come back.
+ */
+export class PgBus extends LocalBus {
+  #stop: (() => Promise<void>) | null = null;
+  #closed = false;
+
+  private constructor(
+    private readonly notifications: Notifications,
+    private readonly origin: string,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    super();
+  }
+
+  static async open(
+    notifications: Notifications,
+    origin: string,
+    onError: (err: unknown) => void = () => undefined,
+  ): Promise<PgBus> {
+    const bus = new PgBus(notifications, origin, onError);
+    bus.#stop = await notifications.listen(
+      (raw) => bus.#heard(raw),
+      () => bus.resync(),
+    );
+    return bus;
+  }
+
+  #heard(raw: string): void {
+    const a = raw.indexOf(' ');
+    const b = raw.indexOf(' ', a + 1);
+    if (a < 0 || b < 0) return;
+    const origin = raw.slice(a + 1, b);
+    if (origin === this.origin) return;
+    this.deliver(raw.slice(0, a) as Topic, raw.slice(b + 1), false);
+  }
+
+  override publish(topic: Topic, payload: string): void {
+    if (payload.length > MAX_PAYLOAD) throw new Error(`bus payload too long (${payload.length}) on ${topic}`);
+    this.deliver(topic, payload, true);
+    if (this.#closed) return;
+    this.notifications.notify(`${topic} ${this.origin} ${payload}`).catch(this.onError);
+  }
+
+  override async close(): Promise<void> {
+    this.#closed = true;
+    await this.#stop?.();
+    await super.close();
+  }
+}

@@ -1,0 +1,229 @@
+// A card connection to an agent held by another server (issue #20): each exchange is a message on
+// the bus to the holder, which talks to the card through the agent's socket and answers on the bus.
+// Used for short card work started on any server — listing the cards in readers (their serials),
+// checking the card before an issuance is queued, the new PIN at the end, recycling; the long
+// personalization itself runs on the holder (services/issuance/job-dispatch.ts). Messages are
+// sealed with a key derived from the master key every server shares: APDUs carry PINs and
+// management-key cryptograms, and NOTIFY payloads pass through the database.
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { CardRemovedError, CardTimeoutError, TransportError } from '../../cards/errors.js';
+import {
+  DEFAULT_TRANSMIT_TIMEOUT_MS,
+  type CardConnection,
+  type TransmitOptions,
+} from '../../cards/transport/types.js';
+import { DomainError, ExternalError, NotFoundError } from '../../domain/errors.js';
+import type { Bus } from './bus.js';
+
+/** What the holder reaches cards with (its agent hub). */
+export interface LocalCards {
+  connect(owner: string, agentId: string, reader: string, opts?: TransmitOptions): Promise<CardConnection>;
+}
+
+type Request =
+  | { k: 'connect'; owner: string; agentId: string; reader: string }
+  | { k: 'apdu'; cid: string; apdu: string; timeoutMs: number }
+  | { k: 'close'; cid: string };
+
+type Message =
+  | ({ to: string; from: string; id: string } & Request)
+  | {
+      to: string;
+      from: string;
+      id: string;
+      k: 'reply';
+      data?: string;
+      error?: { code: string; message: string; details?: Record<string, unknown> };
+    };
+
+/** A connection through another server; `holder` tells the job dispatch where to queue the job. */
+export interface RelayedConnection extends CardConnection {
+  readonly holder: string;
+  readonly agentId: string;
+  readonly reader: string;
+}
+
+/** A holder drops a connection nobody used for this long (its opener died or forgot it). */
+const IDLE_MS = 120_000;
+
+export class BusCardRelay {
+  readonly #pending = new Map<string, { resolve(data: string): void; reject(e: Error): void }>();
+  readonly #open = new Map<string, { conn: CardConnection; timer: NodeJS.Timeout }>();
+  readonly #stop: () => void;
+
+  constructor(
+    private readonly deps: {
+      bus: Bus;
+      instanceId: string;
+      /** 32 bytes, derived from the master key (the same on every server). */
+      key: Buffer;
+      local: LocalCards;
+    },
+  ) {
+    this.#stop = deps.bus.subscribe('card', (payload, fromHere) => {
+      if (fromHere) return;
+      let m: Message;
+      try {
+        m = JSON.parse(this.#open_(payload)) as Message;
+      } catch {
+        return; // not sealed with our key: not for us
+      }
+      if (m.to !== deps.instanceId) return;
+      if (m.k === 'reply') return this.#reply(m);
+      void this.#serve(m);
+    });
+  }
+
+  #seal(m: Message): string {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.deps.key, iv);
+    const body = Buffer.concat([c.update(JSON.stringify(m), 'utf8'), c.final()]);
+    return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64');
+  }
+
+  #open_(payload: string): string {
+    const b = Buffer.from(payload, 'base64');
+    const d = createDecipheriv('aes-256-gcm', this.deps.key, b.subarray(0, 12));
+    d.setAuthTag(b.subarray(12, 28));
+    return Buffer.concat([d.update(b.subarray(28)), d.final()]).toString('utf8');
+  }
+
+  #send(m: Message): void {
+    this.deps.bus.publish('card', this.#seal(m));
+  }
+
+  #call(to: string, req: Request, timeoutMs: number): Promise<string> {
+    const id = randomUUID();
+    return new Promise<string>((resolve, reject) => {
+      // The holder answers within the card's own timeout; this catches a holder that died.
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TransportError('The server holding the agent did not answer', { holder: to }));
+      }, timeoutMs + 5_000);
+      timer.unref();
+      this.#pending.set(id, {
+        resolve: (d) => (clearTimeout(timer), resolve(d)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.#send({ ...req, to, from: this.deps.instanceId, id });
+    });
+  }
+
+  #reply(m: Extract<Message, { k: 'reply' }>): void {
+    const p = this.#pending.get(m.id);
+    if (!p) return;
+    this.#pending.delete(m.id);
+    if (m.error) p.reject(toError(m.error));
+    else p.resolve(m.data ?? '');
+  }
+
+  /** Opens a connection to a card in a reader of an agent `holder` holds. */
+  async connect(
+    holder: string,
+    owner: string,
+    agentId: string,
+    reader: string,
+    opts?: TransmitOptions,
+  ): Promise<RelayedConnection> {
+    const timeout = opts?.timeoutMs ?? DEFAULT_TRANSMIT_TIMEOUT_MS;
+    const reply = JSON.parse(await this.#call(holder, { k: 'connect', owner, agentId, reader }, timeout)) as {
+      cid: string;
+      atr: string | null;
+    };
+    let closed = false;
+    return {
+      holder,
+      agentId,
+      reader,
+      ...(reply.atr ? { atr: Uint8Array.from(Buffer.from(reply.atr, 'hex')) } : {}),
+      transmit: async (apdu, o) => {
+        if (closed) throw new TransportError('The card connection is closed', { reader });
+        const t = o?.timeoutMs ?? timeout;
+        const data = await this.#call(
+          holder,
+          { k: 'apdu', cid: reply.cid, apdu: Buffer.from(apdu).toString('hex'), timeoutMs: t },
+          t,
+        );
+        return Uint8Array.from(Buffer.from(data, 'hex'));
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await this.#call(holder, { k: 'close', cid: reply.cid }, 5_000).catch(() => undefined);
+      },
+    };
+  }
+
+  async #serve(m: Extract<Message, { k: 'connect' | 'apdu' | 'close' }>): Promise<void> {
+    const answer = (data: string) =>
+      this.#send({ to: m.from, from: this.deps.instanceId, id: m.id, k: 'reply', data });
+    try {
+      if (m.k === 'connect') {
+        const conn = await this.deps.local.connect(m.owner, m.agentId, m.reader);
+        const cid = randomUUID();
+        this.#keep(cid, conn);
+        return answer(JSON.stringify({ cid, atr: conn.atr ? Buffer.from(conn.atr).toString('hex') : null }));
+      }
+      const open = this.#open.get(m.cid);
+      if (m.k === 'close') {
+        if (open) {
+          clearTimeout(open.timer);
+          this.#open.delete(m.cid);
+          await open.conn.close?.().catch(() => undefined);
+        }
+        return answer('');
+      }
+      if (!open) throw new TransportError('The card connection is closed');
+      this.#keep(m.cid, open.conn);
+      const res = await open.conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), {
+        timeoutMs: m.timeoutMs,
+      });
+      return answer(Buffer.from(res).toString('hex'));
+    } catch (e) {
+      const err =
+        e instanceof DomainError
+          ? { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) }
+          : { code: 'card_transport', message: 'The card exchange failed on the server holding the agent' };
+      this.#send({ to: m.from, from: this.deps.instanceId, id: m.id, k: 'reply', error: err });
+    }
+  }
+
+  #keep(cid: string, conn: CardConnection): void {
+    const was = this.#open.get(cid);
+    if (was) clearTimeout(was.timer);
+    const timer = setTimeout(() => {
+      this.#open.delete(cid);
+      void conn.close?.().catch(() => undefined);
+    }, IDLE_MS);
+    timer.unref();
+    this.#open.set(cid, { conn, timer });
+  }
+
+  close(): void {
+    this.#stop();
+    for (const [cid, o] of this.#open) {
+      clearTimeout(o.timer);
+      void o.conn.close?.().catch(() => undefined);
+      this.#open.delete(cid);
+    }
+    for (const p of this.#pending.values()) p.reject(new TransportError('The server is stopping'));
+    this.#pending.clear();
+  }
+}
+
+/** The holder's error as the opener throws it: the same class where it matters to the caller. */
+function toError(e: { code: string; message: string; details?: Record<string, unknown> }): Error {
+  const d = e.details ?? {};
+  switch (e.code) {
+    case 'card_removed':
+      return new CardRemovedError(typeof d.reader === 'string' ? d.reader : undefined);
+    case 'card_timeout':
+      return new CardTimeoutError(typeof d.timeoutMs === 'number' ? d.timeoutMs : 0);
+    case 'not_found':
+      return new NotFoundError(String(d.entity ?? 'connected agent'), String(d.id ?? ''));
+    case 'card_transport':
+      return new TransportError(e.message, d);
+    default:
+      return new ExternalError(e.code, e.message, d);
+  }
+}

@@ -1,0 +1,126 @@
+// Where a job's card work runs (issue #20): on the server that holds the socket of the card's agent
+// (or wallet). Any server accepts the API call, checks the card through the holder
+// (services/cluster/card-relay.ts) and opens the job; when the card is held elsewhere, the job is
+// queued for the holder, which is woken on the bus, claims it and runs it — so personalization's
+// few hundred APDUs never cross between servers, and a restart of the server that took the call
+// does not touch it. A holder that dies with a queued or running job leaves it to the recovery
+// sweep once its lease runs out (interrupted-jobs.ts).
+import type { Actor } from '../context.js';
+import type { Bus } from '../cluster/bus.js';
+import type { Db } from '../../store/db.js';
+import { getDevice } from '../../store/devices-repo.js';
+import { claimQueuedJobs, queueJobFor } from '../../store/jobs-repo.js';
+import { closeQuietly, type CardReader, type OpenedCard } from './card-reader.js';
+import type { IssuanceRunner, JobLauncher } from './issuance-runner.js';
+import type { IssuanceJob, JobOptions } from './job-view.js';
+
+/** How the holder is to run a queued job (stored with it until claimed). */
+interface Dispatch {
+  actor: Actor;
+  /** Whose agent the card is reached through (the starter's owner for CardAccess.connect). */
+  cardOwner: string;
+  agentId: string;
+  reader: string;
+  wipeFirst?: boolean;
+  /** Only the print phase (a retry after the printer failed). */
+  printOnly?: boolean;
+}
+
+export class JobDispatch implements JobLauncher {
+  #claiming: Promise<void> = Promise.resolve();
+  #again = false;
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      runner: IssuanceRunner;
+      cards: CardReader;
+      bus: Bus;
+      /** Which live server holds an agent; absent (PGlite, one process): always this one. */
+      holderOf?: (agentId: string) => Promise<string | null>;
+    },
+  ) {
+    deps.bus.subscribe('job-queued', (instance) => {
+      if (instance === this.instanceId) void this.claim();
+    });
+    deps.bus.onResync(() => void this.claim());
+  }
+
+  get instanceId(): string {
+    return this.deps.runner.instanceId;
+  }
+
+  async launch(actor: Actor, job: IssuanceJob, card: OpenedCard, wipeFirst = false): Promise<void> {
+    const conn = card.conn as Partial<{ holder: string; agentId: string; reader: string }>;
+    if (!conn.holder || conn.holder === this.instanceId)
+      return this.deps.runner.launch(actor, job, card, wipeFirst);
+    await closeQuietly(card.conn);
+    await this.#queue(conn.holder, job, {
+      actor,
+      cardOwner: actor.id ?? job.userId,
+      agentId: conn.agentId!,
+      reader: conn.reader!,
+      wipeFirst,
+    });
+  }
+
+  async launchPrint(actor: Actor, job: IssuanceJob): Promise<void> {
+    const opts = job.options as JobOptions;
+    const holder = (await this.deps.holderOf?.(opts.agentId)) ?? null;
+    if (!holder || holder === this.instanceId) return this.deps.runner.launchPrint(actor, job);
+    await this.#queue(holder, job, {
+      actor,
+      cardOwner: actor.id ?? job.userId,
+      agentId: opts.agentId,
+      reader: opts.reader,
+      printOnly: true,
+    });
+  }
+
+  async #queue(holder: string, job: IssuanceJob, d: Dispatch): Promise<void> {
+    await queueJobFor(this.deps.db, job.id, holder, { ...d });
+    this.deps.bus.publish('job-queued', holder);
+  }
+
+  /**
+   * Claims and starts the jobs queued for this server: when woken, after the bus reconnects, and
+   * every so often (a word may be lost). One claim at a time; a wake-up meanwhile claims again.
+   */
+  claim(): Promise<void> {
+    if (this.#again) return this.#claiming;
+    this.#again = true;
+    this.#claiming = this.#claiming
+      .then(async () => {
+        this.#again = false;
+        for (const job of await claimQueuedJobs(this.deps.db, this.instanceId))
+          await this.#start(job, job.dispatch as unknown as Dispatch);
+      })
+      .catch(() => undefined);
+    return this.#claiming;
+  }
+
+  async #start(job: IssuanceJob, d: Dispatch): Promise<void> {
+    const { runner } = this.deps;
+    if (d.printOnly) return runner.launchPrint(d.actor, job);
+    try {
+      const device = (await getDevice(this.deps.db, job.deviceId))!;
+      const opened = await this.deps.cards.openDevice(
+        d.cardOwner,
+        { agentId: d.agentId, reader: d.reader },
+        device,
+      );
+      runner.launch(d.actor, job, opened, d.wipeFirst === true);
+    } catch (e) {
+      // The agent left, or the card was swapped, between the call and the claim.
+      await runner.failJob(d.actor, job.id, e);
+    }
+  }
+
+  /** Claims every `intervalMs`; returns the function that stops it. */
+  startScheduler(o: { intervalMs: number }): () => void {
+    void this.claim();
+    const timer = setInterval(() => void this.claim(), o.intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}

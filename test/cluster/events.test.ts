@@ -1,0 +1,147 @@
+// Word between two servers on one PostgreSQL (issue #20): an agent connected to server A is listed
+// with its readers on server B, B's watchers hear its card go in and out, a job's progress said on
+// A is heard on B (LISTEN/NOTIFY), and a card in A's agent is issued by a client talking only to B:
+// B reads the card through A, queues the job for A, A runs it, B's event stream follows it to the
+// end. No timed assertion: the test waits for each state.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentClient } from '../../src/agent/agent-client.js';
+import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
+import { newCardState } from '../../src/cards/emulator/card-state.js';
+import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { permissionsOf } from '../../src/domain/permissions.js';
+import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
+import { dropSchema, postgresAvailable, testSchemaName } from '../support/db.js';
+import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
+import { pairAgent, signIn, until } from '../agent/support.js';
+
+const pg = await postgresAvailable();
+if (!pg) console.warn('SKIPPED test/cluster/events.test.ts: no PostgreSQL at 127.0.0.1:5432');
+
+describe.skipIf(!pg)(
+  'several servers on one PostgreSQL: readers and job progress',
+  { timeout: 120_000 },
+  () => {
+    const schema = testSchemaName('evt');
+    let a: TestServer;
+    let b: TestServer;
+    let onB: ApiClient;
+    let agentId: string;
+    let client: AgentClient;
+    const readers = new MemoryReaderSet();
+
+    beforeAll(async () => {
+      // Every server of one database has the same master key (it seals card traffic between them).
+      const config = { masterKey: randomBytes(32).toString('base64') };
+      a = await startTestServer({ engine: 'postgres', schema, demo: true, config });
+      b = await startTestServer({ engine: 'postgres', schema, config });
+      a.rt.instance.startHeartbeat(() => undefined);
+      b.rt.instance.startHeartbeat(() => undefined);
+      const onA = await signIn(a.url, a.admin.username, a.admin.password);
+      onB = await signIn(b.url, a.admin.username, a.admin.password);
+      const identity = await pairAgent(onA, 'Desk 7');
+      agentId = identity.agentId;
+      readers.addReader('Reader 0');
+      readers.insert('Reader 0', new VirtualPivCard(undefined));
+      client = new AgentClient({
+        server: a.url,
+        token: identity.token,
+        readers,
+        backoff: { initialMs: 50, maxMs: 200 },
+      });
+      client.start();
+      await client.waitConnected();
+    });
+    afterAll(async () => {
+      await client?.stop();
+      await b?.close();
+      await a?.close();
+      await dropSchema(schema);
+    });
+
+    it('B lists the readers of the agent connected to A', async () => {
+      const listed = await until('B lists Reader 0', async () => {
+        const r = await onB.json<
+          { agentId: string; agentName: string; reader: string; cardPresent: boolean }[]
+        >('GET', '/api/agents/readers');
+        return r.body.find((x) => x.reader === 'Reader 0' && x.cardPresent);
+      });
+      expect(listed).toMatchObject({ agentId, agentName: 'Desk 7', cardPresent: true });
+      expect(b.rt.agentHub.isConnected(agentId)).toBe(false);
+    });
+
+    it('B’s watchers hear the card taken out of and put back into A’s agent’s reader', async () => {
+      const heard: string[] = [];
+      const ownerId = (await a.rt.services.users.search({ q: 'admin', limit: 1, offset: 0 })).items[0]!.id;
+      const stop = b.rt.cardAccess.watch(ownerId, (e) => heard.push(`${e.type} ${e.reader}`));
+      try {
+        readers.remove('Reader 0');
+        await until('card-removed heard on B', () => heard.includes('card-removed Reader 0'));
+        readers.insert('Reader 0', new VirtualPivCard(undefined));
+        await until('card-inserted heard on B', () => heard.includes('card-inserted Reader 0'));
+        expect(heard).toEqual(['card-removed Reader 0', 'card-inserted Reader 0']);
+      } finally {
+        stop();
+      }
+    });
+
+    it('a job’s progress said on A is heard on B', async () => {
+      const jobId = '22222222-2222-4222-8222-222222222222';
+      let heard = 0;
+      const stop = b.rt.services.issuance.progress.watch(jobId, () => heard++);
+      try {
+        a.rt.services.issuance.progress.publish(jobId);
+        await until('B hears the job change', () => heard > 0);
+      } finally {
+        stop();
+      }
+    });
+
+    it('a client talking only to B issues the card in A’s agent, following the job over SSE on B', async () => {
+      readers.addReader('Reader 1');
+      readers.insert('Reader 1', new VirtualPivCard(newCardState({ serial: 41000001 })));
+      const cards = await until('B lists the card with its serial', async () => {
+        const r = await onB.json<{ items: { reader: string; serial: string | null; status: string }[] }>(
+          'GET',
+          '/api/issuance/cards',
+        );
+        return r.body.items.some((c) => c.reader === 'Reader 1' && c.serial === '41000001') && r.body.items;
+      });
+      expect(cards.find((c) => c.reader === 'Reader 1')).toMatchObject({
+        serial: '41000001',
+        status: 'blank',
+      });
+      const u = (await a.rt.services.users.search({ q: 'admin', limit: 1, offset: 0 })).items[0]!;
+      const admin = { id: u.id, name: u.username, roles: u.roles, permissions: permissionsOf(u.roles) };
+      const alice = await a.rt.services.users.create(admin, {
+        username: 'alice.b',
+        displayName: 'Alice B',
+        roles: ['user'],
+      });
+      const policy = (await b.rt.services.policies.list()).find((p) => p.name.startsWith('PIV ECC'))!;
+      const started = await onB.json<{ job: { id: string; status: string } }>('POST', '/api/issuance', {
+        userId: alice.id,
+        agentId,
+        reader: 'Reader 1',
+        action: 'issue',
+        policyId: policy.id,
+        pin: '482913',
+        pinConfirmation: '482913',
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const res = await onB.call('GET', `/api/issuance/jobs/${started.body.job.id}/events`);
+      const events = (await res.text())
+        .split('\n\n')
+        .filter((x) => x.startsWith('event: job'))
+        .map((x) => JSON.parse(x.split('\ndata: ')[1]!) as { status: string; progress: number });
+      expect(events.at(-1)).toMatchObject({ status: 'succeeded', progress: 100 });
+      // Progress between start and end was heard on B, not only the end.
+      expect(events.some((e) => e.status === 'running' && e.progress > 0)).toBe(true);
+      const job = await b.rt.services.issuance.jobs.get(started.body.job.id);
+      expect(job.ownerInstance).toBe(a.rt.instance.id);
+      // The card holds the PIN set through A's agent.
+      const s = await PivSession.open(await readers.connect('Reader 1'));
+      await s.verifyPin('482913');
+    });
+  },
+);
