@@ -15,6 +15,8 @@ import { systemClock, type Clock, type SelfSetUpDone, type ServiceContext } from
 import { DeviceService } from './services/device-service.js';
 import { HealthService } from './services/health-service.js';
 import { WalletLinkService } from './services/wallet/wallet-link-service.js';
+import { WorkstationRelay } from './services/wallet/workstation-relay.js';
+import { WalletPairingService } from './services/wallet/wallet-pairing.js';
 import { WalletReset } from './services/wallet/wallet-reset.js';
 import { WalletEnrolment } from './services/wallet/wallet-enrolment.js';
 import { WalletStatusFeed } from './services/wallet/wallet-status.js';
@@ -70,6 +72,9 @@ export interface Services {
   walletStatus: WalletStatusFeed;
   /** Remote issuance on the phone: the offer, the start, the PIN, the retry (docs/mobile.md). */
   walletEnrolment: WalletEnrolment;
+  /** A phone's wallet as a workstation's smart card: pairings and their checks. */
+  walletPairing: WalletPairingService;
+  workstationRelay: WorkstationRelay;
   directory: DirectoryService;
   initialPasswords: InitialPasswordService;
   /** Every e-mail Tessera sends, queued in the transaction that causes it (services/notify/). */
@@ -279,6 +284,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         print: (actor, printerId, pdf, opts) => printing.print(actor, printerId, pdf, opts),
       },
     });
+    const walletPairing = new WalletPairingService(ctx, agentHub);
     const services: Services = {
       auth,
       users,
@@ -299,6 +305,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         reset: new WalletReset(ctx, { terminate: replacement.terminate }),
       }),
       walletStatus: new WalletStatusFeed({ db, jobs: issuance.jobs, progress: issuance.progress }),
+      walletPairing,
+      workstationRelay: new WorkstationRelay({ pairing: walletPairing, cards: cardAccess }),
       walletEnrolment: new WalletEnrolment({
         db,
         starter: issuance.starter,

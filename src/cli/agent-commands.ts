@@ -1,6 +1,8 @@
 // `tessera agent`: pairs this workstation with a one-time code from the portal (once), then relays
 // between the server and the card readers here until stopped.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WalletBridge } from '../agent/wallet-bridge.js';
 import type { Command } from 'commander';
 import { AgentClient } from '../agent/agent-client.js';
 import {
@@ -30,6 +32,9 @@ interface AgentFlags {
   printer: string[];
   encoder: string[];
   cups?: string | boolean;
+  wallet?: boolean;
+  unpairWallet?: boolean;
+  vpcd: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -140,7 +145,56 @@ async function identityFor(flags: AgentFlags, stateFile: string): Promise<AgentI
   return saved;
 }
 
+/** "host:port" of the vpcd driver's card side. */
+function parseVpcd(v: string): { host: string; port: number } {
+  const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535)
+    throw new Error(`--vpcd must be HOST:PORT, e.g. 127.0.0.1:35963; got "${v}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** `--wallet`: the person's phone as this machine's smart card, through vpcd (docs/mobile.md). */
+async function runWallet(flags: AgentFlags): Promise<void> {
+  const vpcd = parseVpcd(flags.vpcd);
+  const stateFile = flags.state ?? defaultStateFile();
+  const identity = await identityFor(flags, stateFile);
+  const pairingFile = `${stateFile}.wallet-pairing`;
+  const saved = existsSync(pairingFile) ? readFileSync(pairingFile, 'utf8').trim() : '';
+  const bridge = new WalletBridge({
+    server: identity.server,
+    token: identity.token,
+    pairingId: /^[0-9a-f-]{36}$/.test(saved) ? saved : null,
+    savePairing: (id) =>
+      id ? writeFileSync(pairingFile, `${id}\n`, { mode: 0o600 }) : rmSync(pairingFile, { force: true }),
+    vpcd,
+    log: say,
+  });
+  if (flags.unpairWallet) {
+    say(
+      (await bridge.unpair())
+        ? 'The pairing with your phone is ended'
+        : 'This agent is not paired with a phone',
+    );
+    process.exit(0);
+  }
+  let stop!: () => void;
+  const stopped = new Promise<void>((r) => (stop = r));
+  process.once('SIGINT', () => stop());
+  process.once('SIGTERM', () => stop());
+  say(`Connecting to ${identity.server} to use your phone as this computer's smart card…`);
+  try {
+    const outcome = await bridge.run(stopped);
+    say('Agent stopped');
+    process.exit(outcome === 'lost' ? 1 : 0);
+  } catch (e) {
+    await bridge.close();
+    throw e;
+  }
+}
+
 async function runAgent(flags: AgentFlags): Promise<void> {
+  if (flags.wallet || flags.unpairWallet) return runWallet(flags);
   if (flags.readers !== 'pcsc' && flags.readers !== 'memory')
     throw new Error(`--readers must be pcsc or memory, got "${flags.readers}"`);
   const emulation = parseEmulation(flags);
@@ -223,6 +277,12 @@ export function defineAgentCommand(cmd: Command): Command {
       [],
     )
     .option('--cups [uri]', 'also offer every queue of this CUPS server (default ipp://localhost:631)')
+    .option(
+      '--wallet',
+      "use your phone's Tessera wallet as this computer's smart card: pairs with the phone (allowed on it), then puts it into pcscd's virtual reader (vsmartcard vpcd)",
+    )
+    .option('--unpair-wallet', "end this agent's pairing with your phone")
+    .option('--vpcd <host:port>', "with --wallet: the vpcd driver's card side", '127.0.0.1:35963')
     .action((flags: AgentFlags) => runAgent(flags));
 }
 

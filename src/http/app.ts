@@ -19,6 +19,7 @@ import { API_CACHE_CONTROL, SECURITY_HEADERS, hstsFor } from './security-headers
 import { validatorCompiler } from './validation.js';
 import { agentRoutes } from './routes/agents.js';
 import { walletRoutes } from './routes/wallet.js';
+import { walletRelayRoutes } from './routes/wallet-relay.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { conformanceRoutes } from './routes/conformance.js';
@@ -149,6 +150,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(signInThrottleRoutes(rt));
   await app.register(agentRoutes(rt));
   await app.register(walletRoutes(rt));
+  await app.register(walletRelayRoutes(rt));
   await app.register(downloadRoutes(rt));
 
   const webRoot = findWebRoot();

@@ -160,6 +160,22 @@ export class AgentHub implements CardAccess {
     return a.relay.connect(reader, opts);
   }
 
+  /** The person's wallets connected to this server now (their phones), newest link first. */
+  liveWallets(ownerUserId: string): AgentRecord[] {
+    return [...this.live.values()]
+      .filter((a) => a.welcomed && a.record.ownerKind === 'wallet' && a.record.ownerUserId === ownerUserId)
+      .map((a) => a.record)
+      .sort((x, y) => y.createdAt.localeCompare(x.createdAt) || x.id.localeCompare(y.id));
+  }
+
+  /** Sends a wallet one of its own frames ({v:1, type:'wallet-…'}); false when it is not connected here. */
+  sendToWallet(agentId: string, body: { type: string } & Record<string, unknown>): boolean {
+    const a = this.live.get(agentId);
+    if (!a || a.record.ownerKind !== 'wallet' || a.socket.readyState !== OPEN) return false;
+    a.socket.send(JSON.stringify({ v: 1, ...body }));
+    return true;
+  }
+
   watch(ownerUserId: string, listener: (e: OwnerEvent) => void): () => void {
     const w = { owner: ownerUserId, listener };
     this.watchers.add(w);

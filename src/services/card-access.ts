@@ -1,6 +1,6 @@
 // How services reach cards: through the readers of agents paired to a person. The agent hub
 // implements this over WebSockets; tests may implement it over in-process virtual readers.
-import type { CardConnection, ReaderEvent } from '../cards/transport/types.js';
+import type { CardConnection, TransmitOptions, ReaderEvent } from '../cards/transport/types.js';
 import { ExternalError } from '../domain/errors.js';
 
 export interface ConnectedReader {
@@ -16,7 +16,12 @@ export interface CardAccess {
   /** Readers of the live agents paired to this person (operator or portal user). */
   listReaders(ownerUserId: string): Promise<ConnectedReader[]>;
   /** A connection to the card in that reader; refuses agents not owned by ownerUserId. */
-  connect(ownerUserId: string, agentId: string, reader: string): Promise<CardConnection>;
+  connect(
+    ownerUserId: string,
+    agentId: string,
+    reader: string,
+    opts?: TransmitOptions,
+  ): Promise<CardConnection>;
   /** Subscribe to reader/card changes of a person's agents; returns unsubscribe. */
   watch(ownerUserId: string, listener: (e: { agentId: string } & ReaderEvent) => void): () => void;
 }

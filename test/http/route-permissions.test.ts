@@ -138,6 +138,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /api/agents/ws': 'agent-token',
   'POST /api/wallet/links': { operator: ['device.issue'], portal: ['self.issue'] },
   'GET /api/wallet/ws': 'public',
+  'GET /api/wallet/relay': 'agent-token',
   'POST /api/portal/auth/start': 'public',
   'POST /api/portal/auth/initial-password': 'public',
   'POST /api/portal/auth/directory-password': 'public',

@@ -137,7 +137,14 @@ export const ServerMessage = Type.Union([
     name: Type.String({ maxLength: 200 }),
     heartbeatMs: Type.Integer({ minimum: 100 }),
   }),
-  obj({ type: Type.Literal('connect'), id: Id, reader: ReaderName }),
+  obj({
+    type: Type.Literal('connect'),
+    id: Id,
+    reader: ReaderName,
+    // Sent to wallets only: a workstation uses the card (docs/mobile.md "Use at a workstation").
+    use: Type.Optional(Type.Literal('workstation')),
+    by: Type.Optional(Type.String({ maxLength: 128 })),
+  }),
   obj({
     type: Type.Literal('apdu'),
     id: Id,

@@ -116,7 +116,8 @@ export class CardRelay {
   async connect(reader: string, opts: TransmitOptions = {}): Promise<CardConnection> {
     // Taken before asking: a card pulled while the agent opens the reader makes this connection stale.
     const generation = this.generation.get(reader) ?? 0;
-    const reply = await this.request(reader, (id) => ({ type: 'connect', id, reader }), {
+    const use = opts.use ? { use: opts.use.kind, by: opts.use.by.slice(0, 128) } : {};
+    const reply = await this.request(reader, (id) => ({ type: 'connect', id, reader, ...use }), {
       timeoutMs: opts.timeoutMs ?? this.opts.connectTimeoutMs ?? RELAY_CONNECT_TIMEOUT_MS,
       signal: opts.signal,
     });

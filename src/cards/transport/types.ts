@@ -7,6 +7,11 @@ export interface TransmitOptions {
   timeoutMs?: number;
   /** Abort the exchange (e.g. the operator cancelled the job). */
   signal?: AbortSignal;
+  /**
+   * On connect: who uses the card, when it is not the server's own work — a workstation relaying
+   * its applications' commands to a phone's wallet, which then asks the person before each signature.
+   */
+  use?: { kind: 'workstation'; by: string };
 }
 
 export interface CardConnection {

@@ -52,6 +52,23 @@ export interface WalletOffer {
   replaces: { serial: string; type: string } | null;
 }
 
+/** A workstation paired (or asking to pair) with this phone (docs/mobile.md "Use at a workstation"). */
+export interface WalletPairingItem {
+  id: string;
+  workstation: string;
+  state: 'pending' | 'active';
+  /** Pending: the digits the workstation shows, to compare before allowing. */
+  code: string | null;
+}
+
+/** A workstation's application asks this phone's card to use a private key (sign, decrypt). */
+export interface KeyUseRequest {
+  /** The workstation ("Agent on desk-42"). */
+  by: string;
+  /** The key's slot, as PIV names it: 9A, 9C, 9D, 9E, or a retired slot 82–95. */
+  slot: string;
+}
+
 /** The server's answer to what the person did on the phone (accept, PIN, retry). */
 export interface WalletResult {
   of: string;
@@ -65,6 +82,7 @@ export type WalletLinkEvent =
   | { type: 'card-used'; ins: number }
   | { type: 'status'; job: WalletJobStatus | null }
   | { type: 'offer'; offer: WalletOffer | null }
+  | { type: 'pairings'; items: WalletPairingItem[] }
   | { type: 'result'; result: WalletResult }
   | { type: 'closed'; code: number; reason: string };
 
@@ -75,6 +93,11 @@ export interface WalletLinkOptions {
   code?: string;
   token?: string;
   onEvent?: (e: WalletLinkEvent) => void;
+  /**
+   * Asked before a workstation's command uses a private key (GENERAL AUTHENTICATE with the PIN
+   * verified): resolves true to go on. The phone's screen asks the person; without it, allowed.
+   */
+  confirmKeyUse?: (r: KeyUseRequest) => Promise<boolean>;
 }
 
 type Frame = Record<string, unknown> & { type: string };
@@ -130,10 +153,26 @@ function offerOf(o: unknown): WalletOffer | null {
   };
 }
 
+/** Private-key slots (SP 800-73-4 Part 1 Table 4b): authentication, signature, key management, card auth, retired. */
+const KEY_SLOTS = new Set([0x9a, 0x9c, 0x9d, 0x9e, ...Array.from({ length: 20 }, (_, i) => 0x82 + i)]);
+
+/**
+ * The slot a command uses a private key of, or null: GENERAL AUTHENTICATE (INS 87) on a key slot,
+ * the last block of a chain (CLA bit 0x10 clear: the card acts then). The management key (9B) is not
+ * a private key of the person's.
+ */
+function keyUseSlot(apdu: Uint8Array): string | null {
+  if (apdu.length < 4 || apdu[1] !== 0x87 || (apdu[0]! & 0x10) !== 0) return null;
+  const p2 = apdu[3]!;
+  return KEY_SLOTS.has(p2) ? p2.toString(16).toUpperCase() : null;
+}
+
 export class WalletLink {
   private socket: LinkSocket | undefined;
   private name = '';
   private session = '';
+  /** The workstation using the current card session, if it is not the server's own work. */
+  private usedBy: string | null = null;
 
   constructor(private readonly o: WalletLinkOptions) {}
 
@@ -217,6 +256,16 @@ export class WalletLink {
     this.send({ type: 'wallet-retry', jobId });
   }
 
+  /** Allow or refuse a workstation's request to use this phone as its smart card. */
+  decidePairing(pairingId: string, allow: boolean): void {
+    this.send({ type: 'wallet-pair', pairingId, allow });
+  }
+
+  /** End a workstation's use of this phone. */
+  unpair(pairingId: string): void {
+    this.send({ type: 'wallet-unpair', pairingId });
+  }
+
   private send(body: Frame): void {
     if (this.socket?.readyState === OPEN)
       this.socket.send(JSON.stringify({ v: WALLET_PROTOCOL_VERSION, ...body }));
@@ -235,6 +284,18 @@ export class WalletLink {
       case 'wallet-status':
         this.o.onEvent?.({ type: 'status', job: jobStatusOf(m.job) });
         return;
+      case 'wallet-pairings':
+        this.o.onEvent?.({
+          type: 'pairings',
+          items: (Array.isArray(m.items) ? m.items : []).slice(0, 20).flatMap((i: unknown) => {
+            const o = (i ?? {}) as Record<string, unknown>;
+            const id = str(o.id, 40);
+            return id && (o.state === 'pending' || o.state === 'active')
+              ? [{ id, workstation: str(o.workstation, 128) ?? '', state: o.state, code: str(o.code, 6) }]
+              : [];
+          }),
+        });
+        return;
       case 'wallet-offer':
         this.o.onEvent?.({ type: 'offer', offer: offerOf(m.offer) });
         return;
@@ -251,6 +312,7 @@ export class WalletLink {
         // A new connection is a power-up of the card: its volatile security state starts over.
         card.reset();
         this.session = toHex(randomBytes(8));
+        this.usedBy = m.use === 'workstation' ? String(m.by ?? 'a workstation').slice(0, 128) : null;
         this.send({ type: 'connect-result', id: m.id, session: this.session, atr: toHex(card.atr) });
         return;
       case 'apdu': {
@@ -260,6 +322,12 @@ export class WalletLink {
         }
         try {
           const apdu = fromHex(String(m.apdu));
+          const slot = this.usedBy !== null ? keyUseSlot(apdu) : null;
+          if (slot && this.o.confirmKeyUse && !(await this.o.confirmKeyUse({ by: this.usedBy!, slot }))) {
+            // Refused on the phone: "security status not satisfied" (ISO 7816-4), as a card says.
+            this.send({ type: 'apdu-result', id: m.id, response: '6982' });
+            return;
+          }
           const response = await card.transmit(apdu);
           this.o.onEvent?.({ type: 'card-used', ins: apdu[1] ?? 0 });
           this.send({ type: 'apdu-result', id: m.id, response: toHex(response) });

@@ -66,6 +66,19 @@ const WalletFrame = TypeCompiler.Compile(
       { v: Type.Literal(1), type: Type.Literal('wallet-retry'), jobId: Type.String({ maxLength: 40 }) },
       { additionalProperties: false },
     ),
+    Type.Object(
+      {
+        v: Type.Literal(1),
+        type: Type.Literal('wallet-pair'),
+        pairingId: Type.String({ maxLength: 40 }),
+        allow: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { v: Type.Literal(1), type: Type.Literal('wallet-unpair'), pairingId: Type.String({ maxLength: 40 }) },
+      { additionalProperties: false },
+    ),
   ]),
 );
 
@@ -78,12 +91,16 @@ export const walletRoutes =
     const links = rt.services.walletLinks;
     const status = rt.services.walletStatus;
     const enrolment = rt.services.walletEnrolment;
+    const pairing = rt.services.walletPairing;
     /** Once the hub has the socket: the wallet hears how its device's issuance stands. */
     const follow = (socket: WebSocket, record: AgentRecord, serial: string): void => {
       status.follow(socket, record, serial).catch((e: unknown) => {
         app.log.warn({ err: e, agentId: record.id }, 'wallet status not followed');
       });
       void tellOffer(socket, record, serial);
+      pairing.tellWallet(record.id).catch((e: unknown) => {
+        app.log.warn({ err: e, agentId: record.id }, 'wallet pairings not told');
+      });
     };
     const send = (socket: WebSocket, body: Record<string, unknown>): void => {
       if (socket.readyState === 1) socket.send(JSON.stringify({ v: 1, ...body }));
@@ -107,7 +124,9 @@ export const walletRoutes =
             if (frame.type === 'wallet-enrol') await enrolment.enrol(record, serial, frame.requestId);
             else if (frame.type === 'wallet-pin')
               await enrolment.choosePin(record, frame.jobId, frame.pin, frame.confirmation);
-            else await enrolment.retry(record, frame.jobId);
+            else if (frame.type === 'wallet-retry') await enrolment.retry(record, frame.jobId);
+            else if (frame.type === 'wallet-pair') await pairing.decide(record, frame.pairingId, frame.allow);
+            else await pairing.end('phone', record, frame.pairingId);
             send(socket, { type: 'wallet-result', of: frame.type, ok: true });
           } catch (e) {
             // Domain errors say why in words fit for the person and hold no secret; others do not.

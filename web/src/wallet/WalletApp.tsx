@@ -111,6 +111,87 @@ function PinOnPhone({ v, wallet, jobId }: { v: WalletView; wallet: Wallet; jobId
   );
 }
 
+const SLOT_USE: Record<string, string> = {
+  '9A': 'sign you in (authentication key, 9A)',
+  '9C': 'sign a document (signature key, 9C)',
+  '9D': 'decrypt (key management key, 9D)',
+  '9E': 'authenticate the card (9E)',
+};
+
+/** Workstations using this phone as their smart card: Allow / Refuse a request, Unpair, each use. */
+function Workstations({ v, wallet }: { v: WalletView; wallet: Wallet }) {
+  if (!v.pairings.length && !v.keyUse) return null;
+  return (
+    <section className="wallet-link" aria-labelledby="wallet-ws-h">
+      <h2 id="wallet-ws-h">Computers</h2>
+      {v.keyUse && (
+        <div
+          role="alertdialog"
+          aria-labelledby="wallet-keyuse-q"
+          className="wallet-activity wallet-activity--ask"
+        >
+          <p id="wallet-keyuse-q">
+            <strong>{v.keyUse.by}</strong> asks to use your key to{' '}
+            {SLOT_USE[v.keyUse.slot] ?? `use the key in slot ${v.keyUse.slot}`}.
+          </p>
+          <div className="wallet-actions">
+            <button type="button" className="btn btn-primary" onClick={() => wallet.answerKeyUse(true)}>
+              Allow
+            </button>
+            <button type="button" className="btn" onClick={() => wallet.answerKeyUse(false)}>
+              Refuse
+            </button>
+          </div>
+        </div>
+      )}
+      <ul className="wallet-pairings">
+        {v.pairings.map((p) =>
+          p.state === 'pending' ? (
+            <li key={p.id} className="wallet-activity wallet-activity--ask">
+              <p>
+                <strong>{p.workstation}</strong> asks to use this phone as its smart card. Allow it only if
+                the computer shows the code <strong className="mono">{p.code}</strong>.
+              </p>
+              <div className="wallet-actions">
+                <button
+                  type="button"
+                  className="btn btn-primary"
+                  onClick={() => wallet.decidePairing(p.id, true)}
+                  aria-label={`Allow ${p.workstation}`}
+                >
+                  Allow
+                </button>
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => wallet.decidePairing(p.id, false)}
+                  aria-label={`Refuse ${p.workstation}`}
+                >
+                  Refuse
+                </button>
+              </div>
+            </li>
+          ) : (
+            <li key={p.id}>
+              <span>
+                <strong>{p.workstation}</strong> uses this phone as its smart card.
+              </span>{' '}
+              <button
+                type="button"
+                className="btn btn-small"
+                onClick={() => wallet.unpair(p.id)}
+                aria-label={`Unpair ${p.workstation}`}
+              >
+                Unpair
+              </button>
+            </li>
+          ),
+        )}
+      </ul>
+    </section>
+  );
+}
+
 /** What the server is doing with this card, in the person's words. */
 function JobStatus({ v, wallet }: { v: WalletView; wallet: Wallet }) {
   const j = v.job;
@@ -280,6 +361,8 @@ export function WalletApp({ wallet, code }: Props) {
           </>
         )}
       </section>
+
+      <Workstations v={v} wallet={wallet} />
 
       <section className="wallet-reset" aria-labelledby="wallet-reset-h">
         <h2 id="wallet-reset-h">Reset</h2>

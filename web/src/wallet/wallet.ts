@@ -10,7 +10,9 @@ import {
   WalletLinkRefused,
   type LinkSocket,
   type WalletJobStatus,
+  type KeyUseRequest,
   type WalletOffer,
+  type WalletPairingItem,
   type WalletResult,
 } from '../../../src/cards/transport/wallet-link.ts';
 import { walletStore, type SavedLink } from './wallet-store';
@@ -43,6 +45,10 @@ export interface WalletView {
   result: WalletResult | null;
   /** A step was sent and its answer is awaited. */
   sending: boolean;
+  /** Workstations using (or asking to use) this phone as their smart card. */
+  pairings: WalletPairingItem[];
+  /** A workstation's application waits for the person to allow a use of a key. */
+  keyUse: KeyUseRequest | null;
 }
 
 /** PIV certificate objects by slot (SP 800-78-4 Table 3 / 800-73-4 Part 1 Table 3). */
@@ -53,6 +59,8 @@ const CERT_OBJECTS: Record<string, string> = {
   '5fc101': '9E',
 };
 const BACKOFF_S = [1, 2, 5, 10, 30];
+/** How long a workstation's key use waits for Allow before it is refused. */
+const KEY_USE_WAIT_MS = 60_000;
 /** How long after the last command the card counts as idle again. */
 const BUSY_MS = 1500;
 
@@ -68,6 +76,8 @@ export class Wallet {
   private offer: WalletOffer | null = null;
   private result: WalletResult | null = null;
   private sending = false;
+  private pairings: WalletPairingItem[] = [];
+  private keyUse: { request: KeyUseRequest; answer: (ok: boolean) => void } | null = null;
   private busy = false;
   private busyTimer: number | undefined;
   private retryTimer: number | undefined;
@@ -131,6 +141,8 @@ export class Wallet {
       offer: this.offer,
       result: this.result,
       sending: this.sending,
+      pairings: this.pairings,
+      keyUse: this.keyUse?.request ?? null,
     };
   }
 
@@ -151,6 +163,7 @@ export class Wallet {
       card: this.card,
       ...(code ? { code } : {}),
       ...(this.saved ? { token: this.saved.token } : {}),
+      confirmKeyUse: (request) => this.askKeyUse(request),
       onEvent: (e) => {
         if (generation !== this.generation) return;
         switch (e.type) {
@@ -163,6 +176,9 @@ export class Wallet {
             break;
           case 'offer':
             this.offer = e.offer;
+            break;
+          case 'pairings':
+            this.pairings = e.items;
             break;
           case 'result':
             this.result = e.result;
@@ -226,6 +242,40 @@ export class Wallet {
     this.step(() => this.link?.retry(jobId));
   }
 
+  /** Allow or refuse a workstation's request to use this phone as its smart card. */
+  decidePairing(pairingId: string, allow: boolean): void {
+    this.link?.decidePairing(pairingId, allow);
+  }
+
+  /** End a workstation's use of this phone. */
+  unpair(pairingId: string): void {
+    this.link?.unpair(pairingId);
+  }
+
+  /** The person's answer to the key use shown (Allow / Refuse). */
+  answerKeyUse(ok: boolean): void {
+    const k = this.keyUse;
+    this.keyUse = null;
+    k?.answer(ok);
+    this.changed();
+  }
+
+  /** A workstation wants a key: shown until answered, refused after a minute without an answer. */
+  private askKeyUse(request: KeyUseRequest): Promise<boolean> {
+    this.keyUse?.answer(false);
+    return new Promise((resolve) => {
+      const timer = window.setTimeout(() => this.answerKeyUse(false), KEY_USE_WAIT_MS);
+      this.keyUse = {
+        request,
+        answer: (ok) => {
+          window.clearTimeout(timer);
+          resolve(ok);
+        },
+      };
+      this.changed();
+    });
+  }
+
   private step(send: () => void): void {
     this.result = null;
     this.sending = true;
@@ -273,6 +323,9 @@ export class Wallet {
     this.offer = null;
     this.result = null;
     this.sending = false;
+    this.pairings = [];
+    this.keyUse?.answer(false);
+    this.keyUse = null;
     this.busy = false;
     this.attempt = 0;
     this.state = { kind: 'unlinked' };
