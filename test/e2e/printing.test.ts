@@ -190,6 +190,19 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
       .filter({ hasText: 'Pending' });
     await row.getByRole('button', { name: 'Activate' }).click();
     await expect.poll(async () => (await devicesOf('bob')).map((d) => d.state), POLL).toEqual(['active']);
+
+    // The issuance officer reads layouts (policy.read) but does not change them: the editor is read-only.
+    await page.getByRole('link', { name: 'Card layouts' }).click();
+    await page.getByRole('button', { name: 'Open PIV (FIPS 201-3)' }).click();
+    await page.getByRole('heading', { name: 'Layout “PIV (FIPS 201-3)”' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Save layout' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'New layout' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Remove / }).count()).toBe(0);
+    expect(await page.getByLabel('front 1F photo x (mm)').isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Show front element 1F photo' }).click();
+    const shown = page.getByRole('group', { name: 'Selected element' });
+    expect(await shown.getByLabel('Element name').inputValue()).toBe('1F photo');
+    expect(await shown.getByLabel('Element name').isDisabled()).toBe(true);
     expect(pageErrors).toEqual([]);
   });
 

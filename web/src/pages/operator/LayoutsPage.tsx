@@ -74,7 +74,7 @@ export function LayoutsPage() {
                   });
                 }}
               >
-                Edit {l.name}
+                {can('policy.write') ? 'Edit' : 'Open'} {l.name}
               </button>{' '}
               {can('policy.write') && (
                 <button type="button" className="btn btn-small btn-danger" onClick={() => setDeleting(l)}>

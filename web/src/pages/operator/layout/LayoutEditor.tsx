@@ -174,11 +174,13 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
   return (
     <section className="card" aria-labelledby="layout-editor-h">
       <div className="card__head">
-        <h2 id="layout-editor-h">{layout.id ? `Edit “${layout.name}”` : 'New layout'}</h2>
+        <h2 id="layout-editor-h">
+          {!layout.id ? 'New layout' : editable ? `Edit “${layout.name}”` : `Layout “${layout.name}”`}
+        </h2>
       </div>
       <div className="layout-editor">
-        <fieldset disabled={!editable} className="layout-editor__controls">
-          <div className="layout-editor__row">
+        <div className="layout-editor__controls">
+          <fieldset disabled={!editable} className="layout-editor__plain layout-editor__row">
             <div className="field">
               <label htmlFor="layout-name">Layout name</label>
               <input
@@ -204,14 +206,14 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
                 ))}
               </select>
             </div>
-          </div>
+          </fieldset>
           <p className="muted small">
             Positions and sizes in millimetres from the side’s top-left corner (the card is 85.6 × 53.98 mm).
           </p>
           {SIDES.map((side) => (
             <div key={side}>
               <h3>{SIDE_LABEL[side]}</h3>
-              <div className="layout-editor__row">
+              <fieldset disabled={!editable} className="layout-editor__plain layout-editor__row">
                 <div className="field">
                   <label htmlFor={`layout-${side}-bg`}>{SIDE_LABEL[side]} background colour</label>
                   <input
@@ -224,7 +226,7 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
                   />
                 </div>
                 <AddElement side={side} onAdd={(kind) => add(side, kind)} />
-              </div>
+              </fieldset>
               <div className="table-wrap">
                 <table className="table">
                   <caption>{SIDE_LABEL[side]} elements</caption>
@@ -257,19 +259,21 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
                             <button
                               type="button"
                               className="btn btn-small"
-                              aria-label={`Edit ${side} element ${e.name}`}
+                              aria-label={`${editable ? 'Edit' : 'Show'} ${side} element ${e.name}`}
                               onClick={() => setSelected({ side, index: i })}
                             >
-                              Edit
+                              {editable ? 'Edit' : 'Show'}
                             </button>{' '}
-                            <button
-                              type="button"
-                              className="btn btn-small btn-danger"
-                              aria-label={`Remove ${side} element ${e.name}`}
-                              onClick={() => remove(side, i)}
-                            >
-                              Remove
-                            </button>
+                            {editable && (
+                              <button
+                                type="button"
+                                className="btn btn-small btn-danger"
+                                aria-label={`Remove ${side} element ${e.name}`}
+                                onClick={() => remove(side, i)}
+                              >
+                                Remove
+                              </button>
+                            )}
                           </div>
                         </th>
                         {BOX.map((k) => (
@@ -279,6 +283,7 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
                               step="0.5"
                               className="input-narrow"
                               aria-label={`${side} ${e.name} ${k} (mm)`}
+                              disabled={!editable}
                               value={e[k]}
                               onChange={(ev) => setBox(side, i, k, Number(ev.target.value))}
                             />
@@ -291,7 +296,7 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
               </div>
             </div>
           ))}
-        </fieldset>
+        </div>
         <div>
           <h3>Preview</h3>
           {can('user.read') && <PreviewPerson person={person} onChange={setPerson} />}
