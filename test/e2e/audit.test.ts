@@ -122,6 +122,21 @@ describe.skipIf(!hasChromium)('the audit log by name (Chromium)', { timeout: 300
     await expectLabelledControls(page);
     await shoot('audit-ids-expanded');
 
+    // On a phone each event is one block, its cells under their column's names, nothing off-screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const details = row.getByRole('cell').last();
+      expect(await details.getAttribute('data-label')).toBe('Details');
+      const box = (await details.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(390);
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+      ).toBeLessThanOrEqual(0);
+      await shoot('audit-phone');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+
     // The person's link opens their page.
     await row.getByRole('link', { name: 'Bob Baker (demo)', exact: true }).click();
     await page.getByRole('heading', { level: 1, name: /Bob Baker/ }).waitFor();

@@ -1,9 +1,15 @@
 // How every failure is shown: what went wrong in words, the server's list of problems when it
 // gave one, and — in small print — the error code and correlation id with a Copy button, so a
 // person can hand exactly this to support. The issuance failure dialog reuses it.
-import { useId, useState, type ReactNode } from 'react';
+import { createContext, useContext, useId, useState, type ReactNode } from 'react';
 import type { ApiError } from '../api';
 import { copyText } from './copy';
+
+/**
+ * Whether the code, correlation id and Copy are folded under "Details for your help desk": in the
+ * user portal (a cardholder reads the sentence; the help desk needs the code), not for operators.
+ */
+export const HelpDeskDetailsFolded = createContext(false);
 
 interface Props {
   error: ApiError | null | undefined;
@@ -61,6 +67,7 @@ export function errorReport(error: ApiError, title?: string): string {
 export function ErrorPanel({ error, title, actions, onDismiss }: Props) {
   const [copied, setCopied] = useState<'' | 'ok' | 'failed'>('');
   const headingId = useId();
+  const folded = useContext(HelpDeskDetailsFolded);
   if (!error) return null;
   const issues = issuesOf(error);
   // The server's message often just joins the listed problems: then show one or the other, not both.
@@ -73,6 +80,25 @@ export function ErrorPanel({ error, title, actions, onDismiss }: Props) {
     setCopied((await copyText(errorReport(error, title))) ? 'ok' : 'failed');
     window.setTimeout(() => setCopied(''), 4000);
   };
+
+  const meta = (
+    <p className="error-panel__meta">
+      <span>
+        Code <code>{error.code}</code>
+      </span>
+      {error.correlationId && (
+        <span>
+          Correlation ID <code>{error.correlationId}</code>
+        </span>
+      )}
+      <button type="button" className="btn btn-ghost btn-small" onClick={() => void copy()}>
+        Copy error details
+      </button>
+      <span className="copy-status" aria-live="polite">
+        {copied === 'ok' ? 'Copied' : copied === 'failed' ? 'Could not copy: select the text instead' : ''}
+      </span>
+    </p>
+  );
 
   return (
     <div className="error-panel" role="alert" aria-labelledby={headingId}>
@@ -95,22 +121,14 @@ export function ErrorPanel({ error, title, actions, onDismiss }: Props) {
         </ul>
       )}
       {actions && <div className="error-panel__actions">{actions}</div>}
-      <p className="error-panel__meta">
-        <span>
-          Code <code>{error.code}</code>
-        </span>
-        {error.correlationId && (
-          <span>
-            Correlation ID <code>{error.correlationId}</code>
-          </span>
-        )}
-        <button type="button" className="btn btn-ghost btn-small" onClick={() => void copy()}>
-          Copy error details
-        </button>
-        <span className="copy-status" aria-live="polite">
-          {copied === 'ok' ? 'Copied' : copied === 'failed' ? 'Could not copy: select the text instead' : ''}
-        </span>
-      </p>
+      {folded ? (
+        <details className="help-desk-details">
+          <summary>Details for your help desk</summary>
+          {meta}
+        </details>
+      ) : (
+        meta
+      )}
     </div>
   );
 }

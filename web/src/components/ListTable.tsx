@@ -7,6 +7,7 @@ import type { Page } from '../types';
 import { ErrorPanel } from './ErrorPanel';
 import { Pagination } from './Pagination';
 import { Loading } from './Status';
+import { useStackTable } from './stack-table';
 
 export function RetryButton({ onClick }: { onClick: () => void }) {
   return (
@@ -91,6 +92,7 @@ export function ListTable<T>({
   onOffset,
   compact,
 }: ListTableProps<T>) {
+  const stack = useStackTable();
   return (
     <>
       <ErrorPanel error={list.error} title={errorTitle} actions={<RetryButton onClick={list.reload} />} />
@@ -98,7 +100,10 @@ export function ListTable<T>({
       {list.data && (
         <>
           <div className="table-wrap" aria-busy={list.loading}>
-            <table className={compact ? 'table table--compact' : 'table'}>
+            <table
+              ref={stack}
+              className={compact ? 'table table--compact table--stack' : 'table table--stack'}
+            >
               <caption className="visually-hidden">{caption}</caption>
               <thead>
                 <tr>

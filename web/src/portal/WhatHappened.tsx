@@ -2,7 +2,7 @@
 // the code, correlation id and technical message — which the help desk needs and the person does
 // not — folded under "Details for your help desk".
 import type { ApiError } from '../api';
-import { ErrorPanel } from '../components/ErrorPanel';
+import { ErrorPanel, HelpDeskDetailsFolded } from '../components/ErrorPanel';
 
 const PLAIN: Record<string, string> = {
   card_removed: 'Your card was taken out of the reader before the set-up was finished.',
@@ -30,7 +30,10 @@ export function WhatHappened({ error, step }: { error: ApiError | null; step: st
       </p>
       <details className="help-desk-details">
         <summary>Details for your help desk</summary>
-        <ErrorPanel error={error} title={`It stopped at “${step}”`} />
+        {/* Already under the help desk's details: not folded a second time. */}
+        <HelpDeskDetailsFolded.Provider value={false}>
+          <ErrorPanel error={error} title={`It stopped at “${step}”`} />
+        </HelpDeskDetailsFolded.Provider>
       </details>
     </>
   );

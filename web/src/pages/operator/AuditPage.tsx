@@ -1,5 +1,5 @@
 // The audit log: who changed what, when; and a check that the hash chain is unbroken.
-import { useState, type ReactNode } from 'react';
+import { Fragment, useState, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { api } from '../../api';
 import { ListTable } from '../../components/ListTable';
@@ -77,34 +77,38 @@ export function AuditPage() {
           onSearch={(v) => setFilter('actorId', v)}
         />
       </form>
-      <ListTable
-        list={list}
-        caption="Audit events"
-        errorTitle="Could not load the audit log"
-        loadingText="Loading audit events"
-        emptyText="No events match these filters."
-        columns={['#', 'When', 'Who', 'Action', 'Target', 'Details']}
-        row={(e) => (
-          <tr key={e.seq}>
-            <td>{e.seq}</td>
-            <td className="nowrap">{formatDateTime(e.at)}</td>
-            <td>
-              <AuditActor event={e} onFilter={(id) => setFilter('actorId', id)} />
-            </td>
-            <td className="mono">{e.action}</td>
-            <td>
-              <AuditTarget event={e} />
-            </td>
-            <td>
-              <AuditDetails event={e} />
-            </td>
-          </tr>
-        )}
-        limit={LIMIT}
-        offset={offset}
-        onOffset={setOffset}
-        compact
-      />
+      <div className="audit-log">
+        <ListTable
+          list={list}
+          caption="Audit events"
+          errorTitle="Could not load the audit log"
+          loadingText="Loading audit events"
+          emptyText="No events match these filters."
+          columns={['#', 'When', 'Who', 'Action', 'Target', 'Details']}
+          row={(e) => (
+            <tr key={e.seq}>
+              <td>{e.seq}</td>
+              <td className="nowrap">{formatDateTime(e.at)}</td>
+              <td>
+                <AuditActor event={e} onFilter={(id) => setFilter('actorId', id)} />
+              </td>
+              <td className="mono">
+                <ActionName action={e.action} />
+              </td>
+              <td>
+                <AuditTarget event={e} />
+              </td>
+              <td>
+                <AuditDetails event={e} />
+              </td>
+            </tr>
+          )}
+          limit={LIMIT}
+          offset={offset}
+          onOffset={setOffset}
+          compact
+        />
+      </div>
     </>
   );
 }
@@ -139,6 +143,20 @@ function VerifyChain() {
 }
 
 type Ref = AuditEvent['refs'][number];
+
+/** An action's dotted name, breakable only after its dots and underscores (not mid-word). */
+function ActionName({ action }: { action: string }) {
+  return (
+    <>
+      {action.split(/(?<=[._])/).map((part, i) => (
+        <Fragment key={i}>
+          {i > 0 && <wbr />}
+          {part}
+        </Fragment>
+      ))}
+    </>
+  );
+}
 
 /** Where each kind of thing is shown in the operator portal. */
 function refPage(r: Ref): string {

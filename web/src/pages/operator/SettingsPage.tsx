@@ -48,7 +48,12 @@ export function SettingsPage() {
       />
       {loaded.loading && !loaded.data && <Loading what="Loading settings" />}
       {loaded.data && <SettingsForm initial={loaded.data} />}
-      {can('user.read') && <SignInDelays />}
+      {/* As wide as the form above it, so the page reads as one column. */}
+      {can('user.read') && (
+        <div className="form-narrow">
+          <SignInDelays />
+        </div>
+      )}
     </>
   );
 }

@@ -6,6 +6,7 @@ import { Badge } from '../../components/Badge';
 import { ErrorPanel } from '../../components/ErrorPanel';
 import { RetryButton } from '../../components/ListTable';
 import { Loading } from '../../components/Status';
+import { useStackTable } from '../../components/stack-table';
 import { formatDate, formatSerial, humanize, shortSerial } from '../../format';
 import { useLoad } from '../../hooks';
 import { CredentialHoldNote } from '../../replacement/HoldNote';
@@ -22,6 +23,7 @@ export function UserCertificates({
 }) {
   const certs = useLoad(() => api.certificates.list({ userId, limit: 200 }), [userId, refresh]);
   const causes = holdsByCredential(holds);
+  const stack = useStackTable();
   return (
     <section className="card" aria-labelledby="certs-h">
       <div className="card__head">
@@ -41,7 +43,7 @@ export function UserCertificates({
           <p className="muted">No certificates have been issued to this user.</p>
         ) : (
           <div className="table-wrap">
-            <table className="table">
+            <table ref={stack} className="table table--stack">
               <caption className="visually-hidden">Certificates of this user</caption>
               <thead>
                 <tr>

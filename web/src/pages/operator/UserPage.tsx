@@ -26,6 +26,7 @@ import { InitialPasswordDialog } from './InitialPasswordDialog';
 import { UserCertificates } from './UserCertificates';
 import { SignInDelays } from './SignInDelays';
 import { RetryButton } from '../../components/ListTable';
+import { useStackTable } from '../../components/stack-table';
 
 const LIFECYCLE: Record<
   UserLifecycleAction,
@@ -350,6 +351,7 @@ function UserDevices({
   onChanged: (message?: string) => void;
 }) {
   const { can } = useSession();
+  const stack = useStackTable();
   const policies = useLoad(
     () => (can('policy.read') ? api.policies.list() : Promise.resolve({ items: [], total: 0 })),
     [],
@@ -372,7 +374,7 @@ function UserDevices({
           <p className="muted">No devices assigned to this user.</p>
         ) : (
           <div className="table-wrap">
-            <table className="table">
+            <table ref={stack} className="table table--stack">
               <caption className="visually-hidden">Devices of this user</caption>
               <thead>
                 <tr>
