@@ -46,6 +46,7 @@ import { InstanceRegistry } from './services/cluster/instance-registry.js';
 import { LocalBus, PgBus, type Bus } from './services/cluster/bus.js';
 import { ClusterCards } from './services/cluster/cluster-cards.js';
 import { BusCardRelay } from './services/cluster/card-relay.js';
+import { ScheduledWork } from './services/cluster/scheduled-work.js';
 import { VERSION } from './config/version.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
@@ -169,6 +170,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       db,
       masterKey,
       clock,
+      bus,
       config: {
         externalUrl: config.externalUrl,
         crlValidityHours: config.pki.crlValidityHours,
@@ -419,10 +421,26 @@ export async function startBackground(rt: Runtime, onError: (err: unknown) => vo
     rt.db.kind === 'postgres'
       ? rt.services.issuance.dispatch.startScheduler({ intervalMs: (rt.instance.leaseSeconds * 1000) / 2 })
       : () => undefined;
-  const stopCrls = rt.services.pki.crls.startScheduler({ onError });
+  // Periodic sweeps over shared rows run once per period, on whichever server takes the slot.
+  const once = new ScheduledWork({ db: rt.db, instanceId: rt.instance.id, onError });
+  const stopCrls = once.every({
+    name: 'crl-refresh',
+    intervalMs: 60_000,
+    run: () => rt.services.pki.crls.refreshDue(),
+  });
+  rt.services.replacement.expiry.onError = onError;
+  const stopExpiry = once.every({
+    name: 'temporary-device-expiry',
+    intervalMs: 60_000,
+    run: () => rt.services.replacement.expiry.runDue(),
+  });
+  const stopThrottlePurge = once.every({
+    name: 'sign-in-throttle-purge',
+    intervalMs: 10 * 60_000,
+    run: () => rt.services.signInThrottle.purgeForgotten(),
+  });
+  // Each server keeps its own OCSP signers ready (its cache of answers is its own).
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
-  const stopExpiry = rt.services.replacement.expiry.startScheduler({ onError });
-  const stopThrottlePurge = rt.services.signInThrottle.startScheduler({ onError });
   const stopMail = rt.services.mailOutbox.start({ onError });
   return () => {
     stopHeartbeat();

@@ -19,7 +19,8 @@ import { OcspResponder } from './ocsp-responder.js';
 import { OcspSigners } from './ocsp-signers.js';
 import { pkiSettings, type PkiConfig } from './pki-config.js';
 import { Revocation } from './revocation.js';
-import { LocalStatusChanges, type StatusChanges } from './status-changes.js';
+import { BusStatusChanges, LocalStatusChanges, type StatusChanges } from './status-changes.js';
+import type { Bus } from '../cluster/bus.js';
 
 export interface Pki {
   /** The hierarchy: create, import, list; CA certificates and chains. */
@@ -46,8 +47,13 @@ export interface PkiDeps {
   config: PkiConfig;
   /** Where CA keys live; default: soft keys sealed by the master key. */
   caKeys?: CaKeyStore;
-  /** How status changes reach the OCSP caches; default: this process only. */
+  /** How status changes reach the OCSP caches; default: through `bus`, or this process only. */
   statusChanges?: StatusChanges;
+  /**
+   * Word between the servers sharing the database: status changes, and "the CA list changed" so
+   * every server's next signature sees a new or imported CA at once (not after its 30 s re-read).
+   */
+  bus?: Bus;
 }
 
 export function createPki(deps: PkiDeps): Pki {
@@ -57,10 +63,26 @@ export function createPki(deps: PkiDeps): Pki {
   const archive = masterKeyArchive(deps.masterKey);
   const registry = new CaRegistry({ db, keys, externalUrl: settings.externalUrl });
   const crls = new CrlPublisher({ db, cas: registry, clock, validityHours: settings.crlValidityHours });
-  const cas = new CaAdmin({ db, clock, keys, registry, crls, settings });
-  const statusChanges = deps.statusChanges ?? new LocalStatusChanges();
+  const bus = deps.bus;
+  // A CA created or imported here: this server and the others read the list again.
+  const hierarchy = {
+    forget: () => {
+      registry.forget();
+      bus?.publish('cache', 'ca');
+    },
+  };
+  bus?.subscribe('cache', (name, fromHere) => {
+    if (name === 'ca' && !fromHere) registry.forget();
+  });
+  const cas = new CaAdmin({ db, clock, keys, registry: hierarchy, crls, settings });
+  const statusChanges = deps.statusChanges ?? (bus ? new BusStatusChanges(bus) : new LocalStatusChanges());
   const ocspCache = new OcspCache({ maxEntries: settings.ocspCacheEntries });
   statusChanges.subscribe((change) => ocspCache.invalidate(change));
+  // Words may have been missed (the LISTEN connection dropped): re-read the CA list, drop answers.
+  bus?.onResync(() => {
+    registry.forget();
+    ocspCache.clear();
+  });
   const ocspSigners = new OcspSigners({
     db,
     keys,
