@@ -1,4 +1,4 @@
-// The slots of periodic work (migration 060): a server takes the slot of `name` when it is due and
+// The slots of periodic work (migration 061): a server takes the slot of `name` when it is due and
 // moves it one interval on, in one statement, so of several servers looking at once exactly one
 // gets it.
 import type { Queryable } from './db.js';
