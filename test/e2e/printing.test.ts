@@ -292,6 +292,9 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
     await page.getByRole('button', { name: 'Add to front' }).click();
     await selected.getByText('Front element “Barcode 1” (barcode)').waitFor();
     await selected.getByLabel('Symbology').selectOption({ label: 'QR' });
+    // Drawn first: the name (drawn later) would cover it where they meet.
+    await selected.getByRole('button', { name: 'Draw earlier' }).click();
+    expect(await selected.getByRole('button', { name: 'Draw earlier' }).isDisabled()).toBe(true);
     await page.getByLabel('front Barcode 1 width (mm)').fill('20');
     await page.getByLabel('front Barcode 1 height (mm)').fill('20');
 
@@ -344,6 +347,7 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
       front: {
         background: '#fff2a8',
         elements: [
+          { kind: 'barcode', name: 'Barcode 1', symbology: 'qr', value: { from: 'card', field: 'serial' } },
           {
             kind: 'text',
             name: 'Text 1',
@@ -354,7 +358,6 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
             color: '#1040c0',
             value: { from: 'person', field: 'displayName' },
           },
-          { kind: 'barcode', name: 'Barcode 1', symbology: 'qr', value: { from: 'card', field: 'serial' } },
         ],
       },
       back: { elements: [{ kind: 'text', name: 'Expiry date 1', value: { from: 'card', field: 'expiry' } }] },

@@ -161,6 +161,17 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
       !s || s.side !== side ? s : s.index === i ? null : s.index > i ? { side, index: s.index - 1 } : s,
     );
   };
+  /** Draw order is list order (the renderer draws each element over the ones before it). */
+  const move = (side: CardSide, i: number, by: -1 | 1) => {
+    const j = i + by;
+    setElements(side, (els) => {
+      if (j < 0 || j >= els.length) return els;
+      const out = [...els];
+      [out[i], out[j]] = [out[j]!, out[i]!];
+      return out;
+    });
+    setSelected({ side, index: j });
+  };
   const chosen = selected ? def[selected.side].elements[selected.index] : undefined;
 
   const submit = async () => {
@@ -333,6 +344,27 @@ export function LayoutEditor({ layout, onSaved }: { layout: EditedLayout; onSave
                 properties={known}
                 onChange={(e) => setElement(selected.side, selected.index, e)}
               />
+              <div className="layout-editor__row">
+                <span className="muted small">
+                  Drawn in table order: a later element covers an earlier one.
+                </span>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  disabled={selected.index === 0}
+                  onClick={() => move(selected.side, selected.index, -1)}
+                >
+                  Draw earlier
+                </button>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  disabled={selected.index === def[selected.side].elements.length - 1}
+                  onClick={() => move(selected.side, selected.index, 1)}
+                >
+                  Draw later
+                </button>
+              </div>
             </fieldset>
           )}
         </div>
