@@ -9,7 +9,9 @@ import {
   WalletLink,
   type LinkSocket,
   type WalletJobStatus,
+  type KeyUseRequest,
   type WalletOffer,
+  type WalletPairingItem,
   type WalletResult,
 } from '../../src/cards/transport/wallet-link.js';
 import { ApiClient } from '../support/server.js';
@@ -41,8 +43,14 @@ export const newWalletCard = async (): Promise<PivCardApplication> =>
   new PivCardApplication(undefined, { crypto: new WebCardCrypto(await WebCardCrypto.newStorageKey()) });
 
 /** A phone's link to the server at `url`, recording what the server tells the phone. */
-export function phoneLink(url: string, card: PivCardApplication, creds: { code?: string; token?: string }) {
+export function phoneLink(
+  url: string,
+  card: PivCardApplication,
+  creds: { code?: string; token?: string },
+  confirmKeyUse?: (r: KeyUseRequest) => Promise<boolean>,
+) {
   const statuses: (WalletJobStatus | null)[] = [];
+  const pairings: WalletPairingItem[][] = [];
   const offers: (WalletOffer | null)[] = [];
   const results: WalletResult[] = [];
   const closes: { code: number; reason: string }[] = [];
@@ -50,14 +58,16 @@ export function phoneLink(url: string, card: PivCardApplication, creds: { code?:
     open: () => new WebSocket(`${url.replace('http', 'ws')}/api/wallet/ws`) as unknown as LinkSocket,
     card,
     ...creds,
+    ...(confirmKeyUse ? { confirmKeyUse } : {}),
     onEvent: (e) => {
+      if (e.type === 'pairings') pairings.push(e.items);
       if (e.type === 'status') statuses.push(e.job);
       if (e.type === 'offer') offers.push(e.offer);
       if (e.type === 'result') results.push(e.result);
       if (e.type === 'closed') closes.push({ code: e.code, reason: e.reason });
     },
   });
-  return { link, statuses, offers, results, closes };
+  return { link, statuses, offers, results, closes, pairings };
 }
 
 /** `username`'s phone, self-issued in the user portal (PIN `pin`): its card, device and token. */

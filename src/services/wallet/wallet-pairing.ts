@@ -131,7 +131,8 @@ export class WalletPairingService {
     const p = UUID.test(pairingId) ? await getPairing(this.ctx.db, pairingId) : null;
     if (!p || p.workstationAgentId !== workstation.id) throw new NotFoundError('wallet pairing', pairingId);
     const wallet = await getAgent(this.ctx.db, p.walletAgentId);
-    if (p.state !== 'active' || !wallet || wallet.revokedAt)
+    const self = await getAgent(this.ctx.db, workstation.id);
+    if (p.state !== 'active' || !wallet || wallet.revokedAt || !self || self.revokedAt)
       throw new ConflictError(
         p.state === 'pending'
           ? 'The phone has not allowed this pairing yet'

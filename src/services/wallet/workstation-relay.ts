@@ -99,6 +99,9 @@ export class WorkstationSession {
           return;
         case 'apdu': {
           try {
+            // Checked at every command: the phone or the workstation may have ended the pairing, or
+            // an agent been revoked, since the last one.
+            if (this.conn && this.pairingId) await this.deps.pairing.active(this.workstation, this.pairingId);
             const conn = this.conn ?? (await this.#connect());
             const response = await conn.transmit(fromHex(f.apdu), { timeoutMs: WORKSTATION_APDU_TIMEOUT_MS });
             this.send({ type: 'apdu-result', id: f.id, response: toHex(response) });
