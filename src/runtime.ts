@@ -26,6 +26,7 @@ import { InitialPasswordEmail } from './services/initial-password-mail.js';
 import { InitialPasswordService } from './services/initial-password-service.js';
 import { MailOutbox } from './services/notify/mail-outbox.js';
 import { MobileIdPolicies } from './services/mobile-id/mobile-id-policies.js';
+import { MobileIdService } from './services/mobile-id/mobile-id-service.js';
 import { PortalAuthService } from './services/portal-auth-service.js';
 import { SecurityQuestionService } from './services/security-question-service.js';
 import { PolicyService } from './services/policy-service.js';
@@ -82,6 +83,8 @@ export interface Services {
   mailOutbox: MailOutbox;
   /** Mobile ID policies (reference 004, administrator settings). */
   mobileIdPolicies: MobileIdPolicies;
+  /** People's mobile IDs: ordering in the user portal, the operator's actions, expiry. */
+  mobileIds: MobileIdService;
   securityQuestions: SecurityQuestionService;
   portalAuth: PortalAuthService;
   signInThrottle: SignInThrottleService;
@@ -257,9 +260,35 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       revocation: pki.revocation,
       keyRecovery: pki.keyRecovery,
     });
+    const walletLinks = new WalletLinkService(ctx, {
+      externalUrl: config.externalUrl,
+      linkMinutes: config.walletLinkMinutes,
+      mailer,
+      reset: new WalletReset(ctx, { terminate: replacement.terminate }),
+    });
+    const mobileIdPolicies = new MobileIdPolicies(ctx);
+    // Issuance tells the mobile ID service how its jobs end; the service starts issuances once
+    // issuance exists (its starter is set just below).
+    const mobileIds = new MobileIdService(ctx, {
+      policies: mobileIdPolicies,
+      links: walletLinks,
+      outbox: mailOutbox,
+      certificates: {
+        search: (q) => pki.certificates.search(q),
+        revoke: (...a) => pki.revocation.revoke(...a),
+      },
+      devices: {
+        suspend: (...a) => replacement.suspension.suspend(...a),
+        resume: (...a) => replacement.suspension.resume(...a),
+        terminate: (...a) => replacement.terminate.terminate(...a),
+      },
+      cards: cardAccess,
+      externalUrl: config.externalUrl,
+    });
     const issuance = createIssuance({
       db,
       clock,
+      mobileIds,
       // PGlite is one process by construction: any job not running here is a dead process's.
       instance: { id: instance.id, trustLeases: db.kind === 'postgres' },
       bus,
@@ -287,6 +316,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       },
     });
     const walletPairing = new WalletPairingService(ctx, agentHub);
+    mobileIds.starter = issuance.starter;
     const services: Services = {
       auth,
       users,
@@ -300,12 +330,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       replacement,
       conformance,
       agents: new PairingService(ctx, agentHub),
-      walletLinks: new WalletLinkService(ctx, {
-        externalUrl: config.externalUrl,
-        linkMinutes: config.walletLinkMinutes,
-        mailer,
-        reset: new WalletReset(ctx, { terminate: replacement.terminate }),
-      }),
+      walletLinks,
       walletStatus: new WalletStatusFeed({ db, jobs: issuance.jobs, progress: issuance.progress }),
       walletPairing,
       workstationRelay: new WorkstationRelay({ pairing: walletPairing, cards: cardAccess }),
@@ -320,7 +345,8 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       directory,
       initialPasswords,
       mailOutbox,
-      mobileIdPolicies: new MobileIdPolicies(ctx),
+      mobileIdPolicies,
+      mobileIds,
       securityQuestions,
       portalAuth: new PortalAuthService(
         ctx,
@@ -442,11 +468,13 @@ export async function startBackground(rt: Runtime, onError: (err: unknown) => vo
   // Each server keeps its own OCSP signers ready (its cache of answers is its own).
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
   const stopMail = rt.services.mailOutbox.start({ onError });
+  const stopMobileIdExpiry = rt.services.mobileIds.startScheduler({ onError });
   return () => {
     stopHeartbeat();
     stopRecovery();
     stopMail();
     stopClaims();
+    stopMobileIdExpiry();
     stopThrottlePurge();
     stopCrls();
     stopOcsp();

@@ -35,6 +35,7 @@ import { directoryRoutes } from './routes/directory.js';
 import { initialPasswordRoutes } from './routes/initial-passwords.js';
 import { mailRoutes } from './routes/mail.js';
 import { mobileIdPolicyRoutes } from './routes/mobile-id-policies.js';
+import { mobileIdRoutes } from './routes/mobile-ids.js';
 import { metaRoutes } from './routes/meta.js';
 import { layoutRoutes } from './routes/layouts.js';
 import { policyRoutes } from './routes/policies.js';
@@ -145,6 +146,7 @@ export async function buildApp(rt: Runtime, opts: AppOptions = {}): Promise<Fast
   await app.register(initialPasswordRoutes(rt));
   await app.register(mailRoutes(rt));
   await app.register(mobileIdPolicyRoutes(rt));
+  await app.register(mobileIdRoutes(rt));
   await app.register(securityQuestionRoutes(rt));
   await app.register(portalAuthRoutes(rt));
   await app.register(signInThrottleRoutes(rt));

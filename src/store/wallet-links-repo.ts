@@ -2,7 +2,7 @@
 // compared; wrong secrets are counted on the row so a code dies after a few.
 import type { Queryable } from './db.js';
 
-export type WalletLinkPurpose = 'self_issuance' | 'operator_issuance' | 'remote_issuance';
+export type WalletLinkPurpose = 'self_issuance' | 'operator_issuance' | 'remote_issuance' | 'mobile_id';
 
 export interface WalletLinkRecord {
   id: string;
@@ -115,5 +115,13 @@ export async function setWalletCardSerial(
     `INSERT INTO wallet_cards (agent_id, serial, updated_at) VALUES ($1, $2, $3)
      ON CONFLICT (agent_id) DO UPDATE SET serial = EXCLUDED.serial, updated_at = EXCLUDED.updated_at`,
     [agentId, serial, at],
+  );
+}
+
+/** Voids a code not yet used (a cancelled mobile ID order): it expires now. */
+export async function voidWalletLink(tx: Queryable, id: string, at: Date): Promise<void> {
+  await tx.query(
+    'UPDATE wallet_link_codes SET expires_at = LEAST(expires_at, $2) WHERE id = $1 AND used_at IS NULL',
+    [id, at],
   );
 }

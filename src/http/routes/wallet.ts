@@ -101,6 +101,10 @@ export const walletRoutes =
       pairing.tellWallet(record.id).catch((e: unknown) => {
         app.log.warn({ err: e, agentId: record.id }, 'wallet pairings not told');
       });
+      // Mobile ID (reference 004): a wallet that redeemed an order's link starts its issuance.
+      rt.services.mobileIds.walletConnected(record, serial).catch((e: unknown) => {
+        app.log.warn({ err: e, agentId: record.id }, 'mobile ID not started');
+      });
     };
     const send = (socket: WebSocket, body: Record<string, unknown>): void => {
       if (socket.readyState === 1) socket.send(JSON.stringify({ v: 1, ...body }));

@@ -2,8 +2,9 @@
 // person's order in the user portal (/api/portal/mobile-id) and the operator's view of a person's
 // mobile IDs (/api/users/{id}/mobile-ids).
 import { Type, type Static } from '@sinclair/typebox';
-import { MOBILE_ID_NOTIFY, QR_DELIVERIES } from '../../domain/mobile-id.js';
-import { Timestamp, Uuid, literalUnion } from '../schemas.js';
+import { REVOCATION_REASONS } from '../../domain/credential.js';
+import { MOBILE_ID_NOTIFY, MOBILE_ID_STATES, QR_DELIVERIES } from '../../domain/mobile-id.js';
+import { NullableTimestamp, Timestamp, Uuid, literalUnion } from '../schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 
@@ -59,3 +60,85 @@ export type MobileIdPolicy = Static<typeof MobileIdPolicy>;
 
 export const MobileIdPolicyList = Type.Object({ items: Type.Array(MobileIdPolicy), total: Type.Integer() });
 export type MobileIdPolicyList = Static<typeof MobileIdPolicyList>;
+
+// ---- a person's mobile IDs ---------------------------------------------------------------------
+
+export const MobileIdView = Type.Object({
+  id: Uuid,
+  userId: Uuid,
+  state: literalUnion(MOBILE_ID_STATES, {
+    description:
+      'awaiting_wallet: the QR code is out; issuing: the phone is being set up; active; failed; cancelled; suspended; revoked; terminated; expired',
+  }),
+  policy: Type.Object({ id: Uuid, name: Type.String() }),
+  delivery: literalUnion(QR_DELIVERIES),
+  createdAt: Timestamp,
+  linkExpiresAt: Timestamp,
+  validUntil: NullableTimestamp,
+  properties: Type.Record(Type.String(), Type.String()),
+  error: Type.Union([Type.String(), Type.Null()]),
+  device: Type.Union([Type.Object({ id: Uuid, serial: Type.String(), state: Type.String() }), Type.Null()]),
+  job: Type.Union([
+    Type.Object({
+      id: Uuid,
+      status: Type.String(),
+      progress: Type.Integer(),
+      step: Type.Union([Type.String(), Type.Null()]),
+      pinChangePending: Type.Boolean(),
+    }),
+    Type.Null(),
+  ]),
+  certificates: Type.Array(
+    Type.Object({
+      id: Uuid,
+      serial: Type.String(),
+      profile: Type.String(),
+      slot: Type.Union([Type.String(), Type.Null()]),
+      status: Type.String(),
+      notAfter: Timestamp,
+    }),
+  ),
+  mail: Type.Union([Type.Object({ id: Uuid, status: Type.String(), recipient: Type.String() }), Type.Null()]),
+});
+export type MobileIdView = Static<typeof MobileIdView>;
+
+export const OrderMobileId = Type.Object(
+  {
+    policyId: Type.Optional(Uuid),
+    delivery: Type.Optional(
+      literalUnion(QR_DELIVERIES, {
+        description:
+          'email: e-mail the QR code (the portal is on the phone itself); ignored when the policy e-mails it anyway',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OrderMobileId = Static<typeof OrderMobileId>;
+
+export const MobileIdOrdered = Type.Object({
+  mobileId: MobileIdView,
+  qr: Type.Union([
+    Type.Object({ url: Type.String(), svg: Type.String(), expiresAt: Timestamp }),
+    Type.Null(),
+  ]),
+  sentTo: Type.Union([Type.String(), Type.Null()]),
+});
+export type MobileIdOrdered = Static<typeof MobileIdOrdered>;
+
+export const MyMobileIds = Type.Object({
+  canOrder: Type.Boolean(),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'Why not, when canOrder is false' }),
+  delivery: Type.Union([literalUnion(QR_DELIVERIES), Type.Null()]),
+  items: Type.Array(MobileIdView),
+});
+export type MyMobileIds = Static<typeof MyMobileIds>;
+
+export const MobileIdList = Type.Object({ items: Type.Array(MobileIdView) });
+export type MobileIdList = Static<typeof MobileIdList>;
+
+export const RevokeMobileId = Type.Object(
+  { reason: Type.Optional(literalUnion(REVOCATION_REASONS)) },
+  { additionalProperties: false },
+);
+export type RevokeMobileId = Static<typeof RevokeMobileId>;

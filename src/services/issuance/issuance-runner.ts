@@ -22,7 +22,7 @@ import {
   installCredential,
   setCredentialCertificate,
 } from '../../store/credentials-repo.js';
-import type { Db } from '../../store/db.js';
+import type { Db, Queryable } from '../../store/db.js';
 import { putDeviceSecret } from '../../store/device-secrets-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
 import { finishJob, getJob, mergeJobOptions, updateJobProgress } from '../../store/jobs-repo.js';
@@ -74,6 +74,17 @@ export interface CardCertificates {
   ): Promise<{ certificate: { id: string; serial: string }; privateKeyPkcs8: Buffer }>;
 }
 
+/**
+ * A mobile ID order (reference 004) follows its issuance job: told in the job's own success or
+ * failure transaction (so the order's state, its audit and its notification commit with the job's),
+ * and once more after a failure is committed (to revoke what a cancelled order's attempt issued).
+ */
+export interface MobileIdJobOutcome {
+  succeeded(tx: Queryable, actor: Actor, job: IssuanceJob, device: Device, at: Date): Promise<void>;
+  failed(tx: Queryable, actor: Actor, job: IssuanceJob, error: JobError, at: Date): Promise<void>;
+  afterFailure(actor: Actor, job: IssuanceJob): Promise<void>;
+}
+
 /** Starts a job's card work in the background (the starter and retry hand it their open card). */
 export interface JobLauncher {
   /** The server instance whose runs these are: jobs started here are owned by it. */
@@ -112,6 +123,8 @@ export class IssuanceRunner implements JobLauncher {
       onSelfIssued?: SelfSetUpDone;
       /** Card printing (reference 002): jobs started with a printer print after encoding. */
       printing?: CardPrinting;
+      /** Mobile ID orders whose jobs these are. */
+      mobileIds?: MobileIdJobOutcome;
     },
   ) {}
 
@@ -177,7 +190,7 @@ export class IssuanceRunner implements JobLauncher {
     const { db, clock, masterKey, ca } = this.deps;
     const correlationId = actor.correlationId ?? randomUUID();
     const device = (await getDevice(db, job.deviceId))!;
-    const policy = (await getPolicy(db, job.policyId))!;
+    const policy = onlyProfiles((await getPolicy(db, job.policyId))!, (job.options as JobOptions).profiles);
     const user = (await getUser(db, job.userId))!;
     const steps = planIssuanceSteps(policy.credentialProfiles.length);
     const done: IssuanceStepId[] = [];
@@ -239,7 +252,8 @@ export class IssuanceRunner implements JobLauncher {
           upn: user.properties.upn ?? null,
           // Read from the directory's objectSid at sync and sign-in (docs/directory.md).
           sid: user.properties.objectSid ?? null,
-          properties: user.properties,
+          // A mobile ID policy's properties join the person's (certificate templates read both).
+          properties: { ...user.properties, ...(job.options as JobOptions).properties },
         },
         profile: { ...profile, validityDays: Math.min(profile.validityDays, days) },
         deviceId: device.id,
@@ -396,6 +410,8 @@ export class IssuanceRunner implements JobLauncher {
       for (const r of restores) await installCredential(tx, r.credentialId, device.id, at);
       if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
       await finishJob(tx, job.id, 'succeeded', null, at);
+      // A mobile ID becomes active with its device (or, cancelled meanwhile, refuses: the job fails).
+      if (opts.mobileId) await this.deps.mobileIds?.succeeded(tx, actor, job, active, at);
       if (job.userId && actor.id === job.userId) await this.deps.onSelfIssued?.(tx, actor, job.userId);
       if (opts.changePinAtEnd) await mergeJobOptions(tx, job.id, { pinChangePending: true });
       await appendAudit(tx, {
@@ -426,11 +442,12 @@ export class IssuanceRunner implements JobLauncher {
 
   async #fail(actor: Actor, jobId: string, cause: unknown, correlationId: string): Promise<void> {
     const error = toJobError(cause, correlationId);
-    await this.deps.db.transaction(async (tx) => {
+    const failed = await this.deps.db.transaction(async (tx) => {
       const at = this.deps.clock.now();
       const job = (await getJob(tx, jobId, true))!;
-      if (job.status !== 'running') return;
+      if (job.status !== 'running') return null;
       await finishJob(tx, jobId, 'failed', error, at);
+      if ((job.options as JobOptions).mobileId) await this.deps.mobileIds?.failed(tx, actor, job, error, at);
       const d = (await getDevice(tx, job.deviceId, true))!;
       if (d.state === 'issuing') await moveDevice(tx, d, 'fail', {}, at);
       await appendAudit(tx, {
@@ -442,9 +459,18 @@ export class IssuanceRunner implements JobLauncher {
         correlationId,
         at,
       });
+      return job;
     });
+    if (failed && (failed.options as JobOptions).mobileId)
+      await this.deps.mobileIds?.afterFailure({ ...actor, correlationId }, failed).catch(() => undefined);
     this.deps.changes.publish(jobId);
   }
+}
+
+/** The policy with only the named credential profiles (a mobile ID's choice); all when none named. */
+function onlyProfiles(policy: Policy, names: readonly string[] | undefined): Policy {
+  if (!names) return policy;
+  return { ...policy, credentialProfiles: policy.credentialProfiles.filter((c) => names.includes(c.name)) };
 }
 
 /** The device's validity in days: the policy's, or the short one its job was started with. */

@@ -191,6 +191,45 @@ export class IssuanceStarter {
     });
   }
 
+  /**
+   * Mobile ID (reference 004): the person's phone, linked from the order's QR code, is issued with
+   * the mobile ID policy's choice of the device policy's certificates, capped at its validity. A
+   * random initial PIN is set and the person chooses the PIN on the phone at the end, as in remote
+   * issuance. The job names the order, whose outcome follows the job's (MobileIdJobOutcome).
+   */
+  async startMobileId(
+    actor: Actor,
+    card: CardRef,
+    o: {
+      policyId: string;
+      profiles: string[];
+      validityDays: number;
+      mobileId: string;
+      /** The mobile ID policy's properties for this person, put into the certificates. */
+      properties: Record<string, string>;
+    },
+  ): Promise<{ device: Device; job: JobView | null }> {
+    const { db } = this.deps;
+    const user = await getUser(db, actor.id!);
+    if (!user || user.state !== 'active')
+      throw new ValidationError('Only an active person can get a mobile ID');
+    const policy = await getPolicy(db, o.policyId);
+    if (!policy) throw new NotFoundError('device policy', o.policyId);
+    const opened = await this.deps.cards.open(user.id, card);
+    return this.#begin(actor, user, card, opened, randomInitialPin(policy), {
+      pinMode: 'not_displayed',
+      changePinAtEnd: true,
+      policy,
+      via: 'wallet',
+      extra: {
+        mobileId: o.mobileId,
+        profiles: o.profiles,
+        validityDays: o.validityDays,
+        properties: o.properties,
+      },
+    });
+  }
+
   /** Starts the job on an opened card; the background run closes the connection when it ends. */
   async #begin(
     actor: Actor,
@@ -207,6 +246,8 @@ export class IssuanceStarter {
       via?: IssuanceVia;
       requestId?: string;
       print?: JobPrint;
+      /** More of the job's options (a mobile ID's order, profiles and validity). */
+      extra?: Partial<JobOptions>;
     },
   ): Promise<{ device: Device; job: JobView }> {
     const { db, clock } = this.deps;
@@ -239,6 +280,7 @@ export class IssuanceStarter {
           ...(o.via === 'wallet' ? { wallet: true } : {}),
           ...(validityDays ? { validityDays } : {}),
           ...(o.print ? { print: o.print } : {}),
+          ...o.extra,
         };
         const job = await insertJob(tx, {
           deviceId: device.id,
@@ -274,6 +316,7 @@ export class IssuanceStarter {
             pinMode: options.pinMode,
             selfService: o.portal === true || o.via === 'wallet',
             ...(o.via === 'wallet' ? { via: 'wallet' } : {}),
+            ...(o.extra?.mobileId ? { mobileId: o.extra.mobileId } : {}),
             requestId: request?.id ?? null,
             ...(o.print ? { printerId: o.print.printerId, layoutId: o.print.layoutId } : {}),
           },

@@ -16,7 +16,7 @@ import { InterruptedJobs } from './interrupted-jobs.js';
 import { IssuanceCancel } from './issuance-cancel.js';
 import { IssuanceJobs } from './issuance-jobs.js';
 import { IssuanceRetry } from './issuance-retry.js';
-import { IssuanceRunner, type CardCertificates } from './issuance-runner.js';
+import { IssuanceRunner, type CardCertificates, type MobileIdJobOutcome } from './issuance-runner.js';
 import { IssuanceStarter, type IssuanceSettings } from './issuance-starter.js';
 import { JobProgress } from './job-progress.js';
 import { JobDispatch } from './job-dispatch.js';
@@ -30,6 +30,7 @@ export type { ConnectedCard } from './connected-cards.js';
 export type { StartIssuanceInput } from './issuance-starter.js';
 export { isSelfIssuance, type JobView } from './job-view.js';
 export type { CardPrinting } from './print-step.js';
+export type { MobileIdJobOutcome } from './issuance-runner.js';
 
 export interface Issuance {
   /** The cards in the readers of a person's agents, and what Tessera knows of each. */
@@ -86,6 +87,8 @@ export interface IssuanceDeps {
   onSelfIssued?: SelfSetUpDone;
   /** Card printing (reference 002); without it, issuance prints nothing. */
   printing?: CardPrinting;
+  /** Mobile ID orders follow their jobs (services/mobile-id/). */
+  mobileIds?: MobileIdJobOutcome;
 }
 
 export function createIssuance(deps: IssuanceDeps): Issuance {
@@ -109,6 +112,7 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     ...(deps.requests ? { requests: deps.requests } : {}),
     ...(deps.onSelfIssued ? { onSelfIssued: deps.onSelfIssued } : {}),
     ...(deps.printing ? { printing: deps.printing } : {}),
+    ...(deps.mobileIds ? { mobileIds: deps.mobileIds } : {}),
   });
   // Card work runs where the card's agent is connected (several servers): jobs are queued there.
   const dispatch = new JobDispatch({

@@ -23,6 +23,12 @@ export type JobOptions = {
   validityDays?: number;
   /** Printed on a card printer after encoding (reference 002). */
   print?: JobPrint;
+  /** The mobile ID order this issuance creates (reference 004, services/mobile-id/). */
+  mobileId?: string;
+  /** Only these of the policy's credential profiles (by name) are issued: a mobile ID policy's choice. */
+  profiles?: string[];
+  /** Properties put into the enrolment beside the person's own (a mobile ID policy's). */
+  properties?: Record<string, string>;
 };
 
 /** The print of a job: which printer and layout, and what is known once the card is encoded. */

@@ -104,6 +104,10 @@ export class WalletLinkService {
     if (!actor.id) throw new ValidationError('Only a signed-in person can link a wallet');
     if (purpose === 'self_issuance' && actor.id !== personId)
       throw new ForbiddenError('A self-issuance link is for your own phone only');
+    if (purpose === 'mobile_id')
+      throw new ValidationError(
+        'A mobile ID link is made by ordering a mobile ID (POST /api/portal/mobile-id)',
+      );
     if (purpose === 'operator_issuance' && !holds(actor, 'device.issue'))
       throw new ForbiddenError('Issuing to a phone needs the device.issue permission', {
         permission: 'device.issue',
@@ -207,6 +211,49 @@ export class WalletLinkService {
       purpose,
       readerName: walletReaderName(person.displayName),
       ...(request ? { requestId: request.id } : {}),
+    };
+  }
+
+  /**
+   * A mobile ID order's link (reference 004), made in the order's own transaction so the code exists
+   * exactly when the order does. The caller checked the person (active) and the actor (the person).
+   */
+  async makeForMobileId(
+    tx: Queryable,
+    actor: Actor,
+    person: { id: string; displayName: string },
+    at: Date,
+  ): Promise<WalletLink & { id: string }> {
+    let id = '';
+    for (let i = 0; i < ID_LENGTH; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+    const secret = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(at.getTime() + this.opts.linkMinutes * 60_000);
+    await insertWalletLink(tx, {
+      id,
+      secretHash: sha256hex(secret),
+      personUserId: person.id,
+      purpose: 'mobile_id',
+      requestedBy: actor.id!,
+      expiresAt,
+      at,
+    });
+    await appendAudit(tx, {
+      actor: auditActor(actor),
+      action: 'wallet.link_issued',
+      targetType: 'user',
+      targetId: person.id,
+      details: { linkId: id, purpose: 'mobile_id', expiresAt: expiresAt.toISOString() },
+      correlationId: actor.correlationId ?? null,
+      at,
+    });
+    const code = `${id}.${secret}`;
+    return {
+      id,
+      code,
+      url: `${this.opts.externalUrl.replace(/\/$/, '')}/wallet#link=${code}`,
+      expiresAt: expiresAt.toISOString(),
+      purpose: 'mobile_id',
+      readerName: walletReaderName(person.displayName),
     };
   }
 
