@@ -257,6 +257,20 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
 
     await page.getByLabel('front 1F photo width (mm)').fill('19');
     await expect.poll(() => problems.count(), POLL).toBe(0);
+    // The affiliation band (15F): its colour follows the person's affiliation, one colour per value.
+    await page.getByRole('button', { name: 'Edit front element 15F affiliation band' }).click();
+    const band = page.getByRole('group', { name: 'Selected element' });
+    expect(await band.getByLabel('Colour follows a property of the person').isChecked()).toBe(true);
+    expect(await band.getByLabel('Property name').inputValue()).toBe('affiliation');
+    expect(await band.getByLabel('Colour for “Contractor”', { exact: true }).inputValue()).toMatch(
+      /^#[0-9a-f]{6}$/,
+    );
+    await band.getByLabel('Property name').fill('clearance');
+    await expect
+      .poll(() => problems.textContent(), POLL)
+      .toContain('front element "15F affiliation band": no person has the property "clearance"');
+    await band.getByLabel('Property name').fill('affiliation');
+    await expect.poll(() => problems.count(), POLL).toBe(0);
     expect(await save.isDisabled()).toBe(false);
     await expectLabelledControls(page);
     expect(pageErrors).toEqual([]);

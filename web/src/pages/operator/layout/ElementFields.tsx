@@ -174,6 +174,129 @@ function ColorField({
   );
 }
 
+type RectElement = Extract<LayoutElement, { kind: 'rect' }>;
+
+/**
+ * A rectangle whose colour follows one of the person's properties (FIPS 201's affiliation band,
+ * 15F): the property, and a colour per value; a value not listed takes the default colour. Rows are
+ * kept here while typed, so a half-typed value that equals another does not swallow it.
+ */
+function ColorByFields({
+  element: e,
+  properties,
+  onChange,
+}: {
+  element: RectElement;
+  properties: readonly string[];
+  onChange: (e: LayoutElement) => void;
+}) {
+  const id = useId();
+  const [rows, setRows] = useState<[string, string][]>(Object.entries(e.colorBy?.colors ?? {}));
+  const plain = (): RectElement => ({
+    kind: 'rect',
+    name: e.name,
+    x: e.x,
+    y: e.y,
+    width: e.width,
+    height: e.height,
+    color: e.color,
+  });
+  const emit = (property: string, next: [string, string][]) => {
+    setRows(next);
+    const colors: Record<string, string> = {};
+    for (const [k, c] of next) if (k.trim()) colors[k.trim()] = c;
+    onChange({ ...plain(), colorBy: { property, colors } });
+  };
+  const property = e.colorBy?.property ?? '';
+  return (
+    <>
+      <div className="check">
+        <input
+          id={`${id}-by`}
+          type="checkbox"
+          checked={!!e.colorBy}
+          onChange={(ev) =>
+            ev.target.checked ? emit(properties[0] ?? 'affiliation', rows) : onChange(plain())
+          }
+        />
+        <label htmlFor={`${id}-by`}>Colour follows a property of the person</label>
+      </div>
+      {e.colorBy && (
+        <fieldset className="layout-editor__plain">
+          <div className="field">
+            <label htmlFor={`${id}-prop`}>Property name</label>
+            <input
+              id={`${id}-prop`}
+              list={`${id}-props`}
+              maxLength={64}
+              value={property}
+              onChange={(ev) => emit(ev.target.value, rows)}
+            />
+            <datalist id={`${id}-props`}>
+              {properties.map((p) => (
+                <option key={p} value={p} />
+              ))}
+            </datalist>
+          </div>
+          {rows.map(([k, c], i) => (
+            <div className="layout-editor__row" key={i}>
+              <div className="field">
+                <label htmlFor={`${id}-k${i}`}>When it is</label>
+                <input
+                  id={`${id}-k${i}`}
+                  maxLength={100}
+                  value={k}
+                  onChange={(ev) =>
+                    emit(
+                      property,
+                      rows.map((r, n) => (n === i ? [ev.target.value, r[1]] : r)),
+                    )
+                  }
+                />
+              </div>
+              <div className="field">
+                <label htmlFor={`${id}-c${i}`}>Colour for “{k}”</label>
+                <input
+                  id={`${id}-c${i}`}
+                  type="color"
+                  value={c.toLowerCase()}
+                  onChange={(ev) =>
+                    emit(
+                      property,
+                      rows.map((r, n) => (n === i ? [r[0], ev.target.value] : r)),
+                    )
+                  }
+                />
+              </div>
+              <button
+                type="button"
+                className="btn btn-small"
+                aria-label={`Remove the colour for “${k}”`}
+                onClick={() =>
+                  emit(
+                    property,
+                    rows.filter((_, n) => n !== i),
+                  )
+                }
+              >
+                Remove
+              </button>
+            </div>
+          ))}
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={rows.length >= 20}
+            onClick={() => emit(property, [...rows, [`Value ${rows.length + 1}`, '#FFFFFF']])}
+          >
+            Add a value and its colour
+          </button>
+        </fieldset>
+      )}
+    </>
+  );
+}
+
 /** base64 of an image file, after the checks the server makes again (JPEG or PNG by its header, size). */
 async function imageData(file: File): Promise<string> {
   if (file.size > MAX_IMAGE_BYTES)
@@ -309,32 +432,7 @@ export function ElementFields({
             value={e.color}
             onChange={(color) => onChange({ ...e, color })}
           />
-          {e.colorBy && (
-            <p className="muted small">
-              The colour follows the property “{e.colorBy.property}”:{' '}
-              {Object.entries(e.colorBy.colors)
-                .map(([k, c]) => `${k} ${c}`)
-                .join(', ')}
-              .{' '}
-              <button
-                type="button"
-                className="btn btn-small"
-                onClick={() =>
-                  onChange({
-                    kind: 'rect',
-                    name: e.name,
-                    x: e.x,
-                    y: e.y,
-                    width: e.width,
-                    height: e.height,
-                    color: e.color,
-                  })
-                }
-              >
-                Use one colour
-              </button>
-            </p>
-          )}
+          <ColorByFields element={e} properties={properties} onChange={onChange} />
         </>
       )}
       {e.kind === 'image' && (
