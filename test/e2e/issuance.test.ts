@@ -398,7 +398,9 @@ describe.skipIf(!hasChromium)(
         });
       /** Tab (within the page, or the open dialog's trap) until `text` has the focus. */
       const tabTo = async (text: string) => {
-        for (let i = 0; i < 60; i++) {
+        // Room for the whole page: from Add Device, Tab goes round every link of the navigation
+        // (which grows as sections are added) before it reaches the header's buttons again.
+        for (let i = 0; i < 150; i++) {
           if ((await focused()) === `button ${text}`) return;
           await page.keyboard.press('Tab');
         }

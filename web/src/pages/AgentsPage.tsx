@@ -9,6 +9,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ErrorPanel } from '../components/ErrorPanel';
 import { Loading, PageHeader } from '../components/Status';
 import { CopyButton } from '../components/CopyButton';
+import { useStackTable } from '../components/stack-table';
 import { formatDateTime } from '../format';
 import { useAction, useLoad, useTitle } from '../hooks';
 import type { Agent, PairingCode } from '../types';
@@ -17,6 +18,7 @@ const readerName = (r: Agent['readers'][number]) => `${r.name}${r.cardPresent ? 
 
 export function AgentsPage() {
   useTitle('Agents');
+  const stack = useStackTable();
   const agents = useLoad(async () => (await api.agents.list()).items, []);
   const pair = useAction();
   const revoke = useAction();
@@ -89,7 +91,7 @@ export function AgentsPage() {
         {agents.data && agents.data.length === 0 && <p className="muted">No agent is paired yet.</p>}
         {agents.data && agents.data.length > 0 && (
           <div className="table-wrap">
-            <table className="table">
+            <table ref={stack} className="table table--stack">
               <caption className="visually-hidden">Paired agents</caption>
               <thead>
                 <tr>
