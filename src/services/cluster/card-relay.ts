@@ -21,7 +21,14 @@ export interface LocalCards {
 }
 
 type Request =
-  | { k: 'connect'; owner: string; agentId: string; reader: string }
+  | {
+      k: 'connect';
+      owner: string;
+      agentId: string;
+      reader: string;
+      /** A workstation uses the card (a phone's wallet then asks before each key use): kept across servers. */
+      use?: TransmitOptions['use'];
+    }
   | { k: 'apdu'; cid: string; apdu: string; timeoutMs: number }
   | { k: 'close'; cid: string };
 
@@ -126,7 +133,10 @@ export class BusCardRelay {
     opts?: TransmitOptions,
   ): Promise<RelayedConnection> {
     const timeout = opts?.timeoutMs ?? DEFAULT_TRANSMIT_TIMEOUT_MS;
-    const reply = JSON.parse(await this.#call(holder, { k: 'connect', owner, agentId, reader }, timeout)) as {
+    const use = opts?.use ? { use: opts.use } : {};
+    const reply = JSON.parse(
+      await this.#call(holder, { k: 'connect', owner, agentId, reader, ...use }, timeout),
+    ) as {
       cid: string;
       atr: string | null;
     };
@@ -159,7 +169,12 @@ export class BusCardRelay {
       this.#send({ to: m.from, from: this.deps.instanceId, id: m.id, k: 'reply', data });
     try {
       if (m.k === 'connect') {
-        const conn = await this.deps.local.connect(m.owner, m.agentId, m.reader);
+        const conn = await this.deps.local.connect(
+          m.owner,
+          m.agentId,
+          m.reader,
+          m.use ? { use: m.use } : undefined,
+        );
         const cid = randomUUID();
         this.#keep(cid, conn);
         return answer(JSON.stringify({ cid, atr: conn.atr ? Buffer.from(conn.atr).toString('hex') : null }));
