@@ -329,7 +329,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       issuance,
       replacement,
       conformance,
-      agents: new PairingService(ctx, agentHub),
+      agents: new PairingService(ctx, agentHub, clusterCards ? () => clusterCards.elsewhere() : undefined),
       walletLinks,
       walletStatus: new WalletStatusFeed({ db, jobs: issuance.jobs, progress: issuance.progress }),
       walletPairing,

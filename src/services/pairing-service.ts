@@ -54,6 +54,11 @@ export class PairingService {
   constructor(
     private readonly ctx: ServiceContext,
     private readonly hub: AgentHub,
+    /**
+     * Several servers: the agents connected to the other servers, with their readers
+     * (services/cluster/cluster-cards.ts); absent, only this server's agents count as connected.
+     */
+    private readonly elsewhere?: () => Promise<ReadonlyMap<string, AgentView['readers']>>,
   ) {}
 
   /** A fresh one-time code binding the next agent that presents it to `actor`. */
@@ -182,7 +187,12 @@ export class PairingService {
         permission: 'agent.manage',
       });
     const records = await listAgents(this.ctx.db, { ownerUserId: opts.all ? null : actor.id });
-    return records.map((r) => this.view(r));
+    const remote = (await this.elsewhere?.()) ?? new Map<string, AgentView['readers']>();
+    return records.map((r) => {
+      const v = this.view(r);
+      const there = v.connected ? undefined : remote.get(r.id);
+      return there ? { ...v, connected: true, readers: there } : v;
+    });
   }
 
   private view(r: AgentRecord): AgentView {

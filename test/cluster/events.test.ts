@@ -59,7 +59,7 @@ describe.skipIf(!pg)(
       await dropSchema(schema);
     });
 
-    it('B lists the readers of the agent connected to A', async () => {
+    it('B lists the readers of the agent connected to A, and says it is connected', async () => {
       const listed = await until('B lists Reader 0', async () => {
         const r = await onB.json<
           { agentId: string; agentName: string; reader: string; cardPresent: boolean }[]
@@ -68,6 +68,14 @@ describe.skipIf(!pg)(
       });
       expect(listed).toMatchObject({ agentId, agentName: 'Desk 7', cardPresent: true });
       expect(b.rt.agentHub.isConnected(agentId)).toBe(false);
+      // …and says it is connected (to A), with its readers.
+      const agents = await onB.json<{
+        items: { id: string; connected: boolean; readers: { name: string }[] }[];
+      }>('GET', '/api/agents');
+      expect(agents.body.items.find((x) => x.id === agentId)).toMatchObject({
+        connected: true,
+        readers: [{ name: 'Reader 0' }],
+      });
     });
 
     it('B’s watchers hear the card taken out of and put back into A’s agent’s reader', async () => {

@@ -148,6 +148,15 @@ export class ClusterCards implements CardAccess {
     );
   }
 
+  /** The agents connected to the other live servers, with the readers each reports. */
+  async elsewhere(): Promise<Map<string, { name: string; cardPresent: boolean; atr: string | null }[]>> {
+    const here = new Set(this.deps.hub.connectedIds());
+    const out = new Map<string, { name: string; cardPresent: boolean; atr: string | null }[]>();
+    for (const p of await listRemotePresence(this.deps.db, this.deps.instanceId))
+      if (!here.has(p.agentId)) out.set(p.agentId, p.readers);
+    return out;
+  }
+
   /** Which live server holds the agent's socket: this one's id when here, null when none. */
   async holderOf(agentId: string): Promise<string | null> {
     if (this.deps.hub.isConnected(agentId)) return this.deps.instanceId;
