@@ -185,6 +185,68 @@ describe.skipIf(!hasOpenssl)('remote issuance to a phone', { timeout: 180_000 },
     p.link.close();
   });
 
+  it('a connection lost mid-enrolment fails the set-up; Try again on the phone, once it is back, finishes it', async () => {
+    const settings = (await admin.json<Record<string, unknown>>('GET', '/api/settings')).body;
+    await admin.json('PUT', '/api/settings', { ...settings, issuanceRetryForUser: true });
+    const first = await bobsFirstPhone();
+    const made = await hannah.json<{ id: string }>('POST', `/api/devices/${first.deviceId}/replacement`, {
+      reason: 'stolen',
+      workflow: 'remote_issuance',
+    });
+    const code = (
+      await hannah.json<{ code: string }>('POST', `/api/requests/${made.body.id}/wallet-link`, {
+        delivery: 'show',
+      })
+    ).body.code;
+    const card = await newWalletCard();
+    const p = phone(card, { code });
+    const info = await p.link.start();
+    await until('the offer', async () => p.offers.at(-1) ?? undefined);
+    // The phone drops off after its second key is generated.
+    const transmit = card.transmit.bind(card);
+    let generated = 0;
+    card.transmit = async (apdu) => {
+      if (apdu[1] === 0x47 && ++generated === 2) p.link.close();
+      return transmit(apdu);
+    };
+    p.link.enrol(made.body.id);
+    await until('the link closed', async () => (p.closes.length ? true : undefined));
+    card.transmit = transmit;
+
+    const back = phone(card, { token: info.token! });
+    await back.link.start();
+    const failed = await until(
+      'the failed set-up told to the phone',
+      async () => {
+        const s = back.statuses.at(-1);
+        return s?.status === 'failed' ? s : undefined;
+      },
+      60_000,
+    );
+    expect(failed.onPhone).toBe(true);
+    expect(back.offers.at(-1)).toBeNull();
+    back.link.retry(failed.id);
+    const asked = await until(
+      'the PIN asked after the retry',
+      async () => {
+        const s = back.statuses.at(-1);
+        return s?.status === 'succeeded' && s.pinChangePending ? s : undefined;
+      },
+      90_000,
+    );
+    back.link.choosePin(asked.id, '281739', '281739');
+    await until('the request completed', async () =>
+      (await hannah.json<{ state: string }>('GET', `/api/requests/${made.body.id}`)).body.state ===
+      'completed'
+        ? true
+        : undefined,
+    );
+    expect((await admin.json<{ state: string }>('GET', `/api/devices/${first.deviceId}`)).body.state).toBe(
+      'terminated',
+    );
+    back.link.close();
+  });
+
   it('e-mails the link to the person; a cancelled request is no longer offered', async () => {
     const first = await bobsFirstPhone();
     const made = await hannah.json<{ id: string; number: number }>(

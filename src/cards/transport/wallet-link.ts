@@ -173,6 +173,9 @@ export class WalletLink {
   private session = '';
   /** The workstation using the current card session, if it is not the server's own work. */
   private usedBy: string | null = null;
+  /** The person's answers wait until the server knows the reader (an enrolment needs the card). */
+  private readersSent = false;
+  private held: Frame[] = [];
 
   constructor(private readonly o: WalletLinkOptions) {}
 
@@ -243,27 +246,33 @@ export class WalletLink {
 
   /** Remote issuance: the person accepts the offered credentials; the server starts personalizing. */
   enrol(requestId: string): void {
-    this.send({ type: 'wallet-enrol', requestId });
+    this.answer({ type: 'wallet-enrol', requestId });
   }
 
   /** The PIN the person chose on the phone, at the end of a remote issuance. */
   choosePin(jobId: string, pin: string, confirmation: string): void {
-    this.send({ type: 'wallet-pin', jobId, pin, confirmation });
+    this.answer({ type: 'wallet-pin', jobId, pin, confirmation });
   }
 
   /** Try a failed remote issuance again. */
   retry(jobId: string): void {
-    this.send({ type: 'wallet-retry', jobId });
+    this.answer({ type: 'wallet-retry', jobId });
   }
 
   /** Allow or refuse a workstation's request to use this phone as its smart card. */
   decidePairing(pairingId: string, allow: boolean): void {
-    this.send({ type: 'wallet-pair', pairingId, allow });
+    this.answer({ type: 'wallet-pair', pairingId, allow });
   }
 
   /** End a workstation's use of this phone. */
   unpair(pairingId: string): void {
-    this.send({ type: 'wallet-unpair', pairingId });
+    this.answer({ type: 'wallet-unpair', pairingId });
+  }
+
+  /** Sends one of the person's answers once the server knows this phone's reader (frames keep their order). */
+  private answer(f: Frame): void {
+    if (this.readersSent) this.send(f);
+    else this.held.push(f);
   }
 
   private send(body: Frame): void {
@@ -279,6 +288,8 @@ export class WalletLink {
           type: 'readers',
           readers: [{ name: this.name, cardPresent: true, atr: toHex(card.atr) }],
         });
+        this.readersSent = true;
+        for (const f of this.held.splice(0)) this.send(f);
         this.o.onEvent?.({ type: 'connected' });
         return;
       case 'wallet-status':
