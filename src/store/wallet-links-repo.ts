@@ -125,3 +125,18 @@ export async function voidWalletLink(tx: Queryable, id: string, at: Date): Promi
     [id, at],
   );
 }
+
+/**
+ * Ends the links of the wallets holding the card `serial` (its device was terminated): their tokens
+ * stop working. Returns the wallets' ids.
+ */
+export async function revokeWalletsHolding(tx: Queryable, serial: string, at: Date): Promise<string[]> {
+  const rows = await tx.query<{ id: string }>(
+    `UPDATE agents SET revoked_at = $2
+     WHERE owner_kind = 'wallet' AND revoked_at IS NULL
+       AND id IN (SELECT agent_id FROM wallet_cards WHERE serial = $1)
+     RETURNING id`,
+    [serial, at],
+  );
+  return rows.map((r) => r.id);
+}

@@ -61,16 +61,24 @@ describe('a phone through its lifecycle', { timeout: 180_000 }, () => {
     expect((await device(phone.deviceId)).state).toBe('terminated');
     expect(await statuses(phone.deviceId)).toEqual(['revoked']);
 
+    // Terminated, the phone's wallet link ended with it: its token opens nothing.
+    await expect(phoneLink(srv.url, phone.card, { token: phone.token }).link.start()).rejects.toThrow(
+      /not linked/,
+    );
+    expect((await auditOf(phone.walletId, 'wallet.unlinked'))[0]!.details).toMatchObject({
+      why: 'its device was terminated',
+    });
+
     // Recycling needs the card: an operator's link for bob's phone lets the administrator drive it
-    // (the same phone relinks with its token), and the wallet's card is wiped to blank.
+    // (the phone is linked afresh), and the wallet's card is wiped to blank.
     const code = (await admin.json<{ code: string }>('POST', '/api/wallet/links', { userId: bobId })).body
       .code;
     const p = phoneLink(srv.url, phone.card, { code, token: phone.token });
     const info = await p.link.start();
-    expect(info.walletId).toBe(phone.walletId);
+    expect(info.walletId).not.toBe(phone.walletId);
     await until('the phone at the administrator', async () =>
       (await admin.json<{ agentId: string; reader: string }[]>('GET', '/api/agents/readers')).body.some(
-        (r) => r.agentId === phone.walletId,
+        (r) => r.agentId === info.walletId,
       ),
     );
     const recycled = await admin.json<Device>('POST', `/api/devices/${phone.deviceId}/recycle`, {

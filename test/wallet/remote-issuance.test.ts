@@ -163,6 +163,8 @@ describe.skipIf(!hasOpenssl)('remote issuance to a phone', { timeout: 180_000 },
     const oldDevice = (await admin.json<{ state: string }>('GET', `/api/devices/${first.deviceId}`)).body;
     expect(oldDevice.state).toBe('terminated');
     expect(new Set(await ocsp(oldCerts))).toEqual(new Set(['revoked (keyCompromise)']));
+    // The lost phone's wallet link ended with its device: whoever holds it cannot connect as bob's.
+    await expect(phone(first.card, { token: first.token }).link.start()).rejects.toThrow(/not linked/);
     const newDevice = (
       await admin.json<{ id: string; state: string; type: string; serial: string; userId: string }>(
         'GET',

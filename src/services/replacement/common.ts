@@ -10,6 +10,7 @@ import type { Db, Queryable } from '../../store/db.js';
 import { getDevice, updateDevice, type Device } from '../../store/devices-repo.js';
 import { getRequest, type RequestRecord } from '../../store/requests-repo.js';
 import { getUser } from '../../store/users-repo.js';
+import { revokeWalletsHolding } from '../../store/wallet-links-repo.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import type { Revocation } from '../pki/revocation.js';
 import type { KeyRecovery } from '../pki/key-recovery.js';
@@ -129,6 +130,19 @@ export async function moveDevice(
     correlationId: actor.correlationId ?? null,
     at,
   });
+  // A phone's device ends: so does its wallet's link (a lost phone keeps no way in; a reset or a
+  // new link makes the phone a new wallet). Its socket closes at the hub's next heartbeat.
+  if (action === 'terminate' && device.type === 'mobile')
+    for (const walletId of await revokeWalletsHolding(tx, device.serial, at))
+      await appendAudit(tx, {
+        actor: auditActor(actor),
+        action: 'wallet.unlinked',
+        targetType: 'agent',
+        targetId: walletId,
+        details: { why: 'its device was terminated', deviceId: device.id, serial: device.serial },
+        correlationId: actor.correlationId ?? null,
+        at,
+      });
   return moved;
 }
 
