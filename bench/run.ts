@@ -1,6 +1,7 @@
 // `npm run bench -- <name> [args]`: runs one benchmark by name. Each benchmark module exports
 // run(args) and prints its own table.
 const BENCHMARKS: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  agents: () => import('./agents.js'),
   limits: () => import('./limits.js'),
   memory: () => import('./memory.js'),
   ocsp: () => import('./ocsp.js'),

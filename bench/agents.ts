@@ -1,0 +1,536 @@
+// `npm run bench -- agents [--agents 10,100] [--cards K] [--policy ecc|rsa] [--in-flight M]
+//   [--postgres] [--profile]`: card issuance at scale (issue 20). Starts `tessera serve` in a process
+// of its own (PGlite in a fresh data directory, or a fresh PostgreSQL schema with --postgres,
+// dropped after), then for each N drives N simulated agents from this process: each is the real
+// agent client (src/agent/agent-client.ts) over a real WebSocket, speaking the real agent protocol,
+// with K emulated PIV cards in in-memory readers. The agents are paired with one-time codes and
+// the cards issued through the HTTP API, as an operator's browser would. It reports:
+//   - cards personalized per second (first POST /api/issuance to the last job's end);
+//   - server CPU per card: the server process's user + system time (/proc/<pid>/stat, every thread)
+//     over that window, divided by the cards. The cards' key generation runs here, on the agent
+//     side, so it is not in the figure; the server's heartbeats to idle agents are;
+//   - one APDU round trip, as the card sees it: from the card's answer to the next command reaching
+//     it (agent → WebSocket → server → WebSocket → agent), p50 and p99, the card's own time
+//     excluded (shown apart). A round trip that spans server work between two commands (a
+//     certificate signed, a transaction) counts whole: that is what the card waits.
+// With --profile, the V8 CPU profiler (what `node --cpu-prof` runs) samples the server during the
+// measured window only (started and stopped through a preload on SIGUSR2, so start-up and
+// migrations stay out), and the top functions and packages by CPU time are printed; the profile
+// is kept for Chrome DevTools. Profiling slows the server: take CPU figures from a run without it.
+// Figures are printed, never asserted, with the load average beside them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { AgentClient } from '../src/agent/agent-client.js';
+import { pairWithCode } from '../src/agent/identity.js';
+import { newCardState } from '../src/cards/emulator/card-state.js';
+import { VirtualPivCard } from '../src/cards/emulator/virtual-piv-card.js';
+import { MemoryReaderSet } from '../src/cards/transport/memory.js';
+import type { CardConnection, ReaderSet, TransmitOptions } from '../src/cards/transport/types.js';
+import { DEMO_POLICIES } from '../src/services/bootstrap-service.js';
+import { summarizeProfile, type CpuProfile } from './cpu-profile.js';
+
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CLK_TCK = 100; // Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+const PIN = '482913';
+
+// Preloaded into the server: SIGUSR2 starts the V8 CPU profiler, the next SIGUSR2 writes the
+// profile to BENCH_PROFILE_OUT (then BENCH_PROFILE_OUT.done, so the bench knows it is complete).
+const PROFILER = `
+const inspector = require('node:inspector');
+const fs = require('node:fs');
+const out = process.env.BENCH_PROFILE_OUT;
+let session;
+process.on('SIGUSR2', () => {
+  if (!session) {
+    session = new inspector.Session();
+    session.connect();
+    session.post('Profiler.enable', () =>
+      session.post('Profiler.setSamplingInterval', { interval: 500 }, () =>
+        session.post('Profiler.start', () => fs.writeFileSync(out + '.started', ''))));
+    return;
+  }
+  const s = session;
+  session = undefined;
+  s.post('Profiler.stop', (err, r) => {
+    if (!err) fs.writeFileSync(out, JSON.stringify(r.profile));
+    fs.writeFileSync(out + '.done', err ? String(err) : '');
+    s.disconnect();
+  });
+});
+`;
+
+interface Options {
+  agents: number[];
+  cards: number;
+  policy: 'ecc' | 'rsa';
+  inFlight: number;
+  postgres: boolean;
+  profile: boolean;
+}
+
+function parse(args: string[]): Options {
+  const value = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const agents = (value('--agents') ?? '10,100').split(',').map((s) => Number(s.replace(/_/g, '')));
+  if (agents.some((n) => !Number.isInteger(n) || n < 1 || n > 5000))
+    throw new Error('--agents takes counts from 1 to 5000, comma-separated (e.g. 10,100,1000)');
+  const cards = Number(value('--cards') ?? '1');
+  if (!Number.isInteger(cards) || cards < 1 || cards > 16) throw new Error('--cards takes 1 to 16 per agent');
+  const policy = value('--policy') ?? 'ecc';
+  if (policy !== 'ecc' && policy !== 'rsa')
+    throw new Error('--policy is ecc (P-256, 3 keys) or rsa (RSA-2048, 4 keys)');
+  const inFlight = Number(value('--in-flight') ?? '100');
+  if (!Number.isInteger(inFlight) || inFlight < 1) throw new Error('--in-flight takes a positive count');
+  return {
+    agents,
+    cards,
+    policy,
+    inFlight,
+    postgres: args.includes('--postgres'),
+    profile: args.includes('--profile'),
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** The process's CPU time so far (user + system, all its threads), in milliseconds. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), counted from field 3: utime is 14, stime 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const load1 = () => loadavg()[0]!.toFixed(1);
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** The operator's side of the HTTP API: a signed-in session with its CSRF token. */
+class Api {
+  private cookie = '';
+  private csrf = '';
+  constructor(readonly base: string) {}
+
+  async login(username: string, password: string): Promise<void> {
+    const res = await fetch(`${this.base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    if (!res.ok) throw new Error(`sign-in as ${username}: HTTP ${res.status} ${await res.text()}`);
+    this.cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    this.csrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const headers: Record<string, string> = { cookie: this.cookie };
+    if (method !== 'GET') headers['x-csrf-token'] = this.csrf;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  async ok<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const r = await this.json<T>(method, path, body);
+    if (r.status >= 300) throw new Error(`${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at once. */
+async function pool<T, R>(items: T[], limit: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** What the card side saw: one entry per APDU, and a signal each time the server lets a card go. */
+class ApduClock {
+  roundTrips: number[] = [];
+  cardMs: number[] = [];
+  private closedWaiters = new Map<string, Array<() => void>>();
+
+  /** Resolves the next time the server closes its connection to the card in `reader`. */
+  nextClose(reader: string): Promise<void> {
+    return new Promise((r) => {
+      const list = this.closedWaiters.get(reader) ?? [];
+      list.push(r);
+      this.closedWaiters.set(reader, list);
+    });
+  }
+
+  closed(reader: string): void {
+    const list = this.closedWaiters.get(reader) ?? [];
+    this.closedWaiters.delete(reader);
+    for (const r of list) r();
+  }
+
+  reset(): void {
+    this.roundTrips = [];
+    this.cardMs = [];
+  }
+}
+
+/** A reader set that times every exchange with its cards; reader names are unique across agents. */
+class TimedReaderSet implements ReaderSet {
+  constructor(
+    private readonly inner: ReaderSet,
+    private readonly clock: ApduClock,
+  ) {}
+  list() {
+    return this.inner.list();
+  }
+  watch(listener: Parameters<ReaderSet['watch']>[0]) {
+    return this.inner.watch(listener);
+  }
+  async connect(reader: string): Promise<CardConnection> {
+    const conn = await this.inner.connect(reader);
+    const clock = this.clock;
+    let lastAnswer: number | undefined;
+    return {
+      reader: conn.reader,
+      atr: conn.atr,
+      async transmit(apdu: Uint8Array, opts?: TransmitOptions) {
+        const t0 = performance.now();
+        if (lastAnswer !== undefined) clock.roundTrips.push(t0 - lastAnswer);
+        const res = await conn.transmit(apdu, opts);
+        lastAnswer = performance.now();
+        clock.cardMs.push(lastAnswer - t0);
+        return res;
+      },
+      close: async () => {
+        await conn.close?.();
+        clock.closed(reader);
+      },
+    };
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+interface Server {
+  url: string;
+  pid: number;
+  adminPassword: string;
+  child: ChildProcess;
+  profileOut: string;
+  stop(): Promise<void>;
+}
+
+/** `tessera serve` from the sources (tsx), in its own process, on PGlite or a PostgreSQL schema. */
+async function startServer(dir: string, databaseUrl: string | undefined): Promise<Server> {
+  const port = await freePort();
+  const preload = join(dir, 'profiler.cjs');
+  writeFileSync(preload, PROFILER);
+  const profileOut = join(dir, 'server.cpuprofile');
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    process.execPath,
+    ['--require', preload, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+        TESSERA_ALLOW_EMBEDDED: '1',
+        TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+        TESSERA_DATA_DIR: join(dir, 'data'),
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        TESSERA_EXTERNAL_URL: url,
+        LOG_LEVEL: 'warn',
+        BENCH_PROFILE_OUT: profileOut,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let text = '';
+  const adminPassword = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tessera serve did not start:\n${text}`)), 300_000);
+    const seen = (d: Buffer) => {
+      text += d.toString();
+      const pw = /with password:\s+(\S+)/.exec(text);
+      if (pw && text.includes('Tessera is running')) {
+        clearTimeout(timer);
+        resolve(pw[1]!);
+      }
+    };
+    child.stdout!.on('data', seen);
+    child.stderr!.on('data', seen);
+    child.once('exit', (code) => reject(new Error(`tessera serve exited ${code}:\n${text}`)));
+  });
+  // Keep draining its output (warnings), so a full pipe never stalls the server.
+  child.stdout!.removeAllListeners('data');
+  child.stderr!.removeAllListeners('data');
+  child.stdout!.resume();
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[server] ${d.toString()}`));
+  return {
+    url,
+    pid: child.pid!,
+    adminPassword,
+    child,
+    profileOut,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+async function waitFor(file: string, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (existsSync(file)) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+interface Round {
+  agents: number;
+  cards: number;
+  succeeded: number;
+  failed: number;
+  firstError: string | undefined;
+  seconds: number;
+  serverCpuMs: number;
+  apdus: number;
+  roundTrips: number[];
+  cardMs: number[];
+  loadBefore: string;
+  loadAfter: string;
+}
+
+type Job = { id: string; status: string; error: { code: string; message: string } | null };
+
+let nextSerial = 60_000_000;
+
+/** Pairs `n` agents with `cards` emulated cards each, issues every card, and measures. */
+async function round(
+  server: Server,
+  api: Api,
+  n: number,
+  cards: number,
+  policyId: string,
+  inFlight: number,
+  tag: string,
+  profile?: { out: string },
+): Promise<Round> {
+  const clock = new ApduClock();
+  // Pairing and people first, outside the measured window.
+  const identities = await pool(
+    Array.from({ length: n }, (_, i) => i),
+    8,
+    async (i) => {
+      const { code } = await api.ok<{ code: string }>('POST', '/api/agents/pairing-codes', {});
+      return pairWithCode(server.url, code, { name: `Bench ${tag} agent ${i}`, hostname: `bench-${i}` });
+    },
+  );
+  const people = await pool(
+    Array.from({ length: n * cards }, (_, i) => i),
+    8,
+    async (i) => {
+      const u = await api.ok<{ id: string }>('POST', '/api/users', {
+        username: `bench.${tag}.${i}`,
+        displayName: `Bench ${tag} ${i}`,
+        roles: ['user'],
+      });
+      return u.id;
+    },
+  );
+  const agents: AgentClient[] = [];
+  const targets: { agentId: string; reader: string; userId: string }[] = [];
+  identities.forEach((id, a) => {
+    const readers = new MemoryReaderSet();
+    for (let c = 0; c < cards; c++) {
+      const reader = `Bench ${tag} reader ${a}.${c}`;
+      readers.addReader(reader);
+      readers.insert(reader, new VirtualPivCard(newCardState({ serial: nextSerial++ })));
+      targets.push({ agentId: id.agentId, reader, userId: people[a * cards + c]! });
+    }
+    agents.push(
+      new AgentClient({
+        server: server.url,
+        token: id.token,
+        readers: new TimedReaderSet(readers, clock),
+        hostname: `bench-${a}`,
+      }),
+    );
+  });
+  try {
+    for (const a of agents) a.start();
+    await Promise.all(agents.map((a) => a.waitConnected(120_000)));
+    // Each agent reports its readers right after the welcome; let those snapshots land.
+    await sleep(1000 + n);
+    clock.reset();
+
+    const loadBefore = load1();
+    if (profile) {
+      process.kill(server.pid, 'SIGUSR2');
+      await waitFor(`${profile.out}.started`, 'the profiler to start');
+    }
+    const cpu0 = cpuMs(server.pid);
+    const t0 = performance.now();
+    const results = await pool(targets, inFlight, async (t) => {
+      let started: { status: number; body: { job: Job } } | undefined;
+      // A reader the server has not heard of yet is refused: try again shortly.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        started = await api.json<{ job: Job }>('POST', '/api/issuance', {
+          userId: t.userId,
+          agentId: t.agentId,
+          reader: t.reader,
+          action: 'issue',
+          policyId,
+          pin: PIN,
+          pinConfirmation: PIN,
+        });
+        if (started.status === 202) break;
+        await sleep(250);
+      }
+      if (started!.status !== 202) return { status: 'refused', error: JSON.stringify(started!.body) };
+      const jobId = started!.body.job.id;
+      // The job's end, without polling every job: look when the server lets go of the card.
+      for (;;) {
+        await Promise.race([clock.nextClose(t.reader), sleep(5000)]);
+        const j = await api.ok<Job>('GET', `/api/issuance/jobs/${jobId}`);
+        if (j.status !== 'running')
+          return { status: j.status, error: j.error ? `${j.error.code}: ${j.error.message}` : undefined };
+      }
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const serverCpuMs = cpuMs(server.pid) - cpu0;
+    if (profile) {
+      process.kill(server.pid, 'SIGUSR2');
+      await waitFor(`${profile.out}.done`, 'the profile to be written');
+    }
+    const succeeded = results.filter((r) => r.status === 'succeeded').length;
+    return {
+      agents: n,
+      cards: targets.length,
+      succeeded,
+      failed: targets.length - succeeded,
+      firstError: results.find((r) => r.status !== 'succeeded')?.error,
+      seconds,
+      serverCpuMs,
+      apdus: clock.cardMs.length,
+      roundTrips: clock.roundTrips,
+      cardMs: clock.cardMs,
+      loadBefore,
+      loadAfter: load1(),
+    };
+  } finally {
+    await Promise.all(agents.map((a) => a.stop()));
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const o = parse(args);
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-agents-'));
+  const schema = `bench_agents_${randomBytes(4).toString('hex')}`;
+  const sql = o.postgres ? new pg.Client({ connectionString: PG_URL }) : undefined;
+  let server: Server | undefined;
+  const db = o.postgres ? 'PostgreSQL' : 'PGlite';
+  const policyName = o.policy === 'ecc' ? 'PIV ECC P-256 (demo)' : 'PIV RSA-2048 (demo)';
+  const rows: Record<string, Record<string, number | string>> = {};
+  let profileText = '';
+  try {
+    let databaseUrl: string | undefined;
+    if (sql) {
+      await sql.connect();
+      await sql.query(`CREATE SCHEMA ${schema}`);
+      databaseUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    }
+    console.log(`Starting tessera serve on ${db}… (load average ${load1()})`);
+    server = await startServer(dir, databaseUrl);
+    const api = new Api(server.url);
+    await api.login('admin', server.adminPassword);
+    // `tessera serve` seeds no demo: the demo's policy, made through the API.
+    const policy = DEMO_POLICIES.find((p) => p.name === policyName)!;
+    const { id: policyId } = await api.ok<{ id: string }>('POST', '/api/policies', policy);
+    // Warm-up, not measured: the first issuance builds the CA hierarchy, loads lazy modules, JITs.
+    await round(server, api, 1, 2, policyId, 2, 'warm');
+    for (const [i, n] of o.agents.entries()) {
+      const last = i === o.agents.length - 1;
+      console.log(
+        `${n} agents × ${o.cards} card(s), ${o.policy.toUpperCase()} policy… (load average ${load1()})`,
+      );
+      const profile = o.profile && last ? { out: server.profileOut } : undefined;
+      const r = await round(server, api, n, o.cards, policyId, o.inFlight, `n${n}r${i}`, profile);
+      if (r.firstError) console.log(`  ${r.failed} card(s) not issued; the first: ${r.firstError}`);
+      rows[`${db}, ${n} agents${profile ? ' (profiled)' : ''}`] = {
+        cards: r.cards,
+        failed: r.failed,
+        seconds: round1(r.seconds),
+        'cards/s': round1(r.succeeded / r.seconds),
+        'server CPU ms/card': Math.round(r.serverCpuMs / Math.max(1, r.succeeded)),
+        'APDUs/card': Math.round(r.apdus / Math.max(1, r.cards)),
+        'APDU round trip p50 ms': round1(percentile(r.roundTrips, 50)),
+        'APDU round trip p99 ms': round1(percentile(r.roundTrips, 99)),
+        'card p99 ms': round1(percentile(r.cardMs, 99)),
+        load: `${r.loadBefore} → ${r.loadAfter}`,
+      };
+      if (profile && existsSync(profile.out)) {
+        const p = JSON.parse(readFileSync(profile.out, 'utf8')) as CpuProfile;
+        profileText = summarizeProfile(p, {
+          root: ROOT,
+          cpuPerCard: r.serverCpuMs / Math.max(1, r.succeeded),
+        });
+        const kept = join(tmpdir(), `tessera-agents-${db.toLowerCase()}-${n}.cpuprofile`);
+        writeFileSync(kept, JSON.stringify(p));
+        profileText += `\nProfile kept in ${kept} (open it in Chrome DevTools, Performance tab).`;
+      }
+    }
+  } finally {
+    await server?.stop();
+    if (sql) {
+      await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+      await sql.end();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `Agents issuing cards: 1 tessera serve on ${db} (own process), ${o.cards} emulated card(s) per agent, ` +
+      `${policyName}, at most ${o.inFlight} issuances in flight; Node ${process.version}, ${cpus().length} CPUs, ` +
+      `load average ${load1()} (the agents and their cards run in this process, on the same CPUs)`,
+  );
+  console.table(rows);
+  if (profileText) console.log(profileText);
+}
