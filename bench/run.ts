@@ -2,6 +2,7 @@
 // run(args) and prints its own table.
 const BENCHMARKS: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
   agents: () => import('./agents.js'),
+  cluster: () => import('./cluster.js'),
   limits: () => import('./limits.js'),
   memory: () => import('./memory.js'),
   ocsp: () => import('./ocsp.js'),
