@@ -8,6 +8,7 @@ import type { DeviceService } from './device-service.js';
 import type { PolicyService } from './policy-service.js';
 import type { UserService } from './user-service.js';
 import type { LayoutService } from './printing/layout-service.js';
+import type { MobileIdPolicies } from './mobile-id/mobile-id-policies.js';
 import type { PrintSettingsService } from './printing/print-settings.js';
 import type { PolicyInput } from '../store/policies-repo.js';
 import type { Role } from '../domain/permissions.js';
@@ -181,6 +182,8 @@ export class BootstrapService {
     private readonly devices: DeviceService,
     private readonly policies: PolicyService,
     private readonly printing?: { layouts: LayoutService; settings: PrintSettingsService },
+    /** The demo offers a mobile ID (reference 004) under its mobile device policy. */
+    private readonly mobileIdPolicies?: MobileIdPolicies,
   ) {}
 
   /** Creates the administrator "admin" with a random password if no administrator exists yet. */
@@ -209,7 +212,36 @@ export class BootstrapService {
     await this.ctx.db.transaction(async (tx) => {
       for (const p of DEMO_PEOPLE)
         await this.users.create(actor, { ...p, passwordHash: hash, demo: true }, tx);
-      for (const p of DEMO_POLICIES) await this.policies.create(actor, { ...p, demo: true }, tx);
+      const created = [];
+      for (const p of DEMO_POLICIES)
+        created.push(await this.policies.create(actor, { ...p, demo: true }, tx));
+      const mobile = created.find((p) => p.deviceTypes.includes('mobile'));
+      if (this.mobileIdPolicies && mobile)
+        await this.mobileIdPolicies.create(
+          actor,
+          {
+            name: 'Mobile ID (demo)',
+            description: 'Authentication and signature certificates on the phone, for a year',
+            devicePolicyId: mobile.id,
+            profiles: mobile.credentialProfiles
+              .filter(
+                (c) =>
+                  c.certificateProfile === 'piv_authentication' ||
+                  c.certificateProfile === 'digital_signature',
+              )
+              .map((c) => c.name),
+            qrDelivery: 'portal',
+            validityDays: 365,
+            properties: [
+              { name: 'server', value: '${server}' },
+              { name: 'userId', value: '${username}' },
+            ],
+            recoverKey: false,
+            notify: 'both',
+            enabled: true,
+          },
+          tx,
+        );
       for (const serial of DEMO_DEVICE_SERIALS)
         await this.devices.register(
           actor,

@@ -61,6 +61,11 @@ export type {
   MobileIdPolicy,
   MobileIdPolicyInput,
   MobileIdPolicyList,
+  MobileIdView,
+  MobileIdOrdered,
+  MyMobileIds,
+  OrderMobileId,
+  MobileIdList,
 } from '../../src/http/schemas/mobile-id.ts';
 export {
   MOBILE_ID_NOTIFY,

@@ -10,6 +10,7 @@ import { claimOrphanedJobs, finishJob, mergeJobOptions, type JobError } from '..
 import { auditActor, systemActor, type Clock } from '../context.js';
 import type { AttemptRevocation } from './attempt-revocation.js';
 import { moveDevice } from './device-move.js';
+import type { MobileIdJobOutcome } from './issuance-runner.js';
 
 /** Which jobs this process is running (those are not interrupted). */
 export interface RunningJobs {
@@ -24,6 +25,8 @@ export class InterruptedJobs {
       running: RunningJobs;
       attempts: Pick<AttemptRevocation, 'revoke'>;
       instance: { id: string; trustLeases: boolean };
+      /** A mobile ID whose job was interrupted fails with it (in the same transaction). */
+      mobileIds?: Pick<MobileIdJobOutcome, 'failed'>;
     },
   ) {}
 
@@ -44,6 +47,8 @@ export class InterruptedJobs {
         };
         await finishJob(tx, job.id, 'failed', error, at);
         await mergeJobOptions(tx, job.id, { cardTouched: true });
+        if ((job.options as { mobileId?: string }).mobileId)
+          await this.deps.mobileIds?.failed(tx, actor, job, error, at);
         const d = (await getDevice(tx, job.deviceId, true))!;
         if (d.state === 'issuing') await moveDevice(tx, d, 'fail', {}, at);
         await appendAudit(tx, {

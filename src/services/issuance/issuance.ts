@@ -145,7 +145,14 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     recycle: new Recycle({ db, clock, cards, attempts, ...requests }),
     pinChange: new PinChangeAtEnd({ db, clock, jobs, cards, pins, changes: progress }),
     initialPin: new InitialPinRetrieval({ db, clock, pins }),
-    interrupted: new InterruptedJobs({ db, clock, running: runner, attempts, instance: deps.instance }),
+    interrupted: new InterruptedJobs({
+      db,
+      clock,
+      running: runner,
+      attempts,
+      instance: deps.instance,
+      ...(deps.mobileIds ? { mobileIds: deps.mobileIds } : {}),
+    }),
     printStep: new PrintStep({
       db,
       clock,

@@ -52,8 +52,8 @@ export class MobileIdPolicies {
     if (problems.length) throw new ValidationError(problems.join('; '), { problems });
   }
 
-  async create(actor: Actor, input: MobileIdPolicyInput): Promise<MobileIdPolicy> {
-    return this.ctx.db.transaction(async (tx) => {
+  async create(actor: Actor, input: MobileIdPolicyInput, outer?: Queryable): Promise<MobileIdPolicy> {
+    const run = async (tx: Queryable) => {
       await this.check(tx, input);
       const at = this.ctx.clock.now();
       let p: MobileIdPolicy;
@@ -74,7 +74,8 @@ export class MobileIdPolicies {
         at,
       });
       return p;
-    });
+    };
+    return outer ? run(outer) : this.ctx.db.transaction(run);
   }
 
   async update(actor: Actor, id: string, input: MobileIdPolicyInput): Promise<MobileIdPolicy> {

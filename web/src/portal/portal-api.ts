@@ -17,6 +17,7 @@ import type {
   WalletLink,
 } from '../types';
 import type { JobSource } from '../issuance/useJob';
+import type { MobileIdOrdered, MobileIdView, MyMobileIds, OrderMobileId } from '../types';
 import type {
   Answer,
   DemoHandover,
@@ -90,6 +91,11 @@ export const portalApi = {
   /** A one-time link (QR code) that makes my phone's wallet appear as a card in a reader. */
   walletLink: () => post<WalletLink>('/api/wallet/links'),
   cards: () => get<ConnectedCards>('/api/portal/cards'),
+  /** Mobile ID (reference 004): mine, and whether I may order one now. */
+  mobileIds: () => get<MyMobileIds>('/api/portal/mobile-id'),
+  orderMobileId: (body: OrderMobileId) => post<MobileIdOrdered>('/api/portal/mobile-id', body),
+  mobileId: (id: string) => get<MobileIdView>(`/api/portal/mobile-id/${enc(id)}`),
+  cancelMobileId: (id: string) => post<MobileIdView>(`/api/portal/mobile-id/${enc(id)}/cancel`),
   /** With `requestId`: the self-enrollment of a replacement (reference 003). */
   issue: (card: CardBody, requestId?: string) =>
     post<IssuanceStarted>('/api/portal/issuance', requestId ? { ...card, requestId } : card),

@@ -25,6 +25,7 @@ import { useDeviceHolds, type HoldsByDevice } from '../../replacement/holds';
 import { InitialPasswordDialog } from './InitialPasswordDialog';
 import { UserCertificates } from './UserCertificates';
 import { SignInDelays } from './SignInDelays';
+import { UserMobileIds } from './UserMobileIds';
 import { RetryButton } from '../../components/ListTable';
 import { useStackTable } from '../../components/stack-table';
 
@@ -179,6 +180,7 @@ export function UserPage() {
         }}
       />
       {can('certificate.read') && <UserCertificates userId={u.id} refresh={refresh} holds={holds.data} />}
+      {can('device.read') && <UserMobileIds userId={u.id} />}
       <SignInDelays username={u.username} />
 
       <ConfirmDialog

@@ -17,6 +17,7 @@ import type { PortalMe } from '../../portal/types';
 import type { Device, IssuanceJob } from '../../types';
 import { readyToEnroll } from '../../portal/MyRequests';
 import { ReportProblem } from '../../portal/ReportProblem';
+import { MobileId } from '../../portal/MobileId';
 
 type Step =
   | { name: 'welcome' }
@@ -26,6 +27,7 @@ type Step =
   | { name: 'report'; device: Device }
   | { name: 'personalize'; device: Device; job: IssuanceJob }
   | { name: 'devices' }
+  | { name: 'mobile-id'; start: boolean }
   | { name: 'problem'; purpose: Purpose };
 
 const TITLES: Record<Step['name'], string> = {
@@ -37,6 +39,7 @@ const TITLES: Record<Step['name'], string> = {
   // The stage (personalizing, choose your PIN, ready, failed) is the sub-heading's to say.
   personalize: 'Set up your smart card',
   devices: 'Without your smart card',
+  'mobile-id': 'Mobile ID',
   problem: 'Something went wrong',
 };
 
@@ -77,6 +80,8 @@ export function PortalPage() {
   // streaming unmounts with its step, and the person signs in again; an issuance left running or
   // waiting for the PIN is taken up again after that.
   const purposeRef = useRef<Purpose>('issue');
+  /** Get Mobile ID (reference 004): after sign-in the person goes to the mobile ID, not the card. */
+  const mobileIntent = useRef<null | 'get' | 'view'>(null);
   useEffect(() => {
     onPortalSessionEnded(() => {
       setMe(null);
@@ -107,6 +112,7 @@ export function PortalPage() {
     // sign-in form up (an initial password is used up once accepted).
     if (!m) return setStep({ name: 'problem', purpose });
     if (m.securityQuestions.mustSet) return setStep({ name: 'questions', purpose, required: true });
+    if (mobileIntent.current) return setStep({ name: 'mobile-id', start: mobileIntent.current === 'get' });
     if (purpose === 'no-card') return setStep({ name: 'devices' });
     // An issuance left mid-way (a reload, a closed browser) is taken up where it stands.
     try {
@@ -127,7 +133,8 @@ export function PortalPage() {
     }
   };
 
-  const begin = async (purpose: Purpose) => {
+  const begin = async (purpose: Purpose, mobile: null | 'get' | 'view' = null) => {
+    mobileIntent.current = mobile;
     setSignedOut(false);
     setError(null);
     purposeRef.current = purpose;
@@ -191,6 +198,14 @@ export function PortalPage() {
             </button>
             <button type="button" className="btn btn-large" onClick={() => void begin('no-card')}>
               I don't have my smart card
+            </button>
+          </div>
+          <div className="portal-actions">
+            <button type="button" className="btn btn-large" onClick={() => void begin('issue', 'get')}>
+              Get Mobile ID
+            </button>
+            <button type="button" className="btn btn-large" onClick={() => void begin('issue', 'view')}>
+              Mobile ID
             </button>
           </div>
         </>
@@ -264,6 +279,9 @@ export function PortalPage() {
           onDone={() => void done()}
         />
       );
+      break;
+    case 'mobile-id':
+      body = <MobileId start={step.start} onDone={() => void done()} />;
       break;
     case 'devices':
       body = me && (

@@ -1,0 +1,247 @@
+// Get mobile ID end to end in Chromium (reference 004), two browser contexts: the person's desktop
+// user portal and their phone (390×844, touch) running the wallet. alice: Dashboard → Get Mobile ID
+// → Next → the QR code in the portal → Next; her phone opens the link, is personalized with the
+// policy's certificates, she chooses the PIN on the phone; the portal says the mobile ID is active
+// and "Mobile ID" lists the active profile. carol: the policy e-mails the QR code; the test reads the
+// message from a real SMTP server on loopback and opens its link in the wallet. The certificates pass
+// openssl verify and OCSP says good. The operator's User page lists the mobile ID and suspends it.
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OpensslDir, hasOpenssl } from '../pki/openssl.js';
+import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
+import { startSmtp, type TestSmtp } from '../support/smtp.js';
+import { signIn } from '../agent/support.js';
+import {
+  BROWSER_LOCALE,
+  BROWSER_TIME_ZONE,
+  ensureWebBuilt,
+  expectLabelledControls,
+  hasChromium,
+  launchChromium,
+  screenshotDir,
+  signInOperator,
+} from './browser.js';
+
+const PHONE = { width: 390, height: 844 };
+type Cert = { id: string; caId: string; status: string };
+type View = { id: string; state: string; device: { id: string } | null };
+
+describe.skipIf(!hasChromium || !hasOpenssl)(
+  'get mobile ID (Chromium, SMTP, openssl)',
+  { timeout: 300_000 },
+  () => {
+    let srv: TestServer;
+    let smtp: TestSmtp;
+    let admin: ApiClient;
+    let browser: Browser;
+    let phones: BrowserContext[] = [];
+    let shots: string;
+    const pageErrors: string[] = [];
+    const ssl = new OpensslDir();
+
+    const watch = (p: Page, who: string) => {
+      p.on('pageerror', (err) => pageErrors.push(`${who}: ${String(err)}`));
+      p.on('console', (msg) => {
+        if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text()))
+          pageErrors.push(`${who}: ${msg.text()}`);
+      });
+    };
+    const shoot = (p: Page, name: string) =>
+      p.screenshot({ path: join(shots, `mobile-id-${name}.png`), fullPage: true });
+    const common = () => ({ baseURL: srv.url, locale: BROWSER_LOCALE, timezoneId: BROWSER_TIME_ZONE });
+    /** A desktop browser of its own (one person's portal session, or the operator's). */
+    const newDesk = async (who: string) => {
+      const c = await browser.newContext({ ...common(), viewport: { width: 1280, height: 860 } });
+      c.setDefaultTimeout(30_000);
+      phones.push(c);
+      const p = await c.newPage();
+      watch(p, who);
+      return p;
+    };
+    const newPhone = async (who: string) => {
+      const c = await browser.newContext({
+        ...common(),
+        viewport: PHONE,
+        deviceScaleFactor: 3,
+        isMobile: true,
+        hasTouch: true,
+      });
+      c.setDefaultTimeout(30_000);
+      phones.push(c);
+      const p = await c.newPage();
+      watch(p, who);
+      return p;
+    };
+
+    const ocsp = async (certs: Cert[]): Promise<string[]> => {
+      const ca = certs[0]!.caId;
+      ssl.file('chain.pem', await (await fetch(`${srv.url}/pki/ca/${ca}/chain.pem`)).text());
+      ssl.file('issuing.pem', await (await fetch(`${srv.url}/pki/ca/${ca}.pem`)).text());
+      const out: string[] = [];
+      for (const c of certs) {
+        ssl.file(`${c.id}.pem`, await (await admin.call('GET', `/api/certificates/${c.id}/pem`)).text());
+        expect(ssl.run(['verify', '-CAfile', 'chain.pem', `${c.id}.pem`]).out).toContain(': OK');
+        const r = await ssl.runAsync([
+          'ocsp',
+          '-issuer',
+          'issuing.pem',
+          '-cert',
+          `${c.id}.pem`,
+          '-url',
+          `${srv.url}/pki/ocsp`,
+          '-CAfile',
+          'chain.pem',
+        ]);
+        expect(r.out).toContain('Response verify OK');
+        out.push(/\.pem: (\w+)/.exec(r.out)?.[1] ?? '?');
+      }
+      return out;
+    };
+    const userId = async (username: string) =>
+      (
+        await admin.json<{ items: { id: string; username: string }[] }>('GET', `/api/users?q=${username}`)
+      ).body.items.find((u) => u.username === username)!.id;
+
+    /** Dashboard → Get Mobile ID, signed in with a fresh initial password. */
+    const getMobileId = async (portal: Page, username: string) => {
+      const ip = await admin.json<{ password: string }>(
+        'POST',
+        `/api/users/${await userId(username)}/initial-password`,
+        {
+          delivery: 'displayed',
+        },
+      );
+      await portal.goto('/portal');
+      await portal.getByRole('button', { name: 'Get Mobile ID', exact: true }).click();
+      await portal.getByLabel('Username').fill(username);
+      await portal.getByRole('button', { name: 'Continue', exact: true }).click();
+      await portal.getByLabel('Initial password').fill(ip.body.password);
+      await portal.getByRole('button', { name: 'Continue', exact: true }).click();
+      // First sign-in: the portal asks for the security questions first, then goes on to the mobile ID.
+      await portal.getByRole('heading', { level: 1, name: 'Set your security questions' }).waitFor();
+      for (const n of [1, 2, 3]) await portal.getByLabel(`Answer ${n}`).fill(`answer ${n} of ${username}`);
+      await portal.getByRole('button', { name: 'Continue', exact: true }).click();
+      await portal.getByRole('heading', { level: 2, name: 'Get Mobile ID' }).waitFor();
+    };
+
+    /** The phone opens the link, is personalized, and the PIN is chosen on it. */
+    const onPhone = async (wallet: Page, href: string, pin: string) => {
+      await wallet.goto(href);
+      await wallet.getByLabel('New PIN', { exact: true }).waitFor({ timeout: 90_000 });
+      await wallet.getByLabel('New PIN', { exact: true }).fill(pin);
+      await wallet.getByLabel('New PIN again').fill(pin);
+      await wallet.getByRole('button', { name: 'Set PIN' }).click();
+      await wallet.getByText('This phone is your smart card now.').waitFor();
+      expect(new URL(wallet.url()).hash).toBe('');
+    };
+
+    beforeAll(async () => {
+      await ensureWebBuilt();
+      smtp = await startSmtp({ plain: true });
+      srv = await startTestServer({
+        demo: true,
+        config: { smtpUrl: `${smtp.url}?tls=none`, mailRetrySeconds: 1 },
+      });
+      admin = await signIn(srv.url, srv.admin.username, srv.admin.password);
+      browser = await launchChromium();
+      shots = screenshotDir();
+    }, 240_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await srv?.close();
+      await smtp?.close();
+      ssl.dispose();
+      phones = [];
+    });
+
+    it('alice by the QR code in the portal: active, "Mobile ID" shows it, certificates verified and good', async () => {
+      const portal = await newDesk('alice portal');
+      const wallet = await newPhone('alice phone');
+      await getMobileId(portal, 'alice');
+      await expectLabelledControls(portal);
+      await shoot(portal, '01-get');
+      await portal.getByRole('button', { name: 'Next', exact: true }).click();
+      const qr = portal.getByRole('img', { name: 'QR code of your mobile ID link' });
+      await qr.waitFor();
+      expect(await qr.evaluate((img: HTMLImageElement) => img.naturalWidth > 0)).toBe(true);
+      const href = (await portal.getByRole('link', { name: /\/wallet$/ }).getAttribute('href'))!;
+      expect(href).toMatch(new RegExp(`^${srv.url}/wallet#link=[A-Z0-9]{10}\\.[A-Za-z0-9_-]{43}$`));
+      await shoot(portal, '02-qr');
+      await portal.getByRole('button', { name: 'Next', exact: true }).click();
+      await portal.getByText('Waiting for your phone to open the link').waitFor();
+
+      await onPhone(wallet, href, '281739');
+      await shoot(wallet, '03-phone-done');
+      await portal.getByText('Your mobile ID is active.').waitFor({ timeout: 60_000 });
+      await shoot(portal, '04-active');
+      await portal.getByRole('button', { name: 'Mobile ID', exact: true }).click();
+      const row = portal
+        .getByRole('table', { name: 'Your mobile IDs' })
+        .getByRole('row')
+        .filter({ hasText: 'Active' });
+      await row.waitFor();
+      expect(await row.textContent()).toContain('Mobile ID (demo)');
+      await shoot(portal, '05-menu');
+
+      const mine = (
+        await admin.json<{ items: View[] }>('GET', `/api/users/${await userId('alice')}/mobile-ids`)
+      ).body.items;
+      expect(mine.map((m) => m.state)).toEqual(['active']);
+      const certs = (
+        await admin.json<{ items: Cert[] }>('GET', `/api/certificates?deviceId=${mine[0]!.device!.id}`)
+      ).body.items;
+      expect(certs).toHaveLength(2);
+      expect(await ocsp(certs)).toEqual(['good', 'good']);
+
+      // The operator's User page lists it and suspends it.
+      const op = await newDesk('operator');
+      await signInOperator(op, srv.admin.username, srv.admin.password);
+      await op.goto(`/operator/users/${await userId('alice')}`);
+      const section = op.getByRole('table', { name: 'Mobile IDs' });
+      await section.getByRole('row').filter({ hasText: 'Active' }).waitFor();
+      await section.getByRole('button', { name: /^Suspend the mobile ID/ }).click();
+      await section.getByRole('row').filter({ hasText: 'Suspended' }).waitFor();
+      await shoot(op, '06-operator');
+      expect(await ocsp(certs)).toEqual(['revoked', 'revoked']);
+    });
+
+    it('carol by e-mail: the QR code and link read from the SMTP server, opened in the wallet', async () => {
+      const demo = (
+        await admin.json<{ items: (Record<string, unknown> & { id: string; name: string })[] }>(
+          'GET',
+          '/api/mobile-id-policies',
+        )
+      ).body.items.find((p) => p.name === 'Mobile ID (demo)')!;
+      const { id, version, createdAt, updatedAt, ...input } = demo;
+      void version;
+      void createdAt;
+      void updatedAt;
+      expect(
+        (await admin.json('PUT', `/api/mobile-id-policies/${id}`, { ...input, qrDelivery: 'email' })).status,
+      ).toBe(200);
+      const portal = await newDesk('carol portal');
+      const wallet = await newPhone('carol phone');
+      const seen = smtp.received.length;
+      await getMobileId(portal, 'carol');
+      await portal.getByRole('button', { name: 'Next', exact: true }).click();
+      await portal.getByText('We e-mailed a QR code and a link to').waitFor();
+      const mail = await smtp.next(seen);
+      expect(mail.raw).toMatch(/Content-Type: image\/png/i);
+      const href = /(http\S+\/wallet#link=\S+)/.exec(mail.text)![1]!;
+      await portal.getByRole('button', { name: 'Next', exact: true }).click();
+      await onPhone(wallet, href, '975310');
+      await portal.getByText('Your mobile ID is active.').waitFor({ timeout: 60_000 });
+      await shoot(portal, '07-carol-active');
+      const mine = (
+        await admin.json<{ items: View[] }>('GET', `/api/users/${await userId('carol')}/mobile-ids`)
+      ).body.items;
+      const certs = (
+        await admin.json<{ items: Cert[] }>('GET', `/api/certificates?deviceId=${mine[0]!.device!.id}`)
+      ).body.items;
+      expect(await ocsp(certs)).toEqual(['good', 'good']);
+      expect(pageErrors).toEqual([]);
+    });
+  },
+);
