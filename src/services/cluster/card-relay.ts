@@ -29,7 +29,8 @@ type Request =
       /** A workstation uses the card (a phone's wallet then asks before each key use): kept across servers. */
       use?: TransmitOptions['use'];
     }
-  | { k: 'apdu'; cid: string; apdu: string; timeoutMs: number }
+  /** seq: the command's number on its connection, so a replayed message is refused. */
+  | { k: 'apdu'; cid: string; seq: number; apdu: string; timeoutMs: number }
   | { k: 'close'; cid: string };
 
 type Message =
@@ -55,7 +56,7 @@ const IDLE_MS = 120_000;
 
 export class BusCardRelay {
   readonly #pending = new Map<string, { resolve(data: string): void; reject(e: Error): void }>();
-  readonly #open = new Map<string, { conn: CardConnection; timer: NodeJS.Timeout }>();
+  readonly #open = new Map<string, { conn: CardConnection; timer: NodeJS.Timeout; next: number }>();
   readonly #stop: () => void;
 
   constructor(
@@ -141,6 +142,7 @@ export class BusCardRelay {
       atr: string | null;
     };
     let closed = false;
+    let seq = 0;
     return {
       holder,
       agentId,
@@ -151,7 +153,7 @@ export class BusCardRelay {
         const t = o?.timeoutMs ?? timeout;
         const data = await this.#call(
           holder,
-          { k: 'apdu', cid: reply.cid, apdu: Buffer.from(apdu).toString('hex'), timeoutMs: t },
+          { k: 'apdu', cid: reply.cid, seq: seq++, apdu: Buffer.from(apdu).toString('hex'), timeoutMs: t },
           t,
         );
         return Uint8Array.from(Buffer.from(data, 'hex'));
@@ -189,6 +191,10 @@ export class BusCardRelay {
         return answer('');
       }
       if (!open) throw new TransportError('The card connection is closed');
+      // Someone able to NOTIFY on the database could send a captured message again: each command
+      // is taken once, in order (its content stays sealed).
+      if (m.seq !== open.next) throw new TransportError('A card command arrived out of order');
+      open.next++;
       this.#keep(m.cid, open.conn);
       const res = await open.conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), {
         timeoutMs: m.timeoutMs,
@@ -211,7 +217,7 @@ export class BusCardRelay {
       void conn.close?.().catch(() => undefined);
     }, IDLE_MS);
     timer.unref();
-    this.#open.set(cid, { conn, timer });
+    this.#open.set(cid, { conn, timer, next: was?.next ?? 0 });
   }
 
   close(): void {

@@ -1,0 +1,99 @@
+// The card relay between servers (services/cluster/card-relay.ts) on a bus that delivers every
+// message to the other server, as NOTIFY does: a card reached through the holder answers as it
+// would locally; messages are sealed (nothing of the APDU is readable on the bus); a message sent
+// again (someone able to NOTIFY replays one) does not reach the card a second time; a relay with
+// another master key hears nothing.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { CardConnection } from '../../src/cards/transport/types.js';
+import type { Bus, BusListener, Topic } from '../../src/services/cluster/bus.js';
+import { BusCardRelay } from '../../src/services/cluster/card-relay.js';
+
+/** Two servers' buses on one wire: each hears the other's messages (not its own), and the wire keeps them. */
+function wire() {
+  const heard: { from: string; topic: Topic; payload: string }[] = [];
+  const subs: { who: string; topic: Topic; l: BusListener }[] = [];
+  const deliver = (from: string, topic: Topic, payload: string) => {
+    for (const s of subs) if (s.topic === topic && s.who !== from) s.l(payload, false);
+  };
+  const bus = (who: string): Bus => ({
+    publish: (topic, payload) => {
+      heard.push({ from: who, topic, payload });
+      queueMicrotask(() => deliver(who, topic, payload));
+    },
+    subscribe: (topic, l) => {
+      const s = { who, topic, l };
+      subs.push(s);
+      return () => void subs.splice(subs.indexOf(s), 1);
+    },
+    onResync: () => () => undefined,
+    close: async () => undefined,
+  });
+  return { heard, bus, deliver };
+}
+
+/** A card that answers 90 00 with the APDU's first byte, counting what reaches it. */
+function card() {
+  const got: string[] = [];
+  const conn: CardConnection = {
+    reader: 'R',
+    atr: Uint8Array.from([0x3b, 0x00]),
+    transmit: async (apdu) => {
+      got.push(Buffer.from(apdu).toString('hex'));
+      return Uint8Array.from([apdu[0]!, 0x90, 0x00]);
+    },
+    close: async () => undefined,
+  };
+  return { got, local: { connect: async () => conn } };
+}
+
+describe('card relay between servers', () => {
+  it('relays, seals, and refuses a replayed command', async () => {
+    const w = wire();
+    const key = randomBytes(32);
+    const c = card();
+    const holder = new BusCardRelay({ bus: w.bus('A'), instanceId: 'A', key, local: c.local });
+    const caller = new BusCardRelay({ bus: w.bus('B'), instanceId: 'B', key, local: card().local });
+    const conn = await caller.connect('A', 'owner', 'agent', 'R');
+    expect(await conn.transmit(Uint8Array.from([0x00, 0xa4, 0x04, 0x00]))).toEqual(
+      Uint8Array.from([0x00, 0x90, 0x00]),
+    );
+    expect(await conn.transmit(Uint8Array.from([0x00, 0x20, 0x00, 0x80]))).toEqual(
+      Uint8Array.from([0x00, 0x90, 0x00]),
+    );
+    expect(c.got).toEqual(['00a40400', '00200080']);
+    // Nothing of the commands is readable on the wire.
+    for (const m of w.heard) expect(m.payload).not.toMatch(/00200080|00a40400|"apdu"/);
+    // The VERIFY sent again, exactly as it was on the wire: it does not reach the card.
+    const verify = w.heard.filter((m) => m.from === 'B')[2]!;
+    w.deliver('B', verify.topic, verify.payload);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(c.got).toEqual(['00a40400', '00200080']);
+    await conn.close?.();
+    holder.close();
+    caller.close();
+  });
+
+  it('a server with another master key is not heard', async () => {
+    const w = wire();
+    const c = card();
+    const holder = new BusCardRelay({
+      bus: w.bus('A'),
+      instanceId: 'A',
+      key: randomBytes(32),
+      local: c.local,
+    });
+    const caller = new BusCardRelay({
+      bus: w.bus('B'),
+      instanceId: 'B',
+      key: randomBytes(32),
+      local: card().local,
+    });
+    await expect(caller.connect('A', 'owner', 'agent', 'R', { timeoutMs: 10 })).rejects.toThrow(
+      /did not answer/,
+    );
+    expect(c.got).toEqual([]);
+    holder.close();
+    caller.close();
+  });
+});
