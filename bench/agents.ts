@@ -32,6 +32,7 @@ import { newCardState } from '../src/cards/emulator/card-state.js';
 import { VirtualPivCard } from '../src/cards/emulator/virtual-piv-card.js';
 import { MemoryReaderSet } from '../src/cards/transport/memory.js';
 import type { CardConnection, ReaderSet, TransmitOptions } from '../src/cards/transport/types.js';
+import { redactCommand } from '../src/cards/trace.js';
 import { DEMO_POLICIES } from '../src/services/bootstrap-service.js';
 import { summarizeProfile, type CpuProfile } from './cpu-profile.js';
 
@@ -182,6 +183,8 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T, i: number) 
 /** What the card side saw: one entry per APDU, and a signal each time the server lets a card go. */
 class ApduClock {
   roundTrips: number[] = [];
+  /** The round trips by the command that ended them (what the server sent next). */
+  byCommand = new Map<string, number[]>();
   cardMs: number[] = [];
   private closedWaiters = new Map<string, Array<() => void>>();
 
@@ -202,6 +205,7 @@ class ApduClock {
 
   reset(): void {
     this.roundTrips = [];
+    this.byCommand = new Map();
     this.cardMs = [];
   }
 }
@@ -227,7 +231,13 @@ class TimedReaderSet implements ReaderSet {
       atr: conn.atr,
       async transmit(apdu: Uint8Array, opts?: TransmitOptions) {
         const t0 = performance.now();
-        if (lastAnswer !== undefined) clock.roundTrips.push(t0 - lastAnswer);
+        if (lastAnswer !== undefined) {
+          clock.roundTrips.push(t0 - lastAnswer);
+          const name = redactCommand(apdu).name;
+          const list = clock.byCommand.get(name) ?? [];
+          list.push(t0 - lastAnswer);
+          clock.byCommand.set(name, list);
+        }
         const res = await conn.transmit(apdu, opts);
         lastAnswer = performance.now();
         clock.cardMs.push(lastAnswer - t0);
@@ -334,6 +344,7 @@ interface Round {
   serverCpuMs: number;
   apdus: number;
   roundTrips: number[];
+  byCommand: Map<string, number[]>;
   cardMs: number[];
   loadBefore: string;
   loadAfter: string;
@@ -452,6 +463,7 @@ async function round(
       serverCpuMs,
       apdus: clock.cardMs.length,
       roundTrips: clock.roundTrips,
+      byCommand: clock.byCommand,
       cardMs: clock.cardMs,
       loadBefore,
       loadAfter: load1(),
@@ -471,6 +483,7 @@ export async function run(args: string[]): Promise<void> {
   const policyName = o.policy === 'ecc' ? 'PIV ECC P-256 (demo)' : 'PIV RSA-2048 (demo)';
   const rows: Record<string, Record<string, number | string>> = {};
   let profileText = '';
+  let lastByCommand: { n: number; rows: Record<string, Record<string, number>> } | undefined;
   try {
     let databaseUrl: string | undefined;
     if (sql) {
@@ -507,6 +520,15 @@ export async function run(args: string[]): Promise<void> {
         'card p99 ms': round1(percentile(r.cardMs, 99)),
         load: `${r.loadBefore} → ${r.loadAfter}`,
       };
+      const byCommand: Record<string, Record<string, number>> = {};
+      for (const [name, xs] of [...r.byCommand].sort((a, b) => percentile(b[1], 99) - percentile(a[1], 99)))
+        byCommand[name] = {
+          'per card': round1(xs.length / Math.max(1, r.cards)),
+          'p50 ms': round1(percentile(xs, 50)),
+          'p99 ms': round1(percentile(xs, 99)),
+          'total s': round1(xs.reduce((a, b) => a + b, 0) / 1000),
+        };
+      lastByCommand = { n, rows: byCommand };
       if (profile && existsSync(profile.out)) {
         const p = JSON.parse(readFileSync(profile.out, 'utf8')) as CpuProfile;
         profileText = summarizeProfile(p, {
@@ -532,5 +554,11 @@ export async function run(args: string[]): Promise<void> {
       `load average ${load1()} (the agents and their cards run in this process, on the same CPUs)`,
   );
   console.table(rows);
+  if (lastByCommand) {
+    console.log(
+      `APDU round trips of the ${lastByCommand.n}-agent row by the command that ended them (the wait before it):`,
+    );
+    console.table(lastByCommand.rows);
+  }
   if (profileText) console.log(profileText);
 }

@@ -36,6 +36,7 @@ export function pivCertificateFacts(der: Uint8Array): PivCertificateFacts {
       if (uri?.toLowerCase().startsWith('urn:uuid:')) uuid = uri.slice(9).toLowerCase();
     }
   const eku = ext('2.5.29.37');
+  let publicKey: KeyObject | undefined;
   return {
     serial: Buffer.from(tbs.serialNumber).toString('hex'),
     subject: tbs.subject.map((rdn) => rdn.map((a) => a.value.toString()).join('+')).join(', '),
@@ -46,10 +47,13 @@ export function pivCertificateFacts(der: Uint8Array): PivCertificateFacts {
     sid: !!ext(PIV_OID.ntdsCaSecurityExt),
     extendedKeyUsage: eku ? [...AsnConvert.parse(eku.extnValue, ExtendedKeyUsage)] : [],
     extendedKeyUsageCritical: !!eku?.critical,
-    publicKey: createPublicKey({
-      key: Buffer.from(AsnConvert.serialize(tbs.subjectPublicKeyInfo)),
-      format: 'der',
-      type: 'spki',
-    }),
+    // Made when first read: the conformance check of every issued card reads the other facts only.
+    get publicKey(): KeyObject {
+      return (publicKey ??= createPublicKey({
+        key: Buffer.from(AsnConvert.serialize(tbs.subjectPublicKeyInfo)),
+        format: 'der',
+        type: 'spki',
+      }));
+    },
   };
 }

@@ -59,6 +59,33 @@ export interface ContentSigning {
 const oidDer = (oid: string) => Buffer.from(new asn1js.ObjectIdentifier({ value: oid }).toBER());
 
 /**
+ * A content signer's certificate, parsed, with its signature scheme: one content signer signs the
+ * CHUID and Security Object of every card, and parsing its certificate anew each time was a few
+ * per cent of the server's CPU per issued card (`npm run bench -- agents`). Kept per certificate
+ * (a new or renewed signer is another entry); read-only once made.
+ */
+const signerCertificates = new Map<
+  string,
+  { cert: Certificate; scheme: ReturnType<typeof signatureSchemeFor> }
+>();
+
+function signerCertificate(der: Uint8Array) {
+  const key = Buffer.from(der).toString('base64');
+  let kept = signerCertificates.get(key);
+  if (!kept) {
+    const cert = AsnConvert.parse(der, Certificate);
+    const alg = keyAlgorithmOfSpki(
+      Buffer.from(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo)),
+    );
+    if (!alg) throw new Error('The content signer key is of an unsupported algorithm');
+    kept = { cert, scheme: signatureSchemeFor(alg) };
+    if (signerCertificates.size >= 64) signerCertificates.clear();
+    signerCertificates.set(key, kept);
+  }
+  return kept;
+}
+
+/**
  * SignedData in a ContentInfo. `detached`: the content is not carried (the CHUID's case: the
  * relying party has the CHUID fields already).
  */
@@ -68,10 +95,7 @@ export async function signPivContent(
   content: Uint8Array,
   opts: { detached: boolean },
 ): Promise<Buffer> {
-  const cert = AsnConvert.parse(cs.certificateDer, Certificate);
-  const alg = keyAlgorithmOfSpki(Buffer.from(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo)));
-  if (!alg) throw new Error('The content signer key is of an unsupported algorithm');
-  const scheme = signatureSchemeFor(alg);
+  const { cert, scheme } = signerCertificate(cs.certificateDer);
   const digest = createHash(scheme.hash).update(content).digest();
   const attrs = [
     new Attribute({ attrType: ATTR.contentType, attrValues: [toArrayBuffer(oidDer(contentType))] }),
