@@ -151,5 +151,52 @@ describe.skipIf(!pg)(
       const s = await PivSession.open(await readers.connect('Reader 1'));
       await s.verifyPin('482913');
     });
+
+    it('the new PIN at the end, set through B, reaches the card in A’s agent (the relay)', async () => {
+      const settings = await onB.json<Record<string, unknown>>('GET', '/api/settings');
+      const put = await onB.json('PUT', '/api/settings', {
+        ...settings.body,
+        initialPinDisplayMode: 'not_displayed',
+        changePinDuringIssuance: true,
+      });
+      expect(put.status).toBe(200);
+      readers.addReader('Reader 2');
+      readers.insert('Reader 2', new VirtualPivCard(newCardState({ serial: 41000002 })));
+      await until('B lists the second card', async () => {
+        const r = await onB.json<{ items: { reader: string; serial: string | null }[] }>(
+          'GET',
+          '/api/issuance/cards',
+        );
+        return r.body.items.some((c) => c.reader === 'Reader 2' && c.serial === '41000002');
+      });
+      const users = await onB.json<{ items: { id: string; username: string }[] }>(
+        'GET',
+        '/api/users?q=alice.b',
+      );
+      const policy = (await b.rt.services.policies.list()).find((p) => p.name.startsWith('PIV ECC'))!;
+      const started = await onB.json<{ job: { id: string } }>('POST', '/api/issuance', {
+        userId: users.body.items[0]!.id,
+        agentId,
+        reader: 'Reader 2',
+        action: 'issue',
+        policyId: policy.id,
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const done = await until('the job waits for the new PIN', async () => {
+        const j = await onB.json<{ status: string; pinChangePending: boolean }>(
+          'GET',
+          `/api/issuance/jobs/${started.body.job.id}`,
+        );
+        return j.body.status !== 'running' && j.body;
+      });
+      expect(done).toMatchObject({ status: 'succeeded', pinChangePending: true });
+      const changed = await onB.json('POST', `/api/issuance/jobs/${started.body.job.id}/pin`, {
+        pin: '716295',
+        confirmation: '716295',
+      });
+      expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+      const s = await PivSession.open(await readers.connect('Reader 2'));
+      await s.verifyPin('716295');
+    });
   },
 );
