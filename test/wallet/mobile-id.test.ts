@@ -292,6 +292,89 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
     ).toEqual(['cancelled', 'cancelled']);
   });
 
+  it('cancel while the phone is being set up, and after it failed: no active profile, no valid certificate', async () => {
+    const current = (await admin.json<Record<string, unknown>>('GET', `/api/mobile-id-policies/${policyId}`))
+      .body;
+    const { id: _id, version: _v, createdAt: _c, updatedAt: _u, ...input } = current;
+    const put = await admin.json('PUT', `/api/mobile-id-policies/${policyId}`, {
+      ...input,
+      profiles: ['PIV Authentication', 'Digital Signature'],
+    });
+    expect(put.status).toBe(200);
+    const bob = await portalSession(srv.url, admin, 'bob');
+    /** A phone whose card waits at its `n`th key generation until released. */
+    const slowPhone = async (code: string, n: number) => {
+      const card = await newWalletCard();
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let generated = 0;
+      let reached!: () => void;
+      const atGate = new Promise<void>((r) => (reached = r));
+      const transmit = card.transmit.bind(card);
+      card.transmit = async (apdu: Uint8Array) => {
+        if (apdu[1] === 0x47 && ++generated === n) {
+          reached();
+          await gate;
+        }
+        return transmit(apdu);
+      };
+      const phone = phoneLink(srv.url, card, { code });
+      await phone.link.start();
+      await atGate;
+      return { phone, release };
+    };
+    const certsValid = async (id: string) => {
+      const v = (
+        await admin.json<{ items: View[] }>('GET', `/api/users/${await userId('bob')}/mobile-ids`)
+      ).body.items.find((m) => m.id === id)!;
+      return v.device ? (await certsOf(v.device.id)).filter((c) => c.status !== 'revoked') : [];
+    };
+
+    // 1. Cancelled while the phone is being personalized (its second key is being made).
+    const r = await bob.json<Ordered>('POST', '/api/portal/mobile-id', {});
+    const { phone, release } = await slowPhone(codeOf(r.body.qr!.url), 2);
+    expect((await view(bob, r.body.mobileId.id)).state).toBe('issuing');
+    const c = await bob.json<View>('POST', `/api/portal/mobile-id/${r.body.mobileId.id}/cancel`, {});
+    expect(c.body.state).toBe('cancelled');
+    release();
+    const ended = await until(
+      'the job to end',
+      async () => {
+        const v = await view(bob, r.body.mobileId.id);
+        return v.job && v.job.status !== 'running' ? v : undefined;
+      },
+      60_000,
+    );
+    expect(ended.state).toBe('cancelled');
+    expect(ended.job!.status).toBe('failed');
+    expect(ended.device!.state).toBe('failed');
+    await until('its certificates to be revoked', async () =>
+      (await certsValid(ended.id)).length === 0 ? true : undefined,
+    );
+    phone.link.close();
+
+    // 2. The phone goes away mid-way: the order fails (certificates revoked); Cancel closes it.
+    const r2 = await bob.json<Ordered>('POST', '/api/portal/mobile-id', {});
+    const slow = await slowPhone(codeOf(r2.body.qr!.url), 2);
+    slow.phone.link.close();
+    slow.release();
+    const failed = await until(
+      'the order to fail',
+      async () => {
+        const v = await view(bob, r2.body.mobileId.id);
+        return v.state === 'failed' ? v : undefined;
+      },
+      60_000,
+    );
+    expect(failed.error).toBeTruthy();
+    await until('its certificates to be revoked', async () =>
+      (await certsValid(failed.id)).length === 0 ? true : undefined,
+    );
+    expect((await bob.json<View>('POST', `/api/portal/mobile-id/${failed.id}/cancel`, {})).body.state).toBe(
+      'cancelled',
+    );
+  });
+
   it('the mail server is down while alice orders: the mobile ID is created, the notification arrives once it is back', async () => {
     await smtp!.close();
     smtp = null;
@@ -311,8 +394,14 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
     });
     expect(waiting.lastError).toMatch(/could not be reached/);
     smtp = await startSmtp({ user: SMTP_USER, pass: SMTP_PASS, port: smtpPort, plain: true });
-    const mail = await smtp.next(0);
-    expect(mail.headers.get('subject')).toBe('Your mobile ID is active');
+    const aliceMail = await emailOf('alice');
+    const isAlices = (m: { rcptTo: string[]; headers: Map<string, string> }) =>
+      m.rcptTo.includes(aliceMail) && m.headers.get('subject') === 'Your mobile ID is active';
+    await until(
+      'alice’s notification on the server that came back',
+      async () => smtp!.received.find(isAlices),
+      30_000,
+    );
     await until('the message to be sent', async () =>
       (await admin.json<{ status: string }>('GET', `/api/mail/${waiting.id}`)).body.status === 'sent'
         ? true
