@@ -80,16 +80,22 @@ export class LocalBus implements Bus {
   }
 }
 
-/** PostgreSQL's NOTIFY payload limit, with room for the envelope. */
-const MAX_PAYLOAD = 7900;
+/** PostgreSQL's NOTIFY payload limit (8000 bytes), with room for the envelope. */
+const MAX_PAYLOAD = 7800;
+/** A longer message (a card's answer relayed between servers) goes in parts; at most this long. */
+const MAX_MESSAGE = 256 * 1024;
 
 /**
  * Every server LISTENs on its schema's channel. A message is `topic origin payload`; this server's
- * own messages are delivered at once (no round trip) and skipped when they come back.
+ * own messages are delivered at once (no round trip) and skipped when they come back. A payload
+ * over NOTIFY's limit is sent as parts (`topic* origin id index count part`), put together by the
+ * listeners whatever order the parts arrive in (they may take different pool connections).
  */
 export class PgBus extends LocalBus {
   #stop: (() => Promise<void>) | null = null;
   #closed = false;
+  #partial = new Map<string, { parts: string[]; got: number; timer: NodeJS.Timeout }>();
+  #sent = 0;
 
   private constructor(
     private readonly notifications: Notifications,
@@ -118,18 +124,50 @@ export class PgBus extends LocalBus {
     if (a < 0 || b < 0) return;
     const origin = raw.slice(a + 1, b);
     if (origin === this.origin) return;
-    this.deliver(raw.slice(0, a) as Topic, raw.slice(b + 1), false);
+    const topic = raw.slice(0, a);
+    if (!topic.endsWith('*')) return this.deliver(topic as Topic, raw.slice(b + 1), false);
+    const [id, index, count] = raw.slice(b + 1).split(' ', 3) as [string, string, string];
+    const part = raw.slice(b + 1 + id.length + index.length + count.length + 3);
+    const key = `${origin} ${id}`;
+    let p = this.#partial.get(key);
+    if (!p) {
+      // Parts of a sender that died half-way are dropped after a while.
+      const timer = setTimeout(() => this.#partial.delete(key), 60_000);
+      timer.unref();
+      p = { parts: new Array<string>(Number(count)), got: 0, timer };
+      this.#partial.set(key, p);
+    }
+    const i = Number(index);
+    if (!(i >= 0 && i < p.parts.length) || p.parts[i] !== undefined) return;
+    p.parts[i] = part;
+    if (++p.got < p.parts.length) return;
+    clearTimeout(p.timer);
+    this.#partial.delete(key);
+    this.deliver(topic.slice(0, -1) as Topic, p.parts.join(''), false);
   }
 
   override publish(topic: Topic, payload: string): void {
-    if (payload.length > MAX_PAYLOAD) throw new Error(`bus payload too long (${payload.length}) on ${topic}`);
+    if (payload.length > MAX_MESSAGE) throw new Error(`bus payload too long (${payload.length}) on ${topic}`);
     this.deliver(topic, payload, true);
     if (this.#closed) return;
-    this.notifications.notify(`${topic} ${this.origin} ${payload}`).catch(this.onError);
+    if (payload.length <= MAX_PAYLOAD) {
+      this.notifications.notify(`${topic} ${this.origin} ${payload}`).catch(this.onError);
+      return;
+    }
+    const id = String(++this.#sent);
+    const count = Math.ceil(payload.length / MAX_PAYLOAD);
+    for (let i = 0; i < count; i++)
+      this.notifications
+        .notify(
+          `${topic}* ${this.origin} ${id} ${i} ${count} ${payload.slice(i * MAX_PAYLOAD, (i + 1) * MAX_PAYLOAD)}`,
+        )
+        .catch(this.onError);
   }
 
   override async close(): Promise<void> {
     this.#closed = true;
+    for (const p of this.#partial.values()) clearTimeout(p.timer);
+    this.#partial.clear();
     await this.#stop?.();
     await super.close();
   }
