@@ -483,6 +483,16 @@ export async function run(args: string[]): Promise<void> {
   const policyName = o.policy === 'ecc' ? 'PIV ECC P-256 (demo)' : 'PIV RSA-2048 (demo)';
   const rows: Record<string, Record<string, number | string>> = {};
   let profileText = '';
+  // Ctrl-C (or a closed pipe) still stops the server and drops the schema.
+  const interrupted = async () => {
+    await server?.stop();
+    if (sql) await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', () => void interrupted());
+  process.once('SIGTERM', () => void interrupted());
+  process.stdout.on('error', () => void interrupted());
   let lastByCommand: { n: number; rows: Record<string, Record<string, number>> } | undefined;
   try {
     let databaseUrl: string | undefined;
