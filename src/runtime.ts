@@ -283,6 +283,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         terminate: (...a) => replacement.terminate.terminate(...a),
       },
       cards: cardAccess,
+      keyRecovery: pki.keyRecovery,
       externalUrl: config.externalUrl,
     });
     const issuance = createIssuance({

@@ -83,6 +83,8 @@ export interface MobileIdJobOutcome {
   succeeded(tx: Queryable, actor: Actor, job: IssuanceJob, device: Device, at: Date): Promise<void>;
   failed(tx: Queryable, actor: Actor, job: IssuanceJob, error: JobError, at: Date): Promise<void>;
   afterFailure(actor: Actor, job: IssuanceJob): Promise<void>;
+  /** The person's archived key-management key to restore onto the phone (the policy's option). */
+  keysToRestore?(actor: Actor, job: IssuanceJob, deviceId: string, policy: Policy): Promise<RestoredKey[]>;
 }
 
 /** Starts a job's card work in the background (the starter and retry hand it their open card). */
@@ -231,7 +233,10 @@ export class IssuanceRunner implements JobLauncher {
               device.id,
               policy,
             )
-          : [];
+          : (job.options as JobOptions).mobileId && this.deps.mobileIds?.keysToRestore
+            ? // A mobile ID recovers the person's archived encryption key when its policy says so.
+              await this.deps.mobileIds.keysToRestore({ ...actor, correlationId }, job, device.id, policy)
+            : [];
       const newCredential = async (profile: CredentialProfile) =>
         (
           await insertCredential(db, {

@@ -45,6 +45,11 @@ import { getUser, type User } from '../../store/users-repo.js';
 import { voidWalletLink } from '../../store/wallet-links-repo.js';
 import { auditActor, systemActor, type Actor, type ServiceContext } from '../context.js';
 import type { CardAccess } from '../card-access.js';
+import type { KeyRecovery } from '../pki/key-recovery.js';
+import type { RestoredKey } from '../issuance/request-link.js';
+import type { Policy } from '../../store/policies-repo.js';
+import { listUserCredentials } from '../../store/credentials-repo.js';
+import { archivedCertificateOfCredential } from '../../store/certificate-repo.js';
 import type { IssuanceJob, JobError, JobOptions } from '../issuance/job-view.js';
 import type { MobileIdJobOutcome } from '../issuance/issuance-runner.js';
 import type { IssuanceStarter } from '../issuance/issuance-starter.js';
@@ -129,6 +134,8 @@ export class MobileIdService implements MobileIdJobOutcome {
       starter?: Pick<IssuanceStarter, 'startMobileId'>;
       certificates: MobileIdCertificates;
       devices: MobileIdDevices;
+      /** The audited recovery of an archived key (certificate.recover-key, decision 0025). */
+      keyRecovery?: Pick<KeyRecovery, 'recover'>;
       /** Where the wallet's reader shows once the phone has reported it. */
       cards: Pick<CardAccess, 'listReaders'>;
       /** Where the person reaches the portal and what `${server}` says (config.externalUrl). */
@@ -429,6 +436,44 @@ export class MobileIdService implements MobileIdJobOutcome {
       at,
     });
     setTimeout(() => this.deps.outbox.wake(), 50).unref();
+  }
+
+  /**
+   * "Recover encryption certificates" (reference 004 options): the person's newest key-management
+   * credential whose key is archived goes onto the phone through the audited recovery
+   * (`certificate.key_recovered`, naming the phone): its key and certificate in 9D when the mobile ID
+   * issues a key-management profile, else in a retired slot to decrypt. The credential is then
+   * installed on the phone as well (one credential, several devices).
+   */
+  async keysToRestore(
+    actor: Actor,
+    job: IssuanceJob,
+    deviceId: string,
+    policy: Policy,
+  ): Promise<RestoredKey[]> {
+    const db = this.ctx.db;
+    const mobileId = (job.options as JobOptions).mobileId;
+    const keyRecovery = this.deps.keyRecovery;
+    if (!mobileId || !keyRecovery) return [];
+    const m = await getMobileId(db, mobileId);
+    const p = m ? await getMobileIdPolicy(db, m.policyId) : null;
+    if (!m || !p?.recoverKey) return [];
+    const candidates = (await listUserCredentials(db, job.userId))
+      .filter((c) => c.slot === '9d' && c.status !== 'revoked' && !c.deviceIds.includes(deviceId))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+    for (const c of candidates) {
+      const cert = await archivedCertificateOfCredential(db, c.id);
+      if (!cert) continue;
+      const recovered = await keyRecovery.recover(actor, cert.id, {
+        format: 'pkcs8',
+        targetDeviceId: deviceId,
+        reason: `mobile ID ${m.id}`,
+      });
+      if (recovered.format !== 'pkcs8') return [];
+      const into = policy.credentialProfiles.some((x) => x.slot === '9d') ? 'slot' : 'retired';
+      return [{ credentialId: c.id, certificateId: cert.id, der: cert.der, pkcs8: recovered.pkcs8, into }];
+    }
+    return [];
   }
 
   /** After a failed job: no certificate of a failed or cancelled mobile ID stays valid. */
