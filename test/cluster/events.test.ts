@@ -198,5 +198,62 @@ describe.skipIf(!pg)(
       const s = await PivSession.open(await readers.connect('Reader 2'));
       await s.verifyPin('716295');
     });
+
+    it('a job failed on A is retried through B, and runs on A again', async () => {
+      const card = new VirtualPivCard(newCardState({ serial: 41000003 }));
+      readers.addReader('Reader 3');
+      readers.insert('Reader 3', card);
+      await until('B lists the third card', async () => {
+        const r = await onB.json<{ items: { reader: string; serial: string | null }[] }>(
+          'GET',
+          '/api/issuance/cards',
+        );
+        return r.body.items.some((c) => c.reader === 'Reader 3' && c.serial === '41000003');
+      });
+      // The card is pulled as soon as A starts the job (A's first progress word, heard in A).
+      let pulled = false;
+      const stop = a.rt.services.issuance.progress.watchAll(() => {
+        if (pulled) return;
+        pulled = true;
+        readers.remove('Reader 3');
+      });
+      const users = await onB.json<{ items: { id: string }[] }>('GET', '/api/users?q=alice.b');
+      const policy = (await b.rt.services.policies.list()).find((p) => p.name.startsWith('PIV ECC'))!;
+      const started = await onB.json<{ job: { id: string } }>('POST', '/api/issuance', {
+        userId: users.body.items[0]!.id,
+        agentId,
+        reader: 'Reader 3',
+        action: 'issue',
+        policyId: policy.id,
+      });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const id = started.body.job.id;
+      const jobOnB = async () =>
+        (
+          await onB.json<{ status: string; error: { code: string } | null }>(
+            'GET',
+            `/api/issuance/jobs/${id}`,
+          )
+        ).body;
+      const failed = await until('the job fails on A', async () => {
+        const j = await jobOnB();
+        return j.status !== 'running' && j;
+      });
+      stop();
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'card_removed' } });
+      readers.insert('Reader 3', card);
+      await until('B sees the card back', async () => {
+        const r = await onB.json<{ reader: string; cardPresent: boolean }[]>('GET', '/api/agents/readers');
+        return r.body.some((x) => x.reader === 'Reader 3' && x.cardPresent);
+      });
+      const retried = await onB.json('POST', `/api/issuance/jobs/${id}/retry`, {});
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+      const done = await until('the retried job ends', async () => {
+        const j = await jobOnB();
+        return j.status !== 'running' && j;
+      });
+      expect(done).toMatchObject({ status: 'succeeded' });
+      expect((await b.rt.services.issuance.jobs.get(id)).ownerInstance).toBe(a.rt.instance.id);
+    });
   },
 );
