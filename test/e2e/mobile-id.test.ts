@@ -243,5 +243,39 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       expect(await ocsp(certs)).toEqual(['good', 'good']);
       expect(pageErrors).toEqual([]);
     });
+
+    it('the administrator edits the mobile ID policy on its settings page', async () => {
+      const page = await newDesk('admin settings');
+      await signInOperator(page, srv.admin.username, srv.admin.password);
+      await page.getByRole('link', { name: 'Mobile ID policies' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Mobile ID policies' }).waitFor();
+      await page.getByRole('button', { name: 'Edit Mobile ID (demo)' }).click();
+      await expectLabelledControls(page);
+      await page.getByLabel('Shown in the user portal').check();
+      await page.getByLabel(/^Digital Signature/).uncheck();
+      await page.getByLabel('Valid for (days)').fill('60');
+      await page.getByLabel('Notify the person by e-mail').selectOption('failure');
+      await page.getByRole('button', { name: 'Save mobile ID policy' }).click();
+      await page.getByText('The mobile ID policy “Mobile ID (demo)” is saved.').waitFor();
+      await shoot(page, '08-policy-saved');
+      const saved = (
+        await admin.json<{
+          items: {
+            name: string;
+            profiles: string[];
+            validityDays: number;
+            notify: string;
+            qrDelivery: string;
+          }[];
+        }>('GET', '/api/mobile-id-policies')
+      ).body.items.find((p) => p.name === 'Mobile ID (demo)')!;
+      expect(saved).toMatchObject({
+        profiles: ['PIV Authentication'],
+        validityDays: 60,
+        notify: 'failure',
+        qrDelivery: 'portal',
+      });
+      expect(pageErrors).toEqual([]);
+    });
   },
 );

@@ -408,9 +408,26 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
         : undefined,
     );
     await srv.rt.services.mailOutbox.sendDue();
-    expect(smtp.received.filter((m) => m.headers.get('subject') === 'Your mobile ID is active')).toHaveLength(
-      1,
-    );
+    expect(smtp.received.filter(isAlices)).toHaveLength(1);
+  });
+
+  it('expiry ends a mobile ID on its own: the phone terminated, its certificates revoked', async () => {
+    const alice = await userId('alice');
+    const active = (
+      await admin.json<{ items: View[] }>('GET', `/api/users/${alice}/mobile-ids`)
+    ).body.items.find((m) => m.state === 'active')!;
+    // Its validity ran out (the database's clock, as the scheduler reads the server's).
+    await srv.rt.db.query("UPDATE mobile_ids SET valid_until = now() - interval '1 minute' WHERE id = $1", [
+      active.id,
+    ]);
+    expect(await srv.rt.services.mobileIds.expireDue()).toBe(1);
+    expect(await srv.rt.services.mobileIds.expireDue()).toBe(0);
+    const after = (
+      await admin.json<{ items: View[] }>('GET', `/api/users/${alice}/mobile-ids`)
+    ).body.items.find((m) => m.id === active.id)!;
+    expect(after.state).toBe('expired');
+    expect(after.device!.state).toBe('terminated');
+    expect(after.certificates.every((c) => c.status === 'revoked')).toBe(true);
   });
 });
 
