@@ -93,7 +93,8 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
       // Takes replacement requests (reference 003): request.read, request.submit.
       'Requests',
       'Device policies',
-      // Reads the card layouts (policy.read); only administrators change them.
+      // Reads the mobile ID policies and card layouts (policy.read); only administrators change them.
+      'Mobile ID policies',
       'Card layouts',
       'Certificates',
       'Certificate authorities',
