@@ -229,15 +229,18 @@ async function crlFigures(db: Db, sizes: number[]) {
         slot: null,
         subject: `CN=bulk ${i + j}`,
         keyAlgorithm: 'ECCP256',
-        notBefore: new Date(now.getTime() - DAY),
+        notBefore: new Date(now.getTime() - 2 * DAY),
         notAfter: new Date(now.getTime() + 365 * DAY),
         der: Buffer.from([0x30, 0x00]),
       }));
-      await db.transaction((tx) => insertCertificates(tx, batch, now));
+      // Issued and revoked a day before: the population a real CA has gathered over time, so
+      // the next CRL's incremental read finds only the one change made below.
+      const before = new Date(now.getTime() - DAY);
+      await db.transaction((tx) => insertCertificates(tx, batch, before));
       await db.query(
         `UPDATE certificates SET status = 'revoked', revocation_reason = 'superseded', revoked_at = $2
           WHERE id = ANY($1::uuid[])`,
-        [batch.map((b) => b.id), now],
+        [batch.map((b) => b.id), before],
       );
     }
     have = n;

@@ -21,13 +21,18 @@ export interface CaRecord {
   createdAt: Date;
 }
 
-export interface CrlState {
+export interface CrlMeta {
   caId: string;
   crlNumber: number;
   /** A status change happened since this CRL was signed. */
   stale: boolean;
   thisUpdate: Date | null;
   nextUpdate: Date | null;
+  /** A CRL has been signed and saved. */
+  hasCrl: boolean;
+}
+
+export interface CrlState extends CrlMeta {
   crl: Buffer | null;
 }
 
@@ -132,43 +137,51 @@ type CrlRow = {
   stale: boolean;
   this_update: Date | null;
   next_update: Date | null;
-  crl: Uint8Array | null;
+  has_crl: boolean;
 };
 
-const toCrl = (r: CrlRow): CrlState => ({
+// The CRL itself (4.8 MB at 100,000 entries) is read only where it is served; everything that
+// only decides whether to re-sign reads these columns. It travels as base64 text: PGlite decodes
+// a bytea result byte by byte in JavaScript, ten times slower than Buffer.from(base64).
+const META_COLUMNS = 'ca_id, crl_number, stale, this_update, next_update, crl IS NOT NULL AS has_crl';
+
+const toMeta = (r: CrlRow): CrlMeta => ({
   caId: r.ca_id,
   crlNumber: Number(r.crl_number),
   stale: r.stale,
   thisUpdate: r.this_update ? new Date(r.this_update) : null,
   nextUpdate: r.next_update ? new Date(r.next_update) : null,
-  crl: r.crl ? Buffer.from(r.crl) : null,
+  hasCrl: r.has_crl,
 });
 
 /** The CA's CRL state without the CRL itself (cheap: asked on every CRL download). */
-export async function getCrlMeta(db: Queryable, caId: string): Promise<Omit<CrlState, 'crl'> | null> {
-  const [r] = await db.query<Omit<CrlRow, 'crl'>>(
-    'SELECT ca_id, crl_number, stale, this_update, next_update FROM ca_crls WHERE ca_id = $1',
-    [caId],
-  );
-  return r ? { ...toCrl({ ...r, crl: null }) } : null;
+export async function getCrlMeta(db: Queryable, caId: string): Promise<CrlMeta | null> {
+  const [r] = await db.query<CrlRow>(`SELECT ${META_COLUMNS} FROM ca_crls WHERE ca_id = $1`, [caId]);
+  return r ? toMeta(r) : null;
 }
 
+/** The CA's CRL state with the signed CRL. */
 export async function getCrlState(db: Queryable, caId: string): Promise<CrlState | null> {
-  const [r] = await db.query<CrlRow>('SELECT * FROM ca_crls WHERE ca_id = $1', [caId]);
-  return r ? toCrl(r) : null;
+  const [r] = await db.query<CrlRow & { crl_b64: string | null }>(
+    `SELECT ${META_COLUMNS}, encode(crl, 'base64') AS crl_b64 FROM ca_crls WHERE ca_id = $1`,
+    [caId],
+  );
+  return r ? { ...toMeta(r), crl: r.crl_b64 === null ? null : Buffer.from(r.crl_b64, 'base64') } : null;
 }
 
 /**
  * Reads the CA's CRL state and locks its row for the rest of the transaction: concurrent CRL
  * writers (several servers) take turns, so each sees the CRL the previous one saved.
  */
-export async function lockCrlState(tx: Queryable, caId: string): Promise<CrlState | null> {
-  const [r] = await tx.query<CrlRow>('SELECT * FROM ca_crls WHERE ca_id = $1 FOR UPDATE', [caId]);
-  return r ? toCrl(r) : null;
+export async function lockCrlState(tx: Queryable, caId: string): Promise<CrlMeta | null> {
+  const [r] = await tx.query<CrlRow>(`SELECT ${META_COLUMNS} FROM ca_crls WHERE ca_id = $1 FOR UPDATE`, [
+    caId,
+  ]);
+  return r ? toMeta(r) : null;
 }
 
-export async function listCrlStates(db: Queryable): Promise<CrlState[]> {
-  return (await db.query<CrlRow>('SELECT * FROM ca_crls ORDER BY ca_id')).map(toCrl);
+export async function listCrlStates(db: Queryable): Promise<CrlMeta[]> {
+  return (await db.query<CrlRow>(`SELECT ${META_COLUMNS} FROM ca_crls ORDER BY ca_id`)).map(toMeta);
 }
 
 /** Marks the CA's CRL as behind the certificates' status (in the status change's transaction). */
@@ -195,7 +208,8 @@ export async function saveCrl(
   crl: { thisUpdate: Date; nextUpdate: Date; der: Buffer },
 ): Promise<void> {
   await tx.query(
-    'UPDATE ca_crls SET this_update = $2, next_update = $3, crl = $4, stale = false WHERE ca_id = $1',
-    [caId, crl.thisUpdate, crl.nextUpdate, crl.der],
+    `UPDATE ca_crls SET this_update = $2, next_update = $3, crl = decode($4, 'base64'), stale = false
+      WHERE ca_id = $1`,
+    [caId, crl.thisUpdate, crl.nextUpdate, crl.der.toString('base64')],
   );
 }

@@ -162,25 +162,30 @@ export interface CrlRow {
   notAfter: Date;
 }
 
+// Times as epoch milliseconds: a 100,000-entry CRL reads 200,000 of them, and a number is far
+// cheaper for either driver to hand over than a timestamp parsed into a Date.
 type CrlDbRow = {
   serial: string;
-  revoked_at: Date | null;
+  revoked_ms: number | string | null;
   revocation_reason: string | null;
-  not_after: Date;
-  status: string;
+  not_after_ms: number | string;
 };
+
+const CRL_COLUMNS = `serial, revocation_reason,
+  CASE WHEN status = 'valid' THEN NULL ELSE (extract(epoch FROM revoked_at) * 1000)::float8 END AS revoked_ms,
+  (extract(epoch FROM not_after) * 1000)::float8 AS not_after_ms`;
 
 const toCrlRow = (r: CrlDbRow): CrlRow => ({
   serial: r.serial,
-  revokedAt: r.status === 'valid' || !r.revoked_at ? null : new Date(r.revoked_at),
+  revokedAt: r.revoked_ms === null ? null : new Date(Number(r.revoked_ms)),
   reason: r.revocation_reason ?? 'unspecified',
-  notAfter: new Date(r.not_after),
+  notAfter: new Date(Number(r.not_after_ms)),
 });
 
 /** Entries for a full CRL: every unexpired certificate of the CA that is held or revoked. */
 export async function listRevokedForCrl(db: Queryable, caId: string, now: Date): Promise<CrlRow[]> {
   const rows = await db.query<CrlDbRow>(
-    `SELECT serial, revoked_at, revocation_reason, not_after, status FROM certificates
+    `SELECT ${CRL_COLUMNS} FROM certificates
       WHERE ca_id = $1 AND status <> 'valid' AND not_after > $2`,
     [caId, now],
   );
@@ -193,7 +198,7 @@ export async function listRevokedForCrl(db: Queryable, caId: string, now: Date):
  */
 export async function listCrlChangesSince(db: Queryable, caId: string, since: Date): Promise<CrlRow[]> {
   const rows = await db.query<CrlDbRow>(
-    `SELECT serial, revoked_at, revocation_reason, not_after, status FROM certificates
+    `SELECT ${CRL_COLUMNS} FROM certificates
       WHERE ca_id = $1 AND updated_at >= $2`,
     [caId, since],
   );

@@ -16,13 +16,13 @@ import {
   activateIssuingCa,
   getActiveIssuingCa,
   getCa,
-  getCrlState,
+  getCrlMeta,
   insertCa,
   listCas,
   listCrlStates,
   lockHierarchyCreation,
   type CaRecord,
-  type CrlState,
+  type CrlMeta,
 } from '../../store/ca-repo.js';
 import type { Db } from '../../store/db.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
@@ -163,7 +163,7 @@ export class CaAdmin {
     });
     this.deps.registry.forget();
     await this.deps.crls.publish(id);
-    return caSummary((await getCa(this.deps.db, id))!, await getCrlState(this.deps.db, id));
+    return caSummary((await getCa(this.deps.db, id))!, await getCrlMeta(this.deps.db, id));
   }
 
   async list(): Promise<CaSummary[]> {
@@ -233,7 +233,7 @@ function caRecord(
   };
 }
 
-function caSummary(c: CaRecord, crl: CrlState | null): CaSummary {
+function caSummary(c: CaRecord, crl: CrlMeta | null): CaSummary {
   return {
     id: c.id,
     name: c.name,

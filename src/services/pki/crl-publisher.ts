@@ -24,7 +24,7 @@ import {
   lockCrlState,
   reserveCrlNumber,
   saveCrl,
-  type CrlState,
+  type CrlMeta,
 } from '../../store/ca-repo.js';
 import { listCrlChangesSince, listRevokedForCrl, type CrlRow } from '../../store/certificate-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
@@ -52,8 +52,8 @@ interface KeptEntries {
 }
 
 /** Whether a CRL must be re-signed: missing, stale, or half of its validity has passed. */
-export function crlDue(s: CrlState, now: Date): boolean {
-  if (s.stale || !s.crl || !s.thisUpdate || !s.nextUpdate) return true;
+export function crlDue(s: CrlMeta, now: Date): boolean {
+  if (s.stale || !s.hasCrl || !s.thisUpdate || !s.nextUpdate) return true;
   const half = s.thisUpdate.getTime() + (s.nextUpdate.getTime() - s.thisUpdate.getTime()) / 2;
   return now.getTime() >= half;
 }
@@ -70,8 +70,7 @@ export class CrlPublisher {
     if (!meta) throw new NotFoundError('CA', caId);
     const now = this.deps.clock.now();
     const mine = this.#served.get(caId);
-    if (mine && mine.crlNumber === meta.crlNumber && !crlDue({ ...meta, crl: mine.crl }, now))
-      return mine.crl;
+    if (mine && mine.crlNumber === meta.crlNumber && !crlDue(meta, now)) return mine.crl;
     const state = await getCrlState(this.deps.db, caId);
     if (!state) throw new NotFoundError('CA', caId);
     if (state.crl && !crlDue(state, now)) {
@@ -121,8 +120,10 @@ export class CrlPublisher {
       const saved = await this.deps.db.transaction(async (tx) => {
         const locked = await lockCrlState(tx, caId);
         if (!locked) throw new NotFoundError('CA', caId);
-        if (onlyIfDue && locked.crl && !crlDue(locked, this.deps.clock.now()))
-          return { crlNumber: locked.crlNumber, crl: locked.crl };
+        if (onlyIfDue && !crlDue(locked, this.deps.clock.now())) {
+          const saved = (await getCrlState(tx, caId))!;
+          return { crlNumber: saved.crlNumber, crl: saved.crl! };
+        }
         const now = truncateToSeconds(this.deps.clock.now());
         const nextUpdate = new Date(now.getTime() + this.deps.validityHours * 3_600_000);
         const crlNumber = await reserveCrlNumber(tx, caId);
