@@ -264,6 +264,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       externalUrl: config.externalUrl,
       linkMinutes: config.walletLinkMinutes,
       mailer,
+      outbox: mailOutbox,
       reset: new WalletReset(ctx, { terminate: replacement.terminate }),
     });
     const mobileIdPolicies = new MobileIdPolicies(ctx);

@@ -23,7 +23,7 @@ export type MailQuery = Static<typeof MailQuery>;
 
 export const Mail = Type.Object({
   id: Uuid,
-  kind: Type.String({ description: 'initial_password, mobile_id_link, mobile_id_result' }),
+  kind: Type.String({ description: 'initial_password, mobile_id_link, mobile_id_result, wallet_link' }),
   recipient: Type.String(),
   subject: Type.String(),
   userId: Type.Union([Uuid, Type.Null()]),

@@ -37,7 +37,7 @@ import { auditActor, type Actor, type ServiceContext } from '../context.js';
 export type { OutboxMail, MailStatus } from '../../store/mail-outbox-repo.js';
 
 /** What kinds of message Tessera sends (the administrator's list shows it). */
-export type MailKind = 'initial_password' | 'mobile_id_link' | 'mobile_id_result';
+export type MailKind = 'initial_password' | 'mobile_id_link' | 'mobile_id_result' | 'wallet_link';
 
 export interface OutboxOptions {
   /** The wait before the first retry; each further one waits twice as long, at most an hour. */

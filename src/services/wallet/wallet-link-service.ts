@@ -23,6 +23,7 @@ import type { Queryable } from '../../store/db.js';
 import { CLOSE } from '../../cards/transport/agent-protocol.js';
 import { isEmailAddress } from '../../mail/address.js';
 import type { Mailer } from '../../mail/mailer.js';
+import type { MailOutbox } from '../notify/mail-outbox.js';
 import { enrolmentMessage } from './enrolment-mail.js';
 import { getRequest, type RequestRecord } from '../../store/requests-repo.js';
 import { isRequestFinal } from '../../domain/request.js';
@@ -91,6 +92,8 @@ export class WalletLinkService {
       externalUrl: string;
       linkMinutes: number;
       mailer?: Mailer | null;
+      /** The mail outbox: the enrolment e-mail is queued there instead of sent at once. */
+      outbox?: Pick<MailOutbox, 'enqueue' | 'wake'>;
       /** A wallet came back with another card than the one it held: that card was wiped. */
       reset?: Pick<WalletReset, 'cardWiped'>;
     },
@@ -149,13 +152,34 @@ export class WalletLinkService {
         `${person.displayName} has no single valid e-mail address: show the link instead, or fix the address`,
         { field: 'delivery' },
       );
-    const link = await this.createForRequest(actor, requestId);
-    await mailer.send(
+    const why = remoteRequestProblem(r);
+    if (why) throw new ConflictError(why, { requestId: r.id, state: r.state, workflow: r.workflow });
+    const email = person.email;
+    const message = (url: string, code: string, expiresAt: Date) =>
       enrolmentMessage(
-        { displayName: person.displayName, email: person.email },
-        { url: link.url, code: link.code, expiresAt: new Date(link.expiresAt), requestNumber: r.number },
-      ),
+        { displayName: person.displayName, email },
+        { url, code, expiresAt, requestNumber: r.number },
+      );
+    const outbox = this.opts.outbox;
+    // Through the mail outbox when there is one: queued in the link's own transaction (both exist or
+    // neither does), sent by its worker, retried while the mail server is down (docs/mail.md).
+    const link = await this.#make(
+      actor,
+      r.userId,
+      'remote_issuance',
+      r,
+      outbox
+        ? async (tx, made) => {
+            await outbox.enqueue(tx, {
+              kind: 'wallet_link',
+              userId: person.id,
+              message: message(made.url, made.code, made.expiresAt),
+            });
+          }
+        : undefined,
     );
+    if (outbox) outbox.wake();
+    else await mailer.send(message(link.url, link.code, new Date(link.expiresAt)));
     return { sentTo: person.email, expiresAt: link.expiresAt };
   }
 
@@ -164,6 +188,8 @@ export class WalletLinkService {
     personId: string,
     purpose: WalletLinkPurpose,
     request?: RequestRecord,
+    /** More to do in the link's transaction (queue its e-mail). */
+    also?: (tx: Queryable, link: { url: string; code: string; expiresAt: Date }) => Promise<void>,
   ): Promise<WalletLink> {
     const person = await getUser(this.ctx.db, personId);
     if (!person) throw new NotFoundError('user', personId);
@@ -202,6 +228,14 @@ export class WalletLinkService {
         correlationId: actor.correlationId ?? null,
         at,
       });
+      if (also) {
+        const c = `${id}.${secret}`;
+        await also(tx, {
+          url: `${this.opts.externalUrl.replace(/\/$/, '')}/wallet#link=${c}`,
+          code: c,
+          expiresAt,
+        });
+      }
     });
     const code = `${id}.${secret}`;
     return {
