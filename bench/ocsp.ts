@@ -188,7 +188,9 @@ async function opensslResponder(
     'openssl',
     ['ocsp', '-index', 'index.txt', '-port', String(port), '-rsigner', 'rsigner.pem', '-rkey', 'rsigner.key',
       '-CA', 'issuing.pem', '-nmin', '60', '-multi', String(processes)], // prettier-ignore
-    { cwd: dir, stdio: 'ignore' },
+    // A group of its own: the -multi parent does not take its children down on SIGTERM, and
+    // children left behind spin on their closed connections, so the whole group is killed.
+    { cwd: dir, stdio: 'ignore', detached: true },
   );
   await waitForPort(port);
   return { port, child };
@@ -400,7 +402,7 @@ export async function run(args: string[]): Promise<void> {
 
     await printCrls(schema);
   } finally {
-    responder?.kill();
+    if (responder?.pid) process.kill(-responder.pid, 'SIGKILL');
     await app.close();
     await rt.close();
     if (schema) {
