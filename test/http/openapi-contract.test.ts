@@ -42,6 +42,7 @@ const UNDOCUMENTED = new Set([
   'GET /api/openapi.json', // the document itself
   'GET /api/agents/ws', // a WebSocket (agent bearer token): OpenAPI 3.0 cannot describe it; docs/agent.md does
   'GET /api/wallet/ws', // the wallet's WebSocket (first frame: link code or token): docs/mobile.md does
+  'GET /api/wallet/relay', // the workstation's WebSocket to its phone (agent bearer token): docs/mobile.md does
 ]);
 /** Only the document's own routes: not the OpenAPI viewer's nor the web app's files. */
 const isApiRoute = (url: string) =>
