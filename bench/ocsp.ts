@@ -8,7 +8,7 @@
 // then CRL builds of 1,000 / 10,000 / 100,000 revoked entries (full read, and the next CRL built
 // incrementally after one more revocation), and the time from a revocation to the first OCSP
 // answer that shows it. Prints the tables with the load average before and after.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -188,9 +188,7 @@ async function opensslResponder(
     'openssl',
     ['ocsp', '-index', 'index.txt', '-port', String(port), '-rsigner', 'rsigner.pem', '-rkey', 'rsigner.key',
       '-CA', 'issuing.pem', '-nmin', '60', '-multi', String(processes)], // prettier-ignore
-    // A group of its own: the -multi parent does not take its children down on SIGTERM, and
-    // children left behind spin on their closed connections, so the whole group is killed.
-    { cwd: dir, stdio: 'ignore', detached: true },
+    { cwd: dir, stdio: 'ignore' },
   );
   await waitForPort(port);
   return { port, child };
@@ -402,7 +400,10 @@ export async function run(args: string[]): Promise<void> {
 
     await printCrls(schema);
   } finally {
-    if (responder?.pid) process.kill(-responder.pid, 'SIGKILL');
+    // The -multi parent does not take its children down on SIGTERM, and children left behind
+    // spin on their closed connections: kill the children first, then the parent.
+    if (responder?.pid) spawnSync('pkill', ['-KILL', '-P', String(responder.pid)]);
+    responder?.kill('SIGKILL');
     await app.close();
     await rt.close();
     if (schema) {
