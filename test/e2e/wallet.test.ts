@@ -320,7 +320,16 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       await admin.json('PUT', '/api/settings', { ...settings, initialPinDisplayMode: 'disguised' });
       const carolId = (await admin.json<{ items: { id: string }[] }>('GET', '/api/users?q=carol')).body
         .items[0]!.id;
-      const officer = await desk.newPage();
+      // The officer works at their own workstation: a browser of their own, not bob's desktop.
+      const officerDesk = await browser.newContext({
+        baseURL: srv.url,
+        locale: BROWSER_LOCALE,
+        timezoneId: BROWSER_TIME_ZONE,
+        viewport: { width: 1280, height: 860 },
+      });
+      officerDesk.setDefaultTimeout(30_000);
+      const officer = await officerDesk.newPage();
+      officer.on('crash', () => pageErrors.push('operator: the page crashed'));
       watch(officer, 'operator');
       await signInOperator(officer, 'ivan.issuer', srv.demoPassword!);
       await officer.goto(`/operator/users/${carolId}`);
@@ -367,6 +376,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       ).body.items.find((d) => d.serial === serial);
       expect(device).toMatchObject({ type: 'mobile', state: 'active' });
       await carolsPhone.close();
+      await officerDesk.close();
       expect(pageErrors).toEqual([]);
     });
   },
