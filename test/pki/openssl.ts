@@ -1,5 +1,6 @@
 // openssl as the judge: runs the openssl CLI on files in a private temp directory.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { expect } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,4 +104,33 @@ export function opensslValidity(ssl: OpensslDir, pemFile: string): { notBefore: 
     return new Date(`${m[1]}T${m[2]}Z`);
   };
   return { notBefore: when('notBefore'), notAfter: when('notAfter') };
+}
+
+/**
+ * What a server's OCSP responder says of each certificate, asked with openssl: "good", "revoked",
+ * or "revoked (keyCompromise)" when a reason is given. Each certificate must first verify against
+ * its CA's chain, and each answer's signature must verify.
+ */
+export async function ocspStatuses(
+  ssl: OpensslDir,
+  baseUrl: string,
+  certs: readonly { id: string; caId: string }[],
+  pemOf: (certificateId: string) => Promise<string>,
+): Promise<string[]> {
+  const ca = certs[0]!.caId;
+  ssl.file('chain.pem', await (await fetch(`${baseUrl}/pki/ca/${ca}/chain.pem`)).text());
+  ssl.file('issuing.pem', await (await fetch(`${baseUrl}/pki/ca/${ca}.pem`)).text());
+  const out: string[] = [];
+  for (const c of certs) {
+    ssl.file(`${c.id}.pem`, await pemOf(c.id));
+    expect(ssl.run(['verify', '-CAfile', 'chain.pem', `${c.id}.pem`]).out).toContain(': OK');
+    const r = await ssl.runAsync(
+      ['ocsp', '-issuer', 'issuing.pem', '-cert', `${c.id}.pem`, '-url', `${baseUrl}/pki/ocsp`, '-CAfile', 'chain.pem'], // prettier-ignore
+    );
+    expect(r.out).toContain('Response verify OK');
+    const status = /\.pem: (\w+)/.exec(r.out)?.[1] ?? '?';
+    const reason = /Reason: (\w+)/.exec(r.out)?.[1];
+    out.push(reason ? `${status} (${reason})` : status);
+  }
+  return out;
 }

@@ -12,7 +12,7 @@ import { startTestServer, type ApiClient, type TestServer } from '../support/ser
 import { newWalletCard as supportNewWalletCard, phoneLink, selfIssuedPhone } from './support.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
 import { signIn, until } from '../agent/support.js';
-import { OpensslDir, hasOpenssl } from '../pki/openssl.js';
+import { OpensslDir, hasOpenssl, ocspStatuses } from '../pki/openssl.js';
 
 const SMTP_USER = 'tessera';
 const SMTP_PASS = 'smtp-secret-1';
@@ -46,32 +46,10 @@ const phone = (card: PivCardApplication, creds: { code?: string; token?: string 
 const bobsFirstPhone = () => selfIssuedPhone(srv.url, admin, 'bob');
 
 /** What the server's OCSP responder says of each certificate, asked with openssl. */
-async function ocsp(certs: Cert[]): Promise<string[]> {
-  const ca = certs[0]!.caId;
-  ssl.file('chain.pem', await (await fetch(`${srv.url}/pki/ca/${ca}/chain.pem`)).text());
-  ssl.file('issuing.pem', await (await fetch(`${srv.url}/pki/ca/${ca}.pem`)).text());
-  const out: string[] = [];
-  for (const c of certs) {
-    ssl.file(`${c.id}.pem`, await (await admin.call('GET', `/api/certificates/${c.id}/pem`)).text());
-    expect(ssl.run(['verify', '-CAfile', 'chain.pem', `${c.id}.pem`]).out).toContain(': OK');
-    const r = await ssl.runAsync([
-      'ocsp',
-      '-issuer',
-      'issuing.pem',
-      '-cert',
-      `${c.id}.pem`,
-      '-url',
-      `${srv.url}/pki/ocsp`,
-      '-CAfile',
-      'chain.pem',
-    ]);
-    expect(r.out).toContain('Response verify OK');
-    const status = /\.pem: (\w+)/.exec(r.out)?.[1] ?? '?';
-    const reason = /Reason: (\w+)/.exec(r.out)?.[1];
-    out.push(reason ? `${status} (${reason})` : status);
-  }
-  return out;
-}
+const ocsp = (certs: Cert[]) =>
+  ocspStatuses(ssl, srv.url, certs, async (id) =>
+    (await admin.call('GET', `/api/certificates/${id}/pem`)).text(),
+  );
 
 const certsOf = async (deviceId: string) =>
   (await admin.json<{ items: Cert[] }>('GET', `/api/certificates?deviceId=${deviceId}`)).body.items;
