@@ -27,6 +27,7 @@ import { InitialPasswordService } from './services/initial-password-service.js';
 import { MailOutbox } from './services/notify/mail-outbox.js';
 import { MobileIdPolicies } from './services/mobile-id/mobile-id-policies.js';
 import { MobileIdService } from './services/mobile-id/mobile-id-service.js';
+import { MobileIdLifecycle } from './services/mobile-id/mobile-id-lifecycle.js';
 import { PortalAuthService } from './services/portal-auth-service.js';
 import { SecurityQuestionService } from './services/security-question-service.js';
 import { PolicyService } from './services/policy-service.js';
@@ -83,8 +84,10 @@ export interface Services {
   mailOutbox: MailOutbox;
   /** Mobile ID policies (reference 004, administrator settings). */
   mobileIdPolicies: MobileIdPolicies;
-  /** People's mobile IDs: ordering in the user portal, the operator's actions, expiry. */
+  /** People's mobile IDs: ordering in the user portal, the views, the issuance's outcome. */
   mobileIds: MobileIdService;
+  /** A mobile ID's life once created: the operator's actions, expiry. */
+  mobileIdLifecycle: MobileIdLifecycle;
   securityQuestions: SecurityQuestionService;
   portalAuth: PortalAuthService;
   signInThrottle: SignInThrottleService;
@@ -278,14 +281,21 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         search: (q) => pki.certificates.search(q),
         revoke: (...a) => pki.revocation.revoke(...a),
       },
+      cards: cardAccess,
+      keyRecovery: pki.keyRecovery,
+      externalUrl: config.externalUrl,
+    });
+    const mobileIdLifecycle = new MobileIdLifecycle(ctx, {
+      certificates: {
+        search: (q) => pki.certificates.search(q),
+        revoke: (...a) => pki.revocation.revoke(...a),
+      },
       devices: {
         suspend: (...a) => replacement.suspension.suspend(...a),
         resume: (...a) => replacement.suspension.resume(...a),
         terminate: (...a) => replacement.terminate.terminate(...a),
       },
-      cards: cardAccess,
-      keyRecovery: pki.keyRecovery,
-      externalUrl: config.externalUrl,
+      views: mobileIds,
     });
     const issuance = createIssuance({
       db,
@@ -358,6 +368,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       mailOutbox,
       mobileIdPolicies,
       mobileIds,
+      mobileIdLifecycle,
       securityQuestions,
       portalAuth: new PortalAuthService(
         ctx,
@@ -479,7 +490,7 @@ export async function startBackground(rt: Runtime, onError: (err: unknown) => vo
   // Each server keeps its own OCSP signers ready (its cache of answers is its own).
   const stopOcsp = rt.services.pki.ocsp.startScheduler({ onError });
   const stopMail = rt.services.mailOutbox.start({ onError });
-  const stopMobileIdExpiry = rt.services.mobileIds.startScheduler({ onError });
+  const stopMobileIdExpiry = rt.services.mobileIdLifecycle.startScheduler({ onError });
   return () => {
     stopHeartbeat();
     stopRecovery();

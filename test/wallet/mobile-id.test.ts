@@ -398,8 +398,8 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
     await srv.rt.db.query("UPDATE mobile_ids SET valid_until = now() - interval '1 minute' WHERE id = $1", [
       active.id,
     ]);
-    expect(await srv.rt.services.mobileIds.expireDue()).toBe(1);
-    expect(await srv.rt.services.mobileIds.expireDue()).toBe(0);
+    expect(await srv.rt.services.mobileIdLifecycle.expireDue()).toBe(1);
+    expect(await srv.rt.services.mobileIdLifecycle.expireDue()).toBe(0);
     const after = (
       await admin.json<{ items: View[] }>('GET', `/api/users/${alice}/mobile-ids`)
     ).body.items.find((m) => m.id === active.id)!;

@@ -20,6 +20,7 @@ export const mobileIdRoutes =
   (rt: Runtime): FastifyPluginAsync =>
   async (app) => {
     const mobileIds = rt.services.mobileIds;
+    const lifecycle = rt.services.mobileIdLifecycle;
 
     app.get(
       '/api/portal/mobile-id',
@@ -122,7 +123,7 @@ export const mobileIdRoutes =
           },
         },
         async (req) =>
-          mobileIds.act(
+          lifecycle.act(
             actorOf(req),
             (req.params as IdParams).id,
             name,

@@ -7,8 +7,8 @@
 // mobile ID active or failed in the job's own transaction, with the notification the policy asks
 // for (MobileIdOutcomes). Cancel closes the order at any step: the code is voided, a running or
 // failed issuance's certificates are revoked and its half-personalized wallet is left failed (the
-// PIV code wipes it at its next personalization). The operator sees a person's mobile IDs and
-// suspends, resumes, revokes or terminates them.
+// PIV code wipes it at its next personalization). The operator sees a person's mobile IDs; their
+// suspend, resume, revoke, terminate and expiry are in mobile-id-lifecycle.ts.
 import {
   ConflictError,
   DomainError,
@@ -21,7 +21,6 @@ import {
   mobileIdTransition,
   notifies,
   renderMobileIdProperties,
-  type MobileIdAction,
   type QrDelivery,
 } from '../../domain/mobile-id.js';
 import type { RevocationReason } from '../../domain/credential.js';
@@ -31,7 +30,6 @@ import type { Queryable } from '../../store/db.js';
 import { getDevice, getDeviceBySerial, type Device } from '../../store/devices-repo.js';
 import { getJob } from '../../store/jobs-repo.js';
 import {
-  claimExpiredMobileIds,
   getMobileId,
   getMobileIdPolicy,
   insertMobileId,
@@ -77,11 +75,15 @@ export interface MobileIdCertificates {
   revoke(actor: Actor, certificateId: string, reason: RevocationReason): Promise<unknown>;
 }
 
-/** A device's lifecycle as the replacement services run it (hold, release, end). */
-export interface MobileIdDevices {
-  suspend(actor: Actor, deviceId: string, note?: string): Promise<unknown>;
-  resume(actor: Actor, deviceId: string): Promise<unknown>;
-  terminate(actor: Actor, deviceId: string): Promise<unknown>;
+/** Revokes every certificate of the device not revoked yet, with the reason. */
+export async function revokeDeviceCertificates(
+  certificates: MobileIdCertificates,
+  actor: Actor,
+  deviceId: string,
+  reason: RevocationReason,
+): Promise<void> {
+  const certs = await certificates.search({ deviceId, limit: 200, offset: 0 });
+  for (const c of certs.items) if (c.status !== 'revoked') await certificates.revoke(actor, c.id, reason);
 }
 
 export interface MobileIdView {
@@ -133,7 +135,6 @@ export class MobileIdService implements MobileIdJobOutcome {
       /** Filled in once issuance exists (issuance needs this service for its job outcomes). */
       starter?: Pick<IssuanceStarter, 'startMobileId'>;
       certificates: MobileIdCertificates;
-      devices: MobileIdDevices;
       /** The audited recovery of an archived key (certificate.recover-key, decision 0025). */
       keyRecovery?: Pick<KeyRecovery, 'recover'>;
       /** Where the wallet's reader shows once the phone has reported it. */
@@ -505,98 +506,6 @@ export class MobileIdService implements MobileIdJobOutcome {
     });
   }
 
-  // ---- the operator's actions ------------------------------------------------------------------
-
-  /** Suspend (certificates on hold), resume, revoke (certificates revoked, device ended) or terminate. */
-  async act(
-    actor: Actor,
-    id: string,
-    action: Extract<MobileIdAction, 'suspend' | 'resume' | 'revoke' | 'terminate'>,
-    reason: RevocationReason = 'cessationOfOperation',
-  ): Promise<MobileIdView> {
-    const m = await getMobileId(this.ctx.db, id);
-    if (!m) throw new NotFoundError('mobile ID', id);
-    must(mobileIdTransition(m.state, action));
-    if (!m.deviceId) throw new ConflictError('This mobile ID has no device');
-    if (action === 'suspend') await this.deps.devices.suspend(actor, m.deviceId, 'mobile ID suspended');
-    else if (action === 'resume') await this.deps.devices.resume(actor, m.deviceId);
-    else {
-      // Revoked with the reason given, then the device ends (its certificates already revoked).
-      if (action === 'revoke') await this.revokeAll(actor, m.deviceId, reason);
-      const device = await getDevice(this.ctx.db, m.deviceId);
-      if (device && device.state === 'suspended')
-        await this.deps.devices.resume(actor, m.deviceId).catch(() => undefined);
-      // Ending the phone is part of revoking or terminating a mobile ID, whoever may do either.
-      await this.deps.devices.terminate(
-        { ...actor, permissions: [...(actor.permissions ?? []), 'device.lifecycle'] },
-        m.deviceId,
-      );
-    }
-    const at = this.ctx.clock.now();
-    const done = await this.ctx.db.transaction(async (tx) => {
-      const cur = (await getMobileId(tx, id, true))!;
-      const to = must(mobileIdTransition(cur.state, action));
-      const out = await updateMobileId(tx, id, { state: to }, at);
-      await appendAudit(tx, {
-        actor: auditActor(actor),
-        action: `mobile_id.${to}`,
-        targetType: 'mobile_id',
-        targetId: id,
-        details: { deviceId: m.deviceId, ...(action === 'revoke' ? { reason } : {}) },
-        correlationId: actor.correlationId ?? null,
-        at,
-      });
-      return out;
-    });
-    return this.view(done);
-  }
-
-  /** Ends every mobile ID whose validity ran out (several servers end each once); returns how many. */
-  async expireDue(max = 50): Promise<number> {
-    const actor = systemActor('mobile ID expiry');
-    const due = await this.ctx.db.transaction((tx) => claimExpiredMobileIds(tx, this.ctx.clock.now(), max));
-    let n = 0;
-    for (const m of due) {
-      try {
-        if (m.deviceId) {
-          const device = await getDevice(this.ctx.db, m.deviceId);
-          if (device?.state === 'suspended') await this.deps.devices.resume(actor, m.deviceId);
-          if (device && device.state !== 'terminated') await this.deps.devices.terminate(actor, m.deviceId);
-        }
-        await this.ctx.db.transaction(async (tx) => {
-          const cur = await getMobileId(tx, m.id, true);
-          if (!cur || (cur.state !== 'active' && cur.state !== 'suspended')) return;
-          const at = this.ctx.clock.now();
-          await updateMobileId(tx, m.id, { state: must(mobileIdTransition(cur.state, 'expire')) }, at);
-          await appendAudit(tx, {
-            actor: auditActor(actor),
-            action: 'mobile_id.expired',
-            targetType: 'mobile_id',
-            targetId: m.id,
-            details: { validUntil: cur.validUntil },
-            at,
-          });
-        });
-        n++;
-      } catch (e) {
-        this.deps.onError?.(e);
-      }
-    }
-    return n;
-  }
-
-  /** Runs the expiry now and then every `intervalMs`; returns the function that stops it. */
-  startScheduler(o: { intervalMs?: number; onError: (err: unknown) => void }): () => void {
-    let running: Promise<unknown> = Promise.resolve();
-    const tick = () => {
-      running = running.then(() => this.expireDue()).catch(o.onError);
-    };
-    tick();
-    const timer = setInterval(tick, o.intervalMs ?? 60_000);
-    timer.unref();
-    return () => clearInterval(timer);
-  }
-
   // ---- helpers ---------------------------------------------------------------------------------
 
   /**
@@ -617,13 +526,12 @@ export class MobileIdService implements MobileIdJobOutcome {
     return { id: user.id, name: user.username, roles: ['user'], permissions: ON_PHONE };
   }
 
-  private async revokeAll(actor: Actor, deviceId: string, reason: RevocationReason): Promise<void> {
-    const certs = await this.deps.certificates.search({ deviceId, limit: 200, offset: 0 });
-    for (const c of certs.items)
-      if (c.status !== 'revoked') await this.deps.certificates.revoke(actor, c.id, reason);
+  private revokeAll(actor: Actor, deviceId: string, reason: RevocationReason): Promise<void> {
+    return revokeDeviceCertificates(this.deps.certificates, actor, deviceId, reason);
   }
 
-  private async view(m: MobileIdRecord): Promise<MobileIdView> {
+  /** The view of a mobile ID record (the lifecycle's actions answer with it too). */
+  async view(m: MobileIdRecord): Promise<MobileIdView> {
     const db = this.ctx.db;
     const policy = await getMobileIdPolicy(db, m.policyId);
     const device = m.deviceId ? await getDevice(db, m.deviceId) : null;
