@@ -243,14 +243,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       printSettings,
       directoryProperties: async (q) => Object.keys((await directory.get(q)).properties),
     });
-    // Printers are listed wherever their agent is connected; a print runs on that agent's server
-    // (the job is queued there, services/issuance/job-dispatch.ts).
-    const printers = clusterCards
-      ? {
-          listPrinters: (owner: string) => clusterCards.listPrinters(owner),
-          print: agentHub.print.bind(agentHub),
-        }
-      : agentHub;
+    // Printers are listed wherever their agent is connected. An issuance's print step runs on that
+    // agent's server (the job is queued there, services/issuance/job-dispatch.ts); a print started
+    // elsewhere (a sample card) is relayed to it.
+    const printers = clusterCards ?? agentHub;
     const printing = new PrintService(ctx, { printers, layouts, settings: printSettings });
     const conformance = new CardConformance(ctx, {
       signers: pki.contentSigners,

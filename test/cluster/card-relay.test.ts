@@ -2,7 +2,8 @@
 // message to the other server, as NOTIFY does: a card reached through the holder answers as it
 // would locally; messages are sealed (nothing of the APDU is readable on the bus); a message sent
 // again (someone able to NOTIFY replays one) does not reach the card a second time; a relay with
-// another master key hears nothing.
+// another master key hears nothing; a print job relayed to the holder reports its progress and end,
+// its document unreadable on the wire, and a replayed print request prints nothing.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CardConnection } from '../../src/cards/transport/types.js';
@@ -93,6 +94,48 @@ describe('card relay between servers', () => {
       /did not answer/,
     );
     expect(c.got).toEqual([]);
+    holder.close();
+    caller.close();
+  });
+
+  it('relays a print job to the holder: progress and end come back; a replay prints nothing', async () => {
+    const w = wire();
+    const key = randomBytes(32);
+    const printed: { owner: string; agentId: string; printer: string; pdf: string; jobName: string }[] = [];
+    const local = {
+      ...card().local,
+      print: async (
+        owner: string,
+        agentId: string,
+        printer: string,
+        pdf: Buffer,
+        o: { jobName: string; onProgress?: (p: { jobId: number; state: string; reasons: string[] }) => void },
+      ) => {
+        printed.push({ owner, agentId, printer, pdf: pdf.toString('latin1'), jobName: o.jobName });
+        o.onProgress?.({ jobId: 7, state: 'processing', reasons: [] });
+        return { jobId: 7, state: 'completed' as const, reasons: [], message: 'done' };
+      },
+    };
+    const holder = new BusCardRelay({ bus: w.bus('A'), instanceId: 'A', key, local });
+    const caller = new BusCardRelay({ bus: w.bus('B'), instanceId: 'B', key, local: card().local });
+    const progress: string[] = [];
+    const outcome = await caller.print('A', 'owner', 'agent', 'Eve', Buffer.from('%PDF-secret card'), {
+      jobName: 'Sample',
+      user: 'Admin',
+      timeoutMs: 1000,
+      onProgress: (p) => progress.push(`${p.jobId} ${p.state}`),
+    });
+    expect(outcome).toMatchObject({ jobId: 7, state: 'completed' });
+    expect(progress).toEqual(['7 processing']);
+    expect(printed).toEqual([
+      { owner: 'owner', agentId: 'agent', printer: 'Eve', pdf: '%PDF-secret card', jobName: 'Sample' },
+    ]);
+    const sent = Buffer.from('%PDF-secret card').toString('base64');
+    for (const m of w.heard) expect(m.payload).not.toContain(sent);
+    const request = w.heard.find((m) => m.from === 'B')!;
+    w.deliver('B', request.topic, request.payload);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(printed).toHaveLength(1);
     holder.close();
     caller.close();
   });

@@ -200,6 +200,8 @@ export interface IppEvePrinter {
   /** The PDFs it received, oldest first. */
   jobs(): Buffer[];
   kill(): void;
+  /** Back on the same port and spool (after kill: the printer came back online). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -288,21 +290,30 @@ export async function startIppEvePrinter(name = 'Tessera Card Printer'): Promise
   ensureAvahi();
   const dir = mkdtempSync(join(tmpdir(), 'tessera-ippeve-'));
   const port = await freePort();
-  let log = '';
-  const proc = spawn(
-    '/usr/sbin/ippeveprinter',
-    ['-k', '-d', dir, '-f', 'application/pdf', '-p', String(port), '-n', 'localhost', name],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const uri = `ipp://localhost:${port}/ipp/print`;
+  let log = '';
+  const run = async (): Promise<ChildProcess> => {
+    const p = spawn(
+      '/usr/sbin/ippeveprinter',
+      ['-k', '-d', dir, '-f', 'application/pdf', '-p', String(port), '-n', 'localhost', name],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    p.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      await waitReady(uri, p, () => log.slice(-2000));
+    } catch (e) {
+      await stopProc(p);
+      throw e;
+    }
+    return p;
+  };
+  let proc: ChildProcess;
   try {
-    await waitReady(uri, proc, () => log.slice(-2000));
+    proc = await run();
   } catch (e) {
-    await stopProc(proc);
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -314,6 +325,10 @@ export async function startIppEvePrinter(name = 'Tessera Card Printer'): Promise
         .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
         .map((f) => readFileSync(join(dir, f))),
     kill: () => void proc.kill('SIGKILL'),
+    restart: async () => {
+      await stopProc(proc);
+      proc = await run();
+    },
     stop: async () => {
       await stopProc(proc);
       rmSync(dir, { recursive: true, force: true });

@@ -82,8 +82,11 @@ export class LocalBus implements Bus {
 
 /** PostgreSQL's NOTIFY payload limit (8000 bytes), with room for the envelope. */
 const MAX_PAYLOAD = 7800;
-/** A longer message (a card's answer relayed between servers) goes in parts; at most this long. */
-const MAX_MESSAGE = 256 * 1024;
+/**
+ * A longer message (a card's answer, a print job's document relayed between servers) goes in parts;
+ * at most this long: a sealed print document of 1 MiB (agent-protocol.ts) is about 1.9 MB.
+ */
+const MAX_MESSAGE = 2 * 1024 * 1024;
 
 /**
  * Every server LISTENs on its schema's channel. A message is `topic origin payload`; this server's

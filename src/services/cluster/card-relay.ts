@@ -1,8 +1,9 @@
 // A card connection to an agent held by another server (issue #20): each exchange is a message on
 // the bus to the holder, which talks to the card through the agent's socket and answers on the bus.
 // Used for short card work started on any server — listing the cards in readers (their serials),
-// checking the card before an issuance is queued, the new PIN at the end, recycling; the long
-// personalization itself runs on the holder (services/issuance/job-dispatch.ts). Messages are
+// checking the card before an issuance is queued, the new PIN at the end, recycling — and for a
+// print job sent to one of the agent's printers (a sample card); the long personalization and the
+// print step itself run on the holder (services/issuance/job-dispatch.ts). Messages are
 // sealed with a key derived from the master key every server shares: APDUs carry PINs and
 // management-key cryptograms, and NOTIFY payloads pass through the database.
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
@@ -13,12 +14,22 @@ import {
   type TransmitOptions,
 } from '../../cards/transport/types.js';
 import { DomainError, ExternalError, NotFoundError } from '../../domain/errors.js';
+import type { PrintJobOptions, PrintOutcome } from '../agent-hub.js';
 import type { Bus } from './bus.js';
 
-/** What the holder reaches cards with (its agent hub). */
+/** What the holder reaches cards and printers with (its agent hub). */
 export interface LocalCards {
   connect(owner: string, agentId: string, reader: string, opts?: TransmitOptions): Promise<CardConnection>;
+  print?(
+    owner: string,
+    agentId: string,
+    printer: string,
+    pdf: Buffer,
+    opts: PrintJobOptions,
+  ): Promise<PrintOutcome>;
 }
+
+type PrintProgress = Parameters<NonNullable<PrintJobOptions['onProgress']>>[0];
 
 type Request =
   | {
@@ -31,7 +42,18 @@ type Request =
     }
   /** seq: the command's number on its connection, so a replayed message is refused. */
   | { k: 'apdu'; cid: string; seq: number; apdu: string; timeoutMs: number }
-  | { k: 'close'; cid: string };
+  | { k: 'close'; cid: string }
+  /** A PDF (base64) for one of the agent's printers; the holder follows the job to its end. */
+  | {
+      k: 'print';
+      owner: string;
+      agentId: string;
+      printer: string;
+      document: string;
+      jobName: string;
+      user: string;
+      timeoutMs: number;
+    };
 
 type Message =
   | ({ to: string; from: string; id: string } & Request)
@@ -42,7 +64,9 @@ type Message =
       k: 'reply';
       data?: string;
       error?: { code: string; message: string; details?: Record<string, unknown> };
-    };
+    }
+  /** How a print job relayed to the holder goes, before its reply. */
+  | ({ to: string; from: string; id: string; k: 'progress' } & PrintProgress);
 
 /** A connection through another server; `holder` tells the job dispatch where to queue the job. */
 export interface RelayedConnection extends CardConnection {
@@ -53,9 +77,17 @@ export interface RelayedConnection extends CardConnection {
 
 /** A holder drops a connection nobody used for this long (its opener died or forgot it). */
 const IDLE_MS = 120_000;
+/** The agent ends a print job itself by then; past it, the holder answers that it did not. */
+const PRINT_GRACE_MS = 35_000;
+/** How long a print request's id is remembered, so a replayed one prints nothing. */
+const PRINT_SEEN_MS = 15 * 60_000;
 
 export class BusCardRelay {
-  readonly #pending = new Map<string, { resolve(data: string): void; reject(e: Error): void }>();
+  readonly #pending = new Map<
+    string,
+    { resolve(data: string): void; reject(e: Error): void; progress?: (p: PrintProgress) => void }
+  >();
+  readonly #printed = new Map<string, NodeJS.Timeout>();
   readonly #open = new Map<string, { conn: CardConnection; timer: NodeJS.Timeout; next: number }>();
   readonly #stop: () => void;
 
@@ -78,6 +110,10 @@ export class BusCardRelay {
       }
       if (m.to !== deps.instanceId) return;
       if (m.k === 'reply') return this.#reply(m);
+      if (m.k === 'progress') {
+        const { to: _t, from: _f, id, k: _k, ...p } = m;
+        return this.#pending.get(id)?.progress?.(p);
+      }
       void this.#serve(m);
     });
   }
@@ -100,7 +136,7 @@ export class BusCardRelay {
     this.deps.bus.publish('card', this.#seal(m));
   }
 
-  #call(to: string, req: Request, timeoutMs: number): Promise<string> {
+  #call(to: string, req: Request, timeoutMs: number, progress?: (p: PrintProgress) => void): Promise<string> {
     const id = randomUUID();
     return new Promise<string>((resolve, reject) => {
       // The holder answers within the card's own timeout; this catches a holder that died.
@@ -112,6 +148,7 @@ export class BusCardRelay {
       this.#pending.set(id, {
         resolve: (d) => (clearTimeout(timer), resolve(d)),
         reject: (e) => (clearTimeout(timer), reject(e)),
+        ...(progress ? { progress } : {}),
       });
       this.#send({ ...req, to, from: this.deps.instanceId, id });
     });
@@ -166,10 +203,37 @@ export class BusCardRelay {
     };
   }
 
-  async #serve(m: Extract<Message, { k: 'connect' | 'apdu' | 'close' }>): Promise<void> {
+  /**
+   * Prints on a printer of an agent `holder` holds: the document goes to the holder, which sends it
+   * to the agent and answers with the job's end (its progress said on the way).
+   */
+  async print(
+    holder: string,
+    owner: string,
+    agentId: string,
+    printer: string,
+    pdf: Buffer,
+    opts: PrintJobOptions,
+  ): Promise<PrintOutcome> {
+    const req: Request = {
+      k: 'print',
+      owner,
+      agentId,
+      printer,
+      document: pdf.toString('base64'),
+      jobName: opts.jobName,
+      user: opts.user,
+      timeoutMs: opts.timeoutMs,
+    };
+    const data = await this.#call(holder, req, opts.timeoutMs + PRINT_GRACE_MS, opts.onProgress);
+    return JSON.parse(data) as PrintOutcome;
+  }
+
+  async #serve(m: Extract<Message, { k: 'connect' | 'apdu' | 'close' | 'print' }>): Promise<void> {
     const answer = (data: string) =>
       this.#send({ to: m.from, from: this.deps.instanceId, id: m.id, k: 'reply', data });
     try {
+      if (m.k === 'print') return answer(JSON.stringify(await this.#print(m)));
       if (m.k === 'connect') {
         const conn = await this.deps.local.connect(
           m.owner,
@@ -209,6 +273,22 @@ export class BusCardRelay {
     }
   }
 
+  async #print(m: Extract<Message, { k: 'print' }>): Promise<PrintOutcome> {
+    if (!this.deps.local.print) throw new TransportError('This server does not print');
+    // A captured print request sent again must not print the card a second time.
+    if (this.#printed.has(m.id)) throw new TransportError('This print request was already taken');
+    const timer = setTimeout(() => this.#printed.delete(m.id), PRINT_SEEN_MS);
+    timer.unref();
+    this.#printed.set(m.id, timer);
+    return this.deps.local.print(m.owner, m.agentId, m.printer, Buffer.from(m.document, 'base64'), {
+      jobName: m.jobName,
+      user: m.user,
+      timeoutMs: m.timeoutMs,
+      onProgress: (p) =>
+        this.#send({ to: m.from, from: this.deps.instanceId, id: m.id, k: 'progress', ...p }),
+    });
+  }
+
   #keep(cid: string, conn: CardConnection): void {
     const was = this.#open.get(cid);
     if (was) clearTimeout(was.timer);
@@ -229,6 +309,8 @@ export class BusCardRelay {
     }
     for (const p of this.#pending.values()) p.reject(new TransportError('The server is stopping'));
     this.#pending.clear();
+    for (const t of this.#printed.values()) clearTimeout(t);
+    this.#printed.clear();
   }
 }
 

@@ -8,7 +8,13 @@ import { NotFoundError } from '../../domain/errors.js';
 import type { AgentRecord } from '../../store/agents-repo.js';
 import type { Queryable } from '../../store/db.js';
 import { deletePresence, getPresence, listRemotePresence, putPresence } from '../../store/presence-repo.js';
-import { visibleTo, type AgentHub, type ConnectedPrinter } from '../agent-hub.js';
+import {
+  visibleTo,
+  type AgentHub,
+  type ConnectedPrinter,
+  type PrintJobOptions,
+  type PrintOutcome,
+} from '../agent-hub.js';
 import type { CardAccess, ConnectedReader } from '../card-access.js';
 import type { Bus } from './bus.js';
 
@@ -34,6 +40,15 @@ export interface RemoteCards {
     reader: string,
     opts?: TransmitOptions,
   ): Promise<CardConnection>;
+  /** Prints through the holder on one of the agent's printers. */
+  print(
+    holder: string,
+    owner: string,
+    agentId: string,
+    printer: string,
+    pdf: Buffer,
+    opts: PrintJobOptions,
+  ): Promise<PrintOutcome>;
 }
 
 export class ClusterCards implements CardAccess {
@@ -175,6 +190,22 @@ export class ClusterCards implements CardAccess {
     // Another person's agent is reported exactly like an absent one (as the hub does).
     if (!p || !visibleTo(p, ownerUserId)) throw new NotFoundError('connected agent', agentId);
     return this.deps.remote.connect(p.instanceId, ownerUserId, agentId, reader, opts);
+  }
+
+  /** Prints on a printer of one of the person's agents, through the server holding it. */
+  async print(
+    ownerUserId: string,
+    agentId: string,
+    printer: string,
+    pdf: Buffer,
+    opts: PrintJobOptions,
+  ): Promise<PrintOutcome> {
+    if (this.deps.hub.isConnected(agentId) || !this.deps.remote)
+      return this.deps.hub.print(ownerUserId, agentId, printer, pdf, opts);
+    const p = await getPresence(this.deps.db, agentId);
+    // Printers are the owner's alone (as the hub has it); another's agent is reported as absent.
+    if (!p || p.ownerUserId !== ownerUserId) throw new NotFoundError('connected agent', agentId);
+    return this.deps.remote.print(p.instanceId, ownerUserId, agentId, printer, pdf, opts);
   }
 
   watch(ownerUserId: string, listener: (e: OwnerEvent) => void): () => void {
