@@ -64,7 +64,7 @@ const oidDer = (oid: string) => Buffer.from(new asn1js.ObjectIdentifier({ value:
  */
 const signerCertificates = new Map<
   string,
-  { cert: Certificate; scheme: ReturnType<typeof signatureSchemeFor> }
+  { cert: Certificate; scheme: ReturnType<typeof signatureSchemeFor>; subject: string }
 >();
 
 function signerCertificate(der: Uint8Array) {
@@ -76,7 +76,7 @@ function signerCertificate(der: Uint8Array) {
       Buffer.from(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo)),
     );
     if (!alg) throw new Error('The content signer key is of an unsupported algorithm');
-    kept = { cert, scheme: signatureSchemeFor(alg) };
+    kept = { cert, scheme: signatureSchemeFor(alg), subject: nameString(cert.tbsCertificate.subject) };
     if (signerCertificates.size >= 64) signerCertificates.clear();
     signerCertificates.set(key, kept);
   }
@@ -145,6 +145,11 @@ export async function signPivContent(
   );
   // ContentInfo: contentType, then content [0] EXPLICIT.
   return tlv(TAG.SEQUENCE, oidDer(id_signedData), tlv(CONTEXT_0, signedData));
+}
+
+/** A content signer's subject as checkPivSignedData names it (`signerSubject`). */
+export function contentSignerSubject(certificateDer: Uint8Array): string {
+  return signerCertificate(certificateDer).subject;
 }
 
 /** A constructed context-specific [0] tag. */

@@ -59,7 +59,7 @@ export class CardConformance {
       checkCard: async (session, issued) => {
         const bySlot: Partial<Record<PivSlot, Uint8Array>> = {};
         for (const c of issued) bySlot[c.profile.slot as PivSlot] = c.der;
-        const report = await this.#check(session, device, bySlot);
+        const report = await this.#check(session, device, bySlot, cardObjects);
         await putDeviceConformance(this.ctx.db, device.id, report, this.ctx.clock.now());
       },
     };
@@ -115,6 +115,7 @@ export class CardConformance {
     session: PivSession,
     device: { id: string; userId: string | null },
     issued: Partial<Record<PivSlot, Uint8Array>>,
+    written?: SignedCardObjects,
   ): Promise<ConformanceReport> {
     const user = device.userId ? await getUser(this.ctx.db, device.userId) : null;
     return checkCardConformance(session, {
@@ -123,6 +124,7 @@ export class CardConformance {
       trustSigner: (der) => this.deps.signers.trust(der),
       noSidReason: noSidReason(user),
       now: this.ctx.clock.now(),
+      ...(written ? { written } : {}),
     });
   }
 }

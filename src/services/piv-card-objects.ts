@@ -3,9 +3,12 @@
 // Security Object, a signed list of the hashes of the card's signed objects (Part 1 §3.1.3).
 // Both signed by the issuing CA's PIV content signer; the card gets them in their TLV form.
 import { CONTAINER_ID, chuidSignedFields, encodeChuid, encodeSecurityObject } from '../cards/piv/objects.js';
+import { createHash } from 'node:crypto';
 import {
   PIV_CONTENT_OID,
   contentHashOf,
+  contentSignerSubject,
+  type ContentHash,
   encodeLdsSecurityObject,
   signPivContent,
   type ContentSigning,
@@ -17,6 +20,19 @@ export interface SignedCardObjects {
   chuid: Uint8Array;
   /** The Security Object's value. */
   securityObject: Uint8Array;
+  /**
+   * What checking these two objects would find, known from building them: read back byte for byte
+   * equal, they need no parsing or signature check (services/piv-conformance.ts).
+   */
+  facts: WrittenObjectFacts;
+}
+
+export interface WrittenObjectFacts {
+  /** The content signer's subject, as the check names it. */
+  signerSubject: string;
+  /** The Security Object's hash algorithm, and its data groups with their container and hash. */
+  hash: ContentHash;
+  groups: { dataGroup: number; containerId: number; hash: Buffer }[];
 }
 
 /** YYYYMMDD of a date in UTC (the CHUID's expiration field). */
@@ -37,7 +53,8 @@ export async function signedCardObjects(
   });
   const chuid = encodeChuid({ ...fields, signature });
   // Data group 1 is the CHUID: the only signed object Tessera writes (no biometrics, no printed info).
-  const lds = encodeLdsSecurityObject(contentHashOf(cs), [{ dataGroup: 1, value: chuid }]);
+  const hash = contentHashOf(cs);
+  const lds = encodeLdsSecurityObject(hash, [{ dataGroup: 1, value: chuid }]);
   const signedData = await signPivContent(cs, PIV_CONTENT_OID.ldsSecurityObject, lds, { detached: false });
   return {
     chuid,
@@ -45,5 +62,12 @@ export async function signedCardObjects(
       mapping: [{ dataGroup: 1, containerId: CONTAINER_ID.CHUID }],
       signedData,
     }),
+    facts: {
+      signerSubject: contentSignerSubject(cs.certificateDer),
+      hash,
+      groups: [
+        { dataGroup: 1, containerId: CONTAINER_ID.CHUID, hash: createHash(hash).update(chuid).digest() },
+      ],
+    },
   };
 }

@@ -16,9 +16,11 @@ import {
   checkPivSignedData,
   decodeLdsSecurityObject,
   hashMatches,
+  type ContentHash,
 } from '../pki/piv-signed-data.js';
 import { EKU } from '../pki/profiles.js';
 import { PIV_SLOT_NUMBER } from './card-keys.js';
+import type { WrittenObjectFacts } from './piv-card-objects.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'info';
 
@@ -51,7 +53,18 @@ export interface ConformanceExpectations {
   /** Why the PIV Authentication certificate has no SID extension, when the person has none. */
   noSidReason?: string | null;
   now: Date;
+  /**
+   * The CHUID and Security Object this server wrote to the card in this job, signed by the content
+   * signer it had just found in good standing, with what checking them would find. An object read
+   * back byte for byte equal to what was written is known: it is not parsed or verified again (that
+   * was a quarter of the server's CPU per issued card). Anything else the card returns is checked
+   * in full. Absent when checking a card later (an operator's "check again").
+   */
+  written?: { chuid: Uint8Array; securityObject: Uint8Array; facts: WrittenObjectFacts };
 }
+
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array): boolean =>
+  !!a && a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
 const SLOT_LABEL: Record<PivSlot, string> = {
   '9a': 'PIV Authentication (9A)',
@@ -120,7 +133,10 @@ export async function checkCardConformance(
       if (guid !== expect.cardUuid.replace(/-/g, '').toLowerCase())
         problems.push('The GUID is not this device’s card UUID.');
       if (c.signature.length === 0) problems.push('Unsigned: the issuer signature field is empty.');
-      else {
+      else if (expect.written && sameBytes(chuidValue, expect.written.chuid)) {
+        signed = true;
+        details.push(`Signed by ${expect.written.facts.signerSubject}.`);
+      } else {
         const v = checkPivSignedData(c.signature, PIV_CONTENT_OID.chuidSecurityObject, c.signedFields);
         signed = v.ok;
         if (!v.ok) problems.push(`Signature: ${v.problem}.`);
@@ -145,8 +161,32 @@ export async function checkCardConformance(
     const details: string[] = [];
     const problems: string[] = [];
     let signed: boolean | null = false;
+    // Each data group's hash against the object its container holds, as read back now.
+    const checkGroups = async (
+      hash: ContentHash,
+      groups: readonly { dataGroup: number; containerId: number | undefined; hash: Uint8Array }[],
+    ) => {
+      for (const g of groups) {
+        const tag = g.containerId === undefined ? undefined : CONTAINER_OBJECT[g.containerId];
+        if (!tag) {
+          problems.push(`Data group ${g.dataGroup} maps to no known container.`);
+          continue;
+        }
+        const value = tag === OBJECT.CHUID ? chuidValue : await session.getObject(tag);
+        const name = `container ${g.containerId!.toString(16).padStart(4, '0')}`;
+        if (!value) problems.push(`Data group ${g.dataGroup} (${name}) is hashed but absent.`);
+        else if (!hashMatches(hash, value, g.hash))
+          problems.push(
+            `Data group ${g.dataGroup} (${name}) does not match its hash: the object was changed.`,
+          );
+        else details.push(`Data group ${g.dataGroup} (${name}) matches its ${hash.toUpperCase()} hash.`);
+      }
+    };
     if (!so) problems.push('Absent.');
-    else {
+    else if (expect.written && sameBytes(so, expect.written.securityObject)) {
+      signed = true;
+      await checkGroups(expect.written.facts.hash, expect.written.facts.groups);
+    } else {
       const parsed = decodeSecurityObject(so);
       const v = checkPivSignedData(parsed.signedData, PIV_CONTENT_OID.ldsSecurityObject);
       signed = v.ok;
@@ -160,23 +200,13 @@ export async function checkCardConformance(
         const lds = decodeLdsSecurityObject(v.content!);
         if (!lds) problems.push('The signed content is not an LDS Security Object.');
         else
-          for (const g of lds.groups) {
-            const m = parsed.mapping.find((x) => x.dataGroup === g.dataGroup);
-            const tag = m ? CONTAINER_OBJECT[m.containerId] : undefined;
-            if (!tag) {
-              problems.push(`Data group ${g.dataGroup} maps to no known container.`);
-              continue;
-            }
-            const value = tag === OBJECT.CHUID ? chuidValue : await session.getObject(tag);
-            const name = m ? `container ${m.containerId.toString(16).padStart(4, '0')}` : '';
-            if (!value) problems.push(`Data group ${g.dataGroup} (${name}) is hashed but absent.`);
-            else if (!hashMatches(lds.hash, value, g.hash))
-              problems.push(
-                `Data group ${g.dataGroup} (${name}) does not match its hash: the object was changed.`,
-              );
-            else
-              details.push(`Data group ${g.dataGroup} (${name}) matches its ${lds.hash.toUpperCase()} hash.`);
-          }
+          await checkGroups(
+            lds.hash,
+            lds.groups.map((g) => ({
+              ...g,
+              containerId: parsed.mapping.find((x) => x.dataGroup === g.dataGroup)?.containerId,
+            })),
+          );
       }
     }
     item({ id: 'security', label: 'Security Object', present: !!so, signed, details }, problems);

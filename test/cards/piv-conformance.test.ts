@@ -18,6 +18,9 @@ import type { Actor } from '../../src/services/context.js';
 import { permissionsOf } from '../../src/domain/permissions.js';
 import type { Policy } from '../../src/store/policies-repo.js';
 import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
+import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
+import { newCardState } from '../../src/cards/emulator/card-state.js';
+import { objectKey } from '../../src/cards/emulator/piv-card-core.js';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import { insertVirtualCard } from '../support/card-emulator.js';
 import { runTool } from '../support/card-tools.js';
@@ -141,6 +144,96 @@ describe('signed PIV objects on issued cards', () => {
       reader,
     });
     expect(again.items.find((i) => i.id === 'slot:9a')).toMatchObject({ present: false, status: 'fail' });
+  }, 300_000);
+});
+
+/**
+ * A card that keeps what it is written but, once the issuance has written its last object (the key
+ * history), answers with one byte of another object changed: what the issuance's own read-back
+ * check gets is not what it wrote.
+ */
+class ReadBackCorruptingCard extends VirtualPivCard {
+  constructor(
+    serial: number,
+    private readonly object: number,
+    private readonly at: (length: number) => number,
+  ) {
+    super(newCardState({ serial }));
+  }
+
+  override async transmit(apdu: Uint8Array): Promise<Uint8Array> {
+    const answer = await super.transmit(apdu);
+    const keyHistory = Buffer.from([0x5c, 0x03, 0x5f, 0xc1, 0x0c]);
+    if (apdu[1] === 0xdb && Buffer.from(apdu).includes(keyHistory)) {
+      const key = objectKey(this.object);
+      const value = Buffer.from(this.state.objects[key]!, 'base64');
+      value[this.at(value.length)]! ^= 0x01;
+      this.state.objects[key] = value.toString('base64');
+    }
+    return answer;
+  }
+}
+
+describe('the check at issuance reads back what it wrote', () => {
+  async function issueOn(card: VirtualPivCard) {
+    const reader = `Reader ${card.serial}`;
+    cards.readers.addReader(reader);
+    cards.readers.insert(reader, card);
+    const { job } = await srv.rt.services.issuance.starter.start(admin, {
+      userId: aliceId,
+      card: { agentId: TEST_AGENT_ID, reader },
+      action: 'issue',
+      policyId: policies[0]!.id,
+      pin: '482913',
+      pinConfirmation: '482913',
+    });
+    await srv.rt.services.issuance.runner.settled(job!.id);
+    const done = await srv.rt.services.issuance.jobs.get(job!.id);
+    expect(done.error).toBeNull();
+    const report = (await srv.rt.services.conformance.get(done.deviceId))!;
+    return {
+      reader,
+      deviceId: done.deviceId,
+      report,
+      byId: Object.fromEntries(report.items.map((i) => [i.id, i])),
+    };
+  }
+
+  it('an untouched card: the report from what was written is the one a full check of the card gives', async () => {
+    const { reader, deviceId, report } = await issueOn(
+      new VirtualPivCard(newCardState({ serial: ++serial })),
+    );
+    expect(report.ok).toBe(true);
+    const full = await srv.rt.services.conformance.check(admin, deviceId, { agentId: TEST_AGENT_ID, reader });
+    expect({ ...report, checkedAt: '' }).toEqual({ ...full, checkedAt: '' });
+  }, 300_000);
+
+  it('a CHUID changed on read-back fails its signature and the Security Object hash', async () => {
+    const { report, byId } = await issueOn(new ReadBackCorruptingCard(++serial, OBJECT.CHUID, () => 3));
+    expect(report.ok).toBe(false);
+    expect(byId.chuid).toMatchObject({ signed: false, status: 'fail' });
+    expect(byId.chuid!.details.join(' ')).toMatch(/changed after signing/);
+    expect(byId.security).toMatchObject({ signed: true, status: 'fail' });
+    expect(byId.security!.details.join(' ')).toMatch(/does not match its hash/);
+  }, 300_000);
+
+  it('a Security Object changed on read-back fails its signature', async () => {
+    // The last byte before FE 00: the end of the SignerInfo's signature.
+    const { report, byId } = await issueOn(
+      new ReadBackCorruptingCard(++serial, OBJECT.SECURITY, (n) => n - 3),
+    );
+    expect(report.ok).toBe(false);
+    expect(byId.chuid).toMatchObject({ signed: true, status: 'pass' });
+    expect(byId.security).toMatchObject({ signed: false, status: 'fail' });
+    expect(byId.security!.details.join(' ')).toMatch(/does not verify/);
+  }, 300_000);
+
+  it('a certificate changed on read-back is not the one the CA issued', async () => {
+    // Inside the certificate's signature (the object ends 71 01 00 FE 00).
+    const { report, byId } = await issueOn(new ReadBackCorruptingCard(++serial, 0x5fc105, (n) => n - 10));
+    expect(report.ok).toBe(false);
+    expect(byId['slot:9a']!.status).toBe('fail');
+    expect(byId['slot:9a']!.details.join(' ')).toMatch(/not the certificate the CA issued/);
   }, 300_000);
 });
 
