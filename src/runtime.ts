@@ -325,7 +325,18 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         print: (actor, printerId, pdf, opts) => printing.print(actor, printerId, pdf, opts),
       },
     });
-    const walletPairing = new WalletPairingService(ctx, agentHub);
+    // A workstation pairs with its person's phone wherever each is connected (issue #20).
+    const walletPairing = new WalletPairingService(
+      ctx,
+      clusterCards
+        ? {
+            liveWallets: (owner) => clusterCards.liveWallets(owner),
+            isConnected: (id) => agentHub.isConnected(id),
+            sendToWallet: (id, body) => agentHub.sendToWallet(id, body),
+          }
+        : agentHub,
+      bus,
+    );
     mobileIds.starter = issuance.starter;
     const services: Services = {
       auth,

@@ -20,7 +20,9 @@ export type Topic =
   /** A certificate's status changed (OCSP answers kept): payload JSON StatusChange. */
   | 'status'
   /** Card traffic relayed to the server holding an agent (services/cluster/card-relay.ts). */
-  | 'card';
+  | 'card'
+  /** A phone's pairing with a workstation changed: payload "pairingId walletAgentId". */
+  | 'pairing';
 
 export type BusListener = (payload: string, fromHere: boolean) => void;
 

@@ -5,7 +5,7 @@
 // connections to an agent held elsewhere go through the holder (card-relay.ts).
 import type { CardConnection, ReaderEvent, TransmitOptions } from '../../cards/transport/types.js';
 import { NotFoundError } from '../../domain/errors.js';
-import type { AgentRecord } from '../../store/agents-repo.js';
+import { getAgent, type AgentRecord } from '../../store/agents-repo.js';
 import type { Queryable } from '../../store/db.js';
 import { deletePresence, getPresence, listRemotePresence, putPresence } from '../../store/presence-repo.js';
 import {
@@ -170,6 +170,21 @@ export class ClusterCards implements CardAccess {
     for (const p of await listRemotePresence(this.deps.db, this.deps.instanceId))
       if (!here.has(p.agentId)) out.set(p.agentId, p.readers);
     return out;
+  }
+
+  /**
+   * The person's wallets (their phones) connected to any live server, newest link first: a
+   * workstation asks to pair with one wherever it is connected.
+   */
+  async liveWallets(ownerUserId: string): Promise<AgentRecord[]> {
+    const out = this.deps.hub.liveWallets(ownerUserId);
+    const here = new Set(this.deps.hub.connectedIds());
+    for (const p of await listRemotePresence(this.deps.db, this.deps.instanceId)) {
+      if (here.has(p.agentId) || p.ownerKind !== 'wallet' || p.ownerUserId !== ownerUserId) continue;
+      const record = await getAgent(this.deps.db, p.agentId);
+      if (record && !record.revokedAt) out.push(record);
+    }
+    return out.sort((x, y) => y.createdAt.localeCompare(x.createdAt) || x.id.localeCompare(y.id));
   }
 
   /** Which live server holds the agent's socket: this one's id when here, null when none. */

@@ -4,7 +4,10 @@
 // then does the server relay the workstation's APDUs to the wallet. Either side ends it: the phone
 // (Unpair) or the workstation (`tessera agent --wallet --unpair`); revoking either agent ends it too.
 // Only a workstation agent of the wallet's own person may ask. Every step is audited (no code in it:
-// it is a comparison value, but there is no reason to keep it).
+// it is a comparison value, but there is no reason to keep it). With several servers the phone and
+// the workstation may be connected to different ones: the phone is found wherever it is connected,
+// and each change is said on the bus (ids only) so the server holding the phone tells it and the
+// one holding the workstation's relay follows it (issue #20).
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
@@ -19,6 +22,7 @@ import {
   type WalletPairing,
 } from '../../store/wallet-pairings-repo.js';
 import type { Queryable } from '../../store/db.js';
+import { LocalBus, type Bus } from '../cluster/bus.js';
 import type { ServiceContext } from '../context.js';
 
 export type { WalletPairing } from '../../store/wallet-pairings-repo.js';
@@ -35,8 +39,12 @@ export interface PairingItem {
   code: string | null;
 }
 
+/** The phones' wallets: found on any server; told only by the server holding their socket. */
 export interface WalletsHere {
-  liveWallets(ownerUserId: string): AgentRecord[];
+  /** The person's connected wallets (on any server), newest link first. */
+  liveWallets(ownerUserId: string): AgentRecord[] | Promise<AgentRecord[]>;
+  /** The wallet's socket is held by this server. */
+  isConnected(agentId: string): boolean;
   sendToWallet(agentId: string, body: { type: string } & Record<string, unknown>): boolean;
 }
 
@@ -48,14 +56,35 @@ export class WalletPairingService {
   constructor(
     private readonly ctx: ServiceContext,
     private readonly wallets: WalletsHere,
+    private readonly bus: Bus = new LocalBus(),
   ) {
     this.changes.setMaxListeners(0);
+    // Another server changed a pairing: its followers here re-read it; its phone, if here, is told.
+    bus.subscribe('pairing', (payload, fromHere) => {
+      if (fromHere) return;
+      const [pairingId = '', walletAgentId = ''] = payload.split(' ');
+      if (!UUID.test(pairingId) || !UUID.test(walletAgentId)) return;
+      void (async () => {
+        if (this.changes.listenerCount(pairingId) > 0) {
+          const p = await getPairing(this.ctx.db, pairingId);
+          if (p) this.changes.emit(p.id, p);
+        }
+        if (this.wallets.isConnected(walletAgentId)) await this.tellWallet(walletAgentId);
+      })().catch(() => undefined);
+    });
+  }
+
+  /** Says a pairing changed: here at once, on the other servers through the bus. */
+  async #said(p: WalletPairing): Promise<void> {
+    this.changes.emit(p.id, p);
+    this.bus.publish('pairing', `${p.id} ${p.walletAgentId}`);
+    if (this.wallets.isConnected(p.walletAgentId)) await this.tellWallet(p.walletAgentId);
   }
 
   /** A workstation agent asks to use its person's phone (the newest connected wallet). */
   async request(workstation: AgentRecord): Promise<{ pairing: WalletPairing; walletName: string }> {
     if (workstation.ownerKind === 'wallet') throw new ValidationError('A wallet cannot pair with a wallet');
-    const wallet = this.wallets.liveWallets(workstation.ownerUserId)[0];
+    const wallet = (await this.wallets.liveWallets(workstation.ownerUserId))[0];
     if (!wallet)
       throw new ConflictError(
         'None of your phones is connected: open the Tessera wallet on your phone, then try again',
@@ -76,7 +105,7 @@ export class WalletPairingService {
       });
       return p;
     });
-    await this.tellWallet(wallet.id);
+    await this.#said(pairing);
     return { pairing, walletName: wallet.name };
   }
 
@@ -91,8 +120,7 @@ export class WalletPairingService {
       await this.#audit(tx, wallet, allow ? 'wallet.paired' : 'wallet.pairing_refused', next, at);
       return next;
     });
-    this.changes.emit(out.id, out);
-    await this.tellWallet(wallet.id);
+    await this.#said(out);
     return out;
   }
 
@@ -115,8 +143,7 @@ export class WalletPairingService {
       await this.#audit(tx, agent, 'wallet.unpaired', next, at, { by });
       return next;
     });
-    this.changes.emit(out.id, out);
-    await this.tellWallet(out.walletAgentId);
+    await this.#said(out);
     return out;
   }
 
@@ -148,7 +175,7 @@ export class WalletPairingService {
     return () => this.changes.off(pairingId, listener);
   }
 
-  /** Tells a connected wallet its pending and active pairings. */
+  /** Tells a wallet connected to this server its pending and active pairings. */
   async tellWallet(walletAgentId: string): Promise<void> {
     const open = await openPairingsOfWallet(this.ctx.db, walletAgentId, this.ctx.clock.now());
     const items: PairingItem[] = [];
