@@ -181,6 +181,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         externalUrl: config.externalUrl,
         crlValidityHours: config.pki.crlValidityHours,
         caAlgorithm: config.pki.caAlgorithm,
+        ...(config.pki.contentSignerAlgorithm
+          ? { contentSignerAlgorithm: config.pki.contentSignerAlgorithm }
+          : {}),
         ...(config.pki.certificatePolicies
           ? { certificatePolicies: config.pki.certificatePolicies as PkiConfig['certificatePolicies'] }
           : {}),

@@ -29,6 +29,8 @@ export interface Config {
   trustProxy: string | undefined;
   pki: {
     caAlgorithm: string;
+    /** Key algorithm of a new PIV content signer (TESSERA_CONTENT_SIGNER_ALGORITHM); unset: ECDSA-P256. */
+    contentSignerAlgorithm?: string;
     crlValidityHours: number;
     /**
      * certificatePolicies OIDs per certificate profile (or one list for all); unset: Tessera's demo
@@ -232,6 +234,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     pki: {
       caAlgorithm:
         pick(overrides.pki?.caAlgorithm, env.TESSERA_CA_ALGORITHM, fromFile.pki?.caAlgorithm) ?? 'ECCP384',
+      ...contentSignerAlgorithmOf(
+        pick(
+          overrides.pki?.contentSignerAlgorithm,
+          env.TESSERA_CONTENT_SIGNER_ALGORITHM,
+          fromFile.pki?.contentSignerAlgorithm,
+        ),
+      ),
       crlValidityHours:
         pick(
           overrides.pki?.crlValidityHours,
@@ -281,3 +290,5 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   };
   return cfg;
 }
+
+const contentSignerAlgorithmOf = (a: string | undefined) => (a ? { contentSignerAlgorithm: a } : {});

@@ -7,6 +7,7 @@
 // listed; their certificates stay in the CA's CRL and OCSP like any other.
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../../domain/errors.js';
+import type { KeyAlgorithm } from '../../pki/algorithms.js';
 import { signContentSigner } from '../../pki/ca-builder.js';
 import type { ContentSigning } from '../../pki/piv-signed-data.js';
 import { randomSerial, serialHex } from '../../pki/serial.js';
@@ -69,6 +70,8 @@ export class ContentSigners {
       keys: CaKeyStore;
       cas: IssuingCas;
       organization: string;
+      /** Key algorithm of a new content signer (an existing one signs on until it is replaced). */
+      algorithm: KeyAlgorithm;
     },
   ) {}
 
@@ -138,7 +141,7 @@ export class ContentSigners {
     if (notAfter > caNotAfter) notAfter = caNotAfter;
     if (notAfter <= now)
       throw new ValidationError('The issuing CA has expired: it cannot certify a content signer');
-    const key = await this.deps.keys.generate(id, ca.keyAlgorithm);
+    const key = await this.deps.keys.generate(id, this.deps.algorithm);
     const name: RenderedAttribute[] = [
       ...(this.deps.organization ? [{ type: 'O' as const, value: this.deps.organization }] : []),
       { type: 'CN', value: `PIV Content Signer ${now.toISOString().slice(0, 10)}` },
@@ -167,7 +170,7 @@ export class ContentSigners {
             profile: 'piv_content_signing',
             slot: null,
             subject: subjectString(name),
-            keyAlgorithm: ca.keyAlgorithm,
+            keyAlgorithm: this.deps.algorithm,
             notBefore: now,
             notAfter,
             der,

@@ -30,6 +30,11 @@ export interface PkiConfig {
   certificatePolicies?: CertificatePolicies | readonly string[];
   /** Key algorithm of each CA's delegated OCSP responder (default ECDSA-P256). */
   ocspSignerAlgorithm?: KeyAlgorithm | string;
+  /**
+   * Key algorithm of a new PIV content signer, the key that signs every card's CHUID and Security
+   * Object (default ECDSA-P256, whatever the CA's: decision 0032).
+   */
+  contentSignerAlgorithm?: KeyAlgorithm | string;
   /** Life of a delegated OCSP responder certificate in hours (default 168); renewed at half. */
   ocspSignerValidityHours?: number;
   /** How many pre-produced OCSP answers are kept in memory (default 100,000). */
@@ -48,6 +53,7 @@ export interface PkiSettings {
   ocspValiditySeconds: number;
   certificatePolicies: CertificatePolicies;
   ocspSignerAlgorithm: KeyAlgorithm;
+  contentSignerAlgorithm: KeyAlgorithm;
   ocspSignerValidityHours: number;
   ocspCacheEntries: number;
 }
@@ -79,6 +85,11 @@ export function pkiSettings(c: PkiConfig): PkiSettings {
     throw new Error(
       `pki.ocspSignerAlgorithm "${String(c.ocspSignerAlgorithm)}" is not a supported key algorithm`,
     );
+  const contentSignerAlgorithm = parseKeyAlgorithm(c.contentSignerAlgorithm ?? 'ECCP256');
+  if (!contentSignerAlgorithm)
+    throw new Error(
+      `pki.contentSignerAlgorithm "${String(c.contentSignerAlgorithm)}" is not one of ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072, RSA-4096`,
+    );
   const ocspValiditySeconds = c.ocspValiditySeconds ?? 3600;
   const ocspSignerValidityHours = c.ocspSignerValidityHours ?? 168;
   // A responder renewed at half its life must outlive every answer it signed.
@@ -93,6 +104,7 @@ export function pkiSettings(c: PkiConfig): PkiSettings {
     ocspValiditySeconds,
     certificatePolicies: policiesOf(c.certificatePolicies),
     ocspSignerAlgorithm,
+    contentSignerAlgorithm,
     ocspSignerValidityHours,
     ocspCacheEntries: c.ocspCacheEntries ?? 100_000,
   };

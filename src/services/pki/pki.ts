@@ -120,6 +120,7 @@ export function createPki(deps: PkiDeps): Pki {
       keys,
       cas: registry,
       organization: settings.organization,
+      algorithm: settings.contentSignerAlgorithm,
     }),
   };
 }
