@@ -41,27 +41,69 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLK_TCK = 100; // Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 const PIN = '482913';
 
-// Preloaded into the server: SIGUSR2 starts the V8 CPU profiler, the next SIGUSR2 writes the
-// profile to BENCH_PROFILE_OUT (then BENCH_PROFILE_OUT.done, so the bench knows it is complete).
-const PROFILER = `
+// Preloaded into the server: the first SIGUSR2 opens the measured window, the next closes it. With
+// BENCH_PROFILE_OUT set the V8 CPU profiler samples the window and writes the profile there. In every
+// case the window's I/O is counted — SQL statements sent by node-postgres (by their first word:
+// BEGIN, COMMIT, SELECT, INSERT, UPDATE, pg_notify…), WebSocket frames sent by \`ws\` (by the frame's
+// "type") — and written to BENCH_IO_OUT; then BENCH_IO_OUT.done, so the bench knows it is complete.
+const PRELOAD = `
 const inspector = require('node:inspector');
 const fs = require('node:fs');
+const { createRequire } = require('node:module');
 const out = process.env.BENCH_PROFILE_OUT;
+const ioOut = process.env.BENCH_IO_OUT;
+const fromRoot = createRequire(process.env.BENCH_ROOT + '/package.json');
+let counting = false;
+let io = {};
+let texts = {};
+const count = (k) => { if (counting) io[k] = (io[k] || 0) + 1; };
+const pg = fromRoot('pg');
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (config, ...rest) {
+  const text = typeof config === 'string' ? config : config && config.text;
+  if (typeof text === 'string') {
+    const m = /pg_notify/i.test(text) ? 'NOTIFY' : (/^\\s*(\\w+)/.exec(text) || [, '?'])[1].toUpperCase();
+    count('sql ' + m);
+    count('sql (all)');
+    if (counting) texts[text] = (texts[text] || 0) + 1;
+  }
+  return query.call(this, config, ...rest);
+};
+const ws = fromRoot('ws');
+const send = ws.prototype.send;
+ws.prototype.send = function (data, ...rest) {
+  let t = 'binary';
+  if (typeof data === 'string') t = (/"type":"([a-z-]+)"/.exec(data) || [, '?'])[1];
+  count('ws ' + t);
+  count('ws (all)');
+  return send.call(this, data, ...rest);
+};
 let session;
+let open = false;
 process.on('SIGUSR2', () => {
-  if (!session) {
+  if (!open) {
+    open = true;
+    io = {};
+    texts = {};
+    counting = true;
+    // The bench asks for a profile of this window by leaving a file beside it.
+    if (!fs.existsSync(out + '.wanted')) return fs.writeFileSync(ioOut + '.started', '');
     session = new inspector.Session();
     session.connect();
     session.post('Profiler.enable', () =>
       session.post('Profiler.setSamplingInterval', { interval: 500 }, () =>
-        session.post('Profiler.start', () => fs.writeFileSync(out + '.started', ''))));
+        session.post('Profiler.start', () => fs.writeFileSync(ioOut + '.started', ''))));
     return;
   }
+  open = false;
+  counting = false;
+  fs.writeFileSync(ioOut, JSON.stringify({ io, texts }));
+  if (!session) return fs.writeFileSync(ioOut + '.done', '');
   const s = session;
   session = undefined;
   s.post('Profiler.stop', (err, r) => {
     if (!err) fs.writeFileSync(out, JSON.stringify(r.profile));
-    fs.writeFileSync(out + '.done', err ? String(err) : '');
+    fs.writeFileSync(ioOut + '.done', err ? String(err) : '');
     s.disconnect();
   });
 });
@@ -260,6 +302,8 @@ interface Server {
   adminPassword: string;
   child: ChildProcess;
   profileOut: string;
+  /** Where the preload writes the measured window's I/O counts. */
+  ioOut: string;
   stop(): Promise<void>;
 }
 
@@ -267,8 +311,9 @@ interface Server {
 async function startServer(dir: string, databaseUrl: string | undefined): Promise<Server> {
   const port = await freePort();
   const preload = join(dir, 'profiler.cjs');
-  writeFileSync(preload, PROFILER);
+  writeFileSync(preload, PRELOAD);
   const profileOut = join(dir, 'server.cpuprofile');
+  const ioOut = join(dir, 'server-io.json');
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     process.execPath,
@@ -286,6 +331,8 @@ async function startServer(dir: string, databaseUrl: string | undefined): Promis
         TESSERA_EXTERNAL_URL: url,
         LOG_LEVEL: 'warn',
         BENCH_PROFILE_OUT: profileOut,
+        BENCH_IO_OUT: ioOut,
+        BENCH_ROOT: ROOT,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -316,6 +363,7 @@ async function startServer(dir: string, databaseUrl: string | undefined): Promis
     adminPassword,
     child,
     profileOut,
+    ioOut,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -348,6 +396,10 @@ interface Round {
   cardMs: number[];
   loadBefore: string;
   loadAfter: string;
+  /** The server's SQL statements and WebSocket frames sent in the window, by kind. */
+  io: Record<string, number>;
+  /** The same SQL statements by their text. */
+  texts: Record<string, number>;
 }
 
 type Job = { id: string; status: string; error: { code: string; message: string } | null };
@@ -414,10 +466,12 @@ async function round(
     clock.reset();
 
     const loadBefore = load1();
-    if (profile) {
-      process.kill(server.pid, 'SIGUSR2');
-      await waitFor(`${profile.out}.started`, 'the profiler to start');
-    }
+    for (const f of [server.ioOut, `${server.ioOut}.started`, `${server.ioOut}.done`])
+      rmSync(f, { force: true });
+    if (profile) writeFileSync(`${profile.out}.wanted`, '');
+    else rmSync(`${server.profileOut}.wanted`, { force: true });
+    process.kill(server.pid, 'SIGUSR2');
+    await waitFor(`${server.ioOut}.started`, 'the measured window to open');
     const cpu0 = cpuMs(server.pid);
     const t0 = performance.now();
     const results = await pool(targets, inFlight, async (t) => {
@@ -448,10 +502,12 @@ async function round(
     });
     const seconds = (performance.now() - t0) / 1000;
     const serverCpuMs = cpuMs(server.pid) - cpu0;
-    if (profile) {
-      process.kill(server.pid, 'SIGUSR2');
-      await waitFor(`${profile.out}.done`, 'the profile to be written');
-    }
+    process.kill(server.pid, 'SIGUSR2');
+    await waitFor(`${server.ioOut}.done`, 'the measured window to close');
+    const { io, texts } = JSON.parse(readFileSync(server.ioOut, 'utf8')) as {
+      io: Record<string, number>;
+      texts: Record<string, number>;
+    };
     const succeeded = results.filter((r) => r.status === 'succeeded').length;
     return {
       agents: n,
@@ -467,6 +523,8 @@ async function round(
       cardMs: clock.cardMs,
       loadBefore,
       loadAfter: load1(),
+      io,
+      texts,
     };
   } finally {
     await Promise.all(agents.map((a) => a.stop()));
@@ -494,6 +552,9 @@ export async function run(args: string[]): Promise<void> {
   process.once('SIGTERM', () => void interrupted());
   process.stdout.on('error', () => void interrupted());
   let lastByCommand: { n: number; rows: Record<string, Record<string, number>> } | undefined;
+  let lastIo:
+    | { n: number; rows: Record<string, Record<string, number>>; statements: Record<string, number> }
+    | undefined;
   try {
     let databaseUrl: string | undefined;
     if (sql) {
@@ -539,6 +600,16 @@ export async function run(args: string[]): Promise<void> {
           'total s': round1(xs.reduce((a, b) => a + b, 0) / 1000),
         };
       lastByCommand = { n, rows: byCommand };
+      const perCard = (k: string) => round1((r.io[k] ?? 0) / Math.max(1, r.cards));
+      lastIo = {
+        n,
+        statements: r.texts,
+        rows: Object.fromEntries(
+          Object.keys(r.io)
+            .sort()
+            .map((k) => [k, { 'per card': perCard(k), total: r.io[k]! }]),
+        ),
+      };
       if (profile && existsSync(profile.out)) {
         const p = JSON.parse(readFileSync(profile.out, 'utf8')) as CpuProfile;
         profileText = summarizeProfile(p, {
@@ -569,6 +640,21 @@ export async function run(args: string[]): Promise<void> {
       `APDU round trips of the ${lastByCommand.n}-agent row by the command that ended them (the wait before it):`,
     );
     console.table(lastByCommand.rows);
+  }
+  if (lastIo) {
+    console.log(
+      `The server's I/O in the ${lastIo.n}-agent row: SQL statements (by first word) and WebSocket frames ` +
+        `(by type) it sent, the bench's own HTTP polling of the jobs included:`,
+    );
+    console.table(lastIo.rows);
+    if (process.env.BENCH_SQL) {
+      const cards = Math.max(1, lastIo.rows['ws connect']?.total ?? 1);
+      console.log('SQL statements per card, by text (BENCH_SQL is set):');
+      for (const [text, k] of Object.entries(lastIo.statements).sort((a, b) => b[1] - a[1]))
+        console.log(
+          `  ${(k / cards).toFixed(2).padStart(6)}  ${text.replace(/\s+/g, ' ').trim().slice(0, 160)}`,
+        );
+    }
   }
   if (profileText) console.log(profileText);
 }
