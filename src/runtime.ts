@@ -307,7 +307,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       masterKey,
       cardAccess,
       ca: {
-        issueForPublicKey: (...a) => pki.issuer.issueForPublicKey(...a),
+        // With the DER, so the run does not read the certificate it just stored.
+        issueForPublicKey: async (...a) => {
+          const { summary, der } = await pki.issuer.issueForPublicKeyWithDer(...a);
+          return { ...summary, der };
+        },
         issueWithArchivedKey: (...a) => pki.issuer.issueWithArchivedKey(...a),
         // The PEM only: the full detail decodes every field of the certificate for the operator's
         // view, which cost ~15% of the server's CPU per issued card (`npm run bench -- agents`).

@@ -6,7 +6,7 @@
 // the others down (docs/decisions/0010).
 import { appendAuditEvents, type AuditInput } from './audit-repo.js';
 import { archiveKey, insertCertificates, type NewCertificate } from './certificate-repo.js';
-import { setCredentialCertificate } from './credentials-repo.js';
+import { setCredentialCertificates } from './credentials-repo.js';
 import type { Db } from './db.js';
 
 export interface CertificateWrite {
@@ -68,11 +68,14 @@ export class CertificateWriter {
         group.map((g) => g.certificate),
         group[0]!.at,
       );
-      for (const g of group) {
-        const c = g.certificate;
-        if (c.credentialId) await setCredentialCertificate(tx, c.credentialId, c.serial, g.at);
-        if (g.archivedKey) await archiveKey(tx, c.id, g.archivedKey);
-      }
+      await setCredentialCertificates(
+        tx,
+        group.flatMap(({ certificate: c }) =>
+          c.credentialId ? [{ credentialId: c.credentialId, serial: c.serial }] : [],
+        ),
+        group[0]!.at,
+      );
+      for (const g of group) if (g.archivedKey) await archiveKey(tx, g.certificate.id, g.archivedKey);
       await appendAuditEvents(
         tx,
         group.map((g) => g.audit),

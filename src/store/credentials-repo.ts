@@ -55,13 +55,25 @@ export interface NewCredential {
 }
 
 export async function insertCredential(tx: Queryable, c: NewCredential): Promise<Credential> {
-  const [row] = await tx.query<{ id: string }>(
-    `INSERT INTO credentials (user_id, policy_id, profile, slot, certificate_serial, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-    [c.userId, c.policyId, c.profile, c.slot, c.certificateSerial ?? null, c.at],
+  return (await getCredential(tx, await insertCredentialId(tx, c)))!;
+}
+
+/**
+ * Inserts a credential installed on its device and returns its id: one statement (an issuance
+ * makes one per key, and does not need the row back), so the two rows commit together.
+ */
+export async function insertCredentialId(db: Queryable, c: NewCredential): Promise<string> {
+  const [row] = await db.query<{ id: string }>(
+    `WITH c AS (
+       INSERT INTO credentials (user_id, policy_id, profile, slot, certificate_serial, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id),
+     d AS (
+       INSERT INTO device_credentials (device_id, credential_id, installed_at) SELECT $7, id, $6 FROM c
+       ON CONFLICT DO NOTHING)
+     SELECT id FROM c`,
+    [c.userId, c.policyId, c.profile, c.slot, c.certificateSerial ?? null, c.at, c.deviceId],
   );
-  await installCredential(tx, row!.id, c.deviceId, c.at);
-  return (await getCredential(tx, row!.id))!;
+  return row!.id;
 }
 
 /** Records that a credential is (also) on a device: shared credentials live on several. */
@@ -108,17 +120,18 @@ export async function setCredentialStatus(
   await tx.query('UPDATE credentials SET status = $1, updated_at = $2 WHERE id = $3', [status, at, id]);
 }
 
-export async function setCredentialCertificate(
+/** Links credentials to their new certificates' serials in one statement (the CA's group commit). */
+export async function setCredentialCertificates(
   tx: Queryable,
-  id: string,
-  serial: string,
+  links: readonly { credentialId: string; serial: string }[],
   at: Date,
 ): Promise<void> {
-  await tx.query('UPDATE credentials SET certificate_serial = $1, updated_at = $2 WHERE id = $3', [
-    serial,
-    at,
-    id,
-  ]);
+  if (links.length === 0) return;
+  await tx.query(
+    `UPDATE credentials c SET certificate_serial = v.serial, updated_at = $3
+       FROM unnest($1::uuid[], $2::text[]) AS v(id, serial) WHERE c.id = v.id`,
+    [links.map((l) => l.credentialId), links.map((l) => l.serial), at],
+  );
 }
 
 /** A recycled device keeps no credentials. */

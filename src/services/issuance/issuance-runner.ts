@@ -17,11 +17,7 @@ import {
 import { pemOrDer } from '../../pki/pem.js';
 import type { MasterKey } from '../../secrets/master-key.js';
 import { appendAudit } from '../../store/audit-repo.js';
-import {
-  insertCredential,
-  installCredential,
-  setCredentialCertificate,
-} from '../../store/credentials-repo.js';
+import { insertCredentialId, installCredential } from '../../store/credentials-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
 import { putDeviceSecret } from '../../store/device-secrets-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
@@ -65,7 +61,7 @@ export interface CardCertificates {
     },
     publicKey: Uint8Array,
     proof: (key: KeyObject) => Promise<boolean>,
-  ): Promise<{ id: string; serial: string }>;
+  ): Promise<{ id: string; serial: string; der?: Uint8Array }>;
   get(id: string): Promise<{ pem: string }>;
   /** For archiveKey profiles: the server makes the key, archives it and returns it to load. */
   issueWithArchivedKey?(
@@ -237,17 +233,15 @@ export class IssuanceRunner implements JobLauncher {
             ? // A mobile ID recovers the person's archived encryption key when its policy says so.
               await this.deps.mobileIds.keysToRestore({ ...actor, correlationId }, job, device.id, policy)
             : [];
-      const newCredential = async (profile: CredentialProfile) =>
-        (
-          await insertCredential(db, {
-            userId: user.id,
-            policyId: policy.id,
-            profile: profile.name,
-            slot: profile.slot,
-            deviceId: device.id,
-            at: clock.now(),
-          })
-        ).id;
+      const newCredential = (profile: CredentialProfile) =>
+        insertCredentialId(db, {
+          userId: user.id,
+          policyId: policy.id,
+          profile: profile.name,
+          slot: profile.slot,
+          deviceId: device.id,
+          at: clock.now(),
+        });
       const target = (profile: CredentialProfile, credentialId: string) => ({
         user: {
           id: user.id,
@@ -266,10 +260,11 @@ export class IssuanceRunner implements JobLauncher {
         cardUuid: card.uuid,
         fascn: card.fascn,
       });
-      const stored = async (credentialId: string, cert: { id: string; serial: string }) => {
-        await setCredentialCertificate(db, credentialId, cert.serial, clock.now());
-        const { pem } = await ca.get(cert.id);
-        return { certificateId: cert.id, der: Uint8Array.from(pemOrDer(pem, ['CERTIFICATE'])) };
+      // The credential's certificate serial was set in the certificate's own commit
+      // (store/certificate-writer.ts); the DER comes with the issued certificate when the CA gives it.
+      const stored = async (cert: { id: string; der?: Uint8Array }) => {
+        const der = cert.der ?? Uint8Array.from(pemOrDer((await ca.get(cert.id)).pem, ['CERTIFICATE']));
+        return { certificateId: cert.id, der };
       };
       const issued = await personalize(session, {
         profiles: policy.credentialProfiles,
@@ -297,7 +292,7 @@ export class IssuanceRunner implements JobLauncher {
             spki,
             proveKey,
           );
-          return stored(credentialId, cert);
+          return stored(cert);
         },
         issueArchived: async (profile) => {
           if (!ca.issueWithArchivedKey)
@@ -308,7 +303,7 @@ export class IssuanceRunner implements JobLauncher {
             target(profile, credentialId),
           );
           return {
-            ...(await stored(credentialId, out.certificate)),
+            ...(await stored(out.certificate)),
             privateKey: createPrivateKey({ key: out.privateKeyPkcs8, format: 'der', type: 'pkcs8' }),
           };
         },

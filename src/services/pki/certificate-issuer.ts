@@ -77,7 +77,7 @@ export class CertificateIssuer {
     csr: string | Uint8Array,
   ): Promise<CertificateSummary> {
     const parsed = parseCsr(csr);
-    return this.#issue(actor, target, parsed.spki, parsed.keyAlgorithm, null);
+    return (await this.#issue(actor, target, parsed.spki, parsed.keyAlgorithm, null)).summary;
   }
 
   /**
@@ -90,6 +90,16 @@ export class CertificateIssuer {
     publicKey: string | Uint8Array,
     proof: SignedChallenge | ((key: KeyObject) => boolean | Promise<boolean>),
   ): Promise<CertificateSummary> {
+    return (await this.issueForPublicKeyWithDer(actor, target, publicKey, proof)).summary;
+  }
+
+  /** issueForPublicKey, with the certificate's DER: a card issuance writes it without reading it back. */
+  async issueForPublicKeyWithDer(
+    actor: Actor,
+    target: IssueTarget,
+    publicKey: string | Uint8Array,
+    proof: SignedChallenge | ((key: KeyObject) => boolean | Promise<boolean>),
+  ): Promise<{ summary: CertificateSummary; der: Uint8Array }> {
     let key: KeyObject;
     try {
       key = createPublicKey({ key: pemOrDer(publicKey, ['PUBLIC KEY']), format: 'der', type: 'spki' });
@@ -118,14 +128,14 @@ export class CertificateIssuer {
       );
     const keys = generateKeyPair(target.profile.keyAlgorithm);
     const pkcs8 = keys.privateKey.export({ type: 'pkcs8', format: 'der' });
-    const certificate = await this.#issue(
+    const { summary } = await this.#issue(
       actor,
       target,
       spkiOf(keys.publicKey),
       target.profile.keyAlgorithm,
       pkcs8,
     );
-    return { certificate, privateKeyPkcs8: pkcs8 };
+    return { certificate: summary, privateKeyPkcs8: pkcs8 };
   }
 
   async #issue(
@@ -134,7 +144,7 @@ export class CertificateIssuer {
     spki: Buffer,
     keyAlgorithm: KeyAlgorithm | null,
     archive: Buffer | null,
-  ): Promise<CertificateSummary> {
+  ): Promise<{ summary: CertificateSummary; der: Uint8Array }> {
     const p = target.profile;
     checkProfile(p, keyAlgorithm);
     const { ca, record } = await this.deps.cas.active();
@@ -208,7 +218,15 @@ export class CertificateIssuer {
         if (isUniqueViolation(err) && attempt < 2 && /serial/.test(String((err as Error).message))) continue;
         throw err;
       }
-      return certificateSummary({ ...certificate, status: 'valid', revocationReason: null, revokedAt: null });
+      return {
+        summary: certificateSummary({
+          ...certificate,
+          status: 'valid',
+          revocationReason: null,
+          revokedAt: null,
+        }),
+        der,
+      };
     }
   }
 
