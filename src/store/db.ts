@@ -32,8 +32,12 @@ export interface Db extends Queryable {
 
 /** LISTEN/NOTIFY on the channel of this database's schema (channels are database-wide). */
 export interface Notifications {
-  /** NOTIFY; PostgreSQL caps a payload at 8000 bytes. */
-  notify(payload: string): Promise<void>;
+  /**
+   * NOTIFYs each payload, in order, in one statement (one transaction: PostgreSQL delivers a
+   * payload repeated within it only once, so callers send distinct ones). A payload is at most
+   * 8000 bytes.
+   */
+  notify(payloads: readonly string[]): Promise<void>;
   /**
    * LISTENs on a connection of its own, reconnecting when it drops; `onReconnect` is called after
    * a reconnection, since what was said meanwhile was lost (listeners re-read). Returns stop.
@@ -202,8 +206,11 @@ async function openPostgres(url: string, schema: string | undefined, max: number
     },
     close: () => pool.end(),
     notifications: {
-      notify: async (payload) => {
-        await guarded('NOTIFY', () => pool.query('SELECT pg_notify($1, $2)', [channel, payload]));
+      notify: async (payloads) => {
+        // unnest yields the array in order, and each row's pg_notify is called as it is produced.
+        await guarded('NOTIFY', () =>
+          pool.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, payloads]),
+        );
       },
       listen: (onPayload, onReconnect) => listenOn(url, channel, onPayload, onReconnect),
     },

@@ -41,6 +41,22 @@ describe.skipIf(!pg)('the bus on PostgreSQL', () => {
     expect(onB).toEqual(['j-1 false', 'j-2 true']);
   });
 
+  it('words said at once share statements, in order; a repeated reader word is kept, a repeated job word may merge', async () => {
+    const readers: string[] = [];
+    const jobs: string[] = [];
+    b.subscribe('reader', (p, here) => !here && readers.push(p));
+    b.subscribe('job', (p, here) => !here && jobs.push(p));
+    const said = ['r-in', 'r-out', 'r-in', 'r-out', 'r-in'];
+    for (const p of said) {
+      a.publish('reader', p);
+      a.publish('job', 'j-9');
+    }
+    await until('B hears every reader word', () => readers.length === said.length);
+    expect(readers).toEqual(said);
+    await until('B hears the job word', () => jobs.includes('j-9'));
+    expect(new Set(jobs)).toEqual(new Set(['j-9']));
+  });
+
   it('a message longer than NOTIFY allows arrives whole, in parts', async () => {
     const big = randomBytes(30_000).toString('base64'); // 40,000 characters: six parts
     const heard: string[] = [];

@@ -84,6 +84,10 @@ export class LocalBus implements Bus {
 
 /** PostgreSQL's NOTIFY payload limit (8000 bytes), with room for the envelope. */
 const MAX_PAYLOAD = 7800;
+/** Most NOTIFYs sent in one statement (each up to 8000 bytes: a statement stays under 2 MB). */
+const MAX_BATCH = 250;
+/** Topics whose message, said twice, means no more than said once: the listeners re-read. */
+const IDEMPOTENT: ReadonlySet<Topic> = new Set(['job', 'job-queued', 'cache']);
 /**
  * A longer message (a card's answer, a print job's document relayed between servers) goes in parts;
  * at most this long: a sealed print document of 1 MiB (agent-protocol.ts) is about 1.9 MB.
@@ -101,6 +105,9 @@ export class PgBus extends LocalBus {
   #closed = false;
   #partial = new Map<string, { parts: string[]; got: number; timer: NodeJS.Timeout }>();
   #sent = 0;
+  /** NOTIFYs waiting for the one in flight, in batches sent as one statement each. */
+  readonly #outbox: Set<string>[] = [];
+  #sending = false;
 
   private constructor(
     private readonly notifications: Notifications,
@@ -155,18 +162,39 @@ export class PgBus extends LocalBus {
     if (payload.length > MAX_MESSAGE) throw new Error(`bus payload too long (${payload.length}) on ${topic}`);
     this.deliver(topic, payload, true);
     if (this.#closed) return;
-    if (payload.length <= MAX_PAYLOAD) {
-      this.notifications.notify(`${topic} ${this.origin} ${payload}`).catch(this.onError);
-      return;
-    }
+    if (payload.length <= MAX_PAYLOAD)
+      return this.#send(`${topic} ${this.origin} ${payload}`, IDEMPOTENT.has(topic));
     const id = String(++this.#sent);
     const count = Math.ceil(payload.length / MAX_PAYLOAD);
     for (let i = 0; i < count; i++)
-      this.notifications
-        .notify(
-          `${topic}* ${this.origin} ${id} ${i} ${count} ${payload.slice(i * MAX_PAYLOAD, (i + 1) * MAX_PAYLOAD)}`,
-        )
-        .catch(this.onError);
+      this.#send(
+        `${topic}* ${this.origin} ${id} ${i} ${count} ${payload.slice(i * MAX_PAYLOAD, (i + 1) * MAX_PAYLOAD)}`,
+        false,
+      );
+  }
+
+  /**
+   * Queues a NOTIFY. One statement is in flight at a time; what is said meanwhile goes out with the
+   * next, in order — under load (100 issuances at once) many words share one round trip instead of
+   * one statement each. A message repeated within a batch would be delivered once by PostgreSQL:
+   * a repeated idempotent one ("job X changed") is dropped, any other starts a new batch.
+   */
+  #send(message: string, idempotent: boolean): void {
+    const last = this.#outbox[this.#outbox.length - 1];
+    if (!last || last.size >= MAX_BATCH) this.#outbox.push(new Set([message]));
+    else if (!last.has(message)) last.add(message);
+    else if (!idempotent) this.#outbox.push(new Set([message]));
+    if (!this.#sending) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#sending = true;
+    try {
+      for (let batch = this.#outbox.shift(); batch; batch = this.#outbox.shift())
+        await this.notifications.notify([...batch]).catch(this.onError);
+    } finally {
+      this.#sending = false;
+    }
   }
 
   override async close(): Promise<void> {
