@@ -10,6 +10,7 @@ import {
 } from '../../src/store/credentials-repo.js';
 import { claimOrphanedJobs, finishJob, insertJob, restartJob } from '../../src/store/jobs-repo.js';
 import { registerInstance, stopInstance } from '../../src/store/instances-repo.js';
+import { JobProgressWriter } from '../../src/store/job-progress-writer.js';
 import { insertPolicy, getPolicy } from '../../src/store/policies-repo.js';
 import { insertRequest, updateRequestState } from '../../src/store/requests-repo.js';
 import { getSetting, putSetting } from '../../src/store/settings-repo.js';
@@ -145,6 +146,52 @@ for (const engine of await engines()) {
         error: null,
         ownerInstance: me,
       });
+    });
+
+    it('job progress written together: never backwards, the newest step wins, an ended job is left alone', async () => {
+      const user = (await getUserByUsername(t.db, 'p1'))!;
+      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
+      const ids: string[] = [];
+      for (const n of [1, 2, 3]) {
+        const dev = await insertDevice(t.db, { serial: `P-${n}`, type: 'piv_card', at });
+        ids.push(
+          (
+            await insertJob(t.db, {
+              deviceId: dev.id,
+              userId: user.id,
+              policyId: policy.id,
+              startedBy: user.id,
+              options: {},
+              at,
+              owner: null,
+            })
+          ).id,
+        );
+      }
+      const [a, b, c] = ids as [string, string, string];
+      await finishJob(t.db, c, 'failed', { code: 'x', message: 'x', correlationId: 'c' }, at);
+      const w = new JobProgressWriter(t.db);
+      const later = new Date(at.getTime() + 5000);
+      // Said at once: the first goes alone, the rest share the next statement; b's second replaces its first.
+      await Promise.all([
+        w.write(a, 10, 'Connect', later),
+        w.write(b, 40, 'Generate', later),
+        w.write(b, 30, 'Write', later),
+        w.write(c, 50, 'Late', later),
+        w.write(a, 20, 'Authenticate', later),
+      ]);
+      const rows = await t.db.query<{ id: string; progress: number; step: string }>(
+        'SELECT id, progress, step FROM issuance_jobs WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
+      const byId = Object.fromEntries(rows.map((r) => [r.id, `${r.progress} ${r.step}`]));
+      expect(byId).toEqual({ [a]: '20 Authenticate', [b]: '40 Write', [c]: '0 ' });
+      await expect(w.write('not-a-uuid', 1, 'x', later)).rejects.toThrow();
+      await w.write(a, 5, 'Again', later);
+      expect(
+        (await t.db.query<{ progress: number }>('SELECT progress FROM issuance_jobs WHERE id = $1', [a]))[0]
+          ?.progress,
+      ).toBe(20);
     });
 
     it('only the jobs of instances whose lease ran out (or that stopped) are claimed, each by one claimer', async () => {

@@ -21,7 +21,8 @@ import { insertCredentialId, installCredential } from '../../store/credentials-r
 import type { Db, Queryable } from '../../store/db.js';
 import { putDeviceSecret } from '../../store/device-secrets-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
-import { finishJob, getJob, mergeJobOptions, updateJobProgress } from '../../store/jobs-repo.js';
+import { finishJob, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
+import { JobProgressWriter } from '../../store/job-progress-writer.js';
 import { getPolicy, type CredentialProfile, type Policy } from '../../store/policies-repo.js';
 import { getUser } from '../../store/users-repo.js';
 import { cardIdentity, type FascnSettings } from '../card-identity.js';
@@ -101,6 +102,8 @@ const PUK_PURPOSE = (deviceId: string) => `puk:${deviceId}`;
 
 export class IssuanceRunner implements JobLauncher {
   readonly #running = new Map<string, Promise<void>>();
+  /** The steps of every run here, written together when many cards are issued at once. */
+  readonly #progress: JobProgressWriter;
 
   constructor(
     private readonly deps: {
@@ -124,7 +127,9 @@ export class IssuanceRunner implements JobLauncher {
       /** Mobile ID orders whose jobs these are. */
       mobileIds?: MobileIdJobOutcome;
     },
-  ) {}
+  ) {
+    this.#progress = new JobProgressWriter(deps.db);
+  }
 
   get instanceId(): string {
     return this.deps.instanceId;
@@ -197,7 +202,7 @@ export class IssuanceRunner implements JobLauncher {
       const encoded = progressFor(done, policy.credentialProfiles.length);
       // A printed card's bar keeps its last tenth for drawing and printing it.
       const progress = print ? Math.floor(encoded * 0.9) : encoded;
-      await updateJobProgress(db, job.id, progress, label, clock.now());
+      await this.#progress.write(job.id, progress, label, clock.now());
       this.deps.changes.publish(job.id);
     };
     try {

@@ -1,0 +1,86 @@
+// Group commit for the progress of running issuance jobs. A card's run reports each step (about 15
+// per card); with many cards issued at once, the reports made while a write is in flight go to the
+// database together in one statement — one round trip for all of them instead of one each — and a
+// job's report made while its previous one still waits replaces it (only the newest is shown).
+// Each report resolves once its progress is written (or replaced by a newer one that is), so a run
+// goes on exactly as after its own UPDATE. A failed group is retried job by job, so one bad row
+// never takes the others down.
+import type { Queryable } from './db.js';
+
+interface Pending {
+  progress: number;
+  step: string;
+  at: Date;
+  waiters: { resolve(): void; reject(err: unknown): void }[];
+}
+
+/** Most jobs written by one statement. */
+const MAX_GROUP = 500;
+
+export class JobProgressWriter {
+  readonly #db: Queryable;
+  readonly #queue = new Map<string, Pending>();
+  #draining = false;
+
+  constructor(db: Queryable) {
+    this.#db = db;
+  }
+
+  /**
+   * Sets a running job's progress (never backwards within an attempt) and step label; a job no
+   * longer running is left as it is.
+   */
+  write(jobId: string, progress: number, step: string, at: Date): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const pending = this.#queue.get(jobId);
+      if (pending) {
+        pending.progress = Math.max(pending.progress, progress);
+        pending.step = step;
+        pending.at = at;
+        pending.waiters.push({ resolve, reject });
+      } else this.#queue.set(jobId, { progress, step, at, waiters: [{ resolve, reject }] });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.size) {
+        const group = [...this.#queue].slice(0, MAX_GROUP);
+        for (const [id] of group) this.#queue.delete(id);
+        try {
+          await this.#writeGroup(group);
+          for (const [, p] of group) for (const w of p.waiters) w.resolve();
+        } catch (err) {
+          if (group.length === 1) for (const w of group[0]![1].waiters) w.reject(err);
+          else
+            for (const g of group)
+              await this.#writeGroup([g]).then(
+                () => g[1].waiters.forEach((w) => w.resolve()),
+                (e: unknown) => g[1].waiters.forEach((w) => w.reject(e)),
+              );
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #writeGroup(group: readonly [string, Pending][]): Promise<void> {
+    // In id order: two groups locking the same rows (they cannot, one runs at a time per process,
+    // and each process writes its own jobs) would take them in one order.
+    const sorted = [...group].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.#db.query(
+      `UPDATE issuance_jobs j SET progress = GREATEST(j.progress, v.progress), step = v.step, updated_at = v.at
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[]) AS v(id, progress, step, at)
+        WHERE j.id = v.id AND j.status = 'running'`,
+      [
+        sorted.map(([id]) => id),
+        sorted.map(([, p]) => p.progress),
+        sorted.map(([, p]) => p.step),
+        sorted.map(([, p]) => p.at.toISOString()),
+      ],
+    );
+  }
+}
