@@ -340,6 +340,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
             liveWallets: (owner) => clusterCards.liveWallets(owner),
             isConnected: (id) => agentHub.isConnected(id),
             sendToWallet: (id, body) => agentHub.sendToWallet(id, body),
+            connectedWallets: () => agentHub.connectedWallets(),
           }
         : agentHub,
       bus,

@@ -168,6 +168,13 @@ export class AgentHub implements CardAccess {
       .sort((x, y) => y.createdAt.localeCompare(x.createdAt) || x.id.localeCompare(y.id));
   }
 
+  /** The ids of the wallets (phones) connected to this server. */
+  connectedWallets(): string[] {
+    return [...this.live.values()]
+      .filter((a) => a.welcomed && a.record.ownerKind === 'wallet')
+      .map((a) => a.record.id);
+  }
+
   /** Sends a wallet one of its own frames ({v:1, type:'wallet-…'}); false when it is not connected here. */
   sendToWallet(agentId: string, body: { type: string } & Record<string, unknown>): boolean {
     const a = this.live.get(agentId);

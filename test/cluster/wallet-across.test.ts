@@ -8,7 +8,8 @@
 //  4. bob's phone, now on B, is the smart card of his workstation, whose `tessera agent --wallet`
 //     talks to A: the six digits shown by the agent are on the phone, the phone allows it,
 //     pkcs11-tool signs through pcscd/vpcd once the phone allows the key use, openssl verifies the
-//     signature with the 9A certificate; Unpair on the phone (on B) stops the agent (on A).
+//     signature with the 9A certificate, a use refused on the phone makes none; Unpair on the phone
+//     (on B) stops the agent (on A); paired again, `--unpair-wallet` (on A) ends it on the phone (B).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -237,9 +238,10 @@ describe.skipIf(missing !== undefined)('phones across two servers', { timeout: 6
 
       // Bob's phone comes back, to B.
       const asked: KeyUseRequest[] = [];
+      let allow = true;
       const phone = phoneLink(two.url('b'), bobPhone.card, { token: bobPhone.token }, async (r) => {
         asked.push(r);
-        return true;
+        return allow;
       });
       links.push(phone.link);
       await phone.link.start();
@@ -275,14 +277,16 @@ describe.skipIf(missing !== undefined)('phones across two servers', { timeout: 6
         },
         60_000,
       );
-      const signed = await runTool(
-        'pkcs11-tool',
-        [
-          ...['--module', OPENSC_PKCS11, '--login', '--pin', PIN, '--sign', '--id', '01'],
-          ...['-m', 'ECDSA-SHA256', '--signature-format', 'openssl', '-i', 'data.txt', '-o', 'sig.der'],
-        ],
-        { cwd: dir },
-      );
+      const sign = (out: string) =>
+        runTool(
+          'pkcs11-tool',
+          [
+            ...['--module', OPENSC_PKCS11, '--login', '--pin', PIN, '--sign', '--id', '01'],
+            ...['-m', 'ECDSA-SHA256', '--signature-format', 'openssl', '-i', 'data.txt', '-o', out],
+          ],
+          { cwd: dir },
+        );
+      const signed = await sign('sig.der');
       expect(signed.code, signed.output).toBe(0);
       expect(asked.map((r) => `${r.by}:${r.slot}`)).toContain('Desk of bob:9A');
       const verified = await runTool(
@@ -292,10 +296,44 @@ describe.skipIf(missing !== undefined)('phones across two servers', { timeout: 6
       );
       expect(verified.output).toContain('Verified OK');
 
+      // Refused on the phone: the card answers "not allowed" and no signature is made.
+      allow = false;
+      const refused = await sign('no.der');
+      expect(refused.code).not.toBe(0);
+      // (OpenSC may try again after the refusal: every try asked the phone.)
+      expect(asked.length).toBeGreaterThan(1);
+      expect(new Set(asked.map((r) => `${r.by}:${r.slot}`))).toEqual(new Set(['Desk of bob:9A']));
+      allow = true;
+
       // Unpair on the phone (B): the agent (A) removes the card and stops.
       phone.link.unpair(asking.id);
       await agent.waitFor(/The pairing with your phone has ended/, 30_000);
       expect(await agent.stop()).toBe(0);
+
+      // Asked again, then ended from the workstation (A): the phone (B) no longer lists it.
+      const again = two.keep(
+        startProcess(process.execPath, [MAIN, 'agent', '--wallet', '--state', stateFile], {
+          env: { ...process.env },
+        }),
+      );
+      const shownAgain = (await again.waitFor(/shows the code (\d{3}) (\d{3})/, 60_000)).slice(1).join('');
+      const second = await until('the phone on B asked again', async () =>
+        phone.pairings.at(-1)?.find((p) => p.code === shownAgain && p.state === 'pending'),
+      );
+      phone.link.decidePairing(second.id, true);
+      await again.waitFor(/Your phone is the card in the virtual reader/, 60_000);
+      const unpair = two.keep(
+        startProcess(process.execPath, [MAIN, 'agent', '--unpair-wallet', '--state', stateFile], {
+          env: { ...process.env },
+        }),
+      );
+      await unpair.waitFor(/The pairing with your phone is ended/, 60_000);
+      await again.waitFor(/The pairing with your phone has ended/, 30_000);
+      await until(
+        'the phone on B told the pairing ended',
+        async () => phone.pairings.at(-1)?.every((p) => p.id !== second.id) || undefined,
+      );
+      expect(await again.stop()).toBe(0);
       phone.link.close();
     });
   });

@@ -46,6 +46,8 @@ export interface WalletsHere {
   /** The wallet's socket is held by this server. */
   isConnected(agentId: string): boolean;
   sendToWallet(agentId: string, body: { type: string } & Record<string, unknown>): boolean;
+  /** The ids of the wallets connected to this server. */
+  connectedWallets?(): string[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -72,6 +74,19 @@ export class WalletPairingService {
         if (this.wallets.isConnected(walletAgentId)) await this.tellWallet(walletAgentId);
       })().catch(() => undefined);
     });
+    // Words said while this server's LISTEN was down are lost: re-read what is followed here, and
+    // tell the phones here their pairings again.
+    bus.onResync(() => void this.#resync().catch(() => undefined));
+  }
+
+  async #resync(): Promise<void> {
+    for (const id of this.changes.eventNames()) {
+      if (typeof id !== 'string') continue;
+      const p = await getPairing(this.ctx.db, id);
+      // A pairing still waiting for the phone is no news; its end or the phone's answer is.
+      if (p && p.state !== 'pending') this.changes.emit(p.id, p);
+    }
+    for (const walletAgentId of this.wallets.connectedWallets?.() ?? []) await this.tellWallet(walletAgentId);
   }
 
   /** Says a pairing changed: here at once, on the other servers through the bus. */
