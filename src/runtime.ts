@@ -28,6 +28,8 @@ import { MailOutbox } from './services/notify/mail-outbox.js';
 import { MobileIdPolicies } from './services/mobile-id/mobile-id-policies.js';
 import { MobileIdService } from './services/mobile-id/mobile-id-service.js';
 import { MobileIdLifecycle } from './services/mobile-id/mobile-id-lifecycle.js';
+import { CardPossession } from './services/mobile-id/card-possession.js';
+import { DerivedMobileIds } from './services/mobile-id/derived-mobile-ids.js';
 import { PortalAuthService } from './services/portal-auth-service.js';
 import { SecurityQuestionService } from './services/security-question-service.js';
 import { PolicyService } from './services/policy-service.js';
@@ -88,6 +90,8 @@ export interface Services {
   mobileIds: MobileIdService;
   /** A mobile ID's life once created: the operator's actions, expiry. */
   mobileIdLifecycle: MobileIdLifecycle;
+  /** A derived mobile ID's proof of possession of the person's PIV card (challenge, 9A signature). */
+  mobileIdCards: CardPossession;
   securityQuestions: SecurityQuestionService;
   portalAuth: PortalAuthService;
   signInThrottle: SignInThrottleService;
@@ -262,6 +266,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       revocation: pki.revocation,
       keyRecovery: pki.keyRecovery,
     });
+    // A derived mobile ID follows its PIV card in the transaction that changes the card.
+    replacement.followCards(
+      new DerivedMobileIds({
+        devices: {
+          suspendIn: (...a) => replacement.suspension.suspendIn(...a),
+          resumeIn: (...a) => replacement.suspension.resumeIn(...a),
+          terminateIn: (...a) => replacement.terminate.terminateIn(...a),
+        },
+        revocation: pki.revocation,
+      }),
+    );
     const walletLinks = new WalletLinkService(ctx, {
       externalUrl: config.externalUrl,
       linkMinutes: config.walletLinkMinutes,
@@ -270,6 +285,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       reset: new WalletReset(ctx, { terminate: replacement.terminate }),
     });
     const mobileIdPolicies = new MobileIdPolicies(ctx);
+    const mobileIdCards = new CardPossession(ctx, cardAccess);
     // Issuance tells the mobile ID service how its jobs end; the service starts issuances once
     // issuance exists (its starter is set just below).
     const mobileIds = new MobileIdService(ctx, {
@@ -281,6 +297,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         revoke: (...a) => pki.revocation.revoke(...a),
       },
       cards: cardAccess,
+      possession: mobileIdCards,
       keyRecovery: pki.keyRecovery,
       externalUrl: config.externalUrl,
     });
@@ -384,6 +401,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       mobileIdPolicies,
       mobileIds,
       mobileIdLifecycle,
+      mobileIdCards,
       securityQuestions,
       portalAuth: new PortalAuthService(
         ctx,

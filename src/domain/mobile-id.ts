@@ -7,6 +7,7 @@
 //   active | suspended ──revoke──▶ revoked,  ──terminate──▶ terminated,  ──expire──▶ expired
 //
 // Outcome as the reference states it: the mobile ID profile "active", its certificates "valid".
+import { DomainError } from './errors.js';
 import { defineMachine } from './state-machine.js';
 
 export const MOBILE_ID_STATES = [
@@ -64,6 +65,37 @@ export type MobileIdNotify = (typeof MOBILE_ID_NOTIFY)[number];
 export const notifies = (n: MobileIdNotify, outcome: 'success' | 'failure'): boolean =>
   n === 'both' || n === outcome;
 
+/**
+ * What a mobile ID derived from a PIV card (`requireCard`, NIST SP 800-157) becomes when that card
+ * is terminated with no card taking its place: suspended (its certificates on hold, until an
+ * operator decides) or revoked (its certificates revoked, its phone ended).
+ */
+export const CARD_END_ACTIONS = ['suspend', 'revoke'] as const;
+export type CardEndAction = (typeof CARD_END_ACTIONS)[number];
+
+/** Why the person's PIV card did not prove them (requireCard): each its own code and status. */
+export const CARD_PROOF_CODES = [
+  'card_required',
+  'no_active_card',
+  'card_not_inserted',
+  'wrong_card',
+  'card_pin_wrong',
+  'card_pin_blocked',
+  'card_certificate_invalid',
+  'card_signature_invalid',
+  'card_challenge_unknown',
+  'card_challenge_expired',
+  'card_challenge_used',
+] as const;
+export type CardProofCode = (typeof CARD_PROOF_CODES)[number];
+
+/** The card's proof of possession failed: a code from CARD_PROOF_CODES, a message saying what to do. */
+export class CardProofError extends DomainError {
+  constructor(code: CardProofCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
 /** A property put into the enrolment: its name and a template over the person's fields. */
 export interface MobileIdProperty {
   name: string;
@@ -90,6 +122,13 @@ export interface MobileIdPolicyInput {
   /** Restore the person's archived key-management key and certificate into the phone's 9D slot. */
   recoverKey: boolean;
   notify: MobileIdNotify;
+  /**
+   * A derived credential (SP 800-157): the person proves possession of their active PIV card (its
+   * 9A key signs a fresh challenge) before ordering, and the mobile ID follows that card.
+   */
+  requireCard?: boolean;
+  /** With requireCard: what the card's termination does to the mobile ID (default suspend). */
+  cardEnd?: CardEndAction;
   /** Whether people may order under it now (a policy in use is disabled rather than deleted). */
   enabled: boolean;
 }

@@ -18,6 +18,18 @@ const STATUS_BY_CODE: Record<string, number> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
+  // A derived mobile ID's card proof (domain/mobile-id.ts CARD_PROOF_CODES).
+  card_required: 400,
+  no_active_card: 409,
+  card_not_inserted: 409,
+  wrong_card: 409,
+  card_pin_wrong: 403,
+  card_pin_blocked: 403,
+  card_certificate_invalid: 409,
+  card_signature_invalid: 403,
+  card_challenge_unknown: 404,
+  card_challenge_expired: 409,
+  card_challenge_used: 409,
 };
 
 /** Maps a domain error code to a status; unknown codes from peers (card, CA, agent) are 502. */

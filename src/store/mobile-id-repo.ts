@@ -1,5 +1,6 @@
 // Mobile ID policies and people's mobile IDs (migration 058, reference 004).
 import type {
+  CardEndAction,
   MobileIdNotify,
   MobileIdPolicyInput,
   MobileIdProperty,
@@ -10,6 +11,8 @@ import type { Queryable } from './db.js';
 import { iso } from './sql.js';
 
 export interface MobileIdPolicy extends MobileIdPolicyInput {
+  requireCard: boolean;
+  cardEnd: CardEndAction;
   id: string;
   version: number;
   createdAt: string;
@@ -27,6 +30,8 @@ type PolicyRow = {
   properties: MobileIdProperty[] | string;
   recover_key: boolean;
   notify: MobileIdNotify;
+  require_card: boolean;
+  card_end: CardEndAction;
   enabled: boolean;
   version: number;
   created_at: Date;
@@ -46,6 +51,8 @@ const toPolicy = (r: PolicyRow): MobileIdPolicy => ({
   properties: json(r.properties),
   recoverKey: r.recover_key,
   notify: r.notify,
+  requireCard: r.require_card,
+  cardEnd: r.card_end,
   enabled: r.enabled,
   version: r.version,
   createdAt: iso(r.created_at)!,
@@ -53,7 +60,7 @@ const toPolicy = (r: PolicyRow): MobileIdPolicy => ({
 });
 
 const POLICY_COLUMNS =
-  'id, name, description, device_policy_id, profiles, qr_delivery, validity_days, properties, recover_key, notify, enabled, version, created_at, updated_at';
+  'id, name, description, device_policy_id, profiles, qr_delivery, validity_days, properties, recover_key, notify, require_card, card_end, enabled, version, created_at, updated_at';
 
 export async function insertMobileIdPolicy(
   tx: Queryable,
@@ -61,8 +68,8 @@ export async function insertMobileIdPolicy(
   at: Date,
 ): Promise<MobileIdPolicy> {
   const [row] = await tx.query<PolicyRow>(
-    `INSERT INTO mobile_id_policies (name, description, device_policy_id, profiles, qr_delivery, validity_days, properties, recover_key, notify, enabled, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING ${POLICY_COLUMNS}`,
+    `INSERT INTO mobile_id_policies (name, description, device_policy_id, profiles, qr_delivery, validity_days, properties, recover_key, notify, enabled, created_at, updated_at, require_card, card_end)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) RETURNING ${POLICY_COLUMNS}`,
     [
       p.name,
       p.description,
@@ -75,6 +82,8 @@ export async function insertMobileIdPolicy(
       p.notify,
       p.enabled,
       at,
+      p.requireCard ?? false,
+      p.cardEnd ?? 'suspend',
     ],
   );
   return toPolicy(row!);
@@ -88,7 +97,8 @@ export async function updateMobileIdPolicy(
 ): Promise<MobileIdPolicy | null> {
   const [row] = await tx.query<PolicyRow>(
     `UPDATE mobile_id_policies SET name = $2, description = $3, device_policy_id = $4, profiles = $5, qr_delivery = $6,
-       validity_days = $7, properties = $8, recover_key = $9, notify = $10, enabled = $11, version = version + 1, updated_at = $12
+       validity_days = $7, properties = $8, recover_key = $9, notify = $10, enabled = $11, version = version + 1, updated_at = $12,
+       require_card = $13, card_end = $14
      WHERE id = $1 RETURNING ${POLICY_COLUMNS}`,
     [
       id,
@@ -103,6 +113,8 @@ export async function updateMobileIdPolicy(
       p.notify,
       p.enabled,
       at,
+      p.requireCard ?? false,
+      p.cardEnd ?? 'suspend',
     ],
   );
   return row ? toPolicy(row) : null;
@@ -155,10 +167,17 @@ export interface MobileIdRecord {
   properties: Record<string, string>;
   validUntil: string | null;
   error: string | null;
+  /** The PIV card (device) a derived mobile ID follows (policy requireCard); null otherwise. */
+  derivedFrom: string | null;
+  /** Suspended because of its card, not by an operator: the card's return lifts it. */
+  cardHold: CardHold | null;
   createdBy: string | null;
   createdAt: string;
   updatedAt: string;
 }
+
+/** Why a derived mobile ID is held: its card is suspended, or ended with none in its place. */
+export type CardHold = 'card_suspended' | 'card_terminated';
 
 type Row = {
   id: string;
@@ -174,13 +193,15 @@ type Row = {
   properties: Record<string, string> | string;
   valid_until: Date | null;
   error: string | null;
+  derived_from: string | null;
+  card_hold: CardHold | null;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
 };
 
 const COLUMNS =
-  'id, user_id, policy_id, state, delivery, link_id, link_expires_at, mail_id, device_id, job_id, properties, valid_until, error, created_by, created_at, updated_at';
+  'id, user_id, policy_id, state, delivery, link_id, link_expires_at, mail_id, device_id, job_id, properties, valid_until, error, derived_from, card_hold, created_by, created_at, updated_at';
 
 const toRecord = (r: Row): MobileIdRecord => ({
   id: r.id,
@@ -196,6 +217,8 @@ const toRecord = (r: Row): MobileIdRecord => ({
   properties: json(r.properties),
   validUntil: iso(r.valid_until),
   error: r.error,
+  derivedFrom: r.derived_from,
+  cardHold: r.card_hold,
   createdBy: r.created_by,
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
@@ -210,13 +233,14 @@ export async function insertMobileId(
     linkId: string;
     linkExpiresAt: Date;
     properties: Record<string, string>;
+    derivedFrom?: string | null;
     createdBy: string | null;
     at: Date;
   },
 ): Promise<MobileIdRecord> {
   const [row] = await tx.query<Row>(
-    `INSERT INTO mobile_ids (user_id, policy_id, state, delivery, link_id, link_expires_at, properties, created_by, created_at, updated_at)
-     VALUES ($1, $2, 'awaiting_wallet', $3, $4, $5, $6, $7, $8, $8) RETURNING ${COLUMNS}`,
+    `INSERT INTO mobile_ids (user_id, policy_id, state, delivery, link_id, link_expires_at, properties, created_by, created_at, updated_at, derived_from)
+     VALUES ($1, $2, 'awaiting_wallet', $3, $4, $5, $6, $7, $8, $8, $9) RETURNING ${COLUMNS}`,
     [
       m.userId,
       m.policyId,
@@ -226,6 +250,7 @@ export async function insertMobileId(
       JSON.stringify(m.properties),
       m.createdBy,
       m.at,
+      m.derivedFrom ?? null,
     ],
   );
   return toRecord(row!);
@@ -285,6 +310,8 @@ export async function updateMobileId(
     jobId: string | null;
     validUntil: Date | null;
     error: string | null;
+    derivedFrom: string | null;
+    cardHold: CardHold | null;
   }>,
   at: Date,
 ): Promise<MobileIdRecord> {
@@ -297,6 +324,8 @@ export async function updateMobileId(
     jobId: 'job_id',
     validUntil: 'valid_until',
     error: 'error',
+    derivedFrom: 'derived_from',
+    cardHold: 'card_hold',
   };
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
@@ -324,4 +353,80 @@ export async function claimExpiredMobileIds(
     [now, limit],
   );
   return rows.map(toRecord);
+}
+
+/** The live mobile IDs derived from a card (active or suspended), locked: its changes follow. */
+export async function lockMobileIdsDerivedFrom(tx: Queryable, deviceId: string): Promise<MobileIdRecord[]> {
+  const rows = await tx.query<Row>(
+    `SELECT ${COLUMNS} FROM mobile_ids WHERE derived_from = $1 AND state IN ('active', 'suspended')
+     ORDER BY created_at, id FOR UPDATE`,
+    [deviceId],
+  );
+  return rows.map(toRecord);
+}
+
+// ---- the card challenges of derived mobile IDs -------------------------------------------------
+
+export interface CardChallenge {
+  id: string;
+  userId: string;
+  /** Hex. */
+  challenge: string;
+  expiresAt: string;
+  usedAt: string | null;
+}
+
+type ChallengeRow = {
+  id: string;
+  user_id: string;
+  challenge: string;
+  expires_at: Date;
+  used_at: Date | null;
+};
+
+const toChallenge = (r: ChallengeRow): CardChallenge => ({
+  id: r.id,
+  userId: r.user_id,
+  challenge: r.challenge,
+  expiresAt: iso(r.expires_at)!,
+  usedAt: iso(r.used_at),
+});
+
+/** A new challenge for the person; their used and expired ones are deleted (nothing else needs them). */
+export async function insertCardChallenge(
+  tx: Queryable,
+  c: { userId: string; challenge: string; expiresAt: Date; at: Date },
+): Promise<CardChallenge> {
+  await tx.query(
+    'DELETE FROM mobile_id_card_challenges WHERE user_id = $1 AND (used_at IS NOT NULL OR expires_at <= $2)',
+    [c.userId, c.at],
+  );
+  const [row] = await tx.query<ChallengeRow>(
+    `INSERT INTO mobile_id_card_challenges (user_id, challenge, expires_at, created_at) VALUES ($1, $2, $3, $4)
+     RETURNING id, user_id, challenge, expires_at, used_at`,
+    [c.userId, c.challenge, c.expiresAt, c.at],
+  );
+  return toChallenge(row!);
+}
+
+/** The person's challenges still open (not used, not expired). */
+export async function countOpenCardChallenges(db: Queryable, userId: string, now: Date): Promise<number> {
+  const [r] = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM mobile_id_card_challenges WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2',
+    [userId, now],
+  );
+  return Number(r?.n ?? 0);
+}
+
+/** A challenge, locked (its use is decided in the caller's transaction). */
+export async function lockCardChallenge(tx: Queryable, id: string): Promise<CardChallenge | null> {
+  const [row] = await tx.query<ChallengeRow>(
+    'SELECT id, user_id, challenge, expires_at, used_at FROM mobile_id_card_challenges WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  return row ? toChallenge(row) : null;
+}
+
+export async function markCardChallengeUsed(tx: Queryable, id: string, at: Date): Promise<void> {
+  await tx.query('UPDATE mobile_id_card_challenges SET used_at = $2 WHERE id = $1', [id, at]);
 }

@@ -53,6 +53,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'DELETE /api/mobile-id-policies/:id': 'policy.write',
   'GET /api/portal/mobile-id': 'self.read',
   'POST /api/portal/mobile-id': 'self.issue',
+  'POST /api/portal/mobile-id/card-challenge': 'self.issue',
   'GET /api/portal/mobile-id/:id': 'self.read',
   'POST /api/portal/mobile-id/:id/cancel': 'self.issue',
   'GET /api/users/:id/mobile-ids': 'device.read',

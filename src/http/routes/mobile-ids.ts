@@ -8,6 +8,7 @@ import { actorOf } from '../auth-guard.js';
 import { IdParams, errorResponses } from '../schemas.js';
 import { ok, op } from '../openapi.js';
 import {
+  CardChallenge,
   MobileIdList,
   MobileIdOrdered,
   MobileIdView,
@@ -60,6 +61,28 @@ export const mobileIdRoutes =
         // The QR code carries a one-time code: no cache may keep it.
         reply.header('cache-control', 'no-store');
         return reply.status(201).send(ordered);
+      },
+    );
+
+    app.post(
+      '/api/portal/mobile-id/card-challenge',
+      {
+        config: { permission: 'self.issue' },
+        schema: {
+          ...op(
+            'newMobileIdCardChallenge',
+            'mobile id',
+            'A one-time challenge (2 minutes, this person only) for the PIV card to sign when the mobile ID policy requires the card',
+          ),
+          response: {
+            201: ok(CardChallenge, 'The challenge, to name in POST /api/portal/mobile-id'),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) => {
+        reply.header('cache-control', 'no-store');
+        return reply.status(201).send(await rt.services.mobileIdCards.challenge(actorOf(req)));
       },
     );
 

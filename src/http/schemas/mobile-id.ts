@@ -3,7 +3,12 @@
 // mobile IDs (/api/users/{id}/mobile-ids).
 import { Type, type Static } from '@sinclair/typebox';
 import { REVOCATION_REASONS } from '../../domain/credential.js';
-import { MOBILE_ID_NOTIFY, MOBILE_ID_STATES, QR_DELIVERIES } from '../../domain/mobile-id.js';
+import {
+  CARD_END_ACTIONS,
+  MOBILE_ID_NOTIFY,
+  MOBILE_ID_STATES,
+  QR_DELIVERIES,
+} from '../../domain/mobile-id.js';
 import { NullableTimestamp, Timestamp, Uuid, literalUnion } from '../schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
@@ -46,6 +51,18 @@ export const MobileIdPolicyInput = Type.Object(
     notify: literalUnion(MOBILE_ID_NOTIFY, {
       description: 'E-mail the person on success, failure, both, or not at all',
     }),
+    requireCard: Type.Optional(
+      Type.Boolean({
+        description:
+          'Derived credential (NIST SP 800-157): the person proves possession of their active PIV card (its 9A key signs a challenge, PIN verified) before ordering; the mobile ID then follows that card. Default false',
+      }),
+    ),
+    cardEnd: Type.Optional(
+      literalUnion(CARD_END_ACTIONS, {
+        description:
+          "With requireCard: what the card's termination (with no card taking its place) does to the mobile ID: suspend (default) or revoke",
+      }),
+    ),
     enabled: Type.Boolean(),
   },
   { additionalProperties: false },
@@ -53,7 +70,11 @@ export const MobileIdPolicyInput = Type.Object(
 export type MobileIdPolicyInput = Static<typeof MobileIdPolicyInput>;
 
 export const MobileIdPolicy = Type.Composite([
-  MobileIdPolicyInput,
+  Type.Omit(MobileIdPolicyInput, ['requireCard', 'cardEnd']),
+  Type.Object({
+    requireCard: Type.Boolean(),
+    cardEnd: literalUnion(CARD_END_ACTIONS),
+  }),
   Type.Object({ id: Uuid, version: Type.Integer(), createdAt: Timestamp, updatedAt: Timestamp }),
 ]);
 export type MobileIdPolicy = Static<typeof MobileIdPolicy>;
@@ -99,12 +120,39 @@ export const MobileIdView = Type.Object({
     }),
   ),
   mail: Type.Union([Type.Object({ id: Uuid, status: Type.String(), recipient: Type.String() }), Type.Null()]),
+  derivedFrom: Type.Union(
+    [Type.Object({ id: Uuid, serial: Type.String(), state: Type.String() }), Type.Null()],
+    { description: 'The PIV card this mobile ID is derived from and follows (policy requireCard)' },
+  ),
+  cardHold: Type.Union([literalUnion(['card_suspended', 'card_terminated'] as const), Type.Null()], {
+    description:
+      'Suspended because of its card (card_suspended: the card is suspended; card_terminated: it ended with no card in its place), not by an operator',
+  }),
 });
 export type MobileIdView = Static<typeof MobileIdView>;
+
+export const CardProof = Type.Object(
+  {
+    challengeId: Uuid,
+    agentId: Uuid,
+    reader: Type.String({ minLength: 1, maxLength: 200 }),
+    pin: Type.String({
+      minLength: 4,
+      maxLength: 8,
+      description: "The card's PIN, verified by the card before it signs (never stored or logged)",
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Required when the policy requires the PIV card: the challenge (POST /api/portal/mobile-id/card-challenge) and the reader holding the card; the card signs the challenge with its 9A key',
+  },
+);
 
 export const OrderMobileId = Type.Object(
   {
     policyId: Type.Optional(Uuid),
+    card: Type.Optional(CardProof),
     delivery: Type.Optional(
       literalUnion(QR_DELIVERIES, {
         description:
@@ -130,6 +178,12 @@ export const MyMobileIds = Type.Object({
   canOrder: Type.Boolean(),
   reason: Type.Union([Type.String(), Type.Null()], { description: 'Why not, when canOrder is false' }),
   delivery: Type.Union([literalUnion(QR_DELIVERIES), Type.Null()]),
+  requiresCard: Type.Boolean({
+    description: "The policy derives the mobile ID from the person's PIV card (it signs a challenge first)",
+  }),
+  cards: Type.Array(Type.Object({ deviceId: Uuid, serial: Type.String() }), {
+    description: "With requiresCard: the person's active PIV cards",
+  }),
   items: Type.Array(MobileIdView),
 });
 export type MyMobileIds = Static<typeof MyMobileIds>;
@@ -142,3 +196,9 @@ export const RevokeMobileId = Type.Object(
   { additionalProperties: false },
 );
 export type RevokeMobileId = Static<typeof RevokeMobileId>;
+
+export const CardChallenge = Type.Object({
+  challengeId: Uuid,
+  expiresAt: Timestamp,
+});
+export type CardChallenge = Static<typeof CardChallenge>;

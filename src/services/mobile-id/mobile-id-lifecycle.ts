@@ -44,6 +44,16 @@ export class MobileIdLifecycle {
     if (!m) throw new NotFoundError('mobile ID', id);
     must(mobileIdTransition(m.state, action));
     if (!m.deviceId) throw new ConflictError('This mobile ID has no device');
+    if (action === 'resume' && m.cardHold && m.derivedFrom) {
+      // Its card holds it: the card's return lifts it, not the operator (decision 0033).
+      const card = await getDevice(this.ctx.db, m.derivedFrom);
+      throw new ConflictError(
+        m.cardHold === 'card_suspended'
+          ? `This mobile ID is derived from card ${card?.serial ?? ''}, which is suspended: resume the card and the mobile ID follows`
+          : `This mobile ID is derived from card ${card?.serial ?? ''}, which ended with no card in its place: revoke it; the person orders a new one with their new card`,
+        { derivedFrom: m.derivedFrom, cardHold: m.cardHold },
+      );
+    }
     if (action === 'suspend') await this.deps.devices.suspend(actor, m.deviceId, 'mobile ID suspended');
     else if (action === 'resume') await this.deps.devices.resume(actor, m.deviceId);
     else {

@@ -18,6 +18,7 @@ import {
   must,
 } from '../../domain/errors.js';
 import {
+  CardProofError,
   mobileIdTransition,
   notifies,
   renderMobileIdProperties,
@@ -56,6 +57,12 @@ import type { WalletLinkService } from '../wallet/wallet-link-service.js';
 import type { AgentRecord } from '../wallet/wallet-status.js';
 import type { MobileIdPolicies } from './mobile-id-policies.js';
 import { mobileIdLinkMessage, mobileIdResultMessage } from './mobile-id-mail.js';
+import {
+  activeCardsOf,
+  type CardPossession,
+  type CardProofInput,
+  type ProvenCard,
+} from './card-possession.js';
 
 /** What the person may do on their phone: what they may do in the user portal. */
 const ON_PHONE = ['self.read', 'self.issue'] as const;
@@ -115,6 +122,19 @@ export interface MobileIdView {
   }[];
   /** The e-mailed QR code's message in the outbox. */
   mail: { id: string; status: string; recipient: string } | null;
+  /** The PIV card a derived mobile ID follows (policy requireCard), and whether it holds it. */
+  derivedFrom: { id: string; serial: string; state: string } | null;
+  cardHold: 'card_suspended' | 'card_terminated' | null;
+}
+
+export interface Eligibility {
+  canOrder: boolean;
+  reason: string | null;
+  delivery: QrDelivery | null;
+  /** The policy derives the mobile ID from the person's PIV card: the card must sign a challenge. */
+  requiresCard: boolean;
+  /** With requiresCard: the person's active PIV cards, one of which must be inserted. */
+  cards: { deviceId: string; serial: string }[];
 }
 
 export interface MobileIdOrdered {
@@ -139,6 +159,8 @@ export class MobileIdService implements MobileIdJobOutcome {
       keyRecovery?: Pick<KeyRecovery, 'recover'>;
       /** Where the wallet's reader shows once the phone has reported it. */
       cards: Pick<CardAccess, 'listReaders'>;
+      /** The person's PIV card signs a challenge (policies with requireCard). */
+      possession?: Pick<CardPossession, 'prove'>;
       /** Where the person reaches the portal and what `${server}` says (config.externalUrl). */
       externalUrl: string;
       onError?: (err: unknown) => void;
@@ -150,16 +172,16 @@ export class MobileIdService implements MobileIdJobOutcome {
   }
 
   /** Whether the person may order now, and why not (reference 004, "Prerequisites"). */
-  async eligibility(
-    actor: Actor,
-  ): Promise<{ canOrder: boolean; reason: string | null; delivery: QrDelivery | null }> {
+  async eligibility(actor: Actor): Promise<Eligibility> {
     const user = await getUser(this.ctx.db, actor.id!);
     if (!user) throw new NotFoundError('user', actor.id!);
+    const no = { requiresCard: false, cards: [] };
     if (user.state !== 'active')
       return {
         canOrder: false,
         reason: `Your account is ${user.state}: only an active person can get a mobile ID`,
         delivery: null,
+        ...no,
       };
     const policy = await this.deps.policies.forOrder().catch(() => null);
     if (!policy)
@@ -167,7 +189,12 @@ export class MobileIdService implements MobileIdJobOutcome {
         canOrder: false,
         reason: 'Mobile IDs are not offered yet: your administrator has not set them up',
         delivery: null,
+        ...no,
       };
+    const cards = policy.requireCard
+      ? (await activeCardsOf(this.ctx.db, user.id)).map((d) => ({ deviceId: d.id, serial: d.serial }))
+      : [];
+    const base = { delivery: policy.qrDelivery, requiresCard: policy.requireCard, cards };
     const open = (await listMobileIdsOfUser(this.ctx.db, user.id)).find(
       (m) => m.state === 'awaiting_wallet' || m.state === 'issuing',
     );
@@ -175,15 +202,27 @@ export class MobileIdService implements MobileIdJobOutcome {
       return {
         canOrder: false,
         reason: 'A mobile ID of yours is being created: finish or cancel it first',
-        delivery: policy.qrDelivery,
+        ...base,
       };
-    return { canOrder: true, reason: null, delivery: policy.qrDelivery };
+    if (policy.requireCard && cards.length === 0)
+      return {
+        canOrder: false,
+        reason:
+          'A mobile ID is derived from your PIV card, and you have no active one: get your card issued first',
+        ...base,
+      };
+    return { canOrder: true, reason: null, ...base };
   }
 
   /** Get Mobile ID → Next: the order, its code, and the QR code shown or e-mailed. */
   async order(
     actor: Actor,
-    input: { policyId?: string | undefined; delivery?: QrDelivery | undefined },
+    input: {
+      policyId?: string | undefined;
+      delivery?: QrDelivery | undefined;
+      /** The card's proof (policies with requireCard); the PIN is used for the card only. */
+      card?: CardProofInput | undefined;
+    },
   ): Promise<MobileIdOrdered> {
     if (!actor.id) throw new ValidationError('Only a signed-in person can get a mobile ID');
     const user = await getUser(this.ctx.db, actor.id);
@@ -209,6 +248,16 @@ export class MobileIdService implements MobileIdJobOutcome {
         });
     }
     const properties = renderMobileIdProperties(policy.properties, user, this.deps.externalUrl);
+    let proven: ProvenCard | null = null;
+    if (policy.requireCard) {
+      if (!input.card)
+        throw new CardProofError(
+          'card_required',
+          'This mobile ID is derived from your PIV card: insert it, type its PIN, and let it sign the challenge',
+        );
+      if (!this.deps.possession) throw new DomainError('internal', 'Card proofs are not wired');
+      proven = await this.deps.possession.prove(actor, input.card);
+    }
     const QRCode = (await import('qrcode')).default;
     const at = this.ctx.clock.now();
     const out = await this.ctx.db.transaction(async (tx) => {
@@ -220,6 +269,15 @@ export class MobileIdService implements MobileIdJobOutcome {
         throw new ConflictError('A mobile ID of yours is being created: finish or cancel it first', {
           mobileId: open.id,
         });
+      if (proven) {
+        // The card's lock orders this with its termination: ended meanwhile, nothing is ordered.
+        const card = await getDevice(tx, proven.device.id, true);
+        if (card?.state !== 'active' || card.userId !== user.id)
+          throw new CardProofError(
+            'no_active_card',
+            `Card ${proven.device.serial} is no longer active: a mobile ID is derived from an active card only`,
+          );
+      }
       const link = await this.deps.links.makeForMobileId(tx, actor, user, at);
       let m = await insertMobileId(tx, {
         userId: user.id,
@@ -228,6 +286,7 @@ export class MobileIdService implements MobileIdJobOutcome {
         linkId: link.id,
         linkExpiresAt: new Date(link.expiresAt),
         properties,
+        derivedFrom: proven?.device.id ?? null,
         createdBy: actor.id,
         at,
       });
@@ -256,7 +315,19 @@ export class MobileIdService implements MobileIdJobOutcome {
         action: 'mobile_id.ordered',
         targetType: 'mobile_id',
         targetId: m.id,
-        details: { userId: user.id, policyId: policy.id, delivery, linkId: link.id },
+        details: {
+          userId: user.id,
+          policyId: policy.id,
+          delivery,
+          linkId: link.id,
+          ...(proven
+            ? {
+                derivedFrom: proven.device.id,
+                cardSerial: proven.device.serial,
+                certificateSerial: proven.certificate.serial,
+              }
+            : {}),
+        },
         correlationId: actor.correlationId ?? null,
         at,
       });
@@ -398,6 +469,15 @@ export class MobileIdService implements MobileIdJobOutcome {
     if (m.state !== 'issuing')
       // Cancelled meanwhile: the job must not make the device active; it fails instead.
       throw new ConflictError('This mobile ID was cancelled while it was being created', { mobileId: m.id });
+    if (m.derivedFrom) {
+      // Its card ended or was put on hold while the phone was set up: nothing derived from it starts.
+      const card = await getDevice(tx, m.derivedFrom);
+      if (card?.state !== 'active')
+        throw new ConflictError(
+          `Card ${card?.serial ?? m.derivedFrom} is ${card?.state ?? 'gone'}: a mobile ID is derived from an active card only`,
+          { mobileId: m.id, derivedFrom: m.derivedFrom },
+        );
+    }
     const validUntil = device.expiresAt ? new Date(device.expiresAt) : null;
     await updateMobileId(
       tx,
@@ -540,6 +620,7 @@ export class MobileIdService implements MobileIdJobOutcome {
       ? (await this.deps.certificates.search({ deviceId: m.deviceId, limit: 20, offset: 0 })).items
       : [];
     const mail = m.mailId ? await this.deps.outbox.get(m.mailId).catch(() => null) : null;
+    const card = m.derivedFrom ? await getDevice(db, m.derivedFrom) : null;
     return {
       id: m.id,
       userId: m.userId,
@@ -570,6 +651,8 @@ export class MobileIdService implements MobileIdJobOutcome {
         notAfter: c.notAfter,
       })),
       mail: mail ? { id: mail.id, status: mail.status, recipient: mail.recipient } : null,
+      derivedFrom: card ? { id: card.id, serial: card.serial, state: card.state } : null,
+      cardHold: m.cardHold,
     };
   }
 }

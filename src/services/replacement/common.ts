@@ -12,15 +12,31 @@ import { getRequest, type RequestRecord } from '../../store/requests-repo.js';
 import { getUser } from '../../store/users-repo.js';
 import { revokeWalletsHolding } from '../../store/wallet-links-repo.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
-import type { Revocation } from '../pki/revocation.js';
+import type { ChangedCertificates, Revocation } from '../pki/revocation.js';
 import type { KeyRecovery } from '../pki/key-recovery.js';
 
 export type { RequestRecord } from '../../store/requests-repo.js';
 export type { Device } from '../../store/devices-repo.js';
 
+/**
+ * What follows a PIV card's state in the transaction that changes it: the mobile IDs derived from
+ * the card (decision 0033). Returns the certificates it changed, published after the commit.
+ */
+export interface CardFollower {
+  cardMoved(
+    tx: Queryable,
+    actor: Actor,
+    before: Device,
+    after: Device,
+    at: Date,
+  ): Promise<ChangedCertificates>;
+}
+
 export interface ReplacementDeps {
   db: Db;
   clock: Clock;
+  /** Set once the mobile IDs exist (they need the suspension and termination built here). */
+  cardFollower?: CardFollower;
   /** The CA's status changes, inside a step's transaction. */
   revocation: Pick<Revocation, 'changeCredentials' | 'publishAfterCommit'>;
   /** Archived key-management keys, restored onto a replacement device (audited per recovery). */
@@ -144,6 +160,19 @@ export async function moveDevice(
         at,
       });
   return moved;
+}
+
+/** Tells the card follower a device changed state (a no-op for other changes). */
+export async function followCard(
+  tx: Queryable,
+  deps: Pick<ReplacementDeps, 'cardFollower'>,
+  actor: Actor,
+  before: Device,
+  after: Device,
+  at: Date,
+): Promise<ChangedCertificates> {
+  if (!deps.cardFollower || before.state === after.state) return [];
+  return deps.cardFollower.cardMoved(tx, actor, before, after, at);
 }
 
 const AUDIT_VERB: Partial<Record<DeviceAction, string>> = {

@@ -7,7 +7,7 @@ import { listDeviceCredentials, uninstallCredential } from '../../store/credenti
 import { activeHolds, placeHolds, type HoldCause } from '../../store/holds-repo.js';
 import type { Actor } from '../context.js';
 import type { ChangedCertificates } from '../pki/revocation.js';
-import { lockDevice, moveDevice, type ReplacementDeps } from './common.js';
+import { followCard, lockDevice, moveDevice, type Device, type ReplacementDeps } from './common.js';
 import type { CredentialFacts } from '../../domain/replacement.js';
 import type { DeviceAction } from '../../domain/device.js';
 
@@ -62,11 +62,15 @@ export async function applyPlan(
     [plan.cancelDeviceIds, 'cancel'],
     [plan.terminateDeviceIds, 'terminate'],
   ];
+  const moved: [Device, Device][] = [];
   for (const [ids, action] of moves)
-    for (const id of ids) await moveDevice(tx, actor, await lockDevice(tx, id), action, o.at, o.details);
+    for (const id of ids) {
+      const before = await lockDevice(tx, id);
+      moved.push([before, await moveDevice(tx, actor, before, action, o.at, o.details)]);
+    }
   for (const u of plan.uninstallCredentials) await uninstallCredential(tx, u.credentialId, u.deviceId);
   await placeHolds(tx, [...plan.suspendCredentialIds, ...plan.joinHoldCredentialIds], o.cause, o.at);
-  return deps.revocation.changeCredentials(
+  const caIds = await deps.revocation.changeCredentials(
     tx,
     actor,
     [
@@ -81,4 +85,10 @@ export async function applyPlan(
     o.at,
     o.details,
   );
+  // What derives from a card follows it, once the whole plan is in place (a replacement's new card
+  // is active, a temporary's original restored, before the card it replaces ends).
+  const followed: ChangedCertificates[number][] = [];
+  for (const [before, after] of moved)
+    followed.push(...(await followCard(tx, deps, actor, before, after, o.at)));
+  return [...caIds, ...followed];
 }

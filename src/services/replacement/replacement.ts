@@ -6,7 +6,7 @@ import type { Revocation } from '../pki/revocation.js';
 import type { KeyRecovery } from '../pki/key-recovery.js';
 import { BindReplacement } from './bind.js';
 import { CancelReplacement } from './cancel.js';
-import type { ReplacementDeps } from './common.js';
+import type { CardFollower, ReplacementDeps } from './common.js';
 import { DecideReplacement } from './decide.js';
 import { ReplacementIssuance } from './issuance.js';
 import { TemporaryExpiry } from './expiry.js';
@@ -31,6 +31,8 @@ export interface Replacement {
   /** Issuing the replacement through the ordinary issuance (the issuance's RequestLink). */
   issuance: ReplacementIssuance;
   queries: ReplacementQueries;
+  /** What follows a PIV card's changes in their transactions (the derived mobile IDs). */
+  followCards(follower: CardFollower): void;
 }
 
 export function createReplacement(deps: {
@@ -39,7 +41,7 @@ export function createReplacement(deps: {
   revocation: Pick<Revocation, 'changeCredentials' | 'publishAfterCommit'>;
   keyRecovery?: Pick<KeyRecovery, 'recover'>;
 }): Replacement {
-  const d: ReplacementDeps = deps;
+  const d: ReplacementDeps = { ...deps };
   return {
     submit: new SubmitReplacement(d),
     decide: new DecideReplacement(d),
@@ -50,5 +52,8 @@ export function createReplacement(deps: {
     expiry: new TemporaryExpiry(d),
     issuance: new ReplacementIssuance(d),
     queries: new ReplacementQueries({ db: deps.db }),
+    followCards: (follower) => {
+      d.cardFollower = follower;
+    },
   };
 }

@@ -19,6 +19,7 @@ import { holds, type Actor } from '../context.js';
 import type { ChangedCertificates } from '../pki/revocation.js';
 import {
   auditRequest,
+  followCard,
   label,
   lockDevice,
   lockRequest,
@@ -89,14 +90,17 @@ export class TerminateDevice {
           'Only a temporary replacement device can be terminated here; ending any other device is an administrator’s decision',
           { deviceId },
         );
-      return { ...(await this.#terminateAny(tx, actor, deviceId, at)), request: null };
+      return { ...(await this.terminateIn(tx, actor, deviceId, at)), request: null };
     });
     await this.deps.revocation.publishAfterCommit(out.caIds);
     return { device: out.device, request: out.request };
   }
 
-  /** An administrator ends any device: its own certificates revoked, shared ones taken off it. */
-  async #terminateAny(
+  /**
+   * An administrator ends any device: its own certificates revoked, shared ones taken off it. In
+   * the caller's transaction; the caller publishes the changed certificates.
+   */
+  async terminateIn(
     tx: Queryable,
     actor: Actor,
     deviceId: string,
@@ -132,6 +136,7 @@ export class TerminateDevice {
       at,
       { deviceId, why: 'device terminated' },
     );
-    return { device: moved, caIds };
+    const followed = await followCard(tx, this.deps, actor, device, moved, at);
+    return { device: moved, caIds: [...caIds, ...followed] };
   }
 }

@@ -1,7 +1,9 @@
 // Mobile ID in the user portal (reference 004): "Mobile ID" shows the person's mobile IDs (the active
 // profile, its validity and certificates); Get Mobile ID → Next → the QR code shown here with how to
 // proceed (or e-mailed) → Next → the mobile ID is created on the phone. Cancel closes the process at
-// any step and leaves nothing half-made.
+// any step and leaves nothing half-made. Under a policy that requires the PIV card (a derived
+// credential, SP 800-157), Next first has the person's card — in a reader of their agent — sign a
+// one-time challenge after its PIN, typed here; the PIN goes to the card and is then forgotten.
 import { useEffect, useState } from 'react';
 import { toApiError, type ApiError } from '../api';
 import { ErrorPanel } from '../components/ErrorPanel';
@@ -22,16 +24,32 @@ const STATE_TEXT: Record<MobileIdView['state'], string> = {
   active: 'Active',
   failed: 'Could not be created',
   cancelled: 'Cancelled',
-  suspended: 'On hold — your help desk suspended it',
+  suspended: 'On hold',
   revoked: 'Revoked',
   terminated: 'Terminated',
   expired: 'Expired',
 };
 
+/** Why a mobile ID is on hold, as the person reads it. */
+const holdText = (m: MobileIdView): string =>
+  m.cardHold === 'card_suspended'
+    ? `On hold — your PIV card ${m.derivedFrom?.serial ?? ''} is suspended`
+    : m.cardHold === 'card_terminated'
+      ? `On hold — your PIV card ${m.derivedFrom?.serial ?? ''} ended`
+      : 'On hold — your help desk suspended it';
+
 export function MobileId({ onDone, start }: { onDone: () => void; start: boolean }) {
   const list = useLoad(() => portalApi.mobileIds(), []);
   const [view, setView] = useState<View>(start ? { name: 'intro' } : { name: 'list' });
   const [byMail, setByMail] = useState(false);
+  const [pin, setPin] = useState('');
+  const requiresCard = list.data?.requiresCard === true && view.name === 'intro';
+  const readers = useLoad(
+    () => (requiresCard ? portalApi.cards() : Promise.resolve({ items: [] })),
+    [requiresCard],
+  );
+  const mySerials = new Set((list.data?.cards ?? []).map((c) => c.serial));
+  const myCard = readers.data?.items.find((r) => r.serial !== null && mySerials.has(r.serial));
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -55,11 +73,21 @@ export function MobileId({ onDone, start }: { onDone: () => void; start: boolean
     setError(null);
     setBusy(true);
     try {
-      const ordered = await portalApi.orderMobileId(byMail ? { delivery: 'email' } : {});
+      let card;
+      if (list.data?.requiresCard && myCard) {
+        const { challengeId } = await portalApi.mobileIdCardChallenge();
+        card = { challengeId, agentId: myCard.agentId, reader: myCard.reader, pin };
+      }
+      const ordered = await portalApi.orderMobileId({
+        ...(byMail ? { delivery: 'email' as const } : {}),
+        ...(card ? { card } : {}),
+      });
       setView({ name: 'code', ordered });
     } catch (e) {
       setError(toApiError(e));
     } finally {
+      // The PIN served this attempt only.
+      setPin('');
       setBusy(false);
     }
   };
@@ -87,7 +115,12 @@ export function MobileId({ onDone, start }: { onDone: () => void; start: boolean
                 {data.items.map((m) => (
                   <tr key={m.id} data-state={m.state}>
                     <td>{m.policy.name}</td>
-                    <td>{STATE_TEXT[m.state]}</td>
+                    <td>
+                      {m.state === 'suspended' ? holdText(m) : STATE_TEXT[m.state]}
+                      {m.derivedFrom && (
+                        <div className="muted small">From your PIV card {m.derivedFrom.serial}</div>
+                      )}
+                    </td>
                     <td>{m.device ? `Phone ${m.device.serial}` : '—'}</td>
                     <td>{m.validUntil ? formatDate(m.validUntil) : '—'}</td>
                     <td>
@@ -133,6 +166,13 @@ export function MobileId({ onDone, start }: { onDone: () => void; start: boolean
     );
   } else if (view.name === 'intro') {
     const data = list.data;
+    const cardWhy = !data?.requiresCard
+      ? null
+      : !myCard
+        ? 'Waiting for your PIV card: insert it into a reader.'
+        : pin.length < 4
+          ? 'Type your card’s PIN.'
+          : null;
     body = (
       <>
         <h2>Get Mobile ID</h2>
@@ -157,11 +197,55 @@ export function MobileId({ onDone, start }: { onDone: () => void; start: boolean
             </div>
           </>
         )}
+        {data?.requiresCard && (
+          <section aria-labelledby="mid-card-h">
+            <h3 id="mid-card-h">Your PIV card</h3>
+            <p>
+              Your mobile ID is derived from your PIV card: insert it into this computer’s card reader and
+              type its PIN. The card signs a one-time challenge to prove it is with you.
+            </p>
+            {myCard ? (
+              <p role="status">
+                Your card {myCard.serial} is in reader “{myCard.reader}”.
+              </p>
+            ) : (
+              <p role="status">
+                Insert your card {data.cards.map((c) => c.serial).join(' or ')} into a reader of this
+                computer, then choose Look again.{' '}
+                <button type="button" className="btn btn-small" onClick={readers.reload}>
+                  Look again
+                </button>
+              </p>
+            )}
+            <div className="field">
+              <label htmlFor="mid-card-pin">Card PIN</label>
+              <input
+                id="mid-card-pin"
+                type="password"
+                inputMode="numeric"
+                autoComplete="off"
+                maxLength={8}
+                value={pin}
+                onChange={(e) => setPin(e.target.value)}
+              />
+            </div>
+          </section>
+        )}
+        {cardWhy && (
+          <p id="mid-next-why" className="muted small">
+            {cardWhy}
+          </p>
+        )}
         <div className="portal-actions">
           <button
             type="button"
             className="btn btn-primary btn-large"
-            disabled={busy || (data !== undefined && data !== null && !data.canOrder)}
+            disabled={
+              busy ||
+              (data !== undefined && data !== null && !data.canOrder) ||
+              (data?.requiresCard === true && (!myCard || pin.length < 4))
+            }
+            aria-describedby={cardWhy ? 'mid-next-why' : undefined}
             onClick={() => void order()}
           >
             Next

@@ -94,6 +94,9 @@ export const portalApi = {
   /** Mobile ID (reference 004): mine, and whether I may order one now. */
   mobileIds: () => get<MyMobileIds>('/api/portal/mobile-id'),
   orderMobileId: (body: OrderMobileId) => post<MobileIdOrdered>('/api/portal/mobile-id', body),
+  /** A one-time challenge for my PIV card to sign (policies that require the card). */
+  mobileIdCardChallenge: () =>
+    post<{ challengeId: string; expiresAt: string }>('/api/portal/mobile-id/card-challenge', {}),
   mobileId: (id: string) => get<MobileIdView>(`/api/portal/mobile-id/${enc(id)}`),
   cancelMobileId: (id: string) => post<MobileIdView>(`/api/portal/mobile-id/${enc(id)}/cancel`),
   /** With `requestId`: the self-enrollment of a replacement (reference 003). */

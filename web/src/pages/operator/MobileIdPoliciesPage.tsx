@@ -1,7 +1,8 @@
 // Mobile ID policies (reference 004, "Options"): what a person's phone gets when they order a mobile
 // ID in the user portal — which certificates of a device policy for mobile devices, where the QR code
 // goes, how long it lives, properties put into the enrolment, the encryption key recovered, and
-// whom to notify. Administrators edit (policy.write); others with policy.read see them.
+// whom to notify, and whether the mobile ID is derived from the person's PIV card (NIST SP 800-157:
+// the card signs a challenge before ordering; the mobile ID follows the card). Administrators edit (policy.write); others with policy.read see them.
 import { useState } from 'react';
 import { api } from '../../api';
 import { ErrorPanel } from '../../components/ErrorPanel';
@@ -35,6 +36,8 @@ const blank = (device?: Policy): MobileIdPolicyInput => ({
   properties: [],
   recoverKey: false,
   notify: 'both',
+  requireCard: false,
+  cardEnd: 'suspend',
   enabled: true,
 });
 
@@ -48,6 +51,8 @@ const inputOf = (p: MobileIdPolicy): MobileIdPolicyInput => ({
   properties: p.properties,
   recoverKey: p.recoverKey,
   notify: p.notify,
+  requireCard: p.requireCard,
+  cardEnd: p.cardEnd,
   enabled: p.enabled,
 });
 
@@ -118,6 +123,7 @@ export function MobileIdPoliciesPage() {
                   <th scope="col">Valid for</th>
                   <th scope="col">Encryption key</th>
                   <th scope="col">Notify</th>
+                  <th scope="col">PIV card</th>
                   <th scope="col">Offered</th>
                   {can('policy.write') && <th scope="col">Action</th>}
                 </tr>
@@ -134,6 +140,11 @@ export function MobileIdPoliciesPage() {
                     <td>{p.validityDays} days</td>
                     <td>{p.recoverKey ? 'Recovered onto the phone' : 'Not recovered'}</td>
                     <td>{NOTIFY_LABEL[p.notify]}</td>
+                    <td>
+                      {p.requireCard
+                        ? `Required; its end ${p.cardEnd === 'revoke' ? 'revokes' : 'suspends'} the mobile ID`
+                        : 'Not required'}
+                    </td>
                     <td>{p.enabled ? 'Yes' : 'No (disabled)'}</td>
                     {can('policy.write') && (
                       <td>
@@ -336,6 +347,40 @@ export function MobileIdPoliciesPage() {
                 ))}
               </select>
             </div>
+            <fieldset>
+              <legend>Derived credential (NIST SP 800-157)</legend>
+              <div className="check">
+                <input
+                  id="mid-require-card"
+                  type="checkbox"
+                  checked={editing.input.requireCard ?? false}
+                  onChange={(e) => set({ requireCard: e.target.checked })}
+                />
+                <label htmlFor="mid-require-card">
+                  Require the PIV card: the person inserts their active card and types its PIN; the card signs
+                  a challenge before the mobile ID is ordered, and the mobile ID follows that card
+                </label>
+              </div>
+              {editing.input.requireCard && (
+                <div className="field">
+                  <label htmlFor="mid-card-end">When that card is terminated with no card in its place</label>
+                  <select
+                    id="mid-card-end"
+                    value={editing.input.cardEnd ?? 'suspend'}
+                    onChange={(e) => set({ cardEnd: e.target.value as 'suspend' | 'revoke' })}
+                  >
+                    <option value="suspend">Suspend the mobile ID (its certificates on hold)</option>
+                    <option value="revoke">
+                      Revoke the mobile ID (its certificates revoked, the phone ended)
+                    </option>
+                  </select>
+                  <span className="muted small">
+                    Suspending the card suspends the mobile ID along, and resuming it resumes it; a replaced
+                    card hands the mobile ID on to the new card.
+                  </span>
+                </div>
+              )}
+            </fieldset>
             <div className="check">
               <input
                 id="mid-enabled"

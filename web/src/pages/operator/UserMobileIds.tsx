@@ -71,6 +71,19 @@ export function UserMobileIds({ userId }: { userId: string }) {
                   <td>{m.policy.name}</td>
                   <td>
                     {humanize(m.state)}
+                    {m.cardHold && (
+                      <div className="muted small">
+                        {m.cardHold === 'card_suspended'
+                          ? 'held while its PIV card is suspended'
+                          : 'its PIV card ended with no card in its place'}
+                      </div>
+                    )}
+                    {m.derivedFrom && (
+                      <div className="muted small">
+                        Derived from card <span className="mono">{m.derivedFrom.serial}</span> (
+                        {humanize(m.derivedFrom.state).toLowerCase()})
+                      </div>
+                    )}
                     {m.error && <div className="muted small">{m.error}</div>}
                   </td>
                   <td className="mono">{m.device?.serial ?? '—'}</td>
