@@ -7,26 +7,13 @@
 // included. The checker here is what the conformance view and the tests use; openssl cms is the
 // independent judge in the tests.
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
-import {
-  Attribute,
-  ContentInfo,
-  DigestAlgorithmIdentifiers,
-  EncapsulatedContent,
-  EncapsulatedContentInfo,
-  IssuerAndSerialNumber,
-  SignedData,
-  SignerIdentifier,
-  SignerInfo,
-  SignerInfos,
-  id_signedData,
-} from '@peculiar/asn1-cms';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import type { Name } from '@peculiar/asn1-x509';
-import { AlgorithmIdentifier, Certificate } from '@peculiar/asn1-x509';
+import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Name } from '@peculiar/asn1-x509';
 import * as asn1js from 'asn1js';
-import { TAG, tlv, toArrayBuffer } from './der.js';
+import { TAG, tlv } from './der.js';
 import type { Signer } from './signer.js';
-import { keyAlgorithmOfSpki } from './signing-ca.js';
+import { certificateParts, keyAlgorithmOfSpki } from './signing-ca.js';
 import { signatureSchemeFor } from './algorithms.js';
 
 /** Digest names this module uses. */
@@ -54,38 +41,71 @@ export interface ContentSigning {
   certificateDer: Uint8Array;
 }
 
-const oidDer = (oid: string) => Buffer.from(new asn1js.ObjectIdentifier({ value: oid }).toBER());
+const oidsKept = new Map<string, Buffer>();
+/** An OBJECT IDENTIFIER's DER; the few this module uses are encoded once. */
+const oidDer = (oid: string): Buffer => {
+  let der = oidsKept.get(oid);
+  if (!der) {
+    der = Buffer.from(new asn1js.ObjectIdentifier({ value: oid }).toBER());
+    if (oidsKept.size < 64) oidsKept.set(oid, der);
+  }
+  return der;
+};
+const SIGNED_DATA_OID = oidDer(id_signedData);
 
 /**
- * A content signer's certificate, parsed, with its signature scheme: one content signer signs the
- * CHUID and Security Object of every card, and parsing its certificate anew each time was a few
- * per cent of the server's CPU per issued card (`npm run bench -- agents`). Kept per certificate
- * (a new or renewed signer is another entry); read-only once made.
+ * What a content signer contributes to every SignedData it makes, encoded once: its signature
+ * scheme, its subject (as the checker names it), the SignerInfo's sid (IssuerAndSerialNumber, the
+ * certificate's own issuer and serial bytes), the pivSigner-DN attribute (its subject Name) and the
+ * digest AlgorithmIdentifier. One content signer signs the CHUID and Security Object of every card:
+ * parsing its certificate and re-encoding these through the schema classes for each was most of the
+ * signing cost (`npm run bench -- agents`). Kept per certificate (a new or renewed signer is another
+ * entry); read-only once made.
  */
-const signerCertificates = new Map<
-  string,
-  { cert: Certificate; scheme: ReturnType<typeof signatureSchemeFor>; subject: string }
->();
+interface SignerPieces {
+  scheme: ReturnType<typeof signatureSchemeFor>;
+  subject: string;
+  sid: Buffer;
+  signerDnAttribute: Buffer;
+  digestAlgorithm: Buffer;
+}
 
-function signerCertificate(der: Uint8Array) {
+const signerPiecesKept = new Map<string, SignerPieces>();
+
+function signerPieces(der: Uint8Array): SignerPieces {
   const key = Buffer.from(der).toString('base64');
-  let kept = signerCertificates.get(key);
+  let kept = signerPiecesKept.get(key);
   if (!kept) {
-    const cert = AsnConvert.parse(der, Certificate);
-    const alg = keyAlgorithmOfSpki(
-      Buffer.from(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo)),
-    );
+    const parts = certificateParts(der);
+    const alg = keyAlgorithmOfSpki(parts.spki);
     if (!alg) throw new Error('The content signer key is of an unsupported algorithm');
-    kept = { cert, scheme: signatureSchemeFor(alg), subject: nameString(cert.tbsCertificate.subject) };
-    if (signerCertificates.size >= 64) signerCertificates.clear();
-    signerCertificates.set(key, kept);
+    const scheme = signatureSchemeFor(alg);
+    kept = {
+      scheme,
+      subject: nameString(AsnConvert.parse(parts.subject, Name)),
+      sid: tlv(TAG.SEQUENCE, parts.issuer, parts.serial),
+      signerDnAttribute: attribute(PIV_CONTENT_OID.pivSignerDn, parts.subject),
+      digestAlgorithm: tlv(TAG.SEQUENCE, oidDer(HASH_OID[scheme.hash])),
+    };
+    if (signerPiecesKept.size >= 64) signerPiecesKept.clear();
+    signerPiecesKept.set(key, kept);
   }
   return kept;
 }
 
+/** Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value } with one value (RFC 5652 §5.3). */
+const attribute = (oid: string, value: Uint8Array): Buffer =>
+  tlv(TAG.SEQUENCE, oidDer(oid), tlv(TAG.SET, value));
+
+/** Version 1 (SignerInfo, sid is IssuerAndSerialNumber) and 3 (SignedData, eContentType not id-data). */
+const VERSION_1 = Buffer.from([TAG.INTEGER, 1, 1]);
+const VERSION_3 = Buffer.from([TAG.INTEGER, 1, 3]);
+
 /**
  * SignedData in a ContentInfo. `detached`: the content is not carried (the CHUID's case: the
- * relying party has the CHUID fields already).
+ * relying party has the CHUID fields already). Encoded directly in DER (RFC 5652 §5) from the
+ * signer's pieces: the bytes are those AsnConvert.serialize of the asn1-cms classes gives, which
+ * test/pki/piv-signed-data.test.ts checks.
  */
 export async function signPivContent(
   cs: ContentSigning,
@@ -93,63 +113,44 @@ export async function signPivContent(
   content: Uint8Array,
   opts: { detached: boolean },
 ): Promise<Buffer> {
-  const { cert, scheme } = signerCertificate(cs.certificateDer);
+  const pieces = signerPieces(cs.certificateDer);
+  const { scheme } = pieces;
   const digest = createHash(scheme.hash).update(content).digest();
-  const attrs = [
-    new Attribute({ attrType: ATTR.contentType, attrValues: [toArrayBuffer(oidDer(contentType))] }),
-    new Attribute({
-      attrType: ATTR.messageDigest,
-      attrValues: [toArrayBuffer(tlv(TAG.OCTET_STRING, digest))],
-    }),
-    new Attribute({
-      attrType: PIV_CONTENT_OID.pivSignerDn,
-      attrValues: [AsnConvert.serialize(cert.tbsCertificate.subject)],
-    }),
-  ];
   // DER SET OF: elements in the order of their encodings (X.690 §11.6); the signature covers the
-  // SET, the SignerInfo carries the same elements under [0].
-  const encoded = attrs
-    .map((a) => ({ a, der: Buffer.from(AsnConvert.serialize(a)) }))
-    .sort((x, y) => Buffer.compare(x.der, y.der));
-  const signedAttrsDer = tlv(TAG.SET, ...encoded.map((e) => e.der));
-  const signature = await cs.signer.sign(scheme.algorithm, signedAttrsDer);
-  const digestAlgorithm = new AlgorithmIdentifier({ algorithm: HASH_OID[scheme.hash] });
-  const signerInfo = new SignerInfo({
-    version: 1,
-    sid: new SignerIdentifier({
-      issuerAndSerialNumber: new IssuerAndSerialNumber({
-        issuer: cert.tbsCertificate.issuer,
-        serialNumber: cert.tbsCertificate.serialNumber,
-      }),
-    }),
-    digestAlgorithm,
-    signedAttrs: encoded.map((e) => e.a),
-    signatureAlgorithm: scheme.algorithmIdentifier,
-    signature: new OctetString(signature),
-  });
-  const encapContentInfo = new EncapsulatedContentInfo({
-    eContentType: contentType,
-    ...(opts.detached ? {} : { eContent: new EncapsulatedContent({ single: new OctetString(content) }) }),
-  });
-  // SignedData (RFC 5652 §5.1) assembled from its encoded fields, the signer's certificate spliced
-  // in as the DER it is: re-encoding the whole structure through the schema classes, certificate
-  // included, was most of this function's cost (`npm run bench -- agents`). The bytes are those of
-  // AsnConvert.serialize(new SignedData(…)) with the certificate in `certificates`.
+  // SET, the SignerInfo carries the same elements under [0] IMPLICIT.
+  const attrs = [
+    attribute(ATTR.contentType, oidDer(contentType)),
+    attribute(ATTR.messageDigest, tlv(TAG.OCTET_STRING, digest)),
+    pieces.signerDnAttribute,
+  ].sort(Buffer.compare);
+  const signature = await cs.signer.sign(scheme.algorithm, tlv(TAG.SET, ...attrs));
+  const signerInfo = tlv(
+    TAG.SEQUENCE,
+    VERSION_1,
+    pieces.sid,
+    pieces.digestAlgorithm,
+    tlv(CONTEXT_0, ...attrs),
+    scheme.algorithmIdentifierDer,
+    tlv(TAG.OCTET_STRING, signature),
+  );
+  const encapContentInfo = opts.detached
+    ? tlv(TAG.SEQUENCE, oidDer(contentType))
+    : tlv(TAG.SEQUENCE, oidDer(contentType), tlv(CONTEXT_0, tlv(TAG.OCTET_STRING, content)));
   const signedData = tlv(
     TAG.SEQUENCE,
-    tlv(TAG.INTEGER, Uint8Array.of(3)), // version 3: eContentType is not id-data (§5.1)
-    Buffer.from(AsnConvert.serialize(new DigestAlgorithmIdentifiers([digestAlgorithm]))),
-    Buffer.from(AsnConvert.serialize(encapContentInfo)),
+    VERSION_3,
+    tlv(TAG.SET, pieces.digestAlgorithm), // digestAlgorithms
+    encapContentInfo,
     tlv(CONTEXT_0, cs.certificateDer), // certificates [0] IMPLICIT CertificateSet: one certificate
-    Buffer.from(AsnConvert.serialize(new SignerInfos([signerInfo]))),
+    tlv(TAG.SET, signerInfo), // signerInfos
   );
   // ContentInfo: contentType, then content [0] EXPLICIT.
-  return tlv(TAG.SEQUENCE, oidDer(id_signedData), tlv(CONTEXT_0, signedData));
+  return tlv(TAG.SEQUENCE, SIGNED_DATA_OID, tlv(CONTEXT_0, signedData));
 }
 
 /** A content signer's subject as checkPivSignedData names it (`signerSubject`). */
 export function contentSignerSubject(certificateDer: Uint8Array): string {
-  return signerCertificate(certificateDer).subject;
+  return signerPieces(certificateDer).subject;
 }
 
 /** A constructed context-specific [0] tag. */
@@ -303,7 +304,5 @@ export function hashMatches(hash: ContentHash, value: Uint8Array, expected: Uint
 
 /** The digest a content signer's key pairs with (SHA-384 for P-384, else SHA-256). */
 export function contentHashOf(cs: ContentSigning): ContentHash {
-  const alg = keyAlgorithmOfSpki(cs.signer.spki);
-  if (!alg) throw new Error('The content signer key is of an unsupported algorithm');
-  return signatureSchemeFor(alg).hash;
+  return signerPieces(cs.certificateDer).scheme.hash;
 }
