@@ -5,17 +5,26 @@
 // and "Mobile ID" lists the active profile. carol: the policy e-mails the QR code; the test reads the
 // message from a real SMTP server on loopback and opens its link in the wallet. The certificates pass
 // openssl verify and OCSP says good. The operator's User page lists the mobile ID and suspends it.
+// The administrator then requires the PIV card (a derived credential): bob inserts his card into
+// his own agent's reader, types its PIN in the portal (a wrong one first: the tries left are
+// shown), his card signs the server's challenge, and only then is the QR code shown.
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslDir, hasOpenssl, ocspStatuses } from '../pki/openssl.js';
 import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
 import { startSmtp, type TestSmtp } from '../support/smtp.js';
-import { signIn } from '../agent/support.js';
+import { pairAgent, signIn, until } from '../agent/support.js';
+import { AgentClient } from '../../src/agent/agent-client.js';
+import { newCardState } from '../../src/cards/emulator/card-state.js';
+import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
+import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
+import { portalSession } from '../wallet/support.js';
 import {
   BROWSER_LOCALE,
   BROWSER_TIME_ZONE,
   ensureWebBuilt,
+  expectDisabledButtonsExplained,
   expectLabelledControls,
   hasChromium,
   launchChromium,
@@ -39,6 +48,13 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
     let shots: string;
     const pageErrors: string[] = [];
     const ssl = new OpensslDir();
+    const agents: AgentClient[] = [];
+    const runAgent = async (token: string, readers: MemoryReaderSet) => {
+      const client = new AgentClient({ server: srv.url, token, readers, hostname: 'e2e' });
+      agents.push(client);
+      client.start();
+      await client.waitConnected(30_000);
+    };
 
     const watch = (p: Page, who: string) => {
       p.on('pageerror', (err) => pageErrors.push(`${who}: ${String(err)}`));
@@ -132,6 +148,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
     }, 240_000);
 
     afterAll(async () => {
+      await Promise.all(agents.map((a) => a.stop()));
       await browser?.close();
       await srv?.close();
       await smtp?.close();
@@ -238,6 +255,9 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       await page.getByLabel(/^Digital Signature/).uncheck();
       await page.getByLabel('Valid for (days)').fill('60');
       await page.getByLabel('Notify the person by e-mail').selectOption('failure');
+      await page.getByLabel(/^Require the PIV card/).check();
+      await page.getByLabel('When that card is terminated with no card in its place').waitFor();
+      await expectLabelledControls(page);
       await page.getByRole('button', { name: 'Save mobile ID policy' }).click();
       await page.getByText('The mobile ID policy “Mobile ID (demo)” is saved.').waitFor();
       await shoot(page, '08-policy-saved');
@@ -249,6 +269,8 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
             validityDays: number;
             notify: string;
             qrDelivery: string;
+            requireCard: boolean;
+            cardEnd: string;
           }[];
         }>('GET', '/api/mobile-id-policies')
       ).body.items.find((p) => p.name === 'Mobile ID (demo)')!;
@@ -257,7 +279,97 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
         validityDays: 60,
         notify: 'failure',
         qrDelivery: 'portal',
+        requireCard: true,
+        cardEnd: 'suspend',
       });
+      expect(pageErrors).toEqual([]);
+    });
+
+    it('bob, with the PIV card required: the card PIN, the card signs the challenge, then the QR code', async () => {
+      const PIN = '482913';
+      // The help desk issues bob's card at their desk; bob takes it to his own reader.
+      const desk = new MemoryReaderSet();
+      desk.addReader('Desk');
+      const deskAgent = await pairAgent(admin, 'Help desk');
+      await runAgent(deskAgent.token, desk);
+      const bobApi = await portalSession(srv.url, admin, 'bob');
+      const laptop = await pairAgent(bobApi, 'Bob laptop');
+      const bobReaders = new MemoryReaderSet();
+      bobReaders.addReader('Bob reader');
+      await runAgent(laptop.token, bobReaders);
+      const card = new VirtualPivCard(newCardState({ serial: 73_000_001 }));
+      desk.insert('Desk', card);
+      const ecc = (
+        await admin.json<{ items: { id: string; name: string }[] }>('GET', '/api/policies')
+      ).body.items.find((p) => p.name.includes('ECC'))!.id;
+      const start = await admin.json<{ job: { id: string } }>('POST', '/api/issuance', {
+        userId: await userId('bob'),
+        agentId: deskAgent.agentId,
+        reader: 'Desk',
+        action: 'issue',
+        policyId: ecc,
+        pin: PIN,
+        pinConfirmation: PIN,
+      });
+      expect(start.status).toBe(202);
+      const job = await until(
+        'bob’s card to be issued',
+        async () => {
+          const j = (await admin.json<{ status: string }>('GET', `/api/issuance/jobs/${start.body.job.id}`))
+            .body;
+          return j.status === 'running' ? undefined : j;
+        },
+        60_000,
+      );
+      expect(job.status).toBe('succeeded');
+      desk.remove('Desk');
+
+      const portal = await newDesk('bob portal');
+      const wallet = await newPhone('bob phone');
+      await getMobileId(portal, 'bob');
+      // No card in his reader yet: Next waits for it, saying why.
+      await portal.getByText('Insert your card 73000001 into a reader of this computer').waitFor();
+      expect(await portal.getByRole('button', { name: 'Next', exact: true }).isDisabled()).toBe(true);
+      expect(await expectDisabledButtonsExplained(portal)).toContainEqual({
+        name: 'Next',
+        why: 'Waiting for your PIV card: insert it into a reader.',
+      });
+      bobReaders.insert('Bob reader', card);
+      await portal.getByRole('button', { name: 'Look again', exact: true }).click();
+      await portal.getByText('Your card 73000001 is in reader “Bob reader”.').waitFor();
+      await expectLabelledControls(portal);
+      // A wrong PIN: the card counts it and the portal says how many tries are left.
+      await portal.getByLabel('Card PIN').fill('000000');
+      await portal.getByRole('button', { name: 'Next', exact: true }).click();
+      await portal.getByText(/Wrong PIN for card 73000001: 2 attempts left/).waitFor();
+      expect(await portal.getByLabel('Card PIN').inputValue()).toBe('');
+      await shoot(portal, '09-card-pin-wrong');
+      await portal.getByLabel('Card PIN').fill(PIN);
+      await portal.getByRole('button', { name: 'Next', exact: true }).click();
+      await portal.getByRole('img', { name: 'QR code of your mobile ID link' }).waitFor();
+      const href = (await portal.getByRole('link', { name: /\/wallet$/ }).getAttribute('href'))!;
+      await portal.getByRole('button', { name: 'Next', exact: true }).click();
+      await onPhone(wallet, href, '864202');
+      await portal.getByText('Your mobile ID is active.').waitFor({ timeout: 60_000 });
+      await portal.getByRole('button', { name: 'Mobile ID', exact: true }).click();
+      const row = portal
+        .getByRole('table', { name: 'Your mobile IDs' })
+        .getByRole('row')
+        .filter({ hasText: 'From your PIV card 73000001' });
+      await row.waitFor();
+      expect(await row.textContent()).toContain('Active');
+      await shoot(portal, '10-derived-active');
+      const mine = (
+        await admin.json<{ items: (View & { derivedFrom: { serial: string } | null })[] }>(
+          'GET',
+          `/api/users/${await userId('bob')}/mobile-ids`,
+        )
+      ).body.items;
+      expect(mine[0]).toMatchObject({ state: 'active', derivedFrom: { serial: '73000001' } });
+      const certs = (
+        await admin.json<{ items: Cert[] }>('GET', `/api/certificates?deviceId=${mine[0]!.device!.id}`)
+      ).body.items;
+      expect(await ocsp(certs)).toEqual(['good']);
       expect(pageErrors).toEqual([]);
     });
   },
