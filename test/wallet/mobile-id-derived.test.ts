@@ -7,6 +7,8 @@
 //   a card whose 9A certificate is revoked;
 // - ordered with the card signing the challenge: the mobile ID records the card it derives from;
 // - it follows the card: suspended with it (OCSP certificateHold) and resumed with it; the card
+//   forgotten → a temporary card stands in, the mobile ID stays with the original, and one ordered
+//   with the temporary card goes back to the original when that card is found; the card
 //   replaced → re-bound to the new card and usable throughout; the card terminated → suspended
 //   (OCSP certificateHold), the operator's resume refused; with cardEnd "revoke" → revoked (OCSP).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -306,6 +308,44 @@ for (const engine of engines)
       expect((await admin.json('POST', `/api/devices/${aliceCard.deviceId}/resume`, {})).status).toBe(200);
       expect(await view(alice.api, mobileId.id)).toMatchObject({ state: 'active', cardHold: null });
       expect(await ocsp(mobileId.device!.id)).toEqual(['good']);
+    });
+
+    it('the card forgotten: a temporary card stands in; a mobile ID ordered with it goes back to the original with it', async () => {
+      const made = await admin.json<{ id: string }>(
+        'POST',
+        `/api/devices/${aliceCard.deviceId}/replacement`,
+        {
+          reason: 'forgotten',
+          workflow: 'local_issuance',
+        },
+      );
+      expect(made.status).toBe(201);
+      const temp = await issueCard(alice.userId, made.body.id);
+      expect(await deviceState(aliceCard.deviceId)).toBe('invalid');
+      // The mobile ID stays with the original card, and usable.
+      expect(await view(alice.api, mobileId.id)).toMatchObject({
+        state: 'active',
+        derivedFrom: { id: aliceCard.deviceId, state: 'invalid' },
+      });
+      // Meanwhile the temporary card is alice's active card: a mobile ID may be derived from it.
+      alice.readers.remove('My reader');
+      alice.readers.insert('My reader', temp.card);
+      const r = await order(alice);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      expect(r.body.mobileId.derivedFrom).toMatchObject({ id: temp.deviceId });
+      const second = await onPhone(alice.api, r.body);
+      // The card turns up: the help desk ends the temporary card, the original is back.
+      expect((await admin.json('POST', `/api/devices/${temp.deviceId}/terminate`, {})).status).toBe(200);
+      expect(await deviceState(aliceCard.deviceId)).toBe('active');
+      for (const id of [mobileId.id, second.id])
+        expect(await view(alice.api, id)).toMatchObject({
+          state: 'active',
+          cardHold: null,
+          derivedFrom: { id: aliceCard.deviceId, state: 'active' },
+        });
+      expect(await ocsp(second.device!.id)).toEqual(['good']);
+      alice.readers.remove('My reader');
+      alice.readers.insert('My reader', aliceCard.card);
     });
 
     it('the card replaced (lost): the mobile ID is re-bound to the new card and stays usable', async () => {
