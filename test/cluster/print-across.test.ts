@@ -5,7 +5,8 @@
 //     and the document ippeveprinter received is byte for byte the one B shows; Continue on B;
 //  2. a print that failed (the printer went away) is retried through B, print only: queued for A,
 //     printed once the printer is back, without the card;
-//  3. a sample card printed through B reaches the printer through A.
+//  3. a sample card printed through B reaches the printer through A, one carrying a photo near the
+//     limit too (its PDF crosses between the servers in parts).
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { DEMO_POLICIES } from '../../src/services/bootstrap-service.js';
 import { newCode, signIn, until } from '../agent/support.js';
 import { startProcess } from '../support/cli.js';
 import { postgresAvailable } from '../support/db.js';
+import { makePng } from '../support/images.js';
 import { ippeveAvailable, startIppEvePrinter, stopAvahi, type IppEvePrinter } from '../support/printers.js';
 import type { ApiClient } from '../support/server.js';
 import { MAIN, startTwoServers, type TwoServers } from './serve-two.js';
@@ -191,15 +193,40 @@ describe.skipIf(missing !== undefined)('printing across two servers', { timeout:
     expect(c.body.status).toBe('succeeded');
   });
 
-  it('a sample card printed through B reaches the printer through A', async () => {
-    const before = eve.jobs().length;
-    const r = await onB.json<{ jobId: number; state: string }>('POST', `/api/layouts/${layoutId}/print`, {
-      printerId: printerNamed('Eve').id,
-    });
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body.state).toBe('completed');
-    await until('the sample in the printer', async () => eve.jobs().length === before + 1 || undefined);
-    const last = eve.jobs().at(-1)!;
-    expect(last.subarray(0, 5).toString()).toBe('%PDF-');
+  it('a sample card printed through B reaches the printer through A, a photo near the limit too', async () => {
+    const sample = async (userId?: string) => {
+      const before = eve.jobs().map(sha);
+      const r = await onB.json<{ jobId: number; state: string }>('POST', `/api/layouts/${layoutId}/print`, {
+        printerId: printerNamed('Eve').id,
+        ...(userId ? { userId } : {}),
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.state).toBe('completed');
+      await until(
+        'the sample in the printer',
+        async () => eve.jobs().length === before.length + 1 || undefined,
+      );
+      // The new document (the spool's names restart with the printer, so not by name or order).
+      const last = eve.jobs().find((j) => {
+        const i = before.indexOf(sha(j));
+        if (i < 0) return true;
+        before.splice(i, 1);
+        return false;
+      })!;
+      expect(last.subarray(0, 5).toString()).toBe('%PDF-');
+      return last;
+    };
+    await sample();
+    // Alice's photo: noise that does not compress, just under the photo limit (512 KiB). Her card's
+    // PDF then travels from B to A as a sealed message of about 1 MB, in parts.
+    let x = 0x2545f491;
+    const noise = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24) & 0xff;
+    const photo = makePng(400, 430, () => [noise(), noise(), noise()]);
+    expect(photo.length).toBeGreaterThan(500_000);
+    expect(photo.length).toBeLessThanOrEqual(512 * 1024);
+    const put = await onB.json('PUT', `/api/users/${aliceId}/photo`, { data: photo.toString('base64') });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const big = await sample(aliceId);
+    expect(big.length).toBeGreaterThan(500_000);
   });
 });
