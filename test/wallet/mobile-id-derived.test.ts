@@ -170,6 +170,7 @@ for (const engine of engines)
 
     let alice: Awaited<ReturnType<typeof person>>;
     let aliceCard: Awaited<ReturnType<typeof issueCard>>;
+    let bobCard: Awaited<ReturnType<typeof issueCard>>;
     let mobileId: View;
 
     beforeAll(async () => {
@@ -229,7 +230,7 @@ for (const engine of engines)
 
     it('refusals: no card given, card not inserted, another person’s card, wrong PIN, used/expired/foreign challenge', async () => {
       aliceCard = await issueCard(alice.userId);
-      const bobCard = await issueCard(await userId('bob'));
+      bobCard = await issueCard(await userId('bob'));
       const mine = await alice.api.json<{ canOrder: boolean; cards: { serial: string }[] }>(
         'GET',
         '/api/portal/mobile-id',
@@ -417,5 +418,48 @@ for (const engine of engines)
       expect(await view(carol.api, m.id)).toMatchObject({ state: 'revoked' });
       expect(await deviceState(m.device!.id)).toBe('terminated');
       expect(await ocsp(m.device!.id)).toEqual(['revoked (cessationOfOperation)']);
+    });
+
+    it('the card terminated while the phone is being set up: the order fails, nothing valid is left', async () => {
+      const bob = await person('bob');
+      bob.readers.insert('My reader', bobCard.card);
+      const r = await order(bob);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      // The phone's card waits at its key generation until released.
+      const card = await newWalletCard();
+      let release!: () => void;
+      const gate = new Promise<void>((go) => (release = go));
+      let reached!: () => void;
+      const atGate = new Promise<void>((go) => (reached = go));
+      const transmit = card.transmit.bind(card);
+      card.transmit = async (apdu: Uint8Array) => {
+        if (apdu[1] === 0x47) {
+          reached();
+          await gate;
+        }
+        return transmit(apdu);
+      };
+      const phone = phoneLink(srv.url, card, { code: codeOf(r.body.qr!.url) });
+      await phone.link.start();
+      await atGate;
+      expect((await view(bob.api, r.body.mobileId.id)).state).toBe('issuing');
+      expect((await admin.json('POST', `/api/devices/${bobCard.deviceId}/terminate`, {})).status).toBe(200);
+      release();
+      const ended = await until(
+        'the order to end',
+        async () => {
+          const v = await view(bob.api, r.body.mobileId.id);
+          return v.state === 'issuing' ? undefined : v;
+        },
+        60_000,
+      );
+      expect(ended.state).toBe('failed');
+      expect(ended.error).toMatch(new RegExp(`Card ${bobCard.serial} is terminated`));
+      const left = await until('its certificates to be revoked', async () => {
+        const certs = ended.device ? await certsOf(ended.device.id) : [];
+        return certs.every((c) => c.status === 'revoked') ? certs : undefined;
+      });
+      expect(left.length).toBeGreaterThan(0);
+      phone.link.close();
     });
   });
