@@ -4,7 +4,6 @@
 // issuance runner (services/issuance/issuance-runner.ts), which hands it callbacks.
 import { randomBytes, verify, type KeyObject } from 'node:crypto';
 import { ApduError, AuthenticationFailedError } from '../cards/errors.js';
-import { signChallenge } from '../cards/piv/csr.js';
 import { DEFAULT_MANAGEMENT_KEY, DEFAULT_PIN, type ManagementKeyAlgorithm } from '../cards/piv/constants.js';
 import { OBJECT, RETIRED_SLOTS } from '../cards/piv/constants.js';
 import { encodeKeyHistory } from '../cards/piv/objects.js';
@@ -137,10 +136,12 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
       k.made
         ? k.made
         : plan.issueCertificate(k.profile, k.spki!, async (publicKey) => {
-            // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN each time).
+            // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN
+            // each time), checked once, against the key the CA is about to certify.
             const challenge = randomBytes(32);
             await session.verifyPin(DEFAULT_PIN);
-            const signature = await signChallenge(session, k.slot, k.spki!, challenge, 'sha256');
+            const alg = PIV_KEY_ALGORITHM[k.profile.keyAlgorithm]!;
+            const signature = await session.sign(k.slot, alg, challenge, 'sha256');
             return verify('sha256', challenge, publicKey, signature);
           }),
     );

@@ -4,9 +4,16 @@
 // key algorithm, extensions and validity, and the active issuing CA signs through a profile
 // compiled once (pki/cert-template.ts). Each certificate is stored with its audit event, its
 // credential link and its archived key in one commit (store/certificate-writer.ts).
-import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { ValidationError } from '../../domain/errors.js';
-import { generateKeyPair, isEcKey, keyAlgorithmOf, spkiOf, type KeyAlgorithm } from '../../pki/algorithms.js';
+import {
+  generateKeyPair,
+  isEcKey,
+  keyAlgorithmOf,
+  publicKeyFromSpki,
+  spkiOf,
+  type KeyAlgorithm,
+} from '../../pki/algorithms.js';
 import { CompiledProfile } from '../../pki/cert-template.js';
 import { parseCsr } from '../../pki/csr.js';
 import { subjectAltNamesFor, truncateToSeconds } from '../../pki/leaf.js';
@@ -102,7 +109,7 @@ export class CertificateIssuer {
   ): Promise<{ summary: CertificateSummary; der: Uint8Array }> {
     let key: KeyObject;
     try {
-      key = createPublicKey({ key: pemOrDer(publicKey, ['PUBLIC KEY']), format: 'der', type: 'spki' });
+      key = publicKeyFromSpki(pemOrDer(publicKey, ['PUBLIC KEY']));
     } catch (err) {
       if (err instanceof ValidationError) throw err;
       throw new ValidationError('The public key cannot be read (expected SubjectPublicKeyInfo, PEM or DER)');
