@@ -43,9 +43,12 @@ type Request =
   /** seq: the command's number on its connection, so a replayed message is refused. */
   | { k: 'apdu'; cid: string; seq: number; apdu: string; timeoutMs: number }
   | { k: 'close'; cid: string }
+  /** A one-time ticket for the print that follows (so a replayed print request prints nothing). */
+  | { k: 'print-ticket' }
   /** A PDF (base64) for one of the agent's printers; the holder follows the job to its end. */
   | {
       k: 'print';
+      ticket: string;
       owner: string;
       agentId: string;
       printer: string;
@@ -79,15 +82,16 @@ export interface RelayedConnection extends CardConnection {
 const IDLE_MS = 120_000;
 /** The agent ends a print job itself by then; past it, the holder answers that it did not. */
 const PRINT_GRACE_MS = 35_000;
-/** How long a print request's id is remembered, so a replayed one prints nothing. */
-const PRINT_SEEN_MS = 15 * 60_000;
+/** A print ticket not used by then is dropped. */
+const PRINT_TICKET_MS = 60_000;
 
 export class BusCardRelay {
   readonly #pending = new Map<
     string,
     { resolve(data: string): void; reject(e: Error): void; progress?: (p: PrintProgress) => void }
   >();
-  readonly #printed = new Map<string, NodeJS.Timeout>();
+  /** Print tickets handed out and not used yet: each admits one print request. */
+  readonly #tickets = new Map<string, NodeJS.Timeout>();
   readonly #open = new Map<string, { conn: CardConnection; timer: NodeJS.Timeout; next: number }>();
   readonly #stop: () => void;
 
@@ -215,8 +219,12 @@ export class BusCardRelay {
     pdf: Buffer,
     opts: PrintJobOptions,
   ): Promise<PrintOutcome> {
+    // Someone able to NOTIFY could send a captured print request again: the holder takes each only
+    // with a ticket it handed out (sealed, so unreadable on the bus) and not used yet.
+    const ticket = await this.#call(holder, { k: 'print-ticket' }, 5_000);
     const req: Request = {
       k: 'print',
+      ticket,
       owner,
       agentId,
       printer,
@@ -229,10 +237,13 @@ export class BusCardRelay {
     return JSON.parse(data) as PrintOutcome;
   }
 
-  async #serve(m: Extract<Message, { k: 'connect' | 'apdu' | 'close' | 'print' }>): Promise<void> {
+  async #serve(
+    m: Extract<Message, { k: 'connect' | 'apdu' | 'close' | 'print-ticket' | 'print' }>,
+  ): Promise<void> {
     const answer = (data: string) =>
       this.#send({ to: m.from, from: this.deps.instanceId, id: m.id, k: 'reply', data });
     try {
+      if (m.k === 'print-ticket') return answer(this.#ticket());
       if (m.k === 'print') return answer(JSON.stringify(await this.#print(m)));
       if (m.k === 'connect') {
         const conn = await this.deps.local.connect(
@@ -275,11 +286,10 @@ export class BusCardRelay {
 
   async #print(m: Extract<Message, { k: 'print' }>): Promise<PrintOutcome> {
     if (!this.deps.local.print) throw new TransportError('This server does not print');
-    // A captured print request sent again must not print the card a second time.
-    if (this.#printed.has(m.id)) throw new TransportError('This print request was already taken');
-    const timer = setTimeout(() => this.#printed.delete(m.id), PRINT_SEEN_MS);
-    timer.unref();
-    this.#printed.set(m.id, timer);
+    const timer = this.#tickets.get(m.ticket);
+    if (!timer) throw new TransportError('This print request was already taken, or came too late');
+    clearTimeout(timer);
+    this.#tickets.delete(m.ticket);
     return this.deps.local.print(m.owner, m.agentId, m.printer, Buffer.from(m.document, 'base64'), {
       jobName: m.jobName,
       user: m.user,
@@ -287,6 +297,14 @@ export class BusCardRelay {
       onProgress: (p) =>
         this.#send({ to: m.from, from: this.deps.instanceId, id: m.id, k: 'progress', ...p }),
     });
+  }
+
+  #ticket(): string {
+    const ticket = randomUUID();
+    const timer = setTimeout(() => this.#tickets.delete(ticket), PRINT_TICKET_MS);
+    timer.unref();
+    this.#tickets.set(ticket, timer);
+    return ticket;
   }
 
   #keep(cid: string, conn: CardConnection): void {
@@ -309,8 +327,8 @@ export class BusCardRelay {
     }
     for (const p of this.#pending.values()) p.reject(new TransportError('The server is stopping'));
     this.#pending.clear();
-    for (const t of this.#printed.values()) clearTimeout(t);
-    this.#printed.clear();
+    for (const t of this.#tickets.values()) clearTimeout(t);
+    this.#tickets.clear();
   }
 }
 
