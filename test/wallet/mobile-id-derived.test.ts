@@ -461,5 +461,7 @@ for (const engine of engines)
       });
       expect(left.length).toBeGreaterThan(0);
       phone.link.close();
+      // Every step above was audited in the one hash chain, unbroken.
+      expect((await admin.json<{ ok: boolean }>('GET', '/api/audit/verify')).body.ok).toBe(true);
     });
   });

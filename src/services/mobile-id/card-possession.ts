@@ -85,16 +85,22 @@ export class CardPossession {
     try {
       return await this.#prove(actor, input);
     } catch (e) {
-      if (e instanceof CardProofError)
-        await appendAudit(this.ctx.db, {
-          actor: auditActor(actor),
-          action: 'mobile_id.card_refused',
-          targetType: 'user',
-          targetId: actor.id!,
-          details: { code: e.code, challengeId: input.challengeId, ...(e.details ?? {}) },
-          correlationId: actor.correlationId ?? null,
-          at: this.ctx.clock.now(),
-        }).catch(() => undefined);
+      if (e instanceof CardProofError) {
+        const refused = e;
+        await this.ctx.db
+          .transaction((tx) =>
+            appendAudit(tx, {
+              actor: auditActor(actor),
+              action: 'mobile_id.card_refused',
+              targetType: 'user',
+              targetId: actor.id!,
+              details: { code: refused.code, challengeId: input.challengeId, ...(refused.details ?? {}) },
+              correlationId: actor.correlationId ?? null,
+              at: this.ctx.clock.now(),
+            }),
+          )
+          .catch(() => undefined);
+      }
       throw e;
     }
   }
