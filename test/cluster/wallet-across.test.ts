@@ -4,7 +4,8 @@
 //  1. an operator on B issues carol's phone, whose wallet is connected to A: the job runs on A, B's
 //     SSE stream follows it to the end, and the phone hears its progress from A;
 //  2. bob issues his own phone in the portal on B (the phone on A) and sets the PIN there;
-//  3. dave orders a mobile ID in the portal on B and his phone opens its link on A;
+//  3. dave orders a mobile ID in the portal on B and his phone opens its link on A; carol cancels
+//     hers on B while her phone is being set up on A: the job fails there, nothing stays valid;
 //  4. bob's phone, now on B, is the smart card of his workstation, whose `tessera agent --wallet`
 //     talks to A: the six digits shown by the agent are on the phone, the phone allows it,
 //     pkcs11-tool signs through pcscd/vpcd once the phone allows the key use, openssl verifies the
@@ -213,6 +214,67 @@ describe.skipIf(missing !== undefined)('phones across two servers', { timeout: 6
       phone.results.find((r) => r.of === 'wallet-pin'),
     );
     expect(set.ok).toBe(true);
+    phone.link.close();
+  });
+
+  it('carol cancels her mobile ID on B while her phone is being set up on A: the job fails there, nothing stays valid', async () => {
+    const carol = await portalSession(two.url('b'), onB, 'carol');
+    const ordered = await carol.json<{ mobileId: { id: string }; qr: { url: string } }>(
+      'POST',
+      '/api/portal/mobile-id',
+      {},
+    );
+    expect(ordered.status, JSON.stringify(ordered.body)).toBe(201);
+    // Her phone's card waits at its second key generation until released.
+    const card = await newWalletCard();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atGate = new Promise<void>((r) => (reached = r));
+    let generated = 0;
+    const transmit = card.transmit.bind(card);
+    card.transmit = async (apdu: Uint8Array) => {
+      if (apdu[1] === 0x47 && ++generated === 2) {
+        reached();
+        await gate;
+      }
+      return transmit(apdu);
+    };
+    const phone = phoneLink(two.url('a'), card, {
+      code: decodeURIComponent(ordered.body.qr.url.split('#link=')[1]!),
+    });
+    links.push(phone.link);
+    await phone.link.start();
+    await atGate;
+    type View = {
+      state: string;
+      job: { id: string; status: string } | null;
+      device: { id: string; state: string } | null;
+    };
+    const path = `/api/portal/mobile-id/${ordered.body.mobileId.id}`;
+    expect((await carol.json<View>('GET', path)).body.state).toBe('issuing');
+    const cancelled = await carol.json<View>('POST', `${path}/cancel`, {});
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body.state).toBe('cancelled');
+    release();
+    const ended = await until(
+      'the job on A to end',
+      async () => {
+        const v = (await carol.json<View>('GET', path)).body;
+        return v.job && v.job.status !== 'running' ? v : undefined;
+      },
+      120_000,
+    );
+    expect(ended).toMatchObject({
+      state: 'cancelled',
+      job: { status: 'failed' },
+      device: { state: 'failed' },
+    });
+    expect(await ownerOf(ended.job!.id)).toBe('server-a');
+    await until(
+      'its certificates revoked',
+      async () => (await certsOf(ended.device!.id)).every((c) => c.status === 'revoked') || undefined,
+    );
     phone.link.close();
   });
 
