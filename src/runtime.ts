@@ -28,6 +28,7 @@ import { MailOutbox } from './services/notify/mail-outbox.js';
 import { MobileIdPolicies } from './services/mobile-id/mobile-id-policies.js';
 import { MobileIdService } from './services/mobile-id/mobile-id-service.js';
 import { MobileIdLifecycle } from './services/mobile-id/mobile-id-lifecycle.js';
+import { MobileIdOutcomes } from './services/mobile-id/mobile-id-outcomes.js';
 import { CardPossession } from './services/mobile-id/card-possession.js';
 import { DerivedMobileIds } from './services/mobile-id/derived-mobile-ids.js';
 import { PortalAuthService } from './services/portal-auth-service.js';
@@ -288,17 +289,25 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const mobileIdCards = new CardPossession(ctx, cardAccess);
     // Issuance tells the mobile ID service how its jobs end; the service starts issuances once
     // issuance exists (its starter is set just below).
+    const mobileIdCertificates = {
+      search: (q: { deviceId?: string; limit: number; offset: number }) => pki.certificates.search(q),
+      revoke: (...a: Parameters<typeof pki.revocation.revoke>) => pki.revocation.revoke(...a),
+    };
+    // How a mobile ID's issuance ends (issuance calls it in its jobs' transactions).
+    const mobileIdOutcomes = new MobileIdOutcomes(ctx, {
+      outbox: mailOutbox,
+      certificates: mobileIdCertificates,
+      keyRecovery: pki.keyRecovery,
+      externalUrl: config.externalUrl,
+    });
     const mobileIds = new MobileIdService(ctx, {
       policies: mobileIdPolicies,
       links: walletLinks,
       outbox: mailOutbox,
-      certificates: {
-        search: (q) => pki.certificates.search(q),
-        revoke: (...a) => pki.revocation.revoke(...a),
-      },
+      certificates: mobileIdCertificates,
+      outcomes: mobileIdOutcomes,
       cards: cardAccess,
       possession: mobileIdCards,
-      keyRecovery: pki.keyRecovery,
       externalUrl: config.externalUrl,
     });
     const mobileIdLifecycle = new MobileIdLifecycle(ctx, {
@@ -316,7 +325,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const issuance = createIssuance({
       db,
       clock,
-      mobileIds,
+      mobileIds: mobileIdOutcomes,
       // PGlite is one process by construction: any job not running here is a dead process's.
       instance: { id: instance.id, trustLeases: db.kind === 'postgres' },
       bus,

@@ -8,12 +8,8 @@ import { appendAudit } from '../../store/audit-repo.js';
 import { getDevice } from '../../store/devices-repo.js';
 import { claimExpiredMobileIds, getMobileId, updateMobileId } from '../../store/mobile-id-repo.js';
 import { auditActor, systemActor, type Actor, type ServiceContext } from '../context.js';
-import {
-  revokeDeviceCertificates,
-  type MobileIdCertificates,
-  type MobileIdService,
-  type MobileIdView,
-} from './mobile-id-service.js';
+import { revokeDeviceCertificates, type MobileIdCertificates } from './mobile-id-outcomes.js';
+import type { MobileIdService, MobileIdView } from './mobile-id-service.js';
 
 /** A device's lifecycle as the replacement services run it (hold, release, end). */
 export interface MobileIdDevices {
