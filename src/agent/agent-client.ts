@@ -16,6 +16,8 @@ import {
   CLOSE,
   DEFAULT_HEARTBEAT_MS,
   frame,
+  AGENT_FEATURES,
+  FEATURES_HEADER,
   MAX_SERVER_FRAME,
   parseServerMessage,
   ProtocolError,
@@ -23,6 +25,9 @@ import {
   type ServerMessage,
   type WireReaderEvent,
 } from '../cards/transport/agent-protocol.js';
+
+/** An "apdus-result" carries at most about this many bytes of answers (the server takes 256 KiB frames). */
+const BATCH_ANSWER_BYTES = 64 * 1024;
 
 /** The agent reports the version of the Tessera it is part of. */
 export const AGENT_VERSION = VERSION;
@@ -145,7 +150,8 @@ export class AgentClient {
     if (this.stopped) return;
     this.setState('connecting');
     const ws = new WebSocket(this.socketUrl, {
-      headers: { authorization: `Bearer ${this.opts.token}` },
+      // The features header tells a server that knows them what this agent can do (agent-protocol.ts).
+      headers: { authorization: `Bearer ${this.opts.token}`, [FEATURES_HEADER]: AGENT_FEATURES.join(',') },
       handshakeTimeout: 10_000,
       maxPayload: MAX_SERVER_FRAME,
     });
@@ -264,6 +270,8 @@ export class AgentClient {
         return this.onConnect(m.id, m.reader);
       case 'apdu':
         return this.onApdu(m);
+      case 'apdus':
+        return this.onApdus(m);
       case 'disconnect':
         return this.onDisconnect(m.session, m.reader);
       case 'print':
@@ -403,6 +411,43 @@ export class AgentClient {
       if (this.open.get(reader) === r && r.sessions.size === 0) this.open.delete(reader);
       this.send({ type: 'connect-error', id, ...errorFields(e) });
     }
+  }
+
+  /** A step's commands in one frame: run in order, stopping after the first that is not 9000. */
+  private async onApdus(m: Extract<ServerMessage, { type: 'apdus' }>): Promise<void> {
+    const reader = this.sessions.get(m.session);
+    const r = reader === m.reader ? this.open.get(m.reader) : undefined;
+    if (!r || !r.sessions.has(m.session)) {
+      this.send({
+        type: 'apdu-error',
+        id: m.id,
+        code: 'card_removed',
+        message: `The card was removed from reader "${m.reader}"`,
+      });
+      return;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        const conn = await r.conn;
+        const responses: string[] = [];
+        let size = 0;
+        for (const apdu of m.apdus) {
+          const res = await conn.transmit(Uint8Array.from(Buffer.from(apdu, 'hex')), {
+            timeoutMs: m.timeoutMs,
+          });
+          responses.push(hex(res));
+          if (res.length < 2 || res[res.length - 2] !== 0x90 || res[res.length - 1] !== 0x00) break;
+          // The answer stays well under the server's frame limit: the server sends the rest again.
+          if ((size += res.length) > BATCH_ANSWER_BYTES) break;
+        }
+        this.send({ type: 'apdus-result', id: m.id, responses });
+      } catch (e) {
+        this.send({ type: 'apdu-error', id: m.id, ...errorFields(e) });
+      }
+    };
+    const next = r.queue.then(run, run);
+    r.queue = next;
+    await next;
   }
 
   private async onApdu(m: Extract<ServerMessage, { type: 'apdu' }>): Promise<void> {

@@ -19,6 +19,8 @@ export interface ProtocolOptions {
 }
 
 const SHORT_CHUNK = 255;
+/** Most APDUs sent in one batch (agent-protocol.ts MAX_BATCH). */
+const MAX_BATCH_APDUS = 16;
 
 export class SmartCardProtocol {
   extended: boolean;
@@ -78,7 +80,12 @@ export class SmartCardProtocol {
     } else {
       first = await this.exchange(cmd);
     }
+    return this.finish(cmd, first);
+  }
 
+  /** After a command's (last) answer: the 6Cxx retry and response chaining (61xx → GET RESPONSE). */
+  private async finish(cmd: CommandApdu, answer: ResponseApdu): Promise<ResponseApdu> {
+    let first = answer;
     // 6Cxx: the card tells us the exact Le to use; retry once (7816-3 §12.2.3).
     if (first.sw >> 8 === 0x6c) {
       const le = first.sw & 0xff || 256;
@@ -125,6 +132,80 @@ export class SmartCardProtocol {
       at += p.length;
     }
     return { data: out, sw };
+  }
+
+  /**
+   * Like `transceive` for each command in order, stopping after the first whose status is not 9000
+   * (its answer is the last returned, the commands after it unsent) — in one exchange with the
+   * card where the transport runs batches (an agent over the network: one round trip instead of
+   * one per command), else one by one.
+   */
+  async transceiveAll(cmds: readonly CommandApdu[]): Promise<ResponseApdu[]> {
+    const batch = this.connection.transmitBatch?.bind(this.connection);
+    const out: ResponseApdu[] = [];
+    const oneByOne = async (rest: readonly CommandApdu[]) => {
+      for (const c of rest) {
+        const r = await this.transceive(c);
+        out.push(r);
+        if (r.sw !== SW.OK) break;
+      }
+      return out;
+    };
+    if (!batch || cmds.length < 2) return oneByOne(cmds);
+    // Each command as the APDUs it takes (command chaining splits long data), all expecting 9000.
+    const script = cmds.map((c) => this.pieces(c));
+    const flat = script.flat();
+    if (flat.length > MAX_BATCH_APDUS) {
+      const half = Math.ceil(cmds.length / 2);
+      const first = await this.transceiveAll(cmds.slice(0, half));
+      if (first.length < half || first.at(-1)!.sw !== SW.OK) return first;
+      return [...first, ...(await this.transceiveAll(cmds.slice(half)))];
+    }
+    const raws = await batch(
+      flat.map((c) => encodeCommand(c)),
+      this.txOpts,
+    );
+    this.apduCount += raws.length;
+    let at = 0;
+    for (const [i, pieces] of script.entries()) {
+      const got = raws.slice(at, at + pieces.length);
+      at += pieces.length;
+      // The answers ran out before this command (the agent stopped early, under its frame
+      // limit): it and the rest one by one.
+      if (got.length === 0) return oneByOne(cmds.slice(i));
+      let last: ResponseApdu = decodeResponse(got.at(-1)!);
+      if (got.length < pieces.length) {
+        // A piece of a chained command refused: as transceive, that status is the answer.
+        if (last.sw !== SW.OK) {
+          out.push({ data: Uint8Array.from(last.data), sw: last.sw });
+          return out;
+        }
+        // Stopped early within the chain: its remaining pieces one by one.
+        for (const p of pieces.slice(got.length)) last = await this.exchange(p);
+      }
+      const r = await this.finish(cmds[i]!, { data: Uint8Array.from(last.data), sw: last.sw });
+      out.push(r);
+      if (r.sw !== SW.OK) return out;
+    }
+    return out;
+  }
+
+  /** The APDUs one command takes: command chaining when its data does not fit a short APDU. */
+  private pieces(cmd: CommandApdu): CommandApdu[] {
+    const le = this.extended && cmd.le === 256 ? 65536 : cmd.le;
+    const data = cmd.data ?? new Uint8Array(0);
+    if (data.length <= SHORT_CHUNK || this.extended) return [{ ...cmd, le }];
+    const out: CommandApdu[] = [];
+    for (let at = 0; at < data.length; at += SHORT_CHUNK) {
+      const last = at + SHORT_CHUNK >= data.length;
+      out.push({
+        ...cmd,
+        cla: last ? cmd.cla : cmd.cla | CLA_CHAINING,
+        data: data.subarray(at, at + SHORT_CHUNK),
+        le: last ? le : 0,
+      });
+    }
+    return out;
   }
 
   /** Like transceive, but any status other than 9000 throws ApduError. */

@@ -12,6 +12,7 @@ import {
   frame,
   parseAgentMessage,
   ProtocolError,
+  type AgentFeature,
   type AgentMessage,
   type PrinterInfo,
   type ServerBody,
@@ -22,6 +23,8 @@ import type { CardAccess, ConnectedReader } from './card-access.js';
 import type { ServiceContext } from './context.js';
 
 export type { CardAccess, ConnectedReader } from './card-access.js';
+/** For the agent socket's route: what an agent announces it can do. */
+export { agentFeatures, FEATURES_HEADER } from '../cards/transport/agent-protocol.js';
 
 /** The slice of a WebSocket (the `ws` library's) the hub uses. */
 export interface AgentSocket {
@@ -312,7 +315,11 @@ export class AgentHub implements CardAccess {
   attach(
     socket: AgentSocket,
     record: AgentRecord,
-    opts: { onWalletFrame?: (frame: { type: string } & Record<string, unknown>) => void } = {},
+    opts: {
+      onWalletFrame?: (frame: { type: string } & Record<string, unknown>) => void;
+      /** What the agent announced it can do (FEATURES_HEADER of its upgrade request). */
+      features?: ReadonlySet<AgentFeature>;
+    } = {},
   ): void {
     if (this.closed) {
       socket.close(CLOSE.GOING_AWAY, 'server shutting down');
@@ -334,7 +341,7 @@ export class AgentHub implements CardAccess {
           if (socket.readyState !== OPEN) throw new Error('the agent socket is closed');
           send(req);
         },
-        { peer: record.name },
+        { peer: record.name, batch: opts.features?.has('apdu-batch') === true },
       ),
       readers: new Map(),
       printers: [],
@@ -466,6 +473,7 @@ export class AgentHub implements CardAccess {
       case 'connect-result':
       case 'connect-error':
       case 'apdu-result':
+      case 'apdus-result':
       case 'apdu-error': {
         const { v: _v, ...reply } = m;
         a.relay.deliver(reply);

@@ -97,13 +97,13 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
     // Prove the card took the new key before anything else depends on it.
     await session.authenticate(plan.managementKey.key, plan.managementKey.algorithm);
   });
+  // The commands of a step that need no answer go to the card together (PivSession.batch: one
+  // round trip through an agent instead of one each).
   await step('set_retries', null, async () => {
-    await session.verifyPin(DEFAULT_PIN);
     // SET PIN RETRIES puts PIN and PUK back to their defaults, so the PUK is changed after it.
-    await session.setPinRetries(plan.pinRetries, plan.pukRetries);
+    await session.batch((b) => b.verifyPin(DEFAULT_PIN).setPinRetries(plan.pinRetries, plan.pukRetries));
     await plan.persistPuk(plan.puk);
-    await session.changePuk('12345678', plan.puk);
-    await session.verifyPin(DEFAULT_PIN);
+    await session.batch((b) => b.changePuk('12345678', plan.puk).verifyPin(DEFAULT_PIN));
   });
 
   type Made = { certificateId: string; der: Uint8Array };
@@ -152,18 +152,21 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
   const retired = (plan.restored ?? []).filter((r) => r.profileSlot === null);
 
   await step('write_chuid_ccc', null, async () => {
-    await session.putObject(OBJECT.CHUID, plan.cardObjects.chuid);
-    await session.putCcc();
+    const keyHistory = encodeKeyHistory({ onCardCertificates: retired.length, offCardCertificates: 0 });
     // The Security Object hashes the CHUID just written; the key history counts the retired keys.
-    await session.putObject(OBJECT.SECURITY, plan.cardObjects.securityObject);
-    for (const [n, r] of retired.entries()) {
-      await session.importKey(RETIRED_SLOTS[n]!, r.privateKey);
-      await session.putCertificate(RETIRED_SLOTS[n]!, r.der);
+    await session.batch((b) => {
+      b.putObject(OBJECT.CHUID, plan.cardObjects.chuid)
+        .putCcc()
+        .putObject(OBJECT.SECURITY, plan.cardObjects.securityObject);
+      if (retired.length === 0) b.putObject(OBJECT.KEY_HISTORY, keyHistory);
+    });
+    if (retired.length > 0) {
+      for (const [n, r] of retired.entries()) {
+        await session.importKey(RETIRED_SLOTS[n]!, r.privateKey);
+        await session.putCertificate(RETIRED_SLOTS[n]!, r.der);
+      }
+      await session.putObject(OBJECT.KEY_HISTORY, keyHistory);
     }
-    await session.putObject(
-      OBJECT.KEY_HISTORY,
-      encodeKeyHistory({ onCardCertificates: retired.length, offCardCertificates: 0 }),
-    );
     await plan.checkCard?.(session, issued);
   });
   await step('set_pin', null, () => session.changePin(DEFAULT_PIN, plan.pin));

@@ -4,7 +4,7 @@
 // hash in it against the object it names, the certificates in the key slots against the CHUID's
 // FASC-N and GUID and against what the CA issued for the device. A changed byte in a signed object
 // fails the check. The report is plain data (the device page shows it).
-import { OBJECT, PIV_AID, RETIRED_SLOTS } from '../cards/piv/constants.js';
+import { certificateObjectFor, OBJECT, PIV_AID, RETIRED_SLOTS } from '../cards/piv/constants.js';
 import { decodeChuid, decodeKeyHistory, decodeSecurityObject } from '../cards/piv/objects.js';
 import type { PivSession } from '../cards/piv/piv-session.js';
 import { decodeTlvs, findTlv } from '../cards/tlv.js';
@@ -82,6 +82,17 @@ export async function checkCardConformance(
     const status: CheckStatus = i.status ?? (problems.length ? 'fail' : 'pass');
     items.push({ ...i, status, details: [...i.details, ...problems] });
   };
+
+  // What the issuance wrote, read in one round trip where the card is behind an agent (the batch
+  // stops at the first object the card lacks: the maker's Discovery object goes last).
+  await session.readObjectsAhead([
+    OBJECT.CHUID,
+    OBJECT.SECURITY,
+    OBJECT.CAPABILITY,
+    OBJECT.KEY_HISTORY,
+    ...PIV_SLOTS.filter((s) => expect.issued[s]).map((s) => certificateObjectFor(PIV_SLOT_NUMBER[s])),
+    OBJECT.DISCOVERY,
+  ]);
 
   // Discovery object (Part 1 §3.3.2): the card's maker writes it; it must name the PIV AID.
   const discovery = await session.getObject(OBJECT.DISCOVERY);

@@ -7,7 +7,9 @@ import { AgentClient } from '../../src/agent/agent-client.js';
 import type { AgentIdentity } from '../../src/agent/identity.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { CardRemovedError, TransportError } from '../../src/cards/errors.js';
-import { ALGORITHM, SLOT } from '../../src/cards/piv/constants.js';
+import WebSocket from 'ws';
+import { SmartCardProtocol } from '../../src/cards/iso7816.js';
+import { ALGORITHM, OBJECT, SLOT } from '../../src/cards/piv/constants.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
 import { DEFAULT_TRANSMIT_TIMEOUT_MS } from '../../src/cards/transport/types.js';
@@ -114,6 +116,68 @@ describe('agent ↔ server relay', () => {
       expect(card.snapshot().keys['9a']).toBeDefined();
     } finally {
       await conn.close?.();
+    }
+  });
+
+  it("a step's commands go to this agent in one frame (it announced apdu-batch), with the same effect", async () => {
+    const card = memory.cardIn(R0)!;
+    const conn = await hub().connect(adminId, identity.agentId, R0);
+    try {
+      expect(conn.transmitBatch).toBeDefined();
+      const piv = await PivSession.open(conn);
+      await piv.authenticate();
+      const before = piv.apduCount;
+      await piv.batch((b) => b.verifyPin('123456').setPinRetries(7, 5));
+      await piv.batch((b) => b.putCcc().putObject(OBJECT.KEY_HISTORY, Uint8Array.of(0xc1, 1, 0)));
+      expect(piv.apduCount - before).toBe(4);
+      await piv.readObjectsAhead([OBJECT.KEY_HISTORY, OBJECT.CAPABILITY]);
+      expect(Buffer.from((await piv.getObject(OBJECT.KEY_HISTORY))!).toString('hex')).toBe('c10100');
+      expect(card.snapshot().pinCounter).toEqual({ total: 7, remaining: 7 });
+    } finally {
+      await conn.close?.();
+    }
+  });
+
+  it('an agent that did not announce apdu-batch (an older one) gets its commands one by one', async () => {
+    const old = await pairAgent(admin, 'Older agent');
+    const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/api/agents/ws', {
+      headers: { authorization: `Bearer ${old.token}` },
+    });
+    const got: string[] = [];
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; id?: string };
+      got.push(m.type);
+      if (m.type === 'connect')
+        ws.send(JSON.stringify({ v: 1, type: 'connect-result', id: m.id, session: 's1', atr: '3b00' }));
+      if (m.type === 'apdu')
+        ws.send(JSON.stringify({ v: 1, type: 'apdu-result', id: m.id, response: '9000' }));
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(
+      JSON.stringify({ v: 1, type: 'hello', agentVersion: '0.0.9', hostname: 'old', platform: 'linux' }),
+    );
+    ws.send(
+      JSON.stringify({
+        v: 1,
+        type: 'readers',
+        readers: [{ name: 'Old reader', cardPresent: true, atr: '3b00' }],
+      }),
+    );
+    try {
+      const conn = await until('the old agent is live', () =>
+        hub()
+          .connect(adminId, old.agentId, 'Old reader')
+          .catch(() => undefined),
+      );
+      expect(conn.transmitBatch).toBeUndefined();
+      const sent = await new SmartCardProtocol(conn).transceiveAll([
+        { cla: 0, ins: 0xdb, p1: 0x3f, p2: 0xff, data: Uint8Array.of(1), le: 0 },
+        { cla: 0, ins: 0xdb, p1: 0x3f, p2: 0xff, data: Uint8Array.of(2), le: 0 },
+      ]);
+      expect(sent).toHaveLength(2);
+      expect(got.filter((t) => t.startsWith('apdu'))).toEqual(['apdu', 'apdu']);
+    } finally {
+      ws.close();
     }
   });
 

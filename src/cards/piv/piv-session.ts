@@ -3,7 +3,7 @@
 // are typed: InvalidPinError, PinBlockedError, SecurityStatusNotSatisfied, NotSupportedError,
 // ApduError. Secrets passed in (PIN, PUK, management key) are only ever placed in command data.
 import { createHash, createPublicKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { SW } from '../apdu.js';
+import { SW, type CommandApdu, type ResponseApdu } from '../apdu.js';
 import {
   ApduError,
   ApplicationNotAvailableError,
@@ -101,6 +101,85 @@ const NO_RESPONSE_DATA: ReadonlySet<number> = new Set([
   INS.IMPORT_KEY,
 ]);
 
+/** A PIV command of a batch; `what` says which reference a refusal concerns (for its error). */
+interface PivCommand {
+  ins: number;
+  p1: number;
+  p2: number;
+  data?: Uint8Array;
+  what: 'PIN' | 'PUK';
+}
+
+function pivCommand(c: PivCommand): CommandApdu {
+  // Commands that return nothing are sent without Le (case 1/3): some cards reject a case-4 VERIFY.
+  return { cla: 0, ins: c.ins, p1: c.p1, p2: c.p2, data: c.data, le: NO_RESPONSE_DATA.has(c.ins) ? 0 : 256 };
+}
+
+function getDataCommand(tag: number): CommandApdu {
+  return { cla: 0, ins: INS.GET_DATA, p1: 0x3f, p2: 0xff, data: tlv(TAG.OBJECT_ID, tagBytes(tag)), le: 256 };
+}
+
+/** The commands of PivSession.batch: the same as the session's methods of these names. */
+export class PivBatch {
+  readonly commands: PivCommand[] = [];
+
+  verifyPin(pin: string): this {
+    this.commands.push({
+      ins: INS.VERIFY,
+      p1: 0,
+      p2: PIN_REF.PIN,
+      data: padPinBytes(pin, 'PIN'),
+      what: 'PIN',
+    });
+    return this;
+  }
+
+  changePuk(oldPuk: string, newPuk: string): this {
+    this.commands.push({
+      ins: INS.CHANGE_REFERENCE_DATA,
+      p1: 0,
+      p2: PIN_REF.PUK,
+      data: concat(padPinBytes(oldPuk, 'PUK'), padPinBytes(newPuk, 'PUK')),
+      what: 'PUK',
+    });
+    return this;
+  }
+
+  setPinRetries(pinRetries: number, pukRetries: number): this {
+    checkRetries(pinRetries, pukRetries);
+    this.commands.push({ ins: INS.SET_PIN_RETRIES, p1: pinRetries, p2: pukRetries, what: 'PIN' });
+    return this;
+  }
+
+  putObject(tag: number, value: Uint8Array | undefined): this {
+    this.commands.push({
+      ins: INS.PUT_DATA,
+      p1: 0x3f,
+      p2: 0xff,
+      data: concat(tlv(TAG.OBJECT_ID, tagBytes(tag)), tlv(TAG.OBJECT_DATA, value ?? new Uint8Array(0))),
+      what: 'PIN',
+    });
+    return this;
+  }
+
+  putCertificate(slot: number, der: Uint8Array, opts: { compressed?: boolean } = {}): this {
+    return this.putObject(certificateObjectFor(slot), encodeCertificateObject(der, opts));
+  }
+
+  putCcc(cardId?: Uint8Array): this {
+    return this.putObject(OBJECT.CAPABILITY, encodeCcc(cardId));
+  }
+}
+
+function checkRetries(pinRetries: number, pukRetries: number): void {
+  for (const [n, v] of [
+    ['PIN retries', pinRetries],
+    ['PUK retries', pukRetries],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 255) throw new RangeError(`${n} must be 1..255`);
+  }
+}
+
 export interface PivSessionOptions extends ProtocolOptions {
   /** Use extended APDUs: true/false, or 'auto' (on for YubiKey 4+ and compatible cards). */
   extendedApdus?: boolean | 'auto';
@@ -110,6 +189,9 @@ export class PivSession {
   readonly protocol: SmartCardProtocol;
   /** The Yubico version, when the card answers GET VERSION. */
   version: Version | undefined;
+
+  /** Objects read by readObjectsAhead, each for its next getObject. */
+  private readonly readAhead = new Map<number, ResponseApdu>();
 
   private constructor(protocol: SmartCardProtocol) {
     this.protocol = protocol;
@@ -143,11 +225,36 @@ export class PivSession {
     data?: Uint8Array,
     what: 'PIN' | 'PUK' = 'PIN',
   ): Promise<Uint8Array> {
-    // Commands that return nothing are sent without Le (case 1/3): some cards reject a case-4 VERIFY.
-    const le = NO_RESPONSE_DATA.has(ins) ? 0 : 256;
-    const r = await this.protocol.transceive({ cla: 0, ins, p1, p2, data, le });
+    this.readAhead.clear();
+    const r = await this.protocol.transceive(pivCommand({ ins, p1, p2, data, what }));
     if (r.sw !== SW.OK) throw pivError(r.sw, what);
     return r.data;
+  }
+
+  /**
+   * Runs the commands `build` queues (PIN and PUK changes, PUT DATA…), each to answer 9000: in one
+   * exchange where the transport runs batches (the agent relay: one round trip instead of one per
+   * command), else one by one. The first refusal throws as its own method would, the commands
+   * after it unsent.
+   */
+  async batch(build: (b: PivBatch) => void): Promise<void> {
+    const b = new PivBatch();
+    build(b);
+    this.readAhead.clear();
+    const answers = await this.protocol.transceiveAll(b.commands.map(pivCommand));
+    for (const [i, r] of answers.entries()) if (r.sw !== SW.OK) throw pivError(r.sw, b.commands[i]!.what);
+  }
+
+  /**
+   * Reads these objects in one exchange where the transport runs batches, for the next getObject
+   * of each (a read-back of what was written); stops at the first the card does not have. Any
+   * command sent meanwhile forgets them.
+   */
+  async readObjectsAhead(tags: readonly number[]): Promise<void> {
+    if (!this.protocol.connection.transmitBatch || tags.length < 2) return;
+    this.readAhead.clear();
+    const answers = await this.protocol.transceiveAll(tags.map(getDataCommand));
+    for (const [i, r] of answers.entries()) if (r.sw === SW.OK) this.readAhead.set(tags[i]!, r);
   }
 
   /** SELECT the PIV application; returns the application property template (Part 2 §3.1.1). */
@@ -249,14 +356,9 @@ export class PivSession {
 
   /** GET DATA: the object's value (inside tag 53), or undefined when the card has no such object. */
   async getObject(tag: number): Promise<Uint8Array | undefined> {
-    const r = await this.protocol.transceive({
-      cla: 0,
-      ins: INS.GET_DATA,
-      p1: 0x3f,
-      p2: 0xff,
-      data: tlv(TAG.OBJECT_ID, tagBytes(tag)),
-      le: 256,
-    });
+    const ahead = this.readAhead.get(tag);
+    this.readAhead.delete(tag);
+    const r = ahead ?? (await this.protocol.transceive(getDataCommand(tag)));
     if (r.sw === SW.FILE_NOT_FOUND) return undefined;
     if (r.sw !== SW.OK) throw pivError(r.sw);
     if (tag === OBJECT.DISCOVERY) return unwrap(r.data, OBJECT.DISCOVERY, 'Discovery object');
@@ -432,12 +534,7 @@ export class PivSession {
    * defaults (123456 / 12345678) as a side effect: change them afterwards.
    */
   async setPinRetries(pinRetries: number, pukRetries: number): Promise<void> {
-    for (const [n, v] of [
-      ['PIN retries', pinRetries],
-      ['PUK retries', pukRetries],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > 255) throw new RangeError(`${n} must be 1..255`);
-    }
+    checkRetries(pinRetries, pukRetries);
     await this.call(INS.SET_PIN_RETRIES, pinRetries, pukRetries);
   }
 

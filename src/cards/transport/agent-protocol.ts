@@ -35,6 +35,33 @@ export const CLOSE = {
   GOING_AWAY: 1001,
 } as const;
 
+/**
+ * What an agent can do beyond protocol version 1, announced in this header of its WebSocket upgrade
+ * (comma-separated). A server that knows none of it ignores the header; a server that does sends
+ * the feature's frames only to the agents that announced it. So old agents and old servers keep
+ * working with new ones, without a new protocol version.
+ *   apdu-batch: the agent runs "apdus" (several commands in one frame) and answers "apdus-result".
+ */
+export const FEATURES_HEADER = 'x-tessera-agent-features';
+export type AgentFeature = 'apdu-batch';
+export const AGENT_FEATURES: readonly AgentFeature[] = ['apdu-batch'];
+
+/** Reads the features header of an agent's upgrade request: the ones this server knows. */
+export function agentFeatures(header: string | string[] | undefined): Set<AgentFeature> {
+  const raw = Array.isArray(header) ? header.join(',') : (header ?? '');
+  const known = new Set<string>(AGENT_FEATURES);
+  return new Set(
+    raw
+      .slice(0, 1000)
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f): f is AgentFeature => known.has(f)),
+  );
+}
+
+/** Most commands in one "apdus" frame. */
+export const MAX_BATCH = 16;
+
 const V = { v: Type.Literal(PROTOCOL_VERSION) };
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const ReaderName = Type.String({ minLength: 1, maxLength: 256 });
@@ -114,6 +141,8 @@ export const AgentMessage = Type.Union([
   obj({ type: Type.Literal('connect-result'), id: Id, session: Id, atr: Hex }),
   obj({ type: Type.Literal('connect-error'), id: Id, code: Code, message: Message }),
   obj({ type: Type.Literal('apdu-result'), id: Id, response: Hex }),
+  // Only to a server that sent "apdus" (the agent announced FEATURES_HEADER: apdu-batch).
+  obj({ type: Type.Literal('apdus-result'), id: Id, responses: Type.Array(Hex, { maxItems: MAX_BATCH }) }),
   obj({ type: Type.Literal('apdu-error'), id: Id, code: Code, message: Message }),
   obj({ type: Type.Literal('printers'), printers: Type.Array(PrinterInfo, { maxItems: 16 }) }),
   obj({ type: Type.Literal('print-progress'), id: Id, jobId: JobId, state: JobState, reasons: Reasons }),
@@ -151,6 +180,16 @@ export const ServerMessage = Type.Union([
     session: Id,
     reader: ReaderName,
     apdu: Hex,
+    timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
+  }),
+  // Only to an agent that announced the apdu-batch feature (FEATURES_HEADER): the commands of one
+  // step, run in order, stopping after the first that does not answer 9000.
+  obj({
+    type: Type.Literal('apdus'),
+    id: Id,
+    session: Id,
+    reader: ReaderName,
+    apdus: Type.Array(Hex, { minItems: 1, maxItems: MAX_BATCH }),
     timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
   }),
   obj({ type: Type.Literal('disconnect'), session: Id, reader: ReaderName }),

@@ -17,6 +17,7 @@ import { DEFAULT_TRANSMIT_TIMEOUT_MS } from './types.js';
 export type RelayRequest =
   | { type: 'connect'; id: string; reader: string }
   | { type: 'apdu'; id: string; session: string; reader: string; apdu: string; timeoutMs: number }
+  | { type: 'apdus'; id: string; session: string; reader: string; apdus: string[]; timeoutMs: number }
   | { type: 'disconnect'; session: string; reader: string };
 
 /** Agent → server. Errors carry the card layer's stable codes (card_removed, card_timeout…). */
@@ -24,6 +25,7 @@ export type RelayReply =
   | { type: 'connect-result'; id: string; session: string; atr: string }
   | { type: 'connect-error'; id: string; code: string; message: string }
   | { type: 'apdu-result'; id: string; response: string }
+  | { type: 'apdus-result'; id: string; responses: string[] }
   | { type: 'apdu-error'; id: string; code: string; message: string };
 
 export const RELAY_CONNECT_TIMEOUT_MS = 15_000;
@@ -53,6 +55,8 @@ export interface CardRelayOptions {
   connectTimeoutMs?: number;
   /** Fresh ids for requests (tests may make them predictable). */
   newId?: () => string;
+  /** The agent runs several commands per request ("apdus"): connections offer transmitBatch. */
+  batch?: boolean;
 }
 
 /**
@@ -126,6 +130,24 @@ export class CardRelay {
       throw new TransportError(`The agent answered a connect with "${reply.type}"`, { reader });
     const session = reply.session;
     let closed = false;
+    const transmitBatch = async (
+      apdus: readonly Uint8Array[],
+      o: TransmitOptions = {},
+    ): Promise<Uint8Array[]> => {
+      if (closed) throw new TransportError('The connection is closed', { reader });
+      if ((this.generation.get(reader) ?? 0) !== generation) throw new CardRemovedError(reader);
+      const timeoutMs = o.timeoutMs ?? DEFAULT_TRANSMIT_TIMEOUT_MS;
+      const r = await this.request(
+        reader,
+        (id) => ({ type: 'apdus', id, session, reader, apdus: apdus.map(toHex), timeoutMs }),
+        // The agent bounds each command by timeoutMs; the whole script by their sum here.
+        { timeoutMs: timeoutMs * apdus.length + 2_000, signal: o.signal },
+      );
+      if (r.type === 'apdu-error') throw relayError(r.code, r.message, reader);
+      if (r.type !== 'apdus-result' || r.responses.length === 0 || r.responses.length > apdus.length)
+        throw new TransportError(`The agent answered a batch of APDUs with "${r.type}"`, { reader });
+      return r.responses.map(fromHex);
+    };
     return {
       reader,
       atr: fromHex(reply.atr),
@@ -145,6 +167,7 @@ export class CardRelay {
           throw new TransportError(`The agent answered an APDU with "${r.type}"`, { reader });
         return fromHex(r.response);
       },
+      ...(this.opts.batch ? { transmitBatch } : {}),
       close: async (): Promise<void> => {
         if (closed) return;
         closed = true;

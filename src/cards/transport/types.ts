@@ -21,6 +21,12 @@ export interface CardConnection {
   readonly atr?: Uint8Array;
   /** Sends one command APDU and returns the whole response APDU, SW1SW2 included. */
   transmit(apdu: Uint8Array, opts?: TransmitOptions): Promise<Uint8Array>;
+  /**
+   * Where the transport can (an agent relay whose agent runs batches): sends the commands in one
+   * exchange, the card running them in order and stopping after the first whose status is not
+   * 9000. Returns the responses so far, that one's included. `opts.timeoutMs` bounds each command.
+   */
+  transmitBatch?(apdus: readonly Uint8Array[], opts?: TransmitOptions): Promise<Uint8Array[]>;
   close?(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import type { AgentRecord } from '../../services/pairing-service.js';
+import { agentFeatures, FEATURES_HEADER } from '../../services/agent-hub.js';
 import { actorOf, type PermissionBySession } from '../auth-guard.js';
 import { errorBody } from '../errors.js';
 import { ErrorResponse, IdParams, Uuid, errorResponses } from '../schemas.js';
@@ -218,7 +219,7 @@ export const agentRoutes =
       (socket, req) => {
         const agent = agentOf.get(req);
         if (!agent) return socket.close(4003, 'not authenticated');
-        hub.attach(socket, agent);
+        hub.attach(socket, agent, { features: agentFeatures(req.headers[FEATURES_HEADER]) });
       },
     );
   };
