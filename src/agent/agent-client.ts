@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { CardConnection, ReaderEvent, ReaderSet } from '../cards/transport/types.js';
 import type { AgentPrinters } from './printers.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
 import { VERSION } from '../config/version.js';
 import {
   CLOSE,
@@ -47,7 +48,7 @@ export interface AgentClientOptions {
   /** Human-readable progress lines (the CLI prints them). */
   log?: (line: string) => void;
   /** First reconnect delay and its cap, doubled after each failed attempt. */
-  backoff?: { initialMs?: number; maxMs?: number };
+  backoff?: BackoffOptions;
   /** Called when the agent gives up for good (revoked, unknown token, protocol mismatch). */
   onFatal?: (reason: string) => void;
   onState?: (state: AgentState) => void;
@@ -63,7 +64,7 @@ interface OpenReader {
 export class AgentClient {
   private ws: WebSocket | undefined;
   private stopped = false;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastHeard = 0;
@@ -78,7 +79,9 @@ export class AgentClient {
   agentId: string | undefined;
   agentName: string | undefined;
 
-  constructor(private readonly opts: AgentClientOptions) {}
+  constructor(private readonly opts: AgentClientOptions) {
+    this.backoff = new Backoff(opts.backoff);
+  }
 
   get state(): AgentState {
     return this._state;
@@ -212,21 +215,12 @@ export class AgentClient {
         return;
       }
       this.setState('disconnected');
-      const delay = this.nextDelay();
+      const delay = this.backoff.next();
       this.log(
         `${wasConnected ? 'Disconnected' : 'Could not connect'} (${code}${why ? `: ${why}` : ''}); retrying in ${(delay / 1000).toFixed(1)} s`,
       );
       this.retryTimer = setTimeout(() => this.connect(), delay);
     });
-  }
-
-  private nextDelay(): number {
-    const initial = this.opts.backoff?.initialMs ?? 500;
-    const max = this.opts.backoff?.maxMs ?? 15_000;
-    const d = Math.min(max, initial * 2 ** this.attempt);
-    this.attempt += 1;
-    // Jitter, so a server restart is not met by every agent in the same millisecond.
-    return Math.round(d * (0.8 + Math.random() * 0.4));
   }
 
   private get hostname(): string {
@@ -252,7 +246,7 @@ export class AgentClient {
   private async onMessage(m: ServerMessage): Promise<void> {
     switch (m.type) {
       case 'welcome': {
-        this.attempt = 0;
+        this.backoff.reset();
         this.agentId = m.agentId;
         this.agentName = m.name;
         this.heartbeatMs = m.heartbeatMs;
