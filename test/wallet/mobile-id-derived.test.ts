@@ -9,7 +9,8 @@
 // - it follows the card: suspended with it (OCSP certificateHold) and resumed with it; the card
 //   forgotten → a temporary card stands in, the mobile ID stays with the original, and one ordered
 //   with the temporary card goes back to the original when that card is found; the card
-//   replaced → re-bound to the new card and usable throughout; the card terminated → suspended
+//   replaced → re-bound to the new card and usable throughout (also a permanent card issued over a
+//   temporary one: it takes the mobile IDs of both); the card terminated → suspended
 //   (OCSP certificateHold), the operator's resume refused; with cardEnd "revoke" → revoked (OCSP).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
@@ -370,6 +371,42 @@ for (const engine of engines)
         derivedFrom: { id: next.deviceId, serial: next.serial, state: 'active' },
       });
       expect(await ocsp(mobileId.device!.id)).toEqual(['good']);
+      aliceCard = next;
+    });
+
+    it('forgotten, then lost: the card issued over the temporary one takes the mobile IDs of both', async () => {
+      const forgot = await admin.json<{ id: string }>(
+        'POST',
+        `/api/devices/${aliceCard.deviceId}/replacement`,
+        { reason: 'forgotten', workflow: 'local_issuance' },
+      );
+      expect(forgot.status).toBe(201);
+      const temp = await issueCard(alice.userId, forgot.body.id);
+      alice.readers.remove('My reader');
+      alice.readers.insert('My reader', temp.card);
+      const r = await order(alice);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const fromTemp = await onPhone(alice.api, r.body);
+      // The forgotten card is not found after all: it is lost, and a permanent card is issued.
+      const lost = await admin.json<{ id: string }>(
+        'POST',
+        `/api/devices/${aliceCard.deviceId}/replacement`,
+        {
+          reason: 'lost',
+          workflow: 'local_issuance',
+        },
+      );
+      expect(lost.status, JSON.stringify(lost.body)).toBe(201);
+      const next = await issueCard(alice.userId, lost.body.id);
+      expect(await deviceState(aliceCard.deviceId)).toBe('terminated');
+      expect(await deviceState(temp.deviceId)).toBe('terminated');
+      for (const id of [mobileId.id, fromTemp.id])
+        expect(await view(alice.api, id)).toMatchObject({
+          state: 'active',
+          cardHold: null,
+          derivedFrom: { id: next.deviceId, state: 'active' },
+        });
+      expect(await ocsp(fromTemp.device!.id)).toEqual(['good']);
       aliceCard = next;
     });
 
