@@ -192,6 +192,9 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         ...(config.pki.certificatePolicies
           ? { certificatePolicies: config.pki.certificatePolicies as PkiConfig['certificatePolicies'] }
           : {}),
+        ...(config.pki.subjectTemplate
+          ? { subjectTemplate: config.pki.subjectTemplate as PkiConfig['subjectTemplate'] }
+          : {}),
       },
     });
     checkFascnSettings(config.pki.fascn);

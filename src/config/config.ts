@@ -37,6 +37,13 @@ export interface Config {
      * policies (docs/pki.md). Checked when the CA starts.
      */
     certificatePolicies?: Record<string, string[]> | string[];
+    /**
+     * The subject of issued certificates, most significant attribute first, each value a template
+     * over the person's fields and properties (docs/pki.md); unset: CN=${displayName}, UID=${username}.
+     * A mobile ID policy's properties reach certificates through ${properties.<name>} here.
+     * Checked when the CA starts.
+     */
+    subjectTemplate?: { type: string; value: string }[];
     /** The FASC-N's agency and system codes (4 digits each; default 9999, a non-federal issuer). */
     fascn?: { agencyCode?: string; systemCode?: string };
   };
@@ -249,6 +256,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
         ) ?? 24,
       ...((overrides.pki?.certificatePolicies ?? fromFile.pki?.certificatePolicies)
         ? { certificatePolicies: overrides.pki?.certificatePolicies ?? fromFile.pki?.certificatePolicies }
+        : {}),
+      ...((overrides.pki?.subjectTemplate ?? fromFile.pki?.subjectTemplate)
+        ? { subjectTemplate: overrides.pki?.subjectTemplate ?? fromFile.pki?.subjectTemplate }
         : {}),
       ...((overrides.pki?.fascn ?? fromFile.pki?.fascn)
         ? { fascn: overrides.pki?.fascn ?? fromFile.pki?.fascn }

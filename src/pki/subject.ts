@@ -68,6 +68,33 @@ function lookup(person: SubjectPerson, key: string): string {
   }
 }
 
+const FIELDS = new Set(['displayName', 'username', 'email', 'upn']);
+const PLACEHOLDER = /\$\{([A-Za-z0-9_.-]+)\}/g;
+
+/**
+ * A configured template, checked once at start-up: a list of known attribute types whose values
+ * name only known fields. A mistake here would otherwise fail every issuance.
+ */
+export function checkSubjectTemplate(t: unknown): SubjectAttributeTemplate[] {
+  if (!Array.isArray(t) || t.length === 0 || t.length > 16)
+    throw new Error('pki.subjectTemplate must be a list of 1 to 16 { type, value } attributes');
+  return t.map((a: unknown, i) => {
+    const { type, value } = (a ?? {}) as { type?: unknown; value?: unknown };
+    if (typeof type !== 'string' || !Object.hasOwn(ATTRIBUTE_TYPES, type))
+      throw new Error(
+        `pki.subjectTemplate[${i}].type "${String(type)}" is not one of ${Object.keys(ATTRIBUTE_TYPES).join(', ')}`,
+      );
+    if (typeof value !== 'string' || value.length === 0 || value.length > 256)
+      throw new Error(`pki.subjectTemplate[${i}].value must be text of 1 to 256 characters`);
+    for (const [, key] of value.matchAll(PLACEHOLDER))
+      if (!FIELDS.has(key!) && !/^properties\.[A-Za-z0-9_-]+$/.test(key!))
+        throw new Error(
+          `pki.subjectTemplate[${i}]: \${${key}} is unknown (use \${displayName}, \${username}, \${email}, \${upn} or \${properties.<name>})`,
+        );
+    return { type: type as SubjectAttributeType, value };
+  });
+}
+
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
 export function renderSubject(
@@ -76,7 +103,7 @@ export function renderSubject(
 ): RenderedAttribute[] {
   const out: RenderedAttribute[] = [];
   for (const a of template) {
-    const value = a.value.replace(/\$\{([A-Za-z0-9_.-]+)\}/g, (_m, k: string) => lookup(person, k)).trim();
+    const value = a.value.replace(PLACEHOLDER, (_m, k: string) => lookup(person, k)).trim();
     if (!value) continue;
     const kind = ATTRIBUTE_TYPES[a.type];
     if (!kind) throw new Error(`Unknown subject attribute type "${a.type}"`);

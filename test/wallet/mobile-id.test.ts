@@ -8,10 +8,14 @@
 // - carol's policy e-mails the QR code: the test reads the message (inline PNG and link) from the
 //   SMTP server and opens the link in the wallet;
 // - cancel while waiting for the phone voids the code; cancel after the phone failed leaves no
-//   valid certificate; a used or expired code is refused; a suspended person cannot order;
+//   valid certificate (the failure notified once under notify "both"); a used or expired code is
+//   refused; a suspended person cannot order;
 // - the mail server is down while alice orders: the flow completes, and the notification arrives
 //   when the server is back, exactly once;
-// - the operator sees the mobile IDs on the User page's API and suspends, resumes, revokes them.
+// - the operator sees the mobile IDs on the User page's API and suspends, resumes, revokes and
+//   terminates them;
+// - the policy's property "server" is in the certificates' subject (pki.subjectTemplate), read by
+//   openssl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, freePort, type ApiClient, type TestServer } from '../support/server.js';
 import { newWalletCard, phoneLink, portalSession } from './support.js';
@@ -52,7 +56,18 @@ beforeAll(async () => {
   smtp = await startSmtp({ user: SMTP_USER, pass: SMTP_PASS, port: smtpPort, plain: true });
   srv = await startTestServer({
     demo: true,
-    config: { smtpUrl: `${smtp.url}?tls=none`, mailRetrySeconds: 1 },
+    config: {
+      smtpUrl: `${smtp.url}?tls=none`,
+      mailRetrySeconds: 1,
+      // The mobile ID policy's property "server" reaches the certificates' subject through here.
+      pki: {
+        subjectTemplate: [
+          { type: 'CN', value: '${displayName}' },
+          { type: 'UID', value: '${username}' },
+          { type: 'OU', value: '${properties.server}' },
+        ],
+      },
+    },
   });
   admin = await signIn(srv.url, srv.admin.username, srv.admin.password);
   const mobile = (
@@ -153,6 +168,15 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
       expect(new Date(c.notAfter).getTime()).toBeLessThanOrEqual(new Date(v.validUntil!).getTime());
     const certs = await certsOf(v.device!.id);
     expect(await ocsp(certs)).toEqual(['good', 'good']);
+    // The policy's property, rendered for alice, is in each certificate's subject (as openssl reads it).
+    for (const c of certs) {
+      const pem = ssl.file(
+        `${c.id}.pem`,
+        await (await admin.call('GET', `/api/certificates/${c.id}/pem`)).text(),
+      );
+      const subject = ssl.runOk(['x509', '-in', pem, '-noout', '-subject', '-nameopt', 'RFC2253']);
+      expect(subject.trim().startsWith(`subject=OU=${srv.url},UID=alice,CN=`), subject).toBe(true);
+    }
     // Notified of the success, once.
     const mail = await smtp!.next(seen);
     expect(mail.rcptTo).toEqual([await emailOf('alice')]);
@@ -212,10 +236,18 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
     expect(JSON.stringify(r.body)).not.toContain(codeOf(url));
     const { view: v } = await onPhone(carol, r.body.mobileId.id, codeOf(url));
     expect(v.certificates.map((c) => c.profile)).toEqual(['piv_authentication']);
-    expect(await ocsp(await certsOf(v.device!.id))).toEqual(['good']);
+    const certs = await certsOf(v.device!.id);
+    expect(await ocsp(certs)).toEqual(['good']);
     // notify: none — no further message.
     await srv.rt.services.mailOutbox.sendDue();
     expect(smtp!.received.length).toBe(seen + 1);
+    // The operator terminates it: the phone ends, its certificate is revoked.
+    const t = await admin.json<View>('POST', `/api/mobile-ids/${v.id}/terminate`, {});
+    expect(t.status).toBe(200);
+    expect(t.body.state).toBe('terminated');
+    expect(t.body.device!.state).toBe('terminated');
+    expect(await ocsp(certs)).toEqual(['revoked (cessationOfOperation)']);
+    expect((await admin.json<Err>('POST', `/api/mobile-ids/${v.id}/resume`, {})).status).toBe(409);
   });
 
   it('cancel while waiting voids the code; a suspended person cannot order; an expired code is refused', async () => {
@@ -348,6 +380,13 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
     await until('its certificates to be revoked', async () =>
       (await certsValid(failed.id)).length === 0 ? true : undefined,
     );
+    // notify: both — bob is told of the failure, once (the cancelled order above told nothing).
+    const bobMail = await emailOf('bob');
+    const isBobsFailure = (m: { rcptTo: string[]; headers: Map<string, string> }) =>
+      m.rcptTo.includes(bobMail) && m.headers.get('subject') === 'Your mobile ID could not be created';
+    await until('bob’s failure notice', async () => smtp!.received.find(isBobsFailure), 30_000);
+    await srv.rt.services.mailOutbox.sendDue();
+    expect(smtp!.received.filter(isBobsFailure)).toHaveLength(1);
     expect((await bob.json<View>('POST', `/api/portal/mobile-id/${failed.id}/cancel`, {})).body.state).toBe(
       'cancelled',
     );

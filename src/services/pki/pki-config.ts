@@ -3,7 +3,11 @@
 import { parseKeyAlgorithm, type KeyAlgorithm } from '../../pki/algorithms.js';
 import { CERTIFICATE_PROFILE_NAMES, type CertificateProfileName } from '../../domain/credential-profile.js';
 import { DEMO_CERTIFICATE_POLICIES } from '../../pki/profiles.js';
-import { DEFAULT_SUBJECT_TEMPLATE, type SubjectAttributeTemplate } from '../../pki/subject.js';
+import {
+  DEFAULT_SUBJECT_TEMPLATE,
+  checkSubjectTemplate,
+  type SubjectAttributeTemplate,
+} from '../../pki/subject.js';
 
 export interface PkiConfig {
   /**
@@ -100,7 +104,7 @@ export function pkiSettings(c: PkiConfig): PkiSettings {
     crlValidityHours: c.crlValidityHours,
     caAlgorithm,
     organization: c.organization ?? 'Tessera',
-    subjectTemplate: c.subjectTemplate ?? DEFAULT_SUBJECT_TEMPLATE,
+    subjectTemplate: c.subjectTemplate ? checkSubjectTemplate(c.subjectTemplate) : DEFAULT_SUBJECT_TEMPLATE,
     ocspValiditySeconds,
     certificatePolicies: policiesOf(c.certificatePolicies),
     ocspSignerAlgorithm,
