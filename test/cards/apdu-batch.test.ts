@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApduError, InvalidPinError, SecurityStatusNotSatisfied } from '../../src/cards/errors.js';
 import { SmartCardProtocol } from '../../src/cards/iso7816.js';
-import { DEFAULT_MANAGEMENT_KEY, OBJECT } from '../../src/cards/piv/constants.js';
+import { verify } from 'node:crypto';
+import { ALGORITHM, DEFAULT_MANAGEMENT_KEY, OBJECT, SLOT } from '../../src/cards/piv/constants.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { newCardState } from '../../src/cards/emulator/card-state.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
@@ -148,6 +149,22 @@ describe('PIV commands in one exchange', () => {
     const refused = s.batch((b) => b.putCcc());
     await expect(refused).rejects.toBeInstanceOf(SecurityStatusNotSatisfied);
     await expect(refused).rejects.toBeInstanceOf(ApduError);
+  });
+
+  it('a signature with the PIN verified in the same exchange; a wrong PIN signs nothing', async () => {
+    const { s, conn } = await session();
+    await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+    const { publicKey } = await s.generateKey(SLOT.SIGNATURE, ALGORITHM.ECC_P256);
+    conn.batches.length = 0;
+    const message = Buffer.from('proof of possession');
+    const sig = await s.sign(SLOT.SIGNATURE, ALGORITHM.ECC_P256, message, 'sha256', { pin: '123456' });
+    expect(verify('sha256', message, publicKey, sig)).toBe(true);
+    expect(conn.batches).toEqual([2]);
+    const sent = conn.count();
+    await expect(
+      s.sign(SLOT.SIGNATURE, ALGORITHM.ECC_P256, message, 'sha256', { pin: '000000' }),
+    ).rejects.toBeInstanceOf(InvalidPinError);
+    expect(conn.count()).toBe(sent + 1);
   });
 
   it('objects read ahead in one exchange are what getObject reads; a write forgets them', async () => {

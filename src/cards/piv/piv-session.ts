@@ -101,6 +101,11 @@ const NO_RESPONSE_DATA: ReadonlySet<number> = new Set([
   INS.IMPORT_KEY,
 ]);
 
+export interface SignOptions {
+  /** VERIFY this PIN first, in the same exchange (a slot whose key wants the PIN each time, 9C). */
+  pin?: string;
+}
+
 /** A PIV command of a batch; `what` says which reference a refusal concerns (for its error). */
 interface PivCommand {
   ins: number;
@@ -570,13 +575,25 @@ export class PivSession {
     slot: number,
     algorithm: AsymmetricAlgorithm,
     input: Uint8Array,
+    opts: SignOptions = {},
   ): Promise<Uint8Array> {
-    const d = await this.call(
-      INS.GENERAL_AUTHENTICATE,
-      algorithm,
-      slot,
-      tlv(TAG.DYN_AUTH, concat(tlv(TAG.AUTH_RESPONSE), tlv(TAG.AUTH_CHALLENGE, input))),
-    );
+    const ga: PivCommand = {
+      ins: INS.GENERAL_AUTHENTICATE,
+      p1: algorithm,
+      p2: slot,
+      data: tlv(TAG.DYN_AUTH, concat(tlv(TAG.AUTH_RESPONSE), tlv(TAG.AUTH_CHALLENGE, input))),
+      what: 'PIN',
+    };
+    let d: Uint8Array;
+    if (opts.pin === undefined) d = await this.call(ga.ins, ga.p1, ga.p2, ga.data);
+    else {
+      // VERIFY and the operation in one exchange where the transport runs batches.
+      const verify = new PivBatch().verifyPin(opts.pin).commands[0]!;
+      this.readAhead.clear();
+      const answers = await this.protocol.transceiveAll([verify, ga].map(pivCommand));
+      for (const r of answers) if (r.sw !== SW.OK) throw pivError(r.sw, 'PIN');
+      d = answers[1]!.data;
+    }
     return requireTlv(decodeTlvs(unwrap(d, TAG.DYN_AUTH, 'signature')), TAG.AUTH_RESPONSE, 'signature');
   }
 
@@ -589,9 +606,10 @@ export class PivSession {
     algorithm: AsymmetricAlgorithm,
     message: Uint8Array,
     hash: HashName = 'sha256',
+    opts: SignOptions = {},
   ): Promise<Uint8Array> {
     const digest = Uint8Array.from(createHash(hash).update(message).digest());
-    return this.signDigest(slot, algorithm, digest, hash);
+    return this.signDigest(slot, algorithm, digest, hash, opts);
   }
 
   async signDigest(
@@ -599,10 +617,11 @@ export class PivSession {
     algorithm: AsymmetricAlgorithm,
     digest: Uint8Array,
     hash: HashName,
+    opts: SignOptions = {},
   ): Promise<Uint8Array> {
-    if (CURVE[algorithm]) return this.privateOperation(slot, algorithm, digest);
+    if (CURVE[algorithm]) return this.privateOperation(slot, algorithm, digest, opts);
     const size = algorithm === ALGORITHM.RSA_2048 ? 256 : 128;
-    return this.privateOperation(slot, algorithm, pkcs1v15Pad(hash, digest, size));
+    return this.privateOperation(slot, algorithm, pkcs1v15Pad(hash, digest, size), opts);
   }
 
   /** ECDH with the slot key and a peer's uncompressed point; returns the shared secret x coordinate. */
