@@ -24,7 +24,7 @@ import { getDevice, type Device } from '../../store/devices-repo.js';
 import { finishJob, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
 import { JobProgressWriter } from '../../store/job-progress-writer.js';
 import { getPolicy, type CredentialProfile, type Policy } from '../../store/policies-repo.js';
-import { getUser } from '../../store/users-repo.js';
+import { getUser, type User } from '../../store/users-repo.js';
 import { cardIdentity, type FascnSettings } from '../card-identity.js';
 import { managementKeyFor, randomPuk } from '../card-keys.js';
 import { auditActor, type Actor, type Clock, type SelfSetUpDone } from '../context.js';
@@ -84,6 +84,16 @@ export interface MobileIdJobOutcome {
   keysToRestore?(actor: Actor, job: IssuanceJob, deviceId: string, policy: Policy): Promise<RestoredKey[]>;
 }
 
+/**
+ * What the starter has just read or written for the job (its device as moved to issuing, its policy,
+ * its person), so the run does not read them again; a queued or retried job's run reads them.
+ */
+export interface KnownForRun {
+  device: Device;
+  policy: Policy;
+  user: User;
+}
+
 /** Starts a job's card work in the background (the starter and retry hand it their open card). */
 export interface JobLauncher {
   /** The server instance whose runs these are: jobs started here are owned by it. */
@@ -93,6 +103,7 @@ export interface JobLauncher {
     job: IssuanceJob,
     card: { session: PivSession; conn: CardConnection },
     wipeFirst?: boolean,
+    known?: KnownForRun,
   ): void | Promise<void>;
   /** Only the print phase, for a job whose card is encoded. */
   launchPrint(actor: Actor, job: IssuanceJob): void | Promise<void>;
@@ -140,8 +151,9 @@ export class IssuanceRunner implements JobLauncher {
     job: IssuanceJob,
     { session, conn }: { session: PivSession; conn: CardConnection },
     wipeFirst = false,
+    known?: KnownForRun,
   ): void {
-    const run = this.#run(actor, job, session, wipeFirst)
+    const run = this.#run(actor, job, session, wipeFirst, known)
       .catch(() => undefined)
       .finally(() => {
         this.#running.delete(job.id);
@@ -189,15 +201,25 @@ export class IssuanceRunner implements JobLauncher {
     await Promise.all([...this.#running.values()]);
   }
 
-  async #run(actor: Actor, job: IssuanceJob, session: PivSession, wipeFirst: boolean): Promise<void> {
+  async #run(
+    actor: Actor,
+    job: IssuanceJob,
+    session: PivSession,
+    wipeFirst: boolean,
+    known?: KnownForRun,
+  ): Promise<void> {
     const { db, clock, masterKey, ca } = this.deps;
     const correlationId = actor.correlationId ?? randomUUID();
-    const device = (await getDevice(db, job.deviceId))!;
-    const policy = onlyProfiles((await getPolicy(db, job.policyId))!, (job.options as JobOptions).profiles);
-    const user = (await getUser(db, job.userId))!;
+    const device = known?.device ?? (await getDevice(db, job.deviceId))!;
+    const policy = onlyProfiles(
+      known?.policy ?? (await getPolicy(db, job.policyId))!,
+      (job.options as JobOptions).profiles,
+    );
+    const user = known?.user ?? (await getUser(db, job.userId))!;
     const steps = planIssuanceSteps(policy.credentialProfiles.length);
     const done: IssuanceStepId[] = [];
-    const print = ((await getJob(db, job.id))?.options as JobOptions | undefined)?.print;
+    // The job as the starter just inserted it, or as it is now for a queued or retried one.
+    const print = ((known ? job : await getJob(db, job.id))?.options as JobOptions | undefined)?.print;
     const report = async (label: string) => {
       const encoded = progressFor(done, policy.credentialProfiles.length);
       // A printed card's bar keeps its last tenth for drawing and printing it.

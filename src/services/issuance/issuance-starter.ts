@@ -254,7 +254,7 @@ export class IssuanceStarter {
     const { policy } = o;
     const serial = opened.serial;
     try {
-      const job = await db.transaction(async (tx) => {
+      const { job, device } = await db.transaction(async (tx) => {
         // The request is locked before the device (the replacement's lock order). A card that is
         // a request's replacement device serves that request even when the caller did not say so.
         const request = await this.#request(
@@ -269,7 +269,13 @@ export class IssuanceStarter {
         if (request) await this.#link().checkDevice(tx, request, device);
         const at = clock.now();
         const validityDays = request ? this.#link().validityDays(request, policy) : null;
-        await moveDevice(tx, device, 'start_issuance', { userId: user.id, policyId: policy.id }, at);
+        const issuing = await moveDevice(
+          tx,
+          device,
+          'start_issuance',
+          { userId: user.id, policyId: policy.id },
+          at,
+        );
         const options: JobOptions = {
           action: 'issue',
           pinMode: o.pinMode,
@@ -323,10 +329,16 @@ export class IssuanceStarter {
           correlationId: actor.correlationId ?? null,
           at,
         });
-        return job;
+        // A request's link may change the device further: then the run reads it (as for a retry).
+        return { job, device: request ? null : issuing };
       });
-      await this.deps.runner.launch(actor, job, opened);
-      return { device: (await getDevice(db, job.deviceId))!, job: jobView(job) };
+      if (!device) {
+        await this.deps.runner.launch(actor, job, opened);
+        return { device: (await getDevice(db, job.deviceId))!, job: jobView(job) };
+      }
+      // The run starts from what was just written: the device issuing, the policy, the person.
+      await this.deps.runner.launch(actor, job, opened, false, { device, policy, user });
+      return { device, job: jobView(job) };
     } catch (e) {
       await closeQuietly(opened.conn);
       throw e;

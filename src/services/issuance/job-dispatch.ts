@@ -11,7 +11,7 @@ import type { Db } from '../../store/db.js';
 import { getDevice } from '../../store/devices-repo.js';
 import { claimQueuedJobs, queueJobFor } from '../../store/jobs-repo.js';
 import { closeQuietly, type CardReader, type OpenedCard } from './card-reader.js';
-import type { IssuanceRunner, JobLauncher } from './issuance-runner.js';
+import type { IssuanceRunner, JobLauncher, KnownForRun } from './issuance-runner.js';
 import type { IssuanceJob, JobOptions } from './job-view.js';
 
 /** How the holder is to run a queued job (stored with it until claimed). */
@@ -50,10 +50,16 @@ export class JobDispatch implements JobLauncher {
     return this.deps.runner.instanceId;
   }
 
-  async launch(actor: Actor, job: IssuanceJob, card: OpenedCard, wipeFirst = false): Promise<void> {
+  async launch(
+    actor: Actor,
+    job: IssuanceJob,
+    card: OpenedCard,
+    wipeFirst = false,
+    known?: KnownForRun,
+  ): Promise<void> {
     const conn = card.conn as Partial<{ holder: string; agentId: string; reader: string }>;
     if (!conn.holder || conn.holder === this.instanceId)
-      return this.deps.runner.launch(actor, job, card, wipeFirst);
+      return this.deps.runner.launch(actor, job, card, wipeFirst, known);
     await closeQuietly(card.conn);
     await this.#queue(conn.holder, job, {
       actor,
