@@ -63,9 +63,65 @@ export function eventHash(e: Omit<AuditEvent, 'hash'>): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
-/** Appends one event; see appendAuditEvents. */
+/**
+ * Appends one event, in one statement: the chain's head is locked, the event's hash computed by
+ * PostgreSQL (sha256 of the same canonical JSON as eventHash, the head's seq and hash spliced in),
+ * the event inserted and the head moved — one round trip, so the head's lock is held for less.
+ */
 export async function appendAudit(tx: Queryable, input: AuditInput): Promise<AuditEvent> {
-  return (await appendAuditEvents(tx, [input]))[0]!;
+  const partial = eventOf(input, 0, '');
+  // canonicalJson sorts the keys: prevHash and seq fall between details and targetId.
+  const head = canonicalJson({
+    action: partial.action,
+    actorId: partial.actorId,
+    actorName: partial.actorName,
+    at: partial.at.toISOString(),
+    correlationId: partial.correlationId,
+    details: partial.details,
+  });
+  const tail = canonicalJson({ targetId: partial.targetId, targetType: partial.targetType });
+  const [row] = await tx.query<{ seq: number; prev: string; hash: string }>(
+    `WITH h AS (SELECT seq + 1 AS seq, hash AS prev FROM audit_head WHERE id = 1 FOR UPDATE),
+          e AS (SELECT seq, prev, encode(sha256(convert_to(
+                  $1::text || ',"prevHash":"' || prev || '","seq":' || seq::text || ',' || $2::text, 'UTF8')), 'hex') AS hash
+                  FROM h),
+          i AS (INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_type, target_id, details,
+                                          correlation_id, prev_hash, hash)
+                SELECT seq, $3, $4, $5, $6, $7, $8, $9, $10, prev, hash FROM e),
+          u AS (UPDATE audit_head SET seq = e.seq, hash = e.hash FROM e WHERE audit_head.id = 1)
+     SELECT seq, prev, hash FROM e`,
+    [
+      head.slice(0, -1),
+      tail.slice(1),
+      partial.at,
+      partial.actorId,
+      partial.actorName,
+      partial.action,
+      partial.targetType,
+      partial.targetId,
+      JSON.stringify(partial.details),
+      partial.correlationId,
+    ],
+  );
+  if (!row) throw new Error('audit_head row is missing: the database was not migrated');
+  return { ...partial, seq: Number(row.seq), prevHash: row.prev, hash: row.hash };
+}
+
+/** The event as stored and hashed, before its place in the chain is known. */
+function eventOf(input: AuditInput, seq: number, prevHash: string): Omit<AuditEvent, 'hash'> {
+  return {
+    seq,
+    at: new Date(Math.floor(input.at.getTime())),
+    actorId: input.actor.id,
+    actorName: input.actor.name,
+    action: input.action,
+    targetType: input.targetType,
+    targetId: input.targetId ?? null,
+    // Round-trip details through JSON so the hash covers exactly what jsonb will give back.
+    details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
+    correlationId: input.correlationId ?? null,
+    prevHash,
+  };
 }
 
 /**
@@ -84,19 +140,7 @@ export async function appendAuditEvents(tx: Queryable, inputs: readonly AuditInp
   const rows: string[] = [];
   const events: AuditEvent[] = [];
   for (const input of inputs) {
-    // Round-trip details through JSON so the hash covers exactly what jsonb will give back.
-    const partial: Omit<AuditEvent, 'hash'> = {
-      seq: ++seq,
-      at: new Date(Math.floor(input.at.getTime())),
-      actorId: input.actor.id,
-      actorName: input.actor.name,
-      action: input.action,
-      targetType: input.targetType,
-      targetId: input.targetId ?? null,
-      details: JSON.parse(JSON.stringify(input.details ?? {})) as Record<string, unknown>,
-      correlationId: input.correlationId ?? null,
-      prevHash: prev,
-    };
+    const partial = eventOf(input, ++seq, prev);
     const e: AuditEvent = { ...partial, hash: eventHash(partial) };
     const b = params.length;
     params.push(

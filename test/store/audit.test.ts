@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendAudit, eventHash, verifyAudit, type AuditEvent } from '../../src/store/audit-repo.js';
+import {
+  appendAudit,
+  appendAuditEvents,
+  eventHash,
+  verifyAudit,
+  type AuditEvent,
+} from '../../src/store/audit-repo.js';
 import { engines, openTestDb, type TestDb } from '../support/db.js';
 
 const at = new Date('2026-11-02T08:00:00.000Z');
@@ -30,6 +36,35 @@ for (const engine of await engines()) {
     it('an untouched history verifies, every link pointing at the one before', async () => {
       expect(await verifyAudit(t.db)).toEqual({ ok: true, checked: 5, head: events[4]!.hash });
       expect(events[1]!.prevHash).toBe(events[0]!.hash);
+    });
+
+    it('appends at once, one event or a group each, with odd text, chain one line; the hash PostgreSQL computes is eventHash', async () => {
+      const odd = { note: 'Zoë "quoted" \\ back\u2028line 🙂', nested: { b: [1, null, true], a: 'x' } };
+      const made = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          t.db.transaction((tx) =>
+            i % 4 === 3
+              ? appendAuditEvents(tx, [
+                  { actor: { id: null, name: 'grp' }, action: 'g.one', targetType: 't', at, details: odd },
+                  { actor: { id: null, name: 'grp' }, action: 'g.two', targetType: 't', at },
+                ])
+              : appendAudit(tx, {
+                  actor: { id: null, name: `Zoë ${i}` },
+                  action: 'x.did',
+                  targetType: 'thing',
+                  targetId: null,
+                  details: odd,
+                  correlationId: `c${i}`,
+                  at: new Date(at.getTime() + i),
+                }).then((e) => [e]),
+          ),
+        ),
+      );
+      for (const e of made.flat()) {
+        const { hash, ...rest } = e;
+        expect(eventHash(rest)).toBe(hash);
+      }
+      expect(await verifyAudit(t.db)).toMatchObject({ ok: true, checked: 5 + 9 + 3 * 2 });
     });
 
     it('an altered row is reported at its own sequence number', async () => {
