@@ -5,6 +5,8 @@
 // and "Mobile ID" lists the active profile. carol: the policy e-mails the QR code; the test reads the
 // message from a real SMTP server on loopback and opens its link in the wallet. The certificates pass
 // openssl verify and OCSP says good. The operator's User page lists the mobile ID and suspends it.
+// dana opens the portal on a phone-sized screen (not a second screen): e-mail is chosen for her,
+// the message arrives, and Cancel leaves a cancelled order with no phone.
 // The administrator then requires the PIV card (a derived credential): bob inserts his card into
 // his own agent's reader, types its PIN in the portal (a wrong one first: the tries left are
 // shown), his card signs the server's challenge, and only then is the QR code shown.
@@ -160,6 +162,8 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       const portal = await newDesk('alice portal');
       const wallet = await newPhone('alice phone');
       await getMobileId(portal, 'alice');
+      // A desktop is a second screen: the QR code is shown here unless she asks for e-mail.
+      expect(await portal.getByLabel(/E-mail it to me instead/).isChecked()).toBe(false);
       await expectLabelledControls(portal);
       await shoot(portal, '01-get');
       await portal.getByRole('button', { name: 'Next', exact: true }).click();
@@ -205,6 +209,36 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       await section.getByRole('row').filter({ hasText: 'Suspended' }).waitFor();
       await shoot(op, '06-operator');
       expect(await ocsp(certs)).toEqual(['revoked', 'revoked']);
+    });
+
+    it('the portal on a phone-sized screen (no second screen): e-mail is chosen for dana; Cancel voids it', async () => {
+      const username = `dana.${Date.now().toString(36)}`;
+      const made = await admin.json<{ id: string; email: string }>('POST', '/api/users', {
+        username,
+        displayName: 'Dana Phone',
+        email: `${username}@example.org`,
+      });
+      expect(made.status).toBe(201);
+      const portal = await newPhone('dana portal on her phone');
+      const seen = smtp.received.length;
+      await getMobileId(portal, username);
+      expect(await portal.getByLabel(/E-mail it to me instead/).isChecked()).toBe(true);
+      await portal.getByText('This page seems to be open on your phone').waitFor();
+      await portal.getByText('Next sends you an e-mail with a QR code').waitFor();
+      await shoot(portal, '06a-phone-screen');
+      await portal.getByRole('button', { name: 'Next', exact: true }).click();
+      await portal.getByText('We e-mailed a QR code and a link to').waitFor();
+      expect(await portal.getByRole('img', { name: 'QR code of your mobile ID link' }).count()).toBe(0);
+      const mail = await smtp.next(seen);
+      expect(mail.rcptTo).toEqual([`${username}@example.org`]);
+      expect(mail.text).toMatch(/\/wallet#link=/);
+      await shoot(portal, '06b-phone-emailed');
+      await portal.getByRole('button', { name: 'Cancel', exact: true }).click();
+      await portal.getByRole('button', { name: 'Get Mobile ID', exact: true }).waitFor();
+      const mine = (await admin.json<{ items: View[] }>('GET', `/api/users/${made.body.id}/mobile-ids`)).body
+        .items;
+      expect(mine.map((m) => m.state)).toEqual(['cancelled']);
+      expect(mine[0]!.device).toBeNull();
     });
 
     it('carol by e-mail: the QR code and link read from the SMTP server, opened in the wallet', async () => {

@@ -38,10 +38,18 @@ const holdText = (m: MobileIdView): string =>
       ? `On hold — your PIV card ${m.derivedFrom?.serial ?? ''} ended`
       : 'On hold — your help desk suspended it';
 
+/**
+ * The portal is open on a phone-sized screen (the stylesheet's phone width): it is not a second
+ * screen, so a QR code shown here could not be scanned by the phone showing it — reference 004 sends
+ * it by e-mail then. Read once, when the page opens.
+ */
+const onPhoneScreen = (): boolean => window.matchMedia?.('(max-width: 40rem)').matches === true;
+
 export function MobileId({ onDone, start }: { onDone: () => void; start: boolean }) {
   const list = useLoad(() => portalApi.mobileIds(), []);
   const [view, setView] = useState<View>(start ? { name: 'intro' } : { name: 'list' });
-  const [byMail, setByMail] = useState(false);
+  const [phoneScreen] = useState(onPhoneScreen);
+  const [byMail, setByMail] = useState(phoneScreen);
   const [pin, setPin] = useState('');
   const requiresCard = list.data?.requiresCard === true && view.name === 'intro';
   const readers = useLoad(
@@ -185,7 +193,11 @@ export function MobileId({ onDone, start }: { onDone: () => void; start: boolean
           <p>Next sends you an e-mail with a QR code and a link to open on your phone.</p>
         ) : (
           <>
-            <p>Next shows a QR code here: scan it with your phone’s camera.</p>
+            <p>
+              {byMail
+                ? 'Next sends you an e-mail with a QR code and a link to open on your phone.'
+                : 'Next shows a QR code here: scan it with your phone’s camera.'}
+            </p>
             <div className="check">
               <input
                 id="mid-by-mail"
@@ -195,6 +207,12 @@ export function MobileId({ onDone, start }: { onDone: () => void; start: boolean
               />
               <label htmlFor="mid-by-mail">E-mail it to me instead (I am using this page on my phone)</label>
             </div>
+            {phoneScreen && (
+              <p className="muted small" role="note">
+                This page seems to be open on your phone, so the QR code will be e-mailed to you: open the
+                e-mail’s link on this phone. Untick the box to show it here instead.
+              </p>
+            )}
           </>
         )}
         {data?.requiresCard && (
