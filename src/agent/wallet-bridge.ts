@@ -5,9 +5,15 @@
 // relayed to the phone's wallet over the server. The wallet asks the person before each use of a
 // private key. The pairing is kept (next to the agent identity) for the next run, and ends when the
 // phone unpairs, when `--unpair-wallet` is run, or when either agent is revoked.
+//
+// It keeps itself connected as the ordinary agent does (the same back-off): when the server goes
+// away the card leaves the reader (so a key operation fails at once instead of waiting), and on
+// reconnecting it resumes the kept pairing without asking the phone again. Only an ended pairing,
+// a pairing the phone refused or a refused agent token stops it for good.
 import { WebSocket } from 'ws';
 import { fromHex, toHex } from '../cards/bytes.js';
 import { VpcdCardBridge, type VpcdCard } from '../cards/transport/vpcd.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
 
 type Reply = { type: string } & Record<string, unknown>;
 
@@ -19,6 +25,22 @@ export interface WalletBridgeOptions {
   savePairing: (id: string | null) => void;
   vpcd: { host: string; port: number };
   log: (line: string) => void;
+  backoff?: BackoffOptions;
+  /** How often the relay checks the server still answers (a dead link is otherwise silent). */
+  heartbeatMs?: number;
+}
+
+/** Why `run` ended: stopped here, the pairing ended, or the server refused this agent or pairing. */
+export type WalletOutcome = 'stopped' | 'unpaired' | 'refused';
+
+/** The end of the run, with the reason to print: retrying cannot help. */
+class Final extends Error {
+  constructor(
+    readonly outcome: Exclude<WalletOutcome, 'stopped'>,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The relay socket: frames out, replies in order, APDU answers by id. */
@@ -27,11 +49,26 @@ class RelaySocket {
   private apdus = new Map<string, (r: Reply) => void>();
   private nextId = 1;
   private listeners = new Set<(r: Reply) => void>();
+  private heartbeat: NodeJS.Timeout | undefined;
   readonly closed: Promise<void>;
 
-  constructor(private readonly ws: WebSocket) {
+  constructor(
+    private readonly ws: WebSocket,
+    heartbeatMs: number,
+  ) {
     this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
+    // A server that vanished without closing (power cut, network gone) answers no ping: after three
+    // periods the link counts as lost, so nothing waits on it forever.
+    let heard = Date.now();
+    ws.on('pong', () => (heard = Date.now()));
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - heard > 3 * heartbeatMs) ws.terminate();
+      else if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, heartbeatMs);
+    this.heartbeat.unref();
+    void this.closed.then(() => clearInterval(this.heartbeat));
     ws.on('message', (data) => {
+      heard = Date.now();
       let r: Reply;
       try {
         r = JSON.parse(String(data)) as Reply;
@@ -49,14 +86,27 @@ class RelaySocket {
     });
   }
 
-  static open(server: string, token: string): Promise<RelaySocket> {
+  static open(server: string, token: string, heartbeatMs: number): Promise<RelaySocket> {
     const url = `${server.replace(/\/$/, '').replace(/^http/, 'ws')}/api/wallet/relay`;
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${token}` },
+      handshakeTimeout: 10_000,
+    });
     return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(new RelaySocket(ws)));
-      ws.once('unexpected-response', (_req, res) =>
-        reject(new Error(`The server refused the relay (HTTP ${res.statusCode}): pair this agent again`)),
-      );
+      ws.once('open', () => resolve(new RelaySocket(ws, heartbeatMs)));
+      ws.once('unexpected-response', (_req, res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        ws.terminate();
+        reject(
+          status === 401 || status === 403
+            ? new Final(
+                'refused',
+                `The server refused this agent (HTTP ${status}): it was revoked or never paired; pair it again with --pair CODE`,
+              )
+            : new Error(`The server answered HTTP ${status} instead of opening the relay`),
+        );
+      });
       ws.once('error', reject);
     });
   }
@@ -93,27 +143,99 @@ class RelaySocket {
   }
 
   close(): void {
-    this.ws.close(1000, 'agent stopped');
+    clearInterval(this.heartbeat);
+    if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    else this.ws.close(1000, 'agent stopped');
   }
 }
 
-const failed = (r: Reply): Error => new Error(String(r.message ?? 'The server refused'));
+/** Who ended a pairing, as the server names it, in the person's words. */
+const ENDED_BY = new Map([
+  ['phone', 'unpaired on the phone'],
+  ['workstation', 'unpaired on this computer'],
+  ['server', 'ended by the server'],
+]);
+
+/** The relay is up but the phone is not there (yet): worth another try, said as it is. */
+class PhoneAway extends Error {}
+
+/** An error frame about the pairing: "ended" and "unknown" are for good, anything else may pass. */
+const pairingOver = (r: Reply): boolean =>
+  r.type === 'error' && (r.code === 'conflict' || r.code === 'not_found');
 
 export class WalletBridge {
   private relay: RelaySocket | undefined;
   private bridge: VpcdCardBridge | undefined;
+  private readonly backoff: Backoff;
+  private readonly heartbeatMs: number;
+  /** The pairing this run uses once the phone allowed (or resumed) it. */
+  private pairingId: string | null = null;
 
-  constructor(private readonly o: WalletBridgeOptions) {}
+  constructor(private readonly o: WalletBridgeOptions) {
+    this.backoff = new Backoff(o.backoff);
+    this.heartbeatMs = o.heartbeatMs ?? 15_000;
+  }
 
-  /** Pairs (or resumes the pairing) and makes the phone the card in vpcd's reader until `stop`. */
-  async run(stop: Promise<void>): Promise<'stopped' | 'unpaired' | 'lost'> {
-    const relay = await RelaySocket.open(this.o.server, this.o.token);
+  /**
+   * Pairs (or resumes the pairing) and makes the phone the card in vpcd's reader until `stop`, the
+   * pairing ends or the server refuses; reconnects with back-off whenever the server goes away.
+   */
+  async run(stop: Promise<void>): Promise<WalletOutcome> {
+    let stopped = false;
+    const stopping = stop.then(() => {
+      stopped = true;
+      return 'stopped' as const;
+    });
+    // A stop interrupts whatever waits (the server, the phone, pcscd): closing ends those waits.
+    void stopping.then(() => this.close());
+    for (;;) {
+      let connected = false;
+      try {
+        const outcome = await this.session(() => (connected = true));
+        if (outcome === 'unpaired') return 'unpaired';
+        if (!stopped) this.o.log('Disconnected from the server: the card is removed from the virtual reader');
+      } catch (e) {
+        await this.close();
+        if (stopped) return 'stopped';
+        if (e instanceof Final) {
+          if (e.outcome === 'unpaired') this.o.savePairing(null);
+          this.o.log(`Stopped: ${e.message}`);
+          return e.outcome;
+        }
+        const why = (e as Error).message;
+        this.o.log(
+          e instanceof PhoneAway ? why : `${connected ? 'Disconnected' : 'Could not connect'}: ${why}`,
+        );
+      }
+      await this.close();
+      if (stopped) return 'stopped';
+      const delay = this.backoff.next();
+      this.o.log(`Retrying in ${(delay / 1000).toFixed(1)} s`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([stopping, new Promise((r) => (timer = setTimeout(r, delay)))]);
+      clearTimeout(timer);
+      if (stopped) return 'stopped';
+    }
+  }
+
+  /**
+   * One connection: pair or resume, power the phone's card, put it into the reader, and wait until
+   * the pairing ends ('unpaired') or the connection is lost ('lost').
+   */
+  private async session(onConnected: () => void): Promise<'unpaired' | 'lost'> {
+    const relay = await RelaySocket.open(this.o.server, this.o.token, this.heartbeatMs);
     this.relay = relay;
-    const pairingId = await this.pair(relay);
+    onConnected();
+    const again = this.pairingId !== null;
+    const pairingId = again ? await this.resume(relay, this.pairingId!) : await this.pair(relay);
+    this.pairingId = pairingId;
+    let endedBy: string | undefined;
     const ended = new Promise<'unpaired'>((resolve) =>
       relay.on((r) => {
-        if (r.type === 'pairing' && r.id === pairingId && (r.state === 'revoked' || r.state === 'refused'))
+        if (r.type === 'pairing' && r.id === pairingId && (r.state === 'revoked' || r.state === 'refused')) {
+          endedBy = typeof r.endedBy === 'string' ? r.endedBy : undefined;
           resolve('unpaired');
+        }
       }),
     );
     const atr = await this.powerOn(relay);
@@ -126,7 +248,7 @@ export class WalletBridge {
       },
       transmit: (apdu) => relay.transmit(apdu),
     };
-    this.bridge = new VpcdCardBridge(card, {
+    const bridge = new VpcdCardBridge(card, {
       host: this.o.vpcd.host,
       port: this.o.vpcd.port,
       reconnect: true,
@@ -136,25 +258,26 @@ export class WalletBridge {
         if (s === 'waiting') this.o.log(`Waiting for pcscd's virtual reader (${detail ?? ''})…`);
       },
     });
-    await this.bridge.start();
-    const outcome = await Promise.race([
-      stop.then(() => 'stopped' as const),
-      ended,
-      relay.closed.then(() => 'lost' as const),
-    ]);
+    this.bridge = bridge;
+    // Waiting for pcscd must not outlive the connection (close() withdraws the card, ending the wait).
+    void bridge.start().catch(() => undefined);
+    if (again) this.o.log('Reconnected: the pairing with your phone is resumed');
+    this.backoff.reset();
+    const outcome = await Promise.race([ended, relay.closed.then(() => 'lost' as const)]);
     if (outcome === 'unpaired') {
+      await this.close();
       this.o.savePairing(null);
-      this.o.log('The pairing with your phone has ended: the card is removed');
+      this.o.log(
+        `The pairing with your phone has ended${endedBy && ENDED_BY.has(endedBy) ? ` (${ENDED_BY.get(endedBy)})` : ''}: the card is removed`,
+      );
     }
-    if (outcome === 'lost') this.o.log('The connection to the server was lost: the card is removed');
-    await this.close();
     return outcome;
   }
 
   /** Ends the saved pairing from this side (`--unpair-wallet`). */
   async unpair(): Promise<boolean> {
     if (!this.o.pairingId) return false;
-    const relay = await RelaySocket.open(this.o.server, this.o.token);
+    const relay = await RelaySocket.open(this.o.server, this.o.token, this.heartbeatMs);
     this.relay = relay;
     relay.send({ type: 'resume', pairingId: this.o.pairingId });
     const r = await relay.next((x) => x.type === 'pairing');
@@ -168,8 +291,25 @@ export class WalletBridge {
   }
 
   async close(): Promise<void> {
-    await this.bridge?.stop();
-    this.relay?.close();
+    const bridge = this.bridge;
+    const relay = this.relay;
+    this.bridge = undefined;
+    this.relay = undefined;
+    await bridge?.stop();
+    relay?.close();
+  }
+
+  /** The pairing this run had, after a reconnect: never asks the phone again. */
+  private async resume(relay: RelaySocket, pairingId: string): Promise<string> {
+    relay.send({ type: 'resume', pairingId });
+    const r = await relay.next((x) => x.type === 'pairing');
+    if (r.type === 'pairing' && r.state === 'active') return pairingId;
+    if (pairingOver(r))
+      throw new Final(
+        'unpaired',
+        `the pairing with your phone ended while the server was out of reach (${String(r.message)})`,
+      );
+    throw new Error(`The server could not resume the pairing: ${String(r.message ?? r.state)}`);
   }
 
   private async pair(relay: RelaySocket): Promise<string> {
@@ -180,12 +320,18 @@ export class WalletBridge {
         this.o.log(`Paired with ${String(r.wallet)}`);
         return String(r.id);
       }
+      if (!pairingOver(r)) throw new Error(`The server could not resume the pairing: ${String(r.message)}`);
       this.o.log(`The earlier pairing is over (${String(r.message ?? r.state)}): asking the phone again`);
       this.o.savePairing(null);
+      this.o.pairingId = null;
     }
     relay.send({ type: 'pair' });
     const asked = await relay.next((x) => x.type === 'pairing');
-    if (asked.type !== 'pairing') throw failed(asked);
+    if (asked.type !== 'pairing')
+      // The server's own trouble may pass; anything else (no phone to pair with, …) will not.
+      throw asked.code === 'internal'
+        ? new Error(String(asked.message))
+        : new Final('refused', String(asked.message ?? 'The server refused to pair'));
     const code = String(asked.code);
     this.o.log(
       `On your phone (${String(asked.wallet)}), allow this computer to use it as your smart card. ` +
@@ -195,18 +341,21 @@ export class WalletBridge {
       (x) => x.type === 'pairing' && x.id === asked.id && x.state !== 'pending',
     );
     if (decided.type !== 'pairing' || decided.state !== 'active')
-      throw new Error(
-        decided.type === 'pairing' ? 'The phone refused to pair with this computer' : String(decided.message),
+      throw new Final(
+        'refused',
+        decided.type === 'pairing' ? 'the phone refused to pair with this computer' : String(decided.message),
       );
     this.o.savePairing(String(asked.id));
     this.o.log('Paired: the phone allowed it');
     return String(asked.id);
   }
 
+  /** The phone's card, powered: fails (to be retried) while the phone is not connected. */
   private async powerOn(relay: RelaySocket): Promise<Uint8Array> {
     relay.send({ type: 'power-on' });
     const r = await relay.next((x) => x.type === 'atr');
-    if (r.type !== 'atr') throw failed(r);
+    if (r.type !== 'atr')
+      throw new PhoneAway(`Your phone cannot be reached (is its wallet open?): ${String(r.message)}`);
     return fromHex(String(r.atr));
   }
 }

@@ -186,7 +186,8 @@ async function runWallet(flags: AgentFlags): Promise<void> {
   try {
     const outcome = await bridge.run(stopped);
     say('Agent stopped');
-    process.exit(outcome === 'lost' ? 1 : 0);
+    // Unpaired is the person's choice; a refused agent or pairing needs them to act.
+    process.exit(outcome === 'refused' ? 1 : 0);
   } catch (e) {
     await bridge.close();
     throw e;

@@ -26,10 +26,16 @@ export interface TwoServers {
   keep(p: RunningCli): RunningCli;
   /** The server's output so far (for a failing assertion's message). */
   output(name: ServerName): string;
+  /** Kills the server as a crash would, then (once `whileDown` is done) starts it again on its port. */
+  restart(name: ServerName, whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startTwoServers(prefix: string): Promise<TwoServers> {
+/** `only: ['a']` starts server A alone, for the tests that need one real server to restart. */
+export async function startTwoServers(
+  prefix: string,
+  opts: { only?: ServerName[] } = {},
+): Promise<TwoServers> {
   if (!existsSync(MAIN)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   const schema = testSchemaName(prefix);
   const dir = mkdtempSync(join(tmpdir(), `tessera-${prefix}-`));
@@ -72,7 +78,7 @@ export async function startTwoServers(prefix: string): Promise<TwoServers> {
     const a = serve('a');
     const [, password] = await a.waitFor(/with password:\s+(\S+)/);
     await a.waitFor(/Tessera is running/);
-    await serve('b').waitFor(/Tessera is running/);
+    if (!opts.only || opts.only.includes('b')) await serve('b').waitFor(/Tessera is running/);
     return {
       dir,
       sql,
@@ -80,6 +86,13 @@ export async function startTwoServers(prefix: string): Promise<TwoServers> {
       url,
       keep: (p) => (procs.push(p), p),
       output: (name) => servers[name]?.output() ?? '',
+      restart: async (name, whileDown) => {
+        const old = servers[name]!;
+        old.child.kill('SIGKILL');
+        await old.stop();
+        await whileDown?.();
+        await serve(name).waitFor(/Tessera is running/);
+      },
       stop,
     };
   } catch (e) {
