@@ -139,9 +139,9 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
             // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN
             // each time), checked once, against the key the CA is about to certify.
             const challenge = randomBytes(32);
-            await session.verifyPin(DEFAULT_PIN);
+            // The PIN's VERIFY and the signature go to the card in one exchange (PivSession.sign).
             const alg = PIV_KEY_ALGORITHM[k.profile.keyAlgorithm]!;
-            const signature = await session.sign(k.slot, alg, challenge, 'sha256');
+            const signature = await session.sign(k.slot, alg, challenge, 'sha256', { pin: DEFAULT_PIN });
             return verify('sha256', challenge, publicKey, signature);
           }),
     );
