@@ -6,7 +6,7 @@
 // retries with back-off; the server restarts on the same database, the phone comes back, the agent
 // resumes the kept pairing without asking the phone again and the next signature verifies; Unpair on
 // the phone still ends the agent for good.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +180,80 @@ describe.skipIf(missing !== undefined)(
       await agent.waitFor(/The pairing with your phone has ended \(unpaired on the phone\)/, 30_000);
       expect(await agent.stop()).toBe(0);
       expect(agent.output()).not.toMatch(/Retrying in[^\n]*\n[^\n]*$/);
+    });
+  },
+);
+
+// The pairing ended while the agent's server was down: with two servers the phone (on B) unpairs
+// while A restarts; the agent (on A) learns it when it resumes and stops for good, saying why.
+describe.skipIf(missing !== undefined)(
+  'the phone unpairs while the workstation’s server is down',
+  { timeout: 600_000 },
+  () => {
+    let two: TwoServers;
+    let admin: ApiClient;
+    let lease: PcscdLease;
+    let dir: string;
+    const links: { close(): void }[] = [];
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'tessera-wrc2-'));
+      two = await startTwoServers('wrc2');
+      admin = await signIn(two.url('b'), 'admin', two.adminPassword);
+      const ecc = DEMO_POLICIES.find((p) => p.name.startsWith('PIV ECC'))!;
+      expect((await admin.json('POST', '/api/policies', ecc)).status).toBe(201);
+      const bob = await admin.json('POST', '/api/users', {
+        username: 'bob',
+        displayName: 'Bob Away',
+        roles: ['user'],
+      });
+      expect(bob.status, JSON.stringify(bob.body)).toBe(201);
+      lease = await acquirePcscd();
+    }, 300_000);
+
+    afterAll(async () => {
+      for (const l of links) l.close();
+      await two?.stop();
+      await lease?.release();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('stops for good on reconnecting, and forgets the pairing', async () => {
+      const phone = await selfIssuedPhone(two.url('b'), admin, 'bob', PIN);
+      const onPhone = phoneLink(two.url('b'), phone.card, { token: phone.token }, async () => true);
+      links.push(onPhone.link);
+      await onPhone.link.start();
+      const bob = await portalSession(two.url('b'), admin, 'bob');
+      const code = (await bob.json<{ code: string }>('POST', '/api/agents/pairing-codes', {})).body.code;
+      const stateFile = join(dir, 'agent.json');
+      saveIdentity(stateFile, await pairWithCode(two.url('a'), code, { name: 'Desk of bob' }));
+      const agent = two.keep(
+        startProcess(process.execPath, [MAIN, 'agent', '--wallet', '--state', stateFile], {
+          env: { ...process.env },
+        }),
+      );
+      const shown = (await agent.waitFor(/shows the code (\d{3}) (\d{3})/, 60_000)).slice(1).join('');
+      const asking = await until('the phone asked', async () =>
+        onPhone.pairings.at(-1)?.find((p) => p.code === shown && p.state === 'pending'),
+      );
+      onPhone.link.decidePairing(asking.id, true);
+      await agent.waitFor(/Your phone is the card in the virtual reader/, 60_000);
+      expect(existsSync(`${stateFile}.wallet-pairing`)).toBe(true);
+
+      await two.restart('a', async () => {
+        await agent.waitFor(/Disconnected from the server/, 30_000);
+        onPhone.link.unpair(asking.id);
+        await until('the phone told the pairing ended', async () =>
+          onPhone.pairings.at(-1)?.every((p) => p.id !== asking.id) ? true : undefined,
+        );
+      });
+      await agent.waitFor(
+        /Stopped: the pairing with your phone ended while the server was out of reach/,
+        60_000,
+      );
+      expect(await agent.stop()).toBe(0);
+      expect(existsSync(`${stateFile}.wallet-pairing`)).toBe(false);
+      expect(agent.output()).not.toMatch(/Reconnected/);
     });
   },
 );
