@@ -375,6 +375,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       bus,
     );
     mobileIds.starter = issuance.starter;
+    mobileIds.recycle = issuance.recycle;
     const services: Services = {
       auth,
       users,

@@ -8,7 +8,8 @@
 // - carol's policy e-mails the QR code: the test reads the message (inline PNG and link) from the
 //   SMTP server and opens the link in the wallet;
 // - cancel while waiting for the phone voids the code; cancel after the phone failed leaves no
-//   valid certificate (the failure notified once under notify "both"); a used or expired code is
+//   valid certificate (the failure notified once under notify "both"), and the half-made phone is
+//   wiped back to blank at its next connection; a used or expired code is
 //   refused; a suspended person cannot order;
 // - the mail server is down while alice orders: the flow completes, and the notification arrives
 //   when the server is back, exactly once;
@@ -329,9 +330,9 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
         return transmit(apdu);
       };
       const phone = phoneLink(srv.url, card, { code });
-      await phone.link.start();
+      const info = await phone.link.start();
       await atGate;
-      return { phone, release };
+      return { phone, release, card, token: info.token! };
     };
     const certsValid = async (id: string) => {
       const v = (
@@ -342,7 +343,7 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
 
     // 1. Cancelled while the phone is being personalized (its second key is being made).
     const r = await bob.json<Ordered>('POST', '/api/portal/mobile-id', {});
-    const { phone, release } = await slowPhone(codeOf(r.body.qr!.url), 2);
+    const { phone, release, card, token } = await slowPhone(codeOf(r.body.qr!.url), 2);
     expect((await view(bob, r.body.mobileId.id)).state).toBe('issuing');
     const c = await bob.json<View>('POST', `/api/portal/mobile-id/${r.body.mobileId.id}/cancel`, {});
     expect(c.body.state).toBe('cancelled');
@@ -362,6 +363,18 @@ describe.skipIf(!hasOpenssl)('get mobile ID', { timeout: 240_000 }, () => {
       (await certsValid(ended.id)).length === 0 ? true : undefined,
     );
     phone.link.close();
+    expect(Object.keys(card.snapshot().keys).filter((k) => k !== 'f9')).not.toEqual([]);
+    // The half-made phone comes back: its next connection wipes it to blank, back in the inventory.
+    const back = phoneLink(srv.url, card, { token });
+    await back.link.start();
+    await until('the phone to be wiped', async () =>
+      (await admin.json<{ state: string }>('GET', `/api/devices/${ended.device!.id}`)).body.state ===
+      'inventory'
+        ? true
+        : undefined,
+    );
+    expect(Object.keys(card.snapshot().keys).filter((k) => k !== 'f9')).toEqual([]);
+    back.link.close();
 
     // 2. The phone goes away mid-way: the order fails (certificates revoked); Cancel closes it.
     const r2 = await bob.json<Ordered>('POST', '/api/portal/mobile-id', {});

@@ -6,8 +6,8 @@
 // the mobile ID's validity; the person chooses the PIN on the phone. The job's outcome makes the
 // mobile ID active or failed in the job's own transaction, with the notification the policy asks
 // for (mobile-id-outcomes.ts). Cancel closes the order at any step: the code is voided, a running or
-// failed issuance's certificates are revoked and its half-personalized wallet is left failed (the
-// PIV code wipes it at its next personalization). The operator sees a person's mobile IDs; their
+// failed issuance's certificates are revoked and its half-personalized wallet is left failed, then
+// wiped at its next connection. The operator sees a person's mobile IDs; their
 // suspend, resume, revoke, terminate and expiry are in mobile-id-lifecycle.ts.
 import {
   ConflictError,
@@ -43,6 +43,7 @@ import { auditActor, systemActor, type Actor, type ServiceContext } from '../con
 import type { CardAccess } from '../card-access.js';
 import type { JobOptions } from '../issuance/job-view.js';
 import type { IssuanceStarter } from '../issuance/issuance-starter.js';
+import type { Recycle } from '../issuance/recycle.js';
 import type { MailOutbox } from '../notify/mail-outbox.js';
 import type { WalletLinkService } from '../wallet/wallet-link-service.js';
 import type { AgentRecord } from '../wallet/wallet-status.js';
@@ -125,6 +126,8 @@ export class MobileIdService {
       outbox: MailOutbox;
       /** Filled in once issuance exists (issuance needs this service for its job outcomes). */
       starter?: Pick<IssuanceStarter, 'startMobileId'>;
+      /** Filled in with issuance: wipes a phone a cancelled or failed order left half-personalized. */
+      recycle?: Pick<Recycle, 'recycle'>;
       certificates: MobileIdCertificates;
       /** How the issuance ends, and what the person is told (queued in the caller's transaction). */
       outcomes: Pick<MobileIdOutcomes, 'tell'>;
@@ -140,6 +143,10 @@ export class MobileIdService {
 
   set starter(s: Pick<IssuanceStarter, 'startMobileId'>) {
     this.deps.starter = s;
+  }
+
+  set recycle(r: Pick<Recycle, 'recycle'>) {
+    this.deps.recycle = r;
   }
 
   /** Whether the person may order now, and why not (reference 004, "Prerequisites"). */
@@ -330,7 +337,7 @@ export class MobileIdService {
   /**
    * Cancel (reference 004, "Cancel the process"): at any step before the mobile ID is active. The
    * code is voided; an issuance under way or failed loses its certificates (revoked) and its wallet
-   * is left failed, wiped by its next personalization.
+   * is left failed, wiped at its next connection (wipeLeftOver).
    */
   async cancel(actor: Actor, id: string): Promise<MobileIdView> {
     const at = this.ctx.clock.now();
@@ -363,6 +370,7 @@ export class MobileIdService {
    */
   async walletConnected(wallet: AgentRecord, serial: string): Promise<void> {
     if (!(await this.readerShows(wallet))) return; // the next connection tries again
+    await this.wipeLeftOver(wallet, serial).catch((e: unknown) => this.deps.onError?.(e));
     const at = this.ctx.clock.now();
     const claimed = await this.ctx.db.transaction(async (tx) => {
       const m = await lockAwaitingMobileIdOfWallet(tx, wallet.id);
@@ -438,6 +446,27 @@ export class MobileIdService {
    * The wallet reports its reader just after its socket is taken: wait for it (a few seconds at
    * most) so that the issuance finds the card where the phone is.
    */
+  /**
+   * Reference 004: Cancel leaves nothing half-made. A phone whose order was cancelled or failed while
+   * it was being set up holds a failed device with keys and certificates (revoked) on it: at its
+   * next connection it is wiped back to blank and returned to the inventory (the ordinary recycle,
+   * audited device.recycled), so the person can order again on the same phone without Reset.
+   */
+  private async wipeLeftOver(wallet: AgentRecord, serial: string): Promise<void> {
+    if (!this.deps.recycle) return;
+    const device = await getDeviceBySerial(this.ctx.db, serial);
+    if (!device || device.type !== 'mobile' || device.state !== 'failed' || !device.userId) return;
+    const orders = await listMobileIdsOfUser(this.ctx.db, device.userId);
+    if (!orders.some((m) => m.deviceId === device.id && (m.state === 'cancelled' || m.state === 'failed')))
+      return;
+    const user = await getUser(this.ctx.db, device.userId);
+    if (!user) return;
+    await this.deps.recycle.recycle(this.person(user), device.id, {
+      agentId: wallet.id,
+      reader: wallet.name,
+    });
+  }
+
   private async readerShows(wallet: AgentRecord): Promise<boolean> {
     for (let i = 0; i < 100; i++) {
       const readers = await this.deps.cards.listReaders(wallet.ownerUserId);
