@@ -6,7 +6,8 @@
 // message from a real SMTP server on loopback and opens its link in the wallet. The certificates pass
 // openssl verify and OCSP says good. The operator's User page lists the mobile ID and suspends it.
 // dana opens the portal on a phone-sized screen (not a second screen): e-mail is chosen for her,
-// the message arrives, and Cancel leaves a cancelled order with no phone.
+// the message arrives; another tab says why she cannot order a second one meanwhile (Next
+// disabled); Cancel leaves a cancelled order with no phone.
 // The administrator then requires the PIV card (a derived credential): bob inserts his card into
 // his own agent's reader, types its PIN in the portal (a wrong one first: the tries left are
 // shown), his card signs the server's challenge, and only then is the QR code shown.
@@ -233,6 +234,13 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
       expect(mail.rcptTo).toEqual([`${username}@example.org`]);
       expect(mail.text).toMatch(/\/wallet#link=/);
       await shoot(portal, '06b-phone-emailed');
+      // Meanwhile the portal (another tab, same session) says why she cannot order a second one.
+      const other = await portal.context().newPage();
+      await other.goto('/portal');
+      await other.getByRole('button', { name: 'Get Mobile ID', exact: true }).click();
+      await other.getByText('A mobile ID of yours is being created: finish or cancel it first').waitFor();
+      expect(await other.getByRole('button', { name: 'Next', exact: true }).isDisabled()).toBe(true);
+      await other.close();
       await portal.getByRole('button', { name: 'Cancel', exact: true }).click();
       await portal.getByRole('button', { name: 'Get Mobile ID', exact: true }).waitFor();
       const mine = (await admin.json<{ items: View[] }>('GET', `/api/users/${made.body.id}/mobile-ids`)).body
