@@ -408,62 +408,55 @@ export class AgentClient {
   }
 
   /** A step's commands in one frame: run in order, stopping after the first that is not 9000. */
-  private async onApdus(m: Extract<ServerMessage, { type: 'apdus' }>): Promise<void> {
-    const reader = this.sessions.get(m.session);
-    const r = reader === m.reader ? this.open.get(m.reader) : undefined;
-    if (!r || !r.sessions.has(m.session)) {
-      this.send({
-        type: 'apdu-error',
-        id: m.id,
-        code: 'card_removed',
-        message: `The card was removed from reader "${m.reader}"`,
-      });
-      return;
-    }
-    const run = async (): Promise<void> => {
-      try {
-        const conn = await r.conn;
-        const responses: string[] = [];
-        let size = 0;
-        for (const apdu of m.apdus) {
-          const res = await conn.transmit(Uint8Array.from(Buffer.from(apdu, 'hex')), {
-            timeoutMs: m.timeoutMs,
-          });
-          responses.push(hex(res));
-          if (res.length < 2 || res[res.length - 2] !== 0x90 || res[res.length - 1] !== 0x00) break;
-          // The answer stays well under the server's frame limit: the server sends the rest again.
-          if ((size += res.length) > BATCH_ANSWER_BYTES) break;
-        }
-        this.send({ type: 'apdus-result', id: m.id, responses });
-      } catch (e) {
-        this.send({ type: 'apdu-error', id: m.id, ...errorFields(e) });
-      }
-    };
-    const next = r.queue.then(run, run);
-    r.queue = next;
-    await next;
-  }
-
-  private async onApdu(m: Extract<ServerMessage, { type: 'apdu' }>): Promise<void> {
-    const reader = this.sessions.get(m.session);
-    const r = reader === m.reader ? this.open.get(m.reader) : undefined;
-    if (!r || !r.sessions.has(m.session)) {
-      // The card left (we dropped the reader's sessions) or the server sent a stale session.
-      this.send({
-        type: 'apdu-error',
-        id: m.id,
-        code: 'card_removed',
-        message: `The card was removed from reader "${m.reader}"`,
-      });
-      return;
-    }
-    const run = async (): Promise<void> => {
-      try {
-        const conn = await r.conn;
-        const res = await conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), {
+  private onApdus(m: Extract<ServerMessage, { type: 'apdus' }>): Promise<void> {
+    return this.onCard(m, async (conn) => {
+      const responses: string[] = [];
+      let size = 0;
+      for (const apdu of m.apdus) {
+        const res = await conn.transmit(Uint8Array.from(Buffer.from(apdu, 'hex')), {
           timeoutMs: m.timeoutMs,
         });
-        this.send({ type: 'apdu-result', id: m.id, response: hex(res) });
+        responses.push(hex(res));
+        if (res.length < 2 || res[res.length - 2] !== 0x90 || res[res.length - 1] !== 0x00) break;
+        // The answer stays well under the server's frame limit: the server sends the rest again.
+        if ((size += res.length) > BATCH_ANSWER_BYTES) break;
+      }
+      this.send({ type: 'apdus-result', id: m.id, responses });
+    });
+  }
+
+  private onApdu(m: Extract<ServerMessage, { type: 'apdu' }>): Promise<void> {
+    return this.onCard(m, async (conn) => {
+      const res = await conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), {
+        timeoutMs: m.timeoutMs,
+      });
+      this.send({ type: 'apdu-result', id: m.id, response: hex(res) });
+    });
+  }
+
+  /**
+   * Card work for a server's request on a session: refused when the card left (we dropped the
+   * reader's sessions) or the session is stale; else queued behind the reader's earlier work, its
+   * failure answered as an apdu-error.
+   */
+  private async onCard(
+    m: { id: string; session: string; reader: string },
+    work: (conn: CardConnection) => Promise<void>,
+  ): Promise<void> {
+    const reader = this.sessions.get(m.session);
+    const r = reader === m.reader ? this.open.get(m.reader) : undefined;
+    if (!r || !r.sessions.has(m.session)) {
+      this.send({
+        type: 'apdu-error',
+        id: m.id,
+        code: 'card_removed',
+        message: `The card was removed from reader "${m.reader}"`,
+      });
+      return;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        await work(await r.conn);
       } catch (e) {
         this.send({ type: 'apdu-error', id: m.id, ...errorFields(e) });
       }
