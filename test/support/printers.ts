@@ -264,6 +264,15 @@ function ensureAvahi(): void {
     writeFileSync(join(AVAHI_USERS, 'started.json'), JSON.stringify(started));
 }
 
+/** A process's command name ('' when it is gone). */
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 /** Stops what ensureAvahi started (nothing someone else runs). */
 export function stopAvahi(): void {
   rmSync(join(AVAHI_USERS, String(process.pid)), { force: true });
@@ -276,8 +285,16 @@ export function stopAvahi(): void {
   } catch {
     // none recorded
   }
-  for (const pid of new Set([started?.avahi, started?.dbus, shared?.avahi, shared?.dbus]))
-    if (pid)
+  const daemons: [number | null | undefined, string][] = [
+    [started?.avahi, 'avahi-daemon'],
+    [shared?.avahi, 'avahi-daemon'],
+    [started?.dbus, 'dbus-daemon'],
+    [shared?.dbus, 'dbus-daemon'],
+  ];
+  for (const [pid, name] of daemons)
+    // Another process may have stopped it already and its PID gone to someone else's process (a
+    // test's Chromium was killed that way): only the daemon itself is stopped.
+    if (pid && commandOf(pid).startsWith(name))
       try {
         process.kill(pid, 'SIGTERM');
       } catch {
