@@ -13,6 +13,7 @@ import { buildApp } from '../../src/http/app.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { IssueTarget } from '../../src/services/pki/certificate-issuer.js';
 import type { Pki } from '../../src/services/pki/pki.js';
+import { pgliteTemplate } from '../support/db.js';
 import { ApiClient } from '../support/server.js';
 import { seedPerson } from '../support/seed.js';
 import { testHierarchy } from './fixtures.js';
@@ -62,7 +63,7 @@ describe.skipIf(!hasOpenssl)('PKI over HTTP (openssl as the client)', () => {
       },
       {},
     );
-    rt = await openRuntime(config, { inMemory: true });
+    rt = await openRuntime(config, { inMemory: true, pgliteTemplate: await pgliteTemplate() });
     const first = await rt.services.bootstrap.ensureFirstAdmin();
     const demo = await rt.services.bootstrap.seedDemo();
     pki = rt.services.pki;

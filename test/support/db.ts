@@ -2,7 +2,9 @@
 // this machine (127.0.0.1:5432, trust auth, database `test`), each run in a schema of its own that
 // is dropped afterwards. Set TESSERA_TEST_PG=off to skip PostgreSQL (loudly) where none runs.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrate.js';
 
@@ -47,17 +49,26 @@ export async function dropSchema(schema: string): Promise<void> {
 
 let template: Promise<Blob> | undefined;
 
+/** A PGlite database in memory, migrated, as a tar of its data directory. */
+export async function makePgliteTemplate(): Promise<Blob> {
+  const db = await openDb();
+  await migrate(db);
+  const blob = await db.dumpDataDir!();
+  await db.close();
+  return blob;
+}
+
 /**
- * A migrated PGlite data directory, made once per test process: starting from it skips initdb,
- * which costs seconds per database on a busy two-core machine.
+ * A migrated PGlite data directory: starting from it skips initdb and the migrations, which cost
+ * seconds per database on a busy two-core machine. The suite's global setup makes it once per run
+ * (test/global-setup.ts) and every test process reads that file; a process started without it
+ * (another runner) makes its own, once.
  */
 export function pgliteTemplate(): Promise<Blob> {
   template ??= (async () => {
-    const db = await openDb();
-    await migrate(db);
-    const blob = await db.dumpDataDir!();
-    await db.close();
-    return blob;
+    const file = inject('pgliteTemplateFile');
+    if (file) return new Blob([readFileSync(file)]);
+    return makePgliteTemplate();
   })();
   return template;
 }
