@@ -32,10 +32,13 @@ export interface PersonalizationPlan {
   checkCard?(session: PivSession, issued: readonly IssuedOnCard[]): Promise<void>;
   /** Stores the new PUK (encrypted) before the card is changed, so it can never be lost. */
   persistPuk(puk: string): Promise<void>;
-  /** Asks the CA for a certificate; `proveKey` has the card sign a challenge with the new key. */
+  /**
+   * Asks the CA for a certificate for the key the card made (as read from its answer: checked on
+   * its curve once, not again by the CA); `proveKey` has the card sign a challenge with the new key.
+   */
   issueCertificate(
     profile: CredentialProfile,
-    spki: Uint8Array,
+    publicKey: KeyObject,
     proveKey: (key: KeyObject) => Promise<boolean>,
   ): Promise<{ certificateId: string; der: Uint8Array }>;
   /**
@@ -107,7 +110,7 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
   });
 
   type Made = { certificateId: string; der: Uint8Array };
-  const keys: { profile: CredentialProfile; slot: number; spki?: Uint8Array; made?: Made }[] = [];
+  const keys: { profile: CredentialProfile; slot: number; publicKey?: KeyObject; made?: Made }[] = [];
   for (const [i, profile] of plan.profiles.entries()) {
     const slot = PIV_SLOT_NUMBER[profile.slot]!;
     const alg = PIV_KEY_ALGORITHM[profile.keyAlgorithm];
@@ -125,8 +128,8 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
       });
       keys.push({ profile, slot, made });
     } else {
-      const { spki } = await step('generate_key', i, () => session.generateKey(slot, alg));
-      keys.push({ profile, slot, spki });
+      const { publicKey } = await step('generate_key', i, () => session.generateKey(slot, alg));
+      keys.push({ profile, slot, publicKey });
     }
   }
 
@@ -135,7 +138,7 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
     const cert = await step('request_certificate', i, async () =>
       k.made
         ? k.made
-        : plan.issueCertificate(k.profile, k.spki!, async (publicKey) => {
+        : plan.issueCertificate(k.profile, k.publicKey!, async (publicKey) => {
             // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN
             // each time), checked once, against the key the CA is about to certify.
             const challenge = randomBytes(32);

@@ -43,6 +43,22 @@ describe('command APDU encoding (ISO 7816-3 §12.1)', () => {
     expect(apdu.length).toBe(7 + 300);
   });
 
+  it('decodes back to what it encoded, in every case and length boundary', () => {
+    for (const n of [0, 1, 255, 256, 1000])
+      for (const le of [0, 1, 255, 256, 257, 65536])
+        for (const ext of [false, true]) {
+          const data = Uint8Array.from({ length: n }, (_, i) => (i * 7) & 0xff);
+          const cmd = { cla: 0x10, ins: 0xdb, p1: 0x3f, p2: 0xff, data, le };
+          const d = decodeCommand(encodeCommand(cmd, { extended: ext }));
+          expect({ ...d, data: hex(d.data) }).toEqual({
+            ...cmd,
+            data: hex(data),
+            // Case 1 (no data, no Le) is one form only.
+            extended: (ext && (n > 0 || le > 0)) || n > 255 || le > 256,
+          });
+        }
+  });
+
   it('rejects header bytes out of range', () => {
     expect(() => encodeCommand({ cla: 0x100, ins: 0, p1: 0, p2: 0 })).toThrow(RangeError);
   });

@@ -16,6 +16,7 @@ import { OpensslDir, hasOpenssl, toPem } from './openssl.js';
 import { opensslReadCrl, parseCrlDer, toSecond } from './crl-reading.js';
 import { pivAuthenticationTarget, testHierarchy, testPki } from './fixtures.js';
 import { exportPkcs12 } from '../../src/pki/pkcs12.js';
+import { certificateParts } from '../../src/pki/signing-ca.js';
 import { randomUUID } from 'node:crypto';
 
 const admin: Actor = { id: null, name: 'Ada Admin', roles: ['admin'] };
@@ -235,6 +236,19 @@ for (const engine of ['pglite', 'postgres'] as const) {
         ).rejects.toThrow(/Proof of possession failed/);
         await expect(pki.issuer.issueForPublicKey(admin, t2, spki, () => false)).rejects.toThrow(
           /Proof of possession/,
+        );
+        // The key as an issuance run hands it over (the KeyObject the card's answer was read into):
+        // the same certificate key, the proof checked against that very object; never a private key.
+        let proved: unknown = null;
+        const byObject = await pki.issuer.issueForPublicKeyWithDer(admin, t2, publicKey, (k) => {
+          proved = k;
+          return true;
+        });
+        expect(proved).toBe(publicKey);
+        expect(certificateParts(byObject.der).spki.equals(spki)).toBe(true);
+        expect((await pki.certificates.get(byObject.summary.id)).pem).toContain('BEGIN CERTIFICATE');
+        await expect(pki.issuer.issueForPublicKey(admin, t2, privateKey, () => true)).rejects.toThrow(
+          /Only a public key/,
         );
       });
 

@@ -60,7 +60,8 @@ export interface CardCertificates {
       cardUuid: string;
       fascn: Uint8Array;
     },
-    publicKey: Uint8Array,
+    /** The KeyObject the card's key was read into (not imported again). */
+    publicKey: KeyObject,
     proof: (key: KeyObject) => Promise<boolean>,
   ): Promise<{ id: string; serial: string; der?: Uint8Array }>;
   get(id: string): Promise<{ pem: string }>;
@@ -311,12 +312,12 @@ export class IssuanceRunner implements JobLauncher {
             clock.now(),
           );
         },
-        issueCertificate: async (profile, spki, proveKey) => {
+        issueCertificate: async (profile, publicKey, proveKey) => {
           const credentialId = await newCredential(profile);
           const cert = await ca.issueForPublicKey(
             { ...actor, correlationId },
             target(profile, credentialId),
-            spki,
+            publicKey,
             proveKey,
           );
           return stored(cert);

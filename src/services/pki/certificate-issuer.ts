@@ -4,7 +4,7 @@
 // key algorithm, extensions and validity, and the active issuing CA signs through a profile
 // compiled once (pki/cert-template.ts). Each certificate is stored with its audit event, its
 // credential link and its archived key in one commit (store/certificate-writer.ts).
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { KeyObject, randomUUID } from 'node:crypto';
 import { ValidationError } from '../../domain/errors.js';
 import {
   generateKeyPair,
@@ -94,26 +94,37 @@ export class CertificateIssuer {
   async issueForPublicKey(
     actor: Actor,
     target: IssueTarget,
-    publicKey: string | Uint8Array,
+    publicKey: string | Uint8Array | KeyObject,
     proof: SignedChallenge | ((key: KeyObject) => boolean | Promise<boolean>),
   ): Promise<CertificateSummary> {
     return (await this.issueForPublicKeyWithDer(actor, target, publicKey, proof)).summary;
   }
 
-  /** issueForPublicKey, with the certificate's DER: a card issuance writes it without reading it back. */
+  /**
+   * issueForPublicKey, with the certificate's DER: a card issuance writes it without reading it back.
+   * `publicKey` may be the KeyObject the card's answer was read into (an issuance run hands it
+   * over): importing a key checks its point on the curve, ~0.1 ms in OpenSSL, and the card's key
+   * was already checked once when it was read (`npm run bench -- agents`).
+   */
   async issueForPublicKeyWithDer(
     actor: Actor,
     target: IssueTarget,
-    publicKey: string | Uint8Array,
+    publicKey: string | Uint8Array | KeyObject,
     proof: SignedChallenge | ((key: KeyObject) => boolean | Promise<boolean>),
   ): Promise<{ summary: CertificateSummary; der: Uint8Array }> {
     let key: KeyObject;
-    try {
-      key = publicKeyFromSpki(pemOrDer(publicKey, ['PUBLIC KEY']));
-    } catch (err) {
-      if (err instanceof ValidationError) throw err;
-      throw new ValidationError('The public key cannot be read (expected SubjectPublicKeyInfo, PEM or DER)');
-    }
+    if (isKeyObject(publicKey)) {
+      if (publicKey.type !== 'public') throw new ValidationError('Only a public key is certified');
+      key = publicKey;
+    } else
+      try {
+        key = publicKeyFromSpki(pemOrDer(publicKey, ['PUBLIC KEY']));
+      } catch (err) {
+        if (err instanceof ValidationError) throw err;
+        throw new ValidationError(
+          'The public key cannot be read (expected SubjectPublicKeyInfo, PEM or DER)',
+        );
+      }
     const ok = typeof proof === 'function' ? await proof(key) : verifyPossession(key, proof);
     if (!ok)
       throw new ValidationError('Proof of possession failed: the challenge was not signed with this key');
@@ -264,4 +275,8 @@ function checkProfile(p: IssueTarget['profile'], keyAlgorithm: KeyAlgorithm | nu
     throw new ValidationError(`Unknown certificate profile "${String(p.certificateProfile)}"`);
   if (!(Number.isInteger(p.validityDays) && p.validityDays > 0))
     throw new ValidationError('validityDays must be a positive whole number');
+}
+
+function isKeyObject(k: string | Uint8Array | KeyObject): k is KeyObject {
+  return k instanceof KeyObject;
 }
