@@ -11,11 +11,12 @@ import {
   deleteExpiredSessions,
   deleteSession,
   getSession,
+  getSessionWithUser,
   insertSession,
   touchSession,
   type SessionRecord,
 } from '../store/sessions-repo.js';
-import { getUser, getUserByUsername, getUserCredentials, type User } from '../store/users-repo.js';
+import { getUserByUsername, getUserCredentials, type User } from '../store/users-repo.js';
 import type { ServiceContext } from './context.js';
 import {
   DEFAULT_THROTTLE,
@@ -152,15 +153,16 @@ export class AuthService {
   async resolve(token: string | undefined): Promise<ResolvedSession | null> {
     if (!token || token.length > 200) return null;
     const id = hashToken(token);
-    const session = await getSession(this.ctx.db, id);
-    if (!session) return null;
+    // The person comes with the session, in one statement.
+    const found = await getSessionWithUser(this.ctx.db, id);
+    if (!found) return null;
+    const { session, user } = found;
     const now = this.ctx.clock.now();
     const idleLimit = new Date(session.lastSeenAt.getTime() + this.policy.sessionIdleMinutes * 60_000);
     if (session.expiresAt <= now || idleLimit <= now) {
       await deleteSession(this.ctx.db, id);
       return null;
     }
-    const user = await getUser(this.ctx.db, session.userId);
     if (!user || user.state !== 'active') {
       await deleteSession(this.ctx.db, id);
       return null;

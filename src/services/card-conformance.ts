@@ -30,10 +30,11 @@ export interface PreparedCard {
   ): Promise<void>;
 }
 
+/** What the check needs to know of the card's person. */
+type Person = { externalId?: string | null; properties: Record<string, string> };
+
 /** Why a person's PIV Authentication certificate has no SID extension. */
-function noSidReason(
-  user: { externalId?: string | null; properties: Record<string, string> } | null,
-): string {
+function noSidReason(user: Person | null): string {
   if (!user) return 'the person is unknown';
   if (!user.externalId) return 'the person is not from the directory (no objectSid to read)';
   return 'the directory gave no objectSid for this person (map the objectSid property in the directory settings)';
@@ -50,6 +51,8 @@ export class CardConformance {
     actor: Actor,
     device: { id: string; serial: string; userId: string | null },
     expires: Date,
+    /** The device's person when the caller has them (the issuance run): not read again. */
+    person?: Person | null,
   ): Promise<PreparedCard> {
     const card = cardIdentity(device, this.deps.fascn);
     const signer = await this.deps.signers.forCard(actor, expires);
@@ -59,7 +62,7 @@ export class CardConformance {
       checkCard: async (session, issued) => {
         const bySlot: Partial<Record<PivSlot, Uint8Array>> = {};
         for (const c of issued) bySlot[c.profile.slot as PivSlot] = c.der;
-        const report = await this.#check(session, device, bySlot, cardObjects);
+        const report = await this.#check(session, device, bySlot, cardObjects, person);
         await putDeviceConformance(this.ctx.db, device.id, report, this.ctx.clock.now());
       },
     };
@@ -116,8 +119,10 @@ export class CardConformance {
     device: { id: string; userId: string | null },
     issued: Partial<Record<PivSlot, Uint8Array>>,
     written?: SignedCardObjects,
+    person?: Person | null,
   ): Promise<ConformanceReport> {
-    const user = device.userId ? await getUser(this.ctx.db, device.userId) : null;
+    const user =
+      person !== undefined ? person : device.userId ? await getUser(this.ctx.db, device.userId) : null;
     return checkCardConformance(session, {
       cardUuid: device.id,
       issued,

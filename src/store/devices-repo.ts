@@ -116,6 +116,20 @@ export interface DevicePatch {
 }
 
 export async function updateDevice(tx: Queryable, id: string, patch: DevicePatch, at: Date): Promise<Device> {
+  return (await updateDeviceIf(tx, id, null, patch, at))!;
+}
+
+/**
+ * Updates the device only while its state is one of `from` (null: whatever it is): the UPDATE
+ * takes the row's lock and checks in one statement. Null when the device is in another state or gone.
+ */
+export async function updateDeviceIf(
+  tx: Queryable,
+  id: string,
+  from: readonly DeviceState[] | null,
+  patch: DevicePatch,
+  at: Date,
+): Promise<Device | null> {
   const sets: string[] = [];
   const params: unknown[] = [];
   const set = (col: string, v: unknown) => {
@@ -131,11 +145,16 @@ export async function updateDevice(tx: Queryable, id: string, patch: DevicePatch
   if (patch.expiresAt !== undefined) set('expires_at', patch.expiresAt);
   set('updated_at', at);
   params.push(id);
+  let where = `id = $${params.length}`;
+  if (from) {
+    params.push(from);
+    where += ` AND state = ANY($${params.length}::text[])`;
+  }
   const [row] = await tx.query<DeviceRow>(
-    `UPDATE devices SET ${sets.join(', ')} WHERE id = $${params.length} RETURNING *`,
+    `UPDATE devices SET ${sets.join(', ')} WHERE ${where} RETURNING *`,
     params,
   );
-  return toDevice(row!);
+  return row ? toDevice(row) : null;
 }
 
 export interface DeviceSearch {

@@ -4,13 +4,16 @@
 // job's report made while its previous one still waits replaces it (only the newest is shown).
 // Each report resolves once its progress is written (or replaced by a newer one that is), so a run
 // goes on exactly as after its own UPDATE. A failed group is retried job by job, so one bad row
-// never takes the others down.
+// never takes the others down. A report may carry a patch of the job's options (the run's
+// cardTouched), merged by the same statement instead of an UPDATE of its own.
 import type { Queryable } from './db.js';
 
 interface Pending {
   progress: number;
   step: string;
   at: Date;
+  /** Merged into the job's options with the progress (a replaced report's patch is kept). */
+  options: Record<string, unknown> | undefined;
   waiters: { resolve(): void; reject(err: unknown): void }[];
 }
 
@@ -27,18 +30,25 @@ export class JobProgressWriter {
   }
 
   /**
-   * Sets a running job's progress (never backwards within an attempt) and step label; a job no
-   * longer running is left as it is.
+   * Sets a running job's progress (never backwards within an attempt) and step label, and merges
+   * `options` into its options; a job no longer running is left as it is.
    */
-  write(jobId: string, progress: number, step: string, at: Date): Promise<void> {
+  write(
+    jobId: string,
+    progress: number,
+    step: string,
+    at: Date,
+    options?: Record<string, unknown>,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const pending = this.#queue.get(jobId);
       if (pending) {
         pending.progress = Math.max(pending.progress, progress);
         pending.step = step;
         pending.at = at;
+        if (options) pending.options = { ...pending.options, ...options };
         pending.waiters.push({ resolve, reject });
-      } else this.#queue.set(jobId, { progress, step, at, waiters: [{ resolve, reject }] });
+      } else this.#queue.set(jobId, { progress, step, at, options, waiters: [{ resolve, reject }] });
       if (!this.#draining) void this.#drain();
     });
   }
@@ -72,14 +82,18 @@ export class JobProgressWriter {
     // and each process writes its own jobs) would take them in one order.
     const sorted = [...group].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     await this.#db.query(
-      `UPDATE issuance_jobs j SET progress = GREATEST(j.progress, v.progress), step = v.step, updated_at = v.at
-         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[]) AS v(id, progress, step, at)
+      `UPDATE issuance_jobs j SET progress = GREATEST(j.progress, v.progress), step = v.step, updated_at = v.at,
+              options = CASE WHEN v.options IS NULL THEN j.options ELSE j.options || v.options::jsonb END
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[])
+              AS v(id, progress, step, at, options)
         WHERE j.id = v.id AND j.status = 'running'`,
       [
         sorted.map(([id]) => id),
         sorted.map(([, p]) => p.progress),
         sorted.map(([, p]) => p.step),
         sorted.map(([, p]) => p.at.toISOString()),
+        // As text: both drivers pass a string array through unchanged (PGlite would re-encode jsonb[]).
+        sorted.map(([, p]) => (p.options ? JSON.stringify(p.options) : null)),
       ],
     );
   }

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import { joinedUser, joinedUserColumns, type User } from './users-repo.js';
 
 export interface SessionRecord {
   id: string;
@@ -57,6 +58,22 @@ export async function insertSession(tx: Queryable, s: SessionRecord): Promise<vo
 export async function getSession(db: Queryable, id: string): Promise<SessionRecord | null> {
   const rows = await db.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id]);
   return rows[0] ? toSession(rows[0]) : null;
+}
+
+/**
+ * A session with its person, in one statement: every signed-in request resolves both (a round
+ * trip each was two of an issued card's ~38 statements). The person is null when gone.
+ */
+export async function getSessionWithUser(
+  db: Queryable,
+  id: string,
+): Promise<{ session: SessionRecord; user: User | null } | null> {
+  const rows = await db.query<SessionRow & Record<string, unknown>>(
+    `SELECT s.*, ${joinedUserColumns('u', 'u__')} FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  return r ? { session: toSession(r), user: joinedUser(r, 'u__') } : null;
 }
 
 export async function touchSession(db: Queryable, id: string, at: Date): Promise<void> {

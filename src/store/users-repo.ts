@@ -57,6 +57,23 @@ const toUser = (r: UserRow): User => ({
   updatedAt: iso(r.updated_at)!,
 });
 
+/**
+ * The user's columns read through a join under `alias`, each named `<prefix><column>`
+ * (sessions-repo.ts reads a session with its person in one statement).
+ */
+export const joinedUserColumns = (alias: string, prefix: string): string =>
+  COLUMNS.split(', ')
+    .map((c) => `${alias}.${c} AS ${prefix}${c}`)
+    .join(', ');
+
+/** The user of a row read with joinedUserColumns, or null when the join found none. */
+export function joinedUser(row: Record<string, unknown>, prefix: string): User | null {
+  if (row[`${prefix}id`] == null) return null;
+  const r: Record<string, unknown> = {};
+  for (const c of COLUMNS.split(', ')) r[c] = row[`${prefix}${c}`];
+  return toUser(r as UserRow);
+}
+
 export interface NewUser {
   username: string;
   displayName: string;

@@ -255,6 +255,13 @@ describe('failures', () => {
       correlationId: expect.any(String),
     });
     expect((await srv.rt.services.devices.get(failed.deviceId)).state).toBe('failed');
+    // The card took our management key before it left: the job says so (written with the next
+    // step's progress), which is what makes Retry wipe it first.
+    const [touched] = await srv.rt.db.query<{ options: { cardTouched?: boolean } }>(
+      'SELECT options FROM issuance_jobs WHERE id = $1',
+      [job!.id],
+    );
+    expect(touched?.options.cardTouched).toBe(true);
 
     cards.readers.insert(c.reader, card);
     const retried = await srv.rt.services.issuance.retry.retry(admin, job!.id);

@@ -8,15 +8,32 @@ import {
   installCredential,
   listDeviceCredentials,
 } from '../../src/store/credentials-repo.js';
-import { claimOrphanedJobs, finishJob, insertJob, restartJob } from '../../src/store/jobs-repo.js';
+import {
+  claimOrphanedJobs,
+  finishJob,
+  insertJob,
+  mergeJobOptions,
+  restartJob,
+} from '../../src/store/jobs-repo.js';
 import { registerInstance, stopInstance } from '../../src/store/instances-repo.js';
 import { JobProgressWriter } from '../../src/store/job-progress-writer.js';
 import { insertPolicy, getPolicy } from '../../src/store/policies-repo.js';
 import { insertRequest, updateRequestState } from '../../src/store/requests-repo.js';
 import { getSetting, putSetting } from '../../src/store/settings-repo.js';
-import { getSession, insertSession, deleteExpiredSessions } from '../../src/store/sessions-repo.js';
+import {
+  getSession,
+  getSessionWithUser,
+  insertSession,
+  deleteExpiredSessions,
+} from '../../src/store/sessions-repo.js';
 import { isUniqueViolation } from '../../src/store/sql.js';
-import { getUserByUsername, insertUser, searchUsers, updateUser } from '../../src/store/users-repo.js';
+import {
+  getUser,
+  getUserByUsername,
+  insertUser,
+  searchUsers,
+  updateUser,
+} from '../../src/store/users-repo.js';
 import { migrate } from '../../src/store/migrate.js';
 import { DEMO_POLICIES } from '../../src/services/bootstrap-service.js';
 import { engines, openTestDb, type TestDb } from '../support/db.js';
@@ -192,6 +209,25 @@ for (const engine of await engines()) {
         (await t.db.query<{ progress: number }>('SELECT progress FROM issuance_jobs WHERE id = $1', [a]))[0]
           ?.progress,
       ).toBe(20);
+      // An options patch rides with a report: merged into that job's options only, kept when a newer
+      // report of the same job replaces it, never written to an ended job.
+      await mergeJobOptions(t.db, a, { reader: 'R1' });
+      await Promise.all([
+        w.write(b, 41, 'One', later),
+        w.write(a, 30, 'Set the management key', later, { cardTouched: true }),
+        w.write(a, 31, 'Newer', later),
+        w.write(c, 60, 'Ended', later, { cardTouched: true }),
+      ]);
+      const opts = await t.db.query<{ id: string; options: Record<string, unknown>; step: string }>(
+        'SELECT id, options, step FROM issuance_jobs WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
+      const optsById = Object.fromEntries(opts.map((r) => [r.id, [r.options, r.step]]));
+      expect(optsById).toEqual({
+        [a]: [{ reader: 'R1', cardTouched: true }, 'Newer'],
+        [b]: [{}, 'One'],
+        [c]: [{}, ''],
+      });
     });
 
     it('only the jobs of instances whose lease ran out (or that stopped) are claimed, each by one claimer', async () => {
@@ -281,6 +317,11 @@ for (const engine of await engines()) {
         data: {},
       });
       expect((await getSession(t.db, 'h1'))?.userId).toBe(user.id);
+      // Read with its person in one statement: the same session, the same user as getUser reads.
+      const both = await getSessionWithUser(t.db, 'h1');
+      expect(both?.session).toEqual(await getSession(t.db, 'h1'));
+      expect(both?.user).toEqual(await getUser(t.db, user.id));
+      expect(await getSessionWithUser(t.db, 'nope')).toBeNull();
       expect(await deleteExpiredSessions(t.db, new Date(at.getTime() + 2000))).toBe(1);
     });
 

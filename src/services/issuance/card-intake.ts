@@ -17,8 +17,10 @@ export async function deviceForIssuance(
   policy: Policy,
   serial: string,
   clock: Clock,
+  /** The card's record as this transaction already read it (unlocked), or null when it had none. */
+  known?: Device | null,
 ): Promise<Device> {
-  let device = await getDeviceBySerial(tx, serial);
+  let device = known !== undefined ? known : await getDeviceBySerial(tx, serial);
   if (!device) {
     // A data-dependent permission (decision 0011): binding a known card needs only the route's
     // device.bind; adding an unknown one to the inventory on the way is registering it.
@@ -41,8 +43,11 @@ export async function deviceForIssuance(
       correlationId: actor.correlationId ?? null,
       at,
     });
+  } else {
+    // Locked, as it is now. A card registered just above needs no reading back: its row is
+    // this transaction's own until it commits.
+    device = (await getDevice(tx, device.id, true))!;
   }
-  device = (await getDevice(tx, device.id, true))!;
   if (!policy.deviceTypes.includes(device.type))
     throw new ValidationError(
       `The policy "${policy.name}" is not for ${device.type.replace('_', ' ')} devices`,

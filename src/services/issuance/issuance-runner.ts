@@ -30,7 +30,7 @@ import { managementKeyFor, randomPuk } from '../card-keys.js';
 import { auditActor, type Actor, type Clock, type SelfSetUpDone } from '../context.js';
 import { personalize } from '../personalization.js';
 import { closeQuietly } from './card-reader.js';
-import { moveDevice } from './device-move.js';
+import { moveDevice, moveDeviceById } from './device-move.js';
 import { keepsInitialPinAfterSuccess, type InitialPinVault } from './initial-pin.js';
 import type { JobChanges } from './job-progress.js';
 import type { RequestLink, RestoredKey } from './request-link.js';
@@ -93,6 +93,8 @@ export interface KnownForRun {
   device: Device;
   policy: Policy;
   user: User;
+  /** The initial PIN the starter just put into the vault (initial-pin.ts). */
+  pin?: string;
 }
 
 /** Starts a job's card work in the background (the starter and retry hand it their open card). */
@@ -221,11 +223,15 @@ export class IssuanceRunner implements JobLauncher {
     const done: IssuanceStepId[] = [];
     // The job as the starter just inserted it, or as it is now for a queued or retried one.
     const print = ((known ? job : await getJob(db, job.id))?.options as JobOptions | undefined)?.print;
+    // Options the next report writes with the progress (one statement instead of two).
+    let optionsDue: Partial<JobOptions> | undefined;
     const report = async (label: string) => {
       const encoded = progressFor(done, policy.credentialProfiles.length);
       // A printed card's bar keeps its last tenth for drawing and printing it.
       const progress = print ? Math.floor(encoded * 0.9) : encoded;
-      await this.#progress.write(job.id, progress, label, clock.now());
+      const options = optionsDue;
+      optionsDue = undefined;
+      await this.#progress.write(job.id, progress, label, clock.now(), options);
       this.deps.changes.publish(job.id);
     };
     try {
@@ -235,7 +241,7 @@ export class IssuanceRunner implements JobLauncher {
         await resetToTransport(session);
       }
       done.push('connect');
-      const pin = await this.deps.pins.get(db, device.id);
+      const pin = known?.pin ?? (await this.deps.pins.get(db, device.id));
       if (pin === null)
         throw new DomainError(
           'issuance_state_lost',
@@ -247,7 +253,12 @@ export class IssuanceRunner implements JobLauncher {
       // never outlive it (each capped at the device's days, issued before the device's end is set).
       const days = validityDaysOf(job, policy);
       const cardExpires = new Date(now.getTime() + days * 86_400_000);
-      const prepared = await this.deps.conformance.prepare({ ...actor, correlationId }, device, cardExpires);
+      const prepared = await this.deps.conformance.prepare(
+        { ...actor, correlationId },
+        device,
+        cardExpires,
+        device.userId === user.id ? user : undefined,
+      );
       // A replacement gets the person's archived key-management key back (keyRecoveryFor).
       const restores =
         job.requestId && this.deps.requests
@@ -348,8 +359,11 @@ export class IssuanceRunner implements JobLauncher {
         },
         stepDone: async (id) => {
           done.push(id);
-          // From here the card holds our management key: a retry must wipe it first.
-          if (id === 'authenticate') await mergeJobOptions(db, job.id, { cardTouched: true });
+          // From here the card holds our management key: a retry must wipe it first. Written with the
+          // next step's report, which personalize awaits before that step's first command — so it is
+          // stored before the card changes, as by an UPDATE here. (A job ended meanwhile by the
+          // recovery sweep got cardTouched there; the writer leaves ended jobs alone.)
+          if (id === 'authenticate') optionsDue = { cardTouched: true };
         },
       });
       if (print) {
@@ -423,10 +437,10 @@ export class IssuanceRunner implements JobLauncher {
         const current = (await getJob(tx, job.id, true))!;
         must(jobTransition(current.status, 'confirm'));
       }
-      const d = (await getDevice(tx, device.id, true))!;
-      const active = await moveDevice(
+      // Locked and moved by one UPDATE (refused with the machine's error if no longer issuing).
+      const active = await moveDeviceById(
         tx,
-        d,
+        device.id,
         'succeed',
         printed ?? {
           issuedAt: at,

@@ -257,15 +257,17 @@ export class IssuanceStarter {
       const { job, device } = await db.transaction(async (tx) => {
         // The request is locked before the device (the replacement's lock order). A card that is
         // a request's replacement device serves that request even when the caller did not say so.
+        // The card's record, read once: for its request, then locked (or registered) for issuance.
+        const known = await getDeviceBySerial(tx, serial);
         const request = await this.#request(
           tx,
           actor,
           user,
-          serial,
+          known,
           o.via ?? (o.portal ? 'portal' : 'operator'),
           o,
         );
-        const device = await deviceForIssuance(tx, actor, user, policy, serial, clock);
+        const device = await deviceForIssuance(tx, actor, user, policy, serial, clock, known);
         if (request) await this.#link().checkDevice(tx, request, device);
         const at = clock.now();
         const validityDays = request ? this.#link().validityDays(request, policy) : null;
@@ -337,7 +339,7 @@ export class IssuanceStarter {
         return { device: (await getDevice(db, job.deviceId))!, job: jobView(job) };
       }
       // The run starts from what was just written: the device issuing, the policy, the person.
-      await this.deps.runner.launch(actor, job, opened, false, { device, policy, user });
+      await this.deps.runner.launch(actor, job, opened, false, { device, policy, user, pin });
       return { device, job: jobView(job) };
     } catch (e) {
       await closeQuietly(opened.conn);
@@ -350,12 +352,11 @@ export class IssuanceStarter {
     tx: Queryable,
     actor: Actor,
     user: User,
-    serial: string,
+    known: Device | null,
     via: IssuanceVia,
     o: { requestId?: string; policy: Policy },
   ): Promise<LinkedRequest | null> {
     const link = this.deps.requests;
-    const known = await getDeviceBySerial(tx, serial);
     const requestId =
       o.requestId ?? (known && link ? (await link.findForDevice(tx, known.id))?.id : undefined);
     if (!requestId) return null;
