@@ -48,6 +48,7 @@ import { PrintSettingsService } from './services/printing/print-settings.js';
 import { PrintService } from './services/printing/print-service.js';
 import { createReplacement, type Replacement } from './services/replacement/replacement.js';
 import { InstanceRegistry } from './services/cluster/instance-registry.js';
+import { AgentRevocations } from './services/cluster/agent-revocations.js';
 import { LocalBus, PgBus, type Bus } from './services/cluster/bus.js';
 import { ClusterCards } from './services/cluster/cluster-cards.js';
 import { BusCardRelay } from './services/cluster/card-relay.js';
@@ -55,6 +56,7 @@ import { ScheduledWork } from './services/cluster/scheduled-work.js';
 import { VERSION } from './config/version.js';
 import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
+import { getAgent } from './store/agents-repo.js';
 
 export interface Services {
   auth: AuthService;
@@ -376,6 +378,17 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     );
     mobileIds.starter = issuance.starter;
     mobileIds.recycle = issuance.recycle;
+    const workstationRelay = new WorkstationRelay({ pairing: walletPairing, cards: cardAccess });
+    // A revocation made on any server closes the agent's sockets on every server (issue #20).
+    const revocations = new AgentRevocations(bus);
+    revocations.on((id) => agentHub.disconnect(id));
+    revocations.on(
+      (id) => workstationRelay.revoked(id),
+      () =>
+        void workstationRelay
+          .recheck(async (id) => (await getAgent(db, id))?.revokedAt != null)
+          .catch(() => undefined),
+    );
     const services: Services = {
       auth,
       users,
@@ -395,11 +408,20 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       issuance,
       replacement,
       conformance,
-      agents: new PairingService(ctx, agentHub, clusterCards ? () => clusterCards.elsewhere() : undefined),
+      agents: new PairingService(
+        ctx,
+        agentHub,
+        clusterCards ? () => clusterCards.elsewhere() : undefined,
+        async (agent) => {
+          // Sockets first (4001: "revoked"), then the pairings' end, which the phone is told of.
+          revocations.say(agent.id);
+          await walletPairing.endAllOf(agent);
+        },
+      ),
       walletLinks,
       walletStatus: new WalletStatusFeed({ db, jobs: issuance.jobs, progress: issuance.progress }),
       walletPairing,
-      workstationRelay: new WorkstationRelay({ pairing: walletPairing, cards: cardAccess }),
+      workstationRelay,
       walletEnrolment: new WalletEnrolment({
         db,
         starter: issuance.starter,

@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import type { CardConnection, ReaderEvent, ReaderSet } from '../cards/transport/types.js';
 import type { AgentPrinters } from './printers.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { tokenRefused } from './token-refused.js';
 import { VERSION } from '../config/version.js';
 import {
   CLOSE,
@@ -162,8 +163,7 @@ export class AgentClient {
     let fatal: string | undefined;
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
-      if (status === 401 || status === 403)
-        fatal = `the server refused this agent's token (HTTP ${status}): it was revoked or never paired; pair again with --pair CODE`;
+      if (status === 401 || status === 403) fatal = tokenRefused(this.opts.server, `HTTP ${status}`);
       else this.log(`The server answered HTTP ${status} instead of opening the agent socket`);
       res.resume();
       ws.terminate();
@@ -198,10 +198,8 @@ export class AgentClient {
       if (this.ws === ws) this.ws = undefined;
       void this.dropAllReaders();
       const why = reason.toString();
-      if (code === CLOSE.REVOKED)
-        fatal = 'this agent was revoked by the server; pair it again with --pair CODE';
-      else if (code === CLOSE.UNAUTHORIZED)
-        fatal = `the server refused this agent: ${why || 'unknown token'}`;
+      if (code === CLOSE.REVOKED) fatal = tokenRefused(this.opts.server, 'the agent was revoked');
+      else if (code === CLOSE.UNAUTHORIZED) fatal = tokenRefused(this.opts.server, why || 'unknown token');
       else if (code === CLOSE.PROTOCOL) fatal = `the server reports a protocol error: ${why}`;
       const wasConnected = this._state === 'connected';
       if (this.stopped) return;

@@ -12,8 +12,10 @@
 // a pairing the phone refused or a refused agent token stops it for good.
 import { WebSocket } from 'ws';
 import { fromHex, toHex } from '../cards/bytes.js';
+import { CLOSE } from '../cards/transport/agent-protocol.js';
 import { VpcdCardBridge, type VpcdCard } from '../cards/transport/vpcd.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { tokenRefused } from './token-refused.js';
 
 type Reply = { type: string } & Record<string, unknown>;
 
@@ -26,9 +28,19 @@ export interface WalletBridgeOptions {
   vpcd: { host: string; port: number };
   log: (line: string) => void;
   backoff?: BackoffOptions;
-  /** How often the relay checks the server still answers (a dead link is otherwise silent). */
+  /**
+   * How often the relay pings the server (default 15 s): three periods without a word count as a
+   * lost connection — a server that hangs (stopped, or a proxy that stops forwarding) is otherwise
+   * silent, and pcscd would wait on the card meanwhile.
+   */
   heartbeatMs?: number;
 }
+
+/** The default ping period of the relay: a silent server counts as lost after three (45 s). */
+export const WALLET_HEARTBEAT_MS = 15_000;
+
+/** The command the person runs again once paired (said with a refused token). */
+const RUN_AGAIN = 'tessera agent --wallet';
 
 /** Why `run` ended: stopped here, the pairing ended, or the server refused this agent or pairing. */
 export type WalletOutcome = 'stopped' | 'unpaired' | 'refused';
@@ -43,6 +55,13 @@ class Final extends Error {
   }
 }
 
+/** How the relay socket closed: the server's close code, or ours (1006 when cut off). */
+interface Closed {
+  code: number;
+  /** The server refused this agent's token while connected (revoked: 4001): for good. */
+  refused: Final | undefined;
+}
+
 /** The relay socket: frames out, replies in order, APDU answers by id. */
 class RelaySocket {
   private waiters: Array<{ accept: (r: Reply) => boolean; resolve: (r: Reply) => void }> = [];
@@ -50,20 +69,43 @@ class RelaySocket {
   private nextId = 1;
   private listeners = new Set<(r: Reply) => void>();
   private heartbeat: NodeJS.Timeout | undefined;
-  readonly closed: Promise<void>;
+  readonly closed: Promise<Closed>;
 
   constructor(
     private readonly ws: WebSocket,
+    server: string,
     heartbeatMs: number,
+    log: (line: string) => void,
   ) {
-    this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
-    // A server that vanished without closing (power cut, network gone) answers no ping: after three
-    // periods the link counts as lost, so nothing waits on it forever.
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code) =>
+        resolve({
+          code,
+          refused:
+            code === CLOSE.REVOKED || code === CLOSE.UNAUTHORIZED
+              ? new Final(
+                  'refused',
+                  tokenRefused(
+                    server,
+                    code === CLOSE.REVOKED ? 'the agent was revoked' : 'unknown token',
+                    RUN_AGAIN,
+                  ),
+                )
+              : undefined,
+        }),
+      ),
+    );
+    // A server that vanished without closing (power cut, network gone) or hangs (stopped, a proxy
+    // that stops forwarding) answers no ping: after three periods the link counts as lost, so
+    // nothing waits on it forever.
     let heard = Date.now();
     ws.on('pong', () => (heard = Date.now()));
     this.heartbeat = setInterval(() => {
-      if (Date.now() - heard > 3 * heartbeatMs) ws.terminate();
-      else if (ws.readyState === WebSocket.OPEN) ws.ping();
+      if (Date.now() - heard > 3 * heartbeatMs) {
+        log(`No answer from the server for ${formatSeconds(3 * heartbeatMs)}: the connection counts as lost`);
+        clearInterval(this.heartbeat);
+        ws.terminate();
+      } else if (ws.readyState === WebSocket.OPEN) ws.ping();
     }, heartbeatMs);
     this.heartbeat.unref();
     void this.closed.then(() => clearInterval(this.heartbeat));
@@ -86,24 +128,26 @@ class RelaySocket {
     });
   }
 
-  static open(server: string, token: string, heartbeatMs: number): Promise<RelaySocket> {
+  static open(
+    server: string,
+    token: string,
+    heartbeatMs: number,
+    log: (line: string) => void,
+  ): Promise<RelaySocket> {
     const url = `${server.replace(/\/$/, '').replace(/^http/, 'ws')}/api/wallet/relay`;
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${token}` },
       handshakeTimeout: 10_000,
     });
     return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(new RelaySocket(ws, heartbeatMs)));
+      ws.once('open', () => resolve(new RelaySocket(ws, server, heartbeatMs, log)));
       ws.once('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
         res.resume();
         ws.terminate();
         reject(
           status === 401 || status === 403
-            ? new Final(
-                'refused',
-                `The server refused this agent (HTTP ${status}): it was revoked or never paired; pair it again with --pair CODE`,
-              )
+            ? new Final('refused', tokenRefused(server, `HTTP ${status}`, RUN_AGAIN))
             : new Error(`The server answered HTTP ${status} instead of opening the relay`),
         );
       });
@@ -118,7 +162,10 @@ class RelaySocket {
   /** The next reply `accept` takes (an error frame is taken by every wait). */
   next(accept: (r: Reply) => boolean): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      this.closed.then(() => reject(new Error('The connection to the server was lost')), reject);
+      this.closed.then(
+        (c) => reject(c.refused ?? new Error('The connection to the server was lost')),
+        reject,
+      );
       this.waiters.push({ accept: (r) => r.type === 'error' || accept(r), resolve });
     });
   }
@@ -173,7 +220,7 @@ export class WalletBridge {
 
   constructor(private readonly o: WalletBridgeOptions) {
     this.backoff = new Backoff(o.backoff);
-    this.heartbeatMs = o.heartbeatMs ?? 15_000;
+    this.heartbeatMs = o.heartbeatMs ?? WALLET_HEARTBEAT_MS;
   }
 
   /**
@@ -198,7 +245,8 @@ export class WalletBridge {
         await this.close();
         if (stopped) return 'stopped';
         if (e instanceof Final) {
-          if (e.outcome === 'unpaired') this.o.savePairing(null);
+          // An ended pairing, or a refused token (a revoked agent's pairings ended with it): forgotten.
+          this.o.savePairing(null);
           this.o.log(`Stopped: ${e.message}`);
           return e.outcome;
         }
@@ -223,7 +271,7 @@ export class WalletBridge {
    * the pairing ends ('unpaired') or the connection is lost ('lost').
    */
   private async session(onConnected: () => void): Promise<'unpaired' | 'lost'> {
-    const relay = await RelaySocket.open(this.o.server, this.o.token, this.heartbeatMs);
+    const relay = await RelaySocket.open(this.o.server, this.o.token, this.heartbeatMs, this.o.log);
     this.relay = relay;
     onConnected();
     const again = this.pairingId !== null;
@@ -263,7 +311,14 @@ export class WalletBridge {
     void bridge.start().catch(() => undefined);
     if (again) this.o.log('Reconnected: the pairing with your phone is resumed');
     this.backoff.reset();
-    const outcome = await Promise.race([ended, relay.closed.then(() => 'lost' as const)]);
+    const outcome = await Promise.race([
+      ended,
+      relay.closed.then((c) => {
+        // Revoked while connected: the server closed the relay with 4001.
+        if (c.refused) throw c.refused;
+        return 'lost' as const;
+      }),
+    ]);
     if (outcome === 'unpaired') {
       await this.close();
       this.o.savePairing(null);
@@ -277,7 +332,7 @@ export class WalletBridge {
   /** Ends the saved pairing from this side (`--unpair-wallet`). */
   async unpair(): Promise<boolean> {
     if (!this.o.pairingId) return false;
-    const relay = await RelaySocket.open(this.o.server, this.o.token, this.heartbeatMs);
+    const relay = await RelaySocket.open(this.o.server, this.o.token, this.heartbeatMs, this.o.log);
     this.relay = relay;
     relay.send({ type: 'resume', pairingId: this.o.pairingId });
     const r = await relay.next((x) => x.type === 'pairing');
@@ -359,3 +414,6 @@ export class WalletBridge {
     return fromHex(String(r.atr));
   }
 }
+
+/** "45 s", "1.5 s": a period as the person reads it. */
+const formatSeconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;

@@ -2,7 +2,7 @@
 // between the server and the card readers here until stopped.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WalletBridge } from '../agent/wallet-bridge.js';
+import { WALLET_HEARTBEAT_MS, WalletBridge } from '../agent/wallet-bridge.js';
 import type { Command } from 'commander';
 import { AgentClient } from '../agent/agent-client.js';
 import {
@@ -35,6 +35,7 @@ interface AgentFlags {
   wallet?: boolean;
   unpairWallet?: boolean;
   vpcd: string;
+  heartbeat: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -154,9 +155,18 @@ function parseVpcd(v: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
+/** --heartbeat: whole seconds from 1 to 300. */
+function parseHeartbeat(v: string): number {
+  const n = Number(v);
+  if (!/^\d{1,3}$/.test(v) || n < 1 || n > 300)
+    throw new Error(`--heartbeat must be a whole number of seconds from 1 to 300; got "${v}"`);
+  return n * 1000;
+}
+
 /** `--wallet`: the person's phone as this machine's smart card, through vpcd (docs/mobile.md). */
 async function runWallet(flags: AgentFlags): Promise<void> {
   const vpcd = parseVpcd(flags.vpcd);
+  const heartbeatMs = parseHeartbeat(flags.heartbeat);
   const stateFile = flags.state ?? defaultStateFile();
   const identity = await identityFor(flags, stateFile);
   const pairingFile = `${stateFile}.wallet-pairing`;
@@ -169,6 +179,7 @@ async function runWallet(flags: AgentFlags): Promise<void> {
       id ? writeFileSync(pairingFile, `${id}\n`, { mode: 0o600 }) : rmSync(pairingFile, { force: true }),
     vpcd,
     log: say,
+    heartbeatMs,
   });
   if (flags.unpairWallet) {
     say(
@@ -284,6 +295,11 @@ export function defineAgentCommand(cmd: Command): Command {
     )
     .option('--unpair-wallet', "end this agent's pairing with your phone")
     .option('--vpcd <host:port>', "with --wallet: the vpcd driver's card side", '127.0.0.1:35963')
+    .option(
+      '--heartbeat <seconds>',
+      'with --wallet: how often to ping the server; three periods without an answer count as a lost connection (the card leaves the reader, the agent reconnects)',
+      String(WALLET_HEARTBEAT_MS / 1000),
+    )
     .action((flags: AgentFlags) => runAgent(flags));
 }
 

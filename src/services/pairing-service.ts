@@ -59,6 +59,13 @@ export class PairingService {
      * (services/cluster/cluster-cards.ts); absent, only this server's agents count as connected.
      */
     private readonly elsewhere?: () => Promise<ReadonlyMap<string, AgentView['readers']>>,
+    /**
+     * What follows a revocation once it is committed: by default this server closes the agent's
+     * socket; with several servers (runtime.ts) every server closes what it holds of the agent,
+     * and the agent's pairings with phones end.
+     */
+    private readonly afterRevoke: (agent: AgentRecord) => Promise<void> | void = (agent) =>
+      hub.disconnect(agent.id),
   ) {}
 
   /** A fresh one-time code binding the next agent that presents it to `actor`. */
@@ -216,8 +223,8 @@ export class PairingService {
     const mine = agent && agent.ownerUserId === actor.id;
     if (!agent || (!mine && !holds(actor, 'agent.manage'))) throw new NotFoundError('agent', agentId);
     const at = this.ctx.clock.now();
-    await this.ctx.db.transaction(async (tx) => {
-      if (!(await markAgentRevoked(tx, agentId, at))) return;
+    const revoked = await this.ctx.db.transaction(async (tx) => {
+      if (!(await markAgentRevoked(tx, agentId, at))) return false;
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'agent.revoked',
@@ -227,8 +234,11 @@ export class PairingService {
         correlationId: actor.correlationId ?? null,
         at,
       });
+      return true;
     });
-    this.hub.disconnect(agentId);
+    // Revoked earlier: its sockets were closed then (and the heartbeat checks again).
+    if (revoked) await this.afterRevoke(agent);
+    else this.hub.disconnect(agentId);
     return this.view((await getAgent(this.ctx.db, agentId))!);
   }
 }

@@ -103,3 +103,14 @@ export async function openPairingsOfWallet(
   );
   return rows.map(toPairing);
 }
+
+/** The pending or active pairings an agent takes part in, on either side (to end at its revocation). */
+export async function openPairingsOfAgent(db: Queryable, agentId: string): Promise<WalletPairing[]> {
+  const rows = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM wallet_pairings
+     WHERE (wallet_agent_id = $1 OR workstation_agent_id = $1) AND state IN ('pending', 'active')
+     ORDER BY created_at, id`,
+    [agentId],
+  );
+  return rows.map(toPairing);
+}

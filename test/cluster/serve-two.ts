@@ -28,6 +28,8 @@ export interface TwoServers {
   output(name: ServerName): string;
   /** Kills the server as a crash would, then (once `whileDown` is done) starts it again on its port. */
   restart(name: ServerName, whileDown?: () => Promise<void>): Promise<void>;
+  /** Sends `signal` to the server process (SIGSTOP: it hangs, its sockets stay open; SIGCONT). */
+  signal(name: ServerName, signal: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -68,6 +70,8 @@ export async function startTwoServers(
     return p;
   };
   const stop = async () => {
+    // A stopped server would not end on SIGTERM until continued.
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGCONT');
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
     await Promise.all(procs.map((p) => p.stop()));
     await sql.end().catch(() => undefined);
@@ -93,6 +97,7 @@ export async function startTwoServers(
         await whileDown?.();
         await serve(name).waitFor(/Tessera is running/);
       },
+      signal: (name, signal) => void servers[name]!.child.kill(signal),
       stop,
     };
   } catch (e) {

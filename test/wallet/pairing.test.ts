@@ -32,8 +32,11 @@ async function relay(id: AgentIdentity) {
   });
   const replies: Reply[] = [];
   ws.on('message', (d) => replies.push(JSON.parse(String(d)) as Reply));
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   return {
     replies,
+    /** The close code, once the socket closed. */
+    closed,
     send: (body: Record<string, unknown>) => ws.send(JSON.stringify({ v: 1, ...body })),
     next: (pred: (r: Reply) => boolean, seen = 0) =>
       until('a relay reply', async () => replies.slice(seen).find(pred)),
@@ -145,10 +148,14 @@ describe('a phone paired with a workstation', { timeout: 120_000 }, () => {
     r.send({ type: 'power-on' });
     await r.next((x) => x.type === 'atr');
     expect((await bob.json('POST', `/api/agents/${desk.agentId}/revoke`, {})).status).toBe(200);
-    // The open relay stops at the next command.
-    r.send({ type: 'apdu', id: 'b1', apdu: SELECT_PIV });
-    expect((await r.next((x) => x.id === 'b1')).message).toMatch(/has ended/);
-    // The revoked agent's socket is closed; its token opens nothing any more.
+    // The open relay is closed at once with 4001 ("revoked": the agent stops for good), and the
+    // pairing ended by the server: the phone is told.
+    expect(await r.closed).toBe(4001);
+    expect(r.replies.some((x) => x.type === 'pairing' && x.state === 'revoked')).toBe(false);
+    await until('the phone told the pairing ended', async () =>
+      phone.pairings.at(-1)?.every((x) => x.id !== p.id) ? true : undefined,
+    );
+    // Its token opens nothing any more.
     const again = new WebSocket(`${srv.url.replace('http', 'ws')}/api/wallet/relay`, {
       headers: { authorization: `Bearer ${desk.token}` },
     });

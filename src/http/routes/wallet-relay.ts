@@ -62,9 +62,17 @@ export const walletRelayRoutes =
       (socket: WebSocket, req) => {
         const agent = agentOf.get(req);
         if (!agent) return socket.close(4003, 'not authenticated');
-        const session = rt.services.workstationRelay.open(agent, (r) => {
-          if (socket.readyState === 1) socket.send(JSON.stringify({ v: 1, ...r }));
-        });
+        const session = rt.services.workstationRelay.open(
+          agent,
+          (r) => {
+            if (socket.readyState === 1) socket.send(JSON.stringify({ v: 1, ...r }));
+          },
+          (code, reason) => {
+            socket.close(code, reason);
+            // A peer that ignores the close handshake is cut off anyway.
+            setTimeout(() => socket.terminate(), 1000).unref();
+          },
+        );
         socket.on('message', (data, isBinary) => {
           let f: unknown;
           try {

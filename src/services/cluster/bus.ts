@@ -22,7 +22,9 @@ export type Topic =
   /** Card traffic relayed to the server holding an agent (services/cluster/card-relay.ts). */
   | 'card'
   /** A phone's pairing with a workstation changed: payload "pairingId walletAgentId". */
-  | 'pairing';
+  | 'pairing'
+  /** An agent (or phone) was revoked: payload its id; whoever holds its sockets closes them. */
+  | 'agent-revoked';
 
 export type BusListener = (payload: string, fromHere: boolean) => void;
 
@@ -87,7 +89,7 @@ const MAX_PAYLOAD = 7800;
 /** Most NOTIFYs sent in one statement (each up to 8000 bytes: a statement stays under 2 MB). */
 const MAX_BATCH = 250;
 /** Topics whose message, said twice, means no more than said once: the listeners re-read. */
-const IDEMPOTENT: ReadonlySet<Topic> = new Set(['job', 'job-queued', 'cache']);
+const IDEMPOTENT: ReadonlySet<Topic> = new Set(['job', 'job-queued', 'cache', 'agent-revoked']);
 /**
  * A longer message (a card's answer, a print job's document relayed between servers) goes in parts;
  * at most this long: a sealed print document of 1 MiB (agent-protocol.ts) is about 1.9 MB.

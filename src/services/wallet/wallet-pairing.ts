@@ -16,6 +16,7 @@ import { getAgent, type AgentRecord } from '../../store/agents-repo.js';
 import {
   getPairing,
   insertPairing,
+  openPairingsOfAgent,
   openPairingsOfWallet,
   setPairingState,
   type PairingEnd,
@@ -160,6 +161,28 @@ export class WalletPairingService {
     });
     await this.#said(out);
     return out;
+  }
+
+  /**
+   * An agent on either side was revoked: its pending and active pairings end (by the server), each
+   * audited and said, so the phone drops the workstation from its list and the workstation's relay,
+   * if still open, hears the end.
+   */
+  async endAllOf(agent: AgentRecord): Promise<WalletPairing[]> {
+    const ended = await this.ctx.db.transaction(async (tx) => {
+      const out: WalletPairing[] = [];
+      for (const open of await openPairingsOfAgent(tx, agent.id)) {
+        const p = await getPairing(tx, open.id, true);
+        if (!p || (p.state !== 'pending' && p.state !== 'active')) continue;
+        const at = this.ctx.clock.now();
+        const next = await setPairingState(tx, p.id, 'revoked', at, 'server');
+        await this.#audit(tx, agent, 'wallet.unpaired', next, at, { by: 'server', reason: 'agent revoked' });
+        out.push(next);
+      }
+      return out;
+    });
+    for (const p of ended) await this.#said(p);
+    return ended;
   }
 
   /**

@@ -6,6 +6,7 @@
 // signature. The session answers in order, one frame at a time; when the pairing ends (from either
 // side) the card connection is closed and the agent told, and it removes the card.
 import { fromHex, toHex } from '../../cards/bytes.js';
+import { CLOSE } from '../../cards/transport/agent-protocol.js';
 import type { CardConnection } from '../../cards/transport/types.js';
 import { DomainError, ValidationError } from '../../domain/errors.js';
 import type { AgentRecord } from '../../store/agents-repo.js';
@@ -25,7 +26,13 @@ export type RelayFrame =
 
 export type RelayReply = { type: string } & Record<string, unknown>;
 
+/** Closes the session's socket with a WebSocket close code (the agent reads 4001 as "revoked"). */
+export type CloseSocket = (code: number, reason: string) => void;
+
 export class WorkstationRelay {
+  /** The sessions on this server, by workstation agent: a revocation closes them. */
+  private readonly live = new Map<string, Map<WorkstationSession, CloseSocket>>();
+
   constructor(
     private readonly deps: {
       pairing: Pick<WalletPairingService, 'request' | 'active' | 'end' | 'onChange'>;
@@ -33,9 +40,44 @@ export class WorkstationRelay {
     },
   ) {}
 
-  /** A session for one connection of `workstation`; `send` writes to its socket. */
-  open(workstation: AgentRecord, send: (r: RelayReply) => void): WorkstationSession {
-    return new WorkstationSession(workstation, send, this.deps);
+  /**
+   * A session for one connection of `workstation`; `send` writes to its socket, `closeSocket`
+   * closes it. The session leaves this relay's list when closed.
+   */
+  open(
+    workstation: AgentRecord,
+    send: (r: RelayReply) => void,
+    closeSocket?: CloseSocket,
+  ): WorkstationSession {
+    const session = new WorkstationSession(workstation, send, this.deps, () => {
+      const mine = this.live.get(workstation.id);
+      mine?.delete(session);
+      if (mine?.size === 0) this.live.delete(workstation.id);
+    });
+    if (closeSocket) {
+      const mine = this.live.get(workstation.id) ?? new Map<WorkstationSession, CloseSocket>();
+      mine.set(session, closeSocket);
+      this.live.set(workstation.id, mine);
+    }
+    return session;
+  }
+
+  /**
+   * The workstation agent was revoked (on this server or another, said on the bus): its relay
+   * sockets here close with 4001, so `tessera agent --wallet` stops for good instead of relaying
+   * APDUs that can only fail.
+   */
+  revoked(agentId: string): void {
+    for (const [session, closeSocket] of this.live.get(agentId) ?? []) {
+      void session.close();
+      closeSocket(CLOSE.REVOKED, 'agent revoked');
+    }
+    this.live.delete(agentId);
+  }
+
+  /** A revocation said while this server could not hear the bus: each agent here checked again. */
+  async recheck(isRevoked: (agentId: string) => Promise<boolean>): Promise<void> {
+    for (const agentId of [...this.live.keys()]) if (await isRevoked(agentId)) this.revoked(agentId);
   }
 }
 
@@ -49,6 +91,7 @@ export class WorkstationSession {
     private readonly workstation: AgentRecord,
     private readonly send: (r: RelayReply) => void,
     private readonly deps: WorkstationRelay['deps'],
+    private readonly onClosed: () => void = () => undefined,
   ) {}
 
   /** Handles frames strictly in order (pcscd waits for each answer before the next command). */
@@ -57,6 +100,7 @@ export class WorkstationSession {
   }
 
   async close(): Promise<void> {
+    this.onClosed();
     this.stopFollowing?.();
     await this.#powerOff();
   }

@@ -1,0 +1,174 @@
+// `tessera agent --wallet` when its server hangs (docs/mobile.md "Use at a workstation", 6), with
+// real processes: a real `tessera serve` on a PostgreSQL schema of its own, bob's phone (the wallet's
+// card application and link client over a real WebSocket), his workstation's agent (the built CLI,
+// pinging every second: `--heartbeat 1`) putting the phone into pcscd's vsmartcard reader. The
+// server is stopped with SIGSTOP: its sockets stay open and it answers nothing, not even pings. The
+// agent counts the link as lost after three unanswered periods, takes the card out of the reader —
+// a signature tried while the server is still stopped fails, the reader empty — and keeps trying;
+// the server continues (SIGCONT) and the agent resumes the kept pairing without a new code, and the
+// next signature verifies with openssl.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pairWithCode, saveIdentity } from '../../src/agent/identity.js';
+import { DEMO_POLICIES } from '../../src/services/bootstrap-service.js';
+import { signIn, until } from '../agent/support.js';
+import { OPENSC_PKCS11, runTool } from '../support/card-tools.js';
+import { startProcess } from '../support/cli.js';
+import { postgresAvailable } from '../support/db.js';
+import { acquirePcscd, pcscdMissing, toolMissing, type PcscdLease } from '../support/pcscd.js';
+import type { ApiClient } from '../support/server.js';
+import { phoneLink, portalSession, selfIssuedPhone } from '../wallet/support.js';
+import { MAIN, startTwoServers, type TwoServers } from './serve-two.js';
+
+const pg = await postgresAvailable();
+const missing = !pg
+  ? 'no PostgreSQL at 127.0.0.1:5432'
+  : (pcscdMissing() ?? toolMissing('pkcs11-tool', 'openssl'));
+if (missing) console.warn(`SKIPPED test/cluster/wallet-hang.test.ts: ${missing}`);
+
+const PIN = '135790';
+const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern, 'g'))?.length ?? 0;
+
+describe.skipIf(missing !== undefined)(
+  'the phone at a workstation while the server hangs',
+  { timeout: 300_000 },
+  () => {
+    let srv: TwoServers;
+    let admin: ApiClient;
+    let lease: PcscdLease;
+    let dir: string;
+    const links: { close(): void }[] = [];
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'tessera-whang-'));
+      srv = await startTwoServers('whang', { only: ['a'] });
+      admin = await signIn(srv.url('a'), 'admin', srv.adminPassword);
+      const ecc = DEMO_POLICIES.find((p) => p.name.startsWith('PIV ECC'))!;
+      expect((await admin.json('POST', '/api/policies', ecc)).status).toBe(201);
+      const bob = await admin.json('POST', '/api/users', {
+        username: 'bob',
+        displayName: 'Bob Hang',
+        roles: ['user'],
+      });
+      expect(bob.status, JSON.stringify(bob.body)).toBe(201);
+      lease = await acquirePcscd();
+    }, 300_000);
+
+    afterAll(async () => {
+      for (const l of links) l.close();
+      await srv?.stop(); // continues a stopped server first
+      await lease?.release();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('notices by its pings, empties the reader at once, and resumes the pairing when the server continues', async () => {
+      const url = srv.url('a');
+      const phone = await selfIssuedPhone(url, admin, 'bob', PIN);
+      const auth = (
+        await admin.json<{ items: { id: string; slot: string | null }[] }>(
+          'GET',
+          `/api/certificates?deviceId=${phone.deviceId}`,
+        )
+      ).body.items.find((c) => c.slot === '9a')!;
+      writeFileSync(
+        join(dir, 'cert9a.pem'),
+        await (await admin.call('GET', `/api/certificates/${auth.id}/pem`)).text(),
+      );
+      const pub = await runTool('openssl', ['x509', '-in', 'cert9a.pem', '-pubkey', '-noout'], { cwd: dir });
+      writeFileSync(join(dir, 'pub9a.pem'), pub.stdout);
+      writeFileSync(join(dir, 'data.txt'), 'Signed before and after the server hung\n');
+      const onPhone = phoneLink(url, phone.card, { token: phone.token }, async () => true);
+      links.push(onPhone.link);
+      await onPhone.link.start();
+
+      const bob = await portalSession(url, admin, 'bob');
+      const code = (await bob.json<{ code: string }>('POST', '/api/agents/pairing-codes', {})).body.code;
+      const stateFile = join(dir, 'agent.json');
+      const identity = await pairWithCode(url, code, { name: 'Desk of bob' });
+      saveIdentity(stateFile, identity);
+      const agent = srv.keep(
+        startProcess(
+          process.execPath,
+          [MAIN, 'agent', '--wallet', '--state', stateFile, '--heartbeat', '1'],
+          {
+            env: { ...process.env },
+          },
+        ),
+      );
+      const shown = (await agent.waitFor(/shows the code (\d{3}) (\d{3})/, 60_000)).slice(1).join('');
+      const asking = await until('the phone asked', async () =>
+        onPhone.pairings.at(-1)?.find((p) => p.code === shown && p.state === 'pending'),
+      );
+      onPhone.link.decidePairing(asking.id, true);
+      await agent.waitFor(/Your phone is the card in the virtual reader/, 60_000);
+
+      const sign = (out: string) =>
+        runTool(
+          'pkcs11-tool',
+          [
+            ...['--module', OPENSC_PKCS11, '--login', '--pin', PIN, '--sign', '--id', '01'],
+            ...['-m', 'ECDSA-SHA256', '--signature-format', 'openssl', '-i', 'data.txt', '-o', out],
+          ],
+          { cwd: dir, timeoutMs: 60_000 },
+        );
+      const signed = async (what: string, out: string) =>
+        until(
+          what,
+          async () => {
+            const r = await sign(out);
+            return r.code === 0 ? r : undefined;
+          },
+          60_000,
+        );
+      const verify = (sig: string) =>
+        runTool('openssl', ['dgst', '-sha256', '-verify', 'pub9a.pem', '-signature', sig, 'data.txt'], {
+          cwd: dir,
+        });
+      const slots = async () =>
+        (await runTool('pkcs11-tool', ['--module', OPENSC_PKCS11, '-L'], { cwd: dir, timeoutMs: 30_000 }))
+          .output;
+      await signed('a signature through pcscd', 'before.der');
+      expect((await verify('before.der')).output).toContain('Verified OK');
+      expect(await slots()).toMatch(/token label/);
+
+      // The server hangs: connections stay open, nothing is answered.
+      srv.signal('a', 'SIGSTOP');
+      try {
+        await agent.waitFor(/No answer from the server for 3 s: the connection counts as lost/, 60_000);
+        await agent.waitFor(
+          /Disconnected from the server: the card is removed from the virtual reader/,
+          30_000,
+        );
+        // While the server is still stopped: the reader is empty and a signature fails (no card);
+        // nothing waits for the server.
+        await until(
+          'the reader empty',
+          async () => (/token label/.test(await slots()) ? undefined : true),
+          30_000,
+        );
+        const during = await sign('during.der');
+        expect(during.code, during.output).not.toBe(0);
+        // It keeps trying: a connection to the stopped server gets no answer either.
+        await agent.waitFor(/Could not connect[^\n]*\n[^\n]*Retrying in/, 60_000);
+      } finally {
+        srv.signal('a', 'SIGCONT');
+      }
+
+      // The server continues: the agent resumes the kept pairing (no new code) and signs again.
+      await agent.waitFor(/Reconnected: the pairing with your phone is resumed/, 90_000);
+      await until(
+        'the card back in the virtual reader',
+        () => count(agent.output(), /Your phone is the card in the virtual reader/) >= 2 || undefined,
+        60_000,
+      );
+      await signed('a signature after the server continued', 'after.der');
+      expect((await verify('after.der')).output).toContain('Verified OK');
+      expect(count(agent.output(), /shows the code/)).toBe(1);
+      expect(agent.output()).not.toContain(PIN);
+      expect(agent.output()).not.toContain(identity.token);
+      expect(await agent.stop()).toBe(0);
+    });
+  },
+);
