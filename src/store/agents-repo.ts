@@ -157,6 +157,21 @@ export async function touchAgent(db: Queryable, id: string, at: Date, hostname?:
   ]);
 }
 
+/**
+ * The heartbeat of every agent connected to a server, in one statement: their last-seen time is
+ * written, and the ids returned are those still live — an agent revoked (by any server) or deleted
+ * is not touched and not returned, so the caller disconnects it.
+ */
+export async function touchLiveAgents(db: Queryable, ids: readonly string[], at: Date): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.query<{ id: string }>(
+    `UPDATE agents a SET last_seen_at = $2 FROM unnest($1::uuid[]) AS v(id)
+      WHERE a.id = v.id AND a.revoked_at IS NULL RETURNING a.id`,
+    [ids, at],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
 export async function insertPairingCode(
   tx: Queryable,
   c: { codeHash: string; ownerUserId: string; ownerKind: AgentOwnerKind; expiresAt: Date; at: Date },

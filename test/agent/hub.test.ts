@@ -146,6 +146,58 @@ describe.each(await engines())('agent hub and pairing store on %s', (engine) => 
     }
   });
 
+  it("one presence write per period: every agent's last-seen moves, one revoked elsewhere is cut off", async () => {
+    const srv = await wsServer(
+      (tok) => pairing.authenticate(tok),
+      (ws, rec) => hub.attach(ws, rec),
+    );
+    const clients: AgentClient[] = [];
+    try {
+      const ids: string[] = [];
+      for (const name of ['P1', 'P2', 'P3']) {
+        const { code } = await pairing.createCode(operator(), 'operator');
+        const { token, agentId } = await pairing.pair({ code, name, hostname: name.toLowerCase() });
+        ids.push(agentId);
+        const readers = new MemoryReaderSet();
+        readers.addReader(`${name} reader`);
+        const c = new AgentClient({ server: srv.url, token, readers, backoff: { initialMs: 20, maxMs: 50 } });
+        clients.push(c);
+        c.start();
+      }
+      await Promise.all(clients.map((c) => c.waitConnected(30_000)));
+      const [p1, p2, p3] = ids as [string, string, string];
+      const seen = async () =>
+        new Map(
+          (
+            await t.db.query<{ id: string; last_seen_at: Date | null }>(
+              'SELECT id, last_seen_at FROM agents WHERE id = ANY($1::uuid[])',
+              [ids],
+            )
+          ).map((r) => [r.id, r.last_seen_at === null ? 0 : new Date(r.last_seen_at).getTime()]),
+        );
+      // Forgotten on purpose: the sweep must write every one of them again.
+      await t.db.query('UPDATE agents SET last_seen_at = NULL WHERE id = ANY($1::uuid[])', [ids]);
+      await until('every agent seen again', async () => [...(await seen()).values()].every((v) => v > 0));
+      // Revoked by another server (straight in the database): this hub cuts it off at a sweep.
+      await t.db.query('UPDATE agents SET revoked_at = now() WHERE id = $1', [p2]);
+      await until('the revoked agent gone', async () =>
+        (await hub.listReaders(ownerId)).every((r) => r.agentId !== p2),
+      );
+      const readersLeft = (await hub.listReaders(ownerId)).map((r) => r.agentId).sort();
+      expect(readersLeft).toEqual([p1, p3].sort());
+      // The others are still written at each sweep; the revoked one no longer is.
+      const before = await seen();
+      await until('the live agents seen later', async () => {
+        const now = await seen();
+        return now.get(p1)! > before.get(p1)! && now.get(p3)! > before.get(p3)!;
+      });
+      expect((await seen()).get(p2)).toBe(before.get(p2));
+    } finally {
+      await Promise.all(clients.map((c) => c.stop()));
+      await srv.close();
+    }
+  });
+
   it('the agent reconnects when it stops hearing the server', async () => {
     let connections = 0;
     const srv = await wsServer(
