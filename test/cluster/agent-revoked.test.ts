@@ -8,7 +8,9 @@
 //  - `tessera agent --wallet` (bob's phone on B, the card in pcscd's vsmartcard reader) revoked
 //    while connected: A closes its relay (4001), the card leaves the reader, the agent stops saying
 //    why, forgets the pairing, and the phone (on B) is told the pairing ended; revoked while A is
-//    down: refused on reconnecting, the same.
+//    down: refused on reconnecting, the same;
+//  - the phone (on B) revoked through A: B closes its link (4001), the pairing ends, and the
+//    workstation agent on A removes the card and stops.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,13 +119,14 @@ describe.skipIf(missing !== undefined)('a revoked agent across two servers', { t
 
   describe('tessera agent --wallet', () => {
     let phone: ReturnType<typeof phoneLink>;
+    let phoneId: string;
 
     beforeAll(async () => {
       // Bob's phone (a blank wallet is enough to pair with), connected to B.
       const code = (await bob.json<{ code: string }>('POST', '/api/wallet/links', {})).body.code;
       phone = phoneLink(two.url('b'), await newWalletCard(), { code }, async () => true);
       links.push(phone.link);
-      await phone.link.start();
+      phoneId = (await phone.link.start()).walletId;
       lease = await acquirePcscd();
     }, 300_000);
 
@@ -189,6 +192,21 @@ describe.skipIf(missing !== undefined)('a revoked agent across two servers', { t
       endsWithStop(agent);
       expect(existsSync(`${stateFile}.wallet-pairing`)).toBe(false);
       expect(agent.output()).not.toMatch(/Reconnected/);
+    });
+    it('the phone revoked through A while it is on B: B closes its link, the workstation agent on A is told and stops', async () => {
+      const { stateFile, agent } = await walletAgent('Desk five');
+      const onA = await signIn(two.url('a'), 'admin', two.adminPassword);
+      expect((await onA.json('POST', `/api/agents/${phoneId}/revoke`, {})).status).toBe(200);
+      await until('the phone link closed by B (revoked)', async () =>
+        phone.closes.some((c) => c.code === 4001) ? true : undefined,
+      );
+      await agent.waitFor(
+        /The pairing with your phone has ended \(ended by the server\): the card is removed/,
+        30_000,
+      );
+      expect(await agent.stop()).toBe(0);
+      expect(existsSync(`${stateFile}.wallet-pairing`)).toBe(false);
+      expect(await slots()).not.toMatch(/token label/);
     });
   });
 });

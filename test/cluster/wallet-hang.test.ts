@@ -2,11 +2,11 @@
 // real processes: a real `tessera serve` on a PostgreSQL schema of its own, bob's phone (the wallet's
 // card application and link client over a real WebSocket), his workstation's agent (the built CLI,
 // pinging every second: `--heartbeat 1`) putting the phone into pcscd's vsmartcard reader. The
-// server is stopped with SIGSTOP: its sockets stay open and it answers nothing, not even pings. The
-// agent counts the link as lost after three unanswered periods, takes the card out of the reader —
-// a signature tried while the server is still stopped fails, the reader empty — and keeps trying;
-// the server continues (SIGCONT) and the agent resumes the kept pairing without a new code, and the
-// next signature verifies with openssl.
+// server is stopped with SIGSTOP while a signature waits for the phone: its sockets stay open and it
+// answers nothing, not even pings. The agent counts the link as lost after three unanswered periods
+// and takes the card out of the reader: the signature in flight and one tried afterwards fail while
+// the server is still stopped, the reader empty; it keeps trying; the server continues (SIGCONT), the
+// agent resumes the kept pairing without a new code, and the next signature verifies with openssl.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,7 +79,14 @@ describe.skipIf(missing !== undefined)(
       const pub = await runTool('openssl', ['x509', '-in', 'cert9a.pem', '-pubkey', '-noout'], { cwd: dir });
       writeFileSync(join(dir, 'pub9a.pem'), pub.stdout);
       writeFileSync(join(dir, 'data.txt'), 'Signed before and after the server hung\n');
-      const onPhone = phoneLink(url, phone.card, { token: phone.token }, async () => true);
+      // The phone allows every key use, unless the test holds its answer (a person still deciding).
+      let held: ((allow: boolean) => void) | undefined;
+      let asked = 0;
+      let hold = false;
+      const onPhone = phoneLink(url, phone.card, { token: phone.token }, () => {
+        asked += 1;
+        return hold ? new Promise<boolean>((resolve) => (held = resolve)) : Promise.resolve(true);
+      });
       links.push(onPhone.link);
       await onPhone.link.start();
 
@@ -133,9 +140,23 @@ describe.skipIf(missing !== undefined)(
       expect((await verify('before.der')).output).toContain('Verified OK');
       expect(await slots()).toMatch(/token label/);
 
-      // The server hangs: connections stay open, nothing is answered.
+      // A signature is in flight (the phone asked, the person not yet answered) when the server
+      // hangs: connections stay open, nothing is answered.
+      hold = true;
+      const before = asked;
+      const inFlight = sign('inflight.der');
+      await until(
+        'the phone asked to allow the key use',
+        async () => (asked > before ? true : undefined),
+        60_000,
+      );
       srv.signal('a', 'SIGSTOP');
       try {
+        // The signature in flight fails once the link counts as lost, the server still stopped.
+        const failed = await inFlight;
+        expect(failed.code, failed.output).not.toBe(0);
+        hold = false;
+        held?.(false);
         await agent.waitFor(/No answer from the server for 3 s: the connection counts as lost/, 60_000);
         await agent.waitFor(
           /Disconnected from the server: the card is removed from the virtual reader/,
