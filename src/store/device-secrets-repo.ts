@@ -17,6 +17,26 @@ export async function putDeviceSecret(
   );
 }
 
+/** Stores several already encrypted secrets of one device in one statement. */
+export async function putDeviceSecrets(
+  tx: Queryable,
+  deviceId: string,
+  secrets: readonly { kind: DeviceSecretKind; encrypted: Uint8Array }[],
+  at: Date,
+): Promise<void> {
+  if (secrets.length === 0) return;
+  const params: unknown[] = [deviceId, at];
+  const rows = secrets.map((s) => {
+    params.push(s.kind, Buffer.from(s.encrypted));
+    return `($1, $${params.length - 1}, $${params.length}, $2)`;
+  });
+  await tx.query(
+    `INSERT INTO device_secrets (device_id, kind, value, created_at) VALUES ${rows.join(', ')}
+     ON CONFLICT (device_id, kind) DO UPDATE SET value = EXCLUDED.value, created_at = EXCLUDED.created_at`,
+    params,
+  );
+}
+
 export async function getDeviceSecret(
   db: Queryable,
   deviceId: string,

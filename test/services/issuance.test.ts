@@ -91,6 +91,16 @@ async function expectCardCertificates(reader: string, policy: Policy) {
   }
 }
 
+/** The PUK stored for the device unblocks the card's PIN: it is the one the card holds. */
+async function expectStoredPuk(s: PivSession, deviceId: string) {
+  const [puk] = await srv.rt.db.query<{ value: Uint8Array }>(
+    `SELECT value FROM device_secrets WHERE device_id = $1 AND kind = 'puk'`,
+    [deviceId],
+  );
+  await s.unblockPin(srv.rt.masterKey.decryptText(puk!.value, `puk:${deviceId}`), '135790');
+  await s.verifyPin('135790');
+}
+
 describe('issuance on an emulated card', () => {
   it('lists connected cards with serial and whether they are blank', async () => {
     const c = newCard();
@@ -116,6 +126,8 @@ describe('issuance on an emulated card', () => {
     await expect(s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03)).rejects.toThrow();
     const mk = managementKeyFor(srv.rt.masterKey, c.serial, s.version);
     await s.authenticate(mk.key, mk.algorithm);
+    // The PUK stored for the device (with the initial PIN, by the starter) is the one the card took.
+    await expectStoredPuk(s, device.id);
     const certs = await srv.rt.services.pki.certificates.search({
       deviceId: device.id,
       limit: 10,
@@ -272,6 +284,8 @@ describe('failures', () => {
       attempt: 2,
     });
     await expectCardCertificates(c.reader, rsa);
+    // The retry's run chose a new PUK and stored it before giving it to the card.
+    await expectStoredPuk(await session(c.reader), failed.deviceId);
     // The certificates of the failed attempt were revoked; only the new ones are valid.
     const certs = await srv.rt.services.pki.certificates.search({
       deviceId: failed.deviceId,

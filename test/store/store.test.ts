@@ -16,6 +16,7 @@ import {
   restartJob,
 } from '../../src/store/jobs-repo.js';
 import { registerInstance, stopInstance } from '../../src/store/instances-repo.js';
+import { getDeviceSecret, putDeviceSecret, putDeviceSecrets } from '../../src/store/device-secrets-repo.js';
 import { JobProgressWriter } from '../../src/store/job-progress-writer.js';
 import { insertPolicy, getPolicy } from '../../src/store/policies-repo.js';
 import { insertRequest, updateRequestState } from '../../src/store/requests-repo.js';
@@ -228,6 +229,22 @@ for (const engine of await engines()) {
         [b]: [{}, 'One'],
         [c]: [{}, ''],
       });
+    });
+
+    it('device secrets: several stored in one statement, replacing what the device held', async () => {
+      const dev = await insertDevice(t.db, { serial: 'SECRETS-1', type: 'piv_card', at });
+      await putDeviceSecret(t.db, dev.id, 'puk', Uint8Array.from([9]), at);
+      await putDeviceSecrets(
+        t.db,
+        dev.id,
+        [
+          { kind: 'initial_pin', encrypted: Uint8Array.from([1, 2]) },
+          { kind: 'puk', encrypted: Uint8Array.from([3, 4, 5]) },
+        ],
+        at,
+      );
+      expect(Buffer.from((await getDeviceSecret(t.db, dev.id, 'initial_pin'))!)).toEqual(Buffer.from([1, 2]));
+      expect(Buffer.from((await getDeviceSecret(t.db, dev.id, 'puk'))!)).toEqual(Buffer.from([3, 4, 5]));
     });
 
     it('only the jobs of instances whose lease ran out (or that stopped) are claimed, each by one claimer', async () => {

@@ -8,7 +8,12 @@ import { checkPin, generatePin } from '../../domain/pin-policy.js';
 import type { MasterKey } from '../../secrets/master-key.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
-import { deleteDeviceSecret, getDeviceSecret, putDeviceSecret } from '../../store/device-secrets-repo.js';
+import {
+  deleteDeviceSecret,
+  getDeviceSecret,
+  putDeviceSecret,
+  putDeviceSecrets,
+} from '../../store/device-secrets-repo.js';
 import { getDevice } from '../../store/devices-repo.js';
 import { latestJobForDevice } from '../../store/jobs-repo.js';
 import type { Policy } from '../../store/policies-repo.js';
@@ -19,6 +24,7 @@ export type PinMode = JobOptions['pinMode'];
 
 /** The master-key purpose that binds a sealed initial PIN to its device. */
 const PIN_PURPOSE = (deviceId: string) => `initial_pin:${deviceId}`;
+const PUK_PURPOSE = (deviceId: string) => `puk:${deviceId}`;
 
 /** What the operator typed when starting an issuance. */
 export interface PinEntry {
@@ -67,14 +73,29 @@ export const keepsInitialPinAfterSuccess = (mode: PinMode): boolean => mode === 
 export class InitialPinVault {
   constructor(private readonly masterKey: MasterKey) {}
 
-  async put(tx: Queryable, deviceId: string, pin: string, at: Date): Promise<void> {
-    await putDeviceSecret(
+  /**
+   * Stores the initial PIN; with `puk`, the card's new PUK too, in the same statement (the starter
+   * chooses both: one round trip fewer than the run storing the PUK on its own).
+   */
+  async put(tx: Queryable, deviceId: string, pin: string, at: Date, puk?: string): Promise<void> {
+    await putDeviceSecrets(
       tx,
       deviceId,
-      'initial_pin',
-      this.masterKey.encrypt(pin, PIN_PURPOSE(deviceId)),
+      [
+        { kind: 'initial_pin', encrypted: this.masterKey.encrypt(pin, PIN_PURPOSE(deviceId)) },
+        ...(puk === undefined ? [] : [{ kind: 'puk' as const, encrypted: this.#sealPuk(deviceId, puk) }]),
+      ],
       at,
     );
+  }
+
+  /** Stores the card's new PUK (sealed for that device alone) before the card is given it. */
+  async putPuk(db: Queryable, deviceId: string, puk: string, at: Date): Promise<void> {
+    await putDeviceSecret(db, deviceId, 'puk', this.#sealPuk(deviceId, puk), at);
+  }
+
+  #sealPuk(deviceId: string, puk: string): Uint8Array {
+    return this.masterKey.encrypt(puk, PUK_PURPOSE(deviceId));
   }
 
   /** The PIN, or null when none is held (displayed at issuance, retrieved, or changed). */

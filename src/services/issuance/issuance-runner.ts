@@ -19,7 +19,6 @@ import type { MasterKey } from '../../secrets/master-key.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import { insertCredentialId, installCredential } from '../../store/credentials-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
-import { putDeviceSecret } from '../../store/device-secrets-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
 import { finishJob, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
 import { JobProgressWriter } from '../../store/job-progress-writer.js';
@@ -93,8 +92,8 @@ export interface KnownForRun {
   device: Device;
   policy: Policy;
   user: User;
-  /** The initial PIN the starter just put into the vault (initial-pin.ts). */
-  pin?: string;
+  /** The initial PIN and the new PUK the starter just put into the vault (initial-pin.ts). */
+  secrets?: { pin: string; puk: string };
 }
 
 /** Starts a job's card work in the background (the starter and retry hand it their open card). */
@@ -111,8 +110,6 @@ export interface JobLauncher {
   /** Only the print phase, for a job whose card is encoded. */
   launchPrint(actor: Actor, job: IssuanceJob): void | Promise<void>;
 }
-
-const PUK_PURPOSE = (deviceId: string) => `puk:${deviceId}`;
 
 export class IssuanceRunner implements JobLauncher {
   readonly #running = new Map<string, Promise<void>>();
@@ -241,7 +238,7 @@ export class IssuanceRunner implements JobLauncher {
         await resetToTransport(session);
       }
       done.push('connect');
-      const pin = known?.pin ?? (await this.deps.pins.get(db, device.id));
+      const pin = known?.secrets?.pin ?? (await this.deps.pins.get(db, device.id));
       if (pin === null)
         throw new DomainError(
           'issuance_state_lost',
@@ -309,19 +306,15 @@ export class IssuanceRunner implements JobLauncher {
         profiles: policy.credentialProfiles,
         managementKey: managementKeyFor(masterKey, device.serial, session.version),
         pin,
-        puk: randomPuk(),
+        puk: known?.secrets?.puk ?? randomPuk(),
         pinRetries: policy.pinPolicy.retries,
         pukRetries: policy.pukRetries,
         cardObjects: prepared.cardObjects,
         checkCard: prepared.checkCard,
         persistPuk: async (puk) => {
-          await putDeviceSecret(
-            db,
-            device.id,
-            'puk',
-            masterKey.encrypt(puk, PUK_PURPOSE(device.id)),
-            clock.now(),
-          );
+          // Stored by the starter with the PIN, committed before this run began.
+          if (puk === known?.secrets?.puk) return;
+          await this.deps.pins.putPuk(db, device.id, puk, clock.now());
         },
         issueCertificate: async (profile, publicKey, proveKey) => {
           const credentialId = await newCredential(profile);

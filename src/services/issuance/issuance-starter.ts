@@ -11,6 +11,7 @@ import { getUser, type User } from '../../store/users-repo.js';
 import { auditActor, holds, type Actor, type Clock } from '../context.js';
 import { closeQuietly, type CardReader, type CardRef, type OpenedCard } from './card-reader.js';
 import { deviceForIssuance } from './card-intake.js';
+import { randomPuk } from '../card-keys.js';
 import { moveDevice } from './device-move.js';
 import {
   chooseInitialPin,
@@ -253,6 +254,7 @@ export class IssuanceStarter {
     const { db, clock } = this.deps;
     const { policy } = o;
     const serial = opened.serial;
+    const puk = randomPuk();
     try {
       const { job, device } = await db.transaction(async (tx) => {
         // The request is locked before the device (the replacement's lock order). A card that is
@@ -301,8 +303,9 @@ export class IssuanceStarter {
           owner: this.deps.runner.instanceId,
         });
         if (request) await this.#link().started(tx, actor, request, device, job.id, at);
-        // The PIN is needed again by a retry, and kept for retrieval in the "not displayed" mode.
-        await this.deps.pins.put(tx, device.id, pin, at);
+        // The PIN is needed again by a retry, and kept for retrieval in the "not displayed" mode;
+        // the card's new PUK is stored with it (before the run gives it to the card).
+        await this.deps.pins.put(tx, device.id, pin, at, puk);
         // Configure once (reference 002): this printer and encoder are proposed next time here.
         if (o.print && actor.id)
           await putPrinterPreference(
@@ -339,7 +342,12 @@ export class IssuanceStarter {
         return { device: (await getDevice(db, job.deviceId))!, job: jobView(job) };
       }
       // The run starts from what was just written: the device issuing, the policy, the person.
-      await this.deps.runner.launch(actor, job, opened, false, { device, policy, user, pin });
+      await this.deps.runner.launch(actor, job, opened, false, {
+        device,
+        policy,
+        user,
+        secrets: { pin, puk },
+      });
       return { device, job: jobView(job) };
     } catch (e) {
       await closeQuietly(opened.conn);
