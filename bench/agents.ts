@@ -400,6 +400,9 @@ interface Round {
   io: Record<string, number>;
   /** The same SQL statements by their text. */
   texts: Record<string, number>;
+  /** The bench's own job reads (GET /api/issuance/jobs/{id}) in the window, and SQL statements each costs. */
+  jobReads: number;
+  statementsPerJobRead: number;
 }
 
 type Job = { id: string; status: string; error: { code: string; message: string } | null };
@@ -474,6 +477,8 @@ async function round(
     await waitFor(`${server.ioOut}.started`, 'the measured window to open');
     const cpu0 = cpuMs(server.pid);
     const t0 = performance.now();
+    let jobReads = 0;
+    const jobIds: string[] = [];
     const results = await pool(targets, inFlight, async (t) => {
       let started: { status: number; body: { job: Job } } | undefined;
       // A reader the server has not heard of yet is refused: try again shortly.
@@ -492,10 +497,13 @@ async function round(
       }
       if (started!.status !== 202) return { status: 'refused', error: JSON.stringify(started!.body) };
       const jobId = started!.body.job.id;
-      // The job's end, without polling every job: look when the server lets go of the card.
+      jobIds.push(jobId);
+      // The job's end, without polling every job: look when the server lets go of the card (the
+      // run closes it once the job's end is committed; a read every 30 s in case it never does).
       for (;;) {
-        await Promise.race([clock.nextClose(t.reader), sleep(5000)]);
+        await Promise.race([clock.nextClose(t.reader), sleep(30_000)]);
         const j = await api.ok<Job>('GET', `/api/issuance/jobs/${jobId}`);
+        jobReads += 1;
         if (j.status !== 'running')
           return { status: j.status, error: j.error ? `${j.error.code}: ${j.error.message}` : undefined };
       }
@@ -509,7 +517,26 @@ async function round(
       texts: Record<string, number>;
     };
     const succeeded = results.filter((r) => r.status === 'succeeded').length;
+    // What one of the bench's job reads costs the server, counted in a window of its own (so the
+    // statements the issuance itself sends can be told from the bench's polling).
+    const sampleReads = 40;
+    for (const f of [
+      server.ioOut,
+      `${server.ioOut}.started`,
+      `${server.ioOut}.done`,
+      `${server.profileOut}.wanted`,
+    ])
+      rmSync(f, { force: true });
+    process.kill(server.pid, 'SIGUSR2');
+    await waitFor(`${server.ioOut}.started`, 'the job-read window to open');
+    for (let i = 0; i < sampleReads; i++)
+      await api.ok<Job>('GET', `/api/issuance/jobs/${jobIds[i % jobIds.length]}`);
+    process.kill(server.pid, 'SIGUSR2');
+    await waitFor(`${server.ioOut}.done`, 'the job-read window to close');
+    const readIo = (JSON.parse(readFileSync(server.ioOut, 'utf8')) as { io: Record<string, number> }).io;
     return {
+      jobReads,
+      statementsPerJobRead: (readIo['sql (all)'] ?? 0) / sampleReads,
       agents: n,
       cards: targets.length,
       succeeded,
@@ -553,7 +580,12 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.on('error', () => void interrupted());
   let lastByCommand: { n: number; rows: Record<string, Record<string, number>> } | undefined;
   let lastIo:
-    | { n: number; rows: Record<string, Record<string, number>>; statements: Record<string, number> }
+    | {
+        n: number;
+        rows: Record<string, Record<string, number>>;
+        statements: Record<string, number>;
+        split: Record<string, number>;
+      }
     | undefined;
   try {
     let databaseUrl: string | undefined;
@@ -601,9 +633,19 @@ export async function run(args: string[]): Promise<void> {
         };
       lastByCommand = { n, rows: byCommand };
       const perCard = (k: string) => round1((r.io[k] ?? 0) / Math.max(1, r.cards));
+      const polling = (r.jobReads * r.statementsPerJobRead) / Math.max(1, r.cards);
       lastIo = {
         n,
         statements: r.texts,
+        split: {
+          'SQL statements per card, all': perCard('sql (all)'),
+          "the bench's job reads (GET /api/issuance/jobs/{id}) per card": round1(
+            r.jobReads / Math.max(1, r.cards),
+          ),
+          'SQL statements per job read': round1(r.statementsPerJobRead),
+          "SQL statements per card of the bench's polling": round1(polling),
+          'SQL statements per card of the issuance itself': round1(perCard('sql (all)') - polling),
+        },
         rows: Object.fromEntries(
           Object.keys(r.io)
             .sort()
@@ -647,6 +689,11 @@ export async function run(args: string[]): Promise<void> {
         `(by type) it sent, the bench's own HTTP polling of the jobs included:`,
     );
     console.table(lastIo.rows);
+    console.log(
+      "The SQL statements split: the bench's polling (its job reads, each costed in a window of its own) " +
+        "and the rest, the issuance itself (its start request included; idle agents' heartbeats too):",
+    );
+    console.table(lastIo.split);
     if (process.env.BENCH_SQL) {
       const cards = Math.max(1, lastIo.rows['ws connect']?.total ?? 1);
       console.log('SQL statements per card, by text (BENCH_SQL is set):');
