@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import PcscdSpreadSequencer from './test/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -10,6 +11,8 @@ export default defineConfig({
     // Two cores here: peers (pcscd, slapd, cupsd, Chromium) are shared, so files run a few at a time.
     maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
+    // Files holding the one pcscd spread out, so no worker sits waiting for its lock (test/sequencer.ts).
+    sequence: { sequencer: PcscdSpreadSequencer },
     reporters: ['default'],
   },
 });
