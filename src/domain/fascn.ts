@@ -56,10 +56,14 @@ const ES = 0xf;
 
 /** The field that is not `width` decimal digits, or null when all are. */
 export function invalidFascnField(f: FascnFields): keyof FascnFields | null {
-  for (const k of Object.keys(WIDTH) as (keyof FascnFields)[])
-    if (!new RegExp(`^\\d{${WIDTH[k]}}$`).test(f[k])) return k;
+  for (const [k, pattern] of PATTERNS) if (!pattern.test(f[k])) return k;
   return null;
 }
+
+/** Each field's pattern, compiled once (every card's identity is checked, more than once). */
+const PATTERNS = (Object.keys(WIDTH) as (keyof FascnFields)[]).map(
+  (k) => [k, new RegExp(`^\\d{${WIDTH[k]}}$`)] as const,
+);
 
 /** The 40 four-bit characters: SS agency FS system FS credential FS CS FS ICI FS PI OC OI POA ES LRC. */
 function characters(f: FascnFields): number[] {

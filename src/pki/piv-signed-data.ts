@@ -72,7 +72,11 @@ interface SignerPieces {
 
 const signerPiecesKept = new Map<string, SignerPieces>();
 
+/** The signer used last (one signs every card for a year): found by comparing bytes, no key made. */
+let lastSigner: { der: Buffer; pieces: SignerPieces } | null = null;
+
 function signerPieces(der: Uint8Array): SignerPieces {
+  if (lastSigner?.der.equals(der)) return lastSigner.pieces;
   const key = Buffer.from(der).toString('base64');
   let kept = signerPiecesKept.get(key);
   if (!kept) {
@@ -90,6 +94,7 @@ function signerPieces(der: Uint8Array): SignerPieces {
     if (signerPiecesKept.size >= 64) signerPiecesKept.clear();
     signerPiecesKept.set(key, kept);
   }
+  lastSigner = { der: Buffer.from(der), pieces: kept };
   return kept;
 }
 
@@ -255,24 +260,38 @@ export function encodeLdsSecurityObject(
   hash: ContentHash,
   groups: readonly { dataGroup: number; value: Uint8Array }[],
 ): Buffer {
-  const seq = new asn1js.Sequence({
-    value: [
-      new asn1js.Integer({ value: 0 }),
-      new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: HASH_OID[hash] })] }),
-      new asn1js.Sequence({
-        value: groups.map(
-          (g) =>
-            new asn1js.Sequence({
-              value: [
-                new asn1js.Integer({ value: g.dataGroup }),
-                new asn1js.OctetString({ valueHex: createHash(hash).update(g.value).digest() }),
-              ],
-            }),
+  // In DER directly (one card's Security Object per issuance; asn1js's object tree cost more than
+  // the hashing). The bytes are asn1js's, which test/pki/piv-signed-data.test.ts checks.
+  return tlv(
+    TAG.SEQUENCE,
+    LDS_VERSION_0,
+    tlv(TAG.SEQUENCE, oidDer(HASH_OID[hash])),
+    tlv(
+      TAG.SEQUENCE,
+      ...groups.map((g) =>
+        tlv(
+          TAG.SEQUENCE,
+          encodeSmallInteger(g.dataGroup),
+          tlv(TAG.OCTET_STRING, createHash(hash).update(g.value).digest()),
         ),
-      }),
-    ],
-  });
-  return Buffer.from(seq.toBER());
+      ),
+    ),
+  );
+}
+
+const LDS_VERSION_0 = Buffer.from([TAG.INTEGER, 1, 0]);
+
+/** A non-negative INTEGER below 2^31 in minimal DER (X.690 §8.3.2): a data group number. */
+function encodeSmallInteger(n: number): Buffer {
+  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`data group ${n} out of range`);
+  const bytes: number[] = [];
+  let v = n;
+  do {
+    bytes.unshift(v & 0xff);
+    v = Math.floor(v / 256);
+  } while (v > 0);
+  if (bytes[0]! & 0x80) bytes.unshift(0);
+  return tlv(TAG.INTEGER, Uint8Array.from(bytes));
 }
 
 /** The data-group hashes of an LDSSecurityObject, or null when it does not parse. */

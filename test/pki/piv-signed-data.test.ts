@@ -29,6 +29,8 @@ import {
   PIV_CONTENT_OID,
   checkPivSignedData,
   contentSignerSubject,
+  decodeLdsSecurityObject,
+  encodeLdsSecurityObject,
   signPivContent,
 } from '../../src/pki/piv-signed-data.js';
 import { randomSerial } from '../../src/pki/serial.js';
@@ -136,4 +138,52 @@ describe('PIV SignedData encoding', () => {
         expect(v.signerSubject).toContain('PIV Content Signer 2026-12-06');
       }
     });
+});
+
+describe('LDSSecurityObject encoding', () => {
+  /** The same object through asn1js's classes (how Tessera encoded it before it was DER-built). */
+  const reference = (hash: 'sha256' | 'sha384', groups: { dataGroup: number; value: Uint8Array }[]) =>
+    Buffer.from(
+      new asn1js.Sequence({
+        value: [
+          new asn1js.Integer({ value: 0 }),
+          new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: HASH_OID[hash] })] }),
+          new asn1js.Sequence({
+            value: groups.map(
+              (g) =>
+                new asn1js.Sequence({
+                  value: [
+                    new asn1js.Integer({ value: g.dataGroup }),
+                    new asn1js.OctetString({ valueHex: createHash(hash).update(g.value).digest() }),
+                  ],
+                }),
+            ),
+          }),
+        ],
+      }).toBER(),
+    );
+
+  it('is byte for byte what asn1js encodes, and decodes back', () => {
+    const chuid = Buffer.from('3019d4e739da739ced39ce739d836858210c2d82108c1c34', 'hex');
+    for (const hash of ['sha256', 'sha384'] as const)
+      for (const groups of [
+        [{ dataGroup: 1, value: chuid }],
+        [
+          { dataGroup: 1, value: chuid },
+          { dataGroup: 127, value: Buffer.from('a') },
+          { dataGroup: 128, value: Buffer.alloc(0) },
+          { dataGroup: 300, value: Buffer.alloc(2000, 7) },
+        ],
+      ]) {
+        const ours = encodeLdsSecurityObject(hash, groups);
+        expect(ours.toString('hex')).toBe(reference(hash, groups).toString('hex'));
+        expect(decodeLdsSecurityObject(ours)).toEqual({
+          hash,
+          groups: groups.map((g) => ({
+            dataGroup: g.dataGroup,
+            hash: createHash(hash).update(g.value).digest(),
+          })),
+        });
+      }
+  });
 });
