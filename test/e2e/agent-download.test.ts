@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
-import { ensureWebBuilt, hasChromium, openBrowserPage, POLL, signInOperator } from './browser.js';
+import { ensureWebBuilt, hasChromium, openBrowserPage, POLL, screenshot, signInOperator } from './browser.js';
 
 const FILE = 'tessera-agent-linux-x64';
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,7 +38,7 @@ describe.skipIf(!hasChromium || !onLinuxX64)('the agent download in Chromium', {
   let shots: string;
   const pageErrors: string[] = [];
 
-  const shoot = (p: Page, name: string) => p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shoot = (p: Page, name: string) => screenshot(p, shots, name);
   const noSidewaysScroll = (p: Page) =>
     p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   const downloadSection = () => page.getByRole('region', { name: 'Agent download' });

@@ -1,7 +1,6 @@
 // The audit log in Chromium (issue 19 item 11): an event shows who, what and for whom by name,
 // each linking to its page — the operator, the certificate, the person, the device, the CA — and no
 // raw id until the event's Ids are expanded. On a demo server whose demo agent issues bob a card.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../agent/support.js';
@@ -11,6 +10,7 @@ import {
   expectLabelledControls,
   hasChromium,
   openBrowserPage,
+  screenshot,
   signInOperator,
 } from './browser.js';
 
@@ -26,7 +26,7 @@ describe.skipIf(!hasChromium)('the audit log by name (Chromium)', { timeout: 300
   let bobId: string;
   let deviceId: string;
   const pageErrors: string[] = [];
-  const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shoot = (name: string) => screenshot(page, shots, name);
 
   beforeAll(async () => {
     await ensureWebBuilt();

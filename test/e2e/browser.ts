@@ -1,5 +1,5 @@
 // Shared pieces of the browser tests: Debian's Chromium through playwright-core, a fresh build of
-// the web app when dist/web is missing, screenshots into a temporary directory, and an
+// the web app when dist/web is missing, screenshots into a temporary directory (on request), and an
 // accessibility smoke check (every form control has an accessible name that getByLabel finds).
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,10 +40,24 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * Full-page screenshots of the pages a test walks through, for a person to look at: taken only with
+ * TESSERA_E2E_SCREENSHOTS=1. No assertion reads them, and each costs a few hundred milliseconds of a
+ * busy machine (over a hundred in a run), so CI does without.
+ */
+export const SCREENSHOTS = process.env.TESSERA_E2E_SCREENSHOTS === '1';
+
+/** Where a file's screenshots go (made, and printed, only when they are taken). */
 export function screenshotDir(): string {
+  if (!SCREENSHOTS) return join(tmpdir(), 'tessera-e2e-screenshots-off');
   const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
   console.log(`browser test screenshots: ${dir}`);
   return dir;
+}
+
+/** A full-page screenshot `name`.png in `dir`, when screenshots are on. */
+export async function screenshot(page: Page, dir: string, name: string): Promise<void> {
+  if (SCREENSHOTS) await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
 
 /**

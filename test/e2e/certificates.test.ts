@@ -3,7 +3,6 @@
 // another issue's), then the browser finds the certificates on the User page, opens one (decoded
 // fields, PEM download), suspends, reinstates and revokes it, searches by status and serial, and
 // checks the CA page's chain, CRL and downloads. A help-desk operator may suspend but not revoke.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
@@ -14,6 +13,7 @@ import {
   hasChromium,
   openBrowserPage,
   POLL,
+  screenshot,
   signInOperator,
 } from './browser.js';
 
@@ -30,7 +30,7 @@ describe.skipIf(!hasChromium)('certificates and CAs in Chromium', { timeout: 180
   let revokedSerial = '';
   const pageErrors: string[] = [];
 
-  const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shoot = (name: string) => screenshot(page, shots, name);
   const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
   const nav = (name: string) =>
     page.getByRole('navigation', { name: 'Operator sections' }).getByRole('link', { name });

@@ -4,7 +4,6 @@
 // and its certificates on the User page; a card pulled out mid-issuance → failure dialog → Retry;
 // another → Cancel → Recycle from the inventory; "not displayed" PIN with a new PIN set at the end,
 // and without it Get Initial PIN (shown once); the Agents page.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
@@ -19,6 +18,7 @@ import {
   hasChromium,
   openBrowserPage,
   POLL,
+  screenshot,
   signInOperator,
 } from './browser.js';
 
@@ -73,7 +73,7 @@ describe.skipIf(!hasChromium)(
     let aliceId: string;
     const pageErrors: string[] = [];
 
-    const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    const shoot = (name: string) => screenshot(page, shots, name);
     const dialog = () => page.locator('dialog[open]');
     const dialogTitled = (name: string | RegExp) =>
       page.locator('dialog[open]').filter({ has: page.getByRole('heading', { name }) });

@@ -11,7 +11,6 @@
 // The administrator then requires the PIV card (a derived credential): bob inserts his card into
 // his own agent's reader, types its PIN in the portal (a wrong one first: the tries left are
 // shown), his card signs the server's challenge, and only then is the QR code shown.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslDir, hasOpenssl, ocspStatuses } from '../pki/openssl.js';
@@ -31,6 +30,7 @@ import {
   expectLabelledControls,
   hasChromium,
   launchChromium,
+  screenshot,
   screenshotDir,
   signInOperator,
 } from './browser.js';
@@ -66,8 +66,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
           pageErrors.push(`${who}: ${msg.text()}`);
       });
     };
-    const shoot = (p: Page, name: string) =>
-      p.screenshot({ path: join(shots, `mobile-id-${name}.png`), fullPage: true });
+    const shoot = (p: Page, name: string) => screenshot(p, shots, `mobile-id-${name}`);
     const common = () => ({ baseURL: srv.url, locale: BROWSER_LOCALE, timezoneId: BROWSER_TIME_ZONE });
     /** A desktop browser of its own (one person's portal session, or the operator's). */
     const newDesk = async (who: string) => {

@@ -3,11 +3,17 @@
 // a CSV with one good and one bad row, edits a policy (a valid change is saved, an invalid one
 // shows the server's message), and visits every main page — each screenshotted and checked for
 // unlabelled form controls.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/server.js';
-import { ensureWebBuilt, expectLabelledControls, hasChromium, openBrowserPage, POLL } from './browser.js';
+import {
+  ensureWebBuilt,
+  expectLabelledControls,
+  hasChromium,
+  openBrowserPage,
+  POLL,
+  screenshot,
+} from './browser.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -21,7 +27,7 @@ describe.skipIf(!hasChromium)('operator portal in Chromium', { timeout: 180_000 
   const stamp = Date.now().toString(36);
   const username = `alice.${stamp}`;
 
-  const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shoot = (name: string) => screenshot(page, shots, name);
   const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
   const nav = (name: string) =>
     page.getByRole('navigation', { name: 'Operator sections' }).getByRole('link', { name });

@@ -4,7 +4,6 @@
 // someone answered is refused removal and kept deactivated) and the number each person answers;
 // and the directory page is configured against a real slapd, tested, synced (the people appear
 // in the user list) — with the bind password never rendered back into the page.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
@@ -26,6 +25,7 @@ import {
   hasChromium,
   openBrowserPage,
   POLL,
+  screenshot,
   signInOperator,
 } from './browser.js';
 
@@ -46,7 +46,7 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
   /** The portal session Pat opens with the initial password; used to answer questions. */
   const portal = { cookie: '', csrf: '' };
 
-  const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shoot = (name: string) => screenshot(page, shots, name);
   const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
   const nav = (name: string) =>
     page.getByRole('navigation', { name: 'Operator sections' }).getByRole('link', { name });

@@ -5,7 +5,6 @@
 // finishes; the card then holds their certificates under that PIN. Also: a card not bound to them is
 // refused; "I don't have my smart card" with answers typed in another case and spacing; a failed
 // personalization offers Retry only when the operator portal allows it.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
@@ -32,6 +31,7 @@ import {
   newBrowserPage,
   openBrowserPage,
   POLL,
+  screenshot,
   signInOperator,
 } from './browser.js';
 
@@ -76,7 +76,7 @@ describe.skipIf(!hasChromium || !slapdAvailable)(
     const agents: AgentClient[] = [];
     const pageErrors: string[] = [];
 
-    const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    const shoot = (name: string) => screenshot(page, shots, name);
     const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
     const button = (name: string) => page.getByRole('button', { name, exact: true });
     const setSettings = async (patch: Record<string, unknown>) => {
@@ -411,7 +411,7 @@ describe.skipIf(!hasChromium)(
     const pageErrors: string[] = [];
     const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
     const button = (name: string) => page.getByRole('button', { name, exact: true });
-    const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    const shoot = (name: string) => screenshot(page, shots, name);
 
     beforeAll(async () => {
       await ensureWebBuilt();

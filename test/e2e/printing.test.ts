@@ -18,6 +18,7 @@ import {
   hasChromium,
   openBrowserPage,
   POLL,
+  screenshot,
   signInOperator,
 } from './browser.js';
 
@@ -33,7 +34,7 @@ describe.skipIf(!hasChromium)('card printing during issuance (Chromium)', { time
   const ids: Record<string, string> = {};
   const pageErrors: string[] = [];
 
-  const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shoot = (name: string) => screenshot(page, shots, name);
   const dialog = () => page.locator('dialog[open]');
   const dialogTitled = (name: string | RegExp) =>
     page.locator('dialog[open]').filter({ has: page.getByRole('heading', { name }) });

@@ -5,20 +5,20 @@
 // Requests page; bob declares his card stolen in the portal, a validation officer approves, bob
 // self-enrolls the replacement; carol's forgotten card gets a temporary card that is then
 // terminated. Every page is checked at a phone's width (no sideways scrolling at 390 px).
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
 import { ApiClient, startTestServer, type TestServer } from '../support/server.js';
 import { OpensslDir, hasOpenssl, toPem } from '../pki/openssl.js';
 import {
-  ensureWebBuilt,
-  expectLabelledControls,
   BROWSER_LOCALE,
   BROWSER_TIME_ZONE,
+  ensureWebBuilt,
+  expectLabelledControls,
   hasChromium,
   openBrowserPage,
   POLL,
+  screenshot,
   signInOperator,
 } from './browser.js';
 
@@ -57,8 +57,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
     const extraContexts: BrowserContext[] = [];
     let bobAnswers: [string, string][] = [];
 
-    const shoot = (p: Page, name: string) =>
-      p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    const shoot = (p: Page, name: string) => screenshot(p, shots, name);
     const userId = async (username: string) =>
       (
         await admin.json<{ items: { id: string; username: string }[] }>('GET', `/api/users?q=${username}`)

@@ -2,11 +2,16 @@
 // gets only the sections and buttons their permissions allow (and the server's 403 when they go
 // around the navigation); a plain user is pointed to the user portal; the portal's Welcome page
 // works without signing in.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../support/server.js';
-import { ensureWebBuilt, expectLabelledControls, hasChromium, openBrowserPage } from './browser.js';
+import {
+  ensureWebBuilt,
+  expectLabelledControls,
+  hasChromium,
+  openBrowserPage,
+  screenshot,
+} from './browser.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -18,7 +23,7 @@ describe.skipIf(!hasChromium)('roles and the demo server in Chromium', { timeout
   let shots: string;
   const pageErrors: string[] = [];
 
-  const shoot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const shoot = (name: string) => screenshot(page, shots, name);
   const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
   const sections = () =>
     page.getByRole('navigation', { name: 'Operator sections' }).getByRole('link').allTextContents();

@@ -6,7 +6,6 @@
 // its wallet says "New credentials are ready for you", bob accepts, the phone is personalized, bob
 // chooses his PIN on the phone; the request page turns completed by itself. openssl: the old phone's
 // certificates revoked (keyCompromise), the new phone's verify and OCSP says good.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslDir, hasOpenssl } from '../pki/openssl.js';
@@ -20,6 +19,7 @@ import {
   expectLabelledControls,
   hasChromium,
   launchChromium,
+  screenshot,
   screenshotDir,
   signInOperator,
 } from './browser.js';
@@ -50,8 +50,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
           pageErrors.push(`${who}: ${msg.text()}`);
       });
     };
-    const shoot = (p: Page, name: string) =>
-      p.screenshot({ path: join(shots, `remote-${name}.png`), fullPage: true });
+    const shoot = (p: Page, name: string) => screenshot(p, shots, `remote-${name}`);
 
     /** Each certificate's status as the server's OCSP responder says it, asked with openssl. */
     const ocsp = async (certs: Cert[]): Promise<string[]> => {

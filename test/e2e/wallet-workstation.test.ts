@@ -25,6 +25,7 @@ import {
   expectLabelledControls,
   hasChromium,
   launchChromium,
+  screenshot,
   screenshotDir,
 } from './browser.js';
 
@@ -52,8 +53,7 @@ describe.skipIf(missing !== undefined)(
     const pageErrors: string[] = [];
     const p11 = (...args: string[]) =>
       runTool('pkcs11-tool', ['--module', OPENSC_PKCS11, ...args], { cwd: dir });
-    const shoot = (name: string) =>
-      wallet.screenshot({ path: join(shots, `ws-${name}.png`), fullPage: true });
+    const shoot = (name: string) => screenshot(wallet, shots, `ws-${name}`);
 
     beforeAll(async () => {
       await ensureWebBuilt();

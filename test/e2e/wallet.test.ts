@@ -8,7 +8,6 @@
 // good; in the phone's page the storage key cannot be exported and no card key is in the clear;
 // the installed shell opens offline (service worker); Reset wipes the wallet, and the server, told at
 // once, terminates the wiped phone and revokes its certificates.
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslDir, hasOpenssl } from '../pki/openssl.js';
@@ -22,6 +21,7 @@ import {
   hasChromium,
   launchChromium,
   POLL,
+  screenshot,
   screenshotDir,
   signInOperator,
 } from './browser.js';
@@ -63,8 +63,7 @@ describe.skipIf(!hasChromium || !hasOpenssl)(
         isMobile: true,
         hasTouch: true,
       });
-    const shoot = (p: Page, name: string) =>
-      p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    const shoot = (p: Page, name: string) => screenshot(p, shots, name);
 
     beforeAll(async () => {
       await ensureWebBuilt();
