@@ -3,6 +3,7 @@ import type { DeviceType } from '../domain/device.js';
 import type { PinPolicy } from '../domain/pin-policy.js';
 import type { Queryable } from './db.js';
 import { iso } from './sql.js';
+import { joinedUser, joinedUserColumns, type User } from './users-repo.js';
 
 export type { CredentialProfile };
 
@@ -113,6 +114,28 @@ export async function updatePolicy(tx: Queryable, id: string, p: PolicyInput, at
     ],
   );
   return toPolicy(row!);
+}
+
+/**
+ * A person and a device policy, in one statement (an issuance's start reads both first); null for
+ * either when it is not there. `policyId` null reads the person alone.
+ */
+export async function getUserAndPolicy(
+  db: Queryable,
+  userId: string,
+  policyId: string | null,
+): Promise<{ user: User | null; policy: Policy | null }> {
+  const [row] = await db.query<PolicyRow & Record<string, unknown>>(
+    `SELECT p.*, ${joinedUserColumns('u', 'u__')}
+       FROM (SELECT 1) AS one
+       LEFT JOIN users u ON u.id = $1
+       LEFT JOIN device_policies p ON p.id = $2`,
+    [userId, policyId],
+  );
+  return {
+    user: row ? joinedUser(row, 'u__') : null,
+    policy: row && row.id != null ? toPolicy(row) : null,
+  };
 }
 
 export async function getPolicy(db: Queryable, id: string, forUpdate = false): Promise<Policy | null> {

@@ -18,7 +18,7 @@ import {
 import { registerInstance, stopInstance } from '../../src/store/instances-repo.js';
 import { getDeviceSecret, putDeviceSecret, putDeviceSecrets } from '../../src/store/device-secrets-repo.js';
 import { JobProgressWriter } from '../../src/store/job-progress-writer.js';
-import { insertPolicy, getPolicy } from '../../src/store/policies-repo.js';
+import { insertPolicy, getPolicy, getUserAndPolicy } from '../../src/store/policies-repo.js';
 import { insertRequest, updateRequestState } from '../../src/store/requests-repo.js';
 import { getSetting, putSetting } from '../../src/store/settings-repo.js';
 import {
@@ -229,6 +229,20 @@ for (const engine of await engines()) {
         [b]: [{}, 'One'],
         [c]: [{}, ''],
       });
+    });
+
+    it('a person and a policy read in one statement, each as read alone; null where missing', async () => {
+      const user = (await getUserByUsername(t.db, 'p1'))!;
+      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
+      const both = await getUserAndPolicy(t.db, user.id, policy.id);
+      expect(both.user).toEqual(await getUser(t.db, user.id));
+      expect(both.policy).toEqual(await getPolicy(t.db, policy.id));
+      expect(await getUserAndPolicy(t.db, user.id, null)).toEqual({ user: both.user, policy: null });
+      expect(await getUserAndPolicy(t.db, randomUUID(), policy.id)).toEqual({
+        user: null,
+        policy: both.policy,
+      });
+      expect(await getUserAndPolicy(t.db, randomUUID(), randomUUID())).toEqual({ user: null, policy: null });
     });
 
     it('device secrets: several stored in one statement, replacing what the device held', async () => {

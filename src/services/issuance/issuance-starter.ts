@@ -6,7 +6,7 @@ import { appendAudit } from '../../store/audit-repo.js';
 import type { Db } from '../../store/db.js';
 import { getDevice, getDeviceBySerial, type Device } from '../../store/devices-repo.js';
 import { insertJob } from '../../store/jobs-repo.js';
-import { getPolicy, listPolicies, type Policy } from '../../store/policies-repo.js';
+import { getPolicy, getUserAndPolicy, listPolicies, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
 import { auditActor, holds, type Actor, type Clock } from '../context.js';
 import { closeQuietly, type CardReader, type CardRef, type OpenedCard } from './card-reader.js';
@@ -73,7 +73,12 @@ export class IssuanceStarter {
     if (input.action === 'issue' && !holds(actor, 'device.issue'))
       throw new ForbiddenError('Your roles allow binding devices, not issuing them (needs device.issue)');
     const { db } = this.deps;
-    const user = await getUser(db, input.userId);
+    // The person and the policy asked for, in one statement (a request's own policy is read below).
+    const { user, policy: asked } = await getUserAndPolicy(
+      db,
+      input.userId,
+      input.requestId ? null : (input.policyId ?? null),
+    );
     if (!user) throw new NotFoundError('user', input.userId);
     if (user.state !== 'active')
       throw new ValidationError(`${user.displayName} is ${user.state}: only active people get devices`);
@@ -86,7 +91,7 @@ export class IssuanceStarter {
       );
     const policyId = request?.policyId ?? input.policyId;
     if (!policyId) throw new ValidationError('Choose a device policy (policyId)', { field: 'policyId' });
-    const policy = await getPolicy(db, policyId);
+    const policy = asked?.id === policyId ? asked : await getPolicy(db, policyId);
     if (!policy) throw new NotFoundError('device policy', policyId);
 
     if (input.action === 'bind') {
