@@ -11,7 +11,9 @@ import type { PivSession } from '../cards/piv/piv-session.js';
 import type { IssuanceStepId } from '../domain/issuance-job.js';
 import { ExternalError } from '../domain/errors.js';
 import type { CredentialProfile } from '../store/policies-repo.js';
+import type { PivSlot } from '../domain/credential-profile.js';
 import { PIV_KEY_ALGORITHM, PIV_SLOT_NUMBER } from './card-keys.js';
+import { readBackObjects } from './piv-conformance.js';
 
 export interface IssuedOnCard {
   profile: CredentialProfile;
@@ -95,25 +97,33 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
   };
 
   await step('authenticate', null, () => authenticateTransport(session));
-  await step('set_management_key', null, async () => {
-    await session.setManagementKey(plan.managementKey.key, plan.managementKey.algorithm);
-    // Prove the card took the new key before anything else depends on it.
-    await session.authenticate(plan.managementKey.key, plan.managementKey.algorithm);
-  });
-  // The commands of a step that need no answer go to the card together (PivSession.batch: one
-  // round trip through an agent instead of one each).
+  // Prove the card took the new key before anything else depends on it (the authentication's
+  // first command goes with SET MANAGEMENT KEY through an agent).
+  await step('set_management_key', null, () =>
+    session.setManagementKey(plan.managementKey.key, plan.managementKey.algorithm, { authenticate: true }),
+  );
+  // Commands whose answers nothing between them needs go to the card together (PivSession.batch:
+  // one round trip through an agent instead of one each).
   await step('set_retries', null, async () => {
-    // SET PIN RETRIES puts PIN and PUK back to their defaults, so the PUK is changed after it.
-    await session.batch((b) => b.verifyPin(DEFAULT_PIN).setPinRetries(plan.pinRetries, plan.pukRetries));
+    // The new PUK is stored before the card can hold it, so it can never be lost.
     await plan.persistPuk(plan.puk);
-    await session.batch((b) => b.changePuk('12345678', plan.puk).verifyPin(DEFAULT_PIN));
+    // SET PIN RETRIES puts PIN and PUK back to their defaults, so the PUK is changed after it.
+    await session.batch((b) =>
+      b
+        .verifyPin(DEFAULT_PIN)
+        .setPinRetries(plan.pinRetries, plan.pukRetries)
+        .changePuk('12345678', plan.puk)
+        .verifyPin(DEFAULT_PIN),
+    );
   });
 
   type Made = { certificateId: string; der: Uint8Array };
-  const keys: { profile: CredentialProfile; slot: number; publicKey?: KeyObject; made?: Made }[] = [];
+  type Key = { profile: CredentialProfile; slot: number; publicKey?: KeyObject; made?: Made; proof?: Proof };
+  type Proof = { challenge: Uint8Array; signature?: Uint8Array };
+  const keys: Key[] = [];
+  const generated: { index: number; key: Key }[] = [];
   for (const [i, profile] of plan.profiles.entries()) {
     const slot = PIV_SLOT_NUMBER[profile.slot]!;
-    const alg = PIV_KEY_ALGORITHM[profile.keyAlgorithm];
     const back = plan.restored?.find((r) => r.profileSlot === profile.slot);
     if (back) {
       // The archived key and its own certificate, carried over: no new key, no new certificate.
@@ -128,9 +138,36 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
       });
       keys.push({ profile, slot, made });
     } else {
-      const { publicKey } = await step('generate_key', i, () => session.generateKey(slot, alg));
-      keys.push({ profile, slot, publicKey });
+      const key: Key = { profile, slot };
+      keys.push(key);
+      generated.push({ index: i, key });
     }
+  }
+  if (generated.length > 0) {
+    // The keys made on the card, and each one's proof of possession for the CA — the new key signs
+    // a fresh challenge (PIN verified before each: slot 9C asks for it every time) — in one
+    // exchange: nothing in it depends on an answer before the CA needs them.
+    await plan.stepStarting('generate_key', generated[0]!.index);
+    await session.batch((b) => {
+      for (const { key } of generated) {
+        const alg = PIV_KEY_ALGORITHM[key.profile.keyAlgorithm]!;
+        b.generateKey(key.slot, alg, {}, ({ publicKey }) => (key.publicKey = publicKey));
+      }
+      for (const { key } of generated) {
+        const alg = PIV_KEY_ALGORITHM[key.profile.keyAlgorithm]!;
+        const proof: Proof = { challenge: randomBytes(32) };
+        key.proof = proof;
+        b.sign(
+          key.slot,
+          alg,
+          proof.challenge,
+          'sha256',
+          { pin: DEFAULT_PIN },
+          (sig) => (proof.signature = sig),
+        );
+      }
+    });
+    for (const { index } of generated) await plan.stepDone('generate_key', index);
   }
 
   const issued: IssuedOnCard[] = [];
@@ -138,31 +175,34 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
     const cert = await step('request_certificate', i, async () =>
       k.made
         ? k.made
-        : plan.issueCertificate(k.profile, k.publicKey!, async (publicKey) => {
-            // Proof of possession: the new key signs a fresh challenge (slot 9C asks for the PIN
-            // each time), checked once, against the key the CA is about to certify.
-            const challenge = randomBytes(32);
-            // The PIN's VERIFY and the signature go to the card in one exchange (PivSession.sign).
-            const alg = PIV_KEY_ALGORITHM[k.profile.keyAlgorithm]!;
-            const signature = await session.sign(k.slot, alg, challenge, 'sha256', { pin: DEFAULT_PIN });
-            return verify('sha256', challenge, publicKey, signature);
-          }),
+        : plan.issueCertificate(k.profile, k.publicKey!, async (publicKey) =>
+            // Proof of possession, made with the key: checked once, against the key the CA is
+            // about to certify.
+            verify('sha256', k.proof!.challenge, publicKey, k.proof!.signature!),
+          ),
     );
     issued.push({ profile: k.profile, certificateId: cert.certificateId, der: cert.der });
   }
-  for (const [i, c] of issued.entries())
-    await step('write_certificate', i, () => session.putCertificate(PIV_SLOT_NUMBER[c.profile.slot]!, c.der));
   const retired = (plan.restored ?? []).filter((r) => r.profileSlot === null);
+  const keyHistory = encodeKeyHistory({ onCardCertificates: retired.length, offCardCertificates: 0 });
+  // The certificates, the CHUID, CCC, Security Object (hashing the CHUID just written) and key
+  // history in one exchange, and — with no retired key to load between — the read-back after
+  // them: what the check reads is what the card holds once written.
+  if (issued.length > 0) await plan.stepStarting('write_certificate', 0);
+  await session.batch((b) => {
+    for (const c of issued) b.putCertificate(PIV_SLOT_NUMBER[c.profile.slot]!, c.der);
+    b.putObject(OBJECT.CHUID, plan.cardObjects.chuid)
+      .putCcc()
+      .putObject(OBJECT.SECURITY, plan.cardObjects.securityObject);
+    if (retired.length === 0) {
+      b.putObject(OBJECT.KEY_HISTORY, keyHistory);
+      if (plan.checkCard) b.readObjects(readBackObjects(issued.map((c) => c.profile.slot as PivSlot)));
+    }
+  });
+  for (const [i] of issued.entries()) await plan.stepDone('write_certificate', i);
 
   await step('write_chuid_ccc', null, async () => {
-    const keyHistory = encodeKeyHistory({ onCardCertificates: retired.length, offCardCertificates: 0 });
-    // The Security Object hashes the CHUID just written; the key history counts the retired keys.
-    await session.batch((b) => {
-      b.putObject(OBJECT.CHUID, plan.cardObjects.chuid)
-        .putCcc()
-        .putObject(OBJECT.SECURITY, plan.cardObjects.securityObject);
-      if (retired.length === 0) b.putObject(OBJECT.KEY_HISTORY, keyHistory);
-    });
+    // The key history counts the retired keys, loaded first.
     if (retired.length > 0) {
       for (const [n, r] of retired.entries()) {
         await session.importKey(RETIRED_SLOTS[n]!, r.privateKey);

@@ -73,6 +73,24 @@ const SLOT_LABEL: Record<PivSlot, string> = {
   '9e': 'Card Authentication (9E)',
 };
 
+/**
+ * The objects checkCardConformance reads (a card's retired slots apart), in the order one batch
+ * reads them best: a batch stops at the first object the card lacks, so the maker's Discovery
+ * object and the key slots the CA issued nothing for (on a fresh card: absent) go last.
+ */
+export function readBackObjects(issued: readonly PivSlot[]): number[] {
+  const slot = (s: PivSlot) => certificateObjectFor(PIV_SLOT_NUMBER[s]);
+  return [
+    OBJECT.CHUID,
+    OBJECT.SECURITY,
+    OBJECT.CAPABILITY,
+    OBJECT.KEY_HISTORY,
+    ...PIV_SLOTS.filter((s) => issued.includes(s)).map(slot),
+    OBJECT.DISCOVERY,
+    ...PIV_SLOTS.filter((s) => !issued.includes(s)).map(slot),
+  ];
+}
+
 export async function checkCardConformance(
   session: PivSession,
   expect: ConformanceExpectations,
@@ -83,16 +101,9 @@ export async function checkCardConformance(
     items.push({ ...i, status, details: [...i.details, ...problems] });
   };
 
-  // What the issuance wrote, read in one round trip where the card is behind an agent (the batch
-  // stops at the first object the card lacks: the maker's Discovery object goes last).
-  await session.readObjectsAhead([
-    OBJECT.CHUID,
-    OBJECT.SECURITY,
-    OBJECT.CAPABILITY,
-    OBJECT.KEY_HISTORY,
-    ...PIV_SLOTS.filter((s) => expect.issued[s]).map((s) => certificateObjectFor(PIV_SLOT_NUMBER[s])),
-    OBJECT.DISCOVERY,
-  ]);
+  // What the issuance wrote, read in one round trip where the card is behind an agent (unless the
+  // issuance's own batch read it already, right after writing it).
+  await session.readObjectsAhead(readBackObjects(PIV_SLOTS.filter((s) => expect.issued[s])));
 
   // Discovery object (Part 1 §3.3.2): the card's maker writes it; it must name the PIV AID.
   const discovery = await session.getObject(OBJECT.DISCOVERY);

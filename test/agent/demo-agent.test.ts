@@ -60,7 +60,7 @@ describe('demo agent', () => {
     const conn = await server.rt.cardAccess.connect(admin.ownerUserId, admin.agentId, reader);
     const piv = await PivSession.open(conn);
     const card = admin.readers.remove(reader)!;
-    await expect(piv.getSerial()).rejects.toBeInstanceOf(CardRemovedError);
+    await expect(piv.getVersion()).rejects.toBeInstanceOf(CardRemovedError);
     await until('reader empty', async () =>
       (await server.rt.cardAccess.listReaders(admin.ownerUserId)).find(
         (r) => r.reader === reader && !r.cardPresent,

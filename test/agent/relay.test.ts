@@ -194,7 +194,8 @@ describe('agent ↔ server relay', () => {
     const conn = await hub().connect(adminId, identity.agentId, R0);
     const piv = await PivSession.open(conn);
     const held = readers.hold();
-    const inflight = piv.getSerial();
+    // Not getSerial: open read the serial already, with the SELECT.
+    const inflight = piv.getVersion();
     inflight.catch(() => undefined);
     await held;
     const card = memory.remove(R0)!;
@@ -215,7 +216,8 @@ describe('agent ↔ server relay', () => {
     const conn = await hub().connect(adminId, identity.agentId, R0);
     const piv = await PivSession.open(conn);
     const held = readers.hold();
-    const inflight = piv.getSerial();
+    // Not getSerial: open read the serial already, with the SELECT.
+    const inflight = piv.getVersion();
     inflight.catch(() => undefined);
     await held;
     client.dropConnection();

@@ -3,11 +3,16 @@
 // stopping at the first refusal, following 61xx, finishing one by one what an agent left unsent —
 // and PivSession.batch / readObjectsAhead give what the single commands give.
 import { describe, expect, it } from 'vitest';
-import { ApduError, InvalidPinError, SecurityStatusNotSatisfied } from '../../src/cards/errors.js';
+import {
+  ApduError,
+  AuthenticationFailedError,
+  InvalidPinError,
+  SecurityStatusNotSatisfied,
+} from '../../src/cards/errors.js';
 import { SmartCardProtocol } from '../../src/cards/iso7816.js';
-import { verify } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 import { ALGORITHM, DEFAULT_MANAGEMENT_KEY, OBJECT, SLOT } from '../../src/cards/piv/constants.js';
-import { PivSession } from '../../src/cards/piv/piv-session.js';
+import { PivBatch, PivSession } from '../../src/cards/piv/piv-session.js';
 import { newCardState } from '../../src/cards/emulator/card-state.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
@@ -133,7 +138,8 @@ describe('PIV commands in one exchange', () => {
         .putCcc()
         .putObject(OBJECT.KEY_HISTORY, Uint8Array.of()),
     );
-    expect(conn.batches).toEqual([2, 2, 3]);
+    // Open's SELECT, GET VERSION and GET SERIAL, then the three batches.
+    expect(conn.batches).toEqual([3, 2, 2, 3]);
     expect(hex((await s.getObject(OBJECT.PRINTED))!)).toBe('010203');
     await s.unblockPin('87654321', '654321');
     await s.verifyPin('654321');
@@ -167,6 +173,127 @@ describe('PIV commands in one exchange', () => {
     expect(conn.count()).toBe(sent + 1);
   });
 
+  it('open: SELECT, GET VERSION and GET SERIAL in one exchange; getSerial sends nothing more', async () => {
+    const { s, conn } = await session();
+    expect(conn.batches).toEqual([3]);
+    expect(s.version).toBeDefined();
+    const sent = conn.count();
+    expect(await s.getSerial()).toEqual({ serial: '4242', source: 'yubico' });
+    expect(conn.count()).toBe(sent);
+    // Asked again, the card answers again.
+    expect(await s.getSerial()).toEqual({ serial: '4242', source: 'yubico' });
+    expect(conn.count()).toBe(sent + 1);
+  });
+
+  it('open on a card that knows no GET VERSION: the batch stops there, GET SERIAL goes alone', async () => {
+    const c = batching(
+      scriptedCard((a) => {
+        if (a.startsWith('00a40400')) return '9000';
+        return '6d00';
+      }),
+    );
+    const s = await PivSession.open(c);
+    expect(s.version).toBeUndefined();
+    expect(c.batches).toEqual([3]);
+    expect(c.sent).toHaveLength(2);
+    await expect(s.getSerial()).rejects.toBeInstanceOf(ApduError);
+    expect(c.sent.map((a) => a.slice(0, 8))).toContain('00f80000');
+  });
+
+  it('a new management key set and proven: SET MANAGEMENT KEY goes with the first GENERAL AUTHENTICATE', async () => {
+    const { s, conn } = await session();
+    await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+    conn.batches.length = 0;
+    const sent = conn.count();
+    const key = Uint8Array.from(Buffer.alloc(24, 7));
+    await s.setManagementKey(key, 0x03, { authenticate: true });
+    // The second GENERAL AUTHENTICATE needs the first's answer: it goes alone.
+    expect(conn.batches).toEqual([2]);
+    expect(conn.count()).toBe(sent + 3);
+    await s.authenticate(key, 0x03);
+    // A refused SET MANAGEMENT KEY throws its own error and authenticates nothing.
+    const fresh = await session();
+    await expect(fresh.s.setManagementKey(key, 0x03, { authenticate: true })).rejects.toBeInstanceOf(
+      SecurityStatusNotSatisfied,
+    );
+    expect(fresh.conn.batches.at(-1)).toBe(2);
+    await expect(fresh.s.authenticate(key, 0x03)).rejects.toBeInstanceOf(AuthenticationFailedError);
+  });
+
+  it('keys generated and each signing a challenge, in one exchange; each callback gets its answer', async () => {
+    const { s, conn } = await session();
+    await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+    conn.batches.length = 0;
+    const keys: Record<number, KeyObject> = {};
+    const sigs: Record<number, Uint8Array> = {};
+    const message = Buffer.from('proof of possession');
+    await s.batch((b) => {
+      for (const slot of [SLOT.AUTHENTICATION, SLOT.SIGNATURE])
+        b.generateKey(slot, ALGORITHM.ECC_P256, {}, ({ publicKey }) => (keys[slot] = publicKey));
+      for (const slot of [SLOT.AUTHENTICATION, SLOT.SIGNATURE])
+        b.sign(slot, ALGORITHM.ECC_P256, message, 'sha256', { pin: '123456' }, (sig) => (sigs[slot] = sig));
+    });
+    expect(conn.batches).toEqual([6]);
+    for (const slot of [SLOT.AUTHENTICATION, SLOT.SIGNATURE])
+      expect(verify('sha256', message, keys[slot]!, sigs[slot]!)).toBe(true);
+    // A wrong PIN: the batch stops there, nothing after it is signed, no callback runs.
+    let called = false;
+    await expect(
+      s.batch((b) =>
+        b.sign(
+          SLOT.SIGNATURE,
+          ALGORITHM.ECC_P256,
+          message,
+          'sha256',
+          { pin: '000000' },
+          () => (called = true),
+        ),
+      ),
+    ).rejects.toBeInstanceOf(InvalidPinError);
+    expect(called).toBe(false);
+  });
+
+  it('writes then reads in one exchange: a refused read fails nothing; reads go last', async () => {
+    const { s, conn } = await session();
+    await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+    conn.batches.length = 0;
+    await s.batch((b) =>
+      b
+        .putObject(OBJECT.KEY_HISTORY, Uint8Array.of(1, 2, 3))
+        .putCcc()
+        .readObjects([OBJECT.KEY_HISTORY, OBJECT.CAPABILITY, OBJECT.CHUID, OBJECT.DISCOVERY]),
+    );
+    // The card lacks a CHUID: the exchange stops there; the Discovery object is read when asked.
+    expect(conn.batches).toEqual([6]);
+    const sent = conn.count();
+    expect(hex((await s.getObject(OBJECT.KEY_HISTORY))!)).toBe('010203');
+    expect(await s.getObject(OBJECT.CAPABILITY)).toBeDefined();
+    expect(await s.getObject(OBJECT.CHUID)).toBeUndefined();
+    expect(conn.count()).toBe(sent);
+    await s.getObject(OBJECT.DISCOVERY);
+    expect(conn.count()).toBe(sent + 1);
+    expect(() => new PivBatch().readObjects([OBJECT.CHUID]).putCcc()).toThrow(RangeError);
+    // A refused write ends the batch with its error; its reads are not sent.
+    const fresh = await session();
+    await expect(
+      fresh.s.batch((b) => b.putCcc().readObjects([OBJECT.CAPABILITY, OBJECT.DISCOVERY])),
+    ).rejects.toBeInstanceOf(SecurityStatusNotSatisfied);
+    expect(fresh.conn.batches.at(-1)).toBe(3);
+    expect(fresh.conn.count()).toBe(3 + 1);
+  });
+
+  it('without a batching transport, a batch sends its commands one by one and leaves reads to getObject', async () => {
+    const readers = new MemoryReaderSet();
+    readers.addReader('r');
+    readers.insert('r', new VirtualPivCard(newCardState({ serial: 4243 })));
+    const s = await PivSession.open(await readers.connect('r'));
+    await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
+    const before = s.apduCount;
+    await s.batch((b) => b.putCcc().readObjects([OBJECT.CAPABILITY, OBJECT.DISCOVERY]));
+    expect(s.apduCount - before).toBe(1);
+    expect(await s.getObject(OBJECT.CAPABILITY)).toBeDefined();
+  });
+
   it('objects read ahead in one exchange are what getObject reads; a write forgets them', async () => {
     const { s, conn } = await session();
     await s.authenticate(DEFAULT_MANAGEMENT_KEY, 0x03);
@@ -181,8 +308,9 @@ describe('PIV commands in one exchange', () => {
     expect(hex((await s.getObject(OBJECT.KEY_HISTORY))!)).toBe('09');
     expect(await s.getObject(OBJECT.CAPABILITY)).toEqual(ccc);
     expect(conn.count()).toBe(sent);
+    // The card's refusal was read ahead too: it is getObject's answer.
     expect(await s.getObject(OBJECT.CHUID)).toBeUndefined();
-    expect(conn.count()).toBe(sent + 1);
+    expect(conn.count()).toBe(sent);
     await s.readObjectsAhead([OBJECT.KEY_HISTORY, OBJECT.CAPABILITY]);
     await s.putObject(OBJECT.KEY_HISTORY, Uint8Array.of(8));
     expect(hex((await s.getObject(OBJECT.KEY_HISTORY))!)).toBe('08');

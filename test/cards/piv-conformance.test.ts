@@ -174,7 +174,19 @@ class ReadBackCorruptingCard extends VirtualPivCard {
   }
 }
 
-describe('the check at issuance reads back what it wrote', () => {
+// Through a local reader the check reads object by object; through an agent (batching) the
+// issuance reads them in the exchange that wrote them. Either way it reads what the card holds.
+describe.each([
+  ['one by one', false],
+  ['in the exchange that wrote them (agent batches)', true],
+])('the check at issuance reads back what it wrote, %s', (_, batching) => {
+  beforeAll(() => {
+    cards.batching = batching;
+  });
+  afterAll(() => {
+    cards.batching = false;
+  });
+
   async function issueOn(card: VirtualPivCard) {
     const reader = `Reader ${card.serial}`;
     cards.readers.addReader(reader);

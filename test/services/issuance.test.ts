@@ -2,7 +2,7 @@
 // store: every PIN mode, RSA and ECC policies, certificates read back from the card and judged by
 // openssl; failures (card removed, wrong transport key, interrupted server) with Retry, Cancel and
 // Recycle.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { DEFAULT_MANAGEMENT_KEY, SLOT, certificateObjectFor } from '../../src/cards/piv/constants.js';
 import { decodeCommand } from '../../src/cards/apdu.js';
@@ -247,54 +247,66 @@ function pullOutAtFirstCertificateWrite(reader: string): void {
 }
 
 describe('failures', () => {
-  it('card removed mid-way: failed with a clear error; Retry on the re-inserted card succeeds', async () => {
-    await setMode('displayed');
-    const c = newCard();
-    const card = cards.readers.cardIn(c.reader)!;
-    pullOutAtFirstCertificateWrite(c.reader);
-    const { job } = await srv.rt.services.issuance.starter.start(admin, {
-      userId: aliceId,
-      card: c.ref,
-      action: 'issue',
-      policyId: rsa.id,
-      pin: '482913',
-    });
-    await srv.rt.services.issuance.runner.settled(job!.id);
-    const failed = await srv.rt.services.issuance.jobs.get(job!.id);
-    expect(failed.status).toBe('failed');
-    expect(failed.error).toMatchObject({
-      code: new CardRemovedError('x').code,
-      correlationId: expect.any(String),
-    });
-    expect((await srv.rt.services.devices.get(failed.deviceId)).state).toBe('failed');
-    // The card took our management key before it left: the job says so (written with the next
-    // step's progress), which is what makes Retry wipe it first.
-    const [touched] = await srv.rt.db.query<{ options: { cardTouched?: boolean } }>(
-      'SELECT options FROM issuance_jobs WHERE id = $1',
-      [job!.id],
-    );
-    expect(touched?.options.cardTouched).toBe(true);
+  // Batching: as through an agent that runs a step's commands in one exchange (the card is pulled
+  // within the exchange that writes the certificates and reads them back).
+  it.each([
+    ['', false],
+    [' (commands batched)', true],
+  ])(
+    'card removed mid-way%s: failed with a clear error; Retry on the re-inserted card succeeds',
+    async (_, batching) => {
+      cards.batching = batching;
+      onTestFinished(() => {
+        cards.batching = false;
+      });
+      await setMode('displayed');
+      const c = newCard();
+      const card = cards.readers.cardIn(c.reader)!;
+      pullOutAtFirstCertificateWrite(c.reader);
+      const { job } = await srv.rt.services.issuance.starter.start(admin, {
+        userId: aliceId,
+        card: c.ref,
+        action: 'issue',
+        policyId: rsa.id,
+        pin: '482913',
+      });
+      await srv.rt.services.issuance.runner.settled(job!.id);
+      const failed = await srv.rt.services.issuance.jobs.get(job!.id);
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toMatchObject({
+        code: new CardRemovedError('x').code,
+        correlationId: expect.any(String),
+      });
+      expect((await srv.rt.services.devices.get(failed.deviceId)).state).toBe('failed');
+      // The card took our management key before it left: the job says so (written with the next
+      // step's progress), which is what makes Retry wipe it first.
+      const [touched] = await srv.rt.db.query<{ options: { cardTouched?: boolean } }>(
+        'SELECT options FROM issuance_jobs WHERE id = $1',
+        [job!.id],
+      );
+      expect(touched?.options.cardTouched).toBe(true);
 
-    cards.readers.insert(c.reader, card);
-    const retried = await srv.rt.services.issuance.retry.retry(admin, job!.id);
-    expect(retried.attempt).toBe(2);
-    await srv.rt.services.issuance.runner.settled(job!.id);
-    expect(await srv.rt.services.issuance.jobs.get(job!.id)).toMatchObject({
-      status: 'succeeded',
-      attempt: 2,
-    });
-    await expectCardCertificates(c.reader, rsa);
-    // The retry's run chose a new PUK and stored it before giving it to the card.
-    await expectStoredPuk(await session(c.reader), failed.deviceId);
-    // The certificates of the failed attempt were revoked; only the new ones are valid.
-    const certs = await srv.rt.services.pki.certificates.search({
-      deviceId: failed.deviceId,
-      limit: 50,
-      offset: 0,
-    });
-    expect(certs.items.filter((x) => x.status === 'valid')).toHaveLength(4);
-    expect(certs.items.filter((x) => x.status === 'revoked').length).toBeGreaterThan(0);
-  });
+      cards.readers.insert(c.reader, card);
+      const retried = await srv.rt.services.issuance.retry.retry(admin, job!.id);
+      expect(retried.attempt).toBe(2);
+      await srv.rt.services.issuance.runner.settled(job!.id);
+      expect(await srv.rt.services.issuance.jobs.get(job!.id)).toMatchObject({
+        status: 'succeeded',
+        attempt: 2,
+      });
+      await expectCardCertificates(c.reader, rsa);
+      // The retry's run chose a new PUK and stored it before giving it to the card.
+      await expectStoredPuk(await session(c.reader), failed.deviceId);
+      // The certificates of the failed attempt were revoked; only the new ones are valid.
+      const certs = await srv.rt.services.pki.certificates.search({
+        deviceId: failed.deviceId,
+        limit: 50,
+        offset: 0,
+      });
+      expect(certs.items.filter((x) => x.status === 'valid')).toHaveLength(4);
+      expect(certs.items.filter((x) => x.status === 'revoked').length).toBeGreaterThan(0);
+    },
+  );
 
   it('wrong transport key: failed; Cancel unassigns the device; Recycle wipes it back to inventory', async () => {
     const c = newCard();

@@ -115,7 +115,19 @@ interface PivCommand {
   what: 'PIN' | 'PUK';
 }
 
-function pivCommand(c: PivCommand): CommandApdu {
+/**
+ * A command of PivSession.batch: `onAnswer` takes its data once the whole batch answered 9000 up to
+ * it; a read (`read`, a GET DATA of readObjects) may be refused without failing the batch.
+ */
+interface BatchCommand extends PivCommand {
+  onAnswer?: (data: Uint8Array) => void;
+  read?: number;
+  /** The whole APDU when it is not a plain PIV command (GET DATA). */
+  apdu?: CommandApdu;
+}
+
+function pivCommand(c: PivCommand & { apdu?: CommandApdu }): CommandApdu {
+  if (c.apdu) return c.apdu;
   // Commands that return nothing are sent without Le (case 1/3): some cards reject a case-4 VERIFY.
   return { cla: 0, ins: c.ins, p1: c.p1, p2: c.p2, data: c.data, le: NO_RESPONSE_DATA.has(c.ins) ? 0 : 256 };
 }
@@ -126,45 +138,49 @@ function getDataCommand(tag: number): CommandApdu {
 
 /** The commands of PivSession.batch: the same as the session's methods of these names. */
 export class PivBatch {
-  readonly commands: PivCommand[] = [];
+  readonly commands: BatchCommand[] = [];
+
+  private push(c: BatchCommand): this {
+    // A refused read ends an agent's batch: commands after it would go unsent, so reads go last.
+    if (c.read === undefined && this.commands.some((x) => x.read !== undefined))
+      throw new RangeError('A batch reads objects after its other commands, never before');
+    this.commands.push(c);
+    return this;
+  }
 
   verifyPin(pin: string): this {
-    this.commands.push({
+    return this.push({
       ins: INS.VERIFY,
       p1: 0,
       p2: PIN_REF.PIN,
       data: padPinBytes(pin, 'PIN'),
       what: 'PIN',
     });
-    return this;
   }
 
   changePuk(oldPuk: string, newPuk: string): this {
-    this.commands.push({
+    return this.push({
       ins: INS.CHANGE_REFERENCE_DATA,
       p1: 0,
       p2: PIN_REF.PUK,
       data: concat(padPinBytes(oldPuk, 'PUK'), padPinBytes(newPuk, 'PUK')),
       what: 'PUK',
     });
-    return this;
   }
 
   setPinRetries(pinRetries: number, pukRetries: number): this {
     checkRetries(pinRetries, pukRetries);
-    this.commands.push({ ins: INS.SET_PIN_RETRIES, p1: pinRetries, p2: pukRetries, what: 'PIN' });
-    return this;
+    return this.push({ ins: INS.SET_PIN_RETRIES, p1: pinRetries, p2: pukRetries, what: 'PIN' });
   }
 
   putObject(tag: number, value: Uint8Array | undefined): this {
-    this.commands.push({
+    return this.push({
       ins: INS.PUT_DATA,
       p1: 0x3f,
       p2: 0xff,
       data: concat(tlv(TAG.OBJECT_ID, tagBytes(tag)), tlv(TAG.OBJECT_DATA, value ?? new Uint8Array(0))),
       what: 'PIN',
     });
-    return this;
   }
 
   putCertificate(slot: number, der: Uint8Array, opts: { compressed?: boolean } = {}): this {
@@ -174,6 +190,120 @@ export class PivBatch {
   putCcc(cardId?: Uint8Array): this {
     return this.putObject(OBJECT.CAPABILITY, encodeCcc(cardId));
   }
+
+  /** SET MANAGEMENT KEY, as PivSession.setManagementKey (a batch does not authenticate after it). */
+  setManagementKey(key: Uint8Array, algorithm: ManagementKeyAlgorithm = ALGORITHM.TDEA_3KEY): this {
+    return this.push(setManagementKeyCommand(key, algorithm));
+  }
+
+  /** GENERATE ASYMMETRIC KEY PAIR, as PivSession.generateKey; `onKey` gets the new public key. */
+  generateKey(
+    slot: number,
+    algorithm: AsymmetricAlgorithm,
+    opts: GenerateOptions,
+    onKey: (key: { publicKey: KeyObject; spki: Uint8Array }) => void,
+  ): this {
+    return this.push({
+      ...generateCommand(slot, algorithm, opts),
+      onAnswer: (d) => onKey(generatedKey(algorithm, d)),
+    });
+  }
+
+  /**
+   * As PivSession.sign: `message` hashed here, the slot's key signs it on the card, after a VERIFY
+   * of `opts.pin` when given (a slot whose key wants the PIN each time, 9C); `onSignature` gets it.
+   */
+  sign(
+    slot: number,
+    algorithm: AsymmetricAlgorithm,
+    message: Uint8Array,
+    hash: HashName,
+    opts: SignOptions,
+    onSignature: (signature: Uint8Array) => void,
+  ): this {
+    if (opts.pin !== undefined) this.verifyPin(opts.pin);
+    const input = signatureInput(algorithm, hashed(hash, message), hash);
+    return this.push({
+      ...privateOperationCommand(slot, algorithm, input),
+      onAnswer: (d) => onSignature(signatureOf(d)),
+    });
+  }
+
+  /**
+   * GET DATA of these objects, last in the batch, for the session's next getObject of each (a
+   * read-back of what the batch wrote). A refusal (an object the card lacks) fails nothing: the
+   * reads after it are sent again by their getObject.
+   */
+  readObjects(tags: readonly number[]): this {
+    for (const tag of tags)
+      this.push({ ins: INS.GET_DATA, p1: 0x3f, p2: 0xff, what: 'PIN', read: tag, apdu: getDataCommand(tag) });
+    return this;
+  }
+}
+
+function setManagementKeyCommand(key: Uint8Array, algorithm: ManagementKeyAlgorithm): PivCommand {
+  if (key.length !== MANAGEMENT_KEY_LENGTH[algorithm]) {
+    throw new RangeError(
+      `management key must be ${MANAGEMENT_KEY_LENGTH[algorithm]} bytes for algorithm ${algorithm}`,
+    );
+  }
+  return {
+    ins: INS.SET_MGMT_KEY,
+    p1: 0xff,
+    p2: 0xff,
+    data: concat(Uint8Array.of(algorithm, SLOT.CARD_MANAGEMENT, key.length), key),
+    what: 'PIN',
+  };
+}
+
+function generateCommand(slot: number, algorithm: AsymmetricAlgorithm, opts: GenerateOptions): PivCommand {
+  const items = [tlv(TAG.GEN_ALGORITHM, [algorithm])];
+  if (opts.pinPolicy !== undefined) items.push(tlv(TAG.PIN_POLICY, [opts.pinPolicy]));
+  if (opts.touchPolicy !== undefined) items.push(tlv(TAG.TOUCH_POLICY, [opts.touchPolicy]));
+  return {
+    ins: INS.GENERATE_ASYMMETRIC,
+    p1: 0,
+    p2: slot,
+    data: tlv(TAG.GEN_TEMPLATE, concat(...items)),
+    what: 'PIN',
+  };
+}
+
+function generatedKey(
+  algorithm: AsymmetricAlgorithm,
+  d: Uint8Array,
+): { publicKey: KeyObject; spki: Uint8Array } {
+  const publicKey = publicKeyFromTemplate(
+    algorithm,
+    decodeTlvs(unwrap(d, TAG.PUBLIC_KEY, 'public key template')),
+  );
+  return { publicKey, spki: spkiDer(publicKey) };
+}
+
+function privateOperationCommand(
+  slot: number,
+  algorithm: AsymmetricAlgorithm,
+  input: Uint8Array,
+): PivCommand {
+  return {
+    ins: INS.GENERAL_AUTHENTICATE,
+    p1: algorithm,
+    p2: slot,
+    data: tlv(TAG.DYN_AUTH, concat(tlv(TAG.AUTH_RESPONSE), tlv(TAG.AUTH_CHALLENGE, input))),
+    what: 'PIN',
+  };
+}
+
+const signatureOf = (d: Uint8Array): Uint8Array =>
+  requireTlv(decodeTlvs(unwrap(d, TAG.DYN_AUTH, 'signature')), TAG.AUTH_RESPONSE, 'signature');
+
+const hashed = (hash: HashName, message: Uint8Array): Uint8Array =>
+  Uint8Array.from(createHash(hash).update(message).digest());
+
+/** What the card's key operates on: the digest itself for EC, the PKCS#1 v1.5 block for RSA. */
+function signatureInput(algorithm: AsymmetricAlgorithm, digest: Uint8Array, hash: HashName): Uint8Array {
+  if (CURVE[algorithm]) return digest;
+  return pkcs1v15Pad(hash, digest, algorithm === ALGORITHM.RSA_2048 ? 256 : 128);
 }
 
 function checkRetries(pinRetries: number, pukRetries: number): void {
@@ -195,23 +325,40 @@ export class PivSession {
   /** The Yubico version, when the card answers GET VERSION. */
   version: Version | undefined;
 
-  /** Objects read by readObjectsAhead, each for its next getObject. */
+  /** Objects read by readObjectsAhead or a batch's readObjects, each for its next getObject. */
   private readonly readAhead = new Map<number, ResponseApdu>();
+  /** GET SERIAL's answer, read with the SELECT where the transport runs batches, for getSerial. */
+  private serialAhead: ResponseApdu | undefined;
 
   private constructor(protocol: SmartCardProtocol) {
     this.protocol = protocol;
   }
 
-  /** Selects the PIV application (and learns the Yubico version, 1 more APDU). */
+  /**
+   * Selects the PIV application and learns the Yubico version (1 more APDU). Where the transport
+   * runs batches, both go in one exchange with GET SERIAL (for getSerial, which every opener asks
+   * next): one round trip instead of three.
+   */
   static async open(connection: CardConnection, opts: PivSessionOptions = {}): Promise<PivSession> {
     const protocol = new SmartCardProtocol(connection, { ...opts, extended: false });
     const s = new PivSession(protocol);
-    await s.select();
-    try {
-      s.version = await s.getVersion();
-    } catch (e) {
-      if (!(e instanceof ApduError)) throw e;
-      s.version = undefined;
+    if (connection.transmitBatch) {
+      const [select, version, serial] = await protocol.transceiveAll([
+        selectCommand(),
+        pivCommand({ ins: INS.GET_VERSION, p1: 0, p2: 0, what: 'PIN' }),
+        pivCommand({ ins: INS.GET_SERIAL, p1: 0, p2: 0, what: 'PIN' }),
+      ]);
+      selected(select!);
+      s.version = version && version.sw === SW.OK ? versionOf(version.data) : undefined;
+      s.serialAhead = serial;
+    } else {
+      await s.select();
+      try {
+        s.version = await s.getVersion();
+      } catch (e) {
+        if (!(e instanceof ApduError)) throw e;
+        s.version = undefined;
+      }
     }
     const ext = opts.extendedApdus ?? 'auto';
     protocol.extended = ext === 'auto' ? (s.version?.[0] ?? 0) >= 4 : ext;
@@ -231,51 +378,59 @@ export class PivSession {
     what: 'PIN' | 'PUK' = 'PIN',
   ): Promise<Uint8Array> {
     this.readAhead.clear();
+    this.serialAhead = undefined;
     const r = await this.protocol.transceive(pivCommand({ ins, p1, p2, data, what }));
     if (r.sw !== SW.OK) throw pivError(r.sw, what);
     return r.data;
   }
 
   /**
-   * Runs the commands `build` queues (PIN and PUK changes, PUT DATA…), each to answer 9000: in one
-   * exchange where the transport runs batches (the agent relay: one round trip instead of one per
-   * command), else one by one. The first refusal throws as its own method would, the commands
-   * after it unsent.
+   * Runs the commands `build` queues (PIN and PUK changes, keys generated, signatures, PUT DATA…),
+   * each to answer 9000: in one exchange where the transport runs batches (the agent relay: one
+   * round trip instead of one per command), else one by one. The first refusal throws as its own
+   * method would, the commands after it unsent; each answer's callback runs once all answered.
+   * The batch's reads (readObjects, last) are kept for getObject instead; a refused read fails
+   * nothing (getObject asks again and answers as it would have).
    */
   async batch(build: (b: PivBatch) => void): Promise<void> {
     const b = new PivBatch();
     build(b);
     this.readAhead.clear();
-    const answers = await this.protocol.transceiveAll(b.commands.map(pivCommand));
-    for (const [i, r] of answers.entries()) if (r.sw !== SW.OK) throw pivError(r.sw, b.commands[i]!.what);
+    this.serialAhead = undefined;
+    // Reads are only worth sending together; over a transport without batches getObject reads.
+    const batching = !!this.protocol.connection.transmitBatch;
+    const commands = batching ? b.commands : b.commands.filter((c) => c.read === undefined);
+    const answers = await this.protocol.transceiveAll(commands.map(pivCommand));
+    for (const [i, r] of answers.entries()) {
+      const c = commands[i]!;
+      if (c.read !== undefined) this.readAhead.set(c.read, r);
+      else if (r.sw !== SW.OK) throw pivError(r.sw, c.what);
+    }
+    for (const [i, r] of answers.entries()) commands[i]!.onAnswer?.(r.data);
   }
 
   /**
    * Reads these objects in one exchange where the transport runs batches, for the next getObject
-   * of each (a read-back of what was written); stops at the first the card does not have. Any
-   * command sent meanwhile forgets them.
+   * of each (a read-back of what was written); stops at the first the card does not have. Objects
+   * already read ahead (by a batch's readObjects) are not read again. Any command sent meanwhile
+   * forgets them.
    */
   async readObjectsAhead(tags: readonly number[]): Promise<void> {
-    if (!this.protocol.connection.transmitBatch || tags.length < 2) return;
-    this.readAhead.clear();
-    const answers = await this.protocol.transceiveAll(tags.map(getDataCommand));
-    for (const [i, r] of answers.entries()) if (r.sw === SW.OK) this.readAhead.set(tags[i]!, r);
+    const missing = tags.filter((t) => !this.readAhead.has(t));
+    if (!this.protocol.connection.transmitBatch || missing.length < 2) return;
+    const answers = await this.protocol.transceiveAll(missing.map(getDataCommand));
+    for (const [i, r] of answers.entries()) this.readAhead.set(missing[i]!, r);
   }
 
   /** SELECT the PIV application; returns the application property template (Part 2 §3.1.1). */
   async select(): Promise<Uint8Array> {
-    const r = await this.protocol.select(PIV_AID);
-    if (r.sw === SW.FILE_NOT_FOUND) throw new ApplicationNotAvailableError(r.sw);
-    if (r.sw !== SW.OK) throw pivError(r.sw);
-    return r.data;
+    return selected(await this.protocol.select(PIV_AID));
   }
 
   // --- Yubico: version, serial, metadata --------------------------------------------------------
 
   async getVersion(): Promise<Version> {
-    const d = await this.call(INS.GET_VERSION, 0, 0);
-    if (d.length !== 3) throw new CardProtocolError(`GET VERSION answered ${d.length} bytes, expected 3`);
-    return [d[0]!, d[1]!, d[2]!];
+    return versionOf(await this.call(INS.GET_VERSION, 0, 0));
   }
 
   /**
@@ -283,8 +438,11 @@ export class PivSession {
    * (hex), else the IC serial number of the CPLC (hex).
    */
   async getSerial(): Promise<{ serial: string; source: 'yubico' | 'chuid' | 'cplc' }> {
+    const ahead = this.serialAhead;
+    this.serialAhead = undefined;
     try {
-      const d = await this.call(INS.GET_SERIAL, 0, 0);
+      if (ahead && ahead.sw !== SW.OK) throw pivError(ahead.sw);
+      const d = ahead ? ahead.data : await this.call(INS.GET_SERIAL, 0, 0);
       if (d.length === 4) return { serial: String(Buffer.from(d).readUInt32BE(0)), source: 'yubico' };
     } catch (e) {
       if (!(e instanceof ApduError)) throw e;
@@ -466,16 +624,32 @@ export class PivSession {
     algorithm?: ManagementKeyAlgorithm,
   ): Promise<void> {
     const alg = algorithm ?? (await this.guessManagementAlgorithm(key));
+    return this.mutualAuthentication(key, alg, []);
+  }
+
+  /** authenticate, its first command sent in one exchange after `before` (each to answer 9000). */
+  private async mutualAuthentication(
+    key: Uint8Array,
+    alg: ManagementKeyAlgorithm,
+    before: readonly PivCommand[],
+  ): Promise<void> {
     const size = challengeLength(alg);
-    const step1 = await this.protocol.transceive({
-      cla: 0,
-      ins: INS.GENERAL_AUTHENTICATE,
-      p1: alg,
-      p2: SLOT.CARD_MANAGEMENT,
-      data: tlv(TAG.DYN_AUTH, tlv(TAG.AUTH_WITNESS)),
-      le: 256,
-    });
-    if (step1.sw !== SW.OK) throw pivError(step1.sw);
+    this.readAhead.clear();
+    this.serialAhead = undefined;
+    const answers = await this.protocol.transceiveAll([
+      ...before.map(pivCommand),
+      {
+        cla: 0,
+        ins: INS.GENERAL_AUTHENTICATE,
+        p1: alg,
+        p2: SLOT.CARD_MANAGEMENT,
+        data: tlv(TAG.DYN_AUTH, tlv(TAG.AUTH_WITNESS)),
+        le: 256,
+      },
+    ]);
+    for (const [i, r] of answers.entries())
+      if (r.sw !== SW.OK) throw pivError(r.sw, before[i]?.what ?? 'PIN');
+    const step1 = answers.at(-1)!;
     const encWitness = requireTlv(
       decodeTlvs(unwrap(step1.data, TAG.DYN_AUTH, 'witness')),
       TAG.AUTH_WITNESS,
@@ -516,22 +690,19 @@ export class PivSession {
     return ALGORITHM.TDEA_3KEY;
   }
 
-  /** Yubico SET MANAGEMENT KEY (needs authentication first); touch is never required. */
+  /**
+   * Yubico SET MANAGEMENT KEY (needs authentication first); touch is never required. With
+   * `authenticate`, then authenticates with the new key (proving the card took it), its first
+   * command in the same exchange where the transport runs batches.
+   */
   async setManagementKey(
     key: Uint8Array,
     algorithm: ManagementKeyAlgorithm = ALGORITHM.TDEA_3KEY,
+    opts: { authenticate?: boolean } = {},
   ): Promise<void> {
-    if (key.length !== MANAGEMENT_KEY_LENGTH[algorithm]) {
-      throw new RangeError(
-        `management key must be ${MANAGEMENT_KEY_LENGTH[algorithm]} bytes for algorithm ${algorithm}`,
-      );
-    }
-    await this.call(
-      INS.SET_MGMT_KEY,
-      0xff,
-      0xff,
-      concat(Uint8Array.of(algorithm, SLOT.CARD_MANAGEMENT, key.length), key),
-    );
+    const c = setManagementKeyCommand(key, algorithm);
+    if (opts.authenticate) return this.mutualAuthentication(key, algorithm, [c]);
+    await this.call(c.ins, c.p1, c.p2, c.data);
   }
 
   /**
@@ -556,15 +727,8 @@ export class PivSession {
     algorithm: AsymmetricAlgorithm,
     opts: GenerateOptions = {},
   ): Promise<{ publicKey: KeyObject; spki: Uint8Array }> {
-    const items = [tlv(TAG.GEN_ALGORITHM, [algorithm])];
-    if (opts.pinPolicy !== undefined) items.push(tlv(TAG.PIN_POLICY, [opts.pinPolicy]));
-    if (opts.touchPolicy !== undefined) items.push(tlv(TAG.TOUCH_POLICY, [opts.touchPolicy]));
-    const d = await this.call(INS.GENERATE_ASYMMETRIC, 0, slot, tlv(TAG.GEN_TEMPLATE, concat(...items)));
-    const publicKey = publicKeyFromTemplate(
-      algorithm,
-      decodeTlvs(unwrap(d, TAG.PUBLIC_KEY, 'public key template')),
-    );
-    return { publicKey, spki: spkiDer(publicKey) };
+    const c = generateCommand(slot, algorithm, opts);
+    return generatedKey(algorithm, await this.call(c.ins, c.p1, c.p2, c.data));
   }
 
   /**
@@ -577,24 +741,19 @@ export class PivSession {
     input: Uint8Array,
     opts: SignOptions = {},
   ): Promise<Uint8Array> {
-    const ga: PivCommand = {
-      ins: INS.GENERAL_AUTHENTICATE,
-      p1: algorithm,
-      p2: slot,
-      data: tlv(TAG.DYN_AUTH, concat(tlv(TAG.AUTH_RESPONSE), tlv(TAG.AUTH_CHALLENGE, input))),
-      what: 'PIN',
-    };
+    const ga = privateOperationCommand(slot, algorithm, input);
     let d: Uint8Array;
     if (opts.pin === undefined) d = await this.call(ga.ins, ga.p1, ga.p2, ga.data);
     else {
       // VERIFY and the operation in one exchange where the transport runs batches.
       const verify = new PivBatch().verifyPin(opts.pin).commands[0]!;
       this.readAhead.clear();
+      this.serialAhead = undefined;
       const answers = await this.protocol.transceiveAll([verify, ga].map(pivCommand));
       for (const r of answers) if (r.sw !== SW.OK) throw pivError(r.sw, 'PIN');
       d = answers[1]!.data;
     }
-    return requireTlv(decodeTlvs(unwrap(d, TAG.DYN_AUTH, 'signature')), TAG.AUTH_RESPONSE, 'signature');
+    return signatureOf(d);
   }
 
   /**
@@ -608,8 +767,7 @@ export class PivSession {
     hash: HashName = 'sha256',
     opts: SignOptions = {},
   ): Promise<Uint8Array> {
-    const digest = Uint8Array.from(createHash(hash).update(message).digest());
-    return this.signDigest(slot, algorithm, digest, hash, opts);
+    return this.signDigest(slot, algorithm, hashed(hash, message), hash, opts);
   }
 
   async signDigest(
@@ -619,9 +777,7 @@ export class PivSession {
     hash: HashName,
     opts: SignOptions = {},
   ): Promise<Uint8Array> {
-    if (CURVE[algorithm]) return this.privateOperation(slot, algorithm, digest, opts);
-    const size = algorithm === ALGORITHM.RSA_2048 ? 256 : 128;
-    return this.privateOperation(slot, algorithm, pkcs1v15Pad(hash, digest, size), opts);
+    return this.privateOperation(slot, algorithm, signatureInput(algorithm, digest, hash), opts);
   }
 
   /** ECDH with the slot key and a peer's uncompressed point; returns the shared secret x coordinate. */
@@ -685,6 +841,22 @@ export class PivSession {
     if (opts.touchPolicy !== undefined) policies.push(tlv(TAG.TOUCH_POLICY, [opts.touchPolicy]));
     await this.call(INS.IMPORT_KEY, algorithm, slot, concat(body, ...policies));
   }
+}
+
+function selectCommand(): CommandApdu {
+  return { cla: 0, ins: 0xa4, p1: 0x04, p2: 0x00, data: PIV_AID, le: 256 };
+}
+
+/** SELECT's answer: the application property template, or the refusal as an error. */
+function selected(r: ResponseApdu): Uint8Array {
+  if (r.sw === SW.FILE_NOT_FOUND) throw new ApplicationNotAvailableError(r.sw);
+  if (r.sw !== SW.OK) throw pivError(r.sw);
+  return r.data;
+}
+
+function versionOf(d: Uint8Array): Version {
+  if (d.length !== 3) throw new CardProtocolError(`GET VERSION answered ${d.length} bytes, expected 3`);
+  return [d[0]!, d[1]!, d[2]!];
 }
 
 function tagBytes(tag: number): Uint8Array {
