@@ -38,11 +38,18 @@ const intIn = (v: number, r: { min: number; max: number }) => Number.isInteger(v
 const KEY = 'security';
 
 export class SettingsService {
+  /** The settings row of the security settings, for a caller that reads it with other rows. */
+  readonly securityKey = KEY;
+
   constructor(private readonly ctx: ServiceContext) {}
 
   async getSecurity(db: Queryable = this.ctx.db): Promise<SecuritySettings> {
-    const stored = await getSetting<Partial<SecuritySettings>>(db, KEY);
-    return { ...DEFAULT_SECURITY_SETTINGS, ...stored };
+    return this.securityOf(await getSetting<Partial<SecuritySettings>>(db, KEY));
+  }
+
+  /** The security settings from their stored row's value (undefined: none stored, the defaults). */
+  securityOf(stored: unknown): SecuritySettings {
+    return { ...DEFAULT_SECURITY_SETTINGS, ...(stored as Partial<SecuritySettings> | undefined) };
   }
 
   async putSecurity(actor: Actor, s: SecuritySettings): Promise<SecuritySettings> {

@@ -117,24 +117,28 @@ export async function updatePolicy(tx: Queryable, id: string, p: PolicyInput, at
 }
 
 /**
- * A person and a device policy, in one statement (an issuance's start reads both first); null for
- * either when it is not there. `policyId` null reads the person alone.
+ * A person, a device policy and a setting's value, in one statement (an issuance's start reads the
+ * three first); null (the setting: undefined) for each that is not there. `policyId` null reads no
+ * policy.
  */
 export async function getUserAndPolicy(
   db: Queryable,
   userId: string,
   policyId: string | null,
-): Promise<{ user: User | null; policy: Policy | null }> {
+  settingKey: string,
+): Promise<{ user: User | null; policy: Policy | null; setting: unknown }> {
   const [row] = await db.query<PolicyRow & Record<string, unknown>>(
-    `SELECT p.*, ${joinedUserColumns('u', 'u__')}
+    `SELECT p.*, ${joinedUserColumns('u', 'u__')}, s.value AS s__value, s.key AS s__key
        FROM (SELECT 1) AS one
        LEFT JOIN users u ON u.id = $1
-       LEFT JOIN device_policies p ON p.id = $2`,
-    [userId, policyId],
+       LEFT JOIN device_policies p ON p.id = $2
+       LEFT JOIN settings s ON s.key = $3`,
+    [userId, policyId, settingKey],
   );
   return {
     user: row ? joinedUser(row, 'u__') : null,
     policy: row && row.id != null ? toPolicy(row) : null,
+    setting: row && row.s__key != null ? row.s__value : undefined,
   };
 }
 

@@ -231,18 +231,29 @@ for (const engine of await engines()) {
       });
     });
 
-    it('a person and a policy read in one statement, each as read alone; null where missing', async () => {
+    it('a person, a policy and a setting read in one statement, each as read alone; none where missing', async () => {
       const user = (await getUserByUsername(t.db, 'p1'))!;
       const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
-      const both = await getUserAndPolicy(t.db, user.id, policy.id);
+      await putSetting(t.db, 'start-k', { mode: 'x' }, at);
+      const both = await getUserAndPolicy(t.db, user.id, policy.id, 'start-k');
       expect(both.user).toEqual(await getUser(t.db, user.id));
       expect(both.policy).toEqual(await getPolicy(t.db, policy.id));
-      expect(await getUserAndPolicy(t.db, user.id, null)).toEqual({ user: both.user, policy: null });
-      expect(await getUserAndPolicy(t.db, randomUUID(), policy.id)).toEqual({
+      expect(both.setting).toEqual({ mode: 'x' });
+      expect(await getUserAndPolicy(t.db, user.id, null, 'start-none')).toEqual({
+        user: both.user,
+        policy: null,
+        setting: undefined,
+      });
+      expect(await getUserAndPolicy(t.db, randomUUID(), policy.id, 'start-k')).toEqual({
         user: null,
         policy: both.policy,
+        setting: { mode: 'x' },
       });
-      expect(await getUserAndPolicy(t.db, randomUUID(), randomUUID())).toEqual({ user: null, policy: null });
+      expect(await getUserAndPolicy(t.db, randomUUID(), randomUUID(), 'start-none')).toEqual({
+        user: null,
+        policy: null,
+        setting: undefined,
+      });
     });
 
     it('device secrets: several stored in one statement, replacing what the device held', async () => {

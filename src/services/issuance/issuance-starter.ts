@@ -41,11 +41,14 @@ export interface StartIssuanceInput extends PinEntry {
 
 /** The security settings that shape an operator's issuance. */
 export interface IssuanceSettings {
-  getSecurity(): Promise<{
-    initialPinDisplayMode: PinMode;
-    changePinDuringIssuance: boolean;
-  }>;
+  getSecurity(): Promise<IssuanceSecurity>;
+  /** The settings row the security settings are stored in, read with the person and the policy. */
+  readonly securityKey: string;
+  /** The security settings from that row's value (undefined: none stored). */
+  securityOf(stored: unknown): IssuanceSecurity;
 }
+
+type IssuanceSecurity = { initialPinDisplayMode: PinMode; changePinDuringIssuance: boolean };
 
 export class IssuanceStarter {
   constructor(
@@ -73,12 +76,15 @@ export class IssuanceStarter {
     if (input.action === 'issue' && !holds(actor, 'device.issue'))
       throw new ForbiddenError('Your roles allow binding devices, not issuing them (needs device.issue)');
     const { db } = this.deps;
-    // The person and the policy asked for, in one statement (a request's own policy is read below).
-    const { user, policy: asked } = await getUserAndPolicy(
+    // The person, the policy asked for and the security settings, in one statement (a request's
+    // own policy is read below).
+    const pre = await getUserAndPolicy(
       db,
       input.userId,
       input.requestId ? null : (input.policyId ?? null),
+      this.deps.settings.securityKey,
     );
+    const { user, policy: asked } = pre;
     if (!user) throw new NotFoundError('user', input.userId);
     if (user.state !== 'active')
       throw new ValidationError(`${user.displayName} is ${user.state}: only active people get devices`);
@@ -103,7 +109,7 @@ export class IssuanceStarter {
     // The request's refusals come before the card is looked at (and again, locked, at the start).
     if (request)
       await db.transaction((tx) => this.#link().lockForStart(tx, actor, request.id, 'operator', user.id));
-    const settings = await this.deps.settings.getSecurity();
+    const settings = this.deps.settings.securityOf(pre.setting);
     const pin = chooseInitialPin(settings.initialPinDisplayMode, policy, input);
     const print = input.print
       ? await checkPrintChoice(this.deps.printing, actor, input.print, input.card)
