@@ -57,13 +57,28 @@ export interface NewDevice {
   notes?: string;
   demo?: boolean;
   at: Date;
+  /**
+   * Where a card registered and moved in one transaction starts (the state the machine's move from
+   * inventory leads to, and that move's person and policy); inventory, nobody's, by default.
+   */
+  moved?: { state: DeviceState; userId: string | null; policyId: string | null };
 }
 
 export async function insertDevice(tx: Queryable, d: NewDevice): Promise<Device> {
   const [row] = await tx.query<DeviceRow>(
-    `INSERT INTO devices (serial, type, model, notes, demo, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *`,
-    [d.serial, d.type, d.model ?? '', d.notes ?? '', d.demo ?? false, d.at],
+    `INSERT INTO devices (serial, type, model, notes, demo, created_at, updated_at, state, user_id, policy_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *`,
+    [
+      d.serial,
+      d.type,
+      d.model ?? '',
+      d.notes ?? '',
+      d.demo ?? false,
+      d.at,
+      d.moved?.state ?? 'inventory',
+      d.moved?.userId ?? null,
+      d.moved?.policyId ?? null,
+    ],
   );
   return toDevice(row!);
 }

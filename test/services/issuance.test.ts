@@ -128,6 +128,13 @@ describe('issuance on an emulated card', () => {
     await s.authenticate(mk.key, mk.algorithm);
     // The PUK stored for the device (with the initial PIN, by the starter) is the one the card took.
     await expectStoredPuk(s, device.id);
+    // The card was unknown: registered on the way (inserted issuing, audited as a registration).
+    const audit = await srv.rt.services.audit.list({ targetId: device.id, limit: 50, offset: 0 });
+    expect(audit.items.map((e) => e.action).reverse()).toEqual([
+      'device.registered',
+      'issuance.started',
+      'issuance.succeeded',
+    ]);
     const certs = await srv.rt.services.pki.certificates.search({
       deviceId: device.id,
       limit: 10,

@@ -1,15 +1,28 @@
 // Which inventory record a card in a reader is, when it is to be bound or issued: an unknown card
 // is registered on the spot if the actor may register devices; the card must suit the policy and
 // be blank (in inventory, or bound to this very person).
-import { ConflictError, ValidationError } from '../../domain/errors.js';
+import { deviceTransition, type DeviceAction } from '../../domain/device.js';
+import { ConflictError, must, ValidationError } from '../../domain/errors.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import type { Queryable } from '../../store/db.js';
 import { getDevice, getDeviceBySerial, insertDevice, type Device } from '../../store/devices-repo.js';
 import type { Policy } from '../../store/policies-repo.js';
 import type { User } from '../../store/users-repo.js';
 import { auditActor, holds, type Actor, type Clock } from '../context.js';
+import { moveDevice } from './device-move.js';
 
-/** The inventory record of the card in the reader (registered now when unknown and allowed), locked. */
+/** A move the caller makes right after the intake (issuance's start_issuance), made by the intake. */
+export interface IntakeMove {
+  action: DeviceAction;
+  patch: { userId: string; policyId: string };
+  at: Date;
+}
+
+/**
+ * The inventory record of the card in the reader (registered now when unknown and allowed), locked.
+ * With `move`, the device as that move leaves it: a card registered on the way is inserted there
+ * (one INSERT instead of an INSERT and an UPDATE, the same audit event), a known one is moved.
+ */
 export async function deviceForIssuance(
   tx: Queryable,
   actor: Actor,
@@ -19,6 +32,7 @@ export async function deviceForIssuance(
   clock: Clock,
   /** The card's record as this transaction already read it (unlocked), or null when it had none. */
   known?: Device | null,
+  move?: IntakeMove,
 ): Promise<Device> {
   let device = known !== undefined ? known : await getDeviceBySerial(tx, serial);
   if (!device) {
@@ -29,10 +43,14 @@ export async function deviceForIssuance(
         `The card ${serial} is not in the inventory: ask an issuance officer to register it`,
       );
     const at = clock.now();
+    const type = policy.deviceTypes.includes('piv_card') ? 'piv_card' : 'piv_token';
+    // Checked as the blank inventory record it is about to be.
+    checkBlank(policy, user, serial, { type, state: 'inventory', userId: null, id: null });
     device = await insertDevice(tx, {
       serial,
-      type: policy.deviceTypes.includes('piv_card') ? 'piv_card' : 'piv_token',
+      type,
       at,
+      ...(move ? { moved: { state: must(deviceTransition('inventory', move.action)), ...move.patch } } : {}),
     });
     await appendAudit(tx, {
       actor: auditActor(actor),
@@ -43,11 +61,22 @@ export async function deviceForIssuance(
       correlationId: actor.correlationId ?? null,
       at,
     });
-  } else {
-    // Locked, as it is now. A card registered just above needs no reading back: its row is
-    // this transaction's own until it commits.
-    device = (await getDevice(tx, device.id, true))!;
+    // No reading back: the row is this transaction's own until it commits.
+    return device;
   }
+  // Locked, as it is now.
+  device = (await getDevice(tx, device.id, true))!;
+  checkBlank(policy, user, serial, device);
+  return move ? moveDevice(tx, device, move.action, move.patch, move.at) : device;
+}
+
+/** The card must suit the policy and be blank: in inventory, or bound to this very person. */
+function checkBlank(
+  policy: Policy,
+  user: User,
+  serial: string,
+  device: Pick<Device, 'type' | 'state' | 'userId'> & { id: string | null },
+): void {
   if (!policy.deviceTypes.includes(device.type))
     throw new ValidationError(
       `The policy "${policy.name}" is not for ${device.type.replace('_', ' ')} devices`,
@@ -62,5 +91,4 @@ export async function deviceForIssuance(
           : ''),
       { deviceId: device.id, state: device.state },
     );
-  return device;
 }

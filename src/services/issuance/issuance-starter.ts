@@ -280,17 +280,27 @@ export class IssuanceStarter {
           o.via ?? (o.portal ? 'portal' : 'operator'),
           o,
         );
-        const device = await deviceForIssuance(tx, actor, user, policy, serial, clock, known);
-        if (request) await this.#link().checkDevice(tx, request, device);
         const at = clock.now();
-        const validityDays = request ? this.#link().validityDays(request, policy) : null;
-        const issuing = await moveDevice(
-          tx,
-          device,
-          'start_issuance',
-          { userId: user.id, policyId: policy.id },
+        const start = {
+          action: 'start_issuance',
+          patch: { userId: user.id, policyId: policy.id },
           at,
+        } as const;
+        // A request checks the blank card before it moves; otherwise the intake moves it (a card
+        // registered on the way is inserted issuing).
+        const device = await deviceForIssuance(
+          tx,
+          actor,
+          user,
+          policy,
+          serial,
+          clock,
+          known,
+          request ? undefined : start,
         );
+        if (request) await this.#link().checkDevice(tx, request, device);
+        const validityDays = request ? this.#link().validityDays(request, policy) : null;
+        const issuing = request ? await moveDevice(tx, device, start.action, start.patch, at) : device;
         const options: JobOptions = {
           action: 'issue',
           pinMode: o.pinMode,
