@@ -54,7 +54,7 @@ import { ClusterCards } from './services/cluster/cluster-cards.js';
 import { BusCardRelay } from './services/cluster/card-relay.js';
 import { ScheduledWork } from './services/cluster/scheduled-work.js';
 import { VERSION } from './config/version.js';
-import { openDb, type Db } from './store/db.js';
+import { openDb, type Db, type Queryable } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { getAgent } from './store/agents-repo.js';
 
@@ -201,7 +201,12 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     });
     checkFascnSettings(config.pki.fascn);
     await pki.cas.ensureHierarchy();
-    const agentHub = new AgentHub(ctx);
+    const agentHub = new AgentHub(ctx, { heartbeatMs: config.agentHeartbeatSeconds * 1000 });
+    // A revocation made on any server closes the agent's sockets on every server (issue #20): an
+    // operator's Revoke, and a phone's link ended with its device (a termination, a replacement, a
+    // wallet reset), said once its transaction commits.
+    const revocations = new AgentRevocations(bus);
+    const walletsEnded = (tx: Queryable, ids: readonly string[]) => revocations.sayOnCommit(tx, ids);
     // On PostgreSQL an agent may be connected to another server: its readers are listed from the
     // presence the holder writes, its cards reached through the holder.
     const relay =
@@ -271,6 +276,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       clock,
       revocation: pki.revocation,
       keyRecovery: pki.keyRecovery,
+      walletsEnded,
     });
     // A derived mobile ID follows its PIV card in the transaction that changes the card.
     replacement.followCards(
@@ -288,7 +294,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
       linkMinutes: config.walletLinkMinutes,
       mailer,
       outbox: mailOutbox,
-      reset: new WalletReset(ctx, { terminate: replacement.terminate }),
+      reset: new WalletReset(ctx, { terminate: replacement.terminate, walletsEnded }),
     });
     const mobileIdPolicies = new MobileIdPolicies(ctx);
     const mobileIdCards = new CardPossession(ctx, cardAccess);
@@ -378,9 +384,11 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     );
     mobileIds.starter = issuance.starter;
     mobileIds.recycle = issuance.recycle;
-    const workstationRelay = new WorkstationRelay({ pairing: walletPairing, cards: cardAccess });
-    // A revocation made on any server closes the agent's sockets on every server (issue #20).
-    const revocations = new AgentRevocations(bus);
+    const workstationRelay = new WorkstationRelay({
+      pairing: walletPairing,
+      cards: cardAccess,
+      heartbeatMs: agentHub.heartbeatMs,
+    });
     revocations.on((id) => agentHub.disconnect(id));
     revocations.on(
       (id) => workstationRelay.revoked(id),

@@ -72,6 +72,12 @@ export interface Config {
    */
   downloadsDir: string | undefined;
   /**
+   * How often the server pings each agent's socket and each workstation relay (`tessera agent
+   * --wallet`); one silent for three periods is cut off and what it held released.
+   * TESSERA_AGENT_HEARTBEAT_SECONDS, 1-300, default 15.
+   */
+  agentHeartbeatSeconds: number;
+  /**
    * Several servers on one PostgreSQL (docs/operations.md): how long a server counts as alive after
    * its last heartbeat (it beats every third of it), and how it is named in the list of instances.
    */
@@ -279,6 +285,17 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       ),
     ),
     downloadsDir: downloadsDir === undefined ? undefined : resolve(downloadsDir),
+    agentHeartbeatSeconds: Math.min(
+      300,
+      Math.max(
+        1,
+        pick(
+          overrides.agentHeartbeatSeconds,
+          envNumber(env.TESSERA_AGENT_HEARTBEAT_SECONDS),
+          fromFile.agentHeartbeatSeconds,
+        ) ?? 15,
+      ),
+    ),
     instance: {
       leaseSeconds: Math.min(
         600,

@@ -11,6 +11,7 @@ import {
   CLOSE,
   DEFAULT_HEARTBEAT_MS,
   frame,
+  HEARTBEAT_MISSES,
   parseAgentMessage,
   ProtocolError,
   type AgentFeature,
@@ -426,7 +427,7 @@ export class AgentHub implements CardAccess {
   /** An agent's own beat: cut off when silent for 3 periods, pinged otherwise (#presenceSweep writes). */
   private beat(a: LiveAgent, send: (m: ServerBody) => void): void {
     if (this.live.get(a.record.id) !== a) return;
-    if (Date.now() - a.lastHeard > 3 * this.heartbeatMs) {
+    if (Date.now() - a.lastHeard > HEARTBEAT_MISSES * this.heartbeatMs) {
       this.opts.log?.('agent heartbeat lost', { agentId: a.record.id });
       a.socket.terminate();
       this.drop(a, 'agent heartbeat lost');

@@ -30,6 +30,29 @@ export interface Db extends Queryable {
   notifications?: Notifications;
 }
 
+/** Work queued by afterCommit, per open transaction (the Queryable handed to its function). */
+const committed = new WeakMap<Queryable, (() => void)[]>();
+
+/**
+ * Runs `fn` once the transaction `tx` commits, and never if it rolls back: what the change makes
+ * happen outside the database (a word on the bus) waits for the change to be true. `tx` that is no
+ * transaction (the pool, an autocommitted statement already run) runs it at once. A failing `fn`
+ * is its own: the commit and the others stand.
+ */
+export function afterCommit(tx: Queryable, fn: () => void): void {
+  const queued = committed.get(tx);
+  if (queued) queued.push(fn);
+  else runQuietly(fn);
+}
+
+function runQuietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // The transaction committed; what follows it must not turn that into a failure.
+  }
+}
+
 /** LISTEN/NOTIFY on the channel of this database's schema (channels are database-wide). */
 export interface Notifications {
   /**
@@ -148,7 +171,16 @@ async function openPglite(dataDir?: string, template?: Blob): Promise<Db> {
   return {
     kind: 'pglite',
     ...base,
-    transaction: (fn) => lite.transaction((tx) => fn(wrap(tx))),
+    transaction: async (fn) => {
+      const queued: (() => void)[] = [];
+      const out = await lite.transaction((raw) => {
+        const tx = wrap(raw);
+        committed.set(tx, queued);
+        return fn(tx);
+      });
+      for (const q of queued) runQuietly(q);
+      return out;
+    },
     close: () => lite.close(),
     dumpDataDir: () => lite.dumpDataDir('none'),
   };
@@ -194,8 +226,12 @@ async function openPostgres(url: string, schema: string | undefined, max: number
       const client = await pool.connect();
       try {
         await guarded('BEGIN', () => client.query('BEGIN'));
-        const out = await fn(wrap(client));
+        const tx = wrap(client);
+        const queued: (() => void)[] = [];
+        committed.set(tx, queued);
+        const out = await fn(tx);
         await guarded('COMMIT', () => client.query('COMMIT'));
+        for (const q of queued) runQuietly(q);
         return out;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);

@@ -33,10 +33,13 @@ export interface TwoServers {
   stop(): Promise<void>;
 }
 
-/** `only: ['a']` starts server A alone, for the tests that need one real server to restart. */
+/**
+ * `only: ['a']` starts server A alone, for the tests that need one real server to restart; `env`
+ * adds variables to one server's environment (TESSERA_AGENT_HEARTBEAT_SECONDS).
+ */
 export async function startTwoServers(
   prefix: string,
-  opts: { only?: ServerName[] } = {},
+  opts: { only?: ServerName[]; env?: Partial<Record<ServerName, Record<string, string>>> } = {},
 ): Promise<TwoServers> {
   if (!existsSync(MAIN)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   const schema = testSchemaName(prefix);
@@ -63,6 +66,7 @@ export async function startTwoServers(
         PORT: String(ports[name]),
         TESSERA_EXTERNAL_URL: url('a'),
         LOG_LEVEL: 'warn',
+        ...opts.env?.[name],
       },
     });
     servers[name] = p;

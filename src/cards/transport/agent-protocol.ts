@@ -18,6 +18,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 export const PROTOCOL_VERSION = 1;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** Heartbeat periods a socket may stay silent (no pong, no frame) before it is cut off. */
+export const HEARTBEAT_MISSES = 3;
 
 /** WebSocket close codes the two sides use (4000-4999 are for applications, RFC 6455 §7.4.2). */
 export const CLOSE = {

@@ -8,6 +8,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Runtime } from '../../runtime.js';
 import type { AgentRecord } from '../../services/pairing-service.js';
+import { keepAlive } from '../../services/socket-keepalive.js';
 import { errorBody } from '../errors.js';
 
 const frame = <T extends Record<string, ReturnType<typeof Type.String>>>(type: string, fields: T = {} as T) =>
@@ -91,6 +92,11 @@ export const walletRelayRoutes =
         });
         socket.on('close', () => void session.close());
         socket.on('error', () => undefined);
+        // A workstation that vanished answers no ping: its session ends (the card connection to the
+        // phone closed, the pairing no longer followed) instead of lingering until TCP notices.
+        keepAlive(socket, rt.services.workstationRelay.heartbeatMs, () =>
+          req.log.info({ agentId: agent.id }, 'workstation relay silent: cut off'),
+        );
       },
     );
   };

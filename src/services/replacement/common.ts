@@ -32,9 +32,17 @@ export interface CardFollower {
   ): Promise<ChangedCertificates>;
 }
 
+/**
+ * Says, once `tx` commits, that the wallets `walletIds` (phones' links) ended, so whichever server
+ * holds their sockets closes them (services/cluster/agent-revocations.ts).
+ */
+export type WalletsEnded = (tx: Queryable, walletIds: readonly string[]) => void;
+
 export interface ReplacementDeps {
   db: Db;
   clock: Clock;
+  /** A terminated phone's link ended: its socket closes at once wherever it is held. */
+  walletsEnded?: WalletsEnded;
   /** Set once the mobile IDs exist (they need the suspension and termination built here). */
   cardFollower?: CardFollower;
   /** The CA's status changes, inside a step's transaction. */
@@ -133,6 +141,7 @@ export async function moveDevice(
   at: Date,
   details: Record<string, unknown>,
   patch: { userId?: string | null; policyId?: string | null } = {},
+  deps: Pick<ReplacementDeps, 'walletsEnded'> = {},
 ): Promise<Device> {
   const state = must(deviceTransition(device.state, action));
   const userId = deviceHoldsUser(state) ? (patch.userId ?? device.userId) : null;
@@ -147,9 +156,12 @@ export async function moveDevice(
     at,
   });
   // A phone's device ends: so does its wallet's link (a lost phone keeps no way in; a reset or a
-  // new link makes the phone a new wallet). Its socket closes at the hub's next heartbeat.
-  if (action === 'terminate' && device.type === 'mobile')
-    for (const walletId of await revokeWalletsHolding(tx, device.serial, at))
+  // new link makes the phone a new wallet). Its socket closes once this commits, on whichever
+  // server holds it (said on the bus); the holder's heartbeat re-check stays the fallback.
+  if (action === 'terminate' && device.type === 'mobile') {
+    const ended = await revokeWalletsHolding(tx, device.serial, at);
+    deps.walletsEnded?.(tx, ended);
+    for (const walletId of ended)
       await appendAudit(tx, {
         actor: auditActor(actor),
         action: 'wallet.unlinked',
@@ -159,6 +171,7 @@ export async function moveDevice(
         correlationId: actor.correlationId ?? null,
         at,
       });
+  }
   return moved;
 }
 

@@ -66,7 +66,7 @@ export async function applyPlan(
   for (const [ids, action] of moves)
     for (const id of ids) {
       const before = await lockDevice(tx, id);
-      moved.push([before, await moveDevice(tx, actor, before, action, o.at, o.details)]);
+      moved.push([before, await moveDevice(tx, actor, before, action, o.at, o.details, {}, deps)]);
     }
   for (const u of plan.uninstallCredentials) await uninstallCredential(tx, u.credentialId, u.deviceId);
   await placeHolds(tx, [...plan.suspendCredentialIds, ...plan.joinHoldCredentialIds], o.cause, o.at);

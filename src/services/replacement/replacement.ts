@@ -6,7 +6,7 @@ import type { Revocation } from '../pki/revocation.js';
 import type { KeyRecovery } from '../pki/key-recovery.js';
 import { BindReplacement } from './bind.js';
 import { CancelReplacement } from './cancel.js';
-import type { CardFollower, ReplacementDeps } from './common.js';
+import type { CardFollower, ReplacementDeps, WalletsEnded } from './common.js';
 import { DecideReplacement } from './decide.js';
 import { ReplacementIssuance } from './issuance.js';
 import { TemporaryExpiry } from './expiry.js';
@@ -40,6 +40,7 @@ export function createReplacement(deps: {
   clock: Clock;
   revocation: Pick<Revocation, 'changeCredentials' | 'publishAfterCommit'>;
   keyRecovery?: Pick<KeyRecovery, 'recover'>;
+  walletsEnded?: WalletsEnded;
 }): Replacement {
   const d: ReplacementDeps = { ...deps };
   return {

@@ -124,7 +124,16 @@ export class TerminateDevice {
     }
     await deleteDeviceSuspension(tx, deviceId);
     await releaseHolds(tx, { suspendedDeviceId: deviceId }, at);
-    const moved = await moveDevice(tx, actor, device, 'terminate', at, { by: 'administrator' });
+    const moved = await moveDevice(
+      tx,
+      actor,
+      device,
+      'terminate',
+      at,
+      { by: 'administrator' },
+      {},
+      this.deps,
+    );
     const caIds = await this.deps.revocation.changeCredentials(
       tx,
       actor,

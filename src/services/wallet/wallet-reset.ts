@@ -13,6 +13,7 @@ import { appendAudit } from '../../store/audit-repo.js';
 import { markAgentRevoked, type AgentRecord } from '../../store/agents-repo.js';
 import { getDeviceBySerial } from '../../store/devices-repo.js';
 import { systemActor, type ServiceContext } from '../context.js';
+import type { WalletsEnded } from '../replacement/common.js';
 import type { TerminateDevice } from '../replacement/terminate.js';
 
 /** States in which a wiped phone's device is ended at once. */
@@ -28,7 +29,11 @@ export interface WipeOutcome {
 export class WalletReset {
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly deps: { terminate: Pick<TerminateDevice, 'terminate'> },
+    private readonly deps: {
+      terminate: Pick<TerminateDevice, 'terminate'>;
+      /** The wallet's link ended: any socket of it still open on a server closes (on commit). */
+      walletsEnded?: WalletsEnded;
+    },
   ) {}
 
   /** `wallet` came back holding `newSerial` instead of `oldSerial`: the old card was wiped. */
@@ -64,7 +69,8 @@ export class WalletReset {
           },
           at,
         });
-      if (await markAgentRevoked(tx, wallet.id, at))
+      if (await markAgentRevoked(tx, wallet.id, at)) {
+        this.deps.walletsEnded?.(tx, [wallet.id]);
         await appendAudit(tx, {
           actor,
           action: 'wallet.unlinked',
@@ -73,6 +79,7 @@ export class WalletReset {
           details: { why: 'wallet reset', serial: oldSerial, newSerial },
           at,
         });
+      }
     });
     let terminated = false;
     if (device && ends) {

@@ -6,7 +6,7 @@
 // signature. The session answers in order, one frame at a time; when the pairing ends (from either
 // side) the card connection is closed and the agent told, and it removes the card.
 import { fromHex, toHex } from '../../cards/bytes.js';
-import { CLOSE } from '../../cards/transport/agent-protocol.js';
+import { CLOSE, DEFAULT_HEARTBEAT_MS } from '../../cards/transport/agent-protocol.js';
 import type { CardConnection } from '../../cards/transport/types.js';
 import { DomainError, ValidationError } from '../../domain/errors.js';
 import type { AgentRecord } from '../../store/agents-repo.js';
@@ -32,13 +32,26 @@ export type CloseSocket = (code: number, reason: string) => void;
 export class WorkstationRelay {
   /** The sessions on this server, by workstation agent: a revocation closes them. */
   private readonly live = new Map<string, Map<WorkstationSession, CloseSocket>>();
+  /**
+   * How often the relay's socket is pinged (the agent sockets' heartbeat): a workstation silent
+   * for three periods is cut off and its session ends (socket-keepalive.ts).
+   */
+  readonly heartbeatMs: number;
 
   constructor(
     private readonly deps: {
       pairing: Pick<WalletPairingService, 'request' | 'active' | 'end' | 'onChange'>;
       cards: Pick<CardAccess, 'connect'>;
+      heartbeatMs?: number;
     },
-  ) {}
+  ) {
+    this.heartbeatMs = deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
+
+  /** How many relay sessions of `agentId` this server holds. */
+  sessionsOf(agentId: string): number {
+    return this.live.get(agentId)?.size ?? 0;
+  }
 
   /**
    * A session for one connection of `workstation`; `send` writes to its socket, `closeSocket`
