@@ -10,6 +10,14 @@ import { hostname as osHostname, platform } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { CardConnection, ReaderEvent, ReaderSet } from '../cards/transport/types.js';
+import {
+  decodeCommand,
+  decodeResponse,
+  encodeCommand,
+  encodeResponse,
+  type CommandApdu,
+} from '../cards/apdu.js';
+import { followResponse } from '../cards/iso7816.js';
 import type { AgentPrinters } from './printers.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { tokenRefused } from './token-refused.js';
@@ -405,15 +413,24 @@ export class AgentClient {
     }
   }
 
-  /** A step's commands in one frame: run in order, stopping after the first that is not 9000. */
+  /**
+   * A step's commands in one frame: run in order, stopping after the first that is not 9000. With
+   * `chain`, each command's 61xx and 6Cxx are followed here (GET RESPONSE, the Le the card names),
+   * and its whole answer returned, as the server's card layer would have.
+   */
   private onApdus(m: Extract<ServerMessage, { type: 'apdus' }>): Promise<void> {
     return this.onCard(m, async (conn) => {
       const responses: string[] = [];
       let size = 0;
+      const opts = { timeoutMs: m.timeoutMs };
+      const exchange = async (c: CommandApdu) => decodeResponse(await conn.transmit(encodeCommand(c), opts));
       for (const apdu of m.apdus) {
-        const res = await conn.transmit(Uint8Array.from(Buffer.from(apdu, 'hex')), {
-          timeoutMs: m.timeoutMs,
-        });
+        const bytes = Uint8Array.from(Buffer.from(apdu, 'hex'));
+        let res = await conn.transmit(bytes, opts);
+        if (m.chain && res.length >= 2 && (res[res.length - 2] === 0x61 || res[res.length - 2] === 0x6c)) {
+          const whole = await followResponse(exchange, decodeCommand(bytes), decodeResponse(res));
+          res = encodeResponse(whole.data, whole.sw);
+        }
         responses.push(hex(res));
         if (res.length < 2 || res[res.length - 2] !== 0x90 || res[res.length - 1] !== 0x00) break;
         // The answer stays well under the server's frame limit: the server sends the rest again.

@@ -84,54 +84,11 @@ export class SmartCardProtocol {
   }
 
   /** After a command's (last) answer: the 6Cxx retry and response chaining (61xx → GET RESPONSE). */
-  private async finish(cmd: CommandApdu, answer: ResponseApdu): Promise<ResponseApdu> {
-    let first = answer;
-    // 6Cxx: the card tells us the exact Le to use; retry once (7816-3 §12.2.3).
-    if (first.sw >> 8 === 0x6c) {
-      const le = first.sw & 0xff || 256;
-      first = await this.exchange({ ...cmd, le });
-      if (first.sw >> 8 === 0x6c) {
-        throw new CardProtocolError('The card asked twice for a different Le', { sw: first.sw.toString(16) });
-      }
-    }
-
-    const parts: Uint8Array[] = [first.data];
-    let total = first.data.length;
-    let sw = first.sw;
-    let rounds = 0;
-    while (sw >> 8 === 0x61) {
-      rounds += 1;
-      if (rounds > this.maxResponseRounds) {
-        throw new CardProtocolError(
-          `The card kept answering 61xx after ${this.maxResponseRounds} GET RESPONSE`,
-        );
-      }
-      const le = sw & 0xff || 256;
-      const r = await this.exchange({
-        cla: cmd.cla & ~CLA_CHAINING,
-        ins: INS_GET_RESPONSE,
-        p1: 0,
-        p2: 0,
-        le,
-      });
-      total += r.data.length;
-      if (total > this.maxResponseBytes) {
-        throw new CardProtocolError(`The card's response exceeds ${this.maxResponseBytes} bytes`);
-      }
-      if (r.data.length === 0 && r.sw >> 8 === 0x61) {
-        throw new CardProtocolError('The card answered GET RESPONSE with no data and more to come');
-      }
-      parts.push(r.data);
-      sw = r.sw;
-    }
-    if (parts.length === 1) return { data: first.data, sw };
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return { data: out, sw };
+  private finish(cmd: CommandApdu, answer: ResponseApdu): Promise<ResponseApdu> {
+    return followResponse((c) => this.exchange(c), cmd, answer, {
+      maxResponseBytes: this.maxResponseBytes,
+      maxResponseRounds: this.maxResponseRounds,
+    });
   }
 
   /**
@@ -219,4 +176,68 @@ export class SmartCardProtocol {
   async select(aid: Uint8Array): Promise<ResponseApdu> {
     return this.transceive({ cla: 0, ins: 0xa4, p1: 0x04, p2: 0x00, data: aid, le: 256 });
   }
+}
+
+/**
+ * What follows a command's (last) answer, as ISO 7816 says: 6Cxx, the command again once with the
+ * Le the card names (7816-3 §12.2.3); 61xx, GET RESPONSE until the card has said all (7816-4
+ * §5.3.4), bounded in rounds and bytes. The server's protocol runs it, and an agent that follows
+ * a batch's responses itself (agent-protocol.ts, apdu-chain), with the same rules.
+ */
+export async function followResponse(
+  exchange: (cmd: CommandApdu) => Promise<ResponseApdu>,
+  cmd: CommandApdu,
+  answer: ResponseApdu,
+  limits: { maxResponseBytes: number; maxResponseRounds: number } = {
+    maxResponseBytes: 65536,
+    maxResponseRounds: 300,
+  },
+): Promise<ResponseApdu> {
+  let first = answer;
+  // 6Cxx: the card tells us the exact Le to use; retry once (7816-3 §12.2.3).
+  if (first.sw >> 8 === 0x6c) {
+    const le = first.sw & 0xff || 256;
+    first = await exchange({ ...cmd, le });
+    if (first.sw >> 8 === 0x6c) {
+      throw new CardProtocolError('The card asked twice for a different Le', { sw: first.sw.toString(16) });
+    }
+  }
+
+  const parts: Uint8Array[] = [first.data];
+  let total = first.data.length;
+  let sw = first.sw;
+  let rounds = 0;
+  while (sw >> 8 === 0x61) {
+    rounds += 1;
+    if (rounds > limits.maxResponseRounds) {
+      throw new CardProtocolError(
+        `The card kept answering 61xx after ${limits.maxResponseRounds} GET RESPONSE`,
+      );
+    }
+    const le = sw & 0xff || 256;
+    const r = await exchange({
+      cla: cmd.cla & ~CLA_CHAINING,
+      ins: INS_GET_RESPONSE,
+      p1: 0,
+      p2: 0,
+      le,
+    });
+    total += r.data.length;
+    if (total > limits.maxResponseBytes) {
+      throw new CardProtocolError(`The card's response exceeds ${limits.maxResponseBytes} bytes`);
+    }
+    if (r.data.length === 0 && r.sw >> 8 === 0x61) {
+      throw new CardProtocolError('The card answered GET RESPONSE with no data and more to come');
+    }
+    parts.push(r.data);
+    sw = r.sw;
+  }
+  if (parts.length === 1) return { data: first.data, sw };
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return { data: out, sw };
 }

@@ -346,7 +346,11 @@ export class AgentHub implements CardAccess {
           if (socket.readyState !== OPEN) throw new Error('the agent socket is closed');
           send(req);
         },
-        { peer: record.name, batch: opts.features?.has('apdu-batch') === true },
+        {
+          peer: record.name,
+          batch: opts.features?.has('apdu-batch') === true,
+          chain: opts.features?.has('apdu-chain') === true,
+        },
       ),
       readers: new Map(),
       printers: [],

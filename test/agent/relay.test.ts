@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
 import type { AgentIdentity } from '../../src/agent/identity.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
-import { CardRemovedError, TransportError } from '../../src/cards/errors.js';
+import { CardProtocolError, CardRemovedError, TransportError } from '../../src/cards/errors.js';
 import WebSocket from 'ws';
 import { SmartCardProtocol } from '../../src/cards/iso7816.js';
 import { ALGORITHM, OBJECT, SLOT } from '../../src/cards/piv/constants.js';
@@ -178,6 +178,87 @@ describe('agent ↔ server relay', () => {
       expect(got.filter((t) => t.startsWith('apdu'))).toEqual(['apdu', 'apdu']);
     } finally {
       ws.close();
+    }
+  });
+
+  it('with apdu-chain the agent follows 61xx itself: a long answer from a card without extended APDUs in one frame', async () => {
+    const conn = await hub().connect(adminId, identity.agentId, R0);
+    try {
+      const piv = await PivSession.open(conn, { extendedApdus: false });
+      await piv.authenticate();
+      const value = Uint8Array.from({ length: 1200 }, (_, i) => i & 0xff);
+      await piv.putObject(OBJECT.PRINTED, value);
+      await piv.verifyPin('123456');
+      const before = piv.apduCount;
+      // A 1,200-byte object in short APDUs: GET DATA, then five GET RESPONSE at the card.
+      expect(Buffer.from((await piv.getObject(OBJECT.PRINTED))!)).toEqual(Buffer.from(value));
+      expect(piv.apduCount - before).toBe(1);
+    } finally {
+      await conn.close?.();
+    }
+  });
+
+  it('an agent that announced apdu-batch but not apdu-chain gets no chain field; the server follows 61xx', async () => {
+    const batchOnly = await pairAgent(admin, 'Batch-only agent');
+    const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/api/agents/ws', {
+      headers: { authorization: `Bearer ${batchOnly.token}`, 'x-tessera-agent-features': 'apdu-batch' },
+    });
+    const frames: Record<string, unknown>[] = [];
+    const answer = (apdu: string) => (apdu.startsWith('00c0') ? 'ccdd9000' : 'aabb6102');
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; id?: string; apdu?: string; apdus?: string[] };
+      frames.push(m);
+      if (m.type === 'connect')
+        ws.send(JSON.stringify({ v: 1, type: 'connect-result', id: m.id, session: 's1', atr: '3b00' }));
+      if (m.type === 'apdu')
+        ws.send(JSON.stringify({ v: 1, type: 'apdu-result', id: m.id, response: answer(m.apdu!) }));
+      if (m.type === 'apdus')
+        ws.send(JSON.stringify({ v: 1, type: 'apdus-result', id: m.id, responses: [answer(m.apdus![0]!)] }));
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ v: 1, type: 'hello', agentVersion: '0.1.0', hostname: 'b', platform: 'linux' }));
+    ws.send(
+      JSON.stringify({
+        v: 1,
+        type: 'readers',
+        readers: [{ name: 'B reader', cardPresent: true, atr: '3b00' }],
+      }),
+    );
+    try {
+      const conn = await until('the batch-only agent is live', () =>
+        hub()
+          .connect(adminId, batchOnly.agentId, 'B reader')
+          .catch(() => undefined),
+      );
+      const get = { cla: 0, ins: 0xcb, p1: 0x3f, p2: 0xff, data: Uint8Array.of(0x5c, 1, 0x7e), le: 256 };
+      const [r] = await new SmartCardProtocol(conn).transceiveAll([get, get]);
+      expect(Buffer.from(r!.data).toString('hex')).toBe('aabbccdd');
+      const sent = frames.filter((f) => f.type === 'apdu' || f.type === 'apdus');
+      // The batch stopped at 61xx; GET RESPONSE, then the second command, went one by one.
+      expect(sent.map((f) => f.type)).toEqual(['apdus', 'apdu', 'apdu', 'apdu']);
+      expect(sent.every((f) => !('chain' in f))).toBe(true);
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('a card that breaks response chaining at the agent (apdu-chain) fails with CardProtocolError', async () => {
+    memory.insert(R1, {
+      atr: Uint8Array.of(0x3b, 0),
+      reset: () => undefined,
+      // More to come, but nothing in it: the agent gives up as the server would.
+      transmit: async () => Uint8Array.of(0x61, 0x00),
+    } as unknown as VirtualPivCard);
+    try {
+      await until('card in R1', async () =>
+        (await readersNow()).find((r) => r.reader === R1 && r.cardPresent),
+      );
+      const conn = await hub().connect(adminId, identity.agentId, R1);
+      const get = { cla: 0, ins: 0xcb, p1: 0x3f, p2: 0xff, data: Uint8Array.of(0x5c, 1, 0x7e), le: 256 };
+      await expect(new SmartCardProtocol(conn).transceive(get)).rejects.toBeInstanceOf(CardProtocolError);
+      await conn.close?.();
+    } finally {
+      memory.remove(R1);
     }
   });
 

@@ -43,10 +43,14 @@ export const CLOSE = {
  * the feature's frames only to the agents that announced it. So old agents and old servers keep
  * working with new ones, without a new protocol version.
  *   apdu-batch: the agent runs "apdus" (several commands in one frame) and answers "apdus-result".
+ *   apdu-chain (with apdu-batch): the agent takes "apdus" with `chain: true`, and follows each
+ *     command's 61xx (GET RESPONSE) and 6Cxx (the command again with the Le the card names) at the
+ *     card itself, answering the whole response (iso7816.ts followResponse): a long answer from a
+ *     card without extended APDUs costs the server one round trip instead of one per 256 bytes.
  */
 export const FEATURES_HEADER = 'x-tessera-agent-features';
-export type AgentFeature = 'apdu-batch';
-export const AGENT_FEATURES: readonly AgentFeature[] = ['apdu-batch'];
+export type AgentFeature = 'apdu-batch' | 'apdu-chain';
+export const AGENT_FEATURES: readonly AgentFeature[] = ['apdu-batch', 'apdu-chain'];
 
 /** Reads the features header of an agent's upgrade request: the ones this server knows. */
 export function agentFeatures(header: string | string[] | undefined): Set<AgentFeature> {
@@ -193,6 +197,8 @@ export const ServerMessage = Type.Union([
     reader: ReaderName,
     apdus: Type.Array(Hex, { minItems: 1, maxItems: MAX_BATCH }),
     timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
+    // Only to an agent that announced apdu-chain: it follows 61xx and 6Cxx itself.
+    chain: Type.Optional(Type.Literal(true)),
   }),
   obj({ type: Type.Literal('disconnect'), session: Id, reader: ReaderName }),
   obj({

@@ -8,7 +8,7 @@
 // Only the relay sub-protocol is defined here; agent-protocol.ts beside it wraps it in the agent's
 // versioned envelope. Both ends import that one file: the agent (which depends on cards) and the
 // server's agent hub (a service, which may not import agent/).
-import { CardRemovedError, CardTimeoutError, TransportError } from '../errors.js';
+import { CardProtocolError, CardRemovedError, CardTimeoutError, TransportError } from '../errors.js';
 import { withDeadline } from './deadline.js';
 import type { CardConnection, TransmitOptions } from './types.js';
 import { DEFAULT_TRANSMIT_TIMEOUT_MS } from './types.js';
@@ -17,7 +17,15 @@ import { DEFAULT_TRANSMIT_TIMEOUT_MS } from './types.js';
 export type RelayRequest =
   | { type: 'connect'; id: string; reader: string }
   | { type: 'apdu'; id: string; session: string; reader: string; apdu: string; timeoutMs: number }
-  | { type: 'apdus'; id: string; session: string; reader: string; apdus: string[]; timeoutMs: number }
+  | {
+      type: 'apdus';
+      id: string;
+      session: string;
+      reader: string;
+      apdus: string[];
+      timeoutMs: number;
+      chain?: true;
+    }
   | { type: 'disconnect'; session: string; reader: string };
 
 /** Agent → server. Errors carry the card layer's stable codes (card_removed, card_timeout…). */
@@ -46,6 +54,8 @@ export function relayError(code: string, message: string, reader: string): Error
     const ms = Number(/(\d+) ms/.exec(message)?.[1] ?? DEFAULT_TRANSMIT_TIMEOUT_MS);
     return new CardTimeoutError(ms);
   }
+  // The card broke ISO 7816's chaining where the agent followed it (apdu-chain), as it would here.
+  if (code === 'card_protocol') return new CardProtocolError(message, { reader });
   return new TransportError(`The agent reports: ${message}`, { reader, agentCode: code });
 }
 
@@ -57,6 +67,11 @@ export interface CardRelayOptions {
   newId?: () => string;
   /** The agent runs several commands per request ("apdus"): connections offer transmitBatch. */
   batch?: boolean;
+  /**
+   * With batch: the agent follows 61xx and 6Cxx itself (apdu-chain), so every command goes as an
+   * "apdus" frame with chain: true — a single one too — and comes back whole.
+   */
+  chain?: boolean;
 }
 
 /**
@@ -137,9 +152,10 @@ export class CardRelay {
       if (closed) throw new TransportError('The connection is closed', { reader });
       if ((this.generation.get(reader) ?? 0) !== generation) throw new CardRemovedError(reader);
       const timeoutMs = o.timeoutMs ?? DEFAULT_TRANSMIT_TIMEOUT_MS;
+      const chain = this.opts.chain ? { chain: true as const } : {};
       const r = await this.request(
         reader,
-        (id) => ({ type: 'apdus', id, session, reader, apdus: apdus.map(toHex), timeoutMs }),
+        (id) => ({ type: 'apdus', id, session, reader, apdus: apdus.map(toHex), timeoutMs, ...chain }),
         // The agent bounds each command by timeoutMs; the whole script by their sum here.
         { timeoutMs: timeoutMs * apdus.length + 2_000, signal: o.signal },
       );
@@ -152,6 +168,8 @@ export class CardRelay {
       reader,
       atr: fromHex(reply.atr),
       transmit: async (apdu: Uint8Array, o: TransmitOptions = {}): Promise<Uint8Array> => {
+        // One command, followed to its whole answer by the agent.
+        if (this.opts.batch && this.opts.chain) return (await transmitBatch([apdu], o))[0]!;
         if (closed) throw new TransportError('The connection is closed', { reader });
         if ((this.generation.get(reader) ?? 0) !== generation) throw new CardRemovedError(reader);
         const timeoutMs = o.timeoutMs ?? DEFAULT_TRANSMIT_TIMEOUT_MS;
