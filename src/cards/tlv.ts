@@ -28,10 +28,23 @@ export function encodeLength(length: number): Uint8Array {
 }
 
 /** One TLV: tag, length, value. */
-export function tlv(tag: number, value: Uint8Array | readonly number[] = new Uint8Array(0)): Uint8Array {
-  const v = value instanceof Uint8Array ? value : Uint8Array.from(value);
-  return concat(encodeTag(tag), encodeLength(v.length), v);
+export function tlv(tag: number, value: Uint8Array | readonly number[] = EMPTY): Uint8Array {
+  if (!Number.isInteger(tag) || tag < 0 || tag > 0xffffff) throw new RangeError(`tag ${tag} out of range`);
+  const n = value.length;
+  if (n > 0xffffff) throw new RangeError(`length ${n} out of range`);
+  // One allocation per TLV (every command and object a card is sent is built of these).
+  const tagBytes = tag > 0xffff ? 3 : tag > 0xff ? 2 : 1;
+  const lenBytes = n < 0x80 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 4;
+  const out = new Uint8Array(tagBytes + lenBytes + n);
+  let at = 0;
+  for (let i = tagBytes - 1; i >= 0; i--) out[at++] = (tag >> (8 * i)) & 0xff;
+  if (lenBytes > 1) out[at++] = 0x80 | (lenBytes - 1);
+  for (let i = lenBytes > 1 ? lenBytes - 2 : 0; i >= 0; i--) out[at++] = (n >> (8 * i)) & 0xff;
+  out.set(value, at);
+  return out;
 }
+
+const EMPTY = new Uint8Array(0);
 
 export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

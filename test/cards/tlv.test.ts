@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CardProtocolError } from '../../src/cards/errors.js';
-import { decodeTlv, decodeTlvs, encodeLength, tlv } from '../../src/cards/tlv.js';
+import { concat, decodeTlv, decodeTlvs, encodeLength, encodeTag, tlv } from '../../src/cards/tlv.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s/g, ''), 'hex'));
@@ -25,6 +25,19 @@ describe('BER-TLV encoding', () => {
     ['discovery tag', 0x7e, 'aa', '7e01aa'],
   ])('%s', (_name, tag, value, expected) => {
     expect(hex(tlv(tag, bytes(value)))).toBe(expected);
+  });
+
+  it('is the tag, the length and the value, at every length boundary', () => {
+    for (const tag of [0, 0x53, 0xff, 0x100, 0x7f49, 0xffff, 0x10000, 0x5fc105, 0xffffff])
+      for (const n of [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000]) {
+        const value = Uint8Array.from({ length: n }, (_, i) => i & 0xff);
+        const expected = concat(encodeTag(tag), encodeLength(n), value);
+        expect(hex(tlv(tag, value))).toBe(hex(expected));
+        if (n < 300) expect(hex(tlv(tag, [...value]))).toBe(hex(expected));
+      }
+    expect(hex(tlv(0x53))).toBe('5300');
+    expect(() => tlv(0x1000000, [])).toThrow(RangeError);
+    expect(() => tlv(-1, [])).toThrow(RangeError);
   });
 
   it('round-trips a long value with a two-byte length', () => {
