@@ -11,6 +11,8 @@ export default defineConfig({
     // Two cores here: peers (pcscd, slapd, cupsd, Chromium) are shared, so files run a few at a time.
     maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
+    // New password hashes cost less in test processes (never in the product): test/setup/password-cost.ts.
+    setupFiles: ['test/setup/password-cost.ts'],
     // Files holding the one pcscd spread out, so no worker sits waiting for its lock (test/sequencer.ts).
     sequence: { sequencer: PcscdSpreadSequencer },
     reporters: ['default'],
