@@ -54,7 +54,7 @@ import { ClusterCards } from './services/cluster/cluster-cards.js';
 import { BusCardRelay } from './services/cluster/card-relay.js';
 import { ScheduledWork } from './services/cluster/scheduled-work.js';
 import { VERSION } from './config/version.js';
-import { openDb, type Db, type Queryable } from './store/db.js';
+import { afterCommit, openDb, type Db, type Queryable } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { getAgent } from './store/agents-repo.js';
 
@@ -202,11 +202,6 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     checkFascnSettings(config.pki.fascn);
     await pki.cas.ensureHierarchy();
     const agentHub = new AgentHub(ctx, { heartbeatMs: config.agentHeartbeatSeconds * 1000 });
-    // A revocation made on any server closes the agent's sockets on every server (issue #20): an
-    // operator's Revoke, and a phone's link ended with its device (a termination, a replacement, a
-    // wallet reset), said once its transaction commits.
-    const revocations = new AgentRevocations(bus);
-    const walletsEnded = (tx: Queryable, ids: readonly string[]) => revocations.sayOnCommit(tx, ids);
     // On PostgreSQL an agent may be connected to another server: its readers are listed from the
     // presence the holder writes, its cards reached through the holder.
     const relay =
@@ -221,6 +216,34 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
     const clusterCards = relay
       ? new ClusterCards({ db, hub: agentHub, bus, instanceId: instance.id, remote: relay })
       : null;
+    // A workstation pairs with its person's phone wherever each is connected (issue #20).
+    const walletPairing = new WalletPairingService(
+      ctx,
+      clusterCards
+        ? {
+            liveWallets: (owner) => clusterCards.liveWallets(owner),
+            isConnected: (id) => agentHub.isConnected(id),
+            sendToWallet: (id, body) => agentHub.sendToWallet(id, body),
+            connectedWallets: () => agentHub.connectedWallets(),
+          }
+        : agentHub,
+      bus,
+    );
+    // A revocation made on any server closes the agent's sockets on every server (issue #20): an
+    // operator's Revoke, and a phone's link ended with its device (a termination, a replacement, a
+    // wallet reset), said once its transaction commits. Such a phone's pairings with workstations
+    // end then too (by the server, as at a Revoke): the workstation's relay hears it and stops.
+    const revocations = new AgentRevocations(bus);
+    const endPairingsOf = async (ids: readonly string[]) => {
+      for (const id of ids) {
+        const wallet = await getAgent(db, id);
+        if (wallet) await walletPairing.endAllOf(wallet);
+      }
+    };
+    const walletsEnded = (tx: Queryable, ids: readonly string[]) => {
+      revocations.sayOnCommit(tx, ids);
+      if (ids.length) afterCommit(tx, () => void endPairingsOf(ids).catch(() => undefined));
+    };
     // Cards are reached through paired agents, unless a test hands in its own readers.
     const cardAccess = opts.cardAccess ?? clusterCards ?? agentHub;
     // TESSERA_LOGIN_MAX_FAILURES: the free failures per name from one address; and
@@ -369,19 +392,6 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         print: (actor, printerId, pdf, opts) => printing.print(actor, printerId, pdf, opts),
       },
     });
-    // A workstation pairs with its person's phone wherever each is connected (issue #20).
-    const walletPairing = new WalletPairingService(
-      ctx,
-      clusterCards
-        ? {
-            liveWallets: (owner) => clusterCards.liveWallets(owner),
-            isConnected: (id) => agentHub.isConnected(id),
-            sendToWallet: (id, body) => agentHub.sendToWallet(id, body),
-            connectedWallets: () => agentHub.connectedWallets(),
-          }
-        : agentHub,
-      bus,
-    );
     mobileIds.starter = issuance.starter;
     mobileIds.recycle = issuance.recycle;
     const workstationRelay = new WorkstationRelay({

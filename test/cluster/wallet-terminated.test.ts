@@ -3,24 +3,47 @@
 // the phones' wallets (the same card application and link client the phone runs, over a real
 // WebSocket) connected to server A, whose heartbeat is set to 300 s so that its re-check (the
 // fallback) cannot be what closes them here:
-//  - carol's phone, issued through B, terminated by the administrator on B: A closes its link with
-//    4001 (revoked) once the termination commits, the wallet is revoked and audited;
+//  - carol's phone, issued through B and paired with her workstation (whose relay is on B),
+//    terminated by the administrator on B: A closes its link with 4001 (revoked) once the
+//    termination commits, the wallet is revoked and audited, and the pairing ends (by the server):
+//    the workstation's relay is told;
 //  - dave's phone reset (a blank card with a new serial) coming back to B with its token while its
 //    old link is still open on A: B ends the old card and the link, and A closes that link.
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pairWithCode } from '../../src/agent/identity.js';
 import { DEMO_POLICIES } from '../../src/services/bootstrap-service.js';
 import { signIn, until } from '../agent/support.js';
 import { postgresAvailable } from '../support/db.js';
 import type { ApiClient } from '../support/server.js';
-import { newWalletCard, phoneLink } from '../wallet/support.js';
+import { newWalletCard, phoneLink, portalSession } from '../wallet/support.js';
 import { startTwoServers, type TwoServers } from './serve-two.js';
 
 const pg = await postgresAvailable();
 if (!pg) console.warn('SKIPPED test/cluster/wallet-terminated.test.ts: no PostgreSQL at 127.0.0.1:5432');
 
 type Job = { id: string; status: string; deviceId: string; error: { message: string } | null };
+type Reply = { type: string } & Record<string, unknown>;
 const PIN = '135790';
 const REVOKED = 4001;
+
+/** A workstation's relay (what `tessera agent --wallet` opens), recording the server's replies. */
+async function relay(url: string, token: string) {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/api/wallet/relay`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const replies: Reply[] = [];
+  ws.on('message', (d) => replies.push(JSON.parse(String(d)) as Reply));
+  return {
+    ws,
+    send: (body: Record<string, unknown>) => ws.send(JSON.stringify({ v: 1, ...body })),
+    next: (pred: (r: Reply) => boolean) => until('a relay reply', async () => replies.find(pred)),
+  };
+}
 
 describe.skipIf(!pg)('a phone ended through another server', { timeout: 300_000 }, () => {
   let two: TwoServers;
@@ -93,6 +116,16 @@ describe.skipIf(!pg)('a phone ended through another server', { timeout: 300_000 
       120_000,
     );
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    // Carol's workstation, its relay on B, paired with the phone (on A), which allows it.
+    const carol = await portalSession(two.url('b'), onB, 'carol');
+    const code = (await carol.json<{ code: string }>('POST', '/api/agents/pairing-codes', {})).body.code;
+    const desk = await pairWithCode(two.url('b'), code, { name: 'Desk of carol' });
+    const workstation = await relay(two.url('b'), desk.token);
+    workstation.send({ type: 'pair' });
+    const p = await workstation.next((x) => x.type === 'pairing');
+    await until('the phone asked', async () => phone.pairings.at(-1)?.find((x) => x.id === p.id));
+    phone.link.decidePairing(String(p.id), true);
+    await workstation.next((x) => x.type === 'pairing' && x.state === 'active');
     expect(phone.closes).toEqual([]);
 
     const t = await onB.json<{ device: { state: string } }>(
@@ -111,6 +144,12 @@ describe.skipIf(!pg)('a phone ended through another server', { timeout: 300_000 
       `/api/audit?targetId=${info.walletId}&action=wallet.unlinked`,
     );
     expect(audit.body.items[0]?.details).toMatchObject({ why: 'its device was terminated' });
+    // The phone's pairing ended with it: the workstation is told (and its agent would stop).
+    expect(await workstation.next((x) => x.type === 'pairing' && x.state === 'revoked')).toMatchObject({
+      id: p.id,
+      endedBy: 'server',
+    });
+    workstation.ws.close();
   });
 
   it("dave's phone reset and back on B with its token while its old link is open on A: A closes the old link", async () => {
