@@ -370,6 +370,30 @@ describe('failures', () => {
     );
   });
 
+  it('the job says the card is touched before the card takes a new management key', async () => {
+    await setMode('displayed');
+    const c = newCard();
+    const card = cards.readers.cardIn(c.reader)!;
+    const transmit = card.transmit.bind(card);
+    // What the database says as SET MANAGEMENT KEY (INS FF) reaches the card: a crash from here
+    // on leaves a card only a wipe can reuse, so Retry must know to wipe it.
+    const seen: (boolean | undefined)[] = [];
+    card.transmit = async (apdu: Uint8Array) => {
+      if (decodeCommand(apdu).ins === 0xff) {
+        const [row] = await srv.rt.db.query<{ options: { cardTouched?: boolean } }>(
+          `SELECT j.options FROM issuance_jobs j JOIN devices d ON d.id = j.device_id
+            WHERE d.serial = $1 AND j.status = 'running'`,
+          [c.serial],
+        );
+        seen.push(row?.options.cardTouched);
+      }
+      return transmit(apdu);
+    };
+    const job = await issue(c, ecc, { pin: '482913' });
+    expect(job.status).toBe('succeeded');
+    expect(seen).toEqual([true]);
+  });
+
   it('a job left running by a dead server is failed as interrupted at start-up and can be retried', async () => {
     const c = newCard();
     const device = await srv.rt.services.devices.register(admin, { serial: c.serial, type: 'piv_card' });
