@@ -2,7 +2,9 @@
 // (35963/35964) are fixed, while vitest runs test files in parallel processes and other areas'
 // tests need pcscd too. acquirePcscd() takes a cross-process lock (an atomic mkdir in the temp
 // directory holding the owner's PID; a lock whose owner died is taken over), reuses a pcscd that is
-// already running or starts `pcscd -f`, and on release stops the pcscd it started.
+// already running or starts `pcscd -f`, and on release stops the pcscd it started. A pcscd counts
+// only once vpcd listens on its port: one started while an earlier pcscd (whose test process died
+// while stopping it) still held the port answers on its socket but has no virtual reader.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -64,6 +66,44 @@ function socketAnswers(path: string): Promise<boolean> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** vpcd's port, from the CHANNELID of /etc/reader.conf.d/vpcd (0x8C7B = 35963 by default). */
+function vpcdPort(): number {
+  try {
+    const m = /^\s*CHANNELID\s+(0x[0-9a-f]+|\d+)/im.exec(readFileSync('/etc/reader.conf.d/vpcd', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // Not readable: the default.
+  }
+  return 35963;
+}
+
+/** Whether some process listens on the TCP port (read from /proc: connecting would look like a card to vpcd). */
+function listening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1]?.endsWith(`:${hex}`) && f[3] === '0A') return true;
+    }
+  }
+  return false;
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
 async function takeLock(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -103,27 +143,11 @@ export async function acquirePcscd(opts: { timeoutMs?: number } = {}): Promise<P
   } else {
     await takeLock(opts.timeoutMs ?? 600_000);
     held = { count: 1, child: undefined, logFile: undefined };
-    if (!(await socketAnswers(PCSCD_SOCKET))) {
-      const logFile = join(tmpdir(), `tessera-pcscd-${process.pid}.log`);
-      const out = openSync(logFile, 'a');
-      const child = spawn('pcscd', ['-f'], { stdio: ['ignore', out, out], detached: false });
-      held.child = child;
-      held.logFile = logFile;
-      const deadline = Date.now() + 15_000;
-      while (!(await socketAnswers(PCSCD_SOCKET))) {
-        if (child.exitCode !== null) {
-          await releaseLock();
-          throw new Error(`pcscd exited with ${child.exitCode} at start; see ${logFile}`);
-        }
-        if (Date.now() > deadline) {
-          child.kill('SIGKILL');
-          await releaseLock();
-          throw new Error(`pcscd did not open ${PCSCD_SOCKET} within 15 s; see ${logFile}`);
-        }
-        await sleep(100);
-      }
-      // The vpcd driver opens its ports just after the socket appears.
-      await sleep(300);
+    try {
+      await ensurePcscd();
+    } catch (e) {
+      await releaseLock();
+      throw e;
     }
   }
   let released = false;
@@ -139,17 +163,54 @@ export async function acquirePcscd(opts: { timeoutMs?: number } = {}): Promise<P
   };
 }
 
+/** With the lock held: a running pcscd whose vpcd listens, or one started here (tried a few times). */
+async function ensurePcscd(): Promise<void> {
+  const port = vpcdPort();
+  if (await socketAnswers(PCSCD_SOCKET)) {
+    if (await until(() => listening(port), 2000)) return;
+    // A pcscd without its virtual reader, left by a test process that died: nobody holds the lock,
+    // so nobody uses it. Stop it and start a sound one.
+    spawnSync('pkill', ['-x', 'pcscd'], { stdio: 'ignore' });
+    await until(async () => !(await socketAnswers(PCSCD_SOCKET)) && !listening(port), 10_000);
+  }
+  const logFile = join(tmpdir(), `tessera-pcscd-${process.pid}.log`);
+  held!.logFile = logFile;
+  for (let attempt = 1; ; attempt++) {
+    const out = openSync(logFile, 'a');
+    const child = spawn('pcscd', ['-f'], { stdio: ['ignore', out, out], detached: false });
+    held!.child = child;
+    const up = await until(() => child.exitCode !== null || socketAnswers(PCSCD_SOCKET), 15_000);
+    if (child.exitCode !== null)
+      throw new Error(`pcscd exited with ${child.exitCode} at start; see ${logFile}`);
+    if (!up) {
+      await stopChild(child);
+      throw new Error(`pcscd did not open ${PCSCD_SOCKET} within 15 s; see ${logFile}`);
+    }
+    // The vpcd driver opens its port just after the socket appears; if the port was still held by a
+    // pcscd on its way out, this one has no reader: stop it and try again.
+    if (await until(() => listening(port), 3000)) return;
+    await stopChild(child);
+    held!.child = undefined;
+    if (attempt === 3)
+      throw new Error(`vpcd did not listen on port ${port} after 3 starts of pcscd; see ${logFile}`);
+    await sleep(1000);
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(5000)]);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
 async function releaseLock(): Promise<void> {
   const child = held?.child;
   held = undefined;
-  if (child && child.exitCode === null) {
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5000)]);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
+  if (child) await stopChild(child);
   rmSync(LOCK_DIR, { recursive: true, force: true });
 }
