@@ -7,7 +7,8 @@
 // sealed with a key derived from the master key every server shares: APDUs carry PINs and
 // management-key cryptograms, and NOTIFY payloads pass through the database.
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { CardRemovedError, CardTimeoutError, TransportError } from '../../cards/errors.js';
+import { CardProtocolError, CardRemovedError, CardTimeoutError, TransportError } from '../../cards/errors.js';
+import { MAX_BATCH } from '../../cards/transport/agent-protocol.js';
 import {
   DEFAULT_TRANSMIT_TIMEOUT_MS,
   type CardConnection,
@@ -42,6 +43,11 @@ type Request =
     }
   /** seq: the command's number on its connection, so a replayed message is refused. */
   | { k: 'apdu'; cid: string; seq: number; apdu: string; timeoutMs: number }
+  /**
+   * Several commands in one message (a holder that said `batch` on connect): run in order at the
+   * card, stopping after the first answer not 9000, as an agent's "apdus".
+   */
+  | { k: 'apdus'; cid: string; seq: number; apdus: string[]; timeoutMs: number }
   | { k: 'close'; cid: string }
   /** A one-time ticket for the print that follows (so a replayed print request prints nothing). */
   | { k: 'print-ticket' }
@@ -181,14 +187,32 @@ export class BusCardRelay {
     ) as {
       cid: string;
       atr: string | null;
+      /** The holder takes "apdus" (a server that did not say so predates them). */
+      batch?: boolean;
     };
     let closed = false;
     let seq = 0;
+    const transmitBatch = async (
+      apdus: readonly Uint8Array[],
+      o?: TransmitOptions,
+    ): Promise<Uint8Array[]> => {
+      if (closed) throw new TransportError('The card connection is closed', { reader });
+      const t = o?.timeoutMs ?? timeout;
+      const hex = apdus.map((a) => Buffer.from(a).toString('hex'));
+      const data = await this.#call(
+        holder,
+        { k: 'apdus', cid: reply.cid, seq: seq++, apdus: hex, timeoutMs: t },
+        t * apdus.length,
+      );
+      return (JSON.parse(data) as string[]).map((r) => Uint8Array.from(Buffer.from(r, 'hex')));
+    };
     return {
       holder,
       agentId,
       reader,
       ...(reply.atr ? { atr: Uint8Array.from(Buffer.from(reply.atr, 'hex')) } : {}),
+      // A batch is one message each way on the bus instead of one pair per command.
+      ...(reply.batch ? { transmitBatch } : {}),
       transmit: async (apdu, o) => {
         if (closed) throw new TransportError('The card connection is closed', { reader });
         const t = o?.timeoutMs ?? timeout;
@@ -238,7 +262,7 @@ export class BusCardRelay {
   }
 
   async #serve(
-    m: Extract<Message, { k: 'connect' | 'apdu' | 'close' | 'print-ticket' | 'print' }>,
+    m: Extract<Message, { k: 'connect' | 'apdu' | 'apdus' | 'close' | 'print-ticket' | 'print' }>,
   ): Promise<void> {
     const answer = (data: string) =>
       this.#send({ to: m.from, from: this.deps.instanceId, id: m.id, k: 'reply', data });
@@ -254,7 +278,13 @@ export class BusCardRelay {
         );
         const cid = randomUUID();
         this.#keep(cid, conn);
-        return answer(JSON.stringify({ cid, atr: conn.atr ? Buffer.from(conn.atr).toString('hex') : null }));
+        return answer(
+          JSON.stringify({
+            cid,
+            atr: conn.atr ? Buffer.from(conn.atr).toString('hex') : null,
+            batch: true,
+          }),
+        );
       }
       const open = this.#open.get(m.cid);
       if (m.k === 'close') {
@@ -271,9 +301,13 @@ export class BusCardRelay {
       if (m.seq !== open.next) throw new TransportError('A card command arrived out of order');
       open.next++;
       this.#keep(m.cid, open.conn);
-      const res = await open.conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), {
-        timeoutMs: m.timeoutMs,
-      });
+      const opts = { timeoutMs: m.timeoutMs };
+      if (m.k === 'apdus') {
+        const apdus = m.apdus.slice(0, MAX_BATCH).map((a) => Uint8Array.from(Buffer.from(a, 'hex')));
+        const res = await runBatch(open.conn, apdus, opts);
+        return answer(JSON.stringify(res.map((r) => Buffer.from(r).toString('hex'))));
+      }
+      const res = await open.conn.transmit(Uint8Array.from(Buffer.from(m.apdu, 'hex')), opts);
       return answer(Buffer.from(res).toString('hex'));
     } catch (e) {
       const err =
@@ -332,6 +366,25 @@ export class BusCardRelay {
   }
 }
 
+/**
+ * The commands at the card in order, stopping after the first answer not 9000: in one exchange
+ * where the holder's own connection runs batches (its agent's), else one by one.
+ */
+async function runBatch(
+  conn: CardConnection,
+  apdus: readonly Uint8Array[],
+  opts: TransmitOptions,
+): Promise<Uint8Array[]> {
+  if (conn.transmitBatch) return conn.transmitBatch(apdus, opts);
+  const out: Uint8Array[] = [];
+  for (const a of apdus) {
+    const r = await conn.transmit(a, opts);
+    out.push(r);
+    if (r.length < 2 || r[r.length - 2] !== 0x90 || r[r.length - 1] !== 0) break;
+  }
+  return out;
+}
+
 /** The holder's error as the opener throws it: the same class where it matters to the caller. */
 function toError(e: { code: string; message: string; details?: Record<string, unknown> }): Error {
   const d = e.details ?? {};
@@ -340,6 +393,8 @@ function toError(e: { code: string; message: string; details?: Record<string, un
       return new CardRemovedError(typeof d.reader === 'string' ? d.reader : undefined);
     case 'card_timeout':
       return new CardTimeoutError(typeof d.timeoutMs === 'number' ? d.timeoutMs : 0);
+    case 'card_protocol':
+      return new CardProtocolError(e.message, d);
     case 'not_found':
       return new NotFoundError(String(d.entity ?? 'connected agent'), String(d.id ?? ''));
     case 'card_transport':
