@@ -12,6 +12,9 @@ describe('password hashes', () => {
     expect(hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
     expect(await real.verifyPassword('correct horse', hash)).toBe(true);
     expect(await real.verifyPassword('wrong horse', hash)).toBe(false);
+    // No hash (an unknown name): refused, after as much work as a real check.
+    expect(await real.verifyPassword('correct horse', null)).toBe(false);
+    expect(await real.verifyPasswordOrSpend('correct horse', undefined, 1024)).toBe(false);
   });
 
   it('cost less in the test processes only, and verify there as well as with the real module', async () => {
@@ -19,5 +22,6 @@ describe('password hashes', () => {
     expect(hash.startsWith(`scrypt$${TEST_PASSWORD_COST}$8$1$`)).toBe(true);
     expect(await real.verifyPassword('correct horse', hash)).toBe(true);
     expect(await lowered.verifyPassword('wrong horse', hash)).toBe(false);
+    expect(await lowered.verifyPassword('correct horse', null)).toBe(false);
   });
 });

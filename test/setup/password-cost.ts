@@ -1,10 +1,10 @@
-// Runs before every test file (vitest.config.ts setupFiles). New password hashes in the test
-// process cost scrypt N = 2^10 instead of production's 2^14: the suite makes over a thousand (sign-ins'
-// people, demo seeds, initial passwords, security answers), each ~50-100 ms of a two-core machine
-// at the real cost, and almost none of those tests is about hashing. Verification reads the cost
-// from the hash, so nothing else changes; a check for an unknown name still costs the real N, and
-// test/services/password-hash.test.ts holds production's cost. Servers started as processes
-// (`tessera serve`, `tessera start`) hash at the real cost.
+// Runs before every test file (vitest.config.ts setupFiles). Password hashing in the test process
+// costs scrypt N = 2^10 instead of production's 2^14: new hashes (people who sign in, demo seeds,
+// initial passwords, security answers: over a thousand a run) and the check spent on an unknown or
+// delayed name (hundreds in the throttling tests), each 50-200 ms of a busy two-core machine at the
+// real cost, and none of those tests is about the cost. Verifying a hash reads its cost from it, so
+// nothing else changes. test/services/password-hash.test.ts holds production's cost; servers
+// started as processes (`tessera serve`, `tessera start`) hash at the real cost.
 import { vi } from 'vitest';
 
 export const TEST_PASSWORD_COST = 1024;
@@ -14,5 +14,7 @@ vi.mock(import('../../src/secrets/password.js'), async (importOriginal) => {
   return {
     ...real,
     hashPassword: (password: string) => real.hashPasswordAtCost(password, TEST_PASSWORD_COST),
+    verifyPassword: (password: string, stored: string | null | undefined) =>
+      real.verifyPasswordOrSpend(password, stored, TEST_PASSWORD_COST),
   };
 });
