@@ -76,6 +76,8 @@ interface LiveAgent {
   prints: Map<string, PendingPrint>;
   welcomed: boolean;
   lastHeard: number;
+  /** When this server last sent the agent a frame of the protocol. */
+  lastSent: number;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -336,7 +338,9 @@ export class AgentHub implements CardAccess {
       this.drop(previous, 'replaced');
     }
     const send = (m: ServerBody): void => {
-      if (socket.readyState === OPEN) socket.send(frame(m));
+      if (socket.readyState !== OPEN) return;
+      socket.send(frame(m));
+      a.lastSent = Date.now();
     };
     const a: LiveAgent = {
       record,
@@ -357,6 +361,7 @@ export class AgentHub implements CardAccess {
       prints: new Map(),
       welcomed: false,
       lastHeard: Date.now(),
+      lastSent: 0,
       timer: undefined,
     };
     this.live.set(record.id, a);
@@ -428,16 +433,22 @@ export class AgentHub implements CardAccess {
     this.drop(a, 'protocol error');
   }
 
-  /** An agent's own beat: cut off when silent for 3 periods, pinged otherwise (#presenceSweep writes). */
+  /**
+   * An agent's own beat: cut off when silent for 3 periods, pinged otherwise (#presenceSweep
+   * writes) — unless frames went both ways within the period (a card being worked on): each side
+   * has heard the other, which is all a ping would tell, so a busy agent costs no heartbeat.
+   */
   private beat(a: LiveAgent, send: (m: ServerBody) => void): void {
     if (this.live.get(a.record.id) !== a) return;
-    if (Date.now() - a.lastHeard > HEARTBEAT_MISSES * this.heartbeatMs) {
+    const now = Date.now();
+    if (now - a.lastHeard > HEARTBEAT_MISSES * this.heartbeatMs) {
       this.opts.log?.('agent heartbeat lost', { agentId: a.record.id });
       a.socket.terminate();
       this.drop(a, 'agent heartbeat lost');
       return;
     }
-    send({ type: 'ping', at: Date.now() });
+    if (now - a.lastHeard < this.heartbeatMs && now - a.lastSent < this.heartbeatMs) return;
+    send({ type: 'ping', at: now });
   }
 
   private onMessage(a: LiveAgent, m: AgentMessage, send: (m: ServerBody) => void): void {

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
 import { PROTOCOL_VERSION, frame, parseAgentMessage } from '../../src/cards/transport/agent-protocol.js';
 import { TransportError } from '../../src/cards/errors.js';
@@ -143,6 +143,55 @@ describe.each(await engines())('agent hub and pairing store on %s', (engine) => 
       expect(await closed).toBe(1006);
     } finally {
       await srv.close();
+    }
+  });
+
+  it('pings an idle agent each period, not one it is exchanging frames with', async () => {
+    const { code } = await pairing.createCode(operator(), 'operator');
+    const { token } = await pairing.pair({ code, name: 'Busy', hostname: 'b' });
+    const record = (await pairing.authenticate(token))!;
+    // The hub's own clock and beats, moved by hand: which beat pings is then exact.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    const period = 10_000;
+    const own = new AgentHub({ db: t.db, clock: systemClock }, { heartbeatMs: period });
+    try {
+      const sent: string[] = [];
+      const handlers: Record<string, (...args: never[]) => void> = {};
+      const socket = {
+        readyState: 1,
+        send: (d: string) => void sent.push((JSON.parse(d) as { type: string }).type),
+        close: () => undefined,
+        terminate: () => undefined,
+        on: (event: string, l: (...args: never[]) => void) => void (handlers[event] = l),
+      };
+      const hear = (body: Parameters<typeof frame>[0]) =>
+        (handlers.message as unknown as (d: Buffer, b: boolean) => void)(Buffer.from(frame(body)), false);
+      own.attach(socket, record);
+      hear({ type: 'hello', agentVersion: 't', hostname: 'h', platform: 'p' });
+      hear({ type: 'readers', readers: [{ name: 'R', cardPresent: true, atr: '3b00' }] });
+      const pings = () => sent.filter((x) => x === 'ping').length;
+      // Idle: a ping at every beat.
+      vi.advanceTimersByTime(period);
+      expect(pings()).toBe(1);
+      hear({ type: 'pong', at: 0 });
+      // Busy: frames both ways within each period (a connect and its answer): no ping.
+      for (let i = 0; i < 3; i++) {
+        vi.advanceTimersByTime(period / 2);
+        const conn = own.connect(ownerId, record.id, 'R');
+        const id = `r${i + 1}`;
+        hear({ type: 'connect-result', id, session: `s${i}`, atr: '3b00' });
+        await conn;
+        vi.advanceTimersByTime(period / 2);
+      }
+      expect(pings()).toBe(1);
+      // Heard from but not sent to (or the other way round): pinged again.
+      vi.advanceTimersByTime(period / 2);
+      hear({ type: 'reader-event', event: { type: 'reader-added', reader: 'S' } });
+      vi.advanceTimersByTime(period / 2);
+      expect(pings()).toBe(2);
+    } finally {
+      own.close();
+      vi.useRealTimers();
     }
   });
 
