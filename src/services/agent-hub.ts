@@ -76,7 +76,10 @@ interface LiveAgent {
   prints: Map<string, PendingPrint>;
   welcomed: boolean;
   lastHeard: number;
-  /** When this server last sent the agent a frame of the protocol. */
+  /**
+   * When this server last sent the agent a frame other than a ping (its answer, a pong, counts in
+   * lastHeard: with pings counted here too an idle agent's ping and pong would stand for traffic).
+   */
   lastSent: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -340,7 +343,7 @@ export class AgentHub implements CardAccess {
     const send = (m: ServerBody): void => {
       if (socket.readyState !== OPEN) return;
       socket.send(frame(m));
-      a.lastSent = Date.now();
+      if (m.type !== 'ping') a.lastSent = Date.now();
     };
     const a: LiveAgent = {
       record,

@@ -174,6 +174,12 @@ describe.each(await engines())('agent hub and pairing store on %s', (engine) => 
       vi.advanceTimersByTime(period);
       expect(pings()).toBe(1);
       hear({ type: 'pong', at: 0 });
+      // Even when the clock read at the ping ran ahead of the beat's schedule (a busy event loop):
+      // a ping and its pong are not traffic.
+      vi.setSystemTime(Date.now() - 5);
+      vi.advanceTimersByTime(period);
+      expect(pings()).toBe(2);
+      hear({ type: 'pong', at: 0 });
       // Busy: frames both ways within each period (a connect and its answer): no ping.
       for (let i = 0; i < 3; i++) {
         vi.advanceTimersByTime(period / 2);
@@ -183,12 +189,12 @@ describe.each(await engines())('agent hub and pairing store on %s', (engine) => 
         await conn;
         vi.advanceTimersByTime(period / 2);
       }
-      expect(pings()).toBe(1);
+      expect(pings()).toBe(2);
       // Heard from but not sent to (or the other way round): pinged again.
       vi.advanceTimersByTime(period / 2);
       hear({ type: 'reader-event', event: { type: 'reader-added', reader: 'S' } });
       vi.advanceTimersByTime(period / 2);
-      expect(pings()).toBe(2);
+      expect(pings()).toBe(3);
     } finally {
       own.close();
       vi.useRealTimers();
