@@ -28,6 +28,10 @@ export async function ensureWebBuilt(): Promise<void> {
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
+    // Chromium exits when the system D-Bus it connected to goes away, and the printing tests start
+    // and stop dbus-daemon for Avahi while browser tests run: the "Target page, context or browser
+    // has been closed" of earlier full runs. The browser needs no D-Bus here.
+    env: { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: 'disabled:', DBUS_SESSION_BUS_ADDRESS: 'disabled:' },
     args: [
       '--headless',
       '--no-sandbox',
