@@ -220,15 +220,29 @@ describe.skipIf(!available)('two tessera serve processes on one PostgreSQL', { t
     const card = await cardOnB('52000003');
     const job = await start(card.reader, rsaPolicy);
     const deviceId = job.deviceId;
-    // Kill A once it has issued a certificate for the card and before it has finished.
-    await until(
-      'a certificate issued for the card',
-      async () =>
-        (await sql.query('SELECT 1 FROM certificates WHERE device_id = $1', [deviceId])).rows.length > 0,
-      120_000,
-    );
-    procs.a!.child.kill('SIGKILL');
-    await procs.a!.stop();
+    // Kill A once it has issued a certificate for the card and before it has finished. A card's
+    // certificates are signed after all its keys, and the rest of the run is a second or so of
+    // batched commands: to be sure A is still mid-issuance when it dies, this session holds the
+    // device's row as A's last step (moving the device) needs it. FOR NO KEY UPDATE leaves the
+    // credentials' and certificates' foreign keys (FOR KEY SHARE) free, so A gets that far.
+    const gate = new pg.Client({ connectionString: dbUrl });
+    await gate.connect();
+    try {
+      await gate.query('BEGIN');
+      await gate.query('SELECT 1 FROM devices WHERE id = $1 FOR NO KEY UPDATE', [deviceId]);
+      await until(
+        'a certificate issued for the card',
+        async () =>
+          (await sql.query('SELECT 1 FROM certificates WHERE device_id = $1', [deviceId])).rows.length > 0,
+        120_000,
+      );
+      expect((await jobOnB(job.id)).status).toBe('running');
+      procs.a!.child.kill('SIGKILL');
+      await procs.a!.stop();
+      await gate.query('ROLLBACK');
+    } finally {
+      await gate.end();
+    }
     const ended = await until(
       'B fails the job',
       async () => {
