@@ -49,12 +49,13 @@ import { PrintService } from './services/printing/print-service.js';
 import { createReplacement, type Replacement } from './services/replacement/replacement.js';
 import { InstanceRegistry } from './services/cluster/instance-registry.js';
 import { AgentRevocations } from './services/cluster/agent-revocations.js';
+import { AgentEndings } from './services/wallet/agent-endings.js';
 import { LocalBus, PgBus, type Bus } from './services/cluster/bus.js';
 import { ClusterCards } from './services/cluster/cluster-cards.js';
 import { BusCardRelay } from './services/cluster/card-relay.js';
 import { ScheduledWork } from './services/cluster/scheduled-work.js';
 import { VERSION } from './config/version.js';
-import { afterCommit, openDb, type Db, type Queryable } from './store/db.js';
+import { openDb, type Db } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { getAgent } from './store/agents-repo.js';
 
@@ -229,21 +230,10 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         : agentHub,
       bus,
     );
-    // A revocation made on any server closes the agent's sockets on every server (issue #20): an
-    // operator's Revoke, and a phone's link ended with its device (a termination, a replacement, a
-    // wallet reset), said once its transaction commits. Such a phone's pairings with workstations
-    // end then too (by the server, as at a Revoke): the workstation's relay hears it and stops.
+    // A revocation made on any server closes the agent's sockets on every server (issue #20).
     const revocations = new AgentRevocations(bus);
-    const endPairingsOf = async (ids: readonly string[]) => {
-      for (const id of ids) {
-        const wallet = await getAgent(db, id);
-        if (wallet) await walletPairing.endAllOf(wallet);
-      }
-    };
-    const walletsEnded = (tx: Queryable, ids: readonly string[]) => {
-      revocations.sayOnCommit(tx, ids);
-      if (ids.length) afterCommit(tx, () => void endPairingsOf(ids).catch(() => undefined));
-    };
+    const endings = new AgentEndings(ctx, revocations, walletPairing);
+    const walletsEnded = endings.walletsEnded;
     // Cards are reached through paired agents, unless a test hands in its own readers.
     const cardAccess = opts.cardAccess ?? clusterCards ?? agentHub;
     // TESSERA_LOGIN_MAX_FAILURES: the free failures per name from one address; and
@@ -430,11 +420,7 @@ export async function openRuntime(config: Config, opts: RuntimeOptions = {}): Pr
         ctx,
         agentHub,
         clusterCards ? () => clusterCards.elsewhere() : undefined,
-        async (agent) => {
-          // Sockets first (4001: "revoked"), then the pairings' end, which the phone is told of.
-          revocations.say(agent.id);
-          await walletPairing.endAllOf(agent);
-        },
+        (agent) => endings.revoked(agent),
       ),
       walletLinks,
       walletStatus: new WalletStatusFeed({ db, jobs: issuance.jobs, progress: issuance.progress }),
