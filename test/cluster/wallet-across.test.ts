@@ -11,7 +11,7 @@
 //     pkcs11-tool signs through pcscd/vpcd once the phone allows the key use, openssl verifies the
 //     signature with the 9A certificate, a use refused on the phone makes none; Unpair on the phone
 //     (on B) stops the agent (on A); paired again, `--unpair-wallet` (on A) ends it on the phone (B).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,12 +19,12 @@ import { pairWithCode, saveIdentity } from '../../src/agent/identity.js';
 import type { KeyUseRequest } from '../../src/cards/transport/wallet-link.js';
 import { DEMO_POLICIES } from '../../src/services/bootstrap-service.js';
 import { signIn, until } from '../agent/support.js';
-import { OPENSC_PKCS11, runTool } from '../support/card-tools.js';
+import { runTool, workstationCard } from '../support/card-tools.js';
 import { startProcess } from '../support/cli.js';
 import { postgresAvailable } from '../support/db.js';
 import { acquirePcscd, pcscdMissing, toolMissing, type PcscdLease } from '../support/pcscd.js';
 import type { ApiClient } from '../support/server.js';
-import { newWalletCard, phoneLink, portalSession } from '../wallet/support.js';
+import { newWalletCard, phoneKeyFiles, phoneLink, portalSession } from '../wallet/support.js';
 import { MAIN, startTwoServers, type TwoServers } from './serve-two.js';
 
 const pg = await postgresAvailable();
@@ -288,15 +288,12 @@ describe.skipIf(missing !== undefined)('phones across two servers', { timeout: 6
     });
 
     it('pairs with the six digits, signs through the relay once the phone allows it, and unpairs from the phone', async () => {
-      const certs = await certsOf(bobPhone.deviceId);
-      const auth = certs.find((c) => c.slot === '9a')!;
-      writeFileSync(
-        join(dir, 'cert9a.pem'),
-        await (await onB.call('GET', `/api/certificates/${auth.id}/pem`)).text(),
+      await phoneKeyFiles(
+        onB,
+        bobPhone.deviceId,
+        dir,
+        'Signed at a workstation on server A with a phone on server B\n',
       );
-      const pub = await runTool('openssl', ['x509', '-in', 'cert9a.pem', '-pubkey', '-noout'], { cwd: dir });
-      writeFileSync(join(dir, 'pub9a.pem'), pub.stdout);
-      writeFileSync(join(dir, 'data.txt'), 'Signed at a workstation on server A with a phone on server B\n');
 
       // Bob's phone comes back, to B.
       const asked: KeyUseRequest[] = [];
@@ -339,23 +336,11 @@ describe.skipIf(missing !== undefined)('phones across two servers', { timeout: 6
         },
         60_000,
       );
-      const sign = (out: string) =>
-        runTool(
-          'pkcs11-tool',
-          [
-            ...['--module', OPENSC_PKCS11, '--login', '--pin', PIN, '--sign', '--id', '01'],
-            ...['-m', 'ECDSA-SHA256', '--signature-format', 'openssl', '-i', 'data.txt', '-o', out],
-          ],
-          { cwd: dir },
-        );
+      const { sign, verify } = workstationCard(dir, PIN);
       const signed = await sign('sig.der');
       expect(signed.code, signed.output).toBe(0);
       expect(asked.map((r) => `${r.by}:${r.slot}`)).toContain('Desk of bob:9A');
-      const verified = await runTool(
-        'openssl',
-        ['dgst', '-sha256', '-verify', 'pub9a.pem', '-signature', 'sig.der', 'data.txt'],
-        { cwd: dir },
-      );
+      const verified = await verify('sig.der');
       expect(verified.output).toContain('Verified OK');
 
       // Refused on the phone: the card answers "not allowed" and no signature is made.

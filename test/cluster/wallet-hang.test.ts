@@ -7,19 +7,19 @@
 // and takes the card out of the reader: the signature in flight and one tried afterwards fail while
 // the server is still stopped, the reader empty; it keeps trying; the server continues (SIGCONT), the
 // agent resumes the kept pairing without a new code, and the next signature verifies with openssl.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pairWithCode, saveIdentity } from '../../src/agent/identity.js';
 import { DEMO_POLICIES } from '../../src/services/bootstrap-service.js';
 import { signIn, until } from '../agent/support.js';
-import { OPENSC_PKCS11, runTool } from '../support/card-tools.js';
+import { workstationCard } from '../support/card-tools.js';
 import { startProcess } from '../support/cli.js';
 import { postgresAvailable } from '../support/db.js';
 import { acquirePcscd, pcscdMissing, toolMissing, type PcscdLease } from '../support/pcscd.js';
 import type { ApiClient } from '../support/server.js';
-import { phoneLink, portalSession, selfIssuedPhone } from '../wallet/support.js';
+import { phoneKeyFiles, phoneLink, portalSession, selfIssuedPhone } from '../wallet/support.js';
 import { MAIN, startTwoServers, type TwoServers } from './serve-two.js';
 
 const pg = await postgresAvailable();
@@ -66,19 +66,7 @@ describe.skipIf(missing !== undefined)(
     it('notices by its pings, empties the reader at once, and resumes the pairing when the server continues', async () => {
       const url = srv.url('a');
       const phone = await selfIssuedPhone(url, admin, 'bob', PIN);
-      const auth = (
-        await admin.json<{ items: { id: string; slot: string | null }[] }>(
-          'GET',
-          `/api/certificates?deviceId=${phone.deviceId}`,
-        )
-      ).body.items.find((c) => c.slot === '9a')!;
-      writeFileSync(
-        join(dir, 'cert9a.pem'),
-        await (await admin.call('GET', `/api/certificates/${auth.id}/pem`)).text(),
-      );
-      const pub = await runTool('openssl', ['x509', '-in', 'cert9a.pem', '-pubkey', '-noout'], { cwd: dir });
-      writeFileSync(join(dir, 'pub9a.pem'), pub.stdout);
-      writeFileSync(join(dir, 'data.txt'), 'Signed before and after the server hung\n');
+      await phoneKeyFiles(admin, phone.deviceId, dir, 'Signed before and after the server hung\n');
       // The phone allows every key use, unless the test holds its answer (a person still deciding).
       let held: ((allow: boolean) => void) | undefined;
       let asked = 0;
@@ -111,15 +99,7 @@ describe.skipIf(missing !== undefined)(
       onPhone.link.decidePairing(asking.id, true);
       await agent.waitFor(/Your phone is the card in the virtual reader/, 60_000);
 
-      const sign = (out: string) =>
-        runTool(
-          'pkcs11-tool',
-          [
-            ...['--module', OPENSC_PKCS11, '--login', '--pin', PIN, '--sign', '--id', '01'],
-            ...['-m', 'ECDSA-SHA256', '--signature-format', 'openssl', '-i', 'data.txt', '-o', out],
-          ],
-          { cwd: dir, timeoutMs: 60_000 },
-        );
+      const { sign, verify, slots } = workstationCard(dir, PIN);
       const signed = async (what: string, out: string) =>
         until(
           what,
@@ -129,13 +109,6 @@ describe.skipIf(missing !== undefined)(
           },
           60_000,
         );
-      const verify = (sig: string) =>
-        runTool('openssl', ['dgst', '-sha256', '-verify', 'pub9a.pem', '-signature', sig, 'data.txt'], {
-          cwd: dir,
-        });
-      const slots = async () =>
-        (await runTool('pkcs11-tool', ['--module', OPENSC_PKCS11, '-L'], { cwd: dir, timeoutMs: 30_000 }))
-          .output;
       await signed('a signature through pcscd', 'before.der');
       expect((await verify('before.der')).output).toContain('Verified OK');
       expect(await slots()).toMatch(/token label/);

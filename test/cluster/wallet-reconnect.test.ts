@@ -6,19 +6,19 @@
 // retries with back-off; the server restarts on the same database, the phone comes back, the agent
 // resumes the kept pairing without asking the phone again and the next signature verifies; Unpair on
 // the phone still ends the agent for good.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pairWithCode, saveIdentity } from '../../src/agent/identity.js';
 import { DEMO_POLICIES } from '../../src/services/bootstrap-service.js';
 import { signIn, until } from '../agent/support.js';
-import { OPENSC_PKCS11, runTool } from '../support/card-tools.js';
+import { workstationCard } from '../support/card-tools.js';
 import { startProcess, type RunningCli } from '../support/cli.js';
 import { postgresAvailable } from '../support/db.js';
 import { acquirePcscd, pcscdMissing, toolMissing, type PcscdLease } from '../support/pcscd.js';
 import type { ApiClient } from '../support/server.js';
-import { phoneLink, portalSession, selfIssuedPhone } from '../wallet/support.js';
+import { phoneKeyFiles, phoneLink, portalSession, selfIssuedPhone } from '../wallet/support.js';
 import { MAIN, startTwoServers, type TwoServers } from './serve-two.js';
 
 const pg = await postgresAvailable();
@@ -65,20 +65,7 @@ describe.skipIf(missing !== undefined)(
     it('reconnects with back-off, resumes the pairing without asking again, signs again, and still ends on Unpair', async () => {
       const url = srv.url('a');
       const phone = await selfIssuedPhone(url, admin, 'bob', PIN);
-      const certs = (
-        await admin.json<{ items: { id: string; slot: string | null }[] }>(
-          'GET',
-          `/api/certificates?deviceId=${phone.deviceId}`,
-        )
-      ).body.items;
-      const auth = certs.find((c) => c.slot === '9a')!;
-      writeFileSync(
-        join(dir, 'cert9a.pem'),
-        await (await admin.call('GET', `/api/certificates/${auth.id}/pem`)).text(),
-      );
-      const pub = await runTool('openssl', ['x509', '-in', 'cert9a.pem', '-pubkey', '-noout'], { cwd: dir });
-      writeFileSync(join(dir, 'pub9a.pem'), pub.stdout);
-      writeFileSync(join(dir, 'data.txt'), 'Signed before and after the server restarted\n');
+      await phoneKeyFiles(admin, phone.deviceId, dir, 'Signed before and after the server restarted\n');
       const asked: string[] = [];
       const connectPhone = async () => {
         const p = phoneLink(url, phone.card, { token: phone.token }, async (r) => {
@@ -108,19 +95,7 @@ describe.skipIf(missing !== undefined)(
       onPhone.link.decidePairing(asking.id, true);
       await agent.waitFor(/Your phone is the card in the virtual reader/, 60_000);
 
-      const sign = (out: string) =>
-        runTool(
-          'pkcs11-tool',
-          [
-            ...['--module', OPENSC_PKCS11, '--login', '--pin', PIN, '--sign', '--id', '01'],
-            ...['-m', 'ECDSA-SHA256', '--signature-format', 'openssl', '-i', 'data.txt', '-o', out],
-          ],
-          { cwd: dir, timeoutMs: 60_000 },
-        );
-      const verify = (sig: string) =>
-        runTool('openssl', ['dgst', '-sha256', '-verify', 'pub9a.pem', '-signature', sig, 'data.txt'], {
-          cwd: dir,
-        });
+      const { sign, verify } = workstationCard(dir, PIN);
       const signedBefore = await until(
         'a signature through pcscd',
         async () => {

@@ -34,3 +34,29 @@ export function runTool(
 }
 
 export const OPENSC_PKCS11 = '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so';
+
+/**
+ * The workstation's view of the card in pcscd's virtual reader, through OpenSC's PKCS#11 module,
+ * working in `dir`: `sign` signs data.txt with the 9A key (ECDSA-SHA256, after the PIN), `verify`
+ * checks a signature with openssl against pub9a.pem, `slots` lists the reader's slots.
+ */
+export function workstationCard(dir: string, pin: string, timeoutMs = 60_000) {
+  return {
+    sign: (out: string) =>
+      runTool(
+        'pkcs11-tool',
+        [
+          ...['--module', OPENSC_PKCS11, '--login', '--pin', pin, '--sign', '--id', '01'],
+          ...['-m', 'ECDSA-SHA256', '--signature-format', 'openssl', '-i', 'data.txt', '-o', out],
+        ],
+        { cwd: dir, timeoutMs },
+      ),
+    verify: (sig: string) =>
+      runTool('openssl', ['dgst', '-sha256', '-verify', 'pub9a.pem', '-signature', sig, 'data.txt'], {
+        cwd: dir,
+      }),
+    slots: async () =>
+      (await runTool('pkcs11-tool', ['--module', OPENSC_PKCS11, '-L'], { cwd: dir, timeoutMs: 30_000 }))
+        .output,
+  };
+}

@@ -1,6 +1,8 @@
 // A person's phone for wallet tests: a Node-side wallet (the phone's card application on WebCrypto
 // and its link client over the `ws` package), and a phone self-issued through the user portal's API
 // as docs/mobile.md describes — the starting point of the remote-issuance and lifecycle tests.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { expect } from 'vitest';
 import { PivCardApplication } from '../../src/cards/emulator/piv-card-application.js';
@@ -16,6 +18,7 @@ import {
 } from '../../src/cards/transport/wallet-link.js';
 import { ApiClient } from '../support/server.js';
 import { until } from '../agent/support.js';
+import { runTool } from '../support/card-tools.js';
 
 type Job = { id: string; status: string; pinChangePending: boolean; deviceId: string };
 
@@ -103,4 +106,28 @@ export async function selfIssuedPhone(
   await person.json('POST', `/api/portal/issuance/jobs/${done.id}/pin`, { pin, confirmation: pin });
   p.link.close();
   return { card, deviceId: done.deviceId, token: info.token!, walletId: info.walletId, name: info.name };
+}
+
+/**
+ * What a workstation test signs and checks against, written into `dir`: the phone's 9A certificate
+ * (cert9a.pem, read through `api`), its public key (pub9a.pem, by openssl) and data.txt.
+ */
+export async function phoneKeyFiles(
+  api: ApiClient,
+  deviceId: string,
+  dir: string,
+  data: string,
+): Promise<void> {
+  const certs = await api.json<{ items: { id: string; slot: string | null }[] }>(
+    'GET',
+    `/api/certificates?deviceId=${deviceId}`,
+  );
+  const auth = certs.body.items.find((c) => c.slot === '9a')!;
+  writeFileSync(
+    join(dir, 'cert9a.pem'),
+    await (await api.call('GET', `/api/certificates/${auth.id}/pem`)).text(),
+  );
+  const pub = await runTool('openssl', ['x509', '-in', 'cert9a.pem', '-pubkey', '-noout'], { cwd: dir });
+  writeFileSync(join(dir, 'pub9a.pem'), pub.stdout);
+  writeFileSync(join(dir, 'data.txt'), data);
 }
