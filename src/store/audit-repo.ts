@@ -69,42 +69,70 @@ export function eventHash(e: Omit<AuditEvent, 'hash'>): string {
  * the event inserted and the head moved — one round trip, so the head's lock is held for less.
  */
 export async function appendAudit(tx: Queryable, input: AuditInput): Promise<AuditEvent> {
-  const partial = eventOf(input, 0, '');
-  // canonicalJson sorts the keys: prevHash and seq fall between details and targetId.
-  const head = canonicalJson({
-    action: partial.action,
-    actorId: partial.actorId,
-    actorName: partial.actorName,
-    at: partial.at.toISOString(),
-    correlationId: partial.correlationId,
-    details: partial.details,
-  });
-  const tail = canonicalJson({ targetId: partial.targetId, targetType: partial.targetType });
+  const params: unknown[] = [];
+  const chain = auditChain([input], params);
   const [row] = await tx.query<{ seq: number; prev: string; hash: string }>(
-    `WITH h AS (SELECT seq + 1 AS seq, hash AS prev FROM audit_head WHERE id = 1 FOR UPDATE),
-          e AS (SELECT seq, prev, encode(sha256(convert_to(
-                  $1::text || ',"prevHash":"' || prev || '","seq":' || seq::text || ',' || $2::text, 'UTF8')), 'hex') AS hash
-                  FROM h),
-          i AS (INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_type, target_id, details,
-                                          correlation_id, prev_hash, hash)
-                SELECT seq, $3, $4, $5, $6, $7, $8, $9, $10, prev, hash FROM e),
-          u AS (UPDATE audit_head SET seq = e.seq, hash = e.hash FROM e WHERE audit_head.id = 1)
-     SELECT seq, prev, hash FROM e`,
-    [
-      head.slice(0, -1),
-      tail.slice(1),
-      partial.at,
-      partial.actorId,
-      partial.actorName,
-      partial.action,
-      partial.targetType,
-      partial.targetId,
-      JSON.stringify(partial.details),
-      partial.correlationId,
-    ],
+    `WITH ${chain.ctes} SELECT seq, prev, hash FROM ${chain.events[0]}`,
+    params,
   );
   if (!row) throw new Error('audit_head row is missing: the database was not migrated');
-  return { ...partial, seq: Number(row.seq), prevHash: row.prev, hash: row.hash };
+  return { ...chain.partials[0]!, seq: Number(row.seq), prevHash: row.prev, hash: row.hash };
+}
+
+/** The common table expressions of auditChain, for a statement that writes more than the events. */
+export interface AuditChainSql {
+  /** `name AS (…), …`, to follow WITH (or a comma). */
+  ctes: string;
+  /** The CTE of each event, in order: its seq, prev (the previous hash) and hash. */
+  events: string[];
+  /** Each event as stored and hashed, before its place in the chain is known. */
+  partials: Omit<AuditEvent, 'hash'>[];
+}
+
+/**
+ * Appends `inputs`, in order, as part of one statement of the caller's (its parameters go on
+ * `params`): the chain's head is locked, each event's hash computed by PostgreSQL from the one
+ * before it (sha256 of the same canonical JSON as eventHash, the seq and previous hash spliced in),
+ * the events inserted and the head moved to the last. With `when` (a SQL condition on the caller's
+ * CTEs), nothing is locked or written unless it holds. The CTEs are named audit_*.
+ */
+export function auditChain(inputs: readonly AuditInput[], params: unknown[], when?: string): AuditChainSql {
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const ctes = [
+    `audit_h AS (SELECT seq, hash FROM audit_head WHERE id = 1${when ? ` AND ${when}` : ''} FOR UPDATE)`,
+  ];
+  const events: string[] = [];
+  const partials = inputs.map((input) => eventOf(input, 0, ''));
+  const inserts = partials.map((e, k) => {
+    // canonicalJson sorts the keys: prevHash and seq fall between details and targetId.
+    const head = canonicalJson({
+      action: e.action,
+      actorId: e.actorId,
+      actorName: e.actorName,
+      at: e.at.toISOString(),
+      correlationId: e.correlationId,
+      details: e.details,
+    });
+    const tail = canonicalJson({ targetId: e.targetId, targetType: e.targetType });
+    const name = `audit_e${k + 1}`;
+    ctes.push(
+      `${name} AS (SELECT seq + 1 AS seq, hash AS prev, encode(sha256(convert_to(
+         ${p(head.slice(0, -1))}::text || ',"prevHash":"' || hash || '","seq":' || (seq + 1)::text || ','
+         || ${p(tail.slice(1))}::text, 'UTF8')), 'hex') AS hash
+       FROM ${k === 0 ? 'audit_h' : events[k - 1]})`,
+    );
+    events.push(name);
+    return `SELECT seq, ${p(e.at)}::timestamptz, ${p(e.actorId)}::uuid, ${p(e.actorName)}::text, ${p(e.action)}::text,
+              ${p(e.targetType)}::text, ${p(e.targetId)}::text, ${p(JSON.stringify(e.details))}::jsonb,
+              ${p(e.correlationId)}::text, prev, hash FROM ${name}`;
+  });
+  ctes.push(
+    `audit_i AS (INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_type, target_id, details,
+                                           correlation_id, prev_hash, hash)
+                 ${inserts.join(' UNION ALL ')})`,
+    `audit_u AS (UPDATE audit_head SET seq = l.seq, hash = l.hash FROM ${events.at(-1)} l WHERE audit_head.id = 1)`,
+  );
+  return { ctes: ctes.join(',\n'), events, partials };
 }
 
 /** The event as stored and hashed, before its place in the chain is known. */

@@ -18,7 +18,7 @@ export interface Device {
   updatedAt: string;
 }
 
-type DeviceRow = {
+export type DeviceRow = {
   id: string;
   serial: string;
   type: DeviceType;
@@ -34,7 +34,7 @@ type DeviceRow = {
   updated_at: Date;
 };
 
-const toDevice = (r: DeviceRow): Device => ({
+export const toDevice = (r: DeviceRow): Device => ({
   id: r.id,
   serial: r.serial,
   type: r.type,
@@ -51,6 +51,8 @@ const toDevice = (r: DeviceRow): Device => ({
 });
 
 export interface NewDevice {
+  /** Chosen by the caller (to name it in the same statement or transaction); else PostgreSQL's. */
+  id?: string;
   serial: string;
   type: DeviceType;
   model?: string;
@@ -66,8 +68,8 @@ export interface NewDevice {
 
 export async function insertDevice(tx: Queryable, d: NewDevice): Promise<Device> {
   const [row] = await tx.query<DeviceRow>(
-    `INSERT INTO devices (serial, type, model, notes, demo, created_at, updated_at, state, user_id, policy_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *`,
+    `INSERT INTO devices (id, serial, type, model, notes, demo, created_at, updated_at, state, user_id, policy_id)
+     VALUES (COALESCE($10::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING *`,
     [
       d.serial,
       d.type,
@@ -78,6 +80,7 @@ export async function insertDevice(tx: Queryable, d: NewDevice): Promise<Device>
       d.moved?.state ?? 'inventory',
       d.moved?.userId ?? null,
       d.moved?.policyId ?? null,
+      d.id ?? null,
     ],
   );
   return toDevice(row!);

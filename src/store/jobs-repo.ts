@@ -30,7 +30,7 @@ export interface IssuanceJob {
   awaitingOwner: boolean;
 }
 
-type JobRow = {
+export type JobRow = {
   id: string;
   device_id: string;
   user_id: string;
@@ -50,7 +50,7 @@ type JobRow = {
   awaiting_owner: boolean;
 };
 
-const toJob = (r: JobRow): IssuanceJob => ({
+export const toJob = (r: JobRow): IssuanceJob => ({
   id: r.id,
   deviceId: r.device_id,
   userId: r.user_id,
@@ -69,6 +69,25 @@ const toJob = (r: JobRow): IssuanceJob => ({
   ownerInstance: r.owner_instance,
   awaitingOwner: r.awaiting_owner,
 });
+
+/** The columns a JobRow maps, for reading a job's row beside another table's (joinedJob). */
+const COLUMNS =
+  'id, device_id, user_id, policy_id, request_id, started_by, status, progress, step, attempt, options, error, ' +
+  'created_at, updated_at, finished_at, owner_instance, awaiting_owner';
+
+/** A job's columns, each renamed `<prefix><column>`, to select beside another row. */
+export const joinedJobColumns = (alias: string, prefix: string): string =>
+  COLUMNS.split(', ')
+    .map((c) => `${alias}.${c} AS ${prefix}${c}`)
+    .join(', ');
+
+/** The job of a row read with joinedJobColumns, or null when the join found none. */
+export function joinedJob(row: Record<string, unknown>, prefix: string): IssuanceJob | null {
+  if (row[`${prefix}id`] == null) return null;
+  const r: Record<string, unknown> = {};
+  for (const c of COLUMNS.split(', ')) r[c] = row[`${prefix}${c}`];
+  return toJob(r as JobRow);
+}
 
 export interface NewJob {
   deviceId: string;

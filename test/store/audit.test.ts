@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   appendAudit,
   appendAuditEvents,
+  auditChain,
   eventHash,
   verifyAudit,
   type AuditEvent,
@@ -65,6 +66,41 @@ for (const engine of await engines()) {
         expect(eventHash(rest)).toBe(hash);
       }
       expect(await verifyAudit(t.db)).toMatchObject({ ok: true, checked: 5 + 9 + 3 * 2 });
+    });
+
+    it('several events of one statement (auditChain) chain in PostgreSQL, each hash eventHash; with its condition false nothing is written', async () => {
+      const odd = { note: 'Zoë "quoted" \\ back\u2028line 🙂', nested: { b: [1, null, true], a: 'x' } };
+      const inputs = [
+        {
+          actor: { id: null, name: 'Zoë' },
+          action: 'c.one',
+          targetType: 't',
+          targetId: 'x',
+          details: odd,
+          at,
+        },
+        { actor: { id: null, name: 'Zoë' }, action: 'c.two', targetType: 't', correlationId: 'k', at },
+      ];
+      const append = (when?: string) => {
+        const params: unknown[] = [];
+        const chain = auditChain(inputs, params, when);
+        return t.db.query<{ seq: number; prev: string; hash: string }>(
+          `WITH ${chain.ctes} ${chain.events.map((e) => `SELECT seq, prev, hash FROM ${e}`).join(' UNION ALL ')}`,
+          params,
+        );
+      };
+      // Concurrent with single appends: the head's lock orders them all.
+      const [rows] = await Promise.all([
+        append(),
+        ...[1, 2].map((i) =>
+          t.db.transaction((tx) => appendAudit(tx, { ...inputs[1]!, action: `single.${i}` })),
+        ),
+      ]);
+      expect(rows).toHaveLength(2);
+      expect(Number(rows[1]!.seq)).toBe(Number(rows[0]!.seq) + 1);
+      expect(rows[1]!.prev).toBe(rows[0]!.hash);
+      expect(await append('false')).toEqual([]);
+      expect(await verifyAudit(t.db)).toMatchObject({ ok: true, checked: 5 + 2 + 2 });
     });
 
     it('an altered row is reported at its own sequence number', async () => {

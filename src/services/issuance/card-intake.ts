@@ -3,12 +3,14 @@
 // be blank (in inventory, or bound to this very person).
 import { deviceTransition, type DeviceAction } from '../../domain/device.js';
 import { ConflictError, must, ValidationError } from '../../domain/errors.js';
+import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../../store/audit-repo.js';
 import type { Queryable } from '../../store/db.js';
 import { getDevice, getDeviceBySerial, insertDevice, type Device } from '../../store/devices-repo.js';
 import type { Policy } from '../../store/policies-repo.js';
 import type { User } from '../../store/users-repo.js';
 import { auditActor, holds, type Actor, type Clock } from '../context.js';
+import type { Registration } from '../../store/issuance-start-writer.js';
 import { moveDevice } from './device-move.js';
 
 /** A move the caller makes right after the intake (issuance's start_issuance), made by the intake. */
@@ -36,31 +38,9 @@ export async function deviceForIssuance(
 ): Promise<Device> {
   let device = known !== undefined ? known : await getDeviceBySerial(tx, serial);
   if (!device) {
-    // A data-dependent permission (decision 0011): binding a known card needs only the route's
-    // device.bind; adding an unknown one to the inventory on the way is registering it.
-    if (!holds(actor, 'device.register'))
-      throw new ValidationError(
-        `The card ${serial} is not in the inventory: ask an issuance officer to register it`,
-      );
-    const at = clock.now();
-    const type = policy.deviceTypes.includes('piv_card') ? 'piv_card' : 'piv_token';
-    // Checked as the blank inventory record it is about to be.
-    checkBlank(policy, user, serial, { type, state: 'inventory', userId: null, id: null });
-    device = await insertDevice(tx, {
-      serial,
-      type,
-      at,
-      ...(move ? { moved: { state: must(deviceTransition('inventory', move.action)), ...move.patch } } : {}),
-    });
-    await appendAudit(tx, {
-      actor: auditActor(actor),
-      action: 'device.registered',
-      targetType: 'device',
-      targetId: device.id,
-      details: { serial, type: device.type, via: 'issuance' },
-      correlationId: actor.correlationId ?? null,
-      at,
-    });
+    const r = registration(actor, user, policy, serial, clock.now(), move);
+    device = await insertDevice(tx, r.device);
+    await appendAudit(tx, r.audit);
     // No reading back: the row is this transaction's own until it commits.
     return device;
   }
@@ -68,6 +48,60 @@ export async function deviceForIssuance(
   device = (await getDevice(tx, device.id, true))!;
   checkBlank(policy, user, serial, device);
   return move ? moveDevice(tx, device, move.action, move.patch, move.at) : device;
+}
+
+/**
+ * Whether `registration` would accept a card unknown to the inventory (the actor may register
+ * devices, and the policy is for a card or token): only then may a start try registering first.
+ */
+export function mayRegister(actor: Actor, policy: Policy): boolean {
+  return holds(actor, 'device.register') && deviceTypeFor(policy) !== null;
+}
+
+/**
+ * A card unknown to the inventory, as it is to be registered (its id chosen now) with its
+ * `device.registered` event — refused when the actor may not register devices or the card does not
+ * suit the policy. With `move`, the row is inserted where that move leads (decision 0036).
+ */
+export function registration(
+  actor: Actor,
+  user: User,
+  policy: Policy,
+  serial: string,
+  at: Date,
+  move?: IntakeMove,
+): Registration {
+  // A data-dependent permission (decision 0011): binding a known card needs only the route's
+  // device.bind; adding an unknown one to the inventory on the way is registering it.
+  if (!holds(actor, 'device.register'))
+    throw new ValidationError(
+      `The card ${serial} is not in the inventory: ask an issuance officer to register it`,
+    );
+  const type = deviceTypeFor(policy) ?? 'piv_token';
+  // Checked as the blank inventory record it is about to be.
+  checkBlank(policy, user, serial, { type, state: 'inventory', userId: null, id: null });
+  const id = randomUUID();
+  const moved = move
+    ? { state: must(deviceTransition('inventory', move.action)), ...move.patch }
+    : { state: 'inventory' as const, userId: null, policyId: null };
+  return {
+    device: { id, serial, type, at, moved },
+    audit: {
+      actor: auditActor(actor),
+      action: 'device.registered',
+      targetType: 'device',
+      targetId: id,
+      details: { serial, type, via: 'issuance' },
+      correlationId: actor.correlationId ?? null,
+      at,
+    },
+  };
+}
+
+/** A card registered for a policy is a card when the policy takes cards, else a token. */
+function deviceTypeFor(policy: Policy): 'piv_card' | 'piv_token' | null {
+  if (policy.deviceTypes.includes('piv_card')) return 'piv_card';
+  return policy.deviceTypes.includes('piv_token') ? 'piv_token' : null;
 }
 
 /** The card must suit the policy and be blank: in inventory, or bound to this very person. */

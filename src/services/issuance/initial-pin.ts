@@ -13,6 +13,7 @@ import {
   getDeviceSecret,
   putDeviceSecret,
   putDeviceSecrets,
+  type DeviceSecretKind,
 } from '../../store/device-secrets-repo.js';
 import { getDevice } from '../../store/devices-repo.js';
 import { latestJobForDevice } from '../../store/jobs-repo.js';
@@ -78,15 +79,15 @@ export class InitialPinVault {
    * chooses both: one round trip fewer than the run storing the PUK on its own).
    */
   async put(tx: Queryable, deviceId: string, pin: string, at: Date, puk?: string): Promise<void> {
-    await putDeviceSecrets(
-      tx,
-      deviceId,
-      [
-        { kind: 'initial_pin', encrypted: this.masterKey.encrypt(pin, PIN_PURPOSE(deviceId)) },
-        ...(puk === undefined ? [] : [{ kind: 'puk' as const, encrypted: this.#sealPuk(deviceId, puk) }]),
-      ],
-      at,
-    );
+    await putDeviceSecrets(tx, deviceId, this.sealed(deviceId, pin, puk), at);
+  }
+
+  /** The initial PIN (and the PUK) sealed for the device, for a statement that stores them with more. */
+  sealed(deviceId: string, pin: string, puk?: string): { kind: DeviceSecretKind; encrypted: Uint8Array }[] {
+    return [
+      { kind: 'initial_pin', encrypted: this.masterKey.encrypt(pin, PIN_PURPOSE(deviceId)) },
+      ...(puk === undefined ? [] : [{ kind: 'puk' as const, encrypted: this.#sealPuk(deviceId, puk) }]),
+    ];
   }
 
   /** Stores the card's new PUK (sealed for that device alone) before the card is given it. */

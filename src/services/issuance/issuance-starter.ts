@@ -1,16 +1,18 @@
 // Starting local issuance (reference 001) and self-issuance (reference 000): bind a blank card to a
 // person, or move it to "issuing", open its job and hand the card to the runner. Every state change
-// is one transaction with its audit event.
+// is one transaction with its audit event (a card new to the inventory: one statement, atomic alone).
+import { randomUUID } from 'node:crypto';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { appendAudit } from '../../store/audit-repo.js';
 import type { Db } from '../../store/db.js';
 import { getDevice, getDeviceBySerial, type Device } from '../../store/devices-repo.js';
-import { insertJob } from '../../store/jobs-repo.js';
+import type { IssuanceJob } from '../../store/jobs-repo.js';
+import { registerAndStart, writeStart, type IssuanceStart } from '../../store/issuance-start-writer.js';
 import { getPolicy, getUserAndPolicy, listPolicies, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
 import { auditActor, holds, type Actor, type Clock } from '../context.js';
 import { closeQuietly, type CardReader, type CardRef, type OpenedCard } from './card-reader.js';
-import { deviceForIssuance } from './card-intake.js';
+import { deviceForIssuance, mayRegister, registration } from './card-intake.js';
 import { randomPuk } from '../card-keys.js';
 import { moveDevice } from './device-move.js';
 import {
@@ -49,6 +51,33 @@ export interface IssuanceSettings {
 }
 
 type IssuanceSecurity = { initialPinDisplayMode: PinMode; changePinDuringIssuance: boolean };
+
+/** How a start goes, whichever way it was asked for. */
+interface BeginOptions {
+  pinMode: PinMode;
+  changePinAtEnd: boolean;
+  policy: Policy;
+  portal?: boolean;
+  /** Started on the person's wallet (remote issuance): the PIN is chosen on the phone. */
+  via?: IssuanceVia;
+  requestId?: string;
+  print?: JobPrint;
+  /** More of the job's options (a mobile ID's order, profiles and validity). */
+  extra?: Partial<JobOptions>;
+  /** The card's row as the caller read it (unlocked): the start does not read it again. */
+  known?: Device;
+}
+
+/** One start on an opened card: who, for whom, which card, and its secrets. */
+interface Begin {
+  actor: Actor;
+  user: User;
+  card: CardRef;
+  serial: string;
+  pin: string;
+  puk: string;
+  o: BeginOptions;
+}
 
 export class IssuanceStarter {
   constructor(
@@ -148,8 +177,9 @@ export class IssuanceStarter {
       await db.transaction((tx) => this.#link().lockForStart(tx, actor, requestId, 'portal', user.id));
     const opened = await this.deps.cards.open(user.id, card);
     let policy: Policy;
+    let device: Device | null;
     try {
-      const device = await getDeviceBySerial(db, opened.serial);
+      device = await getDeviceBySerial(db, opened.serial);
       if (!device || device.userId !== user.id || device.state !== 'bound' || !device.policyId)
         throw new ConflictError(
           `The card ${opened.serial} is not bound to you, so you cannot issue it here: ask your help desk to bind it to you`,
@@ -166,6 +196,8 @@ export class IssuanceStarter {
       policy,
       portal: true,
       ...(requestId ? { requestId } : {}),
+      // Read above: locked (and checked again) by the start.
+      known: device,
     });
   }
 
@@ -249,115 +281,16 @@ export class IssuanceStarter {
     card: CardRef,
     opened: OpenedCard,
     pin: string,
-    o: {
-      pinMode: PinMode;
-      changePinAtEnd: boolean;
-      policy: Policy;
-      portal?: boolean;
-      /** Started on the person's wallet (remote issuance): the PIN is chosen on the phone. */
-      via?: IssuanceVia;
-      requestId?: string;
-      print?: JobPrint;
-      /** More of the job's options (a mobile ID's order, profiles and validity). */
-      extra?: Partial<JobOptions>;
-    },
+    o: BeginOptions,
   ): Promise<{ device: Device; job: JobView }> {
-    const { db, clock } = this.deps;
-    const { policy } = o;
-    const serial = opened.serial;
-    const puk = randomPuk();
+    const { db } = this.deps;
+    const b: Begin = { actor, user, card, serial: opened.serial, pin, puk: randomPuk(), o };
     try {
-      const { job, device } = await db.transaction(async (tx) => {
-        // The request is locked before the device (the replacement's lock order). A card that is
-        // a request's replacement device serves that request even when the caller did not say so.
-        // The card's record, read once: for its request, then locked (or registered) for issuance.
-        const known = await getDeviceBySerial(tx, serial);
-        const request = await this.#request(
-          tx,
-          actor,
-          user,
-          known,
-          o.via ?? (o.portal ? 'portal' : 'operator'),
-          o,
-        );
-        const at = clock.now();
-        const start = {
-          action: 'start_issuance',
-          patch: { userId: user.id, policyId: policy.id },
-          at,
-        } as const;
-        // A request checks the blank card before it moves; otherwise the intake moves it (a card
-        // registered on the way is inserted issuing).
-        const device = await deviceForIssuance(
-          tx,
-          actor,
-          user,
-          policy,
-          serial,
-          clock,
-          known,
-          request ? undefined : start,
-        );
-        if (request) await this.#link().checkDevice(tx, request, device);
-        const validityDays = request ? this.#link().validityDays(request, policy) : null;
-        const issuing = request ? await moveDevice(tx, device, start.action, start.patch, at) : device;
-        const options: JobOptions = {
-          action: 'issue',
-          pinMode: o.pinMode,
-          agentId: card.agentId,
-          reader: card.reader,
-          changePinAtEnd: o.changePinAtEnd,
-          ...(o.portal ? { portal: true } : {}),
-          ...(o.via === 'wallet' ? { wallet: true } : {}),
-          ...(validityDays ? { validityDays } : {}),
-          ...(o.print ? { print: o.print } : {}),
-          ...o.extra,
-        };
-        const job = await insertJob(tx, {
-          deviceId: device.id,
-          userId: user.id,
-          policyId: policy.id,
-          requestId: request?.id ?? null,
-          startedBy: actor.id,
-          options,
-          at,
-          owner: this.deps.runner.instanceId,
-        });
-        if (request) await this.#link().started(tx, actor, request, device, job.id, at);
-        // The PIN is needed again by a retry, and kept for retrieval in the "not displayed" mode;
-        // the card's new PUK is stored with it (before the run gives it to the card).
-        await this.deps.pins.put(tx, device.id, pin, at, puk);
-        // Configure once (reference 002): this printer and encoder are proposed next time here.
-        if (o.print && actor.id)
-          await putPrinterPreference(
-            tx,
-            actor.id,
-            { agentId: card.agentId, printer: o.print.printerName, encoder: card.reader },
-            at,
-          );
-        await appendAudit(tx, {
-          actor: auditActor(actor),
-          action: 'issuance.started',
-          targetType: 'device',
-          targetId: device.id,
-          details: {
-            jobId: job.id,
-            userId: user.id,
-            policyId: policy.id,
-            serial,
-            pinMode: options.pinMode,
-            selfService: o.portal === true || o.via === 'wallet',
-            ...(o.via === 'wallet' ? { via: 'wallet' } : {}),
-            ...(o.extra?.mobileId ? { mobileId: o.extra.mobileId } : {}),
-            requestId: request?.id ?? null,
-            ...(o.print ? { printerId: o.print.printerId, layoutId: o.print.layoutId } : {}),
-          },
-          correlationId: actor.correlationId ?? null,
-          at,
-        });
-        // A request's link may change the device further: then the run reads it (as for a retry).
-        return { job, device: request ? null : issuing };
-      });
+      // A card new to the inventory is registered and started by one statement; a known one (as
+      // that statement read it), or a request's, is locked, checked and moved in a transaction.
+      const unknown = await this.#startUnknown(b);
+      const { job, device } =
+        'job' in unknown ? unknown : await db.transaction((tx) => this.#startKnown(tx, b, unknown.known));
       if (!device) {
         await this.deps.runner.launch(actor, job, opened);
         return { device: (await getDevice(db, job.deviceId))!, job: jobView(job) };
@@ -365,15 +298,156 @@ export class IssuanceStarter {
       // The run starts from what was just written: the device issuing, the policy, the person.
       await this.deps.runner.launch(actor, job, opened, false, {
         device,
-        policy,
+        policy: o.policy,
         user,
-        secrets: { pin, puk },
+        secrets: { pin, puk: b.puk },
       });
       return { device, job: jobView(job) };
     } catch (e) {
       await closeQuietly(opened.conn);
       throw e;
     }
+  }
+
+  /**
+   * The card registered and its issuance started in one statement, when it is new to the inventory
+   * and may be registered on the way. Otherwise `known`: the card's row as read (unlocked), or
+   * undefined when it is to be read in the transaction (this start is not one to try registering
+   * for — a request's, one that prints, an actor who may not register the card — or the card was
+   * registered by another transaction meanwhile).
+   */
+  async #startUnknown(
+    b: Begin,
+  ): Promise<{ device: Device; job: IssuanceJob } | { known: Device | undefined }> {
+    const { actor, user, serial, o } = b;
+    // A request locks before the card; printing also stores the printer preference.
+    if (o.known !== undefined || o.requestId || o.print || !mayRegister(actor, o.policy))
+      return { known: o.known };
+    const at = this.deps.clock.now();
+    const { policy } = o;
+    const move = { action: 'start_issuance', patch: { userId: user.id, policyId: policy.id }, at } as const;
+    const r = registration(actor, user, policy, serial, this.deps.clock.now(), move);
+    const started = await registerAndStart(this.deps.db, r, this.#records(b, r.device.id, at, null, null));
+    // No row seen: another transaction registered the card meanwhile; the transaction reads it.
+    return 'job' in started ? started : { known: started.known ?? undefined };
+  }
+
+  /** The start of an issuance on a card in the inventory (or one a request registers), in `tx`. */
+  async #startKnown(
+    tx: Queryable,
+    b: Begin,
+    /** The card's row as already read (unlocked); undefined: read it now. */
+    known: Device | undefined,
+  ): Promise<{ job: IssuanceJob; device: Device | null }> {
+    const { actor, user, card, serial, o } = b;
+    const { clock } = this.deps;
+    const { policy } = o;
+    // The request is locked before the device (the replacement's lock order). A card that is a
+    // request's replacement device serves that request even when the caller did not say so.
+    const found = known ?? (await getDeviceBySerial(tx, serial));
+    const request = await this.#request(
+      tx,
+      actor,
+      user,
+      found,
+      o.via ?? (o.portal ? 'portal' : 'operator'),
+      o,
+    );
+    const at = clock.now();
+    const move = { action: 'start_issuance', patch: { userId: user.id, policyId: policy.id }, at } as const;
+    // A request checks the blank card before it moves; otherwise the intake moves it (a card
+    // registered on the way is inserted issuing).
+    const device = await deviceForIssuance(
+      tx,
+      actor,
+      user,
+      policy,
+      serial,
+      clock,
+      found,
+      request ? undefined : move,
+    );
+    if (request) await this.#link().checkDevice(tx, request, device);
+    const validityDays = request ? this.#link().validityDays(request, policy) : null;
+    const issuing = request ? await moveDevice(tx, device, move.action, move.patch, at) : device;
+    const start = this.#records(b, device.id, at, request, validityDays);
+    // The job's id is chosen already: the request's event names it (and precedes the start's, as
+    // it did when the job was inserted first).
+    if (request) await this.#link().started(tx, actor, request, device, start.job.id, at);
+    // Configure once (reference 002): this printer and encoder are proposed next time here.
+    if (o.print && actor.id)
+      await putPrinterPreference(
+        tx,
+        actor.id,
+        { agentId: card.agentId, printer: o.print.printerName, encoder: card.reader },
+        at,
+      );
+    const job = await writeStart(tx, start);
+    // A request's link may change the device further: then the run reads it (as for a retry).
+    return { job, device: request ? null : issuing };
+  }
+
+  /**
+   * What every start writes: the job (its id chosen here), the initial PIN — needed again by a
+   * retry, and kept for retrieval in the "not displayed" mode — with the card's new PUK (stored
+   * before the run gives it to the card), and the `issuance.started` event.
+   */
+  #records(
+    b: Begin,
+    deviceId: string,
+    at: Date,
+    request: LinkedRequest | null,
+    validityDays: number | null,
+  ): IssuanceStart {
+    const { actor, user, card, serial, o } = b;
+    const { policy } = o;
+    const options: JobOptions = {
+      action: 'issue',
+      pinMode: o.pinMode,
+      agentId: card.agentId,
+      reader: card.reader,
+      changePinAtEnd: o.changePinAtEnd,
+      ...(o.portal ? { portal: true } : {}),
+      ...(o.via === 'wallet' ? { wallet: true } : {}),
+      ...(validityDays ? { validityDays } : {}),
+      ...(o.print ? { print: o.print } : {}),
+      ...o.extra,
+    };
+    const jobId = randomUUID();
+    return {
+      job: {
+        id: jobId,
+        deviceId,
+        userId: user.id,
+        policyId: policy.id,
+        requestId: request?.id ?? null,
+        startedBy: actor.id,
+        options,
+        at,
+        owner: this.deps.runner.instanceId,
+      },
+      secrets: this.deps.pins.sealed(deviceId, b.pin, b.puk),
+      audit: {
+        actor: auditActor(actor),
+        action: 'issuance.started',
+        targetType: 'device',
+        targetId: deviceId,
+        details: {
+          jobId,
+          userId: user.id,
+          policyId: policy.id,
+          serial,
+          pinMode: options.pinMode,
+          selfService: o.portal === true || o.via === 'wallet',
+          ...(o.via === 'wallet' ? { via: 'wallet' } : {}),
+          ...(o.extra?.mobileId ? { mobileId: o.extra.mobileId } : {}),
+          requestId: request?.id ?? null,
+          ...(o.print ? { printerId: o.print.printerId, layoutId: o.print.layoutId } : {}),
+        },
+        correlationId: actor.correlationId ?? null,
+        at,
+      },
+    };
   }
 
   /** The request this issuance serves, locked and checked; none for an ordinary issuance. */

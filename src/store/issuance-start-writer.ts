@@ -1,0 +1,110 @@
+// An issuance's start as few statements as it can be (docs/decisions "start in one statement"):
+// the job, the card's initial PIN and new PUK, and the `issuance.started` audit event are one
+// statement; a card unknown to the inventory is also registered by it (its row already issuing,
+// with its `device.registered` event), and then that one statement is the whole transaction.
+// Each row comes back through its own repository's mapper.
+import { auditChain, type AuditInput } from './audit-repo.js';
+import type { Queryable } from './db.js';
+import type { DeviceSecretKind } from './device-secrets-repo.js';
+import { toDevice, type Device, type DeviceRow, type NewDevice } from './devices-repo.js';
+import {
+  joinedJob,
+  joinedJobColumns,
+  toJob,
+  type IssuanceJob,
+  type JobRow,
+  type NewJob,
+} from './jobs-repo.js';
+
+/** What every start writes: chosen (ids included) before the statement, so it names them all. */
+export interface IssuanceStart {
+  job: NewJob & { id: string };
+  /** Already sealed by the master key for this device (the job's). */
+  secrets: readonly { kind: DeviceSecretKind; encrypted: Uint8Array }[];
+  /** `issuance.started`. */
+  audit: AuditInput;
+}
+
+/** A card registered on the way: its row (already where the start moves it) and its audit event. */
+export interface Registration {
+  device: NewDevice & { id: string; moved: NonNullable<NewDevice['moved']> };
+  /** `device.registered`, appended before the start's event. */
+  audit: AuditInput;
+}
+
+/** Writes the start of an issuance on a card already in hand (locked and moved by the caller). */
+export async function writeStart(tx: Queryable, start: IssuanceStart): Promise<IssuanceJob> {
+  const params: unknown[] = [];
+  const ctes = [...startCtes(start, params), auditChain([start.audit], params).ctes];
+  const [row] = await tx.query<JobRow>(`WITH ${ctes.join(',\n')} SELECT * FROM start_j`, params);
+  return toJob(row!);
+}
+
+/**
+ * Registers the card with the serial and starts its issuance, in one statement (atomic on its
+ * own: no transaction around it) — unless a card with that serial is in the inventory: then
+ * nothing is written and that card's row is returned as read (unlocked), for the caller to lock,
+ * check and move. `known: null`: the serial was registered by another transaction while this one
+ * ran (its row is not visible to it); the caller reads again.
+ */
+export async function registerAndStart(
+  db: Queryable,
+  registration: Registration,
+  start: IssuanceStart,
+): Promise<{ device: Device; job: IssuanceJob } | { known: Device | null }> {
+  const { device: d } = registration;
+  const params: unknown[] = [];
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const serial = p(d.serial);
+  const at = p(d.at);
+  const inserted = 'EXISTS (SELECT 1 FROM start_d)';
+  const ctes = [
+    // ON CONFLICT: a known serial inserts nothing, and then nothing below happens either.
+    `start_d AS (INSERT INTO devices (id, serial, type, model, notes, demo, created_at, updated_at, state, user_id, policy_id)
+       VALUES (${p(d.id)}::uuid, ${serial}::text, ${p(d.type)}::text, ${p(d.model ?? '')}::text, ${p(d.notes ?? '')}::text,
+               ${p(d.demo ?? false)}::boolean, ${at}::timestamptz, ${at}::timestamptz,
+               ${p(d.moved.state)}::text, ${p(d.moved.userId)}::uuid, ${p(d.moved.policyId)}::uuid)
+       ON CONFLICT ((upper(serial))) DO NOTHING RETURNING *)`,
+    ...startCtes(start, params, inserted),
+    auditChain([registration.audit, start.audit], params, inserted).ctes,
+  ];
+  // The new row, or the known one: the statement's snapshot cannot see the row it inserts, and a
+  // row it can see makes the INSERT a conflict, so at most one of the two is there.
+  const rows = await db.query<DeviceRow & Record<string, unknown>>(
+    `WITH ${ctes.join(',\n')}
+     SELECT k.*, ${joinedJobColumns('j', 'j__')}
+       FROM (SELECT * FROM start_d UNION ALL SELECT * FROM devices WHERE upper(serial) = upper(${serial}::text)) AS k
+       LEFT JOIN start_j j ON true`,
+    params,
+  );
+  const row = rows[0];
+  if (!row) return { known: null };
+  const job = joinedJob(row, 'j__');
+  return job ? { device: toDevice(row), job } : { known: toDevice(row) };
+}
+
+/**
+ * The job and the device's secrets (replacing any it had, as putDeviceSecrets does), written only
+ * when `when` holds (a condition on the statement's other CTEs).
+ */
+function startCtes(start: IssuanceStart, params: unknown[], when?: string): string[] {
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const { job: j } = start;
+  const where = when ? `WHERE ${when}` : '';
+  const deviceId = p(j.deviceId);
+  const at = p(j.at);
+  const secrets = start.secrets
+    .map((s) => `(${p(s.kind)}::text, ${p(Buffer.from(s.encrypted))}::bytea)`)
+    .join(', ');
+  return [
+    `start_j AS (INSERT INTO issuance_jobs (id, device_id, user_id, policy_id, request_id, started_by, status, options,
+                                            created_at, updated_at, owner_instance, awaiting_owner)
+       SELECT ${p(j.id)}::uuid, ${deviceId}::uuid, ${p(j.userId)}::uuid, ${p(j.policyId)}::uuid, ${p(j.requestId ?? null)}::uuid,
+              ${p(j.startedBy)}::uuid, 'running', ${p(JSON.stringify(j.options))}::jsonb, ${at}::timestamptz,
+              ${at}::timestamptz, ${p(j.owner)}::uuid, ${p(j.awaitingOwner === true)}::boolean ${where}
+       RETURNING *)`,
+    `start_s AS (INSERT INTO device_secrets (device_id, kind, value, created_at)
+       SELECT ${deviceId}::uuid, v.kind, v.value, ${at}::timestamptz FROM (VALUES ${secrets}) AS v (kind, value) ${where}
+       ON CONFLICT (device_id, kind) DO UPDATE SET value = EXCLUDED.value, created_at = EXCLUDED.created_at)`,
+  ];
+}

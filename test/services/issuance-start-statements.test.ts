@@ -1,0 +1,191 @@
+// The SQL statements an issuance's start sends (issue #20: each costs the server ~0.15 ms of CPU
+// whatever it carries): a card new to the inventory is registered and started by one statement
+// after the two reads, a known card is locked, checked and moved in a transaction. Counted on a
+// starter with the runtime's own parts but a card reader and a runner that touch no database, so
+// no run's statement can mix in; what the start wrote is checked as well as counted.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../src/domain/errors.js';
+import { permissionsOf } from '../../src/domain/permissions.js';
+import type { Actor } from '../../src/services/context.js';
+import type { CardReader } from '../../src/services/issuance/card-reader.js';
+import { IssuanceStarter } from '../../src/services/issuance/issuance-starter.js';
+import type { Db, Queryable } from '../../src/store/db.js';
+import { listAudit, verifyAudit } from '../../src/store/audit-repo.js';
+import { getDeviceBySerial, insertDevice } from '../../src/store/devices-repo.js';
+import { getJob } from '../../src/store/jobs-repo.js';
+import type { Policy } from '../../src/store/policies-repo.js';
+import { engines } from '../support/db.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+type StarterDeps = ConstructorParameters<typeof IssuanceStarter>[0];
+
+for (const engine of await engines()) {
+  describe(`an issuance's start on ${engine}`, () => {
+    let srv: TestServer;
+    let admin: Actor;
+    let ecc: Policy;
+    let aliceId: string;
+    let serial = 31_000_000;
+    const statements: string[] = [];
+    const launched: string[] = [];
+    let starter: IssuanceStarter;
+
+    beforeAll(async () => {
+      srv = await startTestServer({ demo: true, engine });
+      const a = (await srv.rt.services.users.search({ q: 'admin', limit: 1, offset: 0 })).items[0]!;
+      admin = { id: a.id, name: a.username, roles: a.roles, permissions: permissionsOf(a.roles) };
+      ecc = (await srv.rt.services.policies.list()).find((p) => p.name.startsWith('PIV ECC'))!;
+      aliceId = (await srv.rt.services.users.search({ q: 'alice', limit: 1, offset: 0 })).items[0]!.id;
+      const s = await srv.rt.services.settings.getSecurity();
+      await srv.rt.services.settings.putSecurity(admin, { ...s, initialPinDisplayMode: 'not_displayed' });
+      // The runtime's starter's own parts (requests, printing, settings, the PIN vault)…
+      const deps = (srv.rt.services.issuance.starter as unknown as { deps: StarterDeps }).deps;
+      starter = new IssuanceStarter({
+        ...deps,
+        db: counting(srv.rt.db, statements),
+        // …but the card in the reader is just its serial, and the run is not started.
+        cards: {
+          open: async () => ({ serial: String(serial), conn: { close: async () => undefined }, session: {} }),
+        } as unknown as CardReader,
+        runner: {
+          instanceId: deps.runner.instanceId,
+          launch: (_a, job) => void launched.push(job.id),
+          launchPrint: () => undefined,
+        },
+      });
+    });
+    afterAll(async () => srv?.close());
+
+    const start = async () => {
+      statements.length = 0;
+      return starter.start(admin, {
+        userId: aliceId,
+        card: { agentId: 'agent', reader: 'Reader' },
+        action: 'issue',
+        policyId: ecc.id,
+      });
+    };
+
+    it('a card new to the inventory: the person and policy read, then one statement registers and starts it', async () => {
+      serial += 1;
+      const { device, job } = await start();
+      expect(statements).toHaveLength(2);
+      expect(statements[0]).toMatch(/FROM \(SELECT 1\) AS one/);
+      expect(statements[1]).toMatch(/INSERT INTO devices/);
+      expect(device).toMatchObject({
+        serial: String(serial),
+        state: 'issuing',
+        userId: aliceId,
+        policyId: ecc.id,
+      });
+      expect(launched).toContain(job!.id);
+      const db = srv.rt.db;
+      expect(await getDeviceBySerial(db, String(serial))).toEqual(device);
+      expect(await getJob(db, job!.id)).toMatchObject({ deviceId: device.id, status: 'running', attempt: 1 });
+      // The PIN and the PUK stored (sealed for this device), the two events chained in order.
+      const secrets = await db.query<{ kind: string }>(
+        'SELECT kind FROM device_secrets WHERE device_id = $1 ORDER BY kind',
+        [device.id],
+      );
+      expect(secrets.map((r) => r.kind)).toEqual(['initial_pin', 'puk']);
+      const deps = (srv.rt.services.issuance.starter as unknown as { deps: StarterDeps }).deps;
+      expect(await deps.pins.get(db, device.id)).toMatch(/^\d+$/);
+      const events = (await listAudit(db, { targetId: device.id, limit: 10, offset: 0 })).items.reverse();
+      expect(events.map((e) => e.action)).toEqual(['device.registered', 'issuance.started']);
+      expect(events[0]!.details).toEqual({ serial: String(serial), type: 'piv_card', via: 'issuance' });
+      expect(events[1]!.details).toEqual({
+        jobId: job!.id,
+        userId: aliceId,
+        policyId: ecc.id,
+        serial: String(serial),
+        pinMode: 'not_displayed',
+        selfService: false,
+        requestId: null,
+      });
+      expect(events[1]!.seq).toBe(events[0]!.seq + 1);
+      expect(await verifyAudit(db)).toMatchObject({ ok: true });
+    });
+
+    it('a card in the inventory: read by that statement (nothing written), then locked, checked and moved', async () => {
+      serial += 1;
+      const at = new Date();
+      await insertDevice(srv.rt.db, { serial: String(serial), type: 'piv_card', at });
+      const { device } = await start();
+      expect(device).toMatchObject({ state: 'issuing', userId: aliceId });
+      // The two reads, the statement that found the card known, then BEGIN, the request serving
+      // it (none), the lock, the move, the job with its secrets and event, COMMIT.
+      expect(statements).toHaveLength(8);
+      const events = (await listAudit(srv.rt.db, { targetId: device.id, limit: 10, offset: 0 })).items;
+      expect(events.map((e) => e.action)).toEqual(['issuance.started']);
+      expect(await verifyAudit(srv.rt.db)).toMatchObject({ ok: true });
+    });
+
+    it.runIf(engine === 'postgres')(
+      'a card registered by another transaction meanwhile: the statement writes nothing, the start reads it again and moves it',
+      async () => {
+        serial += 1;
+        let commit!: () => void;
+        const committed = new Promise<void>((r) => (commit = r));
+        // Another start registers the same card and has not committed: the INSERT waits for it.
+        const other = srv.rt.db.transaction(async (tx) => {
+          await insertDevice(tx, { serial: String(serial), type: 'piv_card', at: new Date() });
+          await committed;
+        });
+        const mine = start();
+        while (
+          (
+            await srv.rt.db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH start_d%'`,
+            )
+          ).length === 0
+        )
+          await new Promise((r) => setTimeout(r, 10));
+        commit();
+        await other;
+        const { device } = await mine;
+        expect(device).toMatchObject({ serial: String(serial), state: 'issuing', userId: aliceId });
+        // The conflict left no row to see (the statement's snapshot is older): read again in the
+        // transaction, then as for a card in the inventory.
+        expect(statements).toHaveLength(9);
+        expect(statements[3]).toMatch(/FROM devices WHERE upper\(serial\)/);
+        const events = (await listAudit(srv.rt.db, { targetId: device.id, limit: 10, offset: 0 })).items;
+        expect(events.map((e) => e.action)).toEqual(['issuance.started']);
+        expect(await verifyAudit(srv.rt.db)).toMatchObject({ ok: true });
+      },
+    );
+
+    it('a card that is not blank is refused with a typed error saying why, and nothing is written', async () => {
+      const before = (await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total;
+      // The card of the first test, issuing now.
+      serial -= 1;
+      await expect(start()).rejects.toThrow(ConflictError);
+      await expect(start()).rejects.toThrow(/is issuing, not blank/);
+      serial += 1;
+      expect((await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total).toBe(before);
+    });
+  });
+}
+
+/** `db`, with every statement it and its transactions send put on `into` (BEGIN and COMMIT too). */
+function counting(db: Db, into: string[]): Db {
+  const count = (q: Queryable): Queryable => {
+    const query = q.query.bind(q);
+    // The transaction's own object, changed in place: afterCommit knows it by its identity.
+    q.query = (sql, params) => {
+      into.push(sql);
+      return query(sql, params);
+    };
+    return q;
+  };
+  return {
+    ...db,
+    query: (sql, params) => {
+      into.push(sql);
+      return db.query(sql, params);
+    },
+    transaction: (fn) => {
+      into.push('BEGIN');
+      return db.transaction((tx) => fn(count(tx))).finally(() => into.push('COMMIT'));
+    },
+  } as Db;
+}
