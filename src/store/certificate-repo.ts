@@ -1,4 +1,5 @@
 // Issued certificates with their status, and archived key-management keys (stored encrypted).
+import { certificateCredentialsCte, type CertificateCredential } from './credentials-repo.js';
 import type { Queryable } from './db.js';
 
 export type CertificateStatus = 'valid' | 'suspended' | 'revoked';
@@ -77,15 +78,21 @@ export async function insertCertificate(tx: Queryable, c: NewCertificate, at: Da
 
 const CERT_COLUMNS = 14;
 
-/** Inserts several certificates in one statement (issuance writes them in groups under load). */
+/**
+ * Inserts several certificates in one statement (issuance writes them in groups under load), with
+ * the credentials they make (`credentials`, each installed on its device) in the same statement.
+ */
 export async function insertCertificates(
   tx: Queryable,
   certs: readonly NewCertificate[],
   at: Date,
+  credentials: readonly CertificateCredential[] = [],
 ): Promise<void> {
   if (certs.length === 0) return;
-  const params: unknown[] = [];
-  const rows = certs.map((c, i) => {
+  const cte = credentials.length ? certificateCredentialsCte(credentials, at, 1) : null;
+  const params: unknown[] = cte ? [...cte.params] : [];
+  const rows = certs.map((c) => {
+    const b = params.length;
     params.push(
       c.id,
       c.caId,
@@ -102,11 +109,10 @@ export async function insertCertificates(
       c.der,
       at,
     );
-    const b = i * CERT_COLUMNS;
     return `(${Array.from({ length: CERT_COLUMNS }, (_, k) => `$${b + k + 1}`).join(', ')}, $${b + CERT_COLUMNS})`;
   });
   await tx.query(
-    `INSERT INTO certificates (id, ca_id, serial, user_id, device_id, credential_id, profile, slot, subject,
+    `${cte ? `WITH ${cte.sql}\n     ` : ''}INSERT INTO certificates (id, ca_id, serial, user_id, device_id, credential_id, profile, slot, subject,
                                key_algorithm, not_before, not_after, der, created_at, updated_at)
      VALUES ${rows.join(', ')}`,
     params,

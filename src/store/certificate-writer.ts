@@ -1,12 +1,12 @@
 // Group commit for issued certificates. Certificates signed while a write is in flight queue up
 // and go to the database together — one transaction, one multi-row INSERT, one lock of the audit
 // chain — so the issuance rate is not bound by one commit (and its fsync) per certificate. Each
-// certificate still commits together with its own audit event, its credential link and its
-// archived key. If a group fails, its members are retried one by one, so one bad row never takes
+// certificate still commits together with its own audit event, its credential (made in the same
+// statement as the certificate, or linked to it) and its archived key. If a group fails, its members are retried one by one, so one bad row never takes
 // the others down (docs/decisions/0010).
 import { appendAuditEvents, type AuditInput } from './audit-repo.js';
 import { archiveKey, insertCertificates, type NewCertificate } from './certificate-repo.js';
-import { setCredentialCertificates } from './credentials-repo.js';
+import { setCredentialCertificates, type CertificateCredential } from './credentials-repo.js';
 import type { Db } from './db.js';
 
 export interface CertificateWrite {
@@ -15,9 +15,16 @@ export interface CertificateWrite {
   archivedKey: Buffer | null;
   audit: AuditInput;
   at: Date;
+  /**
+   * The certificate makes its credential (`certificate.credentialId`, of its person, on its device,
+   * in its slot): inserted in the certificate's own statement. Without it, an existing credential
+   * named by `certificate.credentialId` gets the new serial.
+   */
+  newCredential?: { policyId: string | null; profile: string } | null;
 }
 
 interface Pending extends CertificateWrite {
+  made: CertificateCredential | null;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -37,7 +44,8 @@ export class CertificateWriter {
   /** Resolves once the certificate and its audit event are committed; rejects with the database's error. */
   write(w: CertificateWrite): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ...w, resolve, reject });
+      const made = w.newCredential ? credentialOf(w) : null;
+      this.#queue.push({ ...w, made, resolve, reject });
       if (!this.#draining) void this.#drain();
     });
   }
@@ -67,11 +75,12 @@ export class CertificateWriter {
         tx,
         group.map((g) => g.certificate),
         group[0]!.at,
+        group.flatMap((g) => (g.made ? [g.made] : [])),
       );
       await setCredentialCertificates(
         tx,
-        group.flatMap(({ certificate: c }) =>
-          c.credentialId ? [{ credentialId: c.credentialId, serial: c.serial }] : [],
+        group.flatMap(({ certificate: c, newCredential }) =>
+          c.credentialId && !newCredential ? [{ credentialId: c.credentialId, serial: c.serial }] : [],
         ),
         group[0]!.at,
       );
@@ -82,4 +91,19 @@ export class CertificateWriter {
       );
     });
   }
+}
+
+/** The credential a certificate makes, from the certificate's own fields. */
+function credentialOf({ certificate: c, newCredential }: CertificateWrite): CertificateCredential {
+  if (!c.credentialId || !c.userId || !c.deviceId || !c.slot || !newCredential)
+    throw new Error('A certificate makes a credential only with its id, person, device and slot');
+  return {
+    id: c.credentialId,
+    userId: c.userId,
+    policyId: newCredential.policyId,
+    profile: newCredential.profile,
+    slot: c.slot,
+    deviceId: c.deviceId,
+    serial: c.serial,
+  };
 }

@@ -76,6 +76,56 @@ export async function insertCredentialId(db: Queryable, c: NewCredential): Promi
   return row!.id;
 }
 
+/**
+ * A credential its certificate makes (an issuance's key): written in the certificate's own
+ * statement with its serial, installed on its device, so neither exists without the other.
+ */
+export interface CertificateCredential {
+  id: string;
+  userId: string;
+  policyId: string | null;
+  profile: string;
+  slot: string;
+  deviceId: string;
+  /** The certificate's serial (hex). */
+  serial: string;
+}
+
+/**
+ * The credentials of a group of certificates as data-modifying CTEs (`cr`, `cd`) to put before the
+ * certificates' INSERT: one statement for any number. The 8 parameters from number `first` are the
+ * columns as arrays (their count does not grow with the group). The certificates' foreign key is
+ * checked at the end of the statement, when the credentials are there.
+ */
+export function certificateCredentialsCte(
+  creds: readonly CertificateCredential[],
+  at: Date,
+  first: number,
+): { sql: string; params: unknown[] } {
+  const $ = (k: number) => `$${first + k}`;
+  return {
+    sql: `cr AS (
+       INSERT INTO credentials (id, user_id, policy_id, profile, slot, certificate_serial, created_at, updated_at)
+       SELECT v.id, v.user_id, v.policy_id, v.profile, v.slot, v.serial, ${$(7)}, ${$(7)}
+         FROM unnest(${$(0)}::uuid[], ${$(1)}::uuid[], ${$(2)}::uuid[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::text[])
+           AS v(id, user_id, policy_id, profile, slot, serial)),
+     cd AS (
+       INSERT INTO device_credentials (device_id, credential_id, installed_at)
+       SELECT v.device_id, v.id, ${$(7)} FROM unnest(${$(6)}::uuid[], ${$(0)}::uuid[]) AS v(device_id, id)
+       ON CONFLICT DO NOTHING)`,
+    params: [
+      creds.map((c) => c.id),
+      creds.map((c) => c.userId),
+      creds.map((c) => c.policyId),
+      creds.map((c) => c.profile),
+      creds.map((c) => c.slot),
+      creds.map((c) => c.serial),
+      creds.map((c) => c.deviceId),
+      at,
+    ],
+  };
+}
+
 /** Records that a credential is (also) on a device: shared credentials live on several. */
 export async function installCredential(
   tx: Queryable,

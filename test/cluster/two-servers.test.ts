@@ -268,6 +268,16 @@ describe.skipIf(!available)('two tessera serve processes on one PostgreSQL', { t
       60_000,
     );
     expect(revoked.length).toBeGreaterThan(0);
+    // Each credential A made was made with its certificate, and is revoked with it.
+    const creds = (
+      await sql.query<{ status: string; certificates: number }>(
+        `SELECT c.status, (SELECT count(*)::int FROM certificates x WHERE x.credential_id = c.id) AS certificates
+           FROM credentials c JOIN device_credentials d ON d.credential_id = c.id WHERE d.device_id = $1`,
+        [deviceId],
+      )
+    ).rows;
+    expect(creds.length).toBe(revoked.length);
+    expect(creds.every((c) => c.status === 'revoked' && c.certificates === 1)).toBe(true);
     const health = await onB.json<{ alive: number }>('GET', '/api/health/instances');
     expect(health.body.alive).toBe(1);
   });

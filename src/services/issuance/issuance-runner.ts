@@ -17,7 +17,7 @@ import {
 import { pemOrDer } from '../../pki/pem.js';
 import type { MasterKey } from '../../secrets/master-key.js';
 import { appendAudit } from '../../store/audit-repo.js';
-import { insertCredentialId, installCredential } from '../../store/credentials-repo.js';
+import { installCredential } from '../../store/credentials-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
 import { finishJob, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
@@ -55,7 +55,8 @@ export interface CardCertificates {
         'name' | 'certificateProfile' | 'keyAlgorithm' | 'validityDays' | 'slot' | 'archiveKey'
       >;
       deviceId: string;
-      credentialId: string;
+      /** The key's credential, made in the certificate's own commit (never one without the other). */
+      newCredential: { policyId: string; profile: string };
       cardUuid: string;
       fascn: Uint8Array;
     },
@@ -269,16 +270,10 @@ export class IssuanceRunner implements JobLauncher {
             ? // A mobile ID recovers the person's archived encryption key when its policy says so.
               await this.deps.mobileIds.keysToRestore({ ...actor, correlationId }, job, device.id, policy)
             : [];
-      const newCredential = (profile: CredentialProfile) =>
-        insertCredentialId(db, {
-          userId: user.id,
-          policyId: policy.id,
-          profile: profile.name,
-          slot: profile.slot,
-          deviceId: device.id,
-          at: clock.now(),
-        });
-      const target = (profile: CredentialProfile, credentialId: string) => ({
+      // Each key's credential is made by its certificate, in the certificate's commit (a failure
+      // leaves both or neither: interrupted-jobs and Retry revoke the certificate, and with it the
+      // credential's status).
+      const target = (profile: CredentialProfile) => ({
         user: {
           id: user.id,
           username: user.username,
@@ -292,12 +287,11 @@ export class IssuanceRunner implements JobLauncher {
         },
         profile: { ...profile, validityDays: Math.min(profile.validityDays, days) },
         deviceId: device.id,
-        credentialId,
+        newCredential: { policyId: policy.id, profile: profile.name },
         cardUuid: card.uuid,
         fascn: card.fascn,
       });
-      // The credential's certificate serial was set in the certificate's own commit
-      // (store/certificate-writer.ts); the DER comes with the issued certificate when the CA gives it.
+      // The DER comes with the issued certificate when the CA gives it.
       const stored = async (cert: { id: string; der?: Uint8Array }) => {
         const der = cert.der ?? Uint8Array.from(pemOrDer((await ca.get(cert.id)).pem, ['CERTIFICATE']));
         return { certificateId: cert.id, der };
@@ -317,10 +311,9 @@ export class IssuanceRunner implements JobLauncher {
           await this.deps.pins.putPuk(db, device.id, puk, clock.now());
         },
         issueCertificate: async (profile, publicKey, proveKey) => {
-          const credentialId = await newCredential(profile);
           const cert = await ca.issueForPublicKey(
             { ...actor, correlationId },
-            target(profile, credentialId),
+            target(profile),
             publicKey,
             proveKey,
           );
@@ -329,11 +322,7 @@ export class IssuanceRunner implements JobLauncher {
         issueArchived: async (profile) => {
           if (!ca.issueWithArchivedKey)
             throw new DomainError('archive_unavailable', 'This server cannot archive keys');
-          const credentialId = await newCredential(profile);
-          const out = await ca.issueWithArchivedKey(
-            { ...actor, correlationId },
-            target(profile, credentialId),
-          );
+          const out = await ca.issueWithArchivedKey({ ...actor, correlationId }, target(profile));
           return {
             ...(await stored(out.certificate)),
             privateKey: createPrivateKey({ key: out.privateKeyPkcs8, format: 'der', type: 'pkcs8' }),

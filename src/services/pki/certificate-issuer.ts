@@ -3,7 +3,7 @@
 // record makes the subject (the CSR's own subject is ignored), the credential profile makes the
 // key algorithm, extensions and validity, and the active issuing CA signs through a profile
 // compiled once (pki/cert-template.ts). Each certificate is stored with its audit event, its
-// credential link and its archived key in one commit (store/certificate-writer.ts).
+// credential (made or linked) and its archived key in one commit (store/certificate-writer.ts).
 import { KeyObject, randomUUID } from 'node:crypto';
 import { ValidationError } from '../../domain/errors.js';
 import {
@@ -47,7 +47,13 @@ export interface IssueTarget {
     archiveKey?: boolean;
   };
   deviceId?: string | null;
+  /** The person's existing credential the certificate is for (it gets the new serial). */
   credentialId?: string | null;
+  /**
+   * Or: the certificate makes a new credential of its person on its device (an issuance's key),
+   * written in the certificate's own commit — never a credential without its certificate.
+   */
+  newCredential?: { policyId: string | null; profile: string } | null;
   /** Card UUID for the SAN URI (FIPS 201-3 §4.2.1); defaults to the device id. */
   cardUuid?: string | null;
   /** The card's FASC-N (25 bytes) for the pivFASC-N otherName of profiles that carry it. */
@@ -178,6 +184,7 @@ export class CertificateIssuer {
       fascn: target.fascn ?? null,
     });
     const id = randomUUID();
+    const credentialId = target.newCredential ? newCredentialId(target) : (target.credentialId ?? null);
     for (let attempt = 0; ; attempt++) {
       const serial = randomSerial();
       const der = await template.issue({
@@ -197,7 +204,7 @@ export class CertificateIssuer {
         serial: serialHex(serial),
         userId: target.user.id,
         deviceId: target.deviceId ?? null,
-        credentialId: target.credentialId ?? null,
+        credentialId,
         profile: p.certificateProfile,
         slot: p.slot ?? CERTIFICATE_PROFILES[p.certificateProfile].slot,
         subject: subjectString(subject),
@@ -210,6 +217,7 @@ export class CertificateIssuer {
         await this.deps.store.write({
           certificate,
           archivedKey: archive ? this.deps.archive.seal(id, archive) : null,
+          newCredential: target.newCredential ?? null,
           audit: {
             actor: auditActor(actor),
             action: 'certificate.issued',
@@ -275,6 +283,15 @@ function checkProfile(p: IssueTarget['profile'], keyAlgorithm: KeyAlgorithm | nu
     throw new ValidationError(`Unknown certificate profile "${String(p.certificateProfile)}"`);
   if (!(Number.isInteger(p.validityDays) && p.validityDays > 0))
     throw new ValidationError('validityDays must be a positive whole number');
+}
+
+/** The id of the credential a certificate makes: it needs a person and a device, and no other credential. */
+function newCredentialId(target: IssueTarget): string {
+  if (target.credentialId)
+    throw new ValidationError('A certificate either makes a new credential or is for an existing one');
+  if (!target.user.id || !target.deviceId)
+    throw new ValidationError('A new credential needs its person and its device');
+  return randomUUID();
 }
 
 function isKeyObject(k: string | Uint8Array | KeyObject): k is KeyObject {
