@@ -1,7 +1,7 @@
 // Caches and periodic work across two servers on one PostgreSQL (issue #20): a CA imported through
 // server A is the CA server B signs with next (B's CA list is dropped on A's word, not after its
-// 30-second re-read); the slot of a periodic job is taken by exactly one of two servers looking at
-// once. No timed assertion: the test waits for each state.
+// 30-second re-read), and so is a content signer rotated or revoked through A; the slot of a
+// periodic job is taken by exactly one of two servers looking at once. No timed assertion: the test waits for each state.
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { permissionsOf } from '../../src/domain/permissions.js';
@@ -78,6 +78,37 @@ describe.skipIf(!pg)(
         20_000,
       );
       expect(next.caId).toBe(r.body.id);
+    });
+
+    it("a content signer rotated through A signs B's next card; one revoked through A signs none on B", async () => {
+      const cardExpires = new Date(Date.now() + 300 * 86_400_000);
+      const signerOn = async (s: TestServer) =>
+        (await s.rt.services.pki.contentSigners.forCard(admin, cardExpires)).certificateId;
+      const kept = await signerOn(b); // B keeps its CA's signer now (no read per card)
+      const rotated = await a.rt.services.pki.contentSigners.rotate(admin);
+      expect(rotated.certificateId).not.toBe(kept);
+      // Far within B's 30-second re-read: only A's word can make B use it.
+      await until(
+        'B signs with the signer A made',
+        async () => (await signerOn(b)) === rotated.certificateId,
+        10_000,
+      );
+      // Revoked through A (a compromised key): B's next card gets a new signer, never the revoked one.
+      await a.rt.services.pki.revocation.revoke(admin, rotated.certificateId, 'keyCompromise');
+      const next = await until(
+        'B leaves the revoked signer',
+        async () => {
+          const id = await signerOn(b);
+          return id !== rotated.certificateId && id;
+        },
+        10_000,
+      );
+      const [row] = await b.rt.db.query<{ status: string; active: boolean }>(
+        `SELECT c.status, s.active FROM piv_content_signers s JOIN certificates c ON c.id = s.certificate_id
+          WHERE s.certificate_id = $1`,
+        [next],
+      );
+      expect(row).toEqual({ status: 'valid', active: true });
     });
 
     it('the slot of a periodic job goes to exactly one of two servers, then to nobody until due', async () => {

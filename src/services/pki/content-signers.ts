@@ -5,6 +5,13 @@
 // administrator's request, or when the current one would expire before a card it is asked to sign
 // (a relying party checks the signature against the certificate's validity). Retired signers stay
 // listed; their certificates stay in the CA's CRL and OCSP like any other.
+//
+// Each server keeps the active signer it read (one read per card was ~4% of an issuance's SQL
+// statements, issue #20). What makes it wrong is said on the bus and drops it on every server at
+// once: a rotation ('cache' 'content-signer', said after its commit), a status change of its
+// certificate (the OCSP word), a LISTEN connection that came back (words may have been missed).
+// Without word it is read again after ACTIVE_CACHE_MS, and one that looks due is read again
+// before a new one is made (another server may have made it already).
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../../domain/errors.js';
 import type { KeyAlgorithm } from '../../pki/algorithms.js';
@@ -59,9 +66,15 @@ export interface IssuingCas {
 }
 
 const DAY = 86_400_000;
+/** How long a server uses the active signer it read without hearing anything (the fallback). */
+const ACTIVE_CACHE_MS = 30_000;
 
 export class ContentSigners {
   readonly #open = new Map<string, Promise<Signer>>();
+  /** The active signer of each CA as last read, and when (performance.now(), monotonic). */
+  readonly #active = new Map<string, { rec: ContentSignerRecord; at: number }>();
+  /** Bumped by every forget: a read that began before it does not keep what it read. */
+  #generation = 0;
 
   constructor(
     private readonly deps: {
@@ -72,6 +85,8 @@ export class ContentSigners {
       organization: string;
       /** Key algorithm of a new content signer (an existing one signs on until it is replaced). */
       algorithm: KeyAlgorithm;
+      /** Called after a new signer's commit: tell the other servers (pki.ts says it on the bus). */
+      onRotated?: (caId: string) => void;
     },
   ) {}
 
@@ -82,14 +97,43 @@ export class ContentSigners {
   async forCard(actor: Actor, cardExpires: Date): Promise<ReadyContentSigner> {
     const { ca, record } = await this.deps.cas.active();
     const now = this.deps.clock.now();
-    let current = await getActiveContentSigner(this.deps.db, ca.id);
     const stale = (s: ContentSignerRecord) =>
       s.status !== 'valid' ||
       now.getTime() - s.createdAt.getTime() > USE_PERIOD_DAYS * DAY ||
       // Only worth replacing when the CA allows a later one.
       (s.notAfter < cardExpires && s.notAfter < record.notAfter);
+    let current = this.#kept(ca.id);
+    // Kept and due: read again first (another server may have replaced it; its word may be on the way).
+    if (!current || stale(current)) current = await this.#read(ca.id);
     if (!current || stale(current)) current = await this.#create(actor, ca, record.notAfter, 'due');
     return this.#ready(current, ca);
+  }
+
+  /** Drops every kept signer: the next card reads the active one again. */
+  forget(): void {
+    this.#generation++;
+    this.#active.clear();
+  }
+
+  /** A certificate's status changed (revoked, suspended…): a kept signer it concerns is dropped. */
+  statusChanged(change: { caId: string; serial: string | null }): void {
+    const kept = this.#active.get(change.caId);
+    if (kept && (change.serial === null || kept.rec.serial === change.serial)) this.forget();
+  }
+
+  #kept(caId: string): ContentSignerRecord | null {
+    const kept = this.#active.get(caId);
+    if (!kept || performance.now() - kept.at >= ACTIVE_CACHE_MS) return null;
+    return kept.rec;
+  }
+
+  /** The CA's active signer as the database has it now, kept unless word came meanwhile. */
+  async #read(caId: string): Promise<ContentSignerRecord | null> {
+    const generation = this.#generation;
+    const at = performance.now();
+    const rec = await getActiveContentSigner(this.deps.db, caId);
+    if (rec && generation === this.#generation) this.#active.set(caId, { rec, at });
+    return rec;
   }
 
   /** An administrator's rotation: a new signer for the active issuing CA; the old one retires. */
@@ -190,7 +234,10 @@ export class ContentSigners {
       });
     });
     this.#open.set(id, Promise.resolve(key.signer));
-    return (await getActiveContentSigner(this.deps.db, ca.id))!;
+    // Every server drops the signer it kept (this one too, then keeps the new one as read now).
+    this.forget();
+    this.deps.onRotated?.(ca.id);
+    return (await this.#read(ca.id))!;
   }
 }
 

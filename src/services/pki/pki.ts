@@ -73,15 +73,29 @@ export function createPki(deps: PkiDeps): Pki {
   };
   bus?.subscribe('cache', (name, fromHere) => {
     if (name === 'ca' && !fromHere) registry.forget();
+    // Another server made a new content signer: the next card here reads it.
+    if (name === 'content-signer' && !fromHere) contentSigners.forget();
+  });
+  const contentSigners = new ContentSigners({
+    db,
+    clock,
+    keys,
+    cas: registry,
+    organization: settings.organization,
+    algorithm: settings.contentSignerAlgorithm,
+    onRotated: () => bus?.publish('cache', 'content-signer'),
   });
   const cas = new CaAdmin({ db, clock, keys, registry: hierarchy, crls, settings });
   const statusChanges = deps.statusChanges ?? (bus ? new BusStatusChanges(bus) : new LocalStatusChanges());
   const ocspCache = new OcspCache({ maxEntries: settings.ocspCacheEntries });
   statusChanges.subscribe((change) => ocspCache.invalidate(change));
+  // A content signer's certificate revoked or suspended: no card is signed by it from now on.
+  statusChanges.subscribe((change) => contentSigners.statusChanged(change));
   // Words may have been missed (the LISTEN connection dropped): re-read the CA list, drop answers.
   bus?.onResync(() => {
     registry.forget();
     ocspCache.clear();
+    contentSigners.forget();
   });
   const ocspSigners = new OcspSigners({
     db,
@@ -114,13 +128,6 @@ export function createPki(deps: PkiDeps): Pki {
     }),
     keyRecovery: new KeyRecovery({ db, clock, archive, chains: cas }),
     certificates: new CertificateQueries({ db }),
-    contentSigners: new ContentSigners({
-      db,
-      clock,
-      keys,
-      cas: registry,
-      organization: settings.organization,
-      algorithm: settings.contentSignerAlgorithm,
-    }),
+    contentSigners,
   };
 }
