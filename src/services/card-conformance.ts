@@ -23,11 +23,22 @@ export interface ContentSigning {
 
 export interface PreparedCard {
   cardObjects: SignedCardObjects;
-  /** Reads the written card back, stores the report; never fails the issuance (the report says). */
+  /**
+   * Reads the written card back and stores the report (or, prepared with `keepReport`, keeps it in
+   * `checked`); never fails the issuance (the report says).
+   */
   checkCard(
     session: PivSession,
     issued: readonly { profile: { slot: string }; der: Uint8Array }[],
   ): Promise<void>;
+  /** With `keepReport`: the report once the card was checked, for the caller to store; else null. */
+  readonly checked: CheckedCard | null;
+}
+
+/** A card's read-back report and when it was made. */
+export interface CheckedCard {
+  report: ConformanceReport;
+  at: Date;
 }
 
 /** What the check needs to know of the card's person. */
@@ -53,17 +64,28 @@ export class CardConformance {
     expires: Date,
     /** The device's person when the caller has them (the issuance run): not read again. */
     person?: Person | null,
+    /**
+     * The report is kept for the caller, who stores it with its own end of the issuance (the run's
+     * success statement, or with its failure) instead of in a statement of its own.
+     */
+    opts: { keepReport?: boolean } = {},
   ): Promise<PreparedCard> {
     const card = cardIdentity(device, this.deps.fascn);
     const signer = await this.deps.signers.forCard(actor, expires);
     const cardObjects = await signedCardObjects(signer, card, expires);
+    let checked: CheckedCard | null = null;
     return {
       cardObjects,
       checkCard: async (session, issued) => {
         const bySlot: Partial<Record<PivSlot, Uint8Array>> = {};
         for (const c of issued) bySlot[c.profile.slot as PivSlot] = c.der;
         const report = await this.#check(session, device, bySlot, cardObjects, person);
-        await putDeviceConformance(this.ctx.db, device.id, report, this.ctx.clock.now());
+        const at = this.ctx.clock.now();
+        if (opts.keepReport) checked = { report, at };
+        else await putDeviceConformance(this.ctx.db, device.id, report, at);
+      },
+      get checked() {
+        return checked;
       },
     };
   }

@@ -56,6 +56,11 @@ function runQuietly(fn: () => void): void {
 /** LISTEN/NOTIFY on the channel of this database's schema (channels are database-wide). */
 export interface Notifications {
   /**
+   * The channel this database's servers LISTEN on: a statement may pg_notify on it itself (an
+   * issuance's end, store/issuance-success-writer.ts), heard at its commit like notify's.
+   */
+  readonly channel: string;
+  /**
    * NOTIFYs each payload, in order, in one statement (one transaction: PostgreSQL delivers a
    * payload repeated within it only once, so callers send distinct ones). A payload is at most
    * 8000 bytes.
@@ -242,6 +247,7 @@ async function openPostgres(url: string, schema: string | undefined, max: number
     },
     close: () => pool.end(),
     notifications: {
+      channel,
       notify: async (payloads) => {
         // unnest yields the array in order, and each row's pg_notify is called as it is produced.
         await guarded('NOTIFY', () =>

@@ -5,7 +5,9 @@
 // Each report resolves once its progress is written (or replaced by a newer one that is), so a run
 // goes on exactly as after its own UPDATE. A failed group is retried job by job, so one bad row
 // never takes the others down. A report may carry a patch of the job's options (the run's
-// cardTouched), merged by the same statement instead of an UPDATE of its own.
+// cardTouched), merged by the same statement instead of an UPDATE of its own, and the NOTIFY that
+// tells the other servers the job changed (made by the same statement, so delivered at its commit,
+// and only for a job it wrote) instead of a NOTIFY statement of the bus's own.
 import type { Queryable } from './db.js';
 
 interface Pending {
@@ -14,8 +16,13 @@ interface Pending {
   at: Date;
   /** Merged into the job's options with the progress (a replaced report's patch is kept). */
   options: Record<string, unknown> | undefined;
+  /** The NOTIFY saying the job changed, made by the statement that writes it (PostgreSQL). */
+  notify: Notify | undefined;
   waiters: { resolve(): void; reject(err: unknown): void }[];
 }
+
+/** A NOTIFY on the servers' channel (services/cluster/bus.ts carry). */
+export type Notify = { channel: string; payload: string };
 
 /** Most jobs written by one statement. */
 const MAX_GROUP = 500;
@@ -30,8 +37,9 @@ export class JobProgressWriter {
   }
 
   /**
-   * Sets a running job's progress (never backwards within an attempt) and step label, and merges
-   * `options` into its options; a job no longer running is left as it is.
+   * Sets a running job's progress (never backwards within an attempt) and step label, merges
+   * `options` into its options and makes `notify` (heard at the commit); a job no longer running is
+   * left as it is, and nothing is said of it.
    */
   write(
     jobId: string,
@@ -39,6 +47,7 @@ export class JobProgressWriter {
     step: string,
     at: Date,
     options?: Record<string, unknown>,
+    notify?: Notify | null,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
       const pending = this.#queue.get(jobId);
@@ -47,8 +56,17 @@ export class JobProgressWriter {
         pending.step = step;
         pending.at = at;
         if (options) pending.options = { ...pending.options, ...options };
+        if (notify) pending.notify = notify;
         pending.waiters.push({ resolve, reject });
-      } else this.#queue.set(jobId, { progress, step, at, options, waiters: [{ resolve, reject }] });
+      } else
+        this.#queue.set(jobId, {
+          progress,
+          step,
+          at,
+          options,
+          notify: notify ?? undefined,
+          waiters: [{ resolve, reject }],
+        });
       if (!this.#draining) void this.#drain();
     });
   }
@@ -81,12 +99,18 @@ export class JobProgressWriter {
     // In id order: two groups locking the same rows (they cannot, one runs at a time per process,
     // and each process writes its own jobs) would take them in one order.
     const sorted = [...group].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    await this.#db.query(
-      `UPDATE issuance_jobs j SET progress = GREATEST(j.progress, v.progress), step = v.step, updated_at = v.at,
+    const update = `UPDATE issuance_jobs j SET progress = GREATEST(j.progress, v.progress), step = v.step, updated_at = v.at,
               options = CASE WHEN v.options IS NULL THEN j.options ELSE j.options || v.options::jsonb END
-         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[])
-              AS v(id, progress, step, at, options)
-        WHERE j.id = v.id AND j.status = 'running'`,
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[])
+              AS v(id, progress, step, at, options, channel, payload)
+        WHERE j.id = v.id AND j.status = 'running'`;
+    // The NOTIFYs only where there are any (PGlite's bus is in memory): one per job written.
+    const notifies = sorted.some(([, p]) => p.notify);
+    await this.#db.query(
+      notifies
+        ? `WITH w AS (${update} RETURNING v.channel, v.payload)
+           SELECT pg_notify(channel, payload) FROM w WHERE payload IS NOT NULL`
+        : update,
       [
         sorted.map(([id]) => id),
         sorted.map(([, p]) => p.progress),
@@ -94,6 +118,8 @@ export class JobProgressWriter {
         sorted.map(([, p]) => p.at.toISOString()),
         // As text: both drivers pass a string array through unchanged (PGlite would re-encode jsonb[]).
         sorted.map(([, p]) => (p.options ? JSON.stringify(p.options) : null)),
+        sorted.map(([, p]) => p.notify?.channel ?? null),
+        sorted.map(([, p]) => p.notify?.payload ?? null),
       ],
     );
   }

@@ -239,6 +239,13 @@ describe.skipIf(!available)('two tessera serve processes on one PostgreSQL', { t
       expect((await jobOnB(job.id)).status).toBe('running');
       procs.a!.child.kill('SIGKILL');
       await procs.a!.stop();
+      // A's last step is one autocommitted statement (docs/decisions/0038): sent before the kill and
+      // waiting for this row, PostgreSQL would finish and commit it once the row is free (a backend
+      // notices its client gone only when it answers), and A's card is then rightly issued. A dead
+      // server's connections end with it: end the one waiting here, as a crash mid-step does.
+      await gate.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))',
+      );
       await gate.query('ROLLBACK');
     } finally {
       await gate.end();

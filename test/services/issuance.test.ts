@@ -394,6 +394,38 @@ describe('failures', () => {
     expect(seen).toEqual([true]);
   });
 
+  it('a device moved away as the card gets its PIN: no part of the success is written, the job fails with the machine’s refusal', async () => {
+    await setMode('displayed');
+    const c = newCard();
+    const card = cards.readers.cardIn(c.reader)!;
+    const transmit = card.transmit.bind(card);
+    // As the last command (CHANGE REFERENCE DATA of the PIN, P2 80) reaches the card, someone else
+    // moves the device out of issuing: the success's one statement must write nothing.
+    card.transmit = async (apdu: Uint8Array) => {
+      const cmd = decodeCommand(apdu);
+      if (cmd.ins === 0x24 && cmd.p2 === 0x80)
+        await srv.rt.db.query(`UPDATE devices SET state = 'suspended' WHERE serial = $1`, [c.serial]);
+      return transmit(apdu);
+    };
+    const job = await issue(c, ecc, { pin: '482913' });
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'illegal_transition' });
+    expect(job.error!.message).toMatch(/"suspended" cannot succeed/);
+    expect(job.progress).toBeLessThan(100);
+    const device = await srv.rt.services.devices.get(job.deviceId);
+    expect(device).toMatchObject({ state: 'suspended', issuedAt: null });
+    const audit = await srv.rt.services.audit.list({ targetId: device.id, limit: 50, offset: 0 });
+    expect(audit.items.map((e) => e.action)).not.toContain('issuance.succeeded');
+    expect(audit.items[0]!.action).toBe('issuance.failed');
+    // The initial PIN was not dropped; the card's read-back report is kept, as it was made.
+    const pins = await srv.rt.db.query(
+      `SELECT 1 FROM device_secrets WHERE device_id = $1 AND kind = 'initial_pin'`,
+      [device.id],
+    );
+    expect(pins).toHaveLength(1);
+    expect(await srv.rt.services.conformance.get(device.id)).not.toBeNull();
+  });
+
   it('a job left running by a dead server is failed as interrupted at start-up and can be retried', async () => {
     const c = newCard();
     const device = await srv.rt.services.devices.register(admin, { serial: c.serial, type: 'piv_card' });

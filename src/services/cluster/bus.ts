@@ -28,9 +28,24 @@ export type Topic =
 
 export type BusListener = (payload: string, fromHere: boolean) => void;
 
+/**
+ * A message a statement that commits on its own carries (PostgreSQL delivers a NOTIFY made in a
+ * statement at its commit, and never after a rollback): the NOTIFY for the other servers, null when
+ * there are none to tell (one process), and this server's delivery, to call once it committed.
+ */
+export interface Carried {
+  notify: { channel: string; payload: string } | null;
+  here(): void;
+}
+
 export interface Bus {
   /** Tells every listener, on this server at once and on the others through the database. */
   publish(topic: Topic, payload: string): void;
+  /**
+   * The message as a statement may carry it instead of publish (an issuance's end: one statement
+   * writes it and says it). Absent: publish once the change committed.
+   */
+  carry?(topic: Topic, payload: string): Carried;
   /** Calls `listener` for each message on `topic`; returns the function that stops it. */
   subscribe(topic: Topic, listener: BusListener): () => void;
   /**
@@ -158,6 +173,21 @@ export class PgBus extends LocalBus {
     clearTimeout(p.timer);
     this.#partial.delete(key);
     this.deliver(topic.slice(0, -1) as Topic, p.parts.join(''), false);
+  }
+
+  /**
+   * A short message goes in the caller's statement (pg_notify on its channel, in this bus's
+   * envelope): the other servers hear it at that statement's commit, and `here` tells this server's
+   * listeners once it has committed, as publish would. A long one (parts) or a closed bus's is
+   * published after the commit instead.
+   */
+  carry(topic: Topic, payload: string): Carried {
+    if (this.#closed || payload.length > MAX_PAYLOAD)
+      return { notify: null, here: () => this.publish(topic, payload) };
+    return {
+      notify: { channel: this.notifications.channel, payload: `${topic} ${this.origin} ${payload}` },
+      here: () => this.deliver(topic, payload, true),
+    };
   }
 
   override publish(topic: Topic, payload: string): void {

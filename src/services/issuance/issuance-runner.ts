@@ -2,11 +2,12 @@
 // policy's keys and certificates, report each step as progress, and end the job — succeeded or
 // failed — in one transaction with its audit event. The run holds the card connection and closes it
 // when it ends.
-import type { CardConformance } from '../card-conformance.js';
+import type { CardConformance, CheckedCard, PreparedCard } from '../card-conformance.js';
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { PivSession } from '../../cards/piv/piv-session.js';
 import { resetToTransport } from '../../cards/piv/reset.js';
 import type { CardConnection } from '../../cards/transport/types.js';
+import { deviceMachine } from '../../domain/device.js';
 import { DomainError, NotFoundError, must } from '../../domain/errors.js';
 import {
   jobTransition,
@@ -16,14 +17,16 @@ import {
 } from '../../domain/issuance-job.js';
 import { pemOrDer } from '../../pki/pem.js';
 import type { MasterKey } from '../../secrets/master-key.js';
-import { appendAudit } from '../../store/audit-repo.js';
+import { appendAudit, type AuditInput } from '../../store/audit-repo.js';
 import { installCredential } from '../../store/credentials-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
+import { putDeviceConformance } from '../../store/device-conformance-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
 import { finishJob, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
 import { JobProgressWriter } from '../../store/job-progress-writer.js';
 import { getPolicy, type CredentialProfile, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
+import { writeIssuanceSuccess } from '../../store/issuance-success-writer.js';
 import { cardIdentity, type FascnSettings } from '../card-identity.js';
 import { managementKeyFor, randomPuk } from '../card-keys.js';
 import { auditActor, type Actor, type Clock, type SelfSetUpDone } from '../context.js';
@@ -229,9 +232,13 @@ export class IssuanceRunner implements JobLauncher {
       const progress = print ? Math.floor(encoded * 0.9) : encoded;
       const options = optionsDue;
       optionsDue = undefined;
-      await this.#progress.write(job.id, progress, label, clock.now(), options);
-      this.deps.changes.publish(job.id);
+      // The word for other servers rides with the progress's own statement (PostgreSQL).
+      const word = this.deps.changes.carry?.(job.id);
+      await this.#progress.write(job.id, progress, label, clock.now(), options, word?.notify);
+      if (word) word.here();
+      else this.deps.changes.publish(job.id);
     };
+    let prepared: PreparedCard | undefined;
     try {
       await report(steps[0]!.label);
       if (wipeFirst) {
@@ -251,11 +258,13 @@ export class IssuanceRunner implements JobLauncher {
       // never outlive it (each capped at the device's days, issued before the device's end is set).
       const days = validityDaysOf(job, policy);
       const cardExpires = new Date(now.getTime() + days * 86_400_000);
-      const prepared = await this.deps.conformance.prepare(
+      prepared = await this.deps.conformance.prepare(
         { ...actor, correlationId },
         device,
         cardExpires,
         device.userId === user.id ? user : undefined,
+        // Stored with the job's end (one statement fewer): see #succeed and the catch below.
+        { keepReport: true },
       );
       // A replacement gets the person's archived key-management key back (keyRecoveryFor).
       const restores =
@@ -372,8 +381,23 @@ export class IssuanceRunner implements JobLauncher {
           });
         });
         await this.#print(actor, job.id, correlationId);
-      } else await this.#succeed(actor, job, device, policy, issued.length, correlationId, restores);
+      } else
+        await this.#succeed(
+          actor,
+          job,
+          device,
+          policy,
+          issued.length,
+          correlationId,
+          restores,
+          undefined,
+          prepared.checked,
+        );
     } catch (e) {
+      // A card checked before the run failed keeps its report, as when the check stored it at once.
+      const checked = prepared?.checked;
+      if (checked)
+        await putDeviceConformance(db, device.id, checked.report, checked.at).catch(() => undefined);
       await this.#fail(actor, job.id, e, correlationId);
     }
   }
@@ -407,11 +431,60 @@ export class IssuanceRunner implements JobLauncher {
     restores: readonly RestoredKey[] = [],
     /** Confirmed at the print step: the dates printed on the card. */
     printed?: { issuedAt: Date; expiresAt: Date },
+    /** The card's read-back report, stored with the success (null: none made here). */
+    checked: CheckedCard | null = null,
   ) {
     const opts = job.options as JobOptions;
     const requests = job.requestId ? this.deps.requests : undefined;
+    const at = this.deps.clock.now();
+    const dates = printed ?? {
+      issuedAt: at,
+      expiresAt: new Date(at.getTime() + validityDaysOf(job, policy) * 86_400_000),
+    };
+    const succeeded: AuditInput = {
+      actor: auditActor(actor),
+      action: 'issuance.succeeded',
+      targetType: 'device',
+      targetId: device.id,
+      details: {
+        jobId: job.id,
+        userId: job.userId,
+        policyId: policy.id,
+        ...(certificates === null ? {} : { certificates }),
+        attempt: job.attempt,
+        requestId: job.requestId,
+        ...(printed ? { printed: true } : {}),
+      },
+      correlationId,
+      at,
+    };
+    const selfIssued = !!this.deps.onSelfIssued && !!job.userId && actor.id === job.userId;
+    // A plain card's end is one statement (store/issuance-success-writer.ts) carrying the job's
+    // NOTIFY. What else may write at the end (a request completed, a restored key installed, a mobile
+    // ID, the person's self set-up, a printed card's Continue) takes the transaction below.
+    if (!requests && !printed && restores.length === 0 && !opts.mobileId && !selfIssued) {
+      const word = this.deps.changes.carry?.(job.id) ?? null;
+      const rule = deviceMachine.table.succeed;
+      const done = await writeIssuanceSuccess(this.deps.db, {
+        jobId: job.id,
+        deviceId: device.id,
+        move: { from: rule.from, to: rule.to, ...dates },
+        conformance: checked,
+        dropInitialPin: !keepsInitialPinAfterSuccess(opts.pinMode),
+        jobOptions: opts.changePinAtEnd ? { pinChangePending: true } : null,
+        audit: succeeded,
+        notify: word?.notify ?? null,
+        at,
+      });
+      if (done) {
+        if (word) word.here();
+        else this.deps.changes.publish(job.id);
+        return;
+      }
+      // The device left issuing meanwhile: nothing was written. The path below refuses with the
+      // device machine's error (read and locked), and the run fails the job.
+    }
     const changed = await this.deps.db.transaction(async (tx) => {
-      const at = this.deps.clock.now();
       // The request first, then the device (the replacement's lock order).
       const request = requests ? await requests.lockForCompletion(tx, job.requestId!) : null;
       if (printed) {
@@ -420,41 +493,17 @@ export class IssuanceRunner implements JobLauncher {
         must(jobTransition(current.status, 'confirm'));
       }
       // Locked and moved by one UPDATE (refused with the machine's error if no longer issuing).
-      const active = await moveDeviceById(
-        tx,
-        device.id,
-        'succeed',
-        printed ?? {
-          issuedAt: at,
-          expiresAt: new Date(at.getTime() + validityDaysOf(job, policy) * 86_400_000),
-        },
-        at,
-      );
+      const active = await moveDeviceById(tx, device.id, 'succeed', dates, at);
+      if (checked) await putDeviceConformance(tx, device.id, checked.report, checked.at);
       // The restored key-management credential is now (also) on this device.
       for (const r of restores) await installCredential(tx, r.credentialId, device.id, at);
       if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
       await finishJob(tx, job.id, 'succeeded', null, at);
       // A mobile ID becomes active with its device (or, cancelled meanwhile, refuses: the job fails).
       if (opts.mobileId) await this.deps.mobileIds?.succeeded(tx, actor, job, active, at);
-      if (job.userId && actor.id === job.userId) await this.deps.onSelfIssued?.(tx, actor, job.userId);
+      if (selfIssued) await this.deps.onSelfIssued?.(tx, actor, job.userId);
       if (opts.changePinAtEnd) await mergeJobOptions(tx, job.id, { pinChangePending: true });
-      await appendAudit(tx, {
-        actor: auditActor(actor),
-        action: 'issuance.succeeded',
-        targetType: 'device',
-        targetId: device.id,
-        details: {
-          jobId: job.id,
-          userId: job.userId,
-          policyId: policy.id,
-          ...(certificates === null ? {} : { certificates }),
-          attempt: job.attempt,
-          requestId: job.requestId,
-          ...(printed ? { printed: true } : {}),
-        },
-        correlationId,
-        at,
-      });
+      await appendAudit(tx, succeeded);
       // The replacement completes with its device, CA status included, or neither does.
       return request && requests
         ? requests.complete(tx, { ...actor, correlationId }, request, active, at)

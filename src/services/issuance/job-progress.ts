@@ -3,11 +3,16 @@
 // server follows a job any server runs; a stream also re-reads the job now and then, in case a
 // word was lost.
 import { EventEmitter } from 'node:events';
-import { LocalBus, type Bus } from '../cluster/bus.js';
+import { LocalBus, type Bus, type Carried } from '../cluster/bus.js';
 
 /** Tells those following a job that it changed; they read the job again. */
 export interface JobChanges {
   publish(jobId: string): void;
+  /**
+   * The word as the statement that commits the change may carry it (the NOTIFY, if any, and this
+   * server's delivery to call after the commit); absent, the caller publishes after the commit.
+   */
+  carry?(jobId: string): Carried;
 }
 
 /** The event every change is also heard on; a symbol, so no job id can collide with it. */
@@ -26,6 +31,10 @@ export class JobProgress implements JobChanges {
 
   publish(jobId: string): void {
     this.bus.publish('job', jobId);
+  }
+
+  carry(jobId: string): Carried {
+    return this.bus.carry?.('job', jobId) ?? { notify: null, here: () => this.publish(jobId) };
   }
 
   /** Calls `listener` whenever the job changes (progress, end); returns unsubscribe. */
