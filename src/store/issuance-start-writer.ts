@@ -1,4 +1,4 @@
-// An issuance's start as few statements as it can be (docs/decisions "start in one statement"):
+// An issuance's start in few statements (docs/decisions/0039-issuance-start-in-one-statement.md):
 // the job, the card's initial PIN and new PUK, and the `issuance.started` audit event are one
 // statement; a card unknown to the inventory is also registered by it (its row already issuing,
 // with its `device.registered` event), and then that one statement is the whole transaction.
@@ -84,7 +84,7 @@ export async function registerAndStart(
 }
 
 /**
- * The job and the device's secrets (replacing any it had, as putDeviceSecrets does), written only
+ * The job and the device's secrets (replacing any it had: a known card's earlier PUK), written only
  * when `when` holds (a condition on the statement's other CTEs).
  */
 function startCtes(start: IssuanceStart, params: unknown[], when?: string): string[] {

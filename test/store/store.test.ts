@@ -1,7 +1,7 @@
 // The store on both engines: the same SQL, the same answers.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, verifyAudit } from '../../src/store/audit-repo.js';
+import { appendAudit, listAudit, verifyAudit } from '../../src/store/audit-repo.js';
 import { getDevice, insertDevice, searchDevices, updateDevice } from '../../src/store/devices-repo.js';
 import {
   insertCredential,
@@ -11,12 +11,14 @@ import {
 import {
   claimOrphanedJobs,
   finishJob,
+  getJob,
   insertJob,
   mergeJobOptions,
   restartJob,
 } from '../../src/store/jobs-repo.js';
 import { registerInstance, stopInstance } from '../../src/store/instances-repo.js';
-import { getDeviceSecret, putDeviceSecret, putDeviceSecrets } from '../../src/store/device-secrets-repo.js';
+import { getDeviceSecret, putDeviceSecret } from '../../src/store/device-secrets-repo.js';
+import { writeStart } from '../../src/store/issuance-start-writer.js';
 import { JobProgressWriter } from '../../src/store/job-progress-writer.js';
 import { insertPolicy, getPolicy, getUserAndPolicy } from '../../src/store/policies-repo.js';
 import { insertRequest, updateRequestState } from '../../src/store/requests-repo.js';
@@ -256,20 +258,50 @@ for (const engine of await engines()) {
       });
     });
 
-    it('device secrets: several stored in one statement, replacing what the device held', async () => {
+    it("an issuance's start (writeStart): the job, the device's secrets (replacing what it held) and its event in one statement, each read back as its repository maps it", async () => {
       const dev = await insertDevice(t.db, { serial: 'SECRETS-1', type: 'piv_card', at });
       await putDeviceSecret(t.db, dev.id, 'puk', Uint8Array.from([9]), at);
-      await putDeviceSecrets(
-        t.db,
-        dev.id,
-        [
-          { kind: 'initial_pin', encrypted: Uint8Array.from([1, 2]) },
-          { kind: 'puk', encrypted: Uint8Array.from([3, 4, 5]) },
-        ],
-        at,
+      const user = (await getUserByUsername(t.db, 'p1'))!;
+      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
+      const id = randomUUID();
+      const job = await t.db.transaction((tx) =>
+        writeStart(tx, {
+          job: {
+            id,
+            deviceId: dev.id,
+            userId: user.id,
+            policyId: policy.id,
+            startedBy: null,
+            options: { a: 1 },
+            at,
+            owner: null,
+          },
+          secrets: [
+            { kind: 'initial_pin', encrypted: Uint8Array.from([1, 2]) },
+            { kind: 'puk', encrypted: Uint8Array.from([3, 4, 5]) },
+          ],
+          audit: {
+            actor: { id: null, name: 'x' },
+            action: 'issuance.started',
+            targetType: 'device',
+            targetId: dev.id,
+            details: { jobId: id },
+            at,
+          },
+        }),
       );
+      expect(job).toEqual(await getJob(t.db, id));
+      expect(job).toMatchObject({
+        deviceId: dev.id,
+        status: 'running',
+        options: { a: 1 },
+        awaitingOwner: false,
+      });
       expect(Buffer.from((await getDeviceSecret(t.db, dev.id, 'initial_pin'))!)).toEqual(Buffer.from([1, 2]));
       expect(Buffer.from((await getDeviceSecret(t.db, dev.id, 'puk'))!)).toEqual(Buffer.from([3, 4, 5]));
+      const [event] = (await listAudit(t.db, { targetId: dev.id, limit: 5, offset: 0 })).items;
+      expect(event).toMatchObject({ action: 'issuance.started', details: { jobId: id } });
+      expect(await verifyAudit(t.db)).toMatchObject({ ok: true });
     });
 
     it('only the jobs of instances whose lease ran out (or that stopped) are claimed, each by one claimer', async () => {

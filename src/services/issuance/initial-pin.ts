@@ -12,7 +12,6 @@ import {
   deleteDeviceSecret,
   getDeviceSecret,
   putDeviceSecret,
-  putDeviceSecrets,
   type DeviceSecretKind,
 } from '../../store/device-secrets-repo.js';
 import { getDevice } from '../../store/devices-repo.js';
@@ -75,14 +74,9 @@ export class InitialPinVault {
   constructor(private readonly masterKey: MasterKey) {}
 
   /**
-   * Stores the initial PIN; with `puk`, the card's new PUK too, in the same statement (the starter
-   * chooses both: one round trip fewer than the run storing the PUK on its own).
+   * The initial PIN and, with `puk`, the card's new PUK, sealed for this device alone: the start
+   * stores them in its own statement (store/issuance-start-writer.ts).
    */
-  async put(tx: Queryable, deviceId: string, pin: string, at: Date, puk?: string): Promise<void> {
-    await putDeviceSecrets(tx, deviceId, this.sealed(deviceId, pin, puk), at);
-  }
-
-  /** The initial PIN (and the PUK) sealed for the device, for a statement that stores them with more. */
   sealed(deviceId: string, pin: string, puk?: string): { kind: DeviceSecretKind; encrypted: Uint8Array }[] {
     return [
       { kind: 'initial_pin', encrypted: this.masterKey.encrypt(pin, PIN_PURPOSE(deviceId)) },
