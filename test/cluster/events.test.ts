@@ -4,7 +4,7 @@
 // B reads the card through A, queues the job for A, A runs it, B's event stream follows it to the
 // end. No timed assertion: the test waits for each state.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { newCardState } from '../../src/cards/emulator/card-state.js';
@@ -132,6 +132,13 @@ describe.skipIf(!pg)(
         roles: ['user'],
       });
       const policy = (await b.rt.services.policies.list()).find((p) => p.name.startsWith('PIV ECC'))!;
+      // Each word B hears of a job, with the job's status B reads on hearing it: the end's word is
+      // said by A's success statement itself, so it arrives only once the job's end is committed.
+      const heard: Promise<string>[] = [];
+      const stopHearing = b.rt.services.issuance.progress.watchAll((jobId) =>
+        heard.push(b.rt.services.issuance.jobs.get(jobId).then((j) => `${jobId} ${j.status}`)),
+      );
+      onTestFinished(stopHearing);
       const started = await onB.json<{ job: { id: string; status: string } }>('POST', '/api/issuance', {
         userId: alice.id,
         agentId,
@@ -148,6 +155,12 @@ describe.skipIf(!pg)(
         .filter((x) => x.startsWith('event: job'))
         .map((x) => JSON.parse(x.split('\ndata: ')[1]!) as { status: string; progress: number });
       expect(events.at(-1)).toMatchObject({ status: 'succeeded', progress: 100 });
+      // B was told of the end (not only by its stream's slow poll), and never before the commit: a
+      // word heard while the job still ran reads it running, the end's reads it ended.
+      const jobId = started.body.job.id;
+      await until('B hears the job’s end', async () =>
+        (await Promise.all(heard)).includes(`${jobId} succeeded`),
+      );
       // Progress between start and end was heard on B, not only the end.
       expect(events.some((e) => e.status === 'running' && e.progress > 0)).toBe(true);
       const job = await b.rt.services.issuance.jobs.get(started.body.job.id);
