@@ -1,5 +1,4 @@
 // Issued certificates with their status, and archived key-management keys (stored encrypted).
-import { certificateCredentialsCte, type CertificateCredential } from './credentials-repo.js';
 import type { Queryable } from './db.js';
 
 export type CertificateStatus = 'valid' | 'suspended' | 'revoked';
@@ -76,47 +75,59 @@ export async function insertCertificate(tx: Queryable, c: NewCertificate, at: Da
   await insertCertificates(tx, [c], at);
 }
 
-const CERT_COLUMNS = 14;
+/** The INSERT of certificates, for `VALUES` rows made by certificateValues. */
+export const INSERT_CERTIFICATES = `INSERT INTO certificates (id, ca_id, serial, user_id, device_id, credential_id, profile,
+  slot, subject, key_algorithm, not_before, not_after, der, created_at, updated_at)`;
 
-/**
- * Inserts several certificates in one statement (issuance writes them in groups under load), with
- * the credentials they make (`credentials`, each installed on its device) in the same statement.
- */
+/** The `VALUES` rows of certificates for INSERT_CERTIFICATES; their parameters go on `params`. */
+export function certificateValues(certs: readonly NewCertificate[], at: Date, params: unknown[]): string {
+  const p = (v: unknown) => `$${params.push(v)}`;
+  return certs
+    .map((c) => {
+      const t = p(at);
+      return `(${[
+        c.id,
+        c.caId,
+        c.serial,
+        c.userId,
+        c.deviceId,
+        c.credentialId,
+        c.profile,
+        c.slot,
+        c.subject,
+        c.keyAlgorithm,
+        c.notBefore,
+        c.notAfter,
+        c.der,
+      ]
+        .map(p)
+        .join(', ')}, ${t}, ${t})`;
+    })
+    .join(', ');
+}
+
+/** Inserts several certificates in one statement. */
 export async function insertCertificates(
   tx: Queryable,
   certs: readonly NewCertificate[],
   at: Date,
-  credentials: readonly CertificateCredential[] = [],
 ): Promise<void> {
   if (certs.length === 0) return;
-  const cte = credentials.length ? certificateCredentialsCte(credentials, at, 1) : null;
-  const params: unknown[] = cte ? [...cte.params] : [];
-  const rows = certs.map((c) => {
-    const b = params.length;
-    params.push(
-      c.id,
-      c.caId,
-      c.serial,
-      c.userId,
-      c.deviceId,
-      c.credentialId,
-      c.profile,
-      c.slot,
-      c.subject,
-      c.keyAlgorithm,
-      c.notBefore,
-      c.notAfter,
-      c.der,
-      at,
-    );
-    return `(${Array.from({ length: CERT_COLUMNS }, (_, k) => `$${b + k + 1}`).join(', ')}, $${b + CERT_COLUMNS})`;
-  });
-  await tx.query(
-    `${cte ? `WITH ${cte.sql}\n     ` : ''}INSERT INTO certificates (id, ca_id, serial, user_id, device_id, credential_id, profile, slot, subject,
-                               key_algorithm, not_before, not_after, der, created_at, updated_at)
-     VALUES ${rows.join(', ')}`,
-    params,
-  );
+  const params: unknown[] = [];
+  await tx.query(`${INSERT_CERTIFICATES} VALUES ${certificateValues(certs, at, params)}`, params);
+}
+
+/**
+ * Archived keys as a data-modifying CTE (`ak`) of the statement that inserts their certificates
+ * (the foreign key is checked at the statement's end); parameters go on `params`.
+ */
+export function archivedKeysCte(
+  keys: readonly { certificateId: string; encryptedKey: Buffer }[],
+  params: unknown[],
+): string {
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const rows = keys.map((k) => `(${p(k.certificateId)}::uuid, ${p(k.encryptedKey)}::bytea)`);
+  return `ak AS (INSERT INTO archived_keys (certificate_id, encrypted_key) VALUES ${rows.join(', ')})`;
 }
 
 export async function getCertificate(
@@ -267,13 +278,6 @@ export async function setCredentialStatus(
     credentialId,
     status,
     at,
-  ]);
-}
-
-export async function archiveKey(tx: Queryable, certificateId: string, encryptedKey: Buffer): Promise<void> {
-  await tx.query('INSERT INTO archived_keys (certificate_id, encrypted_key) VALUES ($1, $2)', [
-    certificateId,
-    encryptedKey,
   ]);
 }
 

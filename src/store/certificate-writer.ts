@@ -1,12 +1,22 @@
 // Group commit for issued certificates. Certificates signed while a write is in flight queue up
-// and go to the database together — one transaction, one multi-row INSERT, one lock of the audit
-// chain — so the issuance rate is not bound by one commit (and its fsync) per certificate. Each
-// certificate still commits together with its own audit event, its credential (made in the same
-// statement as the certificate, or linked to it) and its archived key. If a group fails, its members are retried one by one, so one bad row never takes
-// the others down (docs/decisions/0010).
-import { appendAuditEvents, type AuditInput } from './audit-repo.js';
-import { archiveKey, insertCertificates, type NewCertificate } from './certificate-repo.js';
-import { setCredentialCertificates, type CertificateCredential } from './credentials-repo.js';
+// and go to the database together — one statement (so one implicit transaction, one lock of the
+// audit chain's head for one round trip), however many — so the issuance rate is not bound by one
+// commit (and its fsync) per certificate. Each certificate still commits together with its own
+// audit event, its credential (made in the same statement, or linked to it) and its archived key.
+// If a group fails, its members are retried one by one, so one bad row never takes the others
+// down (docs/decisions/0010).
+import { auditChain, type AuditInput } from './audit-repo.js';
+import {
+  archivedKeysCte,
+  certificateValues,
+  INSERT_CERTIFICATES,
+  type NewCertificate,
+} from './certificate-repo.js';
+import {
+  certificateCredentialsCte,
+  credentialSerialsCte,
+  type CertificateCredential,
+} from './credentials-repo.js';
 import type { Db } from './db.js';
 
 export interface CertificateWrite {
@@ -29,8 +39,11 @@ interface Pending extends CertificateWrite {
   reject(err: unknown): void;
 }
 
-/** Most certificates written in one transaction (14 parameters each, well under PostgreSQL's 65,535). */
-const MAX_GROUP = 200;
+/**
+ * Most certificates written in one statement: ~25 parameters each with its audit event (well under
+ * PostgreSQL's 65,535), and one CTE per event in the audit chain.
+ */
+const MAX_GROUP = 100;
 
 export class CertificateWriter {
   readonly #db: Db;
@@ -69,27 +82,37 @@ export class CertificateWriter {
     }
   }
 
-  #writeGroup(group: readonly Pending[]): Promise<void> {
-    return this.#db.transaction(async (tx) => {
-      await insertCertificates(
-        tx,
-        group.map((g) => g.certificate),
-        group[0]!.at,
-        group.flatMap((g) => (g.made ? [g.made] : [])),
-      );
-      await setCredentialCertificates(
-        tx,
-        group.flatMap(({ certificate: c, newCredential }) =>
-          c.credentialId && !newCredential ? [{ credentialId: c.credentialId, serial: c.serial }] : [],
-        ),
-        group[0]!.at,
-      );
-      for (const g of group) if (g.archivedKey) await archiveKey(tx, g.certificate.id, g.archivedKey);
-      await appendAuditEvents(
-        tx,
+  /**
+   * The group in one statement: its new credentials and their device links, the serials of the
+   * existing credentials, the archived keys and the audit events (chained by PostgreSQL from the
+   * head it locks) as CTEs of the certificates' INSERT. One statement is atomic: no BEGIN/COMMIT.
+   */
+  async #writeGroup(group: readonly Pending[]): Promise<void> {
+    const at = group[0]!.at;
+    const params: unknown[] = [];
+    const ctes: string[] = [];
+    const made = group.flatMap((g) => (g.made ? [g.made] : []));
+    if (made.length) ctes.push(certificateCredentialsCte(made, at, params));
+    const links = group.flatMap(({ certificate: c, made }) =>
+      c.credentialId && !made ? [{ credentialId: c.credentialId, serial: c.serial }] : [],
+    );
+    if (links.length) ctes.push(credentialSerialsCte(links, at, params));
+    const archived = group.flatMap((g) =>
+      g.archivedKey ? [{ certificateId: g.certificate.id, encryptedKey: g.archivedKey }] : [],
+    );
+    if (archived.length) ctes.push(archivedKeysCte(archived, params));
+    ctes.push(
+      auditChain(
         group.map((g) => g.audit),
-      );
-    });
+        params,
+      ).ctes,
+    );
+    const values = certificateValues(
+      group.map((g) => g.certificate),
+      at,
+      params,
+    );
+    await this.#db.query(`WITH ${ctes.join(',\n')}\n${INSERT_CERTIFICATES} VALUES ${values}`, params);
   }
 }
 

@@ -92,38 +92,42 @@ export interface CertificateCredential {
 }
 
 /**
- * The credentials of a group of certificates as data-modifying CTEs (`cr`, `cd`) to put before the
- * certificates' INSERT: one statement for any number. The 8 parameters from number `first` are the
- * columns as arrays (their count does not grow with the group). The certificates' foreign key is
- * checked at the end of the statement, when the credentials are there.
+ * The credentials of a group of certificates as data-modifying CTEs (`cr`, `cd`) of the statement
+ * that inserts the certificates: one statement for any number (the columns go as arrays, on
+ * `params`). The certificates' foreign key is checked at the statement's end, when they are there.
  */
 export function certificateCredentialsCte(
   creds: readonly CertificateCredential[],
   at: Date,
-  first: number,
-): { sql: string; params: unknown[] } {
-  const $ = (k: number) => `$${first + k}`;
-  return {
-    sql: `cr AS (
+  params: unknown[],
+): string {
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const ids = p(creds.map((c) => c.id));
+  const t = p(at);
+  return `cr AS (
        INSERT INTO credentials (id, user_id, policy_id, profile, slot, certificate_serial, created_at, updated_at)
-       SELECT v.id, v.user_id, v.policy_id, v.profile, v.slot, v.serial, ${$(7)}, ${$(7)}
-         FROM unnest(${$(0)}::uuid[], ${$(1)}::uuid[], ${$(2)}::uuid[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::text[])
+       SELECT v.id, v.user_id, v.policy_id, v.profile, v.slot, v.serial, ${t}, ${t}
+         FROM unnest(${ids}::uuid[], ${p(creds.map((c) => c.userId))}::uuid[], ${p(creds.map((c) => c.policyId))}::uuid[],
+                     ${p(creds.map((c) => c.profile))}::text[], ${p(creds.map((c) => c.slot))}::text[],
+                     ${p(creds.map((c) => c.serial))}::text[])
            AS v(id, user_id, policy_id, profile, slot, serial)),
      cd AS (
        INSERT INTO device_credentials (device_id, credential_id, installed_at)
-       SELECT v.device_id, v.id, ${$(7)} FROM unnest(${$(6)}::uuid[], ${$(0)}::uuid[]) AS v(device_id, id)
-       ON CONFLICT DO NOTHING)`,
-    params: [
-      creds.map((c) => c.id),
-      creds.map((c) => c.userId),
-      creds.map((c) => c.policyId),
-      creds.map((c) => c.profile),
-      creds.map((c) => c.slot),
-      creds.map((c) => c.serial),
-      creds.map((c) => c.deviceId),
-      at,
-    ],
-  };
+       SELECT v.device_id, v.id, ${t} FROM unnest(${p(creds.map((c) => c.deviceId))}::uuid[], ${ids}::uuid[])
+         AS v(device_id, id)
+       ON CONFLICT DO NOTHING)`;
+}
+
+/** Existing credentials linked to their new certificates' serials, as a CTE (`cs`) of the CA's statement. */
+export function credentialSerialsCte(
+  links: readonly { credentialId: string; serial: string }[],
+  at: Date,
+  params: unknown[],
+): string {
+  const p = (v: unknown) => `$${params.push(v)}`;
+  return `cs AS (UPDATE credentials c SET certificate_serial = v.serial, updated_at = ${p(at)}
+       FROM unnest(${p(links.map((l) => l.credentialId))}::uuid[], ${p(links.map((l) => l.serial))}::text[])
+         AS v(id, serial) WHERE c.id = v.id)`;
 }
 
 /** Records that a credential is (also) on a device: shared credentials live on several. */
@@ -168,20 +172,6 @@ export async function setCredentialStatus(
   at: Date,
 ): Promise<void> {
   await tx.query('UPDATE credentials SET status = $1, updated_at = $2 WHERE id = $3', [status, at, id]);
-}
-
-/** Links credentials to their new certificates' serials in one statement (the CA's group commit). */
-export async function setCredentialCertificates(
-  tx: Queryable,
-  links: readonly { credentialId: string; serial: string }[],
-  at: Date,
-): Promise<void> {
-  if (links.length === 0) return;
-  await tx.query(
-    `UPDATE credentials c SET certificate_serial = v.serial, updated_at = $3
-       FROM unnest($1::uuid[], $2::text[]) AS v(id, serial) WHERE c.id = v.id`,
-    [links.map((l) => l.credentialId), links.map((l) => l.serial), at],
-  );
 }
 
 /** A recycled device keeps no credentials. */

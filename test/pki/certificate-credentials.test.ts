@@ -1,13 +1,15 @@
 // A certificate that makes its credential (an issuance's key) writes both in one commit, in the
 // certificate writer's group: a group that fails is retried member by member, and a member that
-// fails leaves neither its certificate nor its credential, while the others keep both. On both
-// engines, with the real issuer and store.
+// fails leaves neither its certificate nor its credential, while the others keep both. A group is
+// one statement: its credentials, the existing ones' serials, archived keys and audit events (the
+// chain computed by PostgreSQL) with the certificates. On both engines, with the real issuer and store.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/services/context.js';
 import type { IssueTarget } from '../../src/services/pki/certificate-issuer.js';
 import type { Pki } from '../../src/services/pki/pki.js';
-import { listDeviceCredentials } from '../../src/store/credentials-repo.js';
+import { verifyAudit } from '../../src/store/audit-repo.js';
+import { getCredential, insertCredential, listDeviceCredentials } from '../../src/store/credentials-repo.js';
 import { insertDevice } from '../../src/store/devices-repo.js';
 import { insertPolicy } from '../../src/store/policies-repo.js';
 import { insertUser } from '../../src/store/users-repo.js';
@@ -93,6 +95,62 @@ for (const engine of await engines())
         [userId],
       );
       expect(n!.n).toBe(0);
+    });
+
+    it('many at once, of every kind: each certificate with its credential, key and audit event; the chain verifies', async () => {
+      const device = await insertDevice(t.db, { serial: `C-${randomUUID()}`, type: 'piv_card', at });
+      const existing = await insertCredential(t.db, {
+        userId,
+        policyId,
+        profile: 'PIV Authentication',
+        slot: '9a',
+        deviceId: device.id,
+        at,
+      });
+      const km: IssueTarget = {
+        ...target(device.id, 'Key Management', '9a'),
+        profile: {
+          name: 'Key Management',
+          certificateProfile: 'key_management',
+          keyAlgorithm: 'ECCP256',
+          validityDays: 30,
+          slot: '9d',
+          archiveKey: true,
+        },
+      };
+      const made = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => issue(target(device.id, `Card Authentication ${i}`, '9e'))),
+      );
+      const [renewed, archived] = await Promise.all([
+        issue({
+          ...target(device.id, 'PIV Authentication', '9a'),
+          newCredential: null,
+          credentialId: existing.id,
+        }),
+        pki.issuer.issueWithArchivedKey(admin, km),
+      ]);
+      const creds = await listDeviceCredentials(t.db, device.id);
+      expect(creds).toHaveLength(24 + 2);
+      for (const c of made)
+        expect(creds.find((x) => x.id === c.credentialId)).toMatchObject({ certificateSerial: c.serial });
+      expect((await getCredential(t.db, existing.id))?.certificateSerial).toBe(renewed.serial);
+      expect(creds.find((x) => x.id === archived.certificate.credentialId)).toMatchObject({
+        slot: '9d',
+        profile: 'Key Management',
+        certificateSerial: archived.certificate.serial,
+      });
+      const [key] = await t.db.query('SELECT 1 FROM archived_keys WHERE certificate_id = $1', [
+        archived.certificate.id,
+      ]);
+      expect(key).toBeDefined();
+      const events = await t.db.query<{ target_id: string }>(
+        `SELECT target_id FROM audit_events WHERE action = 'certificate.issued' AND details->>'deviceId' = $1`,
+        [device.id],
+      );
+      expect(events.map((e) => e.target_id).sort()).toEqual(
+        [...made.map((c) => c.id), renewed.id, archived.certificate.id].sort(),
+      );
+      expect(await verifyAudit(t.db)).toMatchObject({ ok: true });
     });
 
     it('a new credential needs its person and device, and is not also an existing one', async () => {
