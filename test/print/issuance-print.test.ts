@@ -168,6 +168,9 @@ describe.skipIf(!cupsAvailable || !ippeveAvailable)(
       expect(j.print!.printJobId).toBeGreaterThan(0);
       // At the print step the card is encoded and printed, but not active.
       expect((await device(j.deviceId)).state).toBe('issuing');
+      // The card's read-back report is stored with its encoding.
+      const report = await admin.json<{ report: unknown }>('GET', `/api/devices/${j.deviceId}/conformance`);
+      expect(report.body.report).not.toBeNull();
 
       // What the printer received is what the print step shows (rasterized, both sides).
       const received = eve.jobs();

@@ -370,6 +370,9 @@ export class IssuanceRunner implements JobLauncher {
           });
           // Keys restored onto the card (a replacement's key-management key) are the card's now.
           for (const r of restores) await installCredential(tx, r.credentialId, device.id, clock.now());
+          // The card's read-back report, kept for the encoding's end.
+          const checked = prepared!.checked;
+          if (checked) await putDeviceConformance(tx, device.id, checked.report, checked.at);
           await appendAudit(tx, {
             actor: auditActor(actor),
             action: 'issuance.encoded',
