@@ -1,12 +1,14 @@
 // An issuance's start in few statements (docs/decisions/0039-issuance-start-in-one-statement.md):
 // the job, the card's initial PIN and new PUK, and the `issuance.started` audit event are one
-// statement; a card unknown to the inventory is also registered by it (its row already issuing,
-// with its `device.registered` event), and then that one statement is the whole transaction.
-// Each row comes back through its own repository's mapper.
+// statement, and so is a card's registration (its row already issuing, with its
+// `device.registered` event) or a blank card's guarded move with them: then that one statement is
+// the whole transaction. Each row comes back through its own repository's mapper.
 import { auditChain, type AuditInput } from './audit-repo.js';
+import type { DeviceState, DeviceType } from '../domain/device.js';
 import type { Queryable } from './db.js';
 import type { DeviceSecretKind } from './device-secrets-repo.js';
 import { toDevice, type Device, type DeviceRow, type NewDevice } from './devices-repo.js';
+import { openRequestForReplacementDeviceSql } from './requests-repo.js';
 import {
   joinedJob,
   joinedJobColumns,
@@ -81,6 +83,50 @@ export async function registerAndStart(
   if (!row) return { known: null };
   const job = joinedJob(row, 'j__');
   return job ? { device: toDevice(row), job } : { known: toDevice(row) };
+}
+
+/**
+ * A blank card's move to where the start leaves it (`move.to`), under a guard, and its start.
+ * The device's UPDATE takes its lock and moves it only while it is blank for this start: in one of
+ * `move.from`, of one of `move.types`, bound to nobody but `move.userId`, and (`unlessRequested`)
+ * named by no open request as its replacement. The job, the secrets and the event are written only
+ * when it moved; one statement, atomic on its own. Null when it did not move (nothing written):
+ * the caller locks, checks and refuses or moves it in a transaction.
+ */
+export async function moveAndStart(
+  db: Queryable,
+  move: {
+    deviceId: string;
+    from: readonly DeviceState[];
+    to: DeviceState;
+    types: readonly DeviceType[];
+    userId: string;
+    policyId: string;
+    unlessRequested: boolean;
+  },
+  start: IssuanceStart,
+): Promise<{ device: Device; job: IssuanceJob } | null> {
+  const params: unknown[] = [];
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const id = p(move.deviceId);
+  const user = p(move.userId);
+  const moved = 'EXISTS (SELECT 1 FROM start_m)';
+  const ctes = [
+    `start_m AS (UPDATE devices SET state = ${p(move.to)}::text, user_id = ${user}::uuid,
+                   policy_id = ${p(move.policyId)}::uuid, updated_at = ${p(start.job.at)}::timestamptz
+       WHERE id = ${id}::uuid AND state = ANY(${p(move.from)}::text[]) AND type = ANY(${p(move.types)}::text[])
+         AND (state <> 'bound' OR user_id = ${user}::uuid)
+         ${move.unlessRequested ? `AND NOT ${openRequestForReplacementDeviceSql(`${id}::uuid`)}` : ''}
+       RETURNING *)`,
+    ...startCtes(start, params, moved),
+    auditChain([start.audit], params, moved).ctes,
+  ];
+  const [row] = await db.query<DeviceRow & Record<string, unknown>>(
+    `WITH ${ctes.join(',\n')}
+     SELECT m.*, ${joinedJobColumns('j', 'j__')} FROM start_m m JOIN start_j j ON true`,
+    params,
+  );
+  return row ? { device: toDevice(row), job: joinedJob(row, 'j__')! } : null;
 }
 
 /**

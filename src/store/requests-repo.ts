@@ -198,6 +198,10 @@ export async function updateRequestState(
 
 const OPEN = `state IN ('submitted', 'approved', 'bound')`;
 
+/** SQL: an open request names the device `deviceId` (an SQL expression) as its replacement. */
+export const openRequestForReplacementDeviceSql = (deviceId: string): string =>
+  `EXISTS (SELECT 1 FROM requests WHERE replacement_device_id = ${deviceId} AND ${OPEN})`;
+
 /** Open replacement requests naming the device as the one replaced, oldest first. */
 export async function openRequestsForTarget(
   db: Queryable,

@@ -106,18 +106,39 @@ for (const engine of await engines()) {
       expect(await verifyAudit(db)).toMatchObject({ ok: true });
     });
 
-    it('a card in the inventory: read by that statement (nothing written), then locked, checked and moved', async () => {
+    it('a card in the inventory: read by that statement (nothing written), then moved and started by one guarded statement', async () => {
       serial += 1;
-      const at = new Date();
-      await insertDevice(srv.rt.db, { serial: String(serial), type: 'piv_card', at });
-      const { device } = await start();
-      expect(device).toMatchObject({ state: 'issuing', userId: aliceId });
-      // The two reads, the statement that found the card known, then BEGIN, the request serving
-      // it (none), the lock, the move, the job with its secrets and event, COMMIT.
-      expect(statements).toHaveLength(8);
+      await insertDevice(srv.rt.db, { serial: String(serial), type: 'piv_card', at: new Date() });
+      const { device, job } = await start();
+      expect(device).toMatchObject({ state: 'issuing', userId: aliceId, policyId: ecc.id });
+      expect(statements).toHaveLength(3);
+      expect(statements[2]).toMatch(/^WITH start_m AS \(UPDATE devices/);
+      expect(await getDeviceBySerial(srv.rt.db, String(serial))).toEqual(device);
+      expect(await getJob(srv.rt.db, job!.id)).toMatchObject({ deviceId: device.id, status: 'running' });
       const events = (await listAudit(srv.rt.db, { targetId: device.id, limit: 10, offset: 0 })).items;
       expect(events.map((e) => e.action)).toEqual(['issuance.started']);
       expect(await verifyAudit(srv.rt.db)).toMatchObject({ ok: true });
+    });
+
+    it('a card bound to another person: the guarded statement writes nothing, the transaction refuses it saying why', async () => {
+      serial += 1;
+      const bob = (await srv.rt.services.users.search({ q: 'bob', limit: 1, offset: 0 })).items[0]!;
+      await insertDevice(srv.rt.db, {
+        serial: String(serial),
+        type: 'piv_card',
+        at: new Date(),
+        moved: { state: 'bound', userId: bob.id, policyId: ecc.id },
+      });
+      const before = (await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total;
+      await expect(start()).rejects.toThrow(/is bound to another person/);
+      // The reads, the guarded statement, then BEGIN, the request it may serve, the lock, ROLLBACK.
+      expect(statements[2]).toMatch(/^WITH start_m AS/);
+      expect(statements[3]).toBe('BEGIN');
+      expect((await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total).toBe(before);
+      expect(await getDeviceBySerial(srv.rt.db, String(serial))).toMatchObject({
+        state: 'bound',
+        userId: bob.id,
+      });
     });
 
     it.runIf(engine === 'postgres')(
@@ -126,11 +147,15 @@ for (const engine of await engines()) {
         serial += 1;
         let commit!: () => void;
         const committed = new Promise<void>((r) => (commit = r));
+        let inserted!: () => void;
+        const registered = new Promise<void>((r) => (inserted = r));
         // Another start registers the same card and has not committed: the INSERT waits for it.
         const other = srv.rt.db.transaction(async (tx) => {
           await insertDevice(tx, { serial: String(serial), type: 'piv_card', at: new Date() });
+          inserted();
           await committed;
         });
+        await registered;
         const mine = start();
         while (
           (
@@ -155,12 +180,12 @@ for (const engine of await engines()) {
     );
 
     it('a card that is not blank is refused with a typed error saying why, and nothing is written', async () => {
+      serial += 1;
+      await start();
       const before = (await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total;
-      // The card of the first test, issuing now.
-      serial -= 1;
+      // The same card again, issuing now.
       await expect(start()).rejects.toThrow(ConflictError);
       await expect(start()).rejects.toThrow(/is issuing, not blank/);
-      serial += 1;
       expect((await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total).toBe(before);
     });
   });

@@ -1,7 +1,13 @@
 // Which inventory record a card in a reader is, when it is to be bound or issued: an unknown card
 // is registered on the spot if the actor may register devices; the card must suit the policy and
 // be blank (in inventory, or bound to this very person).
-import { deviceTransition, type DeviceAction } from '../../domain/device.js';
+import {
+  deviceMachine,
+  deviceTransition,
+  type DeviceAction,
+  type DeviceState,
+  type DeviceType,
+} from '../../domain/device.js';
 import { ConflictError, must, ValidationError } from '../../domain/errors.js';
 import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../../store/audit-repo.js';
@@ -104,6 +110,29 @@ function deviceTypeFor(policy: Policy): 'piv_card' | 'piv_token' | null {
   return policy.deviceTypes.includes('piv_token') ? 'piv_token' : null;
 }
 
+/** The states a card is blank in: in inventory, or bound (to the person it is issued to). */
+const BLANK_STATES: readonly DeviceState[] = ['inventory', 'bound'];
+
+/**
+ * The guard under which a known card may be moved by `action` without a locked read first (an
+ * UPDATE … WHERE): what checkBlank and the device machine both accept — a blank state the action
+ * may leave, a type of the policy's, bound to nobody but `user` — and where the move leads.
+ */
+export function blankMove(
+  user: User,
+  policy: Policy,
+  action: DeviceAction,
+): { from: DeviceState[]; to: DeviceState; types: DeviceType[]; userId: string; policyId: string } {
+  const rule = deviceMachine.table[action];
+  return {
+    from: rule.from.filter((s) => BLANK_STATES.includes(s)),
+    to: rule.to,
+    types: [...policy.deviceTypes],
+    userId: user.id,
+    policyId: policy.id,
+  };
+}
+
 /** The card must suit the policy and be blank: in inventory, or bound to this very person. */
 function checkBlank(
   policy: Policy,
@@ -117,7 +146,7 @@ function checkBlank(
     );
   if (device.state === 'bound' && device.userId !== user.id)
     throw new ConflictError(`The card ${serial} is bound to another person`);
-  if (device.state !== 'inventory' && device.state !== 'bound')
+  if (!BLANK_STATES.includes(device.state))
     throw new ConflictError(
       `The card ${serial} is ${device.state.replace('_', ' ')}, not blank` +
         (device.state === 'failed' || device.state === 'awaiting_recycle'

@@ -7,12 +7,17 @@ import { appendAudit } from '../../store/audit-repo.js';
 import type { Db } from '../../store/db.js';
 import { getDevice, getDeviceBySerial, type Device } from '../../store/devices-repo.js';
 import type { IssuanceJob } from '../../store/jobs-repo.js';
-import { registerAndStart, writeStart, type IssuanceStart } from '../../store/issuance-start-writer.js';
+import {
+  moveAndStart,
+  registerAndStart,
+  writeStart,
+  type IssuanceStart,
+} from '../../store/issuance-start-writer.js';
 import { getPolicy, getUserAndPolicy, listPolicies, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
 import { auditActor, holds, type Actor, type Clock } from '../context.js';
 import { closeQuietly, type CardReader, type CardRef, type OpenedCard } from './card-reader.js';
-import { deviceForIssuance, mayRegister, registration } from './card-intake.js';
+import { blankMove, deviceForIssuance, mayRegister, registration } from './card-intake.js';
 import { randomPuk } from '../card-keys.js';
 import { moveDevice } from './device-move.js';
 import {
@@ -286,11 +291,7 @@ export class IssuanceStarter {
     const { db } = this.deps;
     const b: Begin = { actor, user, card, serial: opened.serial, pin, puk: randomPuk(), o };
     try {
-      // A card new to the inventory is registered and started by one statement; a known one (as
-      // that statement read it), or a request's, is locked, checked and moved in a transaction.
-      const unknown = await this.#startUnknown(b);
-      const { job, device } =
-        'job' in unknown ? unknown : await db.transaction((tx) => this.#startKnown(tx, b, unknown.known));
+      const { job, device } = await this.#write(b);
       if (!device) {
         await this.deps.runner.launch(actor, job, opened);
         return { device: (await getDevice(db, job.deviceId))!, job: jobView(job) };
@@ -307,6 +308,19 @@ export class IssuanceStarter {
       await closeQuietly(opened.conn);
       throw e;
     }
+  }
+
+  /**
+   * The start's writes, in as few statements as the card allows (docs/decisions/0039): a card new
+   * to the inventory is registered and started by one statement; a blank one (as that statement
+   * read it) is moved and started by one. A request's start, or a card that did not move, is
+   * locked, checked and moved (or refused) in a transaction.
+   */
+  async #write(b: Begin): Promise<{ job: IssuanceJob; device: Device | null }> {
+    const unknown = await this.#startUnknown(b);
+    if ('job' in unknown) return unknown;
+    const blank = unknown.known ? await this.#startBlank(b, unknown.known) : null;
+    return blank ?? this.deps.db.transaction((tx) => this.#startKnown(tx, b, unknown.known));
   }
 
   /**
@@ -330,6 +344,29 @@ export class IssuanceStarter {
     const started = await registerAndStart(this.deps.db, r, this.#records(b, r.device.id, at, null, null));
     // No row seen: another transaction registered the card meanwhile; the transaction reads it.
     return 'job' in started ? started : { known: started.known ?? undefined };
+  }
+
+  /**
+   * A card in the inventory (or bound to the person) moved to issuing and started in one statement,
+   * when no request is involved and it is still blank for this start (the guard: blankMove, and no
+   * open request naming it); null, with nothing written, when it is not — then the transaction
+   * locks it, finds its request or refuses it with the typed error that says why.
+   */
+  async #startBlank(b: Begin, known: Device): Promise<{ device: Device; job: IssuanceJob } | null> {
+    const { user, o } = b;
+    // A request locks before the card; printing also stores the printer preference.
+    if (o.requestId || o.print) return null;
+    const at = this.deps.clock.now();
+    return moveAndStart(
+      this.deps.db,
+      {
+        deviceId: known.id,
+        ...blankMove(user, o.policy, 'start_issuance'),
+        // Without the request link this server issues for no request (as #request).
+        unlessRequested: this.deps.requests !== undefined,
+      },
+      this.#records(b, known.id, at, null, null),
+    );
   }
 
   /** The start of an issuance on a card in the inventory (or one a request registers), in `tx`. */
