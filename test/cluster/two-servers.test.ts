@@ -243,8 +243,10 @@ describe.skipIf(!available)('two tessera serve processes on one PostgreSQL', { t
       // waiting for this row, PostgreSQL would finish and commit it once the row is free (a backend
       // notices its client gone only when it answers), and A's card is then rightly issued. A dead
       // server's connections end with it: end the one waiting here, as a crash mid-step does.
+      // (pg_locks, not pg_stat_activity: the latter is read once per transaction, and this is one.)
       await gate.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))',
+        `SELECT pg_terminate_backend(pid) FROM (SELECT DISTINCT pid FROM pg_locks WHERE NOT granted) w
+          WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))`,
       );
       await gate.query('ROLLBACK');
     } finally {
