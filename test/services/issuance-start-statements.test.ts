@@ -1,8 +1,9 @@
 // The SQL statements an issuance's start sends (issue #20: each costs the server ~0.15 ms of CPU
-// whatever it carries): a card new to the inventory is registered and started by one statement
-// after the two reads, a known card is locked, checked and moved in a transaction. Counted on a
-// starter with the runtime's own parts but a card reader and a runner that touch no database, so
-// no run's statement can mix in; what the start wrote is checked as well as counted.
+// whatever it carries; docs/decisions/0039): a card new to the inventory is registered and started
+// by one statement after the two reads, a blank card in the inventory read by it and then moved and
+// started by one guarded statement; a card that does not move goes the transaction, which refuses
+// it saying why. Counted on a starter with the runtime's own parts but a card reader and a runner
+// that touch no database, so no run's statement can mix in; what the start wrote is checked too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/domain/errors.js';
 import { permissionsOf } from '../../src/domain/permissions.js';
@@ -56,9 +57,9 @@ for (const engine of await engines()) {
     });
     afterAll(async () => srv?.close());
 
-    const start = async () => {
+    const start = async (actor = admin) => {
       statements.length = 0;
-      return starter.start(admin, {
+      return starter.start(actor, {
         userId: aliceId,
         card: { agentId: 'agent', reader: 'Reader' },
         action: 'issue',
@@ -118,6 +119,22 @@ for (const engine of await engines()) {
       const events = (await listAudit(srv.rt.db, { targetId: device.id, limit: 10, offset: 0 })).items;
       expect(events.map((e) => e.action)).toEqual(['issuance.started']);
       expect(await verifyAudit(srv.rt.db)).toMatchObject({ ok: true });
+    });
+
+    it('an issuer who may not register cards: a known card read, then moved and started by one statement; an unknown one refused', async () => {
+      const issuer = { ...admin, permissions: admin.permissions!.filter((p) => p !== 'device.register') };
+      serial += 1;
+      await insertDevice(srv.rt.db, { serial: String(serial), type: 'piv_card', at: new Date() });
+      const { device } = await start(issuer);
+      expect(device).toMatchObject({ state: 'issuing', userId: aliceId });
+      expect(statements).toHaveLength(3);
+      expect(statements[1]).toMatch(/^SELECT \* FROM devices WHERE upper\(serial\)/);
+      expect(statements[2]).toMatch(/^WITH start_m AS/);
+      serial += 1;
+      await expect(start(issuer)).rejects.toThrow(
+        /is not in the inventory: ask an issuance officer to register it/,
+      );
+      expect(await getDeviceBySerial(srv.rt.db, String(serial))).toBeNull();
     });
 
     it('a card bound to another person: the guarded statement writes nothing, the transaction refuses it saying why', async () => {

@@ -326,17 +326,19 @@ export class IssuanceStarter {
   /**
    * The card registered and its issuance started in one statement, when it is new to the inventory
    * and may be registered on the way. Otherwise `known`: the card's row as read (unlocked), or
-   * undefined when it is to be read in the transaction (this start is not one to try registering
-   * for — a request's, one that prints, an actor who may not register the card — or the card was
-   * registered by another transaction meanwhile).
+   * undefined when it is to be read in the transaction (a request's start, one that prints, a card
+   * not in the inventory that this actor may not register, or one registered by another
+   * transaction meanwhile).
    */
   async #startUnknown(
     b: Begin,
   ): Promise<{ device: Device; job: IssuanceJob } | { known: Device | undefined }> {
     const { actor, user, serial, o } = b;
     // A request locks before the card; printing also stores the printer preference.
-    if (o.known !== undefined || o.requestId || o.print || !mayRegister(actor, o.policy))
-      return { known: o.known };
+    if (o.known !== undefined || o.requestId || o.print) return { known: o.known };
+    // Not to be registered here: only read (the transaction refuses an unknown card).
+    if (!mayRegister(actor, o.policy))
+      return { known: (await getDeviceBySerial(this.deps.db, serial)) ?? undefined };
     const at = this.deps.clock.now();
     const { policy } = o;
     const move = { action: 'start_issuance', patch: { userId: user.id, policyId: policy.id }, at } as const;
