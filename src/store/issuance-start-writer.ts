@@ -8,6 +8,7 @@ import type { DeviceState, DeviceType } from '../domain/device.js';
 import type { Queryable } from './db.js';
 import type { DeviceSecretKind } from './device-secrets-repo.js';
 import { toDevice, type Device, type DeviceRow, type NewDevice } from './devices-repo.js';
+import { printerPreferenceUpsert } from './prints-repo.js';
 import { openRequestForReplacementDeviceSql } from './requests-repo.js';
 import {
   joinedJob,
@@ -25,6 +26,8 @@ export interface IssuanceStart {
   secrets: readonly { kind: DeviceSecretKind; encrypted: Uint8Array }[];
   /** `issuance.started`. */
   audit: AuditInput;
+  /** A printing start's printer and encoder, proposed to this operator next time (reference 002). */
+  printer?: { userId: string; agentId: string; printer: string; encoder: string };
 }
 
 /** A card registered on the way: its row (already where the start moves it) and its audit event. */
@@ -130,8 +133,8 @@ export async function moveAndStart(
 }
 
 /**
- * The job and the device's secrets (replacing any it had: a known card's earlier PUK), written only
- * when `when` holds (a condition on the statement's other CTEs).
+ * The job, the device's secrets (replacing any it had: a known card's earlier PUK) and the printer
+ * preference, written only when `when` holds (a condition on the statement's other CTEs).
  */
 function startCtes(start: IssuanceStart, params: unknown[], when?: string): string[] {
   const p = (v: unknown) => `$${params.push(v)}`;
@@ -152,5 +155,8 @@ function startCtes(start: IssuanceStart, params: unknown[], when?: string): stri
     `start_s AS (INSERT INTO device_secrets (device_id, kind, value, created_at)
        SELECT ${deviceId}::uuid, v.kind, v.value, ${at}::timestamptz FROM (VALUES ${secrets}) AS v (kind, value) ${where}
        ON CONFLICT (device_id, kind) DO UPDATE SET value = EXCLUDED.value, created_at = EXCLUDED.created_at)`,
+    ...(start.printer
+      ? [`start_p AS (${printerPreferenceUpsert(params, start.printer.userId, start.printer, j.at, when)})`]
+      : []),
   ];
 }

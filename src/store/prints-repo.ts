@@ -61,11 +61,27 @@ export async function putPrinterPreference(
   p: Omit<PrinterPreference, 'updatedAt'>,
   at: Date,
 ): Promise<void> {
-  await tx.query(
-    `INSERT INTO printer_preferences (user_id, agent_id, printer, encoder, updated_at) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (user_id, agent_id) DO UPDATE SET printer = $3, encoder = $4, updated_at = $5`,
-    [userId, p.agentId, p.printer, p.encoder, at],
-  );
+  const params: unknown[] = [];
+  await tx.query(printerPreferenceUpsert(params, userId, p, at), params);
+}
+
+/**
+ * The upsert of putPrinterPreference as SQL text (its parameters go on `params`), for a statement
+ * that writes more (an issuance's start); with `when` (a SQL condition), only when it holds.
+ */
+export function printerPreferenceUpsert(
+  params: unknown[],
+  userId: string,
+  p: Omit<PrinterPreference, 'updatedAt'>,
+  at: Date,
+  when?: string,
+): string {
+  const v = (x: unknown) => `$${params.push(x)}`;
+  return `INSERT INTO printer_preferences (user_id, agent_id, printer, encoder, updated_at)
+     SELECT ${v(userId)}::uuid, ${v(p.agentId)}::uuid, ${v(p.printer)}::text, ${v(p.encoder)}::text,
+            ${v(at)}::timestamptz ${when ? `WHERE ${when}` : ''}
+     ON CONFLICT (user_id, agent_id) DO UPDATE
+       SET printer = EXCLUDED.printer, encoder = EXCLUDED.encoder, updated_at = EXCLUDED.updated_at`;
 }
 
 /** The operator's choices, one per workstation, the latest first. */

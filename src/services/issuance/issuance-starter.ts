@@ -32,7 +32,6 @@ import type { IssuanceVia, LinkedRequest, RequestLink } from './request-link.js'
 import type { Queryable } from '../../store/db.js';
 import { jobView, type JobOptions, type JobPrint, type JobView } from './job-view.js';
 import { checkPrintChoice, type CardPrinting, type PrintChoice } from './print-step.js';
-import { putPrinterPreference } from '../../store/prints-repo.js';
 
 export interface StartIssuanceInput extends PinEntry {
   userId: string;
@@ -326,16 +325,16 @@ export class IssuanceStarter {
   /**
    * The card registered and its issuance started in one statement, when it is new to the inventory
    * and may be registered on the way. Otherwise `known`: the card's row as read (unlocked), or
-   * undefined when it is to be read in the transaction (a request's start, one that prints, a card
-   * not in the inventory that this actor may not register, or one registered by another
-   * transaction meanwhile).
+   * undefined when it is to be read in the transaction (a request's start, a card not in the
+   * inventory that this actor may not register, or one registered by another transaction
+   * meanwhile).
    */
   async #startUnknown(
     b: Begin,
   ): Promise<{ device: Device; job: IssuanceJob } | { known: Device | undefined }> {
     const { actor, user, serial, o } = b;
-    // A request locks before the card; printing also stores the printer preference.
-    if (o.known !== undefined || o.requestId || o.print) return { known: o.known };
+    // A request locks before the card.
+    if (o.known !== undefined || o.requestId) return { known: o.known };
     // Not to be registered here: only read (the transaction refuses an unknown card).
     if (!mayRegister(actor, o.policy))
       return { known: (await getDeviceBySerial(this.deps.db, serial)) ?? undefined };
@@ -356,8 +355,8 @@ export class IssuanceStarter {
    */
   async #startBlank(b: Begin, known: Device): Promise<{ device: Device; job: IssuanceJob } | null> {
     const { user, o } = b;
-    // A request locks before the card; printing also stores the printer preference.
-    if (o.requestId || o.print) return null;
+    // A request locks before the card.
+    if (o.requestId) return null;
     const at = this.deps.clock.now();
     return moveAndStart(
       this.deps.db,
@@ -378,7 +377,7 @@ export class IssuanceStarter {
     /** The card's row as already read (unlocked); undefined: read it now. */
     known: Device | undefined,
   ): Promise<{ job: IssuanceJob; device: Device | null }> {
-    const { actor, user, card, serial, o } = b;
+    const { actor, user, serial, o } = b;
     const { clock } = this.deps;
     const { policy } = o;
     // The request is locked before the device (the replacement's lock order). A card that is a
@@ -413,14 +412,6 @@ export class IssuanceStarter {
     // The job's id is chosen already: the request's event names it (and precedes the start's, as
     // it did when the job was inserted first).
     if (request) await this.#link().started(tx, actor, request, device, start.job.id, at);
-    // Configure once (reference 002): this printer and encoder are proposed next time here.
-    if (o.print && actor.id)
-      await putPrinterPreference(
-        tx,
-        actor.id,
-        { agentId: card.agentId, printer: o.print.printerName, encoder: card.reader },
-        at,
-      );
     const job = await writeStart(tx, start);
     // A request's link may change the device further: then the run reads it (as for a retry).
     return { job, device: request ? null : issuing };
@@ -466,6 +457,17 @@ export class IssuanceStarter {
         owner: this.deps.runner.instanceId,
       },
       secrets: this.deps.pins.sealed(deviceId, b.pin, b.puk),
+      // Configure once (reference 002): this printer and encoder are proposed next time here.
+      ...(o.print && actor.id
+        ? {
+            printer: {
+              userId: actor.id,
+              agentId: card.agentId,
+              printer: o.print.printerName,
+              encoder: card.reader,
+            },
+          }
+        : {}),
       audit: {
         actor: auditActor(actor),
         action: 'issuance.started',
