@@ -1,4 +1,4 @@
-// `npm run bench -- cluster [--n 10,100,1000] [--profile]` (issue #20): N simulated agents — each an
+// `npm run bench -- cluster [--n 10,100,1000] [--warm-up W] [--profile]` (issue #20): N simulated agents — each an
 // AgentClient over a real WebSocket with one emulated blank PIV card in memory — connected
 // alternately to two `tessera serve` processes (dist/, so `npm run build` first) on one PostgreSQL
 // schema. Every card is issued at once (ECC P-256 demo policy, 3 keys) through the API of the
@@ -6,7 +6,10 @@
 // personalized per second, the two servers' CPU per card (/proc utime+stime; the cards' own key
 // generation runs here, in the agents' process, not in the servers), and the gap between a card's
 // answer and the server's next command (p50/p99: the server's turnaround plus the socket, per APDU
-// round trip). --profile runs the servers with --cpu-prof and prints where their CPU went (whole run,
+// round trip). Before each row, W more agents (default 100) issue their cards unmeasured on the same
+// two servers: new processes run their first issuances in V8's baseline tiers and pay for the
+// optimizing compiler, which a server that has been up does not (`--warm-up 0`: a cold pair's
+// figures). --profile runs the servers with --cpu-prof and prints where their CPU went (whole run,
 // start-up included). `npm run bench -- agents` measures one server the same way, with a profile of
 // the issuance window only.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -134,7 +137,7 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-async function round(n: number, profile: boolean): Promise<Record<string, string | number>> {
+async function round(n: number, warmUp: number, profile: boolean): Promise<Record<string, string | number>> {
   const schema = `bench_cluster_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -181,8 +184,10 @@ async function round(n: number, profile: boolean): Promise<Record<string, string
       displayName: 'Bench Person',
       roles: ['user'],
     });
-    // Pair and connect the agents: even ones to A, odd ones to B.
-    for (let i = 0; i < n; i++) {
+    // Pair and connect the agents: even ones to A, odd ones to B. The first `warmUp` of them issue
+    // their cards unmeasured (see run()); the next n are the measured row.
+    const total = warmUp + n;
+    for (let i = 0; i < total; i++) {
       const home = servers[i % 2]!;
       const code = await apis[i % 2]!.call<{ code: string }>('POST', '/api/agents/pairing-codes', {});
       const id = await pairWithCode(home.url, code.body.code, { name: `bench-${i}`, hostname: 'bench' });
@@ -201,48 +206,55 @@ async function round(n: number, profile: boolean): Promise<Record<string, string
     for (const api of apis)
       for (;;) {
         const r = await api.call<{ cardPresent: boolean }[]>('GET', '/api/agents/readers');
-        if (r.body.filter((x) => x.cardPresent).length >= n) break;
+        if (r.body.filter((x) => x.cardPresent).length >= total) break;
         await new Promise((r2) => setTimeout(r2, 200));
       }
-    const cpu0 = servers.map((s) => cpuMs(s.child.pid!));
-    const t0 = performance.now();
-    // Every card at once, each through the server its agent is not connected to; 32 calls in flight.
-    let next = 0;
-    let refused = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(32, n) }, async () => {
-        while (next < n) {
-          const i = next++;
-          const r = await apis[(i + 1) % 2]!.call('POST', '/api/issuance', {
-            userId: user.body.id,
-            agentId: ids[i],
-            reader: 'R',
-            action: 'issue',
-            policyId: policy.body.id,
-            pin: '482913',
-            pinConfirmation: '482913',
-          });
-          if (r.status !== 202) refused++;
-        }
-      }),
-    );
     const db = new pg.Client({ connectionString: dbUrl });
     await db.connect();
-    let counts: { status: string; n: number }[] = [];
-    for (;;) {
-      counts = (
-        await db.query<{ status: string; n: number }>(
-          'SELECT status, count(*)::int AS n FROM issuance_jobs GROUP BY status',
-        )
-      ).rows;
-      if (!counts.some((c) => c.status === 'running')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    /** Issues the cards of agents [from, to) at once, each through the server its agent is not
+     *  connected to (32 calls in flight); then waits for every job's end. Returns the refusals and
+     *  the jobs succeeded so far. */
+    const issueAll = async (from: number, to: number) => {
+      let next = from;
+      let refused = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(32, to - from) }, async () => {
+          while (next < to) {
+            const i = next++;
+            const r = await apis[(i + 1) % 2]!.call('POST', '/api/issuance', {
+              userId: user.body.id,
+              agentId: ids[i],
+              reader: 'R',
+              action: 'issue',
+              policyId: policy.body.id,
+              pin: '482913',
+              pinConfirmation: '482913',
+            });
+            if (r.status !== 202) refused++;
+          }
+        }),
+      );
+      for (;;) {
+        const counts = (
+          await db.query<{ status: string; n: number }>(
+            'SELECT status, count(*)::int AS n FROM issuance_jobs GROUP BY status',
+          )
+        ).rows;
+        if (!counts.some((c) => c.status === 'running'))
+          return { refused, succeeded: counts.find((c) => c.status === 'succeeded')?.n ?? 0 };
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const warm = await issueAll(0, warmUp);
+    const cpu0 = servers.map((s) => cpuMs(s.child.pid!));
+    const t0 = performance.now();
+    const measured = await issueAll(warmUp, total);
+    const refused = measured.refused;
     const seconds = (performance.now() - t0) / 1000;
     const cpu = servers.map((s, i) => cpuMs(s.child.pid!) - cpu0[i]!);
     await db.end();
-    const ok = counts.find((c) => c.status === 'succeeded')?.n ?? 0;
-    const gaps = readers.flatMap((r) => r.gaps);
+    const ok = measured.succeeded - warm.succeeded;
+    const gaps = readers.slice(warmUp).flatMap((r) => r.gaps);
     return {
       agents: n,
       'cards issued': ok,
@@ -327,9 +339,13 @@ export async function run(args: string[]): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const i = args.indexOf('--n');
   const ns = (i >= 0 ? args[i + 1]! : '10,100,1000').split(',').map(Number);
+  const w = args.indexOf('--warm-up');
+  const warmUp = Number(w >= 0 ? args[w + 1] : '100');
+  if (!Number.isInteger(warmUp) || warmUp < 0 || warmUp > 1000)
+    throw new Error('--warm-up takes 0 to 1000 cards issued before the measured ones');
   const profile = args.includes('--profile');
   const rows: Record<string, string | number>[] = [];
-  for (const n of ns) rows.push(await round(n, profile));
+  for (const n of ns) rows.push(await round(n, warmUp, profile));
   console.log(
     `\nbench cluster — two tessera serve on PostgreSQL, ECC P-256 (3 keys), load ${loadavg()[0]!.toFixed(1)}`,
   );
