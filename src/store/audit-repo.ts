@@ -90,17 +90,64 @@ export interface AuditChainSql {
 }
 
 /**
+ * A table the caller's statement refers to by foreign key (or updates), with the rows it refers
+ * to: auditChain locks them before the chain's head (see there why).
+ */
+export interface AuditParent {
+  table: string;
+  ids: readonly (string | null | undefined)[];
+  /** The statement updates these rows (FOR NO KEY UPDATE); else it only refers to them (FOR KEY SHARE). */
+  update?: boolean;
+}
+
+export interface AuditChainOptions {
+  /** A SQL condition on the caller's CTEs: nothing is locked or written unless it holds. */
+  when?: string;
+  /**
+   * The rows the rest of the statement refers to by foreign key or updates after the head's lock.
+   * PostgreSQL checks a statement's foreign keys at its end (FOR KEY SHARE on each referenced row),
+   * after the head is locked, and runs CTEs nothing reads after the main query. A transaction that
+   * locks such a row (a content signer's rotation locks its CA, a policy's or a person's edit its
+   * row) and then appends its own event would wait for the head while this statement waits for
+   * that row: a deadlock, and every audit append in the cluster waits meanwhile. Locked here,
+   * first, the head stays the last lock taken, as in a transaction that appends last.
+   */
+  parents?: readonly AuditParent[];
+}
+
+/**
  * Appends `inputs`, in order, as part of one statement of the caller's (its parameters go on
  * `params`): the chain's head is locked, each event's hash computed by PostgreSQL from the one
  * before it (sha256 of the same canonical JSON as eventHash, the seq and previous hash spliced in),
- * the events inserted and the head moved to the last. With `when` (a SQL condition on the caller's
- * CTEs), nothing is locked or written unless it holds. The CTEs are named audit_*.
+ * the events inserted and the head moved to the last. With `when`, nothing is locked or written
+ * unless it holds; `parents` are locked before the head. The CTEs are named audit_*.
  */
-export function auditChain(inputs: readonly AuditInput[], params: unknown[], when?: string): AuditChainSql {
+export function auditChain(
+  inputs: readonly AuditInput[],
+  params: unknown[],
+  { when, parents = [] }: AuditChainOptions = {},
+): AuditChainSql {
   const p = (v: unknown) => `$${params.push(v)}`;
-  const ctes = [
-    `audit_h AS (SELECT seq, hash FROM audit_head WHERE id = 1${when ? ` AND ${when}` : ''} FOR UPDATE)`,
-  ];
+  const ctes: string[] = [];
+  const locks = parents.flatMap(({ table, ids, update }) => {
+    // In id order, each table once: one lock order for every statement.
+    const rows = [...new Set(ids.filter((id): id is string => !!id))].sort();
+    if (rows.length === 0) return [];
+    return [
+      `(SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE id = ANY(${p(rows)}::uuid[])
+          ORDER BY id FOR ${update ? 'NO KEY UPDATE' : 'KEY SHARE'}) l)`,
+    ];
+  });
+  let guard = when;
+  if (locks.length) {
+    // MATERIALIZED: computed whole (every lock taken) before the head's row is read and locked;
+    // `when` is its one-time filter, so nothing is locked unless it holds.
+    ctes.push(`audit_k AS MATERIALIZED (SELECT ${locks.join(' + ')} AS n${when ? ` WHERE ${when}` : ''})`);
+    guard = 'EXISTS (SELECT 1 FROM audit_k)';
+  }
+  ctes.push(
+    `audit_h AS (SELECT seq, hash FROM audit_head WHERE id = 1${guard ? ` AND ${guard}` : ''} FOR UPDATE)`,
+  );
   const events: string[] = [];
   const partials = inputs.map((input) => eventOf(input, 0, ''));
   const inserts = partials.map((e, k) => {

@@ -5,7 +5,7 @@
 // audit event, its credential (made in the same statement, or linked to it) and its archived key.
 // If a group fails, its members are retried one by one, so one bad row never takes the others
 // down (docs/decisions/0010).
-import { auditChain, type AuditInput } from './audit-repo.js';
+import { auditChain, type AuditInput, type AuditParent } from './audit-repo.js';
 import {
   archivedKeysCte,
   certificateValues,
@@ -101,17 +101,24 @@ export class CertificateWriter {
       g.archivedKey ? [{ certificateId: g.certificate.id, encryptedKey: g.archivedKey }] : [],
     );
     if (archived.length) ctes.push(archivedKeysCte(archived, params));
+    // What the certificates, credentials and device links refer to, locked before the audit head
+    // (AuditChainOptions.parents: a rotation holds its CA's row while it appends its event).
+    const certs = group.map((g) => g.certificate);
+    const parents: AuditParent[] = [
+      { table: 'cas', ids: certs.map((c) => c.caId) },
+      { table: 'users', ids: certs.map((c) => c.userId) },
+      { table: 'devices', ids: certs.map((c) => c.deviceId) },
+      { table: 'device_policies', ids: made.map((m) => m.policyId) },
+      { table: 'credentials', ids: links.map((l) => l.credentialId), update: true },
+    ];
     ctes.push(
       auditChain(
         group.map((g) => g.audit),
         params,
+        { parents },
       ).ctes,
     );
-    const values = certificateValues(
-      group.map((g) => g.certificate),
-      at,
-      params,
-    );
+    const values = certificateValues(certs, at, params);
     await this.#db.query(`WITH ${ctes.join(',\n')}\n${INSERT_CERTIFICATES} VALUES ${values}`, params);
   }
 }

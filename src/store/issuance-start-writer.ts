@@ -3,7 +3,7 @@
 // statement, and so is a card's registration (its row already issuing, with its
 // `device.registered` event) or a blank card's guarded move with them: then that one statement is
 // the whole transaction. Each row comes back through its own repository's mapper.
-import { auditChain, type AuditInput } from './audit-repo.js';
+import { auditChain, type AuditInput, type AuditParent } from './audit-repo.js';
 import type { DeviceState, DeviceType } from '../domain/device.js';
 import type { Queryable } from './db.js';
 import type { DeviceSecretKind } from './device-secrets-repo.js';
@@ -40,7 +40,10 @@ export interface Registration {
 /** Writes the start of an issuance on a card already in hand (locked and moved by the caller). */
 export async function writeStart(tx: Queryable, start: IssuanceStart): Promise<IssuanceJob> {
   const params: unknown[] = [];
-  const ctes = [...startCtes(start, params), auditChain([start.audit], params).ctes];
+  const ctes = [
+    ...startCtes(start, params),
+    auditChain([start.audit], params, { parents: startParents(start) }).ctes,
+  ];
   const [row] = await tx.query<JobRow>(`WITH ${ctes.join(',\n')} SELECT * FROM start_j`, params);
   return toJob(row!);
 }
@@ -71,7 +74,10 @@ export async function registerAndStart(
                ${p(d.moved.state)}::text, ${p(d.moved.userId)}::uuid, ${p(d.moved.policyId)}::uuid)
        ON CONFLICT ((upper(serial))) DO NOTHING RETURNING *)`,
     ...startCtes(start, params, inserted),
-    auditChain([registration.audit, start.audit], params, inserted).ctes,
+    auditChain([registration.audit, start.audit], params, {
+      when: inserted,
+      parents: startParents(start, d.moved),
+    }).ctes,
   ];
   // The new row, or the known one: the statement's snapshot cannot see the row it inserts, and a
   // row it can see makes the INSERT a conflict, so at most one of the two is there.
@@ -122,7 +128,7 @@ export async function moveAndStart(
          ${move.unlessRequested ? `AND NOT ${openRequestForReplacementDeviceSql(`${id}::uuid`)}` : ''}
        RETURNING *)`,
     ...startCtes(start, params, moved),
-    auditChain([start.audit], params, moved).ctes,
+    auditChain([start.audit], params, { when: moved, parents: startParents(start, move) }).ctes,
   ];
   const [row] = await db.query<DeviceRow & Record<string, unknown>>(
     `WITH ${ctes.join(',\n')}
@@ -130,6 +136,24 @@ export async function moveAndStart(
     params,
   );
   return row ? { device: toDevice(row), job: joinedJob(row, 'j__')! } : null;
+}
+
+/**
+ * The rows a start's statement refers to by foreign key (the person, the starter, the policy, the
+ * request, the printer's agent; the device is the statement's own), locked before the audit head
+ * (AuditChainOptions.parents says why).
+ */
+function startParents(
+  start: IssuanceStart,
+  device?: { userId: string | null; policyId: string | null },
+): AuditParent[] {
+  const { job: j, printer } = start;
+  return [
+    { table: 'users', ids: [j.userId, j.startedBy, device?.userId, printer?.userId] },
+    { table: 'device_policies', ids: [j.policyId, device?.policyId] },
+    { table: 'requests', ids: [j.requestId] },
+    { table: 'agents', ids: [printer?.agentId] },
+  ];
 }
 
 /**

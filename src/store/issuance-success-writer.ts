@@ -75,7 +75,10 @@ export async function writeIssuanceSuccess(
                     progress = 100, options = options || ${p(JSON.stringify(s.jobOptions ?? {}))}::jsonb
               WHERE id = ${p(s.jobId)} AND ${moved} RETURNING *)`,
   ];
-  const audit = auditChain([s.audit], params, 'EXISTS (SELECT 1 FROM job)');
+  // No parents to lock first: the statement's only new foreign key (the report's) names the device
+  // its UPDATE locked before the head, and what it writes after the head (the report's row, the PIN's
+  // row) is locked by others only once they hold the device.
+  const audit = auditChain([s.audit], params, { when: 'EXISTS (SELECT 1 FROM job)' });
   const e = audit.events[0]!;
   const notify = s.notify
     ? `, pg_notify(${p(s.notify.channel)}, ${p(s.notify.payload)})::text AS notified`

@@ -83,7 +83,7 @@ for (const engine of await engines()) {
       ];
       const append = (when?: string) => {
         const params: unknown[] = [];
-        const chain = auditChain(inputs, params, when);
+        const chain = auditChain(inputs, params, { when });
         return t.db.query<{ seq: number; prev: string; hash: string }>(
           `WITH ${chain.ctes} ${chain.events.map((e) => `SELECT seq, prev, hash FROM ${e}`).join(' UNION ALL ')}`,
           params,
