@@ -199,55 +199,6 @@ function eventOf(input: AuditInput, seq: number, prevHash: string): Omit<AuditEv
   };
 }
 
-/**
- * Appends events in order with one lock on the chain's head and one multi-row insert (the CA's
- * group commit writes many at once). Runs inside the caller's transaction.
- */
-export async function appendAuditEvents(tx: Queryable, inputs: readonly AuditInput[]): Promise<AuditEvent[]> {
-  if (inputs.length === 0) return [];
-  const [head] = await tx.query<{ seq: number; hash: string }>(
-    'SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE',
-  );
-  if (!head) throw new Error('audit_head row is missing: the database was not migrated');
-  let seq = Number(head.seq);
-  let prev = head.hash;
-  const params: unknown[] = [];
-  const rows: string[] = [];
-  const events: AuditEvent[] = [];
-  for (const input of inputs) {
-    const partial = eventOf(input, ++seq, prev);
-    const e: AuditEvent = { ...partial, hash: eventHash(partial) };
-    const b = params.length;
-    params.push(
-      e.seq,
-      e.at,
-      e.actorId,
-      e.actorName,
-      e.action,
-      e.targetType,
-      e.targetId,
-      JSON.stringify(e.details),
-      e.correlationId,
-      e.prevHash,
-      e.hash,
-    );
-    rows.push(`(${Array.from({ length: 11 }, (_, k) => `$${b + k + 1}`).join(', ')})`);
-    events.push(e);
-    prev = e.hash;
-  }
-  // The events and the chain's new head in one statement (one round trip less per append).
-  const h = params.length;
-  params.push(seq, prev);
-  await tx.query(
-    `WITH e AS (
-       INSERT INTO audit_events (seq, at, actor_id, actor_name, action, target_type, target_id, details, correlation_id, prev_hash, hash)
-       VALUES ${rows.join(', ')})
-     UPDATE audit_head SET seq = $${h + 1}, hash = $${h + 2} WHERE id = 1`,
-    params,
-  );
-  return events;
-}
-
 type AuditRow = {
   seq: number;
   at: Date;

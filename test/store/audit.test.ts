@@ -1,15 +1,29 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   appendAudit,
-  appendAuditEvents,
   auditChain,
   eventHash,
   verifyAudit,
   type AuditEvent,
+  type AuditInput,
 } from '../../src/store/audit-repo.js';
+import type { Queryable } from '../../src/store/db.js';
 import { engines, openTestDb, type TestDb } from '../support/db.js';
 
 const at = new Date('2026-11-02T08:00:00.000Z');
+
+/** A group of events appended by one statement (auditChain), as the CA's group commit does. */
+async function appendGroup(tx: Queryable, inputs: readonly AuditInput[]): Promise<AuditEvent[]> {
+  const params: unknown[] = [];
+  const chain = auditChain(inputs, params);
+  const rows = await tx.query<{ seq: number; prev: string; hash: string }>(
+    `WITH ${chain.ctes} ${chain.events.map((e) => `SELECT seq, prev, hash FROM ${e}`).join(' UNION ALL ')}`,
+    params,
+  );
+  // The k-th input has the k-th seq (the rows' order is not guaranteed).
+  const bySeq = rows.map((r) => ({ ...r, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
+  return bySeq.map((r, k) => ({ ...chain.partials[k]!, seq: r.seq, prevHash: r.prev, hash: r.hash }));
+}
 
 for (const engine of await engines()) {
   describe(`audit chain on ${engine}`, () => {
@@ -45,7 +59,7 @@ for (const engine of await engines()) {
         Array.from({ length: 12 }, (_, i) =>
           t.db.transaction((tx) =>
             i % 4 === 3
-              ? appendAuditEvents(tx, [
+              ? appendGroup(tx, [
                   { actor: { id: null, name: 'grp' }, action: 'g.one', targetType: 't', at, details: odd },
                   { actor: { id: null, name: 'grp' }, action: 'g.two', targetType: 't', at },
                 ])
