@@ -50,6 +50,24 @@ export const toDevice = (r: DeviceRow): Device => ({
   updatedAt: iso(r.updated_at)!,
 });
 
+/** The columns a DeviceRow maps, for reading a device beside another table's row (joinedDevice). */
+const DEVICE_COLUMNS =
+  'id, serial, type, model, state, user_id, policy_id, notes, issued_at, expires_at, demo, created_at, updated_at';
+
+/** A device's columns read through a join under `alias`, each named `<prefix><column>`. */
+export const joinedDeviceColumns = (alias: string, prefix: string): string =>
+  DEVICE_COLUMNS.split(', ')
+    .map((c) => `${alias}.${c} AS ${prefix}${c}`)
+    .join(', ');
+
+/** The device of a row read with joinedDeviceColumns, or null when the join found none. */
+export function joinedDevice(row: Record<string, unknown>, prefix: string): Device | null {
+  if (row[`${prefix}id`] == null) return null;
+  const r: Record<string, unknown> = {};
+  for (const c of DEVICE_COLUMNS.split(', ')) r[c] = row[`${prefix}${c}`];
+  return toDevice(r as DeviceRow);
+}
+
 export interface NewDevice {
   /** Chosen by the caller (to name it in the same statement or transaction); else PostgreSQL's. */
   id?: string;

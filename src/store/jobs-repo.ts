@@ -262,18 +262,4 @@ export async function queueJobFor(
   );
 }
 
-/** The jobs queued for `owner`, claimed (SKIP LOCKED: a sweep and a wake-up never both take one). */
-export async function claimQueuedJobs(
-  db: Queryable,
-  owner: string,
-): Promise<(IssuanceJob & { dispatch: Record<string, unknown> })[]> {
-  const rows = await db.query<JobRow & { dispatch: Record<string, unknown> }>(
-    `UPDATE issuance_jobs j SET awaiting_owner = false, options = j.options - 'dispatch'
-      FROM (SELECT id, options -> 'dispatch' AS dispatch FROM issuance_jobs
-             WHERE owner_instance = $1 AND awaiting_owner AND status = 'running'
-             ORDER BY created_at, id FOR UPDATE SKIP LOCKED) q
-     WHERE j.id = q.id RETURNING j.*, q.dispatch`,
-    [owner],
-  );
-  return rows.map((r) => ({ ...toJob(r), dispatch: r.dispatch ?? {} }));
-}
+// The claim of the queued jobs, with what each run reads: queued-job-claim.ts.

@@ -66,6 +66,25 @@ const toPolicy = (r: PolicyRow): Policy => ({
   updatedAt: iso(r.updated_at)!,
 });
 
+/** The columns a PolicyRow maps, for reading a policy beside another table's row (joinedPolicy). */
+const POLICY_COLUMNS =
+  'id, name, description, device_types, credential_profiles, pin_policy, puk_retries, device_validity_days, ' +
+  'temporary_validity_days, default_layout, demo, version, created_at, updated_at';
+
+/** A policy's columns read through a join under `alias`, each named `<prefix><column>`. */
+export const joinedPolicyColumns = (alias: string, prefix: string): string =>
+  POLICY_COLUMNS.split(', ')
+    .map((c) => `${alias}.${c} AS ${prefix}${c}`)
+    .join(', ');
+
+/** The policy of a row read with joinedPolicyColumns, or null when the join found none. */
+export function joinedPolicy(row: Record<string, unknown>, prefix: string): Policy | null {
+  if (row[`${prefix}id`] == null) return null;
+  const r: Record<string, unknown> = {};
+  for (const c of POLICY_COLUMNS.split(', ')) r[c] = row[`${prefix}${c}`];
+  return toPolicy(r as PolicyRow);
+}
+
 export async function insertPolicy(
   tx: Queryable,
   p: PolicyInput & { demo?: boolean },

@@ -99,6 +99,18 @@ export class InitialPinVault {
     return blob ? this.masterKey.decryptText(blob, PIN_PURPOSE(deviceId)) : null;
   }
 
+  /**
+   * The initial PIN and PUK the start stored for the device, opened from their sealed values as
+   * read beside the queued job (store/queued-job-claim.ts); undefined unless both are there.
+   */
+  opened(deviceId: string, sealed: { pin: Uint8Array | null; puk: Uint8Array | null }) {
+    if (!sealed.pin || !sealed.puk) return undefined;
+    return {
+      pin: this.masterKey.decryptText(sealed.pin, PIN_PURPOSE(deviceId)),
+      puk: this.masterKey.decryptText(sealed.puk, PUK_PURPOSE(deviceId)),
+    };
+  }
+
   async held(db: Queryable, deviceId: string): Promise<boolean> {
     return (await getDeviceSecret(db, deviceId, 'initial_pin')) !== null;
   }

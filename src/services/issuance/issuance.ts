@@ -120,6 +120,7 @@ export function createIssuance(deps: IssuanceDeps): Issuance {
     runner,
     cards,
     bus,
+    pins,
     ...(deps.holderOf ? { holderOf: deps.holderOf } : {}),
   });
   const requests = deps.requests ? { requests: deps.requests } : {};

@@ -9,8 +9,10 @@ import type { Actor } from '../context.js';
 import type { Bus } from '../cluster/bus.js';
 import type { Db } from '../../store/db.js';
 import { getDevice } from '../../store/devices-repo.js';
-import { claimQueuedJobs, queueJobFor } from '../../store/jobs-repo.js';
+import { queueJobFor } from '../../store/jobs-repo.js';
+import { claimQueuedRuns, type ClaimedRun } from '../../store/queued-job-claim.js';
 import { closeQuietly, type CardReader, type OpenedCard } from './card-reader.js';
+import type { InitialPinVault } from './initial-pin.js';
 import type { IssuanceRunner, JobLauncher, KnownForRun } from './issuance-runner.js';
 import type { IssuanceJob, JobOptions } from './job-view.js';
 
@@ -36,6 +38,8 @@ export class JobDispatch implements JobLauncher {
       runner: IssuanceRunner;
       cards: CardReader;
       bus: Bus;
+      /** Opens the PIN and PUK read with a claimed job. */
+      pins: InitialPinVault;
       /** Which live server holds an agent; absent (PGlite, one process): always this one. */
       holderOf?: (agentId: string) => Promise<string | null>;
     },
@@ -98,24 +102,33 @@ export class JobDispatch implements JobLauncher {
     this.#claiming = this.#claiming
       .then(async () => {
         this.#again = false;
-        for (const job of await claimQueuedJobs(this.deps.db, this.instanceId))
-          await this.#start(job, job.dispatch as unknown as Dispatch);
+        for (const claimed of await claimQueuedRuns(this.deps.db, this.instanceId))
+          await this.#start(claimed, claimed.dispatch as unknown as Dispatch);
       })
       .catch(() => undefined);
     return this.#claiming;
   }
 
-  async #start(job: IssuanceJob, d: Dispatch): Promise<void> {
-    const { runner } = this.deps;
+  async #start(claimed: ClaimedRun, d: Dispatch): Promise<void> {
+    const { runner, pins } = this.deps;
+    const { job } = claimed;
     if (d.printOnly) return runner.launchPrint(d.actor, job);
     try {
-      const device = (await getDevice(this.deps.db, job.deviceId))!;
+      const device = claimed.device ?? (await getDevice(this.deps.db, job.deviceId))!;
       const opened = await this.deps.cards.openDevice(
         d.cardOwner,
         { agentId: d.agentId, reader: d.reader },
         device,
       );
-      runner.launch(d.actor, job, opened, d.wipeFirst === true);
+      // The claim read what the run needs (its job as claimed, the device, policy and person, and
+      // the PIN and PUK the start stored), as a start on this server hands it over: the run reads
+      // none of it again, and gives the card the stored PUK (so does not write one).
+      const { policy, user } = claimed;
+      const known: KnownForRun | undefined =
+        claimed.device && policy && user
+          ? { device: claimed.device, policy, user, secrets: pins.opened(job.deviceId, claimed.sealed) }
+          : undefined;
+      runner.launch(d.actor, job, opened, d.wipeFirst === true, known);
     } catch (e) {
       // The agent left, or the card was swapped, between the call and the claim.
       await runner.failJob(d.actor, job.id, e);
