@@ -97,10 +97,11 @@ export async function registerAndStart(
 /**
  * A blank card's move to where the start leaves it (`move.to`), under a guard, and its start.
  * The device's UPDATE takes its lock and moves it only while it is blank for this start: in one of
- * `move.from`, of one of `move.types`, bound to nobody but `move.userId`, and (`unlessRequested`)
- * named by no open request as its replacement. The job, the secrets and the event are written only
- * when it moved; one statement, atomic on its own. Null when it did not move (nothing written):
- * the caller locks, checks and refuses or moves it in a transaction.
+ * `move.from` (a self start's: `bound` only, so bound to `move.userId`), of one of `move.types`,
+ * bound to nobody but `move.userId`, and (`unlessRequested`) named by no open request as its
+ * replacement. The job, the secrets and the event are written only when it moved; one statement,
+ * atomic on its own. Null when it did not move (nothing written): the caller locks, checks and
+ * refuses or moves it in a transaction.
  */
 export async function moveAndStart(
   db: Queryable,

@@ -10,6 +10,9 @@ import { permissionsOf } from '../../src/domain/permissions.js';
 import type { Actor } from '../../src/services/context.js';
 import type { CardReader } from '../../src/services/issuance/card-reader.js';
 import { IssuanceStarter } from '../../src/services/issuance/issuance-starter.js';
+import { deviceForIssuance } from '../../src/services/issuance/card-intake.js';
+import { moveDevice } from '../../src/services/issuance/device-move.js';
+import type { User } from '../../src/store/users-repo.js';
 import type { Db, Queryable } from '../../src/store/db.js';
 import { listAudit, verifyAudit } from '../../src/store/audit-repo.js';
 import { getDeviceBySerial, insertDevice } from '../../src/store/devices-repo.js';
@@ -29,6 +32,8 @@ for (const engine of await engines()) {
     let serial = 31_000_000;
     const statements: string[] = [];
     const launched: string[] = [];
+    /** Runs just before the statement it is given is sent (a change "meanwhile", without timing). */
+    const hook: { before?: (sql: string) => Promise<void> } = {};
     let starter: IssuanceStarter;
 
     beforeAll(async () => {
@@ -43,7 +48,7 @@ for (const engine of await engines()) {
       const deps = (srv.rt.services.issuance.starter as unknown as { deps: StarterDeps }).deps;
       starter = new IssuanceStarter({
         ...deps,
-        db: counting(srv.rt.db, statements),
+        db: counting(srv.rt.db, statements, hook),
         // …but the card in the reader is just its serial, and the run is not started.
         cards: {
           open: async () => ({ serial: String(serial), conn: { close: async () => undefined }, session: {} }),
@@ -196,6 +201,107 @@ for (const engine of await engines()) {
       },
     );
 
+    describe('self-issuance in the portal', () => {
+      let alice: Actor;
+      beforeAll(async () => {
+        const u = (await srv.rt.services.users.search({ q: 'alice', limit: 1, offset: 0 })).items[0]!;
+        alice = { id: u.id, name: u.username, roles: u.roles, permissions: permissionsOf(u.roles) };
+      });
+      const bound = async () => {
+        serial += 1;
+        return insertDevice(srv.rt.db, {
+          serial: String(serial),
+          type: 'piv_card',
+          at: new Date(),
+          moved: { state: 'bound', userId: aliceId, policyId: ecc.id },
+        });
+      };
+      const startSelf = () => {
+        statements.length = 0;
+        return starter.startSelf(alice, { agentId: 'agent', reader: 'Reader' });
+      };
+
+      it('a card bound to the person: its read handed on, then moved and started by one guarded statement', async () => {
+        const card = await bound();
+        const { device, job } = await startSelf();
+        expect(device).toMatchObject({ id: card.id, state: 'issuing', userId: aliceId, policyId: ecc.id });
+        // The person, the card, its policy; then the guarded move and start.
+        expect(statements).toHaveLength(4);
+        expect(statements[3]).toMatch(/^WITH start_m AS \(UPDATE devices/);
+        expect(launched).toContain(job!.id);
+      });
+
+      it("a card unbound between the portal's read and the move: refused, typed, saying why; nothing written", async () => {
+        const card = await bound();
+        let before = 0;
+        // An administrator unbinds the card after the portal read it bound to alice, before the move.
+        hook.before = async (sql) => {
+          if (!sql.startsWith('WITH start_m')) return;
+          hook.before = undefined;
+          await moveDevice(srv.rt.db, card, 'unbind', { userId: null, policyId: null }, new Date());
+          before = (await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total;
+        };
+        const launches = launched.length;
+        try {
+          const refused = await startSelf().then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(refused).toBeInstanceOf(ConflictError);
+          expect((refused as ConflictError).message).toMatch(
+            /is no longer bound to you, so you cannot issue it here: ask your help desk to bind it to you again/,
+          );
+          expect((refused as ConflictError).details).toEqual({
+            serial: card.serial,
+            reason: 'not_bound_to_you',
+          });
+        } finally {
+          hook.before = undefined;
+        }
+        // The guarded statement moved nothing; the transaction locked the card and refused it.
+        expect(statements[3]).toMatch(/^WITH start_m AS/);
+        expect(statements[4]).toBe('BEGIN');
+        expect(await getDeviceBySerial(srv.rt.db, card.serial)).toMatchObject({
+          state: 'inventory',
+          userId: null,
+          policyId: null,
+        });
+        const jobs = await srv.rt.db.query('SELECT 1 FROM issuance_jobs WHERE device_id = $1', [card.id]);
+        expect(jobs).toHaveLength(0);
+        const secrets = await srv.rt.db.query('SELECT 1 FROM device_secrets WHERE device_id = $1', [card.id]);
+        expect(secrets).toHaveLength(0);
+        expect((await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total).toBe(before);
+        expect(launched).toHaveLength(launches);
+        expect(await verifyAudit(srv.rt.db)).toMatchObject({ ok: true });
+      });
+
+      it("the fallback transaction re-checks under its lock: a card unbound since the portal's read is refused", async () => {
+        const card = await bound();
+        // The transaction's part alone (a request's start goes it directly): the card as the portal
+        // read it (bound), unbound before the transaction locks it.
+        await moveDevice(srv.rt.db, card, 'unbind', { userId: null, policyId: null }, new Date());
+        await expect(
+          srv.rt.db.transaction((t) =>
+            deviceForIssuance(
+              t,
+              alice,
+              { id: aliceId } as User,
+              ecc,
+              card.serial,
+              { now: () => new Date() },
+              card,
+              { action: 'start_issuance', patch: { userId: aliceId, policyId: ecc.id }, at: new Date() },
+              'self',
+            ),
+          ),
+        ).rejects.toThrow(/is no longer bound to you/);
+        expect(await getDeviceBySerial(srv.rt.db, card.serial)).toMatchObject({
+          state: 'inventory',
+          userId: null,
+        });
+      });
+    });
+
     it('a card that is not blank is refused with a typed error saying why, and nothing is written', async () => {
       serial += 1;
       await start();
@@ -208,8 +314,12 @@ for (const engine of await engines()) {
   });
 }
 
-/** `db`, with every statement it and its transactions send put on `into` (BEGIN and COMMIT too). */
-function counting(db: Db, into: string[]): Db {
+/**
+ * `db`, with every statement it and its transactions send put on `into` (BEGIN and COMMIT too);
+ * `hook.before`, when set, runs (on the real database) before each statement outside a transaction
+ * is sent.
+ */
+function counting(db: Db, into: string[], hook: { before?: (sql: string) => Promise<void> } = {}): Db {
   const count = (q: Queryable): Queryable => {
     const query = q.query.bind(q);
     // The transaction's own object, changed in place: afterCommit knows it by its identity.
@@ -221,8 +331,9 @@ function counting(db: Db, into: string[]): Db {
   };
   return {
     ...db,
-    query: (sql, params) => {
+    query: async (sql, params) => {
       into.push(sql);
+      await hook.before?.(sql);
       return db.query(sql, params);
     },
     transaction: (fn) => {

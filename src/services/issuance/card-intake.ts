@@ -19,6 +19,13 @@ import { auditActor, holds, type Actor, type Clock } from '../context.js';
 import type { Registration } from '../../store/issuance-start-writer.js';
 import { moveDevice } from './device-move.js';
 
+/**
+ * Who asked for the start: an operator (a blank card: in the inventory, or bound to the person), or
+ * the person themself in the portal (`self`: only a card bound to them — its binding is what lets
+ * them issue it, so a card unbound meanwhile is refused, never issued from the inventory).
+ */
+export type StartKind = 'operator' | 'self';
+
 /** A move the caller makes right after the intake (issuance's start_issuance), made by the intake. */
 export interface IntakeMove {
   action: DeviceAction;
@@ -41,6 +48,7 @@ export async function deviceForIssuance(
   /** The card's record as this transaction already read it (unlocked), or null when it had none. */
   known?: Device | null,
   move?: IntakeMove,
+  kind: StartKind = 'operator',
 ): Promise<Device> {
   let device = known !== undefined ? known : await getDeviceBySerial(tx, serial);
   if (!device) {
@@ -52,7 +60,7 @@ export async function deviceForIssuance(
   }
   // Locked, as it is now.
   device = (await getDevice(tx, device.id, true))!;
-  checkBlank(policy, user, serial, device);
+  checkBlank(policy, user, serial, device, kind);
   return move ? moveDevice(tx, device, move.action, move.patch, move.at) : device;
 }
 
@@ -116,16 +124,20 @@ const BLANK_STATES: readonly DeviceState[] = ['inventory', 'bound'];
 /**
  * The guard under which a known card may be moved by `action` without a locked read first (an
  * UPDATE … WHERE): what checkBlank and the device machine both accept — a blank state the action
- * may leave, a type of the policy's, bound to nobody but `user` — and where the move leads.
+ * may leave, a type of the policy's, bound to nobody but `user` — and where the move leads. A self
+ * start's only blank state is `bound` (to `user`, as the guard's "bound to nobody else" adds): a
+ * card unbound since the portal read it stays where it is.
  */
 export function blankMove(
   user: User,
   policy: Policy,
   action: DeviceAction,
+  kind: StartKind = 'operator',
 ): { from: DeviceState[]; to: DeviceState; types: DeviceType[]; userId: string; policyId: string } {
   const rule = deviceMachine.table[action];
+  const blank: readonly DeviceState[] = kind === 'self' ? ['bound'] : BLANK_STATES;
   return {
-    from: rule.from.filter((s) => BLANK_STATES.includes(s)),
+    from: rule.from.filter((s) => blank.includes(s)),
     to: rule.to,
     types: [...policy.deviceTypes],
     userId: user.id,
@@ -133,13 +145,22 @@ export function blankMove(
   };
 }
 
-/** The card must suit the policy and be blank: in inventory, or bound to this very person. */
+/**
+ * The card must suit the policy and be blank: in inventory, or bound to this very person — for a
+ * self start, only the latter (checked first: whatever else changed, the person is told that).
+ */
 function checkBlank(
   policy: Policy,
   user: User,
   serial: string,
   device: Pick<Device, 'type' | 'state' | 'userId'> & { id: string | null },
+  kind: StartKind = 'operator',
 ): void {
+  if (kind === 'self' && (device.state !== 'bound' || device.userId !== user.id))
+    throw new ConflictError(
+      `The card ${serial} is no longer bound to you, so you cannot issue it here: ask your help desk to bind it to you again`,
+      { serial, reason: 'not_bound_to_you' },
+    );
   if (!policy.deviceTypes.includes(device.type))
     throw new ValidationError(
       `The policy "${policy.name}" is not for ${device.type.replace('_', ' ')} devices`,

@@ -362,7 +362,8 @@ export class IssuanceStarter {
       this.deps.db,
       {
         deviceId: known.id,
-        ...blankMove(user, o.policy, 'start_issuance'),
+        // A portal start moves only a card still bound to this person (the portal's read is unlocked).
+        ...blankMove(user, o.policy, 'start_issuance', o.portal ? 'self' : 'operator'),
         // Without the request link this server issues for no request (as #request).
         unlessRequested: this.deps.requests !== undefined,
       },
@@ -404,6 +405,8 @@ export class IssuanceStarter {
       clock,
       found,
       request ? undefined : move,
+      // Checked again under the lock: a portal start refuses a card unbound since its read.
+      o.portal ? 'self' : 'operator',
     );
     if (request) await this.#link().checkDevice(tx, request, device);
     const validityDays = request ? this.#link().validityDays(request, policy) : null;
