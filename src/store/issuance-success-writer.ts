@@ -4,10 +4,12 @@
 // chain and, on PostgreSQL, the job's end said on the servers' NOTIFY channel. A transaction of its
 // own cost BEGIN, five statements, COMMIT and a NOTIFY: eight round trips where one does.
 //
-// Every part is conditioned on the device's UPDATE having matched: a device no longer in the
-// action's from-states (cancelled meanwhile) leaves the statement without a row and nothing written
-// or said, and the caller takes the general path, which reads, locks and refuses with the device
-// machine's typed error. Autocommitted, the statement is its own transaction: all of it commits or
+// Every part is conditioned on the job still being the run's attempt (running, same attempt number)
+// and on the device's UPDATE having matched: a run whose attempt was ended elsewhere (a recovery
+// sweep failed it while this server was paused, and it may have been retried since, issue #20), or a
+// device no longer in the action's from-states (cancelled meanwhile), leaves the statement without a
+// row and nothing written or said, and the caller takes the general path, which reads, locks and
+// refuses with a typed error. Autocommitted, the statement is its own transaction: all of it commits or
 // none, and its NOTIFY is delivered at that commit (never after a rollback).
 import type { DeviceState } from '../domain/device.js';
 import { auditChain, type AuditEvent, type AuditInput } from './audit-repo.js';
@@ -17,6 +19,8 @@ import { toJob, type IssuanceJob, type JobRow } from './jobs-repo.js';
 
 export interface IssuanceSuccess {
   jobId: string;
+  /** The attempt the run started with: the success applies only while the job runs that attempt. */
+  attempt: number;
   deviceId: string;
   /** The device machine's move (its from-states and its to-state) and the device's new dates. */
   move: { from: readonly DeviceState[]; to: DeviceState; issuedAt: Date; expiresAt: Date };
@@ -39,8 +43,8 @@ export interface IssuanceSucceeded {
 }
 
 /**
- * Writes the success in one statement; null when the device was not in `move.from` (then nothing
- * was written). Run it on the pool (its own transaction), or inside a transaction that commits it.
+ * Writes the success in one statement; null when the job is no longer running `attempt` or the
+ * device was not in `move.from` (then nothing was written). Run it on the pool (its own transaction), or inside a transaction that commits it.
  */
 export async function writeIssuanceSuccess(
   db: Queryable,
@@ -49,13 +53,18 @@ export async function writeIssuanceSuccess(
   const params: unknown[] = [];
   const p = (v: unknown) => `$${params.push(v)}`;
   const at = p(s.at);
-  // The device's UPDATE comes first: each other part waits on its row (EXISTS), so the device's
-  // lock is taken before the job's and the audit head's, the order of the transaction it replaces.
+  // The job's row is locked first, and only while it runs this attempt (a lock that waited re-reads
+  // the row as committed: a job failed or retried meanwhile no longer matches). Then the device's
+  // UPDATE, on which each other part waits (EXISTS): job, device, audit head — the order of the
+  // recovery sweep, #fail, Retry and Cancel, which lock the job before its device.
   const moved = 'EXISTS (SELECT 1 FROM moved)';
   const ctes = [
+    `run AS MATERIALIZED (SELECT id FROM issuance_jobs
+                           WHERE id = ${p(s.jobId)} AND status = 'running' AND attempt = ${p(s.attempt)} FOR UPDATE)`,
     `moved AS (UPDATE devices SET state = ${p(s.move.to)}, issued_at = ${p(s.move.issuedAt)},
                       expires_at = ${p(s.move.expiresAt)}, updated_at = ${at}
-                WHERE id = ${p(s.deviceId)} AND state = ANY(${p(s.move.from)}::text[]) RETURNING *)`,
+                WHERE id = ${p(s.deviceId)} AND state = ANY(${p(s.move.from)}::text[])
+                  AND EXISTS (SELECT 1 FROM run) RETURNING *)`,
     // As putDeviceConformance (device-conformance-repo.ts) does.
     ...(s.conformance
       ? [
@@ -73,7 +82,7 @@ export async function writeIssuanceSuccess(
     // As finishJob (jobs-repo.ts) does for 'succeeded', with the options merged.
     `job AS (UPDATE issuance_jobs SET status = 'succeeded', error = NULL, finished_at = ${at}, updated_at = ${at},
                     progress = 100, options = options || ${p(JSON.stringify(s.jobOptions ?? {}))}::jsonb
-              WHERE id = ${p(s.jobId)} AND ${moved} RETURNING *)`,
+              WHERE id = (SELECT id FROM run) AND ${moved} RETURNING *)`,
   ];
   // No parents to lock first: the statement's only new foreign key (the report's) names the device
   // its UPDATE locked before the head, and what it writes after the head (the report's row, the PIN's
@@ -91,7 +100,8 @@ export async function writeIssuanceSuccess(
     params,
   );
   const row = rows[0];
-  // The job, the device and the chain's head always exist: no row means the device's UPDATE missed.
+  // The job, the device and the chain's head always exist: no row means the job was no longer this
+  // running attempt or the device's UPDATE missed.
   if (!row) return null;
   const event = { ...audit.partials[0]!, seq: Number(row.seq), prevHash: row.prev, hash: row.hash };
   return { device: toDevice(row.device), job: toJob(row.job), audit: event };

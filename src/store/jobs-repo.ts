@@ -186,6 +186,27 @@ export async function finishJob(
   return toJob(row!);
 }
 
+/**
+ * Ends a job only while it is still running `attempt`: null (nothing written) when it was ended
+ * meanwhile or retried (another attempt runs), so a stale run never ends another attempt.
+ */
+export async function finishRunningAttempt(
+  tx: Queryable,
+  id: string,
+  attempt: number,
+  status: Exclude<JobStatus, 'running'>,
+  error: JobError | null,
+  at: Date,
+): Promise<IssuanceJob | null> {
+  const [row] = await tx.query<JobRow>(
+    `UPDATE issuance_jobs SET status = $1, error = $2, finished_at = $3, updated_at = $3,
+       progress = CASE WHEN $1 = 'succeeded' THEN 100 ELSE progress END
+     WHERE id = $4 AND status = 'running' AND attempt = $5 RETURNING *`,
+    [status, error ? JSON.stringify(error) : null, at, id, attempt],
+  );
+  return row ? toJob(row) : null;
+}
+
 export async function restartJob(
   tx: Queryable,
   id: string,

@@ -470,4 +470,40 @@ describe('failures', () => {
     await expect(s.verifyPin('000000')).rejects.toBeInstanceOf(InvalidPinError);
     await s.verifyPin('482913');
   });
+
+  it('a run whose attempt was failed elsewhere and retried (issue #20) writes nothing: attempt 2 is untouched', async () => {
+    await setMode('displayed');
+    const c = newCard();
+    const card = cards.readers.cardIn(c.reader)!;
+    const transmit = card.transmit.bind(card);
+    // This server paused past its lease as the card gets its PIN: another server's sweep failed
+    // attempt 1 and Retry started attempt 2 (the device back to issuing) before this run goes on.
+    card.transmit = async (apdu: Uint8Array) => {
+      const cmd = decodeCommand(apdu);
+      if (cmd.ins === 0x24 && cmd.p2 === 0x80)
+        await srv.rt.db.query(
+          `UPDATE issuance_jobs SET attempt = attempt + 1, progress = 0, step = '', error = NULL
+            WHERE status = 'running' AND device_id = (SELECT id FROM devices WHERE serial = $1)`,
+          [c.serial],
+        );
+      return transmit(apdu);
+    };
+    const job = await issue(c, ecc, { pin: '482913' });
+    expect(job).toMatchObject({ status: 'running', attempt: 2, progress: 0, step: '', error: null });
+    const device = await srv.rt.services.devices.get(job.deviceId);
+    expect(device).toMatchObject({ state: 'issuing', issuedAt: null });
+    const audit = await srv.rt.services.audit.list({ targetId: device.id, limit: 50, offset: 0 });
+    expect(audit.items.map((e) => e.action)).not.toContain('issuance.succeeded');
+    expect(audit.items.map((e) => e.action)).not.toContain('issuance.failed');
+    const pins = await srv.rt.db.query(
+      `SELECT 1 FROM device_secrets WHERE device_id = $1 AND kind = 'initial_pin'`,
+      [device.id],
+    );
+    expect(pins).toHaveLength(1);
+    expect(await srv.rt.services.conformance.get(device.id)).toBeNull();
+    // No one runs attempt 2 here: end it, so no later sweep finds it.
+    await srv.rt.db.query(`UPDATE issuance_jobs SET status = 'failed', finished_at = now() WHERE id = $1`, [
+      job.id,
+    ]);
+  });
 });

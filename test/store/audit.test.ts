@@ -104,12 +104,14 @@ for (const engine of await engines()) {
         );
       };
       // Concurrent with single appends: the head's lock orders them all.
-      const [rows] = await Promise.all([
+      const [unordered] = await Promise.all([
         append(),
         ...[1, 2].map((i) =>
           t.db.transaction((tx) => appendAudit(tx, { ...inputs[1]!, action: `single.${i}` })),
         ),
       ]);
+      // UNION ALL's row order is not guaranteed: the chain's order is the seq's.
+      const rows = [...unordered].sort((x, y) => Number(x.seq) - Number(y.seq));
       expect(rows).toHaveLength(2);
       expect(Number(rows[1]!.seq)).toBe(Number(rows[0]!.seq) + 1);
       expect(rows[1]!.prev).toBe(rows[0]!.hash);

@@ -10,7 +10,7 @@ import { listAudit, verifyAudit, type AuditInput } from '../../src/store/audit-r
 import { getDeviceConformance } from '../../src/store/device-conformance-repo.js';
 import { getDeviceSecret, putDeviceSecrets } from '../../src/store/device-secrets-repo.js';
 import { getDevice, insertDevice } from '../../src/store/devices-repo.js';
-import { getJob, insertJob } from '../../src/store/jobs-repo.js';
+import { finishJob, getJob, insertJob, restartJob } from '../../src/store/jobs-repo.js';
 import { writeIssuanceSuccess, type IssuanceSuccess } from '../../src/store/issuance-success-writer.js';
 import { JobProgressWriter } from '../../src/store/job-progress-writer.js';
 import { insertPolicy } from '../../src/store/policies-repo.js';
@@ -70,6 +70,7 @@ for (const engine of await engines()) {
       more: Partial<IssuanceSuccess> = {},
     ): IssuanceSuccess => ({
       jobId: ids.job.id,
+      attempt: 1,
       deviceId: ids.device.id,
       move: {
         from: rule.from,
@@ -137,6 +138,40 @@ for (const engine of await engines()) {
       expect(await getDeviceConformance(t.db, ids.device.id)).toBeNull();
       expect(await t.db.query('SELECT seq, hash FROM audit_head')).toEqual(head);
       expect((await listAudit(t.db, { targetId: ids.device.id, limit: 10, offset: 0 })).items).toEqual([]);
+    });
+
+    /** Everything as it was: device, job, PIN, report, chain head, no event for the device. */
+    async function unchanged(ids: Awaited<ReturnType<typeof issuing>>, head: unknown) {
+      expect(await getDevice(t.db, ids.device.id)).toEqual(ids.device);
+      expect(await getJob(t.db, ids.job.id)).toEqual(ids.job);
+      expect(await getDeviceSecret(t.db, ids.device.id, 'initial_pin')).not.toBeNull();
+      expect(await getDeviceConformance(t.db, ids.device.id)).toBeNull();
+      expect(await t.db.query('SELECT seq, hash FROM audit_head')).toEqual(head);
+      expect((await listAudit(t.db, { targetId: ids.device.id, limit: 10, offset: 0 })).items).toEqual([]);
+    }
+
+    it('attempt 1 ended elsewhere and the job retried (attempt 2 runs, device issuing): attempt 1’s success writes nothing', async () => {
+      const ids = await issuing();
+      // A recovery sweep failed attempt 1 (the device back to issuing by the retry), then Retry.
+      await finishJob(t.db, ids.job.id, 'failed', null, at);
+      const retried = { ...ids, job: await restartJob(t.db, ids.job.id, at, null) };
+      expect(retried.job).toMatchObject({ status: 'running', attempt: 2 });
+      const head = await t.db.query('SELECT seq, hash FROM audit_head');
+      expect(await writeIssuanceSuccess(t.db, success(retried, { attempt: 1 }))).toBeNull();
+      await unchanged(retried, head);
+      // Attempt 2's own success still applies.
+      expect(await writeIssuanceSuccess(t.db, success(retried, { attempt: 2 }))).toMatchObject({
+        job: { status: 'succeeded', attempt: 2 },
+        device: { state: 'active' },
+      });
+    });
+
+    it('attempt 1 failed elsewhere, device still issuing: its success writes nothing', async () => {
+      const ids = await issuing();
+      const ended = { ...ids, job: await finishJob(t.db, ids.job.id, 'failed', null, at) };
+      const head = await t.db.query('SELECT seq, hash FROM audit_head');
+      expect(await writeIssuanceSuccess(t.db, success(ended))).toBeNull();
+      await unchanged(ended, head);
     });
 
     it('one process (PGlite, or no bus on PostgreSQL): the word is said here after the commit', async () => {

@@ -22,7 +22,7 @@ import { installCredential } from '../../store/credentials-repo.js';
 import type { Db, Queryable } from '../../store/db.js';
 import { putDeviceConformance } from '../../store/device-conformance-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
-import { finishJob, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
+import { finishJob, finishRunningAttempt, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
 import { JobProgressWriter } from '../../store/job-progress-writer.js';
 import { getPolicy, type CredentialProfile, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
@@ -173,7 +173,7 @@ export class IssuanceRunner implements JobLauncher {
   launchPrint(actor: Actor, job: IssuanceJob): void {
     const correlationId = actor.correlationId ?? randomUUID();
     const run = this.#print(actor, job.id, correlationId)
-      .catch((e: unknown) => this.#fail(actor, job.id, e, correlationId))
+      .catch((e: unknown) => this.#fail(actor, job, e, correlationId))
       .catch(() => undefined)
       .finally(() => this.#running.delete(job.id));
     this.#running.set(job.id, run);
@@ -187,8 +187,8 @@ export class IssuanceRunner implements JobLauncher {
   }
 
   /** Ends a job that could not be started here (job-dispatch.ts: the card was gone when claimed). */
-  async failJob(actor: Actor, jobId: string, cause: unknown): Promise<void> {
-    await this.#fail(actor, jobId, cause, actor.correlationId ?? randomUUID());
+  async failJob(actor: Actor, job: Pick<IssuanceJob, 'id' | 'attempt'>, cause: unknown): Promise<void> {
+    await this.#fail(actor, job, cause, actor.correlationId ?? randomUUID());
   }
 
   /** Whether this process is running the job now. */
@@ -397,11 +397,12 @@ export class IssuanceRunner implements JobLauncher {
           prepared.checked,
         );
     } catch (e) {
-      // A card checked before the run failed keeps its report, as when the check stored it at once.
+      // A card checked before the run failed keeps its report, as when the check stored it at once
+      // (not a stale attempt's: the device is another attempt's now).
       const checked = prepared?.checked;
-      if (checked)
+      if (checked && !isAttemptEnded(e))
         await putDeviceConformance(db, device.id, checked.report, checked.at).catch(() => undefined);
-      await this.#fail(actor, job.id, e, correlationId);
+      await this.#fail(actor, job, e, correlationId);
     }
   }
 
@@ -470,6 +471,7 @@ export class IssuanceRunner implements JobLauncher {
       const rule = deviceMachine.table.succeed;
       const done = await writeIssuanceSuccess(this.deps.db, {
         jobId: job.id,
+        attempt: job.attempt,
         deviceId: device.id,
         move: { from: rule.from, to: rule.to, ...dates },
         conformance: checked,
@@ -484,8 +486,9 @@ export class IssuanceRunner implements JobLauncher {
         else this.deps.changes.publish(job.id);
         return;
       }
-      // The device left issuing meanwhile: nothing was written. The path below refuses with the
-      // device machine's error (read and locked), and the run fails the job.
+      // The job's attempt was ended elsewhere, or the device left issuing meanwhile: nothing was
+      // written. The path below refuses (read and locked) with the device machine's error or
+      // attemptEnded, and the run fails the job only if this attempt still runs (#fail).
     }
     const changed = await this.deps.db.transaction(async (tx) => {
       // The request first, then the device (the replacement's lock order).
@@ -501,7 +504,11 @@ export class IssuanceRunner implements JobLauncher {
       // The restored key-management credential is now (also) on this device.
       for (const r of restores) await installCredential(tx, r.credentialId, device.id, at);
       if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
-      await finishJob(tx, job.id, 'succeeded', null, at);
+      // Only while this run's attempt still runs (a printed card's Continue was checked above): a
+      // run paused past its lease, failed by a recovery sweep and retried, ends nothing (issue #20).
+      if (printed) await finishJob(tx, job.id, 'succeeded', null, at);
+      else if (!(await finishRunningAttempt(tx, job.id, job.attempt, 'succeeded', null, at)))
+        throw attemptEnded(job);
       // A mobile ID becomes active with its device (or, cancelled meanwhile, refuses: the job fails).
       if (opts.mobileId) await this.deps.mobileIds?.succeeded(tx, actor, job, active, at);
       if (selfIssued) await this.deps.onSelfIssued?.(tx, actor, job.userId);
@@ -516,12 +523,19 @@ export class IssuanceRunner implements JobLauncher {
     this.deps.changes.publish(job.id);
   }
 
-  async #fail(actor: Actor, jobId: string, cause: unknown, correlationId: string): Promise<void> {
+  /** Fails the run's attempt; nothing when the job no longer runs that attempt (ended elsewhere). */
+  async #fail(
+    actor: Actor,
+    run: Pick<IssuanceJob, 'id' | 'attempt'>,
+    cause: unknown,
+    correlationId: string,
+  ): Promise<void> {
+    const jobId = run.id;
     const error = toJobError(cause, correlationId);
     const failed = await this.deps.db.transaction(async (tx) => {
       const at = this.deps.clock.now();
       const job = (await getJob(tx, jobId, true))!;
-      if (job.status !== 'running') return null;
+      if (job.status !== 'running' || job.attempt !== run.attempt) return null;
       await finishJob(tx, jobId, 'failed', error, at);
       if ((job.options as JobOptions).mobileId) await this.deps.mobileIds?.failed(tx, actor, job, error, at);
       const d = (await getDevice(tx, job.deviceId, true))!;
@@ -541,6 +555,22 @@ export class IssuanceRunner implements JobLauncher {
       await this.deps.mobileIds?.afterFailure({ ...actor, correlationId }, failed).catch(() => undefined);
     this.deps.changes.publish(jobId);
   }
+}
+
+/**
+ * The refusal of a run whose attempt was ended elsewhere: a recovery sweep failed it (the server was
+ * paused past its lease) and it may have been retried since. The run writes nothing more.
+ */
+function attemptEnded(job: Pick<IssuanceJob, 'id' | 'attempt'>): DomainError {
+  return new DomainError(
+    'issuance_attempt_ended',
+    'This issuance attempt was ended elsewhere (interrupted or retried): its result was not kept',
+    { jobId: job.id, attempt: job.attempt },
+  );
+}
+
+function isAttemptEnded(e: unknown): boolean {
+  return e instanceof DomainError && e.code === 'issuance_attempt_ended';
 }
 
 /** The policy with only the named credential profiles (a mobile ID's choice); all when none named. */

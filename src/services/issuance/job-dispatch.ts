@@ -131,7 +131,7 @@ export class JobDispatch implements JobLauncher {
       runner.launch(d.actor, job, opened, d.wipeFirst === true, known);
     } catch (e) {
       // The agent left, or the card was swapped, between the call and the claim.
-      await runner.failJob(d.actor, job.id, e);
+      await runner.failJob(d.actor, job, e);
     }
   }
 
