@@ -302,6 +302,32 @@ for (const engine of await engines()) {
       });
     });
 
+    it('a card deleted since the unlocked read is refused with a typed error, not a crash', async () => {
+      serial += 1;
+      const card = await insertDevice(srv.rt.db, {
+        serial: String(serial),
+        type: 'piv_card',
+        at: new Date(),
+      });
+      await srv.rt.db.query('DELETE FROM devices WHERE id = $1', [card.id]);
+      const refused = srv.rt.db.transaction((t) =>
+        deviceForIssuance(
+          t,
+          admin,
+          { id: aliceId } as User,
+          ecc,
+          card.serial,
+          { now: () => new Date() },
+          card,
+        ),
+      );
+      await expect(refused).rejects.toThrow(ConflictError);
+      await expect(refused).rejects.toMatchObject({
+        details: { serial: card.serial, reason: 'device_removed' },
+      });
+      expect(await getDeviceBySerial(srv.rt.db, card.serial)).toBeNull();
+    });
+
     it('a card that is not blank is refused with a typed error saying why, and nothing is written', async () => {
       serial += 1;
       await start();

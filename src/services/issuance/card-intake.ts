@@ -58,8 +58,14 @@ export async function deviceForIssuance(
     // No reading back: the row is this transaction's own until it commits.
     return device;
   }
-  // Locked, as it is now.
-  device = (await getDevice(tx, device.id, true))!;
+  // Locked, as it is now. Gone since the unlocked read: deleted from the inventory meanwhile.
+  const locked = await getDevice(tx, device.id, true);
+  if (!locked)
+    throw new ConflictError(
+      `The card ${serial} was removed from the inventory while its issuance was starting: register it again (or insert it and start over)`,
+      { serial, reason: 'device_removed' },
+    );
+  device = locked;
   checkBlank(policy, user, serial, device, kind);
   return move ? moveDevice(tx, device, move.action, move.patch, move.at) : device;
 }
