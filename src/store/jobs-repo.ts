@@ -267,7 +267,7 @@ export async function awaitConfirmation(tx: Queryable, id: string, step: string,
 
 /**
  * Hands a running job to the server instance holding its card's agent (issue #20): that one claims
- * it (claimQueuedJobs) and runs it. `dispatch` says how (who started it, wipe first, print only).
+ * it (claimQueuedRuns, queued-job-claim.ts) and runs it. `dispatch` says how (who started it, wipe first, print only).
  */
 export async function queueJobFor(
   db: Queryable,
