@@ -11,6 +11,8 @@
 import type { Queryable } from './db.js';
 
 interface Pending {
+  /** The run's attempt: a report is written only while the job runs that attempt. */
+  attempt: number;
   progress: number;
   step: string;
   at: Date;
@@ -38,20 +40,33 @@ export class JobProgressWriter {
 
   /**
    * Sets a running job's progress (never backwards within an attempt) and step label, merges
-   * `options` into its options and makes `notify` (heard at the commit); a job no longer running is
+   * `options` into its options and makes `notify` (heard at the commit); a job no longer running
+   * `job.attempt` (ended, or retried elsewhere after this run's attempt was failed: issue #20) is
    * left as it is, and nothing is said of it.
    */
   write(
-    jobId: string,
+    job: { id: string; attempt: number },
     progress: number,
     step: string,
     at: Date,
     options?: Record<string, unknown>,
     notify?: Notify | null,
   ): Promise<void> {
+    const jobId = job.id;
     return new Promise((resolve, reject) => {
       const pending = this.#queue.get(jobId);
-      if (pending) {
+      if (pending && pending.attempt !== job.attempt) {
+        // Another attempt's report (never both running here at once): the newer one's alone.
+        Object.assign(pending, {
+          attempt: job.attempt,
+          progress,
+          step,
+          at,
+          options,
+          notify: notify ?? undefined,
+        });
+        pending.waiters.push({ resolve, reject });
+      } else if (pending) {
         pending.progress = Math.max(pending.progress, progress);
         pending.step = step;
         pending.at = at;
@@ -60,6 +75,7 @@ export class JobProgressWriter {
         pending.waiters.push({ resolve, reject });
       } else
         this.#queue.set(jobId, {
+          attempt: job.attempt,
           progress,
           step,
           at,
@@ -101,9 +117,9 @@ export class JobProgressWriter {
     const sorted = [...group].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const update = `UPDATE issuance_jobs j SET progress = GREATEST(j.progress, v.progress), step = v.step, updated_at = v.at,
               options = CASE WHEN v.options IS NULL THEN j.options ELSE j.options || v.options::jsonb END
-         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[])
-              AS v(id, progress, step, at, options, channel, payload)
-        WHERE j.id = v.id AND j.status = 'running'`;
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::int[])
+              AS v(id, progress, step, at, options, channel, payload, attempt)
+        WHERE j.id = v.id AND j.status = 'running' AND j.attempt = v.attempt`;
     // The NOTIFYs only where there are any (PGlite's bus is in memory): one per job written.
     const notifies = sorted.some(([, p]) => p.notify);
     await this.#db.query(
@@ -120,6 +136,7 @@ export class JobProgressWriter {
         sorted.map(([, p]) => (p.options ? JSON.stringify(p.options) : null)),
         sorted.map(([, p]) => p.notify?.channel ?? null),
         sorted.map(([, p]) => p.notify?.payload ?? null),
+        sorted.map(([, p]) => p.attempt),
       ],
     );
   }

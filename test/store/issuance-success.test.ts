@@ -166,6 +166,17 @@ for (const engine of await engines()) {
       });
     });
 
+    it('progress of attempt 1 on a job retried elsewhere (attempt 2): not written; attempt 2’s is', async () => {
+      const ids = await issuing();
+      await finishJob(t.db, ids.job.id, 'failed', null, at);
+      const retried = await restartJob(t.db, ids.job.id, at, null);
+      const w = new JobProgressWriter(t.db);
+      await w.write({ id: ids.job.id, attempt: 1 }, 60, 'Stale', later, { cardTouched: true });
+      expect(await getJob(t.db, ids.job.id)).toEqual(retried);
+      await w.write(retried, 10, 'Connect', later);
+      expect(await getJob(t.db, ids.job.id)).toMatchObject({ attempt: 2, progress: 10, step: 'Connect' });
+    });
+
     it('attempt 1 failed elsewhere, device still issuing: its success writes nothing', async () => {
       const ids = await issuing();
       const ended = { ...ids, job: await finishJob(t.db, ids.job.id, 'failed', null, at) };
@@ -249,9 +260,9 @@ for (const engine of await engines()) {
           const words = [running, ended].map((x) => new JobProgress(a).carry(x.job.id));
           const before = onB.length;
           await Promise.all([
-            w.write(running.job.id, 10, 'Connect', later, undefined, words[0]!.notify),
-            w.write(ended.job.id, 20, 'Late', later, undefined, words[1]!.notify),
-            w.write(running.job.id, 30, 'Generate', later, { cardTouched: true }, words[0]!.notify),
+            w.write(running.job, 10, 'Connect', later, undefined, words[0]!.notify),
+            w.write(ended.job, 20, 'Late', later, undefined, words[1]!.notify),
+            w.write(running.job, 30, 'Generate', later, { cardTouched: true }, words[0]!.notify),
           ]);
           expect(await getJob(t.db, running.job.id)).toMatchObject({
             progress: 30,

@@ -194,11 +194,11 @@ for (const engine of await engines()) {
       const later = new Date(at.getTime() + 5000);
       // Said at once: the first goes alone, the rest share the next statement; b's second replaces its first.
       await Promise.all([
-        w.write(a, 10, 'Connect', later),
-        w.write(b, 40, 'Generate', later),
-        w.write(b, 30, 'Write', later),
-        w.write(c, 50, 'Late', later),
-        w.write(a, 20, 'Authenticate', later),
+        w.write({ id: a, attempt: 1 }, 10, 'Connect', later),
+        w.write({ id: b, attempt: 1 }, 40, 'Generate', later),
+        w.write({ id: b, attempt: 1 }, 30, 'Write', later),
+        w.write({ id: c, attempt: 1 }, 50, 'Late', later),
+        w.write({ id: a, attempt: 1 }, 20, 'Authenticate', later),
       ]);
       const rows = await t.db.query<{ id: string; progress: number; step: string }>(
         'SELECT id, progress, step FROM issuance_jobs WHERE id = ANY($1::uuid[])',
@@ -206,8 +206,8 @@ for (const engine of await engines()) {
       );
       const byId = Object.fromEntries(rows.map((r) => [r.id, `${r.progress} ${r.step}`]));
       expect(byId).toEqual({ [a]: '20 Authenticate', [b]: '40 Write', [c]: '0 ' });
-      await expect(w.write('not-a-uuid', 1, 'x', later)).rejects.toThrow();
-      await w.write(a, 5, 'Again', later);
+      await expect(w.write({ id: 'not-a-uuid', attempt: 1 }, 1, 'x', later)).rejects.toThrow();
+      await w.write({ id: a, attempt: 1 }, 5, 'Again', later);
       expect(
         (await t.db.query<{ progress: number }>('SELECT progress FROM issuance_jobs WHERE id = $1', [a]))[0]
           ?.progress,
@@ -216,10 +216,10 @@ for (const engine of await engines()) {
       // report of the same job replaces it, never written to an ended job.
       await mergeJobOptions(t.db, a, { reader: 'R1' });
       await Promise.all([
-        w.write(b, 41, 'One', later),
-        w.write(a, 30, 'Set the management key', later, { cardTouched: true }),
-        w.write(a, 31, 'Newer', later),
-        w.write(c, 60, 'Ended', later, { cardTouched: true }),
+        w.write({ id: b, attempt: 1 }, 41, 'One', later),
+        w.write({ id: a, attempt: 1 }, 30, 'Set the management key', later, { cardTouched: true }),
+        w.write({ id: a, attempt: 1 }, 31, 'Newer', later),
+        w.write({ id: c, attempt: 1 }, 60, 'Ended', later, { cardTouched: true }),
       ]);
       const opts = await t.db.query<{ id: string; options: Record<string, unknown>; step: string }>(
         'SELECT id, options, step FROM issuance_jobs WHERE id = ANY($1::uuid[])',

@@ -234,7 +234,7 @@ export class IssuanceRunner implements JobLauncher {
       optionsDue = undefined;
       // The word for other servers rides with the progress's own statement (PostgreSQL).
       const word = this.deps.changes.carry?.(job.id);
-      await this.#progress.write(job.id, progress, label, clock.now(), options, word?.notify);
+      await this.#progress.write(job, progress, label, clock.now(), options, word?.notify);
       if (word) word.here();
       else this.deps.changes.publish(job.id);
     };
