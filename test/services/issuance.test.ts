@@ -501,6 +501,14 @@ describe('failures', () => {
     );
     expect(pins).toHaveLength(1);
     expect(await srv.rt.services.conformance.get(device.id)).toBeNull();
+    // The certificates this run got (before the PIN, after the sweep that revoked the device's of
+    // that moment) are revoked by the run itself: none stays valid for a card attempt 2 redoes.
+    const certs = await srv.rt.db.query<{ status: string }>(
+      'SELECT status FROM certificates WHERE device_id = $1',
+      [device.id],
+    );
+    expect(certs.length).toBe(ecc.credentialProfiles.length);
+    expect(certs.map((x) => x.status)).toEqual(certs.map(() => 'revoked'));
     // No one runs attempt 2 here: end it, so no later sweep finds it.
     await srv.rt.db.query(`UPDATE issuance_jobs SET status = 'failed', finished_at = now() WHERE id = $1`, [
       job.id,

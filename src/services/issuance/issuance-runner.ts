@@ -19,6 +19,7 @@ import { pemOrDer } from '../../pki/pem.js';
 import type { MasterKey } from '../../secrets/master-key.js';
 import { appendAudit, type AuditInput } from '../../store/audit-repo.js';
 import { installCredential } from '../../store/credentials-repo.js';
+import type { CertificateRevoking } from './attempt-revocation.js';
 import type { Db, Queryable } from '../../store/db.js';
 import { putDeviceConformance } from '../../store/device-conformance-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
@@ -128,7 +129,7 @@ export class IssuanceRunner implements JobLauncher {
       instanceId: string;
       masterKey: MasterKey;
       pins: InitialPinVault;
-      ca: CardCertificates;
+      ca: CardCertificates & Pick<CertificateRevoking, 'revoke'>;
       changes: JobChanges;
       /** The FASC-N's agency and system codes (service config pki.fascn). */
       fascn?: FascnSettings;
@@ -239,6 +240,8 @@ export class IssuanceRunner implements JobLauncher {
       else this.deps.changes.publish(job.id);
     };
     let prepared: PreparedCard | undefined;
+    /** The certificates this run got from the CA (revoked should its attempt end elsewhere). */
+    const issuedHere: string[] = [];
     try {
       await report(steps[0]!.label);
       if (wipeFirst) {
@@ -302,6 +305,7 @@ export class IssuanceRunner implements JobLauncher {
       });
       // The DER comes with the issued certificate when the CA gives it.
       const stored = async (cert: { id: string; der?: Uint8Array }) => {
+        issuedHere.push(cert.id);
         const der = cert.der ?? Uint8Array.from(pemOrDer((await ca.get(cert.id)).pem, ['CERTIFICATE']));
         return { certificateId: cert.id, der };
       };
@@ -402,7 +406,7 @@ export class IssuanceRunner implements JobLauncher {
       const checked = prepared?.checked;
       if (checked && !isAttemptEnded(e))
         await putDeviceConformance(db, device.id, checked.report, checked.at).catch(() => undefined);
-      await this.#fail(actor, job, e, correlationId);
+      await this.#fail(actor, job, e, correlationId, issuedHere);
     }
   }
 
@@ -523,12 +527,17 @@ export class IssuanceRunner implements JobLauncher {
     this.deps.changes.publish(job.id);
   }
 
-  /** Fails the run's attempt; nothing when the job no longer runs that attempt (ended elsewhere). */
+  /**
+   * Fails the run's attempt; nothing when the job no longer runs that attempt (ended elsewhere).
+   * Then the certificates this run issued are revoked: the sweep that ended the attempt, and a Retry,
+   * revoked the device's certificates of that moment, not those this run got after it.
+   */
   async #fail(
     actor: Actor,
     run: Pick<IssuanceJob, 'id' | 'attempt'>,
     cause: unknown,
     correlationId: string,
+    issuedHere: readonly string[] = [],
   ): Promise<void> {
     const jobId = run.id;
     const error = toJobError(cause, correlationId);
@@ -553,6 +562,12 @@ export class IssuanceRunner implements JobLauncher {
     });
     if (failed && (failed.options as JobOptions).mobileId)
       await this.deps.mobileIds?.afterFailure({ ...actor, correlationId }, failed).catch(() => undefined);
+    if (!failed)
+      for (const id of issuedHere)
+        // Each on its own: one the sweep already revoked is refused, and the others still go.
+        await this.deps.ca
+          .revoke({ ...actor, correlationId }, id, 'cessationOfOperation')
+          .catch(() => undefined);
     this.deps.changes.publish(jobId);
   }
 }
