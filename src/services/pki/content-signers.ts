@@ -11,7 +11,9 @@
 // once: a rotation ('cache' 'content-signer', said after its commit), a status change of its
 // certificate (the OCSP word), a LISTEN connection that came back (words may have been missed).
 // Without word it is read again after ACTIVE_CACHE_MS, and one that looks due is read again
-// before a new one is made (another server may have made it already).
+// before a new one is made (another server may have made it already). That second read is made
+// under the CA's row lock, taken before the key is generated: two servers finding it due at once
+// make one signer — the second waits, finds the first's fresh one and uses it (issue #20).
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../../domain/errors.js';
 import type { KeyAlgorithm } from '../../pki/algorithms.js';
@@ -105,7 +107,7 @@ export class ContentSigners {
     let current = this.#kept(ca.id);
     // Kept and due: read again first (another server may have replaced it; its word may be on the way).
     if (!current || stale(current)) current = await this.#read(ca.id);
-    if (!current || stale(current)) current = await this.#create(actor, ca, record.notAfter, 'due');
+    if (!current || stale(current)) current = await this.#create(actor, ca, record.notAfter, stale);
     return this.#ready(current, ca);
   }
 
@@ -173,33 +175,46 @@ export class ContentSigners {
     };
   }
 
+  /**
+   * A new signer for the CA, the old one retired — or, when `due` is given (a card's rotation, not
+   * an administrator's), the active one if another server replaced it meanwhile. The CA's row is
+   * locked first (the order of the CA's other transactions), and "still due?" is decided under it
+   * before any key is generated, so servers finding it due at once make one signer, not one each.
+   * The key is generated inside the transaction (as the CA's and OCSP responder's are): nothing in
+   * it uses this.deps.db, so PGlite's one connection is not asked twice.
+   */
   async #create(
     actor: Actor,
     ca: SigningCa,
     caNotAfter: Date,
-    why: 'due' | 'requested',
+    due: ((s: ContentSignerRecord) => boolean) | 'requested',
   ): Promise<ContentSignerRecord> {
     const id = randomUUID();
-    const now = this.deps.clock.now();
-    let notAfter = new Date(now.getTime() + CERTIFICATE_YEARS * 365 * DAY);
-    if (notAfter > caNotAfter) notAfter = caNotAfter;
-    if (notAfter <= now)
-      throw new ValidationError('The issuing CA has expired: it cannot certify a content signer');
-    const key = await this.deps.keys.generate(id, this.deps.algorithm);
-    const name: RenderedAttribute[] = [
-      ...(this.deps.organization ? [{ type: 'O' as const, value: this.deps.organization }] : []),
-      { type: 'CN', value: `PIV Content Signer ${now.toISOString().slice(0, 10)}` },
-    ];
-    const serial = randomSerial();
-    const der = await signContentSigner(ca, {
-      name,
-      spki: key.signer.spki,
-      notBefore: now,
-      notAfter,
-      serial,
-    });
-    await this.deps.db.transaction(async (tx) => {
+    const generation = this.#generation;
+    const made = await this.deps.db.transaction(async (tx) => {
       await lockCaForContentSigner(tx, ca.id);
+      if (due !== 'requested') {
+        const again = await getActiveContentSigner(tx, ca.id);
+        if (again && !due(again)) return { fresh: again };
+      }
+      const now = this.deps.clock.now();
+      let notAfter = new Date(now.getTime() + CERTIFICATE_YEARS * 365 * DAY);
+      if (notAfter > caNotAfter) notAfter = caNotAfter;
+      if (notAfter <= now)
+        throw new ValidationError('The issuing CA has expired: it cannot certify a content signer');
+      const key = await this.deps.keys.generate(id, this.deps.algorithm);
+      const name: RenderedAttribute[] = [
+        ...(this.deps.organization ? [{ type: 'O' as const, value: this.deps.organization }] : []),
+        { type: 'CN', value: `PIV Content Signer ${now.toISOString().slice(0, 10)}` },
+      ];
+      const serial = randomSerial();
+      const der = await signContentSigner(ca, {
+        name,
+        spki: key.signer.spki,
+        notBefore: now,
+        notAfter,
+        serial,
+      });
       await retireContentSigners(tx, ca.id, now);
       await insertCertificates(
         tx,
@@ -228,12 +243,24 @@ export class ContentSigners {
         action: 'pki.content_signer_created',
         targetType: 'certificate',
         targetId: id,
-        details: { caId: ca.id, serial: serialHex(serial), notAfter: notAfter.toISOString(), reason: why },
+        details: {
+          caId: ca.id,
+          serial: serialHex(serial),
+          notAfter: notAfter.toISOString(),
+          reason: due === 'requested' ? 'requested' : 'due',
+        },
         correlationId: actor.correlationId ?? null,
         at: now,
       });
+      return { signer: key.signer };
     });
-    this.#open.set(id, Promise.resolve(key.signer));
+    if (made.fresh) {
+      // Another server made it while this one waited: use it (kept unless word came meanwhile).
+      if (generation === this.#generation)
+        this.#active.set(ca.id, { rec: made.fresh, at: performance.now() });
+      return made.fresh;
+    }
+    this.#open.set(id, Promise.resolve(made.signer));
     // Every server drops the signer it kept (this one too, then keeps the new one as read now).
     this.forget();
     this.deps.onRotated?.(ca.id);
