@@ -139,11 +139,20 @@ export async function latestJobForDevice(db: Queryable, deviceId: string): Promi
   return rows[0] ? toJob(rows[0]) : null;
 }
 
-export async function updateJobProgress(db: Queryable, id: string, progress: number, step: string, at: Date) {
+export async function updateJobProgress(
+  db: Queryable,
+  id: string,
+  attempt: number,
+  progress: number,
+  step: string,
+  at: Date,
+) {
   await db.query(
-    // Never backwards within an attempt (a retry starts again from 0 in its own statement).
-    'UPDATE issuance_jobs SET progress = GREATEST(progress, $1), step = $2, updated_at = $3 WHERE id = $4 AND status = $5',
-    [progress, step, at, id, 'running'],
+    // Never backwards within an attempt (a retry starts again from 0 in its own statement), and only
+    // the reporting run's attempt (a stale run's report is not attempt 2's, issue #20).
+    `UPDATE issuance_jobs SET progress = GREATEST(progress, $1), step = $2, updated_at = $3
+      WHERE id = $4 AND status = 'running' AND attempt = $5`,
+    [progress, step, at, id, attempt],
   );
 }
 

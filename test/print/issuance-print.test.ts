@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
 import { AgentPrinters } from '../../src/agent/printers.js';
+import { decodeCommand } from '../../src/cards/apdu.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
 import { demoCard } from '../../src/services/demo-agent.js';
 import { pairAgent, signIn, until } from '../agent/support.js';
@@ -411,6 +412,55 @@ describe.skipIf(!cupsAvailable || !ippeveAvailable)(
       const cancel = await admin.json<Request>('POST', `/api/requests/${requestId}/cancel`, {});
       expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
       expect((await device(original.id)).state).toBe('active');
+    });
+
+    it('a run whose attempt was failed elsewhere and retried (issue #20) does not encode or print attempt 2’s card', async () => {
+      const card = demoCard(cardDir, '10000020');
+      const transmit = card.transmit.bind(card);
+      let bumped = false;
+      // This server paused past its lease as the card gets its PIN (after its certificates): another
+      // server's sweep failed attempt 1 and Retry started attempt 2 before this run goes on.
+      card.transmit = async (apdu: Uint8Array) => {
+        const cmd = decodeCommand(apdu);
+        if (!bumped && cmd.ins === 0x24 && cmd.p2 === 0x80) {
+          bumped = true;
+          await srv.rt.db.query(
+            `UPDATE issuance_jobs SET attempt = attempt + 1, progress = 0, step = '', error = NULL
+              WHERE status = 'running' AND device_id = (SELECT id FROM devices WHERE serial = '10000020')`,
+          );
+        }
+        return transmit(apdu);
+      };
+      readers.remove('Encoder in Eve');
+      readers.insert('Encoder in Eve', card);
+      const printedBefore = eve.jobs().length;
+      const r = await start('bob', eveId, 'Encoder in Eve');
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      await srv.rt.services.issuance.runner.settled(r.body.job.id);
+      expect(bumped).toBe(true);
+      const j = await job(r.body.job.id);
+      expect(j).toMatchObject({ status: 'running', step: '', error: null });
+      expect(j.print?.encoded).toBe(false);
+      expect((await device(j.deviceId)).state).toBe('issuing');
+      expect(eve.jobs()).toHaveLength(printedBefore);
+      const audit = await srv.rt.db.query<{ action: string }>(
+        `SELECT action FROM audit_events WHERE target_id = $1`,
+        [j.deviceId],
+      );
+      expect(audit.map((a) => a.action)).not.toContain('issuance.encoded');
+      expect(audit.map((a) => a.action)).not.toContain('issuance.printed');
+      expect(audit.map((a) => a.action)).not.toContain('issuance.failed');
+      // The certificates this run got are revoked by the run: none stays valid for attempt 2's card.
+      const certs = await srv.rt.db.query<{ status: string }>(
+        'SELECT status FROM certificates WHERE device_id = $1',
+        [j.deviceId],
+      );
+      expect(certs.length).toBeGreaterThan(0);
+      expect(certs.map((x) => x.status)).toEqual(certs.map(() => 'revoked'));
+      // No one runs attempt 2 here: end it, so no later sweep finds it.
+      await srv.rt.db.query(`UPDATE issuance_jobs SET status = 'failed', finished_at = now() WHERE id = $1`, [
+        j.id,
+      ]);
     });
   },
 );

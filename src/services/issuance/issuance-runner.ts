@@ -39,6 +39,7 @@ import type { JobChanges } from './job-progress.js';
 import type { RequestLink, RestoredKey } from './request-link.js';
 import type { IssuanceJob, JobError, JobOptions } from './job-view.js';
 import { printEncodedCard, type CardPrinting } from './print-step.js';
+import { attemptEnded, isAttemptEnded, runsAttempt } from './attempt-ended.js';
 
 /** What the run needs from the CA: a certificate for the key the card generated, and its PEM. */
 export interface CardCertificates {
@@ -173,18 +174,18 @@ export class IssuanceRunner implements JobLauncher {
    */
   launchPrint(actor: Actor, job: IssuanceJob): void {
     const correlationId = actor.correlationId ?? randomUUID();
-    const run = this.#print(actor, job.id, correlationId)
+    const run = this.#print(actor, job, correlationId)
       .catch((e: unknown) => this.#fail(actor, job, e, correlationId))
       .catch(() => undefined)
       .finally(() => this.#running.delete(job.id));
     this.#running.set(job.id, run);
   }
 
-  async #print(actor: Actor, jobId: string, correlationId: string): Promise<void> {
+  async #print(actor: Actor, job: Pick<IssuanceJob, 'id' | 'attempt'>, correlationId: string): Promise<void> {
     const { db, clock, printing } = this.deps;
     if (!printing)
       throw new DomainError('printing_unavailable', 'This server does not print cards: Cancel the issuance');
-    await printEncodedCard({ db, clock, printing, changes: this.deps.changes }, actor, jobId, correlationId);
+    await printEncodedCard({ db, clock, printing, changes: this.deps.changes }, actor, job, correlationId);
   }
 
   /** Ends a job that could not be started here (job-dispatch.ts: the card was gone when claimed). */
@@ -321,7 +322,12 @@ export class IssuanceRunner implements JobLauncher {
         persistPuk: async (puk) => {
           // Stored by the starter with the PIN, committed before this run began.
           if (puk === known?.secrets?.puk) return;
-          await this.deps.pins.putPuk(db, device.id, puk, clock.now());
+          // Only while the job runs this attempt (job locked first, the sweep's and Retry's lock
+          // order): a stale run must not replace the PUK attempt 2 stored for its card (issue #20).
+          await db.transaction(async (tx) => {
+            if (!runsAttempt(await getJob(tx, job.id, true), job.attempt)) throw attemptEnded(job);
+            await this.deps.pins.putPuk(tx, device.id, puk, clock.now());
+          });
         },
         issueCertificate: async (profile, publicKey, proveKey) => {
           const cert = await ca.issueForPublicKey(
@@ -364,6 +370,9 @@ export class IssuanceRunner implements JobLauncher {
       if (print) {
         // Encoded: from here a retry only prints again, and Cancel leaves the card pending.
         await db.transaction(async (tx) => {
+          // Only for this run's attempt (job locked first): a run paused past its lease, whose
+          // attempt was failed elsewhere and retried, must not mark attempt 2's job encoded (#20).
+          if (!runsAttempt(await getJob(tx, job.id, true), job.attempt)) throw attemptEnded(job);
           await mergeJobOptions(tx, job.id, {
             print: {
               ...print,
@@ -387,7 +396,10 @@ export class IssuanceRunner implements JobLauncher {
             at: clock.now(),
           });
         });
-        await this.#print(actor, job.id, correlationId);
+        // The encoded card keeps its certificates whatever happens to its print (the sweep and
+        // Retry leave an encoded job's alone): not this run's to revoke from here.
+        issuedHere.length = 0;
+        await this.#print(actor, job, correlationId);
       } else
         await this.#succeed(
           actor,
@@ -570,22 +582,6 @@ export class IssuanceRunner implements JobLauncher {
           .catch(() => undefined);
     this.deps.changes.publish(jobId);
   }
-}
-
-/**
- * The refusal of a run whose attempt was ended elsewhere: a recovery sweep failed it (the server was
- * paused past its lease) and it may have been retried since. The run writes nothing more.
- */
-function attemptEnded(job: Pick<IssuanceJob, 'id' | 'attempt'>): DomainError {
-  return new DomainError(
-    'issuance_attempt_ended',
-    'This issuance attempt was ended elsewhere (interrupted or retried): its result was not kept',
-    { jobId: job.id, attempt: job.attempt },
-  );
-}
-
-function isAttemptEnded(e: unknown): boolean {
-  return e instanceof DomainError && e.code === 'issuance_attempt_ended';
 }
 
 /** The policy with only the named credential profiles (a mobile ID's choice); all when none named. */

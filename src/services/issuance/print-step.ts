@@ -27,6 +27,7 @@ import type { JobChanges } from './job-progress.js';
 import type { IssuanceJob, JobOptions, JobPrint, JobView } from './job-view.js';
 import type { ChangedCertificates } from '../pki/revocation.js';
 import type { RequestLink } from './request-link.js';
+import { attemptEnded, runsAttempt } from './attempt-ended.js';
 
 /** What issuance needs of card printing (services/printing): printers, layouts, the renderer. */
 export interface CardPrinting {
@@ -106,15 +107,16 @@ export async function checkPrintChoice(
 export async function printEncodedCard(
   deps: { db: Db; clock: Clock; printing: CardPrinting; changes: JobChanges },
   actor: Actor,
-  jobId: string,
+  run: Pick<IssuanceJob, 'id' | 'attempt'>,
   correlationId: string,
 ): Promise<void> {
   const { db, clock, printing } = deps;
+  const jobId = run.id;
   const job = (await getJob(db, jobId))!;
   const print = (job.options as JobOptions).print!;
   const device = (await getDevice(db, job.deviceId))!;
   const report = async (step: string, progress: number) => {
-    await updateJobProgress(db, jobId, progress, step, clock.now());
+    await updateJobProgress(db, jobId, run.attempt, progress, step, clock.now());
     deps.changes.publish(jobId);
   };
   await report(`Draw the card (${await printing.layoutName(print.layoutId).catch(() => 'layout')})`, 90);
@@ -141,6 +143,9 @@ export async function printEncodedCard(
     const at = clock.now();
     const j = (await getJob(tx, jobId, true))!;
     must(jobTransition(j.status, 'printed'));
+    // Only the run's own attempt waits at the print step: a stale run (paused past its lease, its
+    // attempt failed elsewhere and retried) keeps and says nothing for attempt 2 (issue #20).
+    if (!runsAttempt(j, run.attempt)) throw attemptEnded(run);
     await putIssuancePrint(
       tx,
       {
