@@ -1,8 +1,9 @@
-// `npm run bench -- cluster [--n 10,100,1000] [--warm-up W] [--profile]` (issue #20): N simulated agents — each an
+// `npm run bench -- cluster [--n 10,100,1000] [--warm-up W] [--route other|same|half] [--profile]` (issue #20): N simulated agents — each an
 // AgentClient over a real WebSocket with one emulated blank PIV card in memory — connected
 // alternately to two `tessera serve` processes (dist/, so `npm run build` first) on one PostgreSQL
 // schema. Every card is issued at once (ECC P-256 demo policy, 3 keys) through the API of the
-// other server than its agent's, so each job is queued for the agent's server. Reports cards
+// other server than its agent's, so each job is queued for the agent's server (`--route same`:
+// through its agent's server; `--route half`: alternately, as a round-robin load balancer). Reports cards
 // personalized per second, the two servers' CPU per card (/proc utime+stime; the cards' own key
 // generation runs here, in the agents' process, not in the servers), and the gap between a card's
 // answer and the server's next command (p50/p99: the server's turnaround plus the socket, per APDU
@@ -131,13 +132,27 @@ function serve(name: string, env: Record<string, string>, profileDir: string | n
   });
 }
 
+/**
+ * Which server a card's start goes to: `other` — the one its agent is not connected to (every job
+ * queued for the agent's server, the worst case); `same` — its agent's (as a load balancer that
+ * knew); `half` — alternately, as a round-robin load balancer does on average.
+ */
+type Route = 'other' | 'same' | 'half';
+const via = (route: Route, i: number): number =>
+  route === 'other' ? 1 : route === 'same' ? 0 : Math.floor(i / 2) % 2;
+
 const pct = (xs: number[], p: number) => {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-async function round(n: number, warmUp: number, profile: boolean): Promise<Record<string, string | number>> {
+async function round(
+  n: number,
+  warmUp: number,
+  route: Route,
+  profile: boolean,
+): Promise<Record<string, string | number>> {
   const schema = `bench_cluster_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -221,7 +236,7 @@ async function round(n: number, warmUp: number, profile: boolean): Promise<Recor
         Array.from({ length: Math.min(32, to - from) }, async () => {
           while (next < to) {
             const i = next++;
-            const r = await apis[(i + 1) % 2]!.call('POST', '/api/issuance', {
+            const r = await apis[(i + via(route, i)) % 2]!.call('POST', '/api/issuance', {
               userId: user.body.id,
               agentId: ids[i],
               reader: 'R',
@@ -343,9 +358,13 @@ export async function run(args: string[]): Promise<void> {
   const warmUp = Number(w >= 0 ? args[w + 1] : '100');
   if (!Number.isInteger(warmUp) || warmUp < 0 || warmUp > 1000)
     throw new Error('--warm-up takes 0 to 1000 cards issued before the measured ones');
+  const r = args.indexOf('--route');
+  const route = (r >= 0 ? args[r + 1] : 'other') as Route;
+  if (!['other', 'same', 'half'].includes(route))
+    throw new Error('--route is other (every card through the server its agent is not on), same, or half');
   const profile = args.includes('--profile');
   const rows: Record<string, string | number>[] = [];
-  for (const n of ns) rows.push(await round(n, warmUp, profile));
+  for (const n of ns) rows.push({ route, ...(await round(n, warmUp, route, profile)) });
   console.log(
     `\nbench cluster — two tessera serve on PostgreSQL, ECC P-256 (3 keys), load ${loadavg()[0]!.toFixed(1)}`,
   );
