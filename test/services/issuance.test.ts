@@ -514,4 +514,64 @@ describe('failures', () => {
       job.id,
     ]);
   });
+  it('a retried run whose attempt was failed elsewhere and retried again (issue #20) keeps attempt 2’s stored PUK', async () => {
+    await setMode('displayed');
+    const c = newCard();
+    const device = await srv.rt.services.devices.register(admin, { serial: c.serial, type: 'piv_card' });
+    await srv.rt.db.query(
+      `UPDATE devices SET state = 'issuing', user_id = $1, policy_id = $2 WHERE id = $3`,
+      [aliceId, ecc.id, device.id],
+    );
+    const [row] = await srv.rt.db.query<{ id: string }>(
+      `INSERT INTO issuance_jobs (device_id, user_id, policy_id, status, progress, step, options)
+       VALUES ($1, $2, $3, 'running', 40, 'Generate the key pair', $4) RETURNING id`,
+      [
+        device.id,
+        aliceId,
+        ecc.id,
+        JSON.stringify({ action: 'issue', pinMode: 'displayed', agentId: TEST_AGENT_ID, reader: c.reader }),
+      ],
+    );
+    const { putDeviceSecret } = await import('../../src/store/device-secrets-repo.js');
+    await putDeviceSecret(
+      srv.rt.db,
+      device.id,
+      'initial_pin',
+      srv.rt.masterKey.encrypt('482913', `initial_pin:${device.id}`),
+      new Date(),
+    );
+    expect(await srv.rt.services.issuance.interrupted.recover()).toBe(1);
+    // The retried run (no PUK from a starter: it chooses one) pauses past its lease as the card gets
+    // its management key; meanwhile its attempt is failed and retried elsewhere, and that attempt
+    // stores its own PUK. The paused run then reaches the PUK step: it must not replace it.
+    const attempt2Puk = Buffer.from('sealed PUK of the next attempt');
+    const card = cards.readers.cardIn(c.reader)!;
+    const transmit = card.transmit.bind(card);
+    let bumped = false;
+    card.transmit = async (apdu: Uint8Array) => {
+      if (!bumped && decodeCommand(apdu).ins === 0xff) {
+        bumped = true;
+        await srv.rt.db.query(
+          `UPDATE issuance_jobs SET attempt = attempt + 1, progress = 0, step = '', error = NULL WHERE id = $1`,
+          [row!.id],
+        );
+        await putDeviceSecret(srv.rt.db, device.id, 'puk', attempt2Puk, new Date());
+      }
+      return transmit(apdu);
+    };
+    await srv.rt.services.issuance.retry.retry(admin, row!.id);
+    await srv.rt.services.issuance.runner.settled(row!.id);
+    expect(bumped).toBe(true);
+    const job = await srv.rt.services.issuance.jobs.get(row!.id);
+    expect(job).toMatchObject({ status: 'running', attempt: 3, error: null });
+    const [puk] = await srv.rt.db.query<{ value: Uint8Array }>(
+      `SELECT value FROM device_secrets WHERE device_id = $1 AND kind = 'puk'`,
+      [device.id],
+    );
+    expect(Buffer.from(puk!.value).equals(attempt2Puk)).toBe(true);
+    // No one runs attempt 3 here: end it, so no later sweep finds it.
+    await srv.rt.db.query(`UPDATE issuance_jobs SET status = 'failed', finished_at = now() WHERE id = $1`, [
+      row!.id,
+    ]);
+  });
 });
