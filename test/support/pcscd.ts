@@ -175,6 +175,7 @@ async function ensurePcscd(): Promise<void> {
   }
   const logFile = join(tmpdir(), `tessera-pcscd-${process.pid}.log`);
   held!.logFile = logFile;
+  const firstStart = Date.now();
   for (let attempt = 1; ; attempt++) {
     const out = openSync(logFile, 'a');
     const child = spawn('pcscd', ['-f'], { stdio: ['ignore', out, out], detached: false });
@@ -186,14 +187,17 @@ async function ensurePcscd(): Promise<void> {
       await stopChild(child);
       throw new Error(`pcscd did not open ${PCSCD_SOCKET} within 15 s; see ${logFile}`);
     }
-    // The vpcd driver opens its port just after the socket appears; if the port was still held by a
-    // pcscd on its way out, this one has no reader: stop it and try again.
+    // The vpcd driver opens its port just after the socket appears; if the port was still held (a
+    // pcscd on its way out, or the last connection's TIME_WAIT, up to 60 s: CI saw "Address already
+    // in use" three starts in a row), this one has no reader: stop it and try again, for 75 s.
     if (await until(() => listening(port), 3000)) return;
     await stopChild(child);
     held!.child = undefined;
-    if (attempt === 3)
-      throw new Error(`vpcd did not listen on port ${port} after 3 starts of pcscd; see ${logFile}`);
-    await sleep(1000);
+    if (Date.now() - firstStart > 75_000)
+      throw new Error(
+        `vpcd did not listen on port ${port} after ${attempt} starts of pcscd in 75 s; see ${logFile}`,
+      );
+    await sleep(2000);
   }
 }
 
