@@ -1,6 +1,6 @@
 import type { DeviceState, DeviceType } from '../domain/device.js';
 import type { Queryable } from './db.js';
-import { Where, iso, likeTerm } from './sql.js';
+import { Where, iso, likeTerm, joinedRow } from './sql.js';
 
 export interface Device {
   id: string;
@@ -54,19 +54,11 @@ export const toDevice = (r: DeviceRow): Device => ({
 const DEVICE_COLUMNS =
   'id, serial, type, model, state, user_id, policy_id, notes, issued_at, expires_at, demo, created_at, updated_at';
 
+const joinedDeviceRow = joinedRow<DeviceRow, Device>(DEVICE_COLUMNS, toDevice);
 /** A device's columns read through a join under `alias`, each named `<prefix><column>`. */
-export const joinedDeviceColumns = (alias: string, prefix: string): string =>
-  DEVICE_COLUMNS.split(', ')
-    .map((c) => `${alias}.${c} AS ${prefix}${c}`)
-    .join(', ');
-
+export const joinedDeviceColumns = joinedDeviceRow.columns;
 /** The device of a row read with joinedDeviceColumns, or null when the join found none. */
-export function joinedDevice(row: Record<string, unknown>, prefix: string): Device | null {
-  if (row[`${prefix}id`] == null) return null;
-  const r: Record<string, unknown> = {};
-  for (const c of DEVICE_COLUMNS.split(', ')) r[c] = row[`${prefix}${c}`];
-  return toDevice(r as DeviceRow);
-}
+export const joinedDevice = joinedDeviceRow.read;
 
 export interface NewDevice {
   /** Chosen by the caller (to name it in the same statement or transaction); else PostgreSQL's. */

@@ -1,6 +1,6 @@
 import type { JobStatus } from '../domain/issuance-job.js';
 import type { Queryable } from './db.js';
-import { iso } from './sql.js';
+import { iso, joinedRow } from './sql.js';
 
 export interface JobError {
   code: string;
@@ -75,19 +75,11 @@ const COLUMNS =
   'id, device_id, user_id, policy_id, request_id, started_by, status, progress, step, attempt, options, error, ' +
   'created_at, updated_at, finished_at, owner_instance, awaiting_owner';
 
-/** A job's columns, each renamed `<prefix><column>`, to select beside another row. */
-export const joinedJobColumns = (alias: string, prefix: string): string =>
-  COLUMNS.split(', ')
-    .map((c) => `${alias}.${c} AS ${prefix}${c}`)
-    .join(', ');
-
+const joinedIssuanceJobRow = joinedRow<JobRow, IssuanceJob>(COLUMNS, toJob);
+/** A job's columns read through a join under `alias`, each named `<prefix><column>`. */
+export const joinedJobColumns = joinedIssuanceJobRow.columns;
 /** The job of a row read with joinedJobColumns, or null when the join found none. */
-export function joinedJob(row: Record<string, unknown>, prefix: string): IssuanceJob | null {
-  if (row[`${prefix}id`] == null) return null;
-  const r: Record<string, unknown> = {};
-  for (const c of COLUMNS.split(', ')) r[c] = row[`${prefix}${c}`];
-  return toJob(r as JobRow);
-}
+export const joinedJob = joinedIssuanceJobRow.read;
 
 export interface NewJob {
   deviceId: string;

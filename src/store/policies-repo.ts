@@ -2,7 +2,7 @@ import type { CredentialProfile } from '../domain/credential-profile.js';
 import type { DeviceType } from '../domain/device.js';
 import type { PinPolicy } from '../domain/pin-policy.js';
 import type { Queryable } from './db.js';
-import { iso } from './sql.js';
+import { iso, joinedRow } from './sql.js';
 import { joinedUser, joinedUserColumns, type User } from './users-repo.js';
 
 export type { CredentialProfile };
@@ -71,19 +71,11 @@ const POLICY_COLUMNS =
   'id, name, description, device_types, credential_profiles, pin_policy, puk_retries, device_validity_days, ' +
   'temporary_validity_days, default_layout, demo, version, created_at, updated_at';
 
+const joinedPolicyRow = joinedRow<PolicyRow, Policy>(POLICY_COLUMNS, toPolicy);
 /** A policy's columns read through a join under `alias`, each named `<prefix><column>`. */
-export const joinedPolicyColumns = (alias: string, prefix: string): string =>
-  POLICY_COLUMNS.split(', ')
-    .map((c) => `${alias}.${c} AS ${prefix}${c}`)
-    .join(', ');
-
+export const joinedPolicyColumns = joinedPolicyRow.columns;
 /** The policy of a row read with joinedPolicyColumns, or null when the join found none. */
-export function joinedPolicy(row: Record<string, unknown>, prefix: string): Policy | null {
-  if (row[`${prefix}id`] == null) return null;
-  const r: Record<string, unknown> = {};
-  for (const c of POLICY_COLUMNS.split(', ')) r[c] = row[`${prefix}${c}`];
-  return toPolicy(r as PolicyRow);
-}
+export const joinedPolicy = joinedPolicyRow.read;
 
 export async function insertPolicy(
   tx: Queryable,

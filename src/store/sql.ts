@@ -37,3 +37,27 @@ export const likeTerm = (q: string): string => `%${q.replace(/[\\%_]/g, (c) => `
 
 export const iso = (d: Date | string | null | undefined): string | null =>
   d == null ? null : new Date(d).toISOString();
+
+/**
+ * One repository's row read beside another table's in a join: `columns(alias, prefix)` selects its
+ * columns each renamed `<prefix><column>`, and `read(row, prefix)` maps them back with the
+ * repository's own mapper (null when a LEFT JOIN found none).
+ */
+export function joinedRow<R, T>(
+  columns: string,
+  map: (row: R) => T,
+): {
+  columns: (alias: string, prefix: string) => string;
+  read: (row: Record<string, unknown>, prefix: string) => T | null;
+} {
+  const names = columns.split(', ');
+  return {
+    columns: (alias, prefix) => names.map((c) => `${alias}.${c} AS ${prefix}${c}`).join(', '),
+    read: (row, prefix) => {
+      if (row[`${prefix}id`] == null) return null;
+      const r: Record<string, unknown> = {};
+      for (const c of names) r[c] = row[`${prefix}${c}`];
+      return map(r as R);
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import type { Role } from '../domain/permissions.js';
 import type { UserState } from '../domain/user.js';
 import type { Queryable } from './db.js';
-import { Where, iso, likeTerm } from './sql.js';
+import { Where, iso, likeTerm, joinedRow } from './sql.js';
 
 export interface User {
   id: string;
@@ -57,22 +57,11 @@ const toUser = (r: UserRow): User => ({
   updatedAt: iso(r.updated_at)!,
 });
 
-/**
- * The user's columns read through a join under `alias`, each named `<prefix><column>`
- * (sessions-repo.ts reads a session with its person in one statement).
- */
-export const joinedUserColumns = (alias: string, prefix: string): string =>
-  COLUMNS.split(', ')
-    .map((c) => `${alias}.${c} AS ${prefix}${c}`)
-    .join(', ');
-
+const joinedUserRow = joinedRow<UserRow, User>(COLUMNS, toUser);
+/** A user's columns read through a join under `alias`, each named `<prefix><column>`. */
+export const joinedUserColumns = joinedUserRow.columns;
 /** The user of a row read with joinedUserColumns, or null when the join found none. */
-export function joinedUser(row: Record<string, unknown>, prefix: string): User | null {
-  if (row[`${prefix}id`] == null) return null;
-  const r: Record<string, unknown> = {};
-  for (const c of COLUMNS.split(', ')) r[c] = row[`${prefix}${c}`];
-  return toUser(r as UserRow);
-}
+export const joinedUser = joinedUserRow.read;
 
 export interface NewUser {
   username: string;
