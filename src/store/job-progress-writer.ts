@@ -55,18 +55,7 @@ export class JobProgressWriter {
     const jobId = job.id;
     return new Promise((resolve, reject) => {
       const pending = this.#queue.get(jobId);
-      if (pending && pending.attempt !== job.attempt) {
-        // Another attempt's report (never both running here at once): the newer one's alone.
-        Object.assign(pending, {
-          attempt: job.attempt,
-          progress,
-          step,
-          at,
-          options,
-          notify: notify ?? undefined,
-        });
-        pending.waiters.push({ resolve, reject });
-      } else if (pending) {
+      if (pending?.attempt === job.attempt) {
         pending.progress = Math.max(pending.progress, progress);
         pending.step = step;
         pending.at = at;
@@ -74,6 +63,8 @@ export class JobProgressWriter {
         if (notify) pending.notify = notify;
         pending.waiters.push({ resolve, reject });
       } else
+        // A new report, or another attempt's (never both running here at once): the newer one's
+        // alone, and whoever waited on the older one is answered with it.
         this.#queue.set(jobId, {
           attempt: job.attempt,
           progress,
@@ -81,7 +72,7 @@ export class JobProgressWriter {
           at,
           options,
           notify: notify ?? undefined,
-          waiters: [{ resolve, reject }],
+          waiters: [...(pending?.waiters ?? []), { resolve, reject }],
         });
       if (!this.#draining) void this.#drain();
     });
