@@ -292,7 +292,10 @@ describe.skipIf(!hasChromium)('operator pages for the user portal, in Chromium',
     await expect
       .poll(() => page.getByLabel('Question 2', { exact: true }).inputValue(), POLL)
       .toBe('In which town were you born?');
-    expect(await page.locator('main').textContent()).toMatch(/Each person answers 2 of the active questions/);
+    // The settings are read beside the questions and may answer after them.
+    await expect
+      .poll(() => page.locator('main').textContent(), POLL)
+      .toMatch(/Each person answers 2 of the active questions/);
   });
 
   it('refuses to remove a question someone answered, and keeps it deactivated instead', async () => {
