@@ -507,24 +507,26 @@ export class IssuanceRunner implements JobLauncher {
       // attemptEnded, and the run fails the job only if this attempt still runs (#fail).
     }
     const changed = await this.deps.db.transaction(async (tx) => {
-      // The request first, then the device (the replacement's lock order).
-      const request = requests ? await requests.lockForCompletion(tx, job.requestId!) : null;
+      // The job is locked first, then the request, then the device: the order of the recovery
+      // sweep, #fail, Cancel and the print step's Cancel. Locking the device first deadlocked with a
+      // sweep that took the job and then waited for the device (issue #20).
       if (printed) {
         // Two Continues at once: the second finds the job succeeded and is refused (409).
         const current = (await getJob(tx, job.id, true))!;
         must(jobTransition(current.status, 'confirm'));
-      }
+        await finishJob(tx, job.id, 'succeeded', null, at);
+      } else if (!(await finishRunningAttempt(tx, job.id, job.attempt, 'succeeded', null, at)))
+        // Only while this run's attempt still runs: a run paused past its lease, failed by a
+        // recovery sweep and retried, ends nothing (issue #20). Its UPDATE is the job's lock.
+        throw attemptEnded(job);
+      // The request before the device (the replacement's lock order).
+      const request = requests ? await requests.lockForCompletion(tx, job.requestId!) : null;
       // Locked and moved by one UPDATE (refused with the machine's error if no longer issuing).
       const active = await moveDeviceById(tx, device.id, 'succeed', dates, at);
       if (checked) await putDeviceConformance(tx, device.id, checked.report, checked.at);
       // The restored key-management credential is now (also) on this device.
       for (const r of restores) await installCredential(tx, r.credentialId, device.id, at);
       if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
-      // Only while this run's attempt still runs (a printed card's Continue was checked above): a
-      // run paused past its lease, failed by a recovery sweep and retried, ends nothing (issue #20).
-      if (printed) await finishJob(tx, job.id, 'succeeded', null, at);
-      else if (!(await finishRunningAttempt(tx, job.id, job.attempt, 'succeeded', null, at)))
-        throw attemptEnded(job);
       // A mobile ID becomes active with its device (or, cancelled meanwhile, refuses: the job fails).
       if (opts.mobileId) await this.deps.mobileIds?.succeeded(tx, actor, job, active, at);
       if (selfIssued) await this.deps.onSelfIssued?.(tx, actor, job.userId);

@@ -1,0 +1,153 @@
+// An issuance's end takes the job's lock before the device's, as the recovery sweep does (issue #20):
+// the general success transaction (a self-issuance, a request's replacement, a restore, a mobile ID,
+// a printed card's Continue) locked the device first, so a sweep of another server that claimed the
+// job and then locked the device deadlocked with it (PostgreSQL aborts one after deadlock_timeout).
+// Here the sweep claims the job just as the run's success transaction begins, and locks the device
+// once that transaction waits for it: the sweep commits, and the run's end is refused as ended
+// elsewhere, with no deadlock on either side. PostgreSQL only (PGlite has one connection).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeCommand } from '../../src/cards/apdu.js';
+import { permissionsOf } from '../../src/domain/permissions.js';
+import type { Actor } from '../../src/services/context.js';
+import { moveDevice } from '../../src/services/issuance/device-move.js';
+import { appendAudit } from '../../src/store/audit-repo.js';
+import type { Db, Queryable } from '../../src/store/db.js';
+import { getDevice } from '../../src/store/devices-repo.js';
+import { finishJob, getJob } from '../../src/store/jobs-repo.js';
+import type { Policy } from '../../src/store/policies-repo.js';
+import { engines } from '../support/db.js';
+import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+describe.runIf((await engines()).includes('postgres'))(
+  'the lock order of an issuance’s end (postgres)',
+  () => {
+    let srv: TestServer;
+    const cards = new MemoryCardAccess();
+    let admin: Actor;
+    let alice: Actor;
+    let ecc: Policy;
+
+    beforeAll(async () => {
+      srv = await startTestServer({ demo: true, cardAccess: cards, engine: 'postgres' });
+      const actor = async (q: string): Promise<Actor> => {
+        const u = (await srv.rt.services.users.search({ q, limit: 1, offset: 0 })).items[0]!;
+        return { id: u.id, name: u.username, roles: u.roles, permissions: permissionsOf(u.roles) };
+      };
+      admin = await actor('admin');
+      alice = await actor('alice');
+      ecc = (await srv.rt.services.policies.list()).find((p) => p.name.startsWith('PIV ECC'))!;
+    });
+    afterAll(async () => srv?.close());
+
+    it('a self-issuance’s success while a sweep claims its job and then locks its device: no deadlock, the sweep wins', async () => {
+      const reader = 'Reader lock order';
+      const serial = '41000001';
+      cards.addCard(reader, Number(serial));
+      const ref = { agentId: TEST_AGENT_ID, reader };
+      await srv.rt.services.issuance.starter.start(admin, {
+        userId: alice.id!,
+        card: ref,
+        action: 'bind',
+        policyId: ecc.id,
+      });
+      const runner = srv.rt.services.issuance.runner;
+      const deps = (runner as unknown as { deps: { db: Db } }).deps;
+      const db = deps.db;
+      const errors: unknown[] = [];
+      let sweep: Promise<void> | undefined;
+      let sweepHolds: (() => void) | undefined;
+      // Armed at the card's last command: the run's next transaction is its success's.
+      let armed = false;
+      deps.db = new Proxy(db, {
+        get(target, key) {
+          if (key === 'transaction')
+            return async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+              if (armed) {
+                armed = false;
+                const held = new Promise<void>((r) => (sweepHolds = r));
+                sweep = sweepOf(serial);
+                await held;
+              }
+              return target.transaction(fn).catch((e: unknown) => {
+                errors.push(e);
+                throw e;
+              });
+            };
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+
+      /** Another server's recovery sweep (interrupted-jobs.ts): the job claimed, then the device locked. */
+      async function sweepOf(cardSerial: string): Promise<void> {
+        await db.transaction(async (tx) => {
+          const [running] = await tx.query<{ id: string }>(
+            `SELECT j.id FROM issuance_jobs j JOIN devices d ON d.id = j.device_id
+            WHERE d.serial = $1 AND j.status = 'running' FOR UPDATE OF j`,
+            [cardSerial],
+          );
+          const id = running!.id;
+          const job = (await getJob(tx, id, true))!;
+          const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          sweepHolds!();
+          // Once the run's success transaction waits for the job (holding what it took before it).
+          while (
+            (
+              await db.query('SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [
+                Number(row!.pid),
+              ])
+            ).length === 0
+          )
+            await new Promise((r) => setTimeout(r, 10));
+          const at = new Date();
+          await finishJob(
+            tx,
+            id,
+            'failed',
+            { code: 'interrupted', message: 'interrupted', correlationId: 'c' },
+            at,
+          );
+          const d = (await getDevice(tx, job.deviceId, true))!;
+          await moveDevice(tx, d, 'fail', {}, at);
+          await appendAudit(tx, {
+            actor: { id: null, name: 'system (recovery)' },
+            action: 'issuance.interrupted',
+            targetType: 'device',
+            targetId: d.id,
+            details: { jobId: id, attempt: job.attempt },
+            at,
+          });
+        });
+      }
+
+      const card = cards.readers.cardIn(reader)!;
+      const transmit = card.transmit.bind(card);
+      card.transmit = async (apdu: Uint8Array) => {
+        const cmd = decodeCommand(apdu);
+        // The initial PIN set (CHANGE REFERENCE DATA, P2 80): the last command of the run.
+        if (cmd.ins === 0x24 && cmd.p2 === 0x80) armed = true;
+        return transmit(apdu);
+      };
+      let jobId: string;
+      try {
+        const { job } = await srv.rt.services.issuance.starter.startSelf(alice, ref);
+        jobId = job!.id;
+        await runner.settled(jobId);
+        expect(sweep).toBeDefined();
+        // The sweep commits (before the fix one side failed with "deadlock detected").
+        await expect(sweep).resolves.toBeUndefined();
+        expect(errors.map((e) => (e as Error).message).join('\n')).not.toMatch(/deadlock/);
+        expect(errors.map((e) => (e as { code?: string }).code)).toContain('issuance_attempt_ended');
+      } finally {
+        deps.db = db;
+        card.transmit = transmit;
+      }
+      const after = await srv.rt.services.issuance.jobs.get(jobId);
+      expect(after).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+      expect((await srv.rt.services.devices.get(after.deviceId)).state).toBe('failed');
+      const audit = await srv.rt.services.audit.list({ targetId: after.deviceId, limit: 50, offset: 0 });
+      expect(audit.items.map((e) => e.action)).not.toContain('issuance.succeeded');
+    });
+  },
+);
