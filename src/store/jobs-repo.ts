@@ -131,6 +131,7 @@ export async function latestJobForDevice(db: Queryable, deviceId: string): Promi
   return rows[0] ? toJob(rows[0]) : null;
 }
 
+/** Whether the job still runs `attempt` (its report written): false, nothing written, when not. */
 export async function updateJobProgress(
   db: Queryable,
   id: string,
@@ -138,14 +139,15 @@ export async function updateJobProgress(
   progress: number,
   step: string,
   at: Date,
-) {
-  await db.query(
+): Promise<boolean> {
+  const rows = await db.query(
     // Never backwards within an attempt (a retry starts again from 0 in its own statement), and only
     // the reporting run's attempt (a stale run's report is not attempt 2's, issue #20).
     `UPDATE issuance_jobs SET progress = GREATEST(progress, $1), step = $2, updated_at = $3
-      WHERE id = $4 AND status = 'running' AND attempt = $5`,
+      WHERE id = $4 AND status = 'running' AND attempt = $5 RETURNING 1`,
     [progress, step, at, id, attempt],
   );
+  return rows.length > 0;
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   type IppEvePrinter,
 } from '../support/printers.js';
 import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
+import type { CardPrinting } from '../../src/services/issuance/print-step.js';
 
 type Job = {
   id: string;
@@ -461,6 +462,45 @@ describe.skipIf(!cupsAvailable || !ippeveAvailable)(
       await srv.rt.db.query(`UPDATE issuance_jobs SET status = 'failed', finished_at = now() WHERE id = $1`, [
         j.id,
       ]);
+    });
+
+    it('a run whose attempt a sweep ended after its card was encoded (issue #20) sends nothing to the printer', async () => {
+      feed('Encoder in Eve', '10000021');
+      const printing = (srv.rt.services.issuance.runner as unknown as { deps: { printing: CardPrinting } })
+        .deps.printing;
+      const render = printing.render;
+      let swept = false;
+      // This server paused past its lease while drawing the card: another server's sweep failed the
+      // encoded attempt (a Retry there would print it again) before this run sends its print.
+      printing.render = async (...args) => {
+        swept = true;
+        await srv.rt.db.query(
+          `UPDATE issuance_jobs SET status = 'failed', finished_at = now(),
+                  error = '{"code":"interrupted","message":"interrupted","correlationId":"c"}'::jsonb
+            WHERE status = 'running' AND device_id = (SELECT id FROM devices WHERE serial = '10000021')`,
+        );
+        return render.apply(printing, args);
+      };
+      const printedBefore = eve.jobs().length;
+      try {
+        const r = await start('bob', eveId, 'Encoder in Eve');
+        expect(r.status, JSON.stringify(r.body)).toBe(202);
+        await srv.rt.services.issuance.runner.settled(r.body.job.id);
+        expect(swept).toBe(true);
+        const j = await job(r.body.job.id);
+        expect(j).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+        expect(j.print).toMatchObject({ encoded: true, printJobId: null });
+        // No IPP job: the printer got nothing from the stale run.
+        expect(eve.jobs()).toHaveLength(printedBefore);
+        const audit = await srv.rt.db.query<{ action: string }>(
+          'SELECT action FROM audit_events WHERE target_id = $1',
+          [j.deviceId],
+        );
+        expect(audit.map((a) => a.action)).toContain('issuance.encoded');
+        expect(audit.map((a) => a.action)).not.toContain('issuance.printed');
+      } finally {
+        printing.render = render;
+      }
     });
   },
 );

@@ -116,10 +116,17 @@ export async function printEncodedCard(
   const print = (job.options as JobOptions).print!;
   const device = (await getDevice(db, job.deviceId))!;
   const report = async (step: string, progress: number) => {
-    await updateJobProgress(db, jobId, run.attempt, progress, step, clock.now());
-    deps.changes.publish(jobId);
+    const runs = await updateJobProgress(db, jobId, run.attempt, progress, step, clock.now());
+    if (runs) deps.changes.publish(jobId);
+    return runs;
   };
-  await report(`Draw the card (${await printing.layoutName(print.layoutId).catch(() => 'layout')})`, 90);
+  // Each step's report is also its guard: a stale run (its attempt ended by another server's sweep,
+  // perhaps retried and printing there) draws and prints nothing (issue #20). The one before the
+  // print is the last statement before the card goes to the printer.
+  const step = async (label: string, progress: number) => {
+    if (!(await report(label, progress))) throw attemptEnded(run);
+  };
+  await step(`Draw the card (${await printing.layoutName(print.layoutId).catch(() => 'layout')})`, 90);
   let pdf: Buffer;
   try {
     pdf = await printing.render(print.layoutId, job.userId, {
@@ -131,7 +138,7 @@ export async function printEncodedCard(
     if (e instanceof NotFoundError) throw e;
     throw new RenderFailedError(print.layoutId, e);
   }
-  await report(`Print the card on "${print.printerName}"`, 92);
+  await step(`Print the card on "${print.printerName}"`, 92);
   const outcome = await printing.print({ ...actor, correlationId }, print.printerId, pdf, {
     jobName: `Tessera card ${device.serial}`,
     onProgress: (p) =>
