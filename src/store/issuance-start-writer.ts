@@ -97,7 +97,8 @@ export async function registerAndStart(
 /**
  * A blank card's move to where the start leaves it (`move.to`), under a guard, and its start.
  * The device's UPDATE takes its lock and moves it only while it is blank for this start: in one of
- * `move.from` (a self start's: `bound` only, so bound to `move.userId`), of one of `move.types`,
+ * `move.from` (a self start's: `bound` only, so bound to `move.userId`, with `move.policyId`:
+ * `boundWithPolicy`), of one of `move.types`,
  * bound to nobody but `move.userId`, and (`unlessRequested`) named by no open request as its
  * replacement. The job, the secrets and the event are written only when it moved; one statement,
  * atomic on its own. Null when it did not move (nothing written): the caller locks, checks and
@@ -113,6 +114,8 @@ export async function moveAndStart(
     userId: string;
     policyId: string;
     unlessRequested: boolean;
+    /** Only while the card is bound with `policyId` already (a self start's: not rebound since). */
+    boundWithPolicy?: boolean;
   },
   start: IssuanceStart,
 ): Promise<{ device: Device; job: IssuanceJob } | null> {
@@ -120,12 +123,14 @@ export async function moveAndStart(
   const p = (v: unknown) => `$${params.push(v)}`;
   const id = p(move.deviceId);
   const user = p(move.userId);
+  const policy = p(move.policyId);
   const moved = 'EXISTS (SELECT 1 FROM start_m)';
   const ctes = [
     `start_m AS (UPDATE devices SET state = ${p(move.to)}::text, user_id = ${user}::uuid,
-                   policy_id = ${p(move.policyId)}::uuid, updated_at = ${p(start.job.at)}::timestamptz
+                   policy_id = ${policy}::uuid, updated_at = ${p(start.job.at)}::timestamptz
        WHERE id = ${id}::uuid AND state = ANY(${p(move.from)}::text[]) AND type = ANY(${p(move.types)}::text[])
          AND (state <> 'bound' OR user_id = ${user}::uuid)
+         ${move.boundWithPolicy ? `AND policy_id = ${policy}::uuid` : ''}
          ${move.unlessRequested ? `AND NOT ${openRequestForReplacementDeviceSql(`${id}::uuid`)}` : ''}
        RETURNING *)`,
     ...startCtes(start, params, moved),

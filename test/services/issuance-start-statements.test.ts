@@ -275,6 +275,59 @@ for (const engine of await engines()) {
         expect(await verifyAudit(srv.rt.db)).toMatchObject({ ok: true });
       });
 
+      it("a card bound again with another policy between the portal's read and the move: refused, typed, saying why; nothing written", async () => {
+        const card = await bound();
+        const rsa = (await srv.rt.services.policies.list()).find((p) => p.name.startsWith('PIV RSA'))!;
+        let before = 0;
+        // The help desk unbinds the card and binds it to alice again with another policy, after the
+        // portal read it (with ECC) and before the move: the card is to be issued with RSA now.
+        hook.before = async (sql) => {
+          if (!sql.startsWith('WITH start_m')) return;
+          hook.before = undefined;
+          const unbound = await moveDevice(
+            srv.rt.db,
+            card,
+            'unbind',
+            { userId: null, policyId: null },
+            new Date(),
+          );
+          await moveDevice(srv.rt.db, unbound, 'bind', { userId: aliceId, policyId: rsa.id }, new Date());
+          before = (await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total;
+        };
+        const launches = launched.length;
+        try {
+          const refused = await startSelf().then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(refused).toBeInstanceOf(ConflictError);
+          expect((refused as ConflictError).message).toMatch(
+            /was bound to you again with another device policy while your issuance was starting: start it again/,
+          );
+          expect((refused as ConflictError).details).toEqual({
+            serial: card.serial,
+            reason: 'policy_changed',
+          });
+        } finally {
+          hook.before = undefined;
+        }
+        // The guarded statement moved nothing; the transaction locked the card and refused it.
+        expect(statements[3]).toMatch(/^WITH start_m AS/);
+        expect(statements[4]).toBe('BEGIN');
+        expect(await getDeviceBySerial(srv.rt.db, card.serial)).toMatchObject({
+          state: 'bound',
+          userId: aliceId,
+          policyId: rsa.id,
+        });
+        const jobs = await srv.rt.db.query('SELECT 1 FROM issuance_jobs WHERE device_id = $1', [card.id]);
+        expect(jobs).toHaveLength(0);
+        const secrets = await srv.rt.db.query('SELECT 1 FROM device_secrets WHERE device_id = $1', [card.id]);
+        expect(secrets).toHaveLength(0);
+        expect((await listAudit(srv.rt.db, { limit: 1, offset: 0 })).total).toBe(before);
+        expect(launched).toHaveLength(launches);
+        expect(await verifyAudit(srv.rt.db)).toMatchObject({ ok: true });
+      });
+
       it("the fallback transaction re-checks under its lock: a card unbound since the portal's read is refused", async () => {
         const card = await bound();
         // The transaction's part alone (a request's start goes it directly): the card as the portal

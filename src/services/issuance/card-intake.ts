@@ -131,15 +131,23 @@ const BLANK_STATES: readonly DeviceState[] = ['inventory', 'bound'];
  * The guard under which a known card may be moved by `action` without a locked read first (an
  * UPDATE … WHERE): what checkBlank and the device machine both accept — a blank state the action
  * may leave, a type of the policy's, bound to nobody but `user` — and where the move leads. A self
- * start's only blank state is `bound` (to `user`, as the guard's "bound to nobody else" adds): a
- * card unbound since the portal read it stays where it is.
+ * start's only blank state is `bound` (to `user`, as the guard's "bound to nobody else" adds), with
+ * the policy the portal read (`boundWithPolicy`): a card unbound, or bound again with another
+ * policy, since the portal read it stays where it is.
  */
 export function blankMove(
   user: User,
   policy: Policy,
   action: DeviceAction,
   kind: StartKind = 'operator',
-): { from: DeviceState[]; to: DeviceState; types: DeviceType[]; userId: string; policyId: string } {
+): {
+  from: DeviceState[];
+  to: DeviceState;
+  types: DeviceType[];
+  userId: string;
+  policyId: string;
+  boundWithPolicy: boolean;
+} {
   const rule = deviceMachine.table[action];
   const blank: readonly DeviceState[] = kind === 'self' ? ['bound'] : BLANK_STATES;
   return {
@@ -148,24 +156,33 @@ export function blankMove(
     types: [...policy.deviceTypes],
     userId: user.id,
     policyId: policy.id,
+    // A self start issues the policy the card was bound with: still that one (not rebound since).
+    boundWithPolicy: kind === 'self',
   };
 }
 
 /**
  * The card must suit the policy and be blank: in inventory, or bound to this very person — for a
- * self start, only the latter (checked first: whatever else changed, the person is told that).
+ * self start, only the latter (checked first: whatever else changed, the person is told that),
+ * and with the policy the start has (the one the card was bound with when the portal read it).
  */
 function checkBlank(
   policy: Policy,
   user: User,
   serial: string,
-  device: Pick<Device, 'type' | 'state' | 'userId'> & { id: string | null },
+  device: Pick<Device, 'type' | 'state' | 'userId'> & { id: string | null; policyId?: string | null },
   kind: StartKind = 'operator',
 ): void {
   if (kind === 'self' && (device.state !== 'bound' || device.userId !== user.id))
     throw new ConflictError(
       `The card ${serial} is no longer bound to you, so you cannot issue it here: ask your help desk to bind it to you again`,
       { serial, reason: 'not_bound_to_you' },
+    );
+  // The portal started with the policy the card was bound with; the help desk chose another since.
+  if (kind === 'self' && device.policyId !== policy.id)
+    throw new ConflictError(
+      `The card ${serial} was bound to you again with another device policy while your issuance was starting: start it again`,
+      { serial, reason: 'policy_changed' },
     );
   if (!policy.deviceTypes.includes(device.type))
     throw new ValidationError(
