@@ -125,13 +125,22 @@ export async function moveAndStart(
   const user = p(move.userId);
   const policy = p(move.policyId);
   const moved = 'EXISTS (SELECT 1 FROM start_m)';
+  // The requests are read in the statement's snapshot, which cannot see one that a transaction
+  // names the card in while this UPDATE waits for the card's lock (a bind locks and moves the card,
+  // then names it; PostgreSQL re-checks only the card's newest row). So the row moved must also be
+  // the version this snapshot read (its xmin): else nothing moves, and the caller's transaction
+  // reads it again, locked, and finds the request.
+  const unrequested = move.unlessRequested
+    ? `AND NOT ${openRequestForReplacementDeviceSql(`${id}::uuid`)}
+         AND xmin = (SELECT s.xmin FROM devices s WHERE s.id = ${id}::uuid)`
+    : '';
   const ctes = [
     `start_m AS (UPDATE devices SET state = ${p(move.to)}::text, user_id = ${user}::uuid,
                    policy_id = ${policy}::uuid, updated_at = ${p(start.job.at)}::timestamptz
        WHERE id = ${id}::uuid AND state = ANY(${p(move.from)}::text[]) AND type = ANY(${p(move.types)}::text[])
          AND (state <> 'bound' OR user_id = ${user}::uuid)
          ${move.boundWithPolicy ? `AND policy_id = ${policy}::uuid` : ''}
-         ${move.unlessRequested ? `AND NOT ${openRequestForReplacementDeviceSql(`${id}::uuid`)}` : ''}
+         ${unrequested}
        RETURNING *)`,
     ...startCtes(start, params, moved),
     auditChain([start.audit], params, { when: moved, parents: startParents(start, move) }).ctes,
