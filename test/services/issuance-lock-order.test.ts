@@ -4,9 +4,11 @@
 // job and then locked the device deadlocked with it (PostgreSQL aborts one after deadlock_timeout).
 // Here the sweep claims the job just as the run's success transaction begins, and locks the device
 // once that transaction waits for it: the sweep commits, and the run's end is refused as ended
-// elsewhere, with no deadlock on either side. PostgreSQL only (PGlite has one connection).
+// elsewhere, with no deadlock on either side. Retry likewise locked the device before the job, and
+// deadlocked with a Cancel of the same failed job. PostgreSQL only (PGlite has one connection).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCommand } from '../../src/cards/apdu.js';
+import { ConflictError } from '../../src/domain/errors.js';
 import { permissionsOf } from '../../src/domain/permissions.js';
 import type { Actor } from '../../src/services/context.js';
 import { moveDevice } from '../../src/services/issuance/device-move.js';
@@ -148,6 +150,96 @@ describe.runIf((await engines()).includes('postgres'))(
       expect((await srv.rt.services.devices.get(after.deviceId)).state).toBe('failed');
       const audit = await srv.rt.services.audit.list({ targetId: after.deviceId, limit: 50, offset: 0 });
       expect(audit.items.map((e) => e.action)).not.toContain('issuance.succeeded');
+    });
+
+    it('a Retry while a Cancel locks the failed job and then its device: no deadlock, the Cancel wins and the Retry is refused saying why', async () => {
+      const reader = 'Reader retry lock order';
+      const serial = '41000002';
+      cards.addCard(reader, Number(serial));
+      const device = await srv.rt.services.devices.register(admin, { serial, type: 'piv_card' });
+      await srv.rt.db.query(
+        `UPDATE devices SET state = 'issuing', user_id = $1, policy_id = $2 WHERE id = $3`,
+        [alice.id, ecc.id, device.id],
+      );
+      const [row] = await srv.rt.db.query<{ id: string }>(
+        `INSERT INTO issuance_jobs (device_id, user_id, policy_id, status, options)
+         VALUES ($1, $2, $3, 'running', $4) RETURNING id`,
+        [
+          device.id,
+          alice.id,
+          ecc.id,
+          JSON.stringify({
+            action: 'issue',
+            pinMode: 'displayed',
+            agentId: TEST_AGENT_ID,
+            reader,
+            changePinAtEnd: false,
+          }),
+        ],
+      );
+      const jobId = row!.id;
+      // Failed as interrupted (its server is gone): to be retried or cancelled.
+      expect(await srv.rt.services.issuance.interrupted.recover()).toBe(1);
+      const retry = srv.rt.services.issuance.retry;
+      const deps = (retry as unknown as { deps: { db: Db } }).deps;
+      const db = deps.db;
+      let cancel: Promise<void> | undefined;
+      // The Cancel takes the job just as the Retry's transaction begins.
+      deps.db = new Proxy(db, {
+        get(target, key) {
+          if (key === 'transaction')
+            return async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+              let holds!: () => void;
+              const held = new Promise<void>((r) => (holds = r));
+              cancel = cancelOf(holds);
+              await held;
+              return target.transaction(fn);
+            };
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+
+      /** Cancel (issuance-cancel.ts): the job locked, then (once the Retry waits for it) the device. */
+      async function cancelOf(holds: () => void): Promise<void> {
+        await db.transaction(async (tx) => {
+          const job = (await getJob(tx, jobId, true))!;
+          const [me] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          holds();
+          while (
+            (
+              await db.query('SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [
+                Number(me!.pid),
+              ])
+            ).length === 0
+          )
+            await new Promise((r) => setTimeout(r, 10));
+          const at = new Date();
+          const d = (await getDevice(tx, job.deviceId, true))!;
+          await moveDevice(tx, d, 'cancel', { userId: null, policyId: null }, at);
+          await finishJob(tx, jobId, 'cancelled', job.error, at);
+        });
+      }
+
+      try {
+        const refused = await retry.retry(admin, jobId).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        // Before the fix one side failed with "deadlock detected".
+        await expect(cancel).resolves.toBeUndefined();
+        expect(refused).toBeInstanceOf(ConflictError);
+        expect((refused as Error).message).toBe(
+          'Only a failed issuance can be retried; this one is cancelled',
+        );
+      } finally {
+        deps.db = db;
+      }
+      expect(await srv.rt.services.issuance.jobs.get(jobId)).toMatchObject({
+        status: 'cancelled',
+        attempt: 1,
+      });
+      expect((await srv.rt.services.devices.get(device.id)).state).toBe('awaiting_recycle');
     });
   },
 );

@@ -43,6 +43,11 @@ export class IssuanceRetry {
       await this.deps.attempts.revoke(actor, device.id);
       const restarted = await db.transaction(async (tx) => {
         const at = clock.now();
+        // The job first, then the device: the lock order of the recovery sweep, the run's end and
+        // Cancel (a Cancel at once deadlocked with a Retry that locked the device first).
+        const current = (await getJob(tx, job.id, true))!;
+        if (current.status !== 'failed')
+          throw new ConflictError(`Only a failed issuance can be retried; this one is ${current.status}`);
         const d = (await getDevice(tx, job.deviceId, true))!;
         await moveDevice(tx, d, 'retry', {}, at);
         const j = await restartJob(tx, job.id, at, this.deps.runner.instanceId);
@@ -71,10 +76,11 @@ export class IssuanceRetry {
     must(deviceTransition(state, 'retry'));
     const restarted = await db.transaction(async (tx) => {
       const at = clock.now();
-      const d = (await getDevice(tx, job.deviceId, true))!;
+      // The job first, then the device (as above).
       const current = (await getJob(tx, job.id, true))!;
       if (current.status !== 'failed')
         throw new ConflictError(`Only a failed issuance can be retried; this one is ${current.status}`);
+      const d = (await getDevice(tx, job.deviceId, true))!;
       await moveDevice(tx, d, 'retry', {}, at);
       const j = await restartJob(tx, job.id, at, this.deps.runner.instanceId);
       await appendAudit(tx, {
