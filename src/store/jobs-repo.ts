@@ -123,9 +123,13 @@ export async function getJob(db: Queryable, id: string, forUpdate = false): Prom
   return rows[0] ? toJob(rows[0]) : null;
 }
 
-export async function latestJobForDevice(db: Queryable, deviceId: string): Promise<IssuanceJob | null> {
+export async function latestJobForDevice(
+  db: Queryable,
+  deviceId: string,
+  forUpdate = false,
+): Promise<IssuanceJob | null> {
   const rows = await db.query<JobRow>(
-    'SELECT * FROM issuance_jobs WHERE device_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1',
+    `SELECT * FROM issuance_jobs WHERE device_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1${forUpdate ? ' FOR UPDATE' : ''}`,
     [deviceId],
   );
   return rows[0] ? toJob(rows[0]) : null;

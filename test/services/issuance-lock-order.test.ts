@@ -4,8 +4,9 @@
 // job and then locked the device deadlocked with it (PostgreSQL aborts one after deadlock_timeout).
 // Here the sweep claims the job just as the run's success transaction begins, and locks the device
 // once that transaction waits for it: the sweep commits, and the run's end is refused as ended
-// elsewhere, with no deadlock on either side. Retry likewise locked the device before the job, and
-// deadlocked with a Cancel of the same failed job. PostgreSQL only (PGlite has one connection).
+// elsewhere, with no deadlock on either side. Retry and Recycle likewise locked the device before
+// the job, and deadlocked with a Cancel of the same failed job. PostgreSQL only (PGlite has one
+// connection).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCommand } from '../../src/cards/apdu.js';
 import { ConflictError } from '../../src/domain/errors.js';
@@ -22,7 +23,7 @@ import { MemoryCardAccess, TEST_AGENT_ID } from '../support/memory-card-access.j
 import { startTestServer, type TestServer } from '../support/server.js';
 
 describe.runIf((await engines()).includes('postgres'))(
-  'the lock order of an issuance’s end (postgres)',
+  'the job before the device: an issuance’s end, Retry and Recycle (postgres)',
   () => {
     let srv: TestServer;
     const cards = new MemoryCardAccess();
@@ -191,7 +192,7 @@ describe.runIf((await engines()).includes('postgres'))(
             return async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
               let holds!: () => void;
               const held = new Promise<void>((r) => (holds = r));
-              cancel = cancelOf(holds);
+              cancel = cancelWhileWaitedFor(db, jobId, holds);
               await held;
               return target.transaction(fn);
             };
@@ -199,27 +200,6 @@ describe.runIf((await engines()).includes('postgres'))(
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
         },
       });
-
-      /** Cancel (issuance-cancel.ts): the job locked, then (once the Retry waits for it) the device. */
-      async function cancelOf(holds: () => void): Promise<void> {
-        await db.transaction(async (tx) => {
-          const job = (await getJob(tx, jobId, true))!;
-          const [me] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-          holds();
-          while (
-            (
-              await db.query('SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [
-                Number(me!.pid),
-              ])
-            ).length === 0
-          )
-            await new Promise((r) => setTimeout(r, 10));
-          const at = new Date();
-          const d = (await getDevice(tx, job.deviceId, true))!;
-          await moveDevice(tx, d, 'cancel', { userId: null, policyId: null }, at);
-          await finishJob(tx, jobId, 'cancelled', job.error, at);
-        });
-      }
 
       try {
         const refused = await retry.retry(admin, jobId).then(
@@ -241,5 +221,86 @@ describe.runIf((await engines()).includes('postgres'))(
       });
       expect((await srv.rt.services.devices.get(device.id)).state).toBe('awaiting_recycle');
     });
+
+    it('a Recycle while a Cancel locks the failed job and then its device: no deadlock, both commit in turn', async () => {
+      const reader = 'Reader recycle lock order';
+      const serial = '41000003';
+      cards.addCard(reader, Number(serial));
+      const device = await srv.rt.services.devices.register(admin, { serial, type: 'piv_card' });
+      await srv.rt.db.query(
+        `UPDATE devices SET state = 'issuing', user_id = $1, policy_id = $2 WHERE id = $3`,
+        [alice.id, ecc.id, device.id],
+      );
+      const [row] = await srv.rt.db.query<{ id: string }>(
+        `INSERT INTO issuance_jobs (device_id, user_id, policy_id, status, options)
+         VALUES ($1, $2, $3, 'running', $4) RETURNING id`,
+        [
+          device.id,
+          alice.id,
+          ecc.id,
+          JSON.stringify({
+            action: 'issue',
+            pinMode: 'displayed',
+            agentId: TEST_AGENT_ID,
+            reader,
+            changePinAtEnd: false,
+          }),
+        ],
+      );
+      const jobId = row!.id;
+      expect(await srv.rt.services.issuance.interrupted.recover()).toBe(1);
+      const recycle = srv.rt.services.issuance.recycle;
+      const deps = (recycle as unknown as { deps: { db: Db } }).deps;
+      const db = deps.db;
+      let cancel: Promise<void> | undefined;
+      // The Cancel takes the job just as the recycle's transaction begins.
+      deps.db = new Proxy(db, {
+        get(target, key) {
+          if (key === 'transaction')
+            return async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+              let holds!: () => void;
+              const held = new Promise<void>((r) => (holds = r));
+              cancel = cancelWhileWaitedFor(db, jobId, holds);
+              await held;
+              return target.transaction(fn);
+            };
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      try {
+        const recycled = await recycle.recycle(admin, device.id, { agentId: TEST_AGENT_ID, reader });
+        // Before the fix one side failed with "deadlock detected".
+        await expect(cancel).resolves.toBeUndefined();
+        expect(recycled).toMatchObject({ state: 'inventory', userId: null });
+      } finally {
+        deps.db = db;
+      }
+      expect(await srv.rt.services.issuance.jobs.get(jobId)).toMatchObject({ status: 'cancelled' });
+    });
   },
 );
+
+/**
+ * Cancel (issuance-cancel.ts) of a failed job: the job locked (then `holds()`), and once another
+ * transaction waits for that lock, the device locked and moved, the job ended.
+ */
+async function cancelWhileWaitedFor(db: Db, jobId: string, holds: () => void): Promise<void> {
+  await db.transaction(async (tx) => {
+    const job = (await getJob(tx, jobId, true))!;
+    const [me] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    holds();
+    while (
+      (
+        await db.query('SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [
+          Number(me!.pid),
+        ])
+      ).length === 0
+    )
+      await new Promise((r) => setTimeout(r, 10));
+    const at = new Date();
+    const d = (await getDevice(tx, job.deviceId, true))!;
+    await moveDevice(tx, d, 'cancel', { userId: null, policyId: null }, at);
+    await finishJob(tx, jobId, 'cancelled', job.error, at);
+  });
+}

@@ -75,6 +75,10 @@ export class Recycle {
     await this.deps.attempts.revoke(actor, deviceId);
     return db.transaction(async (tx) => {
       const at = clock.now();
+      // The card's last job first, then its request, then the device: the lock order of Cancel,
+      // Retry and the recovery sweep (a Cancel or Retry of that job at once deadlocked with a
+      // recycle that locked the device first and the job last).
+      const job = await latestJobForDevice(tx, deviceId, true);
       await this.deps.requests?.abandoned(tx, actor, deviceId, at);
       const d = (await getDevice(tx, deviceId, true))!;
       const recycled = await moveDevice(
@@ -87,7 +91,6 @@ export class Recycle {
       await releaseRecycleClaim(tx, d.id);
       await deleteAllDeviceSecrets(tx, d.id);
       await deleteDeviceCredentials(tx, d.id);
-      const job = await latestJobForDevice(tx, d.id);
       if (job?.status === 'failed') await finishJob(tx, job.id, 'cancelled', job.error, at);
       await appendAudit(tx, {
         actor: auditActor(actor),
