@@ -1,7 +1,11 @@
 // `npm run bench -- agents [--agents 10,100] [--cards K] [--policy ecc|rsa] [--in-flight M]
-//   [--warm-up W] [--postgres] [--profile]`: card issuance at scale (issue 20). Starts `tessera serve` in a process
-// of its own (PGlite in a fresh data directory, or a fresh PostgreSQL schema with --postgres,
-// dropped after), then for each N drives N simulated agents from this process: each is the real
+//   [--warm-up W] [--postgres] [--servers 1|2] [--route same|half|other] [--profile]`: card issuance
+// at scale (issue 20). Starts `tessera serve` in a process of its own (PGlite in a fresh data
+// directory, or a fresh PostgreSQL schema with --postgres, dropped after) — or, with --servers 2, two
+// of them on one PostgreSQL schema, agents paired alternately to each, every card started through
+// the server --route picks (default half: a round-robin load balancer; same: its agent's server;
+// other: the one its agent is not on, so the job is queued and claimed across) and CPU and I/O
+// counted on both — then for each N drives N simulated agents from this process: each is the real
 // agent client (src/agent/agent-client.ts) over a real WebSocket, speaking the real agent protocol,
 // with K emulated PIV cards in in-memory readers. The agents are paired with one-time codes and
 // the cards issued through the HTTP API, as an operator's browser would. It reports:
@@ -23,8 +27,8 @@
 // while does not. `--warm-up 2` shows a cold server's figures. The same N given twice is two rows.
 // Figures are printed, never asserted, with the load average beside them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +117,20 @@ process.on('SIGUSR2', () => {
 });
 `;
 
+/**
+ * With two servers, which one a card's start (and the bench's reads of its job) goes to: `same` —
+ * the server its agent is connected to (a load balancer that knew); `other` — the one it is not
+ * (every job queued for the agent's server and claimed there, the worst case); `half` — alternately,
+ * as a round-robin load balancer does on average.
+ */
+type Route = 'same' | 'half' | 'other';
+const ROUTES: Route[] = ['same', 'half', 'other'];
+const ROUTE_WORDS: Record<Route, string> = {
+  same: "its agent's server",
+  half: 'either server in turn',
+  other: 'the server that does not hold its agent',
+};
+
 interface Options {
   agents: number[];
   cards: number;
@@ -121,6 +139,8 @@ interface Options {
   warmUp: number;
   postgres: boolean;
   profile: boolean;
+  servers: number;
+  route: Route;
 }
 
 function parse(args: string[]): Options {
@@ -141,7 +161,16 @@ function parse(args: string[]): Options {
     throw new Error('--warm-up takes 1 to 1000 cards issued before the measured rows');
   const inFlight = Number(value('--in-flight') ?? '100');
   if (!Number.isInteger(inFlight) || inFlight < 1) throw new Error('--in-flight takes a positive count');
+  const servers = Number(value('--servers') ?? '1');
+  if (servers !== 1 && servers !== 2) throw new Error('--servers takes 1 or 2');
+  // Two servers share one database: PGlite is one process's own.
+  if (servers === 2 && !args.includes('--postgres')) throw new Error('--servers 2 needs --postgres');
+  const route = (value('--route') ?? 'half') as Route;
+  if (!ROUTES.includes(route))
+    throw new Error("--route is same (a card started on its agent's server), half (round-robin) or other");
   return {
+    servers,
+    route,
     agents,
     cards,
     policy,
@@ -179,6 +208,21 @@ function percentile(xs: number[], p: number): number {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * How fast this machine signs (Node's OpenSSL, on this process's CPU), in ms per ECDSA signature:
+ * CPU figures from machines of different speeds compare through it (each card costs three
+ * signatures of the issuing CA, P-384 by default).
+ */
+function signMs(namedCurve: 'P-384' | 'P-256'): number {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve });
+  const data = Buffer.alloc(256, 1);
+  for (let i = 0; i < 50; i++) sign('sha384', data, privateKey);
+  const n = namedCurve === 'P-384' ? 300 : 3000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) sign('sha384', data, privateKey);
+  return (performance.now() - t0) / n;
+}
 
 /** The operator's side of the HTTP API: a signed-in session with its CSRF token. */
 class Api {
@@ -306,8 +350,10 @@ class TimedReaderSet implements ReaderSet {
 }
 
 interface Server {
+  name: string;
   url: string;
   pid: number;
+  /** The first administrator's password, printed by the server that made the database; '' after. */
   adminPassword: string;
   child: ChildProcess;
   profileOut: string;
@@ -316,8 +362,19 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** `tessera serve` from the sources (tsx), in its own process, on PGlite or a PostgreSQL schema. */
-async function startServer(dir: string, databaseUrl: string | undefined): Promise<Server> {
+/**
+ * `tessera serve` from the sources (tsx), in its own process, on PGlite or a PostgreSQL schema.
+ * Servers sharing a schema share its master key; each has its own directory, name and port.
+ */
+async function startServer(
+  parent: string,
+  databaseUrl: string | undefined,
+  name: string,
+  masterKey: string,
+  first: boolean,
+): Promise<Server> {
+  const dir = join(parent, name);
+  mkdirSync(dir);
   const port = await freePort();
   const preload = join(dir, 'profiler.cjs');
   writeFileSync(preload, PRELOAD);
@@ -333,11 +390,12 @@ async function startServer(dir: string, databaseUrl: string | undefined): Promis
         ...process.env,
         ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
         TESSERA_ALLOW_EMBEDDED: '1',
-        TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+        TESSERA_MASTER_KEY: masterKey,
         TESSERA_DATA_DIR: join(dir, 'data'),
         HOST: '127.0.0.1',
         PORT: String(port),
         TESSERA_EXTERNAL_URL: url,
+        TESSERA_INSTANCE_NAME: name,
         LOG_LEVEL: 'warn',
         BENCH_PROFILE_OUT: profileOut,
         BENCH_IO_OUT: ioOut,
@@ -348,25 +406,31 @@ async function startServer(dir: string, databaseUrl: string | undefined): Promis
   );
   let text = '';
   const adminPassword = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tessera serve did not start:\n${text}`)), 300_000);
+    const timer = setTimeout(
+      () => reject(new Error(`tessera serve ${name} did not start:\n${text}`)),
+      300_000,
+    );
     const seen = (d: Buffer) => {
       text += d.toString();
+      // The server that makes the database prints the administrator's password (maybe after
+      // the line that it runs); the next one finds the administrator made.
       const pw = /with password:\s+(\S+)/.exec(text);
-      if (pw && text.includes('Tessera is running')) {
+      if (text.includes('Tessera is running') && (pw || !first)) {
         clearTimeout(timer);
-        resolve(pw[1]!);
+        resolve(pw?.[1] ?? '');
       }
     };
     child.stdout!.on('data', seen);
     child.stderr!.on('data', seen);
-    child.once('exit', (code) => reject(new Error(`tessera serve exited ${code}:\n${text}`)));
+    child.once('exit', (code) => reject(new Error(`tessera serve ${name} exited ${code}:\n${text}`)));
   });
   // Keep draining its output (warnings), so a full pipe never stalls the server.
   child.stdout!.removeAllListeners('data');
   child.stderr!.removeAllListeners('data');
   child.stdout!.resume();
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[server] ${d.toString()}`));
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[server ${name}] ${d.toString()}`));
   return {
+    name,
     url,
     pid: child.pid!,
     adminPassword,
@@ -391,6 +455,35 @@ async function waitFor(file: string, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+type Io = { io: Record<string, number>; texts: Record<string, number> };
+
+/** Opens a window on each server: its preload counts I/O (and, if asked, profiles) until closed. */
+async function openWindow(servers: Server[], profile: boolean): Promise<void> {
+  for (const s of servers) {
+    for (const f of [s.ioOut, `${s.ioOut}.started`, `${s.ioOut}.done`]) rmSync(f, { force: true });
+    // The preload profiles a window when a file asks it to, beside where the profile goes.
+    if (profile) writeFileSync(`${s.profileOut}.wanted`, '');
+    else rmSync(`${s.profileOut}.wanted`, { force: true });
+    process.kill(s.pid, 'SIGUSR2');
+  }
+  await Promise.all(servers.map((s) => waitFor(`${s.ioOut}.started`, `server ${s.name}'s window to open`)));
+}
+
+/** Closes the windows and adds up what the servers counted in them. */
+async function closeWindow(servers: Server[]): Promise<Io> {
+  for (const s of servers) process.kill(s.pid, 'SIGUSR2');
+  const sum: Io = { io: {}, texts: {} };
+  for (const s of servers) {
+    await waitFor(`${s.ioOut}.done`, `server ${s.name}'s window to close`);
+    const one = JSON.parse(readFileSync(s.ioOut, 'utf8')) as Io;
+    for (const part of ['io', 'texts'] as const)
+      for (const [k, v] of Object.entries(one[part])) sum[part][k] = (sum[part][k] ?? 0) + v;
+  }
+  return sum;
+}
+
+const cpuOf = (servers: Server[]) => servers.map((s) => cpuMs(s.pid));
+
 interface Round {
   agents: number;
   cards: number;
@@ -401,13 +494,15 @@ interface Round {
   serverCpuMs: number;
   /** Of serverCpuMs, the kernel's: mostly socket writes (SQL statements, frames). */
   serverSystemMs: number;
+  /** serverCpuMs by server. */
+  cpuByServer: number[];
   apdus: number;
   roundTrips: number[];
   byCommand: Map<string, number[]>;
   cardMs: number[];
   loadBefore: string;
   loadAfter: string;
-  /** The server's SQL statements and WebSocket frames sent in the window, by kind. */
+  /** The servers' SQL statements and WebSocket frames sent in the window, by kind. */
   io: Record<string, number>;
   /** The same SQL statements by their text. */
   texts: Record<string, number>;
@@ -420,32 +515,40 @@ type Job = { id: string; status: string; error: { code: string; message: string 
 
 let nextSerial = 60_000_000;
 
-/** Pairs `n` agents with `cards` emulated cards each, issues every card, and measures. */
+/**
+ * Pairs `n` agents with `cards` emulated cards each (agent i to server i mod S), issues every card,
+ * and measures. A card's start and the reads of its job go to the server `route` picks.
+ */
 async function round(
-  server: Server,
-  api: Api,
+  servers: Server[],
+  apis: Api[],
   n: number,
   cards: number,
   policyId: string,
   inFlight: number,
   tag: string,
-  profile?: { out: string },
+  route: Route,
+  profile: boolean,
 ): Promise<Round> {
   const clock = new ApduClock();
+  const homeOf = (agent: number) => agent % servers.length;
   // Pairing and people first, outside the measured window.
   const identities = await pool(
     Array.from({ length: n }, (_, i) => i),
     8,
     async (i) => {
-      const { code } = await api.ok<{ code: string }>('POST', '/api/agents/pairing-codes', {});
-      return pairWithCode(server.url, code, { name: `Bench ${tag} agent ${i}`, hostname: `bench-${i}` });
+      const { code } = await apis[homeOf(i)]!.ok<{ code: string }>('POST', '/api/agents/pairing-codes', {});
+      return pairWithCode(servers[homeOf(i)]!.url, code, {
+        name: `Bench ${tag} agent ${i}`,
+        hostname: `bench-${i}`,
+      });
     },
   );
   const people = await pool(
     Array.from({ length: n * cards }, (_, i) => i),
     8,
     async (i) => {
-      const u = await api.ok<{ id: string }>('POST', '/api/users', {
+      const u = await apis[0]!.ok<{ id: string }>('POST', '/api/users', {
         username: `bench.${tag}.${i}`,
         displayName: `Bench ${tag} ${i}`,
         roles: ['user'],
@@ -454,18 +557,25 @@ async function round(
     },
   );
   const agents: AgentClient[] = [];
-  const targets: { agentId: string; reader: string; userId: string }[] = [];
+  const targets: { agentId: string; reader: string; userId: string; api: Api }[] = [];
   identities.forEach((id, a) => {
     const readers = new MemoryReaderSet();
     for (let c = 0; c < cards; c++) {
       const reader = `Bench ${tag} reader ${a}.${c}`;
       readers.addReader(reader);
       readers.insert(reader, new VirtualPivCard(newCardState({ serial: nextSerial++ })));
-      targets.push({ agentId: id.agentId, reader, userId: people[a * cards + c]! });
+      const i = targets.length;
+      const away = route === 'same' ? 0 : route === 'other' ? 1 : Math.floor(i / 2) % 2;
+      targets.push({
+        agentId: id.agentId,
+        reader,
+        userId: people[a * cards + c]!,
+        api: apis[(homeOf(a) + away) % servers.length]!,
+      });
     }
     agents.push(
       new AgentClient({
-        server: server.url,
+        server: servers[homeOf(a)]!.url,
         token: id.token,
         readers: new TimedReaderSet(readers, clock),
         hostname: `bench-${a}`,
@@ -475,18 +585,13 @@ async function round(
   try {
     for (const a of agents) a.start();
     await Promise.all(agents.map((a) => a.waitConnected(120_000)));
-    // Each agent reports its readers right after the welcome; let those snapshots land.
+    // Each agent reports its readers right after the welcome; let those snapshots land (on every server).
     await sleep(1000 + n);
     clock.reset();
 
     const loadBefore = load1();
-    for (const f of [server.ioOut, `${server.ioOut}.started`, `${server.ioOut}.done`])
-      rmSync(f, { force: true });
-    if (profile) writeFileSync(`${profile.out}.wanted`, '');
-    else rmSync(`${server.profileOut}.wanted`, { force: true });
-    process.kill(server.pid, 'SIGUSR2');
-    await waitFor(`${server.ioOut}.started`, 'the measured window to open');
-    const cpu0 = cpuMs(server.pid);
+    await openWindow(servers, profile);
+    const cpu0 = cpuOf(servers);
     const t0 = performance.now();
     let jobReads = 0;
     const jobIds: string[] = [];
@@ -494,7 +599,7 @@ async function round(
       let started: { status: number; body: { job: Job } } | undefined;
       // A reader the server has not heard of yet is refused: try again shortly.
       for (let attempt = 0; attempt < 20; attempt++) {
-        started = await api.json<{ job: Job }>('POST', '/api/issuance', {
+        started = await t.api.json<{ job: Job }>('POST', '/api/issuance', {
           userId: t.userId,
           agentId: t.agentId,
           reader: t.reader,
@@ -513,40 +618,25 @@ async function round(
       // run closes it once the job's end is committed; a read every 30 s in case it never does).
       for (;;) {
         await Promise.race([clock.nextClose(t.reader), sleep(30_000)]);
-        const j = await api.ok<Job>('GET', `/api/issuance/jobs/${jobId}`);
+        const j = await t.api.ok<Job>('GET', `/api/issuance/jobs/${jobId}`);
         jobReads += 1;
         if (j.status !== 'running')
           return { status: j.status, error: j.error ? `${j.error.code}: ${j.error.message}` : undefined };
       }
     });
     const seconds = (performance.now() - t0) / 1000;
-    const cpu1 = cpuMs(server.pid);
-    const serverCpuMs = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
-    const serverSystemMs = cpu1.system - cpu0.system;
-    process.kill(server.pid, 'SIGUSR2');
-    await waitFor(`${server.ioOut}.done`, 'the measured window to close');
-    const { io, texts } = JSON.parse(readFileSync(server.ioOut, 'utf8')) as {
-      io: Record<string, number>;
-      texts: Record<string, number>;
-    };
+    const cpu1 = cpuOf(servers);
+    const cpuByServer = cpu1.map((c, i) => c.user + c.system - cpu0[i]!.user - cpu0[i]!.system);
+    const serverSystemMs = cpu1.reduce((sum, c, i) => sum + c.system - cpu0[i]!.system, 0);
+    const { io, texts } = await closeWindow(servers);
     const succeeded = results.filter((r) => r.status === 'succeeded').length;
-    // What one of the bench's job reads costs the server, counted in a window of its own (so the
+    // What one of the bench's job reads costs a server, counted in a window of its own (so the
     // statements the issuance itself sends can be told from the bench's polling).
     const sampleReads = 40;
-    for (const f of [
-      server.ioOut,
-      `${server.ioOut}.started`,
-      `${server.ioOut}.done`,
-      `${server.profileOut}.wanted`,
-    ])
-      rmSync(f, { force: true });
-    process.kill(server.pid, 'SIGUSR2');
-    await waitFor(`${server.ioOut}.started`, 'the job-read window to open');
+    await openWindow([servers[0]!], false);
     for (let i = 0; i < sampleReads; i++)
-      await api.ok<Job>('GET', `/api/issuance/jobs/${jobIds[i % jobIds.length]}`);
-    process.kill(server.pid, 'SIGUSR2');
-    await waitFor(`${server.ioOut}.done`, 'the job-read window to close');
-    const readIo = (JSON.parse(readFileSync(server.ioOut, 'utf8')) as { io: Record<string, number> }).io;
+      await apis[0]!.ok<Job>('GET', `/api/issuance/jobs/${jobIds[i % jobIds.length]}`);
+    const readIo = (await closeWindow([servers[0]!])).io;
     return {
       jobReads,
       statementsPerJobRead: (readIo['sql (all)'] ?? 0) / sampleReads,
@@ -556,8 +646,9 @@ async function round(
       failed: targets.length - succeeded,
       firstError: results.find((r) => r.status !== 'succeeded')?.error,
       seconds,
-      serverCpuMs,
+      serverCpuMs: cpuByServer.reduce((a, b) => a + b, 0),
       serverSystemMs,
+      cpuByServer,
       apdus: clock.cardMs.length,
       roundTrips: clock.roundTrips,
       byCommand: clock.byCommand,
@@ -577,14 +668,14 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-agents-'));
   const schema = `bench_agents_${randomBytes(4).toString('hex')}`;
   const sql = o.postgres ? new pg.Client({ connectionString: PG_URL }) : undefined;
-  let server: Server | undefined;
+  const servers: Server[] = [];
   const db = o.postgres ? 'PostgreSQL' : 'PGlite';
   const policyName = o.policy === 'ecc' ? 'PIV ECC P-256 (demo)' : 'PIV RSA-2048 (demo)';
   const rows: Record<string, Record<string, number | string>> = {};
   let profileText = '';
-  // Ctrl-C (or a closed pipe) still stops the server and drops the schema.
+  // Ctrl-C (or a closed pipe) still stops the servers and drops the schema.
   const interrupted = async () => {
-    await server?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
     if (sql) await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     process.exit(130);
@@ -608,10 +699,19 @@ export async function run(args: string[]): Promise<void> {
       await sql.query(`CREATE SCHEMA ${schema}`);
       databaseUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     }
-    console.log(`Starting tessera serve on ${db}… (load average ${load1()})`);
-    server = await startServer(dir, databaseUrl);
-    const api = new Api(server.url);
-    await api.login('admin', server.adminPassword);
+    console.log(`Starting ${o.servers} tessera serve on ${db}… (load average ${load1()})`);
+    const masterKey = randomBytes(32).toString('base64');
+    // One after the other: the first migrates the schema and makes the administrator.
+    for (const name of ['A', 'B'].slice(0, o.servers))
+      servers.push(await startServer(dir, databaseUrl, name, masterKey, !servers.length));
+    const apis = await Promise.all(
+      servers.map(async (s) => {
+        const a = new Api(s.url);
+        await a.login('admin', servers[0]!.adminPassword);
+        return a;
+      }),
+    );
+    const api = apis[0]!;
     // `tessera serve` seeds no demo: the demo's policy, made through the API.
     const policy = DEMO_POLICIES.find((p) => p.name === policyName)!;
     const { id: policyId } = await api.ok<{ id: string }>('POST', '/api/policies', policy);
@@ -620,14 +720,14 @@ export async function run(args: string[]): Promise<void> {
     console.log(`Warming up: ${o.warmUp} card(s) issued unmeasured… (load average ${load1()})`);
     const warmAgents = Math.min(o.warmUp, 50);
     const warmCards = Math.ceil(o.warmUp / warmAgents);
-    await round(server, api, warmAgents, warmCards, policyId, warmAgents, 'warm');
+    await round(servers, apis, warmAgents, warmCards, policyId, warmAgents, 'warm', o.route, false);
     for (const [i, n] of o.agents.entries()) {
       const last = i === o.agents.length - 1;
       console.log(
         `${n} agents × ${o.cards} card(s), ${o.policy.toUpperCase()} policy… (load average ${load1()})`,
       );
-      const profile = o.profile && last ? { out: server.profileOut } : undefined;
-      const r = await round(server, api, n, o.cards, policyId, o.inFlight, `n${n}r${i}`, profile);
+      const profile = o.profile && last;
+      const r = await round(servers, apis, n, o.cards, policyId, o.inFlight, `n${n}r${i}`, o.route, profile);
       if (r.firstError) console.log(`  ${r.failed} card(s) not issued; the first: ${r.firstError}`);
       const key = `${db}, ${n} agents${profile ? ' (profiled)' : ''}`;
       const repeat = Object.keys(rows).filter((k) => k === key || k.startsWith(`${key}, run `)).length;
@@ -636,7 +736,12 @@ export async function run(args: string[]): Promise<void> {
         failed: r.failed,
         seconds: round1(r.seconds),
         'cards/s': round1(r.succeeded / r.seconds),
-        'server CPU ms/card': Math.round(r.serverCpuMs / Math.max(1, r.succeeded)),
+        'server CPU ms/card': round1(r.serverCpuMs / Math.max(1, r.succeeded)),
+        ...(servers.length > 1
+          ? {
+              'of it A / B': r.cpuByServer.map((ms) => round1(ms / Math.max(1, r.succeeded))).join(' / '),
+            }
+          : {}),
         'of it system': round1(r.serverSystemMs / Math.max(1, r.succeeded)),
         'APDUs/card': Math.round(r.apdus / Math.max(1, r.cards)),
         'APDU round trip p50 ms': round1(percentile(r.roundTrips, 50)),
@@ -673,19 +778,23 @@ export async function run(args: string[]): Promise<void> {
             .map((k) => [k, { 'per card': perCard(k), total: r.io[k]! }]),
         ),
       };
-      if (profile && existsSync(profile.out)) {
-        const p = JSON.parse(readFileSync(profile.out, 'utf8')) as CpuProfile;
-        profileText = summarizeProfile(p, {
+      const profiled = servers.filter((s) => profile && existsSync(s.profileOut));
+      if (profiled.length) {
+        const ps = profiled.map((s) => JSON.parse(readFileSync(s.profileOut, 'utf8')) as CpuProfile);
+        profileText = summarizeProfile(ps, {
           root: ROOT,
           cpuPerCard: r.serverCpuMs / Math.max(1, r.succeeded),
         });
-        const kept = join(tmpdir(), `tessera-agents-${db.toLowerCase()}-${n}.cpuprofile`);
-        writeFileSync(kept, JSON.stringify(p));
-        profileText += `\nProfile kept in ${kept} (open it in Chrome DevTools, Performance tab).`;
+        const kept = profiled.map((s, k) => {
+          const file = join(tmpdir(), `tessera-agents-${db.toLowerCase()}-${n}-${s.name}.cpuprofile`);
+          writeFileSync(file, JSON.stringify(ps[k]));
+          return file;
+        });
+        profileText += `\nProfile kept in ${kept.join(', ')} (open it in Chrome DevTools, Performance tab).`;
       }
     }
   } finally {
-    await server?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
     if (sql) {
       await sql.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
       await sql.end();
@@ -693,11 +802,20 @@ export async function run(args: string[]): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(
-    `Agents issuing cards: 1 tessera serve on ${db} (own process), ${o.cards} emulated card(s) per agent, ` +
+    `Agents issuing cards: ${
+      o.servers > 1
+        ? `${o.servers} tessera serve on one ${db} schema (own processes; agents alternately on A and B, ` +
+          `each card started through ${ROUTE_WORDS[o.route]}; CPU is both servers' together)`
+        : `1 tessera serve on ${db} (own process)`
+    }, ${o.cards} emulated card(s) per agent, ` +
       `${policyName}, at most ${o.inFlight} issuances in flight; Node ${process.version}, ${cpus().length} CPUs, ` +
       `load average ${load1()} (the agents and their cards run in this process, on the same CPUs)`,
   );
   console.table(rows);
+  console.log(
+    `This machine signs with ECDSA in ${signMs('P-384').toFixed(2)} ms (P-384, the default issuing CA's) ` +
+      `and ${signMs('P-256').toFixed(3)} ms (P-256): compare CPU figures from other machines through these.`,
+  );
   if (lastByCommand) {
     console.log(
       `APDU round trips of the ${lastByCommand.n}-agent row by the command that ended them (the wait before it):`,

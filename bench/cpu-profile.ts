@@ -51,11 +51,14 @@ function table(
   return `${title}\n${lines.join('\n')}`;
 }
 
-/** `cpuPerCard`: the server CPU per card measured over the profiled window. */
-export function summarizeProfile(p: CpuProfile, o: { root: string; cpuPerCard: number }): string {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+/**
+ * `cpuPerCard`: the server CPU per card measured over the profiled window. Several profiles (one per
+ * server of a cluster, over the same window) are added up.
+ */
+export function summarizeProfile(
+  profiles: CpuProfile | CpuProfile[],
+  o: { root: string; cpuPerCard: number },
+): string {
   const selfByGroup = new Map<string, number>();
   const selfByFn = new Map<string, number>();
   const inclusive = new Map<string, number>();
@@ -66,28 +69,34 @@ export function summarizeProfile(p: CpuProfile, o: { root: string; cpuPerCard: n
     // No line: code loaded through tsx reports line 1 for everything.
     return `${n.callFrame.functionName || '(anonymous)'} (${g})`;
   };
-  for (let i = 0; i < p.samples.length; i++) {
-    // A sample's time is the gap to the next one (the last gets the previous gap).
-    const us = p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0;
-    const ms = us / 1000;
-    const node = byId.get(p.samples[i]!);
-    if (!node || IDLE.has(node.callFrame.functionName)) continue;
-    busy += ms;
-    add(selfByGroup, groupOf(node.callFrame.url, node.callFrame.functionName, o.root), ms);
-    add(selfByFn, fnKey(node), ms);
-    const seen = new Set<string>();
-    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
-      const n = byId.get(id)!;
-      const url = n.callFrame.url;
-      if (!url.includes('/src/') || url.includes('/node_modules/')) continue;
-      const k = fnKey(n);
-      if (!seen.has(k)) {
-        seen.add(k);
-        add(inclusive, k, ms);
+  let wall = 0;
+  for (const p of Array.isArray(profiles) ? profiles : [profiles]) {
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    wall += (p.endTime - p.startTime) / 1000;
+    for (let i = 0; i < p.samples.length; i++) {
+      // A sample's time is the gap to the next one (the last gets the previous gap).
+      const us = p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0;
+      const ms = us / 1000;
+      const node = byId.get(p.samples[i]!);
+      if (!node || IDLE.has(node.callFrame.functionName)) continue;
+      busy += ms;
+      add(selfByGroup, groupOf(node.callFrame.url, node.callFrame.functionName, o.root), ms);
+      add(selfByFn, fnKey(node), ms);
+      const seen = new Set<string>();
+      for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+        const n = byId.get(id)!;
+        const url = n.callFrame.url;
+        if (!url.includes('/src/') || url.includes('/node_modules/')) continue;
+        const k = fnKey(n);
+        if (!seen.has(k)) {
+          seen.add(k);
+          add(inclusive, k, ms);
+        }
       }
     }
   }
-  const wall = (p.endTime - p.startTime) / 1000;
   return [
     `Server CPU profile: ${Math.round(wall)} ms sampled, ${Math.round(busy)} ms of it busy on the main thread ` +
       `(worker threads such as libuv's pool are not sampled); ms/card = share × ${o.cpuPerCard.toFixed(0)} ms measured`,
