@@ -22,7 +22,17 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export async function ensureWebBuilt(): Promise<void> {
   if (existsSync(join(repoRoot, 'dist/web/index.html'))) return;
   const { build } = await import('vite');
-  await build({ configFile: join(repoRoot, 'web/vite.config.ts'), logLevel: 'warn' });
+  // As `npm run build` makes it: vite keeps the NODE_ENV it finds, and vitest's "test" would give
+  // React's development build, whose StrictMode mounts each effect twice (a dialog's focus return
+  // then runs while it is still open, and the keyboard test fails in a bare checkout only).
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: join(repoRoot, 'web/vite.config.ts'), logLevel: 'warn' });
+  } finally {
+    if (env === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = env;
+  }
 }
 
 export function launchChromium(): Promise<Browser> {
