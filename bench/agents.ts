@@ -687,6 +687,7 @@ export async function run(args: string[]): Promise<void> {
   let lastIo:
     | {
         n: number;
+        cards: number;
         rows: Record<string, Record<string, number>>;
         statements: Record<string, number>;
         split: Record<string, number>;
@@ -762,6 +763,7 @@ export async function run(args: string[]): Promise<void> {
       const polling = (r.jobReads * r.statementsPerJobRead) / Math.max(1, r.cards);
       lastIo = {
         n,
+        cards: r.cards,
         statements: r.texts,
         split: {
           'SQL statements per card, all': perCard('sql (all)'),
@@ -834,7 +836,7 @@ export async function run(args: string[]): Promise<void> {
     );
     console.table(lastIo.split);
     if (process.env.BENCH_SQL) {
-      const cards = Math.max(1, lastIo.rows['ws connect']?.total ?? 1);
+      const cards = Math.max(1, lastIo.cards);
       console.log('SQL statements per card, by text (BENCH_SQL is set):');
       for (const [text, k] of Object.entries(lastIo.statements).sort((a, b) => b[1] - a[1]))
         console.log(
