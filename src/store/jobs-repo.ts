@@ -183,12 +183,15 @@ export async function finishJob(
   status: Exclude<JobStatus, 'running'>,
   error: JobError | null,
   at: Date,
+  /** The step the run was at, when its report may not be written yet (the runner's are gathered). */
+  reached?: { step: string; progress: number },
 ): Promise<IssuanceJob> {
   const [row] = await tx.query<JobRow>(
     `UPDATE issuance_jobs SET status = $1, error = $2, finished_at = $3, updated_at = $3,
-       progress = CASE WHEN $1 = 'succeeded' THEN 100 ELSE progress END
+       progress = CASE WHEN $1 = 'succeeded' THEN 100 ELSE GREATEST(progress, COALESCE($6, 0)) END,
+       step = COALESCE($5, step)
      WHERE id = $4 RETURNING *`,
-    [status, error ? JSON.stringify(error) : null, at, id],
+    [status, error ? JSON.stringify(error) : null, at, id, reached?.step ?? null, reached?.progress ?? null],
   );
   return toJob(row!);
 }

@@ -1,6 +1,6 @@
 // The store on both engines: the same SQL, the same answers.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { appendAudit, listAudit, verifyAudit } from '../../src/store/audit-repo.js';
 import { getDevice, insertDevice, searchDevices, updateDevice } from '../../src/store/devices-repo.js';
 import {
@@ -231,6 +231,78 @@ for (const engine of await engines()) {
         [b]: [{}, 'One'],
         [c]: [{}, ''],
       });
+    });
+
+    it('job progress gathered for a window: the reports of several jobs in one statement after it', async () => {
+      const user = (await getUserByUsername(t.db, 'p1'))!;
+      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
+      const ids: string[] = [];
+      for (const n of [1, 2, 3]) {
+        const dev = await insertDevice(t.db, { serial: `G-${n}`, type: 'piv_card', at });
+        const job = await insertJob(t.db, {
+          deviceId: dev.id,
+          userId: user.id,
+          policyId: policy.id,
+          startedBy: user.id,
+          options: {},
+          at,
+          owner: null,
+        });
+        ids.push(job.id);
+      }
+      const [a, b, c] = ids as [string, string, string];
+      const sent: string[] = [];
+      const counted = {
+        query: <T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) => {
+          sent.push(sql);
+          return t.db.query<T>(sql, params);
+        },
+        exec: (sql: string) => t.db.exec(sql),
+      };
+      const steps = async () =>
+        Object.fromEntries(
+          (
+            await t.db.query<{ id: string; step: string }>(
+              'SELECT id, step FROM issuance_jobs WHERE id = ANY($1::uuid[])',
+              [ids],
+            )
+          ).map((r) => [r.id, r.step]),
+        );
+      // Only setTimeout is faked: the window is the writer's timer, the statements are real.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const w = new JobProgressWriter(counted, { gatherMs: 50 });
+        const later = new Date(at.getTime() + 5000);
+        const first = w.write({ id: a, attempt: 1 }, 10, 'Connect', later);
+        const second = w.write({ id: b, attempt: 1 }, 20, 'Generate', later);
+        const replaced = w.write({ id: a, attempt: 1 }, 15, 'Authenticate', later);
+        await Promise.resolve();
+        expect(sent).toEqual([]);
+        vi.advanceTimersByTime(49);
+        expect(sent).toEqual([]);
+        vi.advanceTimersByTime(1);
+        await Promise.all([first, second, replaced]);
+        expect(sent).toHaveLength(1);
+        expect(await steps()).toEqual({ [a]: 'Authenticate', [b]: 'Generate', [c]: '' });
+        // A report with options (one the run waits for) gathers the same way, its patch merged.
+        const waiting = w.write({ id: c, attempt: 1 }, 30, 'Write', later);
+        const touched = w.write({ id: b, attempt: 1 }, 40, 'Set the management key', later, {
+          cardTouched: true,
+        });
+        await Promise.resolve();
+        expect(sent).toHaveLength(1);
+        vi.advanceTimersByTime(50);
+        await Promise.all([waiting, touched]);
+        expect(sent).toHaveLength(2);
+        expect(await steps()).toEqual({ [a]: 'Authenticate', [b]: 'Set the management key', [c]: 'Write' });
+        const [opts] = await t.db.query<{ options: Record<string, unknown> }>(
+          'SELECT options FROM issuance_jobs WHERE id = $1',
+          [b],
+        );
+        expect(opts?.options).toEqual({ cardTouched: true });
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('a person, a policy and a setting read in one statement, each as read alone; none where missing', async () => {

@@ -117,6 +117,13 @@ export interface JobLauncher {
   launchPrint(actor: Actor, job: IssuanceJob): void | Promise<void>;
 }
 
+/**
+ * How long a run's progress report waits for others before its statement goes: a watcher's bar
+ * moves ten to twenty times a second at most, and a server writes a few statements a second for
+ * all its cards instead of one per card step when few run at once (docs/decisions/0041).
+ */
+const PROGRESS_GATHER_MS = 50;
+
 export class IssuanceRunner implements JobLauncher {
   readonly #running = new Map<string, Promise<void>>();
   /** The steps of every run here, written together when many cards are issued at once. */
@@ -145,7 +152,7 @@ export class IssuanceRunner implements JobLauncher {
       mobileIds?: MobileIdJobOutcome;
     },
   ) {
-    this.#progress = new JobProgressWriter(deps.db);
+    this.#progress = new JobProgressWriter(deps.db, { gatherMs: PROGRESS_GATHER_MS });
   }
 
   get instanceId(): string {
@@ -228,17 +235,38 @@ export class IssuanceRunner implements JobLauncher {
     const print = ((known ? job : await getJob(db, job.id))?.options as JobOptions | undefined)?.print;
     // Options the next report writes with the progress (one statement instead of two).
     let optionsDue: Partial<JobOptions> | undefined;
+    // A report the run did not wait for: the run's end waits for it, and its failure fails the run
+    // at the next report, as when every report was waited for.
+    let lastReport: Promise<void> = Promise.resolve();
+    let reportFailed: { error: unknown } | undefined;
+    /** The last step reported: a failure names it, though its report may still be gathering. */
+    let reached: { step: string; progress: number } | undefined;
     const report = async (label: string) => {
+      if (reportFailed) throw reportFailed.error;
       const encoded = progressFor(done, policy.credentialProfiles.length);
       // A printed card's bar keeps its last tenth for drawing and printing it.
       const progress = print ? Math.floor(encoded * 0.9) : encoded;
+      reached = { step: label, progress };
       const options = optionsDue;
       optionsDue = undefined;
       // The word for other servers rides with the progress's own statement (PostgreSQL).
       const word = this.deps.changes.carry?.(job.id);
-      await this.#progress.write(job, progress, label, clock.now(), options, word?.notify);
-      if (word) word.here();
-      else this.deps.changes.publish(job.id);
+      const written = this.#progress
+        .write(job, progress, label, clock.now(), options, word?.notify)
+        .then((wrote) => {
+          // Nothing changed (the run's attempt ended meanwhile): nothing to say.
+          if (!wrote) return;
+          if (word) word.here();
+          else this.deps.changes.publish(job.id);
+        });
+      // A report with options (cardTouched) is stored before the card changes. The others are
+      // only what watchers see: the card goes on while they are written, and a newer report
+      // replaces one still waiting for the statement in flight (fewer statements per card, in
+      // groups across jobs: docs/decisions/0041).
+      if (options) return written;
+      lastReport = written.catch((error: unknown) => {
+        reportFailed ??= { error };
+      });
     };
     let prepared: PreparedCard | undefined;
     /** The certificates this run got from the CA (revoked should its attempt end elsewhere). */
@@ -418,7 +446,11 @@ export class IssuanceRunner implements JobLauncher {
       const checked = prepared?.checked;
       if (checked && !isAttemptEnded(e))
         await putDeviceConformance(db, device.id, checked.report, checked.at).catch(() => undefined);
-      await this.#fail(actor, job, e, correlationId, issuedHere);
+      await this.#fail(actor, job, e, correlationId, issuedHere, reached);
+    } finally {
+      // Its statement guards the attempt, so a report written after the end changes nothing; the
+      // run is settled once nothing of it is left in flight.
+      await lastReport;
     }
   }
 
@@ -552,6 +584,7 @@ export class IssuanceRunner implements JobLauncher {
     cause: unknown,
     correlationId: string,
     issuedHere: readonly string[] = [],
+    reached?: { step: string; progress: number },
   ): Promise<void> {
     const jobId = run.id;
     const error = toJobError(cause, correlationId);
@@ -559,7 +592,7 @@ export class IssuanceRunner implements JobLauncher {
       const at = this.deps.clock.now();
       const job = (await getJob(tx, jobId, true))!;
       if (job.status !== 'running' || job.attempt !== run.attempt) return null;
-      await finishJob(tx, jobId, 'failed', error, at);
+      await finishJob(tx, jobId, 'failed', error, at, reached);
       if ((job.options as JobOptions).mobileId) await this.deps.mobileIds?.failed(tx, actor, job, error, at);
       const d = (await getDevice(tx, job.deviceId, true))!;
       if (d.state === 'issuing') await moveDevice(tx, d, 'fail', {}, at);
