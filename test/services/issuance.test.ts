@@ -254,6 +254,33 @@ function pullOutAtFirstCertificateWrite(reader: string): void {
 }
 
 describe('failures', () => {
+  it('a progress report the run went on without, refused by the database, fails the run at its next step', async () => {
+    await setMode('displayed');
+    // Every progress write of a running job is refused, except the one that stores cardTouched
+    // (the report the run waits for). The others are written 50 ms after they are made, while the
+    // run goes on: the run must still fail, at its next report, and not go on to the end.
+    await srv.rt.db.exec(`
+      CREATE FUNCTION refuse_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'progress refused by the test'; END $$;
+      CREATE TRIGGER refuse_progress BEFORE UPDATE ON issuance_jobs FOR EACH ROW
+        WHEN (OLD.status = 'running' AND NEW.status = 'running'
+              AND NOT (NEW.options ? 'cardTouched' AND NOT OLD.options ? 'cardTouched'))
+        EXECUTE FUNCTION refuse_progress();`);
+    onTestFinished(async () => {
+      await srv.rt.db.exec('DROP TRIGGER refuse_progress ON issuance_jobs; DROP FUNCTION refuse_progress();');
+    });
+    const c = newCard();
+    // RSA: each of the card's key generations outlasts the 50 ms gathering window.
+    const job = await issue(c, rsa, { pin: '482913' });
+    expect(job).toMatchObject({ status: 'failed', error: { code: 'internal' } });
+    expect(job.error?.detail).toMatch(/progress refused by the test/);
+    expect((await srv.rt.services.devices.get(job.deviceId)).state).toBe('failed');
+    // Stopped where the refusal was heard: the card did not get its last certificate.
+    const s = await session(c.reader);
+    const last = rsa.credentialProfiles.at(-1)!;
+    expect(await s.getCertificate(Number.parseInt(last.slot, 16))).toBeUndefined();
+  });
+
   // Batching: as through an agent that runs a step's commands in one exchange (the card is pulled
   // within the exchange that writes the certificates and reads them back).
   it.each([
