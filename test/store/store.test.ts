@@ -51,6 +51,27 @@ for (const engine of await engines()) {
     });
     afterAll(async () => t?.drop());
 
+    /** Three running jobs of person p1, on new cards `${prefix}-1` to `${prefix}-3`. */
+    const runningJobs = async (prefix: string): Promise<string[]> => {
+      const user = (await getUserByUsername(t.db, 'p1'))!;
+      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
+      const ids: string[] = [];
+      for (const n of [1, 2, 3]) {
+        const dev = await insertDevice(t.db, { serial: `${prefix}-${n}`, type: 'piv_card', at });
+        const job = await insertJob(t.db, {
+          deviceId: dev.id,
+          userId: user.id,
+          policyId: policy.id,
+          startedBy: user.id,
+          options: {},
+          at,
+          owner: null,
+        });
+        ids.push(job.id);
+      }
+      return ids;
+    };
+
     it('migrations are recorded and re-running them applies nothing', async () => {
       expect(await migrate(t.db)).toEqual([]);
       const rows = await t.db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
@@ -169,25 +190,7 @@ for (const engine of await engines()) {
     });
 
     it('job progress written together: never backwards, the newest step wins, an ended job is left alone', async () => {
-      const user = (await getUserByUsername(t.db, 'p1'))!;
-      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
-      const ids: string[] = [];
-      for (const n of [1, 2, 3]) {
-        const dev = await insertDevice(t.db, { serial: `P-${n}`, type: 'piv_card', at });
-        ids.push(
-          (
-            await insertJob(t.db, {
-              deviceId: dev.id,
-              userId: user.id,
-              policyId: policy.id,
-              startedBy: user.id,
-              options: {},
-              at,
-              owner: null,
-            })
-          ).id,
-        );
-      }
+      const ids = await runningJobs('P');
       const [a, b, c] = ids as [string, string, string];
       await finishJob(t.db, c, 'failed', { code: 'x', message: 'x', correlationId: 'c' }, at);
       const w = new JobProgressWriter(t.db);
@@ -234,22 +237,7 @@ for (const engine of await engines()) {
     });
 
     it('job progress gathered for a window: the reports of several jobs in one statement after it', async () => {
-      const user = (await getUserByUsername(t.db, 'p1'))!;
-      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
-      const ids: string[] = [];
-      for (const n of [1, 2, 3]) {
-        const dev = await insertDevice(t.db, { serial: `G-${n}`, type: 'piv_card', at });
-        const job = await insertJob(t.db, {
-          deviceId: dev.id,
-          userId: user.id,
-          policyId: policy.id,
-          startedBy: user.id,
-          options: {},
-          at,
-          owner: null,
-        });
-        ids.push(job.id);
-      }
+      const ids = await runningJobs('G');
       const [a, b, c] = ids as [string, string, string];
       const sent: string[] = [];
       const counted = {
