@@ -1,7 +1,7 @@
 // The background run of an issuance job: personalize the card (services/personalization.ts) with the
-// policy's keys and certificates, report each step as progress, and end the job — succeeded or
-// failed — in one transaction with its audit event. The run holds the card connection and closes it
-// when it ends.
+// policy's keys and certificates, report each step as progress (run-progress.ts), and end the
+// job — succeeded or failed — in one transaction with its audit event. The run holds the card
+// connection and closes it when it ends.
 import type { CardConformance, CheckedCard, PreparedCard } from '../card-conformance.js';
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { PivSession } from '../../cards/piv/piv-session.js';
@@ -9,12 +9,7 @@ import { resetToTransport } from '../../cards/piv/reset.js';
 import type { CardConnection } from '../../cards/transport/types.js';
 import { deviceMachine } from '../../domain/device.js';
 import { DomainError, NotFoundError, must } from '../../domain/errors.js';
-import {
-  jobTransition,
-  planIssuanceSteps,
-  progressFor,
-  type IssuanceStepId,
-} from '../../domain/issuance-job.js';
+import { jobTransition, planIssuanceSteps } from '../../domain/issuance-job.js';
 import { pemOrDer } from '../../pki/pem.js';
 import type { MasterKey } from '../../secrets/master-key.js';
 import { appendAudit, type AuditInput } from '../../store/audit-repo.js';
@@ -24,7 +19,7 @@ import type { Db, Queryable } from '../../store/db.js';
 import { putDeviceConformance } from '../../store/device-conformance-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
 import { finishJob, finishRunningAttempt, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
-import { JobProgressWriter } from '../../store/job-progress-writer.js';
+import type { JobProgressWriter } from '../../store/job-progress-writer.js';
 import { getPolicy, type CredentialProfile, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
 import { writeIssuanceSuccess } from '../../store/issuance-success-writer.js';
@@ -40,6 +35,7 @@ import type { RequestLink, RestoredKey } from './request-link.js';
 import type { IssuanceJob, JobError, JobOptions } from './job-view.js';
 import { printEncodedCard, type CardPrinting } from './print-step.js';
 import { attemptEnded, isAttemptEnded, runsAttempt } from './attempt-ended.js';
+import { RunProgress, runProgressWriter, type ReachedStep } from './run-progress.js';
 
 /** What the run needs from the CA: a certificate for the key the card generated, and its PEM. */
 export interface CardCertificates {
@@ -117,17 +113,10 @@ export interface JobLauncher {
   launchPrint(actor: Actor, job: IssuanceJob): void | Promise<void>;
 }
 
-/**
- * How long a run's progress report waits for others before its statement goes: a watcher's bar
- * moves ten to twenty times a second at most, and a server writes a few statements a second for
- * all its cards instead of one per card step when few run at once (docs/decisions/0041).
- */
-const PROGRESS_GATHER_MS = 50;
-
 export class IssuanceRunner implements JobLauncher {
   readonly #running = new Map<string, Promise<void>>();
   /** The steps of every run here, written together when many cards are issued at once. */
-  readonly #progress: JobProgressWriter;
+  readonly #progressWriter: JobProgressWriter;
 
   constructor(
     private readonly deps: {
@@ -152,7 +141,7 @@ export class IssuanceRunner implements JobLauncher {
       mobileIds?: MobileIdJobOutcome;
     },
   ) {
-    this.#progress = new JobProgressWriter(deps.db, { gatherMs: PROGRESS_GATHER_MS });
+    this.#progressWriter = runProgressWriter(deps.db);
   }
 
   get instanceId(): string {
@@ -230,54 +219,26 @@ export class IssuanceRunner implements JobLauncher {
     );
     const user = known?.user ?? (await getUser(db, job.userId))!;
     const steps = planIssuanceSteps(policy.credentialProfiles.length);
-    const done: IssuanceStepId[] = [];
     // The job as the starter just inserted it, or as it is now for a queued or retried one.
     const print = ((known ? job : await getJob(db, job.id))?.options as JobOptions | undefined)?.print;
-    // Options the next report writes with the progress (one statement instead of two).
-    let optionsDue: Partial<JobOptions> | undefined;
-    // A report the run did not wait for: the run's end waits for it, and its failure fails the run
-    // at the next report, as when every report was waited for.
-    let lastReport: Promise<void> = Promise.resolve();
-    let reportFailed: { error: unknown } | undefined;
-    /** The last step reported: a failure names it, though its report may still be gathering. */
-    let reached: { step: string; progress: number } | undefined;
-    const report = async (label: string) => {
-      if (reportFailed) throw reportFailed.error;
-      const encoded = progressFor(done, policy.credentialProfiles.length);
-      // A printed card's bar keeps its last tenth for drawing and printing it.
-      const progress = print ? Math.floor(encoded * 0.9) : encoded;
-      reached = { step: label, progress };
-      const options = optionsDue;
-      optionsDue = undefined;
-      // The word for other servers rides with the progress's own statement (PostgreSQL).
-      const word = this.deps.changes.carry?.(job.id);
-      const written = this.#progress
-        .write(job, progress, label, clock.now(), options, word?.notify)
-        .then((wrote) => {
-          // Nothing changed (the run's attempt ended meanwhile): nothing to say.
-          if (!wrote) return;
-          if (word) word.here();
-          else this.deps.changes.publish(job.id);
-        });
-      // A report with options (cardTouched) is stored before the card changes. The others are
-      // only what watchers see: the card goes on while they are written, and a newer report
-      // replaces one still waiting for the statement in flight (fewer statements per card, in
-      // groups across jobs: docs/decisions/0041).
-      if (options) return written;
-      lastReport = written.catch((error: unknown) => {
-        reportFailed ??= { error };
-      });
-    };
+    const progress = new RunProgress({
+      writer: this.#progressWriter,
+      changes: this.deps.changes,
+      clock,
+      job,
+      profiles: policy.credentialProfiles.length,
+      printed: !!print,
+    });
     let prepared: PreparedCard | undefined;
     /** The certificates this run got from the CA (revoked should its attempt end elsewhere). */
     const issuedHere: string[] = [];
     try {
-      await report(steps[0]!.label);
+      await progress.report(steps[0]!.label);
       if (wipeFirst) {
-        await report('Reset the card to its transport state');
+        await progress.report('Reset the card to its transport state');
         await resetToTransport(session);
       }
-      done.push('connect');
+      progress.stepDone('connect');
       const pin = known?.secrets?.pin ?? (await this.deps.pins.get(db, device.id));
       if (pin === null)
         throw new DomainError(
@@ -384,15 +345,15 @@ export class IssuanceRunner implements JobLauncher {
         stepStarting: async (id, index) => {
           const s = steps.find((x) => x.id === id && x.profileIndex === index);
           const profile = index === null ? '' : ` (${policy.credentialProfiles[index]!.name})`;
-          await report(`${s?.label ?? id}${profile}`);
+          await progress.report(`${s?.label ?? id}${profile}`);
         },
         stepDone: async (id) => {
-          done.push(id);
+          progress.stepDone(id);
           // From here the card holds our management key: a retry must wipe it first. Written with the
           // next step's report, which personalize awaits before that step's first command — so it is
           // stored before the card changes, as by an UPDATE here. (A job ended meanwhile by the
           // recovery sweep got cardTouched there; the writer leaves ended jobs alone.)
-          if (id === 'authenticate') optionsDue = { cardTouched: true };
+          if (id === 'authenticate') progress.withNextReport({ cardTouched: true });
         },
       });
       if (print) {
@@ -446,11 +407,11 @@ export class IssuanceRunner implements JobLauncher {
       const checked = prepared?.checked;
       if (checked && !isAttemptEnded(e))
         await putDeviceConformance(db, device.id, checked.report, checked.at).catch(() => undefined);
-      await this.#fail(actor, job, e, correlationId, issuedHere, reached);
+      await this.#fail(actor, job, e, correlationId, issuedHere, progress.reached);
     } finally {
       // Its statement guards the attempt, so a report written after the end changes nothing; the
       // run is settled once nothing of it is left in flight.
-      await lastReport;
+      await progress.settle();
     }
   }
 
@@ -584,7 +545,7 @@ export class IssuanceRunner implements JobLauncher {
     cause: unknown,
     correlationId: string,
     issuedHere: readonly string[] = [],
-    reached?: { step: string; progress: number },
+    reached?: ReachedStep,
   ): Promise<void> {
     const jobId = run.id;
     const error = toJobError(cause, correlationId);
