@@ -1,41 +1,43 @@
 // The background run of an issuance job: personalize the card (services/personalization.ts) with the
-// policy's keys and certificates, report each step as progress (run-progress.ts), and end the
-// job — succeeded or failed — in one transaction with its audit event. The run holds the card
-// connection and closes it when it ends.
-import type { CardConformance, CheckedCard, PreparedCard } from '../card-conformance.js';
+// policy's keys and certificates, report each step as progress (run-progress.ts), and end the job —
+// succeeded (issuance-success.ts) or failed — in one transaction with its audit event. The run holds
+// the card connection and closes it when it ends.
+import type { CardConformance, PreparedCard } from '../card-conformance.js';
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { PivSession } from '../../cards/piv/piv-session.js';
 import { resetToTransport } from '../../cards/piv/reset.js';
 import type { CardConnection } from '../../cards/transport/types.js';
-import { deviceMachine } from '../../domain/device.js';
 import { DomainError, NotFoundError, must } from '../../domain/errors.js';
 import { jobTransition, planIssuanceSteps } from '../../domain/issuance-job.js';
 import { pemOrDer } from '../../pki/pem.js';
 import type { MasterKey } from '../../secrets/master-key.js';
-import { appendAudit, type AuditInput } from '../../store/audit-repo.js';
+import { appendAudit } from '../../store/audit-repo.js';
 import { installCredential } from '../../store/credentials-repo.js';
 import type { CertificateRevoking } from './attempt-revocation.js';
-import type { Db, Queryable } from '../../store/db.js';
+import type { Db } from '../../store/db.js';
 import { putDeviceConformance } from '../../store/device-conformance-repo.js';
 import { getDevice, type Device } from '../../store/devices-repo.js';
-import { finishJob, finishRunningAttempt, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
+import { finishJob, getJob, mergeJobOptions } from '../../store/jobs-repo.js';
 import type { JobProgressWriter } from '../../store/job-progress-writer.js';
 import { getPolicy, type CredentialProfile, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
-import { writeIssuanceSuccess } from '../../store/issuance-success-writer.js';
 import { cardIdentity, type FascnSettings } from '../card-identity.js';
 import { managementKeyFor, randomPuk } from '../card-keys.js';
 import { auditActor, type Actor, type Clock, type SelfSetUpDone } from '../context.js';
 import { personalize } from '../personalization.js';
 import { closeQuietly } from './card-reader.js';
-import { moveDevice, moveDeviceById } from './device-move.js';
-import { keepsInitialPinAfterSuccess, type InitialPinVault } from './initial-pin.js';
+import { moveDevice } from './device-move.js';
+import type { InitialPinVault } from './initial-pin.js';
 import type { JobChanges } from './job-progress.js';
-import type { RequestLink, RestoredKey } from './request-link.js';
+import type { RequestLink } from './request-link.js';
 import type { IssuanceJob, JobError, JobOptions } from './job-view.js';
 import { printEncodedCard, type CardPrinting } from './print-step.js';
 import { attemptEnded, isAttemptEnded, runsAttempt } from './attempt-ended.js';
+import { succeedIssuance, validityDaysOf } from './issuance-success.js';
+import type { MobileIdJobOutcome } from './mobile-id-job-outcome.js';
 import { RunProgress, runProgressWriter, type ReachedStep } from './run-progress.js';
+
+export type { MobileIdJobOutcome } from './mobile-id-job-outcome.js';
 
 /** What the run needs from the CA: a certificate for the key the card generated, and its PEM. */
 export interface CardCertificates {
@@ -71,19 +73,6 @@ export interface CardCertificates {
     actor: Actor,
     target: Parameters<CardCertificates['issueForPublicKey']>[1],
   ): Promise<{ certificate: { id: string; serial: string }; privateKeyPkcs8: Buffer }>;
-}
-
-/**
- * A mobile ID order (reference 004) follows its issuance job: told in the job's own success or
- * failure transaction (so the order's state, its audit and its notification commit with the job's),
- * and once more after a failure is committed (to revoke what a cancelled order's attempt issued).
- */
-export interface MobileIdJobOutcome {
-  succeeded(tx: Queryable, actor: Actor, job: IssuanceJob, device: Device, at: Date): Promise<void>;
-  failed(tx: Queryable, actor: Actor, job: IssuanceJob, error: JobError, at: Date): Promise<void>;
-  afterFailure(actor: Actor, job: IssuanceJob): Promise<void>;
-  /** The person's archived key-management key to restore onto the phone (the policy's option). */
-  keysToRestore?(actor: Actor, job: IssuanceJob, deviceId: string, policy: Policy): Promise<RestoredKey[]>;
 }
 
 /**
@@ -256,7 +245,7 @@ export class IssuanceRunner implements JobLauncher {
         device,
         cardExpires,
         device.userId === user.id ? user : undefined,
-        // Stored with the job's end (one statement fewer): see #succeed and the catch below.
+        // Stored with the job's end (one statement fewer): see succeedIssuance and the catch below.
         { keepReport: true },
       );
       // A replacement gets the person's archived key-management key back (keyRecoveryFor).
@@ -390,17 +379,14 @@ export class IssuanceRunner implements JobLauncher {
         issuedHere.length = 0;
         await this.#print(actor, job, correlationId);
       } else
-        await this.#succeed(
-          actor,
-          job,
+        await succeedIssuance(this.deps, actor, job, {
           device,
           policy,
-          issued.length,
+          certificates: issued.length,
           correlationId,
           restores,
-          undefined,
-          prepared.checked,
-        );
+          checked: prepared.checked,
+        });
     } catch (e) {
       // A card checked before the run failed keeps its report, as when the check stored it at once
       // (not a stale attempt's: the device is another attempt's now).
@@ -428,110 +414,13 @@ export class IssuanceRunner implements JobLauncher {
     const print = (job.options as JobOptions).print!;
     const device = (await getDevice(db, job.deviceId))!;
     const policy = (await getPolicy(db, job.policyId))!;
-    await this.#succeed(actor, job, device, policy, null, actor.correlationId ?? randomUUID(), [], {
-      issuedAt: new Date(print.issuedAt!),
-      expiresAt: new Date(print.expiresAt!),
+    await succeedIssuance(this.deps, actor, job, {
+      device,
+      policy,
+      certificates: null,
+      correlationId: actor.correlationId ?? randomUUID(),
+      printed: { issuedAt: new Date(print.issuedAt!), expiresAt: new Date(print.expiresAt!) },
     });
-  }
-
-  async #succeed(
-    actor: Actor,
-    job: IssuanceJob,
-    device: Device,
-    policy: Policy,
-    certificates: number | null,
-    correlationId: string,
-    restores: readonly RestoredKey[] = [],
-    /** Confirmed at the print step: the dates printed on the card. */
-    printed?: { issuedAt: Date; expiresAt: Date },
-    /** The card's read-back report, stored with the success (null: none made here). */
-    checked: CheckedCard | null = null,
-  ) {
-    const opts = job.options as JobOptions;
-    const requests = job.requestId ? this.deps.requests : undefined;
-    const at = this.deps.clock.now();
-    const dates = printed ?? {
-      issuedAt: at,
-      expiresAt: new Date(at.getTime() + validityDaysOf(job, policy) * 86_400_000),
-    };
-    const succeeded: AuditInput = {
-      actor: auditActor(actor),
-      action: 'issuance.succeeded',
-      targetType: 'device',
-      targetId: device.id,
-      details: {
-        jobId: job.id,
-        userId: job.userId,
-        policyId: policy.id,
-        ...(certificates === null ? {} : { certificates }),
-        attempt: job.attempt,
-        requestId: job.requestId,
-        ...(printed ? { printed: true } : {}),
-      },
-      correlationId,
-      at,
-    };
-    const selfIssued = !!this.deps.onSelfIssued && !!job.userId && actor.id === job.userId;
-    // A plain card's end is one statement (store/issuance-success-writer.ts) carrying the job's
-    // NOTIFY. What else may write at the end (a request completed, a restored key installed, a mobile
-    // ID, the person's self set-up, a printed card's Continue) takes the transaction below.
-    if (!requests && !printed && restores.length === 0 && !opts.mobileId && !selfIssued) {
-      const word = this.deps.changes.carry?.(job.id) ?? null;
-      const rule = deviceMachine.table.succeed;
-      const done = await writeIssuanceSuccess(this.deps.db, {
-        jobId: job.id,
-        attempt: job.attempt,
-        deviceId: device.id,
-        move: { from: rule.from, to: rule.to, ...dates },
-        conformance: checked,
-        dropInitialPin: !keepsInitialPinAfterSuccess(opts.pinMode),
-        jobOptions: opts.changePinAtEnd ? { pinChangePending: true } : null,
-        audit: succeeded,
-        notify: word?.notify ?? null,
-        at,
-      });
-      if (done) {
-        if (word) word.here();
-        else this.deps.changes.publish(job.id);
-        return;
-      }
-      // The job's attempt was ended elsewhere, or the device left issuing meanwhile: nothing was
-      // written. The path below refuses (read and locked) with the device machine's error or
-      // attemptEnded, and the run fails the job only if this attempt still runs (#fail).
-    }
-    const changed = await this.deps.db.transaction(async (tx) => {
-      // The job is locked first, then the request, then the device: the order of the recovery
-      // sweep, #fail, Cancel and the print step's Cancel. Locking the device first deadlocked with a
-      // sweep that took the job and then waited for the device (issue #20).
-      if (printed) {
-        // Two Continues at once: the second finds the job succeeded and is refused (409).
-        const current = (await getJob(tx, job.id, true))!;
-        must(jobTransition(current.status, 'confirm'));
-        await finishJob(tx, job.id, 'succeeded', null, at);
-      } else if (!(await finishRunningAttempt(tx, job.id, job.attempt, 'succeeded', null, at)))
-        // Only while this run's attempt still runs: a run paused past its lease, failed by a
-        // recovery sweep and retried, ends nothing (issue #20). Its UPDATE is the job's lock.
-        throw attemptEnded(job);
-      // The request before the device (the replacement's lock order).
-      const request = requests ? await requests.lockForCompletion(tx, job.requestId!) : null;
-      // Locked and moved by one UPDATE (refused with the machine's error if no longer issuing).
-      const active = await moveDeviceById(tx, device.id, 'succeed', dates, at);
-      if (checked) await putDeviceConformance(tx, device.id, checked.report, checked.at);
-      // The restored key-management credential is now (also) on this device.
-      for (const r of restores) await installCredential(tx, r.credentialId, device.id, at);
-      if (!keepsInitialPinAfterSuccess(opts.pinMode)) await this.deps.pins.drop(tx, device.id);
-      // A mobile ID becomes active with its device (or, cancelled meanwhile, refuses: the job fails).
-      if (opts.mobileId) await this.deps.mobileIds?.succeeded(tx, actor, job, active, at);
-      if (selfIssued) await this.deps.onSelfIssued?.(tx, actor, job.userId);
-      if (opts.changePinAtEnd) await mergeJobOptions(tx, job.id, { pinChangePending: true });
-      await appendAudit(tx, succeeded);
-      // The replacement completes with its device, CA status included, or neither does.
-      return request && requests
-        ? requests.complete(tx, { ...actor, correlationId }, request, active, at)
-        : [];
-    });
-    if (requests && changed.length) await requests.publishAfterCommit(changed);
-    this.deps.changes.publish(job.id);
   }
 
   /**
@@ -584,12 +473,6 @@ export class IssuanceRunner implements JobLauncher {
 function onlyProfiles(policy: Policy, names: readonly string[] | undefined): Policy {
   if (!names) return policy;
   return { ...policy, credentialProfiles: policy.credentialProfiles.filter((c) => names.includes(c.name)) };
-}
-
-/** The device's validity in days: the policy's, or the short one its job was started with. */
-function validityDaysOf(job: IssuanceJob, policy: Policy): number {
-  const days = (job.options as Partial<JobOptions>).validityDays;
-  return typeof days === 'number' && days > 0 ? days : policy.deviceValidityDays;
 }
 
 /** The failure as the portal shows and copies it: never with a secret. */
