@@ -21,6 +21,7 @@ import { followResponse } from '../cards/iso7816.js';
 import type { AgentPrinters } from './printers.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { tokenRefused } from './token-refused.js';
+import { readCardSerial } from './card-serial.js';
 import { VERSION } from '../config/version.js';
 import {
   CLOSE,
@@ -84,6 +85,10 @@ export class AgentClient {
   private printerTimer: NodeJS.Timeout | undefined;
   private lastPrinters = '';
   private readonly waiters = new Set<() => void>();
+  /** The server takes card serials (its welcome lists card-serial). */
+  private serials = false;
+  /** Per reader, bumped at each card's coming and going: an earlier card's serial is not sent. */
+  private readonly cardTurns = new Map<string, number>();
   private _state: AgentState = 'disconnected';
   agentId: string | undefined;
   agentName: string | undefined;
@@ -256,6 +261,7 @@ export class AgentClient {
         this.agentId = m.agentId;
         this.agentName = m.name;
         this.heartbeatMs = m.heartbeatMs;
+        this.serials = m.features?.includes('card-serial') === true;
         this.startHeartbeatWatch();
         this.setState('connected');
         this.log(`Connected to ${this.opts.server} as "${m.name}" (agent ${m.agentId})`);
@@ -295,10 +301,33 @@ export class AgentClient {
       });
       if (readers.length === 0) this.log('No card readers found (yet)');
       for (const r of readers) this.log(`Reader "${r.name}": ${r.cardPresent ? 'card present' : 'empty'}`);
+      for (const r of readers) if (r.cardPresent) this.sendSerial(r.name);
     } catch (e) {
       this.log(`Could not list the card readers: ${(e as Error).message}`);
       this.send({ type: 'readers', readers: [] });
     }
+  }
+
+  /**
+   * Reads the serial of the card just reported in `reader` and sends it (card-serial), when the
+   * server takes serials. The read is the card's first work in the reader's queue (the server has
+   * not heard of the card before this turn), so the server's commands come after it, never in
+   * between. It is sent only while the same card is in the reader, on the same connection.
+   */
+  private sendSerial(reader: string): void {
+    const ws = this.ws;
+    if (!this.serials || this._state !== 'connected') return;
+    const turn = this.cardTurns.get(reader) ?? 0;
+    const r = this.openReader(reader);
+    const read = async (): Promise<string | undefined> => readCardSerial(await r.conn);
+    const done = r.queue.then(read, read);
+    r.queue = done;
+    void done.then(async (serial) => {
+      if (serial && this.ws === ws && this.serials && (this.cardTurns.get(reader) ?? 0) === turn)
+        this.send({ type: 'card-serial', reader, serial });
+      // A reader no session of the server uses is let go again.
+      if (this.open.get(reader) === r && r.sessions.size === 0) await this.dropReader(reader);
+    });
   }
 
   /**
@@ -380,9 +409,8 @@ export class AgentClient {
   }
 
   private onReaderEvent(e: ReaderEvent): void {
-    const wire: WireReaderEvent =
-      e.type === 'card-inserted' ? { type: e.type, reader: e.reader, atr: hex(e.atr) } : e;
     if (e.type === 'card-removed' || e.type === 'reader-removed') void this.dropReader(e.reader);
+    if (e.type !== 'reader-added') this.cardTurns.set(e.reader, (this.cardTurns.get(e.reader) ?? 0) + 1);
     const words: Record<ReaderEvent['type'], string> = {
       'reader-added': 'Reader added',
       'reader-removed': 'Reader removed',
@@ -390,10 +418,14 @@ export class AgentClient {
       'card-removed': 'Card removed from',
     };
     this.log(`${words[e.type]} "${e.reader}"`);
+    const wire: WireReaderEvent =
+      e.type === 'card-inserted' ? { type: e.type, reader: e.reader, atr: hex(e.atr) } : e;
     this.send({ type: 'reader-event', event: wire });
+    if (e.type === 'card-inserted') this.sendSerial(e.reader);
   }
 
-  private async onConnect(id: string, reader: string): Promise<void> {
+  /** The reader's open connection, opened when none is. */
+  private openReader(reader: string): OpenReader {
     let r = this.open.get(reader);
     if (!r) {
       const conn = this.opts.readers.connect(reader);
@@ -401,13 +433,21 @@ export class AgentClient {
       r = { conn, sessions: new Set(), queue: Promise.resolve() };
       this.open.set(reader, r);
     }
+    return r;
+  }
+
+  private async onConnect(id: string, reader: string): Promise<void> {
+    const r = this.openReader(reader);
+    // Counted before the wait: a serial read that ends meanwhile leaves the reader open for it.
+    const session = randomUUID();
+    r.sessions.add(session);
+    this.sessions.set(session, reader);
     try {
       const conn = await r.conn;
-      const session = randomUUID();
-      r.sessions.add(session);
-      this.sessions.set(session, reader);
       this.send({ type: 'connect-result', id, session, atr: hex(conn.atr) });
     } catch (e) {
+      r.sessions.delete(session);
+      this.sessions.delete(session);
       if (this.open.get(reader) === r && r.sessions.size === 0) this.open.delete(reader);
       this.send({ type: 'connect-error', id, ...errorFields(e) });
     }

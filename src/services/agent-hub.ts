@@ -18,6 +18,8 @@ import {
   type AgentMessage,
   type PrinterInfo,
   type ServerBody,
+  type WelcomedFeature,
+  WELCOMED_FEATURES,
 } from '../cards/transport/agent-protocol.js';
 import { randomUUID } from 'node:crypto';
 import { touchAgent, touchLiveAgents, type AgentRecord } from '../store/agents-repo.js';
@@ -65,6 +67,8 @@ type OwnerEvent = { agentId: string } & ReaderEvent;
 interface LiveReader {
   cardPresent: boolean;
   atr: string | null;
+  /** The present card's serial as the agent read it (card-serial); null: not known. */
+  serial: string | null;
 }
 
 interface LiveAgent {
@@ -82,6 +86,8 @@ interface LiveAgent {
    */
   lastSent: number;
   timer: NodeJS.Timeout | undefined;
+  /** The announced features whose frames this server takes, listed in the welcome. */
+  welcomedFeatures: WelcomedFeature[];
 }
 
 export interface AgentHubOptions {
@@ -92,7 +98,7 @@ export interface AgentHubOptions {
 
 /** What another server is told of a live agent (services/cluster/cluster-cards.ts). */
 export interface AgentSnapshot {
-  readers: { name: string; cardPresent: boolean; atr: string | null }[];
+  readers: { name: string; cardPresent: boolean; atr: string | null; serial: string | null }[];
   printers: PrinterInfo[];
 }
 
@@ -301,7 +307,7 @@ export class AgentHub implements CardAccess {
   }
 
   /** The readers an agent reports now (empty when it is not connected). */
-  readersOf(agentId: string): { name: string; cardPresent: boolean; atr: string | null }[] {
+  readersOf(agentId: string): AgentSnapshot['readers'] {
     const a = this.live.get(agentId);
     if (!a?.welcomed) return [];
     return [...a.readers].map(([name, r]) => ({ name, ...r }));
@@ -366,6 +372,7 @@ export class AgentHub implements CardAccess {
       lastHeard: Date.now(),
       lastSent: 0,
       timer: undefined,
+      welcomedFeatures: WELCOMED_FEATURES.filter((f) => opts.features?.has(f)),
     };
     this.live.set(record.id, a);
     socket.on('message', (data, isBinary) => {
@@ -464,7 +471,9 @@ export class AgentHub implements CardAccess {
           ? m.readers.map((r) => r.name)
           : m.type === 'reader-event'
             ? [m.event.reader]
-            : [];
+            : m.type === 'card-serial'
+              ? [m.reader]
+              : [];
       if (names.some((n) => n !== a.record.name))
         return this.refuse(a, `a wallet has one reader, "${a.record.name}"`);
     }
@@ -473,7 +482,13 @@ export class AgentHub implements CardAccess {
         if (a.welcomed) return this.refuse(a, 'a second "hello"');
         a.welcomed = true;
         a.record = { ...a.record, hostname: m.hostname };
-        send({ type: 'welcome', agentId: a.record.id, name: a.record.name, heartbeatMs: this.heartbeatMs });
+        send({
+          type: 'welcome',
+          agentId: a.record.id,
+          name: a.record.name,
+          heartbeatMs: this.heartbeatMs,
+          ...(a.welcomedFeatures.length ? { features: a.welcomedFeatures } : {}),
+        });
         this.changed(a, null);
         this.opts.log?.('agent connected', {
           agentId: a.record.id,
@@ -485,8 +500,12 @@ export class AgentHub implements CardAccess {
         );
         return;
       case 'readers': {
-        const next = new Map(
-          m.readers.map((r) => [r.name, { cardPresent: r.cardPresent, atr: r.cardPresent ? r.atr : null }]),
+        const next = new Map<string, LiveReader>(
+          m.readers.map((r) => [
+            r.name,
+            // A present card's serial comes after, in a card-serial frame.
+            { cardPresent: r.cardPresent, atr: r.cardPresent ? r.atr : null, serial: null },
+          ]),
         );
         // Emit what changed, so watchers see the same events whether a reader came or went live.
         for (const [name, old] of a.readers) {
@@ -509,18 +528,29 @@ export class AgentHub implements CardAccess {
       case 'reader-event': {
         const e = m.event;
         if (e.type === 'reader-added') {
-          if (!a.readers.has(e.reader)) a.readers.set(e.reader, { cardPresent: false, atr: null });
+          if (!a.readers.has(e.reader))
+            a.readers.set(e.reader, { cardPresent: false, atr: null, serial: null });
           this.emit(a, e);
         } else if (e.type === 'reader-removed') {
           if (a.readers.get(e.reader)?.cardPresent) this.cardGone(a, e.reader);
           a.readers.delete(e.reader);
           this.emit(a, e);
         } else if (e.type === 'card-inserted') {
-          a.readers.set(e.reader, { cardPresent: true, atr: e.atr });
+          a.readers.set(e.reader, { cardPresent: true, atr: e.atr, serial: null });
           this.emit(a, { type: 'card-inserted', reader: e.reader, atr: fromHex(e.atr) });
         } else {
           this.cardGone(a, e.reader);
         }
+        return;
+      }
+      case 'card-serial': {
+        if (!a.welcomedFeatures.includes('card-serial'))
+          return this.refuse(a, '"card-serial" frames were not agreed in the welcome');
+        const r = a.readers.get(m.reader);
+        // Frames come in order: a card reported gone since is not the one the serial is of.
+        if (!r?.cardPresent) return;
+        r.serial = m.serial;
+        this.changed(a, null);
         return;
       }
       case 'connect-result':
@@ -558,7 +588,7 @@ export class AgentHub implements CardAccess {
 
   private cardGone(a: LiveAgent, reader: string): void {
     const r = a.readers.get(reader);
-    if (r) a.readers.set(reader, { cardPresent: false, atr: null });
+    if (r) a.readers.set(reader, { cardPresent: false, atr: null, serial: null });
     a.relay.cardRemoved(reader);
     this.emit(a, { type: 'card-removed', reader });
   }

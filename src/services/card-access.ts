@@ -22,6 +22,15 @@ export interface CardAccess {
     reader: string,
     opts?: TransmitOptions,
   ): Promise<CardConnection>;
+  /**
+   * Several servers: the serial of the card in a reader of an agent another server holds, as that
+   * server published it (null: held here, or not known). A start there needs no card exchange.
+   */
+  heldElsewhere?(
+    ownerUserId: string,
+    agentId: string,
+    reader: string,
+  ): Promise<{ holder: string; serial: string } | null>;
   /** Subscribe to reader/card changes of a person's agents; returns unsubscribe. */
   watch(ownerUserId: string, listener: (e: { agentId: string } & ReaderEvent) => void): () => void;
 }

@@ -7,6 +7,8 @@ export interface PresenceReader {
   name: string;
   cardPresent: boolean;
   atr: string | null;
+  /** The present card's serial as its agent read it; null or absent (an older server's row): not known. */
+  serial?: string | null;
 }
 
 export interface AgentPresence {

@@ -103,6 +103,28 @@ describe('agent ↔ server relay', () => {
     }
   });
 
+  it('keeps each card’s serial as the agent read it (card-serial), and forgets it with the card', async () => {
+    const id = identity.agentId;
+    const r0 = String(memory.cardIn(R0)!.serial);
+    await until('R0 with its serial', () =>
+      server.rt.agentHub.readersOf(id).find((r) => r.name === R0 && r.serial === r0),
+    );
+    const card = new VirtualPivCard();
+    memory.insert(R1, card);
+    await until('R1 with its serial', () =>
+      server.rt.agentHub.readersOf(id).find((r) => r.name === R1 && r.serial === String(card.serial)),
+    );
+    expect(server.rt.agentHub.snapshot(id)!.readers.find((r) => r.name === R1)).toMatchObject({
+      cardPresent: true,
+      serial: String(card.serial),
+    });
+    memory.remove(R1);
+    const gone = await until('R1 empty', () =>
+      server.rt.agentHub.readersOf(id).find((r) => r.name === R1 && !r.cardPresent),
+    );
+    expect(gone.serial).toBeNull();
+  });
+
   it('runs a PIV session over the relay: select, serial, management key, generate key', async () => {
     const card = memory.cardIn(R0)!;
     const conn = await hub().connect(adminId, identity.agentId, R0);
@@ -237,6 +259,12 @@ describe('agent ↔ server relay', () => {
       // The batch stopped at 61xx; GET RESPONSE, then the second command, went one by one.
       expect(sent.map((f) => f.type)).toEqual(['apdus', 'apdu', 'apdu', 'apdu']);
       expect(sent.every((f) => !('chain' in f))).toBe(true);
+      // It did not announce card-serial: its welcome lists no features (an older agent refuses the field).
+      expect(frames.find((f) => f.type === 'welcome')).not.toHaveProperty('features');
+      // …and a card-serial frame from it breaks the protocol (it was not agreed).
+      ws.send(JSON.stringify({ v: 1, type: 'card-serial', reader: 'B reader', serial: '123' }));
+      const closed = await new Promise<number>((r) => ws.once('close', (code) => r(code)));
+      expect(closed).toBe(4400);
     } finally {
       ws.close();
     }

@@ -2,7 +2,10 @@
 // with its readers on server B, B's watchers hear its card go in and out, a job's progress said on
 // A is heard on B (LISTEN/NOTIFY), and a card in A's agent is issued by a client talking only to B:
 // B reads the card through A, queues the job for A, A runs it, B's event stream follows it to the
-// end. No timed assertion: the test waits for each state.
+// end. B knows the card by the serial A's agent read when the card came (card-serial), so its start
+// opens no card through A: the run on A is the card's only connection. Without a serial (an older
+// holder's row) B checks the card through A as before; a serial that is not the card's is refused by
+// A when it opens the card. No timed assertion: the test waits for each state.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { AgentClient } from '../../src/agent/agent-client.js';
@@ -11,6 +14,7 @@ import { newCardState } from '../../src/cards/emulator/card-state.js';
 import { PivSession } from '../../src/cards/piv/piv-session.js';
 import { permissionsOf } from '../../src/domain/permissions.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
+import type { ReaderSet } from '../../src/cards/transport/types.js';
 import { dropSchema, postgresAvailable, testSchemaName } from '../support/db.js';
 import { startTestServer, type ApiClient, type TestServer } from '../support/server.js';
 import { pairAgent, signIn, until } from '../agent/support.js';
@@ -29,6 +33,14 @@ describe.skipIf(!pg)(
     let agentId: string;
     let client: AgentClient;
     const readers = new MemoryReaderSet();
+    /** Every connection the agent opens to a card, by reader (its own serial reads included). */
+    const connects: string[] = [];
+    const counted: ReaderSet = {
+      list: () => readers.list(),
+      watch: (l) => readers.watch(l),
+      connect: (reader) => (connects.push(reader), readers.connect(reader)),
+      close: () => readers.close(),
+    };
 
     beforeAll(async () => {
       // Every server of one database has the same master key (it seals card traffic between them).
@@ -46,7 +58,7 @@ describe.skipIf(!pg)(
       client = new AgentClient({
         server: a.url,
         token: identity.token,
-        readers,
+        readers: counted,
         backoff: { initialMs: 50, maxMs: 200 },
       });
       client.start();
@@ -272,6 +284,86 @@ describe.skipIf(!pg)(
       });
       expect(done).toMatchObject({ status: 'succeeded' });
       expect((await b.rt.services.issuance.jobs.get(id)).ownerInstance).toBe(a.rt.instance.id);
+    });
+
+    describe('B’s start knows the card by the serial A published', () => {
+      let userId: string;
+      let policyId: string;
+      beforeAll(async () => {
+        userId = (await onB.json<{ items: { id: string }[] }>('GET', '/api/users?q=alice.b')).body.items[0]!
+          .id;
+        policyId = (await b.rt.services.policies.list()).find((p) => p.name.startsWith('PIV ECC'))!.id;
+      });
+      /** Inserts a card and waits for A's presence row to name it with `serial` (as A wrote it). */
+      const insert = async (reader: string, serial: number) => {
+        readers.addReader(reader);
+        readers.insert(reader, new VirtualPivCard(newCardState({ serial })));
+        await until(`A publishes ${reader}'s serial`, async () => {
+          const r = await a.rt.db.query<{ readers: { name: string; serial?: string }[] }>(
+            'SELECT readers FROM agent_presence WHERE agent_id = $1',
+            [agentId],
+          );
+          return r[0]?.readers.some((x) => x.name === reader && x.serial === String(serial));
+        });
+      };
+      /** Rewrites A's published serial of a reader's card (absent: removes it, as an older server's row). */
+      const publish = (reader: string, serial?: string) =>
+        a.rt.db.query(
+          `UPDATE agent_presence SET readers = (
+             SELECT jsonb_agg(CASE WHEN r->>'name' = $2
+                                   THEN (r - 'serial') || COALESCE(jsonb_build_object('serial', $3::text), '{}')
+                                   ELSE r END ORDER BY n)
+             FROM jsonb_array_elements(readers) WITH ORDINALITY AS x(r, n))
+           WHERE agent_id = $1`,
+          [agentId, reader, serial ?? null],
+        );
+      const issueOnB = async (reader: string) => {
+        const started = await onB.json<{ job: { id: string } }>('POST', '/api/issuance', {
+          userId,
+          agentId,
+          reader,
+          action: 'issue',
+          policyId,
+          // The settings of the test before: Tessera chooses the PIN.
+        });
+        expect(started.status, JSON.stringify(started.body)).toBe(202);
+        return until(`${reader}'s job ends`, async () => {
+          const j = (
+            await onB.json<{ status: string; error: { code: string; message: string } | null }>(
+              'GET',
+              `/api/issuance/jobs/${started.body.job.id}`,
+            )
+          ).body;
+          return j.status !== 'running' && j;
+        });
+      };
+
+      it('no card exchange through A for B’s start: A’s run is the card’s one connection', async () => {
+        await insert('Reader 5', 41000005);
+        connects.length = 0;
+        expect(await issueOnB('Reader 5')).toMatchObject({ status: 'succeeded' });
+        expect(connects.filter((r) => r === 'Reader 5')).toHaveLength(1);
+      });
+
+      it('a row without the serial (an older holder): B checks the card through A, and it is issued', async () => {
+        await insert('Reader 6', 41000006);
+        await publish('Reader 6');
+        connects.length = 0;
+        expect(await issueOnB('Reader 6')).toMatchObject({ status: 'succeeded' });
+        // B's check through A, then A's run.
+        expect(connects.filter((r) => r === 'Reader 6')).toHaveLength(2);
+      });
+
+      it('a published serial that is not the card’s: A refuses to run the card in the reader', async () => {
+        await insert('Reader 7', 41000007);
+        await publish('Reader 7', '41000099');
+        const failed = await issueOnB('Reader 7');
+        expect(failed).toMatchObject({ status: 'failed' });
+        expect(failed.error!.message).toContain('The reader holds card 41000007, not 41000099');
+        // The card was not touched: its PIN is still the emulator's default.
+        const s = await PivSession.open(await readers.connect('Reader 7'));
+        await s.verifyPin('123456');
+      });
     });
   },
 );

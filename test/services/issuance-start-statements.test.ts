@@ -51,12 +51,16 @@ for (const engine of await engines()) {
         db: counting(srv.rt.db, statements, hook),
         // …but the card in the reader is just its serial, and the run is not started.
         cards: {
-          open: async () => ({ serial: String(serial), conn: { close: async () => undefined }, session: {} }),
+          reach: async () => ({
+            serial: String(serial),
+            conn: { close: async () => undefined },
+            session: {},
+          }),
         } as unknown as CardReader,
         runner: {
           instanceId: deps.runner.instanceId,
-          launch: (_a, job) => void launched.push(job.id),
-          launchPrint: () => undefined,
+          launch: async (_a, job) => void launched.push(job.id),
+          launchPrint: async () => undefined,
         },
       });
     });

@@ -46,7 +46,7 @@ for (const engine of await engines()) {
       aliceId = (await srv.rt.services.users.search({ q: 'alice', limit: 1, offset: 0 })).items[0]!.id;
       deps = (srv.rt.services.issuance.starter as unknown as { deps: StarterDeps }).deps;
       const card = {
-        open: async () => ({ serial: String(serial), conn: { close: async () => undefined }, session: {} }),
+        reach: async () => ({ serial: String(serial), conn: { close: async () => undefined }, session: {} }),
         openDevice: async () => ({
           serial: String(serial),
           conn: { close: async () => undefined },
@@ -57,7 +57,11 @@ for (const engine of await engines()) {
       starter = new IssuanceStarter({
         ...deps,
         cards: card,
-        runner: { instanceId: randomUUID(), launch: () => undefined, launchPrint: () => undefined },
+        runner: {
+          instanceId: randomUUID(),
+          launch: async () => undefined,
+          launchPrint: async () => undefined,
+        },
       });
       const db = srv.rt.db;
       dispatch = new JobDispatch({

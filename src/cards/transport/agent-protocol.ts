@@ -47,10 +47,18 @@ export const CLOSE = {
  *     command's 61xx (GET RESPONSE) and 6Cxx (the command again with the Le the card names) at the
  *     card itself, answering the whole response (iso7816.ts followResponse): a long answer from a
  *     card without extended APDUs costs the server one round trip instead of one per 256 bytes.
+ *   card-serial: the agent reads the serial of each card it reports present (in the readers
+ *     snapshot, or inserted) and sends it in a "card-serial" frame after that report. The agent is
+ *     the one that sends these frames, so it sends them only when the server's welcome lists the
+ *     feature; a server lists it only to an agent that announced it. Another server then knows the
+ *     card in a reader without a card exchange through the holder (issue #20).
  */
 export const FEATURES_HEADER = 'x-tessera-agent-features';
-export type AgentFeature = 'apdu-batch' | 'apdu-chain';
-export const AGENT_FEATURES: readonly AgentFeature[] = ['apdu-batch', 'apdu-chain'];
+export type AgentFeature = 'apdu-batch' | 'apdu-chain' | 'card-serial';
+export const AGENT_FEATURES: readonly AgentFeature[] = ['apdu-batch', 'apdu-chain', 'card-serial'];
+/** The features whose frames the agent sends, which the server's welcome confirms. */
+export type WelcomedFeature = Extract<AgentFeature, 'card-serial'>;
+export const WELCOMED_FEATURES: readonly WelcomedFeature[] = ['card-serial'];
 
 /** Reads the features header of an agent's upgrade request: the ones this server knows. */
 export function agentFeatures(header: string | string[] | undefined): Set<AgentFeature> {
@@ -74,6 +82,9 @@ const ReaderName = Type.String({ minLength: 1, maxLength: 256 });
 const Hex = Type.String({ pattern: '^([0-9a-fA-F]{2})*$', maxLength: 2 * 70_000 });
 const Code = Type.String({ minLength: 1, maxLength: 64 });
 const Message = Type.String({ maxLength: 2000 });
+/** A card's serial as PivSession.getSerial reads it (decimal, or hex of a CHUID's GUID or CPLC). */
+export const CARD_SERIAL_PATTERN = '^[0-9A-Za-z]{1,64}$';
+const Serial = Type.String({ pattern: CARD_SERIAL_PATTERN, maxLength: 64 });
 const obj = <T extends Record<string, TSchema>>(props: T) =>
   Type.Object({ ...V, ...props }, { additionalProperties: false });
 
@@ -144,6 +155,8 @@ export const AgentMessage = Type.Union([
   }),
   obj({ type: Type.Literal('readers'), readers: Type.Array(ReaderState, { maxItems: 64 }) }),
   obj({ type: Type.Literal('reader-event'), event: ReaderEventBody }),
+  // Only to a server whose welcome listed card-serial: the serial of the card last reported present.
+  obj({ type: Type.Literal('card-serial'), reader: ReaderName, serial: Serial }),
   obj({ type: Type.Literal('connect-result'), id: Id, session: Id, atr: Hex }),
   obj({ type: Type.Literal('connect-error'), id: Id, code: Code, message: Message }),
   obj({ type: Type.Literal('apdu-result'), id: Id, response: Hex }),
@@ -171,6 +184,9 @@ export const ServerMessage = Type.Union([
     agentId: Id,
     name: Type.String({ maxLength: 200 }),
     heartbeatMs: Type.Integer({ minimum: 100 }),
+    // The announced features whose frames this server takes (WELCOMED_FEATURES); sent only to an
+    // agent that announced one, so an older agent never sees the field.
+    features: Type.Optional(Type.Array(Type.Literal('card-serial'), { maxItems: 8 })),
   }),
   obj({
     type: Type.Literal('connect'),

@@ -187,6 +187,24 @@ export class ClusterCards implements CardAccess {
     return out.sort((x, y) => y.createdAt.localeCompare(x.createdAt) || x.id.localeCompare(y.id));
   }
 
+  /**
+   * The card in a reader of an agent held by another live server, as the holder published it: the
+   * holder and the card's serial, read by the agent when the card came. Null when the agent is held
+   * here, or the reader's card or its serial is not known (the caller then opens the card); another
+   * person's agent is refused exactly as `connect` refuses it.
+   */
+  async heldElsewhere(
+    ownerUserId: string,
+    agentId: string,
+    reader: string,
+  ): Promise<{ holder: string; serial: string } | null> {
+    if (this.deps.hub.isConnected(agentId) || !this.deps.remote) return null;
+    const p = await getPresence(this.deps.db, agentId);
+    if (!p || !visibleTo(p, ownerUserId)) throw new NotFoundError('connected agent', agentId);
+    const r = p.readers.find((x) => x.name === reader);
+    return r?.cardPresent && r.serial ? { holder: p.instanceId, serial: r.serial } : null;
+  }
+
   /** Which live server holds the agent's socket: this one's id when here, null when none. */
   async holderOf(agentId: string): Promise<string | null> {
     if (this.deps.hub.isConnected(agentId)) return this.deps.instanceId;

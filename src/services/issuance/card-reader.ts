@@ -17,13 +17,45 @@ export interface OpenedCard {
   serial: string;
 }
 
+/**
+ * A card in a reader of an agent another server holds, known by the serial that server published
+ * (several servers, issue #20): not opened here. Its job is queued for the holder, which opens the
+ * card and checks the serial before it runs (services/issuance/job-dispatch.ts).
+ */
+export interface CardElsewhere extends CardRef {
+  holder: string;
+  serial: string;
+}
+
+/** A card a job may start on: opened here, or named for the server holding its agent. */
+export type ReachedCard = OpenedCard | CardElsewhere;
+
 /** Closes a card connection, ignoring a failure to (the card may be gone already). */
 export async function closeQuietly(conn: CardConnection): Promise<void> {
   await conn.close?.().catch(() => undefined);
 }
 
+/** Lets go of a reached card: closes it when it was opened here. */
+export async function release(card: ReachedCard): Promise<void> {
+  if ('conn' in card) await closeQuietly(card.conn);
+}
+
 export class CardReader {
-  constructor(private readonly cards: Pick<CardAccess, 'connect'>) {}
+  constructor(private readonly cards: Pick<CardAccess, 'connect' | 'heldElsewhere'>) {}
+
+  /**
+   * The card for a job's start: known by its serial when another server holds its agent and has
+   * published the serial (no card exchange between servers); otherwise opened (`open`).
+   */
+  async reach(owner: string, card: CardRef): Promise<ReachedCard> {
+    const far = await this.cards.heldElsewhere?.(owner, card.agentId, card.reader);
+    return far ? { agentId: card.agentId, reader: card.reader, ...far } : this.open(owner, card);
+  }
+
+  /** reach, refusing (and letting go) when the reader holds another card than `device`. */
+  async reachDevice(owner: string, card: CardRef, device: { serial: string }): Promise<ReachedCard> {
+    return expectDevice(await this.reach(owner, card), device);
+  }
 
   /** Connects to the card in a reader and reads its serial; the caller closes the connection. */
   async open(owner: string, card: CardRef): Promise<OpenedCard> {
@@ -39,13 +71,14 @@ export class CardReader {
 
   /** open, refusing (and closing) when the reader holds another card than `device`. */
   async openDevice(owner: string, card: CardRef, device: { serial: string }): Promise<OpenedCard> {
-    const opened = await this.open(owner, card);
-    if (opened.serial.toUpperCase() !== device.serial.toUpperCase()) {
-      await closeQuietly(opened.conn);
-      throw new ConflictError(
-        `The reader holds card ${opened.serial}, not ${device.serial}: insert the right card`,
-      );
-    }
-    return opened;
+    return expectDevice(await this.open(owner, card), device);
   }
+}
+
+async function expectDevice<T extends ReachedCard>(card: T, device: { serial: string }): Promise<T> {
+  if (card.serial.toUpperCase() === device.serial.toUpperCase()) return card;
+  await release(card);
+  throw new ConflictError(
+    `The reader holds card ${card.serial}, not ${device.serial}: insert the right card`,
+  );
 }

@@ -9,10 +9,10 @@ import { getDevice } from '../../store/devices-repo.js';
 import { getJob, mergeJobOptions, restartJob } from '../../store/jobs-repo.js';
 import { auditActor, type Actor, type Clock } from '../context.js';
 import type { AttemptRevocation } from './attempt-revocation.js';
-import { closeQuietly, type CardReader, type CardRef } from './card-reader.js';
+import { release, type CardReader, type CardRef } from './card-reader.js';
 import { moveDevice } from './device-move.js';
 import type { IssuanceJobs } from './issuance-jobs.js';
-import type { JobLauncher } from './issuance-runner.js';
+import type { CardJobLauncher } from './job-dispatch.js';
 import { jobView, type JobOptions, type JobView } from './job-view.js';
 
 export class IssuanceRetry {
@@ -23,7 +23,7 @@ export class IssuanceRetry {
       jobs: Pick<IssuanceJobs, 'get'>;
       cards: CardReader;
       attempts: Pick<AttemptRevocation, 'revoke'>;
-      runner: JobLauncher;
+      runner: CardJobLauncher;
     },
   ) {}
 
@@ -37,7 +37,7 @@ export class IssuanceRetry {
     // The card is encoded, only its print failed: print it again, without touching the card.
     if (opts.print?.encoded) return this.#reprint(actor, job, device.state);
     const ref = card ?? { agentId: opts.agentId, reader: opts.reader };
-    const opened = await this.deps.cards.openDevice(actor.id ?? job.userId, ref, device);
+    const opened = await this.deps.cards.reachDevice(actor.id ?? job.userId, ref, device);
     try {
       must(deviceTransition(device.state, 'retry'));
       await this.deps.attempts.revoke(actor, device.id);
@@ -66,7 +66,7 @@ export class IssuanceRetry {
       await this.deps.runner.launch(actor, restarted, opened, opts.cardTouched === true);
       return jobView(restarted);
     } catch (e) {
-      await closeQuietly(opened.conn);
+      await release(opened);
       throw e;
     }
   }

@@ -16,7 +16,7 @@ import {
 import { getPolicy, getUserAndPolicy, listPolicies, type Policy } from '../../store/policies-repo.js';
 import { getUser, type User } from '../../store/users-repo.js';
 import { auditActor, holds, type Actor, type Clock } from '../context.js';
-import { closeQuietly, type CardReader, type CardRef, type OpenedCard } from './card-reader.js';
+import { release, type CardReader, type CardRef, type ReachedCard } from './card-reader.js';
 import { blankMove, deviceForIssuance, mayRegister, registration } from './card-intake.js';
 import { randomPuk } from '../card-keys.js';
 import { moveDevice } from './device-move.js';
@@ -27,7 +27,7 @@ import {
   type PinEntry,
   type PinMode,
 } from './initial-pin.js';
-import type { JobLauncher } from './issuance-runner.js';
+import type { CardJobLauncher } from './job-dispatch.js';
 import type { IssuanceVia, LinkedRequest, RequestLink } from './request-link.js';
 import type { Queryable } from '../../store/db.js';
 import { jobView, type JobOptions, type JobPrint, type JobView } from './job-view.js';
@@ -91,7 +91,7 @@ export class IssuanceStarter {
       cards: CardReader;
       pins: InitialPinVault;
       settings: IssuanceSettings;
-      runner: JobLauncher;
+      runner: CardJobLauncher;
       /** Issuances for a replacement request. */
       requests?: RequestLink;
       printing?: CardPrinting;
@@ -151,7 +151,7 @@ export class IssuanceStarter {
       actor,
       user,
       input.card,
-      await this.deps.cards.open(actor.id ?? user.id, input.card),
+      await this.deps.cards.reach(actor.id ?? user.id, input.card),
       pin,
       {
         pinMode: settings.initialPinDisplayMode,
@@ -179,7 +179,7 @@ export class IssuanceStarter {
       throw new ValidationError('Only an active person can issue a device');
     if (requestId)
       await db.transaction((tx) => this.#link().lockForStart(tx, actor, requestId, 'portal', user.id));
-    const opened = await this.deps.cards.open(user.id, card);
+    const opened = await this.deps.cards.reach(user.id, card);
     let policy: Policy;
     let device: Device | null;
     try {
@@ -191,7 +191,7 @@ export class IssuanceStarter {
         );
       policy = (await getPolicy(db, device.policyId))!;
     } catch (e) {
-      await closeQuietly(opened.conn);
+      await release(opened);
       throw e;
     }
     return this.#begin(actor, user, card, opened, randomInitialPin(policy), {
@@ -229,7 +229,7 @@ export class IssuanceStarter {
       throw new ConflictError(
         'No device policy is for mobile smart cards: ask your administrator to add "mobile" to a policy',
       );
-    const opened = await this.deps.cards.open(user.id, card);
+    const opened = await this.deps.cards.reach(user.id, card);
     return this.#begin(actor, user, card, opened, randomInitialPin(policy), {
       pinMode: 'not_displayed',
       changePinAtEnd: true,
@@ -263,7 +263,7 @@ export class IssuanceStarter {
       throw new ValidationError('Only an active person can get a mobile ID');
     const policy = await getPolicy(db, o.policyId);
     if (!policy) throw new NotFoundError('device policy', o.policyId);
-    const opened = await this.deps.cards.open(user.id, card);
+    const opened = await this.deps.cards.reach(user.id, card);
     return this.#begin(actor, user, card, opened, randomInitialPin(policy), {
       pinMode: 'not_displayed',
       changePinAtEnd: true,
@@ -283,7 +283,7 @@ export class IssuanceStarter {
     actor: Actor,
     user: User,
     card: CardRef,
-    opened: OpenedCard,
+    opened: ReachedCard,
     pin: string,
     o: BeginOptions,
   ): Promise<{ device: Device; job: JobView }> {
@@ -304,7 +304,7 @@ export class IssuanceStarter {
       });
       return { device, job: jobView(job) };
     } catch (e) {
-      await closeQuietly(opened.conn);
+      await release(opened);
       throw e;
     }
   }
@@ -519,8 +519,9 @@ export class IssuanceStarter {
   /** Binding: the card is the person's, for them to self-issue in the portal; no card work now. */
   async #bind(actor: Actor, user: User, policy: Policy, card: CardRef, requestId?: string): Promise<Device> {
     const { db, clock } = this.deps;
-    const { conn, serial } = await this.deps.cards.open(actor.id ?? user.id, card);
-    await closeQuietly(conn);
+    const reached = await this.deps.cards.reach(actor.id ?? user.id, card);
+    await release(reached);
+    const { serial } = reached;
     return db.transaction(async (tx) => {
       if (requestId) {
         // The request's own bind (self-enrollment): the card is registered on the way if unknown.

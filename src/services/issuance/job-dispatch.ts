@@ -1,6 +1,7 @@
 // Where a job's card work runs (issue #20): on the server that holds the socket of the card's agent
-// (or wallet). Any server accepts the API call, checks the card through the holder
-// (services/cluster/card-relay.ts) and opens the job; when the card is held elsewhere, the job is
+// (or wallet). Any server accepts the API call, knows the card by the serial its holder published
+// (or, when none was, checks it through the holder: services/cluster/card-relay.ts) and opens the
+// job; when the card is held elsewhere, the job is
 // queued for the holder, which is woken on the bus, claims it and runs it — so personalization's
 // few hundred APDUs never cross between servers, and a restart of the server that took the call
 // does not touch it. A holder that dies with a queued or running job leaves it to the recovery
@@ -11,9 +12,9 @@ import type { Db } from '../../store/db.js';
 import { getDevice } from '../../store/devices-repo.js';
 import { queueJobFor } from '../../store/jobs-repo.js';
 import { claimQueuedRuns, type ClaimedRun } from '../../store/queued-job-claim.js';
-import { closeQuietly, type CardReader, type OpenedCard } from './card-reader.js';
+import { closeQuietly, type CardElsewhere, type CardReader, type ReachedCard } from './card-reader.js';
 import type { InitialPinVault } from './initial-pin.js';
-import type { IssuanceRunner, JobLauncher, KnownForRun } from './issuance-runner.js';
+import type { IssuanceRunner, KnownForRun } from './issuance-runner.js';
 import type { IssuanceJob, JobOptions } from './job-view.js';
 
 /** How the holder is to run a queued job (stored with it until claimed). */
@@ -28,7 +29,22 @@ interface Dispatch {
   printOnly?: boolean;
 }
 
-export class JobDispatch implements JobLauncher {
+/** Starts jobs where their cards are: the starts, Retry (what IssuanceRunner is to one server). */
+export interface CardJobLauncher {
+  /** The server instance that takes the call: jobs started here are owned by it until queued. */
+  readonly instanceId: string;
+  launch(
+    actor: Actor,
+    job: IssuanceJob,
+    card: ReachedCard,
+    wipeFirst?: boolean,
+    known?: KnownForRun,
+  ): Promise<void>;
+  /** Only the print phase, for a job whose card is encoded. */
+  launchPrint(actor: Actor, job: IssuanceJob): Promise<void>;
+}
+
+export class JobDispatch implements CardJobLauncher {
   #claiming: Promise<void> = Promise.resolve();
   #again = false;
 
@@ -57,19 +73,25 @@ export class JobDispatch implements JobLauncher {
   async launch(
     actor: Actor,
     job: IssuanceJob,
-    card: OpenedCard,
+    card: ReachedCard,
     wipeFirst = false,
     known?: KnownForRun,
   ): Promise<void> {
-    const conn = card.conn as Partial<{ holder: string; agentId: string; reader: string }>;
-    if (!conn.holder || conn.holder === this.instanceId)
-      return this.deps.runner.launch(actor, job, card, wipeFirst, known);
-    await closeQuietly(card.conn);
-    await this.#queue(conn.holder, job, {
+    let far: Pick<CardElsewhere, 'holder' | 'agentId' | 'reader'>;
+    if (!('conn' in card)) far = card;
+    else {
+      // Opened here, through the holder when it published no serial (card-relay.ts's connection).
+      const relayed = card.conn as Partial<CardElsewhere>;
+      if (!relayed.holder || relayed.holder === this.instanceId)
+        return this.deps.runner.launch(actor, job, card, wipeFirst, known);
+      await closeQuietly(card.conn);
+      far = relayed as CardElsewhere;
+    }
+    await this.#queue(far.holder, job, {
       actor,
       cardOwner: actor.id ?? job.userId,
-      agentId: conn.agentId!,
-      reader: conn.reader!,
+      agentId: far.agentId,
+      reader: far.reader,
       wipeFirst,
     });
   }
