@@ -284,13 +284,20 @@ export async function queueJobFor(
   id: string,
   owner: string,
   dispatch: Record<string, unknown>,
+  /** The word that wakes the owner, said by this statement at its commit (when it queued the job). */
+  notify: { channel: string; payload: string } | null = null,
 ): Promise<void> {
-  await db.query(
-    `UPDATE issuance_jobs SET owner_instance = $2, awaiting_owner = true,
+  const queue = `UPDATE issuance_jobs SET owner_instance = $2, awaiting_owner = true,
        options = options || jsonb_build_object('dispatch', $3::jsonb)
-     WHERE id = $1 AND status = 'running'`,
-    [id, owner, JSON.stringify(dispatch)],
-  );
+     WHERE id = $1 AND status = 'running'`;
+  const params = [id, owner, JSON.stringify(dispatch)];
+  if (!notify) await db.query(queue, params);
+  else
+    await db.query(`WITH q AS (${queue} RETURNING id) SELECT pg_notify($4, $5) FROM q`, [
+      ...params,
+      notify.channel,
+      notify.payload,
+    ]);
 }
 
 // The claim of the queued jobs, with what each run reads: queued-job-claim.ts.

@@ -2,8 +2,11 @@
 // claim alone, which also reads what the run needs (the job, its device, policy and person, and
 // the PIN and PUK the start stored), handed to the run as a start on the same server hands it
 // over, so the run reads none of it again and writes no PUK. Counted on a JobDispatch with the
-// runtime's PIN vault but a card reader, bus and runner that touch no database.
+// runtime's PIN vault but a card reader, bus and runner that touch no database. And the other side:
+// the server that took the start queues the job and says the word that wakes the holder in one
+// statement (heard through a real LISTEN on PostgreSQL).
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { permissionsOf } from '../../src/domain/permissions.js';
 import type { Actor } from '../../src/services/context.js';
@@ -18,7 +21,8 @@ import { deleteDeviceSecret } from '../../src/store/device-secrets-repo.js';
 import { getDevice } from '../../src/store/devices-repo.js';
 import { getJob, queueJobFor } from '../../src/store/jobs-repo.js';
 import type { Policy } from '../../src/store/policies-repo.js';
-import { engines } from '../support/db.js';
+import { PG_URL, engines } from '../support/db.js';
+import { until } from '../agent/support.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 type StarterDeps = ConstructorParameters<typeof IssuanceStarter>[0];
@@ -151,6 +155,63 @@ for (const engine of await engines()) {
       expect(launched).toHaveLength(1);
       expect(launched[0]!.known).toMatchObject({ policy: ecc, device: { id: deviceId } });
       expect(launched[0]!.known!.secrets).toBeUndefined();
+    });
+
+    it('the server that took the start queues the job for the holder and wakes it, in one statement', async () => {
+      serial += 1;
+      const { job } = await starter.start(admin, {
+        userId: aliceId,
+        card: { agentId: 'agent', reader: 'Reader' },
+        action: 'issue',
+        policyId: ecc.id,
+        pin: '740219',
+        pinConfirmation: '740219',
+      });
+      const channel = `queued_${randomUUID().replace(/-/g, '')}`;
+      const heard: string[] = [];
+      const listener = engine === 'postgres' ? new pg.Client({ connectionString: PG_URL }) : null;
+      if (listener) {
+        await listener.connect();
+        listener.on('notification', (n) => heard.push(n.payload ?? ''));
+        await listener.query(`LISTEN ${channel}`);
+      }
+      let here = 0;
+      const db = srv.rt.db;
+      const queuing = new JobDispatch({
+        db: { ...db, query: (sql, params) => (statements.push(sql), db.query(sql, params)) } as Db,
+        runner: { instanceId: randomUUID() } as IssuanceRunner,
+        cards: {} as CardReader,
+        bus: {
+          subscribe: () => undefined,
+          onResync: () => undefined,
+          publish: () => {
+            throw new Error('the word goes in the statement, not apart');
+          },
+          carry: (topic: string, payload: string) => ({
+            notify: { channel, payload: `${topic} ${payload}` },
+            here: () => void here++,
+          }),
+        } as unknown as Bus,
+        pins: deps.pins,
+      });
+      statements.length = 0;
+      try {
+        await queuing.launch(admin, job!, {
+          holder: HOLDER,
+          agentId: 'agent',
+          reader: 'Reader',
+          serial: String(serial),
+        });
+        expect(statements).toHaveLength(1);
+        expect(here).toBe(1);
+        expect(await getJob(db, job!.id)).toMatchObject({ ownerInstance: HOLDER, awaitingOwner: true });
+        if (listener) {
+          await until('the holder’s word', () => heard.length > 0);
+          expect(heard).toEqual([`job-queued ${HOLDER}`]);
+        }
+      } finally {
+        await listener?.end();
+      }
     });
   });
 }

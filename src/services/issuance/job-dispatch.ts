@@ -110,8 +110,14 @@ export class JobDispatch implements CardJobLauncher {
   }
 
   async #queue(holder: string, job: IssuanceJob, d: Dispatch): Promise<void> {
-    await queueJobFor(this.deps.db, job.id, holder, { ...d });
-    this.deps.bus.publish('job-queued', holder);
+    // The word that wakes the holder goes in the same statement (one statement instead of two).
+    const { bus } = this.deps;
+    const word = bus.carry?.('job-queued', holder) ?? {
+      notify: null,
+      here: () => bus.publish('job-queued', holder),
+    };
+    await queueJobFor(this.deps.db, job.id, holder, { ...d }, word.notify);
+    word.here();
   }
 
   /**
