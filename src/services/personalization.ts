@@ -170,19 +170,34 @@ export async function personalize(session: PivSession, plan: PersonalizationPlan
     for (const { index } of generated) await plan.stepDone('generate_key', index);
   }
 
-  const issued: IssuedOnCard[] = [];
-  for (const [i, k] of keys.entries()) {
-    const cert = await step('request_certificate', i, async () =>
-      k.made
-        ? k.made
-        : plan.issueCertificate(k.profile, k.publicKey!, async (publicKey) =>
-            // Proof of possession, made with the key: checked once, against the key the CA is
-            // about to certify.
-            verify('sha256', k.proof!.challenge, publicKey, k.proof!.signature!),
-          ),
-    );
-    issued.push({ profile: k.profile, certificateId: cert.certificateId, der: cert.der });
+  // The card's certificates are asked for together: signed in one turn, they are stored in one
+  // statement (store/certificate-writer.ts) instead of one after another. Each is waited for before
+  // a failure goes on, so the run's failure revokes every certificate issued here.
+  const settled = await Promise.allSettled(
+    keys.map((k, i) =>
+      step('request_certificate', i, async () =>
+        k.made
+          ? k.made
+          : plan.issueCertificate(k.profile, k.publicKey!, async (publicKey) =>
+              // Proof of possession, made with the key: checked once, against the key the CA is
+              // about to certify.
+              verify('sha256', k.proof!.challenge, publicKey, k.proof!.signature!),
+            ),
+      ),
+    ),
+  );
+  const failed = settled.findIndex((r) => r.status === 'rejected');
+  if (failed >= 0) {
+    // The failure names the certificate that failed, not the last one asked for.
+    await plan.stepStarting('request_certificate', failed);
+    throw (settled[failed] as PromiseRejectedResult).reason;
   }
+  const certs = settled.map((r) => (r as PromiseFulfilledResult<Made>).value);
+  const issued: IssuedOnCard[] = keys.map((k, i) => ({
+    profile: k.profile,
+    certificateId: certs[i]!.certificateId,
+    der: certs[i]!.der,
+  }));
   const retired = (plan.restored ?? []).filter((r) => r.profileSlot === null);
   const keyHistory = encodeKeyHistory({ onCardCertificates: retired.length, offCardCertificates: 0 });
   // The certificates, the CHUID, CCC, Security Object (hashing the CHUID just written) and key

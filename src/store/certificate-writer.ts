@@ -1,5 +1,6 @@
-// Group commit for issued certificates. Certificates signed while a write is in flight queue up
-// and go to the database together — one statement (so one implicit transaction, one lock of the
+// Group commit for issued certificates. Certificates signed in the same turn of the event loop (a
+// card's keys, certified together), or while a write is in flight, queue up and go to the database
+// together — one statement (so one implicit transaction, one lock of the
 // audit chain's head for one round trip), however many — so the issuance rate is not bound by one
 // commit (and its fsync) per certificate. Each certificate still commits together with its own
 // audit event, its credential (made in the same statement, or linked to it) and its archived key.
@@ -48,6 +49,7 @@ const MAX_GROUP = 100;
 export class CertificateWriter {
   readonly #db: Db;
   readonly #queue: Pending[] = [];
+  /** A drain is scheduled or running: a write joins the queue it takes next. */
   #draining = false;
 
   constructor(db: Db) {
@@ -59,12 +61,14 @@ export class CertificateWriter {
     return new Promise((resolve, reject) => {
       const made = w.newCredential ? credentialOf(w) : null;
       this.#queue.push({ ...w, made, resolve, reject });
-      if (!this.#draining) void this.#drain();
+      if (this.#draining) return;
+      this.#draining = true;
+      // Next turn: the other certificates signed in this one (a card's) join the first's group.
+      setImmediate(() => void this.#drain());
     });
   }
 
   async #drain(): Promise<void> {
-    this.#draining = true;
     try {
       while (this.#queue.length) {
         const group = this.#queue.splice(0, MAX_GROUP);

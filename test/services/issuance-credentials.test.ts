@@ -87,6 +87,22 @@ for (const engine of engines)
       expect(events.map((e) => e.details.credentialId).sort()).toEqual(creds.map((c) => c.id).sort());
     });
 
+    it('a card’s certificates are asked for together and stored in one statement', async () => {
+      const db = srv.rt.db;
+      const query = db.query;
+      const certificateWrites: string[] = [];
+      db.query = ((sql: string, params?: unknown[]) => {
+        if (/INSERT INTO certificates/.test(sql)) certificateWrites.push(sql);
+        return query.call(db, sql, params);
+      }) as typeof db.query;
+      try {
+        expect((await issue()).status).toBe('succeeded');
+      } finally {
+        db.query = query;
+      }
+      expect(certificateWrites).toHaveLength(1);
+    });
+
     it('a certificate the store refuses mid-card leaves no credential without its certificate; Cancel revokes both', async () => {
       // The card's second certificate (Digital Signature, 9C) fails at the database.
       await srv.rt.db.exec(`
@@ -103,9 +119,13 @@ for (const engine of engines)
       );
       const job = await issue();
       expect(job.status).toBe('failed');
+      // The failure names the certificate refused, not the last one asked for.
+      expect(job.step).toContain('Digital Signature');
       const creds = await credentialsOf(job.deviceId);
-      // The first key's credential and certificate committed; the refused one made neither.
-      expect(creds.map((c) => c.slot)).toEqual(['9a']);
+      // The card's certificates are asked for together: the other keys' credentials and
+      // certificates committed (their group failed, then each was written alone); the refused one
+      // made neither.
+      expect(creds.map((c) => c.slot)).toEqual(['9a', '9e']);
       expect(creds.every((c) => c.certificates === 1 && c.certificate_serial === c.cert_serial)).toBe(true);
       const orphans = await srv.rt.db.query(
         `SELECT c.id FROM credentials c WHERE c.user_id = $1
@@ -115,6 +135,6 @@ for (const engine of engines)
       expect(orphans).toEqual([]);
       // Cancel revokes the attempt's certificates, and with each its credential.
       await srv.rt.services.issuance.cancel.cancel(admin, job.id);
-      expect((await credentialsOf(job.deviceId)).map((c) => c.status)).toEqual(['revoked']);
+      expect((await credentialsOf(job.deviceId)).map((c) => c.status)).toEqual(['revoked', 'revoked']);
     });
   });
