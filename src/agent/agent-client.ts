@@ -319,7 +319,8 @@ export class AgentClient {
     if (!this.serials || this._state !== 'connected') return;
     const turn = this.cardTurns.get(reader) ?? 0;
     const r = this.openReader(reader);
-    const read = async (): Promise<string | undefined> => readCardSerial(await r.conn);
+    // A card the reader cannot connect to has no serial to send (never a rejection left unheard).
+    const read = (): Promise<string | undefined> => r.conn.then(readCardSerial, () => undefined);
     const done = r.queue.then(read, read);
     r.queue = done;
     void done.then(async (serial) => {

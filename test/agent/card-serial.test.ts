@@ -11,6 +11,7 @@ import { newCardState } from '../../src/cards/emulator/card-state.js';
 import { VirtualPivCard } from '../../src/cards/emulator/virtual-piv-card.js';
 import { ProtocolError, parseAgentMessage } from '../../src/cards/transport/agent-protocol.js';
 import { MemoryReaderSet } from '../../src/cards/transport/memory.js';
+import type { ReaderSet } from '../../src/cards/transport/types.js';
 import { HoldingReaderSet, until } from './support.js';
 
 type Frame = {
@@ -54,7 +55,7 @@ async function fakeServer(features?: string[]) {
   return { url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`, frames, headers };
 }
 
-async function agent(url: string, readers: MemoryReaderSet | HoldingReaderSet): Promise<AgentClient> {
+async function agent(url: string, readers: ReaderSet): Promise<AgentClient> {
   const client = new AgentClient({
     server: url,
     token: 't',
@@ -154,6 +155,31 @@ describe('the agent sends card serials (card-serial)', () => {
     readers.release();
     await until('the serial', () => said(server.frames).length === 3);
     expect(said(server.frames)[2]).toBe('card-serial R0 61000007');
+  });
+
+  it('a card the reader cannot connect to: reported, no serial, and the agent carries on', async () => {
+    const server = await fakeServer(['card-serial']);
+    const memory = new MemoryReaderSet();
+    memory.addReader('R0');
+    memory.addReader('R1');
+    // R0's card refuses every connection (a mute card, a reader another program holds).
+    const readers: ReaderSet = {
+      list: () => memory.list(),
+      watch: (l) => memory.watch(l),
+      connect: (reader) =>
+        reader === 'R0' ? Promise.reject(new Error('the card does not answer')) : memory.connect(reader),
+      close: () => memory.close(),
+    };
+    await agent(server.url, readers);
+    memory.insert('R0', new VirtualPivCard(newCardState({ serial: 61000009 })));
+    memory.insert('R1', new VirtualPivCard(newCardState({ serial: 61000010 })));
+    await until('R1’s serial', () => said(server.frames).includes('card-serial R1 61000010'));
+    expect(said(server.frames)).toEqual([
+      'readers',
+      'card-inserted R0',
+      'card-inserted R1',
+      'card-serial R1 61000010',
+    ]);
   });
 
   it('the server takes a serial of letters and digits only, 64 at most', () => {
