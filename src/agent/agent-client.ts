@@ -55,6 +55,11 @@ export interface AgentClientOptions {
   /** The workstation's card printers (each with its encoder reader), reported beside the readers. */
   printers?: AgentPrinters;
   hostname?: string;
+  /**
+   * Read each inserted card's serial for the server (the card-serial feature; default true). Off,
+   * the agent opens a card only when the server asks.
+   */
+  cardSerials?: boolean;
   /** Human-readable progress lines (the CLI prints them). */
   log?: (line: string) => void;
   /** First reconnect delay and its cap, doubled after each failed attempt. */
@@ -80,6 +85,8 @@ export class AgentClient {
   private lastHeard = 0;
   private heartbeatMs = DEFAULT_HEARTBEAT_MS;
   private readonly open = new Map<string, OpenReader>();
+  /** Readers whose connection is being closed: a new one waits (PC/SC keeps one per reader). */
+  private readonly closing = new Map<string, Promise<void>>();
   private readonly sessions = new Map<string, string>();
   private unwatch: (() => void) | undefined;
   private printerTimer: NodeJS.Timeout | undefined;
@@ -168,7 +175,12 @@ export class AgentClient {
     this.setState('connecting');
     const ws = new WebSocket(this.socketUrl, {
       // The features header tells a server that knows them what this agent can do (agent-protocol.ts).
-      headers: { authorization: `Bearer ${this.opts.token}`, [FEATURES_HEADER]: AGENT_FEATURES.join(',') },
+      headers: {
+        authorization: `Bearer ${this.opts.token}`,
+        [FEATURES_HEADER]: AGENT_FEATURES.filter(
+          (f) => f !== 'card-serial' || this.opts.cardSerials !== false,
+        ).join(','),
+      },
       handshakeTimeout: 10_000,
       maxPayload: MAX_SERVER_FRAME,
     });
@@ -261,7 +273,7 @@ export class AgentClient {
         this.agentId = m.agentId;
         this.agentName = m.name;
         this.heartbeatMs = m.heartbeatMs;
-        this.serials = m.features?.includes('card-serial') === true;
+        this.serials = this.opts.cardSerials !== false && m.features?.includes('card-serial') === true;
         this.startHeartbeatWatch();
         this.setState('connected');
         this.log(`Connected to ${this.opts.server} as "${m.name}" (agent ${m.agentId})`);
@@ -429,7 +441,9 @@ export class AgentClient {
   private openReader(reader: string): OpenReader {
     let r = this.open.get(reader);
     if (!r) {
-      const conn = this.opts.readers.connect(reader);
+      const conn = (this.closing.get(reader) ?? Promise.resolve()).then(() =>
+        this.opts.readers.connect(reader),
+      );
       conn.catch(() => undefined);
       r = { conn, sessions: new Set(), queue: Promise.resolve() };
       this.open.set(reader, r);
@@ -535,8 +549,13 @@ export class AgentClient {
     if (!r) return;
     this.open.delete(reader);
     for (const s of r.sessions) this.sessions.delete(s);
-    const conn = await r.conn.catch(() => undefined);
-    await conn?.close?.().catch(() => undefined);
+    const closed = r.conn.then(
+      (conn) => conn.close?.().catch(() => undefined),
+      () => undefined,
+    );
+    this.closing.set(reader, closed);
+    await closed;
+    if (this.closing.get(reader) === closed) this.closing.delete(reader);
   }
 
   private async dropAllReaders(): Promise<void> {

@@ -36,6 +36,8 @@ interface AgentFlags {
   unpairWallet?: boolean;
   vpcd: string;
   heartbeat: string;
+  /** false with --no-card-serial. */
+  cardSerial: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -227,6 +229,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     token: identity.token,
     readers,
     ...(printerSpecs.length ? { printers: new AgentPrinters(printerSpecs) } : {}),
+    ...(flags.cardSerial === false ? { cardSerials: false } : {}),
     log: say,
     onFatal: () => {
       exitCode = 1;
@@ -292,6 +295,10 @@ export function defineAgentCommand(cmd: Command): Command {
     .option(
       '--wallet',
       "use your phone's Tessera wallet as this computer's smart card: pairs with the phone (allowed on it), then puts it into pcscd's virtual reader (vsmartcard vpcd)",
+    )
+    .option(
+      '--no-card-serial',
+      "do not read each card's serial when it is inserted (the agent then opens a card only when the server asks; with several servers a start on another server checks the card through this agent's server)",
     )
     .option('--unpair-wallet', "end this agent's pairing with your phone")
     .option('--vpcd <host:port>', "with --wallet: the vpcd driver's card side", '127.0.0.1:35963')

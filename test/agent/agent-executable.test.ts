@@ -195,6 +195,7 @@ describe.skipIf(!onLinuxX64)('the agent as a single executable', { timeout: 120_
       '2',
       '--serial',
       '10000099',
+      '--no-card-serial',
     ]);
     await agent.waitFor(/Paired as "Downloaded agent"/, 30_000);
     await agent.waitFor(/Connected to .* as "Downloaded agent"/, 30_000);
@@ -221,6 +222,8 @@ describe.skipIf(!onLinuxX64)('the agent as a single executable', { timeout: 120_
       ['Tessera Emulated Reader 1', true],
     ]);
 
+    // --no-card-serial: the agent did not read its cards for the server.
+    expect(server.rt.agentHub.readersOf(row.id).map((r) => r.serial)).toEqual([null, null]);
     const conn = await server.rt.cardAccess.connect(adminId, row.id, 'Tessera Emulated Reader 0');
     try {
       const piv = await PivSession.open(conn);
@@ -277,6 +280,15 @@ describe.skipIf(!onLinuxX64)('the agent as a single executable', { timeout: 120_
           (await server.rt.cardAccess.listReaders(adminId)).find(
             (r) => r.reader === VIRTUAL_READER && r.agentName === 'Downloaded PC/SC agent' && r.cardPresent,
           ),
+        15_000,
+      );
+      // The agent read the card's serial through pcscd when it came (card-serial), and let go of it.
+      await until(
+        'the serial the agent read',
+        () =>
+          server.rt.agentHub
+            .readersOf(reader.agentId)
+            .find((r) => r.name === VIRTUAL_READER && r.serial === String(inserted!.card.serial)),
         15_000,
       );
       const conn = await server.rt.cardAccess.connect(adminId, reader.agentId, VIRTUAL_READER);

@@ -55,12 +55,13 @@ async function fakeServer(features?: string[]) {
   return { url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`, frames, headers };
 }
 
-async function agent(url: string, readers: ReaderSet): Promise<AgentClient> {
+async function agent(url: string, readers: ReaderSet, cardSerials?: boolean): Promise<AgentClient> {
   const client = new AgentClient({
     server: url,
     token: 't',
     readers,
     backoff: { initialMs: 50, maxMs: 200 },
+    ...(cardSerials === undefined ? {} : { cardSerials }),
   });
   stops.push(() => client.stop());
   client.start();
@@ -119,6 +120,20 @@ describe('the agent sends card serials (card-serial)', () => {
     // A read, had one been made, would be done well within this (the emulator answers at once).
     await new Promise((r) => setTimeout(r, 200));
     expect(said(server.frames)).toEqual(['readers', 'card-removed R0', 'card-inserted R0']);
+  });
+
+  it('an agent told not to (tessera agent --no-card-serial) does not announce it, and sends none', async () => {
+    const server = await fakeServer(['card-serial']);
+    const memory = new MemoryReaderSet();
+    memory.addReader('R0');
+    memory.insert('R0', new VirtualPivCard(newCardState({ serial: 61000011 })));
+    await agent(server.url, memory, false);
+    expect(server.headers[0]!.split(',')).not.toContain('card-serial');
+    expect(server.headers[0]!.split(',')).toContain('apdu-batch');
+    memory.remove('R0');
+    await until('the removal', () => said(server.frames).length === 2);
+    // (This fake server lists the feature regardless: the agent keeps to what it announced.)
+    expect(said(server.frames)).toEqual(['readers', 'card-removed R0']);
   });
 
   it('a card pulled before its serial is read has none sent; the card that follows has its own', async () => {
