@@ -22,6 +22,8 @@ import type { AgentPrinters } from './printers.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { tokenRefused } from './token-refused.js';
 import { readCardSerial } from './card-serial.js';
+import { AgentPrinting } from './agent-printing.js';
+import { errorFields } from './error-fields.js';
 import { VERSION } from '../config/version.js';
 import {
   CLOSE,
@@ -89,8 +91,7 @@ export class AgentClient {
   private readonly closing = new Map<string, Promise<void>>();
   private readonly sessions = new Map<string, string>();
   private unwatch: (() => void) | undefined;
-  private printerTimer: NodeJS.Timeout | undefined;
-  private lastPrinters = '';
+  private readonly printing: AgentPrinting;
   private readonly waiters = new Set<() => void>();
   /** The server takes card serials (its welcome lists card-serial). */
   private serials = false;
@@ -102,6 +103,13 @@ export class AgentClient {
 
   constructor(private readonly opts: AgentClientOptions) {
     this.backoff = new Backoff(opts.backoff);
+    this.printing = new AgentPrinting({
+      printers: opts.printers,
+      send: (m) => this.send(m),
+      log: (line) => this.log(line),
+      connected: () => this._state === 'connected',
+      heartbeatMs: () => this.heartbeatMs,
+    });
   }
 
   get state(): AgentState {
@@ -219,7 +227,7 @@ export class AgentClient {
     });
     ws.on('close', (code, reason) => {
       clearInterval(this.heartbeat);
-      clearTimeout(this.printerTimer);
+      this.printing.stop();
       if (this.ws === ws) this.ws = undefined;
       void this.dropAllReaders();
       const why = reason.toString();
@@ -278,7 +286,7 @@ export class AgentClient {
         this.setState('connected');
         this.log(`Connected to ${this.opts.server} as "${m.name}" (agent ${m.agentId})`);
         await this.sendSnapshot();
-        await this.sendPrinters(true);
+        await this.printing.sendPrinters(true);
         return;
       }
       case 'ping':
@@ -293,7 +301,7 @@ export class AgentClient {
       case 'disconnect':
         return this.onDisconnect(m.session, m.reader);
       case 'print':
-        return this.onPrint(m);
+        return this.printing.onPrint(m);
       case 'error':
         this.log(`The server reports: ${m.message} (${m.code})`);
         return;
@@ -341,84 +349,6 @@ export class AgentClient {
       // A reader no session of the server uses is let go again.
       if (this.open.get(reader) === r && r.sessions.size === 0) await this.dropReader(reader);
     });
-  }
-
-  /**
-   * The printers' snapshot; then again at every heartbeat period when something changed (a printer
-   * went offline, ran out of cards), so the server's list stays true without asking.
-   */
-  private async sendPrinters(first = false): Promise<void> {
-    const printers = this.opts.printers;
-    if (!printers || printers.size === 0) return;
-    const list = await printers.snapshot();
-    const key = JSON.stringify(list);
-    if (key !== this.lastPrinters || first) {
-      this.lastPrinters = key;
-      this.send({ type: 'printers', printers: list });
-      if (first)
-        for (const p of list)
-          this.log(
-            `Printer "${p.name}": ${p.state}${p.reasons.length ? ` (${p.reasons.join(', ')})` : ''}${p.encoder ? `, encoder "${p.encoder}"` : ', no encoder'}`,
-          );
-    }
-    clearTimeout(this.printerTimer);
-    this.printerTimer = setTimeout(() => {
-      if (this._state === 'connected') void this.sendPrinters();
-    }, this.heartbeatMs);
-    this.printerTimer.unref();
-  }
-
-  private async onPrint(m: Extract<ServerMessage, { type: 'print' }>): Promise<void> {
-    const printers = this.opts.printers;
-    if (!printers) {
-      this.send({
-        type: 'print-error',
-        id: m.id,
-        code: 'printer_unknown',
-        message: 'This agent has no printers',
-      });
-      return;
-    }
-    this.log(`Printing "${m.jobName}" on "${m.printer}"`);
-    try {
-      const end = await printers.print(m.printer, Buffer.from(m.document, 'base64'), {
-        jobName: m.jobName,
-        user: m.user,
-        timeoutMs: m.timeoutMs,
-        onProgress: (p) => {
-          if (
-            p.state === 'completed' ||
-            p.state === 'aborted' ||
-            p.state === 'canceled' ||
-            p.state === 'stopped'
-          )
-            return;
-          this.send({
-            type: 'print-progress',
-            id: m.id,
-            jobId: p.jobId,
-            state: p.state,
-            reasons: p.reasons.slice(0, 20),
-          });
-        },
-      });
-      const state = end.state as 'completed' | 'aborted' | 'canceled' | 'stopped';
-      this.log(
-        `Print job ${end.jobId} on "${m.printer}": ${state}${end.reasons.length ? ` (${end.reasons.join(', ')})` : ''}`,
-      );
-      this.send({
-        type: 'print-result',
-        id: m.id,
-        jobId: end.jobId,
-        state,
-        reasons: end.reasons.slice(0, 20).map((r) => r.slice(0, 64)),
-        message: end.message.slice(0, 2000),
-      });
-    } catch (e) {
-      this.log(`Printing on "${m.printer}" failed: ${(e as Error).message}`);
-      this.send({ type: 'print-error', id: m.id, ...errorFields(e) });
-    }
-    void this.sendPrinters();
   }
 
   private onReaderEvent(e: ReaderEvent): void {
@@ -561,14 +491,6 @@ export class AgentClient {
   private async dropAllReaders(): Promise<void> {
     await Promise.all([...this.open.keys()].map((name) => this.dropReader(name)));
   }
-}
-
-function errorFields(e: unknown): { code: string; message: string } {
-  const code = (e as { code?: unknown }).code;
-  return {
-    code: typeof code === 'string' && /^[a-z0-9_]{1,64}$/.test(code) ? code : 'agent_error',
-    message: (e instanceof Error ? e.message : String(e)).slice(0, 2000),
-  };
 }
 
 export { ProtocolError };
