@@ -2,7 +2,9 @@
 // reports, and card connections relayed through them (CardAccess). Sockets are inherently held in
 // this process's memory; who an agent is and whom it belongs to lives in the database, which the
 // hub checks at every heartbeat (one statement for all its agents) so a revocation made by another
-// server process also takes effect.
+// server process also takes effect. Beside it: agent-frames.ts (what a received frame is),
+// agent-readers.ts (an agent's readers and their events), agent-prints.ts (its print jobs) and
+// agent-presence.ts (the heartbeat and the presence sweep).
 import { NotFoundError } from '../domain/errors.js';
 import { CardRemovedError, TransportError } from '../cards/errors.js';
 import { CardRelay } from '../cards/transport/relay.js';
@@ -11,8 +13,6 @@ import {
   CLOSE,
   DEFAULT_HEARTBEAT_MS,
   frame,
-  HEARTBEAT_MISSES,
-  parseAgentMessage,
   ProtocolError,
   type AgentFeature,
   type AgentMessage,
@@ -21,12 +21,21 @@ import {
   type WelcomedFeature,
   WELCOMED_FEATURES,
 } from '../cards/transport/agent-protocol.js';
-import { randomUUID } from 'node:crypto';
-import { touchAgent, touchLiveAgents, type AgentRecord } from '../store/agents-repo.js';
+import { touchAgent, type AgentRecord } from '../store/agents-repo.js';
+import { readerNames, readFrame, type WalletFrame } from './agent-frames.js';
+import { beatAction, PresenceSweep } from './agent-presence.js';
+import {
+  AgentPrints,
+  type ConnectedPrinter,
+  type PrintJobOptions,
+  type PrintOutcome,
+} from './agent-prints.js';
+import { AgentReaders, type ReportedReader } from './agent-readers.js';
 import type { CardAccess, ConnectedReader } from './card-access.js';
 import type { ServiceContext } from './context.js';
 
 export type { CardAccess, ConnectedReader } from './card-access.js';
+export type { ConnectedPrinter, PrintJobOptions, PrintOutcome } from './agent-prints.js';
 /** For the agent socket's route: what an agent announces it can do. */
 export { agentFeatures, FEATURES_HEADER } from '../cards/transport/agent-protocol.js';
 
@@ -43,41 +52,15 @@ export interface AgentSocket {
 
 const OPEN = 1;
 
-/** A card printer of a connected agent, with its embedded encoder (one of the agent's readers). */
-export interface ConnectedPrinter extends PrinterInfo {
-  agentId: string;
-  agentName: string;
-}
-
-export interface PrintOutcome {
-  jobId: number;
-  state: 'completed' | 'aborted' | 'canceled' | 'stopped';
-  reasons: string[];
-  message: string;
-}
-
-interface PendingPrint {
-  resolve(o: PrintOutcome): void;
-  reject(e: Error): void;
-  onProgress?: (p: { jobId: number; state: string; reasons: string[] }) => void;
-}
-
 type OwnerEvent = { agentId: string } & ReaderEvent;
-
-interface LiveReader {
-  cardPresent: boolean;
-  atr: string | null;
-  /** The present card's serial as the agent read it (card-serial); null: not known. */
-  serial: string | null;
-}
 
 interface LiveAgent {
   record: AgentRecord;
   socket: AgentSocket;
   relay: CardRelay;
-  readers: Map<string, LiveReader>;
+  readers: AgentReaders;
   printers: PrinterInfo[];
-  prints: Map<string, PendingPrint>;
+  prints: AgentPrints;
   welcomed: boolean;
   lastHeard: number;
   /**
@@ -98,11 +81,9 @@ export interface AgentHubOptions {
 
 /** What another server is told of a live agent (services/cluster/cluster-cards.ts). */
 export interface AgentSnapshot {
-  readers: { name: string; cardPresent: boolean; atr: string | null; serial: string | null }[];
+  readers: ReportedReader[];
   printers: PrinterInfo[];
 }
-
-const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 
 /**
  * Whose sessions see and drive an agent's readers: its owner; for a phone's wallet linked by an
@@ -113,14 +94,6 @@ export const visibleTo = (
   userId: string,
 ): boolean => r.ownerUserId === userId || (r.ownerKind === 'wallet' && r.operatorUserId === userId);
 
-/** How a print job is named, bounded and followed (PrinterAccess.print, AgentHub.print). */
-export interface PrintJobOptions {
-  jobName: string;
-  user: string;
-  timeoutMs: number;
-  onProgress?: (p: { jobId: number; state: string; reasons: string[] }) => void;
-}
-
 export class AgentHub implements CardAccess {
   private readonly live = new Map<string, LiveAgent>();
   private readonly watchers = new Set<{ owner: string; listener: (e: OwnerEvent) => void }>();
@@ -128,15 +101,14 @@ export class AgentHub implements CardAccess {
   private readonly changeListeners = new Set<(agent: AgentRecord, e: ReaderEvent | null) => void>();
   private closed = false;
   readonly heartbeatMs: number;
-  /** The presence sweep's timer (one per hub, running while agents are connected). */
-  #presenceTimer: NodeJS.Timeout | undefined;
-  #sweeping = false;
+  readonly #presence: PresenceSweep;
 
   constructor(
     private readonly ctx: ServiceContext,
     private readonly opts: AgentHubOptions = {},
   ) {
     this.heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.#presence = new PresenceSweep(ctx, this.live, this.heartbeatMs, (id) => this.disconnect(id));
   }
 
   // --- CardAccess ------------------------------------------------------------------------------
@@ -145,11 +117,11 @@ export class AgentHub implements CardAccess {
     const out: ConnectedReader[] = [];
     for (const a of this.live.values()) {
       if (!a.welcomed || !visibleTo(a.record, ownerUserId)) continue;
-      for (const [reader, r] of a.readers)
+      for (const r of a.readers.list())
         out.push({
           agentId: a.record.id,
           agentName: a.record.name,
-          reader,
+          reader: r.name,
           cardPresent: r.cardPresent,
           atr: r.atr,
         });
@@ -221,7 +193,7 @@ export class AgentHub implements CardAccess {
   snapshot(agentId: string): AgentSnapshot | null {
     const a = this.live.get(agentId);
     if (!a?.welcomed) return null;
-    return { readers: [...a.readers].map(([name, r]) => ({ name, ...r })), printers: a.printers };
+    return { readers: a.readers.list(), printers: a.printers };
   }
 
   /** The ids of the agents connected here. */
@@ -270,34 +242,7 @@ export class AgentHub implements CardAccess {
       return Promise.reject(
         new TransportError(`The agent "${a.record.name}" has no printer named "${printer}"`, { printer }),
       );
-    const id = randomUUID();
-    return new Promise<PrintOutcome>((resolve, reject) => {
-      // The agent ends every job itself (its own deadline is timeoutMs); this one only catches an
-      // agent that never answers.
-      const timer = setTimeout(() => {
-        a.prints.delete(id);
-        reject(
-          new TransportError(`The agent "${a.record.name}" did not report the print job's end`, { printer }),
-        );
-      }, opts.timeoutMs + 30_000);
-      timer.unref();
-      a.prints.set(id, {
-        resolve: (o) => (clearTimeout(timer), resolve(o)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      });
-      a.socket.send(
-        frame({
-          type: 'print',
-          id,
-          printer,
-          jobName: opts.jobName,
-          user: opts.user,
-          document: pdf.toString('base64'),
-          timeoutMs: opts.timeoutMs,
-        }),
-      );
-    });
+    return a.prints.submit(a.socket, a.record.name, printer, pdf, opts);
   }
 
   // --- Agents ----------------------------------------------------------------------------------
@@ -310,7 +255,7 @@ export class AgentHub implements CardAccess {
   readersOf(agentId: string): AgentSnapshot['readers'] {
     const a = this.live.get(agentId);
     if (!a?.welcomed) return [];
-    return [...a.readers].map(([name, r]) => ({ name, ...r }));
+    return a.readers.list();
   }
 
   /** Closes an agent's socket (revocation): it is told not to come back. */
@@ -332,7 +277,7 @@ export class AgentHub implements CardAccess {
     socket: AgentSocket,
     record: AgentRecord,
     opts: {
-      onWalletFrame?: (frame: { type: string } & Record<string, unknown>) => void;
+      onWalletFrame?: (frame: WalletFrame) => void;
       /** What the agent announced it can do (FEATURES_HEADER of its upgrade request). */
       features?: ReadonlySet<AgentFeature>;
     } = {},
@@ -365,9 +310,12 @@ export class AgentHub implements CardAccess {
           chain: opts.features?.has('apdu-chain') === true,
         },
       ),
-      readers: new Map(),
+      readers: new AgentReaders({
+        cardRemoved: (reader) => a.relay.cardRemoved(reader),
+        emit: (e) => this.emit(a, e),
+      }),
       printers: [],
-      prints: new Map(),
+      prints: new AgentPrints(),
       welcomed: false,
       lastHeard: Date.now(),
       lastSent: 0,
@@ -377,62 +325,16 @@ export class AgentHub implements CardAccess {
     this.live.set(record.id, a);
     socket.on('message', (data, isBinary) => {
       a.lastHeard = Date.now();
-      if (isBinary) return this.refuse(a, 'binary frames are not part of the agent protocol');
-      const text = Buffer.isBuffer(data)
-        ? data.toString('utf8')
-        : Buffer.from(data as ArrayBuffer).toString('utf8');
-      if (record.ownerKind === 'wallet' && opts.onWalletFrame && text.startsWith('{')) {
-        const own = walletFrame(text);
-        if (own) return opts.onWalletFrame(own);
-      }
-      let msg: AgentMessage;
-      try {
-        msg = parseAgentMessage(text);
-      } catch (e) {
-        return this.refuse(a, (e as Error).message);
-      }
-      this.onMessage(a, msg, send);
+      const f = readFrame(data, isBinary, record.ownerKind === 'wallet' && opts.onWalletFrame !== undefined);
+      if (f.kind === 'refused') return this.refuse(a, f.reason);
+      if (f.kind === 'wallet') return opts.onWalletFrame?.(f.frame);
+      this.onMessage(a, f.message, send);
     });
     socket.on('close', () => this.drop(a, 'agent disconnected'));
     socket.on('error', () => undefined);
     a.timer = setInterval(() => this.beat(a, send), this.heartbeatMs);
     a.timer.unref();
-    if (!this.#presenceTimer) {
-      this.#presenceTimer = setInterval(() => void this.#presenceSweep(), this.heartbeatMs);
-      this.#presenceTimer.unref();
-    }
-  }
-
-  /**
-   * Once per heartbeat period, for every agent connected here together: their last-seen time
-   * written, and those revoked meanwhile (here or by another server) or deleted disconnected — one
-   * UPDATE … FROM unnest for all, where each agent's own beat used to read its record and update
-   * it (two statements per agent per period: with 1,000 idle agents, ~130 a second). Each agent is
-   * still seen and checked once per period.
-   */
-  async #presenceSweep(): Promise<void> {
-    const agents = [...this.live.values()];
-    if (agents.length === 0) {
-      clearInterval(this.#presenceTimer);
-      this.#presenceTimer = undefined;
-      return;
-    }
-    // The previous sweep still waits for the database: this period's is that one.
-    if (this.#sweeping) return;
-    this.#sweeping = true;
-    try {
-      const live = await touchLiveAgents(
-        this.ctx.db,
-        agents.map((a) => a.record.id),
-        this.ctx.clock.now(),
-      );
-      for (const a of agents)
-        if (!live.has(a.record.id) && this.live.get(a.record.id) === a) this.disconnect(a.record.id);
-    } catch {
-      // The database is briefly unreachable: keep the sockets; the next sweep checks again.
-    } finally {
-      this.#sweeping = false;
-    }
+    this.#presence.start();
   }
 
   private refuse(a: LiveAgent, message: string): void {
@@ -443,40 +345,24 @@ export class AgentHub implements CardAccess {
     this.drop(a, 'protocol error');
   }
 
-  /**
-   * An agent's own beat: cut off when silent for 3 periods, pinged otherwise (#presenceSweep
-   * writes) — unless frames went both ways within the period (a card being worked on): each side
-   * has heard the other, which is all a ping would tell, so a busy agent costs no heartbeat.
-   */
+  /** An agent's own beat (beatAction says why a busy agent is not pinged). */
   private beat(a: LiveAgent, send: (m: ServerBody) => void): void {
     if (this.live.get(a.record.id) !== a) return;
     const now = Date.now();
-    if (now - a.lastHeard > HEARTBEAT_MISSES * this.heartbeatMs) {
+    const action = beatAction(now, a.lastHeard, a.lastSent, this.heartbeatMs);
+    if (action === 'cut-off') {
       this.opts.log?.('agent heartbeat lost', { agentId: a.record.id });
       a.socket.terminate();
       this.drop(a, 'agent heartbeat lost');
-      return;
-    }
-    if (now - a.lastHeard < this.heartbeatMs && now - a.lastSent < this.heartbeatMs) return;
-    send({ type: 'ping', at: now });
+    } else if (action === 'ping') send({ type: 'ping', at: now });
   }
 
   private onMessage(a: LiveAgent, m: AgentMessage, send: (m: ServerBody) => void): void {
     if (!a.welcomed && m.type !== 'hello')
       return this.refuse(a, `the first frame must be "hello", got "${m.type}"`);
     // A wallet is one reader named by the server ("<person>'s phone"); it may not report others.
-    if (a.record.ownerKind === 'wallet') {
-      const names =
-        m.type === 'readers'
-          ? m.readers.map((r) => r.name)
-          : m.type === 'reader-event'
-            ? [m.event.reader]
-            : m.type === 'card-serial'
-              ? [m.reader]
-              : [];
-      if (names.some((n) => n !== a.record.name))
-        return this.refuse(a, `a wallet has one reader, "${a.record.name}"`);
-    }
+    if (a.record.ownerKind === 'wallet' && readerNames(m).some((n) => n !== a.record.name))
+      return this.refuse(a, `a wallet has one reader, "${a.record.name}"`);
     switch (m.type) {
       case 'hello':
         if (a.welcomed) return this.refuse(a, 'a second "hello"');
@@ -499,60 +385,18 @@ export class AgentHub implements CardAccess {
           () => undefined,
         );
         return;
-      case 'readers': {
-        const next = new Map<string, LiveReader>(
-          m.readers.map((r) => [
-            r.name,
-            // A present card's serial comes after, in a card-serial frame.
-            { cardPresent: r.cardPresent, atr: r.cardPresent ? r.atr : null, serial: null },
-          ]),
-        );
-        // Emit what changed, so watchers see the same events whether a reader came or went live.
-        for (const [name, old] of a.readers) {
-          const now = next.get(name);
-          if (!now) {
-            if (old.cardPresent) this.cardGone(a, name);
-            this.emit(a, { type: 'reader-removed', reader: name });
-          } else if (old.cardPresent && (!now.cardPresent || now.atr !== old.atr)) this.cardGone(a, name);
-        }
-        for (const [name, now] of next) {
-          const old = a.readers.get(name);
-          if (!old) this.emit(a, { type: 'reader-added', reader: name });
-          if (now.cardPresent && (!old?.cardPresent || old.atr !== now.atr))
-            this.emit(a, { type: 'card-inserted', reader: name, atr: fromHex(now.atr ?? '') });
-        }
-        a.readers = next;
+      case 'readers':
+        a.readers.replace(m.readers);
         this.changed(a, null);
         return;
-      }
-      case 'reader-event': {
-        const e = m.event;
-        if (e.type === 'reader-added') {
-          if (!a.readers.has(e.reader))
-            a.readers.set(e.reader, { cardPresent: false, atr: null, serial: null });
-          this.emit(a, e);
-        } else if (e.type === 'reader-removed') {
-          if (a.readers.get(e.reader)?.cardPresent) this.cardGone(a, e.reader);
-          a.readers.delete(e.reader);
-          this.emit(a, e);
-        } else if (e.type === 'card-inserted') {
-          a.readers.set(e.reader, { cardPresent: true, atr: e.atr, serial: null });
-          this.emit(a, { type: 'card-inserted', reader: e.reader, atr: fromHex(e.atr) });
-        } else {
-          this.cardGone(a, e.reader);
-        }
+      case 'reader-event':
+        a.readers.apply(m.event);
         return;
-      }
-      case 'card-serial': {
+      case 'card-serial':
         if (!a.welcomedFeatures.includes('card-serial'))
           return this.refuse(a, '"card-serial" frames were not agreed in the welcome');
-        const r = a.readers.get(m.reader);
-        // Frames come in order: a card reported gone since is not the one the serial is of.
-        if (!r?.cardPresent) return;
-        r.serial = m.serial;
-        this.changed(a, null);
+        if (a.readers.setSerial(m.reader, m.serial)) this.changed(a, null);
         return;
-      }
       case 'connect-result':
       case 'connect-error':
       case 'apdu-result':
@@ -567,30 +411,13 @@ export class AgentHub implements CardAccess {
         this.changed(a, null);
         return;
       case 'print-progress':
-        a.prints.get(m.id)?.onProgress?.({ jobId: m.jobId, state: m.state, reasons: m.reasons });
+      case 'print-result':
+      case 'print-error':
+        a.prints.deliver(m);
         return;
-      case 'print-result': {
-        const p = a.prints.get(m.id);
-        a.prints.delete(m.id);
-        p?.resolve({ jobId: m.jobId, state: m.state, reasons: m.reasons, message: m.message });
-        return;
-      }
-      case 'print-error': {
-        const p = a.prints.get(m.id);
-        a.prints.delete(m.id);
-        p?.reject(new TransportError(m.message, { code: m.code }));
-        return;
-      }
       case 'pong':
         return;
     }
-  }
-
-  private cardGone(a: LiveAgent, reader: string): void {
-    const r = a.readers.get(reader);
-    if (r) a.readers.set(reader, { cardPresent: false, atr: null, serial: null });
-    a.relay.cardRemoved(reader);
-    this.emit(a, { type: 'card-removed', reader });
   }
 
   private emit(a: LiveAgent, e: ReaderEvent): void {
@@ -608,15 +435,13 @@ export class AgentHub implements CardAccess {
   private drop(a: LiveAgent, reason: string): void {
     clearInterval(a.timer);
     a.relay.close(reason);
-    for (const p of a.prints.values())
-      p.reject(new TransportError(`The agent went away while printing (${reason})`, { reason }));
-    a.prints.clear();
+    a.prints.failAll(reason);
     if (this.live.get(a.record.id) !== a) return;
     this.live.delete(a.record.id);
     if (a.welcomed) {
-      for (const [name, r] of a.readers) {
-        if (r.cardPresent) this.emit(a, { type: 'card-removed', reader: name });
-        this.emit(a, { type: 'reader-removed', reader: name });
+      for (const r of a.readers.list()) {
+        if (r.cardPresent) this.emit(a, { type: 'card-removed', reader: r.name });
+        this.emit(a, { type: 'reader-removed', reader: r.name });
       }
       this.opts.log?.('agent disconnected', { agentId: a.record.id, reason });
     }
@@ -626,8 +451,7 @@ export class AgentHub implements CardAccess {
   /** Closes every agent socket (server shutdown); agents reconnect to the next server. */
   close(): void {
     this.closed = true;
-    clearInterval(this.#presenceTimer);
-    this.#presenceTimer = undefined;
+    this.#presence.stop();
     for (const a of [...this.live.values()]) {
       a.socket.close(CLOSE.GOING_AWAY, 'server shutting down');
       this.drop(a, 'server shutting down');
@@ -637,19 +461,3 @@ export class AgentHub implements CardAccess {
 }
 
 export { ProtocolError };
-
-/** A wallet's own frame ({"type":"wallet-…"}), or null: anything else is the agent protocol's. */
-function walletFrame(text: string): ({ type: string } & Record<string, unknown>) | null {
-  if (text.length > 4096) return null;
-  try {
-    const m = JSON.parse(text) as unknown;
-    if (m && typeof m === 'object' && !Array.isArray(m)) {
-      const t = (m as { type?: unknown }).type;
-      if (typeof t === 'string' && t.startsWith('wallet-'))
-        return m as { type: string } & Record<string, unknown>;
-    }
-  } catch {
-    // not JSON: the agent protocol's parser says so
-  }
-  return null;
-}
