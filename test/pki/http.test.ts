@@ -19,18 +19,7 @@ import { seedPerson } from '../support/seed.js';
 import { testHierarchy } from './fixtures.js';
 import { NEW_P256_KEY, OpensslDir, hasOpenssl, toPem } from './openssl.js';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+import { freePort } from '../support/free-port.js';
 
 type Summary = { id: string; serial: string; status: string; revocationReason: string | null; caId: string };
 type Err = { error: { code: string } };

@@ -9,7 +9,7 @@ import { buildApp } from '../../src/http/app.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { Clock } from '../../src/services/context.js';
 import type { CardAccess } from '../../src/services/card-access.js';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import { dropSchema, PG_URL, pgliteTemplate, testSchemaName } from './db.js';
 
 export interface TestServer {
@@ -39,17 +39,7 @@ export interface TestServerOptions {
   mailWorker?: boolean;
 }
 
-/** A free loopback port (the runtime must know its URL before it starts: it goes into certificates). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
