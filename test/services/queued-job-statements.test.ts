@@ -98,7 +98,8 @@ for (const engine of await engines()) {
     });
     afterAll(async () => srv?.close());
 
-    const queued = async () => {
+    /** A job started on a new card by the server that took the call (its run not started). */
+    const started = async () => {
       serial += 1;
       const { job } = await starter.start(admin, {
         userId: aliceId,
@@ -108,7 +109,12 @@ for (const engine of await engines()) {
         pin: '740219',
         pinConfirmation: '740219',
       });
-      await queueJobFor(srv.rt.db, job!.id, HOLDER, {
+      return job!;
+    };
+
+    const queued = async () => {
+      const job = await started();
+      await queueJobFor(srv.rt.db, job.id, HOLDER, {
         actor: admin,
         cardOwner: admin.id,
         agentId: 'agent',
@@ -117,7 +123,7 @@ for (const engine of await engines()) {
       });
       statements.length = 0;
       launched.length = 0;
-      return job!.id;
+      return job.id;
     };
 
     it('one statement claims the job and reads its device, policy, person, PIN and PUK; claimed once', async () => {
@@ -158,15 +164,7 @@ for (const engine of await engines()) {
     });
 
     it('the server that took the start queues the job for the holder and wakes it, in one statement', async () => {
-      serial += 1;
-      const { job } = await starter.start(admin, {
-        userId: aliceId,
-        card: { agentId: 'agent', reader: 'Reader' },
-        action: 'issue',
-        policyId: ecc.id,
-        pin: '740219',
-        pinConfirmation: '740219',
-      });
+      const job = await started();
       const channel = `queued_${randomUUID().replace(/-/g, '')}`;
       const heard: string[] = [];
       const listener = engine === 'postgres' ? new pg.Client({ connectionString: PG_URL }) : null;
@@ -196,7 +194,7 @@ for (const engine of await engines()) {
       });
       statements.length = 0;
       try {
-        await queuing.launch(admin, job!, {
+        await queuing.launch(admin, job, {
           holder: HOLDER,
           agentId: 'agent',
           reader: 'Reader',
@@ -204,7 +202,7 @@ for (const engine of await engines()) {
         });
         expect(statements).toHaveLength(1);
         expect(here).toBe(1);
-        expect(await getJob(db, job!.id)).toMatchObject({ ownerInstance: HOLDER, awaitingOwner: true });
+        expect(await getJob(db, job.id)).toMatchObject({ ownerInstance: HOLDER, awaitingOwner: true });
         if (listener) {
           await until('the holder’s word', () => heard.length > 0);
           expect(heard).toEqual([`job-queued ${HOLDER}`]);

@@ -51,24 +51,27 @@ for (const engine of await engines()) {
     });
     afterAll(async () => t?.drop());
 
-    /** Three running jobs of person p1, on new cards `${prefix}-1` to `${prefix}-3`. */
-    const runningJobs = async (prefix: string): Promise<string[]> => {
+    /** A running job of person p1 on a new card `serial`, owned by `owner`; its id. */
+    const runningJob = async (serial: string, owner: string | null = null): Promise<string> => {
       const user = (await getUserByUsername(t.db, 'p1'))!;
       const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
+      const dev = await insertDevice(t.db, { serial, type: 'piv_card', at });
+      const job = await insertJob(t.db, {
+        deviceId: dev.id,
+        userId: user.id,
+        policyId: policy.id,
+        startedBy: user.id,
+        options: {},
+        at,
+        owner,
+      });
+      return job.id;
+    };
+
+    /** Three running jobs of person p1, on new cards `${prefix}-1` to `${prefix}-3`. */
+    const runningJobs = async (prefix: string): Promise<string[]> => {
       const ids: string[] = [];
-      for (const n of [1, 2, 3]) {
-        const dev = await insertDevice(t.db, { serial: `${prefix}-${n}`, type: 'piv_card', at });
-        const job = await insertJob(t.db, {
-          deviceId: dev.id,
-          userId: user.id,
-          policyId: policy.id,
-          startedBy: user.id,
-          options: {},
-          at,
-          owner: null,
-        });
-        ids.push(job.id);
-      }
+      for (const n of [1, 2, 3]) ids.push(await runningJob(`${prefix}-${n}`));
       return ids;
     };
 
@@ -365,8 +368,6 @@ for (const engine of await engines()) {
     });
 
     it('only the jobs of instances whose lease ran out (or that stopped) are claimed, each by one claimer', async () => {
-      const user = (await getUserByUsername(t.db, 'p1'))!;
-      const policy = (await t.db.query<{ id: string }>('SELECT id FROM device_policies LIMIT 1'))[0]!;
       await t.db.query(`UPDATE issuance_jobs SET status = 'failed' WHERE status = 'running'`);
       const [alive, expired, stopped, me] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
       await registerInstance(t.db, { id: alive, name: 'a', pid: 1, version: 'v', leaseSeconds: 600 });
@@ -385,18 +386,7 @@ for (const engine of await engines()) {
         ['mine', me],
         ['unknown', randomUUID()],
       ] as const) {
-        const dev = await insertDevice(t.db, { serial: `L-${name}`, type: 'piv_card', at });
-        jobs[name] = (
-          await insertJob(t.db, {
-            deviceId: dev.id,
-            userId: user.id,
-            policyId: policy.id,
-            startedBy: user.id,
-            options: {},
-            at,
-            owner,
-          })
-        ).id;
+        jobs[name] = await runningJob(`L-${name}`, owner);
       }
       const names = (ids: string[]) =>
         Object.entries(jobs)
